@@ -1,0 +1,61 @@
+"""refsim: a reference simulator for spiking neural networks.
+
+It speaks the model vocabulary of ``brainpy.state`` and reproduces its numbers
+step for step, with every parameter carrying units through :mod:`quantities`.
+
+>>> import quantities as pq, refsim
+>>> neuron = refsim.LIF(4, tau=10 * pq.ms, V_th=-50 * pq.mV)
+"""
+
+from refsim import environ, init, random, units
+from refsim._version import __version__
+from refsim.connectivity import EventFixedProb, Linear, SparseLinear
+from refsim.module import (
+    Describer,
+    Dynamics,
+    Module,
+    Neuron,
+    State,
+    Synapse,
+    init_all_states,
+    reset_all_states,
+)
+from refsim.neurons import LIF, LIFRef
+from refsim.outputs import COBA, CUBA, SynOut
+from refsim.projections import AlignPostProj
+from refsim.run import RunResult, SpikeMonitor, StateMonitor, arange, for_loop, run
+from refsim.synapses import Expon
+from refsim.units import UnitError
+
+__all__ = [
+    "__version__",
+    "environ",
+    "init",
+    "random",
+    "units",
+    "UnitError",
+    "State",
+    "Module",
+    "Dynamics",
+    "Neuron",
+    "Synapse",
+    "Describer",
+    "init_all_states",
+    "reset_all_states",
+    "LIF",
+    "LIFRef",
+    "Expon",
+    "SynOut",
+    "CUBA",
+    "COBA",
+    "EventFixedProb",
+    "SparseLinear",
+    "Linear",
+    "AlignPostProj",
+    "arange",
+    "for_loop",
+    "run",
+    "RunResult",
+    "StateMonitor",
+    "SpikeMonitor",
+]

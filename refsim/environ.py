@@ -1,0 +1,110 @@
+"""Simulation context: the time step ``dt`` and the current time ``t``.
+
+Mirrors ``brainstate.environ``::
+
+    refsim.environ.set(dt=0.1 * pq.ms)           # global default
+    with refsim.environ.context(dt=0.05 * pq.ms, t=t):
+        neuron(x)                                 # models read dt and t here
+    refsim.environ.get_dt()                       # -> 0.1 ms
+
+``dt`` and ``t`` are stored as float64 milliseconds, converted once when they
+enter; models read them with :func:`dt_ms` and :func:`t_ms`.  Any other key
+(``i``, the step index, say) is stored as given.  The default ``dt`` is 0.1 ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import quantities as pq
+
+from refsim.units import to_internal, to_quantity
+
+__all__ = ["context", "set", "get", "get_dt", "dt_ms", "t_ms", "DEFAULT_DT_MS"]
+
+DEFAULT_DT_MS = 0.1
+
+_TIME_KEYS = ("dt", "t")
+_globals: dict[str, Any] = {"dt": DEFAULT_DT_MS}
+_stack: list[dict[str, Any]] = []
+
+
+def _convert(key: str, value: Any) -> Any:
+    if key in _TIME_KEYS:
+        ms = float(to_internal(value, key, pq.ms))
+        if key == "dt" and not ms > 0:
+            raise ValueError(f"dt must be positive, got {value}")
+        return ms
+    return value
+
+
+def set(**kwargs: Any) -> None:  # noqa: A001 - mirrors brainstate.environ.set
+    """Set global defaults, e.g. ``set(dt=0.1 * pq.ms)``."""
+    for key, value in kwargs.items():
+        _globals[key] = _convert(key, value)
+
+
+@contextlib.contextmanager
+def context(**kwargs: Any) -> Iterator[None]:
+    """Override values (``dt``, ``t``, ``i`` ...) inside a ``with`` block."""
+    _stack.append({key: _convert(key, value) for key, value in kwargs.items()})
+    try:
+        yield
+    finally:
+        _stack.pop()
+
+
+@contextlib.contextmanager
+def _internal_context(**values: Any) -> Iterator[None]:
+    """As :func:`context`, for values already in internal units (``t`` as float ms)."""
+    _stack.append(values)
+    try:
+        yield
+    finally:
+        _stack.pop()
+
+
+def _lookup(key: str) -> Any:
+    for frame in reversed(_stack):
+        if key in frame:
+            return frame[key]
+    if key in _globals:
+        return _globals[key]
+    raise KeyError(key)
+
+
+def get(key: str, default: Any = ...) -> Any:
+    """The current value of ``key``; ``dt`` and ``t`` come back as quantities in ms."""
+    try:
+        value = _lookup(key)
+    except KeyError:
+        if default is ...:
+            raise KeyError(
+                f"'{key}' is not set: give it with refsim.environ.context({key}=...) "
+                f"or refsim.environ.set({key}=...)"
+            ) from None
+        return default
+    return to_quantity(value, pq.ms) if key in _TIME_KEYS else value
+
+
+def get_dt() -> pq.Quantity:
+    """The current time step as a quantity in ms."""
+    return get("dt")
+
+
+def dt_ms() -> float:
+    """The current time step in ms, as a float (for kernels)."""
+    return _lookup("dt")
+
+
+def t_ms(needed_by: str = "this model") -> float:
+    """The current time in ms, as a float; a clear error if none is in the context."""
+    try:
+        return _lookup("t")
+    except KeyError:
+        raise RuntimeError(
+            f"{needed_by} needs the current time: step it inside "
+            "refsim.environ.context(t=...), or drive it with refsim.run()"
+        ) from None

@@ -1,0 +1,147 @@
+"""Initializers for parameters and states (mirroring ``braintools.init``).
+
+Each initializer is called with a shape and returns a :mod:`quantities` array;
+random ones draw from :func:`refsim.random.default_rng` unless given a ``seed``.
+
+>>> import quantities as pq, refsim
+>>> refsim.init.Normal(-60., 10., unit=pq.mV)((3,)).units
+array(1.) * mV
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+
+from refsim import random as _random
+
+__all__ = ["Initializer", "Constant", "Normal", "Uniform", "param", "unit_of"]
+
+
+def _with_unit(value, unit) -> pq.Quantity | np.ndarray:
+    if unit is None:
+        return value
+    if isinstance(value, pq.Quantity):
+        return value.rescale(unit)
+    return pq.Quantity(value, unit)
+
+
+class Initializer:
+    """Base class: ``init(shape) -> array`` (a quantity when the initializer has a unit)."""
+
+    def __call__(self, shape: tuple[int, ...]):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed) if self.seed is not None else _random.default_rng()
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and repr(self) == repr(other)
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+
+class Constant(Initializer):
+    """Every element equal to ``value`` (a quantity or a number)."""
+
+    def __init__(self, value, unit=None):
+        self.value = _with_unit(value, unit)
+        self.seed = None
+
+    def __call__(self, shape):
+        v = self.value
+        if isinstance(v, pq.Quantity):
+            return pq.Quantity(np.broadcast_to(v.magnitude, shape).astype(np.float64), v.units)
+        return np.broadcast_to(np.asarray(v, dtype=np.float64), shape).copy()
+
+    def __repr__(self) -> str:
+        return f"Constant({self.value})"
+
+
+class Normal(Initializer):
+    """Gaussian values: ``mean + std * N(0, 1)``.
+
+    Parameters
+    ----------
+    mean, std : float or quantity
+        Mean and standard deviation (numbers in ``unit`` when ``unit`` is given).
+    unit : quantities unit, optional
+        The unit of ``mean`` and ``std`` when they are plain numbers.
+    seed : int, optional
+        A private seed; by default the shared state stream is used.
+    """
+
+    def __init__(self, mean, std, unit=None, seed: int | None = None):
+        self.mean = _with_unit(mean, unit)
+        self.std = _with_unit(std, unit)
+        self.unit = unit
+        self.seed = seed
+
+    def __call__(self, shape):
+        z = self._rng().standard_normal(shape)
+        if isinstance(self.mean, pq.Quantity):
+            std = pq.Quantity(self.std).rescale(self.mean.units).magnitude
+            return pq.Quantity(self.mean.magnitude + std * z, self.mean.units)
+        return self.mean + self.std * z
+
+    def __repr__(self) -> str:
+        return f"Normal(mean={self.mean}, std={self.std}, seed={self.seed})"
+
+
+class Uniform(Initializer):
+    """Uniform values on ``[low, high)``; ``unit`` as for :class:`Normal`."""
+
+    def __init__(self, low, high, unit=None, seed: int | None = None):
+        self.low = _with_unit(low, unit)
+        self.high = _with_unit(high, unit)
+        self.unit = unit
+        self.seed = seed
+
+    def __call__(self, shape):
+        u = self._rng().random(shape)
+        if isinstance(self.low, pq.Quantity):
+            high = pq.Quantity(self.high).rescale(self.low.units).magnitude
+            low = self.low.magnitude
+            return pq.Quantity(low + (high - low) * u, self.low.units)
+        return self.low + (self.high - self.low) * u
+
+    def __repr__(self) -> str:
+        return f"Uniform(low={self.low}, high={self.high}, seed={self.seed})"
+
+
+def param(value, shape: tuple[int, ...]):
+    """Evaluate ``value`` for ``shape``: call an initializer, broadcast an array or a scalar.
+
+    The result keeps its unit (a quantity stays a quantity); the shape is
+    checked by broadcasting, so a wrong-sized array raises ``ValueError``.
+    """
+    if isinstance(value, Initializer):
+        return value(shape)
+    if callable(value) and not isinstance(value, (pq.Quantity, np.ndarray)):
+        return value(shape)
+    if isinstance(value, pq.Quantity):
+        try:
+            mag = np.broadcast_to(value.magnitude, shape)
+        except ValueError:
+            raise ValueError(
+                f"a value of shape {np.shape(value)} cannot be broadcast to the population "
+                f"shape {shape}"
+            ) from None
+        return pq.Quantity(np.array(mag, dtype=np.float64), value.units)
+    try:
+        return np.array(np.broadcast_to(np.asarray(value, dtype=np.float64), shape))
+    except ValueError:
+        raise ValueError(
+            f"a value of shape {np.shape(value)} cannot be broadcast to the population "
+            f"shape {shape}"
+        ) from None
+
+
+def unit_of(value):
+    """The unit an initializer or value produces, without drawing anything (None if unitless)."""
+    for attr in ("value", "mean", "low"):
+        if isinstance(value, Initializer) and hasattr(value, attr):
+            value = getattr(value, attr)
+            break
+    return value.units if isinstance(value, pq.Quantity) else None

@@ -1,0 +1,402 @@
+"""The Dynamics contract: modules, states, inputs and deferred constructors.
+
+Every neuron and synapse in refsim is a plain class that
+
+1. declares its parameters in ``__init__``, converted once to internal units;
+2. allocates its state in ``init_state(batch_size=None)``
+   (:func:`init_all_states` walks a whole model) and restores it in ``reset_state``;
+3. advances one ``dt`` in ``update(x=None)``; calling the object runs its
+   before-updates, then ``update``, then its after-updates;
+4. exposes outputs: a neuron's ``get_spike()``, a synapse's conductance.
+
+Inputs are additive.  ``add_current_input(key, fn)`` registers a current that
+the neuron sums, with the argument of ``update``, before it integrates;
+``add_delta_input(key, x)`` queues a jump that the next update consumes.  A
+queued input is never dropped: an input added after its consumer ran in a step
+is consumed by that consumer's next update (brainpy's eager-loop behaviour).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import quantities as pq
+
+from refsim import init as _init
+from refsim.units import to_internal, to_quantity
+
+__all__ = [
+    "State",
+    "Module",
+    "Dynamics",
+    "Neuron",
+    "Synapse",
+    "Describer",
+    "init_all_states",
+    "reset_all_states",
+]
+
+_counter = itertools.count()
+
+
+class State:
+    """One state variable of a population.
+
+    Parameters
+    ----------
+    data : array_like
+        Initial values in refsim's internal unit for ``unit``'s dimension.
+    unit : quantities unit, optional
+        The unit :attr:`value` reports in (e.g. ``pq.mV``); ``None`` for a pure number.
+    name : str
+        The variable's name, used in error messages.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        The raw float64 array in internal units; kernels read and write it.
+    """
+
+    __slots__ = ("data", "unit", "name")
+
+    def __init__(self, data, unit=None, name: str = "state"):
+        self.data = np.array(data, dtype=np.float64)
+        self.unit = unit
+        self.name = name
+
+    @property
+    def value(self) -> pq.Quantity | np.ndarray:
+        """A copy of the values, as a quantity in :attr:`unit`."""
+        if self.unit is None:
+            return self.data.copy()
+        return to_quantity(self.data, self.unit)
+
+    @value.setter
+    def value(self, new) -> None:
+        data = to_internal(new, self.name, self.unit)
+        self.data = np.array(np.broadcast_to(data, self.data.shape), dtype=np.float64)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    def __repr__(self) -> str:
+        unit = "" if self.unit is None else f", unit={pq.Quantity(1.0, self.unit).dimensionality}"
+        return f"State({self.name}, shape={self.data.shape}{unit})"
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in used to compare constructor arguments."""
+    if isinstance(value, pq.Quantity):
+        mag = np.asarray(value.magnitude, dtype=np.float64)
+        return ("Q", str(value.dimensionality), mag.shape, mag.tobytes())
+    if isinstance(value, np.ndarray):
+        return ("A", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    try:
+        hash(value)
+    except TypeError:
+        return ("R", repr(value))
+    return value
+
+
+class Describer:
+    """A deferred constructor: ``Expon.desc(100, tau=5 * pq.ms)``.
+
+    Calling it builds the object.  Two describers with the same class and
+    arguments have equal :attr:`identifier`, which is how projections onto one
+    target share one synapse and one output.
+    """
+
+    def __init__(self, cls: type, args: tuple, kwargs: dict):
+        self.cls = cls
+        self.args = args
+        self.kwargs = kwargs
+
+    @property
+    def identifier(self) -> tuple:
+        return (self.cls, _freeze(self.args), _freeze(self.kwargs))
+
+    def __call__(self, *args, **kwargs):
+        return self.cls(*self.args, *args, **{**self.kwargs, **kwargs})
+
+    def __repr__(self) -> str:
+        parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"{self.cls.__name__}.desc({', '.join(parts)})"
+
+
+class Module:
+    """A node of a model tree.  Children are found among its attributes."""
+
+    def __init__(self, name: str | None = None):
+        self.name = name if name is not None else f"{type(self).__name__}{next(_counter)}"
+
+    @classmethod
+    def desc(cls, *args, **kwargs) -> Describer:
+        """A deferred constructor of this class (see :class:`Describer`)."""
+        return Describer(cls, args, kwargs)
+
+    def children(self) -> Iterator[Module]:
+        """Direct sub-modules: attributes that are modules, or lists/dicts of them."""
+        for value in vars(self).values():
+            yield from _modules_in(value)
+
+    def nodes(self) -> list[Module]:
+        """This module and every module below it, each once, parents first."""
+        seen: set[int] = set()
+        order: list[Module] = []
+        stack: list[Module] = [self]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            order.append(node)
+            stack.extend(reversed(list(node.children())))
+        return order
+
+    def init_state(self, batch_size: int | None = None) -> None:
+        """Allocate this module's own states (none by default)."""
+
+    def reset_state(self, batch_size: int | None = None) -> None:
+        """Restore this module's states to their initial values."""
+        self.init_state(batch_size)
+
+    def update(self, *args, **kwargs):  # pragma: no cover - overridden
+        raise NotImplementedError(f"{type(self).__name__} defines no update()")
+
+    def __call__(self, *args, **kwargs):
+        return self.update(*args, **kwargs)
+
+
+def _modules_in(value: Any) -> Iterator[Module]:
+    if isinstance(value, Module):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _modules_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _modules_in(v)
+
+
+def init_all_states(module: Module, batch_size: int | None = None) -> Module:
+    """Allocate the states of ``module`` and of every module below it.
+
+    Mirrors ``brainstate.nn.init_all_states``.  Returns ``module``.
+    """
+    for node in module.nodes():
+        node.init_state(batch_size)
+        node._states_ready = True
+    return module
+
+
+def reset_all_states(module: Module, batch_size: int | None = None) -> Module:
+    """Restore every state below ``module`` to its initial value (initializers re-run)."""
+    for node in module.nodes():
+        node.reset_state(batch_size)
+        node._states_ready = True
+    return module
+
+
+class Dynamics(Module):
+    """Anything that evolves in time: a population of ``in_size`` elements.
+
+    Subclasses define :meth:`init_state` and :meth:`update`.
+    """
+
+    #: unit of the direct input ``x`` of ``update`` and of current inputs
+    input_unit: Any = pq.nA
+
+    def __init__(self, in_size, name: str | None = None):
+        super().__init__(name)
+        self.in_size = (int(in_size),) if np.ndim(in_size) == 0 else tuple(int(n) for n in in_size)
+        if any(n <= 0 for n in self.in_size):
+            raise ValueError(f"in_size must be positive, got {in_size}")
+        self.varshape = self.in_size
+        self.num = math.prod(self.in_size)
+        self.current_inputs: dict[str, Any] = {}
+        self.delta_inputs: dict[str, Any] = {}
+        self.before_updates: dict[Any, Callable[[], Any]] = {}
+        self.after_updates: dict[Any, Callable[[Any], Any]] = {}
+        self._given: dict[str, Any] = {}
+        self._states_ready = False
+
+    # -- parameters ---------------------------------------------------------
+    def _param(self, name: str, value, unit) -> np.ndarray:
+        """Convert a parameter to internal units, broadcast to the population.
+
+        A scalar stays a 0-d array (one value shared by all); anything else is
+        broadcast to :attr:`varshape`.  Raises :class:`UnitError` for a wrong or
+        missing dimension, ``ValueError`` for a wrong shape.
+        """
+        self._given[name] = value
+        if isinstance(value, _init.Initializer):
+            value = value(self.varshape)
+        data = to_internal(value, name, unit)
+        if data.size == 1:
+            return np.float64(data.reshape(()))
+        try:
+            return np.array(np.broadcast_to(data, self.varshape))
+        except ValueError:
+            raise ValueError(
+                f"parameter '{name}' has shape {data.shape}, which does not fit the "
+                f"population shape {self.varshape}"
+            ) from None
+
+    def _new_state(self, name: str, initializer, unit, batch_size: int | None) -> State:
+        """Evaluate ``initializer`` for this population as a :class:`State`.
+
+        ``unit`` is the expected dimension (``None``: a pure number); the state
+        reports in the initializer's own unit when it has one.
+        """
+        shape = self.varshape if batch_size is None else (batch_size, *self.varshape)
+        values = _init.param(initializer, shape)
+        data = to_internal(values, name, unit)
+        display = values.units if isinstance(values, pq.Quantity) else unit
+        existing = getattr(self, name, None)
+        if isinstance(existing, State):  # reset: keep the object, so monitors stay attached
+            existing.data, existing.unit = data, display
+            return existing
+        return State(data, unit=display, name=name)
+
+    # -- inputs -------------------------------------------------------------
+    def add_current_input(self, key: str, inp, label: str | None = None) -> None:
+        """Register a current input.
+
+        ``inp`` is either a callable of the membrane potential (an output such
+        as :class:`refsim.COBA`, or any function taking and returning
+        quantities), which stays registered, or a quantity, which is added to
+        the next update only.
+        """
+        key = key if label is None else f"{label} // {key}"
+        if callable(inp) and not isinstance(inp, (pq.Quantity, np.ndarray)):
+            old = self.current_inputs.get(key)
+            if old is not None and old is not inp:
+                raise ValueError(f"{self.name}: the current input key '{key}' is already taken")
+            self.current_inputs[key] = inp
+        else:
+            self._queue(self.current_inputs, key, to_internal(inp, key, self.input_unit))
+
+    def add_delta_input(self, key: str, inp, label: str | None = None) -> None:
+        """Queue a jump of the integrated variable (a quantity), consumed by the next update."""
+        key = key if label is None else f"{label} // {key}"
+        self._queue(self.delta_inputs, key, to_internal(inp, key, self.delta_unit))
+
+    @property
+    def delta_unit(self):
+        """Unit of the variable that delta inputs jump (the membrane potential for neurons)."""
+        return pq.mV
+
+    @staticmethod
+    def _queue(store: dict, key: str, data: np.ndarray) -> None:
+        if key in store and not callable(store[key]):
+            store[key] = store[key] + data  # two pushes before one update: both count
+        else:
+            store[key] = data
+
+    def _push_delta(self, key: str, data: np.ndarray) -> None:
+        """Queue a delta input already in internal units (used by projections)."""
+        self._queue(self.delta_inputs, key, data)
+
+    def sum_current_inputs(self, init: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Total current at potential ``V`` and its slope ``dI/dV`` (internal units).
+
+        Queued arrays are consumed; callables stay.  The slope enters the
+        exponential-Euler Jacobian, as brainpy's autodiff does: outputs provide
+        it (``slope(V)``); a user function is treated as independent of V.
+        """
+        total = init
+        slope: Any = 0.0
+        for key in list(self.current_inputs):
+            inp = self.current_inputs[key]
+            if hasattr(inp, "current_and_slope"):
+                current, dI = inp.current_and_slope(V)
+                total = total + current
+                slope = slope + dI
+            elif callable(inp):
+                result = inp(to_quantity(V, self.delta_unit))
+                total = total + to_internal(result, key, self.input_unit)
+            else:
+                total = total + self.current_inputs.pop(key)
+        return total, slope
+
+    def sum_delta_inputs(self, init: np.ndarray) -> np.ndarray:
+        """``init`` plus every queued delta input; the queue is emptied."""
+        total = init
+        for key in list(self.delta_inputs):
+            total = total + self.delta_inputs.pop(key)
+        return total
+
+    def _external(self, x) -> np.ndarray | float:
+        """Convert the direct input of ``update`` (a quantity, or None for zero)."""
+        if x is None:
+            return 0.0
+        if isinstance(x, (int, float)) and x == 0:
+            return 0.0
+        return to_internal(x, f"{type(self).__name__}.update input x", self.input_unit)
+
+    # -- stepping -----------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if not self._states_ready:
+            raise RuntimeError(
+                f"{type(self).__name__} '{self.name}' has no state yet: call "
+                "refsim.init_all_states(model) before stepping it"
+            )
+        for fn in self.before_updates.values():
+            fn()
+        out = self.update(*args, **kwargs)
+        for fn in self.after_updates.values():
+            fn(out)
+        return out
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={_short(v)}" for k, v in self._given.items())
+        return f"{type(self).__name__}({self.in_size}, {params})"
+
+
+def _short(value) -> str:
+    if isinstance(value, pq.Quantity) and value.size == 1:
+        return f"{float(value.magnitude)} {value.dimensionality}"
+    text = repr(value)
+    return text if len(text) < 40 else text[:37] + "..."
+
+
+class Neuron(Dynamics):
+    """A population that integrates current and emits spikes (``get_spike()``)."""
+
+    def get_spike(self, V=None) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class Synapse(Dynamics):
+    """Temporal filtering of a spike train into a conductance (or current).
+
+    Subclasses implement :meth:`step` on internal arrays; :meth:`update`
+    wraps it with units, so ``syn(1 * pq.mS)`` returns a quantity.
+    """
+
+    #: True for synapses linear in their input (they may be merged post-side)
+    align_post: bool = False
+
+    def step(self, x: np.ndarray | None = None) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def update(self, x=None):
+        """Advance one step with input ``x`` (a quantity); return the output as a quantity."""
+        name = f"{type(self).__name__} input x"
+        out = self.step(None if x is None else to_internal(x, name, self.input_unit))
+        return out if self.output_unit is None else to_quantity(out, self.output_unit)
+
+    @property
+    def output_unit(self):
+        """Unit of the value :meth:`update` returns."""
+        return self.input_unit
+

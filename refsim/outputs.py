@@ -1,0 +1,127 @@
+r"""Synaptic outputs: turn a synapse's conductance into the current a neuron feels.
+
+=========  ===============================  ==================
+output     current                          slope :math:`dI/dV`
+=========  ===============================  ==================
+CUBA       :math:`I = g\,s`                  0
+COBA       :math:`I = g\,(E - V)`            :math:`-g`
+=========  ===============================  ==================
+
+A projection binds the conductance each step (:meth:`SynOut.bind_data`) and
+registers the output as a current input of its target; the neuron then asks
+for the current and its slope at the potential it integrates from, and the
+slope enters the exponential-Euler Jacobian (so a COBA conductance is
+integrated exponentially, as in brainpy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+
+from refsim.module import Module
+from refsim.units import UnitError, dimension_name, to_internal, to_quantity
+
+__all__ = ["SynOut", "CUBA", "COBA"]
+
+
+class SynOut(Module):
+    """Base class of synaptic outputs.
+
+    Subclasses define :meth:`current_and_slope` on internal arrays and
+    :meth:`check_input_unit`.
+    """
+
+    def __init__(self, name: str | None = None):
+        super().__init__(name)
+        self._g: np.ndarray | None = None
+        self._given: dict = {}
+
+    def bind_cond(self, g) -> None:
+        """Bind the conductance (a quantity) used by the next current evaluation."""
+        unit = g.units if isinstance(g, pq.Quantity) else pq.dimensionless
+        self.check_input_unit(unit)
+        self._g = to_internal(g, "g", unit)
+
+    def bind_data(self, g: np.ndarray) -> None:
+        """Bind a conductance already in internal units (used by projections)."""
+        self._g = g
+
+    def _bound(self) -> np.ndarray:
+        if self._g is None:
+            raise ValueError(
+                f"{type(self).__name__} was called before a conductance was bound "
+                "(bind_cond), e.g. by a projection"
+            )
+        return self._g
+
+    def current_and_slope(self, V: np.ndarray):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def check_input_unit(self, g_unit) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self, V) -> pq.Quantity:
+        """The current (a quantity in nA) at membrane potential ``V`` (a quantity)."""
+        current, _ = self.current_and_slope(to_internal(V, "V", pq.mV))
+        return to_quantity(current, pq.nA)
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v}" for k, v in self._given.items())
+        return f"{type(self).__name__}({params})"
+
+
+class CUBA(SynOut):
+    r"""Current-based output: :math:`I = g\,s`, independent of :math:`V`.
+
+    Parameters
+    ----------
+    scale : quantity, default 1 V
+        Multiplies the synaptic variable into a current.  With the default, a
+        conductance of 1 mS gives 1 mA (brainpy's convention); a synaptic
+        variable that is already a current needs a dimensionless scale.
+    """
+
+    def __init__(self, scale=1.0 * pq.V, name: str | None = None):
+        super().__init__(name)
+        self.scale_unit = scale.units if isinstance(scale, pq.Quantity) else pq.dimensionless
+        self.scale = to_internal(scale, "scale", self.scale_unit)
+        self._given = {"scale": scale}
+
+    def check_input_unit(self, g_unit) -> None:
+        product = pq.Quantity(1.0, g_unit) * pq.Quantity(1.0, self.scale_unit)
+        if product.simplified.dimensionality != pq.A.simplified.dimensionality:
+            raise UnitError(
+                f"CUBA(scale={self._given['scale']}) turns the synaptic variable into "
+                f"g * scale, which must be a current; a {dimension_name(g_unit)} "
+                f"times a {dimension_name(self.scale_unit)} is not"
+            )
+
+    def current_and_slope(self, V: np.ndarray):
+        return self._bound() * self.scale, 0.0
+
+
+class COBA(SynOut):
+    r"""Conductance-based output: :math:`I = g\,(E - V)`.
+
+    Parameters
+    ----------
+    E : quantity, voltage
+        Reversal potential (e.g. 0 mV excitatory, -80 mV inhibitory).
+    """
+
+    def __init__(self, E, name: str | None = None):
+        super().__init__(name)
+        self.E = to_internal(E, "E", pq.mV)
+        self._given = {"E": E}
+
+    def check_input_unit(self, g_unit) -> None:
+        if pq.Quantity(1.0, g_unit).simplified.dimensionality != pq.S.simplified.dimensionality:
+            raise UnitError(
+                f"COBA needs a conductance from its synapse (e.g. in mS), "
+                f"got a {dimension_name(g_unit)}"
+            )
+
+    def current_and_slope(self, V: np.ndarray):
+        g = self._bound()
+        return g * (self.E - V), -g

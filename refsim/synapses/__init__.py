@@ -1,0 +1,5 @@
+"""Synapse models."""
+
+from refsim.synapses.expon import Expon
+
+__all__ = ["Expon"]

@@ -1,0 +1,367 @@
+"""Golden cases: refsim against traces recorded with brainpy.state.
+
+Each case rebuilds the recorded model from the parameters stored with it,
+drives it with the recorded input on the recorded time axis (``t_ms``, the
+exact float64 values brainpy saw), and compares every recorded state step by
+step.  See ``shared/spec/brainpy-state.md`` for the semantics and
+``docs/validation.md`` for the tolerances.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+from refsim.validation import Curve, Metric, case, golden_data, max_abs, max_rel, mismatches
+
+import refsim
+
+V_TOL = 1e-9
+V_WHY = ("float64 re-implementation of the same equations; brainpy's own jit and eager "
+         "loops differ by ~1e-14 mV, unit conversion adds a few ulp per step")
+G_TOL = 1e-12
+G_WHY = ("linear recursion in float64: a few ulp per step over <= 2000 steps; "
+         "relative to the largest recorded value")
+SPIKE_WHY = "spikes must fall on exactly the same steps"
+T_TOL = 1e-12
+T_WHY = "copies the context time; any difference means a spike on another step"
+
+_UNITS = {"ohm": pq.ohm, "ms": pq.ms, "mV": pq.mV, "mA": pq.mA, "uA": pq.uA, "S": pq.S,
+          "mS": pq.mS, "uF": pq.uF}
+_SKIP_PARAMS = {"dt_ms", "T_ms", "I_amp"}
+
+#: neuron classes whose golden traces refsim replays
+NEURONS = {"LIF": refsim.LIF, "LIFRef": refsim.LIFRef}
+
+
+def _constructor_kwargs(params: dict) -> dict:
+    """Stored parameters to keyword arguments: ``tau_ms=10`` -> ``tau=10 ms``."""
+    kwargs = {}
+    for key, value in params.items():
+        if key in _SKIP_PARAMS:
+            continue
+        name, _, unit = key.rpartition("_")
+        if name == "V_init":
+            kwargs["V_initializer"] = refsim.init.Constant(value * _UNITS[unit])
+        else:
+            kwargs[name] = value * _UNITS[unit]
+    return kwargs
+
+
+def _state_columns(data: dict) -> dict[str, pq.Quantity]:
+    """Recorded state columns, e.g. ``'V_mV' -> ('V', mV)``."""
+    cols = {}
+    for key in data:
+        name, _, unit = key.rpartition("_")
+        if unit in _UNITS and name and not key.startswith(("t_", "I_", "param__")):
+            cols[key] = (name, _UNITS[unit])
+    return cols
+
+
+def replay_neuron(name: str) -> tuple[dict, dict]:
+    """Run golden neuron case ``name`` in refsim; returns (refsim columns, golden arrays)."""
+    data, meta = golden_data.load(name), golden_data.meta(name)
+    _, cls_name, reset, _ = name.split("_")
+    neuron = NEURONS[cls_name](1, spk_reset=reset, **_constructor_kwargs(meta["params"]))
+    refsim.init_all_states(neuron)
+    input_unit = pq.Quantity(1.0, meta["notes"][0].split(":")[1].strip().replace(" ", ""))
+    columns = _state_columns(data)
+    got = {key: [] for key in (*columns, "spike_get", "spike_update_return")}
+    with refsim.environ.context(dt=data["param__dt_ms"] * pq.ms):
+        for i, t in enumerate(data["t_ms"]):
+            with refsim.environ.context(t=t * pq.ms, i=i):
+                out = neuron(data["I_input"][i] * input_unit)
+            for key, (state, unit) in columns.items():
+                got[key].append(getattr(neuron, state).value.rescale(unit).magnitude)
+            got["spike_get"].append(neuron.get_spike())
+            got["spike_update_return"].append(out)
+    return {k: np.concatenate(v) for k, v in got.items()}, data
+
+
+def _neuron_case(name: str):
+    def run():
+        got, ref = replay_neuron(name)
+        metrics, curves = [], []
+        for key in got:
+            if key.startswith("spike"):
+                metrics.append(Metric(f"{key}: steps that differ", mismatches(got[key], ref[key]),
+                                      0, SPIKE_WHY))
+            elif key.startswith("last_spike_time"):
+                metrics.append(Metric(f"{key}: max |error| (ms)", max_abs(got[key], ref[key]),
+                                      T_TOL, T_WHY))
+            else:
+                metrics.append(Metric(f"{key}: max |error| (mV)", max_abs(got[key], ref[key]),
+                                      V_TOL, V_WHY))
+                curves.append(Curve(name, ref["t_ms"], ref[key], got[key], ylabel=key))
+        return metrics, curves
+
+    return run
+
+
+for _name in golden_data.case_names():
+    _parts = _name.split("_")
+    if _parts[0] == "neuron" and len(_parts) == 4 and _parts[1] in NEURONS:
+        case(f"golden/{_name}", "golden", golden_data.meta(_name)["description"])(
+            _neuron_case(_name))
+
+
+# --- the tutorials -----------------------------------------------------------
+
+@case("golden/tut1a_lif_one_step", "golden", "LIF, 4 neurons, one 8 mA step from -60 mV")
+def tut1a():
+    ref = golden_data.load("tut1a_lif_one_step")
+    n = refsim.LIF(4, R=1 * pq.ohm, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+                   V_rest=-52 * pq.mV, V_initializer=refsim.init.Constant(-60 * pq.mV))
+    refsim.init_all_states(n)
+    with refsim.environ.context(dt=0.1 * pq.ms, t=0 * pq.ms):
+        spikes = n(8 * pq.mA)
+    V = n.V.value.rescale(pq.mV).magnitude
+    return [
+        Metric("V after one step: |error| (mV)", max_abs(V, ref["V1_mV"]), 1e-12,
+               "one step of float64 arithmetic: a few ulp of 60 mV"),
+        Metric("spikes: elements that differ", mismatches(spikes, ref["spike_out"]), 0, SPIKE_WHY),
+    ], []
+
+
+def lifref_tutorial_neuron() -> refsim.LIFRef:
+    """The single LIFRef neuron of the first tutorial (starts at 0 mV, above threshold)."""
+    return refsim.LIFRef(1, R=1 * pq.ohm, tau=20 * pq.ms, V_rest=-60 * pq.mV, V_th=-50 * pq.mV,
+                         V_reset=-60 * pq.mV, tau_ref=5 * pq.ms, spk_reset="soft")
+
+
+@case("golden/tut1b_lifref_25mA_soft", "golden", "LIFRef, 25 mA for 200 ms: 17 spikes")
+def tut1b():
+    ref = golden_data.load("tut1b_lifref_25mA_soft")
+    n = refsim.init_all_states(lifref_tutorial_neuron())
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        res = refsim.run(lambda: n(25 * pq.mA), 200 * pq.ms,
+                         monitors={"V": n.V, "last": n.last_spike_time, "spikes": n})
+    V = res["V"].magnitude[:, 0]
+    spikes = np.zeros_like(V)
+    spikes[res["spikes"].steps] = 1
+    return [
+        Metric("V: max |error| (mV)", max_abs(V, ref["V_mV"]), V_TOL, V_WHY),
+        Metric("spikes: steps that differ", mismatches(spikes, ref["spike"]), 0, SPIKE_WHY),
+        Metric("spike count: |17 - n|", abs(17 - res["spikes"].count), 0, "the tutorial's number"),
+        Metric("last_spike_time: max |error| (ms)",
+               max_abs(res["last"].magnitude[:, 0], ref["last_spike_time_ms"]), T_TOL, T_WHY),
+    ], [Curve("tutorial 1: LIFRef at 25 mA", ref["t_ms"], ref["V_mV"], V, ylabel="V (mV)")]
+
+
+def lifref100(V_initializer) -> refsim.LIFRef:
+    """The 100-neuron LIFRef population of the model-anatomy tutorial."""
+    return refsim.LIFRef(100, V_rest=-65 * pq.mV, V_th=-50 * pq.mV, V_reset=-65 * pq.mV,
+                         tau=10 * pq.ms, tau_ref=2 * pq.ms, V_initializer=V_initializer)
+
+
+@case("golden/tut1c_lifref100_constant", "golden", "100 LIFRef at 30 mA for 100 ms: 1100 spikes")
+def tut1c():
+    ref = golden_data.load("tut1c_lifref100_constant")
+    n = refsim.init_all_states(lifref100(refsim.init.Constant(-65 * pq.mV)))
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        res = refsim.run(lambda: n(30 * pq.mA), 100 * pq.ms, monitors={"V": n.V, "spikes": n})
+    V = res["V"].magnitude
+    spikes = np.zeros_like(V)
+    spikes[res["spikes"].steps, res["spikes"].indices_fired] = 1
+    return [
+        Metric("V: max |error| (mV)", max_abs(V, ref["V_mV"]), V_TOL, V_WHY),
+        Metric("spikes: (step, neuron) pairs that differ", mismatches(spikes, ref["spike"]), 0,
+               SPIKE_WHY),
+        Metric("spike count: |1100 - n|", abs(1100 - res["spikes"].count), 0,
+               "the tutorial's number"),
+    ], [Curve("tutorial: 100 LIFRef, neuron 0", ref["t_ms"], ref["V_mV"][:, 0], V[:, 0],
+              ylabel="V (mV)")]
+
+
+@case("statistical/tut1c_lifref100_normal", "statistical",
+      "100 LIFRef from Normal(-65, 2) mV: 1100 spikes for every seed, as in brainpy")
+def tut1c_normal():
+    counts = []
+    for seed in range(6):
+        refsim.random.seed(seed)
+        n = refsim.init_all_states(lifref100(refsim.init.Normal(-65.0, 2.0, unit=pq.mV)))
+        with refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(lambda n=n: n(30 * pq.mA), 100 * pq.ms, monitors={"spikes": n})
+        counts.append(res["spikes"].count)
+    ref = golden_data.load("tut1c_lifref100_normal_counts")["total_spikes"]
+    return [Metric("max |count - 1100| over seeds 0-5", float(np.max(np.abs(np.array(counts)
+                   - 1100))), 0, "brainpy gives 1100 for every seed tried"),
+            Metric("max |brainpy count - 1100|", float(np.max(np.abs(ref - 1100))), 0,
+                   "sanity check of the recorded counts")], []
+
+
+# --- synapses and outputs ----------------------------------------------------
+
+def _expon_case(name: str):
+    def run():
+        ref, meta = golden_data.load(name), golden_data.meta(name)
+        syn = refsim.init_all_states(refsim.Expon(1, tau=meta["params"]["tau_ms"] * pq.ms))
+        w = meta["params"]["w_mS"] * pq.mS
+        g, out = [], []
+        with refsim.environ.context(dt=0.1 * pq.ms):
+            for i, t in enumerate(ref["t_ms"]):
+                with refsim.environ.context(t=t * pq.ms, i=i):
+                    out.append(syn(ref["pre_spike"][i] * w).rescale(pq.mS).magnitude)
+                g.append(syn.g.value.rescale(pq.mS).magnitude)
+        g, out = np.concatenate(g), np.concatenate(out)
+        return [
+            Metric("g: max |error| / max |g| ", max_rel(g, ref["g_mS"]), G_TOL, G_WHY),
+            Metric("output: max |error| / max |g|", max_rel(out, ref["output_mS"]), G_TOL, G_WHY),
+        ], [Curve(name, ref["t_ms"], ref["g_mS"], g, ylabel="g (mS)")]
+
+    return run
+
+
+for _name in ("syn_Expon_single", "syn_Expon_train"):
+    case(f"golden/{_name}", "golden", golden_data.meta(_name)["description"])(_expon_case(_name))
+
+
+@case("golden/outputs_grid", "golden", "COBA and CUBA currents on a (g, V) grid")
+def outputs_grid():
+    ref = golden_data.load("outputs_grid")
+    g, V = ref["g_mS"] * pq.mS, ref["V_mV"] * pq.mV
+    columns = {
+        "COBA_E0_uA": (refsim.COBA(E=0 * pq.mV), pq.uA),
+        "COBA_E-80_uA": (refsim.COBA(E=-80 * pq.mV), pq.uA),
+        "CUBA_default_mA": (refsim.CUBA(), pq.mA),
+        "CUBA_scale2mV_uA": (refsim.CUBA(scale=2 * pq.mV), pq.uA),
+    }
+    metrics = []
+    for key, (out, unit) in columns.items():
+        out.bind_cond(g)
+        got = out(V).rescale(unit).magnitude
+        metrics.append(Metric(f"{key}: max |error| / max |I|", max_rel(got, ref[key]), G_TOL,
+                              "one product per element; unit conversion rounds once"))
+    return metrics, []
+
+
+# --- projections -------------------------------------------------------------
+
+PROJ_W_MS = np.array([[0.2, 0.0], [0.1, 0.3], [0.0, 0.15]])
+
+
+def projection_post() -> refsim.LIF:
+    """The 2-neuron target population of the projection cases."""
+    return refsim.LIF(2, R=1000 * pq.ohm, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-65 * pq.mV,
+                      V_rest=-65 * pq.mV, V_initializer=refsim.init.Constant(-65 * pq.mV))
+
+
+def replay_projection(output: str, post_first: bool = False, merged: bool = True):
+    """3 -> 2 projection on the recorded spike table; returns (V, post spikes, g in mS)."""
+    ref = golden_data.load("proj_alignpost_merge_coba")
+    post = projection_post()
+    comm = refsim.Linear(3, 2, w_init=PROJ_W_MS * pq.mS)
+    if merged:
+        out_cls = refsim.COBA.desc if output == "coba" else refsim.CUBA.desc
+        syn = refsim.Expon.desc(2, tau=5 * pq.ms)
+    else:
+        out_cls = refsim.COBA if output == "coba" else refsim.CUBA
+        syn = refsim.Expon(2, tau=5 * pq.ms)
+    out = out_cls(E=0 * pq.mV) if output == "coba" else out_cls(scale=1 * pq.mV)
+    proj = refsim.AlignPostProj(comm=comm, syn=syn, out=out, post=post)
+    refsim.init_all_states(proj)
+    V, spk, g = [], [], []
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        for i, t in enumerate(ref["t_ms"]):
+            with refsim.environ.context(t=t * pq.ms, i=i):
+                if post_first:
+                    post(12 * pq.uA)
+                    proj(ref["pre_spikes"][i])
+                else:
+                    proj(ref["pre_spikes"][i])
+                    post(12 * pq.uA)
+            V.append(post.V.value.magnitude.copy())
+            spk.append(post.get_spike())
+            g.append(proj.syn.g.value.rescale(pq.mS).magnitude)
+    return np.array(V), np.array(spk), np.array(g)
+
+
+def _projection_case(name: str, output: str, post_first: bool, merged: bool, g_key: str):
+    def run():
+        ref = golden_data.load(name)
+        V, spk, g = replay_projection(output, post_first, merged)
+        return [
+            Metric("V: max |error| (mV)", max_abs(V, ref["V_mV"]), V_TOL, V_WHY),
+            Metric("post spikes: (step, neuron) pairs that differ",
+                   mismatches(spk, ref["post_spike"]), 0, SPIKE_WHY),
+            Metric("g: max |error| / max |g|", max_rel(g, ref[g_key]), G_TOL, G_WHY),
+        ], [Curve(name, ref["t_ms"], ref["V_mV"][:, 0], V[:, 0], ylabel="V[0] (mV)"),
+            Curve(name + " (g)", ref["t_ms"], ref[g_key][:, 0], g[:, 0], ylabel="g[0] (mS)")]
+
+    return run
+
+
+for _name, _args in {
+    "proj_alignpost_merge_coba": ("coba", False, True, "g_mS"),
+    "proj_alignpost_merge_coba_eager": ("coba", False, True, "g_mS"),
+    "proj_alignpost_merge_cuba": ("cuba", False, True, "g_mS"),
+    "proj_alignpost_merge_coba_postfirst_eager": ("coba", True, True, "g_mS"),
+    "proj_alignpost_same_as_manual": ("coba", False, False, "g_post_mS"),
+}.items():
+    case(f"golden/{_name}", "golden", golden_data.meta(_name)["description"])(
+        _projection_case(_name, *_args))
+
+
+# --- the E/I network of the "building an SNN" tutorial ------------------------
+
+class EINet(refsim.Module):
+    """500 LIF neurons (400 E, 100 I), two AlignPost projections sharing one Expon + CUBA."""
+
+    def __init__(self, n_exc: int = 400, n_inh: int = 100, prob: float = 0.1):
+        super().__init__()
+        self.n_exc = n_exc
+        self.N = refsim.LIF(n_exc + n_inh, V_rest=-52 * pq.mV, V_th=-50 * pq.mV,
+                            V_reset=-60 * pq.mV, tau=10 * pq.ms,
+                            V_initializer=refsim.init.Normal(-60.0, 10.0, unit=pq.mV))
+        JE = 1 / np.sqrt(prob * n_exc) * pq.mS
+        JI = -1 / np.sqrt(prob * n_inh) * pq.mS
+        self.E = refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n_exc, self.N.num, prob, JE),
+            syn=refsim.Expon.desc(self.N.num, tau=2 * pq.ms), out=refsim.CUBA.desc(), post=self.N)
+        self.I = refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n_inh, self.N.num, prob, JI),
+            syn=refsim.Expon.desc(self.N.num, tau=2 * pq.ms), out=refsim.CUBA.desc(), post=self.N)
+
+    def update(self, inp):
+        spikes = self.N.get_spike() != 0
+        self.E(spikes[: self.n_exc])
+        self.I(spikes[self.n_exc:])
+        self.N(inp)
+        return self.N.get_spike()
+
+
+def run_einet(seed: int, V0_mV: np.ndarray | None = None) -> refsim.SpikeMonitor:
+    """Build the E/I network after ``refsim.random.seed(seed)`` and run it for 200 ms."""
+    refsim.random.seed(seed)
+    net = refsim.init_all_states(EINet())
+    if V0_mV is not None:
+        net.N.V.value = V0_mV * pq.mV
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        res = refsim.run(lambda: net.update(3 * pq.mA), 200 * pq.ms, monitors={"spikes": net.N})
+    return net, res["spikes"]
+
+
+@case("golden/einet_seed0", "golden", "E/I network replayed from brainpy's seed 0: same raster")
+def einet_seed0():
+    ref = golden_data.load("einet_seed0")
+    net, spikes = run_einet(0, V0_mV=ref["V0_mV"])
+    raster = np.zeros(ref["spikes"].shape, dtype=np.uint8)
+    raster[spikes.steps, spikes.indices_fired] = 1
+    e_idx = np.sort(net.E.comm.W.indices.reshape(400, 50), axis=1)
+    return [
+        Metric("E targets: rows that differ from brainpy's draw",
+               float(np.count_nonzero(np.any(e_idx != np.sort(ref["E_post_indices"], 1), 1))), 0,
+               "refsim.random.seed(0) mirrors np.random.seed(0)"),
+        Metric("raster: (step, neuron) pairs that differ", mismatches(raster, ref["spikes"]), 0,
+               SPIKE_WHY),
+        Metric("total spikes: |4321 - n|", abs(4321 - spikes.count), 0, "brainpy's seed 0 total"),
+    ], []
+
+
+@case("statistical/einet_fresh_seeds", "statistical",
+      "E/I network with refsim's own draws: totals inside brainpy's mean +- 3 sd")
+def einet_fresh():
+    ref = golden_data.meta("einet_counts")["params"]
+    totals = [run_einet(seed)[1].count for seed in (11, 12, 13)]
+    worst = max(abs(n - ref["mean"]) for n in totals)
+    return [Metric(f"max |total - {ref['mean']}| over seeds 11-13 (totals {totals})", worst,
+                   3 * ref["sd_ddof1"], "3 sd of brainpy's seed-to-seed spread (seeds 0-4)")], []
