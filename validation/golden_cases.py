@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import quantities as pq
-from refsim.validation import Curve, Metric, case, golden_data, max_abs, max_rel, mismatches
 
 import refsim
+from refsim.validation import Curve, Metric, case, golden_data, max_abs, max_rel, mismatches
 
 V_TOL = 1e-9
 V_WHY = ("float64 re-implementation of the same equations; brainpy's own jit and eager "
