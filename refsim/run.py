@@ -4,8 +4,9 @@
   ``step`` on each element along the leading axis of its arguments and stacks
   what ``step`` returns (quantities in, quantities out).  It sets no context:
   the step function does (``with refsim.environ.context(t=t): ...``).
-* :func:`run` steps a model for a duration on the grid ``t_i = t_start + i*dt``
-  (exactly the values of ``arange(t_start, t_stop, dt)``), sets ``t`` and ``i``
+* :func:`run` steps a model for a duration on the grid ``t_i = i*dt`` with an
+  integer step counter ``i`` (for a run from 0 exactly the values of
+  ``arange(0, T, dt)``, and a continued run lands on the same grid), sets ``t`` and ``i``
   in the context, records monitors into buffers allocated up front and shows a
   progress bar when a run lasts more than a couple of seconds.
 """
@@ -95,7 +96,7 @@ def _progress_bar(total: int, progress: bool | None):
 
     return tqdm(
         total=total, unit="step", mininterval=0.5, disable=None if progress is None else False,
-        delay=2.0 if progress is None else 0.0, leave=False,
+        delay=2.0 if progress is None else 0.0,
     )
 
 
@@ -245,6 +246,20 @@ class RunResult(Mapping):
                 f"wall {self.wall_s:.3f} s)")
 
 
+def _steps_in(span, name: str, dt: float, on_grid: bool = False) -> int:
+    """Number of steps of ``dt`` in ``span`` (a time); a partial step counts as one.
+
+    With ``on_grid`` the span must be a whole number of steps (a start time).
+    """
+    ratio = float(to_internal(span, name, pq.ms)) / dt
+    nearest = round(ratio)
+    if abs(ratio - nearest) <= 1e-9 * max(1.0, abs(ratio)):
+        return int(nearest)
+    if on_grid:
+        raise ValueError(f"{name} = {span} is not on the time grid of dt = {dt} ms")
+    return int(np.ceil(ratio))
+
+
 def _as_monitor(name: str, target) -> StateMonitor | SpikeMonitor:
     if isinstance(target, StateMonitor | SpikeMonitor):
         return target
@@ -273,12 +288,13 @@ def run(
         Called with no argument once per time step, inside
         ``refsim.environ.context(t=t_i, i=i)``; e.g. ``lambda: net.update(3 * pq.mA)``.
     duration : quantity, time
-        Length of the run; the steps are those of ``arange(t_start, t_start + duration, dt)``.
+        Length of the run: ``duration / dt`` steps (a partial step counts as one).
     monitors : dict, optional
         ``name -> State | Neuron | callable | StateMonitor | SpikeMonitor``.
         A State is recorded every step, a Neuron's spikes as (step, index) pairs.
     t_start : quantity, time
-        Time of the first step; pass ``result.next_t`` to continue a previous run.
+        Time of the first step, on the grid of ``dt``; pass ``result.next_t`` to
+        continue a previous run (the two runs then equal one long run, bit for bit).
     progress : bool or None
         Progress bar: None shows it on a terminal once the run has lasted 2 s.
 
@@ -287,10 +303,9 @@ def run(
     RunResult
     """
     dt = environ.dt_ms()
-    t0 = float(to_internal(t_start, "t_start", pq.ms))
-    times = np.arange(t0, t0 + float(to_internal(duration, "duration", pq.ms)), dt)
-    n_steps = times.size
-    first_step = int(round(t0 / dt))
+    first_step = _steps_in(t_start, "t_start", dt, on_grid=True)
+    n_steps = _steps_in(duration, "duration", dt)
+    times = (first_step + np.arange(n_steps)) * dt  # integer steps: no drift across runs
     mons = {name: _as_monitor(name, target) for name, target in (monitors or {}).items()}
     for mon in mons.values():
         mon._start(n_steps, first_step)
@@ -308,5 +323,5 @@ def run(
     if bar is not None:
         bar.update(n_steps - bar.n)
         bar.close()
-    next_t = pq.Quantity(t0 + n_steps * dt, pq.ms)
+    next_t = pq.Quantity((first_step + n_steps) * dt, pq.ms)
     return RunResult(mons, pq.Quantity(times, pq.ms), next_t, wall)

@@ -1,0 +1,64 @@
+import json
+import subprocess
+import sys
+
+import refsim
+from refsim import cli
+from refsim.validation import CASES, Metric, case
+
+
+def test_version(capsys):
+    try:
+        cli.main(["--version"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert capsys.readouterr().out.strip() == f"refsim {refsim.__version__}"
+
+
+def test_validate_selected_cases_writes_table_json_and_plots(tmp_path, capsys):
+    rc = cli.main(["validate", "--case", "tut1b,lif_subthreshold", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "case" in out and "tolerance" in out and "PASS" in out and "FAIL" not in out
+    assert "2 cases, 2 passed, 0 failed" in out
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert sorted(c["name"] for c in data["cases"]) == ["analytic/lif_subthreshold",
+                                                       "golden/tut1b_lifref_25mA_soft"]
+    assert all(m["reason"] for c in data["cases"] for m in c["metrics"])
+    summary = (tmp_path / "summary.md").read_text()
+    assert "![golden/tut1b_lifref_25mA_soft](plots/golden_tut1b_lifref_25mA_soft.png)" in summary
+    assert (tmp_path / "plots" / "golden_tut1b_lifref_25mA_soft.png").stat().st_size > 1000
+
+
+def test_validate_exits_nonzero_when_a_case_fails(capsys):
+    @case("test/deliberately_broken", "analytic", "a wrong parameter")
+    def broken():
+        import quantities as pq
+
+        n = refsim.init_all_states(refsim.LIF(1, tau=11 * pq.ms))  # should be 10 ms
+        with refsim.environ.context(t=0 * pq.ms):
+            n(1 * pq.mA)
+        exact = 1 - np.exp(-0.1 / 10)
+        return [Metric("V (mV)", abs(float(n.V.data[0]) - exact), 1e-12, "closed form")], []
+
+    import numpy as np
+
+    try:
+        rc = cli.main(["validate", "--case", "test/deliberately_broken"])
+    finally:
+        del CASES["test/deliberately_broken"]
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "FAIL" in out and "failed: test/deliberately_broken" in out
+
+
+def test_unknown_case_pattern(capsys):
+    assert cli.main(["validate", "--case", "no-such-case"]) == 2
+    assert "no validation case matches 'no-such-case'" in capsys.readouterr().err
+
+
+def test_console_script_runs_info():
+    proc = subprocess.run([sys.executable, "-m", "refsim.cli", "info"], capture_output=True,
+                          text=True, check=True)
+    assert f"refsim {refsim.__version__}" in proc.stdout
+    assert "backend in use: numpy" in proc.stdout

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+import quantities as pq
+import scipy.sparse as sp
+
+import refsim
+from refsim.connectivity import event_csr_propagate
+
+
+def test_fixed_prob_draws_brainpys_targets_with_replacement():
+    comm = refsim.EventFixedProb(40, 100, 0.1, 0.5 * pq.mS, seed=3)
+    expected = np.random.RandomState(3).randint(0, 100, (40, 10))
+    assert comm.conn_num == 10  # int(100 * 0.1) targets per presynaptic neuron
+    np.testing.assert_array_equal(comm.W.indices.reshape(40, 10), expected)
+    np.testing.assert_array_equal(np.diff(comm.W.indptr), 10)
+    np.testing.assert_array_equal(comm.W.data, 500.0)  # 0.5 mS in internal uS
+    assert comm.weight_unit == pq.mS
+
+
+def test_seed_none_uses_the_connectivity_stream_like_np_random_seed():
+    refsim.random.seed(0)
+    a = refsim.EventFixedProb(400, 500, 0.1, 1 * pq.mS)
+    b = refsim.EventFixedProb(100, 500, 0.1, 1 * pq.mS)
+    legacy = np.random.RandomState(0)  # what np.random.seed(0) sets up in brainpy's scripts
+    np.testing.assert_array_equal(a.W.indices.reshape(400, 50), legacy.randint(0, 500, (400, 50)))
+    np.testing.assert_array_equal(b.W.indices.reshape(100, 50), legacy.randint(0, 500, (100, 50)))
+
+
+def test_integer_conn_num_is_the_out_degree_and_weights_may_be_an_initializer():
+    comm = refsim.EventFixedProb(5, 20, 7, refsim.init.Normal(1.0, 0.1, unit=pq.nS, seed=1))
+    assert comm.nnz == 35
+    assert comm.W.data.std() > 0
+    with pytest.raises(ValueError, match="conn_num as a probability must lie in"):
+        refsim.EventFixedProb(5, 20, 1.5, 1 * pq.nS)
+
+
+def test_event_propagation_equals_the_dense_product():
+    rng = np.random.default_rng(0)
+    dense = rng.random((30, 12)) * (rng.random((30, 12)) < 0.3)
+    W = sp.csr_matrix(dense)
+    spikes = rng.random(30) < 0.4
+    np.testing.assert_allclose(event_csr_propagate(W, spikes), spikes @ dense, rtol=1e-14)
+    values = rng.random(30) * spikes  # float inputs multiply the weights
+    np.testing.assert_allclose(event_csr_propagate(W, values), values @ dense, rtol=1e-14)
+    np.testing.assert_array_equal(event_csr_propagate(W, np.zeros(30, bool)), np.zeros(12))
+
+
+def test_duplicate_targets_add():
+    comm = refsim.SparseLinear(sp.csr_matrix(([1.0, 2.0], [3, 3], [0, 2]), shape=(1, 5)),
+                               unit=pq.nS)
+    out = comm(np.array([True]))
+    assert out.units == pq.nS
+    np.testing.assert_array_equal(out.magnitude, [0, 0, 0, 3.0, 0])
+
+
+def test_sparse_linear_from_a_dense_quantity_and_wrong_input_size():
+    comm = refsim.SparseLinear(np.array([[0.0, 2.0], [1.0, 0.0], [0.0, 0.0]]) * pq.mV)
+    assert (comm.n_pre, comm.n_post, comm.nnz) == (3, 2, 2)
+    np.testing.assert_array_equal(comm(np.array([1, 1, 0])).magnitude, [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"expects 3 presynaptic values, got an array of shape "
+                                         r"\(4,\)"):
+        comm(np.zeros(4))
+
+
+def test_linear_is_a_dense_product_with_optional_bias():
+    W = np.array([[0.2, 0.0], [0.1, 0.3], [0.0, 0.15]])
+    comm = refsim.Linear(3, 2, w_init=W * pq.mS, b_init=0.01 * pq.mS)
+    out = comm(np.array([1.0, 0.0, 1.0]))
+    np.testing.assert_allclose(out.rescale(pq.mS).magnitude, [0.21, 0.16], rtol=1e-14)

@@ -1,0 +1,61 @@
+"""The tutorial ports run and print the tutorials' numbers."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run(name: str, tmp_path: Path) -> str:
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_tutorial_first_neuron(tmp_path):
+    out = _run("tutorial_first_neuron.py", tmp_path)
+    assert "membrane trace shape: (2000, 1)" in out
+    assert "total spikes: 17.0" in out
+    assert {p.name for p in tmp_path.glob("*.png")} == {
+        "tutorial_first_neuron_25mA.png", "tutorial_first_neuron_8mA.png"}
+
+
+def test_model_anatomy(tmp_path):
+    out = _run("model_anatomy.py", tmp_path)
+    assert "voltage trace: (1000, 100)" in out and "total spikes:  1100" in out
+    assert "g after 5 ms (mS): 0.367879" in out  # exp(-1)
+    assert (tmp_path / "model_anatomy_expon.png").exists()
+
+
+def test_mental_model(tmp_path):
+    out = _run("mental_model.py", tmp_path)
+    assert "spikes shape: (2000, 100)" in out
+    pre, post = map(int, re.search(r"pre spikes: (\d+)\s+post spikes: (\d+)", out).groups())
+    assert pre > 100 and post > 100
+    assert (tmp_path / "mental_model_raster.png").exists()
+
+
+def test_building_an_snn(tmp_path):
+    out = _run("building_an_snn.py", tmp_path)
+    assert "-59.84079734" in out
+    assert "spike array shape (time, neurons): (2000, 500)" in out
+    total = int(re.search(r"total spikes: (\d+)", out).group(1))
+    # brainpy's seeds 0-4 gave 4364.4 +- 60.9; 3 sd covers refsim's own initial draw
+    assert abs(total - 4364.4) <= 3 * 60.9
+    assert "replayed from brainpy's seed 0: total spikes 4321 | identical raster: True" in out
+    assert (tmp_path / "building_an_snn_raster.png").exists()
+
+
+@pytest.mark.parametrize("name", ["tutorial_first_neuron.py", "model_anatomy.py",
+                                  "mental_model.py", "building_an_snn.py"])
+def test_examples_only_import_refsim_numpy_quantities_matplotlib(name):
+    text = (EXAMPLES / name).read_text()
+    imports = set(re.findall(r"^(?:import|from) (\w+)", text, flags=re.M))
+    assert imports <= {"refsim", "numpy", "quantities", "matplotlib"}
