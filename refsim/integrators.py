@@ -29,13 +29,24 @@ def exprel(z):
     For ``|z| <= 1e-7`` a fifth-order Taylor polynomial is used (as brainpy
     does in float64), elsewhere ``expm1(z) / z``.
     """
+    if np.ndim(z) == 0:  # one rate for the whole population (e.g. a synapse's 1/tau)
+        z = np.float64(z)
+        return _series(z) if abs(z) <= _SMALL else np.expm1(z) / z
     z = np.asarray(z, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 is replaced just below
+        out = np.expm1(z) / z
     small = np.abs(z) <= _SMALL
-    safe = np.where(small, 1.0, z)
-    series = np.zeros_like(z)
+    if small.any():
+        out[small] = _series(z[small])
+    return out
+
+
+def _series(z):
+    """Fifth-order Taylor polynomial of exprel (Horner form)."""
+    result = 0.0 * z
     for c in _TAYLOR:
-        series = series * z + c
-    return np.where(small, series, np.expm1(safe) / safe)
+        result = result * z + c
+    return result
 
 
 def exp_euler(x, drift, jacobian, dt: float):

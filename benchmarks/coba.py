@@ -1,0 +1,118 @@
+"""The Brette et al. (2007) COBA benchmark network on refsim.
+
+4000 LIFRef neurons (3200 E / 800 I), C = 200 pF, g_L = 10 nS (tau_m = 20 ms,
+R = 100 MOhm), E_L = -60 mV, V_th = -50 mV, V_reset = -60 mV (hard reset),
+5 ms refractory; Expon conductances tau_e = 5 ms, tau_i = 10 ms onto COBA
+outputs E_e = 0 mV, E_i = -80 mV; weights 6 nS and 67 nS; connection
+probability 0.02 drawn as brainpy draws it (a fixed out-degree of 80);
+V0 ~ U[-60, -50] mV; kick-start conductances ge ~ N(40, 15) nS,
+gi ~ N(200, 120) nS; no external input; dt = 0.1 ms.  The same network as
+``shared/anchors/bench/bench_brainpy.py``.
+
+Usage::
+
+    python benchmarks/coba.py [--N 4000] [--duration 1.0] [--seed 1] [--repeats 3]
+
+Prints one ``RESULT {json}`` line per repeat and a table with the peers'
+numbers measured on this machine kind (``shared/anchors/perf.md``,
+2026-11-22; not re-measured in this run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+import quantities as pq
+
+import refsim
+
+#: run time (s) for 1 s of biological time, COBA 4000, median of 3 (shared/anchors/perf.md)
+PEERS_COBA_4000 = {
+    "Brian2 cpp_standalone, 1 thread": 0.385,
+    "Brian2 runtime (cython)": 0.573,
+    "BrainPy brainpy.state, jit for_loop": 1.163,
+    "NEST iaf_cond_exp, 2 threads": 4.388,
+    "NEST iaf_cond_exp, 1 thread": 8.637,
+}
+
+
+class COBANet(refsim.Module):
+    """One LIFRef population and two AlignPost projections (E and I)."""
+
+    def __init__(self, N: int = 4000, seed: int = 1):
+        super().__init__()
+        self.n_exc = int(0.8 * N)
+        p = 0.02 * 4000.0 / N  # fixed in-degree of 80 at every size
+        self.pop = refsim.LIFRef(
+            N, R=1.0 / (10.0 * pq.nS), tau=20.0 * pq.ms, tau_ref=5.0 * pq.ms,
+            V_rest=-60.0 * pq.mV, V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV,
+            V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV), spk_reset="hard")
+        zero = refsim.init.Constant(0.0 * pq.nS)
+        self.E = refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(self.n_exc, N, p, 6.0 * pq.nS, seed=seed),
+            syn=refsim.Expon.desc(N, tau=5.0 * pq.ms, g_initializer=zero),
+            out=refsim.COBA.desc(E=0.0 * pq.mV), post=self.pop)
+        self.I = refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(N - self.n_exc, N, p, 67.0 * pq.nS, seed=seed + 1),
+            syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=zero),
+            out=refsim.COBA.desc(E=-80.0 * pq.mV), post=self.pop)
+
+    def kick_start(self, seed: int) -> None:
+        """Random initial conductances, as in the Brian2 and BrainPy scripts."""
+        rng = np.random.default_rng(seed)
+        N = self.pop.num
+        self.E.syn.g.value = rng.normal(40.0, 15.0, N) * pq.nS
+        self.I.syn.g.value = rng.normal(200.0, 120.0, N) * pq.nS
+
+    def update(self):
+        spikes = self.pop.get_spike() != 0.0
+        self.E(spikes[: self.n_exc])
+        self.I(spikes[self.n_exc:])
+        return self.pop()
+
+
+def measure(N: int, duration_s: float, seed: int) -> dict:
+    """Build, initialise and run the network once; timings in seconds."""
+    refsim.random.seed(seed)
+    t0 = time.perf_counter()
+    net = COBANet(N, seed)
+    refsim.init_all_states(net)
+    net.kick_start(seed)
+    build_s = time.perf_counter() - t0
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        res = refsim.run(net.update, duration_s * 1000 * pq.ms, monitors={"spikes": net.pop})
+    spikes = res["spikes"].count
+    return dict(sim="refsim", version=refsim.__version__, backend="numpy", model="coba", N=N,
+                seed=seed, build_s=round(build_s, 4), run_s=round(res.wall_s, 4),
+                spikes=spikes, rate_hz=round(spikes / N / duration_s, 3),
+                n_syn=net.E.comm.nnz + net.I.comm.nnz, machine=platform.machine())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--N", type=int, default=4000)
+    parser.add_argument("--duration", type=float, default=1.0, help="biological seconds")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    runs = []
+    for _ in range(args.repeats):
+        runs.append(measure(args.N, args.duration, args.seed))
+        print("RESULT " + json.dumps(runs[-1]), flush=True)
+    per_s = sorted(r["run_s"] / args.duration for r in runs)
+    median = per_s[len(per_s) // 2]
+    print(f"\nCOBA N={args.N}: refsim (numpy backend) {median:.3f} s per simulated second "
+          f"(median of {len(runs)}; min {per_s[0]:.3f}), {runs[-1]['spikes']} spikes, "
+          f"{runs[-1]['rate_hz']} Hz, build {runs[-1]['build_s']:.2f} s")
+    if args.N == 4000:
+        print("\nPeers on this machine kind (shared/anchors/perf.md, 2026-11-22, not this run):")
+        for name, seconds in PEERS_COBA_4000.items():
+            print(f"  {name:40s} {seconds:7.3f} s   refsim/peer = {median / seconds:5.2f}")
+
+
+if __name__ == "__main__":
+    main()
