@@ -59,3 +59,16 @@ def test_examples_only_import_refsim_numpy_quantities_matplotlib(name):
     text = (EXAMPLES / name).read_text()
     imports = set(re.findall(r"^(?:import|from) (\w+)", text, flags=re.M))
     assert imports <= {"refsim", "numpy", "quantities", "matplotlib"}
+
+
+def test_readme_example_runs_as_printed(tmp_path):
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    code = re.search(r"## Example\n\n```python\n(.*?)```", readme, flags=re.S).group(1)
+    assert len(code.strip().splitlines()) <= 25
+    script = tmp_path / "readme_example.py"
+    script.write_text(code)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    count = int(re.match(r"(\d+) spikes; \(2000, 500\) 1.0 mV", proc.stdout).group(1))
+    assert abs(count - 4364.4) <= 3 * 60.9  # brainpy's spread over seeds 0-4
