@@ -106,11 +106,6 @@ class _CSRComm(Comm):
         return int(self.W.nnz)
 
 
-def _weight_unit(value):
-    unit = _init.unit_of(value)
-    return None if unit is None else unit
-
-
 class EventFixedProb(_CSRComm):
     """Random sparse connectivity with a fixed out-degree, drawn as brainpy draws it.
 
@@ -148,7 +143,7 @@ class EventFixedProb(_CSRComm):
                 raise ValueError(f"conn_num must be non-negative, got {conn_num}")
         rng = np.random.RandomState(seed) if seed is not None else _random.connectivity_rng()
         targets = rng.randint(0, n_post, (n_pre, k)) if k > 0 else np.zeros((n_pre, 0), int)
-        unit = _weight_unit(conn_weight)
+        unit = _init.unit_of(conn_weight)
         weights = to_internal(_init.param(conn_weight, (n_pre, k)), "conn_weight", unit)
         W = sp.csr_matrix(
             (weights.ravel(), targets.ravel().astype(np.int32), np.arange(0, n_pre * k + 1, k)
@@ -204,7 +199,7 @@ class Linear(Comm):
     def __init__(self, n_in: int, n_out: int, w_init, b_init=None, name: str | None = None):
         super().__init__(name)
         self.n_pre, self.n_post = int(n_in), int(n_out)
-        self.weight_unit = _weight_unit(w_init)
+        self.weight_unit = _init.unit_of(w_init)
         values = _init.param(w_init, (self.n_pre, self.n_post))
         self.W = to_internal(values, "w_init", self.weight_unit)
         self.b = None if b_init is None else to_internal(
