@@ -7,7 +7,7 @@ step for step, with every parameter carrying units through :mod:`quantities`.
 >>> neuron = refsim.LIF(4, tau=10 * pq.ms, V_th=-50 * pq.mV)
 """
 
-from refsim import environ, init, random, units
+from refsim import environ, init, neurons, random, synapses, units
 from refsim._version import __version__
 from refsim.connectivity import EventFixedProb, Linear, SparseLinear
 from refsim.module import (
@@ -20,11 +20,11 @@ from refsim.module import (
     init_all_states,
     reset_all_states,
 )
-from refsim.neurons import LIF, LIFRef
+from refsim.neurons import *  # noqa: F403 - the model catalog, listed in neurons.__all__
 from refsim.outputs import COBA, CUBA, SynOut
 from refsim.projections import AlignPostProj
 from refsim.run import RunResult, SpikeMonitor, StateMonitor, arange, for_loop, run
-from refsim.synapses import Expon
+from refsim.synapses import *  # noqa: F403 - listed in synapses.__all__
 from refsim.units import UnitError
 
 __all__ = [
@@ -42,9 +42,8 @@ __all__ = [
     "Describer",
     "init_all_states",
     "reset_all_states",
-    "LIF",
-    "LIFRef",
-    "Expon",
+    *neurons.__all__,
+    *synapses.__all__,
     "SynOut",
     "CUBA",
     "COBA",

@@ -22,46 +22,69 @@ G_TOL = 1e-12
 G_WHY = ("linear recursion in float64: a few ulp per step over <= 2000 steps; "
          "relative to the largest recorded value")
 SPIKE_WHY = "spikes must fall on exactly the same steps"
+STATE_WHY = ("other states (adaptation, gating, synaptic, threshold): float64 "
+             "re-implementation, relative to the largest recorded value")
 T_TOL = 1e-12
 T_WHY = "copies the context time; any difference means a spike on another step"
 
 _UNITS = {"ohm": pq.ohm, "ms": pq.ms, "mV": pq.mV, "mA": pq.mA, "uA": pq.uA, "S": pq.S,
-          "mS": pq.mS, "uF": pq.uF}
+          "mS": pq.mS, "uF": pq.uF, "per_ms": 1 / pq.ms, "per_mV": 1 / pq.mV,
+          "mV_per_ms": pq.mV / pq.ms, "mVperms": pq.mV / pq.ms}
 _SKIP_PARAMS = {"dt_ms", "T_ms", "I_amp"}
+#: recorded parameters that are class defaults stored without their unit
+_DEFAULT_ONLY = {"Izhikevich": {"p1", "p2", "p3"}}
 
 #: neuron classes whose golden traces refsim replays
-NEURONS = {"LIF": refsim.LIF, "LIFRef": refsim.LIFRef}
+NEURONS = {name: getattr(refsim, name) for name in (
+    "IF", "LIF", "LIFRef", "ALIF", "CubaLIF", "CobaLIF",
+)}
 
 
-def _constructor_kwargs(params: dict) -> dict:
+def _split_unit(key: str):
+    """``'tau_ref_ms'`` -> ``('tau_ref', ms)``; a key without a unit suffix -> ``(key, None)``."""
+    for suffix in sorted(_UNITS, key=len, reverse=True):
+        if key.endswith("_" + suffix):
+            return key[: -len(suffix) - 1], _UNITS[suffix]
+    return key, None
+
+
+def _constructor_kwargs(cls_name: str, params: dict) -> dict:
     """Stored parameters to keyword arguments: ``tau_ms=10`` -> ``tau=10 ms``."""
     kwargs = {}
     for key, value in params.items():
-        if key in _SKIP_PARAMS:
+        if key in _SKIP_PARAMS or key in _DEFAULT_ONLY.get(cls_name, ()):
             continue
-        name, _, unit = key.rpartition("_")
-        if name == "V_init":
-            kwargs["V_initializer"] = refsim.init.Constant(value * _UNITS[unit])
+        name, unit = _split_unit(key)
+        quantity = value if unit is None else value * unit
+        if name.endswith("_init"):
+            kwargs[name[: -len("_init")] + "_initializer"] = refsim.init.Constant(quantity)
         else:
-            kwargs[name] = value * _UNITS[unit]
+            kwargs[name] = quantity
     return kwargs
 
 
-def _state_columns(data: dict) -> dict[str, pq.Quantity]:
-    """Recorded state columns, e.g. ``'V_mV' -> ('V', mV)``."""
+def _state_columns(data: dict) -> dict[str, tuple]:
+    """Recorded state columns: ``'V_mV' -> ('V', mV)``, ``'m' -> ('m', None)``."""
     cols = {}
     for key in data:
-        name, _, unit = key.rpartition("_")
-        if unit in _UNITS and name and not key.startswith(("t_", "I_", "param__")):
-            cols[key] = (name, _UNITS[unit])
+        if key in ("t_ms", "I_input", "spike_get", "spike_update_return") or key.endswith(
+                "_init") or key.startswith("param__"):
+            continue
+        cols[key] = _split_unit(key)
     return cols
 
 
 def replay_neuron(name: str) -> tuple[dict, dict]:
     """Run golden neuron case ``name`` in refsim; returns (refsim columns, golden arrays)."""
     data, meta = golden_data.load(name), golden_data.meta(name)
-    _, cls_name, reset, _ = name.split("_")
-    neuron = NEURONS[cls_name](1, spk_reset=reset, **_constructor_kwargs(meta["params"]))
+    cls_name = name.split("_")[1]
+    reset = [p for p in ("soft", "hard") if f"_{p}_" in name]
+    kwargs = _constructor_kwargs(cls_name, meta["params"])
+    if reset:
+        kwargs["spk_reset"] = reset[0]
+    if "ref_var=True" in meta["brainpy_calls"][1]:
+        kwargs["ref_var"] = True
+    neuron = NEURONS[cls_name](1, **kwargs)
     refsim.init_all_states(neuron)
     input_unit = pq.Quantity(1.0, meta["notes"][0].split(":")[1].strip().replace(" ", ""))
     columns = _state_columns(data)
@@ -71,7 +94,8 @@ def replay_neuron(name: str) -> tuple[dict, dict]:
             with refsim.environ.context(t=t * pq.ms, i=i):
                 out = neuron(data["I_input"][i] * input_unit)
             for key, (state, unit) in columns.items():
-                got[key].append(getattr(neuron, state).value.rescale(unit).magnitude)
+                value = getattr(neuron, state).value
+                got[key].append(value if unit is None else value.rescale(unit).magnitude)
             got["spike_get"].append(neuron.get_spike())
             got["spike_update_return"].append(out)
     return {k: np.concatenate(v) for k, v in got.items()}, data
@@ -88,10 +112,13 @@ def _neuron_case(name: str):
             elif key.startswith("last_spike_time"):
                 metrics.append(Metric(f"{key}: max |error| (ms)", max_abs(got[key], ref[key]),
                                       T_TOL, T_WHY))
-            else:
-                metrics.append(Metric(f"{key}: max |error| (mV)", max_abs(got[key], ref[key]),
+            elif key.startswith("V") and not key.startswith("V_th"):
+                metrics.append(Metric(f"{key}: max |error|", max_abs(got[key], ref[key]),
                                       V_TOL, V_WHY))
                 curves.append(Curve(name, ref["t_ms"], ref[key], got[key], ylabel=key))
+            else:
+                metrics.append(Metric(f"{key}: max |error| / max |{key}|",
+                                      max_rel(got[key], ref[key]), G_TOL, STATE_WHY))
         return metrics, curves
 
     return run
@@ -99,7 +126,7 @@ def _neuron_case(name: str):
 
 for _name in golden_data.case_names():
     _parts = _name.split("_")
-    if _parts[0] == "neuron" and len(_parts) == 4 and _parts[1] in NEURONS:
+    if _parts[0] == "neuron" and len(_parts) >= 3 and _parts[1] in NEURONS:
         case(f"golden/{_name}", "golden", golden_data.meta(_name)["description"])(
             _neuron_case(_name))
 

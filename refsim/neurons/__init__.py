@@ -1,5 +1,5 @@
 """Neuron models."""
 
-from refsim.neurons.lif import LIF, LIFRef
+from refsim.neurons.lif import ALIF, IF, LIF, CobaLIF, CubaLIF, LIFRef
 
-__all__ = ["LIF", "LIFRef"]
+__all__ = ["IF", "LIF", "LIFRef", "ALIF", "CubaLIF", "CobaLIF"]

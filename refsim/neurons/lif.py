@@ -1,20 +1,19 @@
-r"""Leaky integrate-and-fire neurons: LIF and LIFRef.
+r"""Integrate-and-fire neurons: IF, LIF, LIFRef, ALIF, CubaLIF, CobaLIF.
 
-One step, in this order (brainpy.state semantics, spec sections 0.3-0.6):
+One LIF step, in this order (brainpy.state semantics, spec sections 0.3-0.6):
 
-1. spike of the stored potential: :math:`s = H\big((V - V_{th}) / (V_{th} - V_{reset})\big)`,
-   with :math:`H(x) = 1` for :math:`x \ge 0`;
-2. reset from it, at the start of the step:
-   soft :math:`V_r = V - (V_{th} - V_{reset})\,s`, hard :math:`V_r = V - (V - V_{reset})\,s`;
-3. exponential Euler on :math:`\tau\,dV/dt = -(V - V_{rest}) + R\,I(V)` from :math:`V_r`,
-   where :math:`I(V)` is the direct input plus every registered current and its
-   slope :math:`dI/dV` enters the Jacobian (a COBA output contributes :math:`-R g/\tau`);
+1. spike of the stored potential: :math:`s = H\big((V - V_{th}) / (V_{th} - V_{reset})\big)`;
+2. reset from it: soft :math:`V_r = V - (V_{th} - V_{reset})\,s`,
+   hard :math:`V_r = V - (V - V_{reset})\,s`;
+3. exponential Euler on :math:`\tau\,dV/dt = -(V - V_{rest}) + R\,I(V)` from :math:`V_r`, where
+   :math:`I(V)` is the direct input plus every registered current and their slope enters the
+   Jacobian (a COBA output contributes :math:`-R g/\tau`);
 4. delta inputs (voltage jumps) are added;
-5. LIFRef only: while :math:`t - t_{spike} < \tau_{ref}` the potential is held
-   at :math:`V_r`, then :math:`t_{spike} \leftarrow t` wherever :math:`V \ge V_{th}`.
+5. refractory models hold every state at its post-reset value while :math:`t - t_{spike} <
+   \tau_{ref}`, then set :math:`t_{spike} = t` wherever :math:`V \ge V_{th}`.
 
-The stored potential of a spiking step is the supra-threshold value; the reset
-shows in the next step.
+The stored potential of a spiking step is the supra-threshold value; the reset shows
+in the next step.
 """
 
 from __future__ import annotations
@@ -25,18 +24,60 @@ import quantities as pq
 from refsim import environ
 from refsim.init import Constant
 from refsim.integrators import exp_euler
-from refsim.module import Neuron
-from refsim.units import to_internal
+from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["LIF", "LIFRef"]
-
-
-def threshold_spike(scaled: np.ndarray) -> np.ndarray:
-    """Heaviside of the scaled potential, inclusive at zero, as float 0/1."""
-    return (scaled >= 0.0).astype(np.float64)
+__all__ = ["IF", "LIF", "LIFRef", "ALIF", "CubaLIF", "CobaLIF"]
 
 
-class LIF(Neuron):
+class IF(SpikingNeuron):
+    r"""Integrate-and-fire neuron with a leak to 0 mV.
+
+    .. math:: \tau \frac{dV}{dt} = -V + R\,I(t), \qquad \text{spike when } (V - V_{th})/V_{th} \ge 0
+
+    Soft reset subtracts :math:`V_{th}`; hard reset sets 0 mV.
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    R : quantity, resistance, default 1 ohm
+    tau : quantity, time, default 5 ms
+    V_th : quantity, voltage, default 1 mV
+    V_initializer : initializer, default ``Constant(0 mV)``
+    spk_reset : {'soft', 'hard'}, default 'soft'
+
+    Examples
+    --------
+    >>> import quantities as pq, refsim
+    >>> n = refsim.init_all_states(refsim.IF(1, tau=10 * pq.ms, V_th=10 * pq.mV))
+    >>> float(n(15 * pq.mA)[0])
+    0.0
+    """
+
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, V_th=1.0 * pq.mV,
+                 V_initializer=Constant(0.0 * pq.mV), spk_reset: str = "soft",
+                 name: str | None = None):
+        super().__init__(in_size, spk_reset, name)
+        self.R = self._param("R", R, pq.ohm)
+        self.tau = self._param("tau", tau, pq.ms)
+        self.V_th = self._param("V_th", V_th, pq.mV)
+        self.V_initializer = V_initializer
+
+    def init_state(self, batch_size=None):
+        self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
+
+    def scaled_potential(self, V):
+        return (V - self.V_th) / self.V_th
+
+    def update(self, x=None):
+        V = self.V.data
+        spike = self.get_spike()
+        V_r = V - (self.V_th if self.spk_reset == "soft" else V) * spike
+        V = self.integrate_membrane(V_r, self._external(x), lambda v: (-v, -1.0))
+        self.V.data = self.sum_delta_inputs(V)
+        return self.get_spike()
+
+
+class LIF(SpikingNeuron):
     r"""Leaky integrate-and-fire neuron.
 
     .. math::
@@ -73,70 +114,43 @@ class LIF(Neuron):
     >>> _ = refsim.init_all_states(n)
     >>> with refsim.environ.context(dt=0.1 * pq.ms, t=0 * pq.ms):
     ...     spikes = n(8 * pq.mA)
-    >>> round(float(n.V.value[0]), 9)
+    >>> round(float(n.V.value[0]), 8)
     -59.84079734
     """
 
-    def __init__(
-        self,
-        in_size,
-        R=1.0 * pq.ohm,
-        tau=5.0 * pq.ms,
-        V_th=1.0 * pq.mV,
-        V_reset=0.0 * pq.mV,
-        V_rest=0.0 * pq.mV,
-        V_initializer=Constant(0.0 * pq.mV),
-        spk_reset: str = "soft",
-        name: str | None = None,
-    ):
-        super().__init__(in_size, name=name)
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, V_th=1.0 * pq.mV,
+                 V_reset=0.0 * pq.mV, V_rest=0.0 * pq.mV, V_initializer=Constant(0.0 * pq.mV),
+                 spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, spk_reset, name)
         self.R = self._param("R", R, pq.ohm)
         self.tau = self._param("tau", tau, pq.ms)
         self.V_th = self._param("V_th", V_th, pq.mV)
         self.V_reset = self._param("V_reset", V_reset, pq.mV)
         self.V_rest = self._param("V_rest", V_rest, pq.mV)
-        if spk_reset not in ("soft", "hard"):
-            raise ValueError(f"spk_reset must be 'soft' or 'hard', got {spk_reset!r}")
-        self.spk_reset = spk_reset
         self.V_initializer = V_initializer
 
-    def init_state(self, batch_size: int | None = None) -> None:
+    def init_state(self, batch_size=None):
         self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
 
-    def get_spike(self, V=None) -> np.ndarray:
-        """Spikes (float 0/1) of ``V`` (a quantity; default: the stored potential)."""
-        V = self.V.data if V is None else to_internal(V, "V", pq.mV)
-        return threshold_spike((V - self.V_th) / (self.V_th - self.V_reset))
+    def leak(self, V):
+        """Drift numerator without the input, and its slope: :math:`-(V - V_{rest})`."""
+        return -V + self.V_rest, -1.0
 
-    def _reset(self, V: np.ndarray) -> np.ndarray:
-        """Post-reset potential :math:`V_r` from the spike of ``V``."""
-        spike = threshold_spike((V - self.V_th) / (self.V_th - self.V_reset))
-        V_th_eff = self.V_th if self.spk_reset == "soft" else V
-        return V - (V_th_eff - self.V_reset) * spike
-
-    def _integrate(self, V: np.ndarray, x) -> np.ndarray:
-        """One exponential-Euler step of the membrane equation from ``V``."""
-        current, slope = self.sum_current_inputs(x, V)
-        drift = (-V + self.V_rest + self.R * current) / self.tau
-        jacobian = (-1.0 + self.R * slope) / self.tau
-        return exp_euler(V, drift, jacobian, environ.dt_ms())
-
-    def update(self, x=None) -> np.ndarray:
+    def update(self, x=None):
         """Advance one step with direct input ``x`` (a current); return the spikes."""
-        V_r = self._reset(self.V.data)
-        V = self.sum_delta_inputs(self._integrate(V_r, self._external(x)))
-        self.V.data = V
+        V_r = self.reset_potential(self.V.data, self.get_spike())
+        V = self.integrate_membrane(V_r, self._external(x), self.leak)
+        self.V.data = self.sum_delta_inputs(V)
         return self.get_spike()
 
 
-class LIFRef(LIF):
+class LIFRef(Refractory, LIF):
     r"""Leaky integrate-and-fire neuron with an absolute refractory period.
 
-    As :class:`LIF`; in addition, for every step whose time satisfies
-    :math:`t - t_{spike} < \tau_{ref}` (strict) the potential is held at its
-    post-reset value :math:`V_r`, and :math:`t_{spike}` becomes :math:`t`
-    whenever the new potential reaches :math:`V_{th}`.  The step must run
-    inside ``refsim.environ.context(t=...)`` (``refsim.run`` does this).
+    As :class:`LIF`; for every step whose time satisfies :math:`t - t_{spike} < \tau_{ref}`
+    (strict) the potential is held at its post-reset value, and :math:`t_{spike}` becomes
+    :math:`t` whenever the new potential reaches :math:`V_{th}`.  Steps need ``t`` in the
+    context (``refsim.run`` sets it).
 
     Parameters
     ----------
@@ -158,46 +172,166 @@ class LIFRef(LIF):
     >>> n = refsim.LIFRef(1, tau=20 * pq.ms, V_rest=-60 * pq.mV, V_th=-50 * pq.mV,
     ...                   V_reset=-60 * pq.mV, tau_ref=5 * pq.ms)
     >>> _ = refsim.init_all_states(n)
-    >>> times = refsim.arange(0 * pq.ms, 200 * pq.ms)
-    >>> def step(t):
-    ...     with refsim.environ.context(t=t):
-    ...         n(25 * pq.mA)
-    ...         return n.get_spike()
-    >>> int(refsim.for_loop(step, times).sum())
+    >>> res = refsim.run(lambda: n(25 * pq.mA), 200 * pq.ms, monitors={"spikes": n})
+    >>> res["spikes"].count
     17
     """
 
-    def __init__(
-        self,
-        in_size,
-        R=1.0 * pq.ohm,
-        tau=5.0 * pq.ms,
-        tau_ref=5.0 * pq.ms,
-        V_th=1.0 * pq.mV,
-        V_reset=0.0 * pq.mV,
-        V_rest=0.0 * pq.mV,
-        V_initializer=Constant(0.0 * pq.mV),
-        spk_reset: str = "soft",
-        name: str | None = None,
-    ):
-        super().__init__(
-            in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
-            V_initializer=V_initializer, spk_reset=spk_reset, name=name,
-        )
-        self.tau_ref = self._param("tau_ref", tau_ref, pq.ms)
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, tau_ref=5.0 * pq.ms,
+                 V_th=1.0 * pq.mV, V_reset=0.0 * pq.mV, V_rest=0.0 * pq.mV,
+                 V_initializer=Constant(0.0 * pq.mV), spk_reset: str = "soft",
+                 ref_var: bool = False, name: str | None = None):
+        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
+                         V_initializer=V_initializer, spk_reset=spk_reset, name=name)
+        self._init_refractory(tau_ref, ref_var)
 
-    def init_state(self, batch_size: int | None = None) -> None:
+    def init_state(self, batch_size=None):
         super().init_state(batch_size)
-        self.last_spike_time = self._new_state(
-            "last_spike_time", Constant(-1e7 * pq.ms), pq.ms, batch_size
-        )
+        self._init_refractory_states(batch_size)
 
-    def update(self, x=None) -> np.ndarray:
-        t = environ.t_ms(type(self).__name__)
-        V_r = self._reset(self.V.data)
-        V_candidate = self.sum_delta_inputs(self._integrate(V_r, self._external(x)))
-        refractory = (t - self.last_spike_time.data) < self.tau_ref
-        V = np.where(refractory, V_r, V_candidate)
-        self.last_spike_time.data = np.where(V >= self.V_th, t, self.last_spike_time.data)
+    def update(self, x=None):
+        t, refractory = self._refractory_now()
+        V_r = self.reset_potential(self.V.data, self.get_spike())
+        V = self.sum_delta_inputs(self.integrate_membrane(V_r, self._external(x), self.leak))
+        V = np.where(refractory, V_r, V)
+        self._note_spikes(t, V, self.V_th, refractory)
         self.V.data = V
         return self.get_spike()
+
+
+class ALIF(LIF):
+    r"""Adaptive LIF: the threshold rises by :math:`\beta a` after each spike.
+
+    .. math::
+
+        \tau \frac{dV}{dt} = -(V - V_{rest}) + R I, \qquad
+        \tau_a \frac{da}{dt} = -a, \qquad
+        \text{spike when } V \ge V_{th} + \beta a, \text{ then } a \leftarrow a + 1
+
+    Parameters
+    ----------
+    in_size, R, tau, V_th, V_reset, V_rest, V_initializer, spk_reset, name
+        As for :class:`LIF`.
+    tau_a : quantity, time, default 100 ms
+        Adaptation time constant.
+    beta : quantity, voltage, default 0.1 mV
+        Threshold increase per unit of adaptation.
+    a_initializer : initializer, default ``Constant(0.)``
+        Initial adaptation (a pure number).
+    """
+
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, tau_a=100.0 * pq.ms,
+                 V_th=1.0 * pq.mV, V_reset=0.0 * pq.mV, V_rest=0.0 * pq.mV, beta=0.1 * pq.mV,
+                 V_initializer=Constant(0.0 * pq.mV), a_initializer=Constant(0.0),
+                 spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
+                         V_initializer=V_initializer, spk_reset=spk_reset, name=name)
+        self.tau_a = self._param("tau_a", tau_a, pq.ms)
+        self.beta = self._param("beta", beta, pq.mV)
+        self.a_initializer = a_initializer
+
+    def init_state(self, batch_size=None):
+        super().init_state(batch_size)
+        self.a = self._new_state("a", self.a_initializer, None, batch_size)
+
+    def scaled_potential(self, V):
+        return (V - self.V_th - self.beta * self.a.data) / (self.V_th - self.V_reset)
+
+    def update(self, x=None):
+        spike = self.get_spike()
+        V_r = self.reset_potential(self.V.data, spike)
+        a = self.a.data + spike
+        V = self.integrate_membrane(V_r, self._external(x), self.leak)
+        self.a.data = exp_euler(a, -a / self.tau_a, -1.0 / self.tau_a, environ.dt_ms())
+        self.V.data = self.sum_delta_inputs(V)
+        return self.get_spike()
+
+
+class CubaLIF(LIF):
+    r"""LIF with a built-in exponential synaptic current :math:`g`.
+
+    .. math::
+
+        \tau_{syn} \frac{dg}{dt} = -g, \qquad
+        \tau \frac{dV}{dt} = -(V - V_{rest}) + R\,(g + I)
+
+    Delta inputs (synaptic events, a current) jump :math:`g`, not :math:`V`; :math:`g`
+    decays first and the membrane sees the new :math:`g`.
+
+    Parameters
+    ----------
+    in_size, R, tau, V_th, V_reset, V_rest, V_initializer, spk_reset, name
+        As for :class:`LIF`.
+    tau_syn : quantity, time, default 5 ms
+    g_initializer : initializer, default ``Constant(0 mA)``
+    """
+
+    g_unit = pq.mA
+
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, tau_syn=5.0 * pq.ms,
+                 V_th=1.0 * pq.mV, V_reset=0.0 * pq.mV, V_rest=0.0 * pq.mV,
+                 V_initializer=Constant(0.0 * pq.mV), g_initializer=None,
+                 spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
+                         V_initializer=V_initializer, spk_reset=spk_reset, name=name)
+        self.tau_syn = self._param("tau_syn", tau_syn, pq.ms)
+        self.g_initializer = g_initializer or Constant(0.0 * self.g_unit)
+
+    @property
+    def delta_unit(self):
+        return self.g_unit
+
+    def init_state(self, batch_size=None):
+        super().init_state(batch_size)
+        self.g = self._new_state("g", self.g_initializer, self.g_unit, batch_size)
+
+    def synaptic_drive(self, g, V):
+        """Synaptic current and its slope in V: :math:`g` (CUBA)."""
+        return g, 0.0
+
+    def update(self, x=None):
+        V_r = self.reset_potential(self.V.data, self.get_spike())
+        g = self.g.data
+        g = self.sum_delta_inputs(exp_euler(g, -g / self.tau_syn, -1.0 / self.tau_syn,
+                                            environ.dt_ms()))
+
+        def leak_and_synapse(v):
+            I_syn, slope = self.synaptic_drive(g, v)
+            return -v + self.V_rest + self.R * I_syn, -1.0 + self.R * slope
+
+        self.V.data = self.integrate_membrane(V_r, self._external(x), leak_and_synapse)
+        self.g.data = g
+        return self.get_spike()
+
+
+class CobaLIF(CubaLIF):
+    r"""LIF with a built-in exponential conductance :math:`g` and reversal potential :math:`E`.
+
+    .. math::
+
+        \tau_{syn} \frac{dg}{dt} = -g, \qquad
+        \tau \frac{dV}{dt} = -(V - V_{rest}) + R\,(g (E - V) + I)
+
+    Parameters
+    ----------
+    in_size, R, tau, tau_syn, V_th, V_reset, V_rest, V_initializer, spk_reset, name
+        As for :class:`CubaLIF`.
+    E : quantity, voltage, default 0 mV
+        Synaptic reversal potential.
+    g_initializer : initializer, default ``Constant(0 S)``
+    """
+
+    g_unit = pq.S
+
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, tau_syn=5.0 * pq.ms,
+                 E=0.0 * pq.mV, V_th=1.0 * pq.mV, V_reset=0.0 * pq.mV, V_rest=0.0 * pq.mV,
+                 V_initializer=Constant(0.0 * pq.mV), g_initializer=None,
+                 spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, R=R, tau=tau, tau_syn=tau_syn, V_th=V_th, V_reset=V_reset,
+                         V_rest=V_rest, V_initializer=V_initializer, g_initializer=g_initializer,
+                         spk_reset=spk_reset, name=name)
+        self.E = self._param("E", E, pq.mV)
+
+    def synaptic_drive(self, g, V):
+        return g * (self.E - V), -g
+

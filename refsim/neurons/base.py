@@ -1,0 +1,105 @@
+"""What the spiking neuron models share: threshold, reset, refractoriness, integration.
+
+brainpy.state semantics (spec sections 0.3-0.6):
+
+* a spike is ``H(scaled) `` with ``H(x) = 1`` for ``x >= 0``, where the scaled
+  potential is ``(V - V_th) / (V_th - V_reset)`` for the integrate-and-fire
+  family and ``(V - V_th) / V_th`` for the others (:func:`threshold_spike`);
+* the reset is applied at the start of the next step from the stored spike:
+  soft ``V_r = V - (V_th - V_reset) s``, hard ``V_r = V - (V - V_reset) s``;
+* refractory models clamp every state at its post-reset value while
+  ``t - t_spike < tau_ref`` (strict), then set ``t_spike = t`` where
+  ``V >= V_th`` (:class:`Refractory`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+
+from refsim import environ
+from refsim.init import Constant
+from refsim.integrators import exp_euler
+from refsim.module import Neuron
+from refsim.units import to_internal
+
+__all__ = ["threshold_spike", "SpikingNeuron", "Refractory"]
+
+
+def threshold_spike(scaled: np.ndarray) -> np.ndarray:
+    """Heaviside of the scaled potential, inclusive at zero, as float 0/1."""
+    return (np.asarray(scaled) >= 0.0).astype(np.float64)
+
+
+class SpikingNeuron(Neuron):
+    """Base of the point neurons: a potential ``V`` and a spike threshold.
+
+    Subclasses set :attr:`V_th` (and :attr:`V_reset` for the integrate-and-fire
+    family) and implement :meth:`scaled_potential` and ``update``.
+    """
+
+    #: unit of the membrane potential (``None`` for the dimensionless models)
+    V_unit = pq.mV
+
+    def __init__(self, in_size, spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, name=name)
+        if spk_reset not in ("soft", "hard"):
+            raise ValueError(f"spk_reset must be 'soft' or 'hard', got {spk_reset!r}")
+        self.spk_reset = spk_reset
+
+    def scaled_potential(self, V: np.ndarray) -> np.ndarray:
+        """``(V - V_th) / (V_th - V_reset)``: non-negative exactly when the neuron spikes."""
+        return (V - self.V_th) / (self.V_th - self.V_reset)
+
+    def get_spike(self, V=None) -> np.ndarray:
+        """Spikes (float 0/1) of ``V`` (a quantity; default: the stored potential)."""
+        V = self.V.data if V is None else to_internal(V, "V", self.V_unit)
+        return threshold_spike(self.scaled_potential(V))
+
+    def reset_potential(self, V: np.ndarray, spike: np.ndarray) -> np.ndarray:
+        """Post-reset potential ``V_r`` from the stored ``V`` and its spike."""
+        V_th_eff = self.V_th if self.spk_reset == "soft" else V
+        return V - (V_th_eff - self.V_reset) * spike
+
+    def integrate_membrane(self, V: np.ndarray, x, leak_and_more) -> np.ndarray:
+        """Exponential Euler of ``dV/dt = (g(V) + R I(V)) / tau`` from ``V``.
+
+        ``leak_and_more(V)`` returns the rest of the drift numerator and its
+        slope, e.g. ``(-(V - V_rest), -1)``; the registered currents (and their
+        slope) are added here, inside the drift, as brainpy does.
+        """
+        current, slope = self.sum_current_inputs(x, V)
+        g, dg = leak_and_more(V)
+        drift = (g + self.R * current) / self.tau
+        jacobian = (dg + self.R * slope) / self.tau
+        return exp_euler(V, drift, jacobian, environ.dt_ms())
+
+
+class Refractory:
+    """Mixin: absolute refractoriness with a ``last_spike_time`` state.
+
+    Parameters handled: ``tau_ref`` (time) and ``ref_var`` (keep a boolean
+    ``refractory`` state as well).
+    """
+
+    def _init_refractory(self, tau_ref, ref_var: bool = False) -> None:
+        self.tau_ref = self._param("tau_ref", tau_ref, pq.ms)
+        self.ref_var = bool(ref_var)
+
+    def _init_refractory_states(self, batch_size) -> None:
+        self.last_spike_time = self._new_state(
+            "last_spike_time", Constant(-1e7 * pq.ms), pq.ms, batch_size)
+        if self.ref_var:
+            self.refractory = self._new_state("refractory", Constant(0.0), None, batch_size)
+
+    def _refractory_now(self) -> tuple[float, np.ndarray]:
+        """The current time and where ``t - t_spike < tau_ref`` (previous spike time)."""
+        t = environ.t_ms(type(self).__name__)
+        return t, (t - self.last_spike_time.data) < self.tau_ref
+
+    def _note_spikes(self, t: float, V: np.ndarray, V_th, refractory: np.ndarray) -> None:
+        """``t_spike = t`` where ``V >= V_th``; the refractory flag if kept."""
+        spiking = V >= V_th
+        self.last_spike_time.data = np.where(spiking, t, self.last_spike_time.data)
+        if self.ref_var:
+            self.refractory.data = np.logical_or(refractory, spiking).astype(np.float64)
