@@ -31,9 +31,14 @@ def exprel(z):
     """
     if np.ndim(z) == 0:  # one rate for the whole population (e.g. a synapse's 1/tau)
         z = np.float64(z)
-        return _series(z) if abs(z) <= _SMALL else np.expm1(z) / z
+        if abs(z) <= _SMALL:
+            return _series(z)
+        with np.errstate(over="ignore"):
+            return np.expm1(z) / z
     z = np.asarray(z, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 is replaced just below
+    # 0/0 is replaced just below; overflow gives inf, as in brainpy (a refractory model
+    # computes such a candidate and then discards it)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out = np.expm1(z) / z
     small = np.abs(z) <= _SMALL
     if small.any():

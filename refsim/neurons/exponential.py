@@ -1,0 +1,214 @@
+r"""Exponential integrate-and-fire neurons: ExpIF, ExpIFRef, AdExIF, AdExIFRef.
+
+.. math::
+
+    \tau \frac{dV}{dt} = -(V - V_{rest}) + \Delta_T\, e^{\min((V - V_T)/\Delta_T,\, 20)}
+                         - R w + R I
+
+(:math:`w = 0` without adaptation).  Exponential Euler uses the Jacobian of the whole
+drift, :math:`(-1 + e^{(V - V_T)/\Delta_T} + R\, dI/dV)/\tau`, at the post-reset value.
+With a soft reset, an upswing can take one step from about -33 mV to about 5.6e9 mV
+(``dt J`` near 21): brainpy does exactly this, and so does refsim.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+
+from refsim.init import Constant
+from refsim.neurons.adaptive import Adaptation
+from refsim.neurons.base import Refractory, SpikingNeuron
+
+__all__ = ["ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef"]
+
+
+class ExpIF(SpikingNeuron):
+    r"""Exponential integrate-and-fire neuron.
+
+    .. math::
+
+        \tau \frac{dV}{dt} = -(V - V_{rest}) + \Delta_T e^{(V - V_T)/\Delta_T} + R I
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    R : quantity, resistance, default 1 ohm
+    tau : quantity, time, default 10 ms
+    V_th : quantity, voltage, default -30 mV
+        Spike threshold (the numerical cut-off of the upswing).
+    V_reset : quantity, voltage, default -68 mV
+    V_rest : quantity, voltage, default -65 mV
+    V_T : quantity, voltage, default -59.9 mV
+        Threshold of the exponential term.
+    delta_T : quantity, voltage, default 3.48 mV
+        Sharpness of the exponential term.
+    V_initializer : initializer, default ``Constant(-65 mV)``
+    spk_reset : {'soft', 'hard'}, default 'soft'
+
+    Examples
+    --------
+    >>> import quantities as pq, refsim
+    >>> n = refsim.init_all_states(refsim.ExpIF(1, spk_reset="hard"))
+    >>> res = refsim.run(lambda: n(10 * pq.mA), 100 * pq.ms, monitors={"spikes": n})
+    >>> res["spikes"].count
+    6
+    """
+
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, V_th=-30.0 * pq.mV,
+                 V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV, V_T=-59.9 * pq.mV,
+                 delta_T=3.48 * pq.mV, V_initializer=Constant(-65.0 * pq.mV),
+                 spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, spk_reset, name)
+        self.R = self._param("R", R, pq.ohm)
+        self.tau = self._param("tau", tau, pq.ms)
+        self.V_th = self._param("V_th", V_th, pq.mV)
+        self.V_reset = self._param("V_reset", V_reset, pq.mV)
+        self.V_rest = self._param("V_rest", V_rest, pq.mV)
+        self.V_T = self._param("V_T", V_T, pq.mV)
+        self.delta_T = self._param("delta_T", delta_T, pq.mV)
+        self.V_initializer = V_initializer
+
+    def init_state(self, batch_size=None):
+        self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
+
+    def leak_and_spike_current(self, V):
+        r""":math:`-(V - V_{rest}) + \Delta_T e^{\min(x, 20)}` with :math:`x = (V - V_T)/\Delta_T`,
+        and its slope :math:`-1 + e^{x}` (0 where the exponent is clipped)."""
+        x = (V - self.V_T) / self.delta_T
+        expo = np.exp(np.minimum(x, 20.0))
+        return -(V - self.V_rest) + self.delta_T * expo, -1.0 + np.where(x < 20.0, expo, 0.0)
+
+    def _membrane(self, V_r, x, w=None):
+        if w is None:
+            return self.integrate_membrane(V_r, x, self.leak_and_spike_current)
+
+        def with_adaptation(v):
+            g, slope = self.leak_and_spike_current(v)
+            return g - self.R * w, slope
+
+        return self.integrate_membrane(V_r, x, with_adaptation)
+
+    def update(self, x=None):
+        V_r = self.reset_potential(self.V.data, self.get_spike())
+        self.V.data = self.sum_delta_inputs(self._membrane(V_r, self._external(x)))
+        return self.get_spike()
+
+
+class ExpIFRef(Refractory, ExpIF):
+    r"""ExpIF with an absolute refractory period (see :class:`refsim.LIFRef`).
+
+    Parameters
+    ----------
+    in_size, R, tau, V_th, V_reset, V_rest, V_T, delta_T, V_initializer, spk_reset, name
+        As for :class:`ExpIF`.
+    tau_ref : quantity, time, default 1.7 ms
+    ref_var : bool, default False
+        Also keep a boolean ``refractory`` state.
+    """
+
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, tau_ref=1.7 * pq.ms,
+                 V_th=-30.0 * pq.mV, V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV,
+                 V_T=-59.9 * pq.mV, delta_T=3.48 * pq.mV,
+                 V_initializer=Constant(-65.0 * pq.mV), spk_reset: str = "soft",
+                 ref_var: bool = False, name: str | None = None):
+        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
+                         V_T=V_T, delta_T=delta_T, V_initializer=V_initializer,
+                         spk_reset=spk_reset, name=name)
+        self._init_refractory(tau_ref, ref_var)
+
+    def init_state(self, batch_size=None):
+        super().init_state(batch_size)
+        self._init_refractory_states(batch_size)
+
+    def update(self, x=None):
+        t, refractory = self._refractory_now()
+        V_r = self.reset_potential(self.V.data, self.get_spike())
+        V = self.sum_delta_inputs(self._membrane(V_r, self._external(x)))
+        V = np.where(refractory, V_r, V)
+        self._note_spikes(t, V, self.V_th, refractory)
+        self.V.data = V
+        return self.get_spike()
+
+
+class AdExIF(Adaptation, ExpIF):
+    r"""Adaptive exponential integrate-and-fire neuron (Brette & Gerstner 2005).
+
+    .. math::
+
+        \tau \frac{dV}{dt} &= -(V - V_{rest}) + \Delta_T e^{(V - V_T)/\Delta_T} - R w + R I \\
+        \tau_w \frac{dw}{dt} &= a (V - V_{rest}) - w, \qquad w \leftarrow w + b \text{ on a spike}
+
+    Parameters
+    ----------
+    in_size, R, tau, V_reset, V_rest, V_T, delta_T, V_initializer, spk_reset, name
+        As for :class:`ExpIF`.
+    V_th : quantity, voltage, default -55 mV
+    tau_w : quantity, time, default 30 ms
+    a : quantity, conductance, default 1 S
+    b : quantity, current, default 1 mA
+    w_initializer : initializer, default ``Constant(0 mA)``
+    """
+
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, tau_w=30.0 * pq.ms,
+                 V_th=-55.0 * pq.mV, V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV,
+                 V_T=-59.9 * pq.mV, delta_T=3.48 * pq.mV, a=1.0 * pq.S, b=1.0 * pq.mA,
+                 V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
+                 spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
+                         V_T=V_T, delta_T=delta_T, V_initializer=V_initializer,
+                         spk_reset=spk_reset, name=name)
+        self._init_adaptation(tau_w, a, b, w_initializer)
+
+    def init_state(self, batch_size=None):
+        super().init_state(batch_size)
+        self._init_adaptation_state(batch_size)
+
+    def _step(self, x):
+        """Reset, jump ``w``, integrate V then ``w`` (with the new V); returns the candidates."""
+        spike = self.get_spike()
+        V_r = self.reset_potential(self.V.data, spike)
+        w_r = self.w.data + self.b * spike
+        V = self.sum_delta_inputs(self._membrane(V_r, self._external(x), w_r))
+        return V_r, w_r, V, self.integrate_adaptation(w_r, V)
+
+    def update(self, x=None):
+        _, _, self.V.data, self.w.data = self._step(x)
+        return self.get_spike()
+
+
+class AdExIFRef(Refractory, AdExIF):
+    r"""AdExIF with an absolute refractory period: V and w are held at their reset values.
+
+    Parameters
+    ----------
+    in_size, R, tau, tau_w, V_th, V_reset, V_rest, V_T, delta_T, a, b,
+    V_initializer, w_initializer, spk_reset, name
+        As for :class:`AdExIF`.
+    tau_ref : quantity, time, default 1.7 ms
+    ref_var : bool, default False
+    """
+
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, tau_w=30.0 * pq.ms,
+                 tau_ref=1.7 * pq.ms, V_th=-55.0 * pq.mV, V_reset=-68.0 * pq.mV,
+                 V_rest=-65.0 * pq.mV, V_T=-59.9 * pq.mV, delta_T=3.48 * pq.mV, a=1.0 * pq.S,
+                 b=1.0 * pq.mA, V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
+                 spk_reset: str = "soft", ref_var: bool = False, name: str | None = None):
+        super().__init__(in_size, R=R, tau=tau, tau_w=tau_w, V_th=V_th, V_reset=V_reset,
+                         V_rest=V_rest, V_T=V_T, delta_T=delta_T, a=a, b=b,
+                         V_initializer=V_initializer, w_initializer=w_initializer,
+                         spk_reset=spk_reset, name=name)
+        self._init_refractory(tau_ref, ref_var)
+
+    def init_state(self, batch_size=None):
+        super().init_state(batch_size)
+        self._init_refractory_states(batch_size)
+
+    def update(self, x=None):
+        t, refractory = self._refractory_now()
+        V_r, w_r, V, w = self._step(x)
+        V = np.where(refractory, V_r, V)
+        self.w.data = np.where(refractory, w_r, w)
+        self._note_spikes(t, V, self.V_th, refractory)
+        self.V.data = V
+        return self.get_spike()

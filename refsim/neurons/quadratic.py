@@ -1,0 +1,155 @@
+r"""Quadratic integrate-and-fire neurons: QuaIF, AdQuaIF, AdQuaIFRef.
+
+.. math::
+
+    \tau \frac{dV}{dt} = c (V - V_{rest})(V - V_c) - R w + R I
+
+(:math:`w = 0` without adaptation).  Exponential Euler uses the Jacobian
+:math:`(c(2V - V_{rest} - V_c) + R\, dI/dV)/\tau` at the post-reset value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+
+from refsim.init import Constant
+from refsim.neurons.adaptive import Adaptation
+from refsim.neurons.base import Refractory, SpikingNeuron
+
+__all__ = ["QuaIF", "AdQuaIF", "AdQuaIFRef"]
+
+
+class QuaIF(SpikingNeuron):
+    r"""Quadratic integrate-and-fire neuron.
+
+    .. math:: \tau \frac{dV}{dt} = c (V - V_{rest})(V - V_c) + R I
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    R : quantity, resistance, default 1 ohm
+    tau : quantity, time, default 10 ms
+    V_th : quantity, voltage, default -30 mV
+    V_reset : quantity, voltage, default -68 mV
+    V_rest : quantity, voltage, default -65 mV
+    V_c : quantity, voltage, default -50 mV
+        Critical potential (unstable fixed point).
+    c : quantity, 1/voltage, default 0.07 / mV
+    V_initializer : initializer, default ``Constant(-65 mV)``
+    spk_reset : {'soft', 'hard'}, default 'soft'
+    """
+
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, V_th=-30.0 * pq.mV,
+                 V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV, V_c=-50.0 * pq.mV,
+                 c=0.07 / pq.mV, V_initializer=Constant(-65.0 * pq.mV), spk_reset: str = "soft",
+                 name: str | None = None):
+        super().__init__(in_size, spk_reset, name)
+        self.R = self._param("R", R, pq.ohm)
+        self.tau = self._param("tau", tau, pq.ms)
+        self.V_th = self._param("V_th", V_th, pq.mV)
+        self.V_reset = self._param("V_reset", V_reset, pq.mV)
+        self.V_rest = self._param("V_rest", V_rest, pq.mV)
+        self.V_c = self._param("V_c", V_c, pq.mV)
+        self.c = self._param("c", c, 1 / pq.mV)
+        self.V_initializer = V_initializer
+
+    def init_state(self, batch_size=None):
+        self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
+
+    def quadratic(self, V):
+        """:math:`c (V - V_{rest})(V - V_c)` and its slope."""
+        return (self.c * (V - self.V_rest) * (V - self.V_c),
+                self.c * ((V - self.V_c) + (V - self.V_rest)))
+
+    def update(self, x=None):
+        V_r = self.reset_potential(self.V.data, self.get_spike())
+        V = self.integrate_membrane(V_r, self._external(x), self.quadratic)
+        self.V.data = self.sum_delta_inputs(V)
+        return self.get_spike()
+
+
+class AdQuaIF(Adaptation, QuaIF):
+    r"""Adaptive quadratic integrate-and-fire neuron.
+
+    .. math::
+
+        \tau \frac{dV}{dt} &= c (V - V_{rest})(V - V_c) - R w + R I \\
+        \tau_w \frac{dw}{dt} &= a (V - V_{rest}) - w, \qquad w \leftarrow w + b \text{ on a spike}
+
+    Parameters
+    ----------
+    in_size, R, tau, V_th, V_reset, V_rest, V_c, c, V_initializer, spk_reset, name
+        As for :class:`QuaIF`.
+    tau_w : quantity, time, default 10 ms
+    a : quantity, conductance, default 1 S
+    b : quantity, current, default 0.1 mA
+    w_initializer : initializer, default ``Constant(0 mA)``
+    """
+
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, tau_w=10.0 * pq.ms,
+                 V_th=-30.0 * pq.mV, V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV,
+                 V_c=-50.0 * pq.mV, c=0.07 / pq.mV, a=1.0 * pq.S, b=0.1 * pq.mA,
+                 V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
+                 spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
+                         V_c=V_c, c=c, V_initializer=V_initializer, spk_reset=spk_reset,
+                         name=name)
+        self._init_adaptation(tau_w, a, b, w_initializer)
+
+    def init_state(self, batch_size=None):
+        super().init_state(batch_size)
+        self._init_adaptation_state(batch_size)
+
+    def _step(self, x):
+        spike = self.get_spike()
+        V_r = self.reset_potential(self.V.data, spike)
+        w_r = self.w.data + self.b * spike
+
+        def quadratic_minus_w(v):
+            g, slope = self.quadratic(v)
+            return g - self.R * w_r, slope
+
+        V = self.sum_delta_inputs(self.integrate_membrane(V_r, self._external(x),
+                                                          quadratic_minus_w))
+        return V_r, w_r, V, self.integrate_adaptation(w_r, V)
+
+    def update(self, x=None):
+        _, _, self.V.data, self.w.data = self._step(x)
+        return self.get_spike()
+
+
+class AdQuaIFRef(Refractory, AdQuaIF):
+    r"""AdQuaIF with an absolute refractory period: V and w are held at their reset values.
+
+    Parameters
+    ----------
+    in_size, R, tau, tau_w, V_th, V_reset, V_rest, V_c, c, a, b, V_initializer,
+    w_initializer, spk_reset, name
+        As for :class:`AdQuaIF`.
+    tau_ref : quantity, time, default 1.7 ms
+    ref_var : bool, default False
+    """
+
+    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, tau_w=10.0 * pq.ms,
+                 tau_ref=1.7 * pq.ms, V_th=-30.0 * pq.mV, V_reset=-68.0 * pq.mV,
+                 V_rest=-65.0 * pq.mV, V_c=-50.0 * pq.mV, c=0.07 / pq.mV, a=1.0 * pq.S,
+                 b=0.1 * pq.mA, V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
+                 spk_reset: str = "soft", ref_var: bool = False, name: str | None = None):
+        super().__init__(in_size, R=R, tau=tau, tau_w=tau_w, V_th=V_th, V_reset=V_reset,
+                         V_rest=V_rest, V_c=V_c, c=c, a=a, b=b, V_initializer=V_initializer,
+                         w_initializer=w_initializer, spk_reset=spk_reset, name=name)
+        self._init_refractory(tau_ref, ref_var)
+
+    def init_state(self, batch_size=None):
+        super().init_state(batch_size)
+        self._init_refractory_states(batch_size)
+
+    def update(self, x=None):
+        t, refractory = self._refractory_now()
+        V_r, w_r, V, w = self._step(x)
+        V = np.where(refractory, V_r, V)
+        self.w.data = np.where(refractory, w_r, w)
+        self._note_spikes(t, V, self.V_th, refractory)
+        self.V.data = V
+        return self.get_spike()
