@@ -38,10 +38,7 @@ _SKIP_PARAMS = {"dt_ms", "T_ms", "I_amp"}
 _DEFAULT_ONLY = {"Izhikevich": {"p1", "p2", "p3"}}
 
 #: neuron classes whose golden traces refsim replays
-NEURONS = {name: getattr(refsim, name) for name in (
-    "IF", "LIF", "LIFRef", "ALIF", "CubaLIF", "CobaLIF", "ExpIF", "ExpIFRef", "AdExIF",
-    "AdExIFRef", "QuaIF", "AdQuaIF", "AdQuaIFRef",
-)}
+NEURONS = {name: getattr(refsim, name) for name in refsim.neurons.__all__}
 
 
 def _split_unit(key: str):

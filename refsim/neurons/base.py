@@ -23,7 +23,7 @@ from refsim.integrators import exp_euler
 from refsim.module import Neuron
 from refsim.units import to_internal
 
-__all__ = ["threshold_spike", "SpikingNeuron", "Refractory"]
+__all__ = ["threshold_spike", "SpikingNeuron", "Refractory", "ContinuousNeuron"]
 
 
 def threshold_spike(scaled: np.ndarray) -> np.ndarray:
@@ -103,3 +103,19 @@ class Refractory:
         self.last_spike_time.data = np.where(spiking, t, self.last_spike_time.data)
         if self.ref_var:
             self.refractory.data = np.logical_or(refractory, spiking).astype(np.float64)
+
+
+class ContinuousNeuron(SpikingNeuron):
+    """Base of the models without a reset (HH family, FitzHugh-Nagumo, Hindmarsh-Rose).
+
+    A spike is ``(V - V_th) / V_th >= 0``; ``get_spike()`` is that level, while
+    ``update`` returns the upward crossing ``spike(V_new) * (1 - spike(V_old))``.
+    """
+
+    def scaled_potential(self, V):
+        return (V - self.V_th) / self.V_th
+
+    def crossing(self, V_old: np.ndarray, V_new: np.ndarray) -> np.ndarray:
+        """1 where the potential crossed the threshold upward during this step."""
+        return threshold_spike(self.scaled_potential(V_new)) * (
+            1.0 - threshold_spike(self.scaled_potential(V_old)))

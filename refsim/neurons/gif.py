@@ -1,0 +1,151 @@
+r"""Generalized integrate-and-fire neurons (Mihalas & Niebur 2009): Gif, GifRef.
+
+.. math::
+
+    \frac{dI_1}{dt} = -k_1 I_1, \qquad \frac{dI_2}{dt} = -k_2 I_2, \qquad
+    \frac{dV_{th}}{dt} = a (V - V_{rest}) - b (V_{th} - V_{th,\infty}), \\
+    \tau \frac{dV}{dt} = -(V - V_{rest}) + R (I_1 + I_2 + I)
+
+On a spike (tested against the *state* threshold :math:`V_{th}`): :math:`V` resets,
+:math:`I_1 \leftarrow R_1 I_1 + A_1`, :math:`I_2 \leftarrow R_2 I_2 + A_2`,
+:math:`V_{th} \leftarrow \max(V_{th,reset}, V_{th})`.
+
+brainpy.state order: :math:`I_1, I_2, V_{th}` are integrated first, :math:`V_{th}` with the
+post-reset :math:`V`; then :math:`V`, which in ``Gif`` sees the already-decayed
+:math:`I_1, I_2` and in ``GifRef`` the post-reset ones (spec, section 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+
+from refsim import environ
+from refsim.init import Constant
+from refsim.integrators import exp_euler
+from refsim.neurons.base import Refractory, SpikingNeuron
+
+__all__ = ["Gif", "GifRef"]
+
+
+class Gif(SpikingNeuron):
+    r"""Generalized integrate-and-fire neuron with two spike-triggered currents.
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    R : quantity, resistance, default 20 ohm
+    tau : quantity, time, default 20 ms
+    V_rest, V_reset : quantity, voltage, default -70 mV
+    V_th_inf : quantity, voltage, default -50 mV
+        Resting value of the moving threshold.
+    V_th_reset : quantity, voltage, default -60 mV
+        Lower bound of the threshold after a spike.
+    V_th_initializer : initializer, default ``Constant(-50 mV)``
+    a : quantity, rate, default 0 / ms
+        Coupling of the threshold to the potential.
+    b : quantity, rate, default 0.01 / ms
+        Relaxation rate of the threshold.
+    k1, k2 : quantity, rate, defaults 0.2 / ms and 0.02 / ms
+        Decay rates of the spike-triggered currents.
+    R1, R2 : float, defaults 0 and 1
+        Fractions of the currents kept at a spike.
+    A1, A2 : quantity, current, default 0 mA
+        Currents added at a spike.
+    V_initializer : initializer, default ``Constant(-70 mV)``
+    I1_initializer, I2_initializer : initializer, default ``Constant(0 mA)``
+    spk_reset : {'soft', 'hard'}, default 'soft'
+    """
+
+    def __init__(self, in_size, R=20.0 * pq.ohm, tau=20.0 * pq.ms, V_rest=-70.0 * pq.mV,
+                 V_reset=-70.0 * pq.mV, V_th_inf=-50.0 * pq.mV, V_th_reset=-60.0 * pq.mV,
+                 V_th_initializer=Constant(-50.0 * pq.mV), a=0.0 / pq.ms, b=0.01 / pq.ms,
+                 k1=0.2 / pq.ms, k2=0.02 / pq.ms, R1=0.0, R2=1.0, A1=0.0 * pq.mA,
+                 A2=0.0 * pq.mA, V_initializer=Constant(-70.0 * pq.mV),
+                 I1_initializer=Constant(0.0 * pq.mA), I2_initializer=Constant(0.0 * pq.mA),
+                 spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, spk_reset, name)
+        self.R = self._param("R", R, pq.ohm)
+        self.tau = self._param("tau", tau, pq.ms)
+        self.V_rest = self._param("V_rest", V_rest, pq.mV)
+        self.V_reset = self._param("V_reset", V_reset, pq.mV)
+        self.V_th_inf = self._param("V_th_inf", V_th_inf, pq.mV)
+        self.V_th_reset = self._param("V_th_reset", V_th_reset, pq.mV)
+        self.a = self._param("a", a, 1 / pq.ms)
+        self.b = self._param("b", b, 1 / pq.ms)
+        self.k1 = self._param("k1", k1, 1 / pq.ms)
+        self.k2 = self._param("k2", k2, 1 / pq.ms)
+        self.R1 = self._param("R1", R1, None)
+        self.R2 = self._param("R2", R2, None)
+        self.A1 = self._param("A1", A1, pq.mA)
+        self.A2 = self._param("A2", A2, pq.mA)
+        self.V_initializer = V_initializer
+        self.V_th_initializer = V_th_initializer
+        self.I1_initializer = I1_initializer
+        self.I2_initializer = I2_initializer
+
+    def init_state(self, batch_size=None):
+        self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
+        self.I1 = self._new_state("I1", self.I1_initializer, pq.mA, batch_size)
+        self.I2 = self._new_state("I2", self.I2_initializer, pq.mA, batch_size)
+        self.V_th = self._new_state("V_th", self.V_th_initializer, pq.mV, batch_size)
+
+    def scaled_potential(self, V):
+        return (V - self.V_th.data) / (self.V_th.data - self.V_reset)
+
+    def _reset_all(self):
+        """Post-spike values of V, I1, I2 and V_th."""
+        spike = self.get_spike()
+        fired = spike != 0
+        V_th = self.V_th.data
+        V_th_eff = V_th if self.spk_reset == "soft" else self.V.data
+        V_r = self.V.data - (V_th_eff - self.V_reset) * spike
+        I1_r = np.where(fired, self.R1 * self.I1.data + self.A1, self.I1.data)
+        I2_r = np.where(fired, self.R2 * self.I2.data + self.A2, self.I2.data)
+        V_th_r = np.where(fired, np.maximum(self.V_th_reset, V_th), V_th)
+        return V_r, I1_r, I2_r, V_th_r
+
+    def _integrate(self, x, V_r, I1_r, I2_r, V_th_r, decayed_currents_drive_V: bool):
+        dt = environ.dt_ms()
+        I1 = exp_euler(I1_r, -self.k1 * I1_r, -self.k1, dt)
+        I2 = exp_euler(I2_r, -self.k2 * I2_r, -self.k2, dt)
+        V_th = exp_euler(V_th_r, self.a * (V_r - self.V_rest) - self.b * (V_th_r - self.V_th_inf),
+                         -self.b, dt)
+        drive = I1 + I2 if decayed_currents_drive_V else I1_r + I2_r
+        V = self.integrate_membrane(V_r, x, lambda v: (-(v - self.V_rest) + self.R * drive, -1.0))
+        return self.sum_delta_inputs(V), I1, I2, V_th
+
+    def update(self, x=None):
+        resets = self._reset_all()
+        V, I1, I2, V_th = self._integrate(self._external(x), *resets, True)
+        self.V.data, self.I1.data, self.I2.data, self.V_th.data = V, I1, I2, V_th
+        return self.get_spike()
+
+
+class GifRef(Refractory, Gif):
+    r"""Gif with an absolute refractory period: V, I1, I2 and V_th are held at their reset values.
+
+    Parameters
+    ----------
+    (as :class:`Gif`)
+    tau_ref : quantity, time, default 1.7 ms
+    ref_var : bool, default False
+    """
+
+    def __init__(self, in_size, *args, tau_ref=1.7 * pq.ms, ref_var: bool = False, **kwargs):
+        super().__init__(in_size, *args, **kwargs)
+        self._init_refractory(tau_ref, ref_var)
+
+    def init_state(self, batch_size=None):
+        super().init_state(batch_size)
+        self._init_refractory_states(batch_size)
+
+    def update(self, x=None):
+        t, refractory = self._refractory_now()
+        resets = self._reset_all()
+        candidates = self._integrate(self._external(x), *resets, False)
+        V, I1, I2, V_th = (np.where(refractory, r, c) for r, c in zip(resets, candidates,
+                                                                      strict=True))
+        self._note_spikes(t, V, V_th, refractory)
+        self.V.data, self.I1.data, self.I2.data, self.V_th.data = V, I1, I2, V_th
+        return self.get_spike()

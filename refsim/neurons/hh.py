@@ -1,0 +1,234 @@
+r"""Conductance-based neurons: HH, MorrisLecar, WangBuzsakiHH.
+
+No reset: a spike is an upward crossing of :math:`V_{th}` (``update`` returns it;
+``get_spike()`` is the level :math:`V \ge V_{th}`).  The membrane equation is linear in
+:math:`V` once the gates are fixed at their old values, and exponential Euler uses that
+slope, :math:`J = -\sum g / C`; inputs are evaluated once, at the old potential, and add
+nothing to :math:`J`.  Gating variables use exponential Euler with rates at the old
+potential (:math:`J = -(\alpha + \beta)`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+
+from refsim import environ
+from refsim.init import Constant, Uniform
+from refsim.integrators import exp_euler, exprel
+from refsim.neurons.base import ContinuousNeuron
+
+__all__ = ["HH", "MorrisLecar", "WangBuzsakiHH"]
+
+
+def gate_step(x, alpha, beta, dt, phi=1.0):
+    r"""Exponential Euler of :math:`dx/dt = \phi(\alpha (1 - x) - \beta x)`."""
+    return exp_euler(x, phi * (alpha * (1.0 - x) - beta * x), -phi * (alpha + beta), dt)
+
+
+class HH(ContinuousNeuron):
+    r"""Hodgkin-Huxley (1952) neuron.
+
+    .. math::
+
+        C \frac{dV}{dt} = -g_{Na} m^3 h (V - E_{Na}) - g_K n^4 (V - E_K) - g_L (V - E_L) + I,
+        \qquad \frac{dx}{dt} = \alpha_x(V)(1 - x) - \beta_x(V) x,\; x \in \{m, h, n\}
+
+    with (V in mV, rates in 1/ms) :math:`\alpha_m = 1/\mathrm{exprel}(-(V+40)/10)`,
+    :math:`\beta_m = 4 e^{-(V+65)/18}`, :math:`\alpha_h = 0.07 e^{-(V+65)/20}`,
+    :math:`\beta_h = 1/(1 + e^{-(V+35)/10})`, :math:`\alpha_n = 0.1/\mathrm{exprel}(-(V+55)/10)`,
+    :math:`\beta_n = 0.125 e^{-(V+65)/80}`.  The membrane step uses the Jacobian
+    :math:`-(g_{Na} m^3 h + g_K n^4 + g_L)/C` with the old gates.
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    ENa, EK, EL : quantity, voltage, defaults 50, -77, -54.387 mV
+    gNa, gK, gL : quantity, conductance, defaults 120, 36, 0.03 mS
+    V_th : quantity, voltage, default 20 mV
+    C : quantity, capacitance, default 1 uF
+    V_initializer : initializer, default ``Uniform(-70, -60) mV``
+    m_initializer, h_initializer, n_initializer : initializer or None
+        None (default): the steady state at the initial potential.
+
+    The input is a current (uA in brainpy's scripts).
+    """
+
+    def __init__(self, in_size, ENa=50.0 * pq.mV, gNa=120.0 * pq.mS, EK=-77.0 * pq.mV,
+                 gK=36.0 * pq.mS, EL=-54.387 * pq.mV, gL=0.03 * pq.mS, V_th=20.0 * pq.mV,
+                 C=1.0 * pq.uF, V_initializer=None, m_initializer=None, h_initializer=None,
+                 n_initializer=None, spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, spk_reset, name)
+        self.ENa = self._param("ENa", ENa, pq.mV)
+        self.EK = self._param("EK", EK, pq.mV)
+        self.EL = self._param("EL", EL, pq.mV)
+        self.gNa = self._param("gNa", gNa, pq.mS)
+        self.gK = self._param("gK", gK, pq.mS)
+        self.gL = self._param("gL", gL, pq.mS)
+        self.V_th = self._param("V_th", V_th, pq.mV)
+        self.C = self._param("C", C, pq.uF)
+        self.V_initializer = V_initializer or Uniform(-70.0, -60.0, unit=pq.mV)
+        self.gate_initializers = {"m": m_initializer, "h": h_initializer, "n": n_initializer}
+
+    @staticmethod
+    def rates(V):
+        """:math:`(\\alpha, \\beta)` of m, h and n at potential V (mV), in 1/ms."""
+        return {
+            "m": (1.0 / exprel(-(V + 40.0) / 10.0), 4.0 * np.exp(-(V + 65.0) / 18.0)),
+            "h": (0.07 * np.exp(-(V + 65.0) / 20.0), 1.0 / (1.0 + np.exp(-(V + 35.0) / 10.0))),
+            "n": (0.1 / exprel(-(V + 55.0) / 10.0), 0.125 * np.exp(-(V + 65.0) / 80.0)),
+        }
+
+    def init_state(self, batch_size=None):
+        self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
+        rates = self.rates(self.V.data)
+        for gate, init in self.gate_initializers.items():
+            if init is None:  # steady state at the initial potential
+                alpha, beta = rates[gate]
+                init = alpha / (alpha + beta)
+            setattr(self, gate, self._new_state(gate, init, None, batch_size))
+
+    def update(self, x=None):
+        dt = environ.dt_ms()
+        V_old, m, h, n = self.V.data, self.m.data, self.h.data, self.n.data
+        current, _ = self.sum_current_inputs(self._external(x), V_old)
+        g_Na = self.gNa * m**3 * h
+        g_K = self.gK * n**4
+        drift = (-g_Na * (V_old - self.ENa) - g_K * (V_old - self.EK) - self.gL * (V_old - self.EL)
+                 + current) / self.C
+        V = self.sum_delta_inputs(exp_euler(V_old, drift, -(g_Na + g_K + self.gL) / self.C, dt))
+        rates = self.rates(V_old)
+        self.m.data = gate_step(m, *rates["m"], dt)
+        self.h.data = gate_step(h, *rates["h"], dt)
+        self.n.data = gate_step(n, *rates["n"], dt)
+        self.V.data = V
+        return self.crossing(V_old, V)
+
+
+class MorrisLecar(ContinuousNeuron):
+    r"""Morris-Lecar (1981) neuron.
+
+    .. math::
+
+        C \frac{dV}{dt} = -g_{Ca} M_\infty (V - V_{Ca}) - g_K W (V - V_K)
+                          - g_{leak} (V - V_{leak}) + I, \qquad
+        \frac{dW}{dt} = \frac{W_\infty - W}{\tau_W}
+
+    :math:`M_\infty = (1 + \tanh((V - V_1)/V_2))/2`, :math:`W_\infty = (1 + \tanh((V -
+    V_3)/V_4))/2`, :math:`\tau_W = 1/(\phi \cosh((V - V_3)/(2 V_4)))`, all at the old
+    potential.
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    V_Ca, V_K, V_leak : quantity, voltage, defaults 130, -84, -60 mV
+    g_Ca, g_K, g_leak : quantity, conductance, defaults 4.4, 8, 2 mS
+    C : quantity, capacitance, default 20 uF
+    V1, V2, V3, V4 : quantity, voltage, defaults -1.2, 18, 2, 30 mV
+    phi : quantity, rate, default 0.04 / ms
+    V_th : quantity, voltage, default 10 mV
+    V_initializer : initializer, default ``Uniform(-70, -60) mV``
+    W_initializer : initializer, default ``Constant(0.02)``
+    """
+
+    def __init__(self, in_size, V_Ca=130.0 * pq.mV, g_Ca=4.4 * pq.mS, V_K=-84.0 * pq.mV,
+                 g_K=8.0 * pq.mS, V_leak=-60.0 * pq.mV, g_leak=2.0 * pq.mS, C=20.0 * pq.uF,
+                 V1=-1.2 * pq.mV, V2=18.0 * pq.mV, V3=2.0 * pq.mV, V4=30.0 * pq.mV,
+                 phi=0.04 / pq.ms, V_th=10.0 * pq.mV, V_initializer=None,
+                 W_initializer=Constant(0.02), spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, spk_reset, name)
+        for key, value, unit in (("V_Ca", V_Ca, pq.mV), ("g_Ca", g_Ca, pq.mS),
+                                 ("V_K", V_K, pq.mV), ("g_K", g_K, pq.mS),
+                                 ("V_leak", V_leak, pq.mV), ("g_leak", g_leak, pq.mS),
+                                 ("C", C, pq.uF), ("V1", V1, pq.mV), ("V2", V2, pq.mV),
+                                 ("V3", V3, pq.mV), ("V4", V4, pq.mV), ("phi", phi, 1 / pq.ms),
+                                 ("V_th", V_th, pq.mV)):
+            setattr(self, key, self._param(key, value, unit))
+        self.V_initializer = V_initializer or Uniform(-70.0, -60.0, unit=pq.mV)
+        self.W_initializer = W_initializer
+
+    def init_state(self, batch_size=None):
+        self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
+        self.W = self._new_state("W", self.W_initializer, None, batch_size)
+
+    def update(self, x=None):
+        dt = environ.dt_ms()
+        V_old, W = self.V.data, self.W.data
+        M_inf = 0.5 * (1.0 + np.tanh((V_old - self.V1) / self.V2))
+        W_inf = 0.5 * (1.0 + np.tanh((V_old - self.V3) / self.V4))
+        tau_W = 1.0 / (self.phi * np.cosh((V_old - self.V3) / (2.0 * self.V4)))
+        current, _ = self.sum_current_inputs(self._external(x), V_old)
+        drift = (-self.g_Ca * M_inf * (V_old - self.V_Ca) - self.g_K * W * (V_old - self.V_K)
+                 - self.g_leak * (V_old - self.V_leak) + current) / self.C
+        jacobian = -(self.g_Ca * M_inf + self.g_K * W + self.g_leak) / self.C
+        V = self.sum_delta_inputs(exp_euler(V_old, drift, jacobian, dt))
+        self.W.data = exp_euler(W, (W_inf - W) / tau_W, -1.0 / tau_W, dt)
+        self.V.data = V
+        return self.crossing(V_old, V)
+
+
+class WangBuzsakiHH(ContinuousNeuron):
+    r"""Wang-Buzsaki (1996) interneuron: HH with instantaneous sodium activation.
+
+    .. math::
+
+        C \frac{dV}{dt} = -g_{Na} m_\infty^3 h (V - E_{Na}) - g_K n^4 (V - E_K) - g_L (V - E_L)
+                          + I, \qquad
+        \frac{dx}{dt} = \phi (\alpha_x (1 - x) - \beta_x x),\; x \in \{h, n\}
+
+    with :math:`\alpha_m = 1/\mathrm{exprel}(-0.1(V+35))`, :math:`\beta_m = 4 e^{-(V+60)/18}`,
+    :math:`\alpha_h = 0.07 e^{-(V+58)/20}`, :math:`\beta_h = 1/(e^{-0.1(V+28)} + 1)`,
+    :math:`\alpha_n = 0.1/\mathrm{exprel}(-0.1(V+34))`, :math:`\beta_n = 0.125 e^{-(V+44)/80}`
+    (1/ms), all at the old potential.
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    ENa, EK, EL : quantity, voltage, defaults 55, -90, -65 mV
+    gNa, gK, gL : quantity, conductance, defaults 35, 9, 0.1 mS
+    V_th : quantity, voltage, default 20 mV
+    phi : float, default 5
+        Temperature factor of the gating kinetics.
+    C : quantity, capacitance, default 1 uF
+    V_initializer : initializer, default ``Constant(-65 mV)``
+    h_initializer, n_initializer : initializer, defaults ``Constant(0.6)``, ``Constant(0.32)``
+    """
+
+    def __init__(self, in_size, ENa=55.0 * pq.mV, gNa=35.0 * pq.mS, EK=-90.0 * pq.mV,
+                 gK=9.0 * pq.mS, EL=-65.0 * pq.mV, gL=0.1 * pq.mS, V_th=20.0 * pq.mV, phi=5.0,
+                 C=1.0 * pq.uF, V_initializer=Constant(-65.0 * pq.mV),
+                 h_initializer=Constant(0.6), n_initializer=Constant(0.32),
+                 spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, spk_reset, name)
+        for key, value, unit in (("ENa", ENa, pq.mV), ("gNa", gNa, pq.mS), ("EK", EK, pq.mV),
+                                 ("gK", gK, pq.mS), ("EL", EL, pq.mV), ("gL", gL, pq.mS),
+                                 ("V_th", V_th, pq.mV), ("phi", phi, None), ("C", C, pq.uF)):
+            setattr(self, key, self._param(key, value, unit))
+        self.V_initializer = V_initializer
+        self.h_initializer = h_initializer
+        self.n_initializer = n_initializer
+
+    def init_state(self, batch_size=None):
+        self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
+        self.h = self._new_state("h", self.h_initializer, None, batch_size)
+        self.n = self._new_state("n", self.n_initializer, None, batch_size)
+
+    def update(self, x=None):
+        dt = environ.dt_ms()
+        V_old, h, n = self.V.data, self.h.data, self.n.data
+        alpha_m = 1.0 / exprel(-0.1 * (V_old + 35.0))
+        beta_m = 4.0 * np.exp(-(V_old + 60.0) / 18.0)
+        m_inf = alpha_m / (alpha_m + beta_m)
+        current, _ = self.sum_current_inputs(self._external(x), V_old)
+        g_Na, g_K = self.gNa * m_inf**3 * h, self.gK * n**4
+        drift = (-g_Na * (V_old - self.ENa) - g_K * (V_old - self.EK) - self.gL * (V_old - self.EL)
+                 + current) / self.C
+        V = self.sum_delta_inputs(exp_euler(V_old, drift, -(g_Na + g_K + self.gL) / self.C, dt))
+        alpha_h = 0.07 * np.exp(-(V_old + 58.0) / 20.0)
+        beta_h = 1.0 / (np.exp(-0.1 * (V_old + 28.0)) + 1.0)
+        alpha_n = 0.1 / exprel(-0.1 * (V_old + 34.0))
+        beta_n = 0.125 * np.exp(-(V_old + 44.0) / 80.0)
+        self.h.data = gate_step(h, alpha_h, beta_h, dt, self.phi)
+        self.n.data = gate_step(n, alpha_n, beta_n, dt, self.phi)
+        self.V.data = V
+        return self.crossing(V_old, V)

@@ -1,0 +1,116 @@
+r"""Izhikevich neurons: Izhikevich, IzhikevichRef.
+
+.. math::
+
+    \frac{dV}{dt} = p_1 V^2 + p_2 V + p_3 - u + I, \qquad
+    \frac{du}{dt} = a (b V - u), \qquad
+    V \ge V_{th} \Rightarrow V \leftarrow c,\; u \leftarrow u + d
+
+The input :math:`I` is in mV/ms.  The reset is always hard.  brainpy.state order: reset
+(:math:`V_r`, :math:`u_r = u + d\,s`), exponential Euler on :math:`V` with Jacobian
+:math:`2 p_1 V + p_2`, delta inputs, then :math:`u` with the *new* :math:`V`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+
+from refsim import environ
+from refsim.init import Constant
+from refsim.integrators import exp_euler
+from refsim.neurons.base import Refractory, SpikingNeuron
+
+__all__ = ["Izhikevich", "IzhikevichRef"]
+
+
+class Izhikevich(SpikingNeuron):
+    r"""Izhikevich (2003) neuron.
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    a : quantity, rate, default 0.02 / ms
+    b : quantity, rate, default 0.2 / ms
+    c : quantity, voltage, default -65 mV
+        Reset potential.
+    d : quantity, voltage/time, default 8 mV/ms
+        Jump of :math:`u` at a spike.
+    V_th : quantity, voltage, default 30 mV
+    p1 : quantity, default 0.04 / (ms mV)
+    p2 : quantity, rate, default 5 / ms
+    p3 : quantity, voltage/time, default 140 mV/ms
+    V_initializer : initializer, default ``Constant(-65 mV)``
+    u_initializer : initializer, default ``Constant(0 mV/ms)``
+    spk_reset : str
+        Accepted for compatibility; the reset is always to :math:`c`.
+    """
+
+    input_unit = pq.mV / pq.ms
+
+    def __init__(self, in_size, a=0.02 / pq.ms, b=0.2 / pq.ms, c=-65.0 * pq.mV,
+                 d=8.0 * pq.mV / pq.ms, V_th=30.0 * pq.mV, p1=0.04 / (pq.ms * pq.mV),
+                 p2=5.0 / pq.ms, p3=140.0 * pq.mV / pq.ms, V_initializer=Constant(-65.0 * pq.mV),
+                 u_initializer=Constant(0.0 * pq.mV / pq.ms), spk_reset: str = "hard",
+                 name: str | None = None):
+        super().__init__(in_size, spk_reset, name)
+        self.a = self._param("a", a, 1 / pq.ms)
+        self.b = self._param("b", b, 1 / pq.ms)
+        self.c = self._param("c", c, pq.mV)
+        self.d = self._param("d", d, pq.mV / pq.ms)
+        self.V_th = self._param("V_th", V_th, pq.mV)
+        self.p1 = self._param("p1", p1, 1 / (pq.ms * pq.mV))
+        self.p2 = self._param("p2", p2, 1 / pq.ms)
+        self.p3 = self._param("p3", p3, pq.mV / pq.ms)
+        self.V_initializer = V_initializer
+        self.u_initializer = u_initializer
+
+    def init_state(self, batch_size=None):
+        self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
+        self.u = self._new_state("u", self.u_initializer, pq.mV / pq.ms, batch_size)
+
+    def scaled_potential(self, V):
+        return (V - self.V_th) / self.V_th
+
+    def _step(self, x):
+        dt = environ.dt_ms()
+        spike = self.get_spike()
+        V_r = np.where(spike != 0, self.c, self.V.data)
+        u_r = self.u.data + self.d * spike
+        current, slope = self.sum_current_inputs(x, V_r)
+        drift = self.p1 * V_r * V_r + self.p2 * V_r + self.p3 - u_r + current
+        V = self.sum_delta_inputs(exp_euler(V_r, drift, 2 * self.p1 * V_r + self.p2 + slope, dt))
+        u = exp_euler(u_r, self.a * (self.b * V - u_r), -self.a, dt)
+        return V_r, u_r, V, u
+
+    def update(self, x=None):
+        _, _, self.V.data, self.u.data = self._step(self._external(x))
+        return self.get_spike()
+
+
+class IzhikevichRef(Refractory, Izhikevich):
+    r"""Izhikevich neuron with an absolute refractory period (default 0 ms: never refractory).
+
+    Parameters
+    ----------
+    (as :class:`Izhikevich`)
+    tau_ref : quantity, time, default 0 ms
+    ref_var : bool, default False
+    """
+
+    def __init__(self, in_size, *args, tau_ref=0.0 * pq.ms, ref_var: bool = False, **kwargs):
+        super().__init__(in_size, *args, **kwargs)
+        self._init_refractory(tau_ref, ref_var)
+
+    def init_state(self, batch_size=None):
+        super().init_state(batch_size)
+        self._init_refractory_states(batch_size)
+
+    def update(self, x=None):
+        t, refractory = self._refractory_now()
+        V_r, u_r, V, u = self._step(self._external(x))
+        V = np.where(refractory, V_r, V)
+        self.u.data = np.where(refractory, u_r, u)
+        self._note_spikes(t, V, self.V_th, refractory)
+        self.V.data = V
+        return self.get_spike()

@@ -1,0 +1,133 @@
+r"""Reduced models with dimensionless variables: FitzHughNagumo, HindmarshRose.
+
+No reset; ``update`` returns the upward crossing of :math:`V_{th}`.  Each variable is
+integrated by exponential Euler with every *other* variable (and the input) at its old value.
+"""
+
+from __future__ import annotations
+
+import quantities as pq
+
+from refsim import environ
+from refsim.init import Constant
+from refsim.integrators import exp_euler
+from refsim.neurons.base import ContinuousNeuron
+
+__all__ = ["FitzHughNagumo", "HindmarshRose"]
+
+
+class FitzHughNagumo(ContinuousNeuron):
+    r"""FitzHugh-Nagumo (1961) excitable system.
+
+    .. math::
+
+        \tau \frac{dV}{dt} = V - \frac{V^3}{3} - w + I, \qquad
+        \tau_w \frac{dw}{dt} = V + a - b w
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    a, b : float, defaults 0.7, 0.8
+    tau : quantity, time, default 1 ms
+    tau_w : quantity, time, default 12.5 ms
+    V_th : float, default 1.0
+    V_initializer, w_initializer : initializer, defaults ``Constant(-1.2)``, ``Constant(-0.62)``
+
+    The input is dimensionless.
+    """
+
+    input_unit = None
+    V_unit = None
+
+    def __init__(self, in_size, a=0.7, b=0.8, tau=1.0 * pq.ms, tau_w=12.5 * pq.ms, V_th=1.0,
+                 V_initializer=Constant(-1.2), w_initializer=Constant(-0.62),
+                 spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, spk_reset, name)
+        self.a = self._param("a", a, None)
+        self.b = self._param("b", b, None)
+        self.tau = self._param("tau", tau, pq.ms)
+        self.tau_w = self._param("tau_w", tau_w, pq.ms)
+        self.V_th = self._param("V_th", V_th, None)
+        self.V_initializer = V_initializer
+        self.w_initializer = w_initializer
+
+    @property
+    def delta_unit(self):
+        return None
+
+    def init_state(self, batch_size=None):
+        self.V = self._new_state("V", self.V_initializer, None, batch_size)
+        self.w = self._new_state("w", self.w_initializer, None, batch_size)
+
+    def update(self, x=None):
+        dt = environ.dt_ms()
+        V_old, w_old = self.V.data, self.w.data
+        current, _ = self.sum_current_inputs(self._external(x), V_old)
+        V = exp_euler(V_old, (V_old - V_old**3 / 3.0 - w_old + current) / self.tau,
+                      (1.0 - V_old**2) / self.tau, dt)
+        self.w.data = exp_euler(w_old, (V_old + self.a - self.b * w_old) / self.tau_w,
+                                -self.b / self.tau_w, dt)
+        self.V.data = V = self.sum_delta_inputs(V)
+        return self.crossing(V_old, V)
+
+
+class HindmarshRose(ContinuousNeuron):
+    r"""Hindmarsh-Rose (1984) bursting model.
+
+    .. math::
+
+        \tau \frac{dV}{dt} = y - a V^3 + b V^2 - z + I, \qquad
+        \tau \frac{dy}{dt} = c - d V^2 - y, \qquad
+        \tau \frac{dz}{dt} = r (s (V - V_r) - z)
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    a, b, c, d : float, defaults 1, 3, 1, 5
+    r : float, default 0.006
+    s : float, default 4
+    V_r : float, default -1.6
+    tau : quantity, time, default 1 ms
+    V_th : float, default 1.0
+    V_initializer, y_initializer, z_initializer : initializer,
+        defaults ``Constant(-1.6)``, ``Constant(-10)``, ``Constant(0)``
+
+    The input is dimensionless.
+    """
+
+    input_unit = None
+    V_unit = None
+
+    def __init__(self, in_size, a=1.0, b=3.0, c=1.0, d=5.0, r=0.006, s=4.0, V_r=-1.6,
+                 tau=1.0 * pq.ms, V_th=1.0, V_initializer=Constant(-1.6),
+                 y_initializer=Constant(-10.0), z_initializer=Constant(0.0),
+                 spk_reset: str = "soft", name: str | None = None):
+        super().__init__(in_size, spk_reset, name)
+        for key, value in (("a", a), ("b", b), ("c", c), ("d", d), ("r", r), ("s", s),
+                           ("V_r", V_r), ("V_th", V_th)):
+            setattr(self, key, self._param(key, value, None))
+        self.tau = self._param("tau", tau, pq.ms)
+        self.V_initializer = V_initializer
+        self.y_initializer = y_initializer
+        self.z_initializer = z_initializer
+
+    @property
+    def delta_unit(self):
+        return None
+
+    def init_state(self, batch_size=None):
+        self.V = self._new_state("V", self.V_initializer, None, batch_size)
+        self.y = self._new_state("y", self.y_initializer, None, batch_size)
+        self.z = self._new_state("z", self.z_initializer, None, batch_size)
+
+    def update(self, x=None):
+        dt = environ.dt_ms()
+        V_old, y, z = self.V.data, self.y.data, self.z.data
+        current, _ = self.sum_current_inputs(self._external(x), V_old)
+        V = exp_euler(V_old, (y - self.a * V_old**3 + self.b * V_old**2 - z + current) / self.tau,
+                      (-3.0 * self.a * V_old**2 + 2.0 * self.b * V_old) / self.tau, dt)
+        self.y.data = exp_euler(y, (self.c - self.d * V_old**2 - y) / self.tau, -1.0 / self.tau, dt)
+        self.z.data = exp_euler(z, self.r * (self.s * (V_old - self.V_r) - z) / self.tau,
+                                -self.r / self.tau, dt)
+        self.V.data = V = self.sum_delta_inputs(V)
+        return self.crossing(V_old, V)
