@@ -32,7 +32,8 @@ T_WHY = "copies the context time; any difference means a spike on another step"
 
 _UNITS = {"ohm": pq.ohm, "ms": pq.ms, "mV": pq.mV, "mA": pq.mA, "uA": pq.uA, "S": pq.S,
           "mS": pq.mS, "uF": pq.uF, "per_ms": 1 / pq.ms, "per_mV": 1 / pq.mV,
-          "mV_per_ms": pq.mV / pq.ms, "mVperms": pq.mV / pq.ms}
+          "mV_per_ms": pq.mV / pq.ms, "mVperms": pq.mV / pq.ms, "mM": pq.mM,
+          "perms_mM": 1 / (pq.ms * pq.mM)}
 _SKIP_PARAMS = {"dt_ms", "T_ms", "I_amp"}
 #: recorded parameters that are class defaults stored without their unit
 _DEFAULT_ONLY = {"Izhikevich": {"p1", "p2", "p3"}}
@@ -272,28 +273,60 @@ def tut1c_normal():
 
 # --- synapses and outputs ----------------------------------------------------
 
-def _expon_case(name: str):
+SYNAPSES = {name: getattr(refsim, name) for name in refsim.synapses.__all__}
+_SYN_SKIP = {"w_mS", "event_period_steps", "dt_ms", "T_ms"}
+
+
+def replay_synapse(name: str) -> tuple[dict, dict]:
+    """Run golden synapse case ``name`` in refsim; returns (refsim columns, golden arrays)."""
+    ref, meta = golden_data.load(name), golden_data.meta(name)
+    cls = SYNAPSES[name.split("_")[1]]
+    kwargs = {}
+    for key, value in meta["params"].items():
+        if key in _SYN_SKIP:
+            continue
+        param, unit = _split_unit(key.replace("_per_ms_mM", "_perms_mM"))
+        kwargs[param] = bool(value) if param == "normalize" else (
+            value if unit is None else value * unit)
+    syn = refsim.init_all_states(cls(1, **kwargs))
+    if "w_mS" in meta["params"]:  # linear kernels take the event weight
+        inputs = [s * meta["params"]["w_mS"] * pq.mS for s in ref["pre_spike"]]
+    else:  # kinetics and plasticity take the spike itself
+        inputs = list(ref["pre_spike"])
+    columns = {k: _split_unit(k) for k in ref
+               if k not in ("t_ms", "pre_spike") and not k.startswith("param__")}
+    got = {k: [] for k in columns}
+    with refsim.environ.context(dt=meta["params"]["dt_ms"] * pq.ms):
+        for i, t in enumerate(ref["t_ms"]):
+            with refsim.environ.context(t=t * pq.ms, i=i):
+                out = syn(inputs[i])
+            for key, (state, unit) in columns.items():
+                value = out if state == "output" else getattr(syn, state).value
+                got[key].append(value if unit is None else value.rescale(unit).magnitude)
+    return {k: np.concatenate([np.atleast_1d(v) for v in vals]) for k, vals in got.items()}, ref
+
+
+def _synapse_case(name: str):
     def run():
-        ref, meta = golden_data.load(name), golden_data.meta(name)
-        syn = refsim.init_all_states(refsim.Expon(1, tau=meta["params"]["tau_ms"] * pq.ms))
-        w = meta["params"]["w_mS"] * pq.mS
-        g, out = [], []
-        with refsim.environ.context(dt=0.1 * pq.ms):
-            for i, t in enumerate(ref["t_ms"]):
-                with refsim.environ.context(t=t * pq.ms, i=i):
-                    out.append(syn(ref["pre_spike"][i] * w).rescale(pq.mS).magnitude)
-                g.append(syn.g.value.rescale(pq.mS).magnitude)
-        g, out = np.concatenate(g), np.concatenate(out)
-        return [
-            Metric("g: max |error| / max |g| ", max_rel(g, ref["g_mS"]), G_TOL, G_WHY),
-            Metric("output: max |error| / max |g|", max_rel(out, ref["output_mS"]), G_TOL, G_WHY),
-        ], [Curve(name, ref["t_ms"], ref["g_mS"], g, ylabel="g (mS)")]
+        got, ref = replay_synapse(name)
+        metrics = []
+        for key in got:
+            if key.startswith("spike_arrival_time"):
+                metrics.append(Metric(f"{key}: max |error| (ms)", max_abs(got[key], ref[key]),
+                                      T_TOL, T_WHY))
+            else:
+                metrics.append(Metric(f"{key}: max |error| / max |{key}|",
+                                      max_rel(got[key], ref[key]), G_TOL, G_WHY))
+        first = next(k for k in got if k.startswith(("g", "x", "u")))
+        return metrics, [Curve(name, ref["t_ms"], ref[first], got[first], ylabel=first)]
 
     return run
 
 
-for _name in ("syn_Expon_single", "syn_Expon_train"):
-    case(f"golden/{_name}", "golden", golden_data.meta(_name)["description"])(_expon_case(_name))
+for _name in golden_data.case_names():
+    if _name.startswith("syn_") and _name.split("_")[1] in SYNAPSES:
+        case(f"golden/{_name}", "golden", golden_data.meta(_name)["description"])(
+            _synapse_case(_name))
 
 
 @case("golden/outputs_grid", "golden", "COBA and CUBA currents on a (g, V) grid")

@@ -1,0 +1,106 @@
+r"""Short-term plasticity of release (Tsodyks-Markram): STP and STD.
+
+STP (facilitation and depression), with a presynaptic spike :math:`s \in \{0, 1\}`:
+
+.. math::
+
+    \tau_f \frac{du}{dt} = -u, \quad \tau_d \frac{dx}{dt} = 1 - x; \qquad
+    u \leftarrow u' + s U (1 - u), \quad \text{release} = u\,x', \quad
+    x \leftarrow x' - s\,u\,x
+
+where primes are the values after this step's exponential Euler (the jumps use the
+values from before it, as brainpy does).  The output is ``release * s``.  STD keeps only
+:math:`x`: :math:`x \leftarrow x' - s U x`, output ``x' * s``.  Outputs are fractions (pure
+numbers) that scale a synapse's events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+
+from refsim import environ
+from refsim.init import Constant
+from refsim.integrators import exp_euler
+from refsim.module import Synapse
+
+__all__ = ["STP", "STD"]
+
+
+class STP(Synapse):
+    r"""Short-term facilitation and depression.
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    U : float, default 0.15
+        Release increment per spike (and the initial ``u``).
+    tau_f : quantity, time, default 1500 ms
+        Facilitation time constant.
+    tau_d : quantity, time, default 200 ms
+        Depression (recovery) time constant.
+    """
+
+    input_unit = None
+    delta_unit = None
+
+    def __init__(self, in_size, U=0.15, tau_f=1500.0 * pq.ms, tau_d=200.0 * pq.ms,
+                 name: str | None = None):
+        super().__init__(in_size, name=name)
+        self.U = self._param("U", U, None)
+        self.tau_f = self._param("tau_f", tau_f, pq.ms)
+        self.tau_d = self._param("tau_d", tau_d, pq.ms)
+
+    @property
+    def output_unit(self):
+        return None
+
+    def init_state(self, batch_size: int | None = None) -> None:
+        self.u = self._new_state("u", Constant(float(self.U)), None, batch_size)
+        self.x = self._new_state("x", Constant(1.0), None, batch_size)
+
+    def step(self, pre_spike=None) -> np.ndarray:
+        dt = environ.dt_ms()
+        s = 0.0 if pre_spike is None else np.asarray(pre_spike, dtype=np.float64)
+        u_old, x_old = self.u.data, self.x.data
+        u = exp_euler(u_old, -u_old / self.tau_f, -1.0 / self.tau_f, dt)
+        x = exp_euler(x_old, (1.0 - x_old) / self.tau_d, -1.0 / self.tau_d, dt)
+        u = u + s * self.U * (1.0 - u_old)
+        released = u * x
+        self.u.data, self.x.data = u, x - s * u * x_old
+        return released * s
+
+
+class STD(Synapse):
+    r"""Short-term depression.
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    tau : quantity, time, default 200 ms
+        Recovery time constant.
+    U : float, default 0.07
+        Fraction of the resources used per spike.
+    """
+
+    input_unit = None
+    delta_unit = None
+
+    def __init__(self, in_size, tau=200.0 * pq.ms, U=0.07, name: str | None = None):
+        super().__init__(in_size, name=name)
+        self.tau = self._param("tau", tau, pq.ms)
+        self.U = self._param("U", U, None)
+
+    @property
+    def output_unit(self):
+        return None
+
+    def init_state(self, batch_size: int | None = None) -> None:
+        self.x = self._new_state("x", Constant(1.0), None, batch_size)
+
+    def step(self, pre_spike=None) -> np.ndarray:
+        s = 0.0 if pre_spike is None else np.asarray(pre_spike, dtype=np.float64)
+        x_old = self.x.data
+        x = exp_euler(x_old, (1.0 - x_old) / self.tau, -1.0 / self.tau, environ.dt_ms())
+        self.x.data = x - s * self.U * x_old
+        return x * s
