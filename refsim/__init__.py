@@ -21,8 +21,8 @@ from refsim.module import (
     reset_all_states,
 )
 from refsim.neurons import *  # noqa: F403 - the model catalog, listed in neurons.__all__
-from refsim.outputs import COBA, CUBA, SynOut
-from refsim.projections import AlignPostProj
+from refsim.outputs import COBA, CUBA, MgBlock, SynOut
+from refsim.projections import AlignPostProj, AlignPreProj, CurrentProj, DeltaProj
 from refsim.run import RunResult, SpikeMonitor, StateMonitor, arange, for_loop, run
 from refsim.synapses import *  # noqa: F403 - listed in synapses.__all__
 from refsim.units import UnitError
@@ -47,10 +47,14 @@ __all__ = [
     "SynOut",
     "CUBA",
     "COBA",
+    "MgBlock",
     "EventFixedProb",
     "SparseLinear",
     "Linear",
     "AlignPostProj",
+    "AlignPreProj",
+    "DeltaProj",
+    "CurrentProj",
     "arange",
     "for_loop",
     "run",

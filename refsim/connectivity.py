@@ -18,19 +18,19 @@ from refsim import random as _random
 from refsim.module import Module
 from refsim.units import UnitError, to_internal, to_quantity
 
-__all__ = ["Comm", "EventFixedProb", "SparseLinear", "Linear", "event_csr_propagate"]
+__all__ = ["Comm", "EventFixedProb", "SparseLinear", "Linear", "event_csr_propagate",
+           "active_synapses"]
 
 
-def event_csr_propagate(W: sp.csr_matrix, spikes: np.ndarray) -> np.ndarray:
-    """``spikes @ W`` visiting only the rows of nonzero ``spikes``.
+def active_synapses(W: sp.csr_matrix, spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``W.data`` of the synapses of spiking rows, and their effective weights.
 
-    Boolean spikes add their row's weights; other values multiply them.  The
-    sum into each target runs in (spiking row, position in row) order.
+    Rows are visited in index order and each row's synapses in storage order.
+    Boolean spikes take the weights as they are; other values multiply them.
     """
     active = np.flatnonzero(spikes)
-    n_post = W.shape[1]
     if active.size == 0:
-        return np.zeros(n_post)
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     starts = W.indptr[active]
     counts = W.indptr[active + 1] - starts
     first = np.cumsum(counts) - counts  # where each active row begins in the gathered list
@@ -38,7 +38,16 @@ def event_csr_propagate(W: sp.csr_matrix, spikes: np.ndarray) -> np.ndarray:
     weights = W.data[positions]
     if spikes.dtype != np.bool_:
         weights = weights * np.repeat(spikes[active].astype(np.float64), counts)
-    return np.bincount(W.indices[positions], weights=weights, minlength=n_post)
+    return positions, weights
+
+
+def event_csr_propagate(W: sp.csr_matrix, spikes: np.ndarray) -> np.ndarray:
+    """``spikes @ W`` visiting only the rows of nonzero ``spikes``.
+
+    The sum into each target runs in (spiking row, position in row) order.
+    """
+    positions, weights = active_synapses(W, spikes)
+    return np.bincount(W.indices[positions], weights=weights, minlength=W.shape[1])
 
 
 class Comm(Module):

@@ -343,6 +343,25 @@ class Dynamics(Module):
             return 0.0
         return to_internal(x, f"{type(self).__name__}.update input x", self.input_unit)
 
+    def align_pre(self, dyn):
+        """Step ``dyn`` after every update of this population, fed with its spikes.
+
+        brainpy's ``align_pre`` mixin: ``syn = pre.align_pre(Expon.desc(...))`` gives a
+        synapse of one state per neuron of this population, advanced right after it
+        with the spikes it just emitted (a spike of step k is in ``syn`` at step k).
+        A describer without a size is built with this population's shape; equal
+        describers share one synapse.  Returns the synapse.
+        """
+        if isinstance(dyn, Describer):
+            key = ("align_pre", dyn.identifier)
+            if key in self.after_updates:
+                return self.after_updates[key].target
+            dyn = dyn() if dyn.args else dyn(self.in_size)
+        else:
+            key = ("align_pre", dyn.name)
+        self.after_updates[key] = _FeedSpikes(dyn)
+        return dyn
+
     # -- stepping -----------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if not self._states_ready:
@@ -360,6 +379,21 @@ class Dynamics(Module):
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={_short(v)}" for k, v in self._given.items())
         return f"{type(self).__name__}({self.in_size}, {params})"
+
+
+class _FeedSpikes(Module):
+    """An after-update that steps ``target`` with the spikes its population returned."""
+
+    def __init__(self, target: Dynamics):
+        super().__init__()
+        self.target = target
+
+    def __call__(self, spikes) -> None:
+        data = np.asarray(spikes, dtype=np.float64)
+        if hasattr(self.target, "step"):
+            self.target.step(data)
+        else:
+            self.target(data)
 
 
 def _short(value) -> str:

@@ -1,11 +1,14 @@
 r"""Synaptic outputs: turn a synapse's conductance into the current a neuron feels.
 
-=========  ===============================  ==================
-output     current                          slope :math:`dI/dV`
-=========  ===============================  ==================
-CUBA       :math:`I = g\,s`                  0
-COBA       :math:`I = g\,(E - V)`            :math:`-g`
-=========  ===============================  ==================
+=========  ===================================  ==============================
+output     current                              slope :math:`dI/dV`
+=========  ===================================  ==============================
+CUBA       :math:`I = g\,s`                      0
+COBA       :math:`I = g\,(E - V)`                :math:`-g`
+MgBlock    :math:`I = g\,(E - V) / B(V)`          :math:`g(-1/B + (E-V)\alpha(B-1)/B^2)`
+=========  ===================================  ==============================
+
+with :math:`B(V) = 1 + (c_{Mg}/\beta)\, e^{\alpha (V_{offset} - V)}`.
 
 A projection binds the conductance each step (:meth:`SynOut.bind_data`) and
 registers the output as a current input of its target; the neuron then asks
@@ -22,7 +25,7 @@ import quantities as pq
 from refsim.module import Module
 from refsim.units import UnitError, dimension_name, to_internal, to_quantity
 
-__all__ = ["SynOut", "CUBA", "COBA"]
+__all__ = ["SynOut", "CUBA", "COBA", "MgBlock"]
 
 
 class SynOut(Module):
@@ -125,3 +128,44 @@ class COBA(SynOut):
     def current_and_slope(self, V: np.ndarray):
         g = self._bound()
         return g * (self.E - V), -g
+
+
+class MgBlock(COBA):
+    r"""NMDA-type output with a voltage-dependent magnesium block.
+
+    .. math::
+
+        I = \frac{g\,(E - V)}{1 + (c_{Mg}/\beta)\, e^{\alpha (V_{offset} - V)}}
+
+    Its full voltage derivative enters the exponential-Euler Jacobian of the neuron.
+
+    Parameters
+    ----------
+    E : quantity, voltage, default 0 mV
+    cc_Mg : float, default 1.2
+        Magnesium concentration (mM, as a pure number, like ``beta``).
+    alpha : quantity, 1/voltage, default 0.062 / mV
+    beta : float, default 3.57
+        Concentration scale of the block (mM, as a pure number).
+    V_offset : quantity, voltage, default 0 mV
+
+    brainpy.state's literal defaults are unitless (``alpha=0.062``), which fails with a
+    potential in mV there; refsim's defaults carry the units brainpy users must pass.
+    """
+
+    def __init__(self, E=0.0 * pq.mV, cc_Mg=1.2, alpha=0.062 / pq.mV, beta=3.57,
+                 V_offset=0.0 * pq.mV, name: str | None = None):
+        super().__init__(E, name=name)
+        self.cc_Mg = to_internal(cc_Mg, "cc_Mg", None)
+        self.alpha = to_internal(alpha, "alpha", 1 / pq.mV)
+        self.beta = to_internal(beta, "beta", None)
+        self.V_offset = to_internal(V_offset, "V_offset", pq.mV)
+        self._given = {"E": E, "cc_Mg": cc_Mg, "alpha": alpha, "beta": beta,
+                       "V_offset": V_offset}
+
+    def current_and_slope(self, V: np.ndarray):
+        g = self._bound()
+        block = 1.0 + self.cc_Mg / self.beta * np.exp(self.alpha * (self.V_offset - V))
+        current = g * (self.E - V) / block
+        slope = g * (-1.0 / block + (self.E - V) * self.alpha * (block - 1.0) / block**2)
+        return current, slope

@@ -329,7 +329,7 @@ for _name in golden_data.case_names():
             _synapse_case(_name))
 
 
-@case("golden/outputs_grid", "golden", "COBA and CUBA currents on a (g, V) grid")
+@case("golden/outputs_grid", "golden", "COBA, CUBA and MgBlock currents on a (g, V) grid")
 def outputs_grid():
     ref = golden_data.load("outputs_grid")
     g, V = ref["g_mS"] * pq.mS, ref["V_mV"] * pq.mV
@@ -338,6 +338,12 @@ def outputs_grid():
         "COBA_E-80_uA": (refsim.COBA(E=-80 * pq.mV), pq.uA),
         "CUBA_default_mA": (refsim.CUBA(), pq.mA),
         "CUBA_scale2mV_uA": (refsim.CUBA(scale=2 * pq.mV), pq.uA),
+        "MgBlock_units_uA": (refsim.MgBlock(E=0 * pq.mV, cc_Mg=1.2, alpha=0.062 / pq.mV,
+                                            beta=3.57, V_offset=0 * pq.mV), pq.uA),
+        "MgBlock_cc2_off10_uA": (refsim.MgBlock(E=0 * pq.mV, cc_Mg=2.0, alpha=0.062 / pq.mV,
+                                                beta=3.57, V_offset=10 * pq.mV), pq.uA),
+        # brainpy's unitless defaults on plain numbers: the same numbers as g in mS, V in mV
+        "MgBlock_defaults_unitless": (refsim.MgBlock(), pq.uA),
     }
     metrics = []
     for key, (out, unit) in columns.items():
@@ -359,7 +365,7 @@ def projection_post() -> refsim.LIF:
                       V_rest=-65 * pq.mV, V_initializer=refsim.init.Constant(-65 * pq.mV))
 
 
-def replay_projection(output: str, post_first: bool = False, merged: bool = True):
+def replay_projection(output: str, post_first: bool = False, merged: bool = True, delay=None):
     """3 -> 2 projection on the recorded spike table; returns (V, post spikes, g in mS)."""
     ref = golden_data.load("proj_alignpost_merge_coba")
     post = projection_post()
@@ -371,7 +377,7 @@ def replay_projection(output: str, post_first: bool = False, merged: bool = True
         out_cls = refsim.COBA if output == "coba" else refsim.CUBA
         syn = refsim.Expon(2, tau=5 * pq.ms)
     out = out_cls(E=0 * pq.mV) if output == "coba" else out_cls(scale=1 * pq.mV)
-    proj = refsim.AlignPostProj(comm=comm, syn=syn, out=out, post=post)
+    proj = refsim.AlignPostProj(comm=comm, syn=syn, out=out, post=post, delay=delay)
     refsim.init_all_states(proj)
     V, spk, g = [], [], []
     with refsim.environ.context(dt=0.1 * pq.ms):
@@ -389,10 +395,11 @@ def replay_projection(output: str, post_first: bool = False, merged: bool = True
     return np.array(V), np.array(spk), np.array(g)
 
 
-def _projection_case(name: str, output: str, post_first: bool, merged: bool, g_key: str):
+def _projection_case(name: str, output: str, post_first: bool, merged: bool, g_key: str,
+                     delay=None):
     def run():
         ref = golden_data.load(name)
-        V, spk, g = replay_projection(output, post_first, merged)
+        V, spk, g = replay_projection(output, post_first, merged, delay)
         return [
             Metric("V: max |error| (mV)", max_abs(V, ref["V_mV"]), V_TOL, V_WHY),
             Metric("post spikes: (step, neuron) pairs that differ",
@@ -410,9 +417,110 @@ for _name, _args in {
     "proj_alignpost_merge_cuba": ("cuba", False, True, "g_mS"),
     "proj_alignpost_merge_coba_postfirst_eager": ("coba", True, True, "g_mS"),
     "proj_alignpost_same_as_manual": ("coba", False, False, "g_post_mS"),
+    "proj_alignpost_merge_coba_delay0.25ms": ("coba", False, True, "g_mS", 0.25 * pq.ms),
 }.items():
     case(f"golden/{_name}", "golden", golden_data.meta(_name)["description"])(
         _projection_case(_name, *_args))
+
+
+def _post_trace_metrics(name: str, ref: dict, V, spikes) -> list[Metric]:
+    return [Metric("V: max |error| (mV)", max_abs(V, ref["V_mV"]), V_TOL, V_WHY),
+            Metric("post spikes: (step, neuron) pairs that differ",
+                   mismatches(spikes, ref["post_spike"]), 0, SPIKE_WHY)]
+
+
+def _drive(ref: dict, step) -> list:
+    """Call ``step(i)`` on the recorded time axis; collect post V and spikes."""
+    rows = []
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        for i, t in enumerate(ref["t_ms"]):
+            with refsim.environ.context(t=t * pq.ms, i=i):
+                rows.append(step(i))
+    return rows
+
+
+@case("golden/proj_deltaproj", "golden", "DeltaProj: W * 10 mV jumps added to V after integration")
+def deltaproj():
+    ref = golden_data.load("proj_deltaproj")
+    post = projection_post()
+    proj = refsim.DeltaProj(comm=refsim.Linear(3, 2, w_init=PROJ_W_MS * 10 * pq.mV), post=post)
+    refsim.init_all_states(post)
+
+    def step(i):
+        proj(ref["pre_spikes"][i])
+        post(12 * pq.uA)
+        return post.V.value.magnitude.copy(), post.get_spike()
+
+    V, spikes = map(np.array, zip(*_drive(ref, step), strict=True))
+    return _post_trace_metrics("proj_deltaproj", ref, V, spikes), [
+        Curve("DeltaProj", ref["t_ms"], ref["V_mV"][:, 0], V[:, 0], ylabel="V[0] (mV)")]
+
+
+def _pre_synapse():
+    return refsim.Expon(3, tau=5 * pq.ms, g_initializer=refsim.init.Constant(0.0))
+
+
+def _alignpre_case(name: str, how: str):
+    """``manual``: Expon(3) -> CurrentProj; ``proj``: refsim.AlignPreProj; ``mixin``: align_pre."""
+
+    def run():
+        ref = golden_data.load(name)
+        post = projection_post()
+        comm = refsim.Linear(3, 2, w_init=PROJ_W_MS * pq.mS)
+        holder = refsim.Module()
+        holder.post = post
+        if how == "proj":
+            holder.proj = refsim.AlignPreProj(syn=refsim.Expon.desc(
+                3, tau=5 * pq.ms, g_initializer=refsim.init.Constant(0.0)), comm=comm,
+                out=refsim.COBA(E=0 * pq.mV), post=post)
+            syn = holder.proj.syn
+        else:
+            holder.cproj = refsim.CurrentProj(comm=comm, out=refsim.COBA(E=0 * pq.mV), post=post)
+            if how == "mixin":
+                holder.pre = refsim.LIF(3, R=1 * pq.ohm, tau=10 * pq.ms, V_th=-50 * pq.mV,
+                                        V_reset=-65 * pq.mV, V_rest=-65 * pq.mV,
+                                        V_initializer=refsim.init.Constant(-65 * pq.mV),
+                                        spk_reset="hard")
+                syn = holder.pre.align_pre(refsim.Expon.desc(
+                    tau=5 * pq.ms, g_initializer=refsim.init.Constant(0.0)))
+            else:
+                holder.syn = syn = _pre_synapse()
+        refsim.init_all_states(holder)
+
+        def step(i):
+            pre_row = ()
+            if how == "proj":
+                holder.proj(ref["pre_spikes"][i])
+            elif how == "manual":
+                holder.cproj(syn(ref["pre_spikes"][i]))
+            else:
+                holder.pre(ref["I_pre_mA"] * pq.mA)
+                holder.cproj(syn.g.value)
+                pre_row = (holder.pre.V.value.magnitude.copy(), holder.pre.get_spike())
+            post(12 * pq.uA)
+            return (post.V.value.magnitude.copy(), post.get_spike(), syn.g.value.copy(),
+                    *pre_row)
+
+        rows = [np.array(col) for col in zip(*_drive(ref, step), strict=True)]
+        metrics = _post_trace_metrics(name, ref, rows[0], rows[1])
+        metrics.append(Metric("g_pre: max |error| / max |g|", max_rel(rows[2], ref[
+            "g_pre_unitless"]), G_TOL, G_WHY))
+        if how == "mixin":
+            metrics += [Metric("pre V: max |error| (mV)", max_abs(rows[3], ref["pre_V_mV"]),
+                               V_TOL, V_WHY),
+                        Metric("pre spikes: pairs that differ",
+                               mismatches(rows[4], ref["pre_spike"]), 0, SPIKE_WHY)]
+        return metrics, [Curve(name, ref["t_ms"], ref["V_mV"][:, 0], rows[0][:, 0],
+                               ylabel="V[0] (mV)")]
+
+    return run
+
+
+for _name, _how in {"proj_alignpre_manual_expon_coba": "manual",
+                    "proj_alignpre_shim_expon_coba": "proj",
+                    "proj_alignpre_mixin_lif": "mixin"}.items():
+    case(f"golden/{_name}", "golden", golden_data.meta(_name)["description"])(
+        _alignpre_case(_name, _how))
 
 
 # --- the E/I network of the "building an SNN" tutorial ------------------------
