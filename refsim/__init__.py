@@ -7,9 +7,19 @@ step for step, with every parameter carrying units through :mod:`quantities`.
 >>> neuron = refsim.LIF(4, tau=10 * pq.ms, V_th=-50 * pq.mV)
 """
 
-from refsim import environ, init, neurons, random, synapses, units
+from refsim import environ, init, inputs, neurons, random, synapses, units
 from refsim._version import __version__
-from refsim.connectivity import EventFixedProb, Linear, SparseLinear
+from refsim.connectivity import (
+    AllToAll,
+    EventFixedProb,
+    FixedInDegree,
+    FixedOutDegree,
+    FixedProb,
+    Linear,
+    OneToOne,
+    SparseLinear,
+)
+from refsim.inputs import *  # noqa: F403 - listed in inputs.__all__
 from refsim.module import (
     Describer,
     Dynamics,
@@ -44,11 +54,17 @@ __all__ = [
     "reset_all_states",
     *neurons.__all__,
     *synapses.__all__,
+    *inputs.__all__,
     "SynOut",
     "CUBA",
     "COBA",
     "MgBlock",
     "EventFixedProb",
+    "FixedProb",
+    "FixedInDegree",
+    "FixedOutDegree",
+    "AllToAll",
+    "OneToOne",
     "SparseLinear",
     "Linear",
     "AlignPostProj",

@@ -18,7 +18,8 @@ from refsim import random as _random
 from refsim.module import Module
 from refsim.units import UnitError, to_internal, to_quantity
 
-__all__ = ["Comm", "EventFixedProb", "SparseLinear", "Linear", "event_csr_propagate",
+__all__ = ["Comm", "EventFixedProb", "FixedProb", "FixedInDegree", "FixedOutDegree",
+           "AllToAll", "OneToOne", "SparseLinear", "Linear", "event_csr_propagate",
            "active_synapses"]
 
 
@@ -191,6 +192,26 @@ class SparseLinear(_CSRComm):
             raise ValueError(f"weights must be a 2-d (n_pre, n_post) matrix, got shape {W.shape}")
         super().__init__(W, unit, name=name)
 
+    @classmethod
+    def from_indices(cls, n_pre: int, n_post: int, pre, post, weight,
+                     name: str | None = None) -> SparseLinear:
+        """Connectivity from index arrays: synapse ``k`` joins ``pre[k]`` to ``post[k]``.
+
+        ``weight`` is a scalar quantity, an array of one value per synapse, or an
+        initializer.  Repeated pairs are kept (their weights add).
+        """
+        pre, post = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
+        if pre.shape != post.shape:
+            raise ValueError(f"pre and post index arrays differ in shape: {pre.shape} and "
+                             f"{post.shape}")
+        if pre.size and (pre.max() >= n_pre or post.max() >= n_post or min(pre.min(),
+                                                                          post.min()) < 0):
+            raise ValueError(f"indices out of range for {n_pre} x {n_post} neurons")
+        W, unit = _csr_from_pairs(int(n_pre), int(n_post), pre, post, weight)
+        self = cls.__new__(cls)
+        _CSRComm.__init__(self, W, unit, name=name)
+        return self
+
 
 class Linear(Comm):
     """Dense all-to-all weights, ``y = x @ W (+ b)`` (mirrors ``brainstate.nn.Linear``).
@@ -222,3 +243,158 @@ class Linear(Comm):
     @property
     def weight(self):
         return self.W.copy() if self.weight_unit is None else to_quantity(self.W, self.weight_unit)
+
+
+def _csr_from_pairs(n_pre: int, n_post: int, pre: np.ndarray, post: np.ndarray, weight,
+                    name: str = "weight") -> tuple[sp.csr_matrix, object]:
+    """A CSR matrix of the (pre, post) pairs, ordered by row then column, with weights.
+
+    ``weight`` is a scalar quantity, an array of one value per pair (in the given pair
+    order) or an initializer evaluated for the number of pairs (in storage order).
+    """
+    unit = _init.unit_of(weight)
+    order = np.lexsort((post, pre))
+    pre, post = pre[order], post[order]
+    given_per_pair = np.ndim(weight) > 0 and not isinstance(weight, _init.Initializer)
+    values = _init.param(weight, (pre.size,))
+    data = to_internal(values, name, unit)
+    if given_per_pair:
+        data = data[order]
+    indptr = np.zeros(n_pre + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pre, minlength=n_pre), out=indptr[1:])
+    W = sp.csr_matrix((data, post.astype(np.int32), indptr), shape=(n_pre, n_post))
+    return W, unit
+
+
+def _rng(seed) -> np.random.Generator:
+    return np.random.default_rng(seed) if seed is not None else _random.default_rng()
+
+
+def _distinct_rows(rng: np.random.Generator, n_rows: int, n_choices: int, k: int) -> np.ndarray:
+    """``n_rows`` rows of ``k`` distinct integers in ``[0, n_choices)``, vectorised.
+
+    Draw with replacement, then redraw the repeated entries of each row until none is
+    left (a few rounds when ``k`` is much smaller than ``n_choices``).
+    """
+    if k > n_choices:
+        raise ValueError(f"cannot draw {k} distinct targets out of {n_choices}")
+    picks = rng.integers(0, n_choices, (n_rows, k))
+    while True:
+        picks.sort(axis=1)
+        repeated = np.zeros_like(picks, dtype=bool)
+        repeated[:, 1:] = picks[:, 1:] == picks[:, :-1]
+        n_rep = int(repeated.sum())
+        if n_rep == 0:
+            return picks
+        picks[repeated] = rng.integers(0, n_choices, n_rep)
+
+
+class FixedProb(_CSRComm):
+    """Each (pre, post) pair connected independently with probability ``prob``.
+
+    Pairs are drawn without storing an ``n_pre x n_post`` array (geometric gaps over
+    the flattened pair index), so memory stays O(synapses).  Weights may differ per
+    synapse (an initializer, or an array in storage order).
+
+    Parameters
+    ----------
+    n_pre, n_post : int
+    prob : float
+        Connection probability in [0, 1].
+    weight : quantity or initializer
+    allow_self : bool, default True
+        With equal sizes, allow ``i -> i``.
+    seed : int, optional
+        A private seed; by default :func:`refsim.random.default_rng`.
+    """
+
+    def __init__(self, n_pre: int, n_post: int, prob: float, weight, allow_self: bool = True,
+                 seed: int | None = None, name: str | None = None):
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"prob must lie in [0, 1], got {prob}")
+        rng = _rng(seed)
+        total = n_pre * n_post
+        chunks, position = [], -1
+        while prob > 0 and position < total:
+            gaps = rng.geometric(prob, int(prob * total * 1.05) + 64) if prob < 1 else np.ones(
+                total, dtype=np.int64)
+            steps = position + np.cumsum(gaps)
+            chunks.append(steps[steps < total])
+            position = int(steps[-1])
+        flat = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+        pre, post = flat // n_post, flat % n_post
+        if not allow_self and n_pre == n_post:
+            keep = pre != post
+            pre, post = pre[keep], post[keep]
+        W, unit = _csr_from_pairs(n_pre, n_post, pre, post, weight)
+        super().__init__(W, unit, name=name)
+        self.prob = prob
+
+
+class FixedOutDegree(_CSRComm):
+    """Each presynaptic neuron connects to ``k`` distinct targets chosen uniformly.
+
+    Parameters
+    ----------
+    n_pre, n_post, k : int
+    weight : quantity or initializer
+    seed : int, optional
+    """
+
+    def __init__(self, n_pre: int, n_post: int, k: int, weight, seed: int | None = None,
+                 name: str | None = None):
+        targets = _distinct_rows(_rng(seed), n_pre, n_post, int(k))
+        pre = np.repeat(np.arange(n_pre), int(k))
+        W, unit = _csr_from_pairs(n_pre, n_post, pre, targets.ravel(), weight)
+        super().__init__(W, unit, name=name)
+        self.k = int(k)
+
+
+class FixedInDegree(_CSRComm):
+    """Each postsynaptic neuron receives ``k`` distinct sources chosen uniformly.
+
+    Parameters
+    ----------
+    n_pre, n_post, k : int
+    weight : quantity or initializer
+    seed : int, optional
+    """
+
+    def __init__(self, n_pre: int, n_post: int, k: int, weight, seed: int | None = None,
+                 name: str | None = None):
+        sources = _distinct_rows(_rng(seed), n_post, n_pre, int(k))
+        post = np.repeat(np.arange(n_post), int(k))
+        W, unit = _csr_from_pairs(n_pre, n_post, sources.ravel(), post, weight)
+        super().__init__(W, unit, name=name)
+        self.k = int(k)
+
+
+class AllToAll(_CSRComm):
+    """Every presynaptic neuron onto every postsynaptic neuron.
+
+    Parameters
+    ----------
+    n_pre, n_post : int
+    weight : quantity or initializer
+    include_self : bool, default True
+        With equal sizes, keep the ``i -> i`` connections.
+    """
+
+    def __init__(self, n_pre: int, n_post: int, weight, include_self: bool = True,
+                 name: str | None = None):
+        pre = np.repeat(np.arange(n_pre), n_post)
+        post = np.tile(np.arange(n_post), n_pre)
+        if not include_self and n_pre == n_post:
+            keep = pre != post
+            pre, post = pre[keep], post[keep]
+        W, unit = _csr_from_pairs(n_pre, n_post, pre, post, weight)
+        super().__init__(W, unit, name=name)
+
+
+class OneToOne(_CSRComm):
+    """Neuron ``i`` onto neuron ``i`` (two populations of one size)."""
+
+    def __init__(self, n: int, weight, name: str | None = None):
+        idx = np.arange(int(n))
+        W, unit = _csr_from_pairs(int(n), int(n), idx, idx, weight)
+        super().__init__(W, unit, name=name)

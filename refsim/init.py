@@ -15,7 +15,7 @@ import quantities as pq
 
 from refsim import random as _random
 
-__all__ = ["Initializer", "Constant", "Normal", "Uniform", "param", "unit_of"]
+__all__ = ["Initializer", "Constant", "Normal", "Uniform", "LogNormal", "param", "unit_of"]
 
 
 def _with_unit(value, unit) -> pq.Quantity | np.ndarray:
@@ -145,3 +145,27 @@ def unit_of(value):
             value = getattr(value, attr)
             break
     return value.units if isinstance(value, pq.Quantity) else None
+
+
+class LogNormal(Initializer):
+    """Log-normal values: ``exp(mu + sigma * N(0, 1))``, times ``unit``.
+
+    Parameters
+    ----------
+    mu, sigma : float
+        Mean and standard deviation of the underlying normal (of the log).
+    unit : quantities unit, optional
+        The unit of the result.
+    seed : int, optional
+    """
+
+    def __init__(self, mu: float, sigma: float, unit=None, seed: int | None = None):
+        self.mu, self.sigma, self.unit, self.seed = float(mu), float(sigma), unit, seed
+        self.value = None if unit is None else pq.Quantity(1.0, unit)  # for unit_of
+
+    def __call__(self, shape):
+        values = np.exp(self.mu + self.sigma * self._rng().standard_normal(shape))
+        return values if self.unit is None else pq.Quantity(values, self.unit)
+
+    def __repr__(self) -> str:
+        return f"LogNormal(mu={self.mu}, sigma={self.sigma}, unit={self.unit}, seed={self.seed})"

@@ -137,15 +137,17 @@ class StateMonitor:
         return data if self.indices is None else data[..., self.indices]
 
     def _start(self, n_steps: int, first_step: int) -> None:
-        sample = np.asarray(self._read())
-        n_rec = -(-n_steps // self.every)
-        self._buffer = np.empty((n_rec, *sample.shape), dtype=np.float64)
-        self._steps = first_step + np.arange(n_rec) * self.every
+        self._n_records = -(-n_steps // self.every)
+        self._steps = first_step + np.arange(self._n_records) * self.every
+        self._buffer = None  # allocated at the first record, once the shape is known
         self._n = 0
 
     def _record(self, i: int) -> None:
         if i % self.every == 0:
-            self._buffer[self._n] = self._read()
+            value = self._read()
+            if self._buffer is None:
+                self._buffer = np.empty((self._n_records, *np.shape(value)), dtype=np.float64)
+            self._buffer[self._n] = value
             self._n += 1
 
     @property
@@ -157,7 +159,7 @@ class StateMonitor:
     def values(self):
         """The recording, shape ``(n_records, ...)``, as a quantity where a unit is known."""
         unit = self.target.unit if isinstance(self.target, State) else self.unit
-        data = self._buffer[: self._n]
+        data = np.zeros((0,)) if self._buffer is None else self._buffer[: self._n]
         return data.copy() if unit is None else to_quantity(data, unit)
 
 
@@ -315,8 +317,8 @@ def run(
     for i in range(n_steps):
         with environ._internal_context(t=float(times[i]), i=first_step + i):
             step()
-        for mon in mons.values():
-            mon._record(i)
+            for mon in mons.values():  # read at the step's time, after it
+                mon._record(i)
         if bar is not None and (i + 1) % chunk == 0:
             bar.update(chunk)
     wall = time.perf_counter() - start

@@ -1,0 +1,325 @@
+r"""Inputs: spike sources and current waveforms (mirroring brainpy.state's inputs).
+
+Spike sources are populations (:class:`PoissonSpike`, :class:`SpikeTime`) whose
+``update()`` returns this step's spikes, so they feed projections like neurons do.
+:class:`PoissonInput` drives a population directly with Poisson-distributed jumps.
+Waveforms are callables returning the value at the current time, to pass as a
+neuron's input: ``neuron(ramp())``.  "Now" is ``i * dt`` when the step index ``i`` is
+in the context (``refsim.run`` sets it), else ``t``.  Every random input draws from its
+own ``seed`` or from :func:`refsim.random.default_rng`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+
+from refsim import environ
+from refsim import random as _random
+from refsim.module import Dynamics, Neuron
+from refsim.units import to_internal, to_quantity
+
+__all__ = [
+    "PoissonSpike", "PoissonEncoder", "PoissonInput", "SpikeTime",
+    "ConstantInput", "SectionInput", "StepInput", "RampInput", "SinusoidalInput",
+    "WienerProcessInput", "OUProcessInput",
+]
+
+
+def _now_ms() -> float:
+    i = environ.get("i", None)
+    return i * environ.dt_ms() if i is not None else environ.t_ms("this input")
+
+
+def _rng(seed) -> np.random.Generator:
+    return np.random.default_rng(seed) if seed is not None else _random.default_rng()
+
+
+def _spike_probability(freqs_per_ms, dt: float):
+    """Probability of at least one event in a step: ``1 - exp(-f dt)`` (not ``f dt``)."""
+    return -np.expm1(-freqs_per_ms * dt)
+
+
+class PoissonSpike(Neuron):
+    r"""Independent Poisson spike trains: a spike in a step with probability
+    :math:`1 - e^{-f\,\Delta t}`.
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    freqs : quantity, rate
+        One rate for all, or one per source (e.g. ``20 * pq.Hz``).
+    seed : int, optional
+
+    Examples
+    --------
+    >>> import quantities as pq, refsim
+    >>> src = refsim.init_all_states(refsim.PoissonSpike(1000, 50 * pq.Hz, seed=0))
+    >>> res = refsim.run(src, 1000 * pq.ms, monitors={"spikes": src})
+    >>> 45 < res["spikes"].count / 1000 < 55
+    True
+    """
+
+    input_unit = None
+
+    def __init__(self, in_size, freqs, seed: int | None = None, name: str | None = None):
+        super().__init__(in_size, name=name)
+        self.freqs = self._param("freqs", freqs, pq.Hz)
+        self.seed = seed
+
+    def init_state(self, batch_size=None):
+        shape = self.varshape if batch_size is None else (batch_size, *self.varshape)
+        self.spike = self._new_state("spike", np.zeros(shape), None, batch_size)
+        self._rng = _rng(self.seed)
+
+    def get_spike(self, V=None):
+        return self.spike.data.copy()
+
+    def update(self, x=None):
+        p = _spike_probability(self.freqs, environ.dt_ms())
+        self.spike.data = (self._rng.random(self.spike.shape) < p).astype(np.float64)
+        return self.spike.data
+
+
+class PoissonEncoder(PoissonSpike):
+    """Poisson spikes whose rates are given at each step: ``update(freqs)``."""
+
+    def __init__(self, in_size, seed: int | None = None, name: str | None = None):
+        super().__init__(in_size, 0.0 * pq.Hz, seed=seed, name=name)
+
+    def update(self, freqs=None):
+        if freqs is not None:
+            self.freqs = to_internal(freqs, "freqs", pq.Hz)
+        return super().update()
+
+
+class PoissonInput(Dynamics):
+    r"""Poisson input onto a population: each step, target ``j`` jumps by ``weight * k_j``
+    with :math:`k_j \sim \mathrm{Binomial}(n, 1 - e^{-f \Delta t})` (``n`` sources at rate ``f``).
+
+    It registers itself as a before-update of ``target``, so the jumps are queued before
+    every step of the target; the weight must carry the unit of the target's jumps (mV
+    for a neuron's potential; a current for CubaLIF).  brainpy switches to a normal
+    approximation for large counts; refsim draws the exact binomial.
+
+    Parameters
+    ----------
+    target : Dynamics
+    num_input : int
+        Number of independent sources per target neuron.
+    freq : quantity, rate
+    weight : quantity
+    seed : int, optional
+    """
+
+    def __init__(self, target: Dynamics, num_input: int, freq, weight, seed: int | None = None,
+                 name: str | None = None):
+        super().__init__(target.in_size, name=name)
+        self.target = target
+        self.num_input = int(num_input)
+        self.freq = self._param("freq", freq, pq.Hz)
+        self.weight = self._param("weight", weight, target.delta_unit)
+        self.seed = seed
+        target.before_updates[("PoissonInput", self.name)] = self
+
+    def init_state(self, batch_size=None):
+        self._rng = _rng(self.seed)
+
+    def __call__(self):
+        p = float(_spike_probability(self.freq, environ.dt_ms()))
+        counts = self._rng.binomial(self.num_input, p, self.target.varshape)
+        self.target._push_delta(self.name, self.weight * counts)
+
+
+class SpikeTime(Neuron):
+    """Spikes at given times: source ``indices[k]`` fires at ``times[k]``.
+
+    Times are turned into steps by ``round`` (default), ``floor`` or ``ceil`` of
+    ``t / dt``; ``weights`` (default 1) is the value emitted.
+
+    Parameters
+    ----------
+    in_size : int
+    indices : array of int
+    times : quantity, time, same length as ``indices``
+    weights : float or array, default 1.0
+    time_as_step : {'round', 'floor', 'ceil'}
+    """
+
+    input_unit = None
+
+    def __init__(self, in_size, indices, times, weights=1.0, time_as_step: str = "round",
+                 name: str | None = None):
+        super().__init__(in_size, name=name)
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.times_ms = np.asarray(to_internal(times, "times", pq.ms), dtype=np.float64)
+        if self.indices.shape != self.times_ms.shape:
+            raise ValueError(f"indices and times differ in length: {self.indices.size} and "
+                             f"{self.times_ms.size}")
+        if self.indices.size and (self.indices.min() < 0 or self.indices.max() >= self.num):
+            raise ValueError(f"spike indices must lie in [0, {self.num})")
+        if time_as_step not in ("round", "floor", "ceil"):
+            raise ValueError(f"time_as_step must be 'round', 'floor' or 'ceil', got "
+                             f"{time_as_step!r}")
+        self.weights = np.broadcast_to(np.asarray(weights, dtype=np.float64), self.indices.shape)
+        self.time_as_step = time_as_step
+
+    def init_state(self, batch_size=None):
+        steps = getattr(np, self.time_as_step)(self.times_ms / environ.dt_ms()).astype(np.int64)
+        order = np.argsort(steps, kind="stable")
+        self._steps, self._idx, self._w = steps[order], self.indices[order], self.weights[order]
+        self.spike = self._new_state("spike", np.zeros(self.varshape), None, batch_size)
+
+    def get_spike(self, V=None):
+        return self.spike.data.copy()
+
+    def update(self, x=None):
+        i = environ.get("i", None)
+        step = i if i is not None else int(round(environ.t_ms("SpikeTime") / environ.dt_ms()))
+        lo, hi = np.searchsorted(self._steps, [step, step + 1])
+        out = np.zeros(self.num)
+        np.add.at(out, self._idx[lo:hi], self._w[lo:hi])
+        self.spike.data = out.reshape(self.varshape)
+        return self.spike.data
+
+
+class _Waveform:
+    """A callable returning the input at the current time, as a quantity."""
+
+    unit = None
+
+    def __call__(self):
+        return to_quantity(self.at(_now_ms()), self.unit) if self.unit is not None \
+            else self.at(_now_ms())
+
+    def at(self, t_ms: float):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _value(value, name):
+    unit = value.units if isinstance(value, pq.Quantity) else None
+    return to_internal(value, name, unit), unit
+
+
+class ConstantInput(_Waveform):
+    """``value`` while ``t < duration``, then 0."""
+
+    def __init__(self, value, duration):
+        self.value, self.unit = _value(value, "value")
+        self.duration = float(to_internal(duration, "duration", pq.ms))
+
+    def at(self, t_ms):
+        return self.value if t_ms < self.duration else 0.0 * self.value
+
+
+class SectionInput(_Waveform):
+    """Piecewise constant: ``values[k]`` for ``durations[k]``, one after another; 0 after."""
+
+    def __init__(self, values, durations):
+        self.values, self.unit = _value(values, "values")
+        self.ends = np.cumsum(to_internal(durations, "durations", pq.ms))
+        if self.values.shape[:1] != self.ends.shape:
+            raise ValueError(f"{len(self.values)} values for {len(self.ends)} durations")
+
+    def at(self, t_ms):
+        k = int(np.searchsorted(self.ends, t_ms, side="right"))
+        return self.values[k] if k < len(self.ends) else 0.0 * self.values[0]
+
+
+class StepInput(_Waveform):
+    """The amplitude of the last ``step_times[k] <= t`` (0 before the first)."""
+
+    def __init__(self, amplitudes, step_times):
+        self.amplitudes, self.unit = _value(amplitudes, "amplitudes")
+        self.times = np.asarray(to_internal(step_times, "step_times", pq.ms))
+
+    def at(self, t_ms):
+        k = int(np.searchsorted(self.times, t_ms, side="right")) - 1
+        return self.amplitudes[k] if k >= 0 else 0.0 * self.amplitudes[0]
+
+
+class RampInput(_Waveform):
+    """Linear from ``c_start`` to ``c_end`` over ``[t_start, t_start + duration)``; 0 outside."""
+
+    def __init__(self, c_start, c_end, duration, t_start=0.0 * pq.ms):
+        self.c_start, self.unit = _value(c_start, "c_start")
+        self.c_end = to_internal(c_end, "c_end", self.unit)
+        self.duration = float(to_internal(duration, "duration", pq.ms))
+        self.t_start = float(to_internal(t_start, "t_start", pq.ms))
+
+    def at(self, t_ms):
+        s = t_ms - self.t_start
+        if not 0.0 <= s < self.duration:
+            return 0.0 * self.c_start
+        return self.c_start + (self.c_end - self.c_start) * s / self.duration
+
+
+class SinusoidalInput(_Waveform):
+    r""":math:`A \sin(2\pi f t) + \text{bias}` on ``[0, duration)``; 0 after."""
+
+    def __init__(self, amplitude, frequency, duration, bias=None):
+        self.amplitude, self.unit = _value(amplitude, "amplitude")
+        self.frequency = float(to_internal(frequency, "frequency", pq.Hz))
+        self.duration = float(to_internal(duration, "duration", pq.ms))
+        self.bias = 0.0 if bias is None else to_internal(bias, "bias", self.unit)
+
+    def at(self, t_ms):
+        if t_ms >= self.duration:
+            return 0.0 * self.amplitude
+        return self.amplitude * np.sin(2 * np.pi * self.frequency * t_ms) + self.bias
+
+
+class WienerProcessInput(_Waveform):
+    r"""White noise increments :math:`\sigma \sqrt{\Delta t}\, \xi`, one draw per call,
+    for ``t < duration`` (0 after).
+
+    Parameters
+    ----------
+    sigma : quantity
+        Noise amplitude, in the unit of the input (read per sqrt(ms)).
+    duration : quantity, time
+    size : int or tuple, default 1
+    seed : int, optional
+    """
+
+    def __init__(self, sigma, duration, size=1, seed: int | None = None):
+        self.sigma, self.unit = _value(sigma, "sigma")
+        self.duration = float(to_internal(duration, "duration", pq.ms))
+        self.size, self.rng = size, _rng(seed)
+
+    def at(self, t_ms):
+        if t_ms >= self.duration:
+            return np.zeros(self.size)
+        return self.sigma * np.sqrt(environ.dt_ms()) * self.rng.standard_normal(self.size)
+
+
+class OUProcessInput(_Waveform):
+    r"""Ornstein-Uhlenbeck noise by Euler-Maruyama:
+    :math:`x \leftarrow x + (\mu - x)\Delta t/\tau + \sigma\sqrt{\Delta t}\,\xi`, starting at
+    :math:`\mu`; one step per call, for ``t < duration`` (0 after).
+
+    Parameters
+    ----------
+    mean, sigma : quantity
+        Mean and noise amplitude, in the same unit (``sigma`` is read per sqrt(ms)).
+    tau : quantity, time
+    duration : quantity, time
+    size : int or tuple, default 1
+    seed : int, optional
+    """
+
+    def __init__(self, mean, sigma, tau, duration, size=1, seed: int | None = None):
+        self.mean, self.unit = _value(mean, "mean")
+        self.sigma = to_internal(sigma, "sigma", self.unit)
+        self.tau = float(to_internal(tau, "tau", pq.ms))
+        self.duration = float(to_internal(duration, "duration", pq.ms))
+        self.rng = _rng(seed)
+        self.x = np.broadcast_to(self.mean, size).astype(np.float64)
+
+    def at(self, t_ms):
+        if t_ms >= self.duration:
+            return np.zeros_like(self.x)
+        dt = environ.dt_ms()
+        noise = self.rng.standard_normal(self.x.shape)
+        self.x = self.x + (self.mean - self.x) * dt / self.tau + self.sigma * np.sqrt(dt) * noise
+        return self.x
