@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -114,15 +115,22 @@ class StateMonitor:
         Record one step in ``every``; the first recorded step is the first of the run.
     unit : quantities unit, optional
         Unit of the result for a callable returning internal-unit arrays.
+    reduce : {'mean', 'sum'}, optional
+        Record one number per step: the mean or the sum over the (selected) elements,
+        e.g. the population-average potential, at the memory of one value per record.
     """
 
-    def __init__(self, target: State | Callable, indices=None, every: int = 1, unit=None):
+    def __init__(self, target: State | Callable, indices=None, every: int = 1, unit=None,
+                 reduce: str | None = None):
         if int(every) < 1:
             raise ValueError(f"every must be a positive number of steps, got {every}")
+        if reduce not in (None, "mean", "sum"):
+            raise ValueError(f"reduce must be 'mean', 'sum' or None, got {reduce!r}")
         self.target = target
         self.indices = None if indices is None else np.asarray(indices, dtype=np.int64)
         self.every = int(every)
         self.unit = unit
+        self.reduce = reduce
         self._buffer: np.ndarray | None = None
         self._steps: np.ndarray | None = None
 
@@ -134,7 +142,20 @@ class StateMonitor:
             if isinstance(data, pq.Quantity):
                 self.unit = self.unit or data.units
                 data = to_internal(data, "monitored value", data.units)
-        return data if self.indices is None else data[..., self.indices]
+        data = data if self.indices is None else data[..., self.indices]
+        if self.reduce == "mean":
+            return np.mean(data)
+        return np.sum(data) if self.reduce == "sum" else data
+
+    def expected_bytes(self) -> int | None:
+        """Size of the buffer this monitor will allocate (None if not known before the run)."""
+        if self.reduce is not None:
+            return 8 * self._n_records
+        if not isinstance(self.target, State):
+            return None
+        n = self.target.data.size if self.indices is None else self.indices.size * (
+            self.target.data.size // self.target.data.shape[-1])
+        return 8 * self._n_records * n
 
     def _start(self, n_steps: int, first_step: int) -> None:
         self._n_records = -(-n_steps // self.every)
@@ -248,6 +269,21 @@ class RunResult(Mapping):
                 f"wall {self.wall_s:.3f} s)")
 
 
+#: monitors larger than this are announced before the run even without a progress bar
+LARGE_RECORDING_BYTES = 100 * 2**20
+
+
+def _announce_memory(mons: dict, n_steps: int, progress: bool | None) -> None:
+    """Print what the state monitors will take, before a run that shows progress or is large."""
+    sizes = {name: m.expected_bytes() for name, m in mons.items()
+             if isinstance(m, StateMonitor) and m.expected_bytes() is not None}
+    total = sum(sizes.values())
+    if total and (progress or total >= LARGE_RECORDING_BYTES):
+        detail = ", ".join(f"{name} {b / 2**20:.1f} MiB" for name, b in sizes.items())
+        print(f"refsim.run: {n_steps} steps; monitors will take {total / 2**20:.1f} MiB "
+              f"({detail})", file=sys.stderr)
+
+
 def _steps_in(span, name: str, dt: float, on_grid: bool = False) -> int:
     """Number of steps of ``dt`` in ``span`` (a time); a partial step counts as one.
 
@@ -311,6 +347,7 @@ def run(
     mons = {name: _as_monitor(name, target) for name, target in (monitors or {}).items()}
     for mon in mons.values():
         mon._start(n_steps, first_step)
+    _announce_memory(mons, n_steps, progress)
     bar = _progress_bar(n_steps, progress)
     chunk = 100
     start = time.perf_counter()
