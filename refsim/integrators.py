@@ -1,4 +1,4 @@
-"""Numerical integration of one step.
+r"""Numerical integration of one step.
 
 Exponential Euler (brainpy's ``exp_euler_step``) advances ``dx/dt = f(x)`` by
 
@@ -10,13 +10,20 @@ Exponential Euler (brainpy's ``exp_euler_step``) advances ``dx/dt = f(x)`` by
 
 with the Jacobian of the *whole* drift taken at the old value.  For a linear
 drift ``a - b x`` this is the exact solution with constant coefficients.
+
+The explicit methods advance a whole system :math:`\dot y = F(y)` at once
+(:func:`explicit_step`): ``euler`` (order 1), ``rk2`` (the midpoint rule, order 2)
+and ``rk4`` (the classic fourth-order method).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["exprel", "exp_euler"]
+__all__ = ["exprel", "exp_euler", "explicit_step", "METHODS"]
+
+#: integration methods a nonlinear neuron accepts (``method=``); exp_euler is brainpy's
+METHODS = ("exp_euler", "euler", "rk2", "rk4")
 
 # Taylor coefficients 1/(k+1)! of exprel, highest order first (order 5, Horner form)
 _TAYLOR = (1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1.0)
@@ -57,3 +64,25 @@ def _series(z):
 def exp_euler(x, drift, jacobian, dt: float):
     """One exponential-Euler step from ``x`` given ``f(x)`` and ``df/dx`` at ``x``."""
     return x + dt * exprel(dt * jacobian) * drift
+
+
+def explicit_step(y: dict, derivatives, dt: float, method: str) -> dict:
+    """One step of an explicit method on the system ``dy/dt = derivatives(y)``.
+
+    ``y`` maps variable names to arrays; ``derivatives`` returns the same keys.
+    """
+    def shifted(base, k, h):
+        return {name: base[name] + h * k[name] for name in base}
+
+    k1 = derivatives(y)
+    if method == "euler":
+        return shifted(y, k1, dt)
+    if method == "rk2":
+        return shifted(y, derivatives(shifted(y, k1, dt / 2)), dt)
+    if method == "rk4":
+        k2 = derivatives(shifted(y, k1, dt / 2))
+        k3 = derivatives(shifted(y, k2, dt / 2))
+        k4 = derivatives(shifted(y, k3, dt))
+        return {name: y[name] + dt / 6 * (k1[name] + 2 * k2[name] + 2 * k3[name] + k4[name])
+                for name in y}
+    raise ValueError(f"method must be one of {METHODS}, got {method!r}")

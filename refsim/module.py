@@ -306,27 +306,44 @@ class Dynamics(Module):
         """Queue a delta input already in internal units (used by projections)."""
         self._queue(self.delta_inputs, key, data)
 
+    def current_function(self, init):
+        """Consume this step's queued currents; return ``f(V) -> (I, dI/dV)``.
+
+        ``f`` adds ``init``, the consumed quantities and every registered callable
+        evaluated at ``V``, in registration order; it can be called several times in a
+        step (by a Runge-Kutta method).  The slope enters the exponential-Euler
+        Jacobian, as brainpy's autodiff does: outputs provide it; a user function is
+        treated as independent of V.
+        """
+        inputs = []
+        for key in list(self.current_inputs):
+            inp = self.current_inputs[key]
+            if callable(inp) and not isinstance(inp, np.ndarray):
+                inputs.append((key, inp))
+            else:
+                inputs.append((key, self.current_inputs.pop(key)))
+
+        def total(V):
+            current, slope = init, 0.0
+            for key, inp in inputs:
+                if hasattr(inp, "current_and_slope"):
+                    I, dI = inp.current_and_slope(V)
+                    current, slope = current + I, slope + dI
+                elif callable(inp):
+                    result = inp(to_quantity(V, self.delta_unit))
+                    current = current + to_internal(result, key, self.input_unit)
+                else:
+                    current = current + inp
+            return current, slope
+
+        return total
+
     def sum_current_inputs(self, init: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, Any]:
         """Total current at potential ``V`` and its slope ``dI/dV`` (internal units).
 
-        Queued arrays are consumed; callables stay.  The slope enters the
-        exponential-Euler Jacobian, as brainpy's autodiff does: outputs provide
-        it (``slope(V)``); a user function is treated as independent of V.
+        Queued quantities are consumed; callables stay registered.
         """
-        total = init
-        slope: Any = 0.0
-        for key in list(self.current_inputs):
-            inp = self.current_inputs[key]
-            if hasattr(inp, "current_and_slope"):
-                current, dI = inp.current_and_slope(V)
-                total = total + current
-                slope = slope + dI
-            elif callable(inp):
-                result = inp(to_quantity(V, self.delta_unit))
-                total = total + to_internal(result, key, self.input_unit)
-            else:
-                total = total + self.current_inputs.pop(key)
-        return total, slope
+        return self.current_function(init)(V)
 
     def sum_delta_inputs(self, init: np.ndarray) -> np.ndarray:
         """``init`` plus every queued delta input; the queue is emptied."""

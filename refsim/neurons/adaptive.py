@@ -32,6 +32,12 @@ class Adaptation:
     def _init_adaptation_state(self, batch_size) -> None:
         self.w = self._new_state("w", self.w_initializer, pq.mA, batch_size)
 
+    def derivatives(self, y, current):
+        """The membrane's derivatives plus :math:`dw/dt = (a (V - V_{rest}) - w) / \\tau_w`."""
+        out = super().derivatives(y, current)
+        out["w"] = (self.a * (y["V"] - self.V_rest) - y["w"]) / self.tau_w
+        return out
+
     def integrate_adaptation(self, w, V):
         """One exponential-Euler step of ``w`` (from ``w``) given the membrane potential ``V``."""
         drift = (self.a * (V - self.V_rest) - w) / self.tau_w

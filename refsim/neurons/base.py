@@ -19,7 +19,7 @@ import quantities as pq
 
 from refsim import environ
 from refsim.init import Constant
-from refsim.integrators import exp_euler
+from refsim.integrators import METHODS, exp_euler, explicit_step
 from refsim.module import Neuron
 from refsim.units import to_internal
 
@@ -46,6 +46,25 @@ class SpikingNeuron(Neuron):
         if spk_reset not in ("soft", "hard"):
             raise ValueError(f"spk_reset must be 'soft' or 'hard', got {spk_reset!r}")
         self.spk_reset = spk_reset
+
+    def _set_method(self, method: str) -> None:
+        """Choose the integrator of the continuous dynamics (nonlinear models)."""
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+        self.method = method
+
+    def derivatives(self, y: dict, current) -> dict:  # pragma: no cover - per model
+        """Right-hand side of the model's ODE system: ``{name: dy/dt}``.
+
+        ``current(V)`` gives the input current (and its slope) at potential ``V``.
+        """
+        raise NotImplementedError
+
+    def explicit(self, y0: dict, x) -> dict:
+        """Advance the ODE system one step from ``y0`` with the explicit ``self.method``."""
+        current = self.current_function(x)
+        return explicit_step(y0, lambda y: self.derivatives(y, current), environ.dt_ms(),
+                             self.method)
 
     def scaled_potential(self, V: np.ndarray) -> np.ndarray:
         """``(V - V_th) / (V_th - V_reset)``: non-negative exactly when the neuron spikes."""

@@ -45,6 +45,9 @@ class ExpIF(SpikingNeuron):
         Sharpness of the exponential term.
     V_initializer : initializer, default ``Constant(-65 mV)``
     spk_reset : {'soft', 'hard'}, default 'soft'
+    method : {'exp_euler', 'euler', 'rk2', 'rk4'}, default 'exp_euler'
+        Integrator of the continuous dynamics: brainpy's exponential Euler, or an
+        explicit method applied to the whole ODE system (see :meth:`derivatives`).
 
     Examples
     --------
@@ -58,8 +61,9 @@ class ExpIF(SpikingNeuron):
     def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, V_th=-30.0 * pq.mV,
                  V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV, V_T=-59.9 * pq.mV,
                  delta_T=3.48 * pq.mV, V_initializer=Constant(-65.0 * pq.mV),
-                 spk_reset: str = "soft", name: str | None = None):
+                 spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
+        self._set_method(method)
         self.R = self._param("R", R, pq.ohm)
         self.tau = self._param("tau", tau, pq.ms)
         self.V_th = self._param("V_th", V_th, pq.mV)
@@ -79,7 +83,16 @@ class ExpIF(SpikingNeuron):
         expo = np.exp(np.minimum(x, 20.0))
         return -(V - self.V_rest) + self.delta_T * expo, -1.0 + np.where(x < 20.0, expo, 0.0)
 
+    def derivatives(self, y, current):
+        r""":math:`dV/dt` (and :math:`dw/dt` with adaptation) at state ``y``."""
+        V = y["V"]
+        g, _ = self.leak_and_spike_current(V)
+        drive = self.R * current(V)[0] - (self.R * y["w"] if "w" in y else 0.0)
+        return {"V": (g + drive) / self.tau}
+
     def _membrane(self, V_r, x, w=None):
+        if self.method != "exp_euler":
+            return self.explicit({"V": V_r}, x)["V"]
         if w is None:
             return self.integrate_membrane(V_r, x, self.leak_and_spike_current)
 
@@ -111,10 +124,10 @@ class ExpIFRef(Refractory, ExpIF):
                  V_th=-30.0 * pq.mV, V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV,
                  V_T=-59.9 * pq.mV, delta_T=3.48 * pq.mV,
                  V_initializer=Constant(-65.0 * pq.mV), spk_reset: str = "soft",
-                 ref_var: bool = False, name: str | None = None):
+                 ref_var: bool = False, method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
                          V_T=V_T, delta_T=delta_T, V_initializer=V_initializer,
-                         spk_reset=spk_reset, name=name)
+                         spk_reset=spk_reset, method=method, name=name)
         self._init_refractory(tau_ref, ref_var)
 
     def init_state(self, batch_size=None):
@@ -154,10 +167,10 @@ class AdExIF(Adaptation, ExpIF):
                  V_th=-55.0 * pq.mV, V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV,
                  V_T=-59.9 * pq.mV, delta_T=3.48 * pq.mV, a=1.0 * pq.S, b=1.0 * pq.mA,
                  V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
-                 spk_reset: str = "soft", name: str | None = None):
+                 spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
                          V_T=V_T, delta_T=delta_T, V_initializer=V_initializer,
-                         spk_reset=spk_reset, name=name)
+                         spk_reset=spk_reset, method=method, name=name)
         self._init_adaptation(tau_w, a, b, w_initializer)
 
     def init_state(self, batch_size=None):
@@ -169,6 +182,9 @@ class AdExIF(Adaptation, ExpIF):
         spike = self.get_spike()
         V_r = self.reset_potential(self.V.data, spike)
         w_r = self.w.data + self.b * spike
+        if self.method != "exp_euler":
+            y = self.explicit({"V": V_r, "w": w_r}, self._external(x))
+            return V_r, w_r, self.sum_delta_inputs(y["V"]), y["w"]
         V = self.sum_delta_inputs(self._membrane(V_r, self._external(x), w_r))
         return V_r, w_r, V, self.integrate_adaptation(w_r, V)
 
@@ -193,11 +209,12 @@ class AdExIFRef(Refractory, AdExIF):
                  tau_ref=1.7 * pq.ms, V_th=-55.0 * pq.mV, V_reset=-68.0 * pq.mV,
                  V_rest=-65.0 * pq.mV, V_T=-59.9 * pq.mV, delta_T=3.48 * pq.mV, a=1.0 * pq.S,
                  b=1.0 * pq.mA, V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
-                 spk_reset: str = "soft", ref_var: bool = False, name: str | None = None):
+                 spk_reset: str = "soft", ref_var: bool = False, method: str = "exp_euler",
+                 name: str | None = None):
         super().__init__(in_size, R=R, tau=tau, tau_w=tau_w, V_th=V_th, V_reset=V_reset,
                          V_rest=V_rest, V_T=V_T, delta_T=delta_T, a=a, b=b,
                          V_initializer=V_initializer, w_initializer=w_initializer,
-                         spk_reset=spk_reset, name=name)
+                         spk_reset=spk_reset, method=method, name=name)
         self._init_refractory(tau_ref, ref_var)
 
     def init_state(self, batch_size=None):

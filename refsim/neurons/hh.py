@@ -50,6 +50,9 @@ class HH(ContinuousNeuron):
     V_initializer : initializer, default ``Uniform(-70, -60) mV``
     m_initializer, h_initializer, n_initializer : initializer or None
         None (default): the steady state at the initial potential.
+    method : {'exp_euler', 'euler', 'rk2', 'rk4'}, default 'exp_euler'
+        Integrator of the continuous dynamics: brainpy's exponential Euler, or an
+        explicit method applied to the whole ODE system (see :meth:`derivatives`).
 
     The input is a current (uA in brainpy's scripts).
     """
@@ -57,8 +60,10 @@ class HH(ContinuousNeuron):
     def __init__(self, in_size, ENa=50.0 * pq.mV, gNa=120.0 * pq.mS, EK=-77.0 * pq.mV,
                  gK=36.0 * pq.mS, EL=-54.387 * pq.mV, gL=0.03 * pq.mS, V_th=20.0 * pq.mV,
                  C=1.0 * pq.uF, V_initializer=None, m_initializer=None, h_initializer=None,
-                 n_initializer=None, spk_reset: str = "soft", name: str | None = None):
+                 n_initializer=None, spk_reset: str = "soft", method: str = "exp_euler",
+                 name: str | None = None):
         super().__init__(in_size, spk_reset, name)
+        self._set_method(method)
         self.ENa = self._param("ENa", ENa, pq.mV)
         self.EK = self._param("EK", EK, pq.mV)
         self.EL = self._param("EL", EL, pq.mV)
@@ -88,9 +93,26 @@ class HH(ContinuousNeuron):
                 init = alpha / (alpha + beta)
             setattr(self, gate, self._new_state(gate, init, None, batch_size))
 
+    def derivatives(self, y, current):
+        """The four Hodgkin-Huxley equations at state ``y`` (V, m, h, n)."""
+        V, m, h, n = y["V"], y["m"], y["h"], y["n"]
+        rates = self.rates(V)
+        dV = (-self.gNa * m**3 * h * (V - self.ENa) - self.gK * n**4 * (V - self.EK)
+              - self.gL * (V - self.EL) + current(V)[0]) / self.C
+        out = {"V": dV}
+        for gate, x in (("m", m), ("h", h), ("n", n)):
+            alpha, beta = rates[gate]
+            out[gate] = alpha * (1.0 - x) - beta * x
+        return out
+
     def update(self, x=None):
         dt = environ.dt_ms()
         V_old, m, h, n = self.V.data, self.m.data, self.h.data, self.n.data
+        if self.method != "exp_euler":
+            y = self.explicit({"V": V_old, "m": m, "h": h, "n": n}, self._external(x))
+            self.m.data, self.h.data, self.n.data = y["m"], y["h"], y["n"]
+            self.V.data = V = self.sum_delta_inputs(y["V"])
+            return self.crossing(V_old, V)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
         g_Na = self.gNa * m**3 * h
         g_K = self.gK * n**4
@@ -129,14 +151,19 @@ class MorrisLecar(ContinuousNeuron):
     V_th : quantity, voltage, default 10 mV
     V_initializer : initializer, default ``Uniform(-70, -60) mV``
     W_initializer : initializer, default ``Constant(0.02)``
+    method : {'exp_euler', 'euler', 'rk2', 'rk4'}, default 'exp_euler'
+        Integrator of the continuous dynamics: brainpy's exponential Euler, or an
+        explicit method applied to the whole ODE system (see :meth:`derivatives`).
     """
 
     def __init__(self, in_size, V_Ca=130.0 * pq.mV, g_Ca=4.4 * pq.mS, V_K=-84.0 * pq.mV,
                  g_K=8.0 * pq.mS, V_leak=-60.0 * pq.mV, g_leak=2.0 * pq.mS, C=20.0 * pq.uF,
                  V1=-1.2 * pq.mV, V2=18.0 * pq.mV, V3=2.0 * pq.mV, V4=30.0 * pq.mV,
                  phi=0.04 / pq.ms, V_th=10.0 * pq.mV, V_initializer=None,
-                 W_initializer=Constant(0.02), spk_reset: str = "soft", name: str | None = None):
+                 W_initializer=Constant(0.02), spk_reset: str = "soft",
+                 method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
+        self._set_method(method)
         for key, value, unit in (("V_Ca", V_Ca, pq.mV), ("g_Ca", g_Ca, pq.mS),
                                  ("V_K", V_K, pq.mV), ("g_K", g_K, pq.mS),
                                  ("V_leak", V_leak, pq.mV), ("g_leak", g_leak, pq.mS),
@@ -151,12 +178,29 @@ class MorrisLecar(ContinuousNeuron):
         self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
         self.W = self._new_state("W", self.W_initializer, None, batch_size)
 
+    def steady_states(self, V):
+        """:math:`M_\\infty, W_\\infty, \\tau_W` at potential V."""
+        return (0.5 * (1.0 + np.tanh((V - self.V1) / self.V2)),
+                0.5 * (1.0 + np.tanh((V - self.V3) / self.V4)),
+                1.0 / (self.phi * np.cosh((V - self.V3) / (2.0 * self.V4))))
+
+    def derivatives(self, y, current):
+        """The Morris-Lecar equations at state ``y`` (V, W)."""
+        V, W = y["V"], y["W"]
+        M_inf, W_inf, tau_W = self.steady_states(V)
+        dV = (-self.g_Ca * M_inf * (V - self.V_Ca) - self.g_K * W * (V - self.V_K)
+              - self.g_leak * (V - self.V_leak) + current(V)[0]) / self.C
+        return {"V": dV, "W": (W_inf - W) / tau_W}
+
     def update(self, x=None):
         dt = environ.dt_ms()
         V_old, W = self.V.data, self.W.data
-        M_inf = 0.5 * (1.0 + np.tanh((V_old - self.V1) / self.V2))
-        W_inf = 0.5 * (1.0 + np.tanh((V_old - self.V3) / self.V4))
-        tau_W = 1.0 / (self.phi * np.cosh((V_old - self.V3) / (2.0 * self.V4)))
+        if self.method != "exp_euler":
+            y = self.explicit({"V": V_old, "W": W}, self._external(x))
+            self.W.data = y["W"]
+            self.V.data = V = self.sum_delta_inputs(y["V"])
+            return self.crossing(V_old, V)
+        M_inf, W_inf, tau_W = self.steady_states(V_old)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
         drift = (-self.g_Ca * M_inf * (V_old - self.V_Ca) - self.g_K * W * (V_old - self.V_K)
                  - self.g_leak * (V_old - self.V_leak) + current) / self.C
@@ -192,14 +236,18 @@ class WangBuzsakiHH(ContinuousNeuron):
     C : quantity, capacitance, default 1 uF
     V_initializer : initializer, default ``Constant(-65 mV)``
     h_initializer, n_initializer : initializer, defaults ``Constant(0.6)``, ``Constant(0.32)``
+    method : {'exp_euler', 'euler', 'rk2', 'rk4'}, default 'exp_euler'
+        Integrator of the continuous dynamics: brainpy's exponential Euler, or an
+        explicit method applied to the whole ODE system (see :meth:`derivatives`).
     """
 
     def __init__(self, in_size, ENa=55.0 * pq.mV, gNa=35.0 * pq.mS, EK=-90.0 * pq.mV,
                  gK=9.0 * pq.mS, EL=-65.0 * pq.mV, gL=0.1 * pq.mS, V_th=20.0 * pq.mV, phi=5.0,
                  C=1.0 * pq.uF, V_initializer=Constant(-65.0 * pq.mV),
                  h_initializer=Constant(0.6), n_initializer=Constant(0.32),
-                 spk_reset: str = "soft", name: str | None = None):
+                 spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
+        self._set_method(method)
         for key, value, unit in (("ENa", ENa, pq.mV), ("gNa", gNa, pq.mS), ("EK", EK, pq.mV),
                                  ("gK", gK, pq.mS), ("EL", EL, pq.mV), ("gL", gL, pq.mS),
                                  ("V_th", V_th, pq.mV), ("phi", phi, None), ("C", C, pq.uF)):
@@ -213,22 +261,43 @@ class WangBuzsakiHH(ContinuousNeuron):
         self.h = self._new_state("h", self.h_initializer, None, batch_size)
         self.n = self._new_state("n", self.n_initializer, None, batch_size)
 
+    @staticmethod
+    def rates(V):
+        """:math:`m_\\infty` and the :math:`(\\alpha, \\beta)` of h and n at V (mV), in 1/ms."""
+        alpha_m = 1.0 / exprel(-0.1 * (V + 35.0))
+        beta_m = 4.0 * np.exp(-(V + 60.0) / 18.0)
+        return alpha_m / (alpha_m + beta_m), {
+            "h": (0.07 * np.exp(-(V + 58.0) / 20.0), 1.0 / (np.exp(-0.1 * (V + 28.0)) + 1.0)),
+            "n": (0.1 / exprel(-0.1 * (V + 34.0)), 0.125 * np.exp(-(V + 44.0) / 80.0)),
+        }
+
+    def derivatives(self, y, current):
+        """The Wang-Buzsaki equations at state ``y`` (V, h, n)."""
+        V, h, n = y["V"], y["h"], y["n"]
+        m_inf, rates = self.rates(V)
+        dV = (-self.gNa * m_inf**3 * h * (V - self.ENa) - self.gK * n**4 * (V - self.EK)
+              - self.gL * (V - self.EL) + current(V)[0]) / self.C
+        out = {"V": dV}
+        for gate, x in (("h", h), ("n", n)):
+            alpha, beta = rates[gate]
+            out[gate] = self.phi * (alpha * (1.0 - x) - beta * x)
+        return out
+
     def update(self, x=None):
         dt = environ.dt_ms()
         V_old, h, n = self.V.data, self.h.data, self.n.data
-        alpha_m = 1.0 / exprel(-0.1 * (V_old + 35.0))
-        beta_m = 4.0 * np.exp(-(V_old + 60.0) / 18.0)
-        m_inf = alpha_m / (alpha_m + beta_m)
+        if self.method != "exp_euler":
+            y = self.explicit({"V": V_old, "h": h, "n": n}, self._external(x))
+            self.h.data, self.n.data = y["h"], y["n"]
+            self.V.data = V = self.sum_delta_inputs(y["V"])
+            return self.crossing(V_old, V)
+        m_inf, rates = self.rates(V_old)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
         g_Na, g_K = self.gNa * m_inf**3 * h, self.gK * n**4
         drift = (-g_Na * (V_old - self.ENa) - g_K * (V_old - self.EK) - self.gL * (V_old - self.EL)
                  + current) / self.C
         V = self.sum_delta_inputs(exp_euler(V_old, drift, -(g_Na + g_K + self.gL) / self.C, dt))
-        alpha_h = 0.07 * np.exp(-(V_old + 58.0) / 20.0)
-        beta_h = 1.0 / (np.exp(-0.1 * (V_old + 28.0)) + 1.0)
-        alpha_n = 0.1 / exprel(-0.1 * (V_old + 34.0))
-        beta_n = 0.125 * np.exp(-(V_old + 44.0) / 80.0)
-        self.h.data = gate_step(h, alpha_h, beta_h, dt, self.phi)
-        self.n.data = gate_step(n, alpha_n, beta_n, dt, self.phi)
+        self.h.data = gate_step(h, *rates["h"], dt, self.phi)
+        self.n.data = gate_step(n, *rates["n"], dt, self.phi)
         self.V.data = V
         return self.crossing(V_old, V)

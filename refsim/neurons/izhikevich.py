@@ -44,6 +44,9 @@ class Izhikevich(SpikingNeuron):
     u_initializer : initializer, default ``Constant(0 mV/ms)``
     spk_reset : str
         Accepted for compatibility; the reset is always to :math:`c`.
+    method : {'exp_euler', 'euler', 'rk2', 'rk4'}, default 'exp_euler'
+        Integrator of the continuous dynamics: brainpy's exponential Euler, or an
+        explicit method applied to the whole ODE system (see :meth:`derivatives`).
     """
 
     input_unit = pq.mV / pq.ms
@@ -52,8 +55,9 @@ class Izhikevich(SpikingNeuron):
                  d=8.0 * pq.mV / pq.ms, V_th=30.0 * pq.mV, p1=0.04 / (pq.ms * pq.mV),
                  p2=5.0 / pq.ms, p3=140.0 * pq.mV / pq.ms, V_initializer=Constant(-65.0 * pq.mV),
                  u_initializer=Constant(0.0 * pq.mV / pq.ms), spk_reset: str = "hard",
-                 name: str | None = None):
+                 method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
+        self._set_method(method)
         self.a = self._param("a", a, 1 / pq.ms)
         self.b = self._param("b", b, 1 / pq.ms)
         self.c = self._param("c", c, pq.mV)
@@ -72,11 +76,20 @@ class Izhikevich(SpikingNeuron):
     def scaled_potential(self, V):
         return (V - self.V_th) / self.V_th
 
+    def derivatives(self, y, current):
+        """:math:`dV/dt = p_1 V^2 + p_2 V + p_3 - u + I`, :math:`du/dt = a (b V - u)`."""
+        V, u = y["V"], y["u"]
+        return {"V": self.p1 * V * V + self.p2 * V + self.p3 - u + current(V)[0],
+                "u": self.a * (self.b * V - u)}
+
     def _step(self, x):
         dt = environ.dt_ms()
         spike = self.get_spike()
         V_r = np.where(spike != 0, self.c, self.V.data)
         u_r = self.u.data + self.d * spike
+        if self.method != "exp_euler":
+            y = self.explicit({"V": V_r, "u": u_r}, x)
+            return V_r, u_r, self.sum_delta_inputs(y["V"]), y["u"]
         current, slope = self.sum_current_inputs(x, V_r)
         drift = self.p1 * V_r * V_r + self.p2 * V_r + self.p3 - u_r + current
         V = self.sum_delta_inputs(exp_euler(V_r, drift, 2 * self.p1 * V_r + self.p2 + slope, dt))

@@ -38,13 +38,17 @@ class QuaIF(SpikingNeuron):
     c : quantity, 1/voltage, default 0.07 / mV
     V_initializer : initializer, default ``Constant(-65 mV)``
     spk_reset : {'soft', 'hard'}, default 'soft'
+    method : {'exp_euler', 'euler', 'rk2', 'rk4'}, default 'exp_euler'
+        Integrator of the continuous dynamics: brainpy's exponential Euler, or an
+        explicit method applied to the whole ODE system (see :meth:`derivatives`).
     """
 
     def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, V_th=-30.0 * pq.mV,
                  V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV, V_c=-50.0 * pq.mV,
                  c=0.07 / pq.mV, V_initializer=Constant(-65.0 * pq.mV), spk_reset: str = "soft",
-                 name: str | None = None):
+                 method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
+        self._set_method(method)
         self.R = self._param("R", R, pq.ohm)
         self.tau = self._param("tau", tau, pq.ms)
         self.V_th = self._param("V_th", V_th, pq.mV)
@@ -62,8 +66,17 @@ class QuaIF(SpikingNeuron):
         return (self.c * (V - self.V_rest) * (V - self.V_c),
                 self.c * ((V - self.V_c) + (V - self.V_rest)))
 
+    def derivatives(self, y, current):
+        """:math:`dV/dt` (with ``-R w`` when ``y`` holds an adaptation current)."""
+        V = y["V"]
+        drive = self.R * current(V)[0] - (self.R * y["w"] if "w" in y else 0.0)
+        return {"V": (self.quadratic(V)[0] + drive) / self.tau}
+
     def update(self, x=None):
         V_r = self.reset_potential(self.V.data, self.get_spike())
+        if self.method != "exp_euler":
+            self.V.data = self.sum_delta_inputs(self.explicit({"V": V_r}, self._external(x))["V"])
+            return self.get_spike()
         V = self.integrate_membrane(V_r, self._external(x), self.quadratic)
         self.V.data = self.sum_delta_inputs(V)
         return self.get_spike()
@@ -91,10 +104,10 @@ class AdQuaIF(Adaptation, QuaIF):
                  V_th=-30.0 * pq.mV, V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV,
                  V_c=-50.0 * pq.mV, c=0.07 / pq.mV, a=1.0 * pq.S, b=0.1 * pq.mA,
                  V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
-                 spk_reset: str = "soft", name: str | None = None):
+                 spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
                          V_c=V_c, c=c, V_initializer=V_initializer, spk_reset=spk_reset,
-                         name=name)
+                         method=method, name=name)
         self._init_adaptation(tau_w, a, b, w_initializer)
 
     def init_state(self, batch_size=None):
@@ -105,6 +118,9 @@ class AdQuaIF(Adaptation, QuaIF):
         spike = self.get_spike()
         V_r = self.reset_potential(self.V.data, spike)
         w_r = self.w.data + self.b * spike
+        if self.method != "exp_euler":
+            y = self.explicit({"V": V_r, "w": w_r}, self._external(x))
+            return V_r, w_r, self.sum_delta_inputs(y["V"]), y["w"]
 
         def quadratic_minus_w(v):
             g, slope = self.quadratic(v)
@@ -135,10 +151,12 @@ class AdQuaIFRef(Refractory, AdQuaIF):
                  tau_ref=1.7 * pq.ms, V_th=-30.0 * pq.mV, V_reset=-68.0 * pq.mV,
                  V_rest=-65.0 * pq.mV, V_c=-50.0 * pq.mV, c=0.07 / pq.mV, a=1.0 * pq.S,
                  b=0.1 * pq.mA, V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
-                 spk_reset: str = "soft", ref_var: bool = False, name: str | None = None):
+                 spk_reset: str = "soft", ref_var: bool = False, method: str = "exp_euler",
+                 name: str | None = None):
         super().__init__(in_size, R=R, tau=tau, tau_w=tau_w, V_th=V_th, V_reset=V_reset,
                          V_rest=V_rest, V_c=V_c, c=c, a=a, b=b, V_initializer=V_initializer,
-                         w_initializer=w_initializer, spk_reset=spk_reset, name=name)
+                         w_initializer=w_initializer, spk_reset=spk_reset, method=method,
+                         name=name)
         self._init_refractory(tau_ref, ref_var)
 
     def init_state(self, batch_size=None):

@@ -34,6 +34,9 @@ class FitzHughNagumo(ContinuousNeuron):
     V_initializer, w_initializer : initializer, defaults ``Constant(-1.2)``, ``Constant(-0.62)``
 
     The input is dimensionless.
+    method : {'exp_euler', 'euler', 'rk2', 'rk4'}, default 'exp_euler'
+        Integrator of the continuous dynamics: brainpy's exponential Euler, or an
+        explicit method applied to the whole ODE system (see :meth:`derivatives`).
     """
 
     input_unit = None
@@ -41,8 +44,9 @@ class FitzHughNagumo(ContinuousNeuron):
 
     def __init__(self, in_size, a=0.7, b=0.8, tau=1.0 * pq.ms, tau_w=12.5 * pq.ms, V_th=1.0,
                  V_initializer=Constant(-1.2), w_initializer=Constant(-0.62),
-                 spk_reset: str = "soft", name: str | None = None):
+                 spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
+        self._set_method(method)
         self.a = self._param("a", a, None)
         self.b = self._param("b", b, None)
         self.tau = self._param("tau", tau, pq.ms)
@@ -59,9 +63,20 @@ class FitzHughNagumo(ContinuousNeuron):
         self.V = self._new_state("V", self.V_initializer, None, batch_size)
         self.w = self._new_state("w", self.w_initializer, None, batch_size)
 
+    def derivatives(self, y, current):
+        """The FitzHugh-Nagumo equations at state ``y`` (V, w)."""
+        V, w = y["V"], y["w"]
+        return {"V": (V - V**3 / 3.0 - w + current(V)[0]) / self.tau,
+                "w": (V + self.a - self.b * w) / self.tau_w}
+
     def update(self, x=None):
         dt = environ.dt_ms()
         V_old, w_old = self.V.data, self.w.data
+        if self.method != "exp_euler":
+            y = self.explicit({"V": V_old, "w": w_old}, self._external(x))
+            self.w.data = y["w"]
+            self.V.data = V = self.sum_delta_inputs(y["V"])
+            return self.crossing(V_old, V)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
         V = exp_euler(V_old, (V_old - V_old**3 / 3.0 - w_old + current) / self.tau,
                       (1.0 - V_old**2) / self.tau, dt)
@@ -93,6 +108,9 @@ class HindmarshRose(ContinuousNeuron):
         defaults ``Constant(-1.6)``, ``Constant(-10)``, ``Constant(0)``
 
     The input is dimensionless.
+    method : {'exp_euler', 'euler', 'rk2', 'rk4'}, default 'exp_euler'
+        Integrator of the continuous dynamics: brainpy's exponential Euler, or an
+        explicit method applied to the whole ODE system (see :meth:`derivatives`).
     """
 
     input_unit = None
@@ -101,8 +119,9 @@ class HindmarshRose(ContinuousNeuron):
     def __init__(self, in_size, a=1.0, b=3.0, c=1.0, d=5.0, r=0.006, s=4.0, V_r=-1.6,
                  tau=1.0 * pq.ms, V_th=1.0, V_initializer=Constant(-1.6),
                  y_initializer=Constant(-10.0), z_initializer=Constant(0.0),
-                 spk_reset: str = "soft", name: str | None = None):
+                 spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
+        self._set_method(method)
         for key, value in (("a", a), ("b", b), ("c", c), ("d", d), ("r", r), ("s", s),
                            ("V_r", V_r), ("V_th", V_th)):
             setattr(self, key, self._param(key, value, None))
@@ -120,9 +139,21 @@ class HindmarshRose(ContinuousNeuron):
         self.y = self._new_state("y", self.y_initializer, None, batch_size)
         self.z = self._new_state("z", self.z_initializer, None, batch_size)
 
+    def derivatives(self, state, current):
+        """The Hindmarsh-Rose equations at ``state`` (V, y, z)."""
+        V, y, z = state["V"], state["y"], state["z"]
+        return {"V": (y - self.a * V**3 + self.b * V**2 - z + current(V)[0]) / self.tau,
+                "y": (self.c - self.d * V**2 - y) / self.tau,
+                "z": self.r * (self.s * (V - self.V_r) - z) / self.tau}
+
     def update(self, x=None):
         dt = environ.dt_ms()
         V_old, y, z = self.V.data, self.y.data, self.z.data
+        if self.method != "exp_euler":
+            new = self.explicit({"V": V_old, "y": y, "z": z}, self._external(x))
+            self.y.data, self.z.data = new["y"], new["z"]
+            self.V.data = V = self.sum_delta_inputs(new["V"])
+            return self.crossing(V_old, V)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
         V = exp_euler(V_old, (y - self.a * V_old**3 + self.b * V_old**2 - z + current) / self.tau,
                       (-3.0 * self.a * V_old**2 + 2.0 * self.b * V_old) / self.tau, dt)
