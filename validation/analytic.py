@@ -111,3 +111,117 @@ def expon_single():
 @case("analytic/expon_train", "analytic", "Expon under an irregular train vs the summed kernels")
 def expon_train():
     return _expon_against_kernel([0, 37, 40, 41, 200, 555, 556, 900], 1000, "Expon: a train")
+
+
+def _drive_synapse(syn, event_steps, n_steps, w):
+    spikes = np.zeros(n_steps)
+    spikes[event_steps] = 1.0
+    unit = syn.g_unit
+    with refsim.environ.context(dt=DT * pq.ms):
+        return np.array([float(np.asarray(syn(s * w * unit).rescale(unit).magnitude)[0])
+                         for s in spikes])
+
+
+@case("analytic/alpha_kernel", "analytic",
+      "Alpha: the exact discrete recursion, and the continuous kernel within one step")
+def alpha_kernel():
+    tau, w, n = 8.0, 2.0, 1500
+    syn = refsim.init_all_states(refsim.Alpha(1, tau=tau * pq.ms,
+                                              g_initializer=refsim.init.Constant(0 * pq.nS)))
+    g = _drive_synapse(syn, [0], n, w)
+    k = np.arange(n)
+    a = np.exp(-DT / tau)
+    discrete = k * (1 - a) * a ** (k - 1.0) * w  # brainpy's order: h feeds g one step later
+    t = k * DT
+    continuous = w * (t / tau) * np.exp(-t / tau)
+    slope = np.max(np.abs(np.gradient(continuous, DT)))
+    return [
+        Metric("g vs k (1-a) a^(k-1) w: max |error| / max |g|", max_rel(g, discrete), 1e-12,
+               "the recursion is linear: a few ulp per step"),
+        Metric("g vs w (t/tau) exp(-t/tau): max |error| (nS)", max_abs(g, continuous),
+               DT * slope, "h drives g with its value at the step's start: a lag below one step"),
+    ], [Curve("Alpha kernel", t, continuous, g, ylabel="g (nS)")]
+
+
+def _dual_expon_case(tau_rise: float, tau_decay: float, title: str):
+    w, n = 2.0, 1500
+    syn = refsim.init_all_states(refsim.DualExpon(
+        1, tau_rise=tau_rise * pq.ms, tau_decay=tau_decay * pq.ms,
+        g_initializer=refsim.init.Constant(0 * pq.nS)))
+    g = _drive_synapse(syn, [0, 400], n, w)
+    t = np.arange(n) * DT
+
+    def kernel(s):
+        s = np.maximum(s, 0.0)
+        if tau_rise == tau_decay:
+            return np.e * (s / tau_decay) * np.exp(-s / tau_decay)
+        A = tau_decay / (tau_decay - tau_rise) * (tau_rise / tau_decay) ** (
+            tau_rise / (tau_rise - tau_decay))
+        return A * (np.exp(-s / tau_decay) - np.exp(-s / tau_rise))
+
+    exact = w * (kernel(t) + kernel(t - 400 * DT) * (t >= 400 * DT))
+    return [Metric("g vs the normalised kernel sampled on the grid: max |error| / max |g|",
+                   max_rel(g, exact), 1e-12,
+                   "each state decays exactly; only rounding remains")], [
+        Curve(title, t, exact, g, ylabel="g (nS)")]
+
+
+@case("analytic/dualexpon_kernel", "analytic",
+      "DualExpon (tau_rise 1 ms, tau_decay 10 ms): two events vs the closed form; peak = w")
+def dualexpon_kernel():
+    return _dual_expon_case(1.0, 10.0, "DualExpon, 1 / 10 ms")
+
+
+@case("analytic/dualexpon_equal_taus", "analytic",
+      "DualExpon with tau_rise == tau_decay: the alpha-function limit, no division by zero")
+def dualexpon_equal():
+    return _dual_expon_case(5.0, 5.0, "DualExpon, 5 / 5 ms")
+
+
+def _lif_exp_current_case(tau_m: float, tau_s: float):
+    R, w, V_rest = 100.0, 0.5, -65.0  # MOhm, nA, mV
+    post = refsim.LIF(1, R=R * pq.MOhm, tau=tau_m * pq.ms, V_rest=V_rest * pq.mV,
+                      V_reset=-70 * pq.mV, V_th=0 * pq.mV,
+                      V_initializer=refsim.init.Constant(V_rest * pq.mV))
+    proj = refsim.AlignPostProj(
+        comm=refsim.SparseLinear(np.array([[w]]) * pq.nA),
+        syn=refsim.Expon.desc(1, tau=tau_s * pq.ms,
+                              g_initializer=refsim.init.Constant(0 * pq.nA)),
+        out=refsim.CUBA.desc(scale=1.0), post=post)
+    refsim.init_all_states(post)
+    n = 1500
+    with refsim.environ.context(dt=DT * pq.ms):
+        res = refsim.run(lambda: (proj(np.array([refsim.environ.get("i") == 0])), post()),
+                         n * DT * pq.ms, monitors={"V": post.V})
+    V = res["V"].magnitude[:, 0] - V_rest
+    k = np.arange(n)
+    a_m, a_s = np.exp(-DT / tau_m), np.exp(-DT / tau_s)
+    if tau_m == tau_s:
+        discrete = (1 - a_m) * R * w * (k + 1) * a_m**k
+        t = (k + 1) * DT
+        continuous = R * w * (t / tau_m) * np.exp(-t / tau_m)
+    else:
+        discrete = (1 - a_m) * R * w * (a_m ** (k + 1) - a_s ** (k + 1)) / (a_m - a_s)
+        t = (k + 1) * DT
+        continuous = R * w * tau_s / (tau_s - tau_m) * (np.exp(-t / tau_s) - np.exp(-t / tau_m))
+    slope = np.max(np.abs(np.gradient(continuous, DT)))
+    return [
+        Metric("V - V_rest vs the exact discrete recursion: max |error| (mV)",
+               max_abs(V, discrete), 1e-10, "linear recursions: rounding only"),
+        Metric("V - V_rest vs the continuous solution: max |error| (mV)", max_abs(V, continuous),
+               DT * slope, "the current is held at its end-of-step value: less than one step of "
+               "lag or lead"),
+    ], [Curve(f"LIF + Expon current, tau_m {tau_m}, tau_syn {tau_s}", t, continuous, V,
+              ylabel="V - V_rest (mV)")]
+
+
+@case("analytic/lif_exponential_current", "analytic",
+      "LIF driven by an Expon synaptic current (CUBA), tau_m 20 ms, tau_syn 5 ms")
+def lif_exp_current():
+    return _lif_exp_current_case(20.0, 5.0)
+
+
+@case("analytic/lif_exponential_current_equal_taus", "analytic",
+      "LIF driven by an Expon synaptic current with tau_m == tau_syn (10 ms)")
+def lif_exp_current_equal():
+    return _lif_exp_current_case(10.0, 10.0)
