@@ -110,11 +110,11 @@ def internal_unit(units: pq.Quantity) -> pq.Quantity:
 
 def dimension_name(units: pq.Quantity) -> str:
     """A readable name of a unit's dimension: ``'voltage'``, ``'conductance'``, or the SI form."""
-    key = pq.Quantity(1.0, units).simplified.dimensionality.string
+    key = _dimension_key(_unit_str(units))
     for name, u in _NAMED_DIMENSIONS.items():
-        if u.simplified.dimensionality.string == key:
+        if _dimension_key(_unit_str(u)) == key:
             return name
-    return key
+    return f"quantity in {key}"
 
 
 def _si_scale(units: str) -> Fraction:

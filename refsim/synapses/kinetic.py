@@ -94,8 +94,17 @@ class AMPA(_TransmitterPulse):
 
 
 class GABAa(AMPA):
-    r"""GABA_A receptor: AMPA's kinetics with :math:`\alpha` = 0.53 /(ms mM),
-    :math:`\beta` = 0.18 /ms, :math:`T` = 1 mM, :math:`T_{dur}` = 1 ms."""
+    r"""GABA_A receptor: AMPA's kinetics, :math:`dg/dt = \alpha [T](1 - g) - \beta g`.
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+    alpha : quantity, 1/(ms mM), default 0.53
+    beta : quantity, rate, default 0.18 / ms
+    T : quantity, concentration, default 1 mM
+    T_dur : quantity, time, default 1 ms
+    g_initializer : initializer, default ``Constant(0 mS)``
+    """
 
     def __init__(self, in_size, alpha=0.53 / (pq.ms * pq.mM), beta=0.18 / pq.ms, T=1.0 * pq.mM,
                  T_dur=1.0 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
