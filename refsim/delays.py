@@ -10,8 +10,9 @@ Two kinds, both states of the projection (so spikes in flight survive between
   ``n = floor(d/dt)``, ``f = d/dt - n`` (so 0.25 ms at dt = 0.1 ms delivers half of each
   event after 2 steps and half after 3).  No rounding is applied to ``d/dt``.
 * :class:`SynapticDelay`, one delay per synapse (an array aligned with the CSR data).
-  Each delay is **rounded to the nearest whole number of steps** (halves round up; a
-  ratio within 1e-9 of an integer counts as that integer), and each event's weight is
+  Each delay is **rounded to the nearest whole number of steps**, halves up, after
+  ``d/dt`` is rounded to 9 decimals (so 1.15 ms at 0.1 ms is 11.5, hence 12 steps,
+  although 1.15/0.1 = 11.499999999999998 in floating point); each event's weight is
   added into a per-target ring buffer at the arrival step.
 
 A delay shorter than one step is an error (use no delay instead).
@@ -45,11 +46,14 @@ def delay_steps(delay, dt: float) -> np.ndarray:
     """Per-synapse delays in whole steps: round to nearest, halves up (see module docstring)."""
     d_ms = np.asarray(to_internal(delay, "delay", pq.ms), dtype=np.float64)
     _check_at_least_one_step(d_ms, dt, "a delay")
-    ratio = d_ms / dt
-    nearest = np.round(ratio)
-    snapped = np.where(np.abs(ratio - nearest) <= 1e-9 * np.maximum(1.0, ratio), nearest,
-                       np.floor(ratio + 0.5))
-    return snapped.astype(np.int64)
+    ratio = np.round(d_ms / dt, 9)  # 1.15 / 0.1 = 11.499999999999998 is taken as 11.5
+    return np.floor(ratio + 0.5).astype(np.int64)
+
+
+def _require_state(delay: Module) -> None:
+    if not hasattr(delay, "buffer"):
+        raise RuntimeError("a projection's delay has no state yet: call refsim.init_all_states "
+                           "on the model that holds the projection")
 
 
 class SpikeDelay(Module):
@@ -79,6 +83,7 @@ class SpikeDelay(Module):
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Store this step's ``x``; return the value ``delay`` ago (interpolated)."""
+        _require_state(self)
         buffer = self.buffer.data
         buffer[self.write_index] = x
         low = math.floor(self.steps)
@@ -115,6 +120,7 @@ class SynapticDelay(Module):
 
     def __call__(self, spikes: np.ndarray) -> np.ndarray:
         """Schedule this step's events; return what arrives now (and clear that slot)."""
+        _require_state(self)
         buffer = self.buffer.data
         positions, weights = active_synapses(self.W, spikes)
         if positions.size:
