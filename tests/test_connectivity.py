@@ -67,3 +67,47 @@ def test_linear_is_a_dense_product_with_optional_bias():
     comm = refsim.Linear(3, 2, w_init=W * pq.mS, b_init=0.01 * pq.mS)
     out = comm(np.array([1.0, 0.0, 1.0]))
     np.testing.assert_allclose(out.rescale(pq.mS).magnitude, [0.21, 0.16], rtol=1e-14)
+
+
+def test_fixed_prob_draws_about_p_n_pre_n_post_distinct_pairs():
+    comm = refsim.FixedProb(500, 400, 0.05, 1 * pq.nS, allow_self=False, seed=2)
+    n = 500 * 400
+    assert abs(comm.nnz - 0.05 * n) <= 2.576 * np.sqrt(n * 0.05 * 0.95)  # 99% interval
+    W = comm.W.tocoo()
+    assert len(set(zip(W.row, W.col, strict=True))) == comm.nnz  # no repeated pair
+    square = refsim.FixedProb(300, 300, 0.2, 1 * pq.nS, allow_self=False, seed=1)
+    assert square.W.diagonal().max() == 0
+
+
+def test_fixed_in_and_out_degrees_are_exact_and_distinct():
+    out = refsim.FixedOutDegree(50, 30, 12, 1 * pq.nS, seed=0)
+    np.testing.assert_array_equal(np.diff(out.W.indptr), 12)
+    for i in range(50):
+        row = out.W.indices[out.W.indptr[i]:out.W.indptr[i + 1]]
+        assert len(set(row)) == 12
+    inn = refsim.FixedInDegree(30, 50, 12, refsim.init.Uniform(1, 2, unit=pq.nS, seed=3), seed=0)
+    np.testing.assert_array_equal(np.bincount(inn.W.indices, minlength=50), 12)
+    assert inn.W.tocsc().indices.size == 600
+    with pytest.raises(ValueError, match="cannot draw 40 distinct targets out of 30"):
+        refsim.FixedOutDegree(5, 30, 40, 1 * pq.nS)
+
+
+def test_all_to_all_one_to_one_and_explicit_indices():
+    a = refsim.AllToAll(3, 3, 2 * pq.nS, include_self=False)
+    np.testing.assert_array_equal(a.W.toarray(), 0.002 * (1 - np.eye(3)))
+    o = refsim.OneToOne(4, np.arange(4.0) * pq.nS)
+    np.testing.assert_array_equal(o.W.toarray(), np.diag(np.arange(4.0) / 1000))
+    e = refsim.SparseLinear.from_indices(3, 2, [2, 0, 0], [0, 1, 1], np.array([1.0, 2.0, 3.0]) *
+                                         pq.mV)
+    np.testing.assert_array_equal(e.W.toarray(), [[0, 5.0], [0, 0], [1.0, 0]])
+    with pytest.raises(ValueError, match="indices out of range for 3 x 2 neurons"):
+        refsim.SparseLinear.from_indices(3, 2, [3], [0], 1 * pq.mV)
+
+
+def test_lognormal_weights():
+    comm = refsim.FixedOutDegree(200, 100, 50, refsim.init.LogNormal(0.0, 0.5, unit=pq.nS,
+                                                                      seed=1), seed=2)
+    logs = np.log(comm.weight.data)  # weights in nS
+    assert comm.weight_unit == pq.nS
+    assert abs(logs.mean()) < 2.576 * 0.5 / np.sqrt(logs.size)
+    assert abs(logs.std() - 0.5) < 0.02
