@@ -16,3 +16,15 @@ def test_coba_network_has_the_published_structure_and_fires():
     assert net.n_exc == 640
     assert net.E.comm.conn_num == net.I.comm.conn_num == 80
     assert float(net.pop.R) == 100.0  # 1 / 10 nS in MOhm
+
+
+import cobahh  # noqa: E402
+
+
+def test_cobahh_network_is_the_published_one_and_fires():
+    result = cobahh.measure(N=800, duration_s=0.05, seed=1)
+    assert result["spikes"] > 0
+    net = cobahh.COBAHHNet(800, seed=1)
+    assert float(net.pop.C) == 0.2  # 1 uF/cm^2 * 20000 um^2 = 200 pF, in nF
+    assert float(net.pop.gL) == 0.01  # 5e-5 S/cm^2 * 20000 um^2 = 10 nS, in uS
+    assert net.E.comm.conn_num == 80
