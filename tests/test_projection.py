@@ -98,3 +98,17 @@ def test_projection_built_after_init_needs_init_again():
     _proj(post)
     with pytest.raises(RuntimeError, match="synapse .* has no state yet"):
         post()
+
+
+def test_align_post_refuses_the_receptor_kinetics():
+    for cls in (refsim.AMPA, refsim.GABAa, refsim.BioNMDA, refsim.Alpha):
+        with pytest.raises(TypeError, match=f"{cls.__name__} is not linear in its input.*"
+                                            "AlignPreProj"):
+            _proj(refsim.LIF(2), syn=cls.desc(2))
+
+
+def test_dual_expon_merges_post_side():
+    post = refsim.LIF(2)
+    a = _proj(post, syn=refsim.DualExpon.desc(2))
+    b = _proj(post, syn=refsim.DualExpon.desc(2), n_pre=5)
+    assert a.syn is b.syn and isinstance(a.syn, refsim.DualExpon)

@@ -67,3 +67,24 @@ def test_progress_bar_can_be_forced(capsys):
     res = refsim.run(lambda: n(1 * pq.mA), 30 * pq.ms, monitors={"V": n.V}, progress=True)
     assert res["V"].shape == (300, 2)
     assert "300/300" in capsys.readouterr().err
+
+
+def test_monitor_memory_is_announced_before_a_run_with_progress(capsys):
+    n = refsim.init_all_states(refsim.LIF(1000))
+    refsim.run(lambda: n(), 10 * pq.ms, monitors={"V": n.V, "m": refsim.StateMonitor(
+        n.V, reduce="mean")}, progress=True)
+    err = capsys.readouterr().err
+    # 100 records x 1000 neurons x 8 bytes = 0.8 MB, plus 100 means
+    assert "refsim.run: 100 steps; monitors will take 0.8 MiB (V 0.8 MiB, m 0.0 MiB)" in err
+
+
+def test_reducers_record_population_mean_and_sum():
+    n = refsim.init_all_states(refsim.LIF(4, V_initializer=refsim.init.Constant(
+        np.array([0.0, 1.0, 2.0, 3.0]) * pq.mV)))
+    res = refsim.run(lambda: None, 0.3 * pq.ms, monitors={
+        "mean": refsim.StateMonitor(n.V, reduce="mean"),
+        "sum": refsim.StateMonitor(n.V, indices=[1, 3], reduce="sum")})
+    np.testing.assert_array_equal(res["mean"].magnitude, [1.5, 1.5, 1.5])
+    np.testing.assert_array_equal(res["sum"].magnitude, [4.0, 4.0, 4.0])
+    with pytest.raises(ValueError, match="reduce must be 'mean', 'sum' or None"):
+        refsim.StateMonitor(n.V, reduce="max")
