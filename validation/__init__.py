@@ -100,7 +100,7 @@ def run_case(c: Case) -> CaseResult:
 
 def select(pattern: str | None = None) -> list[Case]:
     """Registered cases whose name matches the shell-style ``pattern`` (all by default)."""
-    from refsim.validation import analytic, golden_cases  # noqa: F401 - registers the cases
+    from refsim.validation import analytic, convergence, golden_cases  # noqa: F401 - registers
 
     if not pattern:
         return list(CASES.values())
