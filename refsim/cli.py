@@ -1,8 +1,8 @@
 """The ``refsim`` command.
 
-``refsim validate [--out DIR] [--case PATTERN]``
-    Run the validation cases, print a table (case, quantity, error,
-    tolerance, pass), write it with plots to DIR, exit 1 if any case fails.
+``refsim validate [--quick] [--case PATTERN] [--out DIR] [--json FILE] [--jobs N] [--backend B]``
+    Run the validation cases, print a table (case, quantity, error, tolerance, pass),
+    write an HTML report, its Markdown twin and plots to DIR, exit 1 if any case fails.
 ``refsim info``
     Versions of refsim and its dependencies.
 ``refsim --version``
@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 from pathlib import Path
@@ -18,29 +19,53 @@ from pathlib import Path
 from refsim._version import __version__
 
 
-def _validate(args: argparse.Namespace) -> int:
-    from refsim.validation import run_case, select
-    from refsim.validation.report import format_table, write_report
+def _run_named(name: str):
+    """Run one case by name (in a worker process)."""
+    from refsim.validation import CASES, run_case, select
 
-    cases = select(args.case)
+    select()  # registers the cases in this process
+    return run_case(CASES[name])
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from refsim.validation import select
+    from refsim.validation.report import format_table, write_json, write_report
+
+    cases = select(args.case, quick=args.quick)
     if not cases:
         print(f"no validation case matches {args.case!r}", file=sys.stderr)
         return 2
     from tqdm.auto import tqdm
 
-    results = []
-    for c in tqdm(cases, desc="validating", unit="case", disable=None, leave=False):
-        results.append(run_case(c))
+    names = [c.name for c in cases]
+    bar = tqdm(total=len(names), desc="validating", unit="case", disable=None, leave=False)
+    if args.jobs > 1 and len(names) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            results = []
+            for result in pool.map(_run_named, names):
+                results.append(result)
+                bar.update()
+    else:
+        results = []
+        for name in names:
+            results.append(_run_named(name))
+            bar.update()
+    bar.close()
     print(format_table(results))
     failed = [r.name for r in results if not r.passed]
     total_s = sum(r.seconds for r in results)
     print(f"\n{len(results)} cases, {len(results) - len(failed)} passed, {len(failed)} failed "
-          f"({total_s:.1f} s)")
+          f"({total_s:.1f} s of case time, backend {args.backend})")
     if failed:
         print("failed: " + ", ".join(failed))
     if args.out:
-        files = write_report(results, Path(args.out))
-        print(f"report: {files['summary']} (and {files['json'].name}, plots/)")
+        files = write_report(results, Path(args.out), backend=args.backend)
+        print(f"report: {files['html']} (and {files['summary'].name}, {files['json'].name}, "
+              "plots/)")
+    if args.json:
+        print(f"json: {write_json(results, Path(args.json), backend=args.backend)}")
     return 1 if failed else 0
 
 
@@ -65,10 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"refsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="run the validation suite")
-    p.add_argument("--out", metavar="DIR", help="write summary.md, results.json and plots here")
+    p.add_argument("--out", metavar="DIR",
+                   help="write report.html, summary.md, results.json and plots/ here")
+    p.add_argument("--json", metavar="FILE", help="write machine-readable results here")
     p.add_argument("--case", metavar="PATTERN",
                    help="only cases whose name matches (shell pattern or substring; "
                         "comma-separated)")
+    p.add_argument("--quick", action="store_true",
+                   help="skip the statistical and convergence cases (under a minute)")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="cases run in parallel processes (default: 2 or the core count)")
+    p.add_argument("--backend", choices=["numpy", "all"], default="numpy",
+                   help="backend(s) to validate; numpy is the only one so far")
     p.set_defaults(func=_validate)
     p = sub.add_parser("info", help="print versions and the backend in use")
     p.set_defaults(func=_info)

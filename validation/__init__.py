@@ -98,14 +98,19 @@ def run_case(c: Case) -> CaseResult:
                       time.perf_counter() - start)
 
 
-def select(pattern: str | None = None) -> list[Case]:
+#: kinds left out by ``quick``: the long statistical runs and the convergence sweeps
+SLOW_KINDS = ("statistical", "convergence")
+
+
+def select(pattern: str | None = None, quick: bool = False) -> list[Case]:
     """Registered cases whose name matches the shell-style ``pattern`` (all by default)."""
     from refsim.validation import analytic, convergence, golden_cases  # noqa: F401 - registers
 
+    cases = [c for c in CASES.values() if not (quick and c.kind in SLOW_KINDS)]
     if not pattern:
-        return list(CASES.values())
+        return cases
     pats = [p if any(ch in p for ch in "*?[") else f"*{p}*" for p in pattern.split(",")]
-    return [c for c in CASES.values() if any(fnmatch.fnmatch(c.name, p) for p in pats)]
+    return [c for c in cases if any(fnmatch.fnmatch(c.name, p) for p in pats)]
 
 
 def max_abs(a, b) -> float:

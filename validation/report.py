@@ -1,7 +1,17 @@
-"""Tables, files and plots of a validation run."""
+"""Tables, files and plots of a validation run.
+
+``write_report`` writes, into one folder:
+
+* ``report.html``: self-contained (every plot embedded as a PNG data URI), opens in any
+  browser: the summary table, a plot per case, the environment;
+* ``summary.md``: its Markdown twin, with the plots as ``plots/*.png`` files;
+* ``results.json``: machine-readable results (``write_json``) for another simulator's CI.
+"""
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import platform
 import re
@@ -44,7 +54,10 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
-def _environment() -> dict:
+def environment(backend: str = "numpy") -> dict:
+    """Versions, backend, dtype, seed policy and machine of this run."""
+    import os
+
     import quantities
     import scipy
 
@@ -54,9 +67,11 @@ def _environment() -> dict:
         "numpy": np.__version__,
         "scipy": scipy.__version__,
         "quantities": quantities.__version__,
-        "backend": "numpy",
+        "backend": backend,
         "dtype": "float64",
-        "machine": f"{platform.machine()} {platform.system()} {platform.release()}",
+        "seeds": "fixed per case (see each case)",
+        "machine": f"{platform.machine()} {platform.system()} {platform.release()}, "
+                   f"{os.cpu_count()} cores",
     }
 
 
@@ -86,17 +101,76 @@ def _plot(result: CaseResult, path: Path) -> bool:
     return True
 
 
-def write_report(results: list[CaseResult], out: Path) -> dict[str, Path]:
-    """Write ``summary.md``, ``results.json`` and one PNG per case with curves into ``out``."""
+def _payload(results: list[CaseResult], env: dict) -> dict:
+    return {
+        "environment": env,
+        "summary": {"cases": len(results), "passed": sum(r.passed for r in results),
+                    "failed": sum(not r.passed for r in results)},
+        "cases": [
+            {"name": r.name, "kind": r.kind, "description": r.description, "passed": r.passed,
+             "seconds": round(r.seconds, 4),
+             "metrics": [{"quantity": m.quantity, "error": float(m.error),
+                          "tolerance": float(m.tolerance), "passed": m.passed,
+                          "reason": m.reason} for m in r.metrics]}
+            for r in results
+        ],
+    }
+
+
+def write_json(results: list[CaseResult], path: Path, backend: str = "numpy") -> Path:
+    """Write the machine-readable results to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_payload(results, environment(backend)), indent=1))
+    return path
+
+
+def _html(results: list[CaseResult], env: dict, plots: dict[str, Path]) -> str:
+    esc = html.escape
+    n_fail = sum(not r.passed for r in results)
+    rows = "\n".join(
+        f"<tr class='{'pass' if m.passed else 'fail'}'><td>{esc(r.name)}</td>"
+        f"<td>{esc(m.quantity)}</td><td>{m.error:.3g}</td><td>{m.tolerance:.3g}</td>"
+        f"<td>{'PASS' if m.passed else 'FAIL'}</td><td>{esc(m.reason)}</td></tr>"
+        for r in results for m in r.metrics)
+    sections = []
+    for r in results:
+        img = ""
+        if r.name in plots:
+            data = base64.b64encode(plots[r.name].read_bytes()).decode("ascii")
+            img = f"<img alt='{esc(r.name)}' src='data:image/png;base64,{data}'>"
+        sections.append(f"<section id='{_slug(r.name)}'><h2>{esc(r.name)} "
+                        f"({'pass' if r.passed else 'FAIL'})</h2><p>{esc(r.description)}</p>"
+                        f"{img}</section>")
+    env_rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(str(v))}</td></tr>"
+                       for k, v in env.items())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>refsim validation report</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}
+table{{border-collapse:collapse;font-size:0.85em}}td,th{{border:1px solid #ccc;padding:2px 6px}}
+tr.fail{{background:#fdd}}tr.pass td:nth-child(5){{color:#060}}img{{max-width:100%}}</style>
+</head><body><h1>refsim validation report</h1>
+<p>{len(results)} cases, {len(results) - n_fail} passed, {n_fail} failed.</p>
+<h2>Environment</h2><table>{env_rows}</table>
+<h2>Summary</h2><table><tr><th>case</th><th>quantity</th><th>error</th><th>tolerance</th>
+<th>pass</th><th>reason for the tolerance</th></tr>
+{rows}</table>
+{"".join(sections)}
+</body></html>
+"""
+
+
+def write_report(results: list[CaseResult], out: Path, backend: str = "numpy") -> dict[str, Path]:
+    """Write ``report.html``, ``summary.md``, ``results.json`` and ``plots/`` into ``out``."""
     out = Path(out)
     (out / "plots").mkdir(parents=True, exist_ok=True)
-    env = _environment()
-    plots: dict[str, str] = {}
+    env = environment(backend)
+    plots: dict[str, Path] = {}
     for r in results:
         if r.curves:
             path = out / "plots" / f"{_slug(r.name)}.png"
             if _plot(r, path):
-                plots[r.name] = f"plots/{path.name}"
+                plots[r.name] = path
     n_fail = sum(not r.passed for r in results)
     lines = [
         "# refsim validation report",
@@ -116,16 +190,8 @@ def write_report(results: list[CaseResult], out: Path) -> dict[str, Path]:
     for r in results:
         lines += [f"## {r.name}", "", r.description, ""]
         if r.name in plots:
-            lines += [f"![{r.name}]({plots[r.name]})", ""]
+            lines += [f"![{r.name}](plots/{plots[r.name].name})", ""]
     (out / "summary.md").write_text("\n".join(lines))
-    payload = {
-        "environment": env,
-        "cases": [
-            {"name": r.name, "kind": r.kind, "passed": r.passed, "seconds": round(r.seconds, 4),
-             "metrics": [{"quantity": m.quantity, "error": m.error, "tolerance": m.tolerance,
-                          "passed": m.passed, "reason": m.reason} for m in r.metrics]}
-            for r in results
-        ],
-    }
-    (out / "results.json").write_text(json.dumps(payload, indent=1))
-    return {"summary": out / "summary.md", "json": out / "results.json"}
+    (out / "report.html").write_text(_html(results, env, plots))
+    json_path = write_json(results, out / "results.json", backend)
+    return {"summary": out / "summary.md", "html": out / "report.html", "json": json_path}
