@@ -3,6 +3,9 @@
 ``refsim validate [--quick] [--case PATTERN] [--out DIR] [--json FILE] [--jobs N] [--backend B]``
     Run the validation cases, print a table (case, quantity, error, tolerance, pass),
     write an HTML report, its Markdown twin and plots to DIR, exit 1 if any case fails.
+``refsim compare REFERENCE.npz CANDIDATE.npz [--atol A] [--rtol R] [--max-step-offset K] ...``
+    Compare traces and spike trains of another simulator against a reference, print the
+    table, optionally write the same report, exit 1 if a check fails.
 ``refsim info``
     Versions of refsim and its dependencies.
 ``refsim --version``
@@ -69,6 +72,23 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from refsim.validation.compare import compare_files
+    from refsim.validation.report import format_table, write_json, write_report
+
+    result = compare_files(args.reference, args.candidate, atol=args.atol, rtol=args.rtol,
+                           max_step_offset=args.max_step_offset,
+                           max_count_difference=args.max_count_difference,
+                           van_rossum_tau_ms=args.van_rossum, van_rossum_tol=args.van_rossum_tol)
+    print(format_table([result]))
+    print("\nPASS" if result.passed else "\nFAIL")
+    if args.out:
+        print(f"report: {write_report([result], Path(args.out))['html']}")
+    if args.json:
+        print(f"json: {write_json([result], Path(args.json))}")
+    return 0 if result.passed else 1
+
+
 def _info(args: argparse.Namespace) -> int:
     import numpy
     import quantities
@@ -103,6 +123,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backend", choices=["numpy", "all"], default="numpy",
                    help="backend(s) to validate; numpy is the only one so far")
     p.set_defaults(func=_validate)
+    p = sub.add_parser("compare", help="compare another simulator's output with a reference")
+    p.add_argument("reference", help="reference .npz (layout: docs/validation.md)")
+    p.add_argument("candidate", help="candidate .npz")
+    p.add_argument("--atol", type=float, default=0.0, help="absolute tolerance of traces")
+    p.add_argument("--rtol", type=float, default=1e-9,
+                   help="tolerance of traces relative to max |reference| (default 1e-9)")
+    p.add_argument("--max-step-offset", type=int, default=0,
+                   help="largest allowed offset of matched spikes, in steps")
+    p.add_argument("--max-count-difference", type=int, default=0,
+                   help="largest allowed total spike-count difference")
+    p.add_argument("--van-rossum", type=float, metavar="TAU_MS",
+                   help="also report the van Rossum distance with this kernel time constant")
+    p.add_argument("--van-rossum-tol", type=float, default=0.5)
+    p.add_argument("--out", metavar="DIR", help="write the report here")
+    p.add_argument("--json", metavar="FILE", help="write machine-readable results here")
+    p.set_defaults(func=_compare)
     p = sub.add_parser("info", help="print versions and the backend in use")
     p.set_defaults(func=_info)
     args = parser.parse_args(argv)
