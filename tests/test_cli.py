@@ -62,3 +62,51 @@ def test_console_script_runs_info():
                           text=True, check=True)
     assert f"refsim {refsim.__version__}" in proc.stdout
     assert "backend in use: numpy" in proc.stdout
+
+
+def test_html_report_references_a_valid_image_for_every_plotted_case(tmp_path, capsys):
+    import base64
+    from html.parser import HTMLParser
+
+    rc = cli.main(["validate", "--case", "analytic/*", "--out", str(tmp_path), "--jobs", "1"])
+    assert rc == 0
+    page = (tmp_path / "report.html").read_text()
+
+    class Images(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.images = {}
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "img":
+                self.images[a["alt"]] = a["src"]
+
+    parser = Images()
+    parser.feed(page)
+    data = json.loads((tmp_path / "results.json").read_text())
+    names = [c["name"] for c in data["cases"]]
+    assert len(names) >= 9 and set(parser.images) == set(names)  # every analytic case plots
+    for src in parser.images.values():
+        assert src.startswith("data:image/png;base64,")
+        png = base64.b64decode(src.split(",", 1)[1])
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
+    md = (tmp_path / "summary.md").read_text()
+    for name in names:
+        assert f"plots/{name.replace('/', '_')}.png" in md
+    assert data["environment"]["backend"] == "numpy" and data["environment"]["dtype"] == "float64"
+
+
+def test_quick_leaves_out_statistical_and_convergence_cases():
+    from refsim.validation import select
+
+    quick = {c.kind for c in select(quick=True)}
+    full = {c.kind for c in select()}
+    assert quick == {"analytic", "golden"}
+    assert full == {"analytic", "golden", "statistical", "convergence"}
+
+
+def test_json_flag_writes_results(tmp_path, capsys):
+    assert cli.main(["validate", "--case", "tut1a", "--json", str(tmp_path / "r.json")]) == 0
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["summary"] == {"cases": 1, "passed": 1, "failed": 0}
