@@ -225,3 +225,66 @@ def lif_exp_current():
       "LIF driven by an Expon synaptic current with tau_m == tau_syn (10 ms)")
 def lif_exp_current_equal():
     return _lif_exp_current_case(10.0, 10.0)
+
+
+@case("analytic/lif_first_spike_time", "analytic",
+      "LIF from rest under constant currents: first spike step exact, time within one step")
+def lif_first_spike():
+    tau, R, V_rest, V_th = 20.0, 100.0, -60.0, -50.0
+    currents = np.linspace(0.11, 0.6, 12)  # nA
+    n = refsim.LIF(currents.size, R=R * pq.MOhm, tau=tau * pq.ms, V_rest=V_rest * pq.mV,
+                   V_th=V_th * pq.mV, V_reset=V_rest * pq.mV,
+                   V_initializer=refsim.init.Constant(V_rest * pq.mV))
+    refsim.init_all_states(n)
+    with refsim.environ.context(dt=DT * pq.ms):
+        res = refsim.run(lambda: n(currents * pq.nA), 200 * pq.ms, monitors={"spikes": n})
+    spikes = res["spikes"]
+    V_inf = V_rest + R * currents
+    t_star = tau * np.log((V_inf - V_rest) / (V_inf - V_th))
+    first = np.array([spikes.steps[spikes.indices_fired == k].min() for k in range(currents.size)])
+    predicted = np.ceil(t_star / DT) - 1  # row k holds V at (k + 1) dt
+    return [
+        Metric("first-spike steps differing from ceil(t*/dt) - 1", float(np.count_nonzero(
+            first != predicted)), 0, "V_k is exact on the grid: the first k with V_k >= V_th"),
+        Metric("max |(k + 1) dt - t*| (ms)", max_abs((first + 1) * DT, t_star), DT,
+               "the crossing is seen at the end of the step it falls in"),
+    ], [Curve("LIF first-spike time", currents, t_star, (first + 1) * DT, xlabel="I (nA)",
+              ylabel="first spike (ms)")]
+
+
+@case("analytic/coba_single_synapse", "analytic",
+      "LIF + one COBA Expon event against solve_ivp (rtol 1e-11); first order in dt")
+def coba_single_synapse():
+    from scipy.integrate import solve_ivp
+
+    tau, R, V_rest, E, tau_s, w = 20.0, 100.0, -65.0, 0.0, 5.0, 0.01  # ms MOhm mV mV ms uS
+
+    def simulate(dt):
+        post = refsim.LIF(1, R=R * pq.MOhm, tau=tau * pq.ms, V_rest=V_rest * pq.mV,
+                          V_th=0 * pq.mV, V_reset=V_rest * pq.mV,
+                          V_initializer=refsim.init.Constant(V_rest * pq.mV))
+        proj = refsim.AlignPostProj(comm=refsim.SparseLinear(np.array([[w]]) * pq.uS),
+                                    syn=refsim.Expon.desc(1, tau=tau_s * pq.ms),
+                                    out=refsim.COBA.desc(E=E * pq.mV), post=post)
+        refsim.init_all_states(proj)
+        with refsim.environ.context(dt=dt * pq.ms):
+            res = refsim.run(lambda: (proj(np.array([refsim.environ.get("i") == 0])), post()),
+                             40 * pq.ms, monitors={"V": post.V})
+        return res["V"].magnitude[:, 0]
+
+    def rhs(t, V):
+        return (-(V - V_rest) + R * w * np.exp(-t / tau_s) * (E - V)) / tau
+
+    t = (np.arange(400) + 1) * DT
+    ref = solve_ivp(rhs, (0, 40.0), [V_rest], method="DOP853", rtol=1e-11, atol=1e-12,
+                    t_eval=t, dense_output=False).y[0]
+    V = simulate(DT)
+    e1 = max_abs(V, ref)
+    e2 = max_abs(simulate(DT / 2)[1::2], ref)
+    slope = np.max(np.abs(np.gradient(ref, DT)))
+    return [
+        Metric("V vs solve_ivp: max |error| (mV)", e1, DT * slope,
+               "the conductance is held at its start-of-step value: less than one step of lead"),
+        Metric("error(dt) / error(dt/2): |ratio - 2|", abs(e1 / e2 - 2.0), 0.15,
+               "first order in dt, as the hold predicts"),
+    ], [Curve("COBA single synapse", t, ref, V, ylabel="V (mV)")]
