@@ -25,10 +25,10 @@ import json
 import platform
 import time
 
-import numpy as np
 import quantities as pq
 
 import refsim
+from refsim.validation.networks import COBANet
 
 #: run time (s) for 1 s of biological time, COBA 4000, median of 3 (shared/anchors/perf.md)
 PEERS_COBA_4000 = {
@@ -38,41 +38,6 @@ PEERS_COBA_4000 = {
     "NEST iaf_cond_exp, 2 threads": 4.388,
     "NEST iaf_cond_exp, 1 thread": 8.637,
 }
-
-
-class COBANet(refsim.Module):
-    """One LIFRef population and two AlignPost projections (E and I)."""
-
-    def __init__(self, N: int = 4000, seed: int = 1):
-        super().__init__()
-        self.n_exc = int(0.8 * N)
-        p = 0.02 * 4000.0 / N  # fixed in-degree of 80 at every size
-        self.pop = refsim.LIFRef(
-            N, R=1.0 / (10.0 * pq.nS), tau=20.0 * pq.ms, tau_ref=5.0 * pq.ms,
-            V_rest=-60.0 * pq.mV, V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV,
-            V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV), spk_reset="hard")
-        zero = refsim.init.Constant(0.0 * pq.nS)
-        self.E = refsim.AlignPostProj(
-            comm=refsim.EventFixedProb(self.n_exc, N, p, 6.0 * pq.nS, seed=seed),
-            syn=refsim.Expon.desc(N, tau=5.0 * pq.ms, g_initializer=zero),
-            out=refsim.COBA.desc(E=0.0 * pq.mV), post=self.pop)
-        self.I = refsim.AlignPostProj(
-            comm=refsim.EventFixedProb(N - self.n_exc, N, p, 67.0 * pq.nS, seed=seed + 1),
-            syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=zero),
-            out=refsim.COBA.desc(E=-80.0 * pq.mV), post=self.pop)
-
-    def kick_start(self, seed: int) -> None:
-        """Random initial conductances, as in the Brian2 and BrainPy scripts."""
-        rng = np.random.default_rng(seed)
-        N = self.pop.num
-        self.E.syn.g.value = rng.normal(40.0, 15.0, N) * pq.nS
-        self.I.syn.g.value = rng.normal(200.0, 120.0, N) * pq.nS
-
-    def update(self):
-        spikes = self.pop.get_spike() != 0.0
-        self.E(spikes[: self.n_exc])
-        self.I(spikes[self.n_exc:])
-        return self.pop()
 
 
 def measure(N: int, duration_s: float, seed: int) -> dict:

@@ -104,7 +104,12 @@ SLOW_KINDS = ("statistical", "convergence")
 
 def select(pattern: str | None = None, quick: bool = False) -> list[Case]:
     """Registered cases whose name matches the shell-style ``pattern`` (all by default)."""
-    from refsim.validation import analytic, convergence, golden_cases  # noqa: F401 - registers
+    from refsim.validation import (  # noqa: F401 - importing registers the cases
+        analytic,
+        convergence,
+        golden_cases,
+        statistical,
+    )
 
     cases = [c for c in CASES.values() if not (quick and c.kind in SLOW_KINDS)]
     if not pattern:

@@ -1,0 +1,75 @@
+"""The benchmark networks of Brette et al. (2007), shared by the benchmarks and validation.
+
+``COBANet`` (benchmark 1) and ``CUBANet`` (benchmark 2) with the parameters of
+``shared/anchors/perf.md``, built as brainpy's scripts build them (fixed out-degree 80).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+
+import refsim
+
+__all__ = ["COBANet", "CUBANet"]
+
+
+class COBANet(refsim.Module):
+    """One LIFRef population and two AlignPost projections (E and I)."""
+
+    def __init__(self, N: int = 4000, seed: int = 1):
+        super().__init__()
+        self.n_exc = int(0.8 * N)
+        p = 0.02 * 4000.0 / N  # fixed in-degree of 80 at every size
+        self.pop = refsim.LIFRef(
+            N, R=1.0 / (10.0 * pq.nS), tau=20.0 * pq.ms, tau_ref=5.0 * pq.ms,
+            V_rest=-60.0 * pq.mV, V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV,
+            V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV), spk_reset="hard")
+        zero = refsim.init.Constant(0.0 * pq.nS)
+        self.E = refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(self.n_exc, N, p, 6.0 * pq.nS, seed=seed),
+            syn=refsim.Expon.desc(N, tau=5.0 * pq.ms, g_initializer=zero),
+            out=refsim.COBA.desc(E=0.0 * pq.mV), post=self.pop)
+        self.I = refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(N - self.n_exc, N, p, 67.0 * pq.nS, seed=seed + 1),
+            syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=zero),
+            out=refsim.COBA.desc(E=-80.0 * pq.mV), post=self.pop)
+
+    def kick_start(self, seed: int) -> None:
+        """Random initial conductances, as in the Brian2 and BrainPy scripts."""
+        rng = np.random.default_rng(seed)
+        N = self.pop.num
+        self.E.syn.g.value = rng.normal(40.0, 15.0, N) * pq.nS
+        self.I.syn.g.value = rng.normal(200.0, 120.0, N) * pq.nS
+
+    def update(self):
+        spikes = self.pop.get_spike() != 0.0
+        self.E(spikes[: self.n_exc])
+        self.I(spikes[self.n_exc:])
+        return self.pop()
+
+
+class CUBANet(refsim.Module):
+    def __init__(self, N: int = 4000, seed: int = 1):
+        super().__init__()
+        self.n_exc = int(0.8 * N)
+        p = 0.02 * 4000.0 / N
+        self.pop = refsim.LIFRef(
+            N, R=1.0 * pq.MOhm, tau=20.0 * pq.ms, tau_ref=5.0 * pq.ms, V_rest=-49.0 * pq.mV,
+            V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV,
+            V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV), spk_reset="hard")
+        zero = refsim.init.Constant(0.0 * pq.nA)
+        out = refsim.CUBA.desc(scale=1.0)
+        self.E = refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(self.n_exc, N, p, 1.62 * pq.nA, seed=seed),
+            syn=refsim.Expon.desc(N, tau=5.0 * pq.ms, g_initializer=zero), out=out, post=self.pop)
+        self.I = refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(N - self.n_exc, N, p, -9.0 * pq.nA, seed=seed + 1),
+            syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=zero), out=out,
+            post=self.pop)
+
+    def update(self):
+        spikes = self.pop.get_spike() != 0.0
+        self.E(spikes[: self.n_exc])
+        self.I(spikes[self.n_exc:])
+        return self.pop()
