@@ -13,6 +13,7 @@ ANALYTIC = select("analytic/*")
 def test_analytic_case(case):
     result = run_case(case)
     assert len(result.metrics) >= 1
+    assert result.curves, "every case plots what it compares"
     for m in result.metrics:
         assert m.error <= m.tolerance, f"{m.quantity}: {m.error} > {m.tolerance}"
 

@@ -68,7 +68,8 @@ def test_html_report_references_a_valid_image_for_every_plotted_case(tmp_path, c
     import base64
     from html.parser import HTMLParser
 
-    rc = cli.main(["validate", "--case", "analytic/*", "--out", str(tmp_path), "--jobs", "1"])
+    rc = cli.main(["validate", "--case", "analytic/*,golden/tut1*,golden/outputs_grid,einet_seed0",
+                   "--out", str(tmp_path)])
     assert rc == 0
     page = (tmp_path / "report.html").read_text()
 
@@ -86,7 +87,7 @@ def test_html_report_references_a_valid_image_for_every_plotted_case(tmp_path, c
     parser.feed(page)
     data = json.loads((tmp_path / "results.json").read_text())
     names = [c["name"] for c in data["cases"]]
-    assert len(names) >= 9 and set(parser.images) == set(names)  # every analytic case plots
+    assert len(names) >= 15 and set(parser.images) == set(names)  # every case has a plot
     for src in parser.images.values():
         assert src.startswith("data:image/png;base64,")
         png = base64.b64decode(src.split(",", 1)[1])

@@ -17,6 +17,7 @@ GOLDEN = select("golden/*")
 def test_golden_case(case):
     result = run_case(case)
     assert result.metrics
+    assert result.curves, "every case plots what it compares"
     for m in result.metrics:
         assert m.error <= m.tolerance, f"{m.quantity}: {m.error} > {m.tolerance}"
 

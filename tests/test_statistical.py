@@ -11,6 +11,7 @@ STATISTICAL = select("statistical/*")
 @pytest.mark.parametrize("case", STATISTICAL, ids=[c.name for c in STATISTICAL])
 def test_statistical_case(case):
     result = run_case(case)
+    assert result.curves, "every case plots what it compares"
     for m in result.metrics:
         assert m.error <= m.tolerance, f"{m.quantity}: {m.error} > {m.tolerance}"
 

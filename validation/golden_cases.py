@@ -201,7 +201,8 @@ def tut1a():
         Metric("V after one step: |error| (mV)", max_abs(V, ref["V1_mV"]), 1e-12,
                "one step of float64 arithmetic: a few ulp of 60 mV"),
         Metric("spikes: elements that differ", mismatches(spikes, ref["spike_out"]), 0, SPIKE_WHY),
-    ], []
+    ], [Curve("tutorial 1a: V after one step", np.arange(4), ref["V1_mV"], V, xlabel="neuron",
+              ylabel="V (mV)")]
 
 
 def lifref_tutorial_neuron() -> refsim.LIFRef:
@@ -268,7 +269,9 @@ def tut1c_normal():
     return [Metric("max |count - 1100| over seeds 0-5", float(np.max(np.abs(np.array(counts)
                    - 1100))), 0, "brainpy gives 1100 for every seed tried"),
             Metric("max |brainpy count - 1100|", float(np.max(np.abs(ref - 1100))), 0,
-                   "sanity check of the recorded counts")], []
+                   "sanity check of the recorded counts")], [
+        Curve("100 LIFRef, Normal(-65, 2) mV: total spikes per seed", np.arange(6), ref,
+              np.array(counts, float), xlabel="seed", ylabel="spikes")]
 
 
 # --- synapses and outputs ----------------------------------------------------
@@ -351,7 +354,10 @@ def outputs_grid():
         got = out(V).rescale(unit).magnitude
         metrics.append(Metric(f"{key}: max |error| / max |I|", max_rel(got, ref[key]), G_TOL,
                               "one product per element; unit conversion rounds once"))
-    return metrics, []
+        if key == "MgBlock_units_uA":
+            curve = Curve("MgBlock current at g = 1 mS", ref["V_mV"][3], ref[key][3], got[3],
+                          xlabel="V (mV)", ylabel="I (uA)")
+    return metrics, [curve]
 
 
 # --- projections -------------------------------------------------------------
@@ -569,6 +575,9 @@ def einet_seed0():
     raster = np.zeros(ref["spikes"].shape, dtype=np.uint8)
     raster[spikes.steps, spikes.indices_fired] = 1
     e_idx = np.sort(net.E.comm.W.indices.reshape(400, 50), axis=1)
+    t = ref["t_ms"]
+    curve = Curve("E/I network, seed 0: cumulative spikes", t, np.cumsum(ref["spikes"].sum(1)),
+                  np.cumsum(raster.sum(1)).astype(float), ylabel="spikes so far")
     return [
         Metric("E targets: rows that differ from brainpy's draw",
                float(np.count_nonzero(np.any(e_idx != np.sort(ref["E_post_indices"], 1), 1))), 0,
@@ -576,7 +585,7 @@ def einet_seed0():
         Metric("raster: (step, neuron) pairs that differ", mismatches(raster, ref["spikes"]), 0,
                SPIKE_WHY),
         Metric("total spikes: |4321 - n|", abs(4321 - spikes.count), 0, "brainpy's seed 0 total"),
-    ], []
+    ], [curve]
 
 
 def mean_cv_isi(steps: np.ndarray, indices: np.ndarray, min_spikes: int = 3) -> float:
@@ -611,4 +620,6 @@ def einet_fresh():
                abs(cv_mean - brainpy_cv), 3 * cv_sd * np.sqrt(1 + 1 / len(cvs)),
                "brainpy's one run against refsim's spread over 5 seeds (99.7% prediction "
                "interval)"),
-    ], []
+    ], [Curve("E/I network: total spikes per seed (reference: brainpy's mean)", np.arange(5),
+              np.full(5, ref["mean"]), np.array(totals, float), xlabel="seed (11-15)",
+              ylabel="spikes")]
