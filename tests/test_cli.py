@@ -1,6 +1,9 @@
 import json
+import re
 import subprocess
 import sys
+
+import pytest
 
 import refsim
 from refsim import cli
@@ -111,3 +114,23 @@ def test_json_flag_writes_results(tmp_path, capsys):
     assert cli.main(["validate", "--case", "tut1a", "--json", str(tmp_path / "r.json")]) == 0
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["summary"] == {"cases": 1, "passed": 1, "failed": 0}
+
+
+CHROMIUM = next((p for p in ("chromium", "chromium-browser", "google-chrome")
+                 if __import__("shutil").which(p)), None)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to render the report "
+                                              "(apt-get install chromium)")
+def test_report_renders_every_plot_in_a_browser(tmp_path, capsys):
+    rc = cli.main(["validate", "--case", "analytic/lif*,golden/tut1*", "--out", str(tmp_path)])
+    assert rc == 0
+    n_cases = len(json.loads((tmp_path / "results.json").read_text())["cases"])
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+         (tmp_path / "report.html").as_uri()],
+        capture_output=True, text=True, timeout=120).stdout
+    shown = int(re.search(r'data-images-shown="(\d+)"', dom).group(1))
+    assert shown == n_cases >= 6

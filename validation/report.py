@@ -156,6 +156,12 @@ tr.fail{{background:#fdd}}tr.pass td:nth-child(5){{color:#060}}img{{max-width:10
 <th>pass</th><th>reason for the tolerance</th></tr>
 {rows}</table>
 {"".join(sections)}
+<script>/* for tests: how many plots the browser decoded */
+window.addEventListener("load", function () {{
+  var shown = Array.prototype.filter.call(document.images,
+    function (i) {{ return i.complete && i.naturalWidth > 0; }}).length;
+  document.body.setAttribute("data-images-shown", String(shown));
+}});</script>
 </body></html>
 """
 
