@@ -437,6 +437,16 @@ class Synapse(Dynamics):
     #: True for synapses linear in their input (they may be merged post-side)
     align_post: bool = False
 
+    @property
+    def delta_unit(self):
+        """Events jump ``g``, so they carry its unit (``g_unit``, set by the model)."""
+        return getattr(self, "g_unit", None)
+
+    @property
+    def input_unit(self):
+        """The direct input of ``update`` is an event in ``g``'s unit."""
+        return getattr(self, "g_unit", None)
+
     def step(self, x: np.ndarray | None = None) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 

@@ -105,6 +105,11 @@ class Refractory:
         self.tau_ref = self._param("tau_ref", tau_ref, pq.ms)
         self.ref_var = bool(ref_var)
 
+    def init_state(self, batch_size=None) -> None:
+        """The model's own states, then ``last_spike_time`` (and ``refractory``)."""
+        super().init_state(batch_size)
+        self._init_refractory_states(batch_size)
+
     def _init_refractory_states(self, batch_size) -> None:
         self.last_spike_time = self._new_state(
             "last_spike_time", Constant(-1e7 * pq.ms), pq.ms, batch_size)

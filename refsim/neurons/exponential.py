@@ -130,10 +130,6 @@ class ExpIFRef(Refractory, ExpIF):
                          spk_reset=spk_reset, method=method, name=name)
         self._init_refractory(tau_ref, ref_var)
 
-    def init_state(self, batch_size=None):
-        super().init_state(batch_size)
-        self._init_refractory_states(batch_size)
-
     def update(self, x=None):
         t, refractory = self._refractory_now()
         V_r = self.reset_potential(self.V.data, self.get_spike())
@@ -216,10 +212,6 @@ class AdExIFRef(Refractory, AdExIF):
                          V_initializer=V_initializer, w_initializer=w_initializer,
                          spk_reset=spk_reset, method=method, name=name)
         self._init_refractory(tau_ref, ref_var)
-
-    def init_state(self, batch_size=None):
-        super().init_state(batch_size)
-        self._init_refractory_states(batch_size)
 
     def update(self, x=None):
         t, refractory = self._refractory_now()

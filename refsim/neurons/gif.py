@@ -136,10 +136,6 @@ class GifRef(Refractory, Gif):
         super().__init__(in_size, *args, **kwargs)
         self._init_refractory(tau_ref, ref_var)
 
-    def init_state(self, batch_size=None):
-        super().init_state(batch_size)
-        self._init_refractory_states(batch_size)
-
     def update(self, x=None):
         t, refractory = self._refractory_now()
         resets = self._reset_all()

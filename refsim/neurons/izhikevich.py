@@ -115,10 +115,6 @@ class IzhikevichRef(Refractory, Izhikevich):
         super().__init__(in_size, *args, **kwargs)
         self._init_refractory(tau_ref, ref_var)
 
-    def init_state(self, batch_size=None):
-        super().init_state(batch_size)
-        self._init_refractory_states(batch_size)
-
     def update(self, x=None):
         t, refractory = self._refractory_now()
         V_r, u_r, V, u = self._step(self._external(x))

@@ -185,10 +185,6 @@ class LIFRef(Refractory, LIF):
                          V_initializer=V_initializer, spk_reset=spk_reset, name=name)
         self._init_refractory(tau_ref, ref_var)
 
-    def init_state(self, batch_size=None):
-        super().init_state(batch_size)
-        self._init_refractory_states(batch_size)
-
     def update(self, x=None):
         t, refractory = self._refractory_now()
         V_r = self.reset_potential(self.V.data, self.get_spike())

@@ -159,10 +159,6 @@ class AdQuaIFRef(Refractory, AdQuaIF):
                          name=name)
         self._init_refractory(tau_ref, ref_var)
 
-    def init_state(self, batch_size=None):
-        super().init_state(batch_size)
-        self._init_refractory_states(batch_size)
-
     def update(self, x=None):
         t, refractory = self._refractory_now()
         V_r, w_r, V, w = self._step(x)

@@ -54,14 +54,6 @@ class Alpha(Synapse):
         self.g_initializer = g_initializer
         self.g_unit = unit_of(g_initializer)
 
-    @property
-    def delta_unit(self):
-        return self.g_unit
-
-    @property
-    def input_unit(self):
-        return self.g_unit
-
     def init_state(self, batch_size: int | None = None) -> None:
         self.g = self._new_state("g", self.g_initializer, self.g_unit, batch_size)
         self.h = self._new_state("h", self.g_initializer, self.g_unit, batch_size)

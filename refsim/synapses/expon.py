@@ -60,15 +60,6 @@ class Expon(Synapse):
         self.g_initializer = g_initializer
         self.g_unit = unit_of(g_initializer)
 
-    @property
-    def delta_unit(self):
-        """Events jump ``g``, so they carry its unit."""
-        return self.g_unit
-
-    @property
-    def input_unit(self):
-        return self.g_unit
-
     def init_state(self, batch_size: int | None = None) -> None:
         self.g = self._new_state("g", self.g_initializer, self.g_unit, batch_size)
 
@@ -136,14 +127,6 @@ class DualExpon(Synapse):
             self.factor = self.amplitude * np.e
         else:
             self.factor = self.amplitude * td / (td - tr) * (tr / td) ** (tr / (tr - td))
-
-    @property
-    def delta_unit(self):
-        return self.g_unit
-
-    @property
-    def input_unit(self):
-        return self.g_unit
 
     def init_state(self, batch_size: int | None = None) -> None:
         self.g_rise = self._new_state("g_rise", self.g_initializer, self.g_unit, batch_size)
