@@ -11,17 +11,22 @@ with the *new* membrane potential.
 
 from __future__ import annotations
 
+import numpy as np
 import quantities as pq
 
 from refsim import environ
 from refsim.init import Constant
 from refsim.integrators import exp_euler
 
-__all__ = ["Adaptation"]
+__all__ = ["Adaptation", "AdaptationRefractory"]
 
 
 class Adaptation:
-    """Mixin: parameters ``tau_w``, ``a``, ``b`` and the state ``w`` (a current)."""
+    """Mixin: parameters ``tau_w``, ``a``, ``b``, the state ``w`` (a current) and the step.
+
+    The model supplies ``_membrane(V_r, x, w)``: one exponential-Euler step of its membrane
+    from ``V_r`` with the adaptation current held at ``w``.
+    """
 
     def _init_adaptation(self, tau_w, a, b, w_initializer) -> None:
         self.tau_w = self._param("tau_w", tau_w, pq.ms)
@@ -38,7 +43,38 @@ class Adaptation:
         out["w"] = (self.a * (y["V"] - self.V_rest) - y["w"]) / self.tau_w
         return out
 
+    def _step(self, x):
+        """Reset, jump ``w``, integrate V then ``w`` (with the new V).
+
+        Returns the post-reset values and the candidates: ``V_r, w_r, V, w``.
+        """
+        spike = self.get_spike()
+        V_r = self.reset_potential(self.V.data, spike)
+        w_r = self.w.data + self.b * spike
+        if self.method != "exp_euler":
+            y = self.explicit({"V": V_r, "w": w_r}, self._external(x))
+            return V_r, w_r, self.sum_delta_inputs(y["V"]), y["w"]
+        V = self.sum_delta_inputs(self._membrane(V_r, self._external(x), w_r))
+        return V_r, w_r, V, self.integrate_adaptation(w_r, V)
+
+    def update(self, x=None):
+        _, _, self.V.data, self.w.data = self._step(x)
+        return self.get_spike()
+
     def integrate_adaptation(self, w, V):
         """One exponential-Euler step of ``w`` (from ``w``) given the membrane potential ``V``."""
         drift = (self.a * (V - self.V_rest) - w) / self.tau_w
         return exp_euler(w, drift, -1.0 / self.tau_w, environ.dt_ms())
+
+
+class AdaptationRefractory:
+    """Mixin for the refractory adaptive models: V and w held at their reset values."""
+
+    def update(self, x=None):
+        t, refractory = self._refractory_now()
+        V_r, w_r, V, w = self._step(x)
+        V = np.where(refractory, V_r, V)
+        self.w.data = np.where(refractory, w_r, w)
+        self._note_spikes(t, V, self.V_th, refractory)
+        self.V.data = V
+        return self.get_spike()

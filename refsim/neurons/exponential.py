@@ -17,7 +17,7 @@ import numpy as np
 import quantities as pq
 
 from refsim.init import Constant
-from refsim.neurons.adaptive import Adaptation
+from refsim.neurons.adaptive import Adaptation, AdaptationRefractory
 from refsim.neurons.base import Refractory, SpikingNeuron
 
 __all__ = ["ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef"]
@@ -173,23 +173,8 @@ class AdExIF(Adaptation, ExpIF):
         super().init_state(batch_size)
         self._init_adaptation_state(batch_size)
 
-    def _step(self, x):
-        """Reset, jump ``w``, integrate V then ``w`` (with the new V); returns the candidates."""
-        spike = self.get_spike()
-        V_r = self.reset_potential(self.V.data, spike)
-        w_r = self.w.data + self.b * spike
-        if self.method != "exp_euler":
-            y = self.explicit({"V": V_r, "w": w_r}, self._external(x))
-            return V_r, w_r, self.sum_delta_inputs(y["V"]), y["w"]
-        V = self.sum_delta_inputs(self._membrane(V_r, self._external(x), w_r))
-        return V_r, w_r, V, self.integrate_adaptation(w_r, V)
 
-    def update(self, x=None):
-        _, _, self.V.data, self.w.data = self._step(x)
-        return self.get_spike()
-
-
-class AdExIFRef(Refractory, AdExIF):
+class AdExIFRef(Refractory, AdaptationRefractory, AdExIF):
     r"""AdExIF with an absolute refractory period: V and w are held at their reset values.
 
     Parameters
@@ -212,12 +197,3 @@ class AdExIFRef(Refractory, AdExIF):
                          V_initializer=V_initializer, w_initializer=w_initializer,
                          spk_reset=spk_reset, method=method, name=name)
         self._init_refractory(tau_ref, ref_var)
-
-    def update(self, x=None):
-        t, refractory = self._refractory_now()
-        V_r, w_r, V, w = self._step(x)
-        V = np.where(refractory, V_r, V)
-        self.w.data = np.where(refractory, w_r, w)
-        self._note_spikes(t, V, self.V_th, refractory)
-        self.V.data = V
-        return self.get_spike()

@@ -10,11 +10,10 @@ r"""Quadratic integrate-and-fire neurons: QuaIF, AdQuaIF, AdQuaIFRef.
 
 from __future__ import annotations
 
-import numpy as np
 import quantities as pq
 
 from refsim.init import Constant
-from refsim.neurons.adaptive import Adaptation
+from refsim.neurons.adaptive import Adaptation, AdaptationRefractory
 from refsim.neurons.base import Refractory, SpikingNeuron
 
 __all__ = ["QuaIF", "AdQuaIF", "AdQuaIFRef"]
@@ -114,28 +113,17 @@ class AdQuaIF(Adaptation, QuaIF):
         super().init_state(batch_size)
         self._init_adaptation_state(batch_size)
 
-    def _step(self, x):
-        spike = self.get_spike()
-        V_r = self.reset_potential(self.V.data, spike)
-        w_r = self.w.data + self.b * spike
-        if self.method != "exp_euler":
-            y = self.explicit({"V": V_r, "w": w_r}, self._external(x))
-            return V_r, w_r, self.sum_delta_inputs(y["V"]), y["w"]
+    def _membrane(self, V_r, x, w):
+        """Exponential Euler of the membrane from ``V_r`` with the adaptation current ``w``."""
 
         def quadratic_minus_w(v):
             g, slope = self.quadratic(v)
-            return g - self.R * w_r, slope
+            return g - self.R * w, slope
 
-        V = self.sum_delta_inputs(self.integrate_membrane(V_r, self._external(x),
-                                                          quadratic_minus_w))
-        return V_r, w_r, V, self.integrate_adaptation(w_r, V)
-
-    def update(self, x=None):
-        _, _, self.V.data, self.w.data = self._step(x)
-        return self.get_spike()
+        return self.integrate_membrane(V_r, x, quadratic_minus_w)
 
 
-class AdQuaIFRef(Refractory, AdQuaIF):
+class AdQuaIFRef(Refractory, AdaptationRefractory, AdQuaIF):
     r"""AdQuaIF with an absolute refractory period: V and w are held at their reset values.
 
     Parameters
@@ -158,12 +146,3 @@ class AdQuaIFRef(Refractory, AdQuaIF):
                          w_initializer=w_initializer, spk_reset=spk_reset, method=method,
                          name=name)
         self._init_refractory(tau_ref, ref_var)
-
-    def update(self, x=None):
-        t, refractory = self._refractory_now()
-        V_r, w_r, V, w = self._step(x)
-        V = np.where(refractory, V_r, V)
-        self.w.data = np.where(refractory, w_r, w)
-        self._note_spikes(t, V, self.V_th, refractory)
-        self.V.data = V
-        return self.get_spike()
