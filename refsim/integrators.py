@@ -20,45 +20,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from refsim import fmath
+
 __all__ = ["exprel", "exp_euler", "explicit_step", "METHODS"]
 
 #: integration methods a nonlinear neuron accepts (``method=``); exp_euler is brainpy's
 METHODS = ("exp_euler", "euler", "rk2", "rk4")
 
-# Taylor coefficients 1/(k+1)! of exprel, highest order first (order 5, Horner form)
-_TAYLOR = (1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1.0)
-_SMALL = 1e-7  # float64 switch point below which the series is used
-
-
 def exprel(z):
-    """``(exp(z) - 1) / z``, with ``exprel(0) = 1``.
+    """``(exp(z) - 1) / z``, with ``exprel(0) = 1`` (:func:`refsim.fmath.exprel`).
 
-    For ``|z| <= 1e-7`` a fifth-order Taylor polynomial is used (as brainpy
-    does in float64), elsewhere ``expm1(z) / z``.
+    brainpy evaluates ``expm1(z) / z`` (a series below ``|z| = 1e-7``); refsim uses its
+    portable :mod:`refsim.fmath` version, within 2 ulp of that and bit-identical on
+    every backend.  Overflow gives ``inf``, as in brainpy (a refractory model computes
+    such a candidate and then discards it).
     """
     if np.ndim(z) == 0:  # one rate for the whole population (e.g. a synapse's 1/tau)
-        z = np.float64(z)
-        if abs(z) <= _SMALL:
-            return _series(z)
-        with np.errstate(over="ignore"):
-            return np.expm1(z) / z
-    z = np.asarray(z, dtype=np.float64)
-    # 0/0 is replaced just below; overflow gives inf, as in brainpy (a refractory model
-    # computes such a candidate and then discards it)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        out = np.expm1(z) / z
-    small = np.abs(z) <= _SMALL
-    if small.any():
-        out[small] = _series(z[small])
-    return out
-
-
-def _series(z):
-    """Fifth-order Taylor polynomial of exprel (Horner form)."""
-    result = 0.0 * z
-    for c in _TAYLOR:
-        result = result * z + c
-    return result
+        return np.float64(fmath.exprel_scalar(float(z)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return fmath.exprel(z)
 
 
 def exp_euler(x, drift, jacobian, dt: float):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import quantities as pq
 
+from refsim import fmath
 from refsim.module import Module
 from refsim.units import UnitError, dimension_name, to_internal, to_quantity
 
@@ -165,7 +166,7 @@ class MgBlock(COBA):
 
     def current_and_slope(self, V: np.ndarray):
         g = self._bound()
-        block = 1.0 + self.cc_Mg / self.beta * np.exp(self.alpha * (self.V_offset - V))
+        block = 1.0 + self.cc_Mg / self.beta * fmath.exp(self.alpha * (self.V_offset - V))
         current = g * (self.E - V) / block
         slope = g * (-1.0 / block + (self.E - V) * self.alpha * (block - 1.0) / block**2)
         return current, slope

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import quantities as pq
 
+from refsim import fmath
 from refsim.init import Constant
 from refsim.neurons.adaptive import Adaptation, AdaptationRefractory
 from refsim.neurons.base import Refractory, SpikingNeuron
@@ -80,7 +81,7 @@ class ExpIF(SpikingNeuron):
         r""":math:`-(V - V_{rest}) + \Delta_T e^{\min(x, 20)}` with :math:`x = (V - V_T)/\Delta_T`,
         and its slope :math:`-1 + e^{x}` (0 where the exponent is clipped)."""
         x = (V - self.V_T) / self.delta_T
-        expo = np.exp(np.minimum(x, 20.0))
+        expo = fmath.exp(np.minimum(x, 20.0))
         return -(V - self.V_rest) + self.delta_T * expo, -1.0 + np.where(x < 20.0, expo, 0.0)
 
     def derivatives(self, y, current):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import quantities as pq
 
-from refsim import environ
+from refsim import environ, fmath
 from refsim.init import Constant, Uniform
 from refsim.integrators import exp_euler, exprel
 from refsim.neurons.base import ContinuousNeuron
@@ -79,9 +79,10 @@ class HH(ContinuousNeuron):
     def rates(V):
         """:math:`(\\alpha, \\beta)` of m, h and n at potential V (mV), in 1/ms."""
         return {
-            "m": (1.0 / exprel(-(V + 40.0) / 10.0), 4.0 * np.exp(-(V + 65.0) / 18.0)),
-            "h": (0.07 * np.exp(-(V + 65.0) / 20.0), 1.0 / (1.0 + np.exp(-(V + 35.0) / 10.0))),
-            "n": (0.1 / exprel(-(V + 55.0) / 10.0), 0.125 * np.exp(-(V + 65.0) / 80.0)),
+            "m": (1.0 / exprel(-(V + 40.0) / 10.0), 4.0 * fmath.exp(-(V + 65.0) / 18.0)),
+            "h": (0.07 * fmath.exp(-(V + 65.0) / 20.0),
+                  1.0 / (1.0 + fmath.exp(-(V + 35.0) / 10.0))),
+            "n": (0.1 / exprel(-(V + 55.0) / 10.0), 0.125 * fmath.exp(-(V + 65.0) / 80.0)),
         }
 
     def init_state(self, batch_size=None):
@@ -265,10 +266,10 @@ class WangBuzsakiHH(ContinuousNeuron):
     def rates(V):
         """:math:`m_\\infty` and the :math:`(\\alpha, \\beta)` of h and n at V (mV), in 1/ms."""
         alpha_m = 1.0 / exprel(-0.1 * (V + 35.0))
-        beta_m = 4.0 * np.exp(-(V + 60.0) / 18.0)
+        beta_m = 4.0 * fmath.exp(-(V + 60.0) / 18.0)
         return alpha_m / (alpha_m + beta_m), {
-            "h": (0.07 * np.exp(-(V + 58.0) / 20.0), 1.0 / (np.exp(-0.1 * (V + 28.0)) + 1.0)),
-            "n": (0.1 / exprel(-0.1 * (V + 34.0)), 0.125 * np.exp(-(V + 44.0) / 80.0)),
+            "h": (0.07 * fmath.exp(-(V + 58.0) / 20.0), 1.0 / (fmath.exp(-0.1 * (V + 28.0)) + 1.0)),
+            "n": (0.1 / exprel(-0.1 * (V + 34.0)), 0.125 * fmath.exp(-(V + 44.0) / 80.0)),
         }
 
     def derivatives(self, y, current):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import quantities as pq
 
-from refsim import environ
+from refsim import environ, fmath
 from refsim.init import Constant, unit_of
 from refsim.integrators import exp_euler
 from refsim.module import Synapse
@@ -137,7 +137,7 @@ class DualExpon(Synapse):
         rise, decay = self.g_rise.data, self.g_decay.data
         if self.equal_taus and self.normalize:
             tau = self.tau_decay
-            rise = np.exp(-dt / tau) * (rise + decay * dt / tau)  # g, driven by the old h
+            rise = fmath.exp(-dt / tau) * (rise + decay * dt / tau)  # g, driven by the old h
             decay = exp_euler(decay, -decay / tau, -1.0 / tau, dt)
         else:
             rise = exp_euler(rise, -rise / self.tau_rise, -1.0 / self.tau_rise, dt)
