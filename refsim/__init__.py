@@ -7,8 +7,9 @@ step for step, with every parameter carrying units through :mod:`quantities`.
 >>> neuron = refsim.LIF(4, tau=10 * pq.ms, V_th=-50 * pq.mV)
 """
 
-from refsim import environ, init, inputs, neurons, random, synapses, units
+from refsim import backends, environ, init, inputs, neurons, random, synapses, units
 from refsim._version import __version__
+from refsim.backends import get_backend, set_backend, use_backend
 from refsim.connectivity import (
     AllToAll,
     EventFixedProb,
@@ -30,6 +31,7 @@ from refsim.module import (
     init_all_states,
     reset_all_states,
 )
+from refsim.network import Network
 from refsim.neurons import *  # noqa: F403 - the model catalog, listed in neurons.__all__
 from refsim.outputs import COBA, CUBA, MgBlock, SynOut
 from refsim.projections import AlignPostProj, AlignPreProj, CurrentProj, DeltaProj
@@ -39,6 +41,11 @@ from refsim.units import UnitError
 
 __all__ = [
     "__version__",
+    "backends",
+    "set_backend",
+    "use_backend",
+    "get_backend",
+    "Network",
     "environ",
     "init",
     "random",

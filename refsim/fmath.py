@@ -34,21 +34,45 @@ _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # 21 trailing zero bits: k * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _X_MIN, _X_MAX = -760.0, 720.0  # clamp: below gives 0, above gives inf
-# 1/k! for k = 13 .. 0 (Horner, highest first)
-_EXP_TAYLOR = tuple(1.0 / float(np.prod(np.arange(1, k + 1, dtype=np.float64)))
-                    for k in range(13, -1, -1))
-# 1/(k+1)! for k = 15 .. 0: the Taylor coefficients of exprel
-_EXPREL_TAYLOR = tuple(1.0 / float(np.prod(np.arange(1, k + 2, dtype=np.float64)))
-                       for k in range(15, -1, -1))
 _EXPREL_SERIES_BELOW = 0.5
 
 
-def _poly(coefficients, x):
-    """Horner evaluation, highest coefficient first; arrays or scalars."""
-    result = coefficients[0] * x + coefficients[1]
-    for c in coefficients[2:]:
-        result = result * x + c
-    return result
+def _inverse_factorial(k: int) -> float:
+    return 1.0 / float(np.prod(np.arange(1, k + 1, dtype=np.float64)))
+
+
+# Taylor coefficients, lowest order first: e^r (degree 13) and exprel(z) (degree 15)
+E = tuple(_inverse_factorial(k) for k in range(14))
+R = tuple(_inverse_factorial(k + 1) for k in range(16))
+
+
+# The polynomials in Estrin's form: independent pairs combined by powers of the
+# argument, so that a compiled loop keeps several multiplications in flight and
+# vectorises (Horner's form is one long chain of dependent operations).  Arrays or
+# scalars alike; the same operations in the same order everywhere.
+
+def _poly_exp(r):
+    """Degree-13 Taylor polynomial of e^r (Estrin's scheme)."""
+    r2 = r * r
+    r4 = r2 * r2
+    r8 = r4 * r4
+    q0 = (E[0] + E[1] * r) + (E[2] + E[3] * r) * r2
+    q1 = (E[4] + E[5] * r) + (E[6] + E[7] * r) * r2
+    q2 = (E[8] + E[9] * r) + (E[10] + E[11] * r) * r2
+    q3 = E[12] + E[13] * r
+    return (q0 + q1 * r4) + (q2 + q3 * r4) * r8
+
+
+def _poly_exprel(z):
+    """Degree-15 Taylor polynomial of (e^z - 1)/z (Estrin's scheme)."""
+    z2 = z * z
+    z4 = z2 * z2
+    z8 = z4 * z4
+    q0 = (R[0] + R[1] * z) + (R[2] + R[3] * z) * z2
+    q1 = (R[4] + R[5] * z) + (R[6] + R[7] * z) * z2
+    q2 = (R[8] + R[9] * z) + (R[10] + R[11] * z) * z2
+    q3 = (R[12] + R[13] * z) + (R[14] + R[15] * z) * z2
+    return (q0 + q1 * z4) + (q2 + q3 * z4) * z8
 
 
 # -- array versions (NumPy; CuPy arrays pass through the same expressions) --------------
@@ -71,13 +95,13 @@ def exp(x):
     """:math:`e^x`, elementwise, identical on every backend (see the module text)."""
     xp = _namespace(x)
     x = xp.asarray(x, dtype=xp.float64)
-    clamped = xp.minimum(xp.maximum(x, _X_MIN), _X_MAX)
-    clamped = xp.where(x != x, 0.0, clamped)  # NaN: any finite k, fixed up at the end
+    nan = x != x
+    clamped = xp.minimum(xp.maximum(xp.where(nan, 0.0, x), _X_MIN), _X_MAX)
     k = xp.floor(clamped * _LOG2E + 0.5)
     r = (clamped - k * _LN2_HI) - k * _LN2_LO
     k1 = xp.floor(k * 0.5)
-    out = _poly(_EXP_TAYLOR, r) * _pow2(k1) * _pow2(k - k1)
-    out = xp.where(x != x, x, out)
+    out = _poly_exp(r) * _pow2(k1) * _pow2(k - k1)
+    out = xp.where(nan, x, out)
     return out[()] if out.ndim == 0 else out
 
 
@@ -87,11 +111,13 @@ def exprel(z):
     z = xp.asarray(z, dtype=xp.float64)
     small = xp.abs(z) < _EXPREL_SERIES_BELOW
     safe = xp.where(small, 1.0, z)  # no 0/0 in the branch that is not taken
-    out = xp.where(small, _poly(_EXPREL_TAYLOR, z), (exp(safe) - 1.0) / safe)
+    out = xp.where(small, _poly_exprel(z), (exp(safe) - 1.0) / safe)
     return out[()] if out.ndim == 0 else out
 
 
 # -- scalar versions (compiled by Numba into the backend's loops) ----------------------
+# exp_scalar selects without branching (its loop vectorises); exprel_scalar branches,
+# which is cheaper than evaluating both sides when |z| < 1/2 almost always.
 
 def _pow2_scalar(k):  # pragma: no cover - replaced by the Numba intrinsic below
     return float(2.0 ** k)
@@ -99,25 +125,17 @@ def _pow2_scalar(k):  # pragma: no cover - replaced by the Numba intrinsic below
 
 def exp_scalar(x: float) -> float:
     """Scalar twin of :func:`exp` (same operations, same order)."""
-    if x != x:
-        return x
-    clamped = min(max(x, _X_MIN), _X_MAX)
+    nan = x != x
+    clamped = min(max(0.0 if nan else x, _X_MIN), _X_MAX)
     k = np.floor(clamped * _LOG2E + 0.5)
     r = (clamped - k * _LN2_HI) - k * _LN2_LO
     k1 = np.floor(k * 0.5)
-    return _poly_exp(r) * _pow2_scalar(k1) * _pow2_scalar(k - k1)
+    out = _poly_exp(r) * _pow2_scalar(k1) * _pow2_scalar(k - k1)
+    return x if nan else out
 
 
 def exprel_scalar(z: float) -> float:
-    """Scalar twin of :func:`exprel`."""
+    """Scalar twin of :func:`exprel` (a real branch: the series alone costs less)."""
     if abs(z) < _EXPREL_SERIES_BELOW:
         return _poly_exprel(z)
     return (exp_scalar(z) - 1.0) / z
-
-
-def _poly_exp(x):
-    return _poly(_EXP_TAYLOR, x)
-
-
-def _poly_exprel(x):
-    return _poly(_EXPREL_TAYLOR, x)

@@ -22,7 +22,7 @@ import numpy as np
 
 from refsim import fmath
 
-__all__ = ["exprel", "exp_euler", "explicit_step", "METHODS"]
+__all__ = ["exprel", "exp_euler", "exp_euler_scalar", "explicit_step", "METHODS"]
 
 #: integration methods a nonlinear neuron accepts (``method=``); exp_euler is brainpy's
 METHODS = ("exp_euler", "euler", "rk2", "rk4")
@@ -44,6 +44,11 @@ def exprel(z):
 def exp_euler(x, drift, jacobian, dt: float):
     """One exponential-Euler step from ``x`` given ``f(x)`` and ``df/dx`` at ``x``."""
     return x + dt * exprel(dt * jacobian) * drift
+
+
+def exp_euler_scalar(x: float, drift: float, e: float, dt: float) -> float:
+    """Scalar twin of :func:`exp_euler` given ``e = exprel(dt * jacobian)`` (numba loops)."""
+    return x + dt * e * drift
 
 
 def explicit_step(y: dict, derivatives, dt: float, method: str) -> dict:

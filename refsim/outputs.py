@@ -170,3 +170,15 @@ class MgBlock(COBA):
         current = g * (self.E - V) / block
         slope = g * (-1.0 / block + (self.E - V) * self.alpha * (block - 1.0) / block**2)
         return current, slope
+
+
+# -- compiled twins (numba backend; checked against current_and_slope above) ------------
+
+def cuba_scalar(g: float, scale: float, V: float) -> tuple[float, float]:
+    """CUBA current and slope for one neuron."""
+    return g * scale, 0.0
+
+
+def coba_scalar(g: float, E: float, V: float) -> tuple[float, float]:
+    """COBA current and slope for one neuron."""
+    return g * (E - V), -g

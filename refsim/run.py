@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import quantities as pq
 
-from refsim import environ
+from refsim import backends, environ
+from refsim.backends import BackendFallbackWarning
 from refsim.module import Neuron, State
+from refsim.network import Network
 from refsim.units import to_internal, to_quantity
 
 __all__ = ["arange", "for_loop", "run", "StateMonitor", "SpikeMonitor", "RunResult"]
@@ -249,11 +252,14 @@ class RunResult(Mapping):
     ``.times()``, ``.count``).
     """
 
-    def __init__(self, monitors: dict, t: pq.Quantity, next_t: pq.Quantity, wall_s: float):
+    def __init__(self, monitors: dict, t: pq.Quantity, next_t: pq.Quantity, wall_s: float,
+                 engine: str = "numpy", compile_s: float = 0.0):
         self.monitors = monitors
         self.t = t
         self.next_t = next_t
         self.wall_s = wall_s
+        self.engine = engine
+        self.compile_s = compile_s
 
     def __getitem__(self, name: str):
         return self.monitors[name].values
@@ -266,7 +272,7 @@ class RunResult(Mapping):
 
     def __repr__(self) -> str:
         return (f"RunResult({len(self.t)} steps, monitors={list(self.monitors)}, "
-                f"wall {self.wall_s:.3f} s)")
+                f"engine {self.engine}, wall {self.wall_s:.3f} s)")
 
 
 #: monitors larger than this are announced before the run even without a progress bar
@@ -322,9 +328,13 @@ def run(
 
     Parameters
     ----------
-    step : callable
+    step : callable or Network
         Called with no argument once per time step, inside
         ``refsim.environ.context(t=t_i, i=i)``; e.g. ``lambda: net.update(3 * pq.mA)``.
+        A :class:`refsim.Network` (or its ``update``) runs as one compiled loop on the
+        numba backend when all its components have compiled twins
+        (:attr:`RunResult.engine` says what ran; a network that does not compile warns
+        with :class:`refsim.backends.BackendFallbackWarning` and runs the NumPy code).
     duration : quantity, time
         Length of the run: ``duration / dt`` steps (a partial step counts as one).
     monitors : dict, optional
@@ -348,19 +358,58 @@ def run(
     for mon in mons.values():
         mon._start(n_steps, first_step)
     _announce_memory(mons, n_steps, progress)
+    plan, engine = _compiled_plan(step, mons)
     bar = _progress_bar(n_steps, progress)
+    compile_s = 0.0
+    if plan is not None:
+        from refsim.backends.numba_network import run_compiled
+        compile_s, wall = run_compiled(plan, first_step, n_steps, dt, mons, bar)
+    else:
+        wall = _run_python(step.update if isinstance(step, Network) else step, mons,
+                           times, first_step, bar)
+    if bar is not None:
+        bar.update(n_steps - bar.n)
+        bar.close()
+    next_t = pq.Quantity((first_step + n_steps) * dt, pq.ms)
+    return RunResult(mons, pq.Quantity(times, pq.ms), next_t, wall, engine, compile_s)
+
+
+def _run_python(step, mons: dict, times: np.ndarray, first_step: int, bar) -> float:
+    """The step-by-step loop (numpy backend, or what does not compile); returns its wall s."""
     chunk = 100
     start = time.perf_counter()
-    for i in range(n_steps):
+    for i in range(times.size):
         with environ._internal_context(t=float(times[i]), i=first_step + i):
             step()
             for mon in mons.values():  # read at the step's time, after it
                 mon._record(i)
         if bar is not None and (i + 1) % chunk == 0:
             bar.update(chunk)
-    wall = time.perf_counter() - start
-    if bar is not None:
-        bar.update(n_steps - bar.n)
-        bar.close()
-    next_t = pq.Quantity((first_step + n_steps) * dt, pq.ms)
-    return RunResult(mons, pq.Quantity(times, pq.ms), next_t, wall)
+    return time.perf_counter() - start
+
+
+def _compiled_plan(step, mons: dict):
+    """(plan, engine): a compiled plan on the numba backend when ``step`` is a Network.
+
+    ``engine`` says what runs: ``'numpy'``, ``'numba'`` (one compiled loop), or
+    ``'numpy (numba could not compile: ...)'``; a Network that does not compile also
+    warns, naming the component.
+    """
+    backend = backends.get_backend()
+    if backend == "numpy":
+        return None, "numpy"
+    net = step if isinstance(step, Network) else getattr(step, "__self__", None)
+    if not isinstance(net, Network) or (step is not net and
+                                        getattr(step, "__func__", None) is not Network.update):
+        return None, f"numpy (the {backend} backend compiles refsim.Network runs only)"
+    if type(net).update is not Network.update:
+        reason = f"{type(net).__name__} overrides Network.update"
+    else:
+        from refsim.backends.numba_network import NotCompilable, plan
+        try:
+            return plan(net), "numba"
+        except NotCompilable as exc:
+            reason = str(exc)
+    warnings.warn(f"refsim.run on the {backend} backend: {reason}; running the NumPy code "
+                  "step by step", BackendFallbackWarning, stacklevel=3)
+    return None, f"numpy ({backend} could not compile: {reason})"

@@ -14,7 +14,7 @@ import refsim
 __all__ = ["COBANet", "CUBANet"]
 
 
-class COBANet(refsim.Module):
+class COBANet(refsim.Network):
     """One LIFRef population and two AlignPost projections (E and I)."""
 
     def __init__(self, N: int = 4000, seed: int = 1):
@@ -34,6 +34,7 @@ class COBANet(refsim.Module):
             comm=refsim.EventFixedProb(N - self.n_exc, N, p, 67.0 * pq.nS, seed=seed + 1),
             syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=zero),
             out=refsim.COBA.desc(E=-80.0 * pq.mV), post=self.pop)
+        self._wire()
 
     def kick_start(self, seed: int) -> None:
         """Random initial conductances, as in the Brian2 and BrainPy scripts."""
@@ -42,14 +43,16 @@ class COBANet(refsim.Module):
         self.E.syn.g.value = rng.normal(40.0, 15.0, N) * pq.nS
         self.I.syn.g.value = rng.normal(200.0, 120.0, N) * pq.nS
 
-    def update(self):
-        spikes = self.pop.get_spike() != 0.0
-        self.E(spikes[: self.n_exc])
-        self.I(spikes[self.n_exc:])
-        return self.pop()
+    def _wire(self) -> None:
+        """Declare the step: E cells feed E, I cells feed I, then the population."""
+        self.population(self.pop)
+        self.project(self.E, self.pop, 0, self.n_exc)
+        self.project(self.I, self.pop, self.n_exc, self.pop.num)
 
 
-class CUBANet(refsim.Module):
+class CUBANet(refsim.Network):
+    """As :class:`COBANet` with current-based synapses (benchmark 2)."""
+
     def __init__(self, N: int = 4000, seed: int = 1):
         super().__init__()
         self.n_exc = int(0.8 * N)
@@ -67,9 +70,10 @@ class CUBANet(refsim.Module):
             comm=refsim.EventFixedProb(N - self.n_exc, N, p, -9.0 * pq.nA, seed=seed + 1),
             syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=zero), out=out,
             post=self.pop)
+        self._wire()
 
-    def update(self):
-        spikes = self.pop.get_spike() != 0.0
-        self.E(spikes[: self.n_exc])
-        self.I(spikes[self.n_exc:])
-        return self.pop()
+    def _wire(self) -> None:
+        """Declare the step: E cells feed E, I cells feed I, then the population."""
+        self.population(self.pop)
+        self.project(self.E, self.pop, 0, self.n_exc)
+        self.project(self.I, self.pop, self.n_exc, self.pop.num)

@@ -12,6 +12,11 @@ from numba.core import types
 from numba.extending import intrinsic, overload, register_jitable
 
 from refsim import fmath
+from refsim.integrators import exp_euler_scalar
+from refsim.neurons.base import reset_scalar, spike_scalar
+from refsim.neurons.lif import lif_drift_scalar
+from refsim.outputs import coba_scalar, cuba_scalar
+from refsim.synapses.expon import expon_decay_scalar, expon_factor_scalar
 
 
 @intrinsic
@@ -29,6 +34,11 @@ def _pow2_numba(k):
     return impl
 
 
-for _function in (fmath._poly, fmath._poly_exp, fmath._poly_exprel, fmath.exp_scalar,
-                  fmath.exprel_scalar):
+#: every scalar twin the compiled loops call, registered so that Numba compiles them inline
+TWINS = (fmath._poly_exp, fmath._poly_exprel, fmath.exp_scalar,
+         fmath.exprel_scalar, spike_scalar, reset_scalar, lif_drift_scalar, exp_euler_scalar,
+         expon_factor_scalar, expon_decay_scalar,
+         cuba_scalar, coba_scalar)
+
+for _function in TWINS:
     register_jitable(_function)

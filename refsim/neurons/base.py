@@ -23,7 +23,8 @@ from refsim.integrators import METHODS, exp_euler, explicit_step
 from refsim.module import Neuron
 from refsim.units import to_internal
 
-__all__ = ["threshold_spike", "SpikingNeuron", "Refractory", "ContinuousNeuron"]
+__all__ = ["threshold_spike", "SpikingNeuron", "Refractory", "ContinuousNeuron",
+           "reset_scalar", "spike_scalar"]
 
 
 def threshold_spike(scaled: np.ndarray) -> np.ndarray:
@@ -143,3 +144,16 @@ class ContinuousNeuron(SpikingNeuron):
         """1 where the potential crossed the threshold upward during this step."""
         return threshold_spike(self.scaled_potential(V_new)) * (
             1.0 - threshold_spike(self.scaled_potential(V_old)))
+
+
+# -- compiled twin (numba backend; checked against SpikingNeuron.reset_potential) -------
+
+def spike_scalar(V: float, V_th: float, V_reset: float) -> bool:
+    """Spike of one integrate-and-fire neuron: ``(V - V_th) / (V_th - V_reset) >= 0``."""
+    return (V - V_th) / (V_th - V_reset) >= 0.0
+
+
+def reset_scalar(V: float, spike: bool, V_th: float, V_reset: float, hard: bool) -> float:
+    """Post-reset potential of one integrate-and-fire neuron from its stored ``V``."""
+    V_th_eff = V if hard else V_th
+    return V - (V_th_eff - V_reset) * (1.0 if spike else 0.0)

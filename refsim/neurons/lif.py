@@ -26,7 +26,7 @@ from refsim.init import Constant
 from refsim.integrators import exp_euler
 from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["IF", "LIF", "LIFRef", "ALIF", "CubaLIF", "CobaLIF"]
+__all__ = ["IF", "LIF", "LIFRef", "ALIF", "CubaLIF", "CobaLIF", "lif_drift_scalar"]
 
 
 class IF(SpikingNeuron):
@@ -331,3 +331,16 @@ class CobaLIF(CubaLIF):
     def synaptic_drive(self, g, V):
         return g * (self.E - V), -g
 
+
+
+# -- compiled twin ---------------------------------------------------------------------
+# The numba backend compiles this scalar form of LIF.leak + integrate_membrane into its
+# network loop; tests/test_backends.py checks it bit for bit against update() above.
+
+def lif_drift_scalar(V_r: float, current: float, slope: float, R: float, tau: float,
+                     V_rest: float) -> tuple[float, float]:
+    """Drift and Jacobian of ``tau dV/dt = -(V - V_rest) + R I(V)`` at ``V_r`` (1/ms).
+
+    The step is then ``exp_euler_scalar(V_r, drift, exprel(dt * jacobian), dt)``.
+    """
+    return (-V_r + V_rest + R * current) / tau, (-1.0 + R * slope) / tau

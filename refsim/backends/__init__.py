@@ -1,0 +1,141 @@
+"""Backend selection: which engine runs a model.
+
+``numpy``
+    The oracle: the model classes' own vectorised NumPy code, one call per component
+    per step.  Always available.
+``numba``
+    :func:`refsim.run` of a :class:`refsim.Network` built from components that have
+    compiled twins runs as one Numba-jitted loop (no Python per step); anything else
+    runs the NumPy code.  Needs ``pip install 'refsim[numba]'``.
+``cupy``
+    The same network on an NVIDIA GPU through CuPy arrays.  Needs CuPy for the
+    machine's CUDA (``pip install cupy-cuda12x``) and a visible GPU.
+
+The backend in use comes from, in order: :func:`set_backend` / :func:`use_backend`,
+the ``REFSIM_BACKEND`` environment variable, else ``numba`` when it imports and
+``numpy`` otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from collections.abc import Iterator
+
+__all__ = ["BACKENDS", "BackendError", "BackendFallbackWarning", "available", "get_backend",
+           "set_backend", "use_backend", "backend_versions"]
+
+BACKENDS = ("numpy", "numba", "cupy")
+
+_INSTALL = {
+    "numba": "install it with: pip install 'refsim[numba]' (or pip install numba)",
+    "cupy": ("install CuPy for your CUDA version (e.g. pip install cupy-cuda12x) and run "
+             "on a machine with an NVIDIA GPU"),
+}
+
+_chosen: list[str] = []  # a stack: set_backend replaces the top, use_backend pushes
+
+
+class BackendError(RuntimeError):
+    """A backend was asked for that cannot run here; the message says what to install."""
+
+
+class BackendFallbackWarning(RuntimeWarning):
+    """A network could not be compiled on the chosen backend; its NumPy code ran."""
+
+
+def _probe(name: str) -> tuple[bool, str]:
+    """(usable, version or the reason it is not)."""
+    if name == "numpy":
+        import numpy
+        return True, numpy.__version__
+    if name == "numba":
+        try:
+            numba = importlib.import_module("numba")
+        except ImportError as exc:
+            return False, f"numba is not installed ({exc}); {_INSTALL['numba']}"
+        return True, numba.__version__
+    try:
+        cupy = importlib.import_module("cupy")
+    except ImportError as exc:
+        return False, f"cupy is not installed ({exc}); {_INSTALL['cupy']}"
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDA driver missing or broken: CuPy raises its own types
+        return False, f"cupy {cupy.__version__} finds no usable GPU ({exc}); {_INSTALL['cupy']}"
+    if count < 1:
+        return False, f"cupy {cupy.__version__} sees no GPU; {_INSTALL['cupy']}"
+    return True, cupy.__version__
+
+
+def available() -> dict[str, tuple[bool, str]]:
+    """Every backend, with whether it runs here and its version (or why not)."""
+    return {name: _probe(name) for name in BACKENDS}
+
+
+def _check(name: str, source: str) -> str:
+    if name not in BACKENDS:
+        raise ValueError(f"{source} must be one of {', '.join(BACKENDS)}; got {name!r}")
+    usable, detail = _probe(name)
+    if not usable:
+        raise BackendError(f"the {name} backend cannot run here: {detail}")
+    return name
+
+
+def _default() -> str:
+    from_env = os.environ.get("REFSIM_BACKEND")
+    if from_env:
+        return _check(from_env.strip().lower(), "REFSIM_BACKEND")
+    return "numba" if _probe("numba")[0] else "numpy"
+
+
+def get_backend() -> str:
+    """The name of the backend in use."""
+    return _chosen[-1] if _chosen else _default()
+
+
+class _Restore(contextlib.AbstractContextManager):
+    """Returned by :func:`set_backend`: used in ``with``, restores the previous choice."""
+
+    def __init__(self, previous: list[str]):
+        self._previous = previous
+
+    def __exit__(self, *exc) -> None:
+        _chosen[:] = self._previous
+
+
+def set_backend(name: str) -> _Restore:
+    """Use backend ``name`` ('numpy', 'numba' or 'cupy') from now on.
+
+    Raises :class:`BackendError` (saying what to install) when it cannot run here.
+    The return value may be used in a ``with`` block to restore the previous choice.
+    """
+    previous = list(_chosen)
+    name = _check(str(name).lower(), "backend")
+    if _chosen:
+        _chosen[-1] = name
+    else:
+        _chosen.append(name)
+    return _Restore(previous)
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[str]:
+    """Context manager: run the block on backend ``name``, then restore the previous one."""
+    previous = list(_chosen)
+    _chosen.append(_check(str(name).lower(), "backend"))
+    try:
+        yield name
+    finally:
+        _chosen[:] = previous
+
+
+def backend_versions() -> list[str]:
+    """Lines for ``refsim info``: each backend, its version or why it is unusable."""
+    current = get_backend()
+    lines = []
+    for name, (usable, detail) in available().items():
+        mark = "*" if name == current else " "
+        lines.append(f"{mark} {name:6s} {'ok ' if usable else 'no '} {detail}")
+    return lines
