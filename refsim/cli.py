@@ -22,12 +22,17 @@ from pathlib import Path
 from refsim._version import __version__
 
 
-def _run_named(name: str):
+def _run_named(name: str, backend: str | None = None):
     """Run one case by name (in a worker process)."""
     from refsim.validation import CASES, run_case, select
 
     select()  # registers the cases in this process
-    return run_case(CASES[name])
+    if backend is None:
+        return run_case(CASES[name])
+    from refsim.backends import use_backend
+
+    with use_backend(backend):
+        return run_case(CASES[name])
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -40,22 +45,35 @@ def _validate(args: argparse.Namespace) -> int:
         return 2
     from tqdm.auto import tqdm
 
-    names = [c.name for c in cases]
-    bar = tqdm(total=len(names), desc="validating", unit="case", disable=None, leave=False)
-    if args.jobs > 1 and len(names) > 1:
-        from concurrent.futures import ProcessPoolExecutor
+    from refsim import backends
 
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            results = []
-            for result in pool.map(_run_named, names):
-                results.append(result)
-                bar.update()
+    if args.backend == "all":
+        chosen = [b for b, (ok, _) in backends.available().items() if ok]
     else:
-        results = []
-        for name in names:
-            results.append(_run_named(name))
-            bar.update()
-    bar.close()
+        chosen = [args.backend or backends.get_backend()]
+    names = [c.name for c in cases]
+    results = []
+    for backend in chosen:
+        bar = tqdm(total=len(names), desc=f"validating ({backend})", unit="case", disable=None,
+                   leave=False)
+        batch = []
+        if args.jobs > 1 and len(names) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+                for result in pool.map(_run_named, names, [backend] * len(names)):
+                    batch.append(result)
+                    bar.update()
+        else:
+            for name in names:
+                batch.append(_run_named(name, backend))
+                bar.update()
+        bar.close()
+        if len(chosen) > 1:
+            for result in batch:
+                result.name = f"{result.name} [{backend}]"
+        results.extend(batch)
+    args.backend = ",".join(chosen)
     print(format_table(results))
     failed = [r.name for r in results if not r.passed]
     total_s = sum(r.seconds for r in results)
@@ -98,8 +116,15 @@ def _info(args: argparse.Namespace) -> int:
     print(f"python {platform.python_version()} ({platform.machine()}, {platform.system()})")
     for name, mod in (("numpy", numpy), ("scipy", scipy), ("quantities", quantities)):
         print(f"{name} {mod.__version__}")
-    print("backends available: numpy")
-    print("backend in use: numpy")
+    from refsim import backends
+
+    print("backends (* in use):")
+    try:
+        for line in backends.backend_versions():
+            print("  " + line)
+    except (ValueError, backends.BackendError) as exc:  # e.g. a bad REFSIM_BACKEND
+        print(f"  error: {exc}")
+        return 1
     return 0
 
 
@@ -120,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="skip the statistical and convergence cases (under a minute)")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                    help="cases run in parallel processes (default: 2 or the core count)")
-    p.add_argument("--backend", choices=["numpy", "all"], default="numpy",
-                   help="backend(s) to validate; numpy is the only one so far")
+    p.add_argument("--backend", choices=["numpy", "numba", "cupy", "all"], default=None,
+                   help="backend to validate on (default: the one in use); all: every "
+                        "backend that runs here, one after the other")
     p.set_defaults(func=_validate)
     p = sub.add_parser("compare", help="compare another simulator's output with a reference")
     p.add_argument("reference", help="reference .npz (layout: docs/validation.md)")
@@ -139,8 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", metavar="DIR", help="write the report here")
     p.add_argument("--json", metavar="FILE", help="write machine-readable results here")
     p.set_defaults(func=_compare)
+    p = sub.add_parser("bench", help="time the COBA and CUBA benchmark networks per backend",
+                       add_help=False)
+    p.set_defaults(func=None)
     p = sub.add_parser("info", help="print versions and the backend in use")
     p.set_defaults(func=_info)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # its own parser: refsim bench --help lists its options
+        from refsim.validation.bench import main as bench_main
+        return bench_main(argv[1:])
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -47,15 +47,21 @@ class Network(Module):
     def __init__(self, name: str | None = None):
         super().__init__(name)
         self.populations: list[Neuron] = []
+        self.currents: list = []
         self.feeds: list[tuple[Module, Neuron, int, int]] = []
 
-    def population(self, neuron: Neuron) -> Neuron:
-        """Register ``neuron``; populations update in the order they are registered."""
+    def population(self, neuron: Neuron, current=None) -> Neuron:
+        """Register ``neuron``; populations update in the order they are registered.
+
+        ``current`` (a quantity, scalar or one per neuron) is the direct input of every
+        ``update``, e.g. a constant drive; None for none.
+        """
         if not isinstance(neuron, Neuron):
             raise TypeError(f"population must be a refsim neuron, got {type(neuron).__name__}")
         if any(p is neuron for p in self.populations):
             raise ValueError(f"population {neuron.name} is registered twice")
         self.populations.append(neuron)
+        self.currents.append(current)
         return neuron
 
     def project(self, proj: Module, pre: Neuron, start: int = 0, stop: int | None = None):
@@ -85,8 +91,8 @@ class Network(Module):
         for proj, pre, start, stop in self.feeds:
             proj(spikes[self._index(pre)][start:stop])
         out = None
-        for pop in self.populations:
-            result = pop()
+        for pop, current in zip(self.populations, self.currents, strict=True):
+            result = pop(current)
             out = result if out is None else out
         return out
 

@@ -531,7 +531,7 @@ for _name, _how in {"proj_alignpre_manual_expon_coba": "manual",
 
 # --- the E/I network of the "building an SNN" tutorial ------------------------
 
-class EINet(refsim.Module):
+class EINet(refsim.Network):
     """500 LIF neurons (400 E, 100 I), two AlignPost projections sharing one Expon + CUBA."""
 
     def __init__(self, n_exc: int = 400, n_inh: int = 100, prob: float = 0.1):
@@ -548,13 +548,10 @@ class EINet(refsim.Module):
         self.I = refsim.AlignPostProj(
             comm=refsim.EventFixedProb(n_inh, self.N.num, prob, JI),
             syn=refsim.Expon.desc(self.N.num, tau=2 * pq.ms), out=refsim.CUBA.desc(), post=self.N)
-
-    def update(self, inp):
-        spikes = self.N.get_spike() != 0
-        self.E(spikes[: self.n_exc])
-        self.I(spikes[self.n_exc:])
-        self.N(inp)
-        return self.N.get_spike()
+        # brainpy's update: E cells feed E, I cells feed I, then N(3 mA)
+        self.population(self.N, current=3 * pq.mA)
+        self.project(self.E, self.N, 0, n_exc)
+        self.project(self.I, self.N, n_exc, self.N.num)
 
 
 def run_einet(seed: int, V0_mV: np.ndarray | None = None) -> refsim.SpikeMonitor:
@@ -564,7 +561,7 @@ def run_einet(seed: int, V0_mV: np.ndarray | None = None) -> refsim.SpikeMonitor
     if V0_mV is not None:
         net.N.V.value = V0_mV * pq.mV
     with refsim.environ.context(dt=0.1 * pq.ms):
-        res = refsim.run(lambda: net.update(3 * pq.mA), 200 * pq.ms, monitors={"spikes": net.N})
+        res = refsim.run(net, 200 * pq.ms, monitors={"spikes": net.N})
     return net, res["spikes"]
 
 

@@ -47,7 +47,7 @@ __all__ = ["NotCompilable", "plan", "run_compiled"]
 _LIF, _LIFREF = 0, 1
 _CUBA, _COBA = 0, 1
 # rows of a population's parameter table
-_PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref")
+_PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref", "direct input")
 
 
 def _drop_stale_cache() -> None:
@@ -154,8 +154,9 @@ def plan(net) -> Plan:
         last.append(_state(pop.last_spike_time, pop.name) if type(pop) is LIFRef
                     else np.zeros(n))
         table = np.empty((len(_PARAMS), n))
-        for row, name in enumerate(_PARAMS):
+        for row, name in enumerate(_PARAMS[:-1]):
             table[row] = _vector(getattr(pop, name, 0.0), n)
+        table[-1] = _vector(pop._external(net.currents[p]), n)
         params.append(table)
         kinds.append(_LIFREF if type(pop) is LIFRef else _LIF)
         hard.append(pop.spk_reset == "hard")
@@ -249,14 +250,14 @@ def _decay_factors(pop_tau, dt):
 
 
 @numba.njit(cache=True)
-def _membrane(v, last, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref, is_hard,
+def _membrane(v, last, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref, direct, is_hard,
               refractory_model, G, out_row, out_kind, out_value, o_begin, o_end,
               V_r, cur, slope, drift, z, e, t, dt):
     """One step of the LIF/LIFRef membranes of a population, in passes that vectorise."""
     # the membrane in passes over the population, each a plain loop that vectorises
     for j in range(v.size):
         V_r[j] = reset_scalar(v[j], spk[j], V_th[j], V_reset[j], is_hard)
-        cur[j] = 0.0
+        cur[j] = direct[j]  # the oracle's sum starts from the direct input (or 0.0)
         slope[j] = 0.0
     for o in range(o_begin, o_end):  # outputs in registration order
         row, value = out_row[o], out_value[o]
@@ -328,11 +329,11 @@ def _advance(i_begin, i_end, first_step, dt, V, last_spike, params, kind, hard, 
                     for j in range(G.shape[1]):
                         G[r, j] = G[r, j] + buf[j]
             v, last, par, spk = V[p], last_spike[p], params[p], spiking[p]
-            R, tau_m, V_th, V_reset, V_rest, tau_ref = (
-                par[0], par[1], par[2], par[3], par[4], par[5])
+            R, tau_m, V_th, V_reset, V_rest, tau_ref, direct = (
+                par[0], par[1], par[2], par[3], par[4], par[5], par[6])
             is_hard, refractory_model = hard[p], kind[p] == 1
             work = scratch[p]
-            _membrane(v, last, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref, is_hard,
+            _membrane(v, last, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref, direct, is_hard,
                       refractory_model, G, out_row, out_kind, out_value, out_start[p],
                       out_start[p + 1], work[0], work[1], work[2], work[3], work[4], work[5],
                       t, dt)
@@ -390,7 +391,7 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
         rec_src.append(np.zeros(0))
         rec_idx.append(np.zeros(0, dtype=np.int64))
         rec_buf.append(np.zeros((0, 0)))
-        rec_every.append(0)
+        rec_every.append(1)
         rec_mons.append(None)
     steps, index = List(), List()
     for pop in pl.pops:

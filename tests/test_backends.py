@@ -1,0 +1,204 @@
+"""Backends: selection, the portable math, and numba against the numpy oracle bit for bit."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import quantities as pq
+
+import refsim
+from refsim import backends, fmath
+from refsim.validation.networks import COBANet, CUBANet
+
+numba = pytest.importorskip("numba", reason="the numba backend needs numba installed")
+
+
+# -- selection -------------------------------------------------------------------------
+
+def test_default_is_numba_when_importable(monkeypatch):
+    monkeypatch.delenv("REFSIM_BACKEND", raising=False)
+    assert backends.get_backend() == "numba"
+
+
+def test_environment_variable_and_context_manager(monkeypatch):
+    monkeypatch.setenv("REFSIM_BACKEND", "numpy")
+    assert backends.get_backend() == "numpy"
+    with refsim.use_backend("numba"):
+        assert refsim.get_backend() == "numba"
+        with refsim.set_backend("numpy"):
+            assert refsim.get_backend() == "numpy"
+        assert refsim.get_backend() == "numba"
+    assert refsim.get_backend() == "numpy"
+
+
+def test_bad_names_and_missing_backends_say_what_to_do(monkeypatch):
+    with pytest.raises(ValueError, match="backend must be one of numpy, numba, cupy; got 'jax'"):
+        refsim.set_backend("jax")
+    monkeypatch.setenv("REFSIM_BACKEND", "fortran")
+    with pytest.raises(ValueError, match="REFSIM_BACKEND must be one of"):
+        backends.get_backend()
+    usable, detail = backends.available()["cupy"]
+    if not usable:
+        with pytest.raises(backends.BackendError, match="pip install cupy-cuda12x"):
+            refsim.set_backend("cupy")
+
+
+# -- portable math -----------------------------------------------------------------------
+
+def _numba_loops():
+    import refsim.backends.numba_support  # noqa: F401
+
+    @numba.njit
+    def both(x, e, r):
+        for i in range(x.size):
+            e[i] = fmath.exp_scalar(x[i])
+            r[i] = fmath.exprel_scalar(x[i])
+    return both
+
+
+def test_fmath_is_bit_identical_in_numpy_and_numba_and_within_2_ulp():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-40, 40, 200_000), rng.uniform(-0.6, 0.6, 200_000),
+                        [0.0, -0.0, 1e-300, 0.5, -0.5, 709.7, 710.0, -745.0, -800.0]])
+    e, r = np.empty_like(x), np.empty_like(x)
+    _numba_loops()(x, e, r)
+    with np.errstate(over="ignore"):
+        assert np.array_equal(fmath.exp(x), e)
+        assert np.array_equal(fmath.exprel(x), r)
+    libm = np.array([math.exp(v) if v < 709.78 else math.inf for v in x])
+    normal = (libm > 1e-300) & np.isfinite(libm)
+    ulps = np.abs(e[normal] - libm[normal]) / np.spacing(libm[normal])
+    assert ulps.max() <= 2.0  # Cody-Waite + degree-13 Taylor: measured max 2 ulp
+    assert math.isinf(e[-3]) and e[-1] == 0.0 and 0.0 <= e[-2] < 1e-320
+    assert math.isnan(fmath.exp(np.nan)) and fmath.exprel(0.0) == 1.0
+
+
+def test_exprel_matches_expm1_over_z():
+    z = np.linspace(-3, 3, 10_001)
+    z = z[z != 0]
+    # 4 ulp: the series and exp(z)-1 each round a few times
+    np.testing.assert_allclose(fmath.exprel(z), np.expm1(z) / z, rtol=4 * 2.2e-16)
+
+
+# -- numba against numpy -----------------------------------------------------------------
+
+def _run(make, backend, duration_ms, monitors=None):
+    with refsim.use_backend(backend):
+        refsim.random.seed(1)
+        net = make()
+        refsim.init_all_states(net)
+        if isinstance(net, COBANet):
+            net.kick_start(1)
+        with refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(net, duration_ms * pq.ms, monitors=monitors(net) if monitors
+                             else {"spikes": net.pop})
+    return net, res
+
+
+def _state_of(net):
+    return [net.pop.V.data.copy(), net.pop.last_spike_time.data.copy(),
+            net.E.syn.g.data.copy(), net.I.syn.g.data.copy()]
+
+
+@pytest.mark.parametrize("make, duration_ms", [
+    (lambda: COBANet(4000, 1), 1000.0),
+    (lambda: CUBANet(4000, 1), 1000.0),
+    (lambda: COBANet(1000, 3), 300.0),
+], ids=["COBA 4000, 1 s", "CUBA 4000, 1 s", "COBA 1000"])
+def test_numba_equals_numpy_bit_for_bit_on_the_benchmark_networks(make, duration_ms):
+    def monitors(net):
+        return {"spikes": net.pop,
+                "V": refsim.StateMonitor(net.pop.V, indices=[0, 7, 999], every=7),
+                "g": net.E.syn.g}
+    a_net, a = _run(make, "numba", duration_ms, monitors)
+    b_net, b = _run(make, "numpy", duration_ms, monitors)
+    assert a.engine == "numba" and b.engine == "numpy"
+    assert a["spikes"].count > 1000
+    assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
+    assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
+    for x, y in zip(_state_of(a_net), _state_of(b_net), strict=True):
+        assert np.array_equal(x, y)  # identical operations in identical order
+    assert np.array_equal(a["V"].magnitude, b["V"].magnitude)
+    assert a["V"].shape == (-(-int(duration_ms * 10) // 7), 3)
+    assert np.array_equal(a["g"].magnitude, b["g"].magnitude)
+
+
+def test_numba_reruns_are_bit_identical_and_continue_like_one_run():
+    first, r1 = _run(lambda: CUBANet(2000, 4), "numba", 200.0)
+    again, r2 = _run(lambda: CUBANet(2000, 4), "numba", 200.0)
+    assert np.array_equal(r1["spikes"].steps, r2["spikes"].steps)
+    assert all(np.array_equal(x, y) for x, y in zip(_state_of(first), _state_of(again),
+                                                      strict=True))
+    # two runs of 100 ms on numba == one of 200 ms
+    with refsim.use_backend("numba"):
+        refsim.random.seed(1)
+        net = refsim.init_all_states(CUBANet(2000, 4))
+        with refsim.environ.context(dt=0.1 * pq.ms):
+            h1 = refsim.run(net, 100 * pq.ms, monitors={"s": net.pop})
+            h2 = refsim.run(net, 100 * pq.ms, monitors={"s": net.pop}, t_start=h1.next_t)
+    refsim.random.seed(1)
+    steps = np.concatenate([h1["s"].steps, h2["s"].steps])
+    assert np.array_equal(steps, r1["spikes"].steps)
+
+
+def test_spike_monitor_with_indices_keeps_the_oracles_order():
+    picks = [50, 3, 1999, 10]
+    mons = lambda net: {"s": refsim.SpikeMonitor(net.pop, indices=picks)}  # noqa: E731
+    _, a = _run(lambda: COBANet(2000, 2), "numba", 200.0, mons)
+    _, b = _run(lambda: COBANet(2000, 2), "numpy", 200.0, mons)
+    assert a["s"].count == b["s"].count > 0
+    assert np.array_equal(a["s"].indices_fired, b["s"].indices_fired)
+    assert np.array_equal(a["s"].steps, b["s"].steps)
+
+
+def test_network_with_direct_current_and_lif_matches_brainpy_golden_raster():
+    from refsim.validation.golden_cases import run_einet
+    from refsim.validation.golden_data import load
+
+    ref = load("einet_seed0")
+    with refsim.use_backend("numba"):
+        net, spikes = run_einet(0, V0_mV=ref["V0_mV"])
+    raster = np.zeros(ref["spikes"].shape, dtype=np.uint8)
+    raster[spikes.steps, spikes.indices_fired] = 1
+    assert spikes.count == 4321
+    assert np.array_equal(raster, ref["spikes"])
+
+
+def test_a_network_that_does_not_compile_warns_and_runs_numpy():
+    net = refsim.Network()
+    pop = net.population(refsim.ExpIF(3), current=5 * pq.mA)
+    refsim.init_all_states(net)
+    with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
+        with pytest.warns(backends.BackendFallbackWarning,
+                          match="ExpIF has no compiled twin yet"):
+            res = refsim.run(net, 1 * pq.ms, monitors={"V": pop.V})
+    assert res.engine.startswith("numpy (numba could not compile: ExpIF")
+    assert res["V"].shape == (10, 3)
+
+
+def test_a_plain_step_function_runs_numpy_without_warning():
+    n = refsim.init_all_states(refsim.LIF(2))
+    with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            res = refsim.run(lambda: n(1 * pq.mA), 1 * pq.ms)
+    assert res.engine == "numpy (the numba backend compiles refsim.Network runs only)"
+
+
+def test_network_declaration_errors_name_the_problem():
+    net = refsim.Network()
+    pop = refsim.LIF(10)
+    proj = refsim.AlignPostProj(comm=refsim.EventFixedProb(4, 10, 2, 1 * pq.mS, seed=0),
+                                syn=refsim.Expon.desc(10), out=refsim.CUBA.desc(), post=pop)
+    with pytest.raises(ValueError, match="is not a population of this network"):
+        net.project(proj, pop)
+    net.population(pop)
+    with pytest.raises(ValueError, match=r"expects 4 presynaptic neurons but the slice \[0:10\]"):
+        net.project(proj, pop)
+    with pytest.raises(ValueError, match=r"the slice \[8:12\] does not fit"):
+        net.project(proj, pop, 8, 12)
+    with pytest.raises(TypeError, match="population must be a refsim neuron"):
+        net.population(proj)

@@ -1,0 +1,156 @@
+"""``refsim bench``: the Brette et al. (2007) COBA and CUBA networks, timed per backend.
+
+Each measurement runs in a fresh Python process (so peak memory and the cold-start
+cost are its own) and prints one JSON line; the parent prints a table.  Reported:
+build s (connectivity and states), compile s (Numba: compile or cache load), run s per
+simulated second, spikes, rate, synaptic events per second of run time, peak resident
+memory, and the whole process time (import + build + compile + run).
+
+Peers: ``--peers`` runs Brian2 and NEST on the same networks when they are installed;
+where they are not, it prints the figures measured on this machine kind in
+``shared/anchors/perf.md`` (2026-11-22), marked as not re-measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+#: run time (s) per simulated second measured on this machine kind (shared/anchors/perf.md)
+PEERS = {
+    ("coba", 4000): {"Brian2 cpp_standalone": 0.385, "Brian2 runtime": 0.573,
+                     "BrainPy (JAX CPU)": 1.163, "NEST 1 thread": 8.637},
+    ("cuba", 4000): {"Brian2 cpp_standalone": 0.090, "NEST 2 threads": 0.347},
+    ("coba", 64000): {"BrainPy (JAX CPU)": 3.4, "Brian2": 6.8},
+}
+
+
+def measure(model: str, N: int, duration_s: float, seed: int, backend: str) -> dict:
+    """Build and run one network in this process; timings in seconds."""
+    t_import = time.perf_counter()
+    import numpy as np
+    import quantities as pq
+
+    import refsim
+    from refsim.validation.networks import COBANet, CUBANet
+
+    imported = time.perf_counter() - t_import
+    with refsim.use_backend(backend):
+        refsim.random.seed(seed)
+        t0 = time.perf_counter()
+        net = (COBANet if model == "coba" else CUBANet)(N, seed)
+        refsim.init_all_states(net)
+        if model == "coba":
+            net.kick_start(seed)
+        build_s = time.perf_counter() - t0
+        with refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(net, duration_s * 1000 * pq.ms, monitors={"spikes": net.pop},
+                             progress=False)
+    mon = res["spikes"]
+    out_degree = np.zeros(N, dtype=np.int64)
+    out_degree[: net.n_exc] = np.diff(net.E.comm.W.indptr)
+    out_degree[net.n_exc:] = np.diff(net.I.comm.W.indptr)
+    events = int(out_degree[mon.indices_fired].sum())
+    n_syn = net.E.comm.nnz + net.I.comm.nnz
+    return dict(model=model, N=N, backend=backend, engine=res.engine, seed=seed,
+                duration_s=duration_s, import_s=round(imported, 3), build_s=round(build_s, 3),
+                compile_s=round(res.compile_s, 3), run_s=round(res.wall_s, 4),
+                run_per_sim_s=round(res.wall_s / duration_s, 4), spikes=mon.count,
+                rate_hz=round(mon.count / N / duration_s, 3), synapses=n_syn,
+                events_per_s=round(events / res.wall_s), peak_mib=round(
+                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+
+
+def _in_fresh_process(model: str, N: int, duration: float, seed: int, backend: str) -> dict:
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "refsim.validation.bench", "--one", model, str(N),
+         str(duration), str(seed), backend], capture_output=True, text=True, check=False)
+    total = time.perf_counter() - t0
+    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise RuntimeError(f"bench of {model} N={N} on {backend} failed:\n{done.stderr[-2000:]}")
+    result = json.loads(lines[-1][7:])
+    result["process_s"] = round(total, 3)
+    return result
+
+
+def _peer_lines(model: str, N: int, ours: float) -> list[str]:
+    lines = []
+    for module, label in (("brian2", "Brian2"), ("nest", "NEST")):
+        try:
+            __import__(module)
+        except ImportError:
+            lines.append(f"    {label}: not installed here, not run")
+        else:  # pragma: no cover - neither is installed on the CI machines
+            lines.append(f"    {label}: installed, but refsim bench does not drive it yet; "
+                         "use shared/anchors/bench/")
+    for name, seconds in PEERS.get((model, N), {}).items():
+        lines.append(f"    {name:24s} {seconds:7.3f} s/sim-s (perf.md, not this run)   "
+                     f"refsim/peer = {ours / seconds:5.2f}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="refsim bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=["coba", "cuba", "all"], default="all")
+    parser.add_argument("--N", type=int, nargs="+", default=[4000],
+                        help="network sizes (fixed in-degree 80); e.g. --N 4000 16000 64000")
+    parser.add_argument("--duration", type=float, default=1.0, help="biological seconds")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", default="all",
+                        help="numpy, numba, cupy, or all that run here (default)")
+    parser.add_argument("--repeats", type=int, default=1, help="median over this many runs")
+    parser.add_argument("--peers", action="store_true",
+                        help="also the peers (Brian2, NEST) where installed, else perf.md's")
+    parser.add_argument("--json", metavar="FILE", help="write every measurement here")
+    parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        model, N, duration, seed, backend = args.one
+        print("RESULT " + json.dumps(measure(model, int(N), float(duration), int(seed),
+                                             backend)), flush=True)
+        return 0
+    from refsim import backends
+
+    chosen = ([b for b, (ok, _) in backends.available().items() if ok]
+              if args.backend == "all" else [args.backend])
+    models = ["coba", "cuba"] if args.model == "all" else [args.model]
+    rows = []
+    header = (f"{'model':5s} {'N':>7s} {'backend':8s} {'build s':>8s} {'compile s':>9s} "
+              f"{'run s/sim-s':>11s} {'spikes':>8s} {'rate Hz':>8s} {'events/s':>10s} "
+              f"{'peak MiB':>8s} {'process s':>9s}")
+    print(header, flush=True)
+    for model in models:
+        for N in args.N:
+            for backend in chosen:
+                runs = [_in_fresh_process(model, N, args.duration, args.seed, backend)
+                        for _ in range(args.repeats)]
+                runs.sort(key=lambda r: r["run_s"])
+                r = runs[len(runs) // 2]
+                rows.append(r)
+                print(f"{model:5s} {N:7d} {backend:8s} {r['build_s']:8.3f} {r['compile_s']:9.3f} "
+                      f"{r['run_per_sim_s']:11.4f} {r['spikes']:8d} {r['rate_hz']:8.2f} "
+                      f"{r['events_per_s']:10.3g} {r['peak_mib']:8.1f} {r['process_s']:9.2f}",
+                      flush=True)
+                if r["engine"] != backend:
+                    print(f"      (engine: {r['engine']})")
+            if args.peers:
+                best = min(r["run_per_sim_s"] for r in rows if r["model"] == model
+                           and r["N"] == N)
+                print(f"  peers for {model} N={N} (fastest refsim {best:.4f} s/sim-s):")
+                print("\n".join(_peer_lines(model, N, best)))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"machine": os.uname().machine, "cpus": os.cpu_count(), "runs": rows},
+                      fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
