@@ -64,7 +64,9 @@ def test_console_script_runs_info():
     proc = subprocess.run([sys.executable, "-m", "refsim.cli", "info"], capture_output=True,
                           text=True, check=True)
     assert f"refsim {refsim.__version__}" in proc.stdout
-    assert "backend in use: numpy" in proc.stdout
+    assert "backends (* in use):" in proc.stdout
+    assert "  * numba  ok " in proc.stdout or "  * numpy  ok " in proc.stdout
+    assert "cupy" in proc.stdout
 
 
 def test_html_report_references_a_valid_image_for_every_plotted_case(tmp_path, capsys):
@@ -98,7 +100,8 @@ def test_html_report_references_a_valid_image_for_every_plotted_case(tmp_path, c
     md = (tmp_path / "summary.md").read_text()
     for name in names:
         assert f"plots/{name.replace('/', '_')}.png" in md
-    assert data["environment"]["backend"] == "numpy" and data["environment"]["dtype"] == "float64"
+    assert data["environment"]["backend"] == refsim.get_backend()  # the one in use
+    assert data["environment"]["dtype"] == "float64"
 
 
 def test_quick_leaves_out_statistical_and_convergence_cases():
