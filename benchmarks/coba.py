@@ -51,7 +51,7 @@ def measure(N: int, duration_s: float, seed: int) -> dict:
     with refsim.environ.context(dt=0.1 * pq.ms):
         res = refsim.run(net.update, duration_s * 1000 * pq.ms, monitors={"spikes": net.pop})
     spikes = res["spikes"].count
-    return dict(sim="refsim", version=refsim.__version__, backend="numpy", model="coba", N=N,
+    return dict(sim="refsim", version=refsim.__version__, backend=res.engine, model="coba", N=N,
                 seed=seed, build_s=round(build_s, 4), run_s=round(res.wall_s, 4),
                 spikes=spikes, rate_hz=round(spikes / N / duration_s, 3),
                 n_syn=net.E.comm.nnz + net.I.comm.nnz, machine=platform.machine())
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         print("RESULT " + json.dumps(runs[-1]), flush=True)
     per_s = sorted(r["run_s"] / args.duration for r in runs)
     median = per_s[len(per_s) // 2]
-    print(f"\nCOBA N={args.N}: refsim (numpy backend) {median:.3f} s per simulated second "
+    print(f"\nCOBA N={args.N}: refsim ({runs[-1]['backend']}) {median:.3f} s per simulated second "
           f"(median of {len(runs)}; min {per_s[0]:.3f}), {runs[-1]['spikes']} spikes, "
           f"{runs[-1]['rate_hz']} Hz, build {runs[-1]['build_s']:.2f} s")
     if args.N == 4000:

@@ -140,7 +140,7 @@ def measure(N: int, duration_s: float, seed: int) -> dict:
 
     with refsim.environ.context(dt=0.1 * pq.ms):
         res = refsim.run(step, duration_s * 1000 * pq.ms)
-    return dict(sim="refsim", version=refsim.__version__, backend="numpy", model="cobahh", N=N,
+    return dict(sim="refsim", version=refsim.__version__, backend=res.engine, model="cobahh", N=N,
                 seed=seed, build_s=round(build_s, 4), run_s=round(res.wall_s, 4),
                 spikes=counter["spikes"], rate_hz=round(counter["spikes"] / N / duration_s, 3))
 
@@ -156,7 +156,7 @@ def main(argv=None):
         r = measure(args.N, args.duration, args.seed)
         print("RESULT " + json.dumps(r), flush=True)
     print(f"\nCOBAHH N={args.N}: {r['run_s'] / args.duration:.3f} s per simulated second, "
-          f"{r['spikes']} spikes, {r['rate_hz']} Hz (numpy backend)")
+          f"{r['spikes']} spikes, {r['rate_hz']} Hz ({r['backend']})")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def measure(N: int, duration_s: float, seed: int, monitors: bool = False) -> dic
     with refsim.environ.context(dt=0.1 * pq.ms):
         res = refsim.run(net.update, duration_s * 1000 * pq.ms, monitors={"spikes": net.pop})
     spikes = res["spikes"]
-    out = dict(sim="refsim", version=refsim.__version__, backend="numpy", model="cuba", N=N,
+    out = dict(sim="refsim", version=refsim.__version__, backend=res.engine, model="cuba", N=N,
                seed=seed, build_s=round(build_s, 4), run_s=round(res.wall_s, 4),
                spikes=spikes.count, rate_hz=round(spikes.count / N / duration_s, 3))
     if monitors:
@@ -61,7 +61,7 @@ def main(argv=None):
     for r in runs:
         print("RESULT " + json.dumps(r))
     median = sorted(r["run_s"] / args.duration for r in runs)[len(runs) // 2]
-    print(f"\nCUBA N={args.N}: refsim (numpy backend) {median:.3f} s per simulated second, "
+    print(f"\nCUBA N={args.N}: refsim ({runs[-1]['backend']}) {median:.3f} s per simulated second, "
           f"{runs[-1]['spikes']} spikes, {runs[-1]['rate_hz']} Hz")
     if args.N == 4000:
         print("\nPeers on this machine kind (shared/anchors/perf.md, 2026-11-22, not this run):")
