@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import time
-
-import quantities as pq
 
 import refsim
-from refsim.validation.networks import COBANet
+from refsim.validation import bench
+from refsim.validation.networks import COBANet  # noqa: F401 - tests build it from here
 
 #: run time (s) for 1 s of biological time, COBA 4000, median of 3 (shared/anchors/perf.md)
 PEERS_COBA_4000 = {
@@ -41,20 +38,8 @@ PEERS_COBA_4000 = {
 
 
 def measure(N: int, duration_s: float, seed: int) -> dict:
-    """Build, initialise and run the network once; timings in seconds."""
-    refsim.random.seed(seed)
-    t0 = time.perf_counter()
-    net = COBANet(N, seed)
-    refsim.init_all_states(net)
-    net.kick_start(seed)
-    build_s = time.perf_counter() - t0
-    with refsim.environ.context(dt=0.1 * pq.ms):
-        res = refsim.run(net.update, duration_s * 1000 * pq.ms, monitors={"spikes": net.pop})
-    spikes = res["spikes"].count
-    return dict(sim="refsim", version=refsim.__version__, backend=res.engine, model="coba", N=N,
-                seed=seed, build_s=round(build_s, 4), run_s=round(res.wall_s, 4),
-                spikes=spikes, rate_hz=round(spikes / N / duration_s, 3),
-                n_syn=net.E.comm.nnz + net.I.comm.nnz, machine=platform.machine())
+    """Build, initialise and run the network once on the backend in use; seconds."""
+    return bench.measure("coba", N, duration_s, seed, refsim.get_backend())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         print("RESULT " + json.dumps(runs[-1]), flush=True)
     per_s = sorted(r["run_s"] / args.duration for r in runs)
     median = per_s[len(per_s) // 2]
-    print(f"\nCOBA N={args.N}: refsim ({runs[-1]['backend']}) {median:.3f} s per simulated second "
+    print(f"\nCOBA N={args.N}: refsim ({runs[-1]['engine']}) {median:.3f} s per simulated second "
           f"(median of {len(runs)}; min {per_s[0]:.3f}), {runs[-1]['spikes']} spikes, "
           f"{runs[-1]['rate_hz']} Hz, build {runs[-1]['build_s']:.2f} s")
     if args.N == 4000:

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-
-import quantities as pq
 
 import refsim
-from refsim.validation.networks import CUBANet
+from refsim.validation import bench
 
 #: run time (s) for 1 s of biological time, CUBA 4000, median of 3 (shared/anchors/perf.md)
 PEERS_CUBA_4000 = {
@@ -33,21 +30,9 @@ PEERS_CUBA_4000 = {
 }
 
 
-def measure(N: int, duration_s: float, seed: int, monitors: bool = False) -> dict:
-    refsim.random.seed(seed)
-    t0 = time.perf_counter()
-    net = CUBANet(N, seed)
-    refsim.init_all_states(net)
-    build_s = time.perf_counter() - t0
-    with refsim.environ.context(dt=0.1 * pq.ms):
-        res = refsim.run(net.update, duration_s * 1000 * pq.ms, monitors={"spikes": net.pop})
-    spikes = res["spikes"]
-    out = dict(sim="refsim", version=refsim.__version__, backend=res.engine, model="cuba", N=N,
-               seed=seed, build_s=round(build_s, 4), run_s=round(res.wall_s, 4),
-               spikes=spikes.count, rate_hz=round(spikes.count / N / duration_s, 3))
-    if monitors:
-        out["spike_monitor"] = spikes
-    return out
+def measure(N: int, duration_s: float, seed: int) -> dict:
+    """Build, initialise and run the network once on the backend in use; seconds."""
+    return bench.measure("cuba", N, duration_s, seed, refsim.get_backend())
 
 
 def main(argv=None):
@@ -61,7 +46,7 @@ def main(argv=None):
     for r in runs:
         print("RESULT " + json.dumps(r))
     median = sorted(r["run_s"] / args.duration for r in runs)[len(runs) // 2]
-    print(f"\nCUBA N={args.N}: refsim ({runs[-1]['backend']}) {median:.3f} s per simulated second, "
+    print(f"\nCUBA N={args.N}: refsim ({runs[-1]['engine']}) {median:.3f} s per simulated second, "
           f"{runs[-1]['spikes']} spikes, {runs[-1]['rate_hz']} Hz")
     if args.N == 4000:
         print("\nPeers on this machine kind (shared/anchors/perf.md, 2026-11-22, not this run):")

@@ -61,7 +61,7 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str) -> d
                 duration_s=duration_s, import_s=round(imported, 3), build_s=round(build_s, 3),
                 compile_s=round(res.compile_s, 3), run_s=round(res.wall_s, 4),
                 run_per_sim_s=round(res.wall_s / duration_s, 4), spikes=mon.count,
-                rate_hz=round(mon.count / N / duration_s, 3), synapses=n_syn,
+                rate_hz=round(mon.count / N / duration_s, 3), n_syn=n_syn,
                 events_per_s=round(events / res.wall_s), peak_mib=round(
                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
 

@@ -8,8 +8,8 @@
     compiled twins runs as one Numba-jitted loop (no Python per step); anything else
     runs the NumPy code.  Needs ``pip install 'refsim[numba]'``.
 ``cupy``
-    The same network on an NVIDIA GPU through CuPy arrays.  Needs CuPy for the
-    machine's CUDA (``pip install cupy-cuda12x``) and a visible GPU.
+    Not built yet: refsim has no GPU kernels (docs/backends.md).  Asking for it says
+    what is missing: CuPy for the machine's CUDA, a visible GPU, or the kernels.
 
 The backend in use comes from, in order: :func:`set_backend` / :func:`use_backend`,
 the ``REFSIM_BACKEND`` environment variable, else ``numba`` when it imports and
@@ -66,7 +66,8 @@ def _probe(name: str) -> tuple[bool, str]:
         return False, f"cupy {cupy.__version__} finds no usable GPU ({exc}); {_INSTALL['cupy']}"
     if count < 1:
         return False, f"cupy {cupy.__version__} sees no GPU; {_INSTALL['cupy']}"
-    return True, cupy.__version__
+    return False, (f"cupy {cupy.__version__} and a GPU are here, but refsim has no CuPy "
+                   "kernels yet (docs/backends.md)")
 
 
 def available() -> dict[str, tuple[bool, str]]:

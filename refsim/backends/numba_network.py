@@ -3,7 +3,7 @@
 :func:`plan` reads a network into flat arrays (it says why when a component has no
 compiled twin); :func:`run_compiled` advances it with :func:`_advance`, one jitted
 loop over the steps of a chunk, with no Python inside a step.  The arithmetic of each
-model is the scalar twin beside its NumPy code (``lif_membrane_scalar`` in
+model is the scalar twin beside its NumPy code (``lif_drift_scalar`` in
 ``neurons/lif.py``, ``expon_decay_scalar`` in ``synapses/expon.py``, ``coba_scalar`` in
 ``outputs.py``...), performed in the oracle's order, so spikes and states equal the
 numpy backend's bit for bit (``tests/test_backends.py``).
@@ -23,7 +23,7 @@ Float sums run in that fixed order: a rerun gives the same bits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -117,8 +117,6 @@ class Plan:
     feed_pop: np.ndarray
     feed_row: np.ndarray
     feed_buffer: List
-    synapses: list = field(default_factory=list)
-    outputs: list = field(default_factory=list)
 
 
 def _vector(value, n: int) -> np.ndarray:
@@ -140,7 +138,7 @@ def plan(net) -> Plan:
     """
     pops = list(net.populations)
     V, last, params, kinds, hard, spiking = List(), List(), List(), [], [], List()
-    synapses, syn_pop, outputs = [], [], []
+    synapses, syn_pop = [], []
     out_syn, out_kind, out_value, out_start = [], [], [], [0]
     for p, pop in enumerate(pops):
         if type(pop) not in (LIF, LIFRef):
@@ -173,7 +171,6 @@ def plan(net) -> Plan:
             if id(out) not in merged or type(out) not in (COBA, CUBA):
                 raise NotCompilable(f"{pop.name}: current input {key!r} does not compile "
                                     "(only COBA or CUBA outputs of merged projections)")
-            outputs.append(out)
             out_syn.append(merged[id(out)])
             out_kind.append(_COBA if type(out) is COBA else _CUBA)
             out_value.append(float(out.E) if type(out) is COBA else float(out.scale))
@@ -224,7 +221,7 @@ def plan(net) -> Plan:
                 spiking, syn_g, pop_g, pop_tau, as_int(out_row), as_int(out_kind),
                 np.asarray(out_value, dtype=np.float64), as_int(out_start), f_indptr,
                 f_indices, f_weights, as_int(f_pre), as_int(f_start),
-                as_int(f_stop), as_int(f_pop), as_int(f_row), f_buffer, synapses, outputs)
+                as_int(f_stop), as_int(f_pop), as_int(f_row), f_buffer)
 
 
 @numba.njit(cache=True)
@@ -254,14 +251,13 @@ def _membrane(v, last, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref, direct, is
               refractory_model, G, out_row, out_kind, out_value, o_begin, o_end,
               V_r, cur, slope, drift, z, e, t, dt):
     """One step of the LIF/LIFRef membranes of a population, in passes that vectorise."""
-    # the membrane in passes over the population, each a plain loop that vectorises
     for j in range(v.size):
         V_r[j] = reset_scalar(v[j], spk[j], V_th[j], V_reset[j], is_hard)
         cur[j] = direct[j]  # the oracle's sum starts from the direct input (or 0.0)
         slope[j] = 0.0
     for o in range(o_begin, o_end):  # outputs in registration order
         row, value = out_row[o], out_value[o]
-        if out_kind[o] == 1:
+        if out_kind[o] == _COBA:
             for j in range(v.size):
                 I, dI = coba_scalar(G[row, j], value, V_r[j])
                 cur[j] = cur[j] + I
@@ -331,7 +327,7 @@ def _advance(i_begin, i_end, first_step, dt, V, last_spike, params, kind, hard, 
             v, last, par, spk = V[p], last_spike[p], params[p], spiking[p]
             R, tau_m, V_th, V_reset, V_rest, tau_ref, direct = (
                 par[0], par[1], par[2], par[3], par[4], par[5], par[6])
-            is_hard, refractory_model = hard[p], kind[p] == 1
+            is_hard, refractory_model = hard[p], kind[p] == _LIFREF
             work = scratch[p]
             _membrane(v, last, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref, direct, is_hard,
                       refractory_model, G, out_row, out_kind, out_value, out_start[p],
