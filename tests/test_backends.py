@@ -202,3 +202,68 @@ def test_network_declaration_errors_name_the_problem():
         net.project(proj, pop, 8, 12)
     with pytest.raises(TypeError, match="population must be a refsim neuron"):
         net.population(proj)
+
+
+def _mixed_network(seed: int = 5):
+    """Two populations with per-neuron parameters on one, a population larger than a
+    block of the compiled loop, per-synapse and shared weights, COBA and CUBA."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    n_a, n_b = 5000, 700
+    net = refsim.Network()
+    a = refsim.LIFRef(n_a, R=1.0 * pq.MOhm, tau=rng.uniform(10.0, 30.0, n_a) * pq.ms,
+                      tau_ref=2.0 * pq.ms, V_rest=-60.0 * pq.mV,
+                      V_th=rng.uniform(-52.0, -48.0, n_a) * pq.mV, V_reset=-65.0 * pq.mV,
+                      V_initializer=refsim.init.Uniform(-65.0, -48.0, unit=pq.mV))
+    b = refsim.LIF(n_b, R=1.0 * pq.MOhm, tau=15.0 * pq.ms, V_rest=-60.0 * pq.mV,
+                   V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV, spk_reset="hard",
+                   V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV))
+    W = sp.random(n_a, n_b, density=0.02, format="csr", random_state=seed) * 3.0
+    a_to_b = refsim.AlignPostProj(comm=refsim.SparseLinear(W, unit=pq.nS),
+                                  syn=refsim.Expon.desc(n_b, tau=5.0 * pq.ms),
+                                  out=refsim.COBA.desc(E=0.0 * pq.mV), post=b)
+    b_to_a = refsim.AlignPostProj(comm=refsim.EventFixedProb(n_b, n_a, 0.05, -0.4 * pq.nA,
+                                                             seed=seed),
+                                  syn=refsim.Expon.desc(n_a, tau=8.0 * pq.ms, g_initializer=(
+                                      refsim.init.Constant(0.0 * pq.nA))),
+                                  out=refsim.CUBA.desc(scale=1.0), post=a)
+    a_to_a = refsim.AlignPostProj(comm=refsim.EventFixedProb(n_a, n_a, 0.01, 0.5 * pq.nS,
+                                                             seed=seed + 1),
+                                  syn=refsim.Expon.desc(n_a, tau=3.0 * pq.ms),
+                                  out=refsim.COBA.desc(E=0.0 * pq.mV), post=a)
+    net.population(a, current=rng.uniform(9.0, 13.0, n_a) * pq.nA)
+    net.population(b, current=9.5 * pq.nA)
+    net.project(a_to_b, a)
+    net.project(b_to_a, b)
+    net.project(a_to_a, a)
+    return net, a, b
+
+
+def test_numba_equals_numpy_with_per_neuron_parameters_and_weights_over_blocks():
+    from refsim.backends import numba_network
+
+    results = {}
+    for backend in ("numba", "numpy"):
+        refsim.random.seed(11)
+        net, a, b = _mixed_network()
+        refsim.init_all_states(net)
+        if backend == "numba":
+            pl = numba_network.plan(net)
+            # the cases this test is for: a per-neuron table and a shared one, a
+            # population over one block, per-synapse and shared weights
+            assert list(pl.narrow) == [False, True]
+            assert a.num > numba_network._BLOCK
+            assert sorted(pl.feed_uniform) == [False, True, True]
+        with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(net, 150 * pq.ms, monitors={"a": a, "b": b}, progress=False)
+        results[backend] = (res, a.V.data.copy(), b.V.data.copy(),
+                            a.last_spike_time.data.copy())
+    (ra, *sa), (rb, *sb) = results["numba"], results["numpy"]
+    assert ra.engine == "numba" and rb.engine == "numpy"
+    assert ra["a"].count > 500 and ra["b"].count > 100  # both populations are active
+    for key in ("a", "b"):
+        assert np.array_equal(ra[key].steps, rb[key].steps)
+        assert np.array_equal(ra[key].indices_fired, rb[key].indices_fired)
+    for x, y in zip(sa, sb, strict=True):
+        assert np.array_equal(x, y)
