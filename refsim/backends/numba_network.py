@@ -431,6 +431,20 @@ def _prefetch_row(row, indptr, idx, w, uniform):
             prefetch(w, s)
 
 
+@numba.njit(cache=True, error_model="numpy", parallel=True)
+def _blocks_in_parallel(n_blocks, n, p, narrow, v, last, spk, par, is_hard, refractory_model,
+                        G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value,
+                        o_begin, o_end, e_lin, work, t, dt):
+    """The blocks of one population, spread over the cores (each writes its own columns)."""
+    for b in numba.prange(n_blocks):
+        b0 = b * _BLOCK
+        b1 = min(b0 + _BLOCK, n)
+        shift = b0 if narrow else 0  # narrow tables: one block, reused
+        _synapses(b0, b1, shift, p, G, TAU, FACTOR, f_pop, f_row, f_buffer)
+        _membrane(b0, b1, shift, v, last, spk, par, is_hard, refractory_model, G, out_row,
+                  out_kind, out_value, o_begin, o_end, e_lin, work[b], t, dt)
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _advance(i_begin, i_end, first_step, dt,
              V, last_spike, params, narrow, kind, hard, spiking, fired, n_fired,
@@ -477,12 +491,16 @@ def _advance(i_begin, i_end, first_step, dt,
             e_lin, work, is_hard, refractory_model = (pop_e_linear[p], scratch[p], hard[p],
                                                       kind[p] == _LIFREF)
             o_begin, o_end = out_start[p], out_start[p + 1]
-            for b0 in range(0, n, _BLOCK):  # a block's columns stay in the L1 cache
-                b1 = min(b0 + _BLOCK, n)
-                shift = b0 if narrow[p] else 0  # narrow tables: one block, reused
-                _synapses(b0, b1, shift, p, G, TAU, FACTOR, f_pop, f_row, f_buffer)
-                _membrane(b0, b1, shift, v, last, spk, par, is_hard, refractory_model, G,
-                          out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt)
+            n_blocks = (n + _BLOCK - 1) // _BLOCK
+            if n_blocks > 1:
+                _blocks_in_parallel(n_blocks, n, p, narrow[p], v, last, spk, par, is_hard,
+                                    refractory_model, G, TAU, FACTOR, f_pop, f_row, f_buffer,
+                                    out_row, out_kind, out_value, o_begin, o_end, e_lin, work,
+                                    t, dt)
+            else:
+                _synapses(0, n, 0, p, G, TAU, FACTOR, f_pop, f_row, f_buffer)
+                _membrane(0, n, 0, v, last, spk, par, is_hard, refractory_model, G,
+                          out_row, out_kind, out_value, o_begin, o_end, e_lin, work[0], t, dt)
             n_fired[p] = _list_fired(spk, fired[p])
             if spike_steps[p].size > 0:
                 steps, index, n = spike_steps[p], spike_index[p], n_spikes[p]
@@ -577,7 +595,7 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     t0 = time.perf_counter()
     factors = _decay_factors(pl.pop_tau, dt)
     e_linear = _linear_exprel(pl.params, pl.linear, dt)
-    scratch = List([np.zeros((5, min(v.size, _BLOCK))) for v in pl.V])
+    scratch = List([np.zeros((-(-v.size // _BLOCK), 5, min(v.size, _BLOCK))) for v in pl.V])
     _take_spikes(pl.V, pl.params, pl.narrow, pl.spiking, pl.fired, pl.n_fired)
     advance(0, 0)
     compile_s = time.perf_counter() - t0
