@@ -28,3 +28,26 @@ def test_cobahh_network_is_the_published_one_and_fires():
     assert float(net.pop.C) == 0.2  # 1 uF/cm^2 * 20000 um^2 = 200 pF, in nF
     assert float(net.pop.gL) == 0.01  # 5e-5 S/cm^2 * 20000 um^2 = 10 nS, in uS
     assert net.E.comm.conn_num == 80
+
+
+def test_refsim_bench_reports_each_backend_and_they_agree(tmp_path, capsys):
+    import json
+
+    from refsim.validation import bench
+
+    out = tmp_path / "bench.json"
+    assert bench.main(["--model", "cuba", "--N", "800", "--duration", "0.05",
+                       "--backend", "all", "--peers", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].split() == [
+        "model", "N", "backend", "build", "s", "compile", "s", "run", "s/sim-s", "spikes",
+        "rate", "Hz", "events/s", "peak", "MiB", "process", "s", "threads"]
+    runs = {r["backend"]: r for r in json.loads(out.read_text())["runs"]}
+    assert set(runs) >= {"numpy"}
+    for r in runs.values():
+        assert r["model"] == "cuba" and r["N"] == 800 and r["n_syn"] == 800 * 80
+        assert r["engine"] == r["backend"]
+        assert r["run_s"] > 0 and r["peak_mib"] > 0 and r["threads"] >= 1
+    if "numba" in runs:  # the same network gives the same spikes on both backends
+        assert runs["numba"]["spikes"] == runs["numpy"]["spikes"] > 0
+    assert "Brian2: not installed here, not run" in printed or "Brian2: installed" in printed

@@ -26,7 +26,10 @@ PEERS = {
     ("coba", 4000): {"Brian2 cpp_standalone": 0.385, "Brian2 runtime": 0.573,
                      "BrainPy (JAX CPU)": 1.163, "NEST 1 thread": 8.637},
     ("cuba", 4000): {"Brian2 cpp_standalone": 0.090, "NEST 2 threads": 0.347},
-    ("coba", 64000): {"BrainPy (JAX CPU)": 3.4, "Brian2": 6.8},
+    ("coba", 16000): {"Brian2 cpp_standalone": 1.58, "BrainPy (JAX CPU)": 1.68,
+                      "Brian2 runtime": 1.74, "NEST 2 threads": 17.8},
+    ("coba", 64000): {"BrainPy (JAX CPU)": 3.44, "Brian2 runtime": 6.60,
+                      "Brian2 cpp_standalone": 6.79, "NEST 2 threads": 75.9},
 }
 
 
@@ -57,7 +60,12 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str) -> d
     out_degree[net.n_exc:] = np.diff(net.I.comm.W.indptr)
     events = int(out_degree[mon.indices_fired].sum())
     n_syn = net.E.comm.nnz + net.I.comm.nnz
-    return dict(model=model, N=N, backend=backend, engine=res.engine, seed=seed,
+    threads = 1
+    if res.engine == "numba":  # blocks of a large population run on every Numba thread
+        import numba
+
+        threads = numba.get_num_threads()
+    return dict(model=model, N=N, backend=backend, engine=res.engine, threads=threads, seed=seed,
                 duration_s=duration_s, import_s=round(imported, 3), build_s=round(build_s, 3),
                 compile_s=round(res.compile_s, 3), run_s=round(res.wall_s, 4),
                 run_per_sim_s=round(res.wall_s / duration_s, 4), spikes=mon.count,
@@ -124,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     header = (f"{'model':5s} {'N':>7s} {'backend':8s} {'build s':>8s} {'compile s':>9s} "
               f"{'run s/sim-s':>11s} {'spikes':>8s} {'rate Hz':>8s} {'events/s':>10s} "
-              f"{'peak MiB':>8s} {'process s':>9s}")
+              f"{'peak MiB':>8s} {'process s':>9s} {'threads':>7s}")
     print(header, flush=True)
     for model in models:
         for N in args.N:
@@ -136,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(r)
                 print(f"{model:5s} {N:7d} {backend:8s} {r['build_s']:8.3f} {r['compile_s']:9.3f} "
                       f"{r['run_per_sim_s']:11.4f} {r['spikes']:8d} {r['rate_hz']:8.2f} "
-                      f"{r['events_per_s']:10.3g} {r['peak_mib']:8.1f} {r['process_s']:9.2f}",
+                      f"{r['events_per_s']:10.3g} {r['peak_mib']:8.1f} {r['process_s']:9.2f} "
+                      f"{r['threads']:7d}",
                       flush=True)
                 if r["engine"] != backend:
                     print(f"      (engine: {r['engine']})")
