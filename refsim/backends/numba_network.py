@@ -431,18 +431,29 @@ def _prefetch_row(row, indptr, idx, w, uniform):
             prefetch(w, s)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _step_block(b, n, p, narrow, v, last, spk, par, is_hard, refractory_model, G, TAU,
+                FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value, o_begin, o_end,
+                e_lin, work, t, dt):
+    """Block ``b`` of population ``p`` (of ``n`` neurons): its synapses, then membranes;
+    ``work`` is the block's scratch."""
+    b0 = b * _BLOCK
+    b1 = min(b0 + _BLOCK, n)
+    shift = b0 if narrow else 0  # narrow tables: one block, reused
+    _synapses(b0, b1, shift, p, G, TAU, FACTOR, f_pop, f_row, f_buffer)
+    _membrane(b0, b1, shift, v, last, spk, par, is_hard, refractory_model, G, out_row,
+              out_kind, out_value, o_begin, o_end, e_lin, work, t, dt)
+
+
 @numba.njit(cache=True, error_model="numpy", parallel=True)
 def _blocks_in_parallel(n_blocks, n, p, narrow, v, last, spk, par, is_hard, refractory_model,
                         G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value,
                         o_begin, o_end, e_lin, work, t, dt):
     """The blocks of one population, spread over the cores (each writes its own columns)."""
     for b in numba.prange(n_blocks):
-        b0 = b * _BLOCK
-        b1 = min(b0 + _BLOCK, n)
-        shift = b0 if narrow else 0  # narrow tables: one block, reused
-        _synapses(b0, b1, shift, p, G, TAU, FACTOR, f_pop, f_row, f_buffer)
-        _membrane(b0, b1, shift, v, last, spk, par, is_hard, refractory_model, G, out_row,
-                  out_kind, out_value, o_begin, o_end, e_lin, work[b], t, dt)
+        _step_block(b, n, p, narrow, v, last, spk, par, is_hard, refractory_model, G, TAU,
+                    FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value, o_begin,
+                    o_end, e_lin, work[b], t, dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -497,10 +508,10 @@ def _advance(i_begin, i_end, first_step, dt,
                                     refractory_model, G, TAU, FACTOR, f_pop, f_row, f_buffer,
                                     out_row, out_kind, out_value, o_begin, o_end, e_lin, work,
                                     t, dt)
-            else:
-                _synapses(0, n, 0, p, G, TAU, FACTOR, f_pop, f_row, f_buffer)
-                _membrane(0, n, 0, v, last, spk, par, is_hard, refractory_model, G,
-                          out_row, out_kind, out_value, o_begin, o_end, e_lin, work[0], t, dt)
+            else:  # one block: no threads to start
+                _step_block(0, n, p, narrow[p], v, last, spk, par, is_hard, refractory_model,
+                            G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row, out_kind,
+                            out_value, o_begin, o_end, e_lin, work[0], t, dt)
             n_fired[p] = _list_fired(spk, fired[p])
             if spike_steps[p].size > 0:
                 steps, index, n = spike_steps[p], spike_index[p], n_spikes[p]
