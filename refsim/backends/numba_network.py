@@ -35,31 +35,25 @@ What makes it fast (figures in ``docs/performance.md``), none of which changes a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numba
 import numpy as np
 from numba.typed import List
 
 from refsim.backends.numba_support import prefetch  # also registers the scalar twins
-from refsim.connectivity import _CSRComm
+from refsim.backends.plan import COBA_KIND as _COBA
+from refsim.backends.plan import LIFREF_KIND as _LIFREF
+from refsim.backends.plan import NotCompilable, Plan
+from refsim.backends.plan import plan as plan_network
 from refsim.fmath import _EXPREL_SERIES_BELOW as EXPREL_SERIES_BELOW
 from refsim.fmath import _poly_exprel as exprel_series
 from refsim.fmath import exprel_scalar
 from refsim.integrators import exp_euler_scalar
 from refsim.neurons.base import reset_scalar, spike_scalar
-from refsim.neurons.lif import LIF, LIFRef, lif_drift_scalar
-from refsim.outputs import COBA, CUBA, coba_scalar, cuba_scalar
-from refsim.projections import AlignPostProj, _MergedAlignPost
-from refsim.synapses.expon import Expon, expon_decay_scalar, expon_factor_scalar
+from refsim.neurons.lif import LIFRef, lif_drift_scalar
+from refsim.outputs import coba_scalar, cuba_scalar
+from refsim.synapses.expon import expon_decay_scalar, expon_factor_scalar
 
 __all__ = ["NotCompilable", "plan", "run_compiled"]
-
-# population kinds and output kinds, as the loop sees them
-_LIF, _LIFREF = 0, 1
-_CUBA, _COBA = 0, 1
-# rows of a population's parameter table
-_PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref", "direct input")
 
 
 def _drop_stale_cache() -> None:
@@ -75,9 +69,10 @@ def _drop_stale_cache() -> None:
     import pathlib
 
     from refsim.backends import numba_support
+    from refsim.backends import plan as plan_module  # the kind constants
 
     files = sorted({inspect.getsourcefile(f) for f in numba_support.TWINS}
-                   | {__file__, numba_support.__file__})
+                   | {__file__, numba_support.__file__, plan_module.__file__})
     digest = hashlib.sha256(b"".join(pathlib.Path(f).read_bytes() for f in files)).hexdigest()
     here = pathlib.Path(__file__)
     dirs = [here.parent / "__pycache__"]
@@ -99,168 +94,14 @@ def _drop_stale_cache() -> None:
 _drop_stale_cache()
 
 
-class NotCompilable(Exception):
-    """The network has a component without a compiled twin (the message names it)."""
-
-
-@dataclass
-class Plan:
-    """A network as flat arrays, in the loop's order (see the module text)."""
-
-    pops: list
-    V: List
-    last_spike: List
-    params: List
-    narrow: np.ndarray
-    kind: np.ndarray
-    hard: np.ndarray
-    linear: np.ndarray
-    spiking: List
-    fired: List
-    n_fired: np.ndarray
-    syn_g: List
-    pop_g: List
-    pop_tau: List
-    out_row: np.ndarray
-    out_kind: np.ndarray
-    out_value: np.ndarray
-    out_start: np.ndarray
-    feed_indptr: List
-    feed_indices: List
-    feed_weights: List
-    feed_uniform: np.ndarray
-    feed_pre: np.ndarray
-    feed_start: np.ndarray
-    feed_stop: np.ndarray
-    feed_pop: np.ndarray
-    feed_row: np.ndarray
-    feed_buffer: List
-
-
-def _vector(value, n: int) -> np.ndarray:
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)))
-
-
-def _state(state, what: str) -> np.ndarray:
-    """The state's array, made private (the loop writes it in place)."""
-    if state.data.ndim != 1:
-        raise NotCompilable(f"{what}: only unbatched states compile")
-    state.data = np.array(state.data, dtype=np.float64, order="C", copy=True)
-    return state.data
-
-
 def plan(net) -> Plan:
-    """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`.
-
-    Raises :class:`NotCompilable` naming the first component that has no compiled twin.
-    """
-    pops = list(net.populations)
-    V, last, params, kinds, hard, spiking, fired = List(), List(), List(), [], [], List(), List()
-    synapses, syn_pop = [], []
-    out_syn, out_kind, out_value, out_start, linear = [], [], [], [0], []
-    for p, pop in enumerate(pops):
-        if type(pop) not in (LIF, LIFRef):
-            raise NotCompilable(f"{type(pop).__name__} has no compiled twin yet (LIF, LIFRef)")
-        if getattr(pop, "ref_var", False):
-            raise NotCompilable(f"{pop.name}: ref_var=True does not compile yet")
-        if pop.delta_inputs or pop.after_updates:
-            raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
-        n = pop.num
-        V.append(_state(pop.V, f"{pop.name}.V"))
-        last.append(_state(pop.last_spike_time, pop.name) if type(pop) is LIFRef
-                    else np.zeros(n))
-        table = np.empty((len(_PARAMS), n))
-        for row, name in enumerate(_PARAMS[:-1]):
-            table[row] = _vector(getattr(pop, name, 0.0), n)
-        table[-1] = _vector(pop._external(net.currents[p]), n)
-        params.append(table)
-        kinds.append(_LIFREF if type(pop) is LIFRef else _LIF)
-        hard.append(pop.spk_reset == "hard")
-        spiking.append(np.zeros(n, dtype=np.bool_))
-        fired.append(np.zeros(n, dtype=np.int64))
-        merged = {}
-        for key, before in pop.before_updates.items():
-            if not isinstance(before, _MergedAlignPost) or type(before.syn) is not Expon:
-                raise NotCompilable(f"{pop.name}: before-update {key!r} does not compile "
-                                    "(only merged AlignPostProj with Expon)")
-            merged[id(before.out)] = len(synapses)
-            synapses.append(before.syn)
-            syn_pop.append(p)
-        for key, out in pop.current_inputs.items():
-            if id(out) not in merged or type(out) not in (COBA, CUBA):
-                raise NotCompilable(f"{pop.name}: current input {key!r} does not compile "
-                                    "(only COBA or CUBA outputs of merged projections)")
-            out_syn.append(merged[id(out)])
-            out_kind.append(_COBA if type(out) is COBA else _CUBA)
-            out_value.append(float(out.E) if type(out) is COBA else float(out.scale))
-        out_start.append(len(out_syn))
-        linear.append(all(k == _CUBA for k in out_kind[out_start[-2]:]))
-    # each population's conductances as the rows of one array (the synapses' states
-    # become views of its rows during the run), so the membrane loop reads G[row, j]
-    syn_g, pop_g, pop_tau, syn_row, narrow = List(), List(), List(), [], []
-    for p, pop in enumerate(pops):
-        own = [s for s, q in zip(synapses, syn_pop, strict=True) if q == p]
-        G, TAU = np.zeros((len(own), pop.num)), np.zeros((len(own), pop.num))
-        for row, syn in enumerate(own):
-            if syn.delta_inputs or syn.current_inputs:
-                raise NotCompilable(f"{syn.name}: queued inputs at the start of a compiled run")
-            if syn.g.data.shape != (pop.num,):
-                raise NotCompilable(f"{syn.name}: only unbatched states compile")
-            G[row] = syn.g.data
-            syn.g.data = G[row]
-            TAU[row] = _vector(syn.tau, pop.num)
-            syn_row.append(row)
-        # the same parameters for every neuron: tables one block wide, reused per block
-        table = params[p]
-        narrow.append(bool(np.all(table.view(np.int64) == table[:, :1].view(np.int64))
-                           and np.all(TAU.view(np.int64) == TAU[:, :1].view(np.int64))))
-        if narrow[-1]:
-            width = min(pop.num, _BLOCK)
-            params[p] = np.ascontiguousarray(table[:, :width])
-            TAU = np.ascontiguousarray(TAU[:, :width])
-        pop_g.append(G)
-        pop_tau.append(TAU)
-    for syn in synapses:
-        syn_g.append(syn.g.data)
-    out_row = [syn_row[s] for s in out_syn]
-    f_indptr, f_indices, f_weights, f_buffer = List(), List(), List(), List()
-    f_pre, f_start, f_stop, f_pop, f_row, f_uniform = [], [], [], [], [], []
-    # column indices as int32 where every matrix allows (half the bytes read per event)
-    index_type = np.int32 if all(proj.comm.W.shape[1] < 2**31 for proj, *_ in net.feeds) \
-        else np.int64
-    syn_index = {id(s): i for i, s in enumerate(synapses)}
-    for proj, pre, start, stop in net.feeds:
-        if type(proj) is not AlignPostProj or not proj.merged or proj.delay is not None \
-                or proj.modules or not isinstance(proj.comm, _CSRComm):
-            raise NotCompilable(f"projection {proj.name} does not compile (only merged "
-                                "AlignPostProj without delay on a sparse comm)")
-        if id(proj.syn) not in syn_index:
-            raise NotCompilable(f"projection {proj.name} targets a population outside "
-                                "the network")
-        W = proj.comm.W
-        f_indptr.append(np.ascontiguousarray(W.indptr, dtype=np.int64))
-        f_indices.append(np.ascontiguousarray(W.indices, dtype=index_type))
-        f_weights.append(np.ascontiguousarray(W.data, dtype=np.float64))
-        bits = f_weights[-1].view(np.int64)  # one weight for all (bit for bit): no loads
-        f_uniform.append(bits.size > 0 and bool(np.all(bits == bits[0])))
-        f_buffer.append(np.zeros(W.shape[1]))
-        f_pre.append(net._index(pre))
-        f_start.append(start)
-        f_stop.append(stop)
-        f_pop.append(syn_pop[syn_index[id(proj.syn)]])
-        f_row.append(syn_row[syn_index[id(proj.syn)]])
-    as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
-    as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
-    return Plan(
-        pops=pops, V=V, last_spike=last, params=params, narrow=as_bool(narrow),
-        kind=as_int(kinds), hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
-        fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), syn_g=syn_g, pop_g=pop_g,
-        pop_tau=pop_tau, out_row=as_int(out_row), out_kind=as_int(out_kind),
-        out_value=np.asarray(out_value, dtype=np.float64), out_start=as_int(out_start),
-        feed_indptr=f_indptr, feed_indices=f_indices, feed_weights=f_weights,
-        feed_uniform=as_bool(f_uniform), feed_pre=as_int(f_pre), feed_start=as_int(f_start),
-        feed_stop=as_int(f_stop), feed_pop=as_int(f_pop), feed_row=as_int(f_row),
-        feed_buffer=f_buffer)
+    """Read ``net`` into a :class:`~refsim.backends.plan.Plan` whose lists are Numba's
+    typed lists (shared parameters one block wide).  Raises :class:`NotCompilable`."""
+    pl = plan_network(net, narrow_width=_BLOCK)
+    for name, value in vars(pl).items():
+        if name != "pops" and isinstance(value, list):
+            setattr(pl, name, List(value))
+    return pl
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -1,0 +1,196 @@
+"""A :class:`refsim.Network` read into flat arrays: what the compiled backends run.
+
+:func:`plan` checks that every component has a compiled twin (else it raises
+:class:`NotCompilable`, naming the first that has none) and gathers the network's
+states, parameters and connectivity into the arrays of a :class:`Plan`, in the order of
+one step (docs/backends.md).  The states become private arrays that the compiled loop
+writes in place and the model objects keep viewing.  The numba backend
+(``numba_network.py``) and the cupy backend (``cupy_network.py``) both start from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from refsim.connectivity import _CSRComm
+from refsim.neurons.lif import LIF, LIFRef
+from refsim.outputs import COBA, CUBA
+from refsim.projections import AlignPostProj, _MergedAlignPost
+from refsim.synapses.expon import Expon
+
+__all__ = ["NotCompilable", "Plan", "plan"]
+
+# population kinds and output kinds, as the loops see them
+LIF_KIND, LIFREF_KIND = 0, 1
+CUBA_KIND, COBA_KIND = 0, 1
+# rows of a population's parameter table
+PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref", "direct input")
+
+
+class NotCompilable(Exception):
+    """The network has a component without a compiled twin (the message names it)."""
+
+
+@dataclass
+class Plan:
+    """A network as flat arrays, in the loop's order (see the module text)."""
+
+    pops: list
+    V: list
+    last_spike: list
+    params: list
+    narrow: np.ndarray
+    kind: np.ndarray
+    hard: np.ndarray
+    linear: np.ndarray
+    spiking: list
+    fired: list
+    n_fired: np.ndarray
+    syn_g: list
+    pop_g: list
+    pop_tau: list
+    out_row: np.ndarray
+    out_kind: np.ndarray
+    out_value: np.ndarray
+    out_start: np.ndarray
+    feed_indptr: list
+    feed_indices: list
+    feed_weights: list
+    feed_uniform: np.ndarray
+    feed_pre: np.ndarray
+    feed_start: np.ndarray
+    feed_stop: np.ndarray
+    feed_pop: np.ndarray
+    feed_row: np.ndarray
+    feed_buffer: list
+
+
+def _vector(value, n: int) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)))
+
+
+def _state(state, what: str) -> np.ndarray:
+    """The state's array, made private (the loop writes it in place)."""
+    if state.data.ndim != 1:
+        raise NotCompilable(f"{what}: only unbatched states compile")
+    state.data = np.array(state.data, dtype=np.float64, order="C", copy=True)
+    return state.data
+
+
+def plan(net, narrow_width: int) -> Plan:
+    """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`.
+
+    Parameters shared by every neuron of a population are stored ``narrow_width``
+    columns wide (the loops read column ``j`` of a block, or ``0`` on a GPU).
+
+    Raises :class:`NotCompilable` naming the first component that has no compiled twin.
+    """
+    pops = list(net.populations)
+    V, last, params, kinds, hard, spiking, fired = [], [], [], [], [], [], []
+    synapses, syn_pop = [], []
+    out_syn, out_kind, out_value, out_start, linear = [], [], [], [0], []
+    for p, pop in enumerate(pops):
+        if type(pop) not in (LIF, LIFRef):
+            raise NotCompilable(f"{type(pop).__name__} has no compiled twin yet (LIF, LIFRef)")
+        if getattr(pop, "ref_var", False):
+            raise NotCompilable(f"{pop.name}: ref_var=True does not compile yet")
+        if pop.delta_inputs or pop.after_updates:
+            raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
+        n = pop.num
+        V.append(_state(pop.V, f"{pop.name}.V"))
+        last.append(_state(pop.last_spike_time, pop.name) if type(pop) is LIFRef
+                    else np.zeros(n))
+        table = np.empty((len(PARAMS), n))
+        for row, name in enumerate(PARAMS[:-1]):
+            table[row] = _vector(getattr(pop, name, 0.0), n)
+        table[-1] = _vector(pop._external(net.currents[p]), n)
+        params.append(table)
+        kinds.append(LIFREF_KIND if type(pop) is LIFRef else LIF_KIND)
+        hard.append(pop.spk_reset == "hard")
+        spiking.append(np.zeros(n, dtype=np.bool_))
+        fired.append(np.zeros(n, dtype=np.int64))
+        merged = {}
+        for key, before in pop.before_updates.items():
+            if not isinstance(before, _MergedAlignPost) or type(before.syn) is not Expon:
+                raise NotCompilable(f"{pop.name}: before-update {key!r} does not compile "
+                                    "(only merged AlignPostProj with Expon)")
+            merged[id(before.out)] = len(synapses)
+            synapses.append(before.syn)
+            syn_pop.append(p)
+        for key, out in pop.current_inputs.items():
+            if id(out) not in merged or type(out) not in (COBA, CUBA):
+                raise NotCompilable(f"{pop.name}: current input {key!r} does not compile "
+                                    "(only COBA or CUBA outputs of merged projections)")
+            out_syn.append(merged[id(out)])
+            out_kind.append(COBA_KIND if type(out) is COBA else CUBA_KIND)
+            out_value.append(float(out.E) if type(out) is COBA else float(out.scale))
+        out_start.append(len(out_syn))
+        linear.append(all(k == CUBA_KIND for k in out_kind[out_start[-2]:]))
+    # each population's conductances as the rows of one array (the synapses' states
+    # become views of its rows during the run), so the membrane loop reads G[row, j]
+    syn_g, pop_g, pop_tau, syn_row, narrow = [], [], [], [], []
+    for p, pop in enumerate(pops):
+        own = [s for s, q in zip(synapses, syn_pop, strict=True) if q == p]
+        G, TAU = np.zeros((len(own), pop.num)), np.zeros((len(own), pop.num))
+        for row, syn in enumerate(own):
+            if syn.delta_inputs or syn.current_inputs:
+                raise NotCompilable(f"{syn.name}: queued inputs at the start of a compiled run")
+            if syn.g.data.shape != (pop.num,):
+                raise NotCompilable(f"{syn.name}: only unbatched states compile")
+            G[row] = syn.g.data
+            syn.g.data = G[row]
+            TAU[row] = _vector(syn.tau, pop.num)
+            syn_row.append(row)
+        # the same parameters for every neuron: tables one block wide, reused per block
+        table = params[p]
+        narrow.append(bool(np.all(table.view(np.int64) == table[:, :1].view(np.int64))
+                           and np.all(TAU.view(np.int64) == TAU[:, :1].view(np.int64))))
+        if narrow[-1]:
+            width = min(pop.num, narrow_width)
+            params[p] = np.ascontiguousarray(table[:, :width])
+            TAU = np.ascontiguousarray(TAU[:, :width])
+        pop_g.append(G)
+        pop_tau.append(TAU)
+    for syn in synapses:
+        syn_g.append(syn.g.data)
+    out_row = [syn_row[s] for s in out_syn]
+    f_indptr, f_indices, f_weights, f_buffer = [], [], [], []
+    f_pre, f_start, f_stop, f_pop, f_row, f_uniform = [], [], [], [], [], []
+    # column indices as int32 where every matrix allows (half the bytes read per event)
+    index_type = np.int32 if all(proj.comm.W.shape[1] < 2**31 for proj, *_ in net.feeds) \
+        else np.int64
+    syn_index = {id(s): i for i, s in enumerate(synapses)}
+    for proj, pre, start, stop in net.feeds:
+        if type(proj) is not AlignPostProj or not proj.merged or proj.delay is not None \
+                or proj.modules or not isinstance(proj.comm, _CSRComm):
+            raise NotCompilable(f"projection {proj.name} does not compile (only merged "
+                                "AlignPostProj without delay on a sparse comm)")
+        if id(proj.syn) not in syn_index:
+            raise NotCompilable(f"projection {proj.name} targets a population outside "
+                                "the network")
+        W = proj.comm.W
+        f_indptr.append(np.ascontiguousarray(W.indptr, dtype=np.int64))
+        f_indices.append(np.ascontiguousarray(W.indices, dtype=index_type))
+        f_weights.append(np.ascontiguousarray(W.data, dtype=np.float64))
+        bits = f_weights[-1].view(np.int64)  # one weight for all (bit for bit): no loads
+        f_uniform.append(bits.size > 0 and bool(np.all(bits == bits[0])))
+        f_buffer.append(np.zeros(W.shape[1]))
+        f_pre.append(net._index(pre))
+        f_start.append(start)
+        f_stop.append(stop)
+        f_pop.append(syn_pop[syn_index[id(proj.syn)]])
+        f_row.append(syn_row[syn_index[id(proj.syn)]])
+    as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
+    as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
+    return Plan(
+        pops=pops, V=V, last_spike=last, params=params, narrow=as_bool(narrow),
+        kind=as_int(kinds), hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
+        fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), syn_g=syn_g, pop_g=pop_g,
+        pop_tau=pop_tau, out_row=as_int(out_row), out_kind=as_int(out_kind),
+        out_value=np.asarray(out_value, dtype=np.float64), out_start=as_int(out_start),
+        feed_indptr=f_indptr, feed_indices=f_indices, feed_weights=f_weights,
+        feed_uniform=as_bool(f_uniform), feed_pre=as_int(f_pre), feed_start=as_int(f_start),
+        feed_stop=as_int(f_stop), feed_pop=as_int(f_pop), feed_row=as_int(f_row),
+        feed_buffer=f_buffer)
