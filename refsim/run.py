@@ -362,8 +362,8 @@ def run(
     bar = _progress_bar(n_steps, progress)
     compile_s = 0.0
     if plan is not None:
-        from refsim.backends.numba_network import run_compiled
-        compile_s, wall = run_compiled(plan, first_step, n_steps, dt, mons, bar)
+        compile_s, wall = _engine_module(engine).run_compiled(plan, first_step, n_steps, dt,
+                                                              mons, bar)
     else:
         wall = _run_python(step.update if isinstance(step, Network) else step, mons,
                            times, first_step, bar)
@@ -389,11 +389,12 @@ def _run_python(step, mons: dict, times: np.ndarray, first_step: int, bar) -> fl
 
 
 def _compiled_plan(step, mons: dict):
-    """(plan, engine): a compiled plan on the numba backend when ``step`` is a Network.
+    """(plan, engine): a compiled plan on the numba or cupy backend when ``step`` is a
+    Network.
 
-    ``engine`` says what runs: ``'numpy'``, ``'numba'`` (one compiled loop), or
-    ``'numpy (numba could not compile: ...)'``; a Network that does not compile also
-    warns, naming the component.
+    ``engine`` says what runs: ``'numpy'``, ``'numba'`` (one compiled loop), ``'cupy'``
+    (GPU kernels), or ``'numpy (numba could not compile: ...)'``; a Network that does not
+    compile also warns, naming the component.
     """
     backend = backends.get_backend()
     if backend == "numpy":
@@ -405,11 +406,20 @@ def _compiled_plan(step, mons: dict):
     if type(net).update is not Network.update:
         reason = f"{type(net).__name__} overrides Network.update"
     else:
-        from refsim.backends.numba_network import NotCompilable, plan
+        from refsim.backends.plan import NotCompilable
         try:
-            return plan(net), "numba"
+            return _engine_module(backend).plan(net), backend
         except NotCompilable as exc:
             reason = str(exc)
     warnings.warn(f"refsim.run on the {backend} backend: {reason}; running the NumPy code "
                   "step by step", BackendFallbackWarning, stacklevel=3)
     return None, f"numpy ({backend} could not compile: {reason})"
+
+
+def _engine_module(engine: str):
+    """The module that plans and runs a compiled network on ``engine``."""
+    if engine == "cupy":
+        from refsim.backends import cupy_network
+        return cupy_network
+    from refsim.backends import numba_network
+    return numba_network

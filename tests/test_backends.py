@@ -1,4 +1,5 @@
-"""Backends: selection, the portable math, and numba against the numpy oracle bit for bit."""
+"""Backends: selection, the portable math, and the compiled backends (numba; cupy on a
+GPU) against the numpy oracle, bit for bit."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from refsim import backends, fmath
 from refsim.validation.networks import COBANet, CUBANet
 
 numba = pytest.importorskip("numba", reason="the numba backend needs numba installed")
+
+_CUPY_USABLE, _CUPY_DETAIL = backends.available()["cupy"]
+#: the compiled backends each cross-backend test runs on: numba always, cupy on a GPU
+COMPILED = ["numba", pytest.param("cupy", marks=[
+    pytest.mark.gpu, pytest.mark.skipif(not _CUPY_USABLE, reason=_CUPY_DETAIL)])]
 
 
 # -- selection -------------------------------------------------------------------------
@@ -108,14 +114,16 @@ def _state_of(net):
     (lambda: CUBANet(4000, 1), 1000.0),
     (lambda: COBANet(1000, 3), 300.0),
 ], ids=["COBA 4000, 1 s", "CUBA 4000, 1 s", "COBA 1000"])
-def test_numba_equals_numpy_bit_for_bit_on_the_benchmark_networks(make, duration_ms):
+@pytest.mark.parametrize("backend", COMPILED)
+def test_compiled_equals_numpy_bit_for_bit_on_the_benchmark_networks(backend, make,
+                                                                      duration_ms):
     def monitors(net):
         return {"spikes": net.pop,
                 "V": refsim.StateMonitor(net.pop.V, indices=[0, 7, 999], every=7),
                 "g": net.E.syn.g}
-    a_net, a = _run(make, "numba", duration_ms, monitors)
+    a_net, a = _run(make, backend, duration_ms, monitors)
     b_net, b = _run(make, "numpy", duration_ms, monitors)
-    assert a.engine == "numba" and b.engine == "numpy"
+    assert a.engine == backend and b.engine == "numpy"
     assert a["spikes"].count > 1000
     assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
     assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
@@ -126,14 +134,15 @@ def test_numba_equals_numpy_bit_for_bit_on_the_benchmark_networks(make, duration
     assert np.array_equal(a["g"].magnitude, b["g"].magnitude)
 
 
-def test_numba_reruns_are_bit_identical_and_continue_like_one_run():
-    first, r1 = _run(lambda: CUBANet(2000, 4), "numba", 200.0)
-    again, r2 = _run(lambda: CUBANet(2000, 4), "numba", 200.0)
+@pytest.mark.parametrize("backend", COMPILED)
+def test_reruns_are_bit_identical_and_continue_like_one_run(backend):
+    first, r1 = _run(lambda: CUBANet(2000, 4), backend, 200.0)
+    again, r2 = _run(lambda: CUBANet(2000, 4), backend, 200.0)
     assert np.array_equal(r1["spikes"].steps, r2["spikes"].steps)
     assert all(np.array_equal(x, y) for x, y in zip(_state_of(first), _state_of(again),
                                                       strict=True))
-    # two runs of 100 ms on numba == one of 200 ms
-    with refsim.use_backend("numba"):
+    # two runs of 100 ms == one of 200 ms
+    with refsim.use_backend(backend):
         refsim.random.seed(1)
         net = refsim.init_all_states(CUBANet(2000, 4))
         with refsim.environ.context(dt=0.1 * pq.ms):
@@ -144,22 +153,24 @@ def test_numba_reruns_are_bit_identical_and_continue_like_one_run():
     assert np.array_equal(steps, r1["spikes"].steps)
 
 
-def test_spike_monitor_with_indices_keeps_the_oracles_order():
+@pytest.mark.parametrize("backend", COMPILED)
+def test_spike_monitor_with_indices_keeps_the_oracles_order(backend):
     picks = [50, 3, 1999, 10]
     mons = lambda net: {"s": refsim.SpikeMonitor(net.pop, indices=picks)}  # noqa: E731
-    _, a = _run(lambda: COBANet(2000, 2), "numba", 200.0, mons)
+    _, a = _run(lambda: COBANet(2000, 2), backend, 200.0, mons)
     _, b = _run(lambda: COBANet(2000, 2), "numpy", 200.0, mons)
     assert a["s"].count == b["s"].count > 0
     assert np.array_equal(a["s"].indices_fired, b["s"].indices_fired)
     assert np.array_equal(a["s"].steps, b["s"].steps)
 
 
-def test_network_with_direct_current_and_lif_matches_brainpy_golden_raster():
+@pytest.mark.parametrize("backend", COMPILED)
+def test_network_with_direct_current_and_lif_matches_brainpy_golden_raster(backend):
     from refsim.validation.golden_cases import run_einet
     from refsim.validation.golden_data import load
 
     ref = load("einet_seed0")
-    with refsim.use_backend("numba"):
+    with refsim.use_backend(backend):
         net, spikes = run_einet(0, V0_mV=ref["V0_mV"])
     raster = np.zeros(ref["spikes"].shape, dtype=np.uint8)
     raster[spikes.steps, spikes.indices_fired] = 1
@@ -167,15 +178,16 @@ def test_network_with_direct_current_and_lif_matches_brainpy_golden_raster():
     assert np.array_equal(raster, ref["spikes"])
 
 
-def test_a_network_that_does_not_compile_warns_and_runs_numpy():
+@pytest.mark.parametrize("backend", COMPILED)
+def test_a_network_that_does_not_compile_warns_and_runs_numpy(backend):
     net = refsim.Network()
     pop = net.population(refsim.ExpIF(3), current=5 * pq.mA)
     refsim.init_all_states(net)
-    with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
+    with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
         with pytest.warns(backends.BackendFallbackWarning,
                           match="ExpIF has no compiled twin yet"):
             res = refsim.run(net, 1 * pq.ms, monitors={"V": pop.V})
-    assert res.engine.startswith("numpy (numba could not compile: ExpIF")
+    assert res.engine.startswith(f"numpy ({backend} could not compile: ExpIF")
     assert res["V"].shape == (10, 3)
 
 
@@ -240,11 +252,12 @@ def _mixed_network(seed: int = 5):
     return net, a, b
 
 
-def test_numba_equals_numpy_with_per_neuron_parameters_and_weights_over_blocks():
+@pytest.mark.parametrize("compiled", COMPILED)
+def test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_blocks(compiled):
     from refsim.backends import numba_network
 
     results = {}
-    for backend in ("numba", "numpy"):
+    for backend in (compiled, "numpy"):
         refsim.random.seed(11)
         net, a, b = _mixed_network()
         refsim.init_all_states(net)
@@ -259,8 +272,8 @@ def test_numba_equals_numpy_with_per_neuron_parameters_and_weights_over_blocks()
             res = refsim.run(net, 150 * pq.ms, monitors={"a": a, "b": b}, progress=False)
         results[backend] = (res, a.V.data.copy(), b.V.data.copy(),
                             a.last_spike_time.data.copy())
-    (ra, *sa), (rb, *sb) = results["numba"], results["numpy"]
-    assert ra.engine == "numba" and rb.engine == "numpy"
+    (ra, *sa), (rb, *sb) = results[compiled], results["numpy"]
+    assert ra.engine == compiled and rb.engine == "numpy"
     assert ra["a"].count > 500 and ra["b"].count > 100  # both populations are active
     for key in ("a", "b"):
         assert np.array_equal(ra[key].steps, rb[key].steps)

@@ -41,13 +41,16 @@ def test_refsim_bench_reports_each_backend_and_they_agree(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert printed.splitlines()[0].split() == [
         "model", "N", "backend", "build", "s", "compile", "s", "run", "s/sim-s", "spikes",
-        "rate", "Hz", "events/s", "peak", "MiB", "process", "s", "threads"]
+        "rate", "Hz", "events/s", "peak", "MiB", "process", "s", "threads", "GPU", "MiB"]
     runs = {r["backend"]: r for r in json.loads(out.read_text())["runs"]}
     assert set(runs) >= {"numpy"}
     for r in runs.values():
         assert r["model"] == "cuba" and r["N"] == 800 and r["n_syn"] == 800 * 80
         assert r["engine"] == r["backend"]
         assert r["run_s"] > 0 and r["peak_mib"] > 0 and r["threads"] >= 1
-    if "numba" in runs:  # the same network gives the same spikes on both backends
-        assert runs["numba"]["spikes"] == runs["numpy"]["spikes"] > 0
+    for compiled in ("numba", "cupy"):  # the same network gives the same spikes everywhere
+        if compiled in runs:
+            assert runs[compiled]["spikes"] == runs["numpy"]["spikes"] > 0
+    if "cupy" in runs:
+        assert runs["cupy"]["device_mib"] > 0
     assert "Brian2: not installed here, not run" in printed or "Brian2: installed" in printed

@@ -33,7 +33,8 @@ PEERS = {
 }
 
 
-def measure(model: str, N: int, duration_s: float, seed: int, backend: str) -> dict:
+def measure(model: str, N: int, duration_s: float, seed: int, backend: str,
+            in_degree: float = 80.0) -> dict:
     """Build and run one network in this process; timings in seconds."""
     t_import = time.perf_counter()
     import numpy as np
@@ -46,7 +47,7 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str) -> d
     with refsim.use_backend(backend):
         refsim.random.seed(seed)
         t0 = time.perf_counter()
-        net = (COBANet if model == "coba" else CUBANet)(N, seed)
+        net = (COBANet if model == "coba" else CUBANet)(N, seed, in_degree)
         refsim.init_all_states(net)
         if model == "coba":
             net.kick_start(seed)
@@ -60,12 +61,17 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str) -> d
     out_degree[net.n_exc:] = np.diff(net.I.comm.W.indptr)
     events = int(out_degree[mon.indices_fired].sum())
     n_syn = net.E.comm.nnz + net.I.comm.nnz
-    threads = 1
+    threads, device_mib = 1, 0.0
     if res.engine == "numba":  # blocks of a large population run on every Numba thread
         import numba
 
         threads = numba.get_num_threads()
-    return dict(model=model, N=N, backend=backend, engine=res.engine, threads=threads, seed=seed,
+    if res.engine == "cupy":  # what CuPy's pool holds at the end: the network's arrays
+        import cupy
+
+        device_mib = cupy.get_default_memory_pool().total_bytes() / 2**20
+    return dict(model=model, N=N, in_degree=in_degree, backend=backend, engine=res.engine,
+                threads=threads, device_mib=round(device_mib, 1), seed=seed,
                 duration_s=duration_s, import_s=round(imported, 3), build_s=round(build_s, 3),
                 compile_s=round(res.compile_s, 3), run_s=round(res.wall_s, 4),
                 run_per_sim_s=round(res.wall_s / duration_s, 4), spikes=mon.count,
@@ -74,11 +80,13 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str) -> d
                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
 
 
-def _in_fresh_process(model: str, N: int, duration: float, seed: int, backend: str) -> dict:
+def _in_fresh_process(model: str, N: int, duration: float, seed: int, backend: str,
+                      in_degree: float) -> dict:
     t0 = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "refsim.validation.bench", "--one", model, str(N),
-         str(duration), str(seed), backend], capture_output=True, text=True, check=False)
+         str(duration), str(seed), backend, str(in_degree)], capture_output=True, text=True,
+        check=False)
     total = time.perf_counter() - t0
     lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
     if done.returncode or not lines:
@@ -108,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="refsim bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=["coba", "cuba", "all"], default="all")
     parser.add_argument("--N", type=int, nargs="+", default=[4000],
-                        help="network sizes (fixed in-degree 80); e.g. --N 4000 16000 64000")
+                        help="network sizes (fixed in-degree); e.g. --N 4000 16000 64000")
+    parser.add_argument("--in-degree", type=float, default=80.0,
+                        help="synapses per neuron, 0.8 of them excitatory (default 80: "
+                             "p = 0.02 at N = 4000)")
     parser.add_argument("--duration", type=float, default=1.0, help="biological seconds")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backend", default="all",
@@ -117,12 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", action="store_true",
                         help="also the peers (Brian2, NEST) where installed, else perf.md's")
     parser.add_argument("--json", metavar="FILE", help="write every measurement here")
-    parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        model, N, duration, seed, backend = args.one
+        model, N, duration, seed, backend, in_degree = args.one
         print("RESULT " + json.dumps(measure(model, int(N), float(duration), int(seed),
-                                             backend)), flush=True)
+                                             backend, float(in_degree))), flush=True)
         return 0
     from refsim import backends
 
@@ -132,20 +143,20 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     header = (f"{'model':5s} {'N':>7s} {'backend':8s} {'build s':>8s} {'compile s':>9s} "
               f"{'run s/sim-s':>11s} {'spikes':>8s} {'rate Hz':>8s} {'events/s':>10s} "
-              f"{'peak MiB':>8s} {'process s':>9s} {'threads':>7s}")
+              f"{'peak MiB':>8s} {'process s':>9s} {'threads':>7s} {'GPU MiB':>8s}")
     print(header, flush=True)
     for model in models:
         for N in args.N:
             for backend in chosen:
-                runs = [_in_fresh_process(model, N, args.duration, args.seed, backend)
-                        for _ in range(args.repeats)]
+                runs = [_in_fresh_process(model, N, args.duration, args.seed, backend,
+                                          args.in_degree) for _ in range(args.repeats)]
                 runs.sort(key=lambda r: r["run_s"])
                 r = runs[len(runs) // 2]
                 rows.append(r)
                 print(f"{model:5s} {N:7d} {backend:8s} {r['build_s']:8.3f} {r['compile_s']:9.3f} "
                       f"{r['run_per_sim_s']:11.4f} {r['spikes']:8d} {r['rate_hz']:8.2f} "
                       f"{r['events_per_s']:10.3g} {r['peak_mib']:8.1f} {r['process_s']:9.2f} "
-                      f"{r['threads']:7d}",
+                      f"{r['threads']:7d} {r['device_mib']:8.1f}",
                       flush=True)
                 if r["engine"] != backend:
                     print(f"      (engine: {r['engine']})")

@@ -15,12 +15,16 @@ __all__ = ["COBANet", "CUBANet"]
 
 
 class COBANet(refsim.Network):
-    """One LIFRef population and two AlignPost projections (E and I)."""
+    """One LIFRef population and two AlignPost projections (E and I).
 
-    def __init__(self, N: int = 4000, seed: int = 1):
+    ``in_degree`` synapses per neuron on average (0.8 of them excitatory), at every size:
+    80 is the benchmark's p = 0.02 at N = 4000.
+    """
+
+    def __init__(self, N: int = 4000, seed: int = 1, in_degree: float = 80.0):
         super().__init__()
         self.n_exc = int(0.8 * N)
-        p = 0.02 * 4000.0 / N  # fixed in-degree of 80 at every size
+        p = in_degree / N  # fixed in-degree at every size
         self.pop = refsim.LIFRef(
             N, R=1.0 / (10.0 * pq.nS), tau=20.0 * pq.ms, tau_ref=5.0 * pq.ms,
             V_rest=-60.0 * pq.mV, V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV,
@@ -53,10 +57,10 @@ class COBANet(refsim.Network):
 class CUBANet(refsim.Network):
     """As :class:`COBANet` with current-based synapses (benchmark 2)."""
 
-    def __init__(self, N: int = 4000, seed: int = 1):
+    def __init__(self, N: int = 4000, seed: int = 1, in_degree: float = 80.0):
         super().__init__()
         self.n_exc = int(0.8 * N)
-        p = 0.02 * 4000.0 / N
+        p = in_degree / N
         self.pop = refsim.LIFRef(
             N, R=1.0 * pq.MOhm, tau=20.0 * pq.ms, tau_ref=5.0 * pq.ms, V_rest=-49.0 * pq.mV,
             V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV,

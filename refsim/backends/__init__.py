@@ -8,8 +8,9 @@
     compiled twins runs as one Numba-jitted loop (no Python per step); anything else
     runs the NumPy code.  Needs ``pip install 'refsim[numba]'``.
 ``cupy``
-    Not built yet: refsim has no GPU kernels (docs/backends.md).  Asking for it says
-    what is missing: CuPy for the machine's CUDA, a visible GPU, or the kernels.
+    The same compiled networks as GPU kernels (float64, the CPU's bits); anything else
+    runs the NumPy code on the CPU.  Needs CuPy for the machine's CUDA and an NVIDIA
+    GPU; asking for it without them says what is missing.
 
 The backend in use comes from, in order: :func:`set_backend` / :func:`use_backend`,
 the ``REFSIM_BACKEND`` environment variable, else ``numba`` when it imports and
@@ -19,6 +20,7 @@ the ``REFSIM_BACKEND`` environment variable, else ``numba`` when it imports and
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 from collections.abc import Iterator
@@ -56,6 +58,12 @@ def _probe(name: str) -> tuple[bool, str]:
         except ImportError as exc:
             return False, f"numba is not installed ({exc}); {_INSTALL['numba']}"
         return True, numba.__version__
+    return _probe_cupy()
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_cupy() -> tuple[bool, str]:
+    """CuPy imports, sees a GPU and compiles a kernel (cached: it creates a CUDA context)."""
     try:
         cupy = importlib.import_module("cupy")
     except ImportError as exc:
@@ -66,8 +74,14 @@ def _probe(name: str) -> tuple[bool, str]:
         return False, f"cupy {cupy.__version__} finds no usable GPU ({exc}); {_INSTALL['cupy']}"
     if count < 1:
         return False, f"cupy {cupy.__version__} sees no GPU; {_INSTALL['cupy']}"
-    return False, (f"cupy {cupy.__version__} and a GPU are here, but refsim has no CuPy "
-                   "kernels yet (docs/backends.md)")
+    try:
+        (cupy.arange(4.0) * 2.0).sum().item()  # needs NVRTC and a working driver
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+    except Exception as exc:
+        return False, (f"cupy {cupy.__version__} sees a GPU but cannot run a kernel ({exc}); "
+                       "install the CUDA toolkit's NVRTC (e.g. pip install 'cupy-cuda12x[ctk]')")
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    return True, f"{cupy.__version__} on {name}"
 
 
 def available() -> dict[str, tuple[bool, str]]:

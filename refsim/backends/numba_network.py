@@ -42,7 +42,7 @@ from numba.typed import List
 from refsim.backends.numba_support import prefetch  # also registers the scalar twins
 from refsim.backends.plan import COBA_KIND as _COBA
 from refsim.backends.plan import LIFREF_KIND as _LIFREF
-from refsim.backends.plan import NotCompilable, Plan
+from refsim.backends.plan import NotCompilable, Plan, deliver
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import _EXPREL_SERIES_BELOW as EXPREL_SERIES_BELOW
 from refsim.fmath import _poly_exprel as exprel_series
@@ -470,25 +470,10 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
 
 
 def _deliver(pl, mons, steps, index, n_spikes, rec_buf, rec_count, rec_mons) -> None:
-    """Hand the recordings to the monitor objects and rebind the outputs' conductances."""
-    from refsim.run import SpikeMonitor
+    """The loop's buffers to the monitors (:func:`refsim.backends.plan.deliver`)."""
+    def spikes_of(p):
+        return steps[p][: n_spikes[p]].copy(), index[p][: n_spikes[p]].copy()
 
-    for mon in mons.values():
-        if not isinstance(mon, SpikeMonitor):
-            continue
-        p = next(k for k, pop in enumerate(pl.pops) if pop is mon.neuron)
-        s, j = steps[p][: n_spikes[p]].copy(), index[p][: n_spikes[p]].copy()
-        if mon.indices is not None:  # the oracle's order: by step, then as listed
-            position = np.full(pl.pops[p].num, -1, dtype=np.int64)
-            position[mon.indices] = np.arange(mon.indices.size)
-            keep = position[j] >= 0
-            s, j = s[keep], j[keep]
-            order = np.lexsort((position[j], s))
-            s, j = s[order], j[order]
-        mon._chunks_steps, mon._chunks_idx = [s], [j]
-    for mon, buf, count in zip(rec_mons, rec_buf, rec_count, strict=True):
-        if mon is not None:
-            mon._buffer, mon._n = buf, int(count)
-    for pop in pl.pops:
-        for before in pop.before_updates.values():
-            before.out.bind_data(before.syn.g.data)
+    deliver(pl, mons, spikes_of, [(mon, buf, count) for mon, buf, count
+                                  in zip(rec_mons, rec_buf, rec_count, strict=True)
+                                  if mon is not None])

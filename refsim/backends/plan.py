@@ -194,3 +194,33 @@ def plan(net, narrow_width: int) -> Plan:
         feed_uniform=as_bool(f_uniform), feed_pre=as_int(f_pre), feed_start=as_int(f_start),
         feed_stop=as_int(f_stop), feed_pop=as_int(f_pop), feed_row=as_int(f_row),
         feed_buffer=f_buffer)
+
+
+def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
+    """Hand a compiled run's recordings to the monitor objects, and rebind the outputs'
+    conductances to the synapses' (now private) arrays.
+
+    ``spikes_of(p)`` gives population ``p``'s (steps, indices) in step order, indices
+    ascending within a step; ``state_records`` pairs each state monitor with its
+    (records x selected) host array and the number of rows filled.
+    """
+    from refsim.run import SpikeMonitor
+
+    for mon in mons.values():
+        if not isinstance(mon, SpikeMonitor):
+            continue
+        p = next(k for k, pop in enumerate(pl.pops) if pop is mon.neuron)
+        s, j = spikes_of(p)
+        if mon.indices is not None:  # the oracle's order: by step, then as listed
+            position = np.full(pl.pops[p].num, -1, dtype=np.int64)
+            position[mon.indices] = np.arange(mon.indices.size)
+            keep = position[j] >= 0
+            s, j = s[keep], j[keep]
+            order = np.lexsort((position[j], s))
+            s, j = s[order], j[order]
+        mon._chunks_steps, mon._chunks_idx = [s], [j]
+    for mon, buffer, count in state_records:
+        mon._buffer, mon._n = buffer, int(count)
+    for pop in pl.pops:
+        for before in pop.before_updates.values():
+            before.out.bind_data(before.syn.g.data)

@@ -1,0 +1,242 @@
+"""The cupy backend: a :func:`refsim.run` of a :class:`refsim.Network` on an NVIDIA GPU.
+
+The network is read by :func:`refsim.backends.plan.plan` (the same plan as the numba
+backend), copied to the GPU once, and advanced by the kernels of ``cupy_kernels.cu``:
+per step, one kernel per projection, then one per population (the order of
+:meth:`refsim.Network.update`, docs/backends.md).  The model arithmetic inside those
+kernels is C generated from the Python scalar twins by
+:mod:`refsim.backends.cuda_source` and compiled without fused multiply-adds, so the
+GPU gives the CPU backends' bits: same spike steps, same states.
+
+Connectivity is the CSR matrix built on the host from the run's seed, so it is the CPU's
+own.  A projection whose weights are all one bit pattern counts its events per target
+with integer atomics (exact in any order); one with weights per synapse sums each
+target's column in CSC order, rows ascending, without atomics.  Spikes are recorded as
+one row of flags per step on the GPU and turned into (step, index) pairs per chunk.
+
+Importing this module does not import CuPy; running does.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import numpy as np
+
+from refsim.backends.plan import COBA_KIND, LIFREF_KIND, NotCompilable, Plan, deliver
+from refsim.backends.plan import plan as plan_network
+from refsim.fmath import exprel_scalar
+from refsim.integrators import exp_euler_scalar
+from refsim.neurons.base import reset_scalar, spike_scalar
+from refsim.neurons.lif import LIFRef, lif_drift_scalar
+from refsim.outputs import coba_scalar, cuba_scalar
+from refsim.synapses.expon import expon_decay_scalar, expon_factor_scalar
+
+__all__ = ["KERNEL_TWINS", "NotCompilable", "plan", "run_compiled", "kernel_source"]
+
+#: the scalar twins the kernels call; cuda_source translates them and what they call
+KERNEL_TWINS = (spike_scalar, reset_scalar, lif_drift_scalar, exp_euler_scalar, exprel_scalar,
+                expon_factor_scalar, expon_decay_scalar, coba_scalar, cuba_scalar)
+#: NVRTC options: no contraction into fused multiply-adds (the CPU's rounding, op by op)
+COMPILE_OPTIONS = ("--fmad=false", "-std=c++17")
+_THREADS = 256  # threads per block
+
+
+def kernel_source() -> str:
+    """The whole CUDA source: the translated twins, then ``cupy_kernels.cu``."""
+    from refsim.backends.cuda_source import twin_source
+
+    kernels = (pathlib.Path(__file__).with_name("cupy_kernels.cu")).read_text()
+    return twin_source(KERNEL_TWINS) + "\n" + kernels
+
+
+def plan(net) -> Plan:
+    """Read ``net`` into a plan for the GPU (shared parameters one column wide)."""
+    assert COBA_KIND == 1  # the value of REFSIM_COBA in cupy_kernels.cu
+    return plan_network(net, narrow_width=1)
+
+
+def _module():
+    import cupy
+
+    module = cupy.RawModule(code=kernel_source(), options=COMPILE_OPTIONS)
+    return {name: module.get_function(name)
+            for name in ("count_events", "gather_events", "lif_step")}
+
+
+def _csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int):
+    """The CSR matrix reordered by column: per column, rows ascending and, within one row,
+    storage order (a stable sort of the CSR's own order), which is the order in which the
+    CPU loop adds a target's events."""
+    rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+    order = np.argsort(indices, kind="stable")
+    colptr = np.zeros(n_cols + 1, dtype=np.int64)
+    np.cumsum(np.bincount(indices, minlength=n_cols), out=colptr[1:])
+    return colptr, rows[order].astype(np.int32), data[order]
+
+
+class _Device:
+    """The plan's arrays on the GPU, and the launches of one step."""
+
+    def __init__(self, pl: Plan, dt: float):
+        import cupy
+
+        self.cp, self.pl, self.dt = cupy, pl, dt
+        self.kernels = _module()
+        up = cupy.asarray
+        self.V = [up(v) for v in pl.V]
+        self.last = [up(v) for v in pl.last_spike]
+        self.params = [up(p) for p in pl.params]
+        self.G = [up(g) for g in pl.pop_g]
+        self.TAU = [up(t) for t in pl.pop_tau]
+        # the stored spikes of the initial potentials (the twin, on NumPy arrays)
+        self.spiking = []
+        for p, v in enumerate(pl.V):
+            par = pl.params[p]
+            flags = np.asarray(spike_scalar(v, par[2], par[3]), dtype=np.uint8)
+            self.spiking.append(up(np.broadcast_to(flags, v.shape).copy()))
+        self.feeds = []  # per feed: launch arguments of its projection kernel
+        self.feed_data = []  # per feed: its counts (int32) or sums (float64) per target
+        for f in range(len(pl.feed_indptr)):
+            indptr, indices, weights = (pl.feed_indptr[f], pl.feed_indices[f],
+                                        pl.feed_weights[f])
+            n_rows = pl.feed_stop[f] - pl.feed_start[f]
+            n_post = pl.feed_buffer[f].size
+            source = self.spiking[pl.feed_pre[f]]
+            if pl.feed_uniform[f]:
+                counts = cupy.zeros(n_post, dtype=np.int32)
+                args = (np.int64(n_rows), source, np.int64(pl.feed_start[f]),
+                        up(indptr.astype(np.int64)), up(indices.astype(np.int32)), counts)
+                self.feeds.append(("count_events", n_rows, args))
+                self.feed_data.append(counts)
+            else:
+                colptr, rows, w = _csc(indptr, indices, weights, n_post)
+                sums = cupy.zeros(n_post, dtype=np.float64)
+                args = (np.int64(n_post), source, np.int64(pl.feed_start[f]), up(colptr),
+                        up(rows), up(w), sums)
+                self.feeds.append(("gather_events", n_post, args))
+                self.feed_data.append(sums)
+        self.populations = []  # per population: (n, leading args, trailing args)
+        for p in range(len(pl.V)):
+            n = pl.V[p].size
+            mine = [f for f in range(len(pl.feed_indptr)) if pl.feed_pop[f] == p]
+            o0, o1 = pl.out_start[p], pl.out_start[p + 1]
+            trailing = (
+                self.params[p], np.int64(pl.params[p].shape[1]),
+                self.G[p], self.TAU[p], np.int32(self.G[p].shape[0]),
+                np.int32(len(mine)), up(np.asarray(pl.feed_row[mine], dtype=np.int32)),
+                up(np.asarray(pl.feed_uniform[mine], dtype=np.int32)),
+                up(np.asarray([pl.feed_weights[f][0] if pl.feed_uniform[f] else 0.0
+                               for f in mine], dtype=np.float64)),
+                up(np.asarray([self.feed_data[f].data.ptr for f in mine], dtype=np.uint64)),
+                np.int32(o1 - o0), up(np.asarray(pl.out_row[o0:o1], dtype=np.int32)),
+                up(np.asarray(pl.out_kind[o0:o1], dtype=np.int32)),
+                up(np.asarray(pl.out_value[o0:o1], dtype=np.float64)))
+            self.populations.append((n, (np.int64(n), np.int32(pl.narrow[p]),
+                                         np.int32(pl.kind[p] == LIFREF_KIND),
+                                         np.int32(pl.hard[p])), trailing))
+        self.no_record = cupy.zeros(1, dtype=np.uint8)
+
+    def launch(self, name: str, n: int, args) -> None:
+        if n > 0:
+            self.kernels[name](((n + _THREADS - 1) // _THREADS,), (_THREADS,), args)
+
+    def step(self, t: float, records: list) -> None:
+        """One step at time ``t``; ``records[p]`` is the row that takes population
+        ``p``'s spikes (or None)."""
+        for name, n, args in self.feeds:
+            self.launch(name, n, args)
+        for p, (n, leading, trailing) in enumerate(self.populations):
+            row = records[p]
+            self.launch("lif_step", n, leading + (
+                np.float64(t), np.float64(self.dt), self.V[p], self.last[p], self.spiking[p],
+                self.no_record if row is None else row, np.int32(row is not None)) + trailing)
+
+    def copy_back(self) -> None:
+        """The final states into the plan's host arrays (which the models view)."""
+        pl = self.pl
+        for p in range(len(pl.V)):
+            pl.V[p][...] = self.V[p].get()
+            pl.last_spike[p][...] = self.last[p].get()
+            pl.pop_g[p][...] = self.G[p].get()
+
+
+def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
+                 bar=None) -> tuple[float, float]:
+    """Run ``n_steps`` of a planned network on the GPU, filling ``mons``; return
+    (compile s, run s).  Compilation (or CuPy's cache) and the upload are timed apart."""
+    import cupy
+
+    from refsim.run import SpikeMonitor, StateMonitor
+
+    t0 = time.perf_counter()
+    dev = _Device(pl, dt)
+    states = {}  # id of a host state array -> its GPU copy, for state monitors
+    for p in range(len(pl.V)):
+        states[id(pl.V[p])] = dev.V[p]
+        if type(pl.pops[p]) is LIFRef:
+            states[id(pl.last_spike[p])] = dev.last[p]
+        for r in range(pl.pop_g[p].shape[0]):  # a synapse's g is a row of G
+            for g in pl.syn_g:
+                if np.shares_memory(g, pl.pop_g[p][r]):
+                    states[id(g)] = dev.G[p][r]
+    recorded, readers = set(), []
+    for name, mon in mons.items():
+        if isinstance(mon, SpikeMonitor):
+            if not any(mon.neuron is pop for pop in pl.pops):
+                raise NotCompilable(f"monitor '{name}' records a population outside the network")
+            recorded.add(next(p for p, pop in enumerate(pl.pops) if pop is mon.neuron))
+        elif isinstance(mon, StateMonitor):
+            data = getattr(mon.target, "data", None)
+            source = states.get(id(data)) if data is not None and mon.reduce is None else None
+            if source is None:
+                raise NotCompilable(f"monitor '{name}' reads something other than a state of "
+                                    "a compiled component (or reduces it)")
+            sel = np.arange(data.size) if mon.indices is None else mon.indices
+            buffer = cupy.empty((mon._n_records, sel.size))
+            readers.append((mon, source, cupy.asarray(sel, dtype=np.int64), buffer))
+        else:  # pragma: no cover - run() only makes these two kinds
+            raise NotCompilable(f"monitor '{name}' is of an unknown kind")
+    cupy.cuda.Device().synchronize()
+    compile_s = time.perf_counter() - t0
+
+    width = sum(pl.V[p].size for p in recorded)
+    chunk = int(max(1, min(1000, (1 << 27) // max(width, 1))))  # flags of <= 128 MiB
+    history = {p: cupy.zeros((chunk, pl.V[p].size), dtype=np.uint8) for p in recorded}
+    spikes = {p: ([], []) for p in recorded}
+    counts = [0] * len(readers)
+    t0 = time.perf_counter()
+    for c0 in range(0, n_steps, chunk):
+        c1 = min(n_steps, c0 + chunk)
+        for i in range(c0, c1):
+            dev.step((first_step + i) * dt,
+                     [history[p][i - c0] if p in history else None for p in range(len(pl.V))])
+            for m, (mon, source, sel, buffer) in enumerate(readers):
+                if i % mon.every == 0:
+                    cupy.take(source, sel, out=buffer[counts[m]])
+                    counts[m] += 1
+        for p in recorded:  # (step, index) pairs by step, then index: the CPU's order
+            steps, index = cupy.nonzero(history[p][: c1 - c0])
+            spikes[p][0].append(steps.get() + first_step + c0)
+            spikes[p][1].append(index.get())
+        cupy.cuda.Device().synchronize()
+        if bar is not None:
+            bar.update(c1 - c0)
+    run_s = time.perf_counter() - t0
+    dev.copy_back()
+    _deliver(pl, mons, spikes, readers, counts)
+    return compile_s, run_s
+
+
+def _deliver(pl, mons, spikes, readers, counts) -> None:
+    """The GPU's recordings to the monitors (:func:`refsim.backends.plan.deliver`)."""
+    def spikes_of(p):
+        steps, index = spikes[p]
+        if not steps:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return (np.concatenate(steps).astype(np.int64),
+                np.concatenate(index).astype(np.int64))
+
+    deliver(pl, mons, spikes_of, [(mon, buffer.get(), count) for (mon, _, _, buffer), count
+                                  in zip(readers, counts, strict=True)])

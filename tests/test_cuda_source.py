@@ -1,0 +1,158 @@
+"""The C twins generated for the GPU give the Python twins' bits (host C compiler).
+
+The cupy backend compiles the C that :mod:`refsim.backends.cuda_source` generates from
+the Python scalar twins.  Here the same C is compiled by the host's C compiler (no
+contraction into fused multiply-adds, as ``--fmad=false`` on the GPU) and called through
+ctypes on random and edge-case arguments: every result must equal the Python twin's bit
+for bit.  On a GPU, ``tests/test_cupy.py`` repeats the check with CUDA.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import inspect
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from refsim import backends, fmath
+from refsim.backends import cuda_source
+from refsim.backends.cuda_source import TranslationError, twin_source
+from refsim.backends.cupy_network import COMPILE_OPTIONS, KERNEL_TWINS
+
+COMPILER = shutil.which("cc") or shutil.which("gcc")
+needs_cc = pytest.mark.skipif(COMPILER is None, reason="no host C compiler (cc/gcc) on PATH")
+
+
+def _wrappers(functions) -> str:
+    """Exported C wrappers (the twins are static inline): pairs return through a pointer."""
+    out = []
+    for f in functions:
+        args = list(inspect.signature(f).parameters)
+        params = ", ".join(f"double {a}" for a in args)
+        call = f"{f.__name__}({', '.join(args)})"
+        if cuda_source._Function(f).returns_pair:
+            out.append(f"void test_{f.__name__}({params}, double *out)\n"
+                       f"{{ refsim_pair p = {call}; out[0] = p.v0; out[1] = p.v1; }}")
+        else:
+            out.append(f"double test_{f.__name__}({params}) {{ return {call}; }}")
+    return "\n".join(out)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    functions = list(KERNEL_TWINS) + [fmath.exp_scalar]
+    folder = tmp_path_factory.mktemp("twins")
+    (folder / "twins.c").write_text(twin_source(functions) + "\n" + _wrappers(functions))
+    subprocess.run([COMPILER, "-O2", "-std=c99", "-ffp-contract=off", "-fno-fast-math",
+                    "-shared", "-fPIC", "-o", str(folder / "twins.so"), str(folder / "twins.c"),
+                    "-lm"], check=True, capture_output=True)
+    return ctypes.CDLL(str(folder / "twins.so"))
+
+
+def _arguments(function, rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    """Random arguments over the ranges a network sees, plus signed zeros and extremes."""
+    columns = []
+    for _ in inspect.signature(function).parameters:
+        mixed = np.concatenate([
+            rng.normal(0.0, 1.0, n // 4), rng.uniform(-80.0, 20.0, n // 4),
+            rng.uniform(-800.0, 800.0, n // 4) * rng.uniform(0, 1, n // 4),
+            rng.uniform(0.05, 30.0, n // 4)])
+        mixed[:6] = [0.0, -0.0, 0.5, -0.5, 1e-300, 709.0]
+        columns.append(rng.permutation(mixed))
+    return columns
+
+
+def _bits(x: float) -> int:
+    return int(np.float64(x).view(np.int64))
+
+
+@needs_cc
+@pytest.mark.parametrize("function", list(KERNEL_TWINS) + [fmath.exp_scalar],
+                         ids=lambda f: f.__name__)
+def test_generated_c_twin_equals_python_bit_for_bit(library, function):
+    rng = np.random.default_rng(7)
+    columns = _arguments(function, rng, 4000)
+    c_function = getattr(library, f"test_{function.__name__}")
+    pair = cuda_source._Function(function).returns_pair
+    c_function.argtypes = [ctypes.c_double] * len(columns) + (
+        [ctypes.POINTER(ctypes.c_double)] if pair else [])
+    c_function.restype = None if pair else ctypes.c_double
+    out = (ctypes.c_double * 2)()
+    mismatches = []
+    for args in zip(*(c.tolist() for c in columns), strict=True):
+        with np.errstate(all="ignore"):  # NumPy scalars: x / 0 gives inf, as in C
+            expected = function(*(np.float64(a) for a in args))
+        if pair:
+            c_function(*args, out)
+            got = (out[0], out[1])
+        else:
+            got = (c_function(*args),)
+            expected = (float(expected),)
+        if [_bits(v) for v in got] != [_bits(float(v)) for v in expected]:
+            mismatches.append((args, got, expected))
+    assert mismatches == [], f"{len(mismatches)} of 4000 differ, first: {mismatches[:1]}"
+
+
+def _expected(function, columns) -> np.ndarray:
+    """The Python twin over the argument columns: (n, 1) or (n, 2) results."""
+    rows = []
+    for args in zip(*(c.tolist() for c in columns), strict=True):
+        with np.errstate(all="ignore"):
+            value = function(*(np.float64(a) for a in args))
+        rows.append([float(v) for v in value] if isinstance(value, tuple) else [float(value)])
+    return np.asarray(rows)
+
+
+@pytest.mark.gpu
+def test_generated_twins_on_the_gpu_equal_python_bit_for_bit():
+    usable, detail = backends.available()["cupy"]
+    if not usable:
+        pytest.skip(detail)
+    import cupy
+
+    functions = list(KERNEL_TWINS) + [fmath.exp_scalar]
+    kernels = []
+    for f in functions:
+        args = list(inspect.signature(f).parameters)
+        params = ", ".join(f"const double *{a}" for a in args)
+        call = f"{f.__name__}({', '.join(f'{a}[i]' for a in args)})"
+        if cuda_source._Function(f).returns_pair:
+            body = f"refsim_pair p = {call}; out[2 * i] = p.v0; out[2 * i + 1] = p.v1;"
+        else:
+            body = f"out[i] = {call};"
+        kernels.append(f'extern "C" __global__ void test_{f.__name__}({params}, double *out, '
+                       "long long n)\n{ long long i = blockIdx.x * (long long)blockDim.x + "
+                       f"threadIdx.x; if (i < n) {{ {body} }} }}")
+    module = cupy.RawModule(code=twin_source(functions) + "\n".join(kernels),
+                            options=COMPILE_OPTIONS)
+    rng = np.random.default_rng(8)
+    for f in functions:
+        columns = _arguments(f, rng, 4000)
+        expected = _expected(f, columns)
+        out = cupy.zeros(expected.size)
+        module.get_function(f"test_{f.__name__}")(
+            (16,), (256,), tuple(cupy.asarray(c) for c in columns) + (out, np.int64(4000)))
+        got = out.get().reshape(expected.shape)
+        assert np.array_equal(got.view(np.int64), expected.view(np.int64)), f.__name__
+
+
+def test_translation_names_the_function_and_the_construct():
+    def uses_a_loop(x):
+        for _ in range(3):
+            x = x + 1.0
+        return x
+
+    with pytest.raises(TranslationError, match=r"uses_a_loop, line \d+: the statement For"):
+        twin_source([uses_a_loop])
+
+
+def test_translation_writes_python_order_with_explicit_parentheses():
+    def ordered(a, b, c):
+        return a + b * c - a / b
+
+    text = twin_source([ordered])
+    assert "REFSIM_FN double ordered(double a, double b, double c)" in text
+    assert "return ((a + (b * c)) - (a / b));" in text
