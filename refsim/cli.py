@@ -58,9 +58,12 @@ def _validate(args: argparse.Namespace) -> int:
                    leave=False)
         batch = []
         if args.jobs > 1 and len(names) > 1:
+            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            # a CUDA context does not survive fork(): cupy workers start afresh
+            context = multiprocessing.get_context("spawn" if backend == "cupy" else None)
+            with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
                 for result in pool.map(_run_named, names, [backend] * len(names)):
                     batch.append(result)
                     bar.update()

@@ -8,7 +8,9 @@
  *   1. every projection takes the spikes stored at the end of the previous step:
  *      count_events (all weights one bit pattern) or gather_events (any weights);
  *   2. every population in turn: lif_step (synapses decay and take their events in
- *      feeding order, then reset, output currents, exponential Euler, spike).
+ *      feeding order, then reset, output currents, exponential Euler, spike);
+ *   3. tick: the step counter on the GPU moves on (so that a CUDA graph of many steps
+ *      can be replayed: no kernel argument changes from step to step).
  *
  * No floating-point sum depends on thread timing: count_events adds integers (atomics on
  * integers give the same total in any order) and lif_step adds the weight that many
@@ -18,20 +20,27 @@
 
 #define REFSIM_COBA 1
 
-/* Feed with one weight for all synapses: count each target's events this step. */
+/* Feed with one weight for all synapses: count each target's events this step.  One warp
+   per neuron that fired (the list lif_step wrote, in any order: integer counts do not
+   depend on it), its 32 lanes striding over the row. */
 extern "C" __global__ void count_events(
-    const long long n_rows,             /* presynaptic neurons start .. start + n_rows - 1 */
-    const unsigned char *spiking,       /* the presynaptic population's stored spikes */
-    const long long start,
+    const int *fired, const int *n_fired,  /* the presynaptic population's spikes */
+    const long long start, const long long stop,  /* this feed's slice of it */
     const long long *indptr,            /* CSR of the projection */
     const int *indices,
     int *counts)                        /* per target neuron; lif_step zeroes it */
 {
-    const long long row = blockIdx.x * (long long)blockDim.x + threadIdx.x;
-    if (row >= n_rows || !spiking[start + row])
-        return;
-    for (long long s = indptr[row]; s < indptr[row + 1]; ++s)
-        atomicAdd(&counts[indices[s]], 1);
+    const int lane = threadIdx.x & 31;
+    const long long warp = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
+    const long long n_warps = (gridDim.x * (long long)blockDim.x) >> 5;
+    for (long long k = warp; k < *n_fired; k += n_warps) {
+        const long long cell = fired[k];
+        if (cell < start || cell >= stop)
+            continue;
+        const long long row = cell - start;
+        for (long long s = indptr[row] + lane; s < indptr[row + 1]; s += 32)
+            atomicAdd(&counts[indices[s]], 1);
+    }
 }
 
 /* Feed with weights per synapse: each target sums the weights of its column whose
@@ -59,9 +68,10 @@ extern "C" __global__ void gather_events(
    merged exponential synapses and their COBA/CUBA outputs. */
 extern "C" __global__ void lif_step(
     const long long n, const int narrow, const int refractory, const int hard,
-    const double t, const double dt,
+    const long long *clock, const double dt,  /* clock: this step, the run's first step */
     double *V, double *last_spike, unsigned char *spiking,
-    unsigned char *recorded, const int recording,  /* this step's row of the spike record */
+    int *fired, int *n_fired,                      /* the neurons that fire, in any order */
+    unsigned char *record, const long long record_rows,  /* spike flags, a row per step */
     const double *par, const long long width,      /* 7 rows: R tau V_th V_reset V_rest tau_ref I */
     double *G, const double *TAU, const int n_syn, /* conductances: n_syn rows of n */
     const int n_feeds, const int *feed_row, const int *feed_uniform, const double *feed_w0,
@@ -72,6 +82,7 @@ extern "C" __global__ void lif_step(
     if (j >= n)
         return;
     const long long k = narrow ? 0 : j;  /* column of the parameter tables */
+    const double t = (double)clock[0] * dt;  /* as the CPU loop: (first_step + i) * dt */
 
     /* 1. synapses: decay, then the events of each feed, in feeding order */
     for (int r = 0; r < n_syn; ++r) {
@@ -119,6 +130,14 @@ extern "C" __global__ void lif_step(
     V[j] = V_new;
     const unsigned char spike = spike_scalar(V_new, V_th, V_reset) != 0.0;
     spiking[j] = spike;
-    if (recording)
-        recorded[j] = spike;
+    if (spike)
+        fired[atomicAdd(n_fired, 1)] = (int)j;
+    if (record_rows)
+        record[((clock[0] - clock[1]) % record_rows) * n + j] = spike;
+}
+
+/* The end of a step: the clock moves on. */
+extern "C" __global__ void tick(long long *clock)
+{
+    clock[0] += 1;
 }

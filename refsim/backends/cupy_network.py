@@ -62,7 +62,7 @@ def _module():
 
     module = cupy.RawModule(code=kernel_source(), options=COMPILE_OPTIONS)
     return {name: module.get_function(name)
-            for name in ("count_events", "gather_events", "lif_step")}
+            for name in ("count_events", "gather_events", "lif_step", "tick")}
 
 
 def _csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int):
@@ -77,52 +77,71 @@ def _csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int)
 
 
 class _Device:
-    """The plan's arrays on the GPU, and the launches of one step."""
+    """The plan's arrays on the GPU, and the launches of one step.
 
-    def __init__(self, pl: Plan, dt: float):
+    Every launch argument stays the same from step to step (the step number is read from
+    ``clock`` on the GPU), so a chunk of steps can be captured once as a CUDA graph and
+    replayed: one launch from Python per chunk instead of a few per step.
+    """
+
+    def __init__(self, pl: Plan, first_step: int, dt: float, recorded: set, record_rows: int):
         import cupy
 
-        self.cp, self.pl, self.dt = cupy, pl, dt
+        self.cp, self.pl = cupy, pl
         self.kernels = _module()
         up = cupy.asarray
+        self.clock = up(np.asarray([first_step, first_step], dtype=np.int64))
         self.V = [up(v) for v in pl.V]
         self.last = [up(v) for v in pl.last_spike]
         self.params = [up(p) for p in pl.params]
         self.G = [up(g) for g in pl.pop_g]
         self.TAU = [up(t) for t in pl.pop_tau]
-        # the stored spikes of the initial potentials (the twin, on NumPy arrays)
-        self.spiking = []
+        # the stored spikes of the initial potentials (the twin, on NumPy arrays), as
+        # flags and as the list of the neurons that fired
+        self.spiking, self.fired, self.n_fired = [], [], []
         for p, v in enumerate(pl.V):
             par = pl.params[p]
-            flags = np.asarray(spike_scalar(v, par[2], par[3]), dtype=np.uint8)
-            self.spiking.append(up(np.broadcast_to(flags, v.shape).copy()))
-        self.feeds = []  # per feed: launch arguments of its projection kernel
+            flags = np.broadcast_to(np.asarray(spike_scalar(v, par[2], par[3])), v.shape)
+            self.spiking.append(up(flags.astype(np.uint8)))
+            listed = np.zeros(v.size, dtype=np.int32)
+            listed[: np.count_nonzero(flags)] = np.flatnonzero(flags)
+            self.fired.append(up(listed))
+            self.n_fired.append(up(np.asarray([np.count_nonzero(flags)], dtype=np.int32)))
+        # spike flags of the recorded populations, a row per step of a chunk
+        self.record = {p: cupy.zeros((record_rows, pl.V[p].size), dtype=np.uint8)
+                       for p in recorded}
+        self.feeds = []  # per feed: (kernel, threads, launch arguments)
         self.feed_data = []  # per feed: its counts (int32) or sums (float64) per target
+        warps = 8 * cupy.cuda.Device().attributes["MultiProcessorCount"]
         for f in range(len(pl.feed_indptr)):
             indptr, indices, weights = (pl.feed_indptr[f], pl.feed_indices[f],
                                         pl.feed_weights[f])
-            n_rows = pl.feed_stop[f] - pl.feed_start[f]
-            n_post = pl.feed_buffer[f].size
-            source = self.spiking[pl.feed_pre[f]]
+            n_post, pre = pl.feed_buffer[f].size, pl.feed_pre[f]
             if pl.feed_uniform[f]:
                 counts = cupy.zeros(n_post, dtype=np.int32)
-                args = (np.int64(n_rows), source, np.int64(pl.feed_start[f]),
-                        up(indptr.astype(np.int64)), up(indices.astype(np.int32)), counts)
-                self.feeds.append(("count_events", n_rows, args))
+                args = (self.fired[pre], self.n_fired[pre], np.int64(pl.feed_start[f]),
+                        np.int64(pl.feed_stop[f]), up(indptr.astype(np.int64)),
+                        up(indices.astype(np.int32)), counts)
+                self.feeds.append(("count_events", 32 * warps, args))
                 self.feed_data.append(counts)
             else:
                 colptr, rows, w = _csc(indptr, indices, weights, n_post)
                 sums = cupy.zeros(n_post, dtype=np.float64)
-                args = (np.int64(n_post), source, np.int64(pl.feed_start[f]), up(colptr),
-                        up(rows), up(w), sums)
+                args = (np.int64(n_post), self.spiking[pre], np.int64(pl.feed_start[f]),
+                        up(colptr), up(rows), up(w), sums)
                 self.feeds.append(("gather_events", n_post, args))
                 self.feed_data.append(sums)
-        self.populations = []  # per population: (n, leading args, trailing args)
+        self.populations = []  # per population: (neurons, launch arguments)
+        no_record = cupy.zeros(1, dtype=np.uint8)
         for p in range(len(pl.V)):
             n = pl.V[p].size
             mine = [f for f in range(len(pl.feed_indptr)) if pl.feed_pop[f] == p]
             o0, o1 = pl.out_start[p], pl.out_start[p + 1]
-            trailing = (
+            self.populations.append((n, (
+                np.int64(n), np.int32(pl.narrow[p]), np.int32(pl.kind[p] == LIFREF_KIND),
+                np.int32(pl.hard[p]), self.clock, np.float64(dt),
+                self.V[p], self.last[p], self.spiking[p], self.fired[p], self.n_fired[p],
+                self.record.get(p, no_record), np.int64(record_rows if p in recorded else 0),
                 self.params[p], np.int64(pl.params[p].shape[1]),
                 self.G[p], self.TAU[p], np.int32(self.G[p].shape[0]),
                 np.int32(len(mine)), up(np.asarray(pl.feed_row[mine], dtype=np.int32)),
@@ -132,26 +151,29 @@ class _Device:
                 up(np.asarray([self.feed_data[f].data.ptr for f in mine], dtype=np.uint64)),
                 np.int32(o1 - o0), up(np.asarray(pl.out_row[o0:o1], dtype=np.int32)),
                 up(np.asarray(pl.out_kind[o0:o1], dtype=np.int32)),
-                up(np.asarray(pl.out_value[o0:o1], dtype=np.float64)))
-            self.populations.append((n, (np.int64(n), np.int32(pl.narrow[p]),
-                                         np.int32(pl.kind[p] == LIFREF_KIND),
-                                         np.int32(pl.hard[p])), trailing))
-        self.no_record = cupy.zeros(1, dtype=np.uint8)
+                up(np.asarray(pl.out_value[o0:o1], dtype=np.float64)))))
 
-    def launch(self, name: str, n: int, args) -> None:
-        if n > 0:
-            self.kernels[name](((n + _THREADS - 1) // _THREADS,), (_THREADS,), args)
+    def launch(self, name: str, threads: int, args) -> None:
+        if threads > 0:
+            self.kernels[name](((threads + _THREADS - 1) // _THREADS,), (_THREADS,), args)
 
-    def step(self, t: float, records: list) -> None:
-        """One step at time ``t``; ``records[p]`` is the row that takes population
-        ``p``'s spikes (or None)."""
-        for name, n, args in self.feeds:
-            self.launch(name, n, args)
-        for p, (n, leading, trailing) in enumerate(self.populations):
-            row = records[p]
-            self.launch("lif_step", n, leading + (
-                np.float64(t), np.float64(self.dt), self.V[p], self.last[p], self.spiking[p],
-                self.no_record if row is None else row, np.int32(row is not None)) + trailing)
+    def step(self) -> None:
+        """One step (the order of the module text), at the step on the GPU's clock."""
+        for name, threads, args in self.feeds:
+            self.launch(name, threads, args)
+        for p, (n, args) in enumerate(self.populations):
+            self.cp.cuda.runtime.memsetAsync(self.n_fired[p].data.ptr, 0, 4,
+                                             self.cp.cuda.get_current_stream().ptr)
+            self.launch("lif_step", n, args)
+        self.kernels["tick"]((1,), (1,), (self.clock,))
+
+    def graph(self, n_steps: int):
+        """``n_steps`` steps captured as one CUDA graph (replayed per chunk)."""
+        stream = self.cp.cuda.get_current_stream()
+        stream.begin_capture()
+        for _ in range(n_steps):
+            self.step()
+        return stream.end_capture()
 
     def copy_back(self) -> None:
         """The final states into the plan's host arrays (which the models view)."""
@@ -165,14 +187,65 @@ class _Device:
 def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
                  bar=None) -> tuple[float, float]:
     """Run ``n_steps`` of a planned network on the GPU, filling ``mons``; return
-    (compile s, run s).  Compilation (or CuPy's cache) and the upload are timed apart."""
+    (compile s, run s).  Compilation (or CuPy's cache), the upload and the capture of
+    the step graph are timed apart from the run."""
     import cupy
 
-    from refsim.run import SpikeMonitor, StateMonitor
+    from refsim.run import SpikeMonitor
 
-    t0 = time.perf_counter()
-    dev = _Device(pl, dt)
-    states = {}  # id of a host state array -> its GPU copy, for state monitors
+    recorded = set()
+    for name, mon in mons.items():
+        if isinstance(mon, SpikeMonitor):
+            if not any(mon.neuron is pop for pop in pl.pops):
+                raise NotCompilable(f"monitor '{name}' records a population outside the network")
+            recorded.add(next(p for p, pop in enumerate(pl.pops) if pop is mon.neuron))
+    width = sum(pl.V[p].size for p in recorded)
+    chunk = int(max(1, min(1000, n_steps, (1 << 27) // max(width, 1))))  # <= 128 MiB of flags
+
+    stream = cupy.cuda.Stream(non_blocking=True)
+    with stream:
+        t0 = time.perf_counter()
+        dev = _Device(pl, first_step, dt, recorded, chunk)
+        readers = _state_readers(pl, mons, dev)
+        # a graph of a whole chunk, unless a state monitor reads between steps
+        graph = dev.graph(chunk) if not readers and n_steps >= chunk else None
+        stream.synchronize()
+        compile_s = time.perf_counter() - t0
+
+        spikes = {p: ([], []) for p in recorded}
+        counts = [0] * len(readers)
+        t0 = time.perf_counter()
+        for c0 in range(0, n_steps, chunk):
+            c1 = min(n_steps, c0 + chunk)
+            if graph is not None and c1 - c0 == chunk:
+                graph.launch(stream)
+            else:
+                for i in range(c0, c1):
+                    dev.step()
+                    for m, (mon, source, sel, buffer) in enumerate(readers):
+                        if i % mon.every == 0:
+                            cupy.take(source, sel, out=buffer[counts[m]])
+                            counts[m] += 1
+            for p in recorded:  # (step, index) pairs by step, then index: the CPU's order
+                steps, index = cupy.nonzero(dev.record[p][: c1 - c0])
+                spikes[p][0].append(steps.get() + first_step + c0)
+                spikes[p][1].append(index.get())
+            stream.synchronize()
+            if bar is not None:
+                bar.update(c1 - c0)
+        run_s = time.perf_counter() - t0
+        dev.copy_back()
+        _deliver(pl, mons, spikes, readers, counts)
+    return compile_s, run_s
+
+
+def _state_readers(pl: Plan, mons: dict, dev: _Device) -> list:
+    """Per state monitor: (monitor, GPU state, selected indices, GPU buffer)."""
+    import cupy
+
+    from refsim.run import StateMonitor
+
+    states = {}  # id of a host state array -> its GPU copy
     for p in range(len(pl.V)):
         states[id(pl.V[p])] = dev.V[p]
         if type(pl.pops[p]) is LIFRef:
@@ -181,52 +254,19 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             for g in pl.syn_g:
                 if np.shares_memory(g, pl.pop_g[p][r]):
                     states[id(g)] = dev.G[p][r]
-    recorded, readers = set(), []
+    readers = []
     for name, mon in mons.items():
-        if isinstance(mon, SpikeMonitor):
-            if not any(mon.neuron is pop for pop in pl.pops):
-                raise NotCompilable(f"monitor '{name}' records a population outside the network")
-            recorded.add(next(p for p, pop in enumerate(pl.pops) if pop is mon.neuron))
-        elif isinstance(mon, StateMonitor):
-            data = getattr(mon.target, "data", None)
-            source = states.get(id(data)) if data is not None and mon.reduce is None else None
-            if source is None:
-                raise NotCompilable(f"monitor '{name}' reads something other than a state of "
-                                    "a compiled component (or reduces it)")
-            sel = np.arange(data.size) if mon.indices is None else mon.indices
-            buffer = cupy.empty((mon._n_records, sel.size))
-            readers.append((mon, source, cupy.asarray(sel, dtype=np.int64), buffer))
-        else:  # pragma: no cover - run() only makes these two kinds
-            raise NotCompilable(f"monitor '{name}' is of an unknown kind")
-    cupy.cuda.Device().synchronize()
-    compile_s = time.perf_counter() - t0
-
-    width = sum(pl.V[p].size for p in recorded)
-    chunk = int(max(1, min(1000, (1 << 27) // max(width, 1))))  # flags of <= 128 MiB
-    history = {p: cupy.zeros((chunk, pl.V[p].size), dtype=np.uint8) for p in recorded}
-    spikes = {p: ([], []) for p in recorded}
-    counts = [0] * len(readers)
-    t0 = time.perf_counter()
-    for c0 in range(0, n_steps, chunk):
-        c1 = min(n_steps, c0 + chunk)
-        for i in range(c0, c1):
-            dev.step((first_step + i) * dt,
-                     [history[p][i - c0] if p in history else None for p in range(len(pl.V))])
-            for m, (mon, source, sel, buffer) in enumerate(readers):
-                if i % mon.every == 0:
-                    cupy.take(source, sel, out=buffer[counts[m]])
-                    counts[m] += 1
-        for p in recorded:  # (step, index) pairs by step, then index: the CPU's order
-            steps, index = cupy.nonzero(history[p][: c1 - c0])
-            spikes[p][0].append(steps.get() + first_step + c0)
-            spikes[p][1].append(index.get())
-        cupy.cuda.Device().synchronize()
-        if bar is not None:
-            bar.update(c1 - c0)
-    run_s = time.perf_counter() - t0
-    dev.copy_back()
-    _deliver(pl, mons, spikes, readers, counts)
-    return compile_s, run_s
+        if not isinstance(mon, StateMonitor):
+            continue
+        data = getattr(mon.target, "data", None)
+        source = states.get(id(data)) if data is not None and mon.reduce is None else None
+        if source is None:
+            raise NotCompilable(f"monitor '{name}' reads something other than a state of "
+                                "a compiled component (or reduces it)")
+        sel = np.arange(data.size) if mon.indices is None else mon.indices
+        readers.append((mon, source, cupy.asarray(sel, dtype=np.int64),
+                        cupy.empty((mon._n_records, sel.size))))
+    return readers
 
 
 def _deliver(pl, mons, spikes, readers, counts) -> None:
