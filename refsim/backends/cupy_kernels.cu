@@ -7,10 +7,10 @@
  *
  *   1. every projection takes the spikes stored at the end of the previous step:
  *      count_events (all weights one bit pattern) or gather_events (any weights);
- *   2. every population in turn: lif_step (synapses decay and take their events in
- *      feeding order, then reset, output currents, exponential Euler, spike);
- *   3. tick: the step counter on the GPU moves on (so that a CUDA graph of many steps
- *      can be replayed: no kernel argument changes from step to step).
+ *   2. begin_populations: the step counter kept on the GPU moves on (so that a CUDA graph
+ *      of many steps can be replayed: no kernel argument changes from step to step);
+ *   3. every population in turn: lif_step (synapses decay and take their events in
+ *      feeding order, then reset, output currents, exponential Euler, spike).
  *
  * No floating-point sum depends on thread timing: count_events adds integers (atomics on
  * integers give the same total in any order) and lif_step adds the weight that many
@@ -136,8 +136,12 @@ extern "C" __global__ void lif_step(
         record[((clock[0] - clock[1]) % record_rows) * n + j] = spike;
 }
 
-/* The end of a step: the clock moves on. */
-extern "C" __global__ void tick(long long *clock)
+/* Between the projections and the populations: the clock moves on to this step, and the
+   lists of the neurons that fire start empty (the projections have read the last ones). */
+extern "C" __global__ void begin_populations(long long *clock, int *n_fired, const int n_pops)
 {
-    clock[0] += 1;
+    for (int p = threadIdx.x; p < n_pops; p += blockDim.x)
+        n_fired[p] = 0;
+    if (threadIdx.x == 0)
+        clock[0] += 1;
 }

@@ -62,7 +62,7 @@ def _module():
 
     module = cupy.RawModule(code=kernel_source(), options=COMPILE_OPTIONS)
     return {name: module.get_function(name)
-            for name in ("count_events", "gather_events", "lif_step", "tick")}
+            for name in ("count_events", "gather_events", "lif_step", "begin_populations")}
 
 
 def _csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int):
@@ -90,7 +90,8 @@ class _Device:
         self.cp, self.pl = cupy, pl
         self.kernels = _module()
         up = cupy.asarray
-        self.clock = up(np.asarray([first_step, first_step], dtype=np.int64))
+        # [this step, the run's first step]; begin_populations advances it before each step
+        self.clock = up(np.asarray([first_step - 1, first_step], dtype=np.int64))
         self.V = [up(v) for v in pl.V]
         self.last = [up(v) for v in pl.last_spike]
         self.params = [up(p) for p in pl.params]
@@ -98,7 +99,7 @@ class _Device:
         self.TAU = [up(t) for t in pl.pop_tau]
         # the stored spikes of the initial potentials (the twin, on NumPy arrays), as
         # flags and as the list of the neurons that fired
-        self.spiking, self.fired, self.n_fired = [], [], []
+        self.spiking, self.fired, counts = [], [], []
         for p, v in enumerate(pl.V):
             par = pl.params[p]
             flags = np.broadcast_to(np.asarray(spike_scalar(v, par[2], par[3])), v.shape)
@@ -106,13 +107,17 @@ class _Device:
             listed = np.zeros(v.size, dtype=np.int32)
             listed[: np.count_nonzero(flags)] = np.flatnonzero(flags)
             self.fired.append(up(listed))
-            self.n_fired.append(up(np.asarray([np.count_nonzero(flags)], dtype=np.int32)))
+            counts.append(np.count_nonzero(flags))
+        self.n_fired_all = up(np.asarray(counts, dtype=np.int32))  # one counter per population
+        self.n_fired = [self.n_fired_all[p:p + 1] for p in range(len(pl.V))]
         # spike flags of the recorded populations, a row per step of a chunk
         self.record = {p: cupy.zeros((record_rows, pl.V[p].size), dtype=np.uint8)
                        for p in recorded}
         self.feeds = []  # per feed: (kernel, threads, launch arguments)
         self.feed_data = []  # per feed: its counts (int32) or sums (float64) per target
-        warps = 8 * cupy.cuda.Device().attributes["MultiProcessorCount"]
+        # count_events: a grid of 4 blocks (32 warps) per multiprocessor, each warp taking
+        # every so many of the neurons that fired
+        warps = 32 * cupy.cuda.Device().attributes["MultiProcessorCount"]
         for f in range(len(pl.feed_indptr)):
             indptr, indices, weights = (pl.feed_indptr[f], pl.feed_indices[f],
                                         pl.feed_weights[f])
@@ -161,11 +166,11 @@ class _Device:
         """One step (the order of the module text), at the step on the GPU's clock."""
         for name, threads, args in self.feeds:
             self.launch(name, threads, args)
-        for p, (n, args) in enumerate(self.populations):
-            self.cp.cuda.runtime.memsetAsync(self.n_fired[p].data.ptr, 0, 4,
-                                             self.cp.cuda.get_current_stream().ptr)
+        self.kernels["begin_populations"]((1,), (128,),
+                                          (self.clock, self.n_fired_all,
+                                           np.int32(len(self.populations))))
+        for n, args in self.populations:
             self.launch("lif_step", n, args)
-        self.kernels["tick"]((1,), (1,), (self.clock,))
 
     def graph(self, n_steps: int):
         """``n_steps`` steps captured as one CUDA graph (replayed per chunk)."""
