@@ -150,3 +150,30 @@ def test_translation_writes_python_order_with_explicit_parentheses():
     text = twin_source([ordered])
     assert "REFSIM_FN double ordered(double a, double b, double c)" in text
     assert "return ((a + (b * c)) - (a / b));" in text
+
+
+def test_columns_for_the_gpu_gather_keep_the_cpus_order_of_addition():
+    from refsim.backends.cupy_network import _csc
+
+    rng = np.random.default_rng(3)
+    # 50 rows of 0-24 entries each, columns unsorted and repeated within a row
+    indptr = np.r_[0, np.cumsum(rng.integers(0, 25, 50))]
+    indices = rng.integers(0, 40, indptr[-1]).astype(np.int32)
+    weights = rng.normal(size=indptr[-1])
+    assert any(np.unique(indices[a:b]).size < b - a
+               for a, b in zip(indptr[:-1], indptr[1:], strict=True))
+    colptr, row_of, data = _csc(indptr, indices, weights, 40)
+    fired = rng.random(50) < 0.4
+    for j in range(40):
+        # the CPU: rows that fired in index order, each row in storage order
+        cpu = 0.0
+        for r in np.flatnonzero(fired):
+            for s in range(indptr[r], indptr[r + 1]):
+                if indices[s] == j:
+                    cpu += weights[s]
+        gpu = 0.0
+        for e in range(colptr[j], colptr[j + 1]):
+            assert e == colptr[j] or row_of[e - 1] <= row_of[e]
+            if fired[row_of[e]]:
+                gpu = gpu + data[e]
+        assert np.float64(gpu).view(np.int64) == np.float64(cpu).view(np.int64), j

@@ -18,7 +18,9 @@
  * ascending, then storage order).  The results equal the CPU backends' bit for bit.
  */
 
-#define REFSIM_COBA 1
+#ifndef REFSIM_COBA  /* the plan's code of a COBA output, given by cupy_network.py */
+#error "compile with -DREFSIM_COBA=<COBA_KIND of refsim/backends/plan.py>"
+#endif
 
 /* Feed with one weight for all synapses: count each target's events this step.  One warp
    per neuron that fired (the list lif_step wrote, in any order: integer counts do not

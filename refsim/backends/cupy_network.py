@@ -38,8 +38,9 @@ __all__ = ["KERNEL_TWINS", "NotCompilable", "plan", "run_compiled", "kernel_sour
 #: the scalar twins the kernels call; cuda_source translates them and what they call
 KERNEL_TWINS = (spike_scalar, reset_scalar, lif_drift_scalar, exp_euler_scalar, exprel_scalar,
                 expon_factor_scalar, expon_decay_scalar, coba_scalar, cuba_scalar)
-#: NVRTC options: no contraction into fused multiply-adds (the CPU's rounding, op by op)
-COMPILE_OPTIONS = ("--fmad=false", "-std=c++17")
+#: NVRTC options: no contraction into fused multiply-adds (the CPU's rounding, op by op);
+#: the plan's code for COBA outputs
+COMPILE_OPTIONS = ("--fmad=false", "-std=c++17", f"-DREFSIM_COBA={COBA_KIND}")
 _THREADS = 256  # threads per block
 
 
@@ -53,7 +54,6 @@ def kernel_source() -> str:
 
 def plan(net) -> Plan:
     """Read ``net`` into a plan for the GPU (shared parameters one column wide)."""
-    assert COBA_KIND == 1  # the value of REFSIM_COBA in cupy_kernels.cu
     return plan_network(net, narrow_width=1)
 
 
