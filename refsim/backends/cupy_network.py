@@ -24,12 +24,12 @@ import time
 
 import numpy as np
 
-from refsim.backends.plan import COBA_KIND, LIFREF_KIND, NotCompilable, Plan, deliver
+from refsim.backends.plan import COBA_KIND, LIFREF_KIND, NotCompilable, Plan, deliver, monitored
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import exprel_scalar
 from refsim.integrators import exp_euler_scalar
 from refsim.neurons.base import reset_scalar, spike_scalar
-from refsim.neurons.lif import LIFRef, lif_drift_scalar
+from refsim.neurons.lif import lif_drift_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
 from refsim.synapses.expon import expon_decay_scalar, expon_factor_scalar
 
@@ -180,6 +180,17 @@ class _Device:
             self.step()
         return stream.end_capture()
 
+    def copy_of(self, state: np.ndarray):
+        """The GPU array that mirrors one of the plan's state arrays."""
+        pl = self.pl
+        for p in range(len(pl.V)):
+            if state is pl.V[p]:
+                return self.V[p]
+            if state is pl.last_spike[p]:
+                return self.last[p]
+        s = next(s for s, g in enumerate(pl.syn_g) if g is state)
+        return self.G[pl.syn_pop[s]][pl.syn_row[s]]
+
     def copy_back(self) -> None:
         """The final states into the plan's host arrays (which the models view)."""
         pl = self.pl
@@ -196,14 +207,7 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     the step graph are timed apart from the run."""
     import cupy
 
-    from refsim.run import SpikeMonitor
-
-    recorded = set()
-    for name, mon in mons.items():
-        if isinstance(mon, SpikeMonitor):
-            if not any(mon.neuron is pop for pop in pl.pops):
-                raise NotCompilable(f"monitor '{name}' records a population outside the network")
-            recorded.add(next(p for p, pop in enumerate(pl.pops) if pop is mon.neuron))
+    recorded, monitored_states = monitored(pl, mons)
     width = sum(pl.V[p].size for p in recorded)
     chunk = int(max(1, min(1000, n_steps, (1 << 27) // max(width, 1))))  # <= 128 MiB of flags
 
@@ -211,7 +215,9 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     with stream:
         t0 = time.perf_counter()
         dev = _Device(pl, first_step, dt, recorded, chunk)
-        readers = _state_readers(pl, mons, dev)
+        readers = [(mon, dev.copy_of(state), cupy.asarray(sel),
+                    cupy.empty((mon._n_records, sel.size)))
+                   for mon, state, sel in monitored_states]
         # a graph of a whole chunk, unless a state monitor reads between steps
         graph = dev.graph(chunk) if not readers and n_steps >= chunk else None
         stream.synchronize()
@@ -242,36 +248,6 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
         dev.copy_back()
         _deliver(pl, mons, spikes, readers, counts)
     return compile_s, run_s
-
-
-def _state_readers(pl: Plan, mons: dict, dev: _Device) -> list:
-    """Per state monitor: (monitor, GPU state, selected indices, GPU buffer)."""
-    import cupy
-
-    from refsim.run import StateMonitor
-
-    states = {}  # id of a host state array -> its GPU copy
-    for p in range(len(pl.V)):
-        states[id(pl.V[p])] = dev.V[p]
-        if type(pl.pops[p]) is LIFRef:
-            states[id(pl.last_spike[p])] = dev.last[p]
-        for r in range(pl.pop_g[p].shape[0]):  # a synapse's g is a row of G
-            for g in pl.syn_g:
-                if np.shares_memory(g, pl.pop_g[p][r]):
-                    states[id(g)] = dev.G[p][r]
-    readers = []
-    for name, mon in mons.items():
-        if not isinstance(mon, StateMonitor):
-            continue
-        data = getattr(mon.target, "data", None)
-        source = states.get(id(data)) if data is not None and mon.reduce is None else None
-        if source is None:
-            raise NotCompilable(f"monitor '{name}' reads something other than a state of "
-                                "a compiled component (or reduces it)")
-        sel = np.arange(data.size) if mon.indices is None else mon.indices
-        readers.append((mon, source, cupy.asarray(sel, dtype=np.int64),
-                        cupy.empty((mon._n_records, sel.size))))
-    return readers
 
 
 def _deliver(pl, mons, spikes, readers, counts) -> None:

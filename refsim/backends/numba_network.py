@@ -42,14 +42,14 @@ from numba.typed import List
 from refsim.backends.numba_support import prefetch  # also registers the scalar twins
 from refsim.backends.plan import COBA_KIND as _COBA
 from refsim.backends.plan import LIFREF_KIND as _LIFREF
-from refsim.backends.plan import NotCompilable, Plan, deliver
+from refsim.backends.plan import NotCompilable, Plan, deliver, monitored
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import _EXPREL_SERIES_BELOW as EXPREL_SERIES_BELOW
 from refsim.fmath import _poly_exprel as exprel_series
 from refsim.fmath import exprel_scalar
 from refsim.integrators import exp_euler_scalar
 from refsim.neurons.base import reset_scalar, spike_scalar
-from refsim.neurons.lif import LIFRef, lif_drift_scalar
+from refsim.neurons.lif import lif_drift_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
 from refsim.synapses.expon import expon_decay_scalar, expon_factor_scalar
 
@@ -372,36 +372,16 @@ def _advance(i_begin, i_end, first_step, dt,
 
 
 def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
-    """Per population: step and index buffers when a monitor records it, else empty."""
-    from refsim.run import SpikeMonitor, StateMonitor
-
-    recorded = set()
+    """Per population: step and index buffers when a monitor records it, else empty;
+    per state monitor: its source, indices, period and buffer."""
+    recorded, readers = monitored(pl, mons)
     rec_src, rec_idx, rec_every, rec_buf, rec_mons = List(), List(), [], List(), []
-    states = {}
-    for p, pop in enumerate(pl.pops):
-        states[id(pl.V[p])] = pl.V[p]
-        if type(pop) is LIFRef:
-            states[id(pl.last_spike[p])] = pl.last_spike[p]
-    for g in pl.syn_g:
-        states[id(g)] = g
-    for name, mon in mons.items():
-        if isinstance(mon, SpikeMonitor):
-            if not any(mon.neuron is pop for pop in pl.pops):
-                raise NotCompilable(f"monitor '{name}' records a population outside the network")
-            recorded.add(id(mon.neuron))
-        elif isinstance(mon, StateMonitor):
-            data = getattr(mon.target, "data", None)
-            if data is None or id(data) not in states or mon.reduce is not None:
-                raise NotCompilable(f"monitor '{name}' reads something other than a state of "
-                                    "a compiled component (or reduces it)")
-            sel = np.arange(data.size) if mon.indices is None else mon.indices
-            rec_src.append(data)
-            rec_idx.append(np.ascontiguousarray(sel, dtype=np.int64))
-            rec_every.append(mon.every)
-            rec_buf.append(np.empty((mon._n_records, sel.size)))
-            rec_mons.append(mon)
-        else:  # pragma: no cover - run() only makes these two kinds
-            raise NotCompilable(f"monitor '{name}' is of an unknown kind")
+    for mon, source, sel in readers:
+        rec_src.append(source)
+        rec_idx.append(sel)
+        rec_every.append(mon.every)
+        rec_buf.append(np.empty((mon._n_records, sel.size)))
+        rec_mons.append(mon)
     if len(rec_src) == 0:  # numba needs a typed element even for an empty list
         rec_src.append(np.zeros(0))
         rec_idx.append(np.zeros(0, dtype=np.int64))
@@ -409,9 +389,9 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
         rec_every.append(1)
         rec_mons.append(None)
     steps, index = List(), List()
-    for pop in pl.pops:
+    for p, pop in enumerate(pl.pops):
         size = 0
-        if id(pop) in recorded:
+        if p in recorded:
             size = max(4 * pop.num, min(pop.num * n_steps, 1 << 20))
         steps.append(np.zeros(size, dtype=np.int64))
         index.append(np.zeros(size, dtype=np.int64))

@@ -49,6 +49,8 @@ class Plan:
     fired: list
     n_fired: np.ndarray
     syn_g: list
+    syn_pop: np.ndarray
+    syn_row: np.ndarray
     pop_g: list
     pop_tau: list
     out_row: np.ndarray
@@ -187,13 +189,45 @@ def plan(net, narrow_width: int) -> Plan:
     return Plan(
         pops=pops, V=V, last_spike=last, params=params, narrow=as_bool(narrow),
         kind=as_int(kinds), hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
-        fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), syn_g=syn_g, pop_g=pop_g,
+        fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), syn_g=syn_g,
+        syn_pop=as_int(syn_pop), syn_row=as_int(syn_row), pop_g=pop_g,
         pop_tau=pop_tau, out_row=as_int(out_row), out_kind=as_int(out_kind),
         out_value=np.asarray(out_value, dtype=np.float64), out_start=as_int(out_start),
         feed_indptr=f_indptr, feed_indices=f_indices, feed_weights=f_weights,
         feed_uniform=as_bool(f_uniform), feed_pre=as_int(f_pre), feed_start=as_int(f_start),
         feed_stop=as_int(f_stop), feed_pop=as_int(f_pop), feed_row=as_int(f_row),
         feed_buffer=f_buffer)
+
+
+def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
+    """What the monitors of a compiled run read: the indices of the populations whose
+    spikes are recorded, and per state monitor ``(monitor, the plan's state array,
+    selected indices)``.  Raises :class:`NotCompilable` for a monitor of something the
+    plan does not hold (or a reduced one)."""
+    from refsim.run import SpikeMonitor, StateMonitor
+
+    states = {id(g): g for g in pl.syn_g}
+    for p, pop in enumerate(pl.pops):
+        states[id(pl.V[p])] = pl.V[p]
+        if type(pop) is LIFRef:
+            states[id(pl.last_spike[p])] = pl.last_spike[p]
+    recorded, readers = set(), []
+    for name, mon in mons.items():
+        if isinstance(mon, SpikeMonitor):
+            where = [p for p, pop in enumerate(pl.pops) if pop is mon.neuron]
+            if not where:
+                raise NotCompilable(f"monitor '{name}' records a population outside the network")
+            recorded.add(where[0])
+        elif isinstance(mon, StateMonitor):
+            data = getattr(mon.target, "data", None)
+            if data is None or id(data) not in states or mon.reduce is not None:
+                raise NotCompilable(f"monitor '{name}' reads something other than a state of "
+                                    "a compiled component (or reduces it)")
+            sel = np.arange(data.size) if mon.indices is None else mon.indices
+            readers.append((mon, states[id(data)], np.ascontiguousarray(sel, dtype=np.int64)))
+        else:  # pragma: no cover - run() only makes these two kinds
+            raise NotCompilable(f"monitor '{name}' is of an unknown kind")
+    return recorded, readers
 
 
 def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
