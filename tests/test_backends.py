@@ -181,13 +181,13 @@ def test_network_with_direct_current_and_lif_matches_brainpy_golden_raster(backe
 @pytest.mark.parametrize("backend", COMPILED)
 def test_a_network_that_does_not_compile_warns_and_runs_numpy(backend):
     net = refsim.Network()
-    pop = net.population(refsim.ExpIF(3), current=5 * pq.mA)
+    pop = net.population(refsim.HH(3), current=5 * pq.uA)
     refsim.init_all_states(net)
     with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
         with pytest.warns(backends.BackendFallbackWarning,
-                          match="ExpIF has no compiled twin yet"):
+                          match="HH has no compiled twin on this backend yet"):
             res = refsim.run(net, 1 * pq.ms, monitors={"V": pop.V})
-    assert res.engine.startswith(f"numpy ({backend} could not compile: ExpIF")
+    assert res.engine.startswith(f"numpy ({backend} could not compile: HH")
     assert res["V"].shape == (10, 3)
 
 
@@ -280,3 +280,113 @@ def test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_block
         assert np.array_equal(ra[key].indices_fired, rb[key].indices_fired)
     for x, y in zip(sa, sb, strict=True):
         assert np.array_equal(x, y)
+
+
+# -- every compiled neuron model, in a network and on the golden cases ------------------
+
+def _u0():
+    return refsim.init.Constant(-13.0 * pq.mV / pq.ms)
+
+
+#: (model, parameters, direct input) of a recurrent network that spikes without blowing up
+#: (the ExpIF threshold sits below the upswing that overflows at dt = 0.1 ms)
+MODEL_NETWORKS = {
+    "LIF": (refsim.LIF, dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+                             V_rest=-60 * pq.mV), 12 * pq.mA),
+    "LIFRef": (refsim.LIFRef, dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+                                   V_rest=-60 * pq.mV, tau_ref=2 * pq.ms), 12 * pq.mA),
+    "ALIF": (refsim.ALIF, dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+                               V_rest=-60 * pq.mV, beta=2 * pq.mV), 20 * pq.mA),
+    "ExpIF": (refsim.ExpIF, dict(spk_reset="hard", V_th=-50 * pq.mV), 8 * pq.mA),
+    "ExpIFRef": (refsim.ExpIFRef, dict(spk_reset="hard", ref_var=True), 8 * pq.mA),
+    "AdExIF": (refsim.AdExIF, dict(a=0.05 * pq.S, b=2 * pq.mA, spk_reset="hard"), 8 * pq.mA),
+    "AdExIFRef": (refsim.AdExIFRef, dict(a=0.05 * pq.S, b=2 * pq.mA, tau_ref=2 * pq.ms),
+                  8 * pq.mA),
+    "Izhikevich": (refsim.Izhikevich, dict(u_initializer=_u0()), 5 * pq.mV / pq.ms),
+    "IzhikevichRef": (refsim.IzhikevichRef, dict(tau_ref=1 * pq.ms, u_initializer=_u0()),
+                      5 * pq.mV / pq.ms),
+}
+#: what each backend compiles (the rest falls back to NumPy, tested above)
+ON_CUPY = ("LIF", "LIFRef")
+
+
+def _model_network(cls, params, current, n=200, n_exc=160, seed=1):
+    """``n`` neurons, 80 % of them exciting all through COBA (E = 0 mV), the rest
+    inhibiting through a CUBA output of negative weight; random initial potentials."""
+    net = refsim.Network()
+    pop = net.population(cls(n, **params), current=current)
+    net.project(refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(n_exc, n, 0.1, 0.001 * pq.mS, seed=seed),
+        syn=refsim.Expon.desc(n, tau=5 * pq.ms), out=refsim.COBA.desc(E=0 * pq.mV),
+        post=pop), pre=pop, start=0, stop=n_exc)
+    net.project(refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.01 * pq.mS, seed=seed + 1),
+        syn=refsim.Expon.desc(n, tau=10 * pq.ms), out=refsim.CUBA.desc(), post=pop),
+        pre=pop, start=n_exc, stop=n)
+    refsim.init_all_states(net)
+    pop.V.value = np.random.default_rng(seed).uniform(-70.0, -55.0, n) * pq.mV
+    return net, pop
+
+
+def _states(net, pop):
+    """Every state of the population and of its synapses, as arrays."""
+    states = [x.data.copy() for x in vars(pop).values() if isinstance(x, refsim.module.State)]
+    return states + [proj.syn.g.data.copy() for proj, *_ in net.feeds]
+
+
+@pytest.mark.parametrize("model, backend", [(m, "numba") for m in MODEL_NETWORKS] + [
+    pytest.param(m, "cupy", marks=[pytest.mark.gpu, pytest.mark.skipif(
+        not _CUPY_USABLE, reason=_CUPY_DETAIL)]) for m in ON_CUPY])
+def test_every_compiled_neuron_model_equals_numpy_bit_for_bit_in_a_network(model, backend):
+    cls, params, current = MODEL_NETWORKS[model]
+    results = {}
+    for engine in (backend, "numpy"):
+        net, pop = _model_network(cls, params, current)
+        with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(net, 200 * pq.ms, monitors={"spikes": pop}, progress=False)
+        results[engine] = res, _states(net, pop)
+    (a, a_states), (b, b_states) = results[backend], results["numpy"]
+    assert a.engine == backend and b.engine == "numpy"
+    assert 200 < a["spikes"].count < 0.25 * 200 * 2000  # active, far from every step
+    assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
+    assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
+    assert len(a_states) == len(b_states) >= 3
+    for x, y in zip(a_states, b_states, strict=True):
+        assert np.all(np.isfinite(x))
+        assert np.array_equal(x, y)  # identical operations in identical order
+
+
+def _golden_neuron_cases():
+    from refsim.validation import golden_cases, golden_data
+
+    return [name for name in golden_data.case_names() if name.split("_")[0] == "neuron"
+            and len(name.split("_")) >= 3 and name.split("_")[1] in golden_cases.NEURONS]
+
+
+def test_the_golden_neuron_cases_of_every_compiled_model_run_compiled():
+    from refsim.backends.plan import NEURON_KINDS
+
+    compiled = [n for n in _golden_neuron_cases()
+                if getattr(refsim, n.split("_")[1]) in NEURON_KINDS]
+    assert len(compiled) == 27  # 3 cases per model (2 for IzhikevichRef, 1 for Izhikevich)
+    assert {n.split("_")[1] for n in compiled} == {c.__name__ for c in NEURON_KINDS}
+
+
+@pytest.mark.parametrize("name", _golden_neuron_cases())
+def test_golden_neuron_case_as_a_numba_network_equals_numpy_and_the_recording(name):
+    from refsim.backends.plan import NEURON_KINDS
+    from refsim.validation import golden_cases
+
+    with refsim.use_backend("numba"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", backends.BackendFallbackWarning)
+        got, ref, engine = golden_cases.replay_neuron_in_network(name)
+    with refsim.use_backend("numpy"):
+        oracle, _, _ = golden_cases.replay_neuron_in_network(name)
+    loop, _ = golden_cases.replay_neuron(name)
+    compiles = getattr(refsim, name.split("_")[1]) in NEURON_KINDS
+    assert engine == "numba" if compiles else engine.startswith("numpy (numba could not")
+    for key in got:
+        assert got[key].shape == ref[key].shape == (1000,)
+        assert np.array_equal(got[key], oracle[key])  # same spike steps, same bits
+        assert np.array_equal(got[key], loop[key])  # a Network step is the manual step
+    assert np.array_equal(got["spike_get"], ref["spike_get"])

@@ -111,6 +111,40 @@ def replay_neuron(name: str) -> tuple[dict, dict]:
     return {k: np.concatenate(v) for k, v in got.items()}, data
 
 
+def replay_neuron_in_network(name: str) -> tuple[dict, dict, str]:
+    """Golden neuron case ``name`` as a one-population :class:`refsim.Network` stepped by
+    :func:`refsim.run` on the selected backend: one run per stretch of constant input,
+    each continuing the last.  Returns (refsim columns, golden arrays, the engine that
+    ran); the columns are the recorded states and ``spike_get``."""
+    data, meta = golden_data.load(name), golden_data.meta(name)
+    neuron = _golden_neuron(name, meta)
+    input_unit = _input_unit(meta)
+    columns = _state_columns(data)
+    net = refsim.Network()
+    net.population(neuron)
+    current = data["I_input"]
+    bounds = [0, *(np.flatnonzero(np.diff(current)) + 1), current.size]
+    got = {key: [] for key in (*columns, "spike_get")}
+    dt = float(data["param__dt_ms"])
+    t_start, engines = 0.0 * pq.ms, set()
+    with refsim.environ.context(dt=dt * pq.ms):
+        for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            net.currents[0] = current[first] * input_unit
+            monitors = {key: getattr(neuron, state) for key, (state, _) in columns.items()}
+            res = refsim.run(net, (stop - first) * dt * pq.ms, t_start=t_start,
+                             monitors={**monitors, "spike_get": neuron}, progress=False)
+            t_start = res.next_t
+            engines.add(res.engine)
+            for key, (_, unit) in columns.items():
+                got[key].append(np.asarray(res[key]) if unit is None
+                                else res[key].rescale(unit).magnitude)
+            flags = np.zeros((stop - first, neuron.num))
+            flags[res["spike_get"].steps - first, res["spike_get"].indices_fired] = 1.0
+            got["spike_get"].append(flags)
+    return ({k: np.concatenate(v).reshape(current.size, -1).ravel() for k, v in got.items()},
+            data, " / ".join(sorted(engines)))
+
+
 #: models whose soft-reset upswing amplifies ulp differences ~1e9-fold in one step (spec 0.5)
 ILL_CONDITIONED = {"neuron_ExpIF_soft_const", "neuron_ExpIF_soft_step",
                    "neuron_ExpIFRef_soft_const", "neuron_ExpIFRef_soft_step"}

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from refsim.backends.plan import COBA_KIND, LIFREF_KIND, NotCompilable, Plan, deliver, monitored
+from refsim.backends.plan import COBA_KIND, LIF_KIND, NotCompilable, Plan, deliver, monitored
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import exprel_scalar
 from refsim.integrators import exp_euler_scalar
@@ -54,7 +54,11 @@ def kernel_source() -> str:
 
 def plan(net) -> Plan:
     """Read ``net`` into a plan for the GPU (shared parameters one column wide)."""
-    return plan_network(net, narrow_width=1)
+    pl = plan_network(net, narrow_width=1, kinds=(LIF_KIND,))
+    for pop, flag in zip(pl.pops, pl.in_refractory, strict=True):
+        if flag.size:
+            raise NotCompilable(f"{pop.name}: ref_var=True does not compile on cupy yet")
+    return pl
 
 
 def _module():
@@ -97,14 +101,12 @@ class _Device:
         self.params = [up(p) for p in pl.params]
         self.G = [up(g) for g in pl.pop_g]
         self.TAU = [up(t) for t in pl.pop_tau]
-        # the stored spikes of the initial potentials (the twin, on NumPy arrays), as
-        # flags and as the list of the neurons that fired
+        # the stored spikes of the initial states (the plan's), as flags and as the list
+        # of the neurons that fired
         self.spiking, self.fired, counts = [], [], []
-        for p, v in enumerate(pl.V):
-            par = pl.params[p]
-            flags = np.broadcast_to(np.asarray(spike_scalar(v, par[2], par[3])), v.shape)
+        for flags in pl.spiking:
             self.spiking.append(up(flags.astype(np.uint8)))
-            listed = np.zeros(v.size, dtype=np.int32)
+            listed = np.zeros(flags.size, dtype=np.int32)
             listed[: np.count_nonzero(flags)] = np.flatnonzero(flags)
             self.fired.append(up(listed))
             counts.append(np.count_nonzero(flags))
@@ -143,7 +145,7 @@ class _Device:
             mine = [f for f in range(len(pl.feed_indptr)) if pl.feed_pop[f] == p]
             o0, o1 = pl.out_start[p], pl.out_start[p + 1]
             self.populations.append((n, (
-                np.int64(n), np.int32(pl.narrow[p]), np.int32(pl.kind[p] == LIFREF_KIND),
+                np.int64(n), np.int32(pl.narrow[p]), np.int32(pl.refractory[p]),
                 np.int32(pl.hard[p]), self.clock, np.float64(dt),
                 self.V[p], self.last[p], self.spiking[p], self.fired[p], self.n_fired[p],
                 self.record.get(p, no_record), np.int64(record_rows if p in recorded else 0),

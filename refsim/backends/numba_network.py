@@ -40,16 +40,25 @@ import numpy as np
 from numba.typed import List
 
 from refsim.backends.numba_support import prefetch  # also registers the scalar twins
+from refsim.backends.plan import ADEX_KIND as _ADEX
+from refsim.backends.plan import ALIF_KIND as _ALIF
 from refsim.backends.plan import COBA_KIND as _COBA
-from refsim.backends.plan import LIFREF_KIND as _LIFREF
-from refsim.backends.plan import NotCompilable, Plan, deliver, monitored
+from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
+from refsim.backends.plan import LIF_KIND as _LIF
+from refsim.backends.plan import PARAMS, NotCompilable, Plan, deliver, monitored
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import _EXPREL_SERIES_BELOW as EXPREL_SERIES_BELOW
 from refsim.fmath import _poly_exprel as exprel_series
 from refsim.fmath import exprel_scalar
 from refsim.integrators import exp_euler_scalar
 from refsim.neurons.base import reset_scalar, spike_scalar
-from refsim.neurons.lif import lif_drift_scalar
+from refsim.neurons.exponential import expif_step_scalar
+from refsim.neurons.izhikevich import (
+    izhikevich_reset_scalar,
+    izhikevich_spike_scalar,
+    izhikevich_step_scalar,
+)
+from refsim.neurons.lif import alif_spike_scalar, alif_step_scalar, lif_drift_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
 from refsim.synapses.expon import expon_decay_scalar, expon_factor_scalar
 
@@ -100,19 +109,24 @@ def plan(net) -> Plan:
     pl = plan_network(net, narrow_width=_BLOCK)
     for name, value in vars(pl).items():
         if name != "pops" and isinstance(value, list):
-            setattr(pl, name, List(value))
+            setattr(pl, name, List(value) if value else
+                    List.empty_list(numba.typeof(_EMPTY_ITEM.get(name, np.zeros(0)))))
     return pl
 
 
+#: the element type of a list that a network can leave empty (no synapses, no
+#: projections), where it is not a float64 vector.  The same types as a full list: one
+#: signature of the loop only, since Numba's cache can crash when a cached function
+#: has several signatures calling a parallel one (numba issues 8578 and 10128)
+_EMPTY_ITEM = {"feed_indptr": np.zeros(0, dtype=np.int64),
+               "feed_indices": np.zeros(0, dtype=np.int32)}
+
+
 @numba.njit(cache=True, error_model="numpy")
-def _take_spikes(V, params, narrow, spiking, fired, n_fired):
-    """Spikes of the stored potentials, ``(V - V_th)/(V_th - V_reset) >= 0``: the flags,
-    and the indices of the neurons that fired in ascending order."""
-    for p in range(len(V)):
-        v, th, rs, out = V[p], params[p][2], params[p][3], spiking[p]
-        for i in range(v.size):
-            k = 0 if narrow[p] else i
-            out[i] = spike_scalar(v[i], th[k], rs[k])
+def _take_spikes(spiking, fired, n_fired):
+    """The indices of the neurons whose stored spike flag is set (the plan's flags of the
+    initial states), in ascending order."""
+    for p in range(len(spiking)):
         n_fired[p] = _list_fired(spiking[p], fired[p])
 
 
@@ -191,7 +205,7 @@ def _synapses(b0, b1, shift, p, G, TAU, FACTOR, f_pop, f_row, f_buffer):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _membrane(b0, b1, shift, v, last, spk, par, is_hard, refractory_model, G, out_row,
+def _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model, G, out_row,
               out_kind, out_value, o_begin, o_end, e_linear, work, t, dt):
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step, in passes that
     vectorise.  The parameter table ``par`` (and ``e_linear``) are read at column
@@ -221,8 +235,8 @@ def _membrane(b0, b1, shift, v, last, spk, par, is_hard, refractory_model, G, ou
                 cur[w] = cur[w] + I
                 slope[w] = slope[w] + dI
     if e_linear.size:
-        _integrate(b0, k0, k0, n, v, last, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
-                   refractory_model, V_r, cur, slope, e_linear, t, dt)
+        _integrate(b0, k0, k0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest,
+                   tau_ref, refractory_model, V_r, cur, slope, e_linear, t, dt)
         return
     for w in range(n):
         k = k0 + w
@@ -231,12 +245,12 @@ def _membrane(b0, b1, shift, v, last, spk, par, is_hard, refractory_model, G, ou
     for w in range(n):
         if not abs(z[w]) < EXPREL_SERIES_BELOW:  # ... and its other branch elsewhere
             e[w] = exprel_scalar(z[w])
-    _integrate(b0, k0, 0, n, v, last, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
+    _integrate(b0, k0, 0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
                refractory_model, V_r, cur, slope, e, t, dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _integrate(b0, k0, e0, n, v, last, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
+def _integrate(b0, k0, e0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
                refractory_model, V_r, cur, slope, e, t, dt):
     """The exponential-Euler step of a block given ``e = exprel(dt * J)`` (at ``e0 + w``)."""
     b0, k0, e0 = max(b0, 0), max(k0, 0), max(e0, 0)
@@ -245,12 +259,85 @@ def _integrate(b0, k0, e0, n, v, last, spk, R, tau_m, V_th, V_reset, V_rest, tau
         drift = lif_drift_scalar(V_r[w], cur[w], slope[w], R[k], tau_m[k], V_rest[k])[0]
         V_new = exp_euler_scalar(V_r[w], drift, e[e0 + w], dt)
         if refractory_model:
-            if (t - last[j]) < tau_ref[k]:
+            held = (t - last[j]) < tau_ref[k]
+            if held:
                 V_new = V_r[w]
             if V_new >= V_th[k]:
                 last[j] = t
+            if flag.size:  # ref_var=True: the refractory flag of the step
+                flag[j] = 1.0 if held or V_new >= V_th[k] else 0.0
         v[j] = V_new
         spk[j] = spike_scalar(V_new, V_th[k], V_reset[k])
+
+
+#: the first of a kind's own rows in a parameter table (``plan.KIND_PARAMS``)
+_OWN = len(PARAMS)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _membrane_scalar(b0, b1, shift, kind, v, second, last, flag, spk, par, is_hard,
+                     refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, t, dt):
+    """Neurons ``b0 .. b1 - 1`` of an ALIF, ExpIF/AdExIF or Izhikevich population: one
+    step, a neuron at a time through the model's scalar twins, in the order of its
+    ``update``: reset (and the jump of the second state), output currents at the reset
+    potential, the step, the refractory hold, the spike.  ``second`` is the adaptation
+    or recovery state (empty for ExpIF); tables are read at column ``j - shift``."""
+    b0, n = max(b0, 0), b1 - b0
+    k0 = max(b0 - shift, 0)
+    R, tau_m, V_th, V_reset, V_rest, tau_ref, direct = (
+        par[0], par[1], par[2], par[3], par[4], par[5], par[6])
+    own = par[_OWN:]  # the kind's rows, named in plan.KIND_PARAMS
+    for w in range(n):
+        j, k = b0 + w, k0 + w
+        fired = spk[j]
+        x = second[j] if second.size else 0.0
+        if kind == _IZHIKEVICH:  # own: a, b, c, d, p1, p2, p3
+            V_r, x_r = izhikevich_reset_scalar(v[j], x, fired, own[2, k], own[3, k])
+        else:
+            V_r = reset_scalar(v[j], fired, V_th[k], V_reset[k], is_hard)
+            x_r = x
+            if kind == _ALIF:
+                x_r = x + (1.0 if fired else 0.0)
+            elif kind == _ADEX:  # own: V_T, delta_T, tau_w, a, b
+                x_r = x + own[4, k] * (1.0 if fired else 0.0)
+        current, slope = direct[k], 0.0
+        for o in range(o_begin, o_end):  # outputs in registration order
+            if out_kind[o] == _COBA:
+                I, dI = coba_scalar(G[out_row[o], j], out_value[o], V_r)
+            else:
+                I, dI = cuba_scalar(G[out_row[o], j], out_value[o], V_r)
+            current = current + I
+            slope = slope + dI
+        if kind == _ALIF:  # own: beta, tau_a
+            V_new, x_new = alif_step_scalar(V_r, x_r, current, slope, R[k], tau_m[k],
+                                            V_rest[k], own[1, k], dt)
+        elif kind == _IZHIKEVICH:
+            V_new, x_new = izhikevich_step_scalar(V_r, x_r, current, slope, own[0, k],
+                                                  own[1, k], own[4, k], own[5, k], own[6, k],
+                                                  dt)
+        else:  # ExpIF (no adaptation rows) or AdExIF
+            adaptive = kind == _ADEX
+            tau_w, a = (own[2, k], own[3, k]) if adaptive else (1.0, 0.0)
+            V_new, x_new = expif_step_scalar(V_r, x_r, current, slope, adaptive, R[k],
+                                             tau_m[k], V_rest[k], own[0, k], own[1, k],
+                                             tau_w, a, dt)
+        if refractory_model:
+            held = (t - last[j]) < tau_ref[k]
+            if held:
+                V_new, x_new = V_r, x_r
+            if V_new >= V_th[k]:
+                last[j] = t
+            if flag.size:  # ref_var=True: the refractory flag of the step
+                flag[j] = 1.0 if held or V_new >= V_th[k] else 0.0
+        v[j] = V_new
+        if second.size:
+            second[j] = x_new
+        if kind == _ALIF:
+            spk[j] = alif_spike_scalar(V_new, x_new, V_th[k], V_reset[k], own[0, k])
+        elif kind == _IZHIKEVICH:
+            spk[j] = izhikevich_spike_scalar(V_new, V_th[k])
+        else:
+            spk[j] = spike_scalar(V_new, V_th[k], V_reset[k])
 
 
 #: rows ahead of the one being delivered whose synapses are prefetched (measured best:
@@ -273,33 +360,40 @@ def _prefetch_row(row, indptr, idx, w, uniform):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _step_block(b, n, p, narrow, v, last, spk, par, is_hard, refractory_model, G, TAU,
-                FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value, o_begin, o_end,
-                e_lin, work, t, dt):
+def _step_block(b, n, p, narrow, kind, v, second, last, flag, spk, par, is_hard,
+                refractory_model,
+                G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value, o_begin,
+                o_end, e_lin, work, t, dt):
     """Block ``b`` of population ``p`` (of ``n`` neurons): its synapses, then membranes;
     ``work`` is the block's scratch."""
     b0 = b * _BLOCK
     b1 = min(b0 + _BLOCK, n)
     shift = b0 if narrow else 0  # narrow tables: one block, reused
     _synapses(b0, b1, shift, p, G, TAU, FACTOR, f_pop, f_row, f_buffer)
-    _membrane(b0, b1, shift, v, last, spk, par, is_hard, refractory_model, G, out_row,
-              out_kind, out_value, o_begin, o_end, e_lin, work, t, dt)
+    if kind == _LIF:
+        _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model, G,
+                  out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt)
+    else:
+        _membrane_scalar(b0, b1, shift, kind, v, second, last, flag, spk, par, is_hard,
+                         refractory_model, G, out_row, out_kind, out_value, o_begin, o_end,
+                         t, dt)
 
 
 @numba.njit(cache=True, error_model="numpy", parallel=True)
-def _blocks_in_parallel(n_blocks, n, p, narrow, v, last, spk, par, is_hard, refractory_model,
-                        G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value,
-                        o_begin, o_end, e_lin, work, t, dt):
+def _blocks_in_parallel(n_blocks, n, p, narrow, kind, v, second, last, flag, spk, par, is_hard,
+                        refractory_model, G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row,
+                        out_kind, out_value, o_begin, o_end, e_lin, work, t, dt):
     """The blocks of one population, spread over the cores (each writes its own columns)."""
     for b in numba.prange(n_blocks):
-        _step_block(b, n, p, narrow, v, last, spk, par, is_hard, refractory_model, G, TAU,
-                    FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value, o_begin,
-                    o_end, e_lin, work[b], t, dt)
+        _step_block(b, n, p, narrow, kind, v, second, last, flag, spk, par, is_hard,
+                    refractory_model, G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row,
+                    out_kind, out_value, o_begin, o_end, e_lin, work[b], t, dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _advance(i_begin, i_end, first_step, dt,
-             V, last_spike, params, narrow, kind, hard, spiking, fired, n_fired,
+             V, second, last_spike, in_refractory, params, narrow, kind, refractory, hard,
+             spiking, fired, n_fired,
              pop_g, pop_tau, pop_factor, pop_e_linear, scratch,
              out_row, out_kind, out_value, out_start,
              f_indptr, f_indices, f_weights, f_uniform, f_pre, f_start, f_stop, f_pop, f_row,
@@ -337,22 +431,23 @@ def _advance(i_begin, i_end, first_step, dt,
                             buf[idx[s]] += w[s]
         # 2. populations in order: synapses, then membranes
         for p in range(len(V)):
-            v, spk, n = V[p], spiking[p], V[p].size
-            last, par, G, TAU, FACTOR = (last_spike[p], params[p], pop_g[p], pop_tau[p],
-                                         pop_factor[p])
+            v, x, spk, n = V[p], second[p], spiking[p], V[p].size
+            last, flag, par = last_spike[p], in_refractory[p], params[p]
+            G, TAU, FACTOR = pop_g[p], pop_tau[p], pop_factor[p]
             e_lin, work, is_hard, refractory_model = (pop_e_linear[p], scratch[p], hard[p],
-                                                      kind[p] == _LIFREF)
+                                                      refractory[p])
             o_begin, o_end = out_start[p], out_start[p + 1]
             n_blocks = (n + _BLOCK - 1) // _BLOCK
             if n_blocks > 1:
-                _blocks_in_parallel(n_blocks, n, p, narrow[p], v, last, spk, par, is_hard,
-                                    refractory_model, G, TAU, FACTOR, f_pop, f_row, f_buffer,
-                                    out_row, out_kind, out_value, o_begin, o_end, e_lin, work,
-                                    t, dt)
+                _blocks_in_parallel(n_blocks, n, p, narrow[p], kind[p], v, x, last, flag, spk,
+                                    par,
+                                    is_hard, refractory_model, G, TAU, FACTOR, f_pop, f_row,
+                                    f_buffer, out_row, out_kind, out_value, o_begin, o_end,
+                                    e_lin, work, t, dt)
             else:  # one block: no threads to start
-                _step_block(0, n, p, narrow[p], v, last, spk, par, is_hard, refractory_model,
-                            G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row, out_kind,
-                            out_value, o_begin, o_end, e_lin, work[0], t, dt)
+                _step_block(0, n, p, narrow[p], kind[p], v, x, last, flag, spk, par, is_hard,
+                            refractory_model, G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row,
+                            out_kind, out_value, o_begin, o_end, e_lin, work[0], t, dt)
             n_fired[p] = _list_fired(spk, fired[p])
             if spike_steps[p].size > 0:
                 steps, index, n = spike_steps[p], spike_index[p], n_spikes[p]
@@ -415,7 +510,9 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     def advance(i0, i1):
         return _advance(
             i0, i1, first_step, dt,
-            pl.V, pl.last_spike, pl.params, pl.narrow, pl.kind, pl.hard, pl.spiking, pl.fired,
+            pl.V, pl.second, pl.last_spike, pl.in_refractory, pl.params, pl.narrow, pl.kind,
+            pl.refractory,
+            pl.hard, pl.spiking, pl.fired,
             pl.n_fired,
             pl.pop_g, pl.pop_tau, factors, e_linear, scratch,
             pl.out_row, pl.out_kind, pl.out_value, pl.out_start,
@@ -428,7 +525,7 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     factors = _decay_factors(pl.pop_tau, dt)
     e_linear = _linear_exprel(pl.params, pl.linear, dt)
     scratch = List([np.zeros((-(-v.size // _BLOCK), 5, min(v.size, _BLOCK))) for v in pl.V])
-    _take_spikes(pl.V, pl.params, pl.narrow, pl.spiking, pl.fired, pl.n_fired)
+    _take_spikes(pl.spiking, pl.fired, pl.n_fired)
     advance(0, 0)
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()

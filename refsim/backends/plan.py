@@ -15,18 +15,32 @@ from dataclasses import dataclass
 import numpy as np
 
 from refsim.connectivity import _CSRComm
-from refsim.neurons.lif import LIF, LIFRef
+from refsim.neurons.exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
+from refsim.neurons.izhikevich import Izhikevich, IzhikevichRef
+from refsim.neurons.lif import ALIF, LIF, LIFRef
 from refsim.outputs import COBA, CUBA
 from refsim.projections import AlignPostProj, _MergedAlignPost
 from refsim.synapses.expon import Expon
 
 __all__ = ["NotCompilable", "Plan", "plan"]
 
-# population kinds and output kinds, as the loops see them
-LIF_KIND, LIFREF_KIND = 0, 1
+# population kinds (the equations a loop runs) and output kinds, as the loops see them
+LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, IZHIKEVICH_KIND = range(5)
 CUBA_KIND, COBA_KIND = 0, 1
-# rows of a population's parameter table
+#: neuron classes with a compiled twin: (kind, refractory, name of the second state)
+NEURON_KINDS = {
+    LIF: (LIF_KIND, False, None), LIFRef: (LIF_KIND, True, None),
+    ALIF: (ALIF_KIND, False, "a"),
+    ExpIF: (EXPIF_KIND, False, None), ExpIFRef: (EXPIF_KIND, True, None),
+    AdExIF: (ADEX_KIND, False, "w"), AdExIFRef: (ADEX_KIND, True, "w"),
+    Izhikevich: (IZHIKEVICH_KIND, False, "u"), IzhikevichRef: (IZHIKEVICH_KIND, True, "u"),
+}
+#: rows of a population's parameter table (0.0 where a model has no such parameter) ...
 PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref", "direct input")
+#: ... followed by its kind's own rows
+KIND_PARAMS = {LIF_KIND: (), ALIF_KIND: ("beta", "tau_a"), EXPIF_KIND: ("V_T", "delta_T"),
+               ADEX_KIND: ("V_T", "delta_T", "tau_w", "a", "b"),
+               IZHIKEVICH_KIND: ("a", "b", "c", "d", "p1", "p2", "p3")}
 
 
 class NotCompilable(Exception):
@@ -39,10 +53,13 @@ class Plan:
 
     pops: list
     V: list
+    second: list
     last_spike: list
+    in_refractory: list
     params: list
     narrow: np.ndarray
     kind: np.ndarray
+    refractory: np.ndarray
     hard: np.ndarray
     linear: np.ndarray
     spiking: list
@@ -81,37 +98,50 @@ def _state(state, what: str) -> np.ndarray:
     return state.data
 
 
-def plan(net, narrow_width: int) -> Plan:
+def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS)) -> Plan:
     """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`.
 
     Parameters shared by every neuron of a population are stored ``narrow_width``
-    columns wide (the loops read column ``j`` of a block, or ``0`` on a GPU).
+    columns wide (the loops read column ``j`` of a block, or ``0`` on a GPU).  ``kinds``
+    are the population kinds the caller's loops run.
 
     Raises :class:`NotCompilable` naming the first component that has no compiled twin.
     """
     pops = list(net.populations)
-    V, last, params, kinds, hard, spiking, fired = [], [], [], [], [], [], []
+    V, second, last, in_refractory, params, kind, refractory = [], [], [], [], [], [], []
+    hard, spiking, fired = [], [], []
     synapses, syn_pop = [], []
     out_syn, out_kind, out_value, out_start, linear = [], [], [], [0], []
     for p, pop in enumerate(pops):
-        if type(pop) not in (LIF, LIFRef):
-            raise NotCompilable(f"{type(pop).__name__} has no compiled twin yet (LIF, LIFRef)")
-        if getattr(pop, "ref_var", False):
-            raise NotCompilable(f"{pop.name}: ref_var=True does not compile yet")
+        k, is_refractory, second_name = NEURON_KINDS.get(type(pop), (None, False, None))
+        if k not in kinds:
+            names = ", ".join(c.__name__ for c, (ck, *_) in NEURON_KINDS.items() if ck in kinds)
+            raise NotCompilable(f"{type(pop).__name__} has no compiled twin on this backend "
+                                f"yet ({names})")
+        if getattr(pop, "method", "exp_euler") != "exp_euler":
+            raise NotCompilable(f"{pop.name}: method={pop.method!r} does not compile "
+                                "(only exp_euler)")
         if pop.delta_inputs or pop.after_updates:
             raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
         n = pop.num
         V.append(_state(pop.V, f"{pop.name}.V"))
-        last.append(_state(pop.last_spike_time, pop.name) if type(pop) is LIFRef
-                    else np.zeros(n))
-        table = np.empty((len(PARAMS), n))
-        for row, name in enumerate(PARAMS[:-1]):
-            table[row] = _vector(getattr(pop, name, 0.0), n)
-        table[-1] = _vector(pop._external(net.currents[p]), n)
+        second.append(_state(getattr(pop, second_name), f"{pop.name}.{second_name}")
+                      if second_name else np.zeros(0))
+        last.append(_state(pop.last_spike_time, pop.name) if is_refractory else np.zeros(n))
+        in_refractory.append(_state(pop.refractory, f"{pop.name}.refractory")
+                             if getattr(pop, "ref_var", False) else np.zeros(0))
+        rows = PARAMS + KIND_PARAMS[k]
+        table = np.empty((len(rows), n))
+        for row, name in enumerate(rows):
+            value = (pop._external(net.currents[p]) if name == "direct input"
+                     else getattr(pop, name, 0.0))
+            table[row] = _vector(value, n)
         params.append(table)
-        kinds.append(LIFREF_KIND if type(pop) is LIFRef else LIF_KIND)
+        kind.append(k)
+        refractory.append(is_refractory)
         hard.append(pop.spk_reset == "hard")
-        spiking.append(np.zeros(n, dtype=np.bool_))
+        # the oracle's own spikes of the stored states (as Network.update reads them)
+        spiking.append(np.ascontiguousarray(pop.get_spike().reshape(-1) != 0.0))
         fired.append(np.zeros(n, dtype=np.int64))
         merged = {}
         for key, before in pop.before_updates.items():
@@ -129,7 +159,7 @@ def plan(net, narrow_width: int) -> Plan:
             out_kind.append(COBA_KIND if type(out) is COBA else CUBA_KIND)
             out_value.append(float(out.E) if type(out) is COBA else float(out.scale))
         out_start.append(len(out_syn))
-        linear.append(all(k == CUBA_KIND for k in out_kind[out_start[-2]:]))
+        linear.append(k == LIF_KIND and all(o == CUBA_KIND for o in out_kind[out_start[-2]:]))
     # each population's conductances as the rows of one array (the synapses' states
     # become views of its rows during the run), so the membrane loop reads G[row, j]
     syn_g, pop_g, pop_tau, syn_row, narrow = [], [], [], [], []
@@ -160,9 +190,6 @@ def plan(net, narrow_width: int) -> Plan:
     out_row = [syn_row[s] for s in out_syn]
     f_indptr, f_indices, f_weights, f_buffer = [], [], [], []
     f_pre, f_start, f_stop, f_pop, f_row, f_uniform = [], [], [], [], [], []
-    # column indices as int32 where every matrix allows (half the bytes read per event)
-    index_type = np.int32 if all(proj.comm.W.shape[1] < 2**31 for proj, *_ in net.feeds) \
-        else np.int64
     syn_index = {id(s): i for i, s in enumerate(synapses)}
     for proj, pre, start, stop in net.feeds:
         if type(proj) is not AlignPostProj or not proj.merged or proj.delay is not None \
@@ -173,8 +200,11 @@ def plan(net, narrow_width: int) -> Plan:
             raise NotCompilable(f"projection {proj.name} targets a population outside "
                                 "the network")
         W = proj.comm.W
+        if W.shape[1] >= 2**31:  # the loops read column indices as int32 (half the bytes)
+            raise NotCompilable(f"projection {proj.name}: {W.shape[1]} postsynaptic neurons "
+                                "do not fit the compiled loops' 32-bit indices")
         f_indptr.append(np.ascontiguousarray(W.indptr, dtype=np.int64))
-        f_indices.append(np.ascontiguousarray(W.indices, dtype=index_type))
+        f_indices.append(np.ascontiguousarray(W.indices, dtype=np.int32))
         f_weights.append(np.ascontiguousarray(W.data, dtype=np.float64))
         bits = f_weights[-1].view(np.int64)  # one weight for all (bit for bit): no loads
         f_uniform.append(bits.size > 0 and bool(np.all(bits == bits[0])))
@@ -187,8 +217,10 @@ def plan(net, narrow_width: int) -> Plan:
     as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
     as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
     return Plan(
-        pops=pops, V=V, last_spike=last, params=params, narrow=as_bool(narrow),
-        kind=as_int(kinds), hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
+        pops=pops, V=V, second=second, last_spike=last, in_refractory=in_refractory,
+        params=params,
+        narrow=as_bool(narrow), kind=as_int(kind), refractory=as_bool(refractory),
+        hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
         fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), syn_g=syn_g,
         syn_pop=as_int(syn_pop), syn_row=as_int(syn_row), pop_g=pop_g,
         pop_tau=pop_tau, out_row=as_int(out_row), out_kind=as_int(out_kind),
@@ -207,9 +239,12 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
     from refsim.run import SpikeMonitor, StateMonitor
 
     states = {id(g): g for g in pl.syn_g}
-    for p, pop in enumerate(pl.pops):
+    for p in range(len(pl.pops)):
         states[id(pl.V[p])] = pl.V[p]
-        if type(pop) is LIFRef:
+        for state in (pl.second[p], pl.in_refractory[p]):
+            if state.size:
+                states[id(state)] = state
+        if pl.refractory[p]:
             states[id(pl.last_spike[p])] = pl.last_spike[p]
     recorded, readers = set(), []
     for name, mon in mons.items():

@@ -18,10 +18,11 @@ import quantities as pq
 
 from refsim import fmath
 from refsim.init import Constant
+from refsim.integrators import exp_euler_scalar
 from refsim.neurons.adaptive import Adaptation, AdaptationRefractory
 from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef"]
+__all__ = ["ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef", "expif_step_scalar"]
 
 
 class ExpIF(SpikingNeuron):
@@ -198,3 +199,27 @@ class AdExIFRef(Refractory, AdaptationRefractory, AdExIF):
                          V_initializer=V_initializer, w_initializer=w_initializer,
                          spk_reset=spk_reset, method=method, name=name)
         self._init_refractory(tau_ref, ref_var)
+
+
+# -- compiled twin (numba backend; tests/test_backends.py checks it bit for bit) --------
+
+def expif_step_scalar(V_r: float, w_r: float, current: float, slope: float, adaptive: bool,
+                      R: float, tau: float, V_rest: float, V_T: float, delta_T: float,
+                      tau_w: float, a: float, dt: float) -> tuple[float, float]:
+    """One exponential-Euler step of ExpIF (``adaptive`` False, ``w`` unused) or AdExIF
+    from the post-reset ``V_r`` and the jumped ``w_r = w + b s``: the new ``V`` (mV) and
+    ``w`` (mA), in the order of :meth:`ExpIF.leak_and_spike_current` and
+    :meth:`~refsim.neurons.adaptive.Adaptation.integrate_adaptation`."""
+    x = (V_r - V_T) / delta_T
+    expo = fmath.exp_scalar(20.0 if x > 20.0 else x)  # min(x, 20), keeping a NaN
+    g = -(V_r - V_rest) + delta_T * expo
+    dg = -1.0 + (expo if x < 20.0 else 0.0)
+    if adaptive:
+        g = g - R * w_r
+    drift = (g + R * current) / tau
+    jacobian = (dg + R * slope) / tau
+    V = exp_euler_scalar(V_r, drift, fmath.exprel_scalar(dt * jacobian), dt)
+    if not adaptive:
+        return V, w_r
+    w_drift = (a * (V - V_rest) - w_r) / tau_w
+    return V, exp_euler_scalar(w_r, w_drift, fmath.exprel_scalar(dt * (-1.0 / tau_w)), dt)

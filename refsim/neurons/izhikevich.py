@@ -17,11 +17,13 @@ import numpy as np
 import quantities as pq
 
 from refsim import environ
+from refsim.fmath import exprel_scalar
 from refsim.init import Constant
-from refsim.integrators import exp_euler
+from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["Izhikevich", "IzhikevichRef"]
+__all__ = ["Izhikevich", "IzhikevichRef", "izhikevich_reset_scalar",
+           "izhikevich_step_scalar", "izhikevich_spike_scalar"]
 
 
 class Izhikevich(SpikingNeuron):
@@ -123,3 +125,27 @@ class IzhikevichRef(Refractory, Izhikevich):
         self._note_spikes(t, V, self.V_th, refractory)
         self.V.data = V
         return self.get_spike()
+
+
+# -- compiled twins (numba backend; tests/test_backends.py checks them bit for bit) -----
+
+def izhikevich_reset_scalar(V: float, u: float, spike: bool, c: float,
+                            d: float) -> tuple[float, float]:
+    """Post-reset ``V_r`` (mV) and ``u_r = u + d s`` (mV/ms) of one neuron."""
+    return (c if spike else V), u + d * (1.0 if spike else 0.0)
+
+
+def izhikevich_step_scalar(V_r: float, u_r: float, current: float, slope: float, a: float,
+                           b: float, p1: float, p2: float, p3: float,
+                           dt: float) -> tuple[float, float]:
+    """One step of :meth:`Izhikevich._step` from the post-reset values: new ``V``, ``u``."""
+    drift = p1 * V_r * V_r + p2 * V_r + p3 - u_r + current
+    jacobian = 2.0 * p1 * V_r + p2 + slope
+    V = exp_euler_scalar(V_r, drift, exprel_scalar(dt * jacobian), dt)
+    u = exp_euler_scalar(u_r, a * (b * V - u_r), exprel_scalar(dt * -a), dt)
+    return V, u
+
+
+def izhikevich_spike_scalar(V: float, V_th: float) -> bool:
+    """Spike of one neuron: ``(V - V_th) / V_th >= 0`` (:meth:`Izhikevich.scaled_potential`)."""
+    return (V - V_th) / V_th >= 0.0

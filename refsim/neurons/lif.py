@@ -22,11 +22,13 @@ import numpy as np
 import quantities as pq
 
 from refsim import environ
+from refsim.fmath import exprel_scalar
 from refsim.init import Constant
-from refsim.integrators import exp_euler
+from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["IF", "LIF", "LIFRef", "ALIF", "CubaLIF", "CobaLIF", "lif_drift_scalar"]
+__all__ = ["IF", "LIF", "LIFRef", "ALIF", "CubaLIF", "CobaLIF", "lif_drift_scalar",
+           "alif_step_scalar", "alif_spike_scalar"]
 
 
 class IF(SpikingNeuron):
@@ -344,3 +346,18 @@ def lif_drift_scalar(V_r: float, current: float, slope: float, R: float, tau: fl
     The step is then ``exp_euler_scalar(V_r, drift, exprel(dt * jacobian), dt)``.
     """
     return (-V_r + V_rest + R * current) / tau, (-1.0 + R * slope) / tau
+
+
+def alif_step_scalar(V_r: float, a_r: float, current: float, slope: float, R: float,
+                     tau: float, V_rest: float, tau_a: float, dt: float) -> tuple[float, float]:
+    """One ALIF step (:meth:`ALIF.update`) from the post-reset ``V_r`` and the jumped
+    ``a_r = a + s``: the new ``V`` (mV) and ``a``."""
+    drift, jacobian = lif_drift_scalar(V_r, current, slope, R, tau, V_rest)
+    V = exp_euler_scalar(V_r, drift, exprel_scalar(dt * jacobian), dt)
+    a = exp_euler_scalar(a_r, -a_r / tau_a, exprel_scalar(dt * (-1.0 / tau_a)), dt)
+    return V, a
+
+
+def alif_spike_scalar(V: float, a: float, V_th: float, V_reset: float, beta: float) -> bool:
+    """Spike of one ALIF neuron: ``(V - V_th - beta a) / (V_th - V_reset) >= 0``."""
+    return (V - V_th - beta * a) / (V_th - V_reset) >= 0.0
