@@ -302,6 +302,10 @@ MODEL_NETWORKS = {
     "AdExIF": (refsim.AdExIF, dict(a=0.05 * pq.S, b=2 * pq.mA, spk_reset="hard"), 8 * pq.mA),
     "AdExIFRef": (refsim.AdExIFRef, dict(a=0.05 * pq.S, b=2 * pq.mA, tau_ref=2 * pq.ms),
                   8 * pq.mA),
+    "QuaIF": (refsim.QuaIF, dict(spk_reset="hard", V_th=-40 * pq.mV), 8 * pq.mA),
+    "AdQuaIF": (refsim.AdQuaIF, dict(a=0.05 * pq.S, b=2 * pq.mA, V_th=-40 * pq.mV), 8 * pq.mA),
+    "AdQuaIFRef": (refsim.AdQuaIFRef, dict(a=0.05 * pq.S, b=2 * pq.mA, V_th=-40 * pq.mV,
+                                           tau_ref=2 * pq.ms, ref_var=True), 8 * pq.mA),
     "Izhikevich": (refsim.Izhikevich, dict(u_initializer=_u0()), 5 * pq.mV / pq.ms),
     "IzhikevichRef": (refsim.IzhikevichRef, dict(tau_ref=1 * pq.ms, u_initializer=_u0()),
                       5 * pq.mV / pq.ms),
@@ -368,7 +372,7 @@ def test_the_golden_neuron_cases_of_every_compiled_model_run_compiled():
 
     compiled = [n for n in _golden_neuron_cases()
                 if getattr(refsim, n.split("_")[1]) in NEURON_KINDS]
-    assert len(compiled) == 27  # 3 cases per model (2 for IzhikevichRef, 1 for Izhikevich)
+    assert len(compiled) == 36  # 3 cases per model (2 for IzhikevichRef, 1 for Izhikevich)
     assert {n.split("_")[1] for n in compiled} == {c.__name__ for c in NEURON_KINDS}
 
 

@@ -41,11 +41,13 @@ from numba.typed import List
 
 from refsim.backends.numba_support import prefetch  # also registers the scalar twins
 from refsim.backends.plan import ADEX_KIND as _ADEX
+from refsim.backends.plan import ADQUAIF_KIND as _ADQUAIF
 from refsim.backends.plan import ALIF_KIND as _ALIF
 from refsim.backends.plan import COBA_KIND as _COBA
 from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
 from refsim.backends.plan import LIF_KIND as _LIF
 from refsim.backends.plan import PARAMS, NotCompilable, Plan, deliver, monitored
+from refsim.backends.plan import QUAIF_KIND as _QUAIF
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import _EXPREL_SERIES_BELOW as EXPREL_SERIES_BELOW
 from refsim.fmath import _poly_exprel as exprel_series
@@ -59,6 +61,7 @@ from refsim.neurons.izhikevich import (
     izhikevich_step_scalar,
 )
 from refsim.neurons.lif import alif_spike_scalar, alif_step_scalar, lif_drift_scalar
+from refsim.neurons.quadratic import quaif_step_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
 from refsim.synapses.expon import expon_decay_scalar, expon_factor_scalar
 
@@ -277,7 +280,8 @@ _OWN = len(PARAMS)
 @numba.njit(cache=True, error_model="numpy")
 def _membrane_scalar(b0, b1, shift, kind, v, second, last, flag, spk, par, is_hard,
                      refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, t, dt):
-    """Neurons ``b0 .. b1 - 1`` of an ALIF, ExpIF/AdExIF or Izhikevich population: one
+    """Neurons ``b0 .. b1 - 1`` of an ALIF, ExpIF/AdExIF, QuaIF/AdQuaIF or Izhikevich
+    population: one
     step, a neuron at a time through the model's scalar twins, in the order of its
     ``update``: reset (and the jump of the second state), output currents at the reset
     potential, the step, the refractory hold, the spike.  ``second`` is the adaptation
@@ -287,6 +291,7 @@ def _membrane_scalar(b0, b1, shift, kind, v, second, last, flag, spk, par, is_ha
     R, tau_m, V_th, V_reset, V_rest, tau_ref, direct = (
         par[0], par[1], par[2], par[3], par[4], par[5], par[6])
     own = par[_OWN:]  # the kind's rows, named in plan.KIND_PARAMS
+    adaptive = kind == _ADEX or kind == _ADQUAIF  # own: ..., tau_w, a, b
     for w in range(n):
         j, k = b0 + w, k0 + w
         fired = spk[j]
@@ -298,7 +303,7 @@ def _membrane_scalar(b0, b1, shift, kind, v, second, last, flag, spk, par, is_ha
             x_r = x
             if kind == _ALIF:
                 x_r = x + (1.0 if fired else 0.0)
-            elif kind == _ADEX:  # own: V_T, delta_T, tau_w, a, b
+            elif adaptive:
                 x_r = x + own[4, k] * (1.0 if fired else 0.0)
         current, slope = direct[k], 0.0
         for o in range(o_begin, o_end):  # outputs in registration order
@@ -315,12 +320,16 @@ def _membrane_scalar(b0, b1, shift, kind, v, second, last, flag, spk, par, is_ha
             V_new, x_new = izhikevich_step_scalar(V_r, x_r, current, slope, own[0, k],
                                                   own[1, k], own[4, k], own[5, k], own[6, k],
                                                   dt)
-        else:  # ExpIF (no adaptation rows) or AdExIF
-            adaptive = kind == _ADEX
+        else:  # own: V_T, delta_T (ExpIF) or V_c, c (QuaIF), then tau_w, a, b if adaptive
             tau_w, a = (own[2, k], own[3, k]) if adaptive else (1.0, 0.0)
-            V_new, x_new = expif_step_scalar(V_r, x_r, current, slope, adaptive, R[k],
-                                             tau_m[k], V_rest[k], own[0, k], own[1, k],
-                                             tau_w, a, dt)
+            if kind == _QUAIF or kind == _ADQUAIF:
+                V_new, x_new = quaif_step_scalar(V_r, x_r, current, slope, adaptive, R[k],
+                                                 tau_m[k], V_rest[k], own[0, k], own[1, k],
+                                                 tau_w, a, dt)
+            else:
+                V_new, x_new = expif_step_scalar(V_r, x_r, current, slope, adaptive, R[k],
+                                                 tau_m[k], V_rest[k], own[0, k], own[1, k],
+                                                 tau_w, a, dt)
         if refractory_model:
             held = (t - last[j]) < tau_ref[k]
             if held:

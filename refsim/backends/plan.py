@@ -18,6 +18,7 @@ from refsim.connectivity import _CSRComm
 from refsim.neurons.exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
 from refsim.neurons.izhikevich import Izhikevich, IzhikevichRef
 from refsim.neurons.lif import ALIF, LIF, LIFRef
+from refsim.neurons.quadratic import AdQuaIF, AdQuaIFRef, QuaIF
 from refsim.outputs import COBA, CUBA
 from refsim.projections import AlignPostProj, _MergedAlignPost
 from refsim.synapses.expon import Expon
@@ -25,7 +26,7 @@ from refsim.synapses.expon import Expon
 __all__ = ["NotCompilable", "Plan", "plan"]
 
 # population kinds (the equations a loop runs) and output kinds, as the loops see them
-LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, IZHIKEVICH_KIND = range(5)
+LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, QUAIF_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND = range(7)
 CUBA_KIND, COBA_KIND = 0, 1
 #: neuron classes with a compiled twin: (kind, refractory, name of the second state)
 NEURON_KINDS = {
@@ -33,6 +34,8 @@ NEURON_KINDS = {
     ALIF: (ALIF_KIND, False, "a"),
     ExpIF: (EXPIF_KIND, False, None), ExpIFRef: (EXPIF_KIND, True, None),
     AdExIF: (ADEX_KIND, False, "w"), AdExIFRef: (ADEX_KIND, True, "w"),
+    QuaIF: (QUAIF_KIND, False, None),
+    AdQuaIF: (ADQUAIF_KIND, False, "w"), AdQuaIFRef: (ADQUAIF_KIND, True, "w"),
     Izhikevich: (IZHIKEVICH_KIND, False, "u"), IzhikevichRef: (IZHIKEVICH_KIND, True, "u"),
 }
 #: rows of a population's parameter table (0.0 where a model has no such parameter) ...
@@ -40,6 +43,7 @@ PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref", "direct input")
 #: ... followed by its kind's own rows
 KIND_PARAMS = {LIF_KIND: (), ALIF_KIND: ("beta", "tau_a"), EXPIF_KIND: ("V_T", "delta_T"),
                ADEX_KIND: ("V_T", "delta_T", "tau_w", "a", "b"),
+               QUAIF_KIND: ("V_c", "c"), ADQUAIF_KIND: ("V_c", "c", "tau_w", "a", "b"),
                IZHIKEVICH_KIND: ("a", "b", "c", "d", "p1", "p2", "p3")}
 
 

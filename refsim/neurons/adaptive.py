@@ -15,10 +15,11 @@ import numpy as np
 import quantities as pq
 
 from refsim import environ
+from refsim.fmath import exprel_scalar
 from refsim.init import Constant
-from refsim.integrators import exp_euler
+from refsim.integrators import exp_euler, exp_euler_scalar
 
-__all__ = ["Adaptation", "AdaptationRefractory"]
+__all__ = ["Adaptation", "AdaptationRefractory", "adaptation_step_scalar"]
 
 
 class Adaptation:
@@ -78,3 +79,13 @@ class AdaptationRefractory:
         self._note_spikes(t, V, self.V_th, refractory)
         self.V.data = V
         return self.get_spike()
+
+
+# -- compiled twin (numba backend; tests/test_backends.py checks it bit for bit) --------
+
+def adaptation_step_scalar(w_r: float, V: float, V_rest: float, tau_w: float, a: float,
+                           dt: float) -> float:
+    """:meth:`Adaptation.integrate_adaptation` of one neuron: ``w`` (mA) after one step
+    from the jumped ``w_r`` given the new potential ``V`` (mV)."""
+    drift = (a * (V - V_rest) - w_r) / tau_w
+    return exp_euler_scalar(w_r, drift, exprel_scalar(dt * (-1.0 / tau_w)), dt)

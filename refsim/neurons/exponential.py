@@ -19,7 +19,7 @@ import quantities as pq
 from refsim import fmath
 from refsim.init import Constant
 from refsim.integrators import exp_euler_scalar
-from refsim.neurons.adaptive import Adaptation, AdaptationRefractory
+from refsim.neurons.adaptive import Adaptation, AdaptationRefractory, adaptation_step_scalar
 from refsim.neurons.base import Refractory, SpikingNeuron
 
 __all__ = ["ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef", "expif_step_scalar"]
@@ -221,5 +221,4 @@ def expif_step_scalar(V_r: float, w_r: float, current: float, slope: float, adap
     V = exp_euler_scalar(V_r, drift, fmath.exprel_scalar(dt * jacobian), dt)
     if not adaptive:
         return V, w_r
-    w_drift = (a * (V - V_rest) - w_r) / tau_w
-    return V, exp_euler_scalar(w_r, w_drift, fmath.exprel_scalar(dt * (-1.0 / tau_w)), dt)
+    return V, adaptation_step_scalar(w_r, V, V_rest, tau_w, a, dt)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import quantities as pq
 
+from refsim.fmath import exprel_scalar
 from refsim.init import Constant
-from refsim.neurons.adaptive import Adaptation, AdaptationRefractory
+from refsim.integrators import exp_euler_scalar
+from refsim.neurons.adaptive import Adaptation, AdaptationRefractory, adaptation_step_scalar
 from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["QuaIF", "AdQuaIF", "AdQuaIFRef"]
+__all__ = ["QuaIF", "AdQuaIF", "AdQuaIFRef", "quaif_step_scalar"]
 
 
 class QuaIF(SpikingNeuron):
@@ -146,3 +148,23 @@ class AdQuaIFRef(Refractory, AdaptationRefractory, AdQuaIF):
                          w_initializer=w_initializer, spk_reset=spk_reset, method=method,
                          name=name)
         self._init_refractory(tau_ref, ref_var)
+
+
+# -- compiled twin (numba backend; tests/test_backends.py checks it bit for bit) --------
+
+def quaif_step_scalar(V_r: float, w_r: float, current: float, slope: float, adaptive: bool,
+                      R: float, tau: float, V_rest: float, V_c: float, c: float, tau_w: float,
+                      a: float, dt: float) -> tuple[float, float]:
+    """One exponential-Euler step of QuaIF (``adaptive`` False, ``w`` unused) or AdQuaIF
+    from the post-reset ``V_r`` and the jumped ``w_r = w + b s``: the new ``V`` (mV) and
+    ``w`` (mA), in the order of :meth:`QuaIF.quadratic` and ``integrate_membrane``."""
+    g = c * (V_r - V_rest) * (V_r - V_c)
+    dg = c * ((V_r - V_c) + (V_r - V_rest))
+    if adaptive:
+        g = g - R * w_r
+    drift = (g + R * current) / tau
+    jacobian = (dg + R * slope) / tau
+    V = exp_euler_scalar(V_r, drift, exprel_scalar(dt * jacobian), dt)
+    if not adaptive:
+        return V, w_r
+    return V, adaptation_step_scalar(w_r, V, V_rest, tau_w, a, dt)
