@@ -394,3 +394,23 @@ def test_golden_neuron_case_as_a_numba_network_equals_numpy_and_the_recording(na
         assert np.array_equal(got[key], oracle[key])  # same spike steps, same bits
         assert np.array_equal(got[key], loop[key])  # a Network step is the manual step
     assert np.array_equal(got["spike_get"], ref["spike_get"])
+
+
+def test_the_gpu_plan_takes_the_lif_family_and_names_what_it_refuses():
+    """cupy_network plans on the host (no CuPy needed): LIF/LIFRef compile, the models
+    only numba compiles and ref_var=True are refused with their names."""
+    from refsim.backends import cupy_network
+    from refsim.backends.plan import NotCompilable
+
+    net, pop = _model_network(*MODEL_NETWORKS["LIFRef"])
+    pl = cupy_network.plan(net)
+    assert list(pl.refractory) == [True] and pl.params[0].shape == (7, 1)  # narrow: 1 wide
+    assert np.array_equal(pl.spiking[0], pop.get_spike() != 0)
+    net, _ = _model_network(*MODEL_NETWORKS["AdExIF"])
+    with pytest.raises(NotCompilable, match="AdExIF has no compiled twin on this backend "
+                                            r"yet \(LIF, LIFRef\)"):
+        cupy_network.plan(net)
+    net, _ = _model_network(refsim.LIFRef, dict(MODEL_NETWORKS["LIFRef"][1], ref_var=True),
+                            12 * pq.mA)
+    with pytest.raises(NotCompilable, match="ref_var=True does not compile on cupy yet"):
+        cupy_network.plan(net)
