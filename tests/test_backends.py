@@ -181,13 +181,13 @@ def test_network_with_direct_current_and_lif_matches_brainpy_golden_raster(backe
 @pytest.mark.parametrize("backend", COMPILED)
 def test_a_network_that_does_not_compile_warns_and_runs_numpy(backend):
     net = refsim.Network()
-    pop = net.population(refsim.HH(3), current=5 * pq.uA)
+    pop = net.population(refsim.MorrisLecar(3))
     refsim.init_all_states(net)
     with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
         with pytest.warns(backends.BackendFallbackWarning,
-                          match="HH has no compiled twin on this backend yet"):
+                          match="MorrisLecar has no compiled twin on this backend yet"):
             res = refsim.run(net, 1 * pq.ms, monitors={"V": pop.V})
-    assert res.engine.startswith(f"numpy ({backend} could not compile: HH")
+    assert res.engine.startswith(f"numpy ({backend} could not compile: MorrisLecar")
     assert res["V"].shape == (10, 3)
 
 
@@ -307,6 +307,7 @@ MODEL_NETWORKS = {
     "AdQuaIFRef": (refsim.AdQuaIFRef, dict(a=0.05 * pq.S, b=2 * pq.mA, V_th=-40 * pq.mV,
                                            tau_ref=2 * pq.ms, ref_var=True), 8 * pq.mA),
     "Izhikevich": (refsim.Izhikevich, dict(u_initializer=_u0()), 5 * pq.mV / pq.ms),
+    "HH": (refsim.HH, dict(), 8 * pq.uA),
     "IzhikevichRef": (refsim.IzhikevichRef, dict(tau_ref=1 * pq.ms, u_initializer=_u0()),
                       5 * pq.mV / pq.ms),
 }
@@ -317,6 +318,7 @@ ON_CUPY = ("LIF", "LIFRef")
 def _model_network(cls, params, current, n=200, n_exc=160, seed=1):
     """``n`` neurons, 80 % of them exciting all through COBA (E = 0 mV), the rest
     inhibiting through a CUBA output of negative weight; random initial potentials."""
+    refsim.random.seed(seed)  # HH draws its initial potential (and gates) from it
     net = refsim.Network()
     pop = net.population(cls(n, **params), current=current)
     net.project(refsim.AlignPostProj(
@@ -372,7 +374,7 @@ def test_the_golden_neuron_cases_of_every_compiled_model_run_compiled():
 
     compiled = [n for n in _golden_neuron_cases()
                 if getattr(refsim, n.split("_")[1]) in NEURON_KINDS]
-    assert len(compiled) == 36  # 3 cases per model (2 for IzhikevichRef, 1 for Izhikevich)
+    assert len(compiled) == 37  # 3 per model; 2 for IzhikevichRef, 1 for Izhikevich and HH
     assert {n.split("_")[1] for n in compiled} == {c.__name__ for c in NEURON_KINDS}
 
 

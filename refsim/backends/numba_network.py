@@ -44,6 +44,7 @@ from refsim.backends.plan import ADEX_KIND as _ADEX
 from refsim.backends.plan import ADQUAIF_KIND as _ADQUAIF
 from refsim.backends.plan import ALIF_KIND as _ALIF
 from refsim.backends.plan import COBA_KIND as _COBA
+from refsim.backends.plan import HH_KIND as _HH
 from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
 from refsim.backends.plan import LIF_KIND as _LIF
 from refsim.backends.plan import PARAMS, NotCompilable, Plan, deliver, monitored
@@ -53,13 +54,10 @@ from refsim.fmath import _EXPREL_SERIES_BELOW as EXPREL_SERIES_BELOW
 from refsim.fmath import _poly_exprel as exprel_series
 from refsim.fmath import exprel_scalar
 from refsim.integrators import exp_euler_scalar
-from refsim.neurons.base import reset_scalar, spike_scalar
+from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
-from refsim.neurons.izhikevich import (
-    izhikevich_reset_scalar,
-    izhikevich_spike_scalar,
-    izhikevich_step_scalar,
-)
+from refsim.neurons.hh import hh_step_scalar
+from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
 from refsim.neurons.lif import alif_spike_scalar, alif_step_scalar, lif_drift_scalar
 from refsim.neurons.quadratic import quaif_step_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
@@ -278,14 +276,29 @@ _OWN = len(PARAMS)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _membrane_scalar(b0, b1, shift, kind, v, second, last, flag, spk, par, is_hard,
+def _input_current(j, V, direct, G, out_row, out_kind, out_value, o_begin, o_end):
+    """Neuron ``j``'s input at potential ``V``: the direct input plus every output's
+    current (in registration order), and their slope."""
+    current, slope = direct, 0.0
+    for o in range(o_begin, o_end):
+        if out_kind[o] == _COBA:
+            I, dI = coba_scalar(G[out_row[o], j], out_value[o], V)
+        else:
+            I, dI = cuba_scalar(G[out_row[o], j], out_value[o], V)
+        current = current + I
+        slope = slope + dI
+    return current, slope
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_hard,
                      refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, t, dt):
-    """Neurons ``b0 .. b1 - 1`` of an ALIF, ExpIF/AdExIF, QuaIF/AdQuaIF or Izhikevich
-    population: one
-    step, a neuron at a time through the model's scalar twins, in the order of its
-    ``update``: reset (and the jump of the second state), output currents at the reset
-    potential, the step, the refractory hold, the spike.  ``second`` is the adaptation
-    or recovery state (empty for ExpIF); tables are read at column ``j - shift``."""
+    """Neurons ``b0 .. b1 - 1`` of a population of any kind but LIF: one step, a neuron at
+    a time through the model's scalar twin, in the order of its ``update``: reset (and the
+    jump of its second state), the input at the post-reset potential, the step, the
+    refractory hold, the spike.  ``extra`` holds the states besides ``V`` (rows named in
+    ``plan.NEURON_KINDS``: ``w``, ``a``, ``u``, or HH's ``m, h, n``); parameter tables are
+    read at column ``j - shift``."""
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     R, tau_m, V_th, V_reset, V_rest, tau_ref, direct = (
@@ -294,8 +307,16 @@ def _membrane_scalar(b0, b1, shift, kind, v, second, last, flag, spk, par, is_ha
     adaptive = kind == _ADEX or kind == _ADQUAIF  # own: ..., tau_w, a, b
     for w in range(n):
         j, k = b0 + w, k0 + w
+        if kind == _HH:  # no reset; own: ENa, EK, EL, gNa, gK, gL, C
+            current = _input_current(j, v[j], direct[k], G, out_row, out_kind, out_value,
+                                     o_begin, o_end)[0]
+            v[j], extra[0, j], extra[1, j], extra[2, j] = hh_step_scalar(
+                v[j], extra[0, j], extra[1, j], extra[2, j], current, own[0, k], own[1, k],
+                own[2, k], own[3, k], own[4, k], own[5, k], own[6, k], dt)
+            spk[j] = level_spike_scalar(v[j], V_th[k])
+            continue
         fired = spk[j]
-        x = second[j] if second.size else 0.0
+        x = extra[0, j] if extra.shape[0] else 0.0
         if kind == _IZHIKEVICH:  # own: a, b, c, d, p1, p2, p3
             V_r, x_r = izhikevich_reset_scalar(v[j], x, fired, own[2, k], own[3, k])
         else:
@@ -305,14 +326,8 @@ def _membrane_scalar(b0, b1, shift, kind, v, second, last, flag, spk, par, is_ha
                 x_r = x + (1.0 if fired else 0.0)
             elif adaptive:
                 x_r = x + own[4, k] * (1.0 if fired else 0.0)
-        current, slope = direct[k], 0.0
-        for o in range(o_begin, o_end):  # outputs in registration order
-            if out_kind[o] == _COBA:
-                I, dI = coba_scalar(G[out_row[o], j], out_value[o], V_r)
-            else:
-                I, dI = cuba_scalar(G[out_row[o], j], out_value[o], V_r)
-            current = current + I
-            slope = slope + dI
+        current, slope = _input_current(j, V_r, direct[k], G, out_row, out_kind, out_value,
+                                        o_begin, o_end)
         if kind == _ALIF:  # own: beta, tau_a
             V_new, x_new = alif_step_scalar(V_r, x_r, current, slope, R[k], tau_m[k],
                                             V_rest[k], own[1, k], dt)
@@ -339,12 +354,12 @@ def _membrane_scalar(b0, b1, shift, kind, v, second, last, flag, spk, par, is_ha
             if flag.size:  # ref_var=True: the refractory flag of the step
                 flag[j] = 1.0 if held or V_new >= V_th[k] else 0.0
         v[j] = V_new
-        if second.size:
-            second[j] = x_new
+        if extra.shape[0]:
+            extra[0, j] = x_new
         if kind == _ALIF:
             spk[j] = alif_spike_scalar(V_new, x_new, V_th[k], V_reset[k], own[0, k])
         elif kind == _IZHIKEVICH:
-            spk[j] = izhikevich_spike_scalar(V_new, V_th[k])
+            spk[j] = level_spike_scalar(V_new, V_th[k])
         else:
             spk[j] = spike_scalar(V_new, V_th[k], V_reset[k])
 
@@ -369,7 +384,7 @@ def _prefetch_row(row, indptr, idx, w, uniform):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _step_block(b, n, p, narrow, kind, v, second, last, flag, spk, par, is_hard,
+def _step_block(b, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
                 refractory_model,
                 G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value, o_begin,
                 o_end, e_lin, work, t, dt):
@@ -383,25 +398,25 @@ def _step_block(b, n, p, narrow, kind, v, second, last, flag, spk, par, is_hard,
         _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model, G,
                   out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt)
     else:
-        _membrane_scalar(b0, b1, shift, kind, v, second, last, flag, spk, par, is_hard,
+        _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_hard,
                          refractory_model, G, out_row, out_kind, out_value, o_begin, o_end,
                          t, dt)
 
 
 @numba.njit(cache=True, error_model="numpy", parallel=True)
-def _blocks_in_parallel(n_blocks, n, p, narrow, kind, v, second, last, flag, spk, par, is_hard,
+def _blocks_in_parallel(n_blocks, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
                         refractory_model, G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row,
                         out_kind, out_value, o_begin, o_end, e_lin, work, t, dt):
     """The blocks of one population, spread over the cores (each writes its own columns)."""
     for b in numba.prange(n_blocks):
-        _step_block(b, n, p, narrow, kind, v, second, last, flag, spk, par, is_hard,
+        _step_block(b, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
                     refractory_model, G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row,
                     out_kind, out_value, o_begin, o_end, e_lin, work[b], t, dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _advance(i_begin, i_end, first_step, dt,
-             V, second, last_spike, in_refractory, params, narrow, kind, refractory, hard,
+             V, extra, last_spike, in_refractory, params, narrow, kind, refractory, hard,
              spiking, fired, n_fired,
              pop_g, pop_tau, pop_factor, pop_e_linear, scratch,
              out_row, out_kind, out_value, out_start,
@@ -440,7 +455,7 @@ def _advance(i_begin, i_end, first_step, dt,
                             buf[idx[s]] += w[s]
         # 2. populations in order: synapses, then membranes
         for p in range(len(V)):
-            v, x, spk, n = V[p], second[p], spiking[p], V[p].size
+            v, x, spk, n = V[p], extra[p], spiking[p], V[p].size
             last, flag, par = last_spike[p], in_refractory[p], params[p]
             G, TAU, FACTOR = pop_g[p], pop_tau[p], pop_factor[p]
             e_lin, work, is_hard, refractory_model = (pop_e_linear[p], scratch[p], hard[p],
@@ -519,7 +534,7 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     def advance(i0, i1):
         return _advance(
             i0, i1, first_step, dt,
-            pl.V, pl.second, pl.last_spike, pl.in_refractory, pl.params, pl.narrow, pl.kind,
+            pl.V, pl.extra, pl.last_spike, pl.in_refractory, pl.params, pl.narrow, pl.kind,
             pl.refractory,
             pl.hard, pl.spiking, pl.fired,
             pl.n_fired,

@@ -14,13 +14,10 @@ from numba.extending import intrinsic, overload, register_jitable
 from refsim import fmath
 from refsim.integrators import exp_euler_scalar
 from refsim.neurons.adaptive import adaptation_step_scalar
-from refsim.neurons.base import reset_scalar, spike_scalar
+from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
-from refsim.neurons.izhikevich import (
-    izhikevich_reset_scalar,
-    izhikevich_spike_scalar,
-    izhikevich_step_scalar,
-)
+from refsim.neurons.hh import _gate_scalar, hh_step_scalar
+from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
 from refsim.neurons.lif import alif_spike_scalar, alif_step_scalar, lif_drift_scalar
 from refsim.neurons.quadratic import quaif_step_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
@@ -66,8 +63,8 @@ def _pow2_numba(k):
 TWINS = (fmath._poly_exp, fmath._poly_exprel, fmath.exp_scalar,
          fmath.exprel_scalar, spike_scalar, reset_scalar, lif_drift_scalar, exp_euler_scalar,
          alif_step_scalar, alif_spike_scalar, expif_step_scalar, izhikevich_reset_scalar,
-         izhikevich_step_scalar, izhikevich_spike_scalar, adaptation_step_scalar,
-         quaif_step_scalar,
+         izhikevich_step_scalar, level_spike_scalar, adaptation_step_scalar,
+         quaif_step_scalar, _gate_scalar, hh_step_scalar,
          expon_factor_scalar, expon_decay_scalar,
          cuba_scalar, coba_scalar)
 

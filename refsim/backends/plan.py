@@ -16,6 +16,7 @@ import numpy as np
 
 from refsim.connectivity import _CSRComm
 from refsim.neurons.exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
+from refsim.neurons.hh import HH
 from refsim.neurons.izhikevich import Izhikevich, IzhikevichRef
 from refsim.neurons.lif import ALIF, LIF, LIFRef
 from refsim.neurons.quadratic import AdQuaIF, AdQuaIFRef, QuaIF
@@ -26,17 +27,21 @@ from refsim.synapses.expon import Expon
 __all__ = ["NotCompilable", "Plan", "plan"]
 
 # population kinds (the equations a loop runs) and output kinds, as the loops see them
-LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, QUAIF_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND = range(7)
+(LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, QUAIF_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND,
+ HH_KIND) = range(8)
 CUBA_KIND, COBA_KIND = 0, 1
-#: neuron classes with a compiled twin: (kind, refractory, name of the second state)
+#: neuron classes with a compiled twin: (kind, refractory, its states besides V and
+#: last_spike_time, in the rows of the plan's ``extra`` table)
 NEURON_KINDS = {
-    LIF: (LIF_KIND, False, None), LIFRef: (LIF_KIND, True, None),
-    ALIF: (ALIF_KIND, False, "a"),
-    ExpIF: (EXPIF_KIND, False, None), ExpIFRef: (EXPIF_KIND, True, None),
-    AdExIF: (ADEX_KIND, False, "w"), AdExIFRef: (ADEX_KIND, True, "w"),
-    QuaIF: (QUAIF_KIND, False, None),
-    AdQuaIF: (ADQUAIF_KIND, False, "w"), AdQuaIFRef: (ADQUAIF_KIND, True, "w"),
-    Izhikevich: (IZHIKEVICH_KIND, False, "u"), IzhikevichRef: (IZHIKEVICH_KIND, True, "u"),
+    LIF: (LIF_KIND, False, ()), LIFRef: (LIF_KIND, True, ()),
+    ALIF: (ALIF_KIND, False, ("a",)),
+    ExpIF: (EXPIF_KIND, False, ()), ExpIFRef: (EXPIF_KIND, True, ()),
+    AdExIF: (ADEX_KIND, False, ("w",)), AdExIFRef: (ADEX_KIND, True, ("w",)),
+    QuaIF: (QUAIF_KIND, False, ()),
+    AdQuaIF: (ADQUAIF_KIND, False, ("w",)), AdQuaIFRef: (ADQUAIF_KIND, True, ("w",)),
+    Izhikevich: (IZHIKEVICH_KIND, False, ("u",)),
+    IzhikevichRef: (IZHIKEVICH_KIND, True, ("u",)),
+    HH: (HH_KIND, False, ("m", "h", "n")),
 }
 #: rows of a population's parameter table (0.0 where a model has no such parameter) ...
 PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref", "direct input")
@@ -44,7 +49,8 @@ PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref", "direct input")
 KIND_PARAMS = {LIF_KIND: (), ALIF_KIND: ("beta", "tau_a"), EXPIF_KIND: ("V_T", "delta_T"),
                ADEX_KIND: ("V_T", "delta_T", "tau_w", "a", "b"),
                QUAIF_KIND: ("V_c", "c"), ADQUAIF_KIND: ("V_c", "c", "tau_w", "a", "b"),
-               IZHIKEVICH_KIND: ("a", "b", "c", "d", "p1", "p2", "p3")}
+               IZHIKEVICH_KIND: ("a", "b", "c", "d", "p1", "p2", "p3"),
+               HH_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C")}
 
 
 class NotCompilable(Exception):
@@ -57,7 +63,7 @@ class Plan:
 
     pops: list
     V: list
-    second: list
+    extra: list
     last_spike: list
     in_refractory: list
     params: list
@@ -112,12 +118,12 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS)) -> Plan:
     Raises :class:`NotCompilable` naming the first component that has no compiled twin.
     """
     pops = list(net.populations)
-    V, second, last, in_refractory, params, kind, refractory = [], [], [], [], [], [], []
+    V, extra, last, in_refractory, params, kind, refractory = [], [], [], [], [], [], []
     hard, spiking, fired = [], [], []
     synapses, syn_pop = [], []
     out_syn, out_kind, out_value, out_start, linear = [], [], [], [0], []
     for p, pop in enumerate(pops):
-        k, is_refractory, second_name = NEURON_KINDS.get(type(pop), (None, False, None))
+        k, is_refractory, extra_names = NEURON_KINDS.get(type(pop), (None, False, ()))
         if k not in kinds:
             names = ", ".join(c.__name__ for c, (ck, *_) in NEURON_KINDS.items() if ck in kinds)
             raise NotCompilable(f"{type(pop).__name__} has no compiled twin on this backend "
@@ -129,8 +135,11 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS)) -> Plan:
             raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
         n = pop.num
         V.append(_state(pop.V, f"{pop.name}.V"))
-        second.append(_state(getattr(pop, second_name), f"{pop.name}.{second_name}")
-                      if second_name else np.zeros(0))
+        table = np.zeros((len(extra_names), n))  # the states become views of its rows
+        for row, name in enumerate(extra_names):
+            table[row] = _state(getattr(pop, name), f"{pop.name}.{name}")
+            getattr(pop, name).data = table[row]
+        extra.append(table)
         last.append(_state(pop.last_spike_time, pop.name) if is_refractory else np.zeros(n))
         in_refractory.append(_state(pop.refractory, f"{pop.name}.refractory")
                              if getattr(pop, "ref_var", False) else np.zeros(0))
@@ -221,7 +230,7 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS)) -> Plan:
     as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
     as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
     return Plan(
-        pops=pops, V=V, second=second, last_spike=last, in_refractory=in_refractory,
+        pops=pops, V=V, extra=extra, last_spike=last, in_refractory=in_refractory,
         params=params,
         narrow=as_bool(narrow), kind=as_int(kind), refractory=as_bool(refractory),
         hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
@@ -245,7 +254,8 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
     states = {id(g): g for g in pl.syn_g}
     for p in range(len(pl.pops)):
         states[id(pl.V[p])] = pl.V[p]
-        for state in (pl.second[p], pl.in_refractory[p]):
+        names = NEURON_KINDS[type(pl.pops[p])][2]  # rows of pl.extra[p], viewed by the states
+        for state in (*(getattr(pl.pops[p], name).data for name in names), pl.in_refractory[p]):
             if state.size:
                 states[id(state)] = state
         if pl.refractory[p]:

@@ -24,7 +24,7 @@ from refsim.module import Neuron
 from refsim.units import to_internal
 
 __all__ = ["threshold_spike", "SpikingNeuron", "Refractory", "ContinuousNeuron",
-           "reset_scalar", "spike_scalar"]
+           "reset_scalar", "spike_scalar", "level_spike_scalar"]
 
 
 def threshold_spike(scaled: np.ndarray) -> np.ndarray:
@@ -157,3 +157,9 @@ def reset_scalar(V: float, spike: bool, V_th: float, V_reset: float, hard: bool)
     """Post-reset potential of one integrate-and-fire neuron from its stored ``V``."""
     V_th_eff = V if hard else V_th
     return V - (V_th_eff - V_reset) * (1.0 if spike else 0.0)
+
+
+def level_spike_scalar(V: float, V_th: float) -> bool:
+    """Stored spike of one neuron without reset (:class:`ContinuousNeuron`, Izhikevich):
+    ``(V - V_th) / V_th >= 0``."""
+    return (V - V_th) / V_th >= 0.0

@@ -15,10 +15,10 @@ import quantities as pq
 
 from refsim import environ, fmath
 from refsim.init import Constant, Uniform
-from refsim.integrators import exp_euler, exprel
+from refsim.integrators import exp_euler, exp_euler_scalar, exprel
 from refsim.neurons.base import ContinuousNeuron
 
-__all__ = ["HH", "MorrisLecar", "WangBuzsakiHH"]
+__all__ = ["HH", "MorrisLecar", "WangBuzsakiHH", "hh_step_scalar"]
 
 
 def gate_step(x, alpha, beta, dt, phi=1.0):
@@ -115,8 +115,8 @@ class HH(ContinuousNeuron):
             self.V.data = V = self.sum_delta_inputs(y["V"])
             return self.crossing(V_old, V)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
-        g_Na = self.gNa * m**3 * h
-        g_K = self.gK * n**4
+        g_Na = self.gNa * (m * m * m) * h  # products, not pow: the same bits in Numba
+        g_K = self.gK * ((n * n) * (n * n))
         drift = (-g_Na * (V_old - self.ENa) - g_K * (V_old - self.EK) - self.gL * (V_old - self.EL)
                  + current) / self.C
         V = self.sum_delta_inputs(exp_euler(V_old, drift, -(g_Na + g_K + self.gL) / self.C, dt))
@@ -302,3 +302,31 @@ class WangBuzsakiHH(ContinuousNeuron):
         self.n.data = gate_step(n, *rates["n"], dt, self.phi)
         self.V.data = V
         return self.crossing(V_old, V)
+
+
+# -- compiled twin (numba backend; tests/test_backends.py checks it bit for bit) --------
+
+def _gate_scalar(x: float, alpha: float, beta: float, dt: float) -> float:
+    """:func:`gate_step` of one gate (``phi = 1``)."""
+    phi = 1.0
+    return exp_euler_scalar(x, phi * (alpha * (1.0 - x) - beta * x),
+                            fmath.exprel_scalar(dt * (-phi * (alpha + beta))), dt)
+
+
+def hh_step_scalar(V: float, m: float, h: float, n: float, current: float, ENa: float,
+                   EK: float, EL: float, gNa: float, gK: float, gL: float, C: float,
+                   dt: float) -> tuple[float, float, float, float]:
+    """One step of :meth:`HH.update` for one neuron: new ``V`` (mV), ``m``, ``h``, ``n``
+    from the old values and the input current at the old potential."""
+    g_Na = gNa * (m * m * m) * h
+    g_K = gK * ((n * n) * (n * n))
+    drift = (-g_Na * (V - ENa) - g_K * (V - EK) - gL * (V - EL) + current) / C
+    V_new = exp_euler_scalar(V, drift, fmath.exprel_scalar(dt * (-(g_Na + g_K + gL) / C)), dt)
+    alpha_m = 1.0 / fmath.exprel_scalar(-(V + 40.0) / 10.0)
+    beta_m = 4.0 * fmath.exp_scalar(-(V + 65.0) / 18.0)
+    alpha_h = 0.07 * fmath.exp_scalar(-(V + 65.0) / 20.0)
+    beta_h = 1.0 / (1.0 + fmath.exp_scalar(-(V + 35.0) / 10.0))
+    alpha_n = 0.1 / fmath.exprel_scalar(-(V + 55.0) / 10.0)
+    beta_n = 0.125 * fmath.exp_scalar(-(V + 65.0) / 80.0)
+    return (V_new, _gate_scalar(m, alpha_m, beta_m, dt), _gate_scalar(h, alpha_h, beta_h, dt),
+            _gate_scalar(n, alpha_n, beta_n, dt))

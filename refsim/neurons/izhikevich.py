@@ -23,7 +23,7 @@ from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.neurons.base import Refractory, SpikingNeuron
 
 __all__ = ["Izhikevich", "IzhikevichRef", "izhikevich_reset_scalar",
-           "izhikevich_step_scalar", "izhikevich_spike_scalar"]
+           "izhikevich_step_scalar"]
 
 
 class Izhikevich(SpikingNeuron):
@@ -144,8 +144,3 @@ def izhikevich_step_scalar(V_r: float, u_r: float, current: float, slope: float,
     V = exp_euler_scalar(V_r, drift, exprel_scalar(dt * jacobian), dt)
     u = exp_euler_scalar(u_r, a * (b * V - u_r), exprel_scalar(dt * -a), dt)
     return V, u
-
-
-def izhikevich_spike_scalar(V: float, V_th: float) -> bool:
-    """Spike of one neuron: ``(V - V_th) / V_th >= 0`` (:meth:`Izhikevich.scaled_potential`)."""
-    return (V - V_th) / V_th >= 0.0
