@@ -416,3 +416,57 @@ def test_the_gpu_plan_takes_the_lif_family_and_names_what_it_refuses():
                             12 * pq.mA)
     with pytest.raises(NotCompilable, match="ref_var=True does not compile on cupy yet"):
         cupy_network.plan(net)
+    net, *_ = _synapse_network(*SYNAPSE_PAIRS["DualExpon with equal taus, Expon"])
+    with pytest.raises(NotCompilable, match="does not compile on this backend "
+                                            r"\(only merged AlignPostProj with Expon\)"):
+        cupy_network.plan(net)
+
+
+#: DualExpon in every form (normalised, not, equal time constants) beside Expon
+SYNAPSE_PAIRS = {
+    "DualExpon, normalised and not": (
+        lambda n: refsim.DualExpon.desc(n, tau_decay=5 * pq.ms, tau_rise=1 * pq.ms),
+        lambda n: refsim.DualExpon.desc(n, tau_decay=10 * pq.ms, tau_rise=0.5 * pq.ms,
+                                        normalize=False)),
+    "DualExpon with equal taus, Expon": (
+        lambda n: refsim.DualExpon.desc(n, tau_decay=3 * pq.ms, tau_rise=3 * pq.ms),
+        lambda n: refsim.Expon.desc(n, tau=10 * pq.ms)),
+}
+
+
+def _synapse_network(exc, inh, n=300, n_exc=240, seed=1):
+    net = refsim.Network()
+    pop = net.population(refsim.LIF(n, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+                                    V_rest=-60 * pq.mV), current=12 * pq.mA)
+    e = net.project(refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(n_exc, n, 0.1, 0.01 * pq.mS, seed=seed), syn=exc(n),
+        out=refsim.COBA.desc(E=0 * pq.mV), post=pop), pre=pop, start=0, stop=n_exc)
+    i = net.project(refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.2 * pq.mS, seed=seed + 1),
+        syn=inh(n), out=refsim.CUBA.desc(), post=pop), pre=pop, start=n_exc, stop=n)
+    refsim.init_all_states(net)
+    pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
+    return net, pop, e, i
+
+
+@pytest.mark.parametrize("pair", SYNAPSE_PAIRS)
+def test_dual_exponential_synapses_compile_bit_for_bit(pair):
+    results = {}
+    for engine in ("numba", "numpy"):
+        net, pop, e, i = _synapse_network(*SYNAPSE_PAIRS[pair])
+        with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(net, 200 * pq.ms, progress=False,
+                             monitors={"spikes": pop, "rise": e.syn.g_rise})
+        states = [x.data.copy() for p in (pop, e.syn, i.syn) for x in vars(p).values()
+                  if isinstance(x, refsim.module.State)]
+        # the outputs hold the synapses' last output, to go on with the NumPy code
+        results[engine] = res, states + [e.out._g.copy(), i.out._g.copy()]
+    (a, a_states), (b, b_states) = results["numba"], results["numpy"]
+    assert a.engine == "numba" and b.engine == "numpy"
+    assert a["spikes"].count > 1000
+    assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
+    assert np.array_equal(a["rise"].magnitude, b["rise"].magnitude)
+    assert a["rise"].shape == (2000, 300)
+    assert len(a_states) == len(b_states) >= 5
+    for x, y in zip(a_states, b_states, strict=True):
+        assert np.array_equal(x, y)

@@ -31,7 +31,7 @@ from refsim.integrators import exp_euler_scalar
 from refsim.neurons.base import reset_scalar, spike_scalar
 from refsim.neurons.lif import lif_drift_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
-from refsim.synapses.expon import expon_decay_scalar, expon_factor_scalar
+from refsim.synapses.expon import Expon, expon_decay_scalar, expon_factor_scalar
 
 __all__ = ["KERNEL_TWINS", "NotCompilable", "plan", "run_compiled", "kernel_source"]
 
@@ -54,7 +54,7 @@ def kernel_source() -> str:
 
 def plan(net) -> Plan:
     """Read ``net`` into a plan for the GPU (shared parameters one column wide)."""
-    pl = plan_network(net, narrow_width=1, kinds=(LIF_KIND,))
+    pl = plan_network(net, narrow_width=1, kinds=(LIF_KIND,), synapse_kinds=(Expon,))
     for pop, flag in zip(pl.pops, pl.in_refractory, strict=True):
         if flag.size:
             raise NotCompilable(f"{pop.name}: ref_var=True does not compile on cupy yet")

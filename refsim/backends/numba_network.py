@@ -44,6 +44,8 @@ from refsim.backends.plan import ADEX_KIND as _ADEX
 from refsim.backends.plan import ADQUAIF_KIND as _ADQUAIF
 from refsim.backends.plan import ALIF_KIND as _ALIF
 from refsim.backends.plan import COBA_KIND as _COBA
+from refsim.backends.plan import DUAL_ALPHA_KIND as _DUAL_ALPHA
+from refsim.backends.plan import EXPON_KIND as _EXPON
 from refsim.backends.plan import HH_KIND as _HH
 from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
 from refsim.backends.plan import LIF_KIND as _LIF
@@ -52,7 +54,7 @@ from refsim.backends.plan import QUAIF_KIND as _QUAIF
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import _EXPREL_SERIES_BELOW as EXPREL_SERIES_BELOW
 from refsim.fmath import _poly_exprel as exprel_series
-from refsim.fmath import exprel_scalar
+from refsim.fmath import exp_scalar, exprel_scalar
 from refsim.integrators import exp_euler_scalar
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
@@ -61,7 +63,11 @@ from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_s
 from refsim.neurons.lif import alif_spike_scalar, alif_step_scalar, lif_drift_scalar
 from refsim.neurons.quadratic import quaif_step_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
-from refsim.synapses.expon import expon_decay_scalar, expon_factor_scalar
+from refsim.synapses.expon import (
+    dual_expon_step_scalar,
+    expon_decay_scalar,
+    expon_factor_scalar,
+)
 
 __all__ = ["NotCompilable", "plan", "run_compiled"]
 
@@ -109,7 +115,7 @@ def plan(net) -> Plan:
     typed lists (shared parameters one block wide).  Raises :class:`NotCompilable`."""
     pl = plan_network(net, narrow_width=_BLOCK)
     for name, value in vars(pl).items():
-        if name != "pops" and isinstance(value, list):
+        if name not in ("pops", "merged") and isinstance(value, list):
             setattr(pl, name, List(value) if value else
                     List.empty_list(numba.typeof(_EMPTY_ITEM.get(name, np.zeros(0)))))
     return pl
@@ -155,6 +161,22 @@ def _decay_factors(pop_tau, dt):
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _dual_factors(pop_syn_kind, pop_dual_param, pop_tau, dt):
+    """Per DualExpon element: the decay constant of its rise, ``dt * exprel(-dt /
+    tau_rise)``, and the equal-tau propagator ``exp(-dt / tau_decay)`` (0 elsewhere)."""
+    out = List()
+    for p in range(len(pop_tau)):
+        TAU, F = pop_tau[p], np.zeros_like(pop_dual_param[p])
+        for r in range(TAU.shape[0]):
+            if pop_syn_kind[p][r] != _EXPON:
+                for k in range(TAU.shape[1]):
+                    F[r, 0, k] = expon_factor_scalar(pop_dual_param[p][r, 0, k], dt)
+                    F[r, 1, k] = exp_scalar(-dt / TAU[r, k])
+        out.append(F)
+    return out
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _linear_exprel(params, linear, dt):
     """Per population whose outputs are all CUBA (no slope): ``exprel(dt * J)`` per
     neuron, with the Jacobian ``J = -1/tau`` constant through the run; else empty."""
@@ -176,13 +198,20 @@ def _linear_exprel(params, linear, dt):
 # reference counts per view.
 
 @numba.njit(cache=True, error_model="numpy")
-def _synapses(b0, b1, shift, p, G, TAU, FACTOR, f_pop, f_row, f_buffer):
+def _synapses(b0, b1, shift, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
+              f_row, f_buffer, dt):
     """Neurons ``b0 .. b1 - 1`` of population ``p``: each synapse decays, then adds its
     feeds' buffers in feeding order (the oracle's delta queue) and clears them.
-    ``TAU`` and ``FACTOR`` are read at column ``j - shift``."""
+    Tables (``TAU``, ``FACTOR``, ``DUAL_PARAM``, ``DUAL_FACTOR``) are read at column
+    ``j - shift``; a DualExpon row keeps its states in ``DUAL[r]`` and its output in
+    ``G[r]``, which first sums this step's events."""
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     for r in range(G.shape[0]):
+        if KIND[r] != _EXPON:
+            _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
+                        f_pop, f_row, f_buffer, dt)
+            continue
         decayed = False
         for f in range(f_pop.size):
             if f_pop[f] != p or f_row[f] != r:
@@ -203,6 +232,33 @@ def _synapses(b0, b1, shift, p, G, TAU, FACTOR, f_pop, f_row, f_buffer):
             for w in range(n):
                 j, k = b0 + w, k0 + w
                 G[r, j] = expon_decay_scalar(G[r, j], TAU[r, k], FACTOR[r, k])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
+                f_row, f_buffer, dt):
+    """Row ``r`` (a DualExpon) over neurons ``b0 .. b0 + n - 1``: the events
+    ``0.0 + x_1 + x_2 ...`` (the oracle's ``sum_delta_inputs(0.0)``) into ``G[r]``, then
+    the step twin, whose output replaces them."""
+    b0, k0 = max(b0, 0), max(k0, 0)
+    first = True
+    for f in range(f_pop.size):
+        if f_pop[f] != p or f_row[f] != r:
+            continue
+        buf = f_buffer[f]
+        for w in range(n):
+            j = b0 + w
+            G[r, j] = (0.0 if first else G[r, j]) + buf[j]
+            buf[j] = 0.0
+        first = False
+    alpha = KIND[r] == _DUAL_ALPHA
+    for w in range(n):
+        j, k = b0 + w, k0 + w
+        events = 0.0 if first else G[r, j]
+        DUAL[r, 0, j], DUAL[r, 1, j], G[r, j] = dual_expon_step_scalar(
+            DUAL[r, 0, j], DUAL[r, 1, j], events, DUAL_PARAM[r, 0, k], TAU[r, k],
+            DUAL_FACTOR[r, 0, k], FACTOR[r, k], DUAL_PARAM[r, 1, k], alpha,
+            DUAL_FACTOR[r, 1, k], dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -386,14 +442,15 @@ def _prefetch_row(row, indptr, idx, w, uniform):
 @numba.njit(cache=True, error_model="numpy")
 def _step_block(b, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
                 refractory_model,
-                G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value, o_begin,
-                o_end, e_lin, work, t, dt):
+                G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop, f_row, f_buffer,
+                out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt):
     """Block ``b`` of population ``p`` (of ``n`` neurons): its synapses, then membranes;
     ``work`` is the block's scratch."""
     b0 = b * _BLOCK
     b1 = min(b0 + _BLOCK, n)
     shift = b0 if narrow else 0  # narrow tables: one block, reused
-    _synapses(b0, b1, shift, p, G, TAU, FACTOR, f_pop, f_row, f_buffer)
+    _synapses(b0, b1, shift, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
+              f_row, f_buffer, dt)
     if kind == _LIF:
         _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model, G,
                   out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt)
@@ -405,20 +462,23 @@ def _step_block(b, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
 
 @numba.njit(cache=True, error_model="numpy", parallel=True)
 def _blocks_in_parallel(n_blocks, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
-                        refractory_model, G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row,
-                        out_kind, out_value, o_begin, o_end, e_lin, work, t, dt):
+                        refractory_model, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
+                        f_pop, f_row, f_buffer, out_row, out_kind, out_value, o_begin, o_end,
+                        e_lin, work, t, dt):
     """The blocks of one population, spread over the cores (each writes its own columns)."""
     for b in numba.prange(n_blocks):
         _step_block(b, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
-                    refractory_model, G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row,
-                    out_kind, out_value, o_begin, o_end, e_lin, work[b], t, dt)
+                    refractory_model, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
+                    f_pop, f_row, f_buffer, out_row, out_kind, out_value, o_begin, o_end,
+                    e_lin, work[b], t, dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _advance(i_begin, i_end, first_step, dt,
              V, extra, last_spike, in_refractory, params, narrow, kind, refractory, hard,
              spiking, fired, n_fired,
-             pop_g, pop_tau, pop_factor, pop_e_linear, scratch,
+             pop_g, pop_tau, pop_factor, pop_syn_kind, pop_dual, pop_dual_param,
+             pop_dual_factor, pop_e_linear, scratch,
              out_row, out_kind, out_value, out_start,
              f_indptr, f_indices, f_weights, f_uniform, f_pre, f_start, f_stop, f_pop, f_row,
              f_buffer,
@@ -458,20 +518,23 @@ def _advance(i_begin, i_end, first_step, dt,
             v, x, spk, n = V[p], extra[p], spiking[p], V[p].size
             last, flag, par = last_spike[p], in_refractory[p], params[p]
             G, TAU, FACTOR = pop_g[p], pop_tau[p], pop_factor[p]
+            KIND, DUAL = pop_syn_kind[p], pop_dual[p]
+            DUAL_PARAM, DUAL_FACTOR = pop_dual_param[p], pop_dual_factor[p]
             e_lin, work, is_hard, refractory_model = (pop_e_linear[p], scratch[p], hard[p],
                                                       refractory[p])
             o_begin, o_end = out_start[p], out_start[p + 1]
             n_blocks = (n + _BLOCK - 1) // _BLOCK
             if n_blocks > 1:
                 _blocks_in_parallel(n_blocks, n, p, narrow[p], kind[p], v, x, last, flag, spk,
-                                    par,
-                                    is_hard, refractory_model, G, TAU, FACTOR, f_pop, f_row,
-                                    f_buffer, out_row, out_kind, out_value, o_begin, o_end,
-                                    e_lin, work, t, dt)
+                                    par, is_hard, refractory_model, G, TAU, FACTOR, KIND,
+                                    DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop, f_row, f_buffer,
+                                    out_row, out_kind, out_value, o_begin, o_end, e_lin, work,
+                                    t, dt)
             else:  # one block: no threads to start
                 _step_block(0, n, p, narrow[p], kind[p], v, x, last, flag, spk, par, is_hard,
-                            refractory_model, G, TAU, FACTOR, f_pop, f_row, f_buffer, out_row,
-                            out_kind, out_value, o_begin, o_end, e_lin, work[0], t, dt)
+                            refractory_model, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM,
+                            DUAL_FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value,
+                            o_begin, o_end, e_lin, work[0], t, dt)
             n_fired[p] = _list_fired(spk, fired[p])
             if spike_steps[p].size > 0:
                 steps, index, n = spike_steps[p], spike_index[p], n_spikes[p]
@@ -538,7 +601,8 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             pl.refractory,
             pl.hard, pl.spiking, pl.fired,
             pl.n_fired,
-            pl.pop_g, pl.pop_tau, factors, e_linear, scratch,
+            pl.pop_g, pl.pop_tau, factors, pl.pop_syn_kind, pl.pop_dual, pl.pop_dual_param,
+            dual_factors, e_linear, scratch,
             pl.out_row, pl.out_kind, pl.out_value, pl.out_start,
             pl.feed_indptr, pl.feed_indices, pl.feed_weights, pl.feed_uniform, pl.feed_pre,
             pl.feed_start, pl.feed_stop, pl.feed_pop, pl.feed_row, pl.feed_buffer,
@@ -547,6 +611,7 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
 
     t0 = time.perf_counter()
     factors = _decay_factors(pl.pop_tau, dt)
+    dual_factors = _dual_factors(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, dt)
     e_linear = _linear_exprel(pl.params, pl.linear, dt)
     scratch = List([np.zeros((-(-v.size // _BLOCK), 5, min(v.size, _BLOCK))) for v in pl.V])
     _take_spikes(pl.spiking, pl.fired, pl.n_fired)

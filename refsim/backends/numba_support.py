@@ -21,7 +21,11 @@ from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_s
 from refsim.neurons.lif import alif_spike_scalar, alif_step_scalar, lif_drift_scalar
 from refsim.neurons.quadratic import quaif_step_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
-from refsim.synapses.expon import expon_decay_scalar, expon_factor_scalar
+from refsim.synapses.expon import (
+    dual_expon_step_scalar,
+    expon_decay_scalar,
+    expon_factor_scalar,
+)
 
 
 @intrinsic
@@ -65,7 +69,7 @@ TWINS = (fmath._poly_exp, fmath._poly_exprel, fmath.exp_scalar,
          alif_step_scalar, alif_spike_scalar, expif_step_scalar, izhikevich_reset_scalar,
          izhikevich_step_scalar, level_spike_scalar, adaptation_step_scalar,
          quaif_step_scalar, _gate_scalar, hh_step_scalar,
-         expon_factor_scalar, expon_decay_scalar,
+         expon_factor_scalar, expon_decay_scalar, dual_expon_step_scalar,
          cuba_scalar, coba_scalar)
 
 for _function in TWINS:

@@ -22,7 +22,7 @@ from refsim.neurons.lif import ALIF, LIF, LIFRef
 from refsim.neurons.quadratic import AdQuaIF, AdQuaIFRef, QuaIF
 from refsim.outputs import COBA, CUBA
 from refsim.projections import AlignPostProj, _MergedAlignPost
-from refsim.synapses.expon import Expon
+from refsim.synapses.expon import DualExpon, Expon
 
 __all__ = ["NotCompilable", "Plan", "plan"]
 
@@ -30,6 +30,8 @@ __all__ = ["NotCompilable", "Plan", "plan"]
 (LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, QUAIF_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND,
  HH_KIND) = range(8)
 CUBA_KIND, COBA_KIND = 0, 1
+#: synapse kinds: Expon, DualExpon, DualExpon with equal time constants, normalised
+EXPON_KIND, DUAL_KIND, DUAL_ALPHA_KIND = 0, 1, 2
 #: neuron classes with a compiled twin: (kind, refractory, its states besides V and
 #: last_spike_time, in the rows of the plan's ``extra`` table)
 NEURON_KINDS = {
@@ -75,11 +77,15 @@ class Plan:
     spiking: list
     fired: list
     n_fired: np.ndarray
+    merged: list
     syn_g: list
     syn_pop: np.ndarray
     syn_row: np.ndarray
     pop_g: list
     pop_tau: list
+    pop_syn_kind: list
+    pop_dual: list
+    pop_dual_param: list
     out_row: np.ndarray
     out_kind: np.ndarray
     out_value: np.ndarray
@@ -108,19 +114,20 @@ def _state(state, what: str) -> np.ndarray:
     return state.data
 
 
-def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS)) -> Plan:
+def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
+         synapse_kinds=(Expon, DualExpon)) -> Plan:
     """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`.
 
     Parameters shared by every neuron of a population are stored ``narrow_width``
     columns wide (the loops read column ``j`` of a block, or ``0`` on a GPU).  ``kinds``
-    are the population kinds the caller's loops run.
+    are the population kinds the caller's loops run, ``synapse_kinds`` the synapse classes.
 
     Raises :class:`NotCompilable` naming the first component that has no compiled twin.
     """
     pops = list(net.populations)
     V, extra, last, in_refractory, params, kind, refractory = [], [], [], [], [], [], []
     hard, spiking, fired = [], [], []
-    synapses, syn_pop = [], []
+    synapses, syn_pop, merged_list = [], [], []
     out_syn, out_kind, out_value, out_start, linear = [], [], [], [0], []
     for p, pop in enumerate(pops):
         k, is_refractory, extra_names = NEURON_KINDS.get(type(pop), (None, False, ()))
@@ -158,11 +165,14 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS)) -> Plan:
         fired.append(np.zeros(n, dtype=np.int64))
         merged = {}
         for key, before in pop.before_updates.items():
-            if not isinstance(before, _MergedAlignPost) or type(before.syn) is not Expon:
+            if not isinstance(before, _MergedAlignPost) or \
+                    type(before.syn) not in synapse_kinds:
+                names = " or ".join(c.__name__ for c in synapse_kinds)
                 raise NotCompilable(f"{pop.name}: before-update {key!r} does not compile "
-                                    "(only merged AlignPostProj with Expon)")
+                                    f"on this backend (only merged AlignPostProj with {names})")
             merged[id(before.out)] = len(synapses)
             synapses.append(before.syn)
+            merged_list.append(before)
             syn_pop.append(p)
         for key, out in pop.current_inputs.items():
             if id(out) not in merged or type(out) not in (COBA, CUBA):
@@ -173,33 +183,47 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS)) -> Plan:
             out_value.append(float(out.E) if type(out) is COBA else float(out.scale))
         out_start.append(len(out_syn))
         linear.append(k == LIF_KIND and all(o == CUBA_KIND for o in out_kind[out_start[-2]:]))
-    # each population's conductances as the rows of one array (the synapses' states
-    # become views of its rows during the run), so the membrane loop reads G[row, j]
+    # each population's synaptic outputs as the rows of one array, so the membrane loop
+    # reads G[row, j]: an Expon's g itself (its state becomes a view of the row), a
+    # DualExpon's output, its states g_rise and g_decay the rows of DUAL[row]
     syn_g, pop_g, pop_tau, syn_row, narrow = [], [], [], [], []
+    pop_syn_kind, pop_dual, pop_dual_param = [], [], []
     for p, pop in enumerate(pops):
         own = [s for s, q in zip(synapses, syn_pop, strict=True) if q == p]
-        G, TAU = np.zeros((len(own), pop.num)), np.zeros((len(own), pop.num))
+        n, rows = pop.num, len(own)
+        G, TAU, KIND = np.zeros((rows, n)), np.zeros((rows, n)), np.zeros(rows, np.int64)
+        DUAL, DUAL_PARAM = np.zeros((rows, 2, n)), np.zeros((rows, 2, n))  # tau_rise, factor
         for row, syn in enumerate(own):
             if syn.delta_inputs or syn.current_inputs:
                 raise NotCompilable(f"{syn.name}: queued inputs at the start of a compiled run")
-            if syn.g.data.shape != (pop.num,):
-                raise NotCompilable(f"{syn.name}: only unbatched states compile")
-            G[row] = syn.g.data
-            syn.g.data = G[row]
-            TAU[row] = _vector(syn.tau, pop.num)
+            if type(syn) is Expon:
+                G[row] = _state(syn.g, syn.name)
+                syn.g.data = G[row]
+                TAU[row] = _vector(syn.tau, n)
+                syn_g.append(syn.g.data)
+            else:
+                KIND[row] = DUAL_ALPHA_KIND if syn.equal_taus and syn.normalize else DUAL_KIND
+                for i, state in enumerate((syn.g_rise, syn.g_decay)):
+                    DUAL[row, i] = _state(state, syn.name)
+                    state.data = DUAL[row, i]
+                TAU[row] = _vector(syn.tau_decay, n)
+                DUAL_PARAM[row] = _vector(syn.tau_rise, n), _vector(syn.factor, n)
+                syn_g.append(G[row])
             syn_row.append(row)
         # the same parameters for every neuron: tables one block wide, reused per block
         table = params[p]
-        narrow.append(bool(np.all(table.view(np.int64) == table[:, :1].view(np.int64))
-                           and np.all(TAU.view(np.int64) == TAU[:, :1].view(np.int64))))
+        narrow.append(all(np.all(x.view(np.int64) == x[..., :1].view(np.int64))
+                          for x in (table, TAU, DUAL_PARAM)))
         if narrow[-1]:
-            width = min(pop.num, narrow_width)
+            width = min(n, narrow_width)
             params[p] = np.ascontiguousarray(table[:, :width])
             TAU = np.ascontiguousarray(TAU[:, :width])
+            DUAL_PARAM = np.ascontiguousarray(DUAL_PARAM[..., :width])
         pop_g.append(G)
         pop_tau.append(TAU)
-    for syn in synapses:
-        syn_g.append(syn.g.data)
+        pop_syn_kind.append(KIND)
+        pop_dual.append(DUAL)
+        pop_dual_param.append(DUAL_PARAM)
     out_row = [syn_row[s] for s in out_syn]
     f_indptr, f_indices, f_weights, f_buffer = [], [], [], []
     f_pre, f_start, f_stop, f_pop, f_row, f_uniform = [], [], [], [], [], []
@@ -234,9 +258,10 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS)) -> Plan:
         params=params,
         narrow=as_bool(narrow), kind=as_int(kind), refractory=as_bool(refractory),
         hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
-        fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), syn_g=syn_g,
-        syn_pop=as_int(syn_pop), syn_row=as_int(syn_row), pop_g=pop_g,
-        pop_tau=pop_tau, out_row=as_int(out_row), out_kind=as_int(out_kind),
+        fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), merged=merged_list,
+        syn_g=syn_g, syn_pop=as_int(syn_pop), syn_row=as_int(syn_row), pop_g=pop_g,
+        pop_tau=pop_tau, pop_syn_kind=pop_syn_kind, pop_dual=pop_dual,
+        pop_dual_param=pop_dual_param, out_row=as_int(out_row), out_kind=as_int(out_kind),
         out_value=np.asarray(out_value, dtype=np.float64), out_start=as_int(out_start),
         feed_indptr=f_indptr, feed_indices=f_indices, feed_weights=f_weights,
         feed_uniform=as_bool(f_uniform), feed_pre=as_int(f_pre), feed_start=as_int(f_start),
@@ -252,6 +277,9 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
     from refsim.run import SpikeMonitor, StateMonitor
 
     states = {id(g): g for g in pl.syn_g}
+    for before in pl.merged:
+        if type(before.syn) is DualExpon:
+            states.update({id(s.data): s.data for s in (before.syn.g_rise, before.syn.g_decay)})
     for p in range(len(pl.pops)):
         states[id(pl.V[p])] = pl.V[p]
         names = NEURON_KINDS[type(pl.pops[p])][2]  # rows of pl.extra[p], viewed by the states
@@ -280,8 +308,8 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
 
 
 def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
-    """Hand a compiled run's recordings to the monitor objects, and rebind the outputs'
-    conductances to the synapses' (now private) arrays.
+    """Hand a compiled run's recordings to the monitor objects, and bind each output to
+    its synapse's (now private) output array.
 
     ``spikes_of(p)`` gives population ``p``'s (steps, indices) in step order, indices
     ascending within a step; ``state_records`` pairs each state monitor with its
@@ -304,6 +332,5 @@ def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
         mon._chunks_steps, mon._chunks_idx = [s], [j]
     for mon, buffer, count in state_records:
         mon._buffer, mon._n = buffer, int(count)
-    for pop in pl.pops:
-        for before in pop.before_updates.values():
-            before.out.bind_data(before.syn.g.data)
+    for before, g in zip(pl.merged, pl.syn_g, strict=True):
+        before.out.bind_data(g)

@@ -19,7 +19,7 @@ from refsim.integrators import exp_euler
 from refsim.module import Synapse
 
 __all__ = ["Expon", "DualExpon", "expon_decay_scalar",
-           "expon_factor_scalar"]
+           "expon_factor_scalar", "dual_expon_step_scalar"]
 
 
 class Expon(Synapse):
@@ -163,3 +163,19 @@ def expon_factor_scalar(tau: float, dt: float) -> float:
 def expon_decay_scalar(g: float, tau: float, factor: float) -> float:
     """One exponential-Euler decay of one exponential synapse (before its events)."""
     return g + factor * (-g / tau)
+
+
+def dual_expon_step_scalar(rise: float, decay: float, events: float, tau_rise: float,
+                           tau_decay: float, f_rise: float, f_decay: float, factor: float,
+                           alpha: bool, e_step: float, dt: float) -> tuple[float, float, float]:
+    """:meth:`DualExpon.step` of one element given this step's summed ``events``: new
+    ``g_rise``, ``g_decay`` and the output.  ``f_rise``/``f_decay`` are the
+    :func:`expon_factor_scalar` of each time constant; ``alpha`` marks the normalised
+    equal-tau case, whose propagator is ``e_step = exp(-dt / tau_decay)``."""
+    if alpha:
+        rise = e_step * (rise + decay * dt / tau_decay)  # driven by the old decay state
+        decay = expon_decay_scalar(decay, tau_decay, f_decay) + events
+        return rise, decay, factor * rise
+    rise = expon_decay_scalar(rise, tau_rise, f_rise) + events
+    decay = expon_decay_scalar(decay, tau_decay, f_decay) + events
+    return rise, decay, factor * (decay - rise)
