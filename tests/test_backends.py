@@ -289,7 +289,9 @@ def _u0():
 
 
 #: (model, parameters, direct input) of a recurrent network that spikes without blowing up
-#: (the ExpIF threshold sits below the upswing that overflows at dt = 0.1 ms)
+#: (the ExpIF threshold sits below the upswing that overflows at dt = 0.1 ms).  The
+#: dimensionless FitzHughNagumo and HindmarshRose take no COBA/CUBA output: their golden
+#: cases below run them compiled.
 MODEL_NETWORKS = {
     "LIF": (refsim.LIF, dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
                              V_rest=-60 * pq.mV), 12 * pq.mA),
@@ -308,6 +310,12 @@ MODEL_NETWORKS = {
                                            tau_ref=2 * pq.ms, ref_var=True), 8 * pq.mA),
     "Izhikevich": (refsim.Izhikevich, dict(u_initializer=_u0()), 5 * pq.mV / pq.ms),
     "HH": (refsim.HH, dict(), 8 * pq.uA),
+    "WangBuzsakiHH": (refsim.WangBuzsakiHH, dict(), 2 * pq.uA),
+    "IF": (refsim.IF, dict(tau=10 * pq.ms, V_th=10 * pq.mV, spk_reset="hard"), 15 * pq.mA),
+    "CubaLIF": (refsim.CubaLIF, dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+                                     V_rest=-60 * pq.mV), 12 * pq.mA),
+    "CobaLIF": (refsim.CobaLIF, dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+                                     V_rest=-60 * pq.mV), 12 * pq.mA),
     "IzhikevichRef": (refsim.IzhikevichRef, dict(tau_ref=1 * pq.ms, u_initializer=_u0()),
                       5 * pq.mV / pq.ms),
 }
@@ -374,7 +382,7 @@ def test_the_golden_neuron_cases_of_every_compiled_model_run_compiled():
 
     compiled = [n for n in _golden_neuron_cases()
                 if getattr(refsim, n.split("_")[1]) in NEURON_KINDS]
-    assert len(compiled) == 37  # 3 per model; 2 for IzhikevichRef, 1 for Izhikevich and HH
+    assert len(compiled) == 52  # all but Gif, GifRef and MorrisLecar (7 cases of 59)
     assert {n.split("_")[1] for n in compiled} == {c.__name__ for c in NEURON_KINDS}
 
 

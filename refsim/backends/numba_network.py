@@ -44,13 +44,18 @@ from refsim.backends.plan import ADEX_KIND as _ADEX
 from refsim.backends.plan import ADQUAIF_KIND as _ADQUAIF
 from refsim.backends.plan import ALIF_KIND as _ALIF
 from refsim.backends.plan import COBA_KIND as _COBA
+from refsim.backends.plan import COBALIF_KIND as _COBALIF
+from refsim.backends.plan import CUBALIF_KIND as _CUBALIF
 from refsim.backends.plan import DUAL_ALPHA_KIND as _DUAL_ALPHA
 from refsim.backends.plan import EXPON_KIND as _EXPON
+from refsim.backends.plan import FITZHUGH_NAGUMO_KIND as _FITZHUGH_NAGUMO
 from refsim.backends.plan import HH_KIND as _HH
+from refsim.backends.plan import IF_KIND as _IF
 from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
 from refsim.backends.plan import LIF_KIND as _LIF
 from refsim.backends.plan import PARAMS, NotCompilable, Plan, deliver, monitored
 from refsim.backends.plan import QUAIF_KIND as _QUAIF
+from refsim.backends.plan import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import _EXPREL_SERIES_BELOW as EXPREL_SERIES_BELOW
 from refsim.fmath import _poly_exprel as exprel_series
@@ -58,10 +63,18 @@ from refsim.fmath import exp_scalar, exprel_scalar
 from refsim.integrators import exp_euler_scalar
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
-from refsim.neurons.hh import hh_step_scalar
+from refsim.neurons.hh import hh_step_scalar, wang_buzsaki_step_scalar
 from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
-from refsim.neurons.lif import alif_spike_scalar, alif_step_scalar, lif_drift_scalar
+from refsim.neurons.lif import (
+    alif_spike_scalar,
+    alif_step_scalar,
+    if_reset_scalar,
+    if_step_scalar,
+    lif_drift_scalar,
+    lif_synapse_step_scalar,
+)
 from refsim.neurons.quadratic import quaif_step_scalar
+from refsim.neurons.reduced import fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
 from refsim.synapses.expon import (
     dual_expon_step_scalar,
@@ -349,7 +362,7 @@ def _input_current(j, V, direct, G, out_row, out_kind, out_value, o_begin, o_end
 @numba.njit(cache=True, error_model="numpy")
 def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_hard,
                      refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, t, dt):
-    """Neurons ``b0 .. b1 - 1`` of a population of any kind but LIF: one step, a neuron at
+    """Neurons ``b0 .. b1 - 1`` of a population with a reset, but not LIF: one step, a neuron at
     a time through the model's scalar twin, in the order of its ``update``: reset (and the
     jump of its second state), the input at the post-reset potential, the step, the
     refractory hold, the spike.  ``extra`` holds the states besides ``V`` (rows named in
@@ -363,18 +376,12 @@ def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_har
     adaptive = kind == _ADEX or kind == _ADQUAIF  # own: ..., tau_w, a, b
     for w in range(n):
         j, k = b0 + w, k0 + w
-        if kind == _HH:  # no reset; own: ENa, EK, EL, gNa, gK, gL, C
-            current = _input_current(j, v[j], direct[k], G, out_row, out_kind, out_value,
-                                     o_begin, o_end)[0]
-            v[j], extra[0, j], extra[1, j], extra[2, j] = hh_step_scalar(
-                v[j], extra[0, j], extra[1, j], extra[2, j], current, own[0, k], own[1, k],
-                own[2, k], own[3, k], own[4, k], own[5, k], own[6, k], dt)
-            spk[j] = level_spike_scalar(v[j], V_th[k])
-            continue
         fired = spk[j]
         x = extra[0, j] if extra.shape[0] else 0.0
         if kind == _IZHIKEVICH:  # own: a, b, c, d, p1, p2, p3
             V_r, x_r = izhikevich_reset_scalar(v[j], x, fired, own[2, k], own[3, k])
+        elif kind == _IF:
+            V_r, x_r = if_reset_scalar(v[j], fired, V_th[k], is_hard), x
         else:
             V_r = reset_scalar(v[j], fired, V_th[k], V_reset[k], is_hard)
             x_r = x
@@ -391,6 +398,13 @@ def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_har
             V_new, x_new = izhikevich_step_scalar(V_r, x_r, current, slope, own[0, k],
                                                   own[1, k], own[4, k], own[5, k], own[6, k],
                                                   dt)
+        elif kind == _IF:
+            V_new, x_new = if_step_scalar(V_r, current, slope, R[k], tau_m[k], dt), x_r
+        elif kind == _CUBALIF or kind == _COBALIF:  # own: tau_syn (, E); extra: g
+            coba = kind == _COBALIF
+            V_new, x_new = lif_synapse_step_scalar(V_r, x_r, current, slope, coba, R[k],
+                                                   tau_m[k], V_rest[k], own[0, k],
+                                                   own[1, k] if coba else 0.0, dt)
         else:  # own: V_T, delta_T (ExpIF) or V_c, c (QuaIF), then tau_w, a, b if adaptive
             tau_w, a = (own[2, k], own[3, k]) if adaptive else (1.0, 0.0)
             if kind == _QUAIF or kind == _ADQUAIF:
@@ -414,10 +428,43 @@ def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_har
             extra[0, j] = x_new
         if kind == _ALIF:
             spk[j] = alif_spike_scalar(V_new, x_new, V_th[k], V_reset[k], own[0, k])
-        elif kind == _IZHIKEVICH:
+        elif kind == _IZHIKEVICH or kind == _IF:
             spk[j] = level_spike_scalar(V_new, V_th[k])
         else:
             spk[j] = spike_scalar(V_new, V_th[k], V_reset[k])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _continuous_scalar(b0, b1, shift, kind, v, extra, spk, par, G, out_row, out_kind,
+                       out_value, o_begin, o_end, dt):
+    """Neurons ``b0 .. b1 - 1`` of a population without reset (HH, WangBuzsakiHH,
+    FitzHughNagumo, HindmarshRose): the input at the old potential, then the model's step
+    twin (its further states are the rows of ``extra``, named in ``plan.NEURON_KINDS``);
+    the stored spike is the level ``(V - V_th) / V_th >= 0``."""
+    b0, n = max(b0, 0), b1 - b0
+    k0 = max(b0 - shift, 0)
+    tau, V_th, direct = par[1], par[2], par[6]
+    own = par[_OWN:]  # the kind's rows, named in plan.KIND_PARAMS
+    for w in range(n):
+        j, k = b0 + w, k0 + w
+        current = _input_current(j, v[j], direct[k], G, out_row, out_kind, out_value,
+                                 o_begin, o_end)[0]
+        if kind == _HH:  # own: ENa, EK, EL, gNa, gK, gL, C; extra: m, h, n
+            v[j], extra[0, j], extra[1, j], extra[2, j] = hh_step_scalar(
+                v[j], extra[0, j], extra[1, j], extra[2, j], current, own[0, k], own[1, k],
+                own[2, k], own[3, k], own[4, k], own[5, k], own[6, k], dt)
+        elif kind == _WANG_BUZSAKI:  # own: ENa, EK, EL, gNa, gK, gL, C, phi; extra: h, n
+            v[j], extra[0, j], extra[1, j] = wang_buzsaki_step_scalar(
+                v[j], extra[0, j], extra[1, j], current, own[0, k], own[1, k], own[2, k],
+                own[3, k], own[4, k], own[5, k], own[6, k], own[7, k], dt)
+        elif kind == _FITZHUGH_NAGUMO:  # own: a, b, tau_w; extra: w
+            v[j], extra[0, j] = fitzhugh_nagumo_step_scalar(
+                v[j], extra[0, j], current, own[0, k], own[1, k], tau[k], own[2, k], dt)
+        else:  # Hindmarsh-Rose; own: a, b, c, d, r, s, V_r; extra: y, z
+            v[j], extra[0, j], extra[1, j] = hindmarsh_rose_step_scalar(
+                v[j], extra[0, j], extra[1, j], current, own[0, k], own[1, k], own[2, k],
+                own[3, k], own[4, k], own[5, k], own[6, k], tau[k], dt)
+        spk[j] = level_spike_scalar(v[j], V_th[k])
 
 
 #: rows ahead of the one being delivered whose synapses are prefetched (measured best:
@@ -454,6 +501,9 @@ def _step_block(b, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
     if kind == _LIF:
         _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model, G,
                   out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt)
+    elif kind >= _HH:
+        _continuous_scalar(b0, b1, shift, kind, v, extra, spk, par, G, out_row, out_kind,
+                           out_value, o_begin, o_end, dt)
     else:
         _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_hard,
                          refractory_model, G, out_row, out_kind, out_value, o_begin, o_end,

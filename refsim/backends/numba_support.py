@@ -16,10 +16,18 @@ from refsim.integrators import exp_euler_scalar
 from refsim.neurons.adaptive import adaptation_step_scalar
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
-from refsim.neurons.hh import _gate_scalar, hh_step_scalar
+from refsim.neurons.hh import _gate_scalar, hh_step_scalar, wang_buzsaki_step_scalar
 from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
-from refsim.neurons.lif import alif_spike_scalar, alif_step_scalar, lif_drift_scalar
+from refsim.neurons.lif import (
+    alif_spike_scalar,
+    alif_step_scalar,
+    if_reset_scalar,
+    if_step_scalar,
+    lif_drift_scalar,
+    lif_synapse_step_scalar,
+)
 from refsim.neurons.quadratic import quaif_step_scalar
+from refsim.neurons.reduced import fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
 from refsim.synapses.expon import (
     dual_expon_step_scalar,
@@ -68,7 +76,9 @@ TWINS = (fmath._poly_exp, fmath._poly_exprel, fmath.exp_scalar,
          fmath.exprel_scalar, spike_scalar, reset_scalar, lif_drift_scalar, exp_euler_scalar,
          alif_step_scalar, alif_spike_scalar, expif_step_scalar, izhikevich_reset_scalar,
          izhikevich_step_scalar, level_spike_scalar, adaptation_step_scalar,
-         quaif_step_scalar, _gate_scalar, hh_step_scalar,
+         quaif_step_scalar, _gate_scalar, hh_step_scalar, wang_buzsaki_step_scalar,
+         if_reset_scalar, if_step_scalar, lif_synapse_step_scalar,
+         fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar,
          expon_factor_scalar, expon_decay_scalar, dual_expon_step_scalar,
          cuba_scalar, coba_scalar)
 

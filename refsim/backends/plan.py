@@ -16,10 +16,11 @@ import numpy as np
 
 from refsim.connectivity import _CSRComm
 from refsim.neurons.exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
-from refsim.neurons.hh import HH
+from refsim.neurons.hh import HH, WangBuzsakiHH
 from refsim.neurons.izhikevich import Izhikevich, IzhikevichRef
-from refsim.neurons.lif import ALIF, LIF, LIFRef
+from refsim.neurons.lif import ALIF, IF, LIF, CobaLIF, CubaLIF, LIFRef
 from refsim.neurons.quadratic import AdQuaIF, AdQuaIFRef, QuaIF
+from refsim.neurons.reduced import FitzHughNagumo, HindmarshRose
 from refsim.outputs import COBA, CUBA
 from refsim.projections import AlignPostProj, _MergedAlignPost
 from refsim.synapses.expon import DualExpon, Expon
@@ -27,8 +28,10 @@ from refsim.synapses.expon import DualExpon, Expon
 __all__ = ["NotCompilable", "Plan", "plan"]
 
 # population kinds (the equations a loop runs) and output kinds, as the loops see them
-(LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, QUAIF_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND,
- HH_KIND) = range(8)
+# (the models without reset last, from HH_KIND on)
+(LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, QUAIF_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND, IF_KIND,
+ CUBALIF_KIND, COBALIF_KIND, HH_KIND, WANG_BUZSAKI_KIND, FITZHUGH_NAGUMO_KIND,
+ HINDMARSH_ROSE_KIND) = range(14)
 CUBA_KIND, COBA_KIND = 0, 1
 #: synapse kinds: Expon, DualExpon, DualExpon with equal time constants, normalised
 EXPON_KIND, DUAL_KIND, DUAL_ALPHA_KIND = 0, 1, 2
@@ -43,7 +46,12 @@ NEURON_KINDS = {
     AdQuaIF: (ADQUAIF_KIND, False, ("w",)), AdQuaIFRef: (ADQUAIF_KIND, True, ("w",)),
     Izhikevich: (IZHIKEVICH_KIND, False, ("u",)),
     IzhikevichRef: (IZHIKEVICH_KIND, True, ("u",)),
+    IF: (IF_KIND, False, ()),
+    CubaLIF: (CUBALIF_KIND, False, ("g",)), CobaLIF: (COBALIF_KIND, False, ("g",)),
     HH: (HH_KIND, False, ("m", "h", "n")),
+    WangBuzsakiHH: (WANG_BUZSAKI_KIND, False, ("h", "n")),
+    FitzHughNagumo: (FITZHUGH_NAGUMO_KIND, False, ("w",)),
+    HindmarshRose: (HINDMARSH_ROSE_KIND, False, ("y", "z")),
 }
 #: rows of a population's parameter table (0.0 where a model has no such parameter) ...
 PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref", "direct input")
@@ -52,7 +60,11 @@ KIND_PARAMS = {LIF_KIND: (), ALIF_KIND: ("beta", "tau_a"), EXPIF_KIND: ("V_T", "
                ADEX_KIND: ("V_T", "delta_T", "tau_w", "a", "b"),
                QUAIF_KIND: ("V_c", "c"), ADQUAIF_KIND: ("V_c", "c", "tau_w", "a", "b"),
                IZHIKEVICH_KIND: ("a", "b", "c", "d", "p1", "p2", "p3"),
-               HH_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C")}
+               IF_KIND: (), CUBALIF_KIND: ("tau_syn",), COBALIF_KIND: ("tau_syn", "E"),
+               HH_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C"),
+               WANG_BUZSAKI_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C", "phi"),
+               FITZHUGH_NAGUMO_KIND: ("a", "b", "tau_w"),
+               HINDMARSH_ROSE_KIND: ("a", "b", "c", "d", "r", "s", "V_r")}
 
 
 class NotCompilable(Exception):

@@ -18,7 +18,7 @@ from refsim.init import Constant, Uniform
 from refsim.integrators import exp_euler, exp_euler_scalar, exprel
 from refsim.neurons.base import ContinuousNeuron
 
-__all__ = ["HH", "MorrisLecar", "WangBuzsakiHH", "hh_step_scalar"]
+__all__ = ["HH", "MorrisLecar", "WangBuzsakiHH", "hh_step_scalar", "wang_buzsaki_step_scalar"]
 
 
 def gate_step(x, alpha, beta, dt, phi=1.0):
@@ -294,7 +294,8 @@ class WangBuzsakiHH(ContinuousNeuron):
             return self.crossing(V_old, V)
         m_inf, rates = self.rates(V_old)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
-        g_Na, g_K = self.gNa * m_inf**3 * h, self.gK * n**4
+        g_Na = self.gNa * (m_inf * m_inf * m_inf) * h  # products, not pow: as in Numba
+        g_K = self.gK * ((n * n) * (n * n))
         drift = (-g_Na * (V_old - self.ENa) - g_K * (V_old - self.EK) - self.gL * (V_old - self.EL)
                  + current) / self.C
         V = self.sum_delta_inputs(exp_euler(V_old, drift, -(g_Na + g_K + self.gL) / self.C, dt))
@@ -306,9 +307,8 @@ class WangBuzsakiHH(ContinuousNeuron):
 
 # -- compiled twin (numba backend; tests/test_backends.py checks it bit for bit) --------
 
-def _gate_scalar(x: float, alpha: float, beta: float, dt: float) -> float:
-    """:func:`gate_step` of one gate (``phi = 1``)."""
-    phi = 1.0
+def _gate_scalar(x: float, alpha: float, beta: float, dt: float, phi: float) -> float:
+    """:func:`gate_step` of one gate."""
     return exp_euler_scalar(x, phi * (alpha * (1.0 - x) - beta * x),
                             fmath.exprel_scalar(dt * (-phi * (alpha + beta))), dt)
 
@@ -328,5 +328,24 @@ def hh_step_scalar(V: float, m: float, h: float, n: float, current: float, ENa: 
     beta_h = 1.0 / (1.0 + fmath.exp_scalar(-(V + 35.0) / 10.0))
     alpha_n = 0.1 / fmath.exprel_scalar(-(V + 55.0) / 10.0)
     beta_n = 0.125 * fmath.exp_scalar(-(V + 65.0) / 80.0)
-    return (V_new, _gate_scalar(m, alpha_m, beta_m, dt), _gate_scalar(h, alpha_h, beta_h, dt),
-            _gate_scalar(n, alpha_n, beta_n, dt))
+    return (V_new, _gate_scalar(m, alpha_m, beta_m, dt, 1.0),
+            _gate_scalar(h, alpha_h, beta_h, dt, 1.0), _gate_scalar(n, alpha_n, beta_n, dt, 1.0))
+
+
+def wang_buzsaki_step_scalar(V: float, h: float, n: float, current: float, ENa: float,
+                             EK: float, EL: float, gNa: float, gK: float, gL: float, C: float,
+                             phi: float, dt: float) -> tuple[float, float, float]:
+    """One step of :meth:`WangBuzsakiHH.update` for one neuron: new ``V`` (mV), ``h``, ``n``."""
+    alpha_m = 1.0 / fmath.exprel_scalar(-0.1 * (V + 35.0))
+    beta_m = 4.0 * fmath.exp_scalar(-(V + 60.0) / 18.0)
+    m_inf = alpha_m / (alpha_m + beta_m)
+    g_Na = gNa * (m_inf * m_inf * m_inf) * h
+    g_K = gK * ((n * n) * (n * n))
+    drift = (-g_Na * (V - ENa) - g_K * (V - EK) - gL * (V - EL) + current) / C
+    V_new = exp_euler_scalar(V, drift, fmath.exprel_scalar(dt * (-(g_Na + g_K + gL) / C)), dt)
+    alpha_h = 0.07 * fmath.exp_scalar(-(V + 58.0) / 20.0)
+    beta_h = 1.0 / (fmath.exp_scalar(-0.1 * (V + 28.0)) + 1.0)
+    alpha_n = 0.1 / fmath.exprel_scalar(-0.1 * (V + 34.0))
+    beta_n = 0.125 * fmath.exp_scalar(-(V + 44.0) / 80.0)
+    return (V_new, _gate_scalar(h, alpha_h, beta_h, dt, phi),
+            _gate_scalar(n, alpha_n, beta_n, dt, phi))

@@ -28,7 +28,8 @@ from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.neurons.base import Refractory, SpikingNeuron
 
 __all__ = ["IF", "LIF", "LIFRef", "ALIF", "CubaLIF", "CobaLIF", "lif_drift_scalar",
-           "alif_step_scalar", "alif_spike_scalar"]
+           "alif_step_scalar", "alif_spike_scalar", "if_reset_scalar", "if_step_scalar",
+           "lif_synapse_step_scalar"]
 
 
 class IF(SpikingNeuron):
@@ -361,3 +362,27 @@ def alif_step_scalar(V_r: float, a_r: float, current: float, slope: float, R: fl
 def alif_spike_scalar(V: float, a: float, V_th: float, V_reset: float, beta: float) -> bool:
     """Spike of one ALIF neuron: ``(V - V_th - beta a) / (V_th - V_reset) >= 0``."""
     return (V - V_th - beta * a) / (V_th - V_reset) >= 0.0
+
+
+def if_reset_scalar(V: float, spike: bool, V_th: float, hard: bool) -> float:
+    """Post-reset potential of one :class:`IF` neuron (soft: ``- V_th``, hard: to 0)."""
+    return V - (V if hard else V_th) * (1.0 if spike else 0.0)
+
+
+def if_step_scalar(V_r: float, current: float, slope: float, R: float, tau: float,
+                   dt: float) -> float:
+    """One :class:`IF` step from the post-reset ``V_r`` (``tau dV/dt = -V + R I``)."""
+    drift = (-V_r + R * current) / tau
+    return exp_euler_scalar(V_r, drift, exprel_scalar(dt * ((-1.0 + R * slope) / tau)), dt)
+
+
+def lif_synapse_step_scalar(V_r: float, g: float, current: float, slope: float, coba: bool,
+                            R: float, tau: float, V_rest: float, tau_syn: float, E: float,
+                            dt: float) -> tuple[float, float]:
+    """One step of :class:`CubaLIF` (``coba`` False) or :class:`CobaLIF` from the post-reset
+    ``V_r``: the built-in synapse decays first, the membrane sees the new ``g``."""
+    g = g + dt * exprel_scalar(dt * (-1.0 / tau_syn)) * (-g / tau_syn)
+    I_syn, dI_syn = (g * (E - V_r), -g) if coba else (g, 0.0)
+    drift = (-V_r + V_rest + R * I_syn + R * current) / tau
+    jacobian = (-1.0 + R * dI_syn + R * slope) / tau
+    return exp_euler_scalar(V_r, drift, exprel_scalar(dt * jacobian), dt), g

@@ -9,11 +9,13 @@ from __future__ import annotations
 import quantities as pq
 
 from refsim import environ
+from refsim.fmath import exprel_scalar
 from refsim.init import Constant
-from refsim.integrators import exp_euler
+from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.neurons.base import ContinuousNeuron
 
-__all__ = ["FitzHughNagumo", "HindmarshRose"]
+__all__ = ["FitzHughNagumo", "HindmarshRose", "fitzhugh_nagumo_step_scalar",
+           "hindmarsh_rose_step_scalar"]
 
 
 class FitzHughNagumo(ContinuousNeuron):
@@ -78,8 +80,8 @@ class FitzHughNagumo(ContinuousNeuron):
             self.V.data = V = self.sum_delta_inputs(y["V"])
             return self.crossing(V_old, V)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
-        V = exp_euler(V_old, (V_old - V_old**3 / 3.0 - w_old + current) / self.tau,
-                      (1.0 - V_old**2) / self.tau, dt)
+        V = exp_euler(V_old, (V_old - V_old * V_old * V_old / 3.0 - w_old + current) / self.tau,
+                      (1.0 - V_old * V_old) / self.tau, dt)  # products, as the compiled twin
         self.w.data = exp_euler(w_old, (V_old + self.a - self.b * w_old) / self.tau_w,
                                 -self.b / self.tau_w, dt)
         self.V.data = V = self.sum_delta_inputs(V)
@@ -155,10 +157,35 @@ class HindmarshRose(ContinuousNeuron):
             self.V.data = V = self.sum_delta_inputs(new["V"])
             return self.crossing(V_old, V)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
-        V = exp_euler(V_old, (y - self.a * V_old**3 + self.b * V_old**2 - z + current) / self.tau,
-                      (-3.0 * self.a * V_old**2 + 2.0 * self.b * V_old) / self.tau, dt)
-        self.y.data = exp_euler(y, (self.c - self.d * V_old**2 - y) / self.tau, -1.0 / self.tau, dt)
+        V2 = V_old * V_old  # products, not pow, as the compiled twin
+        V = exp_euler(V_old, (y - self.a * (V2 * V_old) + self.b * V2 - z + current) / self.tau,
+                      (-3.0 * self.a * V2 + 2.0 * self.b * V_old) / self.tau, dt)
+        self.y.data = exp_euler(y, (self.c - self.d * V2 - y) / self.tau, -1.0 / self.tau, dt)
         self.z.data = exp_euler(z, self.r * (self.s * (V_old - self.V_r) - z) / self.tau,
                                 -self.r / self.tau, dt)
         self.V.data = V = self.sum_delta_inputs(V)
         return self.crossing(V_old, V)
+
+
+# -- compiled twins (numba backend; tests/test_backends.py checks them bit for bit) -----
+
+def fitzhugh_nagumo_step_scalar(V: float, w: float, current: float, a: float, b: float,
+                                tau: float, tau_w: float, dt: float) -> tuple[float, float]:
+    """:meth:`FitzHughNagumo.update` of one neuron: new ``V`` and ``w``."""
+    V_new = exp_euler_scalar(V, (V - V * V * V / 3.0 - w + current) / tau,
+                             exprel_scalar(dt * ((1.0 - V * V) / tau)), dt)
+    w_new = exp_euler_scalar(w, (V + a - b * w) / tau_w, exprel_scalar(dt * (-b / tau_w)), dt)
+    return V_new, w_new
+
+
+def hindmarsh_rose_step_scalar(V: float, y: float, z: float, current: float, a: float,
+                               b: float, c: float, d: float, r: float, s: float, V_r: float,
+                               tau: float, dt: float) -> tuple[float, float, float]:
+    """:meth:`HindmarshRose.update` of one neuron: new ``V``, ``y`` and ``z``."""
+    V2 = V * V
+    V_new = exp_euler_scalar(V, (y - a * (V2 * V) + b * V2 - z + current) / tau,
+                             exprel_scalar(dt * ((-3.0 * a * V2 + 2.0 * b * V) / tau)), dt)
+    y_new = exp_euler_scalar(y, (c - d * V2 - y) / tau, exprel_scalar(dt * (-1.0 / tau)), dt)
+    z_new = exp_euler_scalar(z, r * (s * (V - V_r) - z) / tau,
+                             exprel_scalar(dt * (-r / tau)), dt)
+    return V_new, y_new, z_new
