@@ -9,6 +9,8 @@ step.  See ``shared/spec/brainpy-state.md`` for the semantics and
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import quantities as pq
 
@@ -148,6 +150,8 @@ def replay_neuron_in_network(name: str) -> tuple[dict, dict, str]:
 #: models whose soft-reset upswing amplifies ulp differences ~1e9-fold in one step (spec 0.5)
 ILL_CONDITIONED = {"neuron_ExpIF_soft_const", "neuron_ExpIF_soft_step",
                    "neuron_ExpIFRef_soft_const", "neuron_ExpIFRef_soft_step"}
+NETWORK_WHY = ("the same model as a one-population refsim.Network run by refsim.run (one "
+               "compiled loop on numba) performs the same operations in the same order")
 ONE_STEP_TOL = 1e-12
 ONE_STEP_WHY = ("each step restarted from brainpy's recorded state: only the rounding of one "
                 "step remains, relative to max(1, |value|)")
@@ -208,6 +212,14 @@ def _neuron_case(name: str):
         for key, err in one_step_errors(name).items():
             metrics.append(Metric(f"{key}: one step from the recorded state, max relative error",
                                   err, ONE_STEP_TOL, ONE_STEP_WHY))
+        with warnings.catch_warnings():  # a model without a compiled twin runs the NumPy code
+            warnings.simplefilter("ignore", refsim.backends.BackendFallbackWarning)
+            in_network, _, engine = replay_neuron_in_network(name)
+        differ = sum(int(np.count_nonzero(~((in_network[k] == got[k]) |
+                                            (np.isnan(in_network[k]) & np.isnan(got[k])))))
+                     for k in in_network)
+        metrics.append(Metric(f"as a Network ({engine.split(' ')[0]}): values that differ from "
+                              "the step loop", float(differ), 0.0, NETWORK_WHY))
         return metrics, curves
 
     return run
