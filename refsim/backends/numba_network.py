@@ -49,6 +49,7 @@ from refsim.backends.plan import CUBALIF_KIND as _CUBALIF
 from refsim.backends.plan import DUAL_ALPHA_KIND as _DUAL_ALPHA
 from refsim.backends.plan import EXPON_KIND as _EXPON
 from refsim.backends.plan import FITZHUGH_NAGUMO_KIND as _FITZHUGH_NAGUMO
+from refsim.backends.plan import GIF_KIND as _GIF
 from refsim.backends.plan import HH_KIND as _HH
 from refsim.backends.plan import IF_KIND as _IF
 from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
@@ -63,6 +64,7 @@ from refsim.fmath import exp_scalar, exprel_scalar
 from refsim.integrators import exp_euler_scalar
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
+from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
 from refsim.neurons.hh import hh_step_scalar, wang_buzsaki_step_scalar
 from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
 from refsim.neurons.lif import (
@@ -377,6 +379,10 @@ def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_har
     for w in range(n):
         j, k = b0 + w, k0 + w
         fired = spk[j]
+        if kind == _GIF:
+            _gif_neuron(j, k, fired, v, extra, last, flag, spk, par, is_hard, refractory_model,
+                        G, out_row, out_kind, out_value, o_begin, o_end, t, dt)
+            continue
         x = extra[0, j] if extra.shape[0] else 0.0
         if kind == _IZHIKEVICH:  # own: a, b, c, d, p1, p2, p3
             V_r, x_r = izhikevich_reset_scalar(v[j], x, fired, own[2, k], own[3, k])
@@ -432,6 +438,34 @@ def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_har
             spk[j] = level_spike_scalar(V_new, V_th[k])
         else:
             spk[j] = spike_scalar(V_new, V_th[k], V_reset[k])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _gif_neuron(j, k, fired, v, extra, last, flag, spk, par, is_hard, refractory_model, G,
+                out_row, out_kind, out_value, o_begin, o_end, t, dt):
+    """Neuron ``j`` of a Gif/GifRef population (its states I1, I2 and the moving threshold
+    V_th in the rows of ``extra``): as :func:`_membrane_scalar`, with every state held
+    while refractory and the spike tested against the state threshold."""
+    R, tau_m, V_reset, V_rest, tau_ref, direct = par[0], par[1], par[3], par[4], par[5], par[6]
+    own = par[_OWN:]  # V_th_inf, V_th_reset, a, b, k1, k2, R1, R2, A1, A2
+    V_r, I1_r, I2_r, th_r = gif_reset_scalar(
+        v[j], extra[0, j], extra[1, j], extra[2, j], fired, V_reset[k], own[1, k], own[6, k],
+        own[7, k], own[8, k], own[9, k], is_hard)
+    current, slope = _input_current(j, V_r, direct[k], G, out_row, out_kind, out_value,
+                                    o_begin, o_end)
+    V_new, I1, I2, th = gif_step_scalar(
+        V_r, I1_r, I2_r, th_r, current, slope, not refractory_model, R[k], tau_m[k],
+        V_rest[k], own[0, k], own[2, k], own[3, k], own[4, k], own[5, k], dt)
+    if refractory_model:
+        held = (t - last[j]) < tau_ref[k]
+        if held:
+            V_new, I1, I2, th = V_r, I1_r, I2_r, th_r
+        if V_new >= th:
+            last[j] = t
+        if flag.size:  # ref_var=True: the refractory flag of the step
+            flag[j] = 1.0 if held or V_new >= th else 0.0
+    v[j], extra[0, j], extra[1, j], extra[2, j] = V_new, I1, I2, th
+    spk[j] = spike_scalar(V_new, th, V_reset[k])
 
 
 @numba.njit(cache=True, error_model="numpy")

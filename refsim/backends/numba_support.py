@@ -16,6 +16,7 @@ from refsim.integrators import exp_euler_scalar
 from refsim.neurons.adaptive import adaptation_step_scalar
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
+from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
 from refsim.neurons.hh import _gate_scalar, hh_step_scalar, wang_buzsaki_step_scalar
 from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
 from refsim.neurons.lif import (
@@ -78,7 +79,8 @@ TWINS = (fmath._poly_exp, fmath._poly_exprel, fmath.exp_scalar,
          izhikevich_step_scalar, level_spike_scalar, adaptation_step_scalar,
          quaif_step_scalar, _gate_scalar, hh_step_scalar, wang_buzsaki_step_scalar,
          if_reset_scalar, if_step_scalar, lif_synapse_step_scalar,
-         fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar,
+         fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar, gif_reset_scalar,
+         gif_step_scalar,
          expon_factor_scalar, expon_decay_scalar, dual_expon_step_scalar,
          cuba_scalar, coba_scalar)
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from refsim.connectivity import _CSRComm
+from refsim.module import State
 from refsim.neurons.exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
+from refsim.neurons.gif import Gif, GifRef
 from refsim.neurons.hh import HH, WangBuzsakiHH
 from refsim.neurons.izhikevich import Izhikevich, IzhikevichRef
 from refsim.neurons.lif import ALIF, IF, LIF, CobaLIF, CubaLIF, LIFRef
@@ -30,8 +32,8 @@ __all__ = ["NotCompilable", "Plan", "plan"]
 # population kinds (the equations a loop runs) and output kinds, as the loops see them
 # (the models without reset last, from HH_KIND on)
 (LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, QUAIF_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND, IF_KIND,
- CUBALIF_KIND, COBALIF_KIND, HH_KIND, WANG_BUZSAKI_KIND, FITZHUGH_NAGUMO_KIND,
- HINDMARSH_ROSE_KIND) = range(14)
+ CUBALIF_KIND, COBALIF_KIND, GIF_KIND, HH_KIND, WANG_BUZSAKI_KIND, FITZHUGH_NAGUMO_KIND,
+ HINDMARSH_ROSE_KIND) = range(15)
 CUBA_KIND, COBA_KIND = 0, 1
 #: synapse kinds: Expon, DualExpon, DualExpon with equal time constants, normalised
 EXPON_KIND, DUAL_KIND, DUAL_ALPHA_KIND = 0, 1, 2
@@ -48,6 +50,7 @@ NEURON_KINDS = {
     IzhikevichRef: (IZHIKEVICH_KIND, True, ("u",)),
     IF: (IF_KIND, False, ()),
     CubaLIF: (CUBALIF_KIND, False, ("g",)), CobaLIF: (COBALIF_KIND, False, ("g",)),
+    Gif: (GIF_KIND, False, ("I1", "I2", "V_th")), GifRef: (GIF_KIND, True, ("I1", "I2", "V_th")),
     HH: (HH_KIND, False, ("m", "h", "n")),
     WangBuzsakiHH: (WANG_BUZSAKI_KIND, False, ("h", "n")),
     FitzHughNagumo: (FITZHUGH_NAGUMO_KIND, False, ("w",)),
@@ -61,6 +64,8 @@ KIND_PARAMS = {LIF_KIND: (), ALIF_KIND: ("beta", "tau_a"), EXPIF_KIND: ("V_T", "
                QUAIF_KIND: ("V_c", "c"), ADQUAIF_KIND: ("V_c", "c", "tau_w", "a", "b"),
                IZHIKEVICH_KIND: ("a", "b", "c", "d", "p1", "p2", "p3"),
                IF_KIND: (), CUBALIF_KIND: ("tau_syn",), COBALIF_KIND: ("tau_syn", "E"),
+               GIF_KIND: ("V_th_inf", "V_th_reset", "a", "b", "k1", "k2", "R1", "R2", "A1",
+                          "A2"),
                HH_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C"),
                WANG_BUZSAKI_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C", "phi"),
                FITZHUGH_NAGUMO_KIND: ("a", "b", "tau_w"),
@@ -167,6 +172,8 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
         for row, name in enumerate(rows):
             value = (pop._external(net.currents[p]) if name == "direct input"
                      else getattr(pop, name, 0.0))
+            if isinstance(value, State):  # Gif's moving threshold: in ``extra``, not here
+                value = 0.0
             table[row] = _vector(value, n)
         params.append(table)
         kind.append(k)

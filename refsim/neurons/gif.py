@@ -21,11 +21,12 @@ import numpy as np
 import quantities as pq
 
 from refsim import environ
+from refsim.fmath import exprel_scalar
 from refsim.init import Constant
-from refsim.integrators import exp_euler
+from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["Gif", "GifRef"]
+__all__ = ["Gif", "GifRef", "gif_reset_scalar", "gif_step_scalar"]
 
 
 class Gif(SpikingNeuron):
@@ -145,3 +146,33 @@ class GifRef(Refractory, Gif):
         self._note_spikes(t, V, V_th, refractory)
         self.V.data, self.I1.data, self.I2.data, self.V_th.data = V, I1, I2, V_th
         return self.get_spike()
+
+
+# -- compiled twins (numba backend; tests/test_backends.py checks them bit for bit) -----
+
+def gif_reset_scalar(V: float, I1: float, I2: float, V_th: float, spike: bool, V_reset: float,
+                     V_th_reset: float, R1: float, R2: float, A1: float, A2: float,
+                     hard: bool) -> tuple[float, float, float, float]:
+    """:meth:`Gif._reset_all` of one neuron: post-spike ``V``, ``I1``, ``I2``, ``V_th``."""
+    V_r = V - ((V if hard else V_th) - V_reset) * (1.0 if spike else 0.0)
+    if not spike:
+        return V_r, I1, I2, V_th
+    V_th_r = V_th_reset if V_th_reset > V_th else V_th  # np.maximum, keeping a NaN V_th
+    return V_r, R1 * I1 + A1, R2 * I2 + A2, V_th_r
+
+
+def gif_step_scalar(V_r: float, I1_r: float, I2_r: float, V_th_r: float, current: float,
+                    slope: float, decayed_drive: bool, R: float, tau: float, V_rest: float,
+                    V_th_inf: float, a: float, b: float, k1: float, k2: float,
+                    dt: float) -> tuple[float, float, float, float]:
+    """:meth:`Gif._integrate` of one neuron from its post-spike values: new ``V``, ``I1``,
+    ``I2``, ``V_th``; ``decayed_drive`` (Gif) drives V with the decayed currents, else
+    (GifRef) with the post-spike ones."""
+    I1 = exp_euler_scalar(I1_r, -k1 * I1_r, exprel_scalar(dt * -k1), dt)
+    I2 = exp_euler_scalar(I2_r, -k2 * I2_r, exprel_scalar(dt * -k2), dt)
+    V_th = exp_euler_scalar(V_th_r, a * (V_r - V_rest) - b * (V_th_r - V_th_inf),
+                            exprel_scalar(dt * -b), dt)
+    drive = I1 + I2 if decayed_drive else I1_r + I2_r
+    drift = (-(V_r - V_rest) + R * drive + R * current) / tau
+    V = exp_euler_scalar(V_r, drift, exprel_scalar(dt * ((-1.0 + R * slope) / tau)), dt)
+    return V, I1, I2, V_th
