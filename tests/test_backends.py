@@ -480,3 +480,24 @@ def test_dual_exponential_synapses_compile_bit_for_bit(pair):
     assert len(a_states) == len(b_states) >= 5
     for x, y in zip(a_states, b_states, strict=True):
         assert np.array_equal(x, y)
+
+
+def test_compiling_processes_take_turns_through_the_cache_lock(tmp_path, monkeypatch):
+    """While one process compiles or loads the loop, another cannot (numba issue 10128)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("fcntl", reason="the compile lock needs fcntl (POSIX)")
+    from refsim.backends import numba_network
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    probe = ("import fcntl, sys\nh = open(sys.argv[1], 'a')\n"
+             "try:\n    fcntl.flock(h, fcntl.LOCK_EX | fcntl.LOCK_NB)\n    print('free')\n"
+             "except BlockingIOError:\n    print('held')\n")
+    lock = str(tmp_path / "refsim_compile.lock")
+    with numba_network._compile_lock():
+        inside = subprocess.run([sys.executable, "-c", probe, lock], capture_output=True,
+                                text=True, check=True).stdout.strip()
+    after = subprocess.run([sys.executable, "-c", probe, lock], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    assert (inside, after) == ("held", "free")

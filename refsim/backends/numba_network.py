@@ -35,6 +35,8 @@ What makes it fast (figures in ``docs/performance.md``), none of which changes a
 
 from __future__ import annotations
 
+import contextlib
+
 import numba
 import numpy as np
 from numba.typed import List
@@ -122,7 +124,41 @@ def _drop_stale_cache() -> None:
             pass
 
 
-_drop_stale_cache()
+@contextlib.contextmanager
+def _compile_lock():
+    """Hold an exclusive lock (a file beside Numba's cache of this module) while this
+    process compiles or loads the loop.
+
+    Numba's cache is not safe against processes that compile the same functions at the
+    same time (``refsim validate`` workers, MPI ranks, ``pytest -n``): files written by two
+    of them can disagree on the native names of a parallel function and crash a later
+    load (numba issue 10128).  With the lock the first process compiles and writes, the
+    others wait and load.  Without ``fcntl`` (Windows) or a writable cache folder there is
+    no lock.
+    """
+    import os
+    import pathlib
+
+    folder = pathlib.Path(os.environ.get("NUMBA_CACHE_DIR") or
+                          pathlib.Path(__file__).parent / "__pycache__")
+    try:
+        import fcntl
+
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / "refsim_compile.lock", "a")  # noqa: SIM115 - held below
+    except (ImportError, OSError):
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+with _compile_lock():
+    _drop_stale_cache()
 
 
 def plan(net) -> Plan:
@@ -694,12 +730,14 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             rec_src, rec_idx, rec_every, rec_buf, rec_count)
 
     t0 = time.perf_counter()
-    factors = _decay_factors(pl.pop_tau, dt)
-    dual_factors = _dual_factors(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, dt)
-    e_linear = _linear_exprel(pl.params, pl.linear, dt)
-    scratch = List([np.zeros((-(-v.size // _BLOCK), 5, min(v.size, _BLOCK))) for v in pl.V])
-    _take_spikes(pl.spiking, pl.fired, pl.n_fired)
-    advance(0, 0)
+    with _compile_lock():  # the first call of each jitted function compiles or loads it
+        factors = _decay_factors(pl.pop_tau, dt)
+        dual_factors = _dual_factors(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, dt)
+        e_linear = _linear_exprel(pl.params, pl.linear, dt)
+        scratch = List([np.zeros((-(-v.size // _BLOCK), 5, min(v.size, _BLOCK)))
+                        for v in pl.V])
+        _take_spikes(pl.spiking, pl.fired, pl.n_fired)
+        advance(0, 0)
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     i = 0
