@@ -56,6 +56,7 @@ from refsim.backends.plan import HH_KIND as _HH
 from refsim.backends.plan import IF_KIND as _IF
 from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
 from refsim.backends.plan import LIF_KIND as _LIF
+from refsim.backends.plan import MORRIS_LECAR_KIND as _MORRIS_LECAR
 from refsim.backends.plan import PARAMS, NotCompilable, Plan, deliver, monitored
 from refsim.backends.plan import QUAIF_KIND as _QUAIF
 from refsim.backends.plan import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
@@ -67,7 +68,7 @@ from refsim.integrators import exp_euler_scalar
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
 from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
-from refsim.neurons.hh import hh_step_scalar, wang_buzsaki_step_scalar
+from refsim.neurons.hh import hh_step_scalar, morris_lecar_step_scalar, wang_buzsaki_step_scalar
 from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
 from refsim.neurons.lif import (
     alif_spike_scalar,
@@ -508,9 +509,9 @@ def _gif_neuron(j, k, fired, v, extra, last, flag, spk, par, is_hard, refractory
 def _continuous_scalar(b0, b1, shift, kind, v, extra, spk, par, G, out_row, out_kind,
                        out_value, o_begin, o_end, dt):
     """Neurons ``b0 .. b1 - 1`` of a population without reset (HH, WangBuzsakiHH,
-    FitzHughNagumo, HindmarshRose): the input at the old potential, then the model's step
-    twin (its further states are the rows of ``extra``, named in ``plan.NEURON_KINDS``);
-    the stored spike is the level ``(V - V_th) / V_th >= 0``."""
+    MorrisLecar, FitzHughNagumo, HindmarshRose): the input at the old potential, then the
+    model's step twin (its further states are the rows of ``extra``, named in
+    ``plan.NEURON_KINDS``); the stored spike is the level ``(V - V_th) / V_th >= 0``."""
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     tau, V_th, direct = par[1], par[2], par[6]
@@ -527,6 +528,12 @@ def _continuous_scalar(b0, b1, shift, kind, v, extra, spk, par, G, out_row, out_
             v[j], extra[0, j], extra[1, j] = wang_buzsaki_step_scalar(
                 v[j], extra[0, j], extra[1, j], current, own[0, k], own[1, k], own[2, k],
                 own[3, k], own[4, k], own[5, k], own[6, k], own[7, k], dt)
+        elif kind == _MORRIS_LECAR:  # own: V_Ca, V_K, V_leak, g_Ca, g_K, g_leak, C,
+            #                          V1, V2, V3, V4, phi; extra: W
+            v[j], extra[0, j] = morris_lecar_step_scalar(
+                v[j], extra[0, j], current, own[0, k], own[1, k], own[2, k], own[3, k],
+                own[4, k], own[5, k], own[6, k], own[7, k], own[8, k], own[9, k], own[10, k],
+                own[11, k], dt)
         elif kind == _FITZHUGH_NAGUMO:  # own: a, b, tau_w; extra: w
             v[j], extra[0, j] = fitzhugh_nagumo_step_scalar(
                 v[j], extra[0, j], current, own[0, k], own[1, k], tau[k], own[2, k], dt)

@@ -17,7 +17,12 @@ from refsim.neurons.adaptive import adaptation_step_scalar
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
 from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
-from refsim.neurons.hh import _gate_scalar, hh_step_scalar, wang_buzsaki_step_scalar
+from refsim.neurons.hh import (
+    _gate_scalar,
+    hh_step_scalar,
+    morris_lecar_step_scalar,
+    wang_buzsaki_step_scalar,
+)
 from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
 from refsim.neurons.lif import (
     alif_spike_scalar,
@@ -73,7 +78,8 @@ def _pow2_numba(k):
 
 
 #: every scalar twin the compiled loops call, registered so that Numba compiles them inline
-TWINS = (fmath._poly_exp, fmath._poly_exprel, fmath.exp_scalar,
+TWINS = (fmath._poly_exp, fmath._poly_exprel, fmath.exp_scalar, fmath.tanh_scalar,
+         fmath.cosh_scalar, morris_lecar_step_scalar,
          fmath.exprel_scalar, spike_scalar, reset_scalar, lif_drift_scalar, exp_euler_scalar,
          alif_step_scalar, alif_spike_scalar, expif_step_scalar, izhikevich_reset_scalar,
          izhikevich_step_scalar, level_spike_scalar, adaptation_step_scalar,

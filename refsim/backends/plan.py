@@ -18,7 +18,7 @@ from refsim.connectivity import _CSRComm
 from refsim.module import State
 from refsim.neurons.exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
 from refsim.neurons.gif import Gif, GifRef
-from refsim.neurons.hh import HH, WangBuzsakiHH
+from refsim.neurons.hh import HH, MorrisLecar, WangBuzsakiHH
 from refsim.neurons.izhikevich import Izhikevich, IzhikevichRef
 from refsim.neurons.lif import ALIF, IF, LIF, CobaLIF, CubaLIF, LIFRef
 from refsim.neurons.quadratic import AdQuaIF, AdQuaIFRef, QuaIF
@@ -32,8 +32,8 @@ __all__ = ["NotCompilable", "Plan", "plan"]
 # population kinds (the equations a loop runs) and output kinds, as the loops see them
 # (the models without reset last, from HH_KIND on)
 (LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, QUAIF_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND, IF_KIND,
- CUBALIF_KIND, COBALIF_KIND, GIF_KIND, HH_KIND, WANG_BUZSAKI_KIND, FITZHUGH_NAGUMO_KIND,
- HINDMARSH_ROSE_KIND) = range(15)
+ CUBALIF_KIND, COBALIF_KIND, GIF_KIND, HH_KIND, WANG_BUZSAKI_KIND, MORRIS_LECAR_KIND,
+ FITZHUGH_NAGUMO_KIND, HINDMARSH_ROSE_KIND) = range(16)
 CUBA_KIND, COBA_KIND = 0, 1
 #: synapse kinds: Expon, DualExpon, DualExpon with equal time constants, normalised
 EXPON_KIND, DUAL_KIND, DUAL_ALPHA_KIND = 0, 1, 2
@@ -53,6 +53,7 @@ NEURON_KINDS = {
     Gif: (GIF_KIND, False, ("I1", "I2", "V_th")), GifRef: (GIF_KIND, True, ("I1", "I2", "V_th")),
     HH: (HH_KIND, False, ("m", "h", "n")),
     WangBuzsakiHH: (WANG_BUZSAKI_KIND, False, ("h", "n")),
+    MorrisLecar: (MORRIS_LECAR_KIND, False, ("W",)),
     FitzHughNagumo: (FITZHUGH_NAGUMO_KIND, False, ("w",)),
     HindmarshRose: (HINDMARSH_ROSE_KIND, False, ("y", "z")),
 }
@@ -68,6 +69,8 @@ KIND_PARAMS = {LIF_KIND: (), ALIF_KIND: ("beta", "tau_a"), EXPIF_KIND: ("V_T", "
                           "A2"),
                HH_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C"),
                WANG_BUZSAKI_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C", "phi"),
+               MORRIS_LECAR_KIND: ("V_Ca", "V_K", "V_leak", "g_Ca", "g_K", "g_leak", "C",
+                                   "V1", "V2", "V3", "V4", "phi"),
                FITZHUGH_NAGUMO_KIND: ("a", "b", "tau_w"),
                HINDMARSH_ROSE_KIND: ("a", "b", "c", "d", "r", "s", "V_r")}
 

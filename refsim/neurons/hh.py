@@ -10,7 +10,6 @@ potential (:math:`J = -(\alpha + \beta)`).
 
 from __future__ import annotations
 
-import numpy as np
 import quantities as pq
 
 from refsim import environ, fmath
@@ -18,7 +17,8 @@ from refsim.init import Constant, Uniform
 from refsim.integrators import exp_euler, exp_euler_scalar, exprel
 from refsim.neurons.base import ContinuousNeuron
 
-__all__ = ["HH", "MorrisLecar", "WangBuzsakiHH", "hh_step_scalar", "wang_buzsaki_step_scalar"]
+__all__ = ["HH", "MorrisLecar", "WangBuzsakiHH", "hh_step_scalar", "wang_buzsaki_step_scalar",
+           "morris_lecar_step_scalar"]
 
 
 def gate_step(x, alpha, beta, dt, phi=1.0):
@@ -181,9 +181,9 @@ class MorrisLecar(ContinuousNeuron):
 
     def steady_states(self, V):
         """:math:`M_\\infty, W_\\infty, \\tau_W` at potential V."""
-        return (0.5 * (1.0 + np.tanh((V - self.V1) / self.V2)),
-                0.5 * (1.0 + np.tanh((V - self.V3) / self.V4)),
-                1.0 / (self.phi * np.cosh((V - self.V3) / (2.0 * self.V4))))
+        return (0.5 * (1.0 + fmath.tanh((V - self.V1) / self.V2)),  # the same bits in Numba
+                0.5 * (1.0 + fmath.tanh((V - self.V3) / self.V4)),
+                1.0 / (self.phi * fmath.cosh((V - self.V3) / (2.0 * self.V4))))
 
     def derivatives(self, y, current):
         """The Morris-Lecar equations at state ``y`` (V, W)."""
@@ -349,3 +349,20 @@ def wang_buzsaki_step_scalar(V: float, h: float, n: float, current: float, ENa: 
     beta_n = 0.125 * fmath.exp_scalar(-(V + 44.0) / 80.0)
     return (V_new, _gate_scalar(h, alpha_h, beta_h, dt, phi),
             _gate_scalar(n, alpha_n, beta_n, dt, phi))
+
+
+def morris_lecar_step_scalar(V: float, W: float, current: float, V_Ca: float, V_K: float,
+                             V_leak: float, g_Ca: float, g_K: float, g_leak: float, C: float,
+                             V1: float, V2: float, V3: float, V4: float, phi: float,
+                             dt: float) -> tuple[float, float]:
+    """One step of :meth:`MorrisLecar.update` for one neuron: new ``V`` (mV) and ``W``."""
+    M_inf = 0.5 * (1.0 + fmath.tanh_scalar((V - V1) / V2))
+    W_inf = 0.5 * (1.0 + fmath.tanh_scalar((V - V3) / V4))
+    tau_W = 1.0 / (phi * fmath.cosh_scalar((V - V3) / (2.0 * V4)))
+    drift = (-g_Ca * M_inf * (V - V_Ca) - g_K * W * (V - V_K) - g_leak * (V - V_leak)
+             + current) / C
+    jacobian = -(g_Ca * M_inf + g_K * W + g_leak) / C
+    V_new = exp_euler_scalar(V, drift, fmath.exprel_scalar(dt * jacobian), dt)
+    W_new = exp_euler_scalar(W, (W_inf - W) / tau_W, fmath.exprel_scalar(dt * (-1.0 / tau_W)),
+                             dt)
+    return V_new, W_new
