@@ -18,6 +18,12 @@ Order inside one step (as :meth:`refsim.Network.update` on the numpy backend):
    currents (in registration order) and integrates; refractory neurons keep the reset
    value; spikes are taken and monitors read.
 
+Three membrane kernels share this order: ``_membrane`` runs the LIF family in vectorised
+passes over a block; ``_membrane_scalar`` (and ``_gif_neuron``) the other models with a
+reset, and ``_continuous_scalar`` those without, one neuron at a time through the step
+twin of each model (``expif_step_scalar``, ``hh_step_scalar``...).  Their parameter rows
+and further states are named in ``plan.KIND_PARAMS`` and ``plan.NEURON_KINDS``.
+
 Float sums run in that fixed order: a rerun gives the same bits.
 
 What makes it fast (figures in ``docs/performance.md``), none of which changes a bit:
