@@ -72,3 +72,12 @@ def test_readme_example_runs_as_printed(tmp_path):
     assert proc.returncode == 0, proc.stderr
     count = int(re.match(r"(\d+) spikes; \(2000, 500\) 1.0 mV", proc.stdout).group(1))
     assert abs(count - 4364.4) <= 3 * 60.9  # brainpy's spread over seeds 0-4
+
+
+def test_adex_network_backends(tmp_path):
+    out = _run("adex_network_backends.py", tmp_path)
+    assert "numpy  engine numpy: 8443 spikes" in out
+    assert "numba  engine numba: 8443 spikes" in out
+    assert "same spikes and states on numpy and numba: True" in out
+    assert "adaptation current w recorded: (2000, 1000)" in out
+
