@@ -407,12 +407,12 @@ def _input_current(j, V, direct, G, out_row, out_kind, out_value, o_begin, o_end
 @numba.njit(cache=True, error_model="numpy")
 def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_hard,
                      refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, t, dt):
-    """Neurons ``b0 .. b1 - 1`` of a population with a reset, but not LIF: one step, a neuron at
-    a time through the model's scalar twin, in the order of its ``update``: reset (and the
-    jump of its second state), the input at the post-reset potential, the step, the
-    refractory hold, the spike.  ``extra`` holds the states besides ``V`` (rows named in
-    ``plan.NEURON_KINDS``: ``w``, ``a``, ``u``, or HH's ``m, h, n``); parameter tables are
-    read at column ``j - shift``."""
+    """Neurons ``b0 .. b1 - 1`` of a population with a reset, other than LIF: one step, a
+    neuron at a time through the model's scalar twin, in the order of its ``update``: reset
+    (and the jump of its second state), the input at the post-reset potential, the step,
+    the refractory hold, the spike.  ``extra`` holds the states besides ``V`` (rows named
+    in ``plan.NEURON_KINDS``: ``w``, ``a``, ``u`` or ``g``; Gif's ``I1, I2, V_th`` in
+    :func:`_gif_neuron`); parameter tables are read at column ``j - shift``."""
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     R, tau_m, V_th, V_reset, V_rest, tau_ref, direct = (
