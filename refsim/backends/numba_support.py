@@ -11,35 +11,19 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic, overload, register_jitable
 
-from refsim import fmath
-from refsim.integrators import exp_euler_scalar
-from refsim.neurons.adaptive import adaptation_step_scalar
-from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
-from refsim.neurons.exponential import expif_step_scalar
-from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
-from refsim.neurons.hh import (
-    _gate_scalar,
-    hh_step_scalar,
-    morris_lecar_step_scalar,
-    wang_buzsaki_step_scalar,
+from refsim import fmath, integrators, outputs
+from refsim.neurons import (
+    adaptive,
+    base,
+    exponential,
+    gif,
+    hh,
+    izhikevich,
+    lif,
+    quadratic,
+    reduced,
 )
-from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
-from refsim.neurons.lif import (
-    alif_spike_scalar,
-    alif_step_scalar,
-    if_reset_scalar,
-    if_step_scalar,
-    lif_drift_scalar,
-    lif_synapse_step_scalar,
-)
-from refsim.neurons.quadratic import quaif_step_scalar
-from refsim.neurons.reduced import fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar
-from refsim.outputs import coba_scalar, cuba_scalar
-from refsim.synapses.expon import (
-    dual_expon_step_scalar,
-    expon_decay_scalar,
-    expon_factor_scalar,
-)
+from refsim.synapses import expon
 
 
 @intrinsic
@@ -77,18 +61,24 @@ def _pow2_numba(k):
     return impl
 
 
-#: every scalar twin the compiled loops call, registered so that Numba compiles them inline
-TWINS = (fmath._poly_exp, fmath._poly_exprel, fmath.exp_scalar, fmath.tanh_scalar,
-         fmath.cosh_scalar, morris_lecar_step_scalar,
-         fmath.exprel_scalar, spike_scalar, reset_scalar, lif_drift_scalar, exp_euler_scalar,
-         alif_step_scalar, alif_spike_scalar, expif_step_scalar, izhikevich_reset_scalar,
-         izhikevich_step_scalar, level_spike_scalar, adaptation_step_scalar,
-         quaif_step_scalar, _gate_scalar, hh_step_scalar, wang_buzsaki_step_scalar,
-         if_reset_scalar, if_step_scalar, lif_synapse_step_scalar,
-         fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar, gif_reset_scalar,
-         gif_step_scalar,
-         expon_factor_scalar, expon_decay_scalar, dual_expon_step_scalar,
-         cuba_scalar, coba_scalar)
+#: the modules holding the scalar twins the compiled loops call: every function defined in
+#: one of them whose name ends in ``_scalar`` (but ``fmath._pow2_scalar``, which is the
+#: intrinsic above) is a twin, so a new twin needs no entry here
+TWIN_MODULES = (fmath, integrators, outputs, base, adaptive, lif, exponential, quadratic,
+                izhikevich, gif, hh, reduced, expon)
+
+
+def _twins() -> tuple:
+    found = [fmath._poly_exp, fmath._poly_exprel]  # fmath's polynomials, named for what they are
+    for module in TWIN_MODULES:
+        found += [f for name, f in vars(module).items() if name.endswith("_scalar")
+                  and callable(f) and f.__module__ == module.__name__
+                  and f is not fmath._pow2_scalar]
+    return tuple(found)
+
+
+#: every scalar twin, registered so that Numba compiles them inline
+TWINS = _twins()
 
 for _function in TWINS:
     register_jitable(_function)
