@@ -98,6 +98,7 @@ class Plan:
     fired: list
     n_fired: np.ndarray
     merged: list
+    held: dict
     syn_g: list
     syn_pop: np.ndarray
     syn_row: np.ndarray
@@ -126,12 +127,19 @@ def _vector(value, n: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)))
 
 
-def _state(state, what: str) -> np.ndarray:
-    """The state's array, made private (the loop writes it in place)."""
+def _hold(state, what: str, held: dict, into: np.ndarray | None = None) -> np.ndarray:
+    """Give ``state`` a private array that the loop writes in place (a copy, or ``into``,
+    a row of one of the plan's tables, filled with its values); note it in ``held``
+    (by identity), where :func:`monitored` finds what a state monitor reads."""
     if state.data.ndim != 1:
         raise NotCompilable(f"{what}: only unbatched states compile")
-    state.data = np.array(state.data, dtype=np.float64, order="C", copy=True)
-    return state.data
+    values = np.array(state.data, dtype=np.float64, order="C", copy=True)
+    if into is not None:
+        into[...] = values
+        values = into
+    state.data = values
+    held[id(values)] = values
+    return values
 
 
 def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
@@ -148,6 +156,7 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
     V, extra, last, in_refractory, params, kind, refractory = [], [], [], [], [], [], []
     hard, spiking, fired = [], [], []
     synapses, syn_pop, merged_list = [], [], []
+    held = {}  # every state array the loop writes, by identity
     out_syn, out_kind, out_value, out_start, linear = [], [], [], [0], []
     for p, pop in enumerate(pops):
         k, is_refractory, extra_names = NEURON_KINDS.get(type(pop), (None, False, ()))
@@ -161,14 +170,14 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
         if pop.delta_inputs or pop.after_updates:
             raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
         n = pop.num
-        V.append(_state(pop.V, f"{pop.name}.V"))
+        V.append(_hold(pop.V, f"{pop.name}.V", held))
         table = np.zeros((len(extra_names), n))  # the states become views of its rows
         for row, name in enumerate(extra_names):
-            table[row] = _state(getattr(pop, name), f"{pop.name}.{name}")
-            getattr(pop, name).data = table[row]
+            _hold(getattr(pop, name), f"{pop.name}.{name}", held, into=table[row])
         extra.append(table)
-        last.append(_state(pop.last_spike_time, pop.name) if is_refractory else np.zeros(n))
-        in_refractory.append(_state(pop.refractory, f"{pop.name}.refractory")
+        last.append(_hold(pop.last_spike_time, pop.name, held) if is_refractory
+                    else np.zeros(n))
+        in_refractory.append(_hold(pop.refractory, f"{pop.name}.refractory", held)
                              if getattr(pop, "ref_var", False) else np.zeros(0))
         rows = PARAMS + KIND_PARAMS[k]
         table = np.empty((len(rows), n))
@@ -219,15 +228,12 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
             if syn.delta_inputs or syn.current_inputs:
                 raise NotCompilable(f"{syn.name}: queued inputs at the start of a compiled run")
             if type(syn) is Expon:
-                G[row] = _state(syn.g, syn.name)
-                syn.g.data = G[row]
+                syn_g.append(_hold(syn.g, syn.name, held, into=G[row]))
                 TAU[row] = _vector(syn.tau, n)
-                syn_g.append(syn.g.data)
             else:
                 KIND[row] = DUAL_ALPHA_KIND if syn.equal_taus and syn.normalize else DUAL_KIND
                 for i, state in enumerate((syn.g_rise, syn.g_decay)):
-                    DUAL[row, i] = _state(state, syn.name)
-                    state.data = DUAL[row, i]
+                    _hold(state, syn.name, held, into=DUAL[row, i])
                 TAU[row] = _vector(syn.tau_decay, n)
                 DUAL_PARAM[row] = _vector(syn.tau_rise, n), _vector(syn.factor, n)
                 syn_g.append(G[row])
@@ -280,7 +286,7 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
         params=params,
         narrow=as_bool(narrow), kind=as_int(kind), refractory=as_bool(refractory),
         hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
-        fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), merged=merged_list,
+        fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), merged=merged_list, held=held,
         syn_g=syn_g, syn_pop=as_int(syn_pop), syn_row=as_int(syn_row), pop_g=pop_g,
         pop_tau=pop_tau, pop_syn_kind=pop_syn_kind, pop_dual=pop_dual,
         pop_dual_param=pop_dual_param, out_row=as_int(out_row), out_kind=as_int(out_kind),
@@ -298,18 +304,6 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
     plan does not hold (or a reduced one)."""
     from refsim.run import SpikeMonitor, StateMonitor
 
-    states = {id(g): g for g in pl.syn_g}
-    for before in pl.merged:
-        if type(before.syn) is DualExpon:
-            states.update({id(s.data): s.data for s in (before.syn.g_rise, before.syn.g_decay)})
-    for p in range(len(pl.pops)):
-        states[id(pl.V[p])] = pl.V[p]
-        names = NEURON_KINDS[type(pl.pops[p])][2]  # rows of pl.extra[p], viewed by the states
-        for state in (*(getattr(pl.pops[p], name).data for name in names), pl.in_refractory[p]):
-            if state.size:
-                states[id(state)] = state
-        if pl.refractory[p]:
-            states[id(pl.last_spike[p])] = pl.last_spike[p]
     recorded, readers = set(), []
     for name, mon in mons.items():
         if isinstance(mon, SpikeMonitor):
@@ -319,11 +313,11 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
             recorded.add(where[0])
         elif isinstance(mon, StateMonitor):
             data = getattr(mon.target, "data", None)
-            if data is None or id(data) not in states or mon.reduce is not None:
+            if data is None or id(data) not in pl.held or mon.reduce is not None:
                 raise NotCompilable(f"monitor '{name}' reads something other than a state of "
                                     "a compiled component (or reduces it)")
             sel = np.arange(data.size) if mon.indices is None else mon.indices
-            readers.append((mon, states[id(data)], np.ascontiguousarray(sel, dtype=np.int64)))
+            readers.append((mon, pl.held[id(data)], np.ascontiguousarray(sel, dtype=np.int64)))
         else:  # pragma: no cover - run() only makes these two kinds
             raise NotCompilable(f"monitor '{name}' is of an unknown kind")
     return recorded, readers
