@@ -365,6 +365,16 @@ def _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model,
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _note_spike(j, V, V_th, held, last, flag, t):
+    """A refractory neuron's bookkeeping after its step (``Refractory._note_spikes``):
+    ``t_spike = t`` where ``V >= V_th``; with ``ref_var=True`` the step's refractory flag."""
+    if V >= V_th:
+        last[j] = t
+    if flag.size:
+        flag[j] = 1.0 if held or V >= V_th else 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _integrate(b0, k0, e0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
                refractory_model, V_r, cur, slope, e, t, dt):
     """The exponential-Euler step of a block given ``e = exprel(dt * J)`` (at ``e0 + w``)."""
@@ -377,6 +387,7 @@ def _integrate(b0, k0, e0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_res
             held = (t - last[j]) < tau_ref[k]
             if held:
                 V_new = V_r[w]
+            # _note_spike inline: a call here keeps LLVM from vectorising the pass (9x)
             if V_new >= V_th[k]:
                 last[j] = t
             if flag.size:  # ref_var=True: the refractory flag of the step
@@ -468,10 +479,7 @@ def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_har
             held = (t - last[j]) < tau_ref[k]
             if held:
                 V_new, x_new = V_r, x_r
-            if V_new >= V_th[k]:
-                last[j] = t
-            if flag.size:  # ref_var=True: the refractory flag of the step
-                flag[j] = 1.0 if held or V_new >= V_th[k] else 0.0
+            _note_spike(j, V_new, V_th[k], held, last, flag, t)
         v[j] = V_new
         if extra.shape[0]:
             extra[0, j] = x_new
@@ -503,10 +511,7 @@ def _gif_neuron(j, k, fired, v, extra, last, flag, spk, par, is_hard, refractory
         held = (t - last[j]) < tau_ref[k]
         if held:
             V_new, I1, I2, th = V_r, I1_r, I2_r, th_r
-        if V_new >= th:
-            last[j] = t
-        if flag.size:  # ref_var=True: the refractory flag of the step
-            flag[j] = 1.0 if held or V_new >= th else 0.0
+        _note_spike(j, V_new, th, held, last, flag, t)  # against the state threshold
     v[j], extra[0, j], extra[1, j], extra[2, j] = V_new, I1, I2, th
     spk[j] = spike_scalar(V_new, th, V_reset[k])
 
