@@ -514,3 +514,85 @@ def test_compiling_processes_take_turns_through_the_cache_lock(tmp_path, monkeyp
     after = subprocess.run([sys.executable, "-c", probe, lock], capture_output=True,
                            text=True, check=True).stdout.strip()
     assert (inside, after) == ("held", "free")
+
+
+#: AlignPreProj on numba: each presynaptic synapse the loop runs, with and without
+#: short-term plasticity (synapse, stp, weight; the weight makes the input matter)
+PRE_PROJECTIONS = {
+    "Expon": (lambda n: refsim.Expon(n, tau=5 * pq.ms), None, 20.0),
+    "DualExpon + STP": (lambda n: refsim.DualExpon(n), lambda n: refsim.STP(n), 20.0),
+    "DualExpon, equal taus": (
+        lambda n: refsim.DualExpon(n, tau_rise=3 * pq.ms, tau_decay=3 * pq.ms), None, 20.0),
+    "Alpha": (lambda n: refsim.Alpha(n, tau=4 * pq.ms), None, 20.0),
+    "AMPA": (lambda n: refsim.AMPA(n), None, 20.0),
+    "GABAa + STD": (lambda n: refsim.GABAa(n), lambda n: refsim.STD(n), 20.0),
+    "BioNMDA + STP": (lambda n: refsim.BioNMDA(n), lambda n: refsim.STP(n), 20.0),
+}
+
+
+def _pre_network(syn, stp, weight, n=300, n_exc=240, seed=1):
+    """LIF neurons driven above threshold; the excitatory ones feed all through an
+    AlignPreProj (COBA, E = 0 mV), the inhibitory ones through a merged AlignPostProj."""
+    net = refsim.Network()
+    pop = net.population(refsim.LIF(n, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+                                    V_rest=-60 * pq.mV), current=11 * pq.mA)
+    e = net.project(refsim.AlignPreProj(
+        syn=syn(n_exc), stp=None if stp is None else stp(n_exc),
+        comm=refsim.EventFixedProb(n_exc, n, 0.1, weight, seed=seed),
+        out=refsim.COBA.desc(E=0 * pq.mV), post=pop), pre=pop, start=0, stop=n_exc)
+    i = net.project(refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.2 * pq.mS, seed=seed + 1),
+        syn=refsim.Expon.desc(n, tau=10 * pq.ms), out=refsim.CUBA.desc(), post=pop),
+        pre=pop, start=n_exc, stop=n)
+    refsim.init_all_states(net)
+    pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
+    return net, pop, e, i
+
+
+@pytest.mark.parametrize("case", PRE_PROJECTIONS)
+def test_align_pre_projections_compile_bit_for_bit(case):
+    results = {}
+    for engine in ("numba", "numpy"):
+        net, pop, e, i = _pre_network(*PRE_PROJECTIONS[case])
+        first_state = next(x for x in vars(e.syn).values() if isinstance(x, refsim.module.State))
+        with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(net, 200 * pq.ms, progress=False,
+                             monitors={"spikes": pop, "pre": first_state})
+        parts = (pop, e.syn, i.syn) + (() if e.stp is None else (e.stp,))
+        states = [x.data.copy() for p in parts for x in vars(p).values()
+                  if isinstance(x, refsim.module.State)]
+        # the output keeps the last g_pre @ W, to go on with the NumPy code
+        results[engine] = res, states, e.out._g.copy()
+    (a, a_states, a_out), (b, b_states, b_out) = results["numba"], results["numpy"]
+    assert a.engine == "numba" and b.engine == "numpy"
+    assert a["spikes"].count > 1000
+    assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
+    assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
+    assert a["pre"].shape == (2000, 240)
+    assert np.array_equal(a["pre"].magnitude, b["pre"].magnitude)
+    assert np.count_nonzero(a_out) > 0 and np.array_equal(a_out, b_out)
+    assert len(a_states) == len(b_states) >= 3  # V, the two synapses' states (and stp's)
+    for x, y in zip(a_states, b_states, strict=True):
+        assert np.array_equal(x, y)  # identical operations in identical order
+
+
+def test_align_pre_projections_that_do_not_compile_say_why():
+    from refsim.backends import cupy_network, numba_network
+    from refsim.backends.plan import NotCompilable
+
+    def net_with(**extra):
+        net = refsim.Network()
+        pop = net.population(refsim.LIF(4), current=20 * pq.mA)
+        net.project(refsim.AlignPreProj(syn=refsim.AMPA(4), comm=refsim.EventFixedProb(
+            4, 4, 0.5, 1.0, seed=1), out=refsim.COBA(E=0 * pq.mV), post=pop, **extra), pop)
+        refsim.init_all_states(net)
+        return net
+
+    with pytest.raises(NotCompilable, match="AlignPreProj with a delay or modules does not"):
+        numba_network.plan(net_with(delay=1 * pq.ms))
+    with pytest.raises(NotCompilable, match=r"AMPA and stp=STDLike does not compile \(synapses:"
+                                            " Expon, DualExpon, Alpha, AMPA"):
+        numba_network.plan(net_with(stp=type("STDLike", (refsim.STD,), {})(4)))
+    with pytest.raises(NotCompilable, match=r"only COBA or CUBA outputs of merged "
+                                            r"AlignPostProj\)"):
+        cupy_network.plan(net_with())

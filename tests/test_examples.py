@@ -81,3 +81,11 @@ def test_adex_network_backends(tmp_path):
     assert "same spikes and states on numpy and numba: True" in out
     assert "adaptation current w recorded: (2000, 1000)" in out
 
+
+def test_receptor_network_backends(tmp_path):
+    out = _run("receptor_network_backends.py", tmp_path)
+    assert "numpy  engine numpy: 4514 spikes" in out
+    assert "numba  engine numba: 4514 spikes" in out
+    assert "same spikes and states on numpy and numba: True" in out
+    assert "release fraction u of 3 presynaptic neurons recorded: (3000, 3)" in out
+

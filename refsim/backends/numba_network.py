@@ -12,7 +12,9 @@ Order inside one step (as :meth:`refsim.Network.update` on the numpy backend):
 
 1. each projection adds the weights of the rows of its spiking presynaptic neurons
    (the spikes stored at the end of the previous step) into its own buffer, rows in
-   index order and each row in storage order (as ``np.bincount``);
+   index order and each row in storage order (as ``np.bincount``); each AlignPreProj
+   steps its presynaptic plasticity and synapses on those spikes (``_pre_synapses``) and
+   sums ``g_pre @ W`` into the row of its output (``_pre_propagate``);
 2. each population in turn: its synapses decay and add their projections' buffers
    (in feeding order), then each neuron resets from its stored spike, sums the output
    currents (in registration order) and integrates; refractory neurons keep the reset
@@ -51,6 +53,9 @@ from refsim.backends.numba_support import prefetch  # also registers the scalar 
 from refsim.backends.plan import ADEX_KIND as _ADEX
 from refsim.backends.plan import ADQUAIF_KIND as _ADQUAIF
 from refsim.backends.plan import ALIF_KIND as _ALIF
+from refsim.backends.plan import ALPHA_KIND as _ALPHA
+from refsim.backends.plan import AMPA_KIND as _AMPA
+from refsim.backends.plan import BIONMDA_KIND as _BIONMDA
 from refsim.backends.plan import COBA_KIND as _COBA
 from refsim.backends.plan import COBALIF_KIND as _COBALIF
 from refsim.backends.plan import CUBALIF_KIND as _CUBALIF
@@ -64,7 +69,10 @@ from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
 from refsim.backends.plan import LIF_KIND as _LIF
 from refsim.backends.plan import MORRIS_LECAR_KIND as _MORRIS_LECAR
 from refsim.backends.plan import PARAMS, NotCompilable, Plan, deliver, monitored
+from refsim.backends.plan import PRE_OUTPUT_KIND as _PRE_OUTPUT
 from refsim.backends.plan import QUAIF_KIND as _QUAIF
+from refsim.backends.plan import STD_KIND as _STD
+from refsim.backends.plan import STP_KIND as _STP
 from refsim.backends.plan import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import _EXPREL_SERIES_BELOW as EXPREL_SERIES_BELOW
@@ -87,11 +95,14 @@ from refsim.neurons.lif import (
 from refsim.neurons.quadratic import quaif_step_scalar
 from refsim.neurons.reduced import fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
+from refsim.synapses.alpha import alpha_step_scalar
 from refsim.synapses.expon import (
     dual_expon_step_scalar,
     expon_decay_scalar,
     expon_factor_scalar,
 )
+from refsim.synapses.kinetic import ampa_step_scalar, bionmda_step_scalar, transmitter_scalar
+from refsim.synapses.stp import std_step_scalar, stp_step_scalar
 
 __all__ = ["NotCompilable", "plan", "run_compiled"]
 
@@ -173,7 +184,7 @@ def plan(net) -> Plan:
     typed lists (shared parameters one block wide).  Raises :class:`NotCompilable`."""
     pl = plan_network(net, narrow_width=_BLOCK)
     for name, value in vars(pl).items():
-        if name not in ("pops", "merged") and isinstance(value, list):
+        if name not in ("pops", "bound") and isinstance(value, list):
             setattr(pl, name, List(value) if value else
                     List.empty_list(numba.typeof(_EMPTY_ITEM.get(name, np.zeros(0)))))
     return pl
@@ -184,7 +195,11 @@ def plan(net) -> Plan:
 #: signature of the loop only, since Numba's cache can crash when a cached function
 #: has several signatures calling a parallel one (numba issues 8578 and 10128)
 _EMPTY_ITEM = {"feed_indptr": np.zeros(0, dtype=np.int64),
-               "feed_indices": np.zeros(0, dtype=np.int32)}
+               "feed_indices": np.zeros(0, dtype=np.int32),
+               "pre_indptr": np.zeros(0, dtype=np.int64),
+               "pre_indices": np.zeros(0, dtype=np.int32),
+               **{name: np.zeros((0, 0)) for name in ("pre_state", "pre_param", "pre_stp_state",
+                                                      "pre_stp_param")}}
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -266,6 +281,8 @@ def _synapses(b0, b1, shift, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FAC
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     for r in range(G.shape[0]):
+        if KIND[r] == _PRE_OUTPUT:  # filled by its AlignPreProj, in step 1
+            continue
         if KIND[r] != _EXPON:
             _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
                         f_pop, f_row, f_buffer, dt)
@@ -555,6 +572,55 @@ def _continuous_scalar(b0, b1, shift, kind, v, extra, spk, par, G, out_row, out_
         spk[j] = level_spike_scalar(v[j], V_th[k])
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _pre_synapses(spk, start, kind, S, P, stp_kind, Q, QP, out, t, dt):
+    """The presynaptic side of one AlignPreProj, neuron by neuron: the spike ``spk[start +
+    j]`` through the plasticity (states ``Q``, parameters ``QP``), into the synapse (states
+    ``S``, parameters ``P``; rows named in ``plan.PRE_SYNAPSES``); ``out[j]`` is the
+    synapse's output."""
+    for j in range(out.size):
+        x = 1.0 if spk[start + j] else 0.0
+        if stp_kind == _STP:  # QP: U, tau_f, tau_d
+            Q[0, j], Q[1, j], x = stp_step_scalar(Q[0, j], Q[1, j], x, QP[0, j], QP[1, j],
+                                                  QP[2, j], dt)
+        elif stp_kind == _STD:  # QP: tau, U
+            Q[0, j], x = std_step_scalar(Q[0, j], x, QP[0, j], QP[1, j], dt)
+        if kind == _EXPON:  # P: tau
+            S[0, j] = expon_decay_scalar(S[0, j], P[0, j], expon_factor_scalar(P[0, j], dt)) + x
+            out[j] = S[0, j]
+        elif kind == _ALPHA:  # P: tau; S: g, h
+            S[0, j], S[1, j] = alpha_step_scalar(S[0, j], S[1, j], x, P[0, j], dt)
+            out[j] = S[0, j]
+        elif kind == _AMPA:  # P: alpha, beta, T, T_dur, g_max; S: g, spike_arrival_time
+            S[1, j], TT = transmitter_scalar(S[1, j], x, P[2, j], P[3, j], t)
+            S[0, j] = ampa_step_scalar(S[0, j], TT, P[0, j], P[1, j], P[4, j], dt)
+            out[j] = S[0, j]
+        elif kind == _BIONMDA:  # P: alpha1, beta1, alpha2, beta2, T, T_dur, g_max;
+            #                     S: g, x, spike_arrival_time
+            S[2, j], TT = transmitter_scalar(S[2, j], x, P[4, j], P[5, j], t)
+            S[0, j], S[1, j] = bionmda_step_scalar(S[0, j], S[1, j], TT, P[0, j], P[1, j],
+                                                   P[2, j], P[3, j], P[6, j], dt)
+            out[j] = S[0, j]
+        else:  # DualExpon; P: tau_rise, tau_decay, factor; S: g_rise, g_decay
+            S[0, j], S[1, j], out[j] = dual_expon_step_scalar(
+                S[0, j], S[1, j], 0.0 + x, P[0, j], P[1, j], expon_factor_scalar(P[0, j], dt),
+                expon_factor_scalar(P[1, j], dt), P[2, j], kind == _DUAL_ALPHA,
+                exp_scalar(-dt / P[1, j]), dt)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _pre_propagate(g_pre, indptr, idx, w, G, row):
+    """``G[row] = g_pre @ W`` as the oracle sums it (``event_csr_propagate``): from zero,
+    the rows of nonzero ``g_pre`` in index order, each in storage order."""
+    for j in range(G.shape[1]):
+        G[row, j] = 0.0
+    for i in range(g_pre.size):
+        g = g_pre[i]
+        if g != 0.0:
+            for s in range(indptr[i], indptr[i + 1]):
+                G[row, idx[s]] += w[s] * g
+
+
 #: rows ahead of the one being delivered whose synapses are prefetched (measured best:
 #: a row of 80 synapses costs about 1 ns per event so, against 6 ns from main memory)
 _AHEAD = 4
@@ -620,6 +686,9 @@ def _advance(i_begin, i_end, first_step, dt,
              out_row, out_kind, out_value, out_start,
              f_indptr, f_indices, f_weights, f_uniform, f_pre, f_start, f_stop, f_pop, f_row,
              f_buffer,
+             pre_kind, pre_state, pre_param, pre_stp_kind, pre_stp_state, pre_stp_param,
+             pre_indptr, pre_indices, pre_weights, pre_from, pre_start, pre_pop, pre_row,
+             pre_out,
              spike_steps, spike_index, n_spikes,
              rec_src, rec_indices, rec_every, rec_buffer, rec_count):
     """Advance steps ``i_begin .. i_end - 1`` of a run; return the next step.
@@ -651,6 +720,13 @@ def _advance(i_begin, i_end, first_step, dt,
                     else:
                         for s in range(indptr[row], indptr[row + 1]):
                             buf[idx[s]] += w[s]
+        #    and each AlignPreProj: its synapses, then their outputs through W
+        for q in range(pre_kind.size):
+            _pre_synapses(spiking[pre_from[q]], pre_start[q], pre_kind[q], pre_state[q],
+                          pre_param[q], pre_stp_kind[q], pre_stp_state[q], pre_stp_param[q],
+                          pre_out[q], t, dt)
+            _pre_propagate(pre_out[q], pre_indptr[q], pre_indices[q], pre_weights[q],
+                           pop_g[pre_pop[q]], pre_row[q])
         # 2. populations in order: synapses, then membranes
         for p in range(len(V)):
             v, x, spk, n = V[p], extra[p], spiking[p], V[p].size
@@ -744,6 +820,9 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             pl.out_row, pl.out_kind, pl.out_value, pl.out_start,
             pl.feed_indptr, pl.feed_indices, pl.feed_weights, pl.feed_uniform, pl.feed_pre,
             pl.feed_start, pl.feed_stop, pl.feed_pop, pl.feed_row, pl.feed_buffer,
+            pl.pre_syn_kind, pl.pre_state, pl.pre_param, pl.pre_stp_kind, pl.pre_stp_state,
+            pl.pre_stp_param, pl.pre_indptr, pl.pre_indices, pl.pre_weights, pl.pre_from,
+            pl.pre_start, pl.pre_pop, pl.pre_row, pl.pre_out,
             steps, index, n_spikes,
             rec_src, rec_idx, rec_every, rec_buf, rec_count)
 

@@ -23,7 +23,7 @@ from refsim.neurons import (
     quadratic,
     reduced,
 )
-from refsim.synapses import expon
+from refsim.synapses import alpha, expon, kinetic, stp
 
 
 @intrinsic
@@ -65,7 +65,7 @@ def _pow2_numba(k):
 #: one of them whose name ends in ``_scalar`` (but ``fmath._pow2_scalar``, which is the
 #: intrinsic above) is a twin, so a new twin needs no entry here
 TWIN_MODULES = (fmath, integrators, outputs, base, adaptive, lif, exponential, quadratic,
-                izhikevich, gif, hh, reduced, expon)
+                izhikevich, gif, hh, reduced, expon, alpha, kinetic, stp)
 
 
 def _twins() -> tuple:

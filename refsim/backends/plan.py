@@ -24,8 +24,11 @@ from refsim.neurons.lif import ALIF, IF, LIF, CobaLIF, CubaLIF, LIFRef
 from refsim.neurons.quadratic import AdQuaIF, AdQuaIFRef, QuaIF
 from refsim.neurons.reduced import FitzHughNagumo, HindmarshRose
 from refsim.outputs import COBA, CUBA
-from refsim.projections import AlignPostProj, _MergedAlignPost
+from refsim.projections import AlignPostProj, AlignPreProj, _MergedAlignPost
+from refsim.synapses.alpha import Alpha
 from refsim.synapses.expon import DualExpon, Expon
+from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
+from refsim.synapses.stp import STD, STP
 
 __all__ = ["NotCompilable", "Plan", "plan"]
 
@@ -35,8 +38,27 @@ __all__ = ["NotCompilable", "Plan", "plan"]
  CUBALIF_KIND, COBALIF_KIND, GIF_KIND, HH_KIND, WANG_BUZSAKI_KIND, MORRIS_LECAR_KIND,
  FITZHUGH_NAGUMO_KIND, HINDMARSH_ROSE_KIND) = range(16)
 CUBA_KIND, COBA_KIND = 0, 1
-#: synapse kinds: Expon, DualExpon, DualExpon with equal time constants, normalised
-EXPON_KIND, DUAL_KIND, DUAL_ALPHA_KIND = 0, 1, 2
+#: synapse kinds: Expon, DualExpon, DualExpon with equal time constants, normalised; on
+#: the presynaptic side of an AlignPreProj also Alpha, AMPA (and GABAa), BioNMDA; and the
+#: row of a population's synaptic table that an AlignPreProj fills (no dynamics of its own)
+(EXPON_KIND, DUAL_KIND, DUAL_ALPHA_KIND, ALPHA_KIND, AMPA_KIND, BIONMDA_KIND,
+ PRE_OUTPUT_KIND) = range(7)
+#: short-term plasticity on an AlignPreProj: none, STP, STD
+NO_STP_KIND, STP_KIND, STD_KIND = 0, 1, 2
+#: synapse classes an AlignPreProj compiles with: (their states, their parameters), the
+#: rows of the plan's ``pre_state`` and ``pre_param`` tables (the kind: :func:`_pre_kind`)
+PRE_SYNAPSES = {
+    Expon: (("g",), ("tau",)),
+    DualExpon: (("g_rise", "g_decay"), ("tau_rise", "tau_decay", "factor")),
+    Alpha: (("g", "h"), ("tau",)),
+    AMPA: (("g", "spike_arrival_time"), ("alpha", "beta", "T", "T_dur", "g_max")),
+    GABAa: (("g", "spike_arrival_time"), ("alpha", "beta", "T", "T_dur", "g_max")),
+    BioNMDA: (("g", "x", "spike_arrival_time"),
+              ("alpha1", "beta1", "alpha2", "beta2", "T", "T_dur", "g_max")),
+}
+#: short-term plasticity: (kind, states, parameters), as the rows of ``pre_stp_*``
+PRE_STP = {type(None): (NO_STP_KIND, (), ()), STP: (STP_KIND, ("u", "x"), ("U", "tau_f", "tau_d")),
+           STD: (STD_KIND, ("x",), ("tau", "U"))}
 #: neuron classes with a compiled twin: (kind, refractory, its states besides V and
 #: last_spike_time, in the rows of the plan's ``extra`` table)
 NEURON_KINDS = {
@@ -97,7 +119,7 @@ class Plan:
     spiking: list
     fired: list
     n_fired: np.ndarray
-    merged: list
+    bound: list
     held: dict
     syn_g: list
     syn_pop: np.ndarray
@@ -121,6 +143,20 @@ class Plan:
     feed_pop: np.ndarray
     feed_row: np.ndarray
     feed_buffer: list
+    pre_syn_kind: np.ndarray
+    pre_state: list
+    pre_param: list
+    pre_stp_kind: np.ndarray
+    pre_stp_state: list
+    pre_stp_param: list
+    pre_indptr: list
+    pre_indices: list
+    pre_weights: list
+    pre_from: np.ndarray
+    pre_start: np.ndarray
+    pre_pop: np.ndarray
+    pre_row: np.ndarray
+    pre_out: list
 
 
 def _vector(value, n: int) -> np.ndarray:
@@ -142,20 +178,56 @@ def _hold(state, what: str, held: dict, into: np.ndarray | None = None) -> np.nd
     return values
 
 
+def _table(obj, names, n: int, held: dict | None = None) -> np.ndarray:
+    """A ``len(names) x n`` table: ``obj``'s parameters by name, or (``held`` given) its
+    states, which become views of the rows."""
+    table = np.zeros((len(names), n))
+    for row, name in enumerate(names):
+        if held is None:
+            table[row] = _vector(getattr(obj, name), n)
+        else:
+            _hold(getattr(obj, name), f"{obj.name}.{name}", held, into=table[row])
+    return table
+
+
+def _pre_kind(syn) -> int:
+    if type(syn) is DualExpon:
+        return DUAL_ALPHA_KIND if syn.equal_taus and syn.normalize else DUAL_KIND
+    return {Expon: EXPON_KIND, Alpha: ALPHA_KIND, AMPA: AMPA_KIND, GABAa: AMPA_KIND,
+            BioNMDA: BIONMDA_KIND}[type(syn)]
+
+
+def _check_pre(proj) -> None:
+    """Raise :class:`NotCompilable` unless the AlignPreProj ``proj`` has compiled twins."""
+    if proj.delay is not None or proj.modules:
+        raise NotCompilable(f"projection {proj.name}: AlignPreProj with a delay or modules "
+                            "does not compile")
+    if type(proj.syn) not in PRE_SYNAPSES or type(proj.stp) not in PRE_STP:
+        raise NotCompilable(f"projection {proj.name}: AlignPreProj with "
+                            f"{type(proj.syn).__name__} and stp={type(proj.stp).__name__} does "
+                            "not compile (synapses: "
+                            + ", ".join(c.__name__ for c in PRE_SYNAPSES) + "; stp: STP, STD)")
+    for part in (proj.syn, proj.stp):
+        if part is not None and (part.delta_inputs or part.current_inputs):
+            raise NotCompilable(f"{part.name}: queued inputs at the start of a compiled run")
+
+
 def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
-         synapse_kinds=(Expon, DualExpon)) -> Plan:
+         synapse_kinds=(Expon, DualExpon), align_pre: bool = True) -> Plan:
     """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`.
 
     Parameters shared by every neuron of a population are stored ``narrow_width``
     columns wide (the loops read column ``j`` of a block, or ``0`` on a GPU).  ``kinds``
-    are the population kinds the caller's loops run, ``synapse_kinds`` the synapse classes.
+    are the population kinds the caller's loops run, ``synapse_kinds`` the synapse classes
+    of merged AlignPostProj, ``align_pre`` whether they run AlignPreProj.
 
     Raises :class:`NotCompilable` naming the first component that has no compiled twin.
     """
     pops = list(net.populations)
     V, extra, last, in_refractory, params, kind, refractory = [], [], [], [], [], [], []
     hard, spiking, fired = [], [], []
-    synapses, syn_pop, merged_list = [], [], []
+    synapses, syn_pop, syn_out = [], [], []  # per synaptic row: synapse (or AlignPreProj)
+    pre_projs = {id(proj.out): proj for proj, *_ in net.feeds if type(proj) is AlignPreProj}
     held = {}  # every state array the loop writes, by identity
     out_syn, out_kind, out_value, out_start, linear = [], [], [], [0], []
     for p, pop in enumerate(pops):
@@ -203,12 +275,19 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
                                     f"on this backend (only merged AlignPostProj with {names})")
             merged[id(before.out)] = len(synapses)
             synapses.append(before.syn)
-            merged_list.append(before)
+            syn_out.append(before.out)
             syn_pop.append(p)
         for key, out in pop.current_inputs.items():
+            proj = pre_projs.get(id(out))
+            if align_pre and proj is not None and proj.post is pop:
+                merged[id(out)] = len(synapses)  # a row that the projection fills
+                synapses.append(proj)
+                syn_out.append(out)
+                syn_pop.append(p)
             if id(out) not in merged or type(out) not in (COBA, CUBA):
                 raise NotCompilable(f"{pop.name}: current input {key!r} does not compile "
-                                    "(only COBA or CUBA outputs of merged projections)")
+                                    "(only COBA or CUBA outputs of merged AlignPostProj"
+                                    + (" or AlignPreProj)" if align_pre else ")"))
             out_syn.append(merged[id(out)])
             out_kind.append(COBA_KIND if type(out) is COBA else CUBA_KIND)
             out_value.append(float(out.E) if type(out) is COBA else float(out.scale))
@@ -217,27 +296,33 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
     # each population's synaptic outputs as the rows of one array, so the membrane loop
     # reads G[row, j]: an Expon's g itself (its state becomes a view of the row), a
     # DualExpon's output, its states g_rise and g_decay the rows of DUAL[row]
-    syn_g, pop_g, pop_tau, syn_row, narrow = [], [], [], [], []
+    # (an AlignPreProj's row holds its summed output, ``g_pre @ W``)
+    syn_g, pop_g, pop_tau, syn_row, narrow, bound = [], [], [], [], [], []
     pop_syn_kind, pop_dual, pop_dual_param = [], [], []
     for p, pop in enumerate(pops):
-        own = [s for s, q in zip(synapses, syn_pop, strict=True) if q == p]
+        own = [s for s, q in enumerate(syn_pop) if q == p]
         n, rows = pop.num, len(own)
         G, TAU, KIND = np.zeros((rows, n)), np.zeros((rows, n)), np.zeros(rows, np.int64)
         DUAL, DUAL_PARAM = np.zeros((rows, 2, n)), np.zeros((rows, 2, n))  # tau_rise, factor
-        for row, syn in enumerate(own):
-            if syn.delta_inputs or syn.current_inputs:
+        for row, s in enumerate(own):
+            syn = synapses[s]
+            if isinstance(syn, AlignPreProj):
+                KIND[row] = PRE_OUTPUT_KIND
+                syn_g.append(G[row])
+            elif syn.delta_inputs or syn.current_inputs:
                 raise NotCompilable(f"{syn.name}: queued inputs at the start of a compiled run")
-            if type(syn) is Expon:
+            elif type(syn) is Expon:
                 syn_g.append(_hold(syn.g, syn.name, held, into=G[row]))
                 TAU[row] = _vector(syn.tau, n)
             else:
-                KIND[row] = DUAL_ALPHA_KIND if syn.equal_taus and syn.normalize else DUAL_KIND
+                KIND[row] = _pre_kind(syn)  # DualExpon: DUAL_KIND or DUAL_ALPHA_KIND
                 for i, state in enumerate((syn.g_rise, syn.g_decay)):
                     _hold(state, syn.name, held, into=DUAL[row, i])
                 TAU[row] = _vector(syn.tau_decay, n)
                 DUAL_PARAM[row] = _vector(syn.tau_rise, n), _vector(syn.factor, n)
                 syn_g.append(G[row])
             syn_row.append(row)
+            bound.append((syn_out[s], syn_g[-1]))
         # the same parameters for every neuron: tables one block wide, reused per block
         table = params[p]
         narrow.append(all(np.all(x.view(np.int64) == x[..., :1].view(np.int64))
@@ -255,30 +340,64 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
     out_row = [syn_row[s] for s in out_syn]
     f_indptr, f_indices, f_weights, f_buffer = [], [], [], []
     f_pre, f_start, f_stop, f_pop, f_row, f_uniform = [], [], [], [], [], []
+    pre_kind, pre_state, pre_param, pre_stp_kind, pre_stp_state, pre_stp_param = (
+        [], [], [], [], [], [])
+    pre_indptr, pre_indices, pre_weights, pre_from, pre_start, pre_pop, pre_row, pre_out = (
+        [], [], [], [], [], [], [], [])
     syn_index = {id(s): i for i, s in enumerate(synapses)}
     for proj, pre, start, stop in net.feeds:
-        if type(proj) is not AlignPostProj or not proj.merged or proj.delay is not None \
-                or proj.modules or not isinstance(proj.comm, _CSRComm):
+        is_pre = align_pre and type(proj) is AlignPreProj
+        if not is_pre and (type(proj) is not AlignPostProj or not proj.merged or
+                           proj.delay is not None or proj.modules or
+                           not isinstance(proj.comm, _CSRComm)):
             raise NotCompilable(f"projection {proj.name} does not compile (only merged "
-                                "AlignPostProj without delay on a sparse comm)")
-        if id(proj.syn) not in syn_index:
+                                "AlignPostProj without delay on a sparse comm"
+                                + (", or AlignPreProj)" if align_pre else ")"))
+        if is_pre:
+            _check_pre(proj)
+            if not isinstance(proj.comm, _CSRComm):
+                raise NotCompilable(f"projection {proj.name}: only a sparse comm compiles")
+        s = syn_index.get(id(proj if is_pre else proj.syn))
+        if s is None:
             raise NotCompilable(f"projection {proj.name} targets a population outside "
                                 "the network")
         W = proj.comm.W
         if W.shape[1] >= 2**31:  # the loops read column indices as int32 (half the bytes)
             raise NotCompilable(f"projection {proj.name}: {W.shape[1]} postsynaptic neurons "
                                 "do not fit the compiled loops' 32-bit indices")
-        f_indptr.append(np.ascontiguousarray(W.indptr, dtype=np.int64))
-        f_indices.append(np.ascontiguousarray(W.indices, dtype=np.int32))
-        f_weights.append(np.ascontiguousarray(W.data, dtype=np.float64))
+        indptr = np.ascontiguousarray(W.indptr, dtype=np.int64)
+        indices = np.ascontiguousarray(W.indices, dtype=np.int32)
+        weights = np.ascontiguousarray(W.data, dtype=np.float64)
+        if is_pre:  # the synapse (and its plasticity) per presynaptic neuron, then W
+            syn, n_pre = proj.syn, W.shape[0]
+            states, names = PRE_SYNAPSES[type(syn)]
+            stp_kind, stp_states, stp_names = PRE_STP[type(proj.stp)]
+            pre_kind.append(_pre_kind(syn))
+            pre_state.append(_table(syn, states, n_pre, held))
+            pre_param.append(_table(syn, names, n_pre))
+            pre_stp_kind.append(stp_kind)
+            pre_stp_state.append(_table(proj.stp, stp_states, n_pre, held))
+            pre_stp_param.append(_table(proj.stp, stp_names, n_pre))
+            pre_indptr.append(indptr)
+            pre_indices.append(indices)
+            pre_weights.append(weights)
+            pre_from.append(net._index(pre))
+            pre_start.append(start)
+            pre_pop.append(syn_pop[s])
+            pre_row.append(syn_row[s])
+            pre_out.append(np.zeros(n_pre))
+            continue
+        f_indptr.append(indptr)
+        f_indices.append(indices)
+        f_weights.append(weights)
         bits = f_weights[-1].view(np.int64)  # one weight for all (bit for bit): no loads
         f_uniform.append(bits.size > 0 and bool(np.all(bits == bits[0])))
         f_buffer.append(np.zeros(W.shape[1]))
         f_pre.append(net._index(pre))
         f_start.append(start)
         f_stop.append(stop)
-        f_pop.append(syn_pop[syn_index[id(proj.syn)]])
-        f_row.append(syn_row[syn_index[id(proj.syn)]])
+        f_pop.append(syn_pop[s])
+        f_row.append(syn_row[s])
     as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
     as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
     return Plan(
@@ -286,7 +405,7 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
         params=params,
         narrow=as_bool(narrow), kind=as_int(kind), refractory=as_bool(refractory),
         hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
-        fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), merged=merged_list, held=held,
+        fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), bound=bound, held=held,
         syn_g=syn_g, syn_pop=as_int(syn_pop), syn_row=as_int(syn_row), pop_g=pop_g,
         pop_tau=pop_tau, pop_syn_kind=pop_syn_kind, pop_dual=pop_dual,
         pop_dual_param=pop_dual_param, out_row=as_int(out_row), out_kind=as_int(out_kind),
@@ -294,7 +413,11 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
         feed_indptr=f_indptr, feed_indices=f_indices, feed_weights=f_weights,
         feed_uniform=as_bool(f_uniform), feed_pre=as_int(f_pre), feed_start=as_int(f_start),
         feed_stop=as_int(f_stop), feed_pop=as_int(f_pop), feed_row=as_int(f_row),
-        feed_buffer=f_buffer)
+        feed_buffer=f_buffer, pre_syn_kind=as_int(pre_kind), pre_state=pre_state,
+        pre_param=pre_param, pre_stp_kind=as_int(pre_stp_kind), pre_stp_state=pre_stp_state,
+        pre_stp_param=pre_stp_param, pre_indptr=pre_indptr, pre_indices=pre_indices,
+        pre_weights=pre_weights, pre_from=as_int(pre_from), pre_start=as_int(pre_start),
+        pre_pop=as_int(pre_pop), pre_row=as_int(pre_row), pre_out=pre_out)
 
 
 def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
@@ -348,5 +471,5 @@ def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
         mon._chunks_steps, mon._chunks_idx = [s], [j]
     for mon, buffer, count in state_records:
         mon._buffer, mon._n = buffer, int(count)
-    for before, g in zip(pl.merged, pl.syn_g, strict=True):
-        before.out.bind_data(g)
+    for out, g in pl.bound:
+        out.bind_data(g)

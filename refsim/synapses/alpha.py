@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 import quantities as pq
 
-from refsim import environ
+from refsim import environ, fmath
 from refsim.init import Constant, unit_of
-from refsim.integrators import exp_euler
+from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.module import Synapse
 
 __all__ = ["Alpha"]
@@ -66,3 +66,14 @@ class Alpha(Synapse):
         h_new = self.sum_delta_inputs(h_new)
         self.h.data = h_new if x is None else h_new + x
         return self.g.data
+
+
+# -- compiled twin (numba backend; checked against Alpha.step) ----------------------------
+
+def alpha_step_scalar(g: float, h: float, x: float, tau: float,
+                      dt: float) -> tuple[float, float]:
+    """:meth:`Alpha.step` of one element given this step's input ``x``: new ``g``, ``h``."""
+    e = fmath.exprel_scalar(dt * (-1.0 / tau))
+    h_new = exp_euler_scalar(h, -h / tau, e, dt)
+    g_new = exp_euler_scalar(g, -g / tau + h / tau, e, dt)  # driven by the old h
+    return g_new, h_new + x

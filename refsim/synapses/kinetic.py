@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import quantities as pq
 
-from refsim import environ
+from refsim import environ, fmath
 from refsim.init import Constant, unit_of
-from refsim.integrators import exp_euler
+from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.module import Synapse
 from refsim.units import to_internal
 
@@ -154,3 +154,32 @@ class BioNMDA(_TransmitterPulse):
                       -self.alpha1 * x - self.beta1, dt)
         self.x.data, self.g.data = x, g
         return g
+
+
+# -- compiled twins (numba backend; checked against the step methods above) ---------------
+
+def transmitter_scalar(arrival: float, spike: float, T: float, T_dur: float,
+                       t: float) -> tuple[float, float]:
+    """:meth:`_TransmitterPulse.transmitter` of one element: the new spike-arrival time
+    (ms) and the concentration now."""
+    if spike > 0:
+        arrival = t
+    return arrival, T if (t - arrival) < T_dur else 0.0
+
+
+def ampa_step_scalar(g: float, TT: float, alpha: float, beta: float, g_max: float,
+                     dt: float) -> float:
+    """:meth:`AMPA.step` (and GABAa's) of one element at concentration ``TT``: new ``g``."""
+    drift = alpha * TT * (g_max - g) - beta * g
+    return exp_euler_scalar(g, drift, fmath.exprel_scalar(dt * (-alpha * TT - beta)), dt)
+
+
+def bionmda_step_scalar(g: float, x: float, TT: float, alpha1: float, beta1: float,
+                        alpha2: float, beta2: float, g_max: float,
+                        dt: float) -> tuple[float, float]:
+    """:meth:`BioNMDA.step` of one element at concentration ``TT``: new ``g`` and ``x``."""
+    x = exp_euler_scalar(x, alpha2 * TT * (1.0 - x) - beta2 * x,
+                         fmath.exprel_scalar(dt * (-alpha2 * TT - beta2)), dt)
+    g = exp_euler_scalar(g, alpha1 * x * (g_max - g) - beta1 * g,
+                         fmath.exprel_scalar(dt * (-alpha1 * x - beta1)), dt)
+    return g, x

@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import quantities as pq
 
-from refsim import environ
+from refsim import environ, fmath
 from refsim.init import Constant
-from refsim.integrators import exp_euler
+from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.module import Synapse
 
 __all__ = ["STP", "STD"]
@@ -104,3 +104,23 @@ class STD(Synapse):
         x = exp_euler(x_old, (1.0 - x_old) / self.tau, -1.0 / self.tau, environ.dt_ms())
         self.x.data = x - s * self.U * x_old
         return x * s
+
+
+# -- compiled twins (numba backend; checked against the step methods above) ---------------
+
+def stp_step_scalar(u: float, x: float, s: float, U: float, tau_f: float, tau_d: float,
+                    dt: float) -> tuple[float, float, float]:
+    """:meth:`STP.step` of one element given its spike ``s`` (0 or 1): new ``u``, ``x``
+    and the output ``release * s``."""
+    u_new = exp_euler_scalar(u, -u / tau_f, fmath.exprel_scalar(dt * (-1.0 / tau_f)), dt)
+    x_new = exp_euler_scalar(x, (1.0 - x) / tau_d, fmath.exprel_scalar(dt * (-1.0 / tau_d)),
+                             dt)
+    u_new = u_new + s * U * (1.0 - u)  # the jumps use the values from before the step
+    return u_new, x_new - s * u_new * x, u_new * x_new * s
+
+
+def std_step_scalar(x: float, s: float, tau: float, U: float,
+                    dt: float) -> tuple[float, float]:
+    """:meth:`STD.step` of one element given its spike ``s``: new ``x`` and the output."""
+    x_new = exp_euler_scalar(x, (1.0 - x) / tau, fmath.exprel_scalar(dt * (-1.0 / tau)), dt)
+    return x_new - s * U * x, x_new * s
