@@ -443,6 +443,10 @@ def test_the_gpu_plan_takes_the_lif_family_and_names_what_it_refuses():
     with pytest.raises(NotCompilable, match="does not compile on this backend "
                                             r"\(only merged AlignPostProj with Expon\)"):
         cupy_network.plan(net)
+    net, *_ = _delayed_network(DELAYS["1 ms"])
+    with pytest.raises(NotCompilable, match=r"only merged AlignPostProj without delay on a "
+                                            r"sparse comm\)"):
+        cupy_network.plan(net)
 
 
 #: DualExpon in every form (normalised, not, equal time constants) beside Expon
@@ -596,3 +600,56 @@ def test_align_pre_projections_that_do_not_compile_say_why():
     with pytest.raises(NotCompilable, match=r"only COBA or CUBA outputs of merged "
                                             r"AlignPostProj\)"):
         cupy_network.plan(net_with())
+
+
+#: AlignPostProj delays on numba: one for the projection (whole steps, or mixing two
+#: steps as brainpy does), and one per synapse (rounded to whole steps)
+DELAYS = {
+    "1 ms": lambda nnz: 1.0 * pq.ms,
+    "0.25 ms (mixes steps 2 and 3)": lambda nnz: 0.25 * pq.ms,
+    "per synapse, 0.1-3 ms": lambda nnz: np.random.default_rng(7).uniform(0.1, 3.0, nnz) * pq.ms,
+}
+
+
+def _delayed_network(delay, n=300, n_exc=240, seed=1):
+    net = refsim.Network()
+    pop = net.population(refsim.LIFRef(n, tau=10 * pq.ms, V_th=-50 * pq.mV,
+                                       V_reset=-60 * pq.mV, V_rest=-60 * pq.mV,
+                                       tau_ref=2 * pq.ms), current=11 * pq.mA)
+    comm = refsim.EventFixedProb(n_exc, n, 0.1, 0.5 * pq.mS, seed=seed)
+    e = net.project(refsim.AlignPostProj(
+        comm=comm, syn=refsim.Expon.desc(n, tau=5 * pq.ms), out=refsim.COBA.desc(E=0 * pq.mV),
+        post=pop, delay=delay(comm.nnz)), pre=pop, start=0, stop=n_exc)
+    net.project(refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -2 * pq.mS, seed=seed + 1),
+        syn=refsim.Expon.desc(n, tau=10 * pq.ms), out=refsim.CUBA.desc(), post=pop,
+        delay=2 * pq.ms), pre=pop, start=n_exc, stop=n)
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        refsim.init_all_states(net)
+    pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
+    return net, pop, e
+
+
+@pytest.mark.parametrize("delay", DELAYS)
+def test_delayed_projections_compile_bit_for_bit_and_continue_across_runs(delay):
+    results = {}
+    for engine in ("numba", "numpy"):
+        net, pop, e = _delayed_network(DELAYS[delay])
+        with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
+            first = refsim.run(net, 100 * pq.ms, progress=False, monitors={"spikes": pop})
+            second = refsim.run(net, 100 * pq.ms, t_start=first.next_t, progress=False,
+                                monitors={"spikes": pop, "g": e.syn.g})
+        ring = e.delay.buffer.data.copy()
+        where = e.delay.now if hasattr(e.delay, "now") else e.delay.write_index
+        results[engine] = first, second, [pop.V.data.copy(), e.syn.g.data.copy(), ring], where
+    (a1, a2, a_states, a_at), (b1, b2, b_states, b_at) = results["numba"], results["numpy"]
+    assert a1.engine == a2.engine == "numba" and b1.engine == "numpy"
+    assert a1["spikes"].count > 300 and a2["spikes"].count > 300  # about 15 Hz each run
+    for x, y in ((a1, b1), (a2, b2)):
+        assert np.array_equal(x["spikes"].steps, y["spikes"].steps)
+        assert np.array_equal(x["spikes"].indices_fired, y["spikes"].indices_fired)
+    assert np.array_equal(a2["g"].magnitude, b2["g"].magnitude)
+    assert a_at == b_at  # where the ring stands, handed back to the delay object
+    assert np.count_nonzero(a_states[2]) > 0  # events in flight at the end
+    for x, y in zip(a_states, b_states, strict=True):
+        assert np.array_equal(x, y)

@@ -55,7 +55,7 @@ def kernel_source() -> str:
 def plan(net) -> Plan:
     """Read ``net`` into a plan for the GPU (shared parameters one column wide)."""
     pl = plan_network(net, narrow_width=1, kinds=(LIF_KIND,), synapse_kinds=(Expon,),
-                      align_pre=False)
+                      align_pre=False, delays=False)
     for pop, flag in zip(pl.pops, pl.in_refractory, strict=True):
         if flag.size:
             raise NotCompilable(f"{pop.name}: ref_var=True does not compile on cupy yet")

@@ -14,7 +14,9 @@ Order inside one step (as :meth:`refsim.Network.update` on the numpy backend):
    (the spikes stored at the end of the previous step) into its own buffer, rows in
    index order and each row in storage order (as ``np.bincount``); each AlignPreProj
    steps its presynaptic plasticity and synapses on those spikes (``_pre_synapses``) and
-   sums ``g_pre @ W`` into the row of its output (``_pre_propagate``);
+   sums ``g_pre @ W`` into the row of its output (``_pre_propagate``); a delayed
+   projection goes through its ring buffer (``_feed_spike_delay``,
+   ``_feed_synaptic_delay``);
 2. each population in turn: its synapses decay and add their projections' buffers
    (in feeding order), then each neuron resets from its stored spike, sums the output
    currents (in registration order) and integrates; refractory neurons keep the reset
@@ -71,8 +73,10 @@ from refsim.backends.plan import MORRIS_LECAR_KIND as _MORRIS_LECAR
 from refsim.backends.plan import PARAMS, NotCompilable, Plan, deliver, monitored
 from refsim.backends.plan import PRE_OUTPUT_KIND as _PRE_OUTPUT
 from refsim.backends.plan import QUAIF_KIND as _QUAIF
+from refsim.backends.plan import SPIKE_DELAY_KIND as _SPIKE_DELAY
 from refsim.backends.plan import STD_KIND as _STD
 from refsim.backends.plan import STP_KIND as _STP
+from refsim.backends.plan import SYNAPTIC_DELAY_KIND as _SYNAPTIC_DELAY
 from refsim.backends.plan import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import _EXPREL_SERIES_BELOW as EXPREL_SERIES_BELOW
@@ -184,7 +188,7 @@ def plan(net) -> Plan:
     typed lists (shared parameters one block wide).  Raises :class:`NotCompilable`."""
     pl = plan_network(net, narrow_width=_BLOCK)
     for name, value in vars(pl).items():
-        if name not in ("pops", "bound") and isinstance(value, list):
+        if name not in ("pops", "bound", "feed_delay") and isinstance(value, list):
             setattr(pl, name, List(value) if value else
                     List.empty_list(numba.typeof(_EMPTY_ITEM.get(name, np.zeros(0)))))
     return pl
@@ -197,6 +201,8 @@ def plan(net) -> Plan:
 _EMPTY_ITEM = {"feed_indptr": np.zeros(0, dtype=np.int64),
                "feed_indices": np.zeros(0, dtype=np.int32),
                "pre_indptr": np.zeros(0, dtype=np.int64),
+               "feed_delay_steps": np.zeros(0, dtype=np.int64),
+               "feed_ring": np.zeros((0, 0)),
                "pre_indices": np.zeros(0, dtype=np.int32),
                **{name: np.zeros((0, 0)) for name in ("pre_state", "pre_param", "pre_stp_state",
                                                       "pre_stp_param")}}
@@ -573,6 +579,46 @@ def _continuous_scalar(b0, b1, shift, kind, v, extra, spk, par, G, out_row, out_
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _feed_spike_delay(spk, start, ring, at, low, frac, indptr, idx, w, buf):
+    """A feed through a :class:`~refsim.delays.SpikeDelay` (its ``__call__``): store this
+    step's spikes of the slice in row ``at`` of the ring, read the value ``low + frac``
+    steps back (mixing two rows when ``frac`` is not 0), and add ``w * x`` of the rows
+    where it is nonzero into ``buf`` (``event_csr_propagate`` of float input); return the
+    ring's next row."""
+    length = ring.shape[0]
+    for j in range(ring.shape[1]):
+        ring[at, j] = 1.0 if spk[start + j] else 0.0
+    older, oldest = (at - low) % length, (at - low - 1) % length
+    for j in range(ring.shape[1]):
+        x = ring[older, j]
+        if frac != 0.0:
+            x = x * (1.0 - frac) + ring[oldest, j] * frac
+        if x != 0.0:
+            for s in range(indptr[j], indptr[j + 1]):
+                buf[idx[s]] += w[s] * x
+    return (at + 1) % length
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _feed_synaptic_delay(cells, n, start, stop, ring, at, steps, indptr, idx, w, buf):
+    """A feed through a :class:`~refsim.delays.SynapticDelay`: each synapse of a row that
+    fired adds its weight into the ring row of its arrival (rows in index order, each in
+    storage order, as ``np.add.at``); then row ``at`` arrives into ``buf`` and is cleared.
+    Returns the ring's next row."""
+    length = ring.shape[0]
+    for k in range(n):
+        if start <= cells[k] < stop:
+            row = cells[k] - start
+            for s in range(indptr[row], indptr[row + 1]):
+                slot = (at + steps[s]) % length
+                ring[slot, idx[s]] += w[s]
+    for j in range(buf.size):
+        buf[j] = ring[at, j]
+        ring[at, j] = 0.0
+    return (at + 1) % length
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _pre_synapses(spk, start, kind, S, P, stp_kind, Q, QP, out, t, dt):
     """The presynaptic side of one AlignPreProj, neuron by neuron: the spike ``spk[start +
     j]`` through the plasticity (states ``Q``, parameters ``QP``), into the synapse (states
@@ -685,7 +731,8 @@ def _advance(i_begin, i_end, first_step, dt,
              pop_dual_factor, pop_e_linear, scratch,
              out_row, out_kind, out_value, out_start,
              f_indptr, f_indices, f_weights, f_uniform, f_pre, f_start, f_stop, f_pop, f_row,
-             f_buffer,
+             f_buffer, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low,
+             f_delay_frac,
              pre_kind, pre_state, pre_param, pre_stp_kind, pre_stp_state, pre_stp_param,
              pre_indptr, pre_indices, pre_weights, pre_from, pre_start, pre_pop, pre_row,
              pre_out,
@@ -708,6 +755,16 @@ def _advance(i_begin, i_end, first_step, dt,
             buf, pre = f_buffer[f], f_pre[f]
             indptr, idx, w = f_indptr[f], f_indices[f], f_weights[f]
             start, stop, cells, n = f_start[f], f_stop[f], fired[pre], n_fired[pre]
+            if f_delay_kind[f] == _SPIKE_DELAY:
+                f_ring_at[f] = _feed_spike_delay(spiking[pre], start, f_ring[f], f_ring_at[f],
+                                                 f_delay_low[f], f_delay_frac[f], indptr, idx,
+                                                 w, buf)
+                continue
+            if f_delay_kind[f] == _SYNAPTIC_DELAY:
+                f_ring_at[f] = _feed_synaptic_delay(cells, n, start, stop, f_ring[f],
+                                                    f_ring_at[f], f_delay_steps[f], indptr,
+                                                    idx, w, buf)
+                continue
             for k in range(n):
                 if k + _AHEAD < n and start <= cells[k + _AHEAD] < stop:
                     _prefetch_row(cells[k + _AHEAD] - start, indptr, idx, w, f_uniform[f])
@@ -820,6 +877,8 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             pl.out_row, pl.out_kind, pl.out_value, pl.out_start,
             pl.feed_indptr, pl.feed_indices, pl.feed_weights, pl.feed_uniform, pl.feed_pre,
             pl.feed_start, pl.feed_stop, pl.feed_pop, pl.feed_row, pl.feed_buffer,
+            pl.feed_delay_kind, pl.feed_ring, pl.feed_ring_at, pl.feed_delay_steps,
+            pl.feed_delay_low, pl.feed_delay_frac,
             pl.pre_syn_kind, pl.pre_state, pl.pre_param, pl.pre_stp_kind, pl.pre_stp_state,
             pl.pre_stp_param, pl.pre_indptr, pl.pre_indices, pl.pre_weights, pl.pre_from,
             pl.pre_start, pl.pre_pop, pl.pre_row, pl.pre_out,

@@ -10,11 +10,13 @@ writes in place and the model objects keep viewing.  The numba backend
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from refsim.connectivity import _CSRComm
+from refsim.delays import SpikeDelay, SynapticDelay, _require_state
 from refsim.module import State
 from refsim.neurons.exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
 from refsim.neurons.gif import Gif, GifRef
@@ -43,6 +45,8 @@ CUBA_KIND, COBA_KIND = 0, 1
 #: row of a population's synaptic table that an AlignPreProj fills (no dynamics of its own)
 (EXPON_KIND, DUAL_KIND, DUAL_ALPHA_KIND, ALPHA_KIND, AMPA_KIND, BIONMDA_KIND,
  PRE_OUTPUT_KIND) = range(7)
+#: the delay of an AlignPostProj: none, one for the projection (SpikeDelay), per synapse
+NO_DELAY_KIND, SPIKE_DELAY_KIND, SYNAPTIC_DELAY_KIND = 0, 1, 2
 #: short-term plasticity on an AlignPreProj: none, STP, STD
 NO_STP_KIND, STP_KIND, STD_KIND = 0, 1, 2
 #: synapse classes an AlignPreProj compiles with: (their states, their parameters), the
@@ -143,6 +147,13 @@ class Plan:
     feed_pop: np.ndarray
     feed_row: np.ndarray
     feed_buffer: list
+    feed_delay: list
+    feed_delay_kind: np.ndarray
+    feed_ring: list
+    feed_ring_at: np.ndarray
+    feed_delay_steps: list
+    feed_delay_low: np.ndarray
+    feed_delay_frac: np.ndarray
     pre_syn_kind: np.ndarray
     pre_state: list
     pre_param: list
@@ -213,13 +224,15 @@ def _check_pre(proj) -> None:
 
 
 def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
-         synapse_kinds=(Expon, DualExpon), align_pre: bool = True) -> Plan:
+         synapse_kinds=(Expon, DualExpon), align_pre: bool = True,
+         delays: bool = True) -> Plan:
     """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`.
 
     Parameters shared by every neuron of a population are stored ``narrow_width``
     columns wide (the loops read column ``j`` of a block, or ``0`` on a GPU).  ``kinds``
     are the population kinds the caller's loops run, ``synapse_kinds`` the synapse classes
-    of merged AlignPostProj, ``align_pre`` whether they run AlignPreProj.
+    of merged AlignPostProj, ``align_pre`` whether they run AlignPreProj, ``delays``
+    whether they run the delays of AlignPostProj.
 
     Raises :class:`NotCompilable` naming the first component that has no compiled twin.
     """
@@ -340,6 +353,8 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
     out_row = [syn_row[s] for s in out_syn]
     f_indptr, f_indices, f_weights, f_buffer = [], [], [], []
     f_pre, f_start, f_stop, f_pop, f_row, f_uniform = [], [], [], [], [], []
+    f_delay, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low, f_delay_frac = (
+        [], [], [], [], [], [], [])
     pre_kind, pre_state, pre_param, pre_stp_kind, pre_stp_state, pre_stp_param = (
         [], [], [], [], [], [])
     pre_indptr, pre_indices, pre_weights, pre_from, pre_start, pre_pop, pre_row, pre_out = (
@@ -348,11 +363,12 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
     for proj, pre, start, stop in net.feeds:
         is_pre = align_pre and type(proj) is AlignPreProj
         if not is_pre and (type(proj) is not AlignPostProj or not proj.merged or
-                           proj.delay is not None or proj.modules or
+                           (proj.delay is not None and not delays) or proj.modules or
                            not isinstance(proj.comm, _CSRComm)):
             raise NotCompilable(f"projection {proj.name} does not compile (only merged "
-                                "AlignPostProj without delay on a sparse comm"
-                                + (", or AlignPreProj)" if align_pre else ")"))
+                                "AlignPostProj" + ("" if delays else " without delay")
+                                + " on a sparse comm" + (", or AlignPreProj)" if align_pre
+                                                         else ")"))
         if is_pre:
             _check_pre(proj)
             if not isinstance(proj.comm, _CSRComm):
@@ -398,6 +414,22 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
         f_stop.append(stop)
         f_pop.append(syn_pop[s])
         f_row.append(syn_row[s])
+        delay = proj.delay
+        if delay is not None:
+            _require_state(delay)  # the oracle's error when the buffer was never made
+        f_delay.append(delay)
+        f_delay_kind.append({type(None): NO_DELAY_KIND, SpikeDelay: SPIKE_DELAY_KIND,
+                             SynapticDelay: SYNAPTIC_DELAY_KIND}[type(delay)])
+        # the ring buffer is the delay's own state array, written in place; where it
+        # stands is written back after the run (deliver)
+        f_ring.append(np.zeros((0, 0)) if delay is None else delay.buffer.data)
+        f_ring_at.append(0 if delay is None else
+                         delay.write_index if type(delay) is SpikeDelay else delay.now)
+        f_delay_steps.append(delay.steps.astype(np.int64) if type(delay) is SynapticDelay
+                             else np.zeros(0, dtype=np.int64))
+        f_delay_low.append(math.floor(delay.steps) if type(delay) is SpikeDelay else 0)
+        f_delay_frac.append(delay.steps - math.floor(delay.steps)
+                            if type(delay) is SpikeDelay else 0.0)
     as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
     as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
     return Plan(
@@ -413,7 +445,11 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
         feed_indptr=f_indptr, feed_indices=f_indices, feed_weights=f_weights,
         feed_uniform=as_bool(f_uniform), feed_pre=as_int(f_pre), feed_start=as_int(f_start),
         feed_stop=as_int(f_stop), feed_pop=as_int(f_pop), feed_row=as_int(f_row),
-        feed_buffer=f_buffer, pre_syn_kind=as_int(pre_kind), pre_state=pre_state,
+        feed_buffer=f_buffer, feed_delay=f_delay, feed_delay_kind=as_int(f_delay_kind),
+        feed_ring=f_ring, feed_ring_at=as_int(f_ring_at), feed_delay_steps=f_delay_steps,
+        feed_delay_low=as_int(f_delay_low),
+        feed_delay_frac=np.asarray(f_delay_frac, dtype=np.float64),
+        pre_syn_kind=as_int(pre_kind), pre_state=pre_state,
         pre_param=pre_param, pre_stp_kind=as_int(pre_stp_kind), pre_stp_state=pre_stp_state,
         pre_stp_param=pre_stp_param, pre_indptr=pre_indptr, pre_indices=pre_indices,
         pre_weights=pre_weights, pre_from=as_int(pre_from), pre_start=as_int(pre_start),
@@ -447,8 +483,9 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
 
 
 def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
-    """Hand a compiled run's recordings to the monitor objects, and bind each output to
-    its synapse's (now private) output array.
+    """Hand a compiled run's recordings to the monitor objects, bind each output to
+    its synapse's (now private) output array, and tell each delay where its ring buffer
+    now stands.
 
     ``spikes_of(p)`` gives population ``p``'s (steps, indices) in step order, indices
     ascending within a step; ``state_records`` pairs each state monitor with its
@@ -473,3 +510,8 @@ def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
         mon._buffer, mon._n = buffer, int(count)
     for out, g in pl.bound:
         out.bind_data(g)
+    for delay, at in zip(pl.feed_delay, pl.feed_ring_at, strict=True):
+        if type(delay) is SpikeDelay:
+            delay.write_index = int(at)
+        elif delay is not None:
+            delay.now = int(at)
