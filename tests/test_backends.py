@@ -521,7 +521,8 @@ def test_compiling_processes_take_turns_through_the_cache_lock(tmp_path, monkeyp
 
 
 #: AlignPreProj on numba: each presynaptic synapse the loop runs, with and without
-#: short-term plasticity (synapse, stp, weight; the weight makes the input matter)
+#: short-term plasticity and delay (synapse, stp, weight, delay; the weight makes the
+#: input matter)
 PRE_PROJECTIONS = {
     "Expon": (lambda n: refsim.Expon(n, tau=5 * pq.ms), None, 20.0),
     "DualExpon + STP": (lambda n: refsim.DualExpon(n), lambda n: refsim.STP(n), 20.0),
@@ -531,10 +532,12 @@ PRE_PROJECTIONS = {
     "AMPA": (lambda n: refsim.AMPA(n), None, 20.0),
     "GABAa + STD": (lambda n: refsim.GABAa(n), lambda n: refsim.STD(n), 20.0),
     "BioNMDA + STP": (lambda n: refsim.BioNMDA(n), lambda n: refsim.STP(n), 20.0),
+    "AMPA + STD, delayed 0.25 ms": (lambda n: refsim.AMPA(n), lambda n: refsim.STD(n), 20.0,
+                                    0.25 * pq.ms),
 }
 
 
-def _pre_network(syn, stp, weight, n=300, n_exc=240, seed=1):
+def _pre_network(syn, stp, weight, delay=None, n=300, n_exc=240, seed=1):
     """LIF neurons driven above threshold; the excitatory ones feed all through an
     AlignPreProj (COBA, E = 0 mV), the inhibitory ones through a merged AlignPostProj."""
     net = refsim.Network()
@@ -543,12 +546,14 @@ def _pre_network(syn, stp, weight, n=300, n_exc=240, seed=1):
     e = net.project(refsim.AlignPreProj(
         syn=syn(n_exc), stp=None if stp is None else stp(n_exc),
         comm=refsim.EventFixedProb(n_exc, n, 0.1, weight, seed=seed),
-        out=refsim.COBA.desc(E=0 * pq.mV), post=pop), pre=pop, start=0, stop=n_exc)
+        out=refsim.COBA.desc(E=0 * pq.mV), post=pop, delay=delay), pre=pop, start=0,
+        stop=n_exc)
     i = net.project(refsim.AlignPostProj(
         comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.2 * pq.mS, seed=seed + 1),
         syn=refsim.Expon.desc(n, tau=10 * pq.ms), out=refsim.CUBA.desc(), post=pop),
         pre=pop, start=n_exc, stop=n)
-    refsim.init_all_states(net)
+    with refsim.environ.context(dt=0.1 * pq.ms):  # a delay's buffer needs dt
+        refsim.init_all_states(net)
     pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
     return net, pop, e, i
 
@@ -565,6 +570,8 @@ def test_align_pre_projections_compile_bit_for_bit(case):
         parts = (pop, e.syn, i.syn) + (() if e.stp is None else (e.stp,))
         states = [x.data.copy() for p in parts for x in vars(p).values()
                   if isinstance(x, refsim.module.State)]
+        if e.delay is not None:  # its ring, and the row the next step writes
+            states += [e.delay.buffer.data.copy(), np.array([e.delay.write_index])]
         # the output keeps the last g_pre @ W, to go on with the NumPy code
         results[engine] = res, states, e.out._g.copy()
     (a, a_states, a_out), (b, b_states, b_out) = results["numba"], results["numpy"]
@@ -584,16 +591,16 @@ def test_align_pre_projections_that_do_not_compile_say_why():
     from refsim.backends import cupy_network, numba_network
     from refsim.backends.plan import NotCompilable
 
-    def net_with(**extra):
+    def net_with(*modules, **extra):
         net = refsim.Network()
         pop = net.population(refsim.LIF(4), current=20 * pq.mA)
-        net.project(refsim.AlignPreProj(syn=refsim.AMPA(4), comm=refsim.EventFixedProb(
+        net.project(refsim.AlignPreProj(*modules, syn=refsim.AMPA(4), comm=refsim.EventFixedProb(
             4, 4, 0.5, 1.0, seed=1), out=refsim.COBA(E=0 * pq.mV), post=pop, **extra), pop)
         refsim.init_all_states(net)
         return net
 
-    with pytest.raises(NotCompilable, match="AlignPreProj with a delay or modules does not"):
-        numba_network.plan(net_with(delay=1 * pq.ms))
+    with pytest.raises(NotCompilable, match="AlignPreProj with modules does not compile"):
+        numba_network.plan(net_with(lambda spikes: spikes))
     with pytest.raises(NotCompilable, match=r"AMPA and stp=STDLike does not compile \(synapses:"
                                             " Expon, DualExpon, Alpha, AMPA"):
         numba_network.plan(net_with(stp=type("STDLike", (refsim.STD,), {})(4)))

@@ -188,7 +188,8 @@ def plan(net) -> Plan:
     typed lists (shared parameters one block wide).  Raises :class:`NotCompilable`."""
     pl = plan_network(net, narrow_width=_BLOCK)
     for name, value in vars(pl).items():
-        if name not in ("pops", "bound", "feed_delay") and isinstance(value, list):
+        if name not in ("pops", "bound", "feed_delay", "pre_delay") and \
+                isinstance(value, list):
             setattr(pl, name, List(value) if value else
                     List.empty_list(numba.typeof(_EMPTY_ITEM.get(name, np.zeros(0)))))
     return pl
@@ -202,7 +203,7 @@ _EMPTY_ITEM = {"feed_indptr": np.zeros(0, dtype=np.int64),
                "feed_indices": np.zeros(0, dtype=np.int32),
                "pre_indptr": np.zeros(0, dtype=np.int64),
                "feed_delay_steps": np.zeros(0, dtype=np.int64),
-               "feed_ring": np.zeros((0, 0)),
+               "feed_ring": np.zeros((0, 0)), "pre_ring": np.zeros((0, 0)),
                "pre_indices": np.zeros(0, dtype=np.int32),
                **{name: np.zeros((0, 0)) for name in ("pre_state", "pre_param", "pre_stp_state",
                                                       "pre_stp_param")}}
@@ -579,24 +580,34 @@ def _continuous_scalar(b0, b1, shift, kind, v, extra, spk, par, G, out_row, out_
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _feed_spike_delay(spk, start, ring, at, low, frac, indptr, idx, w, buf):
-    """A feed through a :class:`~refsim.delays.SpikeDelay` (its ``__call__``): store this
-    step's spikes of the slice in row ``at`` of the ring, read the value ``low + frac``
-    steps back (mixing two rows when ``frac`` is not 0), and add ``w * x`` of the rows
-    where it is nonzero into ``buf`` (``event_csr_propagate`` of float input); return the
-    ring's next row."""
+def _spike_input(spk, start, ring, at, low, frac, x):
+    """``x[j]``: the spike (1.0 or 0.0) of neuron ``start + j``, or, through a
+    :class:`~refsim.delays.SpikeDelay` (``ring`` has rows), its ``__call__``: this step's
+    spikes go into row ``at`` of the ring and ``x`` is the value ``low + frac`` steps back
+    (two rows mixed when ``frac`` is not 0).  Returns the ring's next row."""
     length = ring.shape[0]
-    for j in range(ring.shape[1]):
+    if length == 0:
+        for j in range(x.size):
+            x[j] = 1.0 if spk[start + j] else 0.0
+        return at
+    for j in range(x.size):
         ring[at, j] = 1.0 if spk[start + j] else 0.0
     older, oldest = (at - low) % length, (at - low - 1) % length
-    for j in range(ring.shape[1]):
-        x = ring[older, j]
+    for j in range(x.size):
+        x[j] = ring[older, j]
         if frac != 0.0:
-            x = x * (1.0 - frac) + ring[oldest, j] * frac
-        if x != 0.0:
-            for s in range(indptr[j], indptr[j + 1]):
-                buf[idx[s]] += w[s] * x
+            x[j] = x[j] * (1.0 - frac) + ring[oldest, j] * frac
     return (at + 1) % length
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _feed_values(x, indptr, idx, w, buf):
+    """Add ``w * x`` of the rows where ``x`` is nonzero into ``buf``, rows in index order
+    and each in storage order (``event_csr_propagate`` of float input)."""
+    for j in range(x.size):
+        if x[j] != 0.0:
+            for s in range(indptr[j], indptr[j + 1]):
+                buf[idx[s]] += w[s] * x[j]
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -619,13 +630,13 @@ def _feed_synaptic_delay(cells, n, start, stop, ring, at, steps, indptr, idx, w,
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _pre_synapses(spk, start, kind, S, P, stp_kind, Q, QP, out, t, dt):
-    """The presynaptic side of one AlignPreProj, neuron by neuron: the spike ``spk[start +
-    j]`` through the plasticity (states ``Q``, parameters ``QP``), into the synapse (states
-    ``S``, parameters ``P``; rows named in ``plan.PRE_SYNAPSES``); ``out[j]`` is the
-    synapse's output."""
+def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt):
+    """The presynaptic side of one AlignPreProj, neuron by neuron: the input ``x_in[j]``
+    (:func:`_spike_input`) through the plasticity (states ``Q``, parameters ``QP``), into
+    the synapse (states ``S``, parameters ``P``; rows named in ``plan.PRE_SYNAPSES``);
+    ``out[j]`` is the synapse's output."""
     for j in range(out.size):
-        x = 1.0 if spk[start + j] else 0.0
+        x = x_in[j]
         if stp_kind == _STP:  # QP: U, tau_f, tau_d
             Q[0, j], Q[1, j], x = stp_step_scalar(Q[0, j], Q[1, j], x, QP[0, j], QP[1, j],
                                                   QP[2, j], dt)
@@ -732,10 +743,10 @@ def _advance(i_begin, i_end, first_step, dt,
              out_row, out_kind, out_value, out_start,
              f_indptr, f_indices, f_weights, f_uniform, f_pre, f_start, f_stop, f_pop, f_row,
              f_buffer, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low,
-             f_delay_frac,
+             f_delay_frac, f_x,
              pre_kind, pre_state, pre_param, pre_stp_kind, pre_stp_state, pre_stp_param,
              pre_indptr, pre_indices, pre_weights, pre_from, pre_start, pre_pop, pre_row,
-             pre_out,
+             pre_out, pre_ring, pre_ring_at, pre_delay_low, pre_delay_frac, pre_x,
              spike_steps, spike_index, n_spikes,
              rec_src, rec_indices, rec_every, rec_buffer, rec_count):
     """Advance steps ``i_begin .. i_end - 1`` of a run; return the next step.
@@ -756,9 +767,9 @@ def _advance(i_begin, i_end, first_step, dt,
             indptr, idx, w = f_indptr[f], f_indices[f], f_weights[f]
             start, stop, cells, n = f_start[f], f_stop[f], fired[pre], n_fired[pre]
             if f_delay_kind[f] == _SPIKE_DELAY:
-                f_ring_at[f] = _feed_spike_delay(spiking[pre], start, f_ring[f], f_ring_at[f],
-                                                 f_delay_low[f], f_delay_frac[f], indptr, idx,
-                                                 w, buf)
+                f_ring_at[f] = _spike_input(spiking[pre], start, f_ring[f], f_ring_at[f],
+                                            f_delay_low[f], f_delay_frac[f], f_x[f])
+                _feed_values(f_x[f], indptr, idx, w, buf)
                 continue
             if f_delay_kind[f] == _SYNAPTIC_DELAY:
                 f_ring_at[f] = _feed_synaptic_delay(cells, n, start, stop, f_ring[f],
@@ -779,9 +790,11 @@ def _advance(i_begin, i_end, first_step, dt,
                             buf[idx[s]] += w[s]
         #    and each AlignPreProj: its synapses, then their outputs through W
         for q in range(pre_kind.size):
-            _pre_synapses(spiking[pre_from[q]], pre_start[q], pre_kind[q], pre_state[q],
-                          pre_param[q], pre_stp_kind[q], pre_stp_state[q], pre_stp_param[q],
-                          pre_out[q], t, dt)
+            pre_ring_at[q] = _spike_input(spiking[pre_from[q]], pre_start[q], pre_ring[q],
+                                          pre_ring_at[q], pre_delay_low[q], pre_delay_frac[q],
+                                          pre_x[q])
+            _pre_synapses(pre_x[q], pre_kind[q], pre_state[q], pre_param[q], pre_stp_kind[q],
+                          pre_stp_state[q], pre_stp_param[q], pre_out[q], t, dt)
             _pre_propagate(pre_out[q], pre_indptr[q], pre_indices[q], pre_weights[q],
                            pop_g[pre_pop[q]], pre_row[q])
         # 2. populations in order: synapses, then membranes
@@ -878,10 +891,11 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             pl.feed_indptr, pl.feed_indices, pl.feed_weights, pl.feed_uniform, pl.feed_pre,
             pl.feed_start, pl.feed_stop, pl.feed_pop, pl.feed_row, pl.feed_buffer,
             pl.feed_delay_kind, pl.feed_ring, pl.feed_ring_at, pl.feed_delay_steps,
-            pl.feed_delay_low, pl.feed_delay_frac,
+            pl.feed_delay_low, pl.feed_delay_frac, pl.feed_x,
             pl.pre_syn_kind, pl.pre_state, pl.pre_param, pl.pre_stp_kind, pl.pre_stp_state,
             pl.pre_stp_param, pl.pre_indptr, pl.pre_indices, pl.pre_weights, pl.pre_from,
-            pl.pre_start, pl.pre_pop, pl.pre_row, pl.pre_out,
+            pl.pre_start, pl.pre_pop, pl.pre_row, pl.pre_out, pl.pre_ring, pl.pre_ring_at,
+            pl.pre_delay_low, pl.pre_delay_frac, pl.pre_x,
             steps, index, n_spikes,
             rec_src, rec_idx, rec_every, rec_buf, rec_count)
 

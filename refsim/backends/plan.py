@@ -154,6 +154,7 @@ class Plan:
     feed_delay_steps: list
     feed_delay_low: np.ndarray
     feed_delay_frac: np.ndarray
+    feed_x: list
     pre_syn_kind: np.ndarray
     pre_state: list
     pre_param: list
@@ -168,6 +169,12 @@ class Plan:
     pre_pop: np.ndarray
     pre_row: np.ndarray
     pre_out: list
+    pre_delay: list
+    pre_ring: list
+    pre_ring_at: np.ndarray
+    pre_delay_low: np.ndarray
+    pre_delay_frac: np.ndarray
+    pre_x: list
 
 
 def _vector(value, n: int) -> np.ndarray:
@@ -208,11 +215,34 @@ def _pre_kind(syn) -> int:
             BioNMDA: BIONMDA_KIND}[type(syn)]
 
 
+def _delay_fields(delay) -> tuple:
+    """A projection's delay as the loop reads it: (kind, ring buffer, the ring row of this
+    step, per-synapse steps, whole steps back, the fraction of a step beyond them).  The
+    ring is the delay's own state array, written in place."""
+    if delay is None:
+        return NO_DELAY_KIND, np.zeros((0, 0)), 0, np.zeros(0, dtype=np.int64), 0, 0.0
+    _require_state(delay)  # the oracle's error when the buffer was never made
+    if type(delay) is SynapticDelay:
+        return (SYNAPTIC_DELAY_KIND, delay.buffer.data, delay.now,
+                delay.steps.astype(np.int64), 0, 0.0)
+    low = math.floor(delay.steps)
+    return (SPIKE_DELAY_KIND, delay.buffer.data, delay.write_index,
+            np.zeros(0, dtype=np.int64), low, delay.steps - low)
+
+
+def _hand_back(delay, at: int) -> None:
+    """Tell ``delay`` (or None) which ring row the next step writes."""
+    if type(delay) is SpikeDelay:
+        delay.write_index = int(at)
+    elif delay is not None:
+        delay.now = int(at)
+
+
 def _check_pre(proj) -> None:
     """Raise :class:`NotCompilable` unless the AlignPreProj ``proj`` has compiled twins."""
-    if proj.delay is not None or proj.modules:
-        raise NotCompilable(f"projection {proj.name}: AlignPreProj with a delay or modules "
-                            "does not compile")
+    if proj.modules:
+        raise NotCompilable(f"projection {proj.name}: AlignPreProj with modules does not "
+                            "compile")
     if type(proj.syn) not in PRE_SYNAPSES or type(proj.stp) not in PRE_STP:
         raise NotCompilable(f"projection {proj.name}: AlignPreProj with "
                             f"{type(proj.syn).__name__} and stp={type(proj.stp).__name__} does "
@@ -353,8 +383,10 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
     out_row = [syn_row[s] for s in out_syn]
     f_indptr, f_indices, f_weights, f_buffer = [], [], [], []
     f_pre, f_start, f_stop, f_pop, f_row, f_uniform = [], [], [], [], [], []
-    f_delay, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low, f_delay_frac = (
-        [], [], [], [], [], [], [])
+    f_delay, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low, f_delay_frac, f_x = (
+        [], [], [], [], [], [], [], [])
+    pre_delay, pre_ring, pre_ring_at, pre_delay_low, pre_delay_frac, pre_x = (
+        [], [], [], [], [], [])
     pre_kind, pre_state, pre_param, pre_stp_kind, pre_stp_state, pre_stp_param = (
         [], [], [], [], [], [])
     pre_indptr, pre_indices, pre_weights, pre_from, pre_start, pre_pop, pre_row, pre_out = (
@@ -402,6 +434,13 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
             pre_pop.append(syn_pop[s])
             pre_row.append(syn_row[s])
             pre_out.append(np.zeros(n_pre))
+            _, ring, at, _, low, frac = _delay_fields(proj.delay)  # a SpikeDelay or none
+            pre_delay.append(proj.delay)
+            pre_ring.append(ring)
+            pre_ring_at.append(at)
+            pre_delay_low.append(low)
+            pre_delay_frac.append(frac)
+            pre_x.append(np.zeros(n_pre))
             continue
         f_indptr.append(indptr)
         f_indices.append(indices)
@@ -414,22 +453,15 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
         f_stop.append(stop)
         f_pop.append(syn_pop[s])
         f_row.append(syn_row[s])
-        delay = proj.delay
-        if delay is not None:
-            _require_state(delay)  # the oracle's error when the buffer was never made
-        f_delay.append(delay)
-        f_delay_kind.append({type(None): NO_DELAY_KIND, SpikeDelay: SPIKE_DELAY_KIND,
-                             SynapticDelay: SYNAPTIC_DELAY_KIND}[type(delay)])
-        # the ring buffer is the delay's own state array, written in place; where it
-        # stands is written back after the run (deliver)
-        f_ring.append(np.zeros((0, 0)) if delay is None else delay.buffer.data)
-        f_ring_at.append(0 if delay is None else
-                         delay.write_index if type(delay) is SpikeDelay else delay.now)
-        f_delay_steps.append(delay.steps.astype(np.int64) if type(delay) is SynapticDelay
-                             else np.zeros(0, dtype=np.int64))
-        f_delay_low.append(math.floor(delay.steps) if type(delay) is SpikeDelay else 0)
-        f_delay_frac.append(delay.steps - math.floor(delay.steps)
-                            if type(delay) is SpikeDelay else 0.0)
+        delay_kind, ring, at, steps, low, frac = _delay_fields(proj.delay)
+        f_delay.append(proj.delay)
+        f_delay_kind.append(delay_kind)
+        f_ring.append(ring)
+        f_ring_at.append(at)
+        f_delay_steps.append(steps)
+        f_delay_low.append(low)
+        f_delay_frac.append(frac)
+        f_x.append(np.zeros(W.shape[0] if delay_kind == SPIKE_DELAY_KIND else 0))
     as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
     as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
     return Plan(
@@ -448,12 +480,15 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
         feed_buffer=f_buffer, feed_delay=f_delay, feed_delay_kind=as_int(f_delay_kind),
         feed_ring=f_ring, feed_ring_at=as_int(f_ring_at), feed_delay_steps=f_delay_steps,
         feed_delay_low=as_int(f_delay_low),
-        feed_delay_frac=np.asarray(f_delay_frac, dtype=np.float64),
+        feed_delay_frac=np.asarray(f_delay_frac, dtype=np.float64), feed_x=f_x,
         pre_syn_kind=as_int(pre_kind), pre_state=pre_state,
         pre_param=pre_param, pre_stp_kind=as_int(pre_stp_kind), pre_stp_state=pre_stp_state,
         pre_stp_param=pre_stp_param, pre_indptr=pre_indptr, pre_indices=pre_indices,
         pre_weights=pre_weights, pre_from=as_int(pre_from), pre_start=as_int(pre_start),
-        pre_pop=as_int(pre_pop), pre_row=as_int(pre_row), pre_out=pre_out)
+        pre_pop=as_int(pre_pop), pre_row=as_int(pre_row), pre_out=pre_out,
+        pre_delay=pre_delay, pre_ring=pre_ring, pre_ring_at=as_int(pre_ring_at),
+        pre_delay_low=as_int(pre_delay_low),
+        pre_delay_frac=np.asarray(pre_delay_frac, dtype=np.float64), pre_x=pre_x)
 
 
 def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
@@ -510,8 +545,6 @@ def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
         mon._buffer, mon._n = buffer, int(count)
     for out, g in pl.bound:
         out.bind_data(g)
-    for delay, at in zip(pl.feed_delay, pl.feed_ring_at, strict=True):
-        if type(delay) is SpikeDelay:
-            delay.write_index = int(at)
-        elif delay is not None:
-            delay.now = int(at)
+    for delay, at in zip(pl.feed_delay + pl.pre_delay,
+                         list(pl.feed_ring_at) + list(pl.pre_ring_at), strict=True):
+        _hand_back(delay, at)
