@@ -359,8 +359,7 @@ def _model_network(cls, params, current, n=200, n_exc=160, seed=1):
 
 def _states(net, pop):
     """Every state of the population and of its synapses, as arrays."""
-    states = [x.data.copy() for x in vars(pop).values() if isinstance(x, refsim.module.State)]
-    return states + [proj.syn.g.data.copy() for proj, *_ in net.feeds]
+    return _state_arrays(pop) + [proj.syn.g.data.copy() for proj, *_ in net.feeds]
 
 
 @pytest.mark.parametrize("model, backend", [(m, "numba") for m in MODEL_NETWORKS] + [
@@ -461,19 +460,40 @@ SYNAPSE_PAIRS = {
 }
 
 
-def _synapse_network(exc, inh, n=300, n_exc=240, seed=1):
+def _lif_target(n, current):
+    """A network of ``n`` LIF neurons (tau 10 ms, threshold -50 mV, reset and rest -60 mV)
+    under a constant ``current``."""
     net = refsim.Network()
     pop = net.population(refsim.LIF(n, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                                    V_rest=-60 * pq.mV), current=12 * pq.mA)
+                                    V_rest=-60 * pq.mV), current=current)
+    return net, pop
+
+
+def _inhibit_and_start(net, pop, syn, n_exc, seed):
+    """Neurons ``n_exc:`` inhibit all through a merged AlignPostProj (``syn``, CUBA); then
+    the states (under dt, which a delay's buffer needs) and random potentials."""
+    n = pop.num
+    i = net.project(refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.2 * pq.mS, seed=seed + 1),
+        syn=syn, out=refsim.CUBA.desc(), post=pop), pre=pop, start=n_exc, stop=n)
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        refsim.init_all_states(net)
+    pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
+    return i
+
+
+def _state_arrays(*parts):
+    """Copies of every state of ``parts`` (populations, synapses, plasticity)."""
+    return [x.data.copy() for p in parts for x in vars(p).values()
+            if isinstance(x, refsim.module.State)]
+
+
+def _synapse_network(exc, inh, n=300, n_exc=240, seed=1):
+    net, pop = _lif_target(n, 12 * pq.mA)
     e = net.project(refsim.AlignPostProj(
         comm=refsim.EventFixedProb(n_exc, n, 0.1, 0.01 * pq.mS, seed=seed), syn=exc(n),
         out=refsim.COBA.desc(E=0 * pq.mV), post=pop), pre=pop, start=0, stop=n_exc)
-    i = net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.2 * pq.mS, seed=seed + 1),
-        syn=inh(n), out=refsim.CUBA.desc(), post=pop), pre=pop, start=n_exc, stop=n)
-    refsim.init_all_states(net)
-    pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
-    return net, pop, e, i
+    return net, pop, e, _inhibit_and_start(net, pop, inh(n), n_exc, seed)
 
 
 @pytest.mark.parametrize("pair", SYNAPSE_PAIRS)
@@ -484,10 +504,9 @@ def test_dual_exponential_synapses_compile_bit_for_bit(pair):
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
             res = refsim.run(net, 200 * pq.ms, progress=False,
                              monitors={"spikes": pop, "rise": e.syn.g_rise})
-        states = [x.data.copy() for p in (pop, e.syn, i.syn) for x in vars(p).values()
-                  if isinstance(x, refsim.module.State)]
         # the outputs hold the synapses' last output, to go on with the NumPy code
-        results[engine] = res, states + [e.out._g.copy(), i.out._g.copy()]
+        results[engine] = res, _state_arrays(pop, e.syn, i.syn) + [e.out._g.copy(),
+                                                                   i.out._g.copy()]
     (a, a_states), (b, b_states) = results["numba"], results["numpy"]
     assert a.engine == "numba" and b.engine == "numpy"
     assert a["spikes"].count > 1000
@@ -540,22 +559,14 @@ PRE_PROJECTIONS = {
 def _pre_network(syn, stp, weight, delay=None, n=300, n_exc=240, seed=1):
     """LIF neurons driven above threshold; the excitatory ones feed all through an
     AlignPreProj (COBA, E = 0 mV), the inhibitory ones through a merged AlignPostProj."""
-    net = refsim.Network()
-    pop = net.population(refsim.LIF(n, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                                    V_rest=-60 * pq.mV), current=11 * pq.mA)
+    net, pop = _lif_target(n, 11 * pq.mA)
     e = net.project(refsim.AlignPreProj(
         syn=syn(n_exc), stp=None if stp is None else stp(n_exc),
         comm=refsim.EventFixedProb(n_exc, n, 0.1, weight, seed=seed),
         out=refsim.COBA.desc(E=0 * pq.mV), post=pop, delay=delay), pre=pop, start=0,
         stop=n_exc)
-    i = net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.2 * pq.mS, seed=seed + 1),
-        syn=refsim.Expon.desc(n, tau=10 * pq.ms), out=refsim.CUBA.desc(), post=pop),
-        pre=pop, start=n_exc, stop=n)
-    with refsim.environ.context(dt=0.1 * pq.ms):  # a delay's buffer needs dt
-        refsim.init_all_states(net)
-    pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
-    return net, pop, e, i
+    return net, pop, e, _inhibit_and_start(net, pop, refsim.Expon.desc(n, tau=10 * pq.ms),
+                                           n_exc, seed)
 
 
 @pytest.mark.parametrize("case", PRE_PROJECTIONS)
@@ -567,9 +578,7 @@ def test_align_pre_projections_compile_bit_for_bit(case):
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
             res = refsim.run(net, 200 * pq.ms, progress=False,
                              monitors={"spikes": pop, "pre": first_state})
-        parts = (pop, e.syn, i.syn) + (() if e.stp is None else (e.stp,))
-        states = [x.data.copy() for p in parts for x in vars(p).values()
-                  if isinstance(x, refsim.module.State)]
+        states = _state_arrays(pop, e.syn, i.syn, *(() if e.stp is None else (e.stp,)))
         if e.delay is not None:  # its ring, and the row the next step writes
             states += [e.delay.buffer.data.copy(), np.array([e.delay.write_index])]
         # the output keeps the last g_pre @ W, to go on with the NumPy code
