@@ -15,8 +15,8 @@ Order inside one step (as :meth:`refsim.Network.update` on the numpy backend):
    index order and each row in storage order (as ``np.bincount``); each AlignPreProj
    steps its presynaptic plasticity and synapses on those spikes (``_pre_synapses``) and
    sums ``g_pre @ W`` into the row of its output (``_pre_propagate``); a delayed
-   projection goes through its ring buffer (``_feed_spike_delay``,
-   ``_feed_synaptic_delay``);
+   projection goes through its ring buffer (``_spike_input`` then ``_feed_values`` for
+   one delay, ``_feed_synaptic_delay`` for one per synapse);
 2. each population in turn: its synapses decay and add their projections' buffers
    (in feeding order), then each neuron resets from its stored spike, sums the output
    currents (in registration order) and integrates; refractory neurons keep the reset
@@ -668,14 +668,11 @@ def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt):
 @numba.njit(cache=True, error_model="numpy")
 def _pre_propagate(g_pre, indptr, idx, w, G, row):
     """``G[row] = g_pre @ W`` as the oracle sums it (``event_csr_propagate``): from zero,
-    the rows of nonzero ``g_pre`` in index order, each in storage order."""
-    for j in range(G.shape[1]):
-        G[row, j] = 0.0
-    for i in range(g_pre.size):
-        g = g_pre[i]
-        if g != 0.0:
-            for s in range(indptr[i], indptr[i + 1]):
-                G[row, idx[s]] += w[s] * g
+    through :func:`_feed_values`."""
+    out = G[row]
+    for j in range(out.size):
+        out[j] = 0.0
+    _feed_values(g_pre, indptr, idx, w, out)
 
 
 #: rows ahead of the one being delivered whose synapses are prefetched (measured best:
