@@ -74,18 +74,20 @@ def test_readme_example_runs_as_printed(tmp_path):
     assert abs(count - 4364.4) <= 3 * 60.9  # brainpy's spread over seeds 0-4
 
 
-def test_adex_network_backends(tmp_path):
-    out = _run("adex_network_backends.py", tmp_path)
-    assert "numpy  engine numpy: 8443 spikes" in out
-    assert "numba  engine numba: 8443 spikes" in out
+#: the examples that run one network on both backends: (its spikes, its line on what it
+#: recorded)
+BACKEND_EXAMPLES = {
+    "adex_network_backends.py": (8443, "adaptation current w recorded: (2000, 1000)"),
+    "receptor_network_backends.py": (
+        4514, "release fraction u of 3 presynaptic neurons recorded: (3000, 3)"),
+}
+
+
+@pytest.mark.parametrize("name", BACKEND_EXAMPLES)
+def test_backend_examples_give_the_same_run_on_numpy_and_numba(name, tmp_path):
+    spikes, recorded = BACKEND_EXAMPLES[name]
+    out = _run(name, tmp_path)
+    for backend in ("numpy", "numba"):
+        assert f"{backend:6s} engine {backend}: {spikes} spikes" in out
     assert "same spikes and states on numpy and numba: True" in out
-    assert "adaptation current w recorded: (2000, 1000)" in out
-
-
-def test_receptor_network_backends(tmp_path):
-    out = _run("receptor_network_backends.py", tmp_path)
-    assert "numpy  engine numpy: 4514 spikes" in out
-    assert "numba  engine numba: 4514 spikes" in out
-    assert "same spikes and states on numpy and numba: True" in out
-    assert "release fraction u of 3 presynaptic neurons recorded: (3000, 3)" in out
-
+    assert recorded in out
