@@ -6,9 +6,13 @@ build s (connectivity and states), compile s (Numba: compile or cache load), run
 simulated second, spikes, rate, synaptic events per second of run time, peak resident
 memory, and the whole process time (import + build + compile + run).
 
-Peers: ``--peers`` runs Brian2 and NEST on the same networks when they are installed;
-where they are not, it prints the figures measured on this machine kind in
-``shared/anchors/perf.md`` (2026-11-22), marked as not re-measured.
+Peers: ``--peers`` runs Brian2 (cpp_standalone and runtime) and NEST (1 and 2 threads) on
+the same networks, in the same run, each in a fresh process of ``--peer-python`` (default
+``$REFSIM_PEER_PYTHON``, else this Python; :mod:`refsim.validation.peers` is the script it
+runs), and prints each refsim backend's run time as a ratio to the fastest peer.  A peer
+that the peer Python cannot import is named as such; when neither can be imported it
+prints the figures measured on this machine kind in ``shared/anchors/perf.md``
+(2026-11-22), marked as not re-measured.
 """
 
 from __future__ import annotations
@@ -96,20 +100,83 @@ def _in_fresh_process(model: str, N: int, duration: float, seed: int, backend: s
     return result
 
 
-def _peer_lines(model: str, N: int, ours: float) -> list[str]:
-    lines = []
-    for module, label in (("brian2", "Brian2"), ("nest", "NEST")):
-        try:
-            __import__(module)
-        except ImportError:
-            lines.append(f"    {label}: not installed here, not run")
-        else:  # pragma: no cover - neither is installed on the CI machines
-            lines.append(f"    {label}: installed, but refsim bench does not drive it yet; "
-                         "use shared/anchors/bench/")
-    for name, seconds in PEERS.get((model, N), {}).items():
-        lines.append(f"    {name:24s} {seconds:7.3f} s/sim-s (perf.md, not this run)   "
-                     f"refsim/peer = {ours / seconds:5.2f}")
-    return lines
+def importable(python: str, module: str) -> tuple[bool, str]:
+    """Whether ``python`` can import ``module``; else the last line of its error."""
+    done = subprocess.run([python, "-c", f"import {module}"], capture_output=True, text=True,
+                          check=False)
+    if done.returncode == 0:
+        return True, ""
+    lines = (done.stderr or done.stdout).strip().splitlines()
+    return False, (lines[-1] if lines else f"exit status {done.returncode}")
+
+
+def run_peer(python: str, sim: str, mode: str, threads: int, model: str, N: int,
+             duration: float, seed: int, in_degree: float) -> dict:
+    """One peer measurement in a fresh process of ``python`` (the peers script's JSON)."""
+    from refsim.validation import peers
+
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [python, peers.__file__, "--sim", sim, "--mode", mode, "--threads", str(threads),
+         "--model", model, "--N", str(N), "--duration", str(duration), "--seed", str(seed),
+         "--in-degree", str(in_degree)], capture_output=True, text=True, check=False)
+    total = time.perf_counter() - t0
+    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise RuntimeError(f"peer {sim} {mode} ({threads} threads) on {model} N={N} failed "
+                           f"in {python}:\n{done.stderr[-2000:]}")
+    result = json.loads(lines[-1][7:])
+    result["process_s"] = round(total, 3)
+    return result
+
+
+def _perf_md_lines(model: str, N: int, ours: float) -> list[str]:
+    return [f"    {name:24s} {seconds:7.3f} s/sim-s (perf.md, not this run)   "
+            f"refsim/peer = {ours / seconds:5.2f}" for name, seconds in
+            PEERS.get((model, N), {}).items()]
+
+
+def _usable_peers(python: str) -> list:
+    """The peer configurations whose simulator ``python`` imports; says which it cannot."""
+    from refsim.validation import peers
+
+    usable = []
+    for sim in ("brian2", "nest"):
+        ok, why = importable(python, sim)
+        if ok:
+            usable += [(config, label) for config, label in peers.CONFIGS.items()
+                       if config[0] == sim]
+        else:
+            print(f"peers: {python} cannot import {sim} ({why}); put the peers in a venv "
+                  "of their own (python -m venv peers && peers/bin/pip install 'brian2>=2.7' "
+                  "'nest-simulator>=3.8' 'numpy<2.4') and pass --peer-python "
+                  "peers/bin/python", flush=True)
+    return usable
+
+
+def _median(runs: list[dict]) -> dict:
+    """The run of median run time (the upper one of an even count)."""
+    return sorted(runs, key=lambda r: r["run_s"])[len(runs) // 2]
+
+
+def _row(r: dict, label: str) -> str:
+    events = f"{r['events_per_s']:10.3g}" if "events_per_s" in r else f"{'-':>10s}"
+    return (f"{r['model']:5s} {r['N']:7d} {label:13s} {r['build_s']:8.3f} "
+            f"{r['compile_s']:9.3f} {r['run_per_sim_s']:11.4f} {r['spikes']:8d} "
+            f"{r['rate_hz']:8.2f} {events} {r.get('peak_mib', 0.0):8.1f} "
+            f"{r['process_s']:9.2f} {r['threads']:7d} {r.get('device_mib', 0.0):8.1f}")
+
+
+def _ratio_lines(model: str, N: int, ours: list[dict], theirs: list[dict]) -> list[str]:
+    """Each refsim backend's run time over the fastest peer's of this run (perf.md's
+    figures, marked, when no peer ran)."""
+    if not theirs:
+        best = min(r["run_per_sim_s"] for r in ours)
+        return [f"  no peer ran; perf.md's figures for {model} N={N} "
+                f"(fastest refsim {best:.4f} s/sim-s):", *_perf_md_lines(model, N, best)]
+    fastest = min(theirs, key=lambda r: r["run_per_sim_s"])
+    return [f"  {model} N={N}: refsim {r['backend']} / fastest peer ({fastest['backend']}, "
+            f"this run) = {r['run_per_sim_s'] / fastest['run_per_sim_s']:.2f}" for r in ours]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="numpy, numba, cupy, or all that run here (default)")
     parser.add_argument("--repeats", type=int, default=1, help="median over this many runs")
     parser.add_argument("--peers", action="store_true",
-                        help="also the peers (Brian2, NEST) where installed, else perf.md's")
+                        help="also Brian2 and NEST on the same networks, in this run")
+    parser.add_argument("--peer-python", metavar="PYTHON",
+                        default=os.environ.get("REFSIM_PEER_PYTHON", sys.executable),
+                        help="the Python with brian2 and/or nest installed (default "
+                             "$REFSIM_PEER_PYTHON, else this one)")
     parser.add_argument("--json", metavar="FILE", help="write every measurement here")
     parser.add_argument("--one", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -140,35 +211,38 @@ def main(argv: list[str] | None = None) -> int:
     chosen = ([b for b, (ok, _) in backends.available().items() if ok]
               if args.backend == "all" else [args.backend])
     models = ["coba", "cuba"] if args.model == "all" else [args.model]
-    rows = []
-    header = (f"{'model':5s} {'N':>7s} {'backend':8s} {'build s':>8s} {'compile s':>9s} "
+    rows, peer_rows = [], []
+    peer_configs = _usable_peers(args.peer_python) if args.peers else []
+    header = (f"{'model':5s} {'N':>7s} {'backend':13s} {'build s':>8s} {'compile s':>9s} "
               f"{'run s/sim-s':>11s} {'spikes':>8s} {'rate Hz':>8s} {'events/s':>10s} "
               f"{'peak MiB':>8s} {'process s':>9s} {'threads':>7s} {'GPU MiB':>8s}")
     print(header, flush=True)
     for model in models:
         for N in args.N:
+            ours = []
             for backend in chosen:
-                runs = [_in_fresh_process(model, N, args.duration, args.seed, backend,
-                                          args.in_degree) for _ in range(args.repeats)]
-                runs.sort(key=lambda r: r["run_s"])
-                r = runs[len(runs) // 2]
-                rows.append(r)
-                print(f"{model:5s} {N:7d} {backend:8s} {r['build_s']:8.3f} {r['compile_s']:9.3f} "
-                      f"{r['run_per_sim_s']:11.4f} {r['spikes']:8d} {r['rate_hz']:8.2f} "
-                      f"{r['events_per_s']:10.3g} {r['peak_mib']:8.1f} {r['process_s']:9.2f} "
-                      f"{r['threads']:7d} {r['device_mib']:8.1f}",
-                      flush=True)
+                r = _median([_in_fresh_process(model, N, args.duration, args.seed, backend,
+                                               args.in_degree) for _ in range(args.repeats)])
+                ours.append(r)
+                print(_row(r, backend), flush=True)
                 if r["engine"] != backend:
                     print(f"      (engine: {r['engine']})")
+            rows += ours
+            theirs = []
+            for (sim, mode, threads), label in peer_configs:
+                r = _median([run_peer(args.peer_python, sim, mode, threads, model, N,
+                                      args.duration, args.seed, args.in_degree)
+                             for _ in range(args.repeats)])
+                r["backend"] = label
+                theirs.append(r)
+                print(_row(r, label), flush=True)
+            peer_rows += theirs
             if args.peers:
-                best = min(r["run_per_sim_s"] for r in rows if r["model"] == model
-                           and r["N"] == N)
-                print(f"  peers for {model} N={N} (fastest refsim {best:.4f} s/sim-s):")
-                print("\n".join(_peer_lines(model, N, best)))
+                print("\n".join(_ratio_lines(model, N, ours, theirs)), flush=True)
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"machine": os.uname().machine, "cpus": os.cpu_count(), "runs": rows},
-                      fh, indent=1)
+            json.dump({"machine": os.uname().machine, "cpus": os.cpu_count(), "runs": rows,
+                       "peers": peer_rows}, fh, indent=1)
     return 0
 
 

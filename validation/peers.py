@@ -1,0 +1,215 @@
+"""The Brette et al. (2007) COBA and CUBA networks in Brian2 and NEST: ``refsim bench --peers``.
+
+This file runs as a script in whichever Python has the peer simulator installed, and
+imports nothing of refsim (Brian2 2.9, the last release for Python 3.11, needs
+``numpy<2.4``, so it usually lives in a virtual environment of its own)::
+
+    python peers.py --sim brian2 --mode cpp_standalone --model cuba --N 4000
+
+It prints one line ``RESULT {json}``.  Timings, in seconds:
+
+``build_s``
+    Python-side construction: groups, initial values, synapses (NEST: also ``Prepare``).
+``compile_s``
+    Brian2 cpp_standalone: code generation and the C++ compile; Brian2 runtime: the first
+    run (Cython compile or cache load, plus one simulation); NEST: 0.
+``run_s``
+    The simulation loop of ``duration`` biological seconds only: Brian2 cpp_standalone's
+    own timer of its loop, Brian2 runtime's second run after ``restore()``, NEST's ``Run``.
+
+The networks are those of :mod:`refsim.validation.networks` (parameters in
+:data:`NETWORKS`, checked against refsim's in ``tests/test_bench.py``), with the peers' own
+connectivity rule: each pair connected with probability ``in_degree / N`` (refsim draws
+brainpy's fixed out-degree), so spike counts agree in rate, not spike for spike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import tempfile
+import time
+
+#: parameters of both networks, in ms, mV, nS, pF; weights: COBA nS, CUBA mV jumps
+NETWORKS = {
+    "coba": dict(C=200.0, g_L=10.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=5.0,
+                 tau_e=5.0, tau_i=10.0, E_e=0.0, E_i=-80.0, w_e=6.0, w_i=67.0,
+                 g_e0=(40.0, 15.0), g_i0=(200.0, 120.0)),
+    "cuba": dict(tau_m=20.0, E_L=-49.0, V_th=-50.0, V_reset=-60.0, t_ref=5.0,
+                 tau_e=5.0, tau_i=10.0, w_e=1.62, w_i=-9.0),
+}
+#: what the peers are run as: (simulator, mode, threads) -> label in refsim bench's table
+CONFIGS = {
+    ("brian2", "cpp_standalone", 1): "brian2-cpp",
+    ("brian2", "runtime", 1): "brian2-cython",
+    ("nest", "native", 1): "nest-1t",
+    ("nest", "native", 2): "nest-2t",
+}
+EXC_FRACTION = 0.8
+DT_MS = 0.1
+
+
+def brian2_network(model: str, N: int, in_degree: float, mode: str, threads: int,
+                   seed: int, workdir: str | None):
+    """The network as Brian2 objects; returns (brian2 module, Network, SpikeMonitor, synapses)."""
+    import brian2 as b2
+    from brian2 import ms, mV, nS, pF
+
+    if mode == "cpp_standalone":
+        b2.set_device("cpp_standalone", directory=workdir, build_on_run=False)
+        if threads > 1:
+            b2.prefs.devices.cpp_standalone.openmp_threads = threads
+    else:
+        b2.prefs.codegen.target = "cython"
+    b2.defaultclock.dt = DT_MS * ms
+    b2.seed(seed)
+    q = NETWORKS[model]
+    if model == "coba":  # exponential Euler, conductances in the Jacobian
+        eqs = """
+        dv/dt = (g_L * (E_L - v) + ge * (E_e - v) + gi * (E_i - v)) / C : volt (unless refractory)
+        dge/dt = -ge / tau_e : siemens
+        dgi/dt = -gi / tau_i : siemens
+        """
+        method, on_e, on_i = "exponential_euler", "ge += w_e", "gi += w_i"
+        names = dict(C=q["C"] * pF, g_L=q["g_L"] * nS, E_e=q["E_e"] * mV, E_i=q["E_i"] * mV,
+                     w_e=q["w_e"] * nS, w_i=q["w_i"] * nS)
+    else:  # linear: exact propagators
+        eqs = """
+        dv/dt = (ge + gi - (v - E_L)) / tau_m : volt (unless refractory)
+        dge/dt = -ge / tau_e : volt
+        dgi/dt = -gi / tau_i : volt
+        """
+        method, on_e, on_i = "exact", "ge += w_e", "gi += w_i"
+        names = dict(tau_m=q["tau_m"] * ms, w_e=q["w_e"] * mV, w_i=q["w_i"] * mV)
+    names.update(E_L=q["E_L"] * mV, V_th=q["V_th"] * mV, V_reset=q["V_reset"] * mV,
+                 tau_e=q["tau_e"] * ms, tau_i=q["tau_i"] * ms)
+    pop = b2.NeuronGroup(N, eqs, threshold="v > V_th", reset="v = V_reset",
+                         refractory=q["t_ref"] * ms, method=method, namespace=names)
+    pop.v = "V_reset + rand() * (V_th - V_reset)"
+    if model == "coba":
+        pop.ge = f"({q['g_e0'][0]} + {q['g_e0'][1]} * randn()) * nS"
+        pop.gi = f"({q['g_i0'][0]} + {q['g_i0'][1]} * randn()) * nS"
+    n_exc = int(EXC_FRACTION * N)
+    exc = b2.Synapses(pop, pop, on_pre=on_e, namespace=names)
+    inh = b2.Synapses(pop, pop, on_pre=on_i, namespace=names)
+    exc.connect(f"i < {n_exc}", p=in_degree / N)
+    inh.connect(f"i >= {n_exc}", p=in_degree / N)
+    spikes = b2.SpikeMonitor(pop, record=False)  # a count, as refsim bench keeps
+    return b2, b2.Network(pop, exc, inh, spikes), spikes, (exc, inh)
+
+
+def run_brian2(model: str, N: int, in_degree: float, duration: float, mode: str,
+               threads: int, seed: int) -> dict:
+    """Build, compile and run the network in Brian2; timings in seconds."""
+    workdir = tempfile.mkdtemp(prefix="refsim_brian2_") if mode == "cpp_standalone" else None
+    try:
+        t0 = time.perf_counter()
+        b2, net, spikes, synapses = brian2_network(model, N, in_degree, mode, threads, seed,
+                                                   workdir)
+        build_s = time.perf_counter() - t0
+        if mode == "cpp_standalone":
+            net.run(duration * b2.second)
+            t0 = time.perf_counter()
+            b2.device.build(directory=workdir, compile=True, run=False)
+            compile_s = time.perf_counter() - t0
+            b2.device.run(directory=workdir)
+            run_s = float(b2.device._last_run_time)
+        else:
+            net.store()
+            t0 = time.perf_counter()
+            net.run(duration * b2.second)
+            compile_s = time.perf_counter() - t0
+            net.restore()
+            t0 = time.perf_counter()
+            net.run(duration * b2.second)
+            run_s = time.perf_counter() - t0
+        n_syn = sum(len(s) for s in synapses)
+        return dict(version=b2.__version__, build_s=build_s, compile_s=compile_s, run_s=run_s,
+                    spikes=int(spikes.num_spikes), n_syn=int(n_syn))
+    finally:
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_nest(model: str, N: int, in_degree: float, duration: float, threads: int,
+             seed: int) -> dict:
+    """Build and run the network in NEST (iaf_cond_exp / iaf_psc_exp); seconds.
+
+    NEST's smallest delay is one step, so its synapses deliver one step later than
+    refsim's and Brian2's; CUBA jumps become currents through C (tau_m / C in mV per pA).
+    """
+    import nest
+
+    nest.set_verbosity("M_ERROR")
+    nest.ResetKernel()
+    nest.SetKernelStatus({"resolution": DT_MS, "local_num_threads": threads,
+                          "rng_seed": seed, "print_time": False})
+    q = NETWORKS[model]
+    t0 = time.perf_counter()
+    common = dict(E_L=q["E_L"], V_th=q["V_th"], V_reset=q["V_reset"], t_ref=q["t_ref"],
+                  tau_syn_ex=q["tau_e"], tau_syn_in=q["tau_i"], I_e=0.0)
+    if model == "coba":
+        pop = nest.Create("iaf_cond_exp", N, params=dict(
+            common, C_m=q["C"], g_L=q["g_L"], E_ex=q["E_e"], E_in=q["E_i"]))
+        pop.g_ex = nest.random.normal(*q["g_e0"])
+        pop.g_in = nest.random.normal(*q["g_i0"])
+        w_e, w_i = q["w_e"], -q["w_i"]  # nS; NEST marks inhibition by the sign
+    else:
+        C = 200.0  # pF: any C works, the jump in mV is w * tau_m / C
+        pop = nest.Create("iaf_psc_exp", N, params=dict(common, C_m=C, tau_m=q["tau_m"]))
+        w_e, w_i = q["w_e"] * C / q["tau_m"], q["w_i"] * C / q["tau_m"]  # pA
+    pop.V_m = nest.random.uniform(q["V_reset"], q["V_th"])
+    n_exc = int(EXC_FRACTION * N)
+    rule = {"rule": "pairwise_bernoulli", "p": in_degree / N}
+    nest.Connect(pop[:n_exc], pop, rule, {"weight": w_e, "delay": DT_MS})
+    nest.Connect(pop[n_exc:], pop, rule, {"weight": w_i, "delay": DT_MS})
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(pop, recorder)
+    nest.Prepare()
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nest.Run(duration * 1000.0)
+    run_s = time.perf_counter() - t0
+    nest.Cleanup()
+    return dict(version=nest.__version__, build_s=build_s, compile_s=0.0, run_s=run_s,
+                spikes=int(recorder.n_events),
+                n_syn=int(nest.GetKernelStatus("num_connections")) - N)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sim", choices=["brian2", "nest"], required=True)
+    parser.add_argument("--mode", choices=["cpp_standalone", "runtime", "native"],
+                        default="native")
+    parser.add_argument("--model", choices=sorted(NETWORKS), required=True)
+    parser.add_argument("--N", type=int, default=4000)
+    parser.add_argument("--in-degree", type=float, default=80.0)
+    parser.add_argument("--duration", type=float, default=1.0, help="biological seconds")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.sim == "brian2":
+        if args.mode == "native":
+            parser.error("--sim brian2 needs --mode cpp_standalone or runtime")
+        result = run_brian2(args.model, args.N, args.in_degree, args.duration, args.mode,
+                            args.threads, args.seed)
+    else:
+        result = run_nest(args.model, args.N, args.in_degree, args.duration, args.threads,
+                          args.seed)
+    result = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
+    result.update(sim=args.sim, mode=args.mode, model=args.model, N=args.N,
+                  in_degree=args.in_degree, threads=args.threads, seed=args.seed,
+                  duration_s=args.duration, cpus=os.cpu_count(),
+                  run_per_sim_s=round(result["run_s"] / args.duration, 4),
+                  rate_hz=round(result["spikes"] / args.N / args.duration, 3),
+                  peak_mib=round(max(resource.getrusage(who).ru_maxrss for who in (
+                      resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024, 1))
+    print("RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
