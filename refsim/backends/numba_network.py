@@ -46,12 +46,18 @@ What makes it fast (figures in ``docs/performance.md``), none of which changes a
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import numba
 import numpy as np
 from numba.typed import List
 
-from refsim.backends.numba_support import prefetch  # also registers the scalar twins
+from refsim.backends.numba_support import (  # also registers the scalar twins
+    atomic_add,
+    atomic_load,
+    prefetch,
+    yield_cpu,
+)
 from refsim.backends.plan import ADEX_KIND as _ADEX
 from refsim.backends.plan import ADQUAIF_KIND as _ADQUAIF
 from refsim.backends.plan import ALIF_KIND as _ALIF
@@ -214,16 +220,17 @@ def _take_spikes(spiking, fired, n_fired):
     """The indices of the neurons whose stored spike flag is set (the plan's flags of the
     initial states), in ascending order."""
     for p in range(len(spiking)):
-        n_fired[p] = _list_fired(spiking[p], fired[p])
+        n_fired[p] = _list_fired(spiking[p], fired[p], 0, spiking[p].size)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _list_fired(spk, fired):
-    """Write the indices of the set flags of ``spk`` into ``fired``; return their count."""
-    n = 0
-    for j in range(spk.size):
-        fired[n] = j  # branch-free: overwritten unless the neuron fired
-        n += spk[j]
+def _list_fired(spk, fired, lo, hi):
+    """Write the indices of the set flags of ``spk[lo:hi]`` into ``fired`` from ``lo``
+    on; return their count."""
+    lo, n = max(lo, 0), 0
+    for w in range(hi - lo):  # offsets from a clamped start: no wrap-around tests
+        fired[lo + n] = lo + w  # branch-free: overwritten unless the neuron fired
+        n += spk[lo + w]
     return n
 
 
@@ -682,6 +689,11 @@ _AHEAD = 4
 #: stay in the L2 cache (measured on COBA 64k: 1024 2.74, 4096 2.43, unblocked 3.28 s per
 #: simulated second; smaller blocks pay more per-call overhead than they save)
 _BLOCK = 4096
+#: how long a thread spins at a barrier before it yields its core (a barrier between two
+#: cores takes about 0.2 us here)
+_SPINS = 2000
+#: the fewest neurons per thread worth a barrier (three a step, about 0.7 us in all)
+MIN_NEURONS_PER_THREAD = 1000
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -695,14 +707,12 @@ def _prefetch_row(row, indptr, idx, w, uniform):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _step_block(b, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
+def _step_range(b0, b1, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
                 refractory_model,
                 G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop, f_row, f_buffer,
                 out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt):
-    """Block ``b`` of population ``p`` (of ``n`` neurons): its synapses, then membranes;
-    ``work`` is the block's scratch."""
-    b0 = b * _BLOCK
-    b1 = min(b0 + _BLOCK, n)
+    """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses,
+    then their membranes; ``work`` is the scratch of the thread running them."""
     shift = b0 if narrow else 0  # narrow tables: one block, reused
     _synapses(b0, b1, shift, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
               f_row, f_buffer, dt)
@@ -718,21 +728,34 @@ def _step_block(b, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
                          t, dt)
 
 
-@numba.njit(cache=True, error_model="numpy", parallel=True)
-def _blocks_in_parallel(n_blocks, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
-                        refractory_model, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
-                        f_pop, f_row, f_buffer, out_row, out_kind, out_value, o_begin, o_end,
-                        e_lin, work, t, dt):
-    """The blocks of one population, spread over the cores (each writes its own columns)."""
-    for b in numba.prange(n_blocks):
-        _step_block(b, n, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
-                    refractory_model, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
-                    f_pop, f_row, f_buffer, out_row, out_kind, out_value, o_begin, o_end,
-                    e_lin, work[b], t, dt)
-
-
 @numba.njit(cache=True, error_model="numpy")
-def _advance(i_begin, i_end, first_step, dt,
+def _share(n, part, parts):
+    """The first index of ``part``'s share of ``n`` neurons (a multiple of 8, so that
+    shares do not split a vector), or ``n`` for ``part == parts``."""
+    return n if part >= parts else (n * part // parts) // 8 * 8
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _barrier(sync, parts):
+    """Wait until all ``parts`` threads have arrived (``sync``: count, generation).  The
+    last to arrive resets the count and opens the next generation; the atomics order
+    every write before the barrier ahead of every read after it."""
+    if parts == 1:
+        return
+    generation = atomic_load(sync, 1)
+    if atomic_add(sync, 0, 1) == parts - 1:
+        atomic_add(sync, 0, -parts)
+        atomic_add(sync, 1, 1)
+        return
+    spins = 0
+    while atomic_load(sync, 1) == generation:
+        spins += 1
+        if spins > _SPINS:  # a thread without a core of its own: let it run
+            yield_cpu()
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt,
              V, extra, last_spike, in_refractory, params, narrow, kind, refractory, hard,
              spiking, fired, n_fired,
              pop_g, pop_tau, pop_factor, pop_syn_kind, pop_dual, pop_dual_param,
@@ -748,6 +771,14 @@ def _advance(i_begin, i_end, first_step, dt,
              rec_src, rec_indices, rec_every, rec_buffer, rec_count):
     """Advance steps ``i_begin .. i_end - 1`` of a run; return the next step.
 
+    ``parts`` threads run this loop at once, each with its ``part`` (0 in the calling
+    thread), meeting at three barriers a step (``sync``): each steps its share of the
+    projections (``f % parts``), then of every population's neurons (a contiguous range,
+    listing its spikes from the start of that range, counted in ``part_fired``); part 0
+    then gathers the spike lists in index order, records spikes and monitors.  Every
+    float sum stays with one thread, in the serial order: the bits do not depend on
+    ``parts``.
+
     Spikes of population ``p`` go to ``spike_steps[p]`` / ``spike_index[p]`` (an empty
     buffer: not recorded), ``n_spikes[p]`` counting; the loop returns early, before a
     step that could overflow a buffer, for the caller to enlarge it.
@@ -760,6 +791,8 @@ def _advance(i_begin, i_end, first_step, dt,
         # 1. projections: the rows of the presynaptic neurons that fired, in index
         #    order, into buffers that are zero (cleared where they are consumed)
         for f in range(f_pre.size):
+            if f % parts != part:
+                continue
             buf, pre = f_buffer[f], f_pre[f]
             indptr, idx, w = f_indptr[f], f_indices[f], f_weights[f]
             start, stop, cells, n = f_start[f], f_stop[f], fired[pre], n_fired[pre]
@@ -787,6 +820,8 @@ def _advance(i_begin, i_end, first_step, dt,
                             buf[idx[s]] += w[s]
         #    and each AlignPreProj: its synapses, then their outputs through W
         for q in range(pre_kind.size):
+            if (f_pre.size + q) % parts != part:
+                continue
             pre_ring_at[q] = _spike_input(spiking[pre_from[q]], pre_start[q], pre_ring[q],
                                           pre_ring_at[q], pre_delay_low[q], pre_delay_frac[q],
                                           pre_x[q])
@@ -794,44 +829,55 @@ def _advance(i_begin, i_end, first_step, dt,
                           pre_stp_state[q], pre_stp_param[q], pre_out[q], t, dt)
             _pre_propagate(pre_out[q], pre_indptr[q], pre_indices[q], pre_weights[q],
                            pop_g[pre_pop[q]], pre_row[q])
-        # 2. populations in order: synapses, then membranes
+        _barrier(sync, parts)
+        # 2. populations in order, each thread its share: synapses, then membranes
         for p in range(len(V)):
             v, x, spk, n = V[p], extra[p], spiking[p], V[p].size
-            last, flag, par = last_spike[p], in_refractory[p], params[p]
-            G, TAU, FACTOR = pop_g[p], pop_tau[p], pop_factor[p]
-            KIND, DUAL = pop_syn_kind[p], pop_dual[p]
-            DUAL_PARAM, DUAL_FACTOR = pop_dual_param[p], pop_dual_factor[p]
-            e_lin, work, is_hard, refractory_model = (pop_e_linear[p], scratch[p], hard[p],
-                                                      refractory[p])
-            o_begin, o_end = out_start[p], out_start[p + 1]
-            n_blocks = (n + _BLOCK - 1) // _BLOCK
-            if n_blocks > 1:
-                _blocks_in_parallel(n_blocks, n, p, narrow[p], kind[p], v, x, last, flag, spk,
-                                    par, is_hard, refractory_model, G, TAU, FACTOR, KIND,
-                                    DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop, f_row, f_buffer,
-                                    out_row, out_kind, out_value, o_begin, o_end, e_lin, work,
-                                    t, dt)
-            else:  # one block: no threads to start
-                _step_block(0, n, p, narrow[p], kind[p], v, x, last, flag, spk, par, is_hard,
-                            refractory_model, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM,
-                            DUAL_FACTOR, f_pop, f_row, f_buffer, out_row, out_kind, out_value,
-                            o_begin, o_end, e_lin, work[0], t, dt)
-            n_fired[p] = _list_fired(spk, fired[p])
-            if spike_steps[p].size > 0:
-                steps, index, n = spike_steps[p], spike_index[p], n_spikes[p]
-                for k in range(n_fired[p]):
-                    steps[n + k] = first_step + i
-                    index[n + k] = fired[p][k]
-                n_spikes[p] = n + n_fired[p]
+            lo, hi = _share(n, part, parts), _share(n, part + 1, parts)
+            for b0 in range(lo, hi, _BLOCK):
+                _step_range(b0, min(b0 + _BLOCK, hi), p, narrow[p], kind[p], v, x,
+                            last_spike[p], in_refractory[p], spk, params[p], hard[p],
+                            refractory[p], pop_g[p], pop_tau[p], pop_factor[p],
+                            pop_syn_kind[p], pop_dual[p], pop_dual_param[p],
+                            pop_dual_factor[p], f_pop, f_row, f_buffer, out_row, out_kind,
+                            out_value, out_start[p], out_start[p + 1], pop_e_linear[p],
+                            scratch[p][part], t, dt)
+            part_fired[p, part] = _list_fired(spk, fired[p], lo, hi)
+        _barrier(sync, parts)
+        if part == 0:
+            _gather_and_record(first_step + i, parts, part_fired, V, fired, n_fired,
+                               spike_steps, spike_index, n_spikes)
         # 3. state monitors, read after the step
-        for m in range(len(rec_src)):
-            if i % rec_every[m] == 0:
-                src, sel, buf = rec_src[m], rec_indices[m], rec_buffer[m]
-                row = rec_count[m]
-                for k in range(sel.size):
-                    buf[row, k] = src[sel[k]]
-                rec_count[m] = row + 1
+            for m in range(len(rec_src)):
+                if i % rec_every[m] == 0:
+                    src, sel, buf = rec_src[m], rec_indices[m], rec_buffer[m]
+                    row = rec_count[m]
+                    for k in range(sel.size):
+                        buf[row, k] = src[sel[k]]
+                    rec_count[m] = row + 1
+        _barrier(sync, parts)
     return i_end
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _gather_and_record(step, parts, part_fired, V, fired, n_fired, spike_steps, spike_index,
+                       n_spikes):
+    """Each population's spike list in index order (the parts' lists moved behind part
+    0's), then recorded as (step, index) pairs where a monitor asked for them."""
+    for p in range(len(V)):
+        cells, count = fired[p], part_fired[p, 0]
+        for part in range(1, parts):
+            lo = _share(V[p].size, part, parts)
+            for k in range(part_fired[p, part]):
+                cells[count + k] = cells[lo + k]
+            count += part_fired[p, part]
+        n_fired[p] = count
+        if spike_steps[p].size > 0:
+            steps, index, n = spike_steps[p], spike_index[p], n_spikes[p]
+            for k in range(count):
+                steps[n + k] = step
+                index[n + k] = cells[k]
+            n_spikes[p] = n + count
 
 
 def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
@@ -863,6 +909,18 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
             rec_mons)
 
 
+def threads_for(pl: Plan) -> int:
+    """How many threads run a planned network: Numba's thread count
+    (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), the cores this process may use,
+    and at least :data:`MIN_NEURONS_PER_THREAD` neurons each, whichever is fewest."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count() or 1
+    neurons = sum(v.size for v in pl.V)
+    return max(1, min(numba.get_num_threads(), cores, neurons // MIN_NEURONS_PER_THREAD))
+
+
 def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
                  bar=None, chunk: int = 1000) -> tuple[float, float]:
     """Run ``n_steps`` of a planned network, filling ``mons``; return (compile s, run s).
@@ -875,9 +933,26 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     (steps, index, n_spikes, rec_src, rec_idx, rec_every, rec_buf, rec_count,
      rec_mons) = _spike_buffers(pl, mons, n_steps)
 
+    parts = threads_for(pl)
+    sync = np.zeros(2, dtype=np.int64)  # the barrier's count and generation
+    part_fired = np.zeros((len(pl.V), parts), dtype=np.int64)
+
     def advance(i0, i1):
+        if parts == 1:
+            return advance_part(0, i0, i1)
+        reached = [i0] * parts
+        helpers = [threading.Thread(target=lambda k: reached.__setitem__(
+            k, advance_part(k, i0, i1)), args=(k,)) for k in range(1, parts)]
+        for helper in helpers:
+            helper.start()
+        reached[0] = advance_part(0, i0, i1)
+        for helper in helpers:
+            helper.join()
+        return reached[0]  # every part returns the same step (the same test, same data)
+
+    def advance_part(part, i0, i1):
         return _advance(
-            i0, i1, first_step, dt,
+            part, parts, sync, part_fired, i0, i1, first_step, dt,
             pl.V, pl.extra, pl.last_spike, pl.in_refractory, pl.params, pl.narrow, pl.kind,
             pl.refractory,
             pl.hard, pl.spiking, pl.fired,
@@ -901,8 +976,7 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
         factors = _decay_factors(pl.pop_tau, dt)
         dual_factors = _dual_factors(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, dt)
         e_linear = _linear_exprel(pl.params, pl.linear, dt)
-        scratch = List([np.zeros((-(-v.size // _BLOCK), 5, min(v.size, _BLOCK)))
-                        for v in pl.V])
+        scratch = List([np.zeros((parts, 5, min(v.size, _BLOCK))) for v in pl.V])
         _take_spikes(pl.spiking, pl.fired, pl.n_fired)
         advance(0, 0)
     compile_s = time.perf_counter() - t0

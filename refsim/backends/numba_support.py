@@ -1,5 +1,6 @@
 """What Numba needs to compile refsim's scalar kernels: the portable math of
-:mod:`refsim.fmath` registered as jittable, and an exact power of two.
+:mod:`refsim.fmath` registered as jittable, an exact power of two, and the atomics of the
+barrier that keeps the threads of one compiled run in step.
 
 Importing this module imports Numba; :mod:`refsim.backends` does so only when the
 numba backend is used.
@@ -52,6 +53,45 @@ def prefetch(typingctx, array, index):
                                 ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()
     return types.none(array, index), codegen
+
+
+def _item_pointer(context, builder, signature, args):
+    array_type = signature.args[0]
+    view = context.make_array(array_type)(context, builder, args[0])
+    return cgutils.get_item_pointer(context, builder, array_type, view, [args[1]],
+                                    wraparound=False)
+
+
+@intrinsic
+def atomic_add(typingctx, array, index, value):
+    """``array[index] += value`` as one sequentially consistent atomic operation on an
+    int64 array; returns the value before."""
+    def codegen(context, builder, signature, args):
+        address = _item_pointer(context, builder, signature, args)
+        return builder.atomic_rmw("add", address, args[2], "seq_cst")
+    return types.int64(array, index, types.int64), codegen
+
+
+@intrinsic
+def atomic_load(typingctx, array, index):
+    """``array[index]`` of an int64 array, read atomically (sequentially consistent), so
+    that a loop waiting on it sees other threads' writes."""
+    def codegen(context, builder, signature, args):
+        address = _item_pointer(context, builder, signature, args)
+        return builder.load_atomic(address, "seq_cst", 8)
+    return types.int64(array, index), codegen
+
+
+@intrinsic
+def yield_cpu(typingctx):
+    """Give the core to another thread (POSIX ``sched_yield``): a waiting thread calls it
+    so that two threads sharing one core still make progress."""
+    def codegen(context, builder, signature, args):
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+        builder.call(function, [])
+        return context.get_dummy_value()
+    return types.none(), codegen
 
 
 @overload(fmath._pow2_scalar, jit_options={"fastmath": False})

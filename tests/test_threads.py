@@ -1,0 +1,131 @@
+"""The numba loop on several threads gives the bits of one thread (and of numpy).
+
+Each case of ``test_backends.py`` that compares a compiled network with the oracle runs
+here again with every network split between two threads, however small it is
+(``MIN_NEURONS_PER_THREAD = 1``); a spy checks that two threads did run.
+"""
+
+import numpy as np
+import pytest
+import quantities as pq
+
+import refsim
+from refsim.validation.networks import COBANet
+
+numba_network = pytest.importorskip("refsim.backends.numba_network",
+                                    reason="the numba backend needs numba")
+
+import test_backends as cases  # noqa: E402  (the cases and their assertions)
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    """Every compiled run on two threads; the thread counts used, for the test to check."""
+    import numba
+
+    if numba.get_num_threads() < 2 or _cores() < 2:
+        pytest.skip(f"needs two cores and two Numba threads (cores {_cores()}, "
+                    f"NUMBA_NUM_THREADS {numba.get_num_threads()})")
+    monkeypatch.setattr(numba_network, "MIN_NEURONS_PER_THREAD", 1)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    used = []
+    choose = numba_network.threads_for
+
+    def spy(pl):
+        used.append(choose(pl))
+        return used[-1]
+
+    monkeypatch.setattr(numba_network, "threads_for", spy)
+    return used
+
+
+@pytest.mark.parametrize("model", cases.MODEL_NETWORKS)
+def test_every_neuron_model_on_two_threads_equals_numpy(two_threads, model):
+    cases.test_every_compiled_neuron_model_equals_numpy_bit_for_bit_in_a_network(model,
+                                                                                 "numba")
+    assert two_threads == [2]
+
+
+@pytest.mark.parametrize("case", cases.PRE_PROJECTIONS)
+def test_align_pre_projections_on_two_threads_equal_numpy(two_threads, case):
+    cases.test_align_pre_projections_compile_bit_for_bit(case)
+    assert two_threads == [2]
+
+
+@pytest.mark.parametrize("delay", cases.DELAYS)
+def test_delayed_projections_on_two_threads_equal_numpy(two_threads, delay):
+    cases.test_delayed_projections_compile_bit_for_bit_and_continue_across_runs(delay)
+    assert two_threads == [2, 2]  # two continued runs
+
+
+@pytest.mark.parametrize("pair", cases.SYNAPSE_PAIRS)
+def test_dual_exponential_synapses_on_two_threads_equal_numpy(two_threads, pair):
+    cases.test_dual_exponential_synapses_compile_bit_for_bit(pair)
+    assert two_threads == [2]
+
+
+def test_blocks_and_per_neuron_tables_on_two_threads_equal_numpy(two_threads):
+    cases.test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_blocks(
+        "numba")
+    assert two_threads == [2]
+
+
+def test_coba_on_one_and_two_threads_is_the_same_run(monkeypatch):
+    """The benchmark network, 0.2 s: spikes, states and a monitor equal bit for bit."""
+    import numba
+
+    if numba.get_num_threads() < 2 or _cores() < 2:
+        pytest.skip("needs two cores and two Numba threads")
+    results = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(numba_network, "MIN_NEURONS_PER_THREAD",
+                            10**9 if threads == 1 else 1)
+        refsim.random.seed(1)
+        net = COBANet(4000, 1)
+        refsim.init_all_states(net)
+        net.kick_start(1)
+        assert numba_network.threads_for(numba_network.plan(net)) == threads
+        with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(net, 200 * pq.ms, progress=False, monitors={
+                "spikes": net.pop, "g": refsim.StateMonitor(net.I.syn.g, indices=[3, 3999])})
+        results[threads] = res, cases._state_of(net)
+    (a, a_states), (b, b_states) = results[1], results[2]
+    assert a["spikes"].count > 10000
+    assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
+    assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
+    assert np.array_equal(a["g"].magnitude, b["g"].magnitude)
+    for x, y in zip(a_states, b_states, strict=True):
+        assert np.array_equal(x, y)
+
+
+@pytest.mark.parametrize("n, parts", [(4000, 2), (17, 2), (5, 3), (100003, 7)])
+def test_shares_cover_every_neuron_once_on_vector_boundaries(n, parts):
+    bounds = [numba_network._share(n, k, parts) for k in range(parts + 1)]
+    assert bounds[0] == 0 and bounds[-1] == n
+    assert all(a <= b for a, b in zip(bounds, bounds[1:], strict=False))
+    assert all(b % 8 == 0 for b in bounds[:-1])
+    assert all(b - a <= -(-n // parts) + 8 for a, b in zip(bounds, bounds[1:], strict=False))
+
+
+def test_threads_follow_numba_the_cores_and_the_network_size(monkeypatch):
+    import numba
+
+    def planned(n):
+        net = COBANet(n, 1)
+        refsim.init_all_states(net)
+        return numba_network.plan(net)
+
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 8)
+    pl = planned(4000)
+    expected = min(8, _cores(), 4000 // numba_network.MIN_NEURONS_PER_THREAD)
+    assert numba_network.threads_for(pl) == expected
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 1)
+    assert numba_network.threads_for(pl) == 1
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 8)
+    assert numba_network.threads_for(planned(400)) == 1  # fewer than 1000 neurons a thread
