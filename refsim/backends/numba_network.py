@@ -35,12 +35,15 @@ What makes it fast (figures in ``docs/performance.md``), none of which changes a
 * ``error_model="numpy"``: a division by zero gives inf as in NumPy instead of raising,
   which removes the exit branch that kept every loop scalar (3x on COBA);
 * each neuron pass is a flat loop over one block of ``_BLOCK`` neurons with offsets the
-  compiler knows are non-negative, so LLVM vectorises it (AVX-512 here);
+  compiler knows are non-negative, so LLVM vectorises it (AVX2 or AVX-512);
 * parameters shared by a whole population are stored one block wide and reused, not
   streamed per neuron; a CUBA-only population computes its constant ``exprel`` once;
 * a projection visits only the rows of the neurons that fired (an index list taken once
   per step), prefetches the rows a few spikes ahead, reads int32 column indices, and
-  skips the weight array when every weight is the same bit pattern.
+  skips the weight array when every weight is the same bit pattern;
+* the loop runs on one thread per core (:func:`threads_for`), started once per chunk of
+  steps and kept in step by barriers, each with its share of the projections and of the
+  neurons (see :func:`_advance`).
 """
 
 from __future__ import annotations
@@ -203,8 +206,8 @@ def plan(net) -> Plan:
 
 #: the element type of a list that a network can leave empty (no synapses, no
 #: projections), where it is not a float64 vector.  The same types as a full list: one
-#: signature of the loop only, since Numba's cache can crash when a cached function
-#: has several signatures calling a parallel one (numba issues 8578 and 10128)
+#: signature of the loop only, so one compile (and, while the loop used ``prange``,
+#: Numba's cache crashed with several: numba issues 8578 and 10128)
 _EMPTY_ITEM = {"feed_indptr": np.zeros(0, dtype=np.int64),
                "feed_indices": np.zeros(0, dtype=np.int32),
                "pre_indptr": np.zeros(0, dtype=np.int64),
