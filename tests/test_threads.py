@@ -18,19 +18,13 @@ numba_network = pytest.importorskip("refsim.backends.numba_network",
 import test_backends as cases  # noqa: E402  (the cases and their assertions)
 
 
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-
-
 @pytest.fixture
 def two_threads(monkeypatch):
     """Every compiled run on two threads; the thread counts used, for the test to check."""
     import numba
 
-    if numba.get_num_threads() < 2 or _cores() < 2:
-        pytest.skip(f"needs two cores and two Numba threads (cores {_cores()}, "
+    if numba.get_num_threads() < 2 or numba_network.usable_cores() < 2:
+        pytest.skip(f"needs two cores and two Numba threads (cores {numba_network.usable_cores()}, "
                     f"NUMBA_NUM_THREADS {numba.get_num_threads()})")
     monkeypatch.setattr(numba_network, "MIN_NEURONS_PER_THREAD", 1)
     monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
@@ -80,7 +74,7 @@ def test_coba_on_one_and_two_threads_is_the_same_run(monkeypatch):
     """The benchmark network, 0.2 s: spikes, states and a monitor equal bit for bit."""
     import numba
 
-    if numba.get_num_threads() < 2 or _cores() < 2:
+    if numba.get_num_threads() < 2 or numba_network.usable_cores() < 2:
         pytest.skip("needs two cores and two Numba threads")
     results = {}
     for threads in (1, 2):
@@ -123,7 +117,7 @@ def test_threads_follow_numba_the_cores_and_the_network_size(monkeypatch):
 
     monkeypatch.setattr(numba, "get_num_threads", lambda: 8)
     pl = planned(4000)
-    expected = min(8, _cores(), 4000 // numba_network.MIN_NEURONS_PER_THREAD)
+    expected = min(8, numba_network.usable_cores(), 4000 // numba_network.MIN_NEURONS_PER_THREAD)
     assert numba_network.threads_for(pl) == expected
     monkeypatch.setattr(numba, "get_num_threads", lambda: 1)
     assert numba_network.threads_for(pl) == 1

@@ -86,15 +86,20 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str,
 
 def _in_fresh_process(model: str, N: int, duration: float, seed: int, backend: str,
                       in_degree: float) -> dict:
+    return _result_of([sys.executable, "-m", "refsim.validation.bench", "--one", model, str(N),
+                       str(duration), str(seed), backend, str(in_degree)],
+                      f"bench of {model} N={N} on {backend}")
+
+
+def _result_of(command: list[str], what: str) -> dict:
+    """Run ``command`` in a fresh process: the JSON of its last ``RESULT`` line, with the
+    whole process time added as ``process_s``; a clear error naming ``what`` if none."""
     t0 = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "refsim.validation.bench", "--one", model, str(N),
-         str(duration), str(seed), backend, str(in_degree)], capture_output=True, text=True,
-        check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     total = time.perf_counter() - t0
     lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
     if done.returncode or not lines:
-        raise RuntimeError(f"bench of {model} N={N} on {backend} failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-2000:]}")
     result = json.loads(lines[-1][7:])
     result["process_s"] = round(total, 3)
     return result
@@ -115,19 +120,11 @@ def run_peer(python: str, sim: str, mode: str, threads: int, model: str, N: int,
     """One peer measurement in a fresh process of ``python`` (the peers script's JSON)."""
     from refsim.validation import peers
 
-    t0 = time.perf_counter()
-    done = subprocess.run(
+    return _result_of(
         [python, peers.__file__, "--sim", sim, "--mode", mode, "--threads", str(threads),
          "--model", model, "--N", str(N), "--duration", str(duration), "--seed", str(seed),
-         "--in-degree", str(in_degree)], capture_output=True, text=True, check=False)
-    total = time.perf_counter() - t0
-    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-    if done.returncode or not lines:
-        raise RuntimeError(f"peer {sim} {mode} ({threads} threads) on {model} N={N} failed "
-                           f"in {python}:\n{done.stderr[-2000:]}")
-    result = json.loads(lines[-1][7:])
-    result["process_s"] = round(total, 3)
-    return result
+         "--in-degree", str(in_degree)],
+        f"peer {sim} {mode} ({threads} threads) on {model} N={N} in {python}")
 
 
 def _perf_md_lines(model: str, N: int, ours: float) -> list[str]:

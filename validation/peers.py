@@ -73,7 +73,7 @@ def brian2_network(model: str, N: int, in_degree: float, mode: str, threads: int
         dge/dt = -ge / tau_e : siemens
         dgi/dt = -gi / tau_i : siemens
         """
-        method, on_e, on_i = "exponential_euler", "ge += w_e", "gi += w_i"
+        method = "exponential_euler"
         names = dict(C=q["C"] * pF, g_L=q["g_L"] * nS, E_e=q["E_e"] * mV, E_i=q["E_i"] * mV,
                      w_e=q["w_e"] * nS, w_i=q["w_i"] * nS)
     else:  # linear: exact propagators
@@ -82,7 +82,7 @@ def brian2_network(model: str, N: int, in_degree: float, mode: str, threads: int
         dge/dt = -ge / tau_e : volt
         dgi/dt = -gi / tau_i : volt
         """
-        method, on_e, on_i = "exact", "ge += w_e", "gi += w_i"
+        method = "exact"
         names = dict(tau_m=q["tau_m"] * ms, w_e=q["w_e"] * mV, w_i=q["w_i"] * mV)
     names.update(E_L=q["E_L"] * mV, V_th=q["V_th"] * mV, V_reset=q["V_reset"] * mV,
                  tau_e=q["tau_e"] * ms, tau_i=q["tau_i"] * ms)
@@ -93,8 +93,8 @@ def brian2_network(model: str, N: int, in_degree: float, mode: str, threads: int
         pop.ge = f"({q['g_e0'][0]} + {q['g_e0'][1]} * randn()) * nS"
         pop.gi = f"({q['g_i0'][0]} + {q['g_i0'][1]} * randn()) * nS"
     n_exc = int(EXC_FRACTION * N)
-    exc = b2.Synapses(pop, pop, on_pre=on_e, namespace=names)
-    inh = b2.Synapses(pop, pop, on_pre=on_i, namespace=names)
+    exc = b2.Synapses(pop, pop, on_pre="ge += w_e", namespace=names)
+    inh = b2.Synapses(pop, pop, on_pre="gi += w_i", namespace=names)
     exc.connect(f"i < {n_exc}", p=in_degree / N)
     inh.connect(f"i >= {n_exc}", p=in_degree / N)
     spikes = b2.SpikeMonitor(pop, record=False)  # a count, as refsim bench keeps

@@ -850,7 +850,7 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt,
         if part == 0:
             _gather_and_record(first_step + i, parts, part_fired, V, fired, n_fired,
                                spike_steps, spike_index, n_spikes)
-        # 3. state monitors, read after the step
+            # 3. state monitors, read after the step
             for m in range(len(rec_src)):
                 if i % rec_every[m] == 0:
                     src, sel, buf = rec_src[m], rec_indices[m], rec_buffer[m]
@@ -912,16 +912,22 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
             rec_mons)
 
 
-def threads_for(pl: Plan) -> int:
-    """How many threads run a planned network: Numba's thread count
-    (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), the cores this process may use,
-    and at least :data:`MIN_NEURONS_PER_THREAD` neurons each, whichever is fewest."""
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the OS tells, else all)."""
     import os
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        os.cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def threads_for(pl: Plan) -> int:
+    """How many threads run a planned network: Numba's thread count
+    (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), :func:`usable_cores`, and at
+    least :data:`MIN_NEURONS_PER_THREAD` neurons each, whichever is fewest."""
     neurons = sum(v.size for v in pl.V)
-    return max(1, min(numba.get_num_threads(), cores, neurons // MIN_NEURONS_PER_THREAD))
+    return max(1, min(numba.get_num_threads(), usable_cores(),
+                      neurons // MIN_NEURONS_PER_THREAD))
 
 
 def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
