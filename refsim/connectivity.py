@@ -13,10 +13,11 @@ import numpy as np
 import quantities as pq
 import scipy.sparse as sp
 
+from refsim import environ
 from refsim import init as _init
 from refsim import random as _random
 from refsim.module import Module
-from refsim.units import UnitError, to_internal, to_quantity
+from refsim.units import UnitError, to_model, to_quantity
 
 __all__ = ["Comm", "EventFixedProb", "FixedProb", "FixedInDegree", "FixedOutDegree",
            "AllToAll", "OneToOne", "SparseLinear", "Linear", "event_csr_propagate",
@@ -31,24 +32,27 @@ def active_synapses(W: sp.csr_matrix, spikes: np.ndarray) -> tuple[np.ndarray, n
     """
     active = np.flatnonzero(spikes)
     if active.size == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=W.dtype)
     starts = W.indptr[active]
     counts = W.indptr[active + 1] - starts
     first = np.cumsum(counts) - counts  # where each active row begins in the gathered list
     positions = np.arange(counts.sum()) + np.repeat(starts - first, counts)
     weights = W.data[positions]
     if spikes.dtype != np.bool_:
-        weights = weights * np.repeat(spikes[active].astype(np.float64), counts)
+        weights = weights * np.repeat(spikes[active].astype(weights.dtype), counts)
     return positions, weights
 
 
 def event_csr_propagate(W: sp.csr_matrix, spikes: np.ndarray) -> np.ndarray:
     """``spikes @ W`` visiting only the rows of nonzero ``spikes``.
 
-    The sum into each target runs in (spiking row, position in row) order.
+    The sum into each target runs in (spiking row, position in row) order, in float64
+    (``np.bincount``), and is rounded once to the weights' type (float32 under
+    ``precision=32``).
     """
     positions, weights = active_synapses(W, spikes)
-    return np.bincount(W.indices[positions], weights=weights, minlength=W.shape[1])
+    sums = np.bincount(W.indices[positions], weights=weights, minlength=W.shape[1])
+    return sums.astype(W.dtype, copy=False)
 
 
 class Comm(Module):
@@ -154,7 +158,7 @@ class EventFixedProb(_CSRComm):
         rng = np.random.RandomState(seed) if seed is not None else _random.connectivity_rng()
         targets = rng.randint(0, n_post, (n_pre, k)) if k > 0 else np.zeros((n_pre, 0), int)
         unit = _init.unit_of(conn_weight)
-        weights = to_internal(_init.param(conn_weight, (n_pre, k)), "conn_weight", unit)
+        weights = to_model(_init.param(conn_weight, (n_pre, k)), "conn_weight", unit)
         W = sp.csr_matrix(
             (weights.ravel(), targets.ravel().astype(np.int32), np.arange(0, n_pre * k + 1, k)
              if k > 0 else np.zeros(n_pre + 1, dtype=np.int64)),
@@ -182,12 +186,12 @@ class SparseLinear(_CSRComm):
             if unit is not None:
                 raise UnitError("give the weight unit either on the array or as unit=, not both")
             unit = weights.units
-            data = to_internal(weights, "weights", unit)
+            data = to_model(weights, "weights", unit)
             W = sp.csr_matrix(data)
         else:
-            W = sp.csr_matrix(weights, dtype=np.float64)
+            W = sp.csr_matrix(weights, dtype=environ.dftype())
             if unit is not None:
-                W.data = to_internal(pq.Quantity(W.data, unit), "weights", unit)
+                W.data = to_model(pq.Quantity(W.data, unit), "weights", unit)
         if W.ndim != 2:
             raise ValueError(f"weights must be a 2-d (n_pre, n_post) matrix, got shape {W.shape}")
         super().__init__(W, unit, name=name)
@@ -231,13 +235,13 @@ class Linear(Comm):
         self.n_pre, self.n_post = int(n_in), int(n_out)
         self.weight_unit = _init.unit_of(w_init)
         values = _init.param(w_init, (self.n_pre, self.n_post))
-        self.W = to_internal(values, "w_init", self.weight_unit)
-        self.b = None if b_init is None else to_internal(
+        self.W = to_model(values, "w_init", self.weight_unit)
+        self.b = None if b_init is None else to_model(
             _init.param(b_init, (self.n_post,)), "b_init", self.weight_unit
         )
 
     def propagate(self, x: np.ndarray) -> np.ndarray:
-        y = x.astype(np.float64) @ self.W
+        y = x.astype(self.W.dtype) @ self.W
         return y if self.b is None else y + self.b
 
     @property
@@ -257,7 +261,7 @@ def _csr_from_pairs(n_pre: int, n_post: int, pre: np.ndarray, post: np.ndarray, 
     pre, post = pre[order], post[order]
     given_per_pair = np.ndim(weight) > 0 and not isinstance(weight, _init.Initializer)
     values = _init.param(weight, (pre.size,))
-    data = to_internal(values, name, unit)
+    data = to_model(values, name, unit)
     if given_per_pair:
         data = data[order]
     indptr = np.zeros(n_pre + 1, dtype=np.int64)

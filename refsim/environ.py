@@ -10,6 +10,11 @@ Mirrors ``brainstate.environ``::
 ``dt`` and ``t`` are stored as float64 milliseconds, converted once when they
 enter; models read them with :func:`dt_ms` and :func:`t_ms`.  Any other key
 (``i``, the step index, say) is stored as given.  The default ``dt`` is 0.1 ms.
+
+``precision`` (64, the default, or 32) is the float width of what is built after it is
+set: states, parameters, weights and inputs (:func:`dftype`), as brainstate's
+``environ.set(precision=...)``.  float32 needs NumPy 2 (NEP 50: a Python float does not
+widen a float32 array).  See ``docs/precision.md``.
 """
 
 from __future__ import annotations
@@ -18,16 +23,21 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import quantities as pq
 
 from refsim.units import to_internal, to_quantity
 
-__all__ = ["context", "set", "get", "get_dt", "dt_ms", "t_ms", "DEFAULT_DT_MS"]
+__all__ = ["context", "set", "get", "get_dt", "dt_ms", "t_ms", "dftype", "DEFAULT_DT_MS",
+           "PRECISIONS"]
 
 DEFAULT_DT_MS = 0.1
 
+#: the float widths refsim computes in, and their NumPy types
+PRECISIONS = {64: np.float64, 32: np.float32}
+
 _TIME_KEYS = ("dt", "t")
-_globals: dict[str, Any] = {"dt": DEFAULT_DT_MS}
+_globals: dict[str, Any] = {"dt": DEFAULT_DT_MS, "precision": 64}
 _stack: list[dict[str, Any]] = []
 
 
@@ -37,7 +47,19 @@ def _convert(key: str, value: Any) -> Any:
         if key == "dt" and not ms > 0:
             raise ValueError(f"dt must be positive, got {value}")
         return ms
+    if key == "precision":
+        return _check_precision(value)
     return value
+
+
+def _check_precision(value: Any) -> int:
+    if isinstance(value, bool) or value not in PRECISIONS:
+        raise ValueError(f"precision must be one of {sorted(PRECISIONS)} (bits of a float), "
+                         f"got {value!r}")
+    if value == 32 and int(np.__version__.split(".")[0]) < 2:
+        raise ValueError(f"precision=32 needs NumPy 2 or later (NEP 50 promotion rules), "
+                         f"this is NumPy {np.__version__}: pip install 'numpy>=2'")
+    return int(value)
 
 
 def set(**kwargs: Any) -> None:  # noqa: A001 - mirrors brainstate.environ.set
@@ -108,3 +130,9 @@ def t_ms(needed_by: str = "this model") -> float:
             f"{needed_by} needs the current time: step it inside "
             "refsim.environ.context(t=...), or drive it with refsim.run()"
         ) from None
+
+
+def dftype() -> type:
+    """The float type of what is built now: ``numpy.float64``, or ``numpy.float32`` under
+    ``precision=32``."""
+    return PRECISIONS[_lookup("precision")]

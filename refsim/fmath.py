@@ -96,8 +96,8 @@ def _namespace(x):
     return np
 
 
-def exp(x):
-    """:math:`e^x`, elementwise, identical on every backend (see the module text)."""
+def _exp64(x):
+    """:func:`exp` in float64, whatever the float type of ``x``."""
     xp = _namespace(x)
     x = xp.asarray(x, dtype=xp.float64)
     nan = x != x
@@ -106,29 +106,49 @@ def exp(x):
     r = (clamped - k * _LN2_HI) - k * _LN2_LO
     k1 = xp.floor(k * 0.5)
     out = _poly_exp(r) * _pow2(k1) * _pow2(k - k1)
-    out = xp.where(nan, x, out)
-    return out[()] if out.ndim == 0 else out
+    return xp.where(nan, x, out)
 
 
-def exprel(z):
-    """:math:`(e^z - 1)/z` with :math:`\\mathrm{exprel}(0) = 1`, elementwise."""
+def _exprel64(z):
     xp = _namespace(z)
     z = xp.asarray(z, dtype=xp.float64)
     small = xp.abs(z) < _EXPREL_SERIES_BELOW
     safe = xp.where(small, 1.0, z)  # no 0/0 in the branch that is not taken
-    out = xp.where(small, _poly_exprel(z), (exp(safe) - 1.0) / safe)
+    return xp.where(small, _poly_exprel(z), (_exp64(safe) - 1.0) / safe)
+
+
+def _rounded(out, x):
+    """``out`` (float64) rounded once to the float type of ``x`` when that is float32
+    (``precision=32``); a 0-d result as a scalar."""
+    if getattr(x, "dtype", None) == np.float32:
+        out = out.astype(np.float32)
     return out[()] if out.ndim == 0 else out
 
 
+def exp(x):
+    """:math:`e^x`, elementwise, identical on every backend (see the module text).
+
+    Evaluated in float64; a float32 ``x`` gets the result rounded to float32."""
+    return _rounded(_exp64(x), x)
+
+
+def exprel(z):
+    """:math:`(e^z - 1)/z` with :math:`\\mathrm{exprel}(0) = 1`, elementwise (float64,
+    rounded to float32 for a float32 ``z``)."""
+    return _rounded(_exprel64(z), z)
+
+
 def tanh(x):
-    """:math:`\tanh x = 1 - 2/(e^{2x} + 1)`, elementwise, from :func:`exp`."""
-    return 1.0 - 2.0 / (exp(2.0 * x) + 1.0)
+    """:math:`\\tanh x = 1 - 2/(e^{2x} + 1)`, elementwise, from :func:`exp` (float64,
+    rounded to float32 for a float32 ``x``)."""
+    return _rounded(1.0 - 2.0 / (_exp64(2.0 * x) + 1.0), x)
 
 
 def cosh(x):
-    r""":math:`\cosh x = (e^x + 1/e^x)/2`, elementwise, from :func:`exp`."""
-    e = exp(x)
-    return 0.5 * (e + 1.0 / e)
+    r""":math:`\cosh x = (e^x + 1/e^x)/2`, elementwise, from :func:`exp` (float64, rounded
+    to float32 for a float32 ``x``)."""
+    e = _exp64(x)
+    return _rounded(0.5 * (e + 1.0 / e), x)
 
 
 # -- scalar versions (compiled by Numba into the backend's loops) ----------------------

@@ -77,7 +77,7 @@ class PoissonSpike(Neuron):
 
     def update(self, x=None):
         p = _spike_probability(self.freqs, environ.dt_ms())
-        self.spike.data = (self._rng.random(self.spike.shape) < p).astype(np.float64)
+        self.spike.data = (self._rng.random(self.spike.shape) < p).astype(self.spike.data.dtype)
         return self.spike.data
 
 
@@ -167,7 +167,8 @@ class SpikeTime(Neuron):
     def init_state(self, batch_size=None):
         steps = getattr(np, self.time_as_step)(self.times_ms / environ.dt_ms()).astype(np.int64)
         order = np.argsort(steps, kind="stable")
-        self._steps, self._idx, self._w = steps[order], self.indices[order], self.weights[order]
+        self._steps, self._idx = steps[order], self.indices[order]
+        self._w = self.weights[order].astype(environ.dftype())
         self.spike = self._new_state("spike", np.zeros(self.varshape), None, batch_size)
 
     def get_spike(self, V=None):
@@ -177,7 +178,7 @@ class SpikeTime(Neuron):
         i = environ.get("i", None)
         step = i if i is not None else int(round(environ.t_ms("SpikeTime") / environ.dt_ms()))
         lo, hi = np.searchsorted(self._steps, [step, step + 1])
-        out = np.zeros(self.num)
+        out = np.zeros(self.num, dtype=self._w.dtype)
         np.add.at(out, self._idx[lo:hi], self._w[lo:hi])
         self.spike.data = out.reshape(self.varshape)
         return self.spike.data

@@ -36,7 +36,7 @@ def exprel(z):
     such a candidate and then discards it).
     """
     if np.ndim(z) == 0:  # one rate for the whole population (e.g. a synapse's 1/tau)
-        return np.float64(fmath.exprel_scalar(float(z)))
+        return np.asarray(z).dtype.type(fmath.exprel_scalar(float(z)))  # z's float type
     with np.errstate(over="ignore", invalid="ignore"):
         return fmath.exprel(z)
 

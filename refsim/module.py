@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import quantities as pq
 
+from refsim import environ
 from refsim import init as _init
-from refsim.units import to_internal, to_quantity
+from refsim.units import to_internal, to_model, to_quantity
 
 __all__ = [
     "State",
@@ -58,13 +59,14 @@ class State:
     Attributes
     ----------
     data : numpy.ndarray
-        The raw float64 array in internal units; kernels read and write it.
+        The raw array in internal units, float64 (float32 when built under
+        ``refsim.environ.set(precision=32)``); kernels read and write it.
     """
 
     __slots__ = ("data", "unit", "name")
 
-    def __init__(self, data, unit=None, name: str = "state"):
-        self.data = np.array(data, dtype=np.float64)
+    def __init__(self, data, unit=None, name: str = "state", dtype=None):
+        self.data = np.array(data, dtype=environ.dftype() if dtype is None else dtype)
         self.unit = unit
         self.name = name
 
@@ -78,7 +80,7 @@ class State:
     @value.setter
     def value(self, new) -> None:
         data = to_internal(new, self.name, self.unit)
-        self.data = np.array(np.broadcast_to(data, self.data.shape), dtype=np.float64)
+        self.data = np.array(np.broadcast_to(data, self.data.shape), dtype=self.data.dtype)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -230,19 +232,20 @@ class Dynamics(Module):
         self._states_ready = False
 
     # -- parameters ---------------------------------------------------------
-    def _param(self, name: str, value, unit) -> np.ndarray:
+    def _param(self, name: str, value, unit, dtype=None) -> np.ndarray:
         """Convert a parameter to internal units, broadcast to the population.
 
         A scalar stays a 0-d array (one value shared by all); anything else is
-        broadcast to :attr:`varshape`.  Raises :class:`UnitError` for a wrong or
-        missing dimension, ``ValueError`` for a wrong shape.
+        broadcast to :attr:`varshape`.  ``dtype``: the float type (default
+        :func:`refsim.environ.dftype`; a span compared with the clock is float64).  Raises
+        :class:`UnitError` for a wrong or missing dimension, ``ValueError`` for a wrong shape.
         """
         self._given[name] = value
         if isinstance(value, _init.Initializer):
             value = value(self.varshape)
-        data = to_internal(value, name, unit)
+        data = to_internal(value, name, unit).astype(dtype or environ.dftype(), copy=False)
         if data.size == 1:
-            return np.float64(data.reshape(()))
+            return data.reshape(())[()]  # a NumPy scalar of the current precision
         try:
             return np.array(np.broadcast_to(data, self.varshape))
         except ValueError:
@@ -251,21 +254,23 @@ class Dynamics(Module):
                 f"population shape {self.varshape}"
             ) from None
 
-    def _new_state(self, name: str, initializer, unit, batch_size: int | None) -> State:
+    def _new_state(self, name: str, initializer, unit, batch_size: int | None,
+                   dtype=None) -> State:
         """Evaluate ``initializer`` for this population as a :class:`State`.
 
         ``unit`` is the expected dimension (``None``: a pure number); the state
-        reports in the initializer's own unit when it has one.
+        reports in the initializer's own unit when it has one.  ``dtype``: the float
+        type (default :func:`refsim.environ.dftype`; the time of an event is float64).
         """
         shape = self.varshape if batch_size is None else (batch_size, *self.varshape)
         values = _init.param(initializer, shape)
-        data = to_internal(values, name, unit)
+        data = to_internal(values, name, unit).astype(dtype or environ.dftype(), copy=False)
         display = values.units if isinstance(values, pq.Quantity) else unit
         existing = getattr(self, name, None)
         if isinstance(existing, State):  # reset: keep the object, so monitors stay attached
             existing.data, existing.unit = data, display
             return existing
-        return State(data, unit=display, name=name)
+        return State(data, unit=display, name=name, dtype=data.dtype)
 
     # -- inputs -------------------------------------------------------------
     def add_current_input(self, key: str, inp, label: str | None = None) -> None:
@@ -283,12 +288,12 @@ class Dynamics(Module):
                 raise ValueError(f"{self.name}: the current input key '{key}' is already taken")
             self.current_inputs[key] = inp
         else:
-            self._queue(self.current_inputs, key, to_internal(inp, key, self.input_unit))
+            self._queue(self.current_inputs, key, to_model(inp, key, self.input_unit))
 
     def add_delta_input(self, key: str, inp, label: str | None = None) -> None:
         """Queue a jump of the integrated variable (a quantity), consumed by the next update."""
         key = key if label is None else f"{label} // {key}"
-        self._queue(self.delta_inputs, key, to_internal(inp, key, self.delta_unit))
+        self._queue(self.delta_inputs, key, to_model(inp, key, self.delta_unit))
 
     @property
     def delta_unit(self):
@@ -331,7 +336,7 @@ class Dynamics(Module):
                     current, slope = current + I, slope + dI
                 elif callable(inp):
                     result = inp(to_quantity(V, self.delta_unit))
-                    current = current + to_internal(result, key, self.input_unit)
+                    current = current + to_model(result, key, self.input_unit)
                 else:
                     current = current + inp
             return current, slope
@@ -358,7 +363,7 @@ class Dynamics(Module):
             return 0.0
         if isinstance(x, (int, float)) and x == 0:
             return 0.0
-        return to_internal(x, f"{type(self).__name__}.update input x", self.input_unit)
+        return to_model(x, f"{type(self).__name__}.update input x", self.input_unit)
 
     def align_pre(self, dyn):
         """Step ``dyn`` after every update of this population, fed with its spikes.
@@ -406,7 +411,7 @@ class _FeedSpikes(Module):
         self.target = target
 
     def __call__(self, spikes) -> None:
-        data = np.asarray(spikes, dtype=np.float64)
+        data = np.asarray(spikes, dtype=environ.dftype())
         if hasattr(self.target, "step"):
             self.target.step(data)
         else:
@@ -453,7 +458,7 @@ class Synapse(Dynamics):
     def update(self, x=None):
         """Advance one step with input ``x`` (a quantity); return the output as a quantity."""
         name = f"{type(self).__name__} input x"
-        out = self.step(None if x is None else to_internal(x, name, self.input_unit))
+        out = self.step(None if x is None else to_model(x, name, self.input_unit))
         return out if self.output_unit is None else to_quantity(out, self.output_unit)
 
     @property

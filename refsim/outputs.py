@@ -24,7 +24,7 @@ import quantities as pq
 
 from refsim import fmath
 from refsim.module import Module
-from refsim.units import UnitError, dimension_name, to_internal, to_quantity
+from refsim.units import UnitError, dimension_name, to_model, to_quantity
 
 __all__ = ["SynOut", "CUBA", "COBA", "MgBlock"]
 
@@ -45,7 +45,7 @@ class SynOut(Module):
         """Bind the conductance (a quantity) used by the next current evaluation."""
         unit = g.units if isinstance(g, pq.Quantity) else pq.dimensionless
         self.check_input_unit(unit)
-        self._g = to_internal(g, "g", unit)
+        self._g = to_model(g, "g", unit)
 
     def bind_data(self, g: np.ndarray) -> None:
         """Bind a conductance already in internal units (used by projections)."""
@@ -67,7 +67,7 @@ class SynOut(Module):
 
     def __call__(self, V) -> pq.Quantity:
         """The current (a quantity in nA) at membrane potential ``V`` (a quantity)."""
-        current, _ = self.current_and_slope(to_internal(V, "V", pq.mV))
+        current, _ = self.current_and_slope(to_model(V, "V", pq.mV))
         return to_quantity(current, pq.nA)
 
     def __repr__(self) -> str:
@@ -89,7 +89,7 @@ class CUBA(SynOut):
     def __init__(self, scale=1.0 * pq.V, name: str | None = None):
         super().__init__(name)
         self.scale_unit = scale.units if isinstance(scale, pq.Quantity) else pq.dimensionless
-        self.scale = to_internal(scale, "scale", self.scale_unit)
+        self.scale = to_model(scale, "scale", self.scale_unit)
         self._given = {"scale": scale}
 
     def check_input_unit(self, g_unit) -> None:
@@ -116,7 +116,7 @@ class COBA(SynOut):
 
     def __init__(self, E, name: str | None = None):
         super().__init__(name)
-        self.E = to_internal(E, "E", pq.mV)
+        self.E = to_model(E, "E", pq.mV)
         self._given = {"E": E}
 
     def check_input_unit(self, g_unit) -> None:
@@ -157,10 +157,10 @@ class MgBlock(COBA):
     def __init__(self, E=0.0 * pq.mV, cc_Mg=1.2, alpha=0.062 / pq.mV, beta=3.57,
                  V_offset=0.0 * pq.mV, name: str | None = None):
         super().__init__(E, name=name)
-        self.cc_Mg = to_internal(cc_Mg, "cc_Mg", None)
-        self.alpha = to_internal(alpha, "alpha", 1 / pq.mV)
-        self.beta = to_internal(beta, "beta", None)
-        self.V_offset = to_internal(V_offset, "V_offset", pq.mV)
+        self.cc_Mg = to_model(cc_Mg, "cc_Mg", None)
+        self.alpha = to_model(alpha, "alpha", 1 / pq.mV)
+        self.beta = to_model(beta, "beta", None)
+        self.V_offset = to_model(V_offset, "V_offset", pq.mV)
         self._given = {"E": E, "cc_Mg": cc_Mg, "alpha": alpha, "beta": beta,
                        "V_offset": V_offset}
 

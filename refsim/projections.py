@@ -31,11 +31,12 @@ from __future__ import annotations
 import numpy as np
 import quantities as pq
 
+from refsim import environ
 from refsim.connectivity import Comm, _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay
 from refsim.module import Describer, Dynamics, Module, Synapse
 from refsim.outputs import SynOut
-from refsim.units import UnitError, dimension_name, to_internal
+from refsim.units import UnitError, dimension_name, to_model
 
 __all__ = ["AlignPostProj", "AlignPreProj", "DeltaProj", "CurrentProj"]
 
@@ -256,7 +257,7 @@ class CurrentProj(Module):
         x = _apply(self.modules, x)
         if isinstance(x, pq.Quantity):
             unit = x.units
-            x = to_internal(x, "CurrentProj input", unit)
+            x = to_model(x, "CurrentProj input", unit)
         else:
             unit = pq.dimensionless
         if self._checked_unit is None or self._checked_unit != str(unit):
@@ -317,7 +318,7 @@ class AlignPreProj(Module):
 
     def update(self, spikes) -> None:
         """Feed this step's presynaptic ``spikes``."""
-        x = self.comm._check_input(np.asarray(_apply(self.modules, spikes), dtype=np.float64))
+        x = self.comm._check_input(np.asarray(_apply(self.modules, spikes), dtype=environ.dftype()))
         if self.delay is not None:
             x = self.delay(x)
         if self.stp is not None:

@@ -16,8 +16,8 @@ Every other dimension is the matching product of those, so the system is
 coherent: resistance is MOhm (mV/nA), conductance uS (nA/mV), capacitance nF
 (nA*ms/mV), rates 1/ms.  Hence ``nA * MOhm = mV``, ``uS * mV = nA`` and
 ``nF * mV / ms = nA`` with no conversion factor, and kernels run on plain
-float64 arrays.  Results leave through :func:`to_quantity` in any unit the
-caller likes.
+float64 arrays (float32 under ``precision=32``, :func:`to_model`).  Results leave
+through :func:`to_quantity` in any unit the caller likes.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ __all__ = [
     "UnitError",
     "internal_unit",
     "to_internal",
+    "to_model",
     "to_quantity",
     "dimension_name",
     "mV",
@@ -196,6 +197,14 @@ def to_internal(value, name: str, expected) -> np.ndarray:
         )
     data = np.asarray(value.magnitude, dtype=np.float64)
     return _rescale(data, _factor(value.dimensionality.string, _internal_str(_unit_str(expected))))
+
+
+def to_model(value, name: str, expected) -> np.ndarray:
+    """:func:`to_internal`, in the float type of the current precision
+    (:func:`refsim.environ.dftype`): for what a model computes with (parameters, states,
+    weights, inputs).  Times that count steps stay float64 (:func:`to_internal`)."""
+    from refsim import environ  # environ imports this module
+    return to_internal(value, name, expected).astype(environ.dftype(), copy=False)
 
 
 @cache

@@ -253,6 +253,16 @@ def _check_pre(proj) -> None:
             raise NotCompilable(f"{part.name}: queued inputs at the start of a compiled run")
 
 
+def _require_float64(net) -> None:
+    """The compiled loops are float64: a network built under ``precision=32`` runs the
+    NumPy code (checked before :func:`_hold` takes any state)."""
+    for node in net.nodes():
+        for name, value in vars(node).items():
+            if isinstance(value, State) and value.data.dtype != np.float64:
+                raise NotCompilable(f"{node.name}.{name} is {value.data.dtype} (precision=32): "
+                                    "the compiled loops are float64 only")
+
+
 def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
          synapse_kinds=(Expon, DualExpon), align_pre: bool = True,
          delays: bool = True) -> Plan:
@@ -266,6 +276,7 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
 
     Raises :class:`NotCompilable` naming the first component that has no compiled twin.
     """
+    _require_float64(net)
     pops = list(net.populations)
     V, extra, last, in_refractory, params, kind, refractory = [], [], [], [], [], [], []
     hard, spiking, fired = [], [], []

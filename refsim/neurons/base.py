@@ -21,7 +21,7 @@ from refsim import environ
 from refsim.init import Constant
 from refsim.integrators import METHODS, exp_euler, explicit_step
 from refsim.module import Neuron
-from refsim.units import to_internal
+from refsim.units import to_model
 
 __all__ = ["threshold_spike", "SpikingNeuron", "Refractory", "ContinuousNeuron",
            "reset_scalar", "spike_scalar", "level_spike_scalar"]
@@ -29,7 +29,7 @@ __all__ = ["threshold_spike", "SpikingNeuron", "Refractory", "ContinuousNeuron",
 
 def threshold_spike(scaled: np.ndarray) -> np.ndarray:
     """Heaviside of the scaled potential, inclusive at zero, as float 0/1."""
-    return (np.asarray(scaled) >= 0.0).astype(np.float64)
+    return (np.asarray(scaled) >= 0.0).astype(environ.dftype())
 
 
 class SpikingNeuron(Neuron):
@@ -73,7 +73,7 @@ class SpikingNeuron(Neuron):
 
     def get_spike(self, V=None) -> np.ndarray:
         """Spikes (float 0/1) of ``V`` (a quantity; default: the stored potential)."""
-        V = self.V.data if V is None else to_internal(V, "V", self.V_unit)
+        V = self.V.data if V is None else to_model(V, "V", self.V_unit)
         return threshold_spike(self.scaled_potential(V))
 
     def reset_potential(self, V: np.ndarray, spike: np.ndarray) -> np.ndarray:
@@ -103,7 +103,7 @@ class Refractory:
     """
 
     def _init_refractory(self, tau_ref, ref_var: bool = False) -> None:
-        self.tau_ref = self._param("tau_ref", tau_ref, pq.ms)
+        self.tau_ref = self._param("tau_ref", tau_ref, pq.ms, dtype=np.float64)  # as the clock
         self.ref_var = bool(ref_var)
 
     def init_state(self, batch_size=None) -> None:
@@ -112,8 +112,8 @@ class Refractory:
         self._init_refractory_states(batch_size)
 
     def _init_refractory_states(self, batch_size) -> None:
-        self.last_spike_time = self._new_state(
-            "last_spike_time", Constant(-1e7 * pq.ms), pq.ms, batch_size)
+        self.last_spike_time = self._new_state(  # float64 as the clock, at any precision
+            "last_spike_time", Constant(-1e7 * pq.ms), pq.ms, batch_size, dtype=np.float64)
         if self.ref_var:
             self.refractory = self._new_state("refractory", Constant(0.0), None, batch_size)
 
@@ -127,7 +127,7 @@ class Refractory:
         spiking = V >= V_th
         self.last_spike_time.data = np.where(spiking, t, self.last_spike_time.data)
         if self.ref_var:
-            self.refractory.data = np.logical_or(refractory, spiking).astype(np.float64)
+            self.refractory.data = np.logical_or(refractory, spiking).astype(environ.dftype())
 
 
 class ContinuousNeuron(SpikingNeuron):

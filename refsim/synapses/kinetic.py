@@ -39,7 +39,7 @@ class _TransmitterPulse(Synapse):
     def __init__(self, in_size, T, T_dur, g_initializer, name):
         super().__init__(in_size, name=name)
         self.T = self._param("T", T, pq.mM)
-        self.T_dur = self._param("T_dur", T_dur, pq.ms)
+        self.T_dur = self._param("T_dur", T_dur, pq.ms, dtype=np.float64)  # as the clock
         self.g_initializer = g_initializer
         self.g_unit = unit_of(g_initializer)
         self.g_max = float(to_internal(pq.Quantity(1.0, self.g_unit), "g", self.g_unit)) \
@@ -51,8 +51,8 @@ class _TransmitterPulse(Synapse):
 
     def _init_pulse_states(self, batch_size):
         self.g = self._new_state("g", self.g_initializer, self.g_unit, batch_size)
-        self.spike_arrival_time = self._new_state(
-            "spike_arrival_time", Constant(-1e7 * pq.ms), pq.ms, batch_size)
+        self.spike_arrival_time = self._new_state(  # float64 as the clock, at any precision
+            "spike_arrival_time", Constant(-1e7 * pq.ms), pq.ms, batch_size, dtype=np.float64)
 
     def transmitter(self, pre_spike) -> np.ndarray:
         """Record this step's arrivals; the concentration [T] (internal mM) now."""
