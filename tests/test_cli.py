@@ -109,12 +109,12 @@ def test_quick_leaves_out_statistical_and_convergence_cases():
 
     quick = {c.kind for c in select(quick=True)}
     full = {c.kind for c in select()}
-    assert quick == {"analytic", "golden"}
-    assert full == {"analytic", "golden", "statistical", "convergence"}
+    assert quick == {"analytic", "golden", "float32"}
+    assert full == {"analytic", "golden", "float32", "statistical", "convergence"}
 
 
 def test_json_flag_writes_results(tmp_path, capsys):
-    assert cli.main(["validate", "--case", "tut1a", "--json", str(tmp_path / "r.json")]) == 0
+    assert cli.main(["validate", "--case", "golden/tut1a", "--json", str(tmp_path / "r.json")]) == 0
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["summary"] == {"cases": 1, "passed": 1, "failed": 0}
 

@@ -91,3 +91,11 @@ def test_backend_examples_give_the_same_run_on_numpy_and_numba(name, tmp_path):
         assert f"{backend:6s} engine {backend}: {spikes} spikes" in out
     assert "same spikes and states on numpy and numba: True" in out
     assert recorded in out
+
+
+def test_float32_precision(tmp_path):
+    out = _run("float32_precision.py", tmp_path)
+    assert "precision 64: V is float64, 11 spikes" in out
+    assert "precision 32: V is float32, 11 spikes" in out
+    assert float(re.search(r"largest \|V32 - V64\|: (\S+) mV", out).group(1)) < 1e-4
+    assert "LIF one step in float32: -59.84079742 mV" in out  # brainpy's documented number

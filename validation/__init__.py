@@ -6,7 +6,9 @@ reason for that tolerance, plus curves to plot.  Three kinds:
 
 * ``analytic`` (:mod:`refsim.validation.analytic`): closed-form solutions;
 * ``golden`` (:mod:`refsim.validation.golden_cases`): traces recorded with brainpy.state;
-* ``statistical`` (in ``golden_cases``): network statistics against recorded spreads.
+* ``statistical`` (in ``golden_cases``): network statistics against recorded spreads;
+* ``float32`` (:mod:`refsim.validation.precision`): the golden traces replayed under
+  ``precision=32``, held to the float32 tolerance table.
 
 ``refsim validate`` runs them (see :mod:`refsim.cli`); the tests run the same
 functions and assert every metric.
@@ -108,6 +110,7 @@ def select(pattern: str | None = None, quick: bool = False) -> list[Case]:
         analytic,
         convergence,
         golden_cases,
+        precision,
         statistical,
     )
 

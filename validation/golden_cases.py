@@ -78,7 +78,7 @@ def _state_columns(data: dict) -> dict[str, tuple]:
     return cols
 
 
-def _golden_neuron(name: str, meta: dict):
+def golden_neuron(name: str, meta: dict):
     """The recorded neuron, built from its stored parameters, states initialised."""
     cls_name = name.split("_")[1]
     kwargs = _constructor_kwargs(cls_name, meta["params"])
@@ -94,10 +94,12 @@ def _input_unit(meta: dict) -> pq.Quantity:
     return pq.Quantity(1.0, meta["notes"][0].split(":")[1].strip().replace(" ", ""))
 
 
-def replay_neuron(name: str) -> tuple[dict, dict]:
-    """Run golden neuron case ``name`` in refsim; returns (refsim columns, golden arrays)."""
+def replay_neuron(name: str, neuron=None) -> tuple[dict, dict]:
+    """Run golden neuron case ``name`` in refsim; returns (refsim columns, golden arrays).
+
+    ``neuron``: the model to drive (default: built from the case's parameters)."""
     data, meta = golden_data.load(name), golden_data.meta(name)
-    neuron = _golden_neuron(name, meta)
+    neuron = golden_neuron(name, meta) if neuron is None else neuron
     input_unit = _input_unit(meta)
     columns = _state_columns(data)
     got = {key: [] for key in (*columns, "spike_get", "spike_update_return")}
@@ -119,7 +121,7 @@ def replay_neuron_in_network(name: str) -> tuple[dict, dict, str]:
     each continuing the last.  Returns (refsim columns, golden arrays, the engine that
     ran); the columns are the recorded states and ``spike_get``."""
     data, meta = golden_data.load(name), golden_data.meta(name)
-    neuron = _golden_neuron(name, meta)
+    neuron = golden_neuron(name, meta)
     input_unit = _input_unit(meta)
     columns = _state_columns(data)
     net = refsim.Network()
@@ -163,11 +165,19 @@ def one_step_errors(name: str) -> dict[str, float]:
     Returns, per recorded state column, the largest ``|refsim - brainpy| / max(1, |brainpy|)``.
     This tests the update equations without the amplification of a free run.
     """
+    errors, _ = one_step_trace(name)
+    return {key: float(np.max(err)) for key, err in errors.items()}
+
+
+def one_step_trace(name: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """As :func:`one_step_errors`, step by step: (per column, the relative error of every
+    step; per step, whether refsim's spike equals the recorded one)."""
     data, meta = golden_data.load(name), golden_data.meta(name)
-    neuron = _golden_neuron(name, meta)
+    neuron = golden_neuron(name, meta)
     columns = _state_columns(data)
     input_unit = _input_unit(meta)
-    worst = {key: 0.0 for key in columns}
+    errors = {key: np.zeros(data["t_ms"].size) for key in columns}
+    same_spike = np.zeros(data["t_ms"].size, dtype=bool)
     with refsim.environ.context(dt=data["param__dt_ms"] * pq.ms):
         for i, t in enumerate(data["t_ms"]):
             for key, (state, unit) in columns.items():
@@ -180,9 +190,9 @@ def one_step_errors(name: str) -> dict[str, float]:
                 value = getattr(neuron, state).value
                 got = value if unit is None else value.rescale(unit).magnitude
                 ref = data[key][i]
-                err = float(np.max(np.abs(got - ref) / np.maximum(1.0, np.abs(ref))))
-                worst[key] = max(worst[key], err)
-    return worst
+                errors[key][i] = float(np.max(np.abs(got - ref) / np.maximum(1.0, np.abs(ref))))
+            same_spike[i] = bool(np.all((neuron.get_spike() != 0) == (data["spike_get"][i] != 0)))
+    return errors, same_spike
 
 
 def _neuron_case(name: str):
@@ -234,12 +244,17 @@ for _name in golden_data.case_names():
 
 # --- the tutorials -----------------------------------------------------------
 
+def tut1a_neuron() -> refsim.LIF:
+    """Tutorial 1a's 4 LIF neurons at -60 mV, states initialised."""
+    n = refsim.LIF(4, R=1 * pq.ohm, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+                   V_rest=-52 * pq.mV, V_initializer=refsim.init.Constant(-60 * pq.mV))
+    return refsim.init_all_states(n)
+
+
 @case("golden/tut1a_lif_one_step", "golden", "LIF, 4 neurons, one 8 mA step from -60 mV")
 def tut1a():
     ref = golden_data.load("tut1a_lif_one_step")
-    n = refsim.LIF(4, R=1 * pq.ohm, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                   V_rest=-52 * pq.mV, V_initializer=refsim.init.Constant(-60 * pq.mV))
-    refsim.init_all_states(n)
+    n = tut1a_neuron()
     with refsim.environ.context(dt=0.1 * pq.ms, t=0 * pq.ms):
         spikes = n(8 * pq.mA)
     V = n.V.value.rescale(pq.mV).magnitude
@@ -326,9 +341,9 @@ SYNAPSES = {name: getattr(refsim, name) for name in refsim.synapses.__all__}
 _SYN_SKIP = {"w_mS", "event_period_steps", "dt_ms", "T_ms"}
 
 
-def replay_synapse(name: str) -> tuple[dict, dict]:
-    """Run golden synapse case ``name`` in refsim; returns (refsim columns, golden arrays)."""
-    ref, meta = golden_data.load(name), golden_data.meta(name)
+def golden_synapse(name: str):
+    """The recorded synapse, built from its stored parameters, states initialised."""
+    meta = golden_data.meta(name)
     cls = SYNAPSES[name.split("_")[1]]
     kwargs = {}
     for key, value in meta["params"].items():
@@ -337,7 +352,15 @@ def replay_synapse(name: str) -> tuple[dict, dict]:
         param, unit = _split_unit(key.replace("_per_ms_mM", "_perms_mM"))
         kwargs[param] = bool(value) if param == "normalize" else (
             value if unit is None else value * unit)
-    syn = refsim.init_all_states(cls(1, **kwargs))
+    return refsim.init_all_states(cls(1, **kwargs))
+
+
+def replay_synapse(name: str, syn=None) -> tuple[dict, dict]:
+    """Run golden synapse case ``name`` in refsim; returns (refsim columns, golden arrays).
+
+    ``syn``: the model to drive (default: :func:`golden_synapse`)."""
+    ref, meta = golden_data.load(name), golden_data.meta(name)
+    syn = golden_synapse(name) if syn is None else syn
     if "w_mS" in meta["params"]:  # linear kernels take the event weight
         inputs = [s * meta["params"]["w_mS"] * pq.mS for s in ref["pre_spike"]]
     else:  # kinetics and plasticity take the spike itself

@@ -68,7 +68,7 @@ def environment(backend: str = "numpy") -> dict:
         "scipy": scipy.__version__,
         "quantities": quantities.__version__,
         "backend": backend,
-        "dtype": "float64",
+        "dtype": np.dtype(refsim.environ.dftype()).name,  # float32 cases set their own
         "seeds": "fixed per case (see each case)",
         "machine": f"{platform.machine()} {platform.system()} {platform.release()}, "
                    f"{os.cpu_count()} cores",
