@@ -168,7 +168,7 @@ class SpikeTime(Neuron):
         steps = getattr(np, self.time_as_step)(self.times_ms / environ.dt_ms()).astype(np.int64)
         order = np.argsort(steps, kind="stable")
         self._steps, self._idx = steps[order], self.indices[order]
-        self._w = self.weights[order].astype(environ.dftype())
+        self._w = self.weights[order].astype(self.dtype)
         self.spike = self._new_state("spike", np.zeros(self.varshape), None, batch_size)
 
     def get_spike(self, V=None):

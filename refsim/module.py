@@ -230,6 +230,9 @@ class Dynamics(Module):
         self.after_updates: dict[Any, Callable[[Any], Any]] = {}
         self._given: dict[str, Any] = {}
         self._states_ready = False
+        #: the float type of its parameters, states and inputs: the precision it was
+        #: built in (``refsim.environ.set(precision=32)`` gives float32)
+        self.dtype = environ.dftype()
 
     # -- parameters ---------------------------------------------------------
     def _param(self, name: str, value, unit, dtype=None) -> np.ndarray:
@@ -237,15 +240,15 @@ class Dynamics(Module):
 
         A scalar stays a 0-d array (one value shared by all); anything else is
         broadcast to :attr:`varshape`.  ``dtype``: the float type (default
-        :func:`refsim.environ.dftype`; a span compared with the clock is float64).  Raises
+        :attr:`dtype`; a span compared with the clock is float64).  Raises
         :class:`UnitError` for a wrong or missing dimension, ``ValueError`` for a wrong shape.
         """
         self._given[name] = value
         if isinstance(value, _init.Initializer):
             value = value(self.varshape)
-        data = to_internal(value, name, unit).astype(dtype or environ.dftype(), copy=False)
+        data = to_model(value, name, unit, dtype or self.dtype)
         if data.size == 1:
-            return data.reshape(())[()]  # a NumPy scalar of the current precision
+            return data.reshape(())[()]  # a NumPy scalar of the model's precision
         try:
             return np.array(np.broadcast_to(data, self.varshape))
         except ValueError:
@@ -260,11 +263,11 @@ class Dynamics(Module):
 
         ``unit`` is the expected dimension (``None``: a pure number); the state
         reports in the initializer's own unit when it has one.  ``dtype``: the float
-        type (default :func:`refsim.environ.dftype`; the time of an event is float64).
+        type (default :attr:`dtype`; the time of an event is float64).
         """
         shape = self.varshape if batch_size is None else (batch_size, *self.varshape)
         values = _init.param(initializer, shape)
-        data = to_internal(values, name, unit).astype(dtype or environ.dftype(), copy=False)
+        data = to_model(values, name, unit, dtype or self.dtype)
         display = values.units if isinstance(values, pq.Quantity) else unit
         existing = getattr(self, name, None)
         if isinstance(existing, State):  # reset: keep the object, so monitors stay attached
@@ -288,12 +291,12 @@ class Dynamics(Module):
                 raise ValueError(f"{self.name}: the current input key '{key}' is already taken")
             self.current_inputs[key] = inp
         else:
-            self._queue(self.current_inputs, key, to_model(inp, key, self.input_unit))
+            self._queue(self.current_inputs, key, to_model(inp, key, self.input_unit, self.dtype))
 
     def add_delta_input(self, key: str, inp, label: str | None = None) -> None:
         """Queue a jump of the integrated variable (a quantity), consumed by the next update."""
         key = key if label is None else f"{label} // {key}"
-        self._queue(self.delta_inputs, key, to_model(inp, key, self.delta_unit))
+        self._queue(self.delta_inputs, key, to_model(inp, key, self.delta_unit, self.dtype))
 
     @property
     def delta_unit(self):
@@ -336,7 +339,7 @@ class Dynamics(Module):
                     current, slope = current + I, slope + dI
                 elif callable(inp):
                     result = inp(to_quantity(V, self.delta_unit))
-                    current = current + to_model(result, key, self.input_unit)
+                    current = current + to_model(result, key, self.input_unit, self.dtype)
                 else:
                     current = current + inp
             return current, slope
@@ -363,7 +366,7 @@ class Dynamics(Module):
             return 0.0
         if isinstance(x, (int, float)) and x == 0:
             return 0.0
-        return to_model(x, f"{type(self).__name__}.update input x", self.input_unit)
+        return to_model(x, f"{type(self).__name__}.update input x", self.input_unit, self.dtype)
 
     def align_pre(self, dyn):
         """Step ``dyn`` after every update of this population, fed with its spikes.
@@ -411,7 +414,7 @@ class _FeedSpikes(Module):
         self.target = target
 
     def __call__(self, spikes) -> None:
-        data = np.asarray(spikes, dtype=environ.dftype())
+        data = np.asarray(spikes, dtype=getattr(self.target, "dtype", np.float64))
         if hasattr(self.target, "step"):
             self.target.step(data)
         else:
@@ -458,7 +461,7 @@ class Synapse(Dynamics):
     def update(self, x=None):
         """Advance one step with input ``x`` (a quantity); return the output as a quantity."""
         name = f"{type(self).__name__} input x"
-        out = self.step(None if x is None else to_model(x, name, self.input_unit))
+        out = self.step(None if x is None else to_model(x, name, self.input_unit, self.dtype))
         return out if self.output_unit is None else to_quantity(out, self.output_unit)
 
     @property

@@ -31,7 +31,6 @@ from __future__ import annotations
 import numpy as np
 import quantities as pq
 
-from refsim import environ
 from refsim.connectivity import Comm, _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay
 from refsim.module import Describer, Dynamics, Module, Synapse
@@ -318,7 +317,7 @@ class AlignPreProj(Module):
 
     def update(self, spikes) -> None:
         """Feed this step's presynaptic ``spikes``."""
-        x = self.comm._check_input(np.asarray(_apply(self.modules, spikes), dtype=environ.dftype()))
+        x = self.comm._check_input(np.asarray(_apply(self.modules, spikes), dtype=self.syn.dtype))
         if self.delay is not None:
             x = self.delay(x)
         if self.stp is not None:

@@ -199,12 +199,15 @@ def to_internal(value, name: str, expected) -> np.ndarray:
     return _rescale(data, _factor(value.dimensionality.string, _internal_str(_unit_str(expected))))
 
 
-def to_model(value, name: str, expected) -> np.ndarray:
-    """:func:`to_internal`, in the float type of the current precision
-    (:func:`refsim.environ.dftype`): for what a model computes with (parameters, states,
-    weights, inputs).  Times that count steps stay float64 (:func:`to_internal`)."""
-    from refsim import environ  # environ imports this module
-    return to_internal(value, name, expected).astype(environ.dftype(), copy=False)
+def to_model(value, name: str, expected, dtype=None) -> np.ndarray:
+    """:func:`to_internal`, in the float type ``dtype`` of a model (default: that of the
+    current precision, :func:`refsim.environ.dftype`): for what a model computes with
+    (parameters, states, weights, inputs).  Times that count steps stay float64
+    (:func:`to_internal`)."""
+    if dtype is None:
+        from refsim import environ  # environ imports this module
+        dtype = environ.dftype()
+    return to_internal(value, name, expected).astype(dtype, copy=False)
 
 
 @cache

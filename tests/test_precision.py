@@ -62,7 +62,6 @@ def test_float32_steps_stay_float32_and_round_each_step():
     with refsim.environ.context(precision=32):
         n = refsim.init_all_states(refsim.LIF(2, tau=10 * pq.ms, V_th=-50 * pq.mV,
                                               V_reset=-60 * pq.mV, V_rest=-60 * pq.mV))
-        n64 = None
         with refsim.environ.context(t=0 * pq.ms):
             spikes = n(np.array([3.0, 30.0]) * pq.mA)
     with refsim.environ.context(t=0 * pq.ms):
@@ -124,3 +123,23 @@ def test_the_docs_table_is_the_code_table():
             return f"{x:.0e}".replace("e-0", "e-")
         row = f"| {', '.join(classes)} | {sci(one_step)} | {sci(V_mV)} | {why} |"
         assert row in text, row
+
+
+def test_the_precision_is_the_one_a_model_was_built_in():
+    # built in float32; states made, inputs given and steps taken outside the context
+    with refsim.environ.context(precision=32):
+        neuron = refsim.LIFRef(3, tau_ref=2 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+                               V_rest=-60 * pq.mV, ref_var=True)
+        stp = refsim.STP(3)
+    assert neuron.dtype == np.float32 and refsim.LIF(1).dtype == np.float64
+    refsim.init_all_states(neuron)
+    refsim.init_all_states(stp)
+    for step in range(30):
+        with refsim.environ.context(t=step * 0.1 * pq.ms):
+            spikes = neuron(40 * pq.mA)
+            stp(spikes)
+    assert spikes.dtype == np.float32 and neuron.get_spike().dtype == np.float32
+    for state in (neuron.V, neuron.refractory, stp.u, stp.x):
+        assert state.data.dtype == np.float32, state
+    assert neuron.last_spike_time.data.dtype == np.float64  # as the clock
+    assert float(neuron.last_spike_time.data.max()) > 0  # it did fire

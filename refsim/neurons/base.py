@@ -28,8 +28,10 @@ __all__ = ["threshold_spike", "SpikingNeuron", "Refractory", "ContinuousNeuron",
 
 
 def threshold_spike(scaled: np.ndarray) -> np.ndarray:
-    """Heaviside of the scaled potential, inclusive at zero, as float 0/1."""
-    return (np.asarray(scaled) >= 0.0).astype(environ.dftype())
+    """Heaviside of the scaled potential, inclusive at zero, as float 0/1 (of the
+    potential's float type)."""
+    scaled = np.asarray(scaled)
+    return (scaled >= 0.0).astype(np.result_type(scaled.dtype, np.float32))
 
 
 class SpikingNeuron(Neuron):
@@ -127,7 +129,7 @@ class Refractory:
         spiking = V >= V_th
         self.last_spike_time.data = np.where(spiking, t, self.last_spike_time.data)
         if self.ref_var:
-            self.refractory.data = np.logical_or(refractory, spiking).astype(environ.dftype())
+            self.refractory.data = np.logical_or(refractory, spiking).astype(self.dtype)
 
 
 class ContinuousNeuron(SpikingNeuron):

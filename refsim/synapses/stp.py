@@ -61,7 +61,7 @@ class STP(Synapse):
 
     def step(self, pre_spike=None) -> np.ndarray:
         dt = environ.dt_ms()
-        s = 0.0 if pre_spike is None else np.asarray(pre_spike, dtype=environ.dftype())
+        s = 0.0 if pre_spike is None else np.asarray(pre_spike, dtype=self.dtype)
         u_old, x_old = self.u.data, self.x.data
         u = exp_euler(u_old, -u_old / self.tau_f, -1.0 / self.tau_f, dt)
         x = exp_euler(x_old, (1.0 - x_old) / self.tau_d, -1.0 / self.tau_d, dt)
@@ -99,7 +99,7 @@ class STD(Synapse):
         self.x = self._new_state("x", Constant(1.0), None, batch_size)
 
     def step(self, pre_spike=None) -> np.ndarray:
-        s = 0.0 if pre_spike is None else np.asarray(pre_spike, dtype=environ.dftype())
+        s = 0.0 if pre_spike is None else np.asarray(pre_spike, dtype=self.dtype)
         x_old = self.x.data
         x = exp_euler(x_old, (1.0 - x_old) / self.tau, -1.0 / self.tau, environ.dt_ms())
         self.x.data = x - s * self.U * x_old
