@@ -406,11 +406,18 @@ def _compiled_plan(step, mons: dict):
     if type(net).update is not Network.update:
         reason = f"{type(net).__name__} overrides Network.update"
     else:
-        from refsim.backends.plan import NotCompilable
+        from refsim.backends.plan import NotCompilable, give_back, monitored
         try:
-            return _engine_module(backend).plan(net), backend
+            plan = _engine_module(backend).plan(net)
         except NotCompilable as exc:
             reason = str(exc)
+        else:
+            try:
+                monitored(plan, mons)  # every monitor must read what the plan holds
+                return plan, backend
+            except NotCompilable as exc:
+                give_back(plan.held)  # the states as they were, for the NumPy code
+                reason = str(exc)
     warnings.warn(f"refsim.run on the {backend} backend: {reason}; running the NumPy code "
                   "step by step", BackendFallbackWarning, stacklevel=3)
     return None, f"numpy ({backend} could not compile: {reason})"

@@ -203,6 +203,29 @@ def test_a_network_that_does_not_compile_warns_and_runs_numpy(backend):
     assert res["V"].shape == (10, 3)
 
 
+def test_a_monitor_the_loop_cannot_fill_runs_numpy_with_a_warning():
+    """A callable monitor needs Python each step: the run falls back (it used to raise
+    NotCompilable from inside the compiled run)."""
+    results = {}
+    for backend in ("numba", "numpy"):
+        net = refsim.Network()
+        pop = net.population(refsim.LIF(10), current=20 * pq.mA)
+        refsim.init_all_states(net)
+        with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms), \
+                warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results[backend] = refsim.run(net, 1 * pq.ms, progress=False, monitors={
+                "mean": lambda pop=pop: pop.V.value.mean(), "spikes": pop})
+        messages = [str(w.message) for w in caught
+                    if issubclass(w.category, backends.BackendFallbackWarning)]
+        assert len(messages) == (backend == "numba")
+    res = results["numba"]
+    assert res.engine.startswith("numpy (numba could not compile: monitor 'mean' reads "
+                                 "something other than a state")
+    assert res["mean"].shape == (10,) and res["mean"][-1] > res["mean"][0]
+    assert np.array_equal(res["mean"].magnitude, results["numpy"]["mean"].magnitude)
+
+
 def test_a_plain_step_function_runs_numpy_without_warning():
     n = refsim.init_all_states(refsim.LIF(2))
     with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):

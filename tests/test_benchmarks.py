@@ -64,6 +64,24 @@ def test_refsim_bench_reports_each_backend_and_they_agree(tmp_path, capsys):
     assert "no peer ran; perf.md's figures for cuba N=800" in printed
 
 
+def test_refsim_bench_runs_each_precision_asked_for(tmp_path, capsys):
+    import json
+
+    pytest.importorskip("numba", reason="the numba backend needs numba")
+    from refsim.validation import bench
+
+    out = tmp_path / "bench.json"
+    assert bench.main(["--model", "coba", "--N", "800", "--duration", "0.05", "--backend",
+                       "numba", "--precision", "64", "32", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    runs = json.loads(out.read_text())["runs"]
+    assert [(r["backend"], r["precision"], r["engine"]) for r in runs] == [
+        ("numba", 64, "numba"), ("numba", 32, "numba")]  # float32 compiles on numba
+    assert all(r["spikes"] > 0 for r in runs)
+    first, second = (line.split() for line in printed.splitlines()[1:3])
+    assert first[2] == "numba" and first[3] != "f32" and second[2:4] == ["numba", "f32"]
+
+
 def test_peer_networks_have_the_parameters_of_refsim_networks():
     from refsim.validation import peers
     from refsim.validation.networks import COBANet, CUBANet

@@ -38,8 +38,9 @@ PEERS = {
 
 
 def measure(model: str, N: int, duration_s: float, seed: int, backend: str,
-            in_degree: float = 80.0) -> dict:
-    """Build and run one network in this process; timings in seconds."""
+            in_degree: float = 80.0, precision: int = 64) -> dict:
+    """Build (under ``precision``, 64 or 32) and run one network in this process; timings
+    in seconds."""
     t_import = time.perf_counter()
     import numpy as np
     import quantities as pq
@@ -48,7 +49,7 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str,
     from refsim.validation.networks import COBANet, CUBANet
 
     imported = time.perf_counter() - t_import
-    with refsim.use_backend(backend):
+    with refsim.use_backend(backend), refsim.environ.context(precision=precision):
         refsim.random.seed(seed)
         t0 = time.perf_counter()
         net = (COBANet if model == "coba" else CUBANet)(N, seed, in_degree)
@@ -75,6 +76,7 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str,
 
         device_mib = cupy.get_default_memory_pool().total_bytes() / 2**20
     return dict(model=model, N=N, in_degree=in_degree, backend=backend, engine=res.engine,
+                precision=precision,
                 threads=threads, device_mib=round(device_mib, 1), seed=seed,
                 duration_s=duration_s, import_s=round(imported, 3), build_s=round(build_s, 3),
                 compile_s=round(res.compile_s, 3), run_s=round(res.wall_s, 4),
@@ -85,10 +87,10 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str,
 
 
 def _in_fresh_process(model: str, N: int, duration: float, seed: int, backend: str,
-                      in_degree: float) -> dict:
+                      in_degree: float, precision: int = 64) -> dict:
     return _result_of([sys.executable, "-m", "refsim.validation.bench", "--one", model, str(N),
-                       str(duration), str(seed), backend, str(in_degree)],
-                      f"bench of {model} N={N} on {backend}")
+                       str(duration), str(seed), backend, str(in_degree), str(precision)],
+                      f"bench of {model} N={N} on {backend} (precision {precision})")
 
 
 def _result_of(command: list[str], what: str) -> dict:
@@ -164,6 +166,11 @@ def _row(r: dict, label: str) -> str:
             f"{r['process_s']:9.2f} {r['threads']:7d} {r.get('device_mib', 0.0):8.1f}")
 
 
+def _label(r: dict) -> str:
+    """A refsim row's backend, with ``f32`` for a float32 run."""
+    return r["backend"] + (" f32" if r.get("precision") == 32 else "")
+
+
 def _ratio_lines(model: str, N: int, ours: list[dict], theirs: list[dict]) -> list[str]:
     """Each refsim backend's run time over the fastest peer's of this run (perf.md's
     figures, marked, when no peer ran)."""
@@ -172,7 +179,7 @@ def _ratio_lines(model: str, N: int, ours: list[dict], theirs: list[dict]) -> li
         return [f"  no peer ran; perf.md's figures for {model} N={N} "
                 f"(fastest refsim {best:.4f} s/sim-s):", *_perf_md_lines(model, N, best)]
     fastest = min(theirs, key=lambda r: r["run_per_sim_s"])
-    return [f"  {model} N={N}: refsim {r['backend']} / fastest peer ({fastest['backend']}, "
+    return [f"  {model} N={N}: refsim {_label(r)} / fastest peer ({fastest['backend']}, "
             f"this run) = {r['run_per_sim_s'] / fastest['run_per_sim_s']:.2f}" for r in ours]
 
 
@@ -195,13 +202,17 @@ def main(argv: list[str] | None = None) -> int:
                         default=os.environ.get("REFSIM_PEER_PYTHON", sys.executable),
                         help="the Python with brian2 and/or nest installed (default "
                              "$REFSIM_PEER_PYTHON, else this one)")
+    parser.add_argument("--precision", type=int, nargs="+", choices=[64, 32], default=[64],
+                        help="float precisions to run refsim in (default 64; e.g. "
+                             "--precision 64 32)")
     parser.add_argument("--json", metavar="FILE", help="write every measurement here")
-    parser.add_argument("--one", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        model, N, duration, seed, backend, in_degree = args.one
+        model, N, duration, seed, backend, in_degree, precision = args.one
         print("RESULT " + json.dumps(measure(model, int(N), float(duration), int(seed),
-                                             backend, float(in_degree))), flush=True)
+                                             backend, float(in_degree), int(precision))),
+              flush=True)
         return 0
     from refsim import backends
 
@@ -218,12 +229,14 @@ def main(argv: list[str] | None = None) -> int:
         for N in args.N:
             ours = []
             for backend in chosen:
-                r = _median([_in_fresh_process(model, N, args.duration, args.seed, backend,
-                                               args.in_degree) for _ in range(args.repeats)])
-                ours.append(r)
-                print(_row(r, backend), flush=True)
-                if r["engine"] != backend:
-                    print(f"      (engine: {r['engine']})")
+                for precision in args.precision:
+                    r = _median([_in_fresh_process(model, N, args.duration, args.seed,
+                                                   backend, args.in_degree, precision)
+                                 for _ in range(args.repeats)])
+                    ours.append(r)
+                    print(_row(r, _label(r)), flush=True)
+                    if r["engine"] != backend:
+                        print(f"      (engine: {r['engine']})")
             rows += ours
             theirs = []
             for (sim, mode, threads), label in peer_configs:

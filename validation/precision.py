@@ -10,7 +10,10 @@ hold each model to its row of :data:`FLOAT32_TOLERANCES`, the float32 tolerance 
 * the largest potential error before the first differing spike step (a spike one step
   early or late moves everything after it);
 * one step restarted from the recorded state, the largest error relative to
-  max(1, |value|) (:func:`golden_cases.one_step_errors`).
+  max(1, |value|) (:func:`golden_cases.one_step_errors`);
+* the same model as a one-population Network run by :func:`refsim.run` on the selected
+  backend (compiled on numba, where float32 means float64 arithmetic on float32 states):
+  its spike steps and free-run potential against float64, to the same table.
 
 float32 unit roundoff is 2**-24 = 6.0e-8; one step of a model costs a few roundings,
 times the condition number of its equations (large for the exponential and quadratic
@@ -102,6 +105,18 @@ def _neuron_case(name: str):
         for key, error in one_step.items():
             metrics.append(Metric(f"{key}: one step from the recorded state, max relative "
                                   "error", error, one_step_tol, why))
+        with refsim.environ.context(precision=32), warnings.catch_warnings():
+            warnings.simplefilter("ignore", refsim.backends.BackendFallbackWarning)
+            in_network, _, engine = golden_cases.replay_neuron_in_network(name)
+        engine = engine.split(" ")[0]  # numba: float32 storage, float64 arithmetic
+        metrics.append(Metric(f"as a Network ({engine}): spike steps that differ from float64",
+                              mismatches(in_network["spike_get"][free_run],
+                                         ref["spike_get"][free_run]), 0, SPIKE_WHY))
+        for key in in_network:
+            if key.startswith("V") and not key.startswith("V_th"):
+                metrics.append(Metric(f"as a Network ({engine}): {key}: max |error| (mV), "
+                                      "free run", max_abs(in_network[key][free_run],
+                                                          ref[key][free_run]), V_tol, why))
         return metrics, []
 
     return run

@@ -30,6 +30,11 @@ and further states are named in ``plan.KIND_PARAMS`` and ``plan.NEURON_KINDS``.
 
 Float sums run in that fixed order: a rerun gives the same bits.
 
+A network built under ``precision=32`` (:attr:`Plan.single`) runs the same loop on the
+same float64 arrays, and every state is rounded to the nearest float32 where it is
+written (:func:`_stored`), before anything reads it: float32 storage, float64
+arithmetic (``docs/precision.md``).  The run gives the states back in float32.
+
 What makes it fast (figures in ``docs/performance.md``), none of which changes a bit:
 
 * ``error_model="numpy"``: a division by zero gives inf as in NumPy instead of raising,
@@ -195,7 +200,7 @@ with _compile_lock():
 def plan(net) -> Plan:
     """Read ``net`` into a :class:`~refsim.backends.plan.Plan` whose lists are Numba's
     typed lists (shared parameters one block wide).  Raises :class:`NotCompilable`."""
-    pl = plan_network(net, narrow_width=_BLOCK)
+    pl = plan_network(net, narrow_width=_BLOCK, single_ok=True)
     for name, value in vars(pl).items():
         if name not in ("pops", "bound", "feed_delay", "pre_delay") and \
                 isinstance(value, list):
@@ -281,6 +286,13 @@ def _linear_exprel(params, linear, dt):
     return out
 
 
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _stored(x, single):
+    """``x`` as a state holds it: rounded to the nearest float32 in a network built under
+    ``precision=32`` (``single``, :attr:`Plan.single`), else unchanged."""
+    return np.float64(np.float32(x)) if single else x
+
+
 # The block kernels below index state arrays at ``j = b0 + w``, tables at ``k = k0 + w``
 # and scratch at ``w``, with ``w`` counting from 0 and both offsets clamped at 0: so the
 # compiler knows no index is negative (Numba would otherwise test each one for Python's
@@ -289,7 +301,7 @@ def _linear_exprel(params, linear, dt):
 
 @numba.njit(cache=True, error_model="numpy")
 def _synapses(b0, b1, shift, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
-              f_row, f_buffer, dt):
+              f_row, f_buffer, dt, single):
     """Neurons ``b0 .. b1 - 1`` of population ``p``: each synapse decays, then adds its
     feeds' buffers in feeding order (the oracle's delta queue) and clears them.
     Tables (``TAU``, ``FACTOR``, ``DUAL_PARAM``, ``DUAL_FACTOR``) are read at column
@@ -302,7 +314,7 @@ def _synapses(b0, b1, shift, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FAC
             continue
         if KIND[r] != _EXPON:
             _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
-                        f_pop, f_row, f_buffer, dt)
+                        f_pop, f_row, f_buffer, dt, single)
             continue
         decayed = False
         for f in range(f_pop.size):
@@ -312,23 +324,24 @@ def _synapses(b0, b1, shift, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FAC
             if decayed:
                 for w in range(n):
                     j = b0 + w
-                    G[r, j] = G[r, j] + buf[j]
+                    G[r, j] = _stored(G[r, j] + buf[j], single)
                     buf[j] = 0.0
             else:  # the decay and the first feed in one pass
                 for w in range(n):
                     j, k = b0 + w, k0 + w
-                    G[r, j] = expon_decay_scalar(G[r, j], TAU[r, k], FACTOR[r, k]) + buf[j]
+                    G[r, j] = _stored(expon_decay_scalar(G[r, j], TAU[r, k], FACTOR[r, k])
+                                      + buf[j], single)
                     buf[j] = 0.0
                 decayed = True
         if not decayed:
             for w in range(n):
                 j, k = b0 + w, k0 + w
-                G[r, j] = expon_decay_scalar(G[r, j], TAU[r, k], FACTOR[r, k])
+                G[r, j] = _stored(expon_decay_scalar(G[r, j], TAU[r, k], FACTOR[r, k]), single)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
-                f_row, f_buffer, dt):
+                f_row, f_buffer, dt, single):
     """Row ``r`` (a DualExpon) over neurons ``b0 .. b0 + n - 1``: the events
     ``0.0 + x_1 + x_2 ...`` (the oracle's ``sum_delta_inputs(0.0)``) into ``G[r]``, then
     the step twin, whose output replaces them."""
@@ -340,22 +353,24 @@ def _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FA
         buf = f_buffer[f]
         for w in range(n):
             j = b0 + w
-            G[r, j] = (0.0 if first else G[r, j]) + buf[j]
+            G[r, j] = _stored((0.0 if first else G[r, j]) + buf[j], single)
             buf[j] = 0.0
         first = False
     alpha = KIND[r] == _DUAL_ALPHA
     for w in range(n):
         j, k = b0 + w, k0 + w
         events = 0.0 if first else G[r, j]
-        DUAL[r, 0, j], DUAL[r, 1, j], G[r, j] = dual_expon_step_scalar(
+        rise, decay, g = dual_expon_step_scalar(
             DUAL[r, 0, j], DUAL[r, 1, j], events, DUAL_PARAM[r, 0, k], TAU[r, k],
             DUAL_FACTOR[r, 0, k], FACTOR[r, k], DUAL_PARAM[r, 1, k], alpha,
             DUAL_FACTOR[r, 1, k], dt)
+        DUAL[r, 0, j], DUAL[r, 1, j] = _stored(rise, single), _stored(decay, single)
+        G[r, j] = _stored(g, single)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model, G, out_row,
-              out_kind, out_value, o_begin, o_end, e_linear, work, t, dt):
+              out_kind, out_value, o_begin, o_end, e_linear, work, t, dt, single):
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step, in passes that
     vectorise.  The parameter table ``par`` (and ``e_linear``) are read at column
     ``j - shift``, ``work`` is scratch.  ``e_linear`` holds ``exprel(dt * J)`` when the
@@ -385,7 +400,7 @@ def _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model,
                 slope[w] = slope[w] + dI
     if e_linear.size:
         _integrate(b0, k0, k0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest,
-                   tau_ref, refractory_model, V_r, cur, slope, e_linear, t, dt)
+                   tau_ref, refractory_model, V_r, cur, slope, e_linear, t, dt, single)
         return
     for w in range(n):
         k = k0 + w
@@ -395,7 +410,7 @@ def _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model,
         if not abs(z[w]) < EXPREL_SERIES_BELOW:  # ... and its other branch elsewhere
             e[w] = exprel_scalar(z[w])
     _integrate(b0, k0, 0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
-               refractory_model, V_r, cur, slope, e, t, dt)
+               refractory_model, V_r, cur, slope, e, t, dt, single)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -410,13 +425,13 @@ def _note_spike(j, V, V_th, held, last, flag, t):
 
 @numba.njit(cache=True, error_model="numpy")
 def _integrate(b0, k0, e0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
-               refractory_model, V_r, cur, slope, e, t, dt):
+               refractory_model, V_r, cur, slope, e, t, dt, single):
     """The exponential-Euler step of a block given ``e = exprel(dt * J)`` (at ``e0 + w``)."""
     b0, k0, e0 = max(b0, 0), max(k0, 0), max(e0, 0)
     for w in range(n):
         j, k = b0 + w, k0 + w
         drift = lif_drift_scalar(V_r[w], cur[w], slope[w], R[k], tau_m[k], V_rest[k])[0]
-        V_new = exp_euler_scalar(V_r[w], drift, e[e0 + w], dt)
+        V_new = _stored(exp_euler_scalar(V_r[w], drift, e[e0 + w], dt), single)
         if refractory_model:
             held = (t - last[j]) < tau_ref[k]
             if held:
@@ -451,7 +466,8 @@ def _input_current(j, V, direct, G, out_row, out_kind, out_value, o_begin, o_end
 
 @numba.njit(cache=True, error_model="numpy")
 def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_hard,
-                     refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, t, dt):
+                     refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, t, dt,
+                     single):
     """Neurons ``b0 .. b1 - 1`` of a population with a reset, other than LIF: one step, a
     neuron at a time through the model's scalar twin, in the order of its ``update``: reset
     (and the jump of its second state), the input at the post-reset potential, the step,
@@ -469,7 +485,7 @@ def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_har
         fired = spk[j]
         if kind == _GIF:
             _gif_neuron(j, k, fired, v, extra, last, flag, spk, par, is_hard, refractory_model,
-                        G, out_row, out_kind, out_value, o_begin, o_end, t, dt)
+                        G, out_row, out_kind, out_value, o_begin, o_end, t, dt, single)
             continue
         x = extra[0, j] if extra.shape[0] else 0.0
         if kind == _IZHIKEVICH:  # own: a, b, c, d, p1, p2, p3
@@ -509,10 +525,11 @@ def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_har
                 V_new, x_new = expif_step_scalar(V_r, x_r, current, slope, adaptive, R[k],
                                                  tau_m[k], V_rest[k], own[0, k], own[1, k],
                                                  tau_w, a, dt)
+        held = refractory_model and (t - last[j]) < tau_ref[k]
+        if held:
+            V_new, x_new = V_r, x_r
+        V_new, x_new = _stored(V_new, single), _stored(x_new, single)
         if refractory_model:
-            held = (t - last[j]) < tau_ref[k]
-            if held:
-                V_new, x_new = V_r, x_r
             _note_spike(j, V_new, V_th[k], held, last, flag, t)
         v[j] = V_new
         if extra.shape[0]:
@@ -527,7 +544,7 @@ def _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_har
 
 @numba.njit(cache=True, error_model="numpy")
 def _gif_neuron(j, k, fired, v, extra, last, flag, spk, par, is_hard, refractory_model, G,
-                out_row, out_kind, out_value, o_begin, o_end, t, dt):
+                out_row, out_kind, out_value, o_begin, o_end, t, dt, single):
     """Neuron ``j`` of a Gif/GifRef population (its states I1, I2 and the moving threshold
     V_th in the rows of ``extra``): as :func:`_membrane_scalar`, with every state held
     while refractory and the spike tested against the state threshold."""
@@ -541,10 +558,12 @@ def _gif_neuron(j, k, fired, v, extra, last, flag, spk, par, is_hard, refractory
     V_new, I1, I2, th = gif_step_scalar(
         V_r, I1_r, I2_r, th_r, current, slope, not refractory_model, R[k], tau_m[k],
         V_rest[k], own[0, k], own[2, k], own[3, k], own[4, k], own[5, k], dt)
+    held = refractory_model and (t - last[j]) < tau_ref[k]
+    if held:
+        V_new, I1, I2, th = V_r, I1_r, I2_r, th_r
+    V_new, I1 = _stored(V_new, single), _stored(I1, single)
+    I2, th = _stored(I2, single), _stored(th, single)
     if refractory_model:
-        held = (t - last[j]) < tau_ref[k]
-        if held:
-            V_new, I1, I2, th = V_r, I1_r, I2_r, th_r
         _note_spike(j, V_new, th, held, last, flag, t)  # against the state threshold
     v[j], extra[0, j], extra[1, j], extra[2, j] = V_new, I1, I2, th
     spk[j] = spike_scalar(V_new, th, V_reset[k])
@@ -552,7 +571,7 @@ def _gif_neuron(j, k, fired, v, extra, last, flag, spk, par, is_hard, refractory
 
 @numba.njit(cache=True, error_model="numpy")
 def _continuous_scalar(b0, b1, shift, kind, v, extra, spk, par, G, out_row, out_kind,
-                       out_value, o_begin, o_end, dt):
+                       out_value, o_begin, o_end, dt, single):
     """Neurons ``b0 .. b1 - 1`` of a population without reset (HH, WangBuzsakiHH,
     MorrisLecar, FitzHughNagumo, HindmarshRose): the input at the old potential, then the
     model's step twin (its further states are the rows of ``extra``, named in
@@ -586,6 +605,9 @@ def _continuous_scalar(b0, b1, shift, kind, v, extra, spk, par, G, out_row, out_
             v[j], extra[0, j], extra[1, j] = hindmarsh_rose_step_scalar(
                 v[j], extra[0, j], extra[1, j], current, own[0, k], own[1, k], own[2, k],
                 own[3, k], own[4, k], own[5, k], own[6, k], tau[k], dt)
+        v[j] = _stored(v[j], single)
+        for r in range(extra.shape[0]):
+            extra[r, j] = _stored(extra[r, j], single)
         spk[j] = level_spike_scalar(v[j], V_th[k])
 
 
@@ -621,7 +643,7 @@ def _feed_values(x, indptr, idx, w, buf):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _feed_synaptic_delay(cells, n, start, stop, ring, at, steps, indptr, idx, w, buf):
+def _feed_synaptic_delay(cells, n, start, stop, ring, at, steps, indptr, idx, w, buf, single):
     """A feed through a :class:`~refsim.delays.SynapticDelay`: each synapse of a row that
     fired adds its weight into the ring row of its arrival (rows in index order, each in
     storage order, as ``np.add.at``); then row ``at`` arrives into ``buf`` and is cleared.
@@ -632,7 +654,7 @@ def _feed_synaptic_delay(cells, n, start, stop, ring, at, steps, indptr, idx, w,
             row = cells[k] - start
             for s in range(indptr[row], indptr[row + 1]):
                 slot = (at + steps[s]) % length
-                ring[slot, idx[s]] += w[s]
+                ring[slot, idx[s]] = _stored(ring[slot, idx[s]] + w[s], single)
     for j in range(buf.size):
         buf[j] = ring[at, j]
         ring[at, j] = 0.0
@@ -640,7 +662,7 @@ def _feed_synaptic_delay(cells, n, start, stop, ring, at, steps, indptr, idx, w,
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt):
+def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt, single):
     """The presynaptic side of one AlignPreProj, neuron by neuron: the input ``x_in[j]``
     (:func:`_spike_input`) through the plasticity (states ``Q``, parameters ``QP``), into
     the synapse (states ``S``, parameters ``P``; rows named in ``plan.PRE_SYNAPSES``);
@@ -673,16 +695,25 @@ def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt):
                 S[0, j], S[1, j], 0.0 + x, P[0, j], P[1, j], expon_factor_scalar(P[0, j], dt),
                 expon_factor_scalar(P[1, j], dt), P[2, j], kind == _DUAL_ALPHA,
                 exp_scalar(-dt / P[1, j]), dt)
+        if single:  # the states (but an event time, the last row of AMPA and BioNMDA)
+            for r in range(Q.shape[0]):
+                Q[r, j] = _stored(Q[r, j], single)
+            for r in range(S.shape[0] - (kind == _AMPA or kind == _BIONMDA)):
+                S[r, j] = _stored(S[r, j], single)
+            out[j] = _stored(out[j], single)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _pre_propagate(g_pre, indptr, idx, w, G, row):
+def _pre_propagate(g_pre, indptr, idx, w, G, row, single):
     """``G[row] = g_pre @ W`` as the oracle sums it (``event_csr_propagate``): from zero,
     through :func:`_feed_values`."""
     out = G[row]
     for j in range(out.size):
         out[j] = 0.0
     _feed_values(g_pre, indptr, idx, w, out)
+    if single:
+        for j in range(out.size):
+            out[j] = _stored(out[j], single)
 
 
 #: rows ahead of the one being delivered whose synapses are prefetched (measured best:
@@ -713,22 +744,23 @@ def _prefetch_row(row, indptr, idx, w, uniform):
 def _step_range(b0, b1, p, narrow, kind, v, extra, last, flag, spk, par, is_hard,
                 refractory_model,
                 G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop, f_row, f_buffer,
-                out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt):
+                out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt, single):
     """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses,
-    then their membranes; ``work`` is the scratch of the thread running them."""
+    then their membranes; ``work`` is the scratch of the thread running them; ``single``:
+    each state written is rounded to float32 (:func:`_stored`)."""
     shift = b0 if narrow else 0  # narrow tables: one block, reused
     _synapses(b0, b1, shift, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
-              f_row, f_buffer, dt)
+              f_row, f_buffer, dt, single)
     if kind == _LIF:
         _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model, G,
-                  out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt)
+                  out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt, single)
     elif kind >= _HH:
         _continuous_scalar(b0, b1, shift, kind, v, extra, spk, par, G, out_row, out_kind,
-                           out_value, o_begin, o_end, dt)
+                           out_value, o_begin, o_end, dt, single)
     else:
         _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_hard,
                          refractory_model, G, out_row, out_kind, out_value, o_begin, o_end,
-                         t, dt)
+                         t, dt, single)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -758,7 +790,7 @@ def _barrier(sync, parts):
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
-def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt,
+def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, single,
              V, extra, last_spike, in_refractory, params, narrow, kind, refractory, hard,
              spiking, fired, n_fired,
              pop_g, pop_tau, pop_factor, pop_syn_kind, pop_dual, pop_dual_param,
@@ -781,6 +813,8 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt,
     then gathers the spike lists in index order, records spikes and monitors.  Every
     float sum stays with one thread, in the serial order: the bits do not depend on
     ``parts``.
+
+    ``single``: each state written is rounded to float32 (:func:`_stored`).
 
     Spikes of population ``p`` go to ``spike_steps[p]`` / ``spike_index[p]`` (an empty
     buffer: not recorded), ``n_spikes[p]`` counting; the loop returns early, before a
@@ -807,7 +841,7 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt,
             if f_delay_kind[f] == _SYNAPTIC_DELAY:
                 f_ring_at[f] = _feed_synaptic_delay(cells, n, start, stop, f_ring[f],
                                                     f_ring_at[f], f_delay_steps[f], indptr,
-                                                    idx, w, buf)
+                                                    idx, w, buf, single)
                 continue
             for k in range(n):
                 if k + _AHEAD < n and start <= cells[k + _AHEAD] < stop:
@@ -829,9 +863,9 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt,
                                           pre_ring_at[q], pre_delay_low[q], pre_delay_frac[q],
                                           pre_x[q])
             _pre_synapses(pre_x[q], pre_kind[q], pre_state[q], pre_param[q], pre_stp_kind[q],
-                          pre_stp_state[q], pre_stp_param[q], pre_out[q], t, dt)
+                          pre_stp_state[q], pre_stp_param[q], pre_out[q], t, dt, single)
             _pre_propagate(pre_out[q], pre_indptr[q], pre_indices[q], pre_weights[q],
-                           pop_g[pre_pop[q]], pre_row[q])
+                           pop_g[pre_pop[q]], pre_row[q], single)
         _barrier(sync, parts)
         # 2. populations in order, each thread its share: synapses, then membranes
         for p in range(len(V)):
@@ -844,7 +878,7 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt,
                             pop_syn_kind[p], pop_dual[p], pop_dual_param[p],
                             pop_dual_factor[p], f_pop, f_row, f_buffer, out_row, out_kind,
                             out_value, out_start[p], out_start[p + 1], pop_e_linear[p],
-                            scratch[p][part], t, dt)
+                            scratch[p][part], t, dt, single)
             part_fired[p, part] = _list_fired(spk, fired[p], lo, hi)
         _barrier(sync, parts)
         if part == 0:
@@ -961,7 +995,7 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
 
     def advance_part(part, i0, i1):
         return _advance(
-            part, parts, sync, part_fired, i0, i1, first_step, dt,
+            part, parts, sync, part_fired, i0, i1, first_step, dt, pl.single,
             pl.V, pl.extra, pl.last_spike, pl.in_refractory, pl.params, pl.narrow, pl.kind,
             pl.refractory,
             pl.hard, pl.spiking, pl.fired,

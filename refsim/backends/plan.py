@@ -32,7 +32,7 @@ from refsim.synapses.expon import DualExpon, Expon
 from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
 from refsim.synapses.stp import STD, STP
 
-__all__ = ["NotCompilable", "Plan", "plan"]
+__all__ = ["NotCompilable", "Plan", "give_back", "monitored", "plan"]
 
 # population kinds (the equations a loop runs) and output kinds, as the loops see them
 # (the models without reset last, from HH_KIND on)
@@ -110,6 +110,7 @@ class Plan:
     """A network as flat arrays, in the loop's order (see the module text)."""
 
     pops: list
+    single: bool
     V: list
     extra: list
     last_spike: list
@@ -181,18 +182,21 @@ def _vector(value, n: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)))
 
 
-def _hold(state, what: str, held: dict, into: np.ndarray | None = None) -> np.ndarray:
-    """Give ``state`` a private array that the loop writes in place (a copy, or ``into``,
-    a row of one of the plan's tables, filled with its values); note it in ``held``
-    (by identity), where :func:`monitored` finds what a state monitor reads."""
-    if state.data.ndim != 1:
+def _hold(state, what: str, held: dict, into: np.ndarray | None = None,
+          ndim: int = 1) -> np.ndarray:
+    """Give ``state`` a private float64 array that the loop writes in place (a copy, or
+    ``into``, a row of one of the plan's tables, filled with its values); note it in
+    ``held`` (by identity, with the state and its dtype before), where :func:`monitored`
+    finds what a state monitor reads and :func:`deliver` the dtype to give back."""
+    if state.data.ndim != ndim:
         raise NotCompilable(f"{what}: only unbatched states compile")
+    dtype = state.data.dtype
     values = np.array(state.data, dtype=np.float64, order="C", copy=True)
     if into is not None:
         into[...] = values
         values = into
     state.data = values
-    held[id(values)] = values
+    held[id(values)] = (state, dtype)
     return values
 
 
@@ -215,19 +219,19 @@ def _pre_kind(syn) -> int:
             BioNMDA: BIONMDA_KIND}[type(syn)]
 
 
-def _delay_fields(delay) -> tuple:
+def _delay_fields(delay, held: dict) -> tuple:
     """A projection's delay as the loop reads it: (kind, ring buffer, the ring row of this
     step, per-synapse steps, whole steps back, the fraction of a step beyond them).  The
-    ring is the delay's own state array, written in place."""
+    ring is the delay's own state, held (:func:`_hold`) and written in place."""
     if delay is None:
         return NO_DELAY_KIND, np.zeros((0, 0)), 0, np.zeros(0, dtype=np.int64), 0, 0.0
     _require_state(delay)  # the oracle's error when the buffer was never made
+    ring = _hold(delay.buffer, f"{delay.name}.buffer", held, ndim=2)
     if type(delay) is SynapticDelay:
-        return (SYNAPTIC_DELAY_KIND, delay.buffer.data, delay.now,
-                delay.steps.astype(np.int64), 0, 0.0)
+        return (SYNAPTIC_DELAY_KIND, ring, delay.now, delay.steps.astype(np.int64), 0, 0.0)
     low = math.floor(delay.steps)
-    return (SPIKE_DELAY_KIND, delay.buffer.data, delay.write_index,
-            np.zeros(0, dtype=np.int64), low, delay.steps - low)
+    return (SPIKE_DELAY_KIND, ring, delay.write_index, np.zeros(0, dtype=np.int64), low,
+            delay.steps - low)
 
 
 def _hand_back(delay, at: int) -> None:
@@ -253,36 +257,65 @@ def _check_pre(proj) -> None:
             raise NotCompilable(f"{part.name}: queued inputs at the start of a compiled run")
 
 
-def _require_float64(net) -> None:
-    """The compiled loops are float64: a network built under ``precision=32`` runs the
-    NumPy code (checked before :func:`_hold` takes any state)."""
+def _single(net, single_ok: bool) -> bool:
+    """Whether ``net`` was built under ``precision=32``: the precision of its models (their
+    ``dtype``), which must be one for all.  Raises :class:`NotCompilable` for a float32
+    network unless ``single_ok`` (checked before :func:`_hold` takes any state)."""
+    built = {}
     for node in net.nodes():
-        for name, value in vars(node).items():
-            if isinstance(value, State) and value.data.dtype != np.float64:
-                raise NotCompilable(f"{node.name}.{name} is {value.data.dtype} (precision=32): "
-                                    "the compiled loops are float64 only")
+        if isinstance(getattr(node, "dtype", None), type):
+            built.setdefault(np.dtype(node.dtype), node.name)
+    if len(built) > 1:
+        raise NotCompilable("the compiled loops run one precision; this network mixes "
+                            + " and ".join(f"{dtype} ({name})" for dtype, name in built.items()))
+    single = np.dtype(np.float32) in built
+    if single and not single_ok:
+        raise NotCompilable(f"{built[np.dtype(np.float32)]} is float32 (precision=32): this "
+                            "backend's kernels are float64 only")
+    return single
 
 
 def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
          synapse_kinds=(Expon, DualExpon), align_pre: bool = True,
-         delays: bool = True) -> Plan:
+         delays: bool = True, single_ok: bool = False) -> Plan:
     """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`.
 
     Parameters shared by every neuron of a population are stored ``narrow_width``
     columns wide (the loops read column ``j`` of a block, or ``0`` on a GPU).  ``kinds``
     are the population kinds the caller's loops run, ``synapse_kinds`` the synapse classes
     of merged AlignPostProj, ``align_pre`` whether they run AlignPreProj, ``delays``
-    whether they run the delays of AlignPostProj.
+    whether they run the delays of AlignPostProj, ``single_ok`` whether they run a network
+    built under ``precision=32`` (:attr:`Plan.single`: float64 arrays whose states the
+    loops round to float32 where they write them; :func:`deliver` gives the states back
+    as float32).
 
     Raises :class:`NotCompilable` naming the first component that has no compiled twin.
     """
-    _require_float64(net)
+    single = _single(net, single_ok)
+    held = {}  # every state array the loop writes, by identity
+    try:
+        return _read(net, single, held, narrow_width, kinds, synapse_kinds, align_pre, delays)
+    except NotCompilable:
+        give_back(held)  # a network that does not compile keeps its states' dtypes
+        raise
+
+
+def give_back(held: dict) -> None:
+    """Each held state in the dtype it had before :func:`_hold` (float32 states of a
+    float32 network; a float64 state keeps its private array)."""
+    for state, dtype in held.values():
+        if state.data.dtype != dtype:
+            state.data = state.data.astype(dtype)
+
+
+def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds,
+          align_pre: bool, delays: bool) -> Plan:
+    """:func:`plan`'s reading of ``net``, noting each state it takes in ``held``."""
     pops = list(net.populations)
     V, extra, last, in_refractory, params, kind, refractory = [], [], [], [], [], [], []
     hard, spiking, fired = [], [], []
     synapses, syn_pop, syn_out = [], [], []  # per synaptic row: synapse (or AlignPreProj)
     pre_projs = {id(proj.out): proj for proj, *_ in net.feeds if type(proj) is AlignPreProj}
-    held = {}  # every state array the loop writes, by identity
     out_syn, out_kind, out_value, out_start, linear = [], [], [], [0], []
     for p, pop in enumerate(pops):
         k, is_refractory, extra_names = NEURON_KINDS.get(type(pop), (None, False, ()))
@@ -445,7 +478,7 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
             pre_pop.append(syn_pop[s])
             pre_row.append(syn_row[s])
             pre_out.append(np.zeros(n_pre))
-            _, ring, at, _, low, frac = _delay_fields(proj.delay)  # a SpikeDelay or none
+            _, ring, at, _, low, frac = _delay_fields(proj.delay, held)  # a SpikeDelay or none
             pre_delay.append(proj.delay)
             pre_ring.append(ring)
             pre_ring_at.append(at)
@@ -464,7 +497,7 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
         f_stop.append(stop)
         f_pop.append(syn_pop[s])
         f_row.append(syn_row[s])
-        delay_kind, ring, at, steps, low, frac = _delay_fields(proj.delay)
+        delay_kind, ring, at, steps, low, frac = _delay_fields(proj.delay, held)
         f_delay.append(proj.delay)
         f_delay_kind.append(delay_kind)
         f_ring.append(ring)
@@ -476,7 +509,7 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
     as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
     as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
     return Plan(
-        pops=pops, V=V, extra=extra, last_spike=last, in_refractory=in_refractory,
+        pops=pops, single=single, V=V, extra=extra, last_spike=last, in_refractory=in_refractory,
         params=params,
         narrow=as_bool(narrow), kind=as_int(kind), refractory=as_bool(refractory),
         hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
@@ -522,16 +555,16 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
                 raise NotCompilable(f"monitor '{name}' reads something other than a state of "
                                     "a compiled component (or reduces it)")
             sel = np.arange(data.size) if mon.indices is None else mon.indices
-            readers.append((mon, pl.held[id(data)], np.ascontiguousarray(sel, dtype=np.int64)))
+            readers.append((mon, data, np.ascontiguousarray(sel, dtype=np.int64)))
         else:  # pragma: no cover - run() only makes these two kinds
             raise NotCompilable(f"monitor '{name}' is of an unknown kind")
     return recorded, readers
 
 
 def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
-    """Hand a compiled run's recordings to the monitor objects, bind each output to
-    its synapse's (now private) output array, and tell each delay where its ring buffer
-    now stands.
+    """Hand a compiled run's recordings to the monitor objects, give each state of a
+    float32 network back in float32, bind each output to its synapse's (now private)
+    output array, and tell each delay where its ring buffer now stands.
 
     ``spikes_of(p)`` gives population ``p``'s (steps, indices) in step order, indices
     ascending within a step; ``state_records`` pairs each state monitor with its
@@ -554,8 +587,9 @@ def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
         mon._chunks_steps, mon._chunks_idx = [s], [j]
     for mon, buffer, count in state_records:
         mon._buffer, mon._n = buffer, int(count)
+    give_back(pl.held)  # a float32 network's states: float32 again
     for out, g in pl.bound:
-        out.bind_data(g)
+        out.bind_data(g.astype(np.float32) if pl.single else g)
     for delay, at in zip(pl.feed_delay + pl.pre_delay,
                          list(pl.feed_ring_at) + list(pl.pre_ring_at), strict=True):
         _hand_back(delay, at)
