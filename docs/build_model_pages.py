@@ -85,7 +85,8 @@ def _markdown(doc: str) -> str:
 def page(name: str) -> str:
     cls = getattr(refsim, name)
     module = inspect.getmodule(cls)
-    cases = [c.name for c in select() if re.search(rf"[_/]{name}(_|$)", c.name)]
+    # sorted: the registry's order depends on which validation modules were imported first
+    cases = sorted(c.name for c in select() if re.search(rf"[_/]{name}(_|$)", c.name))
     kind = "neuron" if name in NEURONS else "synapse" if name in SYNAPSES else "output"
     parts = [
         f"# {name}",

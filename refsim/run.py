@@ -416,7 +416,7 @@ def _compiled_plan(step, mons: dict):
                 monitored(plan, mons)  # every monitor must read what the plan holds
                 return plan, backend
             except NotCompilable as exc:
-                give_back(plan.held)  # the states as they were, for the NumPy code
+                give_back(plan.held, plan.single)  # the states as they were
                 reason = str(exc)
     warnings.warn(f"refsim.run on the {backend} backend: {reason}; running the NumPy code "
                   "step by step", BackendFallbackWarning, stacklevel=3)

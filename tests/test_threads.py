@@ -16,6 +16,7 @@ numba_network = pytest.importorskip("refsim.backends.numba_network",
                                     reason="the numba backend needs numba")
 
 import test_backends as cases  # noqa: E402  (the cases and their assertions)
+import test_precision as float32_cases  # noqa: E402
 
 
 @pytest.fixture
@@ -64,14 +65,22 @@ def test_dual_exponential_synapses_on_two_threads_equal_numpy(two_threads, pair)
     assert two_threads == [2]
 
 
+@pytest.mark.parametrize("case", cases.PRE_PROJECTIONS)
+def test_float32_align_pre_projections_on_two_threads(two_threads, case):
+    float32_cases.test_float32_align_pre_projections_on_numba(case)
+    assert two_threads == [2, 2, 2]  # one run, then two halves
+
+
 def test_blocks_and_per_neuron_tables_on_two_threads_equal_numpy(two_threads):
     cases.test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_blocks(
         "numba")
     assert two_threads == [2]
 
 
-def test_coba_on_one_and_two_threads_is_the_same_run(monkeypatch):
-    """The benchmark network, 0.2 s: spikes, states and a monitor equal bit for bit."""
+@pytest.mark.parametrize("precision", [64, 32])
+def test_coba_on_one_and_two_threads_is_the_same_run(monkeypatch, precision):
+    """The benchmark network, 0.2 s: spikes, states and a monitor equal bit for bit (in
+    float64, and in float32: float32 states rounded where written)."""
     import numba
 
     if numba.get_num_threads() < 2 or numba_network.usable_cores() < 2:
@@ -81,8 +90,9 @@ def test_coba_on_one_and_two_threads_is_the_same_run(monkeypatch):
         monkeypatch.setattr(numba_network, "MIN_NEURONS_PER_THREAD",
                             10**9 if threads == 1 else 1)
         refsim.random.seed(1)
-        net = COBANet(4000, 1)
-        refsim.init_all_states(net)
+        with refsim.environ.context(precision=precision):
+            net = COBANet(4000, 1)
+            refsim.init_all_states(net)
         net.kick_start(1)
         assert numba_network.threads_for(numba_network.plan(net)) == threads
         with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
@@ -91,6 +101,7 @@ def test_coba_on_one_and_two_threads_is_the_same_run(monkeypatch):
         results[threads] = res, cases._state_of(net)
     (a, a_states), (b, b_states) = results[1], results[2]
     assert a["spikes"].count > 10000
+    assert net.pop.V.data.dtype == (np.float32 if precision == 32 else np.float64)
     assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
     assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
     assert np.array_equal(a["g"].magnitude, b["g"].magnitude)

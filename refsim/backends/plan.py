@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import quantities as pq
 
 from refsim.connectivity import _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay, _require_state
@@ -31,6 +32,7 @@ from refsim.synapses.alpha import Alpha
 from refsim.synapses.expon import DualExpon, Expon
 from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
 from refsim.synapses.stp import STD, STP
+from refsim.units import _same_dimension
 
 __all__ = ["NotCompilable", "Plan", "give_back", "monitored", "plan"]
 
@@ -296,14 +298,17 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
     try:
         return _read(net, single, held, narrow_width, kinds, synapse_kinds, align_pre, delays)
     except NotCompilable:
-        give_back(held)  # a network that does not compile keeps its states' dtypes
+        give_back(held, single)  # a network that does not compile keeps its dtypes
         raise
 
 
-def give_back(held: dict) -> None:
-    """Each held state in the dtype it had before :func:`_hold` (float32 states of a
-    float32 network; a float64 state keeps its private array)."""
+def give_back(held: dict, single: bool) -> None:
+    """Each held state in its model's precision again: float32 in a float32 network
+    (``single``), but for the times of events (float64 as the clock); else the dtype it had
+    before :func:`_hold` (a float64 state keeps its private array)."""
     for state, dtype in held.values():
+        if single and not (state.unit is not None and _same_dimension(state.unit, pq.ms)):
+            dtype = np.dtype(np.float32)
         if state.data.dtype != dtype:
             state.data = state.data.astype(dtype)
 
@@ -587,7 +592,7 @@ def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
         mon._chunks_steps, mon._chunks_idx = [s], [j]
     for mon, buffer, count in state_records:
         mon._buffer, mon._n = buffer, int(count)
-    give_back(pl.held)  # a float32 network's states: float32 again
+    give_back(pl.held, pl.single)  # a float32 network's states: float32 again
     for out, g in pl.bound:
         out.bind_data(g.astype(np.float32) if pl.single else g)
     for delay, at in zip(pl.feed_delay + pl.pre_delay,
