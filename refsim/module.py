@@ -28,7 +28,7 @@ import quantities as pq
 
 from refsim import environ
 from refsim import init as _init
-from refsim.units import to_internal, to_model, to_quantity
+from refsim.units import _same_dimension, to_internal, to_model, to_quantity
 
 __all__ = [
     "State",
@@ -81,6 +81,12 @@ class State:
     def value(self, new) -> None:
         data = to_internal(new, self.name, self.unit)
         self.data = np.array(np.broadcast_to(data, self.data.shape), dtype=self.data.dtype)
+
+    @property
+    def is_event_time(self) -> bool:
+        """Whether it holds the times of events (a time unit: ``last_spike_time``,
+        ``spike_arrival_time``), which stay float64 as the clock at any precision."""
+        return self.unit is not None and _same_dimension(self.unit, pq.ms)
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -114,10 +114,9 @@ def test_float32_weights_and_synaptic_sums():
 def _float_states(*parts):
     """Every state of ``parts`` (and their children) but the event times (float64 as the
     clock), as ``{name: array}``."""
-    from refsim.units import _same_dimension
     return {f"{node.name}.{key}": value.data for part in parts for node in part.nodes()
             for key, value in vars(node).items() if isinstance(value, refsim.State)
-            and not (value.unit is not None and _same_dimension(value.unit, pq.ms))}
+            and not value.is_event_time}
 
 
 def _is_float32_valued(x) -> bool:
@@ -339,3 +338,12 @@ def test_the_precision_is_the_one_a_model_was_built_in():
         assert state.data.dtype == np.float32, state
     assert neuron.last_spike_time.data.dtype == np.float64  # as the clock
     assert float(neuron.last_spike_time.data.max()) > 0  # it did fire
+
+
+def test_event_times_are_the_states_with_a_time_unit():
+    neuron = refsim.init_all_states(refsim.LIFRef(2, ref_var=True))
+    stp = refsim.init_all_states(refsim.STP(2))
+    ampa = refsim.init_all_states(refsim.AMPA(2))
+    assert [s.is_event_time for s in (neuron.V, neuron.last_spike_time, neuron.refractory,
+                                      stp.u, ampa.g, ampa.spike_arrival_time)] == [
+        False, True, False, False, False, True]

@@ -28,7 +28,6 @@ import numpy as np
 import quantities as pq
 
 import refsim
-from refsim.units import _same_dimension
 from refsim.validation import Metric, case, golden_cases, golden_data, max_abs, max_rel, mismatches
 
 #: the float32 tolerance table, one row per model family: (classes, largest relative error
@@ -76,7 +75,7 @@ def widened_states(model) -> list[str]:
     (float64 by design) left out."""
     return [f"{node.name}.{key}" for node in model.nodes() for key, value in vars(node).items()
             if isinstance(value, refsim.State) and value.data.dtype != np.float32
-            and not (value.unit is not None and _same_dimension(value.unit, pq.ms))]
+            and not value.is_event_time]
 
 
 def _neuron_case(name: str):

@@ -35,15 +35,20 @@ def _float_from_bits(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
+def _item_pointer(context, builder, signature, args):
+    """The address of ``array[index]`` (``args``: the array, the index), unchecked."""
+    array_type = signature.args[0]
+    view = context.make_array(array_type)(context, builder, args[0])
+    return cgutils.get_item_pointer(context, builder, array_type, view, [args[1]],
+                                    wraparound=False)
+
+
 @intrinsic
 def prefetch(typingctx, array, index):
     """Ask the CPU to bring ``array[index]`` into its caches ahead of use (no effect on
     any value: LLVM's ``llvm.prefetch``, for reading, highest locality)."""
     def codegen(context, builder, signature, args):
-        array_type = signature.args[0]
-        view = context.make_array(array_type)(context, builder, args[0])
-        address = cgutils.get_item_pointer(context, builder, array_type, view, [args[1]],
-                                           wraparound=False)
+        address = _item_pointer(context, builder, signature, args)
         byte_pointer = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         function = cgutils.get_or_insert_function(
@@ -53,13 +58,6 @@ def prefetch(typingctx, array, index):
                                 ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()
     return types.none(array, index), codegen
-
-
-def _item_pointer(context, builder, signature, args):
-    array_type = signature.args[0]
-    view = context.make_array(array_type)(context, builder, args[0])
-    return cgutils.get_item_pointer(context, builder, array_type, view, [args[1]],
-                                    wraparound=False)
 
 
 @intrinsic

@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import quantities as pq
 
 from refsim.connectivity import _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay, _require_state
@@ -32,7 +31,6 @@ from refsim.synapses.alpha import Alpha
 from refsim.synapses.expon import DualExpon, Expon
 from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
 from refsim.synapses.stp import STD, STP
-from refsim.units import _same_dimension
 
 __all__ = ["NotCompilable", "Plan", "give_back", "monitored", "plan"]
 
@@ -307,7 +305,7 @@ def give_back(held: dict, single: bool) -> None:
     (``single``), but for the times of events (float64 as the clock); else the dtype it had
     before :func:`_hold` (a float64 state keeps its private array)."""
     for state, dtype in held.values():
-        if single and not (state.unit is not None and _same_dimension(state.unit, pq.ms)):
+        if single and not state.is_event_time:
             dtype = np.dtype(np.float32)
         if state.data.dtype != dtype:
             state.data = state.data.astype(dtype)
