@@ -317,6 +317,93 @@ def test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_block
         assert np.array_equal(x, y)
 
 
+def _repeated_targets_network():
+    """A LIF population feeding itself through a CSR matrix whose rows are unsorted and
+    repeat targets with weights whose sum depends on their order (1e16 + 1 - 1e16 is 0,
+    1e16 - 1e16 + 1 is 1): a loop that reordered a row's synapses would show."""
+    import scipy.sparse as sp
+
+    n = 64
+    cols, weights = [], []
+    for pre in range(n):  # five synapses a row, three of them onto one target
+        cols += [(pre * 7 + 5) % n, (pre * 3 + 1) % n, (pre * 7 + 5) % n, (pre * 11) % n,
+                 (pre * 7 + 5) % n]
+        weights += [1e16, 0.3, 1.0, 0.2, -1e16]
+    # from (data, indices, indptr): scipy keeps this storage order (from COO it would sum
+    # the repeated targets)
+    W = sp.csr_matrix((np.array(weights), np.array(cols, dtype=np.int32),
+                       np.arange(0, 5 * n + 1, 5)), shape=(n, n))
+    pop = refsim.LIF(n, R=1.0 * pq.MOhm, tau=10.0 * pq.ms, V_rest=-60.0 * pq.mV,
+                     V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV,
+                     V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV))
+    proj = refsim.AlignPostProj(comm=refsim.SparseLinear(W, unit=pq.nA),
+                                syn=refsim.Expon.desc(n, tau=5.0 * pq.ms, g_initializer=(
+                                    refsim.init.Constant(0.0 * pq.nA))),
+                                out=refsim.CUBA.desc(scale=1.0), post=pop)
+    net = refsim.Network()
+    net.population(pop, current=11.0 * pq.nA)
+    net.project(proj, pop)
+    return net, pop, W
+
+
+def test_a_row_that_repeats_a_target_adds_in_storage_order_when_compiled():
+    """The compiled loop sorts each row by target and cuts it between threads
+    (``_sorted_rows``, ``_cut_rows``): a target's repeated synapses keep their order, so
+    the sums (which here depend on it) equal the oracle's."""
+    results = {}
+    for backend in ("numba", "numpy"):
+        refsim.random.seed(4)
+        net, pop, W = _repeated_targets_network()
+        refsim.init_all_states(net)
+        with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(net, 100 * pq.ms, progress=False, monitors={
+                "spikes": pop, "g": refsim.StateMonitor(net.feeds[0][0].syn.g)})
+        results[backend] = res, pop.V.data.copy()
+    (ra, Va), (rb, Vb) = results["numba"], results["numpy"]
+    assert ra.engine == "numba" and rb.engine == "numpy"
+    assert ra["spikes"].count > 200
+    assert np.array_equal(ra["spikes"].steps, rb["spikes"].steps)
+    assert np.array_equal(ra["spikes"].indices_fired, rb["spikes"].indices_fired)
+    assert np.array_equal(ra["g"].magnitude, rb["g"].magnitude)
+    assert np.array_equal(Va, Vb)
+    # the order mattered: summed in storage order a row adds 0.0 to its repeated target,
+    # sorted by weight it would add 1.0
+    assert (1e16 + 1.0) - 1e16 == 0.0 and (1e16 - 1e16) + 1.0 == 1.0
+    assert np.array_equal(W.indices[:5], [5, 1, 5, 0, 5])
+
+
+@pytest.mark.parametrize("lo, hi", [(0, 0), (0, 5), (0, 64), (8, 61), (16, 100), (96, 100)])
+def test_spike_lists_read_eight_flags_at_a_time_and_miss_none(lo, hi):
+    from refsim.backends import numba_network
+
+    rng = np.random.default_rng(lo + hi)
+    spk = rng.random(100) < 0.1
+    spk[hi - 1 if hi else 0] = True  # the last flag of a range (a tail past the words)
+    fired = np.full(100, -1, dtype=np.int64)
+    count = numba_network._list_fired(spk, fired, lo, hi)
+    expected = np.flatnonzero(spk[lo:hi]) + lo
+    assert count == expected.size
+    assert fired[lo:lo + count].tolist() == expected.tolist()
+    assert np.all(fired[:lo] == -1) and np.all(fired[lo + count:] == -1)
+
+
+def test_rows_sorted_by_target_keep_repeated_targets_in_order_and_cut_per_thread():
+    from refsim.backends import numba_network
+
+    indptr = np.array([0, 5, 5, 8], dtype=np.int64)
+    indices = np.array([9, 2, 9, 0, 9, 7, 3, 5], dtype=np.int32)
+    weights = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+    sorted_indices, sorted_weights = numba_network._sorted_rows(indptr, indices, weights)
+    assert sorted_indices.tolist() == [0, 2, 9, 9, 9, 3, 5, 7]
+    assert sorted_weights.tolist() == [4.0, 2.0, 1.0, 3.0, 5.0, 7.0, 8.0, 6.0]
+    assert indices.tolist() == [9, 2, 9, 0, 9, 7, 3, 5]  # the matrix's own arrays untouched
+    # 20 targets on 2 threads: shares 0..7 and 8..19 (cut at a multiple of 8)
+    assert [numba_network._share(20, part, 2) for part in range(3)] == [0, 8, 20]
+    cut = numba_network._cut_rows(indptr, sorted_indices, 20, 2)
+    assert cut.tolist() == [0, 2, 5, 5, 5, 8, 8]
+    assert numba_network._cut_rows(indptr, sorted_indices, 20, 1).tolist() == indptr.tolist()
+
+
 # -- every compiled neuron model, in a network and on the golden cases ------------------
 
 def _u0():

@@ -77,6 +77,11 @@ def test_blocks_and_per_neuron_tables_on_two_threads_equal_numpy(two_threads):
     assert two_threads == [2]
 
 
+def test_repeated_targets_on_two_threads_add_in_storage_order(two_threads):
+    cases.test_a_row_that_repeats_a_target_adds_in_storage_order_when_compiled()
+    assert two_threads == [2]
+
+
 @pytest.mark.parametrize("precision", [64, 32])
 def test_coba_on_one_and_two_threads_is_the_same_run(monkeypatch, precision):
     """The benchmark network, 0.2 s: spikes, states and a monitor equal bit for bit (in

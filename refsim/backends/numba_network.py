@@ -41,14 +41,19 @@ What makes it fast (figures in ``docs/performance.md``), none of which changes a
   which removes the exit branch that kept every loop scalar (3x on COBA);
 * each neuron pass is a flat loop over one block of ``_BLOCK`` neurons with offsets the
   compiler knows are non-negative, so LLVM vectorises it (AVX2 or AVX-512);
-* parameters shared by a whole population are stored one block wide and reused, not
-  streamed per neuron; a CUBA-only population computes its constant ``exprel`` once;
+* the LIF and Expon passes read the parameters a whole population shares as numbers
+  held in registers (:func:`~refsim.backends.numba_support.param_at`), not as a row per
+  parameter streamed from memory; a CUBA-only population computes its constant
+  ``exprel`` once;
 * a projection visits only the rows of the neurons that fired (an index list taken once
-  per step), prefetches the rows a few spikes ahead, reads int32 column indices, and
-  skips the weight array when every weight is the same bit pattern;
+  per step, eight spike flags at a time), prefetches the rows a few spikes ahead, reads
+  int32 column indices, and skips the weight array when every weight is the same bit
+  pattern;
 * the loop runs on one thread per core (:func:`threads_for`), started once per chunk of
-  steps and kept in step by barriers, each with its share of the projections and of the
-  neurons (see :func:`_advance`).
+  steps and kept in step by barriers, each with its share of the neurons; each thread
+  delivers every spike onto its own share of the targets only (rows sorted by target and
+  cut per thread: :func:`_sorted_rows`, :func:`_cut_rows`), so no buffer's cache line
+  moves between cores (see :func:`_advance`).
 """
 
 from __future__ import annotations
@@ -63,6 +68,8 @@ from numba.typed import List
 from refsim.backends.numba_support import (  # also registers the scalar twins
     atomic_add,
     atomic_load,
+    eight_flags,
+    param_at,
     prefetch,
     yield_cpu,
 )
@@ -84,13 +91,13 @@ from refsim.backends.plan import IF_KIND as _IF
 from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
 from refsim.backends.plan import LIF_KIND as _LIF
 from refsim.backends.plan import MORRIS_LECAR_KIND as _MORRIS_LECAR
+from refsim.backends.plan import NO_DELAY_KIND as _NO_DELAY
 from refsim.backends.plan import PARAMS, NotCompilable, Plan, deliver, monitored
 from refsim.backends.plan import PRE_OUTPUT_KIND as _PRE_OUTPUT
 from refsim.backends.plan import QUAIF_KIND as _QUAIF
 from refsim.backends.plan import SPIKE_DELAY_KIND as _SPIKE_DELAY
 from refsim.backends.plan import STD_KIND as _STD
 from refsim.backends.plan import STP_KIND as _STP
-from refsim.backends.plan import SYNAPTIC_DELAY_KIND as _SYNAPTIC_DELAY
 from refsim.backends.plan import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import _EXPREL_SERIES_BELOW as EXPREL_SERIES_BELOW
@@ -201,6 +208,10 @@ def plan(net) -> Plan:
     """Read ``net`` into a :class:`~refsim.backends.plan.Plan` whose lists are Numba's
     typed lists (shared parameters one block wide).  Raises :class:`NotCompilable`."""
     pl = plan_network(net, narrow_width=_BLOCK, single_ok=True)
+    for f in range(len(pl.feed_indptr)):
+        if pl.feed_delay_kind[f] == _NO_DELAY:
+            pl.feed_indices[f], pl.feed_weights[f] = _sorted_rows(
+                pl.feed_indptr[f], pl.feed_indices[f], pl.feed_weights[f])
     for name, value in vars(pl).items():
         if name not in ("pops", "bound", "feed_delay", "pre_delay") and \
                 isinstance(value, list):
@@ -224,6 +235,43 @@ _EMPTY_ITEM = {"feed_indptr": np.zeros(0, dtype=np.int64),
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _sorted_rows(indptr, indices, weights):
+    """Copies of a CSR matrix's ``indices`` and ``weights`` with each row's synapses in
+    ascending column order, synapses of one column in their order (a stable sort).
+
+    No sum changes: a neuron's buffer still receives the rows that fired in index order
+    and, within a row, its own synapses in storage order.  Sorted, a row splits into one
+    contiguous piece per thread (:func:`_cut_rows`)."""
+    indices, weights = indices.copy(), weights.copy()
+    for row in range(indptr.size - 1):
+        a, b = indptr[row], indptr[row + 1]
+        order = np.argsort(indices[a:b], kind="mergesort")
+        indices[a:b] = indices[a:b][order]
+        weights[a:b] = weights[a:b][order]
+    return indices, weights
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cut_rows(indptr, indices, n_post, parts):
+    """Each row of a CSR matrix with sorted rows (:func:`_sorted_rows`) cut into ``parts``
+    pieces, piece ``part`` holding the synapses onto that thread's share of the ``n_post``
+    targets (:func:`_share`): piece ``part`` of row ``row`` is
+    ``cut[row * parts + part] .. cut[row * parts + part + 1] - 1``.  For one part,
+    ``cut`` is ``indptr``."""
+    n_rows = indptr.size - 1
+    cut = np.empty(n_rows * parts + 1, dtype=np.int64)
+    for row in range(n_rows):
+        s = indptr[row]
+        for part in range(parts):
+            first = _share(n_post, part, parts)
+            while s < indptr[row + 1] and indices[s] < first:
+                s += 1
+            cut[row * parts + part] = indptr[row] if part == 0 else s
+    cut[n_rows * parts] = indptr[n_rows]
+    return cut
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _take_spikes(spiking, fired, n_fired):
     """The indices of the neurons whose stored spike flag is set (the plan's flags of the
     initial states), in ascending order."""
@@ -234,11 +282,21 @@ def _take_spikes(spiking, fired, n_fired):
 @numba.njit(cache=True, error_model="numpy")
 def _list_fired(spk, fired, lo, hi):
     """Write the indices of the set flags of ``spk[lo:hi]`` into ``fired`` from ``lo``
-    on; return their count."""
+    on, in ascending order; return their count.  Flags are tested eight at a time (a
+    step's spikes are few: most words are zero)."""
     lo, n = max(lo, 0), 0
-    for w in range(hi - lo):  # offsets from a clamped start: no wrap-around tests
-        fired[lo + n] = lo + w  # branch-free: overwritten unless the neuron fired
-        n += spk[lo + w]
+    j = lo
+    while j + 8 <= hi:
+        if eight_flags(spk, j) != 0:
+            for k in range(j, j + 8):
+                if spk[k]:
+                    fired[lo + n] = k
+                    n += 1
+        j += 8
+    for k in range(j, hi):
+        if spk[k]:
+            fired[lo + n] = k
+            n += 1
     return n
 
 
@@ -300,13 +358,14 @@ def _stored(x, single):
 # reference counts per view.
 
 @numba.njit(cache=True, error_model="numpy")
-def _synapses(b0, b1, shift, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
-              f_row, f_buffer, dt, single):
+def _synapses(b0, b1, shift, narrow, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
+              f_pop, f_row, f_buffer, dt, single):
     """Neurons ``b0 .. b1 - 1`` of population ``p``: each synapse decays, then adds its
     feeds' buffers in feeding order (the oracle's delta queue) and clears them.
     Tables (``TAU``, ``FACTOR``, ``DUAL_PARAM``, ``DUAL_FACTOR``) are read at column
-    ``j - shift``; a DualExpon row keeps its states in ``DUAL[r]`` and its output in
-    ``G[r]``, which first sums this step's events."""
+    ``j - shift``, or, ``narrow`` (one value for the population), as numbers; a DualExpon
+    row keeps its states in ``DUAL[r]`` and its output in ``G[r]``, which first sums this
+    step's events."""
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     for r in range(G.shape[0]):
@@ -326,17 +385,34 @@ def _synapses(b0, b1, shift, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FAC
                     j = b0 + w
                     G[r, j] = _stored(G[r, j] + buf[j], single)
                     buf[j] = 0.0
-            else:  # the decay and the first feed in one pass
-                for w in range(n):
-                    j, k = b0 + w, k0 + w
-                    G[r, j] = _stored(expon_decay_scalar(G[r, j], TAU[r, k], FACTOR[r, k])
-                                      + buf[j], single)
-                    buf[j] = 0.0
-                decayed = True
-        if not decayed:
-            for w in range(n):
-                j, k = b0 + w, k0 + w
-                G[r, j] = _stored(expon_decay_scalar(G[r, j], TAU[r, k], FACTOR[r, k]), single)
+            elif narrow:  # the decay and the first feed in one pass
+                _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], True, buf, single)
+            else:
+                _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], True, buf, single)
+            decayed = True
+        if not decayed and narrow:  # no feed: the decay alone (``G[r]`` stands for a buffer)
+            _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], False, G[r], single)
+        elif not decayed:
+            _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], False, G[r], single)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _expon_decay(b0, n, g, tau, factor, fed, buf, single):
+    """``g[j]`` of neurons ``b0 .. b0 + n - 1`` (an Expon's conductance): its decay, then,
+    if ``fed``, ``+ buf[j]`` (clearing ``buf``).  ``tau``, ``factor``: rows of the
+    population's tables, or numbers (:func:`param_at`)."""
+    b0 = max(b0, 0)
+    if fed:
+        for w in range(n):
+            j = b0 + w
+            decayed = expon_decay_scalar(g[j], param_at(tau, j), param_at(factor, j))
+            g[j] = _stored(decayed + buf[j], single)
+            buf[j] = 0.0
+    else:
+        for w in range(n):
+            j = b0 + w
+            g[j] = _stored(expon_decay_scalar(g[j], param_at(tau, j), param_at(factor, j)),
+                           single)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -369,22 +445,37 @@ def _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FA
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model, G, out_row,
+def _membrane(b0, b1, narrow, v, last, flag, spk, par, is_hard, refractory_model, G, out_row,
               out_kind, out_value, o_begin, o_end, e_linear, work, t, dt, single):
+    """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step (:func:`_lif_block`)
+    with its parameters (and ``e_linear``) read from the columns of the table ``par``,
+    or, ``narrow``, as one number each."""
+    if narrow:
+        _lif_block(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, out_row,
+                   out_kind, out_value, o_begin, o_end, par[0, 0], par[1, 0], par[2, 0],
+                   par[3, 0], par[4, 0], par[5, 0], par[6, 0], e_linear.size > 0,
+                   e_linear[0] if e_linear.size else 0.0, work, t, dt, single)
+    else:
+        _lif_block(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, out_row,
+                   out_kind, out_value, o_begin, o_end, par[0], par[1], par[2], par[3],
+                   par[4], par[5], par[6], e_linear.size > 0, e_linear, work, t, dt, single)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _lif_block(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, out_row, out_kind,
+               out_value, o_begin, o_end, R, tau_m, V_th, V_reset, V_rest, tau_ref, direct,
+               linear, e_linear, work, t, dt, single):
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step, in passes that
-    vectorise.  The parameter table ``par`` (and ``e_linear``) are read at column
-    ``j - shift``, ``work`` is scratch.  ``e_linear`` holds ``exprel(dt * J)`` when the
-    Jacobian is constant (all outputs CUBA), else is empty.
+    vectorise; ``work`` is scratch.  Each parameter is a row (read at ``j``) or one number
+    (:func:`param_at`).  ``linear``: the Jacobian is constant (all outputs CUBA) and
+    ``e_linear`` holds ``exprel(dt * J)``.
     """
     b0, n = max(b0, 0), b1 - b0
-    k0 = max(b0 - shift, 0)
-    R, tau_m, V_th, V_reset, V_rest, tau_ref, direct = (
-        par[0], par[1], par[2], par[3], par[4], par[5], par[6])
     V_r, cur, slope, z, e = work[0], work[1], work[2], work[3], work[4]
     for w in range(n):
-        j, k = b0 + w, k0 + w
-        V_r[w] = reset_scalar(v[j], spk[j], V_th[k], V_reset[k], is_hard)
-        cur[w] = direct[k]  # the oracle's sum starts from the direct input (or 0.0)
+        j = b0 + w
+        V_r[w] = reset_scalar(v[j], spk[j], param_at(V_th, j), param_at(V_reset, j), is_hard)
+        cur[w] = param_at(direct, j)  # the oracle's sum starts from the direct input (or 0)
         slope[w] = 0.0
     for o in range(o_begin, o_end):  # outputs in registration order
         row, value = out_row[o], out_value[o]
@@ -398,18 +489,19 @@ def _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model,
                 I, dI = cuba_scalar(G[row, b0 + w], value, V_r[w])
                 cur[w] = cur[w] + I
                 slope[w] = slope[w] + dI
-    if e_linear.size:
-        _integrate(b0, k0, k0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest,
-                   tau_ref, refractory_model, V_r, cur, slope, e_linear, t, dt, single)
+    if linear:
+        _integrate(b0, b0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
+                   refractory_model, V_r, cur, slope, e_linear, t, dt, single)
         return
     for w in range(n):
-        k = k0 + w
-        z[w] = dt * lif_drift_scalar(V_r[w], cur[w], slope[w], R[k], tau_m[k], V_rest[k])[1]
+        j = b0 + w
+        z[w] = dt * lif_drift_scalar(V_r[w], cur[w], slope[w], param_at(R, j),
+                                     param_at(tau_m, j), param_at(V_rest, j))[1]
         e[w] = exprel_series(z[w])  # exprel_scalar's value wherever |z| < 1/2 ...
     for w in range(n):
         if not abs(z[w]) < EXPREL_SERIES_BELOW:  # ... and its other branch elsewhere
             e[w] = exprel_scalar(z[w])
-    _integrate(b0, k0, 0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
+    _integrate(b0, 0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
                refractory_model, V_r, cur, slope, e, t, dt, single)
 
 
@@ -424,25 +516,28 @@ def _note_spike(j, V, V_th, held, last, flag, t):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _integrate(b0, k0, e0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
+def _integrate(b0, e0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
                refractory_model, V_r, cur, slope, e, t, dt, single):
-    """The exponential-Euler step of a block given ``e = exprel(dt * J)`` (at ``e0 + w``)."""
-    b0, k0, e0 = max(b0, 0), max(k0, 0), max(e0, 0)
+    """The exponential-Euler step of a block given ``e = exprel(dt * J)`` (at ``e0 + w``,
+    or one number); parameters as in :func:`_lif_block`."""
+    b0, e0 = max(b0, 0), max(e0, 0)
     for w in range(n):
-        j, k = b0 + w, k0 + w
-        drift = lif_drift_scalar(V_r[w], cur[w], slope[w], R[k], tau_m[k], V_rest[k])[0]
-        V_new = _stored(exp_euler_scalar(V_r[w], drift, e[e0 + w], dt), single)
+        j = b0 + w
+        V_th_j = param_at(V_th, j)
+        drift = lif_drift_scalar(V_r[w], cur[w], slope[w], param_at(R, j),
+                                 param_at(tau_m, j), param_at(V_rest, j))[0]
+        V_new = _stored(exp_euler_scalar(V_r[w], drift, param_at(e, e0 + w), dt), single)
         if refractory_model:
-            held = (t - last[j]) < tau_ref[k]
+            held = (t - last[j]) < param_at(tau_ref, j)
             if held:
                 V_new = V_r[w]
             # _note_spike inline: a call here keeps LLVM from vectorising the pass (9x)
-            if V_new >= V_th[k]:
+            if V_new >= V_th_j:
                 last[j] = t
             if flag.size:  # ref_var=True: the refractory flag of the step
-                flag[j] = 1.0 if held or V_new >= V_th[k] else 0.0
+                flag[j] = 1.0 if held or V_new >= V_th_j else 0.0
         v[j] = V_new
-        spk[j] = spike_scalar(V_new, V_th[k], V_reset[k])
+        spk[j] = spike_scalar(V_new, V_th_j, param_at(V_reset, j))
 
 
 #: the first of a kind's own rows in a parameter table (``plan.KIND_PARAMS``)
@@ -731,12 +826,13 @@ MIN_NEURONS_PER_THREAD = 1000
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _prefetch_row(row, indptr, idx, w, uniform):
-    """Ask for the cache lines of one CSR row (its indices, and weights unless uniform)."""
-    for s in range(indptr[row], indptr[row + 1], 64 // idx.itemsize):
+def _prefetch_row(begin, end, idx, w, uniform):
+    """Ask for the cache lines of synapses ``begin .. end - 1`` of a CSR matrix (their
+    indices, and weights unless uniform)."""
+    for s in range(begin, end, 64 // idx.itemsize):
         prefetch(idx, s)
     if not uniform:
-        for s in range(indptr[row], indptr[row + 1], 8):
+        for s in range(begin, end, 8):
             prefetch(w, s)
 
 
@@ -749,10 +845,10 @@ def _step_range(b0, b1, p, narrow, kind, v, extra, last, flag, spk, par, is_hard
     then their membranes; ``work`` is the scratch of the thread running them; ``single``:
     each state written is rounded to float32 (:func:`_stored`)."""
     shift = b0 if narrow else 0  # narrow tables: one block, reused
-    _synapses(b0, b1, shift, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
+    _synapses(b0, b1, shift, narrow, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
               f_row, f_buffer, dt, single)
     if kind == _LIF:
-        _membrane(b0, b1, shift, v, last, flag, spk, par, is_hard, refractory_model, G,
+        _membrane(b0, b1, narrow, v, last, flag, spk, par, is_hard, refractory_model, G,
                   out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt, single)
     elif kind >= _HH:
         _continuous_scalar(b0, b1, shift, kind, v, extra, spk, par, G, out_row, out_kind,
@@ -796,7 +892,8 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
              pop_g, pop_tau, pop_factor, pop_syn_kind, pop_dual, pop_dual_param,
              pop_dual_factor, pop_e_linear, scratch,
              out_row, out_kind, out_value, out_start,
-             f_indptr, f_indices, f_weights, f_uniform, f_pre, f_start, f_stop, f_pop, f_row,
+             f_indptr, f_cut, f_indices, f_weights, f_uniform, f_pre, f_start, f_stop, f_pop,
+             f_row,
              f_buffer, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low,
              f_delay_frac, f_x,
              pre_kind, pre_state, pre_param, pre_stp_kind, pre_stp_state, pre_stp_param,
@@ -807,8 +904,10 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
     """Advance steps ``i_begin .. i_end - 1`` of a run; return the next step.
 
     ``parts`` threads run this loop at once, each with its ``part`` (0 in the calling
-    thread), meeting at three barriers a step (``sync``): each steps its share of the
-    projections (``f % parts``), then of every population's neurons (a contiguous range,
+    thread), meeting at three barriers a step (``sync``): each delivers the spikes of
+    every undelayed projection onto its own share of the targets (piece ``part`` of each
+    row, ``f_cut``), steps its share of the delayed projections and AlignPreProj
+    (``f % parts``), then its share of every population's neurons (a contiguous range,
     listing its spikes from the start of that range, counted in ``part_fired``); part 0
     then gathers the spike lists in index order, records spikes and monitors.  Every
     float sum stays with one thread, in the serial order: the bits do not depend on
@@ -828,33 +927,35 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
         # 1. projections: the rows of the presynaptic neurons that fired, in index
         #    order, into buffers that are zero (cleared where they are consumed)
         for f in range(f_pre.size):
-            if f % parts != part:
-                continue
             buf, pre = f_buffer[f], f_pre[f]
-            indptr, idx, w = f_indptr[f], f_indices[f], f_weights[f]
             start, stop, cells, n = f_start[f], f_stop[f], fired[pre], n_fired[pre]
+            if f_delay_kind[f] == _NO_DELAY:  # every thread, onto its share of the targets
+                cut, idx, w = f_cut[f], f_indices[f], f_weights[f]
+                for k in range(n):
+                    if k + _AHEAD < n and start <= cells[k + _AHEAD] < stop:
+                        ahead = (cells[k + _AHEAD] - start) * parts + part
+                        _prefetch_row(cut[ahead], cut[ahead + 1], idx, w, f_uniform[f])
+                    if start <= cells[k] < stop:
+                        piece = (cells[k] - start) * parts + part
+                        if f_uniform[f]:
+                            w0 = w[0]
+                            for s in range(cut[piece], cut[piece + 1]):
+                                buf[idx[s]] += w0
+                        else:
+                            for s in range(cut[piece], cut[piece + 1]):
+                                buf[idx[s]] += w[s]
+                continue
+            if f % parts != part:  # a delayed feed: one thread
+                continue
+            indptr, idx, w = f_indptr[f], f_indices[f], f_weights[f]
             if f_delay_kind[f] == _SPIKE_DELAY:
                 f_ring_at[f] = _spike_input(spiking[pre], start, f_ring[f], f_ring_at[f],
                                             f_delay_low[f], f_delay_frac[f], f_x[f])
                 _feed_values(f_x[f], indptr, idx, w, buf)
-                continue
-            if f_delay_kind[f] == _SYNAPTIC_DELAY:
+            else:
                 f_ring_at[f] = _feed_synaptic_delay(cells, n, start, stop, f_ring[f],
                                                     f_ring_at[f], f_delay_steps[f], indptr,
                                                     idx, w, buf, single)
-                continue
-            for k in range(n):
-                if k + _AHEAD < n and start <= cells[k + _AHEAD] < stop:
-                    _prefetch_row(cells[k + _AHEAD] - start, indptr, idx, w, f_uniform[f])
-                if start <= cells[k] < stop:
-                    row = cells[k] - start
-                    if f_uniform[f]:
-                        w0 = w[0]
-                        for s in range(indptr[row], indptr[row + 1]):
-                            buf[idx[s]] += w0
-                    else:
-                        for s in range(indptr[row], indptr[row + 1]):
-                            buf[idx[s]] += w[s]
         #    and each AlignPreProj: its synapses, then their outputs through W
         for q in range(pre_kind.size):
             if (f_pre.size + q) % parts != part:
@@ -1003,7 +1104,8 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             pl.pop_g, pl.pop_tau, factors, pl.pop_syn_kind, pl.pop_dual, pl.pop_dual_param,
             dual_factors, e_linear, scratch,
             pl.out_row, pl.out_kind, pl.out_value, pl.out_start,
-            pl.feed_indptr, pl.feed_indices, pl.feed_weights, pl.feed_uniform, pl.feed_pre,
+            pl.feed_indptr, cuts, pl.feed_indices, pl.feed_weights, pl.feed_uniform,
+            pl.feed_pre,
             pl.feed_start, pl.feed_stop, pl.feed_pop, pl.feed_row, pl.feed_buffer,
             pl.feed_delay_kind, pl.feed_ring, pl.feed_ring_at, pl.feed_delay_steps,
             pl.feed_delay_low, pl.feed_delay_frac, pl.feed_x,
@@ -1020,6 +1122,9 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
         dual_factors = _dual_factors(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, dt)
         e_linear = _linear_exprel(pl.params, pl.linear, dt)
         scratch = List([np.zeros((parts, 5, min(v.size, _BLOCK))) for v in pl.V])
+        cuts = List([_cut_rows(indptr, indices, buffer.size, parts) for indptr, indices, buffer
+                     in zip(pl.feed_indptr, pl.feed_indices, pl.feed_buffer, strict=True)]
+                    or [np.zeros(1, dtype=np.int64)])
         _take_spikes(pl.spiking, pl.fired, pl.n_fired)
         advance(0, 0)
     compile_s = time.perf_counter() - t0

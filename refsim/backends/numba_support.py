@@ -1,6 +1,8 @@
 """What Numba needs to compile refsim's scalar kernels: the portable math of
-:mod:`refsim.fmath` registered as jittable, an exact power of two, and the atomics of the
-barrier that keeps the threads of one compiled run in step.
+:mod:`refsim.fmath` registered as jittable, an exact power of two, a parameter read from
+a table row or as one number (:func:`param_at`), eight spike flags read as one word
+(:func:`eight_flags`), and the atomics of the barrier that
+keeps the threads of one compiled run in step.
 
 Importing this module imports Numba; :mod:`refsim.backends` does so only when the
 numba backend is used.
@@ -61,6 +63,18 @@ def prefetch(typingctx, array, index):
 
 
 @intrinsic
+def eight_flags(typingctx, array, index):
+    """The eight one-byte flags ``array[index : index + 8]`` of a boolean array as one
+    int64, nonzero when any is set (one load; the caller keeps ``index + 8`` within the
+    array)."""
+    def codegen(context, builder, signature, args):
+        address = _item_pointer(context, builder, signature, args)
+        word = builder.bitcast(address, ir.IntType(64).as_pointer())
+        return builder.load(word, align=1)
+    return types.int64(array, index), codegen
+
+
+@intrinsic
 def atomic_add(typingctx, array, index, value):
     """``array[index] += value`` as one sequentially consistent atomic operation on an
     int64 array; returns the value before."""
@@ -90,6 +104,21 @@ def yield_cpu(typingctx):
         builder.call(function, [])
         return context.get_dummy_value()
     return types.none(), codegen
+
+
+def param_at(x, k):
+    """A parameter of neuron ``k``: ``x[k]`` from a row of a table, or ``x`` itself where
+    it is one number shared by the population.  A jitted kernel calling it compiles once
+    for each: with numbers, the loop holds them in registers instead of streaming a row
+    per parameter from memory (twice as fast on the LIF step)."""
+    return x[k] if hasattr(x, "__getitem__") else x
+
+
+@overload(param_at, inline="always")
+def _param_at_numba(x, k):
+    if isinstance(x, types.Array):
+        return lambda x, k: x[k]
+    return lambda x, k: x
 
 
 @overload(fmath._pow2_scalar, jit_options={"fastmath": False})
