@@ -387,6 +387,36 @@ def test_spike_lists_read_eight_flags_at_a_time_and_miss_none(lo, hi):
     assert np.all(fired[:lo] == -1) and np.all(fired[lo + count:] == -1)
 
 
+def test_array_tables_give_the_arrays_back_in_the_loop_and_refuse_other_layouts():
+    import numba
+
+    from refsim.backends.numba_support import array_table, cube_at, matrix_at, vector_at
+
+    @numba.njit
+    def touch(vectors, matrices, cubes):
+        v, m, c = vector_at(vectors, 1, np.float64), matrix_at(matrices, 0, np.int32), \
+            cube_at(cubes, 0, np.float64)
+        v[2] += 1.0
+        m[1, 2] = 7
+        c[1, 0, 1] = 5.0
+        return v.size, m.shape[0], m.shape[1], c.shape[2]
+
+    vectors = [np.zeros(3), np.arange(5.0)]
+    matrices = [np.zeros((2, 3), dtype=np.int32)]
+    cubes = [np.zeros((2, 1, 4))]
+    sizes = touch(array_table(vectors, np.float64, 1), array_table(matrices, np.int32, 2),
+                  array_table(cubes, np.float64, 3))
+    assert sizes == (5, 2, 3, 4)
+    assert vectors[1].tolist() == [0.0, 1.0, 3.0, 3.0, 4.0]  # views: written in place
+    assert matrices[0][1, 2] == 7 and cubes[0][1, 0, 1] == 5.0
+    assert array_table([], np.float64, 1).shape == (0, 4)
+    with pytest.raises(TypeError, match=r"item 0 is a 1-d float32 array \(C-contiguous: "
+                                        r"True\); expected a C-contiguous 1-d float64 array"):
+        array_table([np.zeros(3, dtype=np.float32)], np.float64, 1)
+    with pytest.raises(TypeError, match="C-contiguous: False"):
+        array_table([np.zeros((3, 4))[:, 1:]], np.float64, 2)
+
+
 def test_rows_sorted_by_target_keep_repeated_targets_in_order_and_cut_per_thread():
     from refsim.backends import numba_network
 

@@ -63,14 +63,17 @@ import threading
 
 import numba
 import numpy as np
-from numba.typed import List
 
 from refsim.backends.numba_support import (  # also registers the scalar twins
+    array_table,
     atomic_add,
     atomic_load,
+    cube_at,
     eight_flags,
+    matrix_at,
     param_at,
     prefetch,
+    vector_at,
     yield_cpu,
 )
 from refsim.backends.plan import ADEX_KIND as _ADEX
@@ -205,33 +208,15 @@ with _compile_lock():
 
 
 def plan(net) -> Plan:
-    """Read ``net`` into a :class:`~refsim.backends.plan.Plan` whose lists are Numba's
-    typed lists (shared parameters one block wide).  Raises :class:`NotCompilable`."""
+    """Read ``net`` into a :class:`~refsim.backends.plan.Plan` (shared parameters one
+    block wide, the rows of undelayed projections sorted by target: :func:`_sorted_rows`).
+    Raises :class:`NotCompilable`."""
     pl = plan_network(net, narrow_width=_BLOCK, single_ok=True)
     for f in range(len(pl.feed_indptr)):
         if pl.feed_delay_kind[f] == _NO_DELAY:
             pl.feed_indices[f], pl.feed_weights[f] = _sorted_rows(
                 pl.feed_indptr[f], pl.feed_indices[f], pl.feed_weights[f])
-    for name, value in vars(pl).items():
-        if name not in ("pops", "bound", "feed_delay", "pre_delay") and \
-                isinstance(value, list):
-            setattr(pl, name, List(value) if value else
-                    List.empty_list(numba.typeof(_EMPTY_ITEM.get(name, np.zeros(0)))))
     return pl
-
-
-#: the element type of a list that a network can leave empty (no synapses, no
-#: projections), where it is not a float64 vector.  The same types as a full list: one
-#: signature of the loop only, so one compile (and, while the loop used ``prange``,
-#: Numba's cache crashed with several: numba issues 8578 and 10128)
-_EMPTY_ITEM = {"feed_indptr": np.zeros(0, dtype=np.int64),
-               "feed_indices": np.zeros(0, dtype=np.int32),
-               "pre_indptr": np.zeros(0, dtype=np.int64),
-               "feed_delay_steps": np.zeros(0, dtype=np.int64),
-               "feed_ring": np.zeros((0, 0)), "pre_ring": np.zeros((0, 0)),
-               "pre_indices": np.zeros(0, dtype=np.int32),
-               **{name: np.zeros((0, 0)) for name in ("pre_state", "pre_param", "pre_stp_state",
-                                                      "pre_stp_param")}}
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -272,14 +257,6 @@ def _cut_rows(indptr, indices, n_post, parts):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _take_spikes(spiking, fired, n_fired):
-    """The indices of the neurons whose stored spike flag is set (the plan's flags of the
-    initial states), in ascending order."""
-    for p in range(len(spiking)):
-        n_fired[p] = _list_fired(spiking[p], fired[p], 0, spiking[p].size)
-
-
-@numba.njit(cache=True, error_model="numpy")
 def _list_fired(spk, fired, lo, hi):
     """Write the indices of the set flags of ``spk[lo:hi]`` into ``fired`` from ``lo``
     on, in ascending order; return their count.  Flags are tested eight at a time (a
@@ -301,47 +278,41 @@ def _list_fired(spk, fired, lo, hi):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _decay_factors(pop_tau, dt):
-    """Per synapse element, the constant ``dt * exprel(-dt / tau)`` of its decay."""
-    out = List()
-    for TAU in pop_tau:
-        F = np.empty_like(TAU)
-        for r in range(TAU.shape[0]):
-            for j in range(TAU.shape[1]):
-                F[r, j] = expon_factor_scalar(TAU[r, j], dt)
-        out.append(F)
-    return out
+def _decay_factors(TAU, dt):
+    """Per synapse element of a population, the constant ``dt * exprel(-dt / tau)`` of
+    its decay."""
+    F = np.empty_like(TAU)
+    for r in range(TAU.shape[0]):
+        for j in range(TAU.shape[1]):
+            F[r, j] = expon_factor_scalar(TAU[r, j], dt)
+    return F
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _dual_factors(pop_syn_kind, pop_dual_param, pop_tau, dt):
-    """Per DualExpon element: the decay constant of its rise, ``dt * exprel(-dt /
-    tau_rise)``, and the equal-tau propagator ``exp(-dt / tau_decay)`` (0 elsewhere)."""
-    out = List()
-    for p in range(len(pop_tau)):
-        TAU, F = pop_tau[p], np.zeros_like(pop_dual_param[p])
-        for r in range(TAU.shape[0]):
-            if pop_syn_kind[p][r] != _EXPON:
-                for k in range(TAU.shape[1]):
-                    F[r, 0, k] = expon_factor_scalar(pop_dual_param[p][r, 0, k], dt)
-                    F[r, 1, k] = exp_scalar(-dt / TAU[r, k])
-        out.append(F)
-    return out
+def _dual_factors(syn_kind, DUAL_PARAM, TAU, dt):
+    """Per DualExpon element of a population: the decay constant of its rise, ``dt *
+    exprel(-dt / tau_rise)``, and the equal-tau propagator ``exp(-dt / tau_decay)`` (0
+    elsewhere)."""
+    F = np.zeros_like(DUAL_PARAM)
+    for r in range(TAU.shape[0]):
+        if syn_kind[r] != _EXPON:
+            for k in range(TAU.shape[1]):
+                F[r, 0, k] = expon_factor_scalar(DUAL_PARAM[r, 0, k], dt)
+                F[r, 1, k] = exp_scalar(-dt / TAU[r, k])
+    return F
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _linear_exprel(params, linear, dt):
-    """Per population whose outputs are all CUBA (no slope): ``exprel(dt * J)`` per
-    neuron, with the Jacobian ``J = -1/tau`` constant through the run; else empty."""
-    out = List()
-    for p in range(len(params)):
-        R, tau, V_rest = params[p][0], params[p][1], params[p][4]
-        e = np.empty(R.size if linear[p] else 0)
-        for j in range(e.size):
-            jacobian = lif_drift_scalar(0.0, 0.0, 0.0, R[j], tau[j], V_rest[j])[1]
-            e[j] = exprel_scalar(dt * jacobian)
-        out.append(e)
-    return out
+def _linear_exprel(par, linear, dt):
+    """For a population whose outputs are all CUBA (no slope, ``linear``): ``exprel(dt *
+    J)`` per column of its parameter table, with the Jacobian ``J = -1/tau`` constant
+    through the run; else empty."""
+    R, tau, V_rest = par[0], par[1], par[4]
+    e = np.empty(R.size if linear else 0)
+    for j in range(e.size):
+        jacobian = lif_drift_scalar(0.0, 0.0, 0.0, R[j], tau[j], V_rest[j])[1]
+        e[j] = exprel_scalar(dt * jacobian)
+    return e
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -379,7 +350,7 @@ def _synapses(b0, b1, shift, narrow, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, 
         for f in range(f_pop.size):
             if f_pop[f] != p or f_row[f] != r:
                 continue
-            buf = f_buffer[f]
+            buf = vector_at(f_buffer, f, np.float64)
             if decayed:
                 for w in range(n):
                     j = b0 + w
@@ -426,7 +397,7 @@ def _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FA
     for f in range(f_pop.size):
         if f_pop[f] != p or f_row[f] != r:
             continue
-        buf = f_buffer[f]
+        buf = vector_at(f_buffer, f, np.float64)
         for w in range(n):
             j = b0 + w
             G[r, j] = _stored((0.0 if first else G[r, j]) + buf[j], single)
@@ -893,8 +864,7 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
              pop_dual_factor, pop_e_linear, scratch,
              out_row, out_kind, out_value, out_start,
              f_indptr, f_cut, f_indices, f_weights, f_uniform, f_pre, f_start, f_stop, f_pop,
-             f_row,
-             f_buffer, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low,
+             f_row, f_buffer, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low,
              f_delay_frac, f_x,
              pre_kind, pre_state, pre_param, pre_stp_kind, pre_stp_state, pre_stp_param,
              pre_indptr, pre_indices, pre_weights, pre_from, pre_start, pre_pop, pre_row,
@@ -902,6 +872,11 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
              spike_steps, spike_index, n_spikes,
              rec_src, rec_indices, rec_every, rec_buffer, rec_count):
     """Advance steps ``i_begin .. i_end - 1`` of a run; return the next step.
+
+    Each list of arrays (one per population, projection or monitor: ``V``, ``pop_g``,
+    ``f_buffer``...) arrives as an :func:`~refsim.backends.numba_support.array_table`,
+    read with ``vector_at``, ``matrix_at`` or ``cube_at`` (``V[p]`` is
+    ``vector_at(V, p, np.float64)``).
 
     ``parts`` threads run this loop at once, each with its ``part`` (0 in the calling
     thread), meeting at three barriers a step (``sync``): each delivers the spikes of
@@ -919,18 +894,22 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
     buffer: not recorded), ``n_spikes[p]`` counting; the loop returns early, before a
     step that could overflow a buffer, for the caller to enlarge it.
     """
+    f8, i8, i4 = np.float64, np.int64, np.int32
+    n_pops = V.shape[0]
     for i in range(i_begin, i_end):
-        for p in range(len(V)):
-            if spike_steps[p].size > 0 and n_spikes[p] + V[p].size > spike_steps[p].size:
+        for p in range(n_pops):  # (a table's row: address, then the sizes)
+            if spike_steps[p, 1] > 0 and n_spikes[p] + V[p, 1] > spike_steps[p, 1]:
                 return i
         t = (first_step + i) * dt
         # 1. projections: the rows of the presynaptic neurons that fired, in index
         #    order, into buffers that are zero (cleared where they are consumed)
         for f in range(f_pre.size):
-            buf, pre = f_buffer[f], f_pre[f]
-            start, stop, cells, n = f_start[f], f_stop[f], fired[pre], n_fired[pre]
+            buf, pre = vector_at(f_buffer, f, f8), f_pre[f]
+            start, stop, n = f_start[f], f_stop[f], n_fired[pre]
+            cells = vector_at(fired, pre, i8)
+            idx, w = vector_at(f_indices, f, i4), vector_at(f_weights, f, f8)
             if f_delay_kind[f] == _NO_DELAY:  # every thread, onto its share of the targets
-                cut, idx, w = f_cut[f], f_indices[f], f_weights[f]
+                cut = vector_at(f_cut, f, i8)
                 for k in range(n):
                     if k + _AHEAD < n and start <= cells[k + _AHEAD] < stop:
                         ahead = (cells[k + _AHEAD] - start) * parts + part
@@ -947,49 +926,58 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
                 continue
             if f % parts != part:  # a delayed feed: one thread
                 continue
-            indptr, idx, w = f_indptr[f], f_indices[f], f_weights[f]
+            indptr, ring = vector_at(f_indptr, f, i8), matrix_at(f_ring, f, f8)
             if f_delay_kind[f] == _SPIKE_DELAY:
-                f_ring_at[f] = _spike_input(spiking[pre], start, f_ring[f], f_ring_at[f],
-                                            f_delay_low[f], f_delay_frac[f], f_x[f])
-                _feed_values(f_x[f], indptr, idx, w, buf)
+                x = vector_at(f_x, f, f8)
+                f_ring_at[f] = _spike_input(vector_at(spiking, pre, np.bool_), start, ring,
+                                            f_ring_at[f], f_delay_low[f], f_delay_frac[f], x)
+                _feed_values(x, indptr, idx, w, buf)
             else:
-                f_ring_at[f] = _feed_synaptic_delay(cells, n, start, stop, f_ring[f],
-                                                    f_ring_at[f], f_delay_steps[f], indptr,
+                f_ring_at[f] = _feed_synaptic_delay(cells, n, start, stop, ring, f_ring_at[f],
+                                                    vector_at(f_delay_steps, f, i8), indptr,
                                                     idx, w, buf, single)
         #    and each AlignPreProj: its synapses, then their outputs through W
         for q in range(pre_kind.size):
             if (f_pre.size + q) % parts != part:
                 continue
-            pre_ring_at[q] = _spike_input(spiking[pre_from[q]], pre_start[q], pre_ring[q],
+            x, out = vector_at(pre_x, q, f8), vector_at(pre_out, q, f8)
+            pre_ring_at[q] = _spike_input(vector_at(spiking, pre_from[q], np.bool_),
+                                          pre_start[q], matrix_at(pre_ring, q, f8),
                                           pre_ring_at[q], pre_delay_low[q], pre_delay_frac[q],
-                                          pre_x[q])
-            _pre_synapses(pre_x[q], pre_kind[q], pre_state[q], pre_param[q], pre_stp_kind[q],
-                          pre_stp_state[q], pre_stp_param[q], pre_out[q], t, dt, single)
-            _pre_propagate(pre_out[q], pre_indptr[q], pre_indices[q], pre_weights[q],
-                           pop_g[pre_pop[q]], pre_row[q], single)
+                                          x)
+            _pre_synapses(x, pre_kind[q], matrix_at(pre_state, q, f8),
+                          matrix_at(pre_param, q, f8), pre_stp_kind[q],
+                          matrix_at(pre_stp_state, q, f8), matrix_at(pre_stp_param, q, f8),
+                          out, t, dt, single)
+            _pre_propagate(out, vector_at(pre_indptr, q, i8), vector_at(pre_indices, q, i4),
+                           vector_at(pre_weights, q, f8), matrix_at(pop_g, pre_pop[q], f8),
+                           pre_row[q], single)
         _barrier(sync, parts)
         # 2. populations in order, each thread its share: synapses, then membranes
-        for p in range(len(V)):
-            v, x, spk, n = V[p], extra[p], spiking[p], V[p].size
-            lo, hi = _share(n, part, parts), _share(n, part + 1, parts)
+        for p in range(n_pops):
+            v, spk = vector_at(V, p, f8), vector_at(spiking, p, np.bool_)
+            lo, hi = _share(v.size, part, parts), _share(v.size, part + 1, parts)
             for b0 in range(lo, hi, _BLOCK):
-                _step_range(b0, min(b0 + _BLOCK, hi), p, narrow[p], kind[p], v, x,
-                            last_spike[p], in_refractory[p], spk, params[p], hard[p],
-                            refractory[p], pop_g[p], pop_tau[p], pop_factor[p],
-                            pop_syn_kind[p], pop_dual[p], pop_dual_param[p],
-                            pop_dual_factor[p], f_pop, f_row, f_buffer, out_row, out_kind,
-                            out_value, out_start[p], out_start[p + 1], pop_e_linear[p],
-                            scratch[p][part], t, dt, single)
-            part_fired[p, part] = _list_fired(spk, fired[p], lo, hi)
+                _step_range(b0, min(b0 + _BLOCK, hi), p, narrow[p], kind[p], v,
+                            matrix_at(extra, p, f8), vector_at(last_spike, p, f8),
+                            vector_at(in_refractory, p, f8), spk, matrix_at(params, p, f8),
+                            hard[p], refractory[p], matrix_at(pop_g, p, f8),
+                            matrix_at(pop_tau, p, f8), matrix_at(pop_factor, p, f8),
+                            vector_at(pop_syn_kind, p, i8), cube_at(pop_dual, p, f8),
+                            cube_at(pop_dual_param, p, f8), cube_at(pop_dual_factor, p, f8),
+                            f_pop, f_row, f_buffer, out_row, out_kind, out_value,
+                            out_start[p], out_start[p + 1], vector_at(pop_e_linear, p, f8),
+                            cube_at(scratch, p, f8)[part], t, dt, single)
+            part_fired[p, part] = _list_fired(spk, vector_at(fired, p, i8), lo, hi)
         _barrier(sync, parts)
         if part == 0:
             _gather_and_record(first_step + i, parts, part_fired, V, fired, n_fired,
                                spike_steps, spike_index, n_spikes)
             # 3. state monitors, read after the step
-            for m in range(len(rec_src)):
+            for m in range(rec_every.size):
                 if i % rec_every[m] == 0:
-                    src, sel, buf = rec_src[m], rec_indices[m], rec_buffer[m]
-                    row = rec_count[m]
+                    src, sel = vector_at(rec_src, m, f8), vector_at(rec_indices, m, i8)
+                    buf, row = matrix_at(rec_buffer, m, f8), rec_count[m]
                     for k in range(sel.size):
                         buf[row, k] = src[sel[k]]
                     rec_count[m] = row + 1
@@ -1001,17 +989,19 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
 def _gather_and_record(step, parts, part_fired, V, fired, n_fired, spike_steps, spike_index,
                        n_spikes):
     """Each population's spike list in index order (the parts' lists moved behind part
-    0's), then recorded as (step, index) pairs where a monitor asked for them."""
-    for p in range(len(V)):
-        cells, count = fired[p], part_fired[p, 0]
+    0's), then recorded as (step, index) pairs where a monitor asked for them (tables of
+    arrays, as in :func:`_advance`)."""
+    for p in range(V.shape[0]):
+        cells, count = vector_at(fired, p, np.int64), part_fired[p, 0]
         for part in range(1, parts):
-            lo = _share(V[p].size, part, parts)
+            lo = _share(V[p, 1], part, parts)
             for k in range(part_fired[p, part]):
                 cells[count + k] = cells[lo + k]
             count += part_fired[p, part]
         n_fired[p] = count
-        if spike_steps[p].size > 0:
-            steps, index, n = spike_steps[p], spike_index[p], n_spikes[p]
+        if spike_steps[p, 1] > 0:
+            steps, index = vector_at(spike_steps, p, np.int64), vector_at(spike_index, p, np.int64)
+            n = n_spikes[p]
             for k in range(count):
                 steps[n + k] = step
                 index[n + k] = cells[k]
@@ -1022,20 +1012,12 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
     """Per population: step and index buffers when a monitor records it, else empty;
     per state monitor: its source, indices, period and buffer."""
     recorded, readers = monitored(pl, mons)
-    rec_src, rec_idx, rec_every, rec_buf, rec_mons = List(), List(), [], List(), []
-    for mon, source, sel in readers:
-        rec_src.append(source)
-        rec_idx.append(sel)
-        rec_every.append(mon.every)
-        rec_buf.append(np.empty((mon._n_records, sel.size)))
-        rec_mons.append(mon)
-    if len(rec_src) == 0:  # numba needs a typed element even for an empty list
-        rec_src.append(np.zeros(0))
-        rec_idx.append(np.zeros(0, dtype=np.int64))
-        rec_buf.append(np.zeros((0, 0)))
-        rec_every.append(1)
-        rec_mons.append(None)
-    steps, index = List(), List()
+    rec_src = [source for _, source, _ in readers]
+    rec_idx = [sel for _, _, sel in readers]
+    rec_every = np.array([mon.every for mon, _, _ in readers], dtype=np.int64)
+    rec_buf = [np.empty((mon._n_records, sel.size)) for mon, _, sel in readers]
+    rec_mons = [mon for mon, _, _ in readers]
+    steps, index = [], []
     for p, pop in enumerate(pl.pops):
         size = 0
         if p in recorded:
@@ -1043,8 +1025,7 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
         steps.append(np.zeros(size, dtype=np.int64))
         index.append(np.zeros(size, dtype=np.int64))
     return (steps, index, np.zeros(len(pl.pops), dtype=np.int64), rec_src, rec_idx,
-            np.asarray(rec_every, dtype=np.int64), rec_buf, np.zeros(len(rec_mons), np.int64),
-            rec_mons)
+            rec_every, rec_buf, np.zeros(len(rec_mons), np.int64), rec_mons)
 
 
 def usable_cores() -> int:
@@ -1095,37 +1076,53 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
         return reached[0]  # every part returns the same step (the same test, same data)
 
     def advance_part(part, i0, i1):
-        return _advance(
-            part, parts, sync, part_fired, i0, i1, first_step, dt, pl.single,
-            pl.V, pl.extra, pl.last_spike, pl.in_refractory, pl.params, pl.narrow, pl.kind,
-            pl.refractory,
-            pl.hard, pl.spiking, pl.fired,
-            pl.n_fired,
-            pl.pop_g, pl.pop_tau, factors, pl.pop_syn_kind, pl.pop_dual, pl.pop_dual_param,
-            dual_factors, e_linear, scratch,
-            pl.out_row, pl.out_kind, pl.out_value, pl.out_start,
-            pl.feed_indptr, cuts, pl.feed_indices, pl.feed_weights, pl.feed_uniform,
-            pl.feed_pre,
-            pl.feed_start, pl.feed_stop, pl.feed_pop, pl.feed_row, pl.feed_buffer,
-            pl.feed_delay_kind, pl.feed_ring, pl.feed_ring_at, pl.feed_delay_steps,
-            pl.feed_delay_low, pl.feed_delay_frac, pl.feed_x,
-            pl.pre_syn_kind, pl.pre_state, pl.pre_param, pl.pre_stp_kind, pl.pre_stp_state,
-            pl.pre_stp_param, pl.pre_indptr, pl.pre_indices, pl.pre_weights, pl.pre_from,
-            pl.pre_start, pl.pre_pop, pl.pre_row, pl.pre_out, pl.pre_ring, pl.pre_ring_at,
-            pl.pre_delay_low, pl.pre_delay_frac, pl.pre_x,
-            steps, index, n_spikes,
-            rec_src, rec_idx, rec_every, rec_buf, rec_count)
+        return _advance(part, parts, sync, part_fired, i0, i1, first_step, dt, pl.single,
+                        *populations, *feeds, *pre, *recorded())
+
+    table = array_table
+    def recorded():  # again after a spike buffer grows
+        return (table(steps, np.int64, 1), table(index, np.int64, 1), n_spikes,
+                table(rec_src, np.float64, 1), table(rec_idx, np.int64, 1), rec_every,
+                table(rec_buf, np.float64, 2), rec_count)
 
     t0 = time.perf_counter()
     with _compile_lock():  # the first call of each jitted function compiles or loads it
-        factors = _decay_factors(pl.pop_tau, dt)
-        dual_factors = _dual_factors(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, dt)
-        e_linear = _linear_exprel(pl.params, pl.linear, dt)
-        scratch = List([np.zeros((parts, 5, min(v.size, _BLOCK))) for v in pl.V])
-        cuts = List([_cut_rows(indptr, indices, buffer.size, parts) for indptr, indices, buffer
-                     in zip(pl.feed_indptr, pl.feed_indices, pl.feed_buffer, strict=True)]
-                    or [np.zeros(1, dtype=np.int64)])
-        _take_spikes(pl.spiking, pl.fired, pl.n_fired)
+        factors = [_decay_factors(TAU, dt) for TAU in pl.pop_tau]
+        dual_factors = [_dual_factors(*arrays, dt) for arrays
+                        in zip(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, strict=True)]
+        e_linear = [_linear_exprel(par, linear, dt)
+                    for par, linear in zip(pl.params, pl.linear, strict=True)]
+        scratch = [np.zeros((parts, 5, min(v.size, _BLOCK))) for v in pl.V]
+        cuts = [_cut_rows(indptr, indices, buffer.size, parts) for indptr, indices, buffer
+                in zip(pl.feed_indptr, pl.feed_indices, pl.feed_buffer, strict=True)]
+        f8 = np.float64
+        populations = (
+            table(pl.V, f8, 1), table(pl.extra, f8, 2), table(pl.last_spike, f8, 1),
+            table(pl.in_refractory, f8, 1), table(pl.params, f8, 2), pl.narrow, pl.kind,
+            pl.refractory, pl.hard, table(pl.spiking, np.bool_, 1),
+            table(pl.fired, np.int64, 1), pl.n_fired, table(pl.pop_g, f8, 2),
+            table(pl.pop_tau, f8, 2), table(factors, f8, 2),
+            table(pl.pop_syn_kind, np.int64, 1), table(pl.pop_dual, f8, 3),
+            table(pl.pop_dual_param, f8, 3), table(dual_factors, f8, 3),
+            table(e_linear, f8, 1), table(scratch, f8, 3),
+            pl.out_row, pl.out_kind, pl.out_value, pl.out_start)
+        feeds = (
+            table(pl.feed_indptr, np.int64, 1), table(cuts, np.int64, 1),
+            table(pl.feed_indices, np.int32, 1), table(pl.feed_weights, f8, 1),
+            pl.feed_uniform, pl.feed_pre, pl.feed_start, pl.feed_stop, pl.feed_pop,
+            pl.feed_row, table(pl.feed_buffer, f8, 1), pl.feed_delay_kind,
+            table(pl.feed_ring, f8, 2), pl.feed_ring_at,
+            table(pl.feed_delay_steps, np.int64, 1), pl.feed_delay_low, pl.feed_delay_frac,
+            table(pl.feed_x, f8, 1))
+        pre = (
+            pl.pre_syn_kind, table(pl.pre_state, f8, 2), table(pl.pre_param, f8, 2),
+            pl.pre_stp_kind, table(pl.pre_stp_state, f8, 2), table(pl.pre_stp_param, f8, 2),
+            table(pl.pre_indptr, np.int64, 1), table(pl.pre_indices, np.int32, 1),
+            table(pl.pre_weights, f8, 1), pl.pre_from, pl.pre_start, pl.pre_pop, pl.pre_row,
+            table(pl.pre_out, f8, 1), table(pl.pre_ring, f8, 2), pl.pre_ring_at,
+            pl.pre_delay_low, pl.pre_delay_frac, table(pl.pre_x, f8, 1))
+        for p, spk in enumerate(pl.spiking):  # the stored spikes of the initial states
+            pl.n_fired[p] = _list_fired(spk, pl.fired[p], 0, spk.size)
         advance(0, 0)
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()

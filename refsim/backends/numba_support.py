@@ -1,7 +1,7 @@
 """What Numba needs to compile refsim's scalar kernels: the portable math of
 :mod:`refsim.fmath` registered as jittable, an exact power of two, a parameter read from
 a table row or as one number (:func:`param_at`), eight spike flags read as one word
-(:func:`eight_flags`), and the atomics of the barrier that
+(:func:`eight_flags`), tables of arrays (:func:`array_table`), and the atomics of the barrier that
 keeps the threads of one compiled run in step.
 
 Importing this module imports Numba; :mod:`refsim.backends` does so only when the
@@ -10,6 +10,8 @@ numba backend is used.
 
 from __future__ import annotations
 
+import numba
+import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic, overload, register_jitable
@@ -119,6 +121,55 @@ def _param_at_numba(x, k):
     if isinstance(x, types.Array):
         return lambda x, k: x[k]
     return lambda x, k: x
+
+
+@intrinsic
+def _pointer(typingctx, address):
+    """The int64 ``address`` as a raw pointer (``void *``)."""
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
+    return types.voidptr(types.int64), codegen
+
+
+def array_table(arrays, dtype, ndim: int) -> np.ndarray:
+    """The compiled loop's form of a list of arrays: one int64 row per array, its address
+    and its shape (``ndim`` sizes, at most 3).  :func:`vector_at`, :func:`matrix_at` and
+    :func:`cube_at` give array ``i`` back inside a jitted function at the cost of a
+    load (an item of Numba's typed ``List`` costs about 35 ns: a call into its C helper
+    and two atomic reference counts; a step read about 40 of them).
+
+    The table holds no reference: the caller keeps ``arrays`` alive while it is used, and
+    makes a new table when it replaces one.  Each array must have ``dtype`` and ``ndim``
+    and be C-contiguous (checked here, since the views assume it).
+    """
+    table = np.zeros((len(arrays), 4), dtype=np.int64)
+    for i, array in enumerate(arrays):
+        if array.dtype != dtype or array.ndim != ndim or not array.flags.c_contiguous:
+            raise TypeError(f"array_table: item {i} is a {array.ndim}-d {array.dtype} array "
+                            f"(C-contiguous: {array.flags.c_contiguous}); expected a "
+                            f"C-contiguous {ndim}-d {np.dtype(dtype)} array")
+        table[i, 0] = array.ctypes.data
+        table[i, 1:1 + ndim] = array.shape
+    return table
+
+
+@register_jitable
+def vector_at(table, i, dtype):
+    """Array ``i`` of an :func:`array_table` of vectors (a view: no copy, no reference
+    count)."""
+    return numba.carray(_pointer(table[i, 0]), table[i, 1], dtype)
+
+
+@register_jitable
+def matrix_at(table, i, dtype):
+    """Array ``i`` of an :func:`array_table` of matrices."""
+    return numba.carray(_pointer(table[i, 0]), (table[i, 1], table[i, 2]), dtype)
+
+
+@register_jitable
+def cube_at(table, i, dtype):
+    """Array ``i`` of an :func:`array_table` of three-dimensional arrays."""
+    return numba.carray(_pointer(table[i, 0]), (table[i, 1], table[i, 2], table[i, 3]), dtype)
 
 
 @overload(fmath._pow2_scalar, jit_options={"fastmath": False})
