@@ -423,10 +423,17 @@ def test_rows_sorted_by_target_keep_repeated_targets_in_order_and_cut_per_thread
     indptr = np.array([0, 5, 5, 8], dtype=np.int64)
     indices = np.array([9, 2, 9, 0, 9, 7, 3, 5], dtype=np.int32)
     weights = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
-    sorted_indices, sorted_weights = numba_network._sorted_rows(indptr, indices, weights)
+    sorted_indices, sorted_weights = numba_network._sorted_rows(indptr, indices, weights,
+                                                                False)
     assert sorted_indices.tolist() == [0, 2, 9, 9, 9, 3, 5, 7]
     assert sorted_weights.tolist() == [4.0, 2.0, 1.0, 3.0, 5.0, 7.0, 8.0, 6.0]
     assert indices.tolist() == [9, 2, 9, 0, 9, 7, 3, 5]  # the matrix's own arrays untouched
+    assert weights.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    # sorted rows are kept as they are; uniform weights are not copied
+    again = numba_network._sorted_rows(indptr, sorted_indices, sorted_weights, False)
+    assert again[0] is sorted_indices and again[1] is sorted_weights
+    ones = np.ones(8)
+    assert numba_network._sorted_rows(indptr, indices, ones, True)[1] is ones
     # 20 targets on 2 threads: shares 0..7 and 8..19 (cut at a multiple of 8)
     assert [numba_network._share(20, part, 2) for part in range(3)] == [0, 8, 20]
     cut = numba_network._cut_rows(indptr, sorted_indices, 20, 2)

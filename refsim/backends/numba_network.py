@@ -215,24 +215,35 @@ def plan(net) -> Plan:
     for f in range(len(pl.feed_indptr)):
         if pl.feed_delay_kind[f] == _NO_DELAY:
             pl.feed_indices[f], pl.feed_weights[f] = _sorted_rows(
-                pl.feed_indptr[f], pl.feed_indices[f], pl.feed_weights[f])
+                pl.feed_indptr[f], pl.feed_indices[f], pl.feed_weights[f], pl.feed_uniform[f])
     return pl
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _sorted_rows(indptr, indices, weights):
-    """Copies of a CSR matrix's ``indices`` and ``weights`` with each row's synapses in
-    ascending column order, synapses of one column in their order (a stable sort).
+def _sorted_rows(indptr, indices, weights, uniform):
+    """A CSR matrix's ``indices`` and ``weights`` with each row's synapses in ascending
+    column order, synapses of one column in their order (a stable sort): new arrays where
+    a row was out of order, else the same ones; ``weights`` are not copied when
+    ``uniform`` (all the same bits).
 
     No sum changes: a neuron's buffer still receives the rows that fired in index order
     and, within a row, its own synapses in storage order.  Sorted, a row splits into one
     contiguous piece per thread (:func:`_cut_rows`)."""
-    indices, weights = indices.copy(), weights.copy()
+    in_order = True
+    for row in range(indptr.size - 1):
+        for s in range(indptr[row] + 1, indptr[row + 1]):
+            in_order = in_order and indices[s - 1] <= indices[s]
+    if in_order:
+        return indices, weights
+    indices = indices.copy()
+    if not uniform:
+        weights = weights.copy()
     for row in range(indptr.size - 1):
         a, b = indptr[row], indptr[row + 1]
         order = np.argsort(indices[a:b], kind="mergesort")
         indices[a:b] = indices[a:b][order]
-        weights[a:b] = weights[a:b][order]
+        if not uniform:
+            weights[a:b] = weights[a:b][order]
     return indices, weights
 
 
