@@ -417,6 +417,27 @@ def test_array_tables_give_the_arrays_back_in_the_loop_and_refuse_other_layouts(
         array_table([np.zeros((3, 4))[:, 1:]], np.float64, 2)
 
 
+def test_which_populations_take_the_one_pass_cuba_kernel():
+    """``_lif_cuba_pass`` (one fused pass) steps LIF populations with shared parameters
+    whose one or two Expon rows each take one feed into one CUBA output; the bit-for-bit
+    tests run it on CUBA 4000 (two rows) and on the repeated-targets network (one row)."""
+    from refsim.backends import numba_network
+
+    def feeds_of(net, p=0):
+        refsim.init_all_states(net)
+        pl = numba_network.plan(net)
+        o0, o1 = pl.out_start[p], pl.out_start[p + 1]
+        return numba_network._cuba_rows(p, pl.pop_syn_kind[p], pl.feed_pop, pl.feed_row,
+                                        pl.out_row, pl.out_kind, o0, o1)
+
+    refsim.random.seed(1)
+    assert feeds_of(CUBANet(400, 1)) == (0, 1)
+    assert feeds_of(_repeated_targets_network()[0]) == (0, 0)
+    assert feeds_of(COBANet(400, 1)) == (-1, -1)  # COBA outputs: the general passes
+    net, a, b = _mixed_network()
+    assert feeds_of(net, 0) == (-1, -1)  # a CUBA and a COBA output
+
+
 def test_rows_sorted_by_target_keep_repeated_targets_in_order_and_cut_per_thread():
     from refsim.backends import numba_network
 

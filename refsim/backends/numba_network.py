@@ -23,7 +23,8 @@ Order inside one step (as :meth:`refsim.Network.update` on the numpy backend):
    value; spikes are taken and monitors read.
 
 Three membrane kernels share this order: ``_membrane`` runs the LIF family in vectorised
-passes over a block; ``_membrane_scalar`` (and ``_gif_neuron``) the other models with a
+passes over a block (and ``_lif_cuba_pass`` runs a CUBA-only LIF population's synapses and
+membranes in one pass, the same operations per neuron); ``_membrane_scalar`` (and ``_gif_neuron``) the other models with a
 reset, and ``_continuous_scalar`` those without, one neuron at a time through the step
 twin of each model (``expif_step_scalar``, ``hh_step_scalar``...).  Their parameter rows
 and further states are named in ``plan.KIND_PARAMS`` and ``plan.NEURON_KINDS``.
@@ -84,6 +85,7 @@ from refsim.backends.plan import AMPA_KIND as _AMPA
 from refsim.backends.plan import BIONMDA_KIND as _BIONMDA
 from refsim.backends.plan import COBA_KIND as _COBA
 from refsim.backends.plan import COBALIF_KIND as _COBALIF
+from refsim.backends.plan import CUBA_KIND as _CUBA
 from refsim.backends.plan import CUBALIF_KIND as _CUBALIF
 from refsim.backends.plan import DUAL_ALPHA_KIND as _DUAL_ALPHA
 from refsim.backends.plan import EXPON_KIND as _EXPON
@@ -826,9 +828,17 @@ def _step_range(b0, b1, p, narrow, kind, v, extra, last, flag, spk, par, is_hard
     """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses,
     then their membranes; ``work`` is the scratch of the thread running them; ``single``:
     each state written is rounded to float32 (:func:`_stored`)."""
+    if kind == _LIF and narrow and e_lin.size:
+        feed0, feed1 = _cuba_rows(p, KIND, f_pop, f_row, out_row, out_kind, o_begin, o_end)
+        if feed0 >= 0:
+            _lif_cuba_pass(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, TAU,
+                           FACTOR, f_buffer, feed0, feed1, out_value[o_begin:o_end], par[0, 0],
+                           par[1, 0], par[2, 0], par[3, 0], par[4, 0], par[5, 0], par[6, 0],
+                           e_lin[0], t, dt, single)
+            return
     shift = b0 if narrow else 0  # narrow tables: one block, reused
-    _synapses(b0, b1, shift, narrow, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
-              f_row, f_buffer, dt, single)
+    _synapses(b0, b1, shift, narrow, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
+              f_pop, f_row, f_buffer, dt, single)
     if kind == _LIF:
         _membrane(b0, b1, narrow, v, last, flag, spk, par, is_hard, refractory_model, G,
                   out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt, single)
@@ -839,6 +849,69 @@ def _step_range(b0, b1, p, narrow, kind, v, extra, last, flag, spk, par, is_hard
         _membrane_scalar(b0, b1, shift, kind, v, extra, last, flag, spk, par, is_hard,
                          refractory_model, G, out_row, out_kind, out_value, o_begin, o_end,
                          t, dt, single)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cuba_rows(p, KIND, f_pop, f_row, out_row, out_kind, o_begin, o_end):
+    """The feeds of population ``p``'s synapse rows when :func:`_lif_cuba_pass` can step
+    it: one or two Expon rows, each fed by exactly one projection and read by one CUBA
+    output, outputs in row order (else ``(-1, -1)``).  For two rows ``(f0, f1)``, for one
+    ``(f0, f0)``."""
+    rows = KIND.size
+    if rows < 1 or rows > 2 or o_end - o_begin != rows:
+        return -1, -1
+    feeds = np.full(2, -1)
+    for r in range(rows):
+        if KIND[r] != _EXPON or out_row[o_begin + r] != r or out_kind[o_begin + r] != _CUBA:
+            return -1, -1
+        for f in range(f_pop.size):
+            if f_pop[f] == p and f_row[f] == r:
+                if feeds[r] >= 0:  # a second feed into one row: the general passes
+                    return -1, -1
+                feeds[r] = f
+        if feeds[r] < 0:
+            return -1, -1
+    return feeds[0], feeds[rows - 1]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _lif_cuba_pass(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, TAU, FACTOR,
+                   f_buffer, feed0, feed1, scale, R, tau_m, V_th, V_reset, V_rest, tau_ref,
+                   direct, e, t, dt, single):
+    """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population with shared parameters whose
+    one or two Expon rows each take one feed and drive one CUBA output (the CUBA
+    benchmark's E and I): :func:`_synapses` and :func:`_lif_block` in one pass that
+    vectorises, each neuron through the same operations in the same order (each row's
+    decay and event, then the reset, ``direct + I_0 (+ I_1)``, the step, the refractory
+    hold, the spike).  ``e`` is the population's constant ``exprel(dt * J)``."""
+    b0, n = max(b0, 0), b1 - b0
+    two = G.shape[0] == 2
+    g0, buf0 = G[0], vector_at(f_buffer, feed0, np.float64)
+    g1, buf1 = G[G.shape[0] - 1], vector_at(f_buffer, feed1, np.float64)
+    tau0, factor0, scale0 = TAU[0, 0], FACTOR[0, 0], scale[0]
+    tau1, factor1, scale1 = TAU[-1, 0], FACTOR[-1, 0], scale[-1]
+    for w in range(n):
+        j = b0 + w
+        x0 = _stored(expon_decay_scalar(g0[j], tau0, factor0) + buf0[j], single)
+        g0[j], buf0[j] = x0, 0.0
+        V_r = reset_scalar(v[j], spk[j], V_th, V_reset, is_hard)
+        current = direct + cuba_scalar(x0, scale0, V_r)[0]
+        if two:
+            x1 = _stored(expon_decay_scalar(g1[j], tau1, factor1) + buf1[j], single)
+            g1[j], buf1[j] = x1, 0.0
+            current = current + cuba_scalar(x1, scale1, V_r)[0]
+        drift = lif_drift_scalar(V_r, current, 0.0, R, tau_m, V_rest)[0]
+        V_new = _stored(exp_euler_scalar(V_r, drift, e, dt), single)
+        if refractory_model:  # as in _integrate
+            held = (t - last[j]) < tau_ref
+            if held:
+                V_new = V_r
+            if V_new >= V_th:
+                last[j] = t
+            if flag.size:
+                flag[j] = 1.0 if held or V_new >= V_th else 0.0
+        v[j] = V_new
+        spk[j] = spike_scalar(V_new, V_th, V_reset)
 
 
 @numba.njit(cache=True, error_model="numpy")
