@@ -860,18 +860,22 @@ def _cuba_rows(p, KIND, f_pop, f_row, out_row, out_kind, o_begin, o_end):
     rows = KIND.size
     if rows < 1 or rows > 2 or o_end - o_begin != rows:
         return -1, -1
-    feeds = np.full(2, -1)
+    feed0, feed1 = -1, -1
     for r in range(rows):
         if KIND[r] != _EXPON or out_row[o_begin + r] != r or out_kind[o_begin + r] != _CUBA:
             return -1, -1
+        found = -1
         for f in range(f_pop.size):
             if f_pop[f] == p and f_row[f] == r:
-                if feeds[r] >= 0:  # a second feed into one row: the general passes
+                if found >= 0:  # a second feed into one row: the general passes
                     return -1, -1
-                feeds[r] = f
-        if feeds[r] < 0:
+                found = f
+        if found < 0:
             return -1, -1
-    return feeds[0], feeds[rows - 1]
+        if r == 0:
+            feed0 = found
+        feed1 = found
+    return feed0, feed1
 
 
 @numba.njit(cache=True, error_model="numpy")
