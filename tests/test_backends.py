@@ -417,6 +417,27 @@ def test_array_tables_give_the_arrays_back_in_the_loop_and_refuse_other_layouts(
         array_table([np.zeros((3, 4))[:, 1:]], np.float64, 2)
 
 
+def test_spike_records_that_outgrow_their_buffers_lose_nothing(monkeypatch):
+    """Buffers of four steps' worth of spikes: the loop stops before each step that could
+    fill them and the run doubles them, again and again; the record equals numpy's."""
+    from refsim.backends import numba_network
+
+    monkeypatch.setattr(numba_network, "_FIRST_SPIKES", 1)
+    results = {}
+    for backend in ("numba", "numpy"):
+        refsim.random.seed(4)
+        net, pop, _ = _repeated_targets_network()
+        refsim.init_all_states(net)
+        with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
+            results[backend] = refsim.run(net, 600 * pq.ms, progress=False,
+                                          monitors={"spikes": pop})
+    a, b = results["numba"]["spikes"], results["numpy"]["spikes"]
+    assert results["numba"].engine == "numba"
+    assert a.count > 4 * 4 * 64  # the 256 first entries doubled at least three times
+    assert np.array_equal(a.steps, b.steps)
+    assert np.array_equal(a.indices_fired, b.indices_fired)
+
+
 def test_which_populations_take_the_one_pass_cuba_kernel():
     """``_lif_cuba_pass`` (one fused pass) steps LIF populations with shared parameters
     whose one or two Expon rows each take one feed into one CUBA output; the bit-for-bit

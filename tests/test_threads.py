@@ -82,6 +82,11 @@ def test_repeated_targets_on_two_threads_add_in_storage_order(two_threads):
     assert two_threads == [2]
 
 
+def test_spike_buffers_grow_on_two_threads(two_threads, monkeypatch):
+    cases.test_spike_records_that_outgrow_their_buffers_lose_nothing(monkeypatch)
+    assert two_threads == [2]
+
+
 @pytest.mark.parametrize("make", [COBANet, CUBANet], ids=["COBA", "CUBA"])
 @pytest.mark.parametrize("precision", [64, 32])
 def test_benchmark_on_one_and_two_threads_is_the_same_run(monkeypatch, precision, make):

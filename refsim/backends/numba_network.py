@@ -23,11 +23,12 @@ Order inside one step (as :meth:`refsim.Network.update` on the numpy backend):
    value; spikes are taken and monitors read.
 
 Three membrane kernels share this order: ``_membrane`` runs the LIF family in vectorised
-passes over a block (and ``_lif_cuba_pass`` runs a CUBA-only LIF population's synapses and
-membranes in one pass, the same operations per neuron); ``_membrane_scalar`` (and ``_gif_neuron``) the other models with a
-reset, and ``_continuous_scalar`` those without, one neuron at a time through the step
-twin of each model (``expif_step_scalar``, ``hh_step_scalar``...).  Their parameter rows
-and further states are named in ``plan.KIND_PARAMS`` and ``plan.NEURON_KINDS``.
+passes over a block (and ``_lif_cuba_pass`` runs a CUBA-only LIF population's synapses
+and membranes in one pass, the same operations per neuron); ``_membrane_scalar`` (and
+``_gif_neuron``) the other models with a reset, and ``_continuous_scalar`` those without,
+one neuron at a time through the step twin of each model (``expif_step_scalar``,
+``hh_step_scalar``...).  Their parameter rows and further states are named in
+``plan.KIND_PARAMS`` and ``plan.NEURON_KINDS``.
 
 Float sums run in that fixed order: a rerun gives the same bits.
 
@@ -722,18 +723,22 @@ def _feed_values(x, indptr, idx, w, buf):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _feed_synaptic_delay(cells, n, start, stop, ring, at, steps, indptr, idx, w, buf, single):
+def _feed_synaptic_delay(cells, counts, start, stop, ring, at, steps, indptr, idx, w, buf,
+                         single):
     """A feed through a :class:`~refsim.delays.SynapticDelay`: each synapse of a row that
-    fired adds its weight into the ring row of its arrival (rows in index order, each in
-    storage order, as ``np.add.at``); then row ``at`` arrives into ``buf`` and is cleared.
-    Returns the ring's next row."""
+    fired (the spike lists of the threads' shares: :func:`_fired_at`) adds its weight into
+    the ring row of its arrival (rows in index order, each in storage order, as
+    ``np.add.at``); then row ``at`` arrives into ``buf`` and is cleared.  Returns the
+    ring's next row."""
     length = ring.shape[0]
-    for k in range(n):
-        if start <= cells[k] < stop:
-            row = cells[k] - start
-            for s in range(indptr[row], indptr[row + 1]):
-                slot = (at + steps[s]) % length
-                ring[slot, idx[s]] = _stored(ring[slot, idx[s]] + w[s], single)
+    for part in range(counts.size):
+        first = _share(cells.size, part, counts.size)
+        for k in range(counts[part]):
+            if start <= cells[first + k] < stop:
+                row = cells[first + k] - start
+                for s in range(indptr[row], indptr[row + 1]):
+                    slot = (at + steps[s]) % length
+                    ring[slot, idx[s]] = _stored(ring[slot, idx[s]] + w[s], single)
     for j in range(buf.size):
         buf[j] = ring[at, j]
         ring[at, j] = 0.0
@@ -947,7 +952,7 @@ def _barrier(sync, parts):
 @numba.njit(cache=True, error_model="numpy", nogil=True)
 def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, single,
              V, extra, last_spike, in_refractory, params, narrow, kind, refractory, hard,
-             spiking, fired, n_fired,
+             spiking, fired,
              pop_g, pop_tau, pop_factor, pop_syn_kind, pop_dual, pop_dual_param,
              pop_dual_factor, pop_e_linear, scratch,
              out_row, out_kind, out_value, out_start,
@@ -967,50 +972,57 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
     ``vector_at(V, p, np.float64)``).
 
     ``parts`` threads run this loop at once, each with its ``part`` (0 in the calling
-    thread), meeting at three barriers a step (``sync``): each delivers the spikes of
-    every undelayed projection onto its own share of the targets (piece ``part`` of each
-    row, ``f_cut``), steps its share of the delayed projections and AlignPreProj
-    (``f % parts``), then its share of every population's neurons (a contiguous range,
-    listing its spikes from the start of that range, counted in ``part_fired``); part 0
-    then gathers the spike lists in index order, records spikes and monitors.  Every
-    float sum stays with one thread, in the serial order: the bits do not depend on
-    ``parts``.
+    thread), meeting at two or three barriers a step (``sync``): each delivers the spikes
+    of every undelayed projection onto its own share of the targets (piece ``part`` of
+    each row, ``f_cut``), steps its share of the delayed projections and AlignPreProj
+    (``f % parts``); then, after a barrier, its share of every population's neurons (a
+    contiguous range), listing its spikes from the start of that range (``fired[p]``,
+    counted in ``part_fired[p, part]``): the parts' lists, one after the other, are the
+    step's spikes in index order, read where they lie (:func:`_fired_at`).  After a
+    second barrier part 0 records the spikes and the state monitors while the others go
+    on to the next step; a third barrier holds them only when there are state monitors
+    (which read states that the next step's projections may write).  Every float sum
+    stays with one thread, in the serial order: the bits do not depend on ``parts``.
 
     ``single``: each state written is rounded to float32 (:func:`_stored`).
 
     Spikes of population ``p`` go to ``spike_steps[p]`` / ``spike_index[p]`` (an empty
     buffer: not recorded), ``n_spikes[p]`` counting; the loop returns early, before a
-    step that could overflow a buffer, for the caller to enlarge it.
+    step that could overflow a buffer, for the caller to enlarge it.  Each thread counts
+    the recorded spikes itself (``recorded``, from ``part_fired``), so all take that
+    decision at the same step without waiting for part 0.
     """
     f8, i8, i4 = np.float64, np.int64, np.int32
     n_pops = V.shape[0]
+    recorded = n_spikes.copy()
     for i in range(i_begin, i_end):
         for p in range(n_pops):  # (a table's row: address, then the sizes)
-            if spike_steps[p, 1] > 0 and n_spikes[p] + V[p, 1] > spike_steps[p, 1]:
+            if spike_steps[p, 1] > 0 and recorded[p] + V[p, 1] > spike_steps[p, 1]:
                 return i
         t = (first_step + i) * dt
         # 1. projections: the rows of the presynaptic neurons that fired, in index
         #    order, into buffers that are zero (cleared where they are consumed)
         for f in range(f_pre.size):
             buf, pre = vector_at(f_buffer, f, f8), f_pre[f]
-            start, stop, n = f_start[f], f_stop[f], n_fired[pre]
-            cells = vector_at(fired, pre, i8)
+            start, stop, cells = f_start[f], f_stop[f], vector_at(fired, pre, i8)
             idx, w = vector_at(f_indices, f, i4), vector_at(f_weights, f, f8)
             if f_delay_kind[f] == _NO_DELAY:  # every thread, onto its share of the targets
                 cut = vector_at(f_cut, f, i8)
-                for k in range(n):
-                    if k + _AHEAD < n and start <= cells[k + _AHEAD] < stop:
-                        ahead = (cells[k + _AHEAD] - start) * parts + part
-                        _prefetch_row(cut[ahead], cut[ahead + 1], idx, w, f_uniform[f])
-                    if start <= cells[k] < stop:
-                        piece = (cells[k] - start) * parts + part
-                        if f_uniform[f]:
-                            w0 = w[0]
-                            for s in range(cut[piece], cut[piece + 1]):
-                                buf[idx[s]] += w0
-                        else:
-                            for s in range(cut[piece], cut[piece + 1]):
-                                buf[idx[s]] += w[s]
+                for by in range(parts):  # the spikes listed by each thread, in turn
+                    first, n = _share(cells.size, by, parts), part_fired[pre, by]
+                    for k in range(first, first + n):
+                        if k + _AHEAD < first + n and start <= cells[k + _AHEAD] < stop:
+                            ahead = (cells[k + _AHEAD] - start) * parts + part
+                            _prefetch_row(cut[ahead], cut[ahead + 1], idx, w, f_uniform[f])
+                        if start <= cells[k] < stop:
+                            piece = (cells[k] - start) * parts + part
+                            if f_uniform[f]:
+                                w0 = w[0]
+                                for s in range(cut[piece], cut[piece + 1]):
+                                    buf[idx[s]] += w0
+                            else:
+                                for s in range(cut[piece], cut[piece + 1]):
+                                    buf[idx[s]] += w[s]
                 continue
             if f % parts != part:  # a delayed feed: one thread
                 continue
@@ -1021,9 +1033,10 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
                                             f_ring_at[f], f_delay_low[f], f_delay_frac[f], x)
                 _feed_values(x, indptr, idx, w, buf)
             else:
-                f_ring_at[f] = _feed_synaptic_delay(cells, n, start, stop, ring, f_ring_at[f],
-                                                    vector_at(f_delay_steps, f, i8), indptr,
-                                                    idx, w, buf, single)
+                f_ring_at[f] = _feed_synaptic_delay(cells, part_fired[pre], start, stop, ring,
+                                                    f_ring_at[f], vector_at(f_delay_steps, f,
+                                                                            i8),
+                                                    indptr, idx, w, buf, single)
         #    and each AlignPreProj: its synapses, then their outputs through W
         for q in range(pre_kind.size):
             if (f_pre.size + q) % parts != part:
@@ -1058,9 +1071,12 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
                             cube_at(scratch, p, f8)[part], t, dt, single)
             part_fired[p, part] = _list_fired(spk, vector_at(fired, p, i8), lo, hi)
         _barrier(sync, parts)
+        for p in range(n_pops):
+            if spike_steps[p, 1] > 0:
+                recorded[p] += part_fired[p].sum()
         if part == 0:
-            _gather_and_record(first_step + i, parts, part_fired, V, fired, n_fired,
-                               spike_steps, spike_index, n_spikes)
+            _record_spikes(first_step + i, part_fired, fired, spike_steps, spike_index,
+                           n_spikes)
             # 3. state monitors, read after the step
             for m in range(rec_every.size):
                 if i % rec_every[m] == 0:
@@ -1069,31 +1085,35 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
                     for k in range(sel.size):
                         buf[row, k] = src[sel[k]]
                     rec_count[m] = row + 1
-        _barrier(sync, parts)
+        if rec_every.size:
+            _barrier(sync, parts)
     return i_end
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _gather_and_record(step, parts, part_fired, V, fired, n_fired, spike_steps, spike_index,
-                       n_spikes):
-    """Each population's spike list in index order (the parts' lists moved behind part
-    0's), then recorded as (step, index) pairs where a monitor asked for them (tables of
-    arrays, as in :func:`_advance`)."""
-    for p in range(V.shape[0]):
-        cells, count = vector_at(fired, p, np.int64), part_fired[p, 0]
-        for part in range(1, parts):
-            lo = _share(V[p, 1], part, parts)
-            for k in range(part_fired[p, part]):
-                cells[count + k] = cells[lo + k]
-            count += part_fired[p, part]
-        n_fired[p] = count
-        if spike_steps[p, 1] > 0:
-            steps, index = vector_at(spike_steps, p, np.int64), vector_at(spike_index, p, np.int64)
-            n = n_spikes[p]
-            for k in range(count):
-                steps[n + k] = step
-                index[n + k] = cells[k]
-            n_spikes[p] = n + count
+def _record_spikes(step, part_fired, fired, spike_steps, spike_index, n_spikes):
+    """Each recorded population's spikes of this step as (step, index) pairs, in index
+    order: the threads' lists one after the other (tables of arrays, as in
+    :func:`_advance`)."""
+    parts = part_fired.shape[1]
+    for p in range(part_fired.shape[0]):
+        if spike_steps[p, 1] == 0:
+            continue
+        cells = vector_at(fired, p, np.int64)
+        steps, index = vector_at(spike_steps, p, np.int64), vector_at(spike_index, p, np.int64)
+        n = n_spikes[p]
+        for by in range(parts):
+            first = _share(cells.size, by, parts)
+            for k in range(part_fired[p, by]):
+                steps[n], index[n] = step, cells[first + k]
+                n += 1
+        n_spikes[p] = n
+
+
+#: entries of a spike record's first buffers (steps and indices), at least four steps of
+#: the population firing at once; the loop stops before a step that could fill them and
+#: :func:`run_compiled` doubles them
+_FIRST_SPIKES = 1 << 20
 
 
 def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
@@ -1109,7 +1129,7 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
     for p, pop in enumerate(pl.pops):
         size = 0
         if p in recorded:
-            size = max(4 * pop.num, min(pop.num * n_steps, 1 << 20))
+            size = max(4 * pop.num, min(pop.num * n_steps, _FIRST_SPIKES))
         steps.append(np.zeros(size, dtype=np.int64))
         index.append(np.zeros(size, dtype=np.int64))
     return (steps, index, np.zeros(len(pl.pops), dtype=np.int64), rec_src, rec_idx,
@@ -1188,7 +1208,7 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             table(pl.V, f8, 1), table(pl.extra, f8, 2), table(pl.last_spike, f8, 1),
             table(pl.in_refractory, f8, 1), table(pl.params, f8, 2), pl.narrow, pl.kind,
             pl.refractory, pl.hard, table(pl.spiking, np.bool_, 1),
-            table(pl.fired, np.int64, 1), pl.n_fired, table(pl.pop_g, f8, 2),
+            table(pl.fired, np.int64, 1), table(pl.pop_g, f8, 2),
             table(pl.pop_tau, f8, 2), table(factors, f8, 2),
             table(pl.pop_syn_kind, np.int64, 1), table(pl.pop_dual, f8, 3),
             table(pl.pop_dual_param, f8, 3), table(dual_factors, f8, 3),
@@ -1209,8 +1229,10 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             table(pl.pre_weights, f8, 1), pl.pre_from, pl.pre_start, pl.pre_pop, pl.pre_row,
             table(pl.pre_out, f8, 1), table(pl.pre_ring, f8, 2), pl.pre_ring_at,
             pl.pre_delay_low, pl.pre_delay_frac, table(pl.pre_x, f8, 1))
-        for p, spk in enumerate(pl.spiking):  # the stored spikes of the initial states
-            pl.n_fired[p] = _list_fired(spk, pl.fired[p], 0, spk.size)
+        for p, spk in enumerate(pl.spiking):  # the stored spikes of the initial states,
+            for part in range(parts):           # listed as the threads list them
+                lo, hi = _share(spk.size, part, parts), _share(spk.size, part + 1, parts)
+                part_fired[p, part] = _list_fired(spk, pl.fired[p], lo, hi)
         advance(0, 0)
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
