@@ -459,6 +459,27 @@ def test_which_populations_take_the_one_pass_cuba_kernel():
     assert feeds_of(net, 0) == (-1, -1)  # a CUBA and a COBA output
 
 
+def test_a_cuba_population_over_several_blocks_in_one_pass_equals_numpy():
+    """``_lif_cuba_pass`` takes a thread's whole share, beyond one block of the passes."""
+    from refsim.backends import numba_network
+
+    results = {}
+    for backend in ("numba", "numpy"):
+        refsim.random.seed(2)
+        net = CUBANet(9000, 2)
+        refsim.init_all_states(net)
+        with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(net, 100 * pq.ms, progress=False, monitors={"spikes": net.pop})
+        results[backend] = res, _state_of(net)
+    (ra, sa), (rb, sb) = results["numba"], results["numpy"]
+    assert net.pop.num > 2 * numba_network._BLOCK and ra.engine == "numba"
+    assert ra["spikes"].count > 1000
+    assert np.array_equal(ra["spikes"].steps, rb["spikes"].steps)
+    assert np.array_equal(ra["spikes"].indices_fired, rb["spikes"].indices_fired)
+    for x, y in zip(sa, sb, strict=True):
+        assert np.array_equal(x, y)
+
+
 def test_rows_sorted_by_target_keep_repeated_targets_in_order_and_cut_per_thread():
     from refsim.backends import numba_network
 

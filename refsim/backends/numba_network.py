@@ -833,14 +833,6 @@ def _step_range(b0, b1, p, narrow, kind, v, extra, last, flag, spk, par, is_hard
     """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses,
     then their membranes; ``work`` is the scratch of the thread running them; ``single``:
     each state written is rounded to float32 (:func:`_stored`)."""
-    if kind == _LIF and narrow and e_lin.size:
-        feed0, feed1 = _cuba_rows(p, KIND, f_pop, f_row, out_row, out_kind, o_begin, o_end)
-        if feed0 >= 0:
-            _lif_cuba_pass(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, TAU,
-                           FACTOR, f_buffer, feed0, feed1, out_value[o_begin:o_end], par[0, 0],
-                           par[1, 0], par[2, 0], par[3, 0], par[4, 0], par[5, 0], par[6, 0],
-                           e_lin[0], t, dt, single)
-            return
     shift = b0 if narrow else 0  # narrow tables: one block, reused
     _synapses(b0, b1, shift, narrow, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
               f_pop, f_row, f_buffer, dt, single)
@@ -995,6 +987,11 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
     f8, i8, i4 = np.float64, np.int64, np.int32
     n_pops = V.shape[0]
     recorded = n_spikes.copy()
+    cuba_feeds = np.full((n_pops, 2), -1)  # the populations _lif_cuba_pass steps
+    for p in range(n_pops):
+        if kind[p] == _LIF and narrow[p] and pop_e_linear[p, 1] > 0:
+            cuba_feeds[p] = _cuba_rows(p, vector_at(pop_syn_kind, p, i8), f_pop, f_row,
+                                       out_row, out_kind, out_start[p], out_start[p + 1])
     for i in range(i_begin, i_end):
         for p in range(n_pops):  # (a table's row: address, then the sizes)
             if spike_steps[p, 1] > 0 and recorded[p] + V[p, 1] > spike_steps[p, 1]:
@@ -1058,17 +1055,28 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
         for p in range(n_pops):
             v, spk = vector_at(V, p, f8), vector_at(spiking, p, np.bool_)
             lo, hi = _share(v.size, part, parts), _share(v.size, part + 1, parts)
-            for b0 in range(lo, hi, _BLOCK):
-                _step_range(b0, min(b0 + _BLOCK, hi), p, narrow[p], kind[p], v,
-                            matrix_at(extra, p, f8), vector_at(last_spike, p, f8),
-                            vector_at(in_refractory, p, f8), spk, matrix_at(params, p, f8),
-                            hard[p], refractory[p], matrix_at(pop_g, p, f8),
-                            matrix_at(pop_tau, p, f8), matrix_at(pop_factor, p, f8),
-                            vector_at(pop_syn_kind, p, i8), cube_at(pop_dual, p, f8),
-                            cube_at(pop_dual_param, p, f8), cube_at(pop_dual_factor, p, f8),
-                            f_pop, f_row, f_buffer, out_row, out_kind, out_value,
-                            out_start[p], out_start[p + 1], vector_at(pop_e_linear, p, f8),
-                            cube_at(scratch, p, f8)[part], t, dt, single)
+            if cuba_feeds[p, 0] >= 0:  # the whole share in one pass
+                par = matrix_at(params, p, f8)
+                _lif_cuba_pass(lo, hi, v, vector_at(last_spike, p, f8),
+                               vector_at(in_refractory, p, f8), spk, hard[p], refractory[p],
+                               matrix_at(pop_g, p, f8), matrix_at(pop_tau, p, f8),
+                               matrix_at(pop_factor, p, f8), f_buffer, cuba_feeds[p, 0],
+                               cuba_feeds[p, 1], out_value[out_start[p]:out_start[p + 1]],
+                               par[0, 0], par[1, 0], par[2, 0], par[3, 0], par[4, 0],
+                               par[5, 0], par[6, 0], vector_at(pop_e_linear, p, f8)[0], t, dt,
+                               single)
+            else:  # in blocks, through the passes of its kind
+                for b0 in range(lo, hi, _BLOCK):
+                    _step_range(b0, min(b0 + _BLOCK, hi), p, narrow[p], kind[p], v,
+                                matrix_at(extra, p, f8), vector_at(last_spike, p, f8),
+                                vector_at(in_refractory, p, f8), spk, matrix_at(params, p, f8),
+                                hard[p], refractory[p], matrix_at(pop_g, p, f8),
+                                matrix_at(pop_tau, p, f8), matrix_at(pop_factor, p, f8),
+                                vector_at(pop_syn_kind, p, i8), cube_at(pop_dual, p, f8),
+                                cube_at(pop_dual_param, p, f8), cube_at(pop_dual_factor, p, f8),
+                                f_pop, f_row, f_buffer, out_row, out_kind, out_value,
+                                out_start[p], out_start[p + 1], vector_at(pop_e_linear, p, f8),
+                                cube_at(scratch, p, f8)[part], t, dt, single)
             part_fired[p, part] = _list_fired(spk, vector_at(fired, p, i8), lo, hi)
         _barrier(sync, parts)
         for p in range(n_pops):
