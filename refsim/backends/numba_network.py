@@ -810,7 +810,7 @@ _BLOCK = 4096
 #: how long a thread spins at a barrier before it yields its core (a barrier between two
 #: cores takes about 0.2 us here)
 _SPINS = 2000
-#: the fewest neurons per thread worth a barrier (three a step, about 0.7 us in all)
+#: the fewest neurons per thread worth the barriers (two or three a step, 0.3-0.5 us in all)
 MIN_NEURONS_PER_THREAD = 1000
 
 
