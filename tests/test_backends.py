@@ -728,6 +728,72 @@ def test_dual_exponential_synapses_compile_bit_for_bit(pair):
         assert np.array_equal(x, y)
 
 
+def _unmerged_network(exc, inh, n=300, n_exc=240, seed=1):
+    """:func:`_synapse_network` with each AlignPostProj given its own synapse and output
+    instances (not merged: the projection steps its synapse)."""
+    net, pop = _lif_target(n, 12 * pq.mA)
+    e = net.project(refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(n_exc, n, 0.1, 0.01 * pq.mS, seed=seed), syn=exc(n)(),
+        out=refsim.COBA(E=0 * pq.mV), post=pop), pre=pop, start=0, stop=n_exc)
+    i = net.project(refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.2 * pq.mS, seed=seed + 1),
+        syn=inh(n)(), out=refsim.CUBA(), post=pop), pre=pop, start=n_exc, stop=n)
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        refsim.init_all_states(net)
+    pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
+    return net, pop, e, i
+
+
+@pytest.mark.parametrize("pair", SYNAPSE_PAIRS)
+def test_projections_with_their_own_synapse_compile_bit_for_bit(pair):
+    """An AlignPostProj given a synapse instance steps it itself (in the projections'
+    phase of the oracle's step); compiled, the synapse is a row of its population, stepped
+    with it: the same operations on the same numbers."""
+    results = {}
+    for engine in ("numba", "numpy"):
+        net, pop, e, i = _unmerged_network(*SYNAPSE_PAIRS[pair])
+        assert not e.merged and not i.merged
+        with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(net, 200 * pq.ms, progress=False,
+                             monitors={"spikes": pop, "V": pop.V})
+        results[engine] = res, _state_arrays(pop, e.syn, i.syn) + [e.out._g.copy(),
+                                                                   i.out._g.copy()]
+    (a, a_states), (b, b_states) = results["numba"], results["numpy"]
+    assert a.engine == "numba" and b.engine == "numpy"
+    assert a["spikes"].count > 1000
+    assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
+    assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
+    assert np.array_equal(a["V"].magnitude, b["V"].magnitude)
+    assert len(a_states) == len(b_states) >= 5
+    for x, y in zip(a_states, b_states, strict=True):
+        assert np.array_equal(x, y)
+
+
+def test_two_projections_stepping_one_synapse_do_not_compile_and_run_numpy():
+    from refsim.backends import numba_network
+    from refsim.backends.plan import NotCompilable
+
+    net, pop = _lif_target(50, 12 * pq.mA)
+    syn, out = refsim.Expon(50, tau=5 * pq.ms), refsim.COBA(E=0 * pq.mV)
+    for seed in (1, 2):
+        net.project(refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(50, 50, 0.1, 0.01 * pq.mS, seed=seed), syn=syn,
+            out=out, post=pop), pre=pop)
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        refsim.init_all_states(net)
+    names = [proj.name for proj, *_ in net.feeds]
+    with pytest.raises(NotCompilable, match=rf"projections {names[0]} and {names[1]} both "
+                                            rf"step the synapse {syn.name}: does not "
+                                            "compile"):
+        numba_network.plan(net)
+    with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms), \
+            pytest.warns(backends.BackendFallbackWarning, match="both step the synapse"):
+        res = refsim.run(net, 5 * pq.ms, progress=False)
+    assert res.engine == ("numpy (numba could not compile: projections "
+                          f"{names[0]} and {names[1]} both step the synapse {syn.name}: does "
+                          "not compile)")
+
+
 def test_compiling_processes_take_turns_through_the_cache_lock(tmp_path, monkeypatch):
     """While one process compiles or loads the loop, another cannot (numba issue 10128)."""
     import subprocess

@@ -65,6 +65,12 @@ def test_dual_exponential_synapses_on_two_threads_equal_numpy(two_threads, pair)
     assert two_threads == [2]
 
 
+@pytest.mark.parametrize("pair", cases.SYNAPSE_PAIRS)
+def test_projections_with_their_own_synapse_on_two_threads(two_threads, pair):
+    cases.test_projections_with_their_own_synapse_compile_bit_for_bit(pair)
+    assert two_threads == [2]
+
+
 @pytest.mark.parametrize("case", cases.PRE_PROJECTIONS)
 def test_float32_align_pre_projections_on_two_threads(two_threads, case):
     float32_cases.test_float32_align_pre_projections_on_numba(case)

@@ -214,7 +214,7 @@ def plan(net) -> Plan:
     """Read ``net`` into a :class:`~refsim.backends.plan.Plan` (shared parameters one
     block wide, the rows of undelayed projections sorted by target: :func:`_sorted_rows`).
     Raises :class:`NotCompilable`."""
-    pl = plan_network(net, narrow_width=_BLOCK, single_ok=True)
+    pl = plan_network(net, narrow_width=_BLOCK, single_ok=True, unmerged=True)
     for f in range(len(pl.feed_indptr)):
         if pl.feed_delay_kind[f] == _NO_DELAY:
             pl.feed_indices[f], pl.feed_weights[f] = _sorted_rows(

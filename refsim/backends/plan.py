@@ -257,6 +257,21 @@ def _check_pre(proj) -> None:
             raise NotCompilable(f"{part.name}: queued inputs at the start of a compiled run")
 
 
+def _unmerged_projections(net) -> dict:
+    """The AlignPostProj of ``net`` given a synapse instance, by their output's identity.
+    Raises :class:`NotCompilable` where two step the same synapse (each steps it once a
+    step: two decays a step, which a row of the loop does not do)."""
+    found, stepped = {}, {}
+    for proj, *_ in net.feeds:
+        if type(proj) is AlignPostProj and not proj.merged:
+            other = stepped.setdefault(id(proj.syn), proj)
+            if other is not proj:
+                raise NotCompilable(f"projections {other.name} and {proj.name} both step the "
+                                    f"synapse {proj.syn.name}: does not compile")
+            found[id(proj.out)] = proj
+    return found
+
+
 def _single(net, single_ok: bool) -> bool:
     """Whether ``net`` was built under ``precision=32``: the precision of its models (their
     ``dtype``), which must be one for all.  Raises :class:`NotCompilable` for a float32
@@ -277,14 +292,17 @@ def _single(net, single_ok: bool) -> bool:
 
 def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
          synapse_kinds=(Expon, DualExpon), align_pre: bool = True,
-         delays: bool = True, single_ok: bool = False) -> Plan:
+         delays: bool = True, single_ok: bool = False, unmerged: bool = False) -> Plan:
     """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`.
 
     Parameters shared by every neuron of a population are stored ``narrow_width``
     columns wide (the loops read column ``j`` of a block, or ``0`` on a GPU).  ``kinds``
     are the population kinds the caller's loops run, ``synapse_kinds`` the synapse classes
     of merged AlignPostProj, ``align_pre`` whether they run AlignPreProj, ``delays``
-    whether they run the delays of AlignPostProj, ``single_ok`` whether they run a network
+    whether they run the delays of AlignPostProj, ``unmerged`` whether they run an
+    AlignPostProj given a synapse instance (not a ``.desc``; its synapse is then a row of
+    the population like a merged one: it steps once a step either way, so only where no
+    other projection steps the same instance), ``single_ok`` whether they run a network
     built under ``precision=32`` (:attr:`Plan.single`: float64 arrays whose states the
     loops round to float32 where they write them; :func:`deliver` gives the states back
     as float32).
@@ -294,7 +312,8 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
     single = _single(net, single_ok)
     held = {}  # every state array the loop writes, by identity
     try:
-        return _read(net, single, held, narrow_width, kinds, synapse_kinds, align_pre, delays)
+        return _read(net, single, held, narrow_width, kinds, synapse_kinds, align_pre, delays,
+                     unmerged)
     except NotCompilable:
         give_back(held, single)  # a network that does not compile keeps its dtypes
         raise
@@ -312,9 +331,10 @@ def give_back(held: dict, single: bool) -> None:
 
 
 def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds,
-          align_pre: bool, delays: bool) -> Plan:
+          align_pre: bool, delays: bool, unmerged: bool) -> Plan:
     """:func:`plan`'s reading of ``net``, noting each state it takes in ``held``."""
     pops = list(net.populations)
+    own_syn = _unmerged_projections(net) if unmerged else {}
     V, extra, last, in_refractory, params, kind, refractory = [], [], [], [], [], [], []
     hard, spiking, fired = [], [], []
     synapses, syn_pop, syn_out = [], [], []  # per synaptic row: synapse (or AlignPreProj)
@@ -374,9 +394,16 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
                 synapses.append(proj)
                 syn_out.append(out)
                 syn_pop.append(p)
+            proj = own_syn.get(id(out))
+            if proj is not None and proj.post is pop and type(proj.syn) in synapse_kinds:
+                merged[id(out)] = len(synapses)  # its own synapse, a row like a merged one
+                synapses.append(proj.syn)
+                syn_out.append(out)
+                syn_pop.append(p)
             if id(out) not in merged or type(out) not in (COBA, CUBA):
                 raise NotCompilable(f"{pop.name}: current input {key!r} does not compile "
-                                    "(only COBA or CUBA outputs of merged AlignPostProj"
+                                    "(only COBA or CUBA outputs of "
+                                    + ("AlignPostProj" if unmerged else "merged AlignPostProj")
                                     + (" or AlignPreProj)" if align_pre else ")"))
             out_syn.append(merged[id(out)])
             out_kind.append(COBA_KIND if type(out) is COBA else CUBA_KIND)
@@ -441,11 +468,13 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
     syn_index = {id(s): i for i, s in enumerate(synapses)}
     for proj, pre, start, stop in net.feeds:
         is_pre = align_pre and type(proj) is AlignPreProj
-        if not is_pre and (type(proj) is not AlignPostProj or not proj.merged or
+        own = type(proj) is AlignPostProj and id(proj.out) in own_syn
+        if not is_pre and (type(proj) is not AlignPostProj or not (proj.merged or own) or
                            (proj.delay is not None and not delays) or proj.modules or
                            not isinstance(proj.comm, _CSRComm)):
-            raise NotCompilable(f"projection {proj.name} does not compile (only merged "
-                                "AlignPostProj" + ("" if delays else " without delay")
+            raise NotCompilable(f"projection {proj.name} does not compile (only "
+                                + ("" if unmerged else "merged ")
+                                + "AlignPostProj" + ("" if delays else " without delay")
                                 + " on a sparse comm" + (", or AlignPreProj)" if align_pre
                                                          else ")"))
         if is_pre:
