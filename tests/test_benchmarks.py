@@ -72,14 +72,21 @@ def test_refsim_bench_runs_each_precision_asked_for(tmp_path, capsys):
 
     out = tmp_path / "bench.json"
     assert bench.main(["--model", "coba", "--N", "800", "--duration", "0.05", "--backend",
-                       "numba", "--precision", "64", "32", "--json", str(out)]) == 0
+                       "numba", "--precision", "64", "32", "--repeats", "2",
+                       "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     runs = json.loads(out.read_text())["runs"]
     assert [(r["backend"], r["precision"], r["engine"]) for r in runs] == [
         ("numba", 64, "numba"), ("numba", 32, "numba")]  # float32 compiles on numba
     assert all(r["spikes"] > 0 for r in runs)
-    first, second = (line.split() for line in printed.splitlines()[1:3])
+    lines = printed.splitlines()
+    first, second = lines[1].split(), lines[3].split()
     assert first[2] == "numba" and first[3] != "f32" and second[2:4] == ["numba", "f32"]
+    # under each row (the median of 2), the two runs' fastest and slowest
+    for spread, r in ((lines[2], runs[0]), (lines[4], runs[1])):
+        fast, slow = min(r["run_per_sim_s_all"]), max(r["run_per_sim_s_all"])
+        assert len(r["run_per_sim_s_all"]) == 2 and fast <= r["run_per_sim_s"] <= slow
+        assert spread.strip() == f"run s/sim-s of the 2 runs: {fast:.4f} to {slow:.4f}"
 
 
 def test_peer_networks_have_the_parameters_of_refsim_networks():

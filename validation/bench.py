@@ -154,8 +154,21 @@ def _usable_peers(python: str) -> list:
 
 
 def _median(runs: list[dict]) -> dict:
-    """The run of median run time (the upper one of an even count)."""
-    return sorted(runs, key=lambda r: r["run_s"])[len(runs) // 2]
+    """The run of median run time (the upper one of an even count), with every run's run
+    time per simulated second (``run_per_sim_s_all``, in the order run)."""
+    chosen = dict(sorted(runs, key=lambda r: r["run_s"])[len(runs) // 2])
+    chosen["run_per_sim_s_all"] = [r["run_per_sim_s"] for r in runs]
+    return chosen
+
+
+def _spread(r: dict) -> str | None:
+    """The line under a row of several runs: the fastest and slowest of them (a shared
+    machine's run times spread; the row is the median)."""
+    times = r.get("run_per_sim_s_all", [])
+    if len(times) < 2:
+        return None
+    return (f"{'':27s}run s/sim-s of the {len(times)} runs: {min(times):.4f} to "
+            f"{max(times):.4f}")
 
 
 def _row(r: dict, label: str) -> str:
@@ -235,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
                                  for _ in range(args.repeats)])
                     ours.append(r)
                     print(_row(r, _label(r)), flush=True)
+                    if _spread(r):
+                        print(_spread(r), flush=True)
                     if r["engine"] != backend:
                         print(f"      (engine: {r['engine']})")
             rows += ours
@@ -246,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
                 r["backend"] = label
                 theirs.append(r)
                 print(_row(r, label), flush=True)
+                if _spread(r):
+                    print(_spread(r), flush=True)
             peer_rows += theirs
             if args.peers:
                 print("\n".join(_ratio_lines(model, N, ours, theirs)), flush=True)
