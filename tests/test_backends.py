@@ -346,24 +346,39 @@ def _repeated_targets_network():
     return net, pop, W
 
 
-def test_a_row_that_repeats_a_target_adds_in_storage_order_when_compiled():
-    """The compiled loop sorts each row by target and cuts it between threads
-    (``_sorted_rows``, ``_cut_rows``): a target's repeated synapses keep their order, so
-    the sums (which here depend on it) equal the oracle's."""
+def _assert_same_spikes(a, b, more_than: int) -> None:
+    """``a`` ran on numba and ``b`` on numpy, with more than ``more_than`` spikes in the
+    monitor ``"spikes"``, the same (step, index) pairs in the same order."""
+    assert a.engine == "numba" and b.engine == "numpy"
+    assert a["spikes"].count > more_than
+    assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
+    assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
+
+
+def _repeated_targets_runs(duration_ms: float, g_monitor: bool):
+    """:func:`_repeated_targets_network` run on numba and on numpy: per backend the result
+    (spikes, and the synapse's g if ``g_monitor``) and the final V; and the matrix."""
     results = {}
     for backend in ("numba", "numpy"):
         refsim.random.seed(4)
         net, pop, W = _repeated_targets_network()
         refsim.init_all_states(net)
+        monitors = {"spikes": pop}
+        if g_monitor:
+            monitors["g"] = refsim.StateMonitor(net.feeds[0][0].syn.g)
         with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
-            res = refsim.run(net, 100 * pq.ms, progress=False, monitors={
-                "spikes": pop, "g": refsim.StateMonitor(net.feeds[0][0].syn.g)})
+            res = refsim.run(net, duration_ms * pq.ms, progress=False, monitors=monitors)
         results[backend] = res, pop.V.data.copy()
+    return results, W
+
+
+def test_a_row_that_repeats_a_target_adds_in_storage_order_when_compiled():
+    """The compiled loop sorts each row by target and cuts it between threads
+    (``_sorted_rows``, ``_cut_rows``): a target's repeated synapses keep their order, so
+    the sums (which here depend on it) equal the oracle's."""
+    results, W = _repeated_targets_runs(100.0, g_monitor=True)
     (ra, Va), (rb, Vb) = results["numba"], results["numpy"]
-    assert ra.engine == "numba" and rb.engine == "numpy"
-    assert ra["spikes"].count > 200
-    assert np.array_equal(ra["spikes"].steps, rb["spikes"].steps)
-    assert np.array_equal(ra["spikes"].indices_fired, rb["spikes"].indices_fired)
+    _assert_same_spikes(ra, rb, more_than=200)
     assert np.array_equal(ra["g"].magnitude, rb["g"].magnitude)
     assert np.array_equal(Va, Vb)
     # the order mattered: summed in storage order a row adds 0.0 to its repeated target,
@@ -423,16 +438,10 @@ def test_spike_records_that_outgrow_their_buffers_lose_nothing(monkeypatch):
     from refsim.backends import numba_network
 
     monkeypatch.setattr(numba_network, "_FIRST_SPIKES", 1)
-    results = {}
-    for backend in ("numba", "numpy"):
-        refsim.random.seed(4)
-        net, pop, _ = _repeated_targets_network()
-        refsim.init_all_states(net)
-        with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
-            results[backend] = refsim.run(net, 600 * pq.ms, progress=False,
-                                          monitors={"spikes": pop})
-    a, b = results["numba"]["spikes"], results["numpy"]["spikes"]
-    assert results["numba"].engine == "numba"
+    results, _ = _repeated_targets_runs(600.0, g_monitor=False)  # two barriers a step
+    (ra, Va), (rb, Vb) = results["numba"], results["numpy"]
+    a, b = ra["spikes"], rb["spikes"]
+    assert ra.engine == "numba" and np.array_equal(Va, Vb)
     assert a.count > 4 * 4 * 64  # the 256 first entries doubled at least three times
     assert np.array_equal(a.steps, b.steps)
     assert np.array_equal(a.indices_fired, b.indices_fired)
@@ -680,12 +689,14 @@ def _lif_target(n, current):
 
 
 def _inhibit_and_start(net, pop, syn, n_exc, seed):
-    """Neurons ``n_exc:`` inhibit all through a merged AlignPostProj (``syn``, CUBA); then
-    the states (under dt, which a delay's buffer needs) and random potentials."""
+    """Neurons ``n_exc:`` inhibit all through an AlignPostProj (``syn``, CUBA; merged
+    for a ``.desc``, else the projection's own); then the states (under dt, which a
+    delay's buffer needs) and random potentials."""
     n = pop.num
+    out = refsim.CUBA.desc() if isinstance(syn, refsim.module.Describer) else refsim.CUBA()
     i = net.project(refsim.AlignPostProj(
         comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.2 * pq.mS, seed=seed + 1),
-        syn=syn, out=refsim.CUBA.desc(), post=pop), pre=pop, start=n_exc, stop=n)
+        syn=syn, out=out, post=pop), pre=pop, start=n_exc, stop=n)
     with refsim.environ.context(dt=0.1 * pq.ms):
         refsim.init_all_states(net)
     pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
@@ -698,72 +709,40 @@ def _state_arrays(*parts):
             if isinstance(x, refsim.module.State)]
 
 
-def _synapse_network(exc, inh, n=300, n_exc=240, seed=1):
+def _synapse_network(exc, inh, n=300, n_exc=240, seed=1, own=False):
+    """E and I projections onto LIF neurons with the synapses ``exc``, ``inh`` (``.desc``
+    makers): merged, or (``own``) each AlignPostProj given its own synapse and output
+    instances, which it steps itself."""
     net, pop = _lif_target(n, 12 * pq.mA)
     e = net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n_exc, n, 0.1, 0.01 * pq.mS, seed=seed), syn=exc(n),
-        out=refsim.COBA.desc(E=0 * pq.mV), post=pop), pre=pop, start=0, stop=n_exc)
-    return net, pop, e, _inhibit_and_start(net, pop, inh(n), n_exc, seed)
+        comm=refsim.EventFixedProb(n_exc, n, 0.1, 0.01 * pq.mS, seed=seed),
+        syn=exc(n)() if own else exc(n),
+        out=refsim.COBA(E=0 * pq.mV) if own else refsim.COBA.desc(E=0 * pq.mV), post=pop),
+        pre=pop, start=0, stop=n_exc)
+    return net, pop, e, _inhibit_and_start(net, pop, inh(n)() if own else inh(n), n_exc, seed)
 
 
+@pytest.mark.parametrize("own", [False, True], ids=["merged", "own synapses"])
 @pytest.mark.parametrize("pair", SYNAPSE_PAIRS)
-def test_dual_exponential_synapses_compile_bit_for_bit(pair):
+def test_dual_exponential_synapses_compile_bit_for_bit(pair, own):
+    """Merged, or given to each AlignPostProj as its own instance (the projection steps
+    it, in the projections' phase of the oracle's step; compiled, it is a row of its
+    population, stepped with it: the same operations on the same numbers)."""
     results = {}
     for engine in ("numba", "numpy"):
-        net, pop, e, i = _synapse_network(*SYNAPSE_PAIRS[pair])
+        net, pop, e, i = _synapse_network(*SYNAPSE_PAIRS[pair], own=own)
+        assert e.merged == i.merged == (not own)
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
             res = refsim.run(net, 200 * pq.ms, progress=False,
-                             monitors={"spikes": pop, "rise": e.syn.g_rise})
+                             monitors={"spikes": pop, "rise": e.syn.g_rise, "V": pop.V})
         # the outputs hold the synapses' last output, to go on with the NumPy code
         results[engine] = res, _state_arrays(pop, e.syn, i.syn) + [e.out._g.copy(),
                                                                    i.out._g.copy()]
     (a, a_states), (b, b_states) = results["numba"], results["numpy"]
-    assert a.engine == "numba" and b.engine == "numpy"
-    assert a["spikes"].count > 1000
-    assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
+    _assert_same_spikes(a, b, more_than=1000)
     assert np.array_equal(a["rise"].magnitude, b["rise"].magnitude)
-    assert a["rise"].shape == (2000, 300)
-    assert len(a_states) == len(b_states) >= 5
-    for x, y in zip(a_states, b_states, strict=True):
-        assert np.array_equal(x, y)
-
-
-def _unmerged_network(exc, inh, n=300, n_exc=240, seed=1):
-    """:func:`_synapse_network` with each AlignPostProj given its own synapse and output
-    instances (not merged: the projection steps its synapse)."""
-    net, pop = _lif_target(n, 12 * pq.mA)
-    e = net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n_exc, n, 0.1, 0.01 * pq.mS, seed=seed), syn=exc(n)(),
-        out=refsim.COBA(E=0 * pq.mV), post=pop), pre=pop, start=0, stop=n_exc)
-    i = net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.2 * pq.mS, seed=seed + 1),
-        syn=inh(n)(), out=refsim.CUBA(), post=pop), pre=pop, start=n_exc, stop=n)
-    with refsim.environ.context(dt=0.1 * pq.ms):
-        refsim.init_all_states(net)
-    pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
-    return net, pop, e, i
-
-
-@pytest.mark.parametrize("pair", SYNAPSE_PAIRS)
-def test_projections_with_their_own_synapse_compile_bit_for_bit(pair):
-    """An AlignPostProj given a synapse instance steps it itself (in the projections'
-    phase of the oracle's step); compiled, the synapse is a row of its population, stepped
-    with it: the same operations on the same numbers."""
-    results = {}
-    for engine in ("numba", "numpy"):
-        net, pop, e, i = _unmerged_network(*SYNAPSE_PAIRS[pair])
-        assert not e.merged and not i.merged
-        with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
-            res = refsim.run(net, 200 * pq.ms, progress=False,
-                             monitors={"spikes": pop, "V": pop.V})
-        results[engine] = res, _state_arrays(pop, e.syn, i.syn) + [e.out._g.copy(),
-                                                                   i.out._g.copy()]
-    (a, a_states), (b, b_states) = results["numba"], results["numpy"]
-    assert a.engine == "numba" and b.engine == "numpy"
-    assert a["spikes"].count > 1000
-    assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
-    assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
     assert np.array_equal(a["V"].magnitude, b["V"].magnitude)
+    assert a["rise"].shape == (2000, 300)
     assert len(a_states) == len(b_states) >= 5
     for x, y in zip(a_states, b_states, strict=True):
         assert np.array_equal(x, y)
