@@ -112,7 +112,7 @@ def param_at(x, k):
     """A parameter of neuron ``k``: ``x[k]`` from a row of a table, or ``x`` itself where
     it is one number shared by the population.  A jitted kernel calling it compiles once
     for each: with numbers, the loop holds them in registers instead of streaming a row
-    per parameter from memory (twice as fast on the LIF step)."""
+    per parameter from memory (CUBA 4000 on one thread: 0.105 to 0.081 s)."""
     return x[k] if hasattr(x, "__getitem__") else x
 
 

@@ -394,10 +394,11 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
                 synapses.append(proj)
                 syn_out.append(out)
                 syn_pop.append(p)
-            proj = own_syn.get(id(out))
-            if proj is not None and proj.post is pop and type(proj.syn) in synapse_kinds:
+            own_proj = own_syn.get(id(out))
+            if own_proj is not None and own_proj.post is pop and \
+                    type(own_proj.syn) in synapse_kinds:
                 merged[id(out)] = len(synapses)  # its own synapse, a row like a merged one
-                synapses.append(proj.syn)
+                synapses.append(own_proj.syn)
                 syn_out.append(out)
                 syn_pop.append(p)
             if id(out) not in merged or type(out) not in (COBA, CUBA):
