@@ -730,10 +730,10 @@ def _feed_values(x, indptr, idx, w, buf):
 def _feed_synaptic_delay(cells, counts, start, stop, ring, at, steps, indptr, idx, w, buf,
                          single):
     """A feed through a :class:`~refsim.delays.SynapticDelay`: each synapse of a row that
-    fired (the spike lists of the threads' shares: :func:`_fired_at`) adds its weight into
-    the ring row of its arrival (rows in index order, each in storage order, as
-    ``np.add.at``); then row ``at`` arrives into ``buf`` and is cleared.  Returns the
-    ring's next row."""
+    fired (``cells``: the threads' spike lists, each from the start of its share,
+    ``counts[part]`` long) adds its weight into the ring row of its arrival (rows in
+    index order, each in storage order, as ``np.add.at``); then row ``at`` arrives into
+    ``buf`` and is cleared.  Returns the ring's next row."""
     length = ring.shape[0]
     for part in range(counts.size):
         first = _share(cells.size, part, counts.size)
@@ -974,10 +974,10 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
     (``f % parts``); then, after a barrier, its share of every population's neurons (a
     contiguous range), listing its spikes from the start of that range (``fired[p]``,
     counted in ``part_fired[p, part]``): the parts' lists, one after the other, are the
-    step's spikes in index order, read where they lie (:func:`_fired_at`).  After a
-    second barrier part 0 records the spikes and the state monitors while the others go
-    on to the next step; a third barrier holds them only when there are state monitors
-    (which read states that the next step's projections may write).  Every float sum
+    step's spikes in index order, read where they lie.  After a second barrier part 0
+    records the spikes and the state monitors while the others go on to the next step; a
+    third barrier holds them only when there are state monitors (which read states that
+    the next step's projections may write).  Every float sum
     stays with one thread, in the serial order: the bits do not depend on ``parts``.
 
     ``single``: each state written is rounded to float32 (:func:`_stored`).
