@@ -161,14 +161,14 @@ def _median(runs: list[dict]) -> dict:
     return chosen
 
 
-def _spread(r: dict) -> str | None:
-    """The line under a row of several runs: the fastest and slowest of them (a shared
-    machine's run times spread; the row is the median)."""
+def _print_row(r: dict, label: str) -> None:
+    """Print a row and, under a row of several runs, the fastest and slowest of them (a
+    shared machine's run times spread; the row is the median)."""
+    print(_row(r, label), flush=True)
     times = r.get("run_per_sim_s_all", [])
-    if len(times) < 2:
-        return None
-    return (f"{'':27s}run s/sim-s of the {len(times)} runs: {min(times):.4f} to "
-            f"{max(times):.4f}")
+    if len(times) > 1:
+        print(f"{'':27s}run s/sim-s of the {len(times)} runs: {min(times):.4f} to "
+              f"{max(times):.4f}", flush=True)
 
 
 def _row(r: dict, label: str) -> str:
@@ -247,9 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                                                    backend, args.in_degree, precision)
                                  for _ in range(args.repeats)])
                     ours.append(r)
-                    print(_row(r, _label(r)), flush=True)
-                    if _spread(r):
-                        print(_spread(r), flush=True)
+                    _print_row(r, _label(r))
                     if r["engine"] != backend:
                         print(f"      (engine: {r['engine']})")
             rows += ours
@@ -260,9 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                              for _ in range(args.repeats)])
                 r["backend"] = label
                 theirs.append(r)
-                print(_row(r, label), flush=True)
-                if _spread(r):
-                    print(_spread(r), flush=True)
+                _print_row(r, label)
             peer_rows += theirs
             if args.peers:
                 print("\n".join(_ratio_lines(model, N, ours, theirs)), flush=True)

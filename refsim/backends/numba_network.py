@@ -265,11 +265,11 @@ def _cut_rows(indptr, indices, n_post, parts):
     cut = np.empty(n_rows * parts + 1, dtype=np.int64)
     for row in range(n_rows):
         s = indptr[row]
-        for part in range(parts):
+        for part in range(parts):  # (part 0's share starts at 0: its piece at indptr[row])
             first = _share(n_post, part, parts)
             while s < indptr[row + 1] and indices[s] < first:
                 s += 1
-            cut[row * parts + part] = indptr[row] if part == 0 else s
+            cut[row * parts + part] = s
     cut[n_rows * parts] = indptr[n_rows]
     return cut
 
@@ -520,7 +520,8 @@ def _integrate(b0, e0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, t
             held = (t - last[j]) < param_at(tau_ref, j)
             if held:
                 V_new = V_r[w]
-            # _note_spike inline: a call here keeps LLVM from vectorising the pass (9x)
+            # _note_spike written out: a call here, even one Numba inlines, keeps LLVM from
+            # vectorising the pass (9x)
             if V_new >= V_th_j:
                 last[j] = t
             if flag.size:  # ref_var=True: the refractory flag of the step
@@ -907,7 +908,7 @@ def _lif_cuba_pass(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, TAU
             current = current + cuba_scalar(x1, scale1, V_r)[0]
         drift = lif_drift_scalar(V_r, current, 0.0, R, tau_m, V_rest)[0]
         V_new = _stored(exp_euler_scalar(V_r, drift, e, dt), single)
-        if refractory_model:  # as in _integrate
+        if refractory_model:  # _integrate's lines: _note_spike, even inlined, unvectorises
             held = (t - last[j]) < tau_ref
             if held:
                 V_new = V_r
@@ -1182,28 +1183,29 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     sync = np.zeros(2, dtype=np.int64)  # the barrier's count and generation
     part_fired = np.zeros((len(pl.V), parts), dtype=np.int64)
 
+    table = array_table
+
     def advance(i0, i1):
+        # the records' tables, made again for each call: a spike buffer may have grown
+        records = (table(steps, np.int64, 1), table(index, np.int64, 1), n_spikes,
+                   table(rec_src, np.float64, 1), table(rec_idx, np.int64, 1), rec_every,
+                   table(rec_buf, np.float64, 2), rec_count)
+
+        def advance_part(part):
+            return _advance(part, parts, sync, part_fired, i0, i1, first_step, dt, pl.single,
+                            *populations, *feeds, *pre, *records)
+
         if parts == 1:
-            return advance_part(0, i0, i1)
+            return advance_part(0)
         reached = [i0] * parts
-        helpers = [threading.Thread(target=lambda k: reached.__setitem__(
-            k, advance_part(k, i0, i1)), args=(k,)) for k in range(1, parts)]
+        helpers = [threading.Thread(target=lambda k: reached.__setitem__(k, advance_part(k)),
+                                    args=(k,)) for k in range(1, parts)]
         for helper in helpers:
             helper.start()
-        reached[0] = advance_part(0, i0, i1)
+        reached[0] = advance_part(0)
         for helper in helpers:
             helper.join()
         return reached[0]  # every part returns the same step (the same test, same data)
-
-    def advance_part(part, i0, i1):
-        return _advance(part, parts, sync, part_fired, i0, i1, first_step, dt, pl.single,
-                        *populations, *feeds, *pre, *recorded())
-
-    table = array_table
-    def recorded():  # again after a spike buffer grows
-        return (table(steps, np.int64, 1), table(index, np.int64, 1), n_spikes,
-                table(rec_src, np.float64, 1), table(rec_idx, np.int64, 1), rec_every,
-                table(rec_buf, np.float64, 2), rec_count)
 
     t0 = time.perf_counter()
     with _compile_lock():  # the first call of each jitted function compiles or loads it

@@ -123,7 +123,6 @@ class Plan:
     linear: np.ndarray
     spiking: list
     fired: list
-    n_fired: np.ndarray
     bound: list
     held: dict
     syn_g: list
@@ -546,7 +545,7 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
         params=params,
         narrow=as_bool(narrow), kind=as_int(kind), refractory=as_bool(refractory),
         hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
-        fired=fired, n_fired=np.zeros(len(pops), dtype=np.int64), bound=bound, held=held,
+        fired=fired, bound=bound, held=held,
         syn_g=syn_g, syn_pop=as_int(syn_pop), syn_row=as_int(syn_row), pop_g=pop_g,
         pop_tau=pop_tau, pop_syn_kind=pop_syn_kind, pop_dual=pop_dual,
         pop_dual_param=pop_dual_param, out_row=as_int(out_row), out_kind=as_int(out_kind),
