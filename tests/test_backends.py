@@ -194,7 +194,8 @@ def test_a_network_that_does_not_compile_warns_and_runs_numpy(backend):
     net = refsim.Network()
     pop = net.population(refsim.HH(3, method="rk4"), current=5 * pq.uA)
     refsim.init_all_states(net)
-    why = "method='rk4' does not compile" if backend == "numba" else \
+    pop.add_current_input("ramp", lambda V: 0.0 * pq.uA)  # Python at every stage
+    why = "current input 'ramp' does not compile" if backend == "numba" else \
         "HH has no compiled twin on this backend yet"
     with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
         with pytest.warns(backends.BackendFallbackWarning, match=why):
@@ -557,18 +558,19 @@ MODEL_NETWORKS = {
 ON_CUPY = ("LIF", "LIFRef")
 
 
-def _model_network(cls, params, current, n=200, n_exc=160, seed=1):
+def _model_network(cls, params, current, n=200, n_exc=160, seed=1, weights=(0.001, -0.01)):
     """``n`` neurons, 80 % of them exciting all through COBA (E = 0 mV), the rest
-    inhibiting through a CUBA output of negative weight; random initial potentials."""
+    inhibiting through a CUBA output of negative weight (``weights`` in mS); random
+    initial potentials."""
     refsim.random.seed(seed)  # HH draws its initial potential (and gates) from it
     net = refsim.Network()
     pop = net.population(cls(n, **params), current=current)
     net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n_exc, n, 0.1, 0.001 * pq.mS, seed=seed),
+        comm=refsim.EventFixedProb(n_exc, n, 0.1, weights[0] * pq.mS, seed=seed),
         syn=refsim.Expon.desc(n, tau=5 * pq.ms), out=refsim.COBA.desc(E=0 * pq.mV),
         post=pop), pre=pop, start=0, stop=n_exc)
     net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.01 * pq.mS, seed=seed + 1),
+        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, weights[1] * pq.mS, seed=seed + 1),
         syn=refsim.Expon.desc(n, tau=10 * pq.ms), out=refsim.CUBA.desc(), post=pop),
         pre=pop, start=n_exc, stop=n)
     refsim.init_all_states(net)
@@ -598,6 +600,54 @@ def test_every_compiled_neuron_model_equals_numpy_bit_for_bit_in_a_network(model
     assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
     assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
     assert len(a_states) == len(b_states) >= 3
+    for x, y in zip(a_states, b_states, strict=True):
+        assert np.all(np.isfinite(x))
+        assert np.array_equal(x, y)  # identical operations in identical order
+
+
+#: the models with a ``method``, run by euler, rk2 and rk4 in the network above (weights
+#: in mS; the conductance-based models spike at every step above threshold, so their
+#: weights are small enough that the explicit methods stay stable at dt = 0.01 ms), or
+#: with the direct input alone (None: the dimensionless models take no output)
+EXPLICIT_NETWORKS = {
+    "ExpIF": (0.001, -0.01), "ExpIFRef": (0.001, -0.01), "AdExIF": (0.001, -0.01),
+    "AdExIFRef": (0.001, -0.01), "QuaIF": (0.001, -0.01), "AdQuaIF": (0.001, -0.01),
+    "AdQuaIFRef": (0.001, -0.01), "Izhikevich": (0.001, -0.01),
+    "IzhikevichRef": (0.001, -0.01), "HH": (3e-5, -3e-5), "WangBuzsakiHH": (3e-5, -3e-5),
+    "MorrisLecar": (3e-5, -3e-5), "FitzHughNagumo": None, "HindmarshRose": None,
+}
+
+
+def _explicit_network(model, method, n=200):
+    if EXPLICIT_NETWORKS[model] is not None:
+        cls, params, current = MODEL_NETWORKS[model]
+        return _model_network(cls, dict(params, method=method), current,
+                              weights=EXPLICIT_NETWORKS[model])
+    net = refsim.Network()
+    pop = net.population(getattr(refsim, model)(n, method=method), current=0.8)
+    refsim.init_all_states(net)
+    pop.V.value = np.random.default_rng(1).uniform(-1.5, 1.5, n)
+    return net, pop
+
+
+@pytest.mark.parametrize("method", ["euler", "rk2", "rk4"])
+@pytest.mark.parametrize("model", EXPLICIT_NETWORKS)
+def test_explicit_methods_compile_bit_for_bit(model, method):
+    """Each stage's derivatives (the ``*_derivatives_scalar`` twins) with the input taken
+    at the stage's potential, combined as ``integrators.explicit_step`` does."""
+    results = {}
+    for engine in ("numba", "numpy"):
+        net, pop = _explicit_network(model, method)
+        with refsim.use_backend(engine), refsim.environ.context(dt=0.01 * pq.ms):
+            res = refsim.run(net, 20 * pq.ms, monitors={"spikes": pop}, progress=False)
+        results[engine] = res, _state_arrays(pop) + [proj.syn.g.data.copy()
+                                                     for proj, *_ in net.feeds]
+    (a, a_states), (b, b_states) = results["numba"], results["numpy"]
+    assert a.engine == "numba" and b.engine == "numpy"
+    assert a["spikes"].count > 10  # it spikes
+    assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
+    assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
+    assert len(a_states) == len(b_states) >= 1
     for x, y in zip(a_states, b_states, strict=True):
         assert np.all(np.isfinite(x))
         assert np.array_equal(x, y)  # identical operations in identical order

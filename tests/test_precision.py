@@ -165,7 +165,19 @@ def test_a_float32_step_on_numba_is_the_float64_step_rounded_once(model):
     """The rule of float32 on numba, exactly: each step runs the float64 twins on the
     float32 states and parameters and rounds every state it writes to the nearest float32.
     20 steps, each restarted in float64 from the float32 states (teacher-forced)."""
+    _check_rounded_once(*cases.MODEL_NETWORKS[model])
+
+
+@pytest.mark.parametrize("model", [m for m in _compiled_cases("EXPLICIT_NETWORKS")
+                                   if cases is None or m in cases.MODEL_NETWORKS])
+def test_a_float32_rk4_step_on_numba_is_the_float64_step_rounded_once(model):
+    """The same rule for the explicit methods: the four stages in float64, the states
+    rounded once at the end of the step (NumPy's float32 rounds every stage)."""
     cls, params, current = cases.MODEL_NETWORKS[model]
+    _check_rounded_once(cls, dict(params, method="rk4"), current)
+
+
+def _check_rounded_once(cls, params, current):
     refsim.random.seed(3)
     with refsim.environ.context(precision=32):
         single = refsim.init_all_states(cls(50, **params))

@@ -47,6 +47,12 @@ def test_every_neuron_model_on_two_threads_equals_numpy(two_threads, model):
     assert two_threads == [2]
 
 
+@pytest.mark.parametrize("model", cases.EXPLICIT_NETWORKS)
+def test_explicit_methods_on_two_threads_equal_numpy(two_threads, model):
+    cases.test_explicit_methods_compile_bit_for_bit(model, "rk4")
+    assert two_threads == [2]
+
+
 @pytest.mark.parametrize("case", cases.PRE_PROJECTIONS)
 def test_align_pre_projections_on_two_threads_equal_numpy(two_threads, case):
     cases.test_align_pre_projections_compile_bit_for_bit(case)

@@ -45,6 +45,11 @@ CUBA_KIND, COBA_KIND = 0, 1
 #: row of a population's synaptic table that an AlignPreProj fills (no dynamics of its own)
 (EXPON_KIND, DUAL_KIND, DUAL_ALPHA_KIND, ALPHA_KIND, AMPA_KIND, BIONMDA_KIND,
  PRE_OUTPUT_KIND) = range(7)
+#: a population's integrator (``method=``): brainpy's exponential Euler, or an explicit
+#: method on the model's whole ODE system (``integrators.explicit_step``)
+EXP_EULER_METHOD, EULER_METHOD, RK2_METHOD, RK4_METHOD = range(4)
+METHOD_CODES = {"exp_euler": EXP_EULER_METHOD, "euler": EULER_METHOD, "rk2": RK2_METHOD,
+                "rk4": RK4_METHOD}
 #: the delay of an AlignPostProj: none, one for the projection (SpikeDelay), per synapse
 NO_DELAY_KIND, SPIKE_DELAY_KIND, SYNAPTIC_DELAY_KIND = 0, 1, 2
 #: short-term plasticity on an AlignPreProj: none, STP, STD
@@ -118,6 +123,7 @@ class Plan:
     params: list
     narrow: np.ndarray
     kind: np.ndarray
+    method: np.ndarray
     refractory: np.ndarray
     hard: np.ndarray
     linear: np.ndarray
@@ -291,7 +297,8 @@ def _single(net, single_ok: bool) -> bool:
 
 def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
          synapse_kinds=(Expon, DualExpon), align_pre: bool = True,
-         delays: bool = True, single_ok: bool = False, unmerged: bool = False) -> Plan:
+         delays: bool = True, single_ok: bool = False, unmerged: bool = False,
+         explicit: bool = False) -> Plan:
     """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`.
 
     Parameters shared by every neuron of a population are stored ``narrow_width``
@@ -301,10 +308,11 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
     whether they run the delays of AlignPostProj, ``unmerged`` whether they run an
     AlignPostProj given a synapse instance (not a ``.desc``; its synapse is then a row of
     the population like a merged one: it steps once a step either way, so only where no
-    other projection steps the same instance), ``single_ok`` whether they run a network
-    built under ``precision=32`` (:attr:`Plan.single`: float64 arrays whose states the
-    loops round to float32 where they write them; :func:`deliver` gives the states back
-    as float32).
+    other projection steps the same instance), ``explicit`` whether they run the explicit
+    methods (``method='euler'``, ``'rk2'`` or ``'rk4'``: :attr:`Plan.method`),
+    ``single_ok`` whether they run a network built under ``precision=32``
+    (:attr:`Plan.single`: float64 arrays whose states the loops round to float32 where
+    they write them; :func:`deliver` gives the states back as float32).
 
     Raises :class:`NotCompilable` naming the first component that has no compiled twin.
     """
@@ -312,7 +320,7 @@ def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
     held = {}  # every state array the loop writes, by identity
     try:
         return _read(net, single, held, narrow_width, kinds, synapse_kinds, align_pre, delays,
-                     unmerged)
+                     unmerged, explicit)
     except NotCompilable:
         give_back(held, single)  # a network that does not compile keeps its dtypes
         raise
@@ -330,11 +338,12 @@ def give_back(held: dict, single: bool) -> None:
 
 
 def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds,
-          align_pre: bool, delays: bool, unmerged: bool) -> Plan:
+          align_pre: bool, delays: bool, unmerged: bool, explicit: bool) -> Plan:
     """:func:`plan`'s reading of ``net``, noting each state it takes in ``held``."""
     pops = list(net.populations)
     own_syn = _unmerged_projections(net) if unmerged else {}
-    V, extra, last, in_refractory, params, kind, refractory = [], [], [], [], [], [], []
+    V, extra, last, in_refractory, params, kind, method = [], [], [], [], [], [], []
+    refractory = []
     hard, spiking, fired = [], [], []
     synapses, syn_pop, syn_out = [], [], []  # per synaptic row: synapse (or AlignPreProj)
     pre_projs = {id(proj.out): proj for proj, *_ in net.feeds if type(proj) is AlignPreProj}
@@ -345,9 +354,10 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
             names = ", ".join(c.__name__ for c, (ck, *_) in NEURON_KINDS.items() if ck in kinds)
             raise NotCompilable(f"{type(pop).__name__} has no compiled twin on this backend "
                                 f"yet ({names})")
-        if getattr(pop, "method", "exp_euler") != "exp_euler":
-            raise NotCompilable(f"{pop.name}: method={pop.method!r} does not compile "
-                                "(only exp_euler)")
+        method.append(METHOD_CODES[getattr(pop, "method", "exp_euler")])
+        if method[-1] != EXP_EULER_METHOD and not explicit:
+            raise NotCompilable(f"{pop.name}: method={pop.method!r} does not compile on "
+                                "this backend (only exp_euler)")
         if pop.delta_inputs or pop.after_updates:
             raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
         n = pop.num
@@ -542,9 +552,8 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
     as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
     return Plan(
         pops=pops, single=single, V=V, extra=extra, last_spike=last, in_refractory=in_refractory,
-        params=params,
-        narrow=as_bool(narrow), kind=as_int(kind), refractory=as_bool(refractory),
-        hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
+        params=params, narrow=as_bool(narrow), kind=as_int(kind), method=as_int(method),
+        refractory=as_bool(refractory), hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
         fired=fired, bound=bound, held=held,
         syn_g=syn_g, syn_pop=as_int(syn_pop), syn_row=as_int(syn_row), pop_g=pop_g,
         pop_tau=pop_tau, pop_syn_kind=pop_syn_kind, pop_dual=pop_dual,

@@ -19,10 +19,16 @@ import quantities as pq
 from refsim import fmath
 from refsim.init import Constant
 from refsim.integrators import exp_euler_scalar
-from refsim.neurons.adaptive import Adaptation, AdaptationRefractory, adaptation_step_scalar
+from refsim.neurons.adaptive import (
+    Adaptation,
+    AdaptationRefractory,
+    adaptation_derivative_scalar,
+    adaptation_step_scalar,
+)
 from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef", "expif_step_scalar"]
+__all__ = ["ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef", "expif_step_scalar",
+           "expif_derivatives_scalar"]
 
 
 class ExpIF(SpikingNeuron):
@@ -222,3 +228,17 @@ def expif_step_scalar(V_r: float, w_r: float, current: float, slope: float, adap
     if not adaptive:
         return V, w_r
     return V, adaptation_step_scalar(w_r, V, V_rest, tau_w, a, dt)
+
+
+def expif_derivatives_scalar(V: float, w: float, current: float, adaptive: bool, R: float,
+                             tau: float, V_rest: float, V_T: float, delta_T: float,
+                             tau_w: float, a: float) -> tuple[float, float]:
+    """:meth:`ExpIF.derivatives` of one neuron at ``V`` (mV), ``w`` (mA, AdExIF's
+    adaptation when ``adaptive``) and the input ``current`` there: ``dV/dt`` (mV/ms) and
+    ``dw/dt`` (mA/ms; 0 without adaptation)."""
+    x = (V - V_T) / delta_T
+    g = -(V - V_rest) + delta_T * fmath.exp_scalar(20.0 if x > 20.0 else x)
+    drive = R * current - (R * w if adaptive else 0.0)
+    if not adaptive:
+        return (g + drive) / tau, 0.0
+    return (g + drive) / tau, adaptation_derivative_scalar(V, w, V_rest, tau_w, a)

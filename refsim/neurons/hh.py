@@ -18,7 +18,8 @@ from refsim.integrators import exp_euler, exp_euler_scalar, exprel
 from refsim.neurons.base import ContinuousNeuron
 
 __all__ = ["HH", "MorrisLecar", "WangBuzsakiHH", "hh_step_scalar", "wang_buzsaki_step_scalar",
-           "morris_lecar_step_scalar"]
+           "morris_lecar_step_scalar", "hh_derivatives_scalar",
+           "wang_buzsaki_derivatives_scalar", "morris_lecar_derivatives_scalar"]
 
 
 def gate_step(x, alpha, beta, dt, phi=1.0):
@@ -98,7 +99,8 @@ class HH(ContinuousNeuron):
         """The four Hodgkin-Huxley equations at state ``y`` (V, m, h, n)."""
         V, m, h, n = y["V"], y["m"], y["h"], y["n"]
         rates = self.rates(V)
-        dV = (-self.gNa * m**3 * h * (V - self.ENa) - self.gK * n**4 * (V - self.EK)
+        dV = (-self.gNa * (m * m * m) * h * (V - self.ENa)  # products, not pow, as the twin
+              - self.gK * ((n * n) * (n * n)) * (V - self.EK)
               - self.gL * (V - self.EL) + current(V)[0]) / self.C
         out = {"V": dV}
         for gate, x in (("m", m), ("h", h), ("n", n)):
@@ -276,7 +278,8 @@ class WangBuzsakiHH(ContinuousNeuron):
         """The Wang-Buzsaki equations at state ``y`` (V, h, n)."""
         V, h, n = y["V"], y["h"], y["n"]
         m_inf, rates = self.rates(V)
-        dV = (-self.gNa * m_inf**3 * h * (V - self.ENa) - self.gK * n**4 * (V - self.EK)
+        dV = (-self.gNa * (m_inf * m_inf * m_inf) * h * (V - self.ENa)  # products, as the twin
+              - self.gK * ((n * n) * (n * n)) * (V - self.EK)
               - self.gL * (V - self.EL) + current(V)[0]) / self.C
         out = {"V": dV}
         for gate, x in (("h", h), ("n", n)):
@@ -313,6 +316,37 @@ def _gate_scalar(x: float, alpha: float, beta: float, dt: float, phi: float) -> 
                             fmath.exprel_scalar(dt * (-phi * (alpha + beta))), dt)
 
 
+def hh_rates_scalar(V: float) -> tuple[float, float, float, float, float, float]:
+    """:meth:`HH.rates` of one neuron: ``alpha_m, beta_m, alpha_h, beta_h, alpha_n,
+    beta_n`` (1/ms) at ``V`` (mV)."""
+    return (1.0 / fmath.exprel_scalar(-(V + 40.0) / 10.0),
+            4.0 * fmath.exp_scalar(-(V + 65.0) / 18.0),
+            0.07 * fmath.exp_scalar(-(V + 65.0) / 20.0),
+            1.0 / (1.0 + fmath.exp_scalar(-(V + 35.0) / 10.0)),
+            0.1 / fmath.exprel_scalar(-(V + 55.0) / 10.0),
+            0.125 * fmath.exp_scalar(-(V + 65.0) / 80.0))
+
+
+def wang_buzsaki_rates_scalar(V: float) -> tuple[float, float, float, float, float]:
+    """:meth:`WangBuzsakiHH.rates` of one neuron: ``m_inf, alpha_h, beta_h, alpha_n,
+    beta_n`` (rates in 1/ms) at ``V`` (mV)."""
+    alpha_m = 1.0 / fmath.exprel_scalar(-0.1 * (V + 35.0))
+    beta_m = 4.0 * fmath.exp_scalar(-(V + 60.0) / 18.0)
+    return (alpha_m / (alpha_m + beta_m),
+            0.07 * fmath.exp_scalar(-(V + 58.0) / 20.0),
+            1.0 / (fmath.exp_scalar(-0.1 * (V + 28.0)) + 1.0),
+            0.1 / fmath.exprel_scalar(-0.1 * (V + 34.0)),
+            0.125 * fmath.exp_scalar(-(V + 44.0) / 80.0))
+
+
+def morris_lecar_steady_scalar(V: float, V1: float, V2: float, V3: float, V4: float,
+                               phi: float) -> tuple[float, float, float]:
+    """:meth:`MorrisLecar.steady_states` of one neuron: ``M_inf, W_inf, tau_W`` (ms)."""
+    return (0.5 * (1.0 + fmath.tanh_scalar((V - V1) / V2)),
+            0.5 * (1.0 + fmath.tanh_scalar((V - V3) / V4)),
+            1.0 / (phi * fmath.cosh_scalar((V - V3) / (2.0 * V4))))
+
+
 def hh_step_scalar(V: float, m: float, h: float, n: float, current: float, ENa: float,
                    EK: float, EL: float, gNa: float, gK: float, gL: float, C: float,
                    dt: float) -> tuple[float, float, float, float]:
@@ -322,12 +356,7 @@ def hh_step_scalar(V: float, m: float, h: float, n: float, current: float, ENa: 
     g_K = gK * ((n * n) * (n * n))
     drift = (-g_Na * (V - ENa) - g_K * (V - EK) - gL * (V - EL) + current) / C
     V_new = exp_euler_scalar(V, drift, fmath.exprel_scalar(dt * (-(g_Na + g_K + gL) / C)), dt)
-    alpha_m = 1.0 / fmath.exprel_scalar(-(V + 40.0) / 10.0)
-    beta_m = 4.0 * fmath.exp_scalar(-(V + 65.0) / 18.0)
-    alpha_h = 0.07 * fmath.exp_scalar(-(V + 65.0) / 20.0)
-    beta_h = 1.0 / (1.0 + fmath.exp_scalar(-(V + 35.0) / 10.0))
-    alpha_n = 0.1 / fmath.exprel_scalar(-(V + 55.0) / 10.0)
-    beta_n = 0.125 * fmath.exp_scalar(-(V + 65.0) / 80.0)
+    alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n = hh_rates_scalar(V)
     return (V_new, _gate_scalar(m, alpha_m, beta_m, dt, 1.0),
             _gate_scalar(h, alpha_h, beta_h, dt, 1.0), _gate_scalar(n, alpha_n, beta_n, dt, 1.0))
 
@@ -336,17 +365,11 @@ def wang_buzsaki_step_scalar(V: float, h: float, n: float, current: float, ENa: 
                              EK: float, EL: float, gNa: float, gK: float, gL: float, C: float,
                              phi: float, dt: float) -> tuple[float, float, float]:
     """One step of :meth:`WangBuzsakiHH.update` for one neuron: new ``V`` (mV), ``h``, ``n``."""
-    alpha_m = 1.0 / fmath.exprel_scalar(-0.1 * (V + 35.0))
-    beta_m = 4.0 * fmath.exp_scalar(-(V + 60.0) / 18.0)
-    m_inf = alpha_m / (alpha_m + beta_m)
+    m_inf, alpha_h, beta_h, alpha_n, beta_n = wang_buzsaki_rates_scalar(V)
     g_Na = gNa * (m_inf * m_inf * m_inf) * h
     g_K = gK * ((n * n) * (n * n))
     drift = (-g_Na * (V - ENa) - g_K * (V - EK) - gL * (V - EL) + current) / C
     V_new = exp_euler_scalar(V, drift, fmath.exprel_scalar(dt * (-(g_Na + g_K + gL) / C)), dt)
-    alpha_h = 0.07 * fmath.exp_scalar(-(V + 58.0) / 20.0)
-    beta_h = 1.0 / (fmath.exp_scalar(-0.1 * (V + 28.0)) + 1.0)
-    alpha_n = 0.1 / fmath.exprel_scalar(-0.1 * (V + 34.0))
-    beta_n = 0.125 * fmath.exp_scalar(-(V + 44.0) / 80.0)
     return (V_new, _gate_scalar(h, alpha_h, beta_h, dt, phi),
             _gate_scalar(n, alpha_n, beta_n, dt, phi))
 
@@ -356,9 +379,7 @@ def morris_lecar_step_scalar(V: float, W: float, current: float, V_Ca: float, V_
                              V1: float, V2: float, V3: float, V4: float, phi: float,
                              dt: float) -> tuple[float, float]:
     """One step of :meth:`MorrisLecar.update` for one neuron: new ``V`` (mV) and ``W``."""
-    M_inf = 0.5 * (1.0 + fmath.tanh_scalar((V - V1) / V2))
-    W_inf = 0.5 * (1.0 + fmath.tanh_scalar((V - V3) / V4))
-    tau_W = 1.0 / (phi * fmath.cosh_scalar((V - V3) / (2.0 * V4)))
+    M_inf, W_inf, tau_W = morris_lecar_steady_scalar(V, V1, V2, V3, V4, phi)
     drift = (-g_Ca * M_inf * (V - V_Ca) - g_K * W * (V - V_K) - g_leak * (V - V_leak)
              + current) / C
     jacobian = -(g_Ca * M_inf + g_K * W + g_leak) / C
@@ -366,3 +387,40 @@ def morris_lecar_step_scalar(V: float, W: float, current: float, V_Ca: float, V_
     W_new = exp_euler_scalar(W, (W_inf - W) / tau_W, fmath.exprel_scalar(dt * (-1.0 / tau_W)),
                              dt)
     return V_new, W_new
+
+
+# -- the explicit methods' right-hand sides (numba backend; as ``derivatives``) ---------
+
+def hh_derivatives_scalar(V: float, m: float, h: float, n: float, current: float, ENa: float,
+                          EK: float, EL: float, gNa: float, gK: float, gL: float,
+                          C: float) -> tuple[float, float, float, float]:
+    """:meth:`HH.derivatives` of one neuron: ``dV/dt`` (mV/ms), ``dm/dt``, ``dh/dt``,
+    ``dn/dt`` (1/ms) at the state and the input ``current`` there."""
+    alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n = hh_rates_scalar(V)
+    dV = (-gNa * (m * m * m) * h * (V - ENa) - gK * ((n * n) * (n * n)) * (V - EK)
+          - gL * (V - EL) + current) / C
+    return (dV, alpha_m * (1.0 - m) - beta_m * m, alpha_h * (1.0 - h) - beta_h * h,
+            alpha_n * (1.0 - n) - beta_n * n)
+
+
+def wang_buzsaki_derivatives_scalar(V: float, h: float, n: float, current: float, ENa: float,
+                                    EK: float, EL: float, gNa: float, gK: float, gL: float,
+                                    C: float, phi: float) -> tuple[float, float, float]:
+    """:meth:`WangBuzsakiHH.derivatives` of one neuron: ``dV/dt`` (mV/ms), ``dh/dt``,
+    ``dn/dt`` (1/ms)."""
+    m_inf, alpha_h, beta_h, alpha_n, beta_n = wang_buzsaki_rates_scalar(V)
+    dV = (-gNa * (m_inf * m_inf * m_inf) * h * (V - ENa) - gK * ((n * n) * (n * n)) * (V - EK)
+          - gL * (V - EL) + current) / C
+    return (dV, phi * (alpha_h * (1.0 - h) - beta_h * h),
+            phi * (alpha_n * (1.0 - n) - beta_n * n))
+
+
+def morris_lecar_derivatives_scalar(V: float, W: float, current: float, V_Ca: float,
+                                    V_K: float, V_leak: float, g_Ca: float, g_K: float,
+                                    g_leak: float, C: float, V1: float, V2: float, V3: float,
+                                    V4: float, phi: float) -> tuple[float, float]:
+    """:meth:`MorrisLecar.derivatives` of one neuron: ``dV/dt`` (mV/ms), ``dW/dt`` (1/ms)."""
+    M_inf, W_inf, tau_W = morris_lecar_steady_scalar(V, V1, V2, V3, V4, phi)
+    dV = (-g_Ca * M_inf * (V - V_Ca) - g_K * W * (V - V_K) - g_leak * (V - V_leak)
+          + current) / C
+    return dV, (W_inf - W) / tau_W

@@ -23,7 +23,7 @@ from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.neurons.base import Refractory, SpikingNeuron
 
 __all__ = ["Izhikevich", "IzhikevichRef", "izhikevich_reset_scalar",
-           "izhikevich_step_scalar"]
+           "izhikevich_step_scalar", "izhikevich_derivatives_scalar"]
 
 
 class Izhikevich(SpikingNeuron):
@@ -144,3 +144,10 @@ def izhikevich_step_scalar(V_r: float, u_r: float, current: float, slope: float,
     V = exp_euler_scalar(V_r, drift, exprel_scalar(dt * jacobian), dt)
     u = exp_euler_scalar(u_r, a * (b * V - u_r), exprel_scalar(dt * -a), dt)
     return V, u
+
+
+def izhikevich_derivatives_scalar(V: float, u: float, current: float, a: float, b: float,
+                                  p1: float, p2: float, p3: float) -> tuple[float, float]:
+    """:meth:`Izhikevich.derivatives` of one neuron: ``dV/dt`` (mV/ms) and ``du/dt``
+    (mV/ms^2) at ``V``, ``u`` and the input ``current`` there."""
+    return p1 * V * V + p2 * V + p3 - u + current, a * (b * V - u)

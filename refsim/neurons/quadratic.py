@@ -15,10 +15,15 @@ import quantities as pq
 from refsim.fmath import exprel_scalar
 from refsim.init import Constant
 from refsim.integrators import exp_euler_scalar
-from refsim.neurons.adaptive import Adaptation, AdaptationRefractory, adaptation_step_scalar
+from refsim.neurons.adaptive import (
+    Adaptation,
+    AdaptationRefractory,
+    adaptation_derivative_scalar,
+    adaptation_step_scalar,
+)
 from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["QuaIF", "AdQuaIF", "AdQuaIFRef", "quaif_step_scalar"]
+__all__ = ["QuaIF", "AdQuaIF", "AdQuaIFRef", "quaif_step_scalar", "quaif_derivatives_scalar"]
 
 
 class QuaIF(SpikingNeuron):
@@ -168,3 +173,16 @@ def quaif_step_scalar(V_r: float, w_r: float, current: float, slope: float, adap
     if not adaptive:
         return V, w_r
     return V, adaptation_step_scalar(w_r, V, V_rest, tau_w, a, dt)
+
+
+def quaif_derivatives_scalar(V: float, w: float, current: float, adaptive: bool, R: float,
+                             tau: float, V_rest: float, V_c: float, c: float, tau_w: float,
+                             a: float) -> tuple[float, float]:
+    """:meth:`QuaIF.derivatives` of one neuron at ``V`` (mV), ``w`` (mA, AdQuaIF's
+    adaptation when ``adaptive``) and the input ``current`` there: ``dV/dt`` (mV/ms) and
+    ``dw/dt`` (mA/ms; 0 without adaptation)."""
+    drive = R * current - (R * w if adaptive else 0.0)
+    dV = (c * (V - V_rest) * (V - V_c) + drive) / tau
+    if not adaptive:
+        return dV, 0.0
+    return dV, adaptation_derivative_scalar(V, w, V_rest, tau_w, a)
