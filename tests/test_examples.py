@@ -78,6 +78,7 @@ def test_readme_example_runs_as_printed(tmp_path):
 #: recorded)
 BACKEND_EXAMPLES = {
     "adex_network_backends.py": (8443, "adaptation current w recorded: (2000, 1000)"),
+    "integrators_backends.py": (80823, "membrane potential of 3 neurons recorded: (5000, 3)"),
     "receptor_network_backends.py": (
         4514, "release fraction u of 3 presynaptic neurons recorded: (3000, 3)"),
 }

@@ -27,8 +27,10 @@ passes over a block (and ``_lif_cuba_pass`` runs a CUBA-only LIF population's sy
 and membranes in one pass, the same operations per neuron); ``_membrane_scalar`` (and
 ``_gif_neuron``) the other models with a reset, and ``_continuous_scalar`` those without,
 one neuron at a time through the step twin of each model (``expif_step_scalar``,
-``hh_step_scalar``...).  Their parameter rows and further states are named in
-``plan.KIND_PARAMS`` and ``plan.NEURON_KINDS``.
+``hh_step_scalar``...), or, for ``method='euler'``, ``'rk2'`` or ``'rk4'``, through
+``_explicit_step`` and the model's derivatives twin (``hh_derivatives_scalar``...).  Their
+parameter rows and further states are named in ``plan.KIND_PARAMS`` and
+``plan.NEURON_KINDS``.
 
 Float sums run in that fixed order: a rerun gives the same bits.
 
