@@ -152,6 +152,7 @@ def test_reruns_are_bit_identical_and_continue_like_one_run(backend):
     assert np.array_equal(r1["spikes"].steps, r2["spikes"].steps)
     assert all(np.array_equal(x, y) for x, y in zip(_state_of(first), _state_of(again),
                                                       strict=True))
+    assert r1.plan_s > 0 and r1.compile_s > 0 and r1.wall_s > 0  # timed apart
     # two runs of 100 ms == one of 200 ms
     with refsim.use_backend(backend):
         refsim.random.seed(1)
@@ -234,6 +235,7 @@ def test_a_plain_step_function_runs_numpy_without_warning():
             warnings.simplefilter("error")
             res = refsim.run(lambda: n(1 * pq.mA), 1 * pq.ms)
     assert res.engine == "numpy (the numba backend compiles refsim.Network runs only)"
+    assert res.plan_s == res.compile_s == 0.0 and res.wall_s > 0
 
 
 def test_network_declaration_errors_name_the_problem():

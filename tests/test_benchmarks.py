@@ -54,6 +54,9 @@ def test_refsim_bench_reports_each_backend_and_they_agree(tmp_path, capsys):
         assert r["model"] == "cuba" and r["N"] == 800 and r["n_syn"] == 800 * 80
         assert r["engine"] == r["backend"]
         assert r["run_s"] > 0 and r["peak_mib"] > 0 and r["threads"] >= 1
+        # the compiled loop's arrays are read before the run: counted in build s
+        assert (r["plan_s"] > 0) == (r["backend"] != "numpy")
+        assert r["build_s"] >= r["plan_s"]
     for compiled in ("numba", "cupy"):  # the same network gives the same spikes everywhere
         if compiled in runs:
             assert runs[compiled]["spikes"] == runs["numpy"]["spikes"] > 0

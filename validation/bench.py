@@ -2,9 +2,10 @@
 
 Each measurement runs in a fresh Python process (so peak memory and the cold-start
 cost are its own) and prints one JSON line; the parent prints a table.  Reported:
-build s (connectivity and states), compile s (Numba: compile or cache load), run s per
-simulated second, spikes, rate, synaptic events per second of run time, peak resident
-memory, and the whole process time (import + build + compile + run).
+build s (connectivity, states, and the compiled loop's arrays: ``plan_s`` of the JSON),
+compile s (Numba: compile or cache load), run s per simulated second, spikes, rate,
+synaptic events per second of run time, peak resident memory, and the whole process time
+(import + build + compile + run).
 
 Peers: ``--peers`` runs Brian2 (cpp_standalone and runtime) and NEST (1 and 2 threads) on
 the same networks, in the same run, each in a fresh process of ``--peer-python`` (default
@@ -78,7 +79,8 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str,
     return dict(model=model, N=N, in_degree=in_degree, backend=backend, engine=res.engine,
                 precision=precision,
                 threads=threads, device_mib=round(device_mib, 1), seed=seed,
-                duration_s=duration_s, import_s=round(imported, 3), build_s=round(build_s, 3),
+                duration_s=duration_s, import_s=round(imported, 3),
+                build_s=round(build_s + res.plan_s, 3), plan_s=round(res.plan_s, 3),
                 compile_s=round(res.compile_s, 3), run_s=round(res.wall_s, 4),
                 run_per_sim_s=round(res.wall_s / duration_s, 4), spikes=mon.count,
                 rate_hz=round(mon.count / N / duration_s, 3), n_syn=n_syn,
