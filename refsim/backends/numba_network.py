@@ -744,33 +744,20 @@ def _continuous_scalar(b0, b1, shift, kind, method, v, extra, spk, par, G, out_r
 # passed its arrays with a reference count taken and dropped (an atomic operation on a
 # counter that both threads touch) and Izhikevich's Euler step cost 77 ns a neuron
 # instead of 19 ns.  The stages run in a loop, so the right-hand sides are compiled once
-# per caller, not once per stage (a cold compile of 55 s otherwise, 28 s so).
+# per caller, not once per stage (a cold compile of 55 s otherwise, 26 s so).
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _expif_rhs(y, current, par, own, k):  # own: V_T, delta_T
-    return (expif_derivatives_scalar(y[0], 0.0, current, False, par[0, k], par[1, k],
-                                     par[4, k], own[0, k], own[1, k], 1.0, 0.0)[0],
-            0.0, 0.0, 0.0)
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _adex_rhs(y, current, par, own, k):  # own: V_T, delta_T, tau_w, a, b
-    dV, dw = expif_derivatives_scalar(y[0], y[1], current, True, par[0, k], par[1, k],
-                                      par[4, k], own[0, k], own[1, k], own[2, k], own[3, k])
-    return dV, dw, 0.0, 0.0
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _quaif_rhs(y, current, par, own, k):  # own: V_c, c
-    return (quaif_derivatives_scalar(y[0], 0.0, current, False, par[0, k], par[1, k],
-                                     par[4, k], own[0, k], own[1, k], 1.0, 0.0)[0],
-            0.0, 0.0, 0.0)
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _adquaif_rhs(y, current, par, own, k):  # own: V_c, c, tau_w, a, b
-    dV, dw = quaif_derivatives_scalar(y[0], y[1], current, True, par[0, k], par[1, k],
-                                      par[4, k], own[0, k], own[1, k], own[2, k], own[3, k])
+def _exp_or_quadratic_rhs(kind, y, current, par, own, k):
+    """ExpIF and AdExIF (own: V_T, delta_T, then tau_w, a, b), QuaIF and AdQuaIF (own: V_c,
+    c, then tau_w, a, b); ``y[1]`` is ``w`` with adaptation, unused without."""
+    adaptive = kind == _ADEX or kind == _ADQUAIF
+    w, tau_w, a = (y[1], own[2, k], own[3, k]) if adaptive else (0.0, 1.0, 0.0)
+    if kind == _QUAIF or kind == _ADQUAIF:
+        dV, dw = quaif_derivatives_scalar(y[0], w, current, adaptive, par[0, k], par[1, k],
+                                          par[4, k], own[0, k], own[1, k], tau_w, a)
+    else:
+        dV, dw = expif_derivatives_scalar(y[0], w, current, adaptive, par[0, k], par[1, k],
+                                          par[4, k], own[0, k], own[1, k], tau_w, a)
     return dV, dw, 0.0, 0.0
 
 
@@ -835,14 +822,8 @@ def _derivatives(kind, j, k, y, par, own, outputs):
     G, out_row, out_kind, out_value, o_begin, o_end = outputs
     current = _input_current(j, y[0], par[6, k], G, out_row, out_kind, out_value, o_begin,
                              o_end)[0]
-    if kind == _EXPIF:
-        return _expif_rhs(y, current, par, own, k)
-    if kind == _ADEX:
-        return _adex_rhs(y, current, par, own, k)
-    if kind == _QUAIF:
-        return _quaif_rhs(y, current, par, own, k)
-    if kind == _ADQUAIF:
-        return _adquaif_rhs(y, current, par, own, k)
+    if kind == _EXPIF or kind == _ADEX or kind == _QUAIF or kind == _ADQUAIF:
+        return _exp_or_quadratic_rhs(kind, y, current, par, own, k)
     if kind == _IZHIKEVICH:
         return _izhikevich_rhs(y, current, par, own, k)
     if kind == _HH:
