@@ -25,10 +25,12 @@ Order inside one step (as :meth:`refsim.Network.update` on the numpy backend):
 Three membrane kernels share this order: ``_membrane`` runs the LIF family in vectorised
 passes over a block (and ``_lif_cuba_pass`` runs a CUBA-only LIF population's synapses
 and membranes in one pass, the same operations per neuron); ``_membrane_scalar`` (and
-``_gif_neuron``) the other models with a reset, and ``_continuous_scalar`` those without,
-one neuron at a time through the step twin of each model (``expif_step_scalar``,
-``hh_step_scalar``...), or, for ``method='euler'``, ``'rk2'`` or ``'rk4'``, through
-``_explicit_step`` and the model's derivatives twin (``hh_derivatives_scalar``...).  Their
+``_gif_block``) the other models with a reset, and ``_continuous_scalar`` those without,
+also in passes over a block (reset, input current, one loop of the model's step twin,
+``expif_step_scalar``, ``hh_step_scalar``..., then the spike), which vectorise because
+the twins are compiled inline (``numba_support``); for ``method='euler'``, ``'rk2'`` or
+``'rk4'``, neuron by neuron through ``_explicit_step`` and the model's derivatives twin
+(``hh_derivatives_scalar``...).  Their
 parameter rows and further states are named in ``plan.KIND_PARAMS`` and
 ``plan.NEURON_KINDS``.
 
@@ -473,6 +475,38 @@ def _membrane(b0, b1, narrow, v, last, flag, spk, par, is_hard, refractory_model
                    par[4], par[5], par[6], e_linear.size > 0, e_linear, work, t, dt, single)
 
 
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _currents(n, V, V0, c0, direct, d0, cur, slope, G, out_row, out_kind, out_value, o_begin,
+              o_end):
+    """The input of ``n`` neurons at the potentials ``V[V0 + w]`` into ``cur[w]`` and
+    ``slope[w]``: the direct input (:func:`param_at` ``d0 + w``), then every output's
+    current in registration order (conductance column ``c0 + w``); a pass per output, so
+    that each vectorises (:func:`_input_current` is the same sum for one neuron)."""
+    for w in range(n):
+        cur[w] = param_at(direct, d0 + w)
+        slope[w] = 0.0
+    for o in range(o_begin, o_end):
+        row, value = out_row[o], out_value[o]
+        if out_kind[o] == _COBA:
+            for w in range(n):
+                I, dI = coba_scalar(G[row, c0 + w], value, V[V0 + w])
+                cur[w] = cur[w] + I
+                slope[w] = slope[w] + dI
+        else:
+            for w in range(n):
+                I, dI = cuba_scalar(G[row, c0 + w], value, V[V0 + w])
+                cur[w] = cur[w] + I
+                slope[w] = slope[w] + dI
+
+
+@numba.njit(cache=True, error_model="numpy", inline="never")
+def _exprel_rarely(z):
+    """:func:`exprel_scalar` as a call, for a branch that is rarely taken: inlined, as every
+    twin is, it would let LLVM vectorise its loop by computing both of its sides for every
+    neuron (COBA 4000: 20 % slower)."""
+    return exprel_scalar(z)
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _lif_block(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, out_row, out_kind,
                out_value, o_begin, o_end, R, tau_m, V_th, V_reset, V_rest, tau_ref, direct,
@@ -487,20 +521,9 @@ def _lif_block(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, out_row
     for w in range(n):
         j = b0 + w
         V_r[w] = reset_scalar(v[j], spk[j], param_at(V_th, j), param_at(V_reset, j), is_hard)
-        cur[w] = param_at(direct, j)  # the oracle's sum starts from the direct input (or 0)
-        slope[w] = 0.0
-    for o in range(o_begin, o_end):  # outputs in registration order
-        row, value = out_row[o], out_value[o]
-        if out_kind[o] == _COBA:
-            for w in range(n):
-                I, dI = coba_scalar(G[row, b0 + w], value, V_r[w])
-                cur[w] = cur[w] + I
-                slope[w] = slope[w] + dI
-        else:
-            for w in range(n):
-                I, dI = cuba_scalar(G[row, b0 + w], value, V_r[w])
-                cur[w] = cur[w] + I
-                slope[w] = slope[w] + dI
+    # the oracle's sum starts from the direct input (or 0), outputs in registration order
+    _currents(n, V_r, 0, b0, direct, b0, cur, slope, G, out_row, out_kind, out_value, o_begin,
+              o_end)
     if linear:
         _integrate(b0, b0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
                    refractory_model, V_r, cur, slope, e_linear, t, dt, single)
@@ -512,19 +535,9 @@ def _lif_block(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, out_row
         e[w] = exprel_series(z[w])  # exprel_scalar's value wherever |z| < 1/2 ...
     for w in range(n):
         if not abs(z[w]) < EXPREL_SERIES_BELOW:  # ... and its other branch elsewhere
-            e[w] = exprel_scalar(z[w])
+            e[w] = _exprel_rarely(z[w])
     _integrate(b0, 0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
                refractory_model, V_r, cur, slope, e, t, dt, single)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _note_spike(j, V, V_th, held, last, flag, t):
-    """A refractory neuron's bookkeeping after its step (``Refractory._note_spikes``):
-    ``t_spike = t`` where ``V >= V_th``; with ``ref_var=True`` the step's refractory flag."""
-    if V >= V_th:
-        last[j] = t
-    if flag.size:
-        flag[j] = 1.0 if held or V >= V_th else 0.0
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -543,8 +556,8 @@ def _integrate(b0, e0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, t
             held = (t - last[j]) < param_at(tau_ref, j)
             if held:
                 V_new = V_r[w]
-            # _note_spike written out: a call here, even one Numba inlines, keeps LLVM from
-            # vectorising the pass (9x)
+            # Refractory._note_spikes written here, not called: a call, even one Numba
+            # inlines, kept LLVM from vectorising the pass (9x)
             if V_new >= V_th_j:
                 last[j] = t
             if flag.size:  # ref_var=True: the refractory flag of the step
@@ -574,129 +587,188 @@ def _input_current(j, V, direct, G, out_row, out_kind, out_value, o_begin, o_end
 
 @numba.njit(cache=True, error_model="numpy")
 def _membrane_scalar(b0, b1, shift, kind, method, v, extra, last, flag, spk, par, is_hard,
-                     refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, t, dt,
-                     single):
-    """Neurons ``b0 .. b1 - 1`` of a population with a reset, other than LIF: one step, a
-    neuron at a time through the model's scalar twin, in the order of its ``update``: reset
-    (and the jump of its second state), the input at the post-reset potential, the step,
-    the refractory hold, the spike.  ``extra`` holds the states besides ``V`` (rows named
-    in ``plan.NEURON_KINDS``: ``w``, ``a``, ``u`` or ``g``; Gif's ``I1, I2, V_th`` in
-    :func:`_gif_neuron`); parameter tables are read at column ``j - shift``."""
+                     refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, work,
+                     t, dt, single):
+    """Neurons ``b0 .. b1 - 1`` of a population with a reset, other than LIF: one step
+    through the model's scalar twins, in the order of its ``update``: reset (and the jump
+    of its second state), the input at the post-reset potential, the step, the
+    refractory hold, the spike.  Each of these is a pass over the block through the rows
+    of ``work`` (so that each vectorises); an explicit method steps neuron by neuron.
+    ``extra`` holds the states besides ``V`` (rows named in ``plan.NEURON_KINDS``: ``w``,
+    ``a``, ``u`` or ``g``; Gif's ``I1, I2, V_th`` in :func:`_gif_block`); parameter
+    tables are read at column ``j - shift``."""
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     R, tau_m, V_th, V_reset, V_rest, tau_ref, direct = (
         par[0], par[1], par[2], par[3], par[4], par[5], par[6])
     own = par[_OWN:]  # the kind's rows, named in plan.KIND_PARAMS
+    if kind == _GIF:
+        _gif_block(b0, n, k0, v, extra, last, flag, spk, par, is_hard, refractory_model, G,
+                   out_row, out_kind, out_value, o_begin, o_end, work, t, dt, single)
+        return
     adaptive = kind == _ADEX or kind == _ADQUAIF  # own: ..., tau_w, a, b
+    V_r, x_r, cur, slope, V_new, x_new = work[0], work[1], work[2], work[3], work[4], work[5]
+    has_x = extra.shape[0] > 0
+    # 1. the reset from the stored spike, and the jump of the second state
+    for w in range(n):
+        x_r[w] = extra[0, b0 + w] if has_x else 0.0
+    if kind == _IZHIKEVICH:  # own: a, b, c, d, p1, p2, p3
+        for w in range(n):
+            j, k = b0 + w, k0 + w
+            V_r[w], x_r[w] = izhikevich_reset_scalar(v[j], x_r[w], spk[j], own[2, k], own[3, k])
+    elif kind == _IF:
+        for w in range(n):
+            V_r[w] = if_reset_scalar(v[b0 + w], spk[b0 + w], V_th[k0 + w], is_hard)
+    else:
+        for w in range(n):
+            j, k = b0 + w, k0 + w
+            V_r[w] = reset_scalar(v[j], spk[j], V_th[k], V_reset[k], is_hard)
+        if kind == _ALIF:
+            for w in range(n):
+                x_r[w] = x_r[w] + (1.0 if spk[b0 + w] else 0.0)
+        elif adaptive:
+            for w in range(n):
+                x_r[w] = x_r[w] + own[4, k0 + w] * (1.0 if spk[b0 + w] else 0.0)
+    # 2. the step: exponential Euler from the input at V_r, or an explicit method (the
+    #    whole ODE system, the input at each stage's V)
+    if method != _EXP_EULER:
+        for w in range(n):
+            V_new[w], x_new[w] = _explicit_step(kind, method, b0 + w, k0 + w,
+                                                (V_r[w], x_r[w], 0.0, 0.0), par, own, G,
+                                                out_row, out_kind, out_value, o_begin, o_end,
+                                                dt)[:2]
+    else:
+        _currents(n, V_r, 0, b0, direct, k0, cur, slope, G, out_row, out_kind, out_value,
+                  o_begin, o_end)
+        if kind == _ALIF:  # own: beta, tau_a
+            for w in range(n):
+                k = k0 + w
+                V_new[w], x_new[w] = alif_step_scalar(V_r[w], x_r[w], cur[w], slope[w], R[k],
+                                                      tau_m[k], V_rest[k], own[1, k], dt)
+        elif kind == _IZHIKEVICH:
+            for w in range(n):
+                k = k0 + w
+                V_new[w], x_new[w] = izhikevich_step_scalar(
+                    V_r[w], x_r[w], cur[w], slope[w], own[0, k], own[1, k], own[4, k],
+                    own[5, k], own[6, k], dt)
+        elif kind == _IF:
+            for w in range(n):
+                k = k0 + w
+                V_new[w] = if_step_scalar(V_r[w], cur[w], slope[w], R[k], tau_m[k], dt)
+                x_new[w] = x_r[w]
+        elif kind == _CUBALIF or kind == _COBALIF:  # own: tau_syn (, E); extra: g
+            coba = kind == _COBALIF
+            for w in range(n):
+                k = k0 + w
+                V_new[w], x_new[w] = lif_synapse_step_scalar(
+                    V_r[w], x_r[w], cur[w], slope[w], coba, R[k], tau_m[k], V_rest[k],
+                    own[0, k], own[1, k] if coba else 0.0, dt)
+        elif kind == _QUAIF or kind == _ADQUAIF:  # own: V_c, c (, tau_w, a, b)
+            for w in range(n):
+                k = k0 + w
+                tau_w, a = (own[2, k], own[3, k]) if adaptive else (1.0, 0.0)
+                V_new[w], x_new[w] = quaif_step_scalar(
+                    V_r[w], x_r[w], cur[w], slope[w], adaptive, R[k], tau_m[k], V_rest[k],
+                    own[0, k], own[1, k], tau_w, a, dt)
+        else:  # ExpIF, AdExIF; own: V_T, delta_T (, tau_w, a, b)
+            for w in range(n):
+                k = k0 + w
+                tau_w, a = (own[2, k], own[3, k]) if adaptive else (1.0, 0.0)
+                V_new[w], x_new[w] = expif_step_scalar(
+                    V_r[w], x_r[w], cur[w], slope[w], adaptive, R[k], tau_m[k], V_rest[k],
+                    own[0, k], own[1, k], tau_w, a, dt)
+    # 3. the refractory hold, the states as stored, the bookkeeping of a refractory model
+    #    (Refractory._note_spikes, written here as in _integrate)
     for w in range(n):
         j, k = b0 + w, k0 + w
-        fired = spk[j]
-        if kind == _GIF:
-            _gif_neuron(j, k, fired, v, extra, last, flag, spk, par, is_hard, refractory_model,
-                        G, out_row, out_kind, out_value, o_begin, o_end, t, dt, single)
-            continue
-        x = extra[0, j] if extra.shape[0] else 0.0
-        if kind == _IZHIKEVICH:  # own: a, b, c, d, p1, p2, p3
-            V_r, x_r = izhikevich_reset_scalar(v[j], x, fired, own[2, k], own[3, k])
-        elif kind == _IF:
-            V_r, x_r = if_reset_scalar(v[j], fired, V_th[k], is_hard), x
-        else:
-            V_r = reset_scalar(v[j], fired, V_th[k], V_reset[k], is_hard)
-            x_r = x
-            if kind == _ALIF:
-                x_r = x + (1.0 if fired else 0.0)
-            elif adaptive:
-                x_r = x + own[4, k] * (1.0 if fired else 0.0)
-        if method != _EXP_EULER:  # the whole ODE system, the input at each stage's V
-            V_new, x_new = _explicit_step(kind, method, j, k, (V_r, x_r, 0.0, 0.0), par, own,
-                                          G, out_row, out_kind, out_value, o_begin, o_end,
-                                          dt)[:2]
-        else:
-            current, slope = _input_current(j, V_r, direct[k], G, out_row, out_kind, out_value,
-                                            o_begin, o_end)
-            if kind == _ALIF:  # own: beta, tau_a
-                V_new, x_new = alif_step_scalar(V_r, x_r, current, slope, R[k], tau_m[k],
-                                                V_rest[k], own[1, k], dt)
-            elif kind == _IZHIKEVICH:
-                V_new, x_new = izhikevich_step_scalar(V_r, x_r, current, slope, own[0, k],
-                                                      own[1, k], own[4, k], own[5, k], own[6, k],
-                                                      dt)
-            elif kind == _IF:
-                V_new, x_new = if_step_scalar(V_r, current, slope, R[k], tau_m[k], dt), x_r
-            elif kind == _CUBALIF or kind == _COBALIF:  # own: tau_syn (, E); extra: g
-                coba = kind == _COBALIF
-                V_new, x_new = lif_synapse_step_scalar(V_r, x_r, current, slope, coba, R[k],
-                                                       tau_m[k], V_rest[k], own[0, k],
-                                                       own[1, k] if coba else 0.0, dt)
-            else:  # own: V_T, delta_T (ExpIF) or V_c, c (QuaIF), then tau_w, a, b if adaptive
-                tau_w, a = (own[2, k], own[3, k]) if adaptive else (1.0, 0.0)
-                if kind == _QUAIF or kind == _ADQUAIF:
-                    V_new, x_new = quaif_step_scalar(V_r, x_r, current, slope, adaptive, R[k],
-                                                     tau_m[k], V_rest[k], own[0, k], own[1, k],
-                                                     tau_w, a, dt)
-                else:
-                    V_new, x_new = expif_step_scalar(V_r, x_r, current, slope, adaptive, R[k],
-                                                     tau_m[k], V_rest[k], own[0, k], own[1, k],
-                                                     tau_w, a, dt)
-        held = refractory_model and (t - last[j]) < tau_ref[k]
-        if held:
-            V_new, x_new = V_r, x_r
-        V_new, x_new = _stored(V_new, single), _stored(x_new, single)
+        V_j, x_j = V_new[w], x_new[w]
+        held = False
         if refractory_model:
-            _note_spike(j, V_new, V_th[k], held, last, flag, t)
-        v[j] = V_new
-        if extra.shape[0]:
-            extra[0, j] = x_new
-        if kind == _ALIF:
-            spk[j] = alif_spike_scalar(V_new, x_new, V_th[k], V_reset[k], own[0, k])
-        elif kind == _IZHIKEVICH or kind == _IF:
-            spk[j] = level_spike_scalar(V_new, V_th[k])
-        else:
-            spk[j] = spike_scalar(V_new, V_th[k], V_reset[k])
+            held = (t - last[j]) < tau_ref[k]
+        if held:
+            V_j, x_j = V_r[w], x_r[w]
+        V_j, x_j = _stored(V_j, single), _stored(x_j, single)
+        if refractory_model:
+            if V_j >= V_th[k]:
+                last[j] = t
+            if flag.size:
+                flag[j] = 1.0 if held or V_j >= V_th[k] else 0.0
+        v[j], x_new[w] = V_j, x_j
+    if has_x:
+        for w in range(n):
+            extra[0, b0 + w] = x_new[w]
+    # 4. the spike
+    if kind == _ALIF:
+        for w in range(n):
+            k = k0 + w
+            spk[b0 + w] = alif_spike_scalar(v[b0 + w], x_new[w], V_th[k], V_reset[k],
+                                            own[0, k])
+    elif kind == _IZHIKEVICH or kind == _IF:
+        for w in range(n):
+            spk[b0 + w] = level_spike_scalar(v[b0 + w], V_th[k0 + w])
+    else:
+        for w in range(n):
+            spk[b0 + w] = spike_scalar(v[b0 + w], V_th[k0 + w], V_reset[k0 + w])
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _gif_neuron(j, k, fired, v, extra, last, flag, spk, par, is_hard, refractory_model, G,
-                out_row, out_kind, out_value, o_begin, o_end, t, dt, single):
-    """Neuron ``j`` of a Gif/GifRef population (its states I1, I2 and the moving threshold
-    V_th in the rows of ``extra``): as :func:`_membrane_scalar`, with every state held
-    while refractory and the spike tested against the state threshold."""
+def _gif_block(b0, n, k0, v, extra, last, flag, spk, par, is_hard, refractory_model, G,
+               out_row, out_kind, out_value, o_begin, o_end, work, t, dt, single):
+    """Neurons ``b0 .. b0 + n - 1`` of a Gif/GifRef population (its states I1, I2 and the
+    moving threshold V_th in the rows of ``extra``), in passes as
+    :func:`_membrane_scalar`: every state held while refractory, and the spike tested
+    against the state threshold."""
     R, tau_m, V_reset, V_rest, tau_ref, direct = par[0], par[1], par[3], par[4], par[5], par[6]
     own = par[_OWN:]  # V_th_inf, V_th_reset, a, b, k1, k2, R1, R2, A1, A2
-    V_r, I1_r, I2_r, th_r = gif_reset_scalar(
-        v[j], extra[0, j], extra[1, j], extra[2, j], fired, V_reset[k], own[1, k], own[6, k],
-        own[7, k], own[8, k], own[9, k], is_hard)
-    current, slope = _input_current(j, V_r, direct[k], G, out_row, out_kind, out_value,
-                                    o_begin, o_end)
-    V_new, I1, I2, th = gif_step_scalar(
-        V_r, I1_r, I2_r, th_r, current, slope, not refractory_model, R[k], tau_m[k],
-        V_rest[k], own[0, k], own[2, k], own[3, k], own[4, k], own[5, k], dt)
-    held = refractory_model and (t - last[j]) < tau_ref[k]
-    if held:
-        V_new, I1, I2, th = V_r, I1_r, I2_r, th_r
-    V_new, I1 = _stored(V_new, single), _stored(I1, single)
-    I2, th = _stored(I2, single), _stored(th, single)
-    if refractory_model:
-        _note_spike(j, V_new, th, held, last, flag, t)  # against the state threshold
-    v[j], extra[0, j], extra[1, j], extra[2, j] = V_new, I1, I2, th
-    spk[j] = spike_scalar(V_new, th, V_reset[k])
+    I1, I2, th = extra[0], extra[1], extra[2]
+    V_r, I1_r, I2_r, th_r, cur, slope = work[0], work[1], work[2], work[3], work[4], work[5]
+    for w in range(n):  # 1. the reset
+        j, k = b0 + w, k0 + w
+        V_r[w], I1_r[w], I2_r[w], th_r[w] = gif_reset_scalar(
+            v[j], I1[j], I2[j], th[j], spk[j], V_reset[k], own[1, k], own[6, k], own[7, k],
+            own[8, k], own[9, k], is_hard)
+    _currents(n, V_r, 0, b0, direct, k0, cur, slope, G, out_row, out_kind, out_value,
+              o_begin, o_end)  # 2. the input at V_r
+    for w in range(n):  # 3. the step
+        j, k = b0 + w, k0 + w
+        v[j], I1[j], I2[j], th[j] = gif_step_scalar(
+            V_r[w], I1_r[w], I2_r[w], th_r[w], cur[w], slope[w], not refractory_model, R[k],
+            tau_m[k], V_rest[k], own[0, k], own[2, k], own[3, k], own[4, k], own[5, k], dt)
+    for w in range(n):  # 4. the hold, the states as stored, the bookkeeping
+        j, k = b0 + w, k0 + w
+        held = False
+        if refractory_model:
+            held = (t - last[j]) < tau_ref[k]
+        if held:
+            v[j], I1[j], I2[j], th[j] = V_r[w], I1_r[w], I2_r[w], th_r[w]
+        v[j], I1[j] = _stored(v[j], single), _stored(I1[j], single)
+        I2[j], th[j] = _stored(I2[j], single), _stored(th[j], single)
+        if refractory_model:  # against the state threshold
+            if v[j] >= th[j]:
+                last[j] = t
+            if flag.size:
+                flag[j] = 1.0 if held or v[j] >= th[j] else 0.0
+    for w in range(n):  # 5. the spike
+        spk[b0 + w] = spike_scalar(v[b0 + w], th[b0 + w], V_reset[k0 + w])
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _continuous_scalar(b0, b1, shift, kind, method, v, extra, spk, par, G, out_row, out_kind,
-                       out_value, o_begin, o_end, dt, single):
+                       out_value, o_begin, o_end, work, dt, single):
     """Neurons ``b0 .. b1 - 1`` of a population without reset (HH, WangBuzsakiHH,
     MorrisLecar, FitzHughNagumo, HindmarshRose): the input at the old potential, then the
     model's step twin (its further states are the rows of ``extra``, named in
-    ``plan.NEURON_KINDS``); the stored spike is the level ``(V - V_th) / V_th >= 0``."""
+    ``plan.NEURON_KINDS``); the stored spike is the level ``(V - V_th) / V_th >= 0``.
+    Exponential Euler runs in passes over the block (the input into ``work``, then one
+    loop of the model's twin, which vectorises); an explicit method, neuron by neuron."""
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     tau, V_th, direct = par[1], par[2], par[6]
     own = par[_OWN:]  # the kind's rows, named in plan.KIND_PARAMS
     rows = extra.shape[0]
-    for w in range(n):
-        j, k = b0 + w, k0 + w
-        if method != _EXP_EULER:  # the whole ODE system, the input at each stage's V
+    if method != _EXP_EULER:  # the whole ODE system, the input at each stage's V
+        for w in range(n):
+            j, k = b0 + w, k0 + w
             y = _explicit_step(kind, method, j, k, (v[j], extra[0, j] if rows > 0 else 0.0,
                                                     extra[1, j] if rows > 1 else 0.0,
                                                     extra[2, j] if rows > 2 else 0.0),
@@ -704,34 +776,53 @@ def _continuous_scalar(b0, b1, shift, kind, method, v, extra, spk, par, G, out_r
             v[j] = y[0]
             for r in range(rows):
                 extra[r, j] = y[1 + r]
-        else:
-            current = _input_current(j, v[j], direct[k], G, out_row, out_kind, out_value,
-                                     o_begin, o_end)[0]
-            if kind == _HH:  # own: ENa, EK, EL, gNa, gK, gL, C; extra: m, h, n
-                v[j], extra[0, j], extra[1, j], extra[2, j] = hh_step_scalar(
-                    v[j], extra[0, j], extra[1, j], extra[2, j], current, own[0, k], own[1, k],
-                    own[2, k], own[3, k], own[4, k], own[5, k], own[6, k], dt)
-            elif kind == _WANG_BUZSAKI:  # own: ENa, EK, EL, gNa, gK, gL, C, phi; extra: h, n
-                v[j], extra[0, j], extra[1, j] = wang_buzsaki_step_scalar(
-                    v[j], extra[0, j], extra[1, j], current, own[0, k], own[1, k], own[2, k],
-                    own[3, k], own[4, k], own[5, k], own[6, k], own[7, k], dt)
-            elif kind == _MORRIS_LECAR:  # own: V_Ca, V_K, V_leak, g_Ca, g_K, g_leak, C,
-                #                          V1, V2, V3, V4, phi; extra: W
-                v[j], extra[0, j] = morris_lecar_step_scalar(
-                    v[j], extra[0, j], current, own[0, k], own[1, k], own[2, k], own[3, k],
-                    own[4, k], own[5, k], own[6, k], own[7, k], own[8, k], own[9, k], own[10, k],
+    else:
+        cur = work[0]
+        _currents(n, v, b0, b0, direct, k0, cur, work[1], G, out_row, out_kind, out_value,
+                  o_begin, o_end)
+        if kind == _HH:  # own: ENa, EK, EL, gNa, gK, gL, C; extra: m, h, n
+            m, h, n_K = extra[0], extra[1], extra[2]
+            for w in range(n):
+                j, k = b0 + w, k0 + w
+                v[j], m[j], h[j], n_K[j] = hh_step_scalar(
+                    v[j], m[j], h[j], n_K[j], cur[w], own[0, k], own[1, k], own[2, k],
+                    own[3, k], own[4, k], own[5, k], own[6, k], dt)
+        elif kind == _WANG_BUZSAKI:  # own: ENa, EK, EL, gNa, gK, gL, C, phi; extra: h, n
+            h, n_K = extra[0], extra[1]
+            for w in range(n):
+                j, k = b0 + w, k0 + w
+                v[j], h[j], n_K[j] = wang_buzsaki_step_scalar(
+                    v[j], h[j], n_K[j], cur[w], own[0, k], own[1, k], own[2, k], own[3, k],
+                    own[4, k], own[5, k], own[6, k], own[7, k], dt)
+        elif kind == _MORRIS_LECAR:  # own: V_Ca, V_K, V_leak, g_Ca, g_K, g_leak, C,
+            W = extra[0]               # V1, V2, V3, V4, phi; extra: W
+            for w in range(n):
+                j, k = b0 + w, k0 + w
+                v[j], W[j] = morris_lecar_step_scalar(
+                    v[j], W[j], cur[w], own[0, k], own[1, k], own[2, k], own[3, k], own[4, k],
+                    own[5, k], own[6, k], own[7, k], own[8, k], own[9, k], own[10, k],
                     own[11, k], dt)
-            elif kind == _FITZHUGH_NAGUMO:  # own: a, b, tau_w; extra: w
-                v[j], extra[0, j] = fitzhugh_nagumo_step_scalar(
-                    v[j], extra[0, j], current, own[0, k], own[1, k], tau[k], own[2, k], dt)
-            else:  # Hindmarsh-Rose; own: a, b, c, d, r, s, V_r; extra: y, z
-                v[j], extra[0, j], extra[1, j] = hindmarsh_rose_step_scalar(
-                    v[j], extra[0, j], extra[1, j], current, own[0, k], own[1, k], own[2, k],
-                    own[3, k], own[4, k], own[5, k], own[6, k], tau[k], dt)
-        v[j] = _stored(v[j], single)
+        elif kind == _FITZHUGH_NAGUMO:  # own: a, b, tau_w; extra: w
+            W = extra[0]
+            for w in range(n):
+                j, k = b0 + w, k0 + w
+                v[j], W[j] = fitzhugh_nagumo_step_scalar(v[j], W[j], cur[w], own[0, k],
+                                                         own[1, k], tau[k], own[2, k], dt)
+        else:  # Hindmarsh-Rose; own: a, b, c, d, r, s, V_r; extra: y, z
+            Y, Z = extra[0], extra[1]
+            for w in range(n):
+                j, k = b0 + w, k0 + w
+                v[j], Y[j], Z[j] = hindmarsh_rose_step_scalar(
+                    v[j], Y[j], Z[j], cur[w], own[0, k], own[1, k], own[2, k], own[3, k],
+                    own[4, k], own[5, k], own[6, k], tau[k], dt)
+    if single:
+        for w in range(n):
+            v[b0 + w] = _stored(v[b0 + w], single)
         for r in range(rows):
-            extra[r, j] = _stored(extra[r, j], single)
-        spk[j] = level_spike_scalar(v[j], V_th[k])
+            for w in range(n):
+                extra[r, b0 + w] = _stored(extra[r, b0 + w], single)
+    for w in range(n):
+        spk[b0 + w] = level_spike_scalar(v[b0 + w], V_th[k0 + w])
 
 
 # -- the explicit methods: each model's right-hand side, one stepper for all ------------
@@ -1007,11 +1098,11 @@ def _step_range(b0, b1, p, narrow, kind, method, v, extra, last, flag, spk, par,
                   out_row, out_kind, out_value, o_begin, o_end, e_lin, work, t, dt, single)
     elif kind >= _HH:
         _continuous_scalar(b0, b1, shift, kind, method, v, extra, spk, par, G, out_row,
-                           out_kind, out_value, o_begin, o_end, dt, single)
+                           out_kind, out_value, o_begin, o_end, work, dt, single)
     else:
         _membrane_scalar(b0, b1, shift, kind, method, v, extra, last, flag, spk, par, is_hard,
                          refractory_model, G, out_row, out_kind, out_value, o_begin, o_end,
-                         t, dt, single)
+                         work, t, dt, single)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -1069,7 +1160,7 @@ def _lif_cuba_pass(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, TAU
             current = current + cuba_scalar(x1, scale1, V_r)[0]
         drift = lif_drift_scalar(V_r, current, 0.0, R, tau_m, V_rest)[0]
         V_new = _stored(exp_euler_scalar(V_r, drift, e, dt), single)
-        if refractory_model:  # _integrate's lines: _note_spike, even inlined, unvectorises
+        if refractory_model:  # _integrate's lines (a call would unvectorise the pass)
             held = (t - last[j]) < tau_ref
             if held:
                 V_new = V_r
@@ -1378,7 +1469,7 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
                         in zip(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, strict=True)]
         e_linear = [_linear_exprel(par, linear, dt)
                     for par, linear in zip(pl.params, pl.linear, strict=True)]
-        scratch = [np.zeros((parts, 5, min(v.size, _BLOCK))) for v in pl.V]
+        scratch = [np.zeros((parts, 6, min(v.size, _BLOCK))) for v in pl.V]
         cuts = [_cut_rows(indptr, indices, buffer.size, parts) for indptr, indices, buffer
                 in zip(pl.feed_indptr, pl.feed_indices, pl.feed_buffer, strict=True)]
         f8 = np.float64
