@@ -653,6 +653,37 @@ def test_explicit_methods_compile_bit_for_bit(model, method):
     _assert_same_states(a_states, b_states, at_least=1)
 
 
+@pytest.mark.parametrize("per_neuron", [False, True], ids=["shared", "per-neuron"])
+@pytest.mark.parametrize("model", ["AdExIF", "Izhikevich", "GifRef", "HH"])
+def test_model_passes_equal_numpy_over_blocks(model, per_neuron):
+    """The passes of ``_membrane_scalar``, ``_gif_block`` and ``_continuous_scalar`` on a
+    population of more than one block (each block's parameter columns and scratch), with
+    shared parameters (tables one block wide) or a threshold per neuron (tables as wide as
+    the population)."""
+    from refsim.backends import numba_network
+
+    cls, params, current = MODEL_NETWORKS[model]
+    n = numba_network._BLOCK + 904
+    if per_neuron:  # the threshold (Gif: its resting value, a row of its own)
+        name = "V_th_inf" if model == "GifRef" else "V_th"
+        spread = np.random.default_rng(3).uniform(-1.0, 1.0, n)
+        params = dict(params, **{name: (getattr(cls(1), name) + spread) * pq.mV})  # mV
+    results = {}
+    for engine in ("numba", "numpy"):
+        net, pop = _model_network(cls, params, current, n=n, n_exc=n * 4 // 5,
+                                  weights=(1e-4, -1e-3))
+        if engine == "numba":
+            assert list(numba_network.plan(net).narrow) == [not per_neuron]
+        with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
+            res = refsim.run(net, 30 * pq.ms, monitors={"spikes": pop}, progress=False)
+        results[engine] = res, _states(net, pop)
+    (a, a_states), (b, b_states) = results["numba"], results["numpy"]
+    _assert_same_spikes(a, b, more_than=100)
+    assert np.unique(a["spikes"].indices_fired[a["spikes"].indices_fired
+                                               >= numba_network._BLOCK]).size > 10
+    _assert_same_states(a_states, b_states, at_least=3)
+
+
 def _golden_neuron_cases():
     from refsim.validation import golden_cases, golden_data
 
