@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import host_cupy
 import numpy as np
 import pytest
 import quantities as pq
@@ -17,9 +18,25 @@ from refsim.validation.networks import COBANet, CUBANet
 numba = pytest.importorskip("numba", reason="the numba backend needs numba installed")
 
 _CUPY_USABLE, _CUPY_DETAIL = backends.available()["cupy"]
-#: the compiled backends each cross-backend test runs on: numba always, cupy on a GPU
-COMPILED = ["numba", pytest.param("cupy", marks=[
-    pytest.mark.gpu, pytest.mark.skipif(not _CUPY_USABLE, reason=_CUPY_DETAIL)])]
+#: the cupy backend's kernels run on the CPU by tests/host_cupy.py (needs g++)
+ON_HOST = pytest.mark.skipif(host_cupy.COMPILER is None,
+                             reason="no host C++ compiler (g++) to run the GPU kernels on")
+ON_GPU = [pytest.mark.gpu, pytest.mark.skipif(not _CUPY_USABLE, reason=_CUPY_DETAIL)]
+#: the compiled backends each cross-backend test runs on: numba; cupy's kernels on the
+#: host (everywhere with g++) and on a GPU (where there is one)
+COMPILED = ["numba", pytest.param("cupy-host", marks=ON_HOST),
+            pytest.param("cupy", marks=ON_GPU)]
+
+
+@pytest.fixture
+def backend(request):
+    """The backend a test runs on (a ``COMPILED`` entry, by ``indirect=True``):
+    ``cupy-host`` is ``cupy`` with its kernels run on the CPU (``tests/host_cupy.py``)."""
+    if request.param == "cupy-host":
+        with host_cupy.installed():
+            yield "cupy"
+    else:
+        yield request.param
 
 
 # -- selection -------------------------------------------------------------------------
@@ -125,7 +142,7 @@ def _state_of(net):
     (lambda: CUBANet(4000, 1), 1000.0),
     (lambda: COBANet(1000, 3), 300.0),
 ], ids=["COBA 4000, 1 s", "CUBA 4000, 1 s", "COBA 1000"])
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
 def test_compiled_equals_numpy_bit_for_bit_on_the_benchmark_networks(backend, make,
                                                                       duration_ms):
     def monitors(net):
@@ -145,7 +162,7 @@ def test_compiled_equals_numpy_bit_for_bit_on_the_benchmark_networks(backend, ma
     assert np.array_equal(a["g"].magnitude, b["g"].magnitude)
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
 def test_reruns_are_bit_identical_and_continue_like_one_run(backend):
     first, r1 = _run(lambda: CUBANet(2000, 4), backend, 200.0)
     again, r2 = _run(lambda: CUBANet(2000, 4), backend, 200.0)
@@ -165,7 +182,7 @@ def test_reruns_are_bit_identical_and_continue_like_one_run(backend):
     assert np.array_equal(steps, r1["spikes"].steps)
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
 def test_spike_monitor_with_indices_keeps_the_oracles_order(backend):
     picks = [50, 3, 1999, 10]
     mons = lambda net: {"s": refsim.SpikeMonitor(net.pop, indices=picks)}  # noqa: E731
@@ -176,7 +193,7 @@ def test_spike_monitor_with_indices_keeps_the_oracles_order(backend):
     assert np.array_equal(a["s"].steps, b["s"].steps)
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
 def test_network_with_direct_current_and_lif_matches_brainpy_golden_raster(backend):
     from refsim.validation.golden_cases import run_einet
     from refsim.validation.golden_data import load
@@ -190,14 +207,14 @@ def test_network_with_direct_current_and_lif_matches_brainpy_golden_raster(backe
     assert np.array_equal(raster, ref["spikes"])
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
 def test_a_network_that_does_not_compile_warns_and_runs_numpy(backend):
     net = refsim.Network()
     pop = net.population(refsim.HH(3, method="rk4"), current=5 * pq.uA)
     refsim.init_all_states(net)
     pop.add_current_input("ramp", lambda V: 0.0 * pq.uA)  # Python at every stage
     why = "current input 'ramp' does not compile" if backend == "numba" else \
-        "HH has no compiled twin on this backend yet"
+        r"method='rk4' does not compile on this backend \(only exp_euler\)"
     with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
         with pytest.warns(backends.BackendFallbackWarning, match=why):
             res = refsim.run(net, 1 * pq.ms, monitors={"V": pop.V})
@@ -290,11 +307,12 @@ def _mixed_network(seed: int = 5):
     return net, a, b
 
 
-@pytest.mark.parametrize("compiled", COMPILED)
-def test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_blocks(compiled):
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
+def test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_blocks(backend):
     from refsim.backends import numba_network
 
     results = {}
+    compiled = backend
     for backend in (compiled, "numpy"):
         refsim.random.seed(11)
         net, a, b = _mixed_network()
@@ -556,8 +574,6 @@ MODEL_NETWORKS = {
     "IzhikevichRef": (refsim.IzhikevichRef, dict(tau_ref=1 * pq.ms, u_initializer=_u0()),
                       5 * pq.mV / pq.ms),
 }
-#: what each backend compiles (the rest falls back to NumPy, tested above)
-ON_CUPY = ("LIF", "LIFRef")
 
 
 def _model_network(cls, params, current, n=200, n_exc=160, seed=1, weights=(0.001, -0.01)):
@@ -585,9 +601,8 @@ def _states(net, pop):
     return _state_arrays(pop) + [proj.syn.g.data.copy() for proj, *_ in net.feeds]
 
 
-@pytest.mark.parametrize("model, backend", [(m, "numba") for m in MODEL_NETWORKS] + [
-    pytest.param(m, "cupy", marks=[pytest.mark.gpu, pytest.mark.skipif(
-        not _CUPY_USABLE, reason=_CUPY_DETAIL)]) for m in ON_CUPY])
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
+@pytest.mark.parametrize("model", MODEL_NETWORKS)
 def test_every_compiled_neuron_model_equals_numpy_bit_for_bit_in_a_network(model, backend):
     cls, params, current = MODEL_NETWORKS[model]
     results = {}
@@ -700,19 +715,19 @@ def test_the_golden_neuron_cases_of_every_compiled_model_run_compiled():
     assert {n.split("_")[1] for n in compiled} == {c.__name__ for c in NEURON_KINDS}
 
 
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
 @pytest.mark.parametrize("name", _golden_neuron_cases())
-def test_golden_neuron_case_as_a_numba_network_equals_numpy_and_the_recording(name):
-    from refsim.backends.plan import NEURON_KINDS
+def test_golden_neuron_case_as_a_compiled_network_equals_numpy_and_the_recording(name,
+                                                                                   backend):
     from refsim.validation import golden_cases
 
-    with refsim.use_backend("numba"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", backends.BackendFallbackWarning)
+    with refsim.use_backend(backend), warnings.catch_warnings():
+        warnings.simplefilter("error", backends.BackendFallbackWarning)  # all compile
         got, ref, engine = golden_cases.replay_neuron_in_network(name)
     with refsim.use_backend("numpy"):
         oracle, _, _ = golden_cases.replay_neuron_in_network(name)
     loop, _ = golden_cases.replay_neuron(name)
-    compiles = getattr(refsim, name.split("_")[1]) in NEURON_KINDS
-    assert engine == "numba" if compiles else engine.startswith("numpy (numba could not")
+    assert engine == backend
     for key in got:
         assert got[key].shape == ref[key].shape == (1000,)
         assert np.array_equal(got[key], oracle[key])  # same spike steps, same bits
@@ -720,23 +735,24 @@ def test_golden_neuron_case_as_a_numba_network_equals_numpy_and_the_recording(na
     assert np.array_equal(got["spike_get"], ref["spike_get"])
 
 
-def test_the_gpu_plan_takes_the_lif_family_and_names_what_it_refuses():
-    """cupy_network plans on the host (no CuPy needed): LIF/LIFRef compile, the models
-    only numba compiles and ref_var=True are refused with their names."""
+def test_the_gpu_plan_takes_every_model_and_names_what_it_refuses():
+    """cupy_network plans on the host (no CuPy needed): every neuron model with
+    exponential Euler (ref_var too), parameters one column wide; an explicit method, a
+    DualExpon, a delay are refused with their names."""
     from refsim.backends import cupy_network
-    from refsim.backends.plan import NotCompilable
+    from refsim.backends.plan import NEURON_KINDS, NotCompilable
 
-    net, pop = _model_network(*MODEL_NETWORKS["LIFRef"])
+    net, pop = _model_network(*MODEL_NETWORKS["GifRef"])
     pl = cupy_network.plan(net)
-    assert list(pl.refractory) == [True] and pl.params[0].shape == (7, 1)  # narrow: 1 wide
+    assert list(pl.refractory) == [True] and pl.params[0].shape == (17, 1)  # narrow: 1 wide
+    assert pl.extra[0].shape == (3, 200) and pl.in_refractory[0].shape == (200,)
     assert np.array_equal(pl.spiking[0], pop.get_spike() != 0)
-    net, _ = _model_network(*MODEL_NETWORKS["AdExIF"])
-    with pytest.raises(NotCompilable, match="AdExIF has no compiled twin on this backend "
-                                            r"yet \(LIF, LIFRef\)"):
-        cupy_network.plan(net)
-    net, _ = _model_network(refsim.LIFRef, dict(MODEL_NETWORKS["LIFRef"][1], ref_var=True),
-                            12 * pq.mA)
-    with pytest.raises(NotCompilable, match="ref_var=True does not compile on cupy yet"):
+    source = cupy_network.kernel_source()
+    for cls, (kind, *_) in NEURON_KINDS.items():  # each kind's code is the plan's
+        assert f"#define REFSIM_{_KIND_NAMES[kind]}_KIND {kind}\n" in source, cls.__name__
+    net, _ = _explicit_network("AdExIF", "rk2")
+    with pytest.raises(NotCompilable, match=r"method='rk2' does not compile on this backend "
+                                            r"\(only exp_euler\)"):
         cupy_network.plan(net)
     net, *_ = _synapse_network(*SYNAPSE_PAIRS["DualExpon with equal taus, Expon"])
     with pytest.raises(NotCompilable, match="does not compile on this backend "
@@ -746,6 +762,13 @@ def test_the_gpu_plan_takes_the_lif_family_and_names_what_it_refuses():
     with pytest.raises(NotCompilable, match=r"only merged AlignPostProj without delay on a "
                                             r"sparse comm\)"):
         cupy_network.plan(net)
+
+
+#: the names of the plan's neuron kinds, as the kernels spell them (REFSIM_<name>_KIND)
+_KIND_NAMES = {0: "LIF", 1: "ALIF", 2: "EXPIF", 3: "ADEX", 4: "QUAIF", 5: "ADQUAIF",
+               6: "IZHIKEVICH", 7: "IF", 8: "CUBALIF", 9: "COBALIF", 10: "GIF", 11: "HH",
+               12: "WANG_BUZSAKI", 13: "MORRIS_LECAR", 14: "FITZHUGH_NAGUMO",
+               15: "HINDMARSH_ROSE"}
 
 
 #: DualExpon in every form (normalised, not, equal time constants) beside Expon

@@ -14,9 +14,11 @@ The translator accepts the small language the twins are written in and nothing m
 float arguments, assignments to local names, ``if``/``return``, conditional
 expressions, ``+ - * /``, comparisons, ``and``/``or``/``not``, ``abs``, ``min``, ``max``,
 ``np.floor``, calls of other twins, module constants and constant subscripts of
-module tuples (polynomial coefficients), and tuples of two as return values (a
-``refsim_pair`` in C).  Anything else raises :class:`TranslationError` naming the
-function and the construct.
+module tuples (polynomial coefficients), tuples as return values (``refsim_pair`` for
+two values, ``refsim_tuple3`` ... ``refsim_tuple8`` for more) and the unpacking of a
+tuple into names (``a, b = twin(...)``, ``a, b = (x, y) if c else (z, w)``; the values
+are all computed before any name is assigned, as in Python).  Anything else raises
+:class:`TranslationError` naming the function and the construct.
 """
 
 from __future__ import annotations
@@ -42,16 +44,7 @@ PRELUDE = """\
 #define REFSIM_FN static inline
 #endif
 
-typedef struct { double v0, v1; } refsim_pair;
-
-REFSIM_FN refsim_pair refsim_make_pair(double v0, double v1)
-{
-    refsim_pair p;
-    p.v0 = v0;
-    p.v1 = v1;
-    return p;
-}
-
+{tuples}
 /* Python's min and max of two floats: the first argument unless the second is
    strictly smaller (larger) */
 REFSIM_FN double refsim_min(double a, double b) { return (b < a) ? b : a; }
@@ -70,6 +63,34 @@ REFSIM_FN double refsim_pow2(double k)
 #endif
 }
 """
+
+#: the most values a twin may return as one tuple
+MAX_TUPLE = 8
+
+
+def _tuple_type(size: int) -> str:
+    """The C struct of a tuple of ``size`` doubles (fields ``v0``, ``v1``...)."""
+    return "refsim_pair" if size == 2 else f"refsim_tuple{size}"
+
+
+def _make_tuple(size: int) -> str:
+    return "refsim_make_pair" if size == 2 else f"refsim_make_tuple{size}"
+
+
+def _tuple_definitions() -> str:
+    out = []
+    for size in range(2, MAX_TUPLE + 1):
+        fields = [f"v{i}" for i in range(size)]
+        out.append(f"typedef struct {{ double {', '.join(fields)}; }} {_tuple_type(size)};\n\n"
+                   f"REFSIM_FN {_tuple_type(size)} {_make_tuple(size)}("
+                   + ", ".join(f"double {f}" for f in fields) + ")\n{\n"
+                   f"    {_tuple_type(size)} t;\n"
+                   + "".join(f"    t.{f} = {f};\n" for f in fields)
+                   + "    return t;\n}\n")
+    return "\n".join(out)
+
+
+PRELUDE = PRELUDE.replace("{tuples}", _tuple_definitions())
 
 # Python callables with a fixed C spelling
 _BUILTINS = {abs: "fabs", min: "refsim_min", max: "refsim_max", math.floor: "floor",
@@ -109,19 +130,35 @@ class _Function:
         if not isinstance(self.tree, ast.FunctionDef):
             raise TranslationError(f"{function.__name__}: not a plain function")
         self.arguments = [a.arg for a in self.tree.args.args]
-        self.locals = sorted({t.id for node in ast.walk(self.tree) if isinstance(node, ast.Assign)
-                              for t in node.targets if isinstance(t, ast.Name)}
-                             - set(self.arguments))
-        self.returns_pair = any(isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple)
-                                for node in ast.walk(self.tree))
+        assigned = set()
+        for node in ast.walk(self.tree):
+            for target in node.targets if isinstance(node, ast.Assign) else ():
+                names = target.elts if isinstance(target, ast.Tuple) else [target]
+                assigned |= {t.id for t in names if isinstance(t, ast.Name)}
+        self.locals = sorted(assigned - set(self.arguments))
+        sizes = {len(node.value.elts) if isinstance(node.value, ast.Tuple) else 1
+                 for node in ast.walk(self.tree) if isinstance(node, ast.Return) and node.value}
+        #: how many values it returns (1: a double; more: a tuple struct)
+        self.returns = max(sizes, default=1)
+        if len(sizes) > 1:
+            raise TranslationError(f"{function.__name__}: returns tuples of different sizes "
+                                   f"or a value and a tuple ({sorted(sizes)})")
+        if self.returns > MAX_TUPLE:
+            raise TranslationError(f"{function.__name__}: returns {self.returns} values; at "
+                                   f"most {MAX_TUPLE} translate to C")
+        self.temporaries = 0  # the C names _t0, _t1... of unpacked values
 
     def fail(self, node: ast.AST, what: str) -> TranslationError:
         return TranslationError(f"{self.function.__name__}, line {getattr(node, 'lineno', '?')}: "
                                 f"{what} ({ast.unparse(node)!r}) does not translate to C")
 
     # -- statements -------------------------------------------------------------------
+    @property
+    def returns_pair(self) -> bool:
+        return self.returns == 2
+
     def text(self) -> str:
-        kind = "refsim_pair" if self.returns_pair else "double"
+        kind = _tuple_type(self.returns) if self.returns > 1 else "double"
         params = ", ".join(f"double {a}" for a in self.arguments) or "void"
         lines = [f"REFSIM_FN {kind} {c_name(self.function)}({params})", "{"]
         if self.locals:
@@ -138,9 +175,16 @@ class _Function:
         out = []
         for node in statements:
             if isinstance(node, ast.Assign):
-                if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
-                    raise self.fail(node, "an assignment to anything but one name")
-                out.append(f"{pad}{node.targets[0].id} = {self.expr(node.value)};")
+                if len(node.targets) != 1:
+                    raise self.fail(node, "a chained assignment")
+                target = node.targets[0]
+                if isinstance(target, ast.Name):
+                    out.append(f"{pad}{target.id} = {self.expr(node.value)};")
+                elif isinstance(target, ast.Tuple) and all(isinstance(t, ast.Name)
+                                                           for t in target.elts):
+                    out += self.unpack(node, [t.id for t in target.elts], node.value, pad)
+                else:
+                    raise self.fail(node, "an assignment to anything but names")
             elif isinstance(node, ast.Return):
                 out.append(f"{pad}return {self.returned(node)};")
             elif isinstance(node, ast.If):
@@ -154,16 +198,45 @@ class _Function:
                 raise self.fail(node, f"the statement {type(node).__name__}")
         return out
 
+    def unpack(self, node: ast.Assign, names: list[str], value: ast.expr, pad: str) -> list[str]:
+        """``a, b, ... = value``: every value first (into temporaries), then the names."""
+        if isinstance(value, ast.IfExp):
+            return ([f"{pad}if ({self.expr(value.test)}) {{"]
+                    + self.unpack(node, names, value.body, pad + "    ")
+                    + [f"{pad}}} else {{"]
+                    + self.unpack(node, names, value.orelse, pad + "    ") + [f"{pad}}}"])
+        if isinstance(value, ast.Tuple):
+            if len(value.elts) != len(names):
+                raise self.fail(node, f"{len(names)} names given {len(value.elts)} values")
+            values = [self.expr(e) for e in value.elts]
+        elif isinstance(value, ast.Call):
+            callee = self.resolve(value.func)
+            size = _Function(callee).returns if isinstance(callee, types.FunctionType) else 1
+            if size != len(names):
+                raise self.fail(node, f"{len(names)} names given a call that returns {size}")
+            tuple_name = f"_t{self.temporaries}"
+            self.temporaries += 1
+            call = self.expr(value)
+            return ([f"{pad}{{", f"{pad}    {_tuple_type(size)} {tuple_name} = {call};"]
+                    + [f"{pad}    {n} = {tuple_name}.v{i};" for i, n in enumerate(names)]
+                    + [f"{pad}}}"])
+        else:
+            raise self.fail(node, "unpacking of something other than a tuple, a call or a "
+                                  "conditional choice between tuples")
+        first = self.temporaries
+        self.temporaries += len(values)
+        held = [f"_t{first + i}" for i in range(len(values))]
+        return ([f"{pad}{{", f"{pad}    double "
+                 + ", ".join(f"{h} = {v}" for h, v in zip(held, values, strict=True)) + ";"]
+                + [f"{pad}    {n} = {h};" for n, h in zip(names, held, strict=True)]
+                + [f"{pad}}}"])
+
     def returned(self, node: ast.Return) -> str:
         if node.value is None:
             raise self.fail(node, "a return without a value")
         if isinstance(node.value, ast.Tuple):
-            if len(node.value.elts) != 2:
-                raise self.fail(node, "a tuple of other than two values")
-            first, second = (self.expr(e) for e in node.value.elts)
-            return f"refsim_make_pair({first}, {second})"
-        if self.returns_pair:
-            raise self.fail(node, "a single value where other returns give a pair")
+            values = ", ".join(self.expr(e) for e in node.value.elts)
+            return f"{_make_tuple(len(node.value.elts))}({values})"
         return self.expr(node.value)
 
     # -- expressions ------------------------------------------------------------------

@@ -1,36 +1,37 @@
-/* refsim's GPU step (the cupy backend), float64, one thread per neuron or per row.
+/* refsim's GPU step (the cupy backend), one thread per neuron or per row.
  *
  * The model arithmetic is not here: it is the scalar twins (spike_scalar, reset_scalar,
- * lif_drift_scalar, ...) that refsim/backends/cuda_source.py translates from their
- * Python code and places above this file.  These kernels only arrange the loops, in the
- * order of one step of refsim.Network.update (docs/backends.md):
+ * lif_drift_scalar, hh_step_scalar, ...) that refsim/backends/cuda_source.py translates
+ * from their Python code and places above this file, after the codes of the plan
+ * (REFSIM_*_KIND, from refsim/backends/plan.py).  These kernels only arrange the loops,
+ * in the order of one step of refsim.Network.update (docs/backends.md):
  *
  *   1. every projection takes the spikes stored at the end of the previous step:
  *      count_events (all weights one bit pattern) or gather_events (any weights);
  *   2. begin_populations: the step counter kept on the GPU moves on (so that a CUDA graph
  *      of many steps can be replayed: no kernel argument changes from step to step);
- *   3. every population in turn: lif_step (synapses decay and take their events in
- *      feeding order, then reset, output currents, exponential Euler, spike).
+ *   3. every population in turn: population_step (synapses decay and take their events in
+ *      feeding order, then the model's step: for each neuron what the numba backend's
+ *      passes do for it, in the same order).
  *
  * No floating-point sum depends on thread timing: count_events adds integers (atomics on
- * integers give the same total in any order) and lif_step adds the weight that many
- * times in sequence; gather_events sums each target's column in the CPU order (rows
+ * integers give the same total in any order) and population_step adds the weight that
+ * many times in sequence; gather_events sums each target's column in the CPU order (rows
  * ascending, then storage order).  The results equal the CPU backends' bit for bit.
+ *
+ * The kernels use no shared memory and no barrier, so tests/host_cupy.py can run them on
+ * the CPU, thread after thread; keep it so.
  */
 
-#ifndef REFSIM_COBA  /* the plan's code of a COBA output, given by cupy_network.py */
-#error "compile with -DREFSIM_COBA=<COBA_KIND of refsim/backends/plan.py>"
-#endif
-
 /* Feed with one weight for all synapses: count each target's events this step.  One warp
-   per neuron that fired (the list lif_step wrote, in any order: integer counts do not
+   per neuron that fired (the list population_step wrote, in any order: integer counts do not
    depend on it), its 32 lanes striding over the row. */
 extern "C" __global__ void count_events(
     const int *fired, const int *n_fired,  /* the presynaptic population's spikes */
     const long long start, const long long stop,  /* this feed's slice of it */
     const long long *indptr,            /* CSR of the projection */
     const int *indices,
-    int *counts)                        /* per target neuron; lif_step zeroes it */
+    int *counts)                        /* per target neuron; population_step zeroes it */
 {
     const int lane = threadIdx.x & 31;
     const long long warp = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
@@ -66,18 +67,216 @@ extern "C" __global__ void gather_events(
     sums[j] = sum;
 }
 
-/* One step of a LIF (refractory = 0) or LIFRef (refractory = 1) population with its
-   merged exponential synapses and their COBA/CUBA outputs. */
-extern "C" __global__ void lif_step(
-    const long long n, const int narrow, const int refractory, const int hard,
-    const long long *clock, const double dt,  /* clock: this step, the run's first step */
-    double *V, double *last_spike, unsigned char *spiking,
-    int *fired, int *n_fired,                      /* the neurons that fire, in any order */
-    unsigned char *record, const long long record_rows,  /* spike flags, a row per step */
-    const double *par, const long long width,      /* 7 rows: R tau V_th V_reset V_rest tau_ref I */
-    double *G, const double *TAU, const int n_syn, /* conductances: n_syn rows of n */
+/* A population's arrays and numbers, as population_step receives them. */
+struct Population {
+    long long n, width;  /* neurons; columns of the parameter tables (1: shared) */
+    int kind, refractory, hard, single;
+    double *V, *extra, *last_spike, *flag;  /* extra: n_extra rows of n; flag: ref_var */
+    int n_extra, has_flag;
+    const double *par;  /* rows: R tau V_th V_reset V_rest tau_ref I, then the kind's own */
+    const double *G;    /* synaptic conductances: rows of n */
+    int n_out;
+    const int *out_row, *out_kind;
+    const double *out_value;
+};
+
+/* x as a state holds it: rounded to float32 in a network built under precision=32 */
+REFSIM_FN double stored(double x, int single) { return single ? (double)(float)x : x; }
+
+/* The parameter in row `row` of the table, for the neuron whose column is k */
+#define PAR(row) P.par[(row) * P.width + k]
+/* The kind's own parameter `i` (plan.KIND_PARAMS), after the seven shared rows */
+#define OWN(i) PAR(7 + (i))
+
+/* Neuron j's input at potential V: the direct input, then every output's current in
+   registration order (numba's _currents), and their slope. */
+REFSIM_FN refsim_pair input_current(const Population &P, long long j, long long k, double V)
+{
+    double current = PAR(6), slope = 0.0;
+    for (int o = 0; o < P.n_out; ++o) {
+        const double g = P.G[P.out_row[o] * P.n + j];
+        const refsim_pair io = P.out_kind[o] == REFSIM_COBA_KIND
+                                   ? coba_scalar(g, P.out_value[o], V)
+                                   : cuba_scalar(g, P.out_value[o], V);
+        current = current + io.v0;
+        slope = slope + io.v1;
+    }
+    return refsim_make_pair(current, slope);
+}
+
+/* The refractory bookkeeping after the step (Refractory._note_spikes): the time of a
+   spike, and ref_var's flag; `above` is V >= the threshold. */
+REFSIM_FN void note_refractory(const Population &P, long long j, int held, int above, double t)
+{
+    if (!P.refractory)
+        return;
+    if (above)
+        P.last_spike[j] = t;
+    if (P.has_flag)
+        P.flag[j] = held || above ? 1.0 : 0.0;
+}
+
+/* LIF, LIFRef (numba's _lif_block and _integrate): the new spike flag */
+REFSIM_FN int lif_neuron(const Population &P, long long j, long long k, int spike, double t,
+                         double dt)
+{
+    const double R = PAR(0), tau_m = PAR(1), V_th = PAR(2), V_reset = PAR(3), V_rest = PAR(4);
+    const double V_r = reset_scalar(P.V[j], spike, V_th, V_reset, P.hard);
+    const refsim_pair in = input_current(P, j, k, V_r);
+    const refsim_pair dj = lif_drift_scalar(V_r, in.v0, in.v1, R, tau_m, V_rest);
+    double V_new = stored(exp_euler_scalar(V_r, dj.v0, exprel_scalar(dt * dj.v1), dt),
+                          P.single);
+    int held = 0;
+    if (P.refractory) {
+        held = (t - P.last_spike[j]) < PAR(5);
+        if (held)
+            V_new = V_r;
+    }
+    note_refractory(P, j, held, V_new >= V_th, t);
+    P.V[j] = V_new;
+    return spike_scalar(V_new, V_th, V_reset) != 0.0;
+}
+
+/* The models with a reset and at most one further state x (w, a, u or g): numba's
+   _membrane_scalar for one neuron.  Reset (and the jump of x), the input at V_r, the
+   step, the refractory hold, the states as stored, the spike. */
+REFSIM_FN int reset_neuron(const Population &P, long long j, long long k, int spike, double t,
+                           double dt)
+{
+    const double R = PAR(0), tau_m = PAR(1), V_th = PAR(2), V_reset = PAR(3), V_rest = PAR(4);
+    const int kind = P.kind;
+    const int adaptive = kind == REFSIM_ADEX_KIND || kind == REFSIM_ADQUAIF_KIND;
+    double V_r, x_r = P.n_extra ? P.extra[j] : 0.0;
+    if (kind == REFSIM_IZHIKEVICH_KIND) {  /* own: a, b, c, d, p1, p2, p3 */
+        const refsim_pair r = izhikevich_reset_scalar(P.V[j], x_r, spike, OWN(2), OWN(3));
+        V_r = r.v0;
+        x_r = r.v1;
+    } else if (kind == REFSIM_IF_KIND) {
+        V_r = if_reset_scalar(P.V[j], spike, V_th, P.hard);
+    } else {
+        V_r = reset_scalar(P.V[j], spike, V_th, V_reset, P.hard);
+        if (kind == REFSIM_ALIF_KIND)
+            x_r = x_r + (spike ? 1.0 : 0.0);
+        else if (adaptive)  /* own: ..., tau_w, a, b */
+            x_r = x_r + OWN(4) * (spike ? 1.0 : 0.0);
+    }
+    const refsim_pair in = input_current(P, j, k, V_r);
+    const double current = in.v0, slope = in.v1;
+    refsim_pair next;  /* V, x */
+    if (kind == REFSIM_ALIF_KIND) {  /* own: beta, tau_a */
+        next = alif_step_scalar(V_r, x_r, current, slope, R, tau_m, V_rest, OWN(1), dt);
+    } else if (kind == REFSIM_IZHIKEVICH_KIND) {
+        next = izhikevich_step_scalar(V_r, x_r, current, slope, OWN(0), OWN(1), OWN(4),
+                                      OWN(5), OWN(6), dt);
+    } else if (kind == REFSIM_IF_KIND) {
+        next = refsim_make_pair(if_step_scalar(V_r, current, slope, R, tau_m, dt), x_r);
+    } else if (kind == REFSIM_CUBALIF_KIND || kind == REFSIM_COBALIF_KIND) {
+        const int coba = kind == REFSIM_COBALIF_KIND;  /* own: tau_syn (, E) */
+        next = lif_synapse_step_scalar(V_r, x_r, current, slope, coba, R, tau_m, V_rest,
+                                       OWN(0), coba ? OWN(1) : 0.0, dt);
+    } else if (kind == REFSIM_QUAIF_KIND || kind == REFSIM_ADQUAIF_KIND) {
+        next = quaif_step_scalar(V_r, x_r, current, slope, adaptive, R, tau_m, V_rest, OWN(0),
+                                 OWN(1), adaptive ? OWN(2) : 1.0, adaptive ? OWN(3) : 0.0, dt);
+    } else {  /* ExpIF, AdExIF; own: V_T, delta_T (, tau_w, a, b) */
+        next = expif_step_scalar(V_r, x_r, current, slope, adaptive, R, tau_m, V_rest, OWN(0),
+                                 OWN(1), adaptive ? OWN(2) : 1.0, adaptive ? OWN(3) : 0.0, dt);
+    }
+    const int held = P.refractory && (t - P.last_spike[j]) < PAR(5);
+    const double V_new = stored(held ? V_r : next.v0, P.single);
+    const double x_new = stored(held ? x_r : next.v1, P.single);
+    note_refractory(P, j, held, V_new >= V_th, t);
+    P.V[j] = V_new;
+    if (P.n_extra)
+        P.extra[j] = x_new;
+    if (kind == REFSIM_ALIF_KIND)
+        return alif_spike_scalar(V_new, x_new, V_th, V_reset, OWN(0)) != 0.0;
+    if (kind == REFSIM_IZHIKEVICH_KIND || kind == REFSIM_IF_KIND)
+        return level_spike_scalar(V_new, V_th) != 0.0;
+    return spike_scalar(V_new, V_th, V_reset) != 0.0;
+}
+
+/* Gif, GifRef (numba's _gif_block): states I1, I2 and the moving threshold in extra */
+REFSIM_FN int gif_neuron(const Population &P, long long j, long long k, int spike, double t,
+                         double dt)
+{
+    const long long n = P.n;  /* own: V_th_inf, V_th_reset, a, b, k1, k2, R1, R2, A1, A2 */
+    double *I1 = P.extra, *I2 = P.extra + n, *th = P.extra + 2 * n;
+    const refsim_tuple4 r = gif_reset_scalar(P.V[j], I1[j], I2[j], th[j], spike, PAR(3),
+                                             OWN(1), OWN(6), OWN(7), OWN(8), OWN(9), P.hard);
+    const refsim_pair in = input_current(P, j, k, r.v0);
+    const refsim_tuple4 s = gif_step_scalar(r.v0, r.v1, r.v2, r.v3, in.v0, in.v1,
+                                            !P.refractory, PAR(0), PAR(1), PAR(4), OWN(0),
+                                            OWN(2), OWN(3), OWN(4), OWN(5), dt);
+    const int held = P.refractory && (t - P.last_spike[j]) < PAR(5);
+    P.V[j] = stored(held ? r.v0 : s.v0, P.single);
+    I1[j] = stored(held ? r.v1 : s.v1, P.single);
+    I2[j] = stored(held ? r.v2 : s.v2, P.single);
+    th[j] = stored(held ? r.v3 : s.v3, P.single);
+    note_refractory(P, j, held, P.V[j] >= th[j], t);  /* against the state threshold */
+    return spike_scalar(P.V[j], th[j], PAR(3)) != 0.0;
+}
+
+/* The models without reset (numba's _continuous_scalar): the input at the old potential,
+   the model's step, the level spike (V - V_th) / V_th >= 0 */
+REFSIM_FN int continuous_neuron(const Population &P, long long j, long long k, double dt)
+{
+    const long long n = P.n;
+    double *x = P.extra;  /* the rows of plan.NEURON_KINDS: x[r * n + j] */
+    const double V = P.V[j], current = input_current(P, j, k, V).v0, tau = PAR(1);
+    double V_new;
+    if (P.kind == REFSIM_HH_KIND) {  /* own: ENa, EK, EL, gNa, gK, gL, C; extra: m, h, n */
+        const refsim_tuple4 s = hh_step_scalar(V, x[j], x[n + j], x[2 * n + j], current,
+                                               OWN(0), OWN(1), OWN(2), OWN(3), OWN(4), OWN(5),
+                                               OWN(6), dt);
+        V_new = s.v0;
+        x[j] = s.v1;
+        x[n + j] = s.v2;
+        x[2 * n + j] = s.v3;
+    } else if (P.kind == REFSIM_WANG_BUZSAKI_KIND) {  /* own: ..., C, phi; extra: h, n */
+        const refsim_tuple3 s = wang_buzsaki_step_scalar(V, x[j], x[n + j], current, OWN(0),
+                                                         OWN(1), OWN(2), OWN(3), OWN(4),
+                                                         OWN(5), OWN(6), OWN(7), dt);
+        V_new = s.v0;
+        x[j] = s.v1;
+        x[n + j] = s.v2;
+    } else if (P.kind == REFSIM_MORRIS_LECAR_KIND) {  /* own: V_Ca ... phi (12); extra: W */
+        const refsim_pair s = morris_lecar_step_scalar(
+            V, x[j], current, OWN(0), OWN(1), OWN(2), OWN(3), OWN(4), OWN(5), OWN(6), OWN(7),
+            OWN(8), OWN(9), OWN(10), OWN(11), dt);
+        V_new = s.v0;
+        x[j] = s.v1;
+    } else if (P.kind == REFSIM_FITZHUGH_NAGUMO_KIND) {  /* own: a, b, tau_w; extra: w */
+        const refsim_pair s = fitzhugh_nagumo_step_scalar(V, x[j], current, OWN(0), OWN(1),
+                                                          tau, OWN(2), dt);
+        V_new = s.v0;
+        x[j] = s.v1;
+    } else {  /* Hindmarsh-Rose; own: a, b, c, d, r, s, V_r; extra: y, z */
+        const refsim_tuple3 s = hindmarsh_rose_step_scalar(V, x[j], x[n + j], current, OWN(0),
+                                                           OWN(1), OWN(2), OWN(3), OWN(4),
+                                                           OWN(5), OWN(6), tau, dt);
+        V_new = s.v0;
+        x[j] = s.v1;
+        x[n + j] = s.v2;
+    }
+    P.V[j] = stored(V_new, P.single);
+    for (int r = 0; r < P.n_extra; ++r)
+        x[r * n + j] = stored(x[r * n + j], P.single);
+    return level_spike_scalar(P.V[j], PAR(2)) != 0.0;
+}
+
+/* One step of a population: its merged exponential synapses (decay, then the events of
+   each feed in feeding order), then each neuron's step by the model's kind. */
+extern "C" __global__ void population_step(
+    const long long n, const int kind, const int narrow, const int refractory, const int hard,
+    const int single, const long long *clock, const double dt,  /* clock: this step, first */
+    double *V, double *extra, const int n_extra, double *last_spike, double *flag,
+    const int has_flag,
+    unsigned char *spiking, int *fired, int *n_fired,   /* the neurons that fire, any order */
+    unsigned char *record, const long long record_rows, /* spike flags, a row per step */
+    const double *par, const long long width,
+    double *G, const double *TAU, const int n_syn,      /* conductances: n_syn rows of n */
     const int n_feeds, const int *feed_row, const int *feed_uniform, const double *feed_w0,
-    const unsigned long long *feed_data,           /* int counts[n] or double sums[n] */
+    const unsigned long long *feed_data,                /* int counts[n] or double sums[n] */
     const int n_out, const int *out_row, const int *out_kind, const double *out_value)
 {
     const long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x;
@@ -90,6 +289,7 @@ extern "C" __global__ void lif_step(
     for (int r = 0; r < n_syn; ++r) {
         const double tau = TAU[r * width + k];
         double g = expon_decay_scalar(G[r * n + j], tau, expon_factor_scalar(tau, dt));
+        int fed = 0;
         for (int f = 0; f < n_feeds; ++f) {
             if (feed_row[f] != r)
                 continue;
@@ -102,40 +302,30 @@ extern "C" __global__ void lif_step(
             } else {
                 events = ((const double *)feed_data[f])[j];
             }
-            g = g + events;
+            g = stored(g + events, single);
+            fed = 1;
         }
-        G[r * n + j] = g;
+        G[r * n + j] = fed ? g : stored(g, single);
     }
 
-    /* 2. membrane: reset from the stored spike, output currents, exponential Euler */
-    const double R = par[0 * width + k], tau_m = par[1 * width + k];
-    const double V_th = par[2 * width + k], V_reset = par[3 * width + k];
-    const double V_rest = par[4 * width + k], tau_ref = par[5 * width + k];
-    const double V_r = reset_scalar(V[j], spiking[j] ? 1.0 : 0.0, V_th, V_reset,
-                                    hard ? 1.0 : 0.0);
-    double current = par[6 * width + k], slope = 0.0;  /* the sum starts from direct input */
-    for (int o = 0; o < n_out; ++o) {
-        const double g = G[out_row[o] * n + j];
-        const refsim_pair io = out_kind[o] == REFSIM_COBA ? coba_scalar(g, out_value[o], V_r)
-                                                          : cuba_scalar(g, out_value[o], V_r);
-        current = current + io.v0;
-        slope = slope + io.v1;
-    }
-    const refsim_pair dj = lif_drift_scalar(V_r, current, slope, R, tau_m, V_rest);
-    double V_new = exp_euler_scalar(V_r, dj.v0, exprel_scalar(dt * dj.v1), dt);
-    if (refractory) {
-        if ((t - last_spike[j]) < tau_ref)
-            V_new = V_r;
-        if (V_new >= V_th)
-            last_spike[j] = t;
-    }
-    V[j] = V_new;
-    const unsigned char spike = spike_scalar(V_new, V_th, V_reset) != 0.0;
-    spiking[j] = spike;
+    /* 2. the neuron */
+    const Population P = {n, width, kind, refractory, hard, single, V, extra, last_spike, flag,
+                          n_extra, has_flag, par, G, n_out, out_row, out_kind, out_value};
+    const int before = spiking[j];
+    int spike;
+    if (kind == REFSIM_LIF_KIND)
+        spike = lif_neuron(P, j, k, before, t, dt);
+    else if (kind == REFSIM_GIF_KIND)
+        spike = gif_neuron(P, j, k, before, t, dt);
+    else if (kind >= REFSIM_HH_KIND)
+        spike = continuous_neuron(P, j, k, dt);
+    else
+        spike = reset_neuron(P, j, k, before, t, dt);
+    spiking[j] = (unsigned char)spike;
     if (spike)
         fired[atomicAdd(n_fired, 1)] = (int)j;
     if (record_rows)
-        record[((clock[0] - clock[1]) % record_rows) * n + j] = spike;
+        record[((clock[0] - clock[1]) % record_rows) * n + j] = (unsigned char)spike;
 }
 
 /* Between the projections and the populations: the clock moves on to this step, and the

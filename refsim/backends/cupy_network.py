@@ -24,42 +24,68 @@ import time
 
 import numpy as np
 
-from refsim.backends.plan import COBA_KIND, LIF_KIND, NotCompilable, Plan, deliver, monitored
+from refsim.backends import plan as plan_codes
+from refsim.backends.plan import NotCompilable, Plan, deliver, monitored
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import exprel_scalar
 from refsim.integrators import exp_euler_scalar
-from refsim.neurons.base import reset_scalar, spike_scalar
-from refsim.neurons.lif import lif_drift_scalar
+from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
+from refsim.neurons.exponential import expif_step_scalar
+from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
+from refsim.neurons.hh import hh_step_scalar, morris_lecar_step_scalar, wang_buzsaki_step_scalar
+from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
+from refsim.neurons.lif import (
+    alif_spike_scalar,
+    alif_step_scalar,
+    if_reset_scalar,
+    if_step_scalar,
+    lif_drift_scalar,
+    lif_synapse_step_scalar,
+)
+from refsim.neurons.quadratic import quaif_step_scalar
+from refsim.neurons.reduced import fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
 from refsim.synapses.expon import Expon, expon_decay_scalar, expon_factor_scalar
 
 __all__ = ["KERNEL_TWINS", "NotCompilable", "plan", "run_compiled", "kernel_source"]
 
 #: the scalar twins the kernels call; cuda_source translates them and what they call
-KERNEL_TWINS = (spike_scalar, reset_scalar, lif_drift_scalar, exp_euler_scalar, exprel_scalar,
-                expon_factor_scalar, expon_decay_scalar, coba_scalar, cuba_scalar)
-#: NVRTC options: no contraction into fused multiply-adds (the CPU's rounding, op by op);
-#: the plan's code for COBA outputs
-COMPILE_OPTIONS = ("--fmad=false", "-std=c++17", f"-DREFSIM_COBA={COBA_KIND}")
+KERNEL_TWINS = (spike_scalar, level_spike_scalar, reset_scalar, lif_drift_scalar,
+                exp_euler_scalar, exprel_scalar, expon_factor_scalar, expon_decay_scalar,
+                coba_scalar, cuba_scalar, alif_step_scalar, alif_spike_scalar,
+                if_reset_scalar, if_step_scalar, lif_synapse_step_scalar, expif_step_scalar,
+                quaif_step_scalar, izhikevich_reset_scalar, izhikevich_step_scalar,
+                gif_reset_scalar, gif_step_scalar, hh_step_scalar, wang_buzsaki_step_scalar,
+                morris_lecar_step_scalar, fitzhugh_nagumo_step_scalar,
+                hindmarsh_rose_step_scalar)
+#: NVRTC options: no contraction into fused multiply-adds (the CPU's rounding, op by op)
+COMPILE_OPTIONS = ("--fmad=false", "-std=c++17")
 _THREADS = 256  # threads per block
 
 
+def _plan_codes() -> str:
+    """``#define REFSIM_<NAME>`` for the plan's codes of neuron and output kinds."""
+    return "".join(f"#define REFSIM_{name} {getattr(plan_codes, name)}\n"
+                   for name in dir(plan_codes)
+                   if name.endswith("_KIND") and not name.startswith("_")
+                   and isinstance(getattr(plan_codes, name), int))
+
+
 def kernel_source() -> str:
-    """The whole CUDA source: the translated twins, then ``cupy_kernels.cu``."""
+    """The whole CUDA source: the translated twins, the plan's codes, then
+    ``cupy_kernels.cu``."""
     from refsim.backends.cuda_source import twin_source
 
     kernels = (pathlib.Path(__file__).with_name("cupy_kernels.cu")).read_text()
-    return twin_source(KERNEL_TWINS) + "\n" + kernels
+    return twin_source(KERNEL_TWINS) + "\n" + _plan_codes() + "\n" + kernels
 
 
 def plan(net) -> Plan:
-    """Read ``net`` into a plan for the GPU (shared parameters one column wide)."""
-    pl = plan_network(net, narrow_width=1, kinds=(LIF_KIND,), synapse_kinds=(Expon,),
-                      align_pre=False, delays=False)
-    for pop, flag in zip(pl.pops, pl.in_refractory, strict=True):
-        if flag.size:
-            raise NotCompilable(f"{pop.name}: ref_var=True does not compile on cupy yet")
-    return pl
+    """Read ``net`` into a plan for the GPU (shared parameters one column wide): every
+    neuron model of the numba backend with exponential Euler, merged Expon synapses on
+    COBA or CUBA outputs, float64 or float32 (states rounded where they are written)."""
+    return plan_network(net, narrow_width=1, synapse_kinds=(Expon,), align_pre=False,
+                        delays=False, single_ok=True)
 
 
 def _module():
@@ -67,7 +93,8 @@ def _module():
 
     module = cupy.RawModule(code=kernel_source(), options=COMPILE_OPTIONS)
     return {name: module.get_function(name)
-            for name in ("count_events", "gather_events", "lif_step", "begin_populations")}
+            for name in ("count_events", "gather_events", "population_step",
+                         "begin_populations")}
 
 
 def _csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int):
@@ -98,7 +125,9 @@ class _Device:
         # [this step, the run's first step]; begin_populations advances it before each step
         self.clock = up(np.asarray([first_step - 1, first_step], dtype=np.int64))
         self.V = [up(v) for v in pl.V]
+        self.extra = [up(x) if x.size else cupy.zeros(1) for x in pl.extra]
         self.last = [up(v) for v in pl.last_spike]
+        self.flag = [up(f) if f.size else cupy.zeros(1) for f in pl.in_refractory]
         self.params = [up(p) for p in pl.params]
         self.G = [up(g) for g in pl.pop_g]
         self.TAU = [up(t) for t in pl.pop_tau]
@@ -146,9 +175,12 @@ class _Device:
             mine = [f for f in range(len(pl.feed_indptr)) if pl.feed_pop[f] == p]
             o0, o1 = pl.out_start[p], pl.out_start[p + 1]
             self.populations.append((n, (
-                np.int64(n), np.int32(pl.narrow[p]), np.int32(pl.refractory[p]),
-                np.int32(pl.hard[p]), self.clock, np.float64(dt),
-                self.V[p], self.last[p], self.spiking[p], self.fired[p], self.n_fired[p],
+                np.int64(n), np.int32(pl.kind[p]), np.int32(pl.narrow[p]),
+                np.int32(pl.refractory[p]), np.int32(pl.hard[p]), np.int32(pl.single),
+                self.clock, np.float64(dt), self.V[p], self.extra[p],
+                np.int32(pl.extra[p].shape[0]), self.last[p], self.flag[p],
+                np.int32(pl.in_refractory[p].size > 0),
+                self.spiking[p], self.fired[p], self.n_fired[p],
                 self.record.get(p, no_record), np.int64(record_rows if p in recorded else 0),
                 self.params[p], np.int64(pl.params[p].shape[1]),
                 self.G[p], self.TAU[p], np.int32(self.G[p].shape[0]),
@@ -173,7 +205,7 @@ class _Device:
                                           (self.clock, self.n_fired_all,
                                            np.int32(len(self.populations))))
         for n, args in self.populations:
-            self.launch("lif_step", n, args)
+            self.launch("population_step", n, args)
 
     def graph(self, n_steps: int):
         """``n_steps`` steps captured as one CUDA graph (replayed per chunk)."""
@@ -183,24 +215,28 @@ class _Device:
             self.step()
         return stream.end_capture()
 
-    def copy_of(self, state: np.ndarray):
-        """The GPU array that mirrors one of the plan's state arrays."""
-        pl = self.pl
+    def mirrors(self) -> list:
+        """(host array, GPU array) of every state the kernels write: the plan's arrays
+        and each row of its tables."""
+        pl, pairs = self.pl, []
         for p in range(len(pl.V)):
-            if state is pl.V[p]:
-                return self.V[p]
-            if state is pl.last_spike[p]:
-                return self.last[p]
-        s = next(s for s, g in enumerate(pl.syn_g) if g is state)
-        return self.G[pl.syn_pop[s]][pl.syn_row[s]]
+            pairs += [(pl.V[p], self.V[p]), (pl.last_spike[p], self.last[p])]
+            if pl.in_refractory[p].size:
+                pairs.append((pl.in_refractory[p], self.flag[p]))
+            pairs += [(pl.extra[p][r], self.extra[p][r]) for r in range(pl.extra[p].shape[0])]
+            pairs += [(pl.pop_g[p][r], self.G[p][r]) for r in range(pl.pop_g[p].shape[0])]
+        return pairs
+
+    def copy_of(self, state: np.ndarray):
+        """The GPU array that mirrors one of the plan's state arrays (or one of its
+        tables' rows)."""
+        return next(gpu for host, gpu in self.mirrors()
+                    if host.ctypes.data == state.ctypes.data and host.shape == state.shape)
 
     def copy_back(self) -> None:
         """The final states into the plan's host arrays (which the models view)."""
-        pl = self.pl
-        for p in range(len(pl.V)):
-            pl.V[p][...] = self.V[p].get()
-            pl.last_spike[p][...] = self.last[p].get()
-            pl.pop_g[p][...] = self.G[p].get()
+        for host, gpu in self.mirrors():
+            host[...] = gpu.get()
 
 
 def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
