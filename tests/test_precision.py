@@ -1,7 +1,9 @@
 """float32 (``refsim.environ.set(precision=32)``): what it builds, and the float32 table."""
 
+import contextlib
 import warnings
 
+import host_cupy
 import numpy as np
 import pytest
 import quantities as pq
@@ -274,17 +276,48 @@ def test_float32_delayed_projections_on_numba_continue_across_runs(delay):
         assert x.dtype == np.float32 and np.array_equal(x, y), key
 
 
-def test_float32_on_the_gpu_plan_is_refused_before_any_state_is_touched():
-    from refsim.backends import cupy_network
-    from refsim.backends.plan import NotCompilable
+def _float32_runs(make, engines) -> dict:
+    """``make()`` (a network and its population, built under precision=32) run for 100 ms
+    on each engine (``cupy-host``: the cupy kernels on the CPU, tests/host_cupy.py): per
+    engine, the run and the network's states."""
+    runs = {}
+    for engine in engines:
+        refsim.random.seed(5)  # the same initial states for every engine
+        with refsim.environ.context(precision=32):
+            net, pop = make()
+        with contextlib.ExitStack() as stack:
+            if engine == "cupy-host":
+                stack.enter_context(host_cupy.installed())
+            stack.enter_context(refsim.use_backend(engine.split("-")[0]))
+            stack.enter_context(refsim.environ.context(dt=0.1 * pq.ms))
+            res = refsim.run(net, 100 * pq.ms, monitors={"spikes": pop}, progress=False)
+        runs[engine] = res, _float_states(net)
+    return runs
 
-    with refsim.environ.context(precision=32):
-        net = refsim.init_all_states(COBANet(100, seed=1))
-    V = net.pop.V.data
-    with pytest.raises(NotCompilable, match=r"is float32 \(precision=32\): this backend's "
-                                            "kernels are float64 only"):
-        cupy_network.plan(net)
-    assert net.pop.V.data is V and V.dtype == np.float32
+
+@pytest.mark.skipif(host_cupy.COMPILER is None, reason="no g++ to run the GPU kernels on")
+@pytest.mark.parametrize("model", _compiled_cases("MODEL_NETWORKS") + ["COBA"])
+def test_float32_on_the_gpu_kernels_is_numbas_float32_bit_for_bit(model):
+    """cupy follows numba's rule (float64 twins, each state rounded to float32 where it is
+    written), so the two give the same bits; run by the GPU kernels on the CPU."""
+    if model == "COBA":
+        def make():
+            net = refsim.init_all_states(COBANet(1000, seed=1))
+            net.kick_start(seed=1)  # the benchmark's random initial conductances
+            return net, net.pop
+    else:
+        def make():
+            return cases._model_network(*cases.MODEL_NETWORKS[model])
+    runs = _float32_runs(make, ("numba", "cupy-host"))
+    (a, a_states), (b, b_states) = runs["numba"], runs["cupy-host"]
+    assert (a.engine, b.engine) == ("numba", "cupy")
+    assert a["spikes"].count > 50
+    assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
+    assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
+    assert len(a_states) == len(b_states) >= 2  # the same states (their names count up)
+    for (key, x), y in zip(a_states.items(), b_states.values(), strict=True):
+        assert x.dtype == y.dtype == np.float32, key
+        assert np.array_equal(x, y, equal_nan=True), key
 
 
 def test_a_float32_network_that_does_not_compile_keeps_its_float32_states():
