@@ -367,10 +367,10 @@ def _repeated_targets_network():
     return net, pop, W
 
 
-def _assert_same_spikes(a, b, more_than: int) -> None:
-    """``a`` ran on numba and ``b`` on numpy, with more than ``more_than`` spikes in the
-    monitor ``"spikes"``, the same (step, index) pairs in the same order."""
-    assert a.engine == "numba" and b.engine == "numpy"
+def _assert_same_spikes(a, b, more_than: int, engine: str = "numba") -> None:
+    """``a`` ran on ``engine`` and ``b`` on numpy, with more than ``more_than`` spikes in
+    the monitor ``"spikes"``, the same (step, index) pairs in the same order."""
+    assert a.engine == engine and b.engine == "numpy"
     assert a["spikes"].count > more_than
     assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
     assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
@@ -737,8 +737,8 @@ def test_golden_neuron_case_as_a_compiled_network_equals_numpy_and_the_recording
 
 def test_the_gpu_plan_takes_every_model_and_names_what_it_refuses():
     """cupy_network plans on the host (no CuPy needed): every neuron model with
-    exponential Euler (ref_var too), parameters one column wide; an explicit method, a
-    DualExpon, a delay are refused with their names."""
+    exponential Euler (ref_var too), parameters one column wide; an explicit method, an
+    AlignPostProj given its own synapse, a delay are refused with their names."""
     from refsim.backends import cupy_network
     from refsim.backends.plan import NEURON_KINDS, NotCompilable
 
@@ -754,9 +754,10 @@ def test_the_gpu_plan_takes_every_model_and_names_what_it_refuses():
     with pytest.raises(NotCompilable, match=r"method='rk2' does not compile on this backend "
                                             r"\(only exp_euler\)"):
         cupy_network.plan(net)
-    net, *_ = _synapse_network(*SYNAPSE_PAIRS["DualExpon with equal taus, Expon"])
-    with pytest.raises(NotCompilable, match="does not compile on this backend "
-                                            r"\(only merged AlignPostProj with Expon\)"):
+    net, *_ = _synapse_network(*SYNAPSE_PAIRS["DualExpon with equal taus, Expon"], own=True)
+    with pytest.raises(NotCompilable, match=r"current input 'AlignPostProj\d+' does not "
+                                            r"compile \(only COBA or CUBA outputs of merged "
+                                            r"AlignPostProj\)"):
         cupy_network.plan(net)
     net, *_ = _delayed_network(DELAYS["1 ms"])
     with pytest.raises(NotCompilable, match=r"only merged AlignPostProj without delay on a "
@@ -826,14 +827,18 @@ def _synapse_network(exc, inh, n=300, n_exc=240, seed=1, own=False):
     return net, pop, e, _inhibit_and_start(net, pop, inh(n)() if own else inh(n), n_exc, seed)
 
 
-@pytest.mark.parametrize("own", [False, True], ids=["merged", "own synapses"])
+@pytest.mark.parametrize("backend, own", [
+    ("numba", False), ("numba", True), pytest.param("cupy-host", False, marks=ON_HOST),
+    pytest.param("cupy", False, marks=ON_GPU)],
+    ids=["numba-merged", "numba-own synapses", "cupy-host-merged", "cupy-merged"],
+    indirect=["backend"])
 @pytest.mark.parametrize("pair", SYNAPSE_PAIRS)
-def test_dual_exponential_synapses_compile_bit_for_bit(pair, own):
+def test_dual_exponential_synapses_compile_bit_for_bit(pair, backend, own):
     """Merged, or given to each AlignPostProj as its own instance (the projection steps
     it, in the projections' phase of the oracle's step; compiled, it is a row of its
     population, stepped with it: the same operations on the same numbers)."""
     results = {}
-    for engine in ("numba", "numpy"):
+    for engine in (backend, "numpy"):
         net, pop, e, i = _synapse_network(*SYNAPSE_PAIRS[pair], own=own)
         assert e.merged == i.merged == (not own)
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
@@ -842,8 +847,8 @@ def test_dual_exponential_synapses_compile_bit_for_bit(pair, own):
         # the outputs hold the synapses' last output, to go on with the NumPy code
         results[engine] = res, _state_arrays(pop, e.syn, i.syn) + [e.out._g.copy(),
                                                                    i.out._g.copy()]
-    (a, a_states), (b, b_states) = results["numba"], results["numpy"]
-    _assert_same_spikes(a, b, more_than=1000)
+    (a, a_states), (b, b_states) = results[backend], results["numpy"]
+    _assert_same_spikes(a, b, more_than=1000, engine=backend)
     assert np.array_equal(a["rise"].magnitude, b["rise"].magnitude)
     assert np.array_equal(a["V"].magnitude, b["V"].magnitude)
     assert a["rise"].shape == (2000, 300)

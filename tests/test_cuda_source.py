@@ -17,7 +17,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from refsim import backends, fmath
+from refsim import backends
 from refsim.backends import cuda_source
 from refsim.backends.cuda_source import TranslationError, twin_source
 from refsim.backends.cupy_network import COMPILE_OPTIONS, KERNEL_TWINS
@@ -56,7 +56,7 @@ def _wrappers(functions) -> str:
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    functions = list(KERNEL_TWINS) + [fmath.exp_scalar]
+    functions = list(KERNEL_TWINS)
     folder = tmp_path_factory.mktemp("twins")
     (folder / "twins.c").write_text(twin_source(functions) + "\n" + _wrappers(functions))
     subprocess.run([COMPILER, "-O2", "-std=c99", "-ffp-contract=off", "-fno-fast-math",
@@ -79,7 +79,7 @@ def _arguments(function, rng: np.random.Generator, n: int) -> list[np.ndarray]:
 
 
 @needs_cc
-@pytest.mark.parametrize("function", list(KERNEL_TWINS) + [fmath.exp_scalar],
+@pytest.mark.parametrize("function", list(KERNEL_TWINS),
                          ids=lambda f: f.__name__)
 def test_generated_c_twin_equals_python_bit_for_bit(library, function):
     rng = np.random.default_rng(7)
@@ -123,7 +123,7 @@ def test_generated_twins_on_the_gpu_equal_python_bit_for_bit():
         pytest.skip(detail)
     import cupy
 
-    functions = list(KERNEL_TWINS) + [fmath.exp_scalar]
+    functions = list(KERNEL_TWINS)
     kernels = []
     for f in functions:
         args = list(inspect.signature(f).parameters)

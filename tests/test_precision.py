@@ -296,11 +296,16 @@ def _float32_runs(make, engines) -> dict:
 
 
 @pytest.mark.skipif(host_cupy.COMPILER is None, reason="no g++ to run the GPU kernels on")
-@pytest.mark.parametrize("model", _compiled_cases("MODEL_NETWORKS") + ["COBA"])
+@pytest.mark.parametrize("model", _compiled_cases("MODEL_NETWORKS")
+                         + _compiled_cases("SYNAPSE_PAIRS") + (["COBA"] if cases else []))
 def test_float32_on_the_gpu_kernels_is_numbas_float32_bit_for_bit(model):
     """cupy follows numba's rule (float64 twins, each state rounded to float32 where it is
     written), so the two give the same bits; run by the GPU kernels on the CPU."""
-    if model == "COBA":
+    if cases is not None and model in cases.SYNAPSE_PAIRS:
+        def make():
+            net, pop, *_ = cases._synapse_network(*cases.SYNAPSE_PAIRS[model])
+            return net, pop
+    elif model == "COBA":
         def make():
             net = refsim.init_all_states(COBANet(1000, seed=1))
             net.kick_start(seed=1)  # the benchmark's random initial conductances

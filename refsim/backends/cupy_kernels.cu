@@ -264,8 +264,35 @@ REFSIM_FN int continuous_neuron(const Population &P, long long j, long long k, d
     return level_spike_scalar(P.V[j], PAR(2)) != 0.0;
 }
 
-/* One step of a population: its merged exponential synapses (decay, then the events of
-   each feed in feeding order), then each neuron's step by the model's kind. */
+/* This step's events of synaptic row r for neuron j: each feed's in feeding order, added
+   to `start` (numba's _synapses and _dual_expon); `fed` says whether any feed takes row r */
+REFSIM_FN double row_events(int r, long long j, double start, int single, int *fed,
+                            const int n_feeds, const int *feed_row, const int *feed_uniform,
+                            const double *feed_w0, const unsigned long long *feed_data)
+{
+    double sum = start;
+    *fed = 0;
+    for (int f = 0; f < n_feeds; ++f) {
+        if (feed_row[f] != r)
+            continue;
+        double events = 0.0;
+        if (feed_uniform[f]) {  /* w0 added once per event, as the CPU loop does */
+            int *counts = (int *)feed_data[f];
+            for (int c = 0; c < counts[j]; ++c)
+                events = events + feed_w0[f];
+            counts[j] = 0;
+        } else {
+            events = ((const double *)feed_data[f])[j];
+        }
+        sum = stored(sum + events, single);
+        *fed = 1;
+    }
+    return sum;
+}
+
+/* One step of a population: its merged synapses (an Expon decays, then adds the events
+   of each feed in feeding order; a DualExpon sums its events, then steps), then each
+   neuron's step by the model's kind. */
 extern "C" __global__ void population_step(
     const long long n, const int kind, const int narrow, const int refractory, const int hard,
     const int single, const long long *clock, const double dt,  /* clock: this step, first */
@@ -275,6 +302,9 @@ extern "C" __global__ void population_step(
     unsigned char *record, const long long record_rows, /* spike flags, a row per step */
     const double *par, const long long width,
     double *G, const double *TAU, const int n_syn,      /* conductances: n_syn rows of n */
+    const int *syn_kind,                                /* per row: REFSIM_EXPON_KIND ... */
+    double *DUAL, const double *DUAL_PARAM,  /* a DualExpon's g_rise, g_decay (2 rows of n
+                                                per row); its tau_rise, factor (2 of width) */
     const int n_feeds, const int *feed_row, const int *feed_uniform, const double *feed_w0,
     const unsigned long long *feed_data,                /* int counts[n] or double sums[n] */
     const int n_out, const int *out_row, const int *out_kind, const double *out_value)
@@ -285,27 +315,32 @@ extern "C" __global__ void population_step(
     const long long k = narrow ? 0 : j;  /* column of the parameter tables */
     const double t = (double)clock[0] * dt;  /* as the CPU loop: (first_step + i) * dt */
 
-    /* 1. synapses: decay, then the events of each feed, in feeding order */
+    /* 1. synapses */
     for (int r = 0; r < n_syn; ++r) {
         const double tau = TAU[r * width + k];
-        double g = expon_decay_scalar(G[r * n + j], tau, expon_factor_scalar(tau, dt));
-        int fed = 0;
-        for (int f = 0; f < n_feeds; ++f) {
-            if (feed_row[f] != r)
-                continue;
-            double events = 0.0;
-            if (feed_uniform[f]) {  /* w0 added once per event, as the CPU loop does */
-                int *counts = (int *)feed_data[f];
-                for (int c = 0; c < counts[j]; ++c)
-                    events = events + feed_w0[f];
-                counts[j] = 0;
-            } else {
-                events = ((const double *)feed_data[f])[j];
-            }
-            g = stored(g + events, single);
-            fed = 1;
+        int fed;
+        if (syn_kind[r] == REFSIM_EXPON_KIND) {
+            const double g = row_events(r, j, expon_decay_scalar(G[r * n + j], tau,
+                                                                 expon_factor_scalar(tau, dt)),
+                                        single, &fed, n_feeds, feed_row, feed_uniform,
+                                        feed_w0, feed_data);
+            G[r * n + j] = fed ? g : stored(g, single);
+            continue;
         }
-        G[r * n + j] = fed ? g : stored(g, single);
+        /* DualExpon: the events 0.0 + x_1 + x_2 ... (the oracle's sum_delta_inputs), then
+           its step twin */
+        double *rise = DUAL + (2 * r) * n, *decay = DUAL + (2 * r + 1) * n;
+        const double tau_rise = DUAL_PARAM[(2 * r) * width + k];
+        const double factor = DUAL_PARAM[(2 * r + 1) * width + k];
+        const double events = row_events(r, j, 0.0, single, &fed, n_feeds, feed_row,
+                                         feed_uniform, feed_w0, feed_data);
+        const refsim_tuple3 s = dual_expon_step_scalar(
+            rise[j], decay[j], fed ? events : 0.0, tau_rise, tau,
+            expon_factor_scalar(tau_rise, dt), expon_factor_scalar(tau, dt), factor,
+            syn_kind[r] == REFSIM_DUAL_ALPHA_KIND, exp_scalar(-dt / tau), dt);
+        rise[j] = stored(s.v0, single);
+        decay[j] = stored(s.v1, single);
+        G[r * n + j] = stored(s.v2, single);
     }
 
     /* 2. the neuron */

@@ -27,7 +27,7 @@ import numpy as np
 from refsim.backends import plan as plan_codes
 from refsim.backends.plan import NotCompilable, Plan, deliver, monitored
 from refsim.backends.plan import plan as plan_network
-from refsim.fmath import exprel_scalar
+from refsim.fmath import exp_scalar, exprel_scalar
 from refsim.integrators import exp_euler_scalar
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
@@ -45,13 +45,20 @@ from refsim.neurons.lif import (
 from refsim.neurons.quadratic import quaif_step_scalar
 from refsim.neurons.reduced import fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
-from refsim.synapses.expon import Expon, expon_decay_scalar, expon_factor_scalar
+from refsim.synapses.expon import (
+    DualExpon,
+    Expon,
+    dual_expon_step_scalar,
+    expon_decay_scalar,
+    expon_factor_scalar,
+)
 
 __all__ = ["KERNEL_TWINS", "NotCompilable", "plan", "run_compiled", "kernel_source"]
 
 #: the scalar twins the kernels call; cuda_source translates them and what they call
 KERNEL_TWINS = (spike_scalar, level_spike_scalar, reset_scalar, lif_drift_scalar,
-                exp_euler_scalar, exprel_scalar, expon_factor_scalar, expon_decay_scalar,
+                exp_euler_scalar, exp_scalar, exprel_scalar, expon_factor_scalar,
+                expon_decay_scalar, dual_expon_step_scalar,
                 coba_scalar, cuba_scalar, alif_step_scalar, alif_spike_scalar,
                 if_reset_scalar, if_step_scalar, lif_synapse_step_scalar, expif_step_scalar,
                 quaif_step_scalar, izhikevich_reset_scalar, izhikevich_step_scalar,
@@ -82,9 +89,10 @@ def kernel_source() -> str:
 
 def plan(net) -> Plan:
     """Read ``net`` into a plan for the GPU (shared parameters one column wide): every
-    neuron model of the numba backend with exponential Euler, merged Expon synapses on
-    COBA or CUBA outputs, float64 or float32 (states rounded where they are written)."""
-    return plan_network(net, narrow_width=1, synapse_kinds=(Expon,), align_pre=False,
+    neuron model of the numba backend with exponential Euler, merged Expon and DualExpon
+    synapses on COBA or CUBA outputs, float64 or float32 (states rounded where they are
+    written)."""
+    return plan_network(net, narrow_width=1, synapse_kinds=(Expon, DualExpon), align_pre=False,
                         delays=False, single_ok=True)
 
 
@@ -131,6 +139,7 @@ class _Device:
         self.params = [up(p) for p in pl.params]
         self.G = [up(g) for g in pl.pop_g]
         self.TAU = [up(t) for t in pl.pop_tau]
+        self.DUAL = [up(d) if d.size else cupy.zeros(1) for d in pl.pop_dual]
         # the stored spikes of the initial states (the plan's), as flags and as the list
         # of the neurons that fired
         self.spiking, self.fired, counts = [], [], []
@@ -184,6 +193,8 @@ class _Device:
                 self.record.get(p, no_record), np.int64(record_rows if p in recorded else 0),
                 self.params[p], np.int64(pl.params[p].shape[1]),
                 self.G[p], self.TAU[p], np.int32(self.G[p].shape[0]),
+                up(pl.pop_syn_kind[p].astype(np.int32)), self.DUAL[p],
+                up(pl.pop_dual_param[p]) if pl.pop_dual_param[p].size else cupy.zeros(1),
                 np.int32(len(mine)), up(np.asarray(pl.feed_row[mine], dtype=np.int32)),
                 up(np.asarray(pl.feed_uniform[mine], dtype=np.int32)),
                 up(np.asarray([pl.feed_weights[f][0] if pl.feed_uniform[f] else 0.0
@@ -225,6 +236,8 @@ class _Device:
                 pairs.append((pl.in_refractory[p], self.flag[p]))
             pairs += [(pl.extra[p][r], self.extra[p][r]) for r in range(pl.extra[p].shape[0])]
             pairs += [(pl.pop_g[p][r], self.G[p][r]) for r in range(pl.pop_g[p].shape[0])]
+            pairs += [(pl.pop_dual[p][r, i], self.DUAL[p][r, i])
+                      for r in range(pl.pop_dual[p].shape[0]) for i in range(2)]
         return pairs
 
     def copy_of(self, state: np.ndarray):
