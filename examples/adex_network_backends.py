@@ -1,10 +1,10 @@
-"""An adaptive exponential (AdEx) E/I network on the numpy and the numba backend.
+"""An adaptive exponential (AdEx) E/I network on the numpy, numba and cupy backends.
 
-The same script runs the same model twice: once with the readable NumPy code (the oracle)
-and once as one compiled Numba loop.  The two runs give the same spikes and the same
-states, bit for bit; the compiled one is faster.  Excitation reaches the neurons through
-a rise-and-decay synapse (DualExpon), inhibition through an exponential one (Expon), both
-conductance-based (COBA).
+The same script runs the same model with the readable NumPy code (the oracle), as one
+compiled Numba loop, and, where CuPy and an NVIDIA GPU are usable, as CUDA kernels.  The
+runs give the same spikes and the same states, bit for bit; the compiled ones are faster.
+Excitation reaches the neurons through a rise-and-decay synapse (DualExpon), inhibition
+through an exponential one (Expon), both conductance-based (COBA).
 
 Run::
 
@@ -40,7 +40,10 @@ def build(seed: int = 3) -> tuple[refsim.Network, refsim.AdExIF]:
 
 def main() -> None:
     runs = {}
-    for backend in ("numpy", "numba"):
+    cupy_usable, cupy_detail = refsim.backends.available()["cupy"]
+    if not cupy_usable:
+        print(f"cupy   not run here: {cupy_detail}")
+    for backend in ("numpy", "numba") + (("cupy",) if cupy_usable else ()):
         net, pop = build()
         with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
             res = refsim.run(net, 200 * pq.ms, monitors={"spikes": pop, "w": pop.w},
@@ -48,12 +51,14 @@ def main() -> None:
         runs[backend] = res, pop.V.data.copy(), pop.w.data.copy()
         print(f"{backend:6s} engine {res.engine}: {res['spikes'].count} spikes, "
               f"run {res.wall_s:.2f} s (compile {res.compile_s:.2f} s)")
-    (a, Va, wa), (b, Vb, wb) = runs["numpy"], runs["numba"]
-    same = (np.array_equal(a["spikes"].steps, b["spikes"].steps)
-            and np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
-            and np.array_equal(Va, Vb) and np.array_equal(wa, wb)
-            and np.array_equal(a["w"].magnitude, b["w"].magnitude))
-    print(f"same spikes and states on numpy and numba: {same}")
+    a, Va, wa = runs["numpy"]
+    for backend, (b, Vb, wb) in runs.items():
+        same = (np.array_equal(a["spikes"].steps, b["spikes"].steps)
+                and np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
+                and np.array_equal(Va, Vb) and np.array_equal(wa, wb)
+                and np.array_equal(a["w"].magnitude, b["w"].magnitude))
+        if backend != "numpy":
+            print(f"same spikes and states on numpy and {backend}: {same}")
     print(f"adaptation current w recorded: {b['w'].shape}, mean at the end "
           f"{float(b['w'][-1].mean()):.4f} {b['w'].dimensionality}")
 

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 COMPILER = shutil.which("g++") or shutil.which("c++")
-__version__ = "host emulation of the CUDA kernels"
+__version__ = "host emulation"  # of the CUDA kernels
 
 #: the CUDA names the kernels use, as plain C++ (one thread at a time)
 _SHIM = """\
@@ -281,7 +281,7 @@ class _Runtime:
 
     @staticmethod
     def getDeviceProperties(index: int) -> dict:  # noqa: N802
-        return {"name": b"host emulation (g++)"}
+        return {"name": b"the CPU (g++)"}
 
 
 cuda = types.SimpleNamespace(Stream=_Stream, Device=_Device, runtime=_Runtime,

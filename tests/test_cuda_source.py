@@ -4,7 +4,8 @@ The cupy backend compiles the C that :mod:`refsim.backends.cuda_source` generate
 the Python scalar twins.  Here the same C is compiled by the host's C compiler (no
 contraction into fused multiply-adds, as ``--fmad=false`` on the GPU) and called through
 ctypes on random and edge-case arguments: every result must equal the Python twin's bit
-for bit.  On a GPU, ``tests/test_cupy.py`` repeats the check with CUDA.
+for bit.  On a GPU, ``test_generated_twins_on_the_gpu_equal_python_bit_for_bit`` repeats
+the check with CUDA.
 """
 
 from __future__ import annotations
