@@ -49,7 +49,8 @@ def test_a_mismatched_argument_names_the_parameter_and_both_types():
 
 
 def test_a_captured_graph_runs_its_launches_only_when_replayed():
-    counter, order = host_cupy.zeros(1, dtype=np.int32), host_cupy.zeros(8, dtype=np.int32)
+    counter = host_cupy.zeros(1, dtype=np.int32)
+    order = host_cupy.zeros(24, dtype=np.int32)  # a ticket per thread and launch
     values = host_cupy.asarray(np.ones(8))
     kernel = _kernel()
     stream = host_cupy.cuda.Stream(non_blocking=True)
@@ -62,6 +63,7 @@ def test_a_captured_graph_runs_its_launches_only_when_replayed():
         graph.launch(stream)
     assert np.array_equal(values.get(), np.full(8, 8.0))  # three launches, in order
     assert counter.get()[0] == 24
+    assert np.array_equal(order.get(), np.tile(np.arange(8)[::-1], 3))
 
 
 def test_installed_gives_cupy_to_the_backend_and_takes_it_back():
