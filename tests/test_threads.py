@@ -67,13 +67,13 @@ def test_delayed_projections_on_two_threads_equal_numpy(two_threads, delay):
 
 @pytest.mark.parametrize("pair", cases.SYNAPSE_PAIRS)
 def test_dual_exponential_synapses_on_two_threads_equal_numpy(two_threads, pair):
-    cases.test_dual_exponential_synapses_compile_bit_for_bit(pair, own=False)
+    cases.test_dual_exponential_synapses_compile_bit_for_bit(pair, "numba", own=False)
     assert two_threads == [2]
 
 
 @pytest.mark.parametrize("pair", cases.SYNAPSE_PAIRS)
 def test_projections_with_their_own_synapse_on_two_threads(two_threads, pair):
-    cases.test_dual_exponential_synapses_compile_bit_for_bit(pair, own=True)
+    cases.test_dual_exponential_synapses_compile_bit_for_bit(pair, "numba", own=True)
     assert two_threads == [2]
 
 
