@@ -132,14 +132,17 @@ class _Device:
         up = cupy.asarray
         # [this step, the run's first step]; begin_populations advances it before each step
         self.clock = up(np.asarray([first_step - 1, first_step], dtype=np.int64))
+        def up_or_stub(a):  # an empty table still needs a valid pointer (never read)
+            return up(a) if a.size else cupy.zeros(1)
+
         self.V = [up(v) for v in pl.V]
-        self.extra = [up(x) if x.size else cupy.zeros(1) for x in pl.extra]
+        self.extra = [up_or_stub(x) for x in pl.extra]
         self.last = [up(v) for v in pl.last_spike]
-        self.flag = [up(f) if f.size else cupy.zeros(1) for f in pl.in_refractory]
+        self.flag = [up_or_stub(f) for f in pl.in_refractory]
         self.params = [up(p) for p in pl.params]
         self.G = [up(g) for g in pl.pop_g]
         self.TAU = [up(t) for t in pl.pop_tau]
-        self.DUAL = [up(d) if d.size else cupy.zeros(1) for d in pl.pop_dual]
+        self.DUAL = [up_or_stub(d) for d in pl.pop_dual]
         # the stored spikes of the initial states (the plan's), as flags and as the list
         # of the neurons that fired
         self.spiking, self.fired, counts = [], [], []
@@ -194,7 +197,7 @@ class _Device:
                 self.params[p], np.int64(pl.params[p].shape[1]),
                 self.G[p], self.TAU[p], np.int32(self.G[p].shape[0]),
                 up(pl.pop_syn_kind[p].astype(np.int32)), self.DUAL[p],
-                up(pl.pop_dual_param[p]) if pl.pop_dual_param[p].size else cupy.zeros(1),
+                up_or_stub(pl.pop_dual_param[p]),
                 np.int32(len(mine)), up(np.asarray(pl.feed_row[mine], dtype=np.int32)),
                 up(np.asarray(pl.feed_uniform[mine], dtype=np.int32)),
                 up(np.asarray([pl.feed_weights[f][0] if pl.feed_uniform[f] else 0.0
