@@ -737,8 +737,8 @@ def test_golden_neuron_case_as_a_compiled_network_equals_numpy_and_the_recording
 
 def test_the_gpu_plan_takes_every_model_and_names_what_it_refuses():
     """cupy_network plans on the host (no CuPy needed): every neuron model with
-    exponential Euler (ref_var too), parameters one column wide; an explicit method, an
-    AlignPostProj given its own synapse, a delay are refused with their names."""
+    exponential Euler (ref_var too), parameters one column wide; an explicit method is
+    refused with its name."""
     from refsim.backends import cupy_network
     from refsim.backends.plan import NEURON_KINDS, NotCompilable
 
@@ -753,15 +753,6 @@ def test_the_gpu_plan_takes_every_model_and_names_what_it_refuses():
     net, _ = _explicit_network("AdExIF", "rk2")
     with pytest.raises(NotCompilable, match=r"method='rk2' does not compile on this backend "
                                             r"\(only exp_euler\)"):
-        cupy_network.plan(net)
-    net, *_ = _synapse_network(*SYNAPSE_PAIRS["DualExpon with equal taus, Expon"], own=True)
-    with pytest.raises(NotCompilable, match=r"current input 'AlignPostProj\d+' does not "
-                                            r"compile \(only COBA or CUBA outputs of merged "
-                                            r"AlignPostProj\)"):
-        cupy_network.plan(net)
-    net, *_ = _delayed_network(DELAYS["1 ms"])
-    with pytest.raises(NotCompilable, match=r"only merged AlignPostProj without delay on a "
-                                            r"sparse comm\)"):
         cupy_network.plan(net)
 
 
@@ -827,11 +818,8 @@ def _synapse_network(exc, inh, n=300, n_exc=240, seed=1, own=False):
     return net, pop, e, _inhibit_and_start(net, pop, inh(n)() if own else inh(n), n_exc, seed)
 
 
-@pytest.mark.parametrize("backend, own", [
-    ("numba", False), ("numba", True), pytest.param("cupy-host", False, marks=ON_HOST),
-    pytest.param("cupy", False, marks=ON_GPU)],
-    ids=["numba-merged", "numba-own synapses", "cupy-host-merged", "cupy-merged"],
-    indirect=["backend"])
+@pytest.mark.parametrize("own", [False, True], ids=["merged", "own synapses"])
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
 @pytest.mark.parametrize("pair", SYNAPSE_PAIRS)
 def test_dual_exponential_synapses_compile_bit_for_bit(pair, backend, own):
     """Merged, or given to each AlignPostProj as its own instance (the projection steps
@@ -903,7 +891,7 @@ def test_compiling_processes_take_turns_through_the_cache_lock(tmp_path, monkeyp
     assert (inside, after) == ("held", "free")
 
 
-#: AlignPreProj on numba: each presynaptic synapse the loop runs, with and without
+#: AlignPreProj compiled: each presynaptic synapse the loops run, with and without
 #: short-term plasticity and delay (synapse, stp, weight, delay; the weight makes the
 #: input matter)
 PRE_PROJECTIONS = {
@@ -933,10 +921,11 @@ def _pre_network(syn, stp, weight, delay=None, n=300, n_exc=240, seed=1):
                                            n_exc, seed)
 
 
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
 @pytest.mark.parametrize("case", PRE_PROJECTIONS)
-def test_align_pre_projections_compile_bit_for_bit(case):
+def test_align_pre_projections_compile_bit_for_bit(case, backend):
     results = {}
-    for engine in ("numba", "numpy"):
+    for engine in (backend, "numpy"):
         net, pop, e, i = _pre_network(*PRE_PROJECTIONS[case])
         first_state = next(x for x in vars(e.syn).values() if isinstance(x, refsim.module.State))
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
@@ -947,8 +936,8 @@ def test_align_pre_projections_compile_bit_for_bit(case):
             states += [e.delay.buffer.data.copy(), np.array([e.delay.write_index])]
         # the output keeps the last g_pre @ W, to go on with the NumPy code
         results[engine] = res, states, e.out._g.copy()
-    (a, a_states, a_out), (b, b_states, b_out) = results["numba"], results["numpy"]
-    assert a.engine == "numba" and b.engine == "numpy"
+    (a, a_states, a_out), (b, b_states, b_out) = results[backend], results["numpy"]
+    assert a.engine == backend and b.engine == "numpy"
     assert a["spikes"].count > 1000
     assert np.array_equal(a["spikes"].steps, b["spikes"].steps)
     assert np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
@@ -972,17 +961,15 @@ def test_align_pre_projections_that_do_not_compile_say_why():
         refsim.init_all_states(net)
         return net
 
-    with pytest.raises(NotCompilable, match="AlignPreProj with modules does not compile"):
-        numba_network.plan(net_with(lambda spikes: spikes))
-    with pytest.raises(NotCompilable, match=r"AMPA and stp=STDLike does not compile \(synapses:"
-                                            " Expon, DualExpon, Alpha, AMPA"):
-        numba_network.plan(net_with(stp=type("STDLike", (refsim.STD,), {})(4)))
-    with pytest.raises(NotCompilable, match=r"only COBA or CUBA outputs of merged "
-                                            r"AlignPostProj\)"):
-        cupy_network.plan(net_with())
+    for planner in (numba_network.plan, cupy_network.plan):
+        with pytest.raises(NotCompilable, match="AlignPreProj with modules does not compile"):
+            planner(net_with(lambda spikes: spikes))
+        with pytest.raises(NotCompilable, match=r"AMPA and stp=STDLike does not compile "
+                                                r"\(synapses: Expon, DualExpon, Alpha, AMPA"):
+            planner(net_with(stp=type("STDLike", (refsim.STD,), {})(4)))
 
 
-#: AlignPostProj delays on numba: one for the projection (whole steps, or mixing two
+#: AlignPostProj delays compiled: one for the projection (whole steps, or mixing two
 #: steps as brainpy does), and one per synapse (rounded to whole steps)
 DELAYS = {
     "1 ms": lambda nnz: 1.0 * pq.ms,
@@ -1010,10 +997,11 @@ def _delayed_network(delay, n=300, n_exc=240, seed=1):
     return net, pop, e
 
 
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
 @pytest.mark.parametrize("delay", DELAYS)
-def test_delayed_projections_compile_bit_for_bit_and_continue_across_runs(delay):
+def test_delayed_projections_compile_bit_for_bit_and_continue_across_runs(delay, backend):
     results = {}
-    for engine in ("numba", "numpy"):
+    for engine in (backend, "numpy"):
         net, pop, e = _delayed_network(DELAYS[delay])
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
             first = refsim.run(net, 100 * pq.ms, progress=False, monitors={"spikes": pop})
@@ -1022,8 +1010,8 @@ def test_delayed_projections_compile_bit_for_bit_and_continue_across_runs(delay)
         ring = e.delay.buffer.data.copy()
         where = e.delay.now if hasattr(e.delay, "now") else e.delay.write_index
         results[engine] = first, second, [pop.V.data.copy(), e.syn.g.data.copy(), ring], where
-    (a1, a2, a_states, a_at), (b1, b2, b_states, b_at) = results["numba"], results["numpy"]
-    assert a1.engine == a2.engine == "numba" and b1.engine == "numpy"
+    (a1, a2, a_states, a_at), (b1, b2, b_states, b_at) = results[backend], results["numpy"]
+    assert a1.engine == a2.engine == backend and b1.engine == "numpy"
     assert a1["spikes"].count > 300 and a2["spikes"].count > 300  # about 15 Hz each run
     for x, y in ((a1, b1), (a2, b2)):
         assert np.array_equal(x["spikes"].steps, y["spikes"].steps)

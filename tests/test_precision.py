@@ -295,24 +295,38 @@ def _float32_runs(make, engines) -> dict:
     return runs
 
 
-@pytest.mark.skipif(host_cupy.COMPILER is None, reason="no g++ to run the GPU kernels on")
-@pytest.mark.parametrize("model", _compiled_cases("MODEL_NETWORKS")
-                         + _compiled_cases("SYNAPSE_PAIRS") + (["COBA"] if cases else []))
-def test_float32_on_the_gpu_kernels_is_numbas_float32_bit_for_bit(model):
-    """cupy follows numba's rule (float64 twins, each state rounded to float32 where it is
-    written), so the two give the same bits; run by the GPU kernels on the CPU."""
-    if cases is not None and model in cases.SYNAPSE_PAIRS:
-        def make():
-            net, pop, *_ = cases._synapse_network(*cases.SYNAPSE_PAIRS[model])
-            return net, pop
-    elif model == "COBA":
+def _prefixed(prefix: str, name: str) -> list:
+    """``_compiled_cases(name)`` as ``"<prefix>: <case>"``."""
+    return [c if not isinstance(c, str) else f"{prefix}: {c}" for c in _compiled_cases(name)]
+
+
+def _gpu_float32_network(model: str):
+    """A maker of the network ``model`` names (a case of test_backends, or COBA 1000)."""
+    kind, _, name = model.rpartition(": ")
+    if kind == "delayed":
+        return lambda: cases._delayed_network(cases.DELAYS[name])[:2]
+    if kind == "AlignPreProj":
+        return lambda: cases._pre_network(*cases.PRE_PROJECTIONS[name])[:2]
+    if name in cases.SYNAPSE_PAIRS:
+        return lambda: cases._synapse_network(*cases.SYNAPSE_PAIRS[name])[:2]
+    if name == "COBA":
         def make():
             net = refsim.init_all_states(COBANet(1000, seed=1))
             net.kick_start(seed=1)  # the benchmark's random initial conductances
             return net, net.pop
-    else:
-        def make():
-            return cases._model_network(*cases.MODEL_NETWORKS[model])
+        return make
+    return lambda: cases._model_network(*cases.MODEL_NETWORKS[name])
+
+
+@pytest.mark.skipif(host_cupy.COMPILER is None, reason="no g++ to run the GPU kernels on")
+@pytest.mark.parametrize("model", _compiled_cases("MODEL_NETWORKS")
+                         + _compiled_cases("SYNAPSE_PAIRS") + _prefixed("delayed", "DELAYS")
+                         + _prefixed("AlignPreProj", "PRE_PROJECTIONS")
+                         + (["COBA"] if cases else []))
+def test_float32_on_the_gpu_kernels_is_numbas_float32_bit_for_bit(model):
+    """cupy follows numba's rule (float64 twins, each state rounded to float32 where it is
+    written), so the two give the same bits; run by the GPU kernels on the CPU."""
+    make = _gpu_float32_network(model)
     runs = _float32_runs(make, ("numba", "cupy-host"))
     (a, a_states), (b, b_states) = runs["numba"], runs["cupy-host"]
     assert (a.engine, b.engine) == ("numba", "cupy")

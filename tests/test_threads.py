@@ -55,13 +55,14 @@ def test_explicit_methods_on_two_threads_equal_numpy(two_threads, model):
 
 @pytest.mark.parametrize("case", cases.PRE_PROJECTIONS)
 def test_align_pre_projections_on_two_threads_equal_numpy(two_threads, case):
-    cases.test_align_pre_projections_compile_bit_for_bit(case)
+    cases.test_align_pre_projections_compile_bit_for_bit(case, "numba")
     assert two_threads == [2]
 
 
 @pytest.mark.parametrize("delay", cases.DELAYS)
 def test_delayed_projections_on_two_threads_equal_numpy(two_threads, delay):
-    cases.test_delayed_projections_compile_bit_for_bit_and_continue_across_runs(delay)
+    cases.test_delayed_projections_compile_bit_for_bit_and_continue_across_runs(delay,
+                                                                                 "numba")
     assert two_threads == [2, 2]  # two continued runs
 
 

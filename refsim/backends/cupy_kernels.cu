@@ -7,21 +7,29 @@
  * in the order of one step of refsim.Network.update (docs/backends.md):
  *
  *   1. every projection takes the spikes stored at the end of the previous step:
- *      count_events (all weights one bit pattern) or gather_events (any weights);
- *   2. begin_populations: the step counter kept on the GPU moves on (so that a CUDA graph
- *      of many steps can be replayed: no kernel argument changes from step to step);
+ *      count_events (all weights one bit pattern) or gather_events (any weights); through
+ *      a SpikeDelay, delay_spikes first turns them into this step's delayed input; through
+ *      a SynapticDelay, delay_events adds them into the ring of arrivals; an AlignPreProj
+ *      steps its presynaptic synapses (pre_synapses), then gather_events sums their output
+ *      through W into its row of the target's conductances;
+ *   2. begin_populations: the step counter kept on the GPU moves on, and so does the row
+ *      of every delay's ring (so that a CUDA graph of many steps can be replayed: no kernel
+ *      argument changes from step to step);
  *   3. every population in turn: population_step (synapses decay and take their events in
  *      feeding order, then the model's step: for each neuron what the numba backend's
  *      passes do for it, in the same order).
  *
  * No floating-point sum depends on thread timing: count_events adds integers (atomics on
  * integers give the same total in any order) and population_step adds the weight that
- * many times in sequence; gather_events sums each target's column in the CPU order (rows
- * ascending, then storage order).  The results equal the CPU backends' bit for bit.
+ * many times in sequence; gather_events and delay_events sum each target's column in the
+ * CPU order (rows ascending, then storage order).  The results equal the CPU backends' bit for bit.
  *
  * The kernels use no shared memory and no barrier, so tests/host_cupy.py can run them on
  * the CPU, thread after thread; keep it so.
  */
+
+/* x as a state holds it: rounded to float32 in a network built under precision=32 */
+REFSIM_FN double stored(double x, int single) { return single ? (double)(float)x : x; }
 
 /* Feed with one weight for all synapses: count each target's events this step.  One warp
    per neuron that fired (the list population_step wrote, in any order: integer counts do not
@@ -46,25 +54,175 @@ extern "C" __global__ void count_events(
     }
 }
 
-/* Feed with weights per synapse: each target sums the weights of its column whose
-   presynaptic neuron spiked, rows ascending (the CPU's order). */
+/* x modulo a ring's length, never negative (Python's %) */
+REFSIM_FN long long ring_row(long long x, long long length)
+{
+    const long long r = x % length;
+    return r < 0 ? r + length : r;
+}
+
+/* Feed with weights per synapse: each target sums, rows ascending (the CPU's order), the
+   weights of its column whose presynaptic neuron spiked, or (by_value) each weight times
+   the row's input x when that is not zero (numba's _feed_values). */
 extern "C" __global__ void gather_events(
     const long long n_targets,
     const unsigned char *spiking,
     const long long start,
+    const double *x, const int by_value,  /* the input per row, read instead of spiking */
     const long long *colptr,            /* CSC of the projection, rows ascending per column */
     const int *rows,
     const double *weights,
-    double *sums)                       /* per target neuron, written every step */
+    double *sums,                       /* per target neuron, written every step */
+    const int single)                   /* round the sum as a state (an AlignPreProj's) */
 {
     const long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x;
     if (j >= n_targets)
         return;
     double sum = 0.0;
-    for (long long e = colptr[j]; e < colptr[j + 1]; ++e)
-        if (spiking[start + rows[e]])
+    for (long long e = colptr[j]; e < colptr[j + 1]; ++e) {
+        if (by_value) {
+            const double input = x[rows[e]];
+            if (input != 0.0)
+                sum = sum + weights[e] * input;
+        } else if (spiking[start + rows[e]]) {
             sum = sum + weights[e];
-    sums[j] = sum;
+        }
+    }
+    sums[j] = stored(sum, single);
+}
+
+/* Presynaptic neuron j's input this step (numba's _spike_input): its spike, or, through a
+   SpikeDelay (a ring of `length` rows of n), the spike goes into row `at` and the input is
+   the value low + frac steps back (two rows mixed when frac is not 0). */
+REFSIM_FN double spike_input(long long j, long long n, const unsigned char *spiking,
+                             long long start, double *ring, long long length, long long at,
+                             long long low, double frac)
+{
+    const double spike = spiking[start + j] ? 1.0 : 0.0;
+    if (length == 0)
+        return spike;
+    ring[at * n + j] = spike;
+    double x = ring[ring_row(at - low, length) * n + j];
+    if (frac != 0.0)
+        x = x * (1.0 - frac) + ring[ring_row(at - low - 1, length) * n + j] * frac;
+    return x;
+}
+
+/* Feed through a SpikeDelay: x[j], each presynaptic neuron's delayed input, which
+   gather_events (by_value) then sums through W. */
+extern "C" __global__ void delay_spikes(
+    const long long n, const unsigned char *spiking, const long long start,
+    double *ring, const long long length, const long long *at,  /* at: this step's row */
+    const long long low, const double frac, double *x)
+{
+    const long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (j < n)
+        x[j] = spike_input(j, n, spiking, start, ring, length, *at, low, frac);
+}
+
+/* Feed through a SynapticDelay (numba's _feed_synaptic_delay), one thread per target: each
+   synapse of its column whose presynaptic neuron spiked adds its weight into the ring row
+   of its arrival, rows ascending (the CPU's order); then this step's row arrives into
+   sums and is cleared. */
+extern "C" __global__ void delay_events(
+    const long long n_targets, const unsigned char *spiking, const long long start,
+    const long long *colptr, const int *rows, const double *weights,
+    const long long *steps,             /* per synapse, in the CSC's order */
+    double *ring, const long long length, const long long *at, double *sums,
+    const int single)
+{
+    const long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (j >= n_targets)
+        return;
+    for (long long e = colptr[j]; e < colptr[j + 1]; ++e) {
+        if (spiking[start + rows[e]]) {
+            double *slot = ring + ring_row(*at + steps[e], length) * n_targets + j;
+            *slot = stored(*slot + weights[e], single);
+        }
+    }
+    sums[j] = ring[*at * n_targets + j];
+    ring[*at * n_targets + j] = 0.0;
+}
+
+/* The presynaptic side of an AlignPreProj (numba's _pre_synapses), one thread per
+   presynaptic neuron: its input (spike_input), through the plasticity (states Q,
+   parameters QP: rows of n), into the synapse (states S, parameters SP; the rows of
+   plan.PRE_SYNAPSES); out[j] is the synapse's output, which gather_events sums through W. */
+extern "C" __global__ void pre_synapses(
+    const long long n, const unsigned char *spiking, const long long start,
+    double *ring, const long long length, const long long *at, const long long low,
+    const double frac,
+    const int kind, double *S, const double *SP, const int stp_kind, double *Q,
+    const double *QP, double *out,
+    const long long *clock, const double dt, const int single)
+{
+    const long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (j >= n)
+        return;
+#define ROW(a, r) a[(r) * n + j]
+    /* the clock still reads the previous step: begin_populations advances it */
+    const double t = (double)(clock[0] + 1) * dt;
+    double x = spike_input(j, n, spiking, start, ring, length, *at, low, frac);
+    if (stp_kind == REFSIM_STP_KIND) {  /* QP: U, tau_f, tau_d; Q: u, x */
+        const refsim_tuple3 s = stp_step_scalar(ROW(Q, 0), ROW(Q, 1), x, ROW(QP, 0),
+                                                ROW(QP, 1), ROW(QP, 2), dt);
+        ROW(Q, 0) = s.v0;
+        ROW(Q, 1) = s.v1;
+        x = s.v2;
+    } else if (stp_kind == REFSIM_STD_KIND) {  /* QP: tau, U; Q: x */
+        const refsim_pair s = std_step_scalar(ROW(Q, 0), x, ROW(QP, 0), ROW(QP, 1), dt);
+        ROW(Q, 0) = s.v0;
+        x = s.v1;
+    }
+    int n_states = 1, timed = 0;  /* S's rows; whether the last is an event time */
+    double g;
+    if (kind == REFSIM_EXPON_KIND) {  /* SP: tau */
+        ROW(S, 0) = expon_decay_scalar(ROW(S, 0), ROW(SP, 0),
+                                       expon_factor_scalar(ROW(SP, 0), dt)) + x;
+        g = ROW(S, 0);
+    } else if (kind == REFSIM_ALPHA_KIND) {  /* SP: tau; S: g, h */
+        const refsim_pair s = alpha_step_scalar(ROW(S, 0), ROW(S, 1), x, ROW(SP, 0), dt);
+        ROW(S, 0) = g = s.v0;
+        ROW(S, 1) = s.v1;
+        n_states = 2;
+    } else if (kind == REFSIM_AMPA_KIND) {  /* SP: alpha, beta, T, T_dur, g_max;
+                                               S: g, spike_arrival_time */
+        const refsim_pair a = transmitter_scalar(ROW(S, 1), x, ROW(SP, 2), ROW(SP, 3), t);
+        ROW(S, 1) = a.v0;
+        ROW(S, 0) = g = ampa_step_scalar(ROW(S, 0), a.v1, ROW(SP, 0), ROW(SP, 1), ROW(SP, 4),
+                                         dt);
+        n_states = 2;
+        timed = 1;
+    } else if (kind == REFSIM_BIONMDA_KIND) {  /* SP: alpha1, beta1, alpha2, beta2, T,
+                                                  T_dur, g_max; S: g, x, spike_arrival_time */
+        const refsim_pair a = transmitter_scalar(ROW(S, 2), x, ROW(SP, 4), ROW(SP, 5), t);
+        ROW(S, 2) = a.v0;
+        const refsim_pair s = bionmda_step_scalar(ROW(S, 0), ROW(S, 1), a.v1, ROW(SP, 0),
+                                                  ROW(SP, 1), ROW(SP, 2), ROW(SP, 3),
+                                                  ROW(SP, 6), dt);
+        ROW(S, 0) = g = s.v0;
+        ROW(S, 1) = s.v1;
+        n_states = 3;
+        timed = 1;
+    } else {  /* DualExpon; SP: tau_rise, tau_decay, factor; S: g_rise, g_decay */
+        const refsim_tuple3 s = dual_expon_step_scalar(
+            ROW(S, 0), ROW(S, 1), 0.0 + x, ROW(SP, 0), ROW(SP, 1),
+            expon_factor_scalar(ROW(SP, 0), dt), expon_factor_scalar(ROW(SP, 1), dt),
+            ROW(SP, 2), kind == REFSIM_DUAL_ALPHA_KIND, exp_scalar(-dt / ROW(SP, 1)), dt);
+        ROW(S, 0) = s.v0;
+        ROW(S, 1) = s.v1;
+        g = s.v2;
+        n_states = 2;
+    }
+    if (single) {  /* the states as stored (but an event time) */
+        const int n_plastic = stp_kind == REFSIM_STP_KIND ? 2 : stp_kind == REFSIM_STD_KIND;
+        for (int r = 0; r < n_plastic; ++r)
+            ROW(Q, r) = stored(ROW(Q, r), single);
+        for (int r = 0; r < n_states - timed; ++r)
+            ROW(S, r) = stored(ROW(S, r), single);
+    }
+    out[j] = stored(g, single);
+#undef ROW
 }
 
 /* A population's arrays and numbers, as population_step receives them. */
@@ -79,9 +237,6 @@ struct Population {
     const int *out_row, *out_kind;
     const double *out_value;
 };
-
-/* x as a state holds it: rounded to float32 in a network built under precision=32 */
-REFSIM_FN double stored(double x, int single) { return single ? (double)(float)x : x; }
 
 /* The parameter in row `row` of the table, for the neuron whose column is k */
 #define PAR(row) P.par[(row) * P.width + k]
@@ -317,6 +472,8 @@ extern "C" __global__ void population_step(
 
     /* 1. synapses */
     for (int r = 0; r < n_syn; ++r) {
+        if (syn_kind[r] == REFSIM_PRE_OUTPUT_KIND)  /* filled by its AlignPreProj */
+            continue;
         const double tau = TAU[r * width + k];
         int fed;
         if (syn_kind[r] == REFSIM_EXPON_KIND) {
@@ -363,12 +520,18 @@ extern "C" __global__ void population_step(
         record[((clock[0] - clock[1]) % record_rows) * n + j] = (unsigned char)spike;
 }
 
-/* Between the projections and the populations: the clock moves on to this step, and the
-   lists of the neurons that fire start empty (the projections have read the last ones). */
-extern "C" __global__ void begin_populations(long long *clock, int *n_fired, const int n_pops)
+/* Between the projections and the populations: the clock moves on to this step, the
+   lists of the neurons that fire start empty (the projections have read the last ones), and
+   each delay's ring moves on a row (one of length 0: no delay). */
+extern "C" __global__ void begin_populations(long long *clock, int *n_fired, const int n_pops,
+                                             long long *ring_at, const long long *ring_length,
+                                             const int n_rings)
 {
     for (int p = threadIdx.x; p < n_pops; p += blockDim.x)
         n_fired[p] = 0;
+    for (int r = threadIdx.x; r < n_rings; r += blockDim.x)
+        if (ring_length[r])
+            ring_at[r] = (ring_at[r] + 1) % ring_length[r];
     if (threadIdx.x == 0)
         clock[0] += 1;
 }

@@ -2,8 +2,9 @@
 
 The network is read by :func:`refsim.backends.plan.plan` (the same plan as the numba
 backend), copied to the GPU once, and advanced by the kernels of ``cupy_kernels.cu``:
-per step, one kernel per projection, then one per population (the order of
-:meth:`refsim.Network.update`, docs/backends.md).  The model arithmetic inside those
+per step, the kernels of each projection (its delay, its presynaptic synapses, its
+events), then one per population (the order of :meth:`refsim.Network.update`,
+docs/backends.md).  The model arithmetic inside those
 kernels is C generated from the Python scalar twins by
 :mod:`refsim.backends.cuda_source` and compiled without fused multiply-adds, so the
 GPU gives the CPU backends' bits: same spike steps, same states.
@@ -11,7 +12,8 @@ GPU gives the CPU backends' bits: same spike steps, same states.
 Connectivity is the CSR matrix built on the host from the run's seed, so it is the CPU's
 own.  A projection whose weights are all one bit pattern counts its events per target
 with integer atomics (exact in any order); one with weights per synapse sums each
-target's column in CSC order, rows ascending, without atomics.  Spikes are recorded as
+target's column in CSC order, rows ascending, without atomics; so do delayed
+projections and AlignPreProj.  Spikes are recorded as
 one row of flags per step on the GPU and turned into (step, index) pairs per chunk.
 
 Importing this module does not import CuPy; running does.
@@ -45,6 +47,7 @@ from refsim.neurons.lif import (
 from refsim.neurons.quadratic import quaif_step_scalar
 from refsim.neurons.reduced import fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar
 from refsim.outputs import coba_scalar, cuba_scalar
+from refsim.synapses.alpha import alpha_step_scalar
 from refsim.synapses.expon import (
     DualExpon,
     Expon,
@@ -52,6 +55,8 @@ from refsim.synapses.expon import (
     expon_decay_scalar,
     expon_factor_scalar,
 )
+from refsim.synapses.kinetic import ampa_step_scalar, bionmda_step_scalar, transmitter_scalar
+from refsim.synapses.stp import std_step_scalar, stp_step_scalar
 
 __all__ = ["KERNEL_TWINS", "NotCompilable", "plan", "run_compiled", "kernel_source"]
 
@@ -64,7 +69,8 @@ KERNEL_TWINS = (spike_scalar, level_spike_scalar, reset_scalar, lif_drift_scalar
                 quaif_step_scalar, izhikevich_reset_scalar, izhikevich_step_scalar,
                 gif_reset_scalar, gif_step_scalar, hh_step_scalar, wang_buzsaki_step_scalar,
                 morris_lecar_step_scalar, fitzhugh_nagumo_step_scalar,
-                hindmarsh_rose_step_scalar)
+                hindmarsh_rose_step_scalar, stp_step_scalar, std_step_scalar,
+                alpha_step_scalar, transmitter_scalar, ampa_step_scalar, bionmda_step_scalar)
 #: NVRTC options: no contraction into fused multiply-adds (the CPU's rounding, op by op)
 COMPILE_OPTIONS = ("--fmad=false", "-std=c++17")
 _THREADS = 256  # threads per block
@@ -89,11 +95,12 @@ def kernel_source() -> str:
 
 def plan(net) -> Plan:
     """Read ``net`` into a plan for the GPU (shared parameters one column wide): every
-    neuron model of the numba backend with exponential Euler, merged Expon and DualExpon
-    synapses on COBA or CUBA outputs, float64 or float32 (states rounded where they are
-    written)."""
-    return plan_network(net, narrow_width=1, synapse_kinds=(Expon, DualExpon), align_pre=False,
-                        delays=False, single_ok=True)
+    neuron model of the numba backend with exponential Euler; Expon and DualExpon synapses
+    of AlignPostProj (merged or their own), with or without a delay, and AlignPreProj
+    (every presynaptic synapse, STP or STD, a SpikeDelay), on COBA or CUBA outputs;
+    float64 or float32 (states rounded where they are written)."""
+    return plan_network(net, narrow_width=1, synapse_kinds=(Expon, DualExpon), single_ok=True,
+                        unmerged=True)
 
 
 def _module():
@@ -101,19 +108,22 @@ def _module():
 
     module = cupy.RawModule(code=kernel_source(), options=COMPILE_OPTIONS)
     return {name: module.get_function(name)
-            for name in ("count_events", "gather_events", "population_step",
-                         "begin_populations")}
+            for name in ("count_events", "gather_events", "delay_spikes", "delay_events",
+                         "pre_synapses", "population_step", "begin_populations")}
 
 
-def _csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int):
+def _csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int,
+         *per_synapse: np.ndarray):
     """The CSR matrix reordered by column: per column, rows ascending and, within one row,
     storage order (a stable sort of the CSR's own order), which is the order in which the
-    CPU loop adds a target's events."""
+    CPU loop adds a target's events.  Returns (colptr, rows, data) and each array of
+    ``per_synapse`` (a delay per synapse, say) in the same order."""
     rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
     order = np.argsort(indices, kind="stable")
     colptr = np.zeros(n_cols + 1, dtype=np.int64)
     np.cumsum(np.bincount(indices, minlength=n_cols), out=colptr[1:])
-    return colptr, rows[order].astype(np.int32), data[order]
+    return (colptr, rows[order].astype(np.int32), data[order],
+            *(a[order] for a in per_synapse))
 
 
 class _Device:
@@ -133,7 +143,7 @@ class _Device:
         # [this step, the run's first step]; begin_populations advances it before each step
         self.clock = up(np.asarray([first_step - 1, first_step], dtype=np.int64))
         def up_or_stub(a):  # an empty table still needs a valid pointer (never read)
-            return up(a) if a.size else cupy.zeros(1)
+            return up(a) if a.size else cupy.zeros(1, dtype=a.dtype)
 
         self.V = [up(v) for v in pl.V]
         self.extra = [up_or_stub(x) for x in pl.extra]
@@ -157,29 +167,74 @@ class _Device:
         # spike flags of the recorded populations, a row per step of a chunk
         self.record = {p: cupy.zeros((record_rows, pl.V[p].size), dtype=np.uint8)
                        for p in recorded}
-        self.feeds = []  # per feed: (kernel, threads, launch arguments)
+        # each delay's ring (feeds, then AlignPreProj; an empty one: no delay) and the
+        # row it writes this step, kept on the GPU
+        rings = pl.feed_ring + pl.pre_ring
+        self.rings = [up_or_stub(ring) for ring in rings]
+        self.ring_at = up_or_stub(np.concatenate([pl.feed_ring_at, pl.pre_ring_at]))
+        self.ring_length = up_or_stub(np.asarray([r.shape[0] for r in rings], dtype=np.int64))
+        self.launches = []  # the launches of a step before the populations': (kernel,
+        #                     threads, arguments)
         self.feed_data = []  # per feed: its counts (int32) or sums (float64) per target
+        self.counted = []  # per feed: whether feed_data counts events (one weight for all)
         # count_events: a grid of 4 blocks (32 warps) per multiprocessor, each warp taking
         # every so many of the neurons that fired
         warps = 32 * cupy.cuda.Device().attributes["MultiProcessorCount"]
+        no_values = cupy.zeros(1)
         for f in range(len(pl.feed_indptr)):
             indptr, indices, weights = (pl.feed_indptr[f], pl.feed_indices[f],
                                         pl.feed_weights[f])
-            n_post, pre = pl.feed_buffer[f].size, pl.feed_pre[f]
-            if pl.feed_uniform[f]:
+            n_post, pre, delay = pl.feed_buffer[f].size, pl.feed_pre[f], pl.feed_delay_kind[f]
+            spiking, start = self.spiking[pre], np.int64(pl.feed_start[f])
+            ring, length, at = self.rings[f], np.int64(rings[f].shape[0]), self.ring_at[f:f + 1]
+            self.counted.append(bool(pl.feed_uniform[f]) and delay == plan_codes.NO_DELAY_KIND)
+            if self.counted[-1]:
                 counts = cupy.zeros(n_post, dtype=np.int32)
-                args = (self.fired[pre], self.n_fired[pre], np.int64(pl.feed_start[f]),
-                        np.int64(pl.feed_stop[f]), up(indptr.astype(np.int64)),
-                        up(indices.astype(np.int32)), counts)
-                self.feeds.append(("count_events", 32 * warps, args))
+                self.launches.append(("count_events", 32 * warps, (
+                    self.fired[pre], self.n_fired[pre], start, np.int64(pl.feed_stop[f]),
+                    up(indptr), up(indices), counts)))
                 self.feed_data.append(counts)
-            else:
-                colptr, rows, w = _csc(indptr, indices, weights, n_post)
-                sums = cupy.zeros(n_post, dtype=np.float64)
-                args = (np.int64(n_post), self.spiking[pre], np.int64(pl.feed_start[f]),
-                        up(colptr), up(rows), up(w), sums)
-                self.feeds.append(("gather_events", n_post, args))
-                self.feed_data.append(sums)
+                continue
+            sums = cupy.zeros(n_post, dtype=np.float64)
+            self.feed_data.append(sums)
+            if delay == plan_codes.SYNAPTIC_DELAY_KIND:
+                colptr, rows, w, steps = _csc(indptr, indices, weights, n_post,
+                                              pl.feed_delay_steps[f])
+                self.launches.append(("delay_events", n_post, (
+                    np.int64(n_post), spiking, start, up(colptr), up(rows), up(w), up(steps),
+                    ring, length, at, sums, np.int32(pl.single))))
+                continue
+            x = no_values
+            if delay == plan_codes.SPIKE_DELAY_KIND:  # the delayed input, then through W
+                x = cupy.zeros(pl.feed_x[f].size)
+                self.launches.append(("delay_spikes", x.size, (
+                    np.int64(x.size), spiking, start, ring, length, at,
+                    np.int64(pl.feed_delay_low[f]), np.float64(pl.feed_delay_frac[f]), x)))
+            colptr, rows, w = _csc(indptr, indices, weights, n_post)
+            self.launches.append(("gather_events", n_post, (
+                np.int64(n_post), spiking, start, x, np.int32(x is not no_values), up(colptr),
+                up(rows), up(w), sums, np.int32(0))))
+        # each AlignPreProj: its presynaptic synapses, then their output through W into its
+        # row of the target population's conductances
+        self.pre_S = [up(table) for table in pl.pre_state]
+        self.pre_Q = [up_or_stub(table) for table in pl.pre_stp_state]
+        for q in range(len(pl.pre_indptr)):
+            r, n_pre = len(pl.feed_indptr) + q, pl.pre_out[q].size
+            out = cupy.zeros(n_pre)
+            self.launches.append(("pre_synapses", n_pre, (
+                np.int64(n_pre), self.spiking[pl.pre_from[q]], np.int64(pl.pre_start[q]),
+                self.rings[r], np.int64(rings[r].shape[0]), self.ring_at[r:r + 1],
+                np.int64(pl.pre_delay_low[q]), np.float64(pl.pre_delay_frac[q]),
+                np.int32(pl.pre_syn_kind[q]), self.pre_S[q], up(pl.pre_param[q]),
+                np.int32(pl.pre_stp_kind[q]), self.pre_Q[q], up_or_stub(pl.pre_stp_param[q]),
+                out, self.clock, np.float64(dt), np.int32(pl.single))))
+            p = pl.pre_pop[q]
+            n_post = pl.V[p].size
+            colptr, rows, w = _csc(pl.pre_indptr[q], pl.pre_indices[q], pl.pre_weights[q],
+                                   n_post)
+            self.launches.append(("gather_events", n_post, (
+                np.int64(n_post), self.spiking[pl.pre_from[q]], np.int64(0), out, np.int32(1),
+                up(colptr), up(rows), up(w), self.G[p][pl.pre_row[q]], np.int32(pl.single))))
         self.populations = []  # per population: (neurons, launch arguments)
         no_record = cupy.zeros(1, dtype=np.uint8)
         for p in range(len(pl.V)):
@@ -199,8 +254,8 @@ class _Device:
                 up(pl.pop_syn_kind[p].astype(np.int32)), self.DUAL[p],
                 up_or_stub(pl.pop_dual_param[p]),
                 np.int32(len(mine)), up(np.asarray(pl.feed_row[mine], dtype=np.int32)),
-                up(np.asarray(pl.feed_uniform[mine], dtype=np.int32)),
-                up(np.asarray([pl.feed_weights[f][0] if pl.feed_uniform[f] else 0.0
+                up(np.asarray([self.counted[f] for f in mine], dtype=np.int32)),
+                up(np.asarray([pl.feed_weights[f][0] if self.counted[f] else 0.0
                                for f in mine], dtype=np.float64)),
                 up(np.asarray([self.feed_data[f].data.ptr for f in mine], dtype=np.uint64)),
                 np.int32(o1 - o0), up(np.asarray(pl.out_row[o0:o1], dtype=np.int32)),
@@ -213,11 +268,11 @@ class _Device:
 
     def step(self) -> None:
         """One step (the order of the module text), at the step on the GPU's clock."""
-        for name, threads, args in self.feeds:
+        for name, threads, args in self.launches:
             self.launch(name, threads, args)
-        self.kernels["begin_populations"]((1,), (128,),
-                                          (self.clock, self.n_fired_all,
-                                           np.int32(len(self.populations))))
+        self.kernels["begin_populations"]((1,), (128,), (
+            self.clock, self.n_fired_all, np.int32(len(self.populations)), self.ring_at,
+            self.ring_length, np.int32(len(self.rings))))
         for n, args in self.populations:
             self.launch("population_step", n, args)
 
@@ -241,6 +296,14 @@ class _Device:
             pairs += [(pl.pop_g[p][r], self.G[p][r]) for r in range(pl.pop_g[p].shape[0])]
             pairs += [(pl.pop_dual[p][r, i], self.DUAL[p][r, i])
                       for r in range(pl.pop_dual[p].shape[0]) for i in range(2)]
+        for host, gpu in zip(pl.pre_state + pl.pre_stp_state, self.pre_S + self.pre_Q,
+                             strict=True):
+            pairs += [(host[r], gpu[r]) for r in range(host.shape[0])]
+        n_feeds = len(pl.feed_ring)
+        pairs += [(ring, gpu) for ring, gpu in zip(pl.feed_ring + pl.pre_ring, self.rings,
+                                                     strict=True) if ring.size]
+        pairs += [(pl.feed_ring_at, self.ring_at[:n_feeds]),
+                  (pl.pre_ring_at, self.ring_at[n_feeds:n_feeds + pl.pre_ring_at.size])]
         return pairs
 
     def copy_of(self, state: np.ndarray):
