@@ -652,19 +652,20 @@ def _explicit_network(model, method, n=200):
     return net, pop
 
 
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
 @pytest.mark.parametrize("method", ["euler", "rk2", "rk4"])
 @pytest.mark.parametrize("model", EXPLICIT_NETWORKS)
-def test_explicit_methods_compile_bit_for_bit(model, method):
+def test_explicit_methods_compile_bit_for_bit(model, method, backend):
     """Each stage's derivatives (the ``*_derivatives_scalar`` twins) with the input taken
     at the stage's potential, combined as ``integrators.explicit_step`` does."""
     results = {}
-    for engine in ("numba", "numpy"):
+    for engine in (backend, "numpy"):
         net, pop = _explicit_network(model, method)
         with refsim.use_backend(engine), refsim.environ.context(dt=0.01 * pq.ms):
             res = refsim.run(net, 20 * pq.ms, monitors={"spikes": pop}, progress=False)
         results[engine] = res, _states(net, pop)
-    (a, a_states), (b, b_states) = results["numba"], results["numpy"]
-    _assert_same_spikes(a, b, more_than=10)
+    (a, a_states), (b, b_states) = results[backend], results["numpy"]
+    _assert_same_spikes(a, b, more_than=10, engine=backend)
     _assert_same_states(a_states, b_states, at_least=1)
 
 
@@ -735,12 +736,11 @@ def test_golden_neuron_case_as_a_compiled_network_equals_numpy_and_the_recording
     assert np.array_equal(got["spike_get"], ref["spike_get"])
 
 
-def test_the_gpu_plan_takes_every_model_and_names_what_it_refuses():
-    """cupy_network plans on the host (no CuPy needed): every neuron model with
-    exponential Euler (ref_var too), parameters one column wide; an explicit method is
-    refused with its name."""
+def test_the_gpu_plan_takes_every_model_and_gives_the_kernels_the_plans_codes():
+    """cupy_network plans on the host (no CuPy needed): every neuron model (ref_var too),
+    parameters one column wide, every integrator; the kernels read the plan's codes."""
     from refsim.backends import cupy_network
-    from refsim.backends.plan import NEURON_KINDS, NotCompilable
+    from refsim.backends.plan import METHOD_CODES, NEURON_KINDS
 
     net, pop = _model_network(*MODEL_NETWORKS["GifRef"])
     pl = cupy_network.plan(net)
@@ -750,10 +750,10 @@ def test_the_gpu_plan_takes_every_model_and_names_what_it_refuses():
     source = cupy_network.kernel_source()
     for cls, (kind, *_) in NEURON_KINDS.items():  # each kind's code is the plan's
         assert f"#define REFSIM_{_KIND_NAMES[kind]}_KIND {kind}\n" in source, cls.__name__
+    for method, code in METHOD_CODES.items():
+        assert f"#define REFSIM_{method.upper()}_METHOD {code}\n" in source
     net, _ = _explicit_network("AdExIF", "rk2")
-    with pytest.raises(NotCompilable, match=r"method='rk2' does not compile on this backend "
-                                            r"\(only exp_euler\)"):
-        cupy_network.plan(net)
+    assert list(cupy_network.plan(net).method) == [METHOD_CODES["rk2"]]
 
 
 #: the names of the plan's neuron kinds, as the kernels spell them (REFSIM_<name>_KIND)

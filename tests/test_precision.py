@@ -307,6 +307,8 @@ def _gpu_float32_network(model: str):
         return lambda: cases._delayed_network(cases.DELAYS[name])[:2]
     if kind == "AlignPreProj":
         return lambda: cases._pre_network(*cases.PRE_PROJECTIONS[name])[:2]
+    if kind == "rk4":
+        return lambda: cases._explicit_network(name, "rk4")
     if name in cases.SYNAPSE_PAIRS:
         return lambda: cases._synapse_network(*cases.SYNAPSE_PAIRS[name])[:2]
     if name == "COBA":
@@ -322,6 +324,7 @@ def _gpu_float32_network(model: str):
 @pytest.mark.parametrize("model", _compiled_cases("MODEL_NETWORKS")
                          + _compiled_cases("SYNAPSE_PAIRS") + _prefixed("delayed", "DELAYS")
                          + _prefixed("AlignPreProj", "PRE_PROJECTIONS")
+                         + _prefixed("rk4", "EXPLICIT_NETWORKS")
                          + (["COBA"] if cases else []))
 def test_float32_on_the_gpu_kernels_is_numbas_float32_bit_for_bit(model):
     """cupy follows numba's rule (float64 twins, each state rounded to float32 where it is

@@ -49,7 +49,7 @@ def test_every_neuron_model_on_two_threads_equals_numpy(two_threads, model):
 
 @pytest.mark.parametrize("model", cases.EXPLICIT_NETWORKS)
 def test_explicit_methods_on_two_threads_equal_numpy(two_threads, model):
-    cases.test_explicit_methods_compile_bit_for_bit(model, "rk4")
+    cases.test_explicit_methods_compile_bit_for_bit(model, "rk4", "numba")
     assert two_threads == [2]
 
 

@@ -228,7 +228,7 @@ extern "C" __global__ void pre_synapses(
 /* A population's arrays and numbers, as population_step receives them. */
 struct Population {
     long long n, width;  /* neurons; columns of the parameter tables (1: shared) */
-    int kind, refractory, hard, single;
+    int kind, method, refractory, hard, single;  /* method: plan.*_METHOD */
     double *V, *extra, *last_spike, *flag;  /* extra: n_extra rows of n; flag: ref_var */
     int n_extra, has_flag;
     const double *par;  /* rows: R tau V_th V_reset V_rest tau_ref I, then the kind's own */
@@ -269,6 +269,87 @@ REFSIM_FN void note_refractory(const Population &P, long long j, int held, int a
         P.last_spike[j] = t;
     if (P.has_flag)
         P.flag[j] = held || above ? 1.0 : 0.0;
+}
+
+/* y + h * slope, element by element (integrators.explicit_step's shifted) */
+REFSIM_FN refsim_tuple4 shifted(refsim_tuple4 y, refsim_tuple4 slope, double h)
+{
+    return refsim_make_tuple4(y.v0 + h * slope.v0, y.v1 + h * slope.v1, y.v2 + h * slope.v2,
+                              y.v3 + h * slope.v3);
+}
+
+/* The derivatives of neuron j at y = (V, then the rows of extra; 0.0 past the model's):
+   the input current at y's V, then the model's *_derivatives_scalar twin (numba's
+   _derivatives) */
+REFSIM_FN refsim_tuple4 derivatives(const Population &P, long long j, long long k,
+                                    refsim_tuple4 y)
+{
+    const double current = input_current(P, j, k, y.v0).v0;
+    const int kind = P.kind;
+    if (kind == REFSIM_EXPIF_KIND || kind == REFSIM_ADEX_KIND || kind == REFSIM_QUAIF_KIND
+        || kind == REFSIM_ADQUAIF_KIND) {  /* own: V_T, delta_T or V_c, c (, tau_w, a, b) */
+        const int adaptive = kind == REFSIM_ADEX_KIND || kind == REFSIM_ADQUAIF_KIND;
+        const double w = adaptive ? y.v1 : 0.0, tau_w = adaptive ? OWN(2) : 1.0,
+                     a = adaptive ? OWN(3) : 0.0;
+        const refsim_pair d =
+            kind == REFSIM_QUAIF_KIND || kind == REFSIM_ADQUAIF_KIND
+                ? quaif_derivatives_scalar(y.v0, w, current, adaptive, PAR(0), PAR(1), PAR(4),
+                                           OWN(0), OWN(1), tau_w, a)
+                : expif_derivatives_scalar(y.v0, w, current, adaptive, PAR(0), PAR(1), PAR(4),
+                                           OWN(0), OWN(1), tau_w, a);
+        return refsim_make_tuple4(d.v0, d.v1, 0.0, 0.0);
+    }
+    if (kind == REFSIM_IZHIKEVICH_KIND) {  /* own: a, b, c, d, p1, p2, p3 */
+        const refsim_pair d = izhikevich_derivatives_scalar(y.v0, y.v1, current, OWN(0),
+                                                            OWN(1), OWN(4), OWN(5), OWN(6));
+        return refsim_make_tuple4(d.v0, d.v1, 0.0, 0.0);
+    }
+    if (kind == REFSIM_HH_KIND)  /* own: ENa, EK, EL, gNa, gK, gL, C */
+        return hh_derivatives_scalar(y.v0, y.v1, y.v2, y.v3, current, OWN(0), OWN(1), OWN(2),
+                                     OWN(3), OWN(4), OWN(5), OWN(6));
+    if (kind == REFSIM_WANG_BUZSAKI_KIND) {  /* own: ENa, EK, EL, gNa, gK, gL, C, phi */
+        const refsim_tuple3 d = wang_buzsaki_derivatives_scalar(
+            y.v0, y.v1, y.v2, current, OWN(0), OWN(1), OWN(2), OWN(3), OWN(4), OWN(5), OWN(6),
+            OWN(7));
+        return refsim_make_tuple4(d.v0, d.v1, d.v2, 0.0);
+    }
+    if (kind == REFSIM_MORRIS_LECAR_KIND) {  /* own: V_Ca ... phi (12) */
+        const refsim_pair d = morris_lecar_derivatives_scalar(
+            y.v0, y.v1, current, OWN(0), OWN(1), OWN(2), OWN(3), OWN(4), OWN(5), OWN(6),
+            OWN(7), OWN(8), OWN(9), OWN(10), OWN(11));
+        return refsim_make_tuple4(d.v0, d.v1, 0.0, 0.0);
+    }
+    if (kind == REFSIM_FITZHUGH_NAGUMO_KIND) {  /* own: a, b, tau_w */
+        const refsim_pair d = fitzhugh_nagumo_derivatives_scalar(y.v0, y.v1, current, OWN(0),
+                                                                 OWN(1), PAR(1), OWN(2));
+        return refsim_make_tuple4(d.v0, d.v1, 0.0, 0.0);
+    }
+    /* Hindmarsh-Rose, the last kind; own: a, b, c, d, r, s, V_r */
+    const refsim_tuple3 d = hindmarsh_rose_derivatives_scalar(
+        y.v0, y.v1, y.v2, current, OWN(0), OWN(1), OWN(2), OWN(3), OWN(4), OWN(5), OWN(6),
+        PAR(1));
+    return refsim_make_tuple4(d.v0, d.v1, d.v2, 0.0);
+}
+
+/* One step of integrators.explicit_step (euler, rk2 or rk4) of neuron j from y, the same
+   operations in the same order as numba's _explicit_step */
+REFSIM_FN refsim_tuple4 explicit_step(const Population &P, long long j, long long k,
+                                      refsim_tuple4 y, double dt)
+{
+    const int stages = P.method == REFSIM_EULER_METHOD ? 1
+                       : P.method == REFSIM_RK2_METHOD ? 2 : 4;
+    refsim_tuple4 at = y, total = y;  /* where the next stage is taken; rk4's weighted sum */
+    for (int stage = 0; stage < stages; ++stage) {
+        const refsim_tuple4 slope = derivatives(P, j, k, at);
+        const int last = stage == stages - 1;
+        if (stages < 4) {  /* euler: y + dt k1; rk2: k2 at y + dt/2 k1, then y + dt k2 */
+            at = shifted(y, slope, last ? dt : dt / 2);
+        } else {  /* rk4: k2 and k3 at half steps, k4 at a whole one */
+            total = stage == 0 ? slope : shifted(total, slope, last ? 1.0 : 2.0);
+            at = shifted(y, slope, stage < 2 ? dt / 2 : dt);
+        }
+    }
+    return stages < 4 ? at : shifted(y, total, dt / 6);
 }
 
 /* LIF, LIFRef (numba's _lif_block and _integrate): the new spike flag */
@@ -315,10 +396,15 @@ REFSIM_FN int reset_neuron(const Population &P, long long j, long long k, int sp
         else if (adaptive)  /* own: ..., tau_w, a, b */
             x_r = x_r + OWN(4) * (spike ? 1.0 : 0.0);
     }
-    const refsim_pair in = input_current(P, j, k, V_r);
-    const double current = in.v0, slope = in.v1;
     refsim_pair next;  /* V, x */
-    if (kind == REFSIM_ALIF_KIND) {  /* own: beta, tau_a */
+    const refsim_pair in = P.method == REFSIM_EXP_EULER_METHOD ? input_current(P, j, k, V_r)
+                                                              : refsim_make_pair(0.0, 0.0);
+    const double current = in.v0, slope = in.v1;
+    if (P.method != REFSIM_EXP_EULER_METHOD) {  /* the whole system, the input per stage */
+        const refsim_tuple4 y = explicit_step(P, j, k, refsim_make_tuple4(V_r, x_r, 0.0, 0.0),
+                                              dt);
+        next = refsim_make_pair(y.v0, y.v1);
+    } else if (kind == REFSIM_ALIF_KIND) {  /* own: beta, tau_a */
         next = alif_step_scalar(V_r, x_r, current, slope, R, tau_m, V_rest, OWN(1), dt);
     } else if (kind == REFSIM_IZHIKEVICH_KIND) {
         next = izhikevich_step_scalar(V_r, x_r, current, slope, OWN(0), OWN(1), OWN(4),
@@ -371,44 +457,54 @@ REFSIM_FN int gif_neuron(const Population &P, long long j, long long k, int spik
     return spike_scalar(P.V[j], th[j], PAR(3)) != 0.0;
 }
 
-/* The models without reset (numba's _continuous_scalar): the input at the old potential,
-   the model's step, the level spike (V - V_th) / V_th >= 0 */
+/* The models without reset (numba's _continuous_scalar): the input at the old potential
+   and the model's step, or an explicit method on the whole system (the input at each
+   stage's potential); the level spike (V - V_th) / V_th >= 0 */
 REFSIM_FN int continuous_neuron(const Population &P, long long j, long long k, double dt)
 {
     const long long n = P.n;
     double *x = P.extra;  /* the rows of plan.NEURON_KINDS: x[r * n + j] */
-    const double V = P.V[j], current = input_current(P, j, k, V).v0, tau = PAR(1);
+    const double V = P.V[j], tau = PAR(1);
     double V_new;
-    if (P.kind == REFSIM_HH_KIND) {  /* own: ENa, EK, EL, gNa, gK, gL, C; extra: m, h, n */
-        const refsim_tuple4 s = hh_step_scalar(V, x[j], x[n + j], x[2 * n + j], current,
-                                               OWN(0), OWN(1), OWN(2), OWN(3), OWN(4), OWN(5),
-                                               OWN(6), dt);
+    if (P.method != REFSIM_EXP_EULER_METHOD) {
+        const refsim_tuple4 y = explicit_step(
+            P, j, k, refsim_make_tuple4(V, P.n_extra > 0 ? x[j] : 0.0,
+                                        P.n_extra > 1 ? x[n + j] : 0.0,
+                                        P.n_extra > 2 ? x[2 * n + j] : 0.0), dt);
+        const double rows[3] = {y.v1, y.v2, y.v3};
+        V_new = y.v0;
+        for (int r = 0; r < P.n_extra; ++r)
+            x[r * n + j] = rows[r];
+    } else if (P.kind == REFSIM_HH_KIND) {  /* own: ENa, EK, EL, gNa, gK, gL, C; extra: m, h, n */
+        const refsim_tuple4 s = hh_step_scalar(V, x[j], x[n + j], x[2 * n + j],
+                                               input_current(P, j, k, V).v0, OWN(0), OWN(1),
+                                               OWN(2), OWN(3), OWN(4), OWN(5), OWN(6), dt);
         V_new = s.v0;
         x[j] = s.v1;
         x[n + j] = s.v2;
         x[2 * n + j] = s.v3;
     } else if (P.kind == REFSIM_WANG_BUZSAKI_KIND) {  /* own: ..., C, phi; extra: h, n */
-        const refsim_tuple3 s = wang_buzsaki_step_scalar(V, x[j], x[n + j], current, OWN(0),
-                                                         OWN(1), OWN(2), OWN(3), OWN(4),
-                                                         OWN(5), OWN(6), OWN(7), dt);
+        const refsim_tuple3 s = wang_buzsaki_step_scalar(
+            V, x[j], x[n + j], input_current(P, j, k, V).v0, OWN(0), OWN(1), OWN(2), OWN(3),
+            OWN(4), OWN(5), OWN(6), OWN(7), dt);
         V_new = s.v0;
         x[j] = s.v1;
         x[n + j] = s.v2;
     } else if (P.kind == REFSIM_MORRIS_LECAR_KIND) {  /* own: V_Ca ... phi (12); extra: W */
         const refsim_pair s = morris_lecar_step_scalar(
-            V, x[j], current, OWN(0), OWN(1), OWN(2), OWN(3), OWN(4), OWN(5), OWN(6), OWN(7),
-            OWN(8), OWN(9), OWN(10), OWN(11), dt);
+            V, x[j], input_current(P, j, k, V).v0, OWN(0), OWN(1), OWN(2), OWN(3), OWN(4),
+            OWN(5), OWN(6), OWN(7), OWN(8), OWN(9), OWN(10), OWN(11), dt);
         V_new = s.v0;
         x[j] = s.v1;
     } else if (P.kind == REFSIM_FITZHUGH_NAGUMO_KIND) {  /* own: a, b, tau_w; extra: w */
-        const refsim_pair s = fitzhugh_nagumo_step_scalar(V, x[j], current, OWN(0), OWN(1),
-                                                          tau, OWN(2), dt);
+        const refsim_pair s = fitzhugh_nagumo_step_scalar(
+            V, x[j], input_current(P, j, k, V).v0, OWN(0), OWN(1), tau, OWN(2), dt);
         V_new = s.v0;
         x[j] = s.v1;
     } else {  /* Hindmarsh-Rose; own: a, b, c, d, r, s, V_r; extra: y, z */
-        const refsim_tuple3 s = hindmarsh_rose_step_scalar(V, x[j], x[n + j], current, OWN(0),
-                                                           OWN(1), OWN(2), OWN(3), OWN(4),
-                                                           OWN(5), OWN(6), tau, dt);
+        const refsim_tuple3 s = hindmarsh_rose_step_scalar(
+            V, x[j], x[n + j], input_current(P, j, k, V).v0, OWN(0), OWN(1), OWN(2), OWN(3),
+            OWN(4), OWN(5), OWN(6), tau, dt);
         V_new = s.v0;
         x[j] = s.v1;
         x[n + j] = s.v2;
@@ -449,7 +545,7 @@ REFSIM_FN double row_events(int r, long long j, double start, int single, int *f
    of each feed in feeding order; a DualExpon sums its events, then steps), then each
    neuron's step by the model's kind. */
 extern "C" __global__ void population_step(
-    const long long n, const int kind, const int narrow, const int refractory, const int hard,
+    const long long n, const int kind, const int method, const int narrow, const int refractory, const int hard,
     const int single, const long long *clock, const double dt,  /* clock: this step, first */
     double *V, double *extra, const int n_extra, double *last_spike, double *flag,
     const int has_flag,
@@ -501,8 +597,9 @@ extern "C" __global__ void population_step(
     }
 
     /* 2. the neuron */
-    const Population P = {n, width, kind, refractory, hard, single, V, extra, last_spike, flag,
-                          n_extra, has_flag, par, G, n_out, out_row, out_kind, out_value};
+    const Population P = {n, width, kind, method, refractory, hard, single, V, extra,
+                          last_spike, flag, n_extra, has_flag, par, G, n_out, out_row,
+                          out_kind, out_value};
     const int before = spiking[j];
     int spike;
     if (kind == REFSIM_LIF_KIND)

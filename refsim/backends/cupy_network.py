@@ -32,10 +32,21 @@ from refsim.backends.plan import plan as plan_network
 from refsim.fmath import exp_scalar, exprel_scalar
 from refsim.integrators import exp_euler_scalar
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
-from refsim.neurons.exponential import expif_step_scalar
+from refsim.neurons.exponential import expif_derivatives_scalar, expif_step_scalar
 from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
-from refsim.neurons.hh import hh_step_scalar, morris_lecar_step_scalar, wang_buzsaki_step_scalar
-from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
+from refsim.neurons.hh import (
+    hh_derivatives_scalar,
+    hh_step_scalar,
+    morris_lecar_derivatives_scalar,
+    morris_lecar_step_scalar,
+    wang_buzsaki_derivatives_scalar,
+    wang_buzsaki_step_scalar,
+)
+from refsim.neurons.izhikevich import (
+    izhikevich_derivatives_scalar,
+    izhikevich_reset_scalar,
+    izhikevich_step_scalar,
+)
 from refsim.neurons.lif import (
     alif_spike_scalar,
     alif_step_scalar,
@@ -44,8 +55,13 @@ from refsim.neurons.lif import (
     lif_drift_scalar,
     lif_synapse_step_scalar,
 )
-from refsim.neurons.quadratic import quaif_step_scalar
-from refsim.neurons.reduced import fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar
+from refsim.neurons.quadratic import quaif_derivatives_scalar, quaif_step_scalar
+from refsim.neurons.reduced import (
+    fitzhugh_nagumo_derivatives_scalar,
+    fitzhugh_nagumo_step_scalar,
+    hindmarsh_rose_derivatives_scalar,
+    hindmarsh_rose_step_scalar,
+)
 from refsim.outputs import coba_scalar, cuba_scalar
 from refsim.synapses.alpha import alpha_step_scalar
 from refsim.synapses.expon import (
@@ -70,17 +86,22 @@ KERNEL_TWINS = (spike_scalar, level_spike_scalar, reset_scalar, lif_drift_scalar
                 gif_reset_scalar, gif_step_scalar, hh_step_scalar, wang_buzsaki_step_scalar,
                 morris_lecar_step_scalar, fitzhugh_nagumo_step_scalar,
                 hindmarsh_rose_step_scalar, stp_step_scalar, std_step_scalar,
-                alpha_step_scalar, transmitter_scalar, ampa_step_scalar, bionmda_step_scalar)
+                alpha_step_scalar, transmitter_scalar, ampa_step_scalar, bionmda_step_scalar,
+                expif_derivatives_scalar, quaif_derivatives_scalar,
+                izhikevich_derivatives_scalar, hh_derivatives_scalar,
+                wang_buzsaki_derivatives_scalar, morris_lecar_derivatives_scalar,
+                fitzhugh_nagumo_derivatives_scalar, hindmarsh_rose_derivatives_scalar)
 #: NVRTC options: no contraction into fused multiply-adds (the CPU's rounding, op by op)
 COMPILE_OPTIONS = ("--fmad=false", "-std=c++17")
 _THREADS = 256  # threads per block
 
 
 def _plan_codes() -> str:
-    """``#define REFSIM_<NAME>`` for the plan's codes of neuron and output kinds."""
+    """``#define REFSIM_<NAME>`` for the plan's codes (``*_KIND``: neurons, synapses,
+    outputs, delays, plasticity; ``*_METHOD``: integrators)."""
     return "".join(f"#define REFSIM_{name} {getattr(plan_codes, name)}\n"
                    for name in dir(plan_codes)
-                   if name.endswith("_KIND") and not name.startswith("_")
+                   if name.endswith(("_KIND", "_METHOD")) and not name.startswith("_")
                    and isinstance(getattr(plan_codes, name), int))
 
 
@@ -95,12 +116,12 @@ def kernel_source() -> str:
 
 def plan(net) -> Plan:
     """Read ``net`` into a plan for the GPU (shared parameters one column wide): every
-    neuron model of the numba backend with exponential Euler; Expon and DualExpon synapses
-    of AlignPostProj (merged or their own), with or without a delay, and AlignPreProj
-    (every presynaptic synapse, STP or STD, a SpikeDelay), on COBA or CUBA outputs;
-    float64 or float32 (states rounded where they are written)."""
+    neuron model of the numba backend, with exponential Euler or an explicit method;
+    Expon and DualExpon synapses of AlignPostProj (merged or their own), with or without a
+    delay, and AlignPreProj (every presynaptic synapse, STP or STD, a SpikeDelay), on COBA
+    or CUBA outputs; float64 or float32 (states rounded where they are written)."""
     return plan_network(net, narrow_width=1, synapse_kinds=(Expon, DualExpon), single_ok=True,
-                        unmerged=True)
+                        unmerged=True, explicit=True)
 
 
 def _module():
@@ -242,7 +263,8 @@ class _Device:
             mine = [f for f in range(len(pl.feed_indptr)) if pl.feed_pop[f] == p]
             o0, o1 = pl.out_start[p], pl.out_start[p + 1]
             self.populations.append((n, (
-                np.int64(n), np.int32(pl.kind[p]), np.int32(pl.narrow[p]),
+                np.int64(n), np.int32(pl.kind[p]), np.int32(pl.method[p]),
+                np.int32(pl.narrow[p]),
                 np.int32(pl.refractory[p]), np.int32(pl.hard[p]), np.int32(pl.single),
                 self.clock, np.float64(dt), self.V[p], self.extra[p],
                 np.int32(pl.extra[p].shape[0]), self.last[p], self.flag[p],
