@@ -489,6 +489,45 @@ def test_which_populations_take_the_one_pass_cuba_kernel():
     assert feeds_of(net, 0) == (-1, -1)  # a CUBA and a COBA output
 
 
+@pytest.mark.parametrize("V_th, V_reset", [
+    (-50.0, -60.0), (-50.0, -52.0), (0.0, -2.0), (0.0, -3.0), (0.0, -1.0), (5.0, 4.0),
+    (0.0, -1e300), (0.0, -1.7e308), (1e-310, -1.9e-310), (1e-320, 0.0)])
+def test_the_cuba_pass_spike_test_without_division_equals_spike_scalar(V_th, V_reset):
+    """``V - V_th >= spike_floor(V_th, V_reset)`` is ``spike_scalar``'s
+    ``(V - V_th) / (V_th - V_reset) >= 0`` for every V: near the threshold, at subnormal
+    distances (where a quotient underflows to -0.0, which passes), at the floor and its
+    neighbours, at infinities and NaN."""
+    from refsim.backends.numba_network import spike_floor
+    from refsim.neurons.base import spike_scalar
+
+    floor = spike_floor(V_th, V_reset)
+    assert floor <= 0.0
+    rng = np.random.default_rng(0)
+    tiny = 5e-324
+    x = np.concatenate([rng.normal(0.0, 10.0, 2000), rng.normal(0.0, 1e-300, 200),
+                        [0.0, -0.0, tiny, -tiny, -2 * tiny, -3 * tiny, -5 * tiny, np.inf,
+                         -np.inf, np.nan, floor, np.nextafter(floor, -np.inf),
+                         np.nextafter(floor, np.inf)]])
+    V = np.concatenate([V_th + x, [V_th, np.nextafter(V_th, np.inf),
+                                   np.nextafter(V_th, -np.inf)]])
+    with np.errstate(all="ignore"):
+        expected = np.array([bool(spike_scalar(np.float64(v), np.float64(V_th),
+                                               np.float64(V_reset))) for v in V])
+        got = V - V_th >= floor
+    assert np.array_equal(got, expected)
+    assert 100 < expected.sum() < V.size - 100
+
+
+def test_a_spike_floor_exists_only_for_a_positive_finite_reset_distance():
+    from refsim.backends.numba_network import spike_floor
+
+    # 5 * 2**-1074 / 10 is half the least subnormal: a tie, rounded to even, 0
+    assert spike_floor(-50.0, -60.0) == -5 * 5e-324
+    assert spike_floor(-50.0, -52.0) == -5e-324 and spike_floor(0.0, -1.0) == 0.0
+    for V_th, V_reset in ((-50.0, -50.0), (-50.0, -40.0), (np.inf, 0.0), (np.nan, 0.0)):
+        assert np.isnan(spike_floor(V_th, V_reset)), (V_th, V_reset)
+
+
 def test_a_cuba_population_over_several_blocks_in_one_pass_equals_numpy():
     """``_lif_cuba_pass`` takes a thread's whole share, beyond one block of the passes."""
     from refsim.backends import numba_network
