@@ -19,8 +19,12 @@ What it checks and what it cannot:
 * threads run one after the other, blocks and threads in **reverse** order, so a kernel
   whose result depended on the order of its threads (the order in which ``fired`` is
   filled, say) would differ from the CPU backends;
-* it cannot see a race between threads running at once, NVRTC's own diagnostics, or
-  speed: those need a GPU (``tests`` marked ``gpu``).
+* every device array lies between two guard zones of 64 bytes of a known pattern, checked
+  after each launch: a kernel that wrote into either (just past an end of the array)
+  raises ``IndexError`` naming the kernel and the parameter, instead of corrupting the
+  test process (a write farther off may land elsewhere unseen);
+* it cannot see a read out of bounds, a race between threads running at once, NVRTC's
+  own diagnostics, or speed: those need a GPU (``tests`` marked ``gpu``).
 
 Use it with :func:`installed` (a context manager that puts this module in
 ``sys.modules['cupy']``).
@@ -79,8 +83,26 @@ class ndarray(np.ndarray):  # noqa: N801 (CuPy's name)
         return types.SimpleNamespace(ptr=self.ctypes.data)
 
 
+#: bytes of a known pattern before and after every device array (64: alignment kept)
+_GUARD, _PATTERN = 64, 0xA5
+
+
 def _device(a) -> ndarray:
-    return np.ascontiguousarray(a).view(ndarray)
+    """``a`` copied between two guard zones (:func:`_root_intact` checks them)."""
+    a = np.ascontiguousarray(a)
+    raw = np.full(a.nbytes + 2 * _GUARD, _PATTERN, dtype=np.uint8)
+    inside = raw[_GUARD:_GUARD + a.nbytes].view(a.dtype).reshape(a.shape)
+    inside[...] = a
+    return inside.view(ndarray)
+
+
+def _root_intact(array: np.ndarray) -> bool:
+    """Whether the guard zones around the allocation that ``array`` views are untouched."""
+    raw = array
+    while raw.base is not None:
+        raw = raw.base
+    guards = (raw[:_GUARD], raw[-_GUARD:])
+    return all(bytes(g) == bytes([_PATTERN]) * _GUARD for g in guards)
 
 
 def asarray(a, dtype=None) -> ndarray:
@@ -196,7 +218,7 @@ class RawKernel:
         if len(args) != len(self.params):
             raise TypeError(f"{self.name}: {len(args)} arguments for "
                             f"{len(self.params)} parameters")
-        out = []
+        out, arrays = [], []
         for value, (name, base, ptr) in zip(args, self.params, strict=True):
             dtype = np.dtype(_C_TYPES[base][1])
             if ptr:
@@ -207,16 +229,17 @@ class RawKernel:
                 if not value.flags.c_contiguous:
                     raise TypeError(f"{self.name}: parameter {name} is not contiguous")
                 out.append(value.ctypes.data)
+                arrays.append((name, value))
             else:
                 if not isinstance(value, np.generic) or value.dtype != dtype:
                     raise TypeError(f"{self.name}: parameter {name} ({base}) takes a numpy "
                                     f"{dtype} scalar; got {type(value).__name__} "
                                     f"{getattr(value, 'dtype', '')}")
                 out.append(value.item())
-        return out
+        return out, arrays
 
     def __call__(self, grid, block, args) -> None:
-        launch = (self, int(grid[0]), int(block[0]), self._checked(args))
+        launch = (self, int(grid[0]), int(block[0]), *self._checked(args))
         stream = cuda.get_current_stream()
         if stream.captured is not None:
             stream.captured.append(launch)
@@ -225,8 +248,12 @@ class RawKernel:
 
 
 def _run(launch) -> None:
-    kernel, grid, block, args = launch
+    kernel, grid, block, args, arrays = launch
     kernel.function(grid, block, *args)
+    for name, array in arrays:
+        if not _root_intact(array):
+            raise IndexError(f"{kernel.name} wrote out of the bounds of the array given as "
+                             f"its parameter {name}")
 
 
 class RawModule:

@@ -48,6 +48,21 @@ def test_a_mismatched_argument_names_the_parameter_and_both_types():
         _kernel()((1,), (32,), (np.int64(4), counter, order, values))
 
 
+def test_a_write_past_an_array_names_the_kernel_and_the_parameter():
+    """The first thread's ticket lands past the end of ``order`` (room for 6 of 8): the
+    guard zone after the array catches it, and the arrays the launch did not overrun
+    still count as intact."""
+    counter, order = host_cupy.zeros(1, dtype=np.int32), host_cupy.zeros(6, dtype=np.int32)
+    values = host_cupy.asarray(np.ones(8))
+    with pytest.raises(IndexError, match=r"take_a_ticket wrote out of the bounds of the array "
+                                         r"given as its parameter order"):
+        _kernel()((1,), (8,), (np.int64(8), counter, order, values, np.float64(2.0)))
+    assert host_cupy._root_intact(values) and host_cupy._root_intact(counter)
+    assert np.array_equal(values.get(), np.full(8, 2.0))  # the arithmetic itself ran
+    slot = host_cupy.zeros(4, dtype=np.int64)[1:2]  # a view: its allocation's guards count
+    assert host_cupy._root_intact(slot) and slot.shape == (1,)
+
+
 def test_a_captured_graph_runs_its_launches_only_when_replayed():
     counter = host_cupy.zeros(1, dtype=np.int32)
     order = host_cupy.zeros(24, dtype=np.int32)  # a ticket per thread and launch
