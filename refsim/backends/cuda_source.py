@@ -153,10 +153,6 @@ class _Function:
                                 f"{what} ({ast.unparse(node)!r}) does not translate to C")
 
     # -- statements -------------------------------------------------------------------
-    @property
-    def returns_pair(self) -> bool:
-        return self.returns == 2
-
     def text(self) -> str:
         kind = _tuple_type(self.returns) if self.returns > 1 else "double"
         params = ", ".join(f"double {a}" for a in self.arguments) or "void"

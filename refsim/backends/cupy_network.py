@@ -22,75 +22,30 @@ Importing this module does not import CuPy; running does.
 from __future__ import annotations
 
 import pathlib
+import re
 import time
 
 import numpy as np
 
 from refsim.backends import plan as plan_codes
-from refsim.backends.plan import NotCompilable, Plan, deliver, monitored
+from refsim.backends.plan import NotCompilable, Plan, deliver, monitored, scalar_twins
 from refsim.backends.plan import plan as plan_network
-from refsim.fmath import exp_scalar, exprel_scalar
-from refsim.integrators import exp_euler_scalar
-from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
-from refsim.neurons.exponential import expif_derivatives_scalar, expif_step_scalar
-from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
-from refsim.neurons.hh import (
-    hh_derivatives_scalar,
-    hh_step_scalar,
-    morris_lecar_derivatives_scalar,
-    morris_lecar_step_scalar,
-    wang_buzsaki_derivatives_scalar,
-    wang_buzsaki_step_scalar,
-)
-from refsim.neurons.izhikevich import (
-    izhikevich_derivatives_scalar,
-    izhikevich_reset_scalar,
-    izhikevich_step_scalar,
-)
-from refsim.neurons.lif import (
-    alif_spike_scalar,
-    alif_step_scalar,
-    if_reset_scalar,
-    if_step_scalar,
-    lif_drift_scalar,
-    lif_synapse_step_scalar,
-)
-from refsim.neurons.quadratic import quaif_derivatives_scalar, quaif_step_scalar
-from refsim.neurons.reduced import (
-    fitzhugh_nagumo_derivatives_scalar,
-    fitzhugh_nagumo_step_scalar,
-    hindmarsh_rose_derivatives_scalar,
-    hindmarsh_rose_step_scalar,
-)
-from refsim.outputs import coba_scalar, cuba_scalar
-from refsim.synapses.alpha import alpha_step_scalar
-from refsim.synapses.expon import (
-    DualExpon,
-    Expon,
-    dual_expon_step_scalar,
-    expon_decay_scalar,
-    expon_factor_scalar,
-)
-from refsim.synapses.kinetic import ampa_step_scalar, bionmda_step_scalar, transmitter_scalar
-from refsim.synapses.stp import std_step_scalar, stp_step_scalar
+from refsim.synapses.expon import DualExpon, Expon
 
 __all__ = ["KERNEL_TWINS", "NotCompilable", "plan", "run_compiled", "kernel_source"]
 
+#: the kernels' own code (the loops around the twins)
+_KERNELS = (pathlib.Path(__file__).with_name("cupy_kernels.cu")).read_text()
+
+
+def _called_twins() -> tuple:
+    """The scalar twins that ``cupy_kernels.cu`` calls by name (its comments aside)."""
+    code = re.sub(r"/\*.*?\*/", "", _KERNELS, flags=re.S)
+    return tuple(f for f in scalar_twins() if re.search(rf"\b{f.__name__}\(", code))
+
+
 #: the scalar twins the kernels call; cuda_source translates them and what they call
-KERNEL_TWINS = (spike_scalar, level_spike_scalar, reset_scalar, lif_drift_scalar,
-                exp_euler_scalar, exp_scalar, exprel_scalar, expon_factor_scalar,
-                expon_decay_scalar, dual_expon_step_scalar,
-                coba_scalar, cuba_scalar, alif_step_scalar, alif_spike_scalar,
-                if_reset_scalar, if_step_scalar, lif_synapse_step_scalar, expif_step_scalar,
-                quaif_step_scalar, izhikevich_reset_scalar, izhikevich_step_scalar,
-                gif_reset_scalar, gif_step_scalar, hh_step_scalar, wang_buzsaki_step_scalar,
-                morris_lecar_step_scalar, fitzhugh_nagumo_step_scalar,
-                hindmarsh_rose_step_scalar, stp_step_scalar, std_step_scalar,
-                alpha_step_scalar, transmitter_scalar, ampa_step_scalar, bionmda_step_scalar,
-                expif_derivatives_scalar, quaif_derivatives_scalar,
-                izhikevich_derivatives_scalar, hh_derivatives_scalar,
-                wang_buzsaki_derivatives_scalar, morris_lecar_derivatives_scalar,
-                fitzhugh_nagumo_derivatives_scalar, hindmarsh_rose_derivatives_scalar)
+KERNEL_TWINS = _called_twins()
 #: NVRTC options: no contraction into fused multiply-adds (the CPU's rounding, op by op)
 COMPILE_OPTIONS = ("--fmad=false", "-std=c++17")
 _THREADS = 256  # threads per block
@@ -110,8 +65,7 @@ def kernel_source() -> str:
     ``cupy_kernels.cu``."""
     from refsim.backends.cuda_source import twin_source
 
-    kernels = (pathlib.Path(__file__).with_name("cupy_kernels.cu")).read_text()
-    return twin_source(KERNEL_TWINS) + "\n" + _plan_codes() + "\n" + kernels
+    return twin_source(KERNEL_TWINS) + "\n" + _plan_codes() + "\n" + _KERNELS
 
 
 def plan(net) -> Plan:

@@ -17,19 +17,8 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic, overload, register_jitable
 from numba.np.arrayobj import populate_array
 
-from refsim import fmath, integrators, outputs
-from refsim.neurons import (
-    adaptive,
-    base,
-    exponential,
-    gif,
-    hh,
-    izhikevich,
-    lif,
-    quadratic,
-    reduced,
-)
-from refsim.synapses import alpha, expon, kinetic, stp
+from refsim import fmath
+from refsim.backends.plan import scalar_twins
 
 
 @intrinsic
@@ -195,29 +184,13 @@ def _pow2_numba(k):
     return impl
 
 
-#: the modules holding the scalar twins the compiled loops call: every function defined in
-#: one of them whose name ends in ``_scalar`` (but ``fmath._pow2_scalar``, which is the
-#: intrinsic above) is a twin, so a new twin needs no entry here
-TWIN_MODULES = (fmath, integrators, outputs, base, adaptive, lif, exponential, quadratic,
-                izhikevich, gif, hh, reduced, expon, alpha, kinetic, stp)
-
-
-def _twins() -> tuple:
-    found = [fmath._poly_exp, fmath._poly_exprel]  # fmath's polynomials, named for what they are
-    for module in TWIN_MODULES:
-        found += [f for name, f in vars(module).items() if name.endswith("_scalar")
-                  and callable(f) and f.__module__ == module.__name__
-                  and f is not fmath._pow2_scalar]
-    return tuple(found)
-
-
 #: every scalar twin, registered so that Numba compiles them into their callers: LLVM's
 #: ``alwaysinline`` (``forceinline``), so that a loop calling a model's step twin, and the
 #: ``exp``/``exprel`` it calls, is one body that LLVM vectorises.  Left to LLVM's own
 #: judgement, a twin as large as ``hh_step_scalar`` stayed a call and its loop ran one
 #: neuron at a time (84 against 17 ns a neuron).  Numba's own inlining (``inline="always"``)
 #: gave the same loop but doubled the compile time and warned.
-TWINS = _twins()
+TWINS = scalar_twins()
 
 for _function in TWINS:
     register_jitable(forceinline=True)(_function)

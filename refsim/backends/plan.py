@@ -15,9 +15,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from refsim import fmath, integrators, outputs
 from refsim.connectivity import _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay, _require_state
 from refsim.module import State
+from refsim.neurons import (
+    adaptive,
+    base,
+    exponential,
+    gif,
+    hh,
+    izhikevich,
+    lif,
+    quadratic,
+    reduced,
+)
 from refsim.neurons.exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
 from refsim.neurons.gif import Gif, GifRef
 from refsim.neurons.hh import HH, MorrisLecar, WangBuzsakiHH
@@ -27,12 +39,32 @@ from refsim.neurons.quadratic import AdQuaIF, AdQuaIFRef, QuaIF
 from refsim.neurons.reduced import FitzHughNagumo, HindmarshRose
 from refsim.outputs import COBA, CUBA
 from refsim.projections import AlignPostProj, AlignPreProj, _MergedAlignPost
+from refsim.synapses import alpha, expon, kinetic, stp
 from refsim.synapses.alpha import Alpha
 from refsim.synapses.expon import DualExpon, Expon
 from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
 from refsim.synapses.stp import STD, STP
 
-__all__ = ["NotCompilable", "Plan", "give_back", "monitored", "plan"]
+__all__ = ["NotCompilable", "Plan", "give_back", "monitored", "plan", "scalar_twins"]
+
+#: the modules holding the scalar twins the compiled backends call: every function defined
+#: in one of them whose name ends in ``_scalar`` is a twin, so a new twin needs no entry
+#: here (but ``fmath._pow2_scalar``, which each backend gives natively: a bit cast in
+#: Numba, ``refsim_pow2`` in C)
+TWIN_MODULES = (fmath, integrators, outputs, base, adaptive, lif, exponential, quadratic,
+                izhikevich, gif, hh, reduced, expon, alpha, kinetic, stp)
+
+
+def scalar_twins() -> tuple:
+    """Every scalar twin (and fmath's polynomials, named for what they are): the one-element
+    functions the numba loop compiles in and the cupy kernels call, translated to C."""
+    found = [fmath._poly_exp, fmath._poly_exprel]
+    for module in TWIN_MODULES:
+        found += [f for name, f in vars(module).items() if name.endswith("_scalar")
+                  and callable(f) and f.__module__ == module.__name__
+                  and f is not fmath._pow2_scalar]
+    return tuple(found)
+
 
 # population kinds (the equations a loop runs) and output kinds, as the loops see them
 # (the models without reset last, from HH_KIND on)
