@@ -527,6 +527,36 @@ def test_a_spike_floor_exists_only_for_a_positive_finite_reset_distance():
         assert np.isnan(spike_floor(V_th, V_reset)), (V_th, V_reset)
 
 
+def test_the_general_lif_pass_tests_spikes_against_the_floor_as_spike_scalar_does():
+    """``_integrate`` (the LIF pass of populations outside the CUBA pass, COBA's) tests a
+    shared V_th / V_reset population's spike against :func:`spike_floor`; held in its
+    refractory period, each neuron keeps its post-reset potential, so the test sees
+    potentials set here: around the threshold, a few subnormals below it (where the
+    oracle's quotient underflows to -0.0 and spikes), infinities and NaN."""
+    from refsim.backends.numba_network import _integrate, spike_floor
+    from refsim.neurons.base import spike_scalar
+
+    V_th, V_reset, t = 0.0, -10.0, 3.0  # V_th = 0: subnormal distances are representable
+    tiny = 5e-324
+    V_r = np.concatenate([np.random.default_rng(0).normal(0.0, 1e-13, 500),
+                          [0.0, -0.0, -tiny, -4 * tiny, -5 * tiny, -6 * tiny, -10 * tiny,
+                           np.inf, -np.inf, np.nan]])
+    n = V_r.size
+    spikes = {}
+    for floor in (spike_floor(V_th, V_reset), np.nan):  # the floor, and the division
+        v, spk, flag = np.zeros(n), np.zeros(n, dtype=np.bool_), np.zeros(n)
+        last = np.full(n, t)  # spiked now: held
+        _integrate(0, 0, n, v, last, flag, spk, 1.0, 10.0, V_th, V_reset, -52.0, 5.0, True,
+                   V_r.copy(), np.zeros(n), np.zeros(n), 1.0, floor, t, 0.1, False)
+        assert np.array_equal(v, V_r, equal_nan=True)
+        spikes[floor == floor] = spk
+    with np.errstate(all="ignore"):
+        expected = np.array([bool(spike_scalar(x, V_th, V_reset)) for x in V_r])
+    assert np.array_equal(spikes[True], expected) and np.array_equal(spikes[False], expected)
+    assert expected[-10:].tolist() == [True] * 5 + [False, False, True, False, False]
+    assert 100 < expected.sum() < n - 100
+
+
 def test_a_cuba_population_over_several_blocks_in_one_pass_equals_numpy():
     """``_lif_cuba_pass`` takes a thread's whole share, beyond one block of the passes."""
     from refsim.backends import numba_network
