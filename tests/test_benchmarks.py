@@ -44,6 +44,17 @@ def test_refsim_bench_reports_each_backend_and_they_agree(tmp_path, capsys):
                        "--backend", "all", "--peers", "--peer-python", sys.executable,
                        "--json", str(out)]) == 0
     printed = capsys.readouterr().out
+    # the machine first: a timing means little without it
+    import platform
+
+    import numpy as np
+
+    first = printed.splitlines()[0]
+    assert first.startswith("# 20") and f"NumPy {np.__version__}" in first
+    assert f"Python {platform.python_version()}" in first and " cores usable, " in first
+    where = json.loads(out.read_text())["machine"]
+    assert where["numpy"] == np.__version__ and where["cores"] >= 1 and where["cpu"]
+    assert where["date"][:4] == first[2:6]
     header = next(line for line in printed.splitlines() if line.startswith("model"))
     assert header.split() == [
         "model", "N", "backend", "build", "s", "compile", "s", "run", "s/sim-s", "spikes",
@@ -82,7 +93,7 @@ def test_refsim_bench_runs_each_precision_asked_for(tmp_path, capsys):
     assert [(r["backend"], r["precision"], r["engine"]) for r in runs] == [
         ("numba", 64, "numba"), ("numba", 32, "numba")]  # float32 compiles on numba
     assert all(r["spikes"] > 0 for r in runs)
-    lines = printed.splitlines()
+    lines = printed.splitlines()[1:]  # after the machine's line
     first, second = lines[1].split(), lines[3].split()
     assert first[2] == "numba" and first[3] != "f32" and second[2:4] == ["numba", "f32"]
     # under each row (the median of 2), the two runs' fastest and slowest

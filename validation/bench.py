@@ -1,7 +1,8 @@
 """``refsim bench``: the Brette et al. (2007) COBA and CUBA networks, timed per backend.
 
 Each measurement runs in a fresh Python process (so peak memory and the cold-start
-cost are its own) and prints one JSON line; the parent prints a table.  Reported:
+cost are its own) and prints one JSON line; the parent prints a line naming the machine
+(date, CPU, cores, versions: :func:`machine`) and a table.  Reported:
 build s (connectivity, states, and the compiled loop's arrays: ``plan_s`` of the JSON),
 compile s (Numba: compile or cache load), run s per simulated second, spikes, rate,
 synaptic events per second of run time, peak resident memory, and the whole process time
@@ -86,6 +87,41 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str,
                 rate_hz=round(mon.count / N / duration_s, 3), n_syn=n_syn,
                 events_per_s=round(events / res.wall_s), peak_mib=round(
                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+
+
+def machine() -> dict:
+    """What a timing depends on: the date, the CPU (its model name from ``/proc/cpuinfo``
+    where there is one, and LLVM's name for it, which sets Numba's code), the cores this
+    process may use, and the versions of Python, NumPy and Numba."""
+    import platform
+
+    import numpy as np
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        import llvmlite.binding
+        import numba
+
+        llvm_cpu, numba_version = llvmlite.binding.get_host_cpu_name(), numba.__version__
+    except ImportError:
+        llvm_cpu, numba_version = "", ""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "cpu": cpu, "llvm_cpu": llvm_cpu,
+            "cores": cores, "arch": platform.machine(), "python": platform.python_version(),
+            "numpy": np.__version__, "numba": numba_version}
+
+
+def _machine_line(m: dict) -> str:
+    llvm = f" (LLVM: {m['llvm_cpu']})" if m["llvm_cpu"] else ""
+    numba = f", Numba {m['numba']}" if m["numba"] else ""
+    return (f"# {m['date']}: {m['cpu']}{llvm}, {m['cores']} cores usable, {m['arch']}, "
+            f"Python {m['python']}, NumPy {m['numpy']}{numba}")
 
 
 def _in_fresh_process(model: str, N: int, duration: float, seed: int, backend: str,
@@ -235,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
               if args.backend == "all" else [args.backend])
     models = ["coba", "cuba"] if args.model == "all" else [args.model]
     rows, peer_rows = [], []
+    where = machine()
+    print(_machine_line(where), flush=True)
     peer_configs = _usable_peers(args.peer_python) if args.peers else []
     header = (f"{'model':5s} {'N':>7s} {'backend':13s} {'build s':>8s} {'compile s':>9s} "
               f"{'run s/sim-s':>11s} {'spikes':>8s} {'rate Hz':>8s} {'events/s':>10s} "
@@ -266,8 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("\n".join(_ratio_lines(model, N, ours, theirs)), flush=True)
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"machine": os.uname().machine, "cpus": os.cpu_count(), "runs": rows,
-                       "peers": peer_rows}, fh, indent=1)
+            json.dump({"machine": where, "runs": rows, "peers": peer_rows}, fh, indent=1)
     return 0
 
 
