@@ -175,3 +175,30 @@ def test_peer_runs_the_network_at_refsims_rate(sim, mode, threads, model):
     # 1 s rates of refsim, Brian2 and NEST agree within 7 %
     assert abs(r["rate_hz"] / ours["rate_hz"] - 1) < 0.15
     assert r["run_s"] > 0 and r["build_s"] > 0
+
+
+def test_the_gpu_check_script_parses_and_calls_what_exists():
+    """``benchmarks/gpu_check.sh`` runs only on a lent GPU: here, that bash reads it and
+    that the kernels and bench options it names exist."""
+    import pathlib
+    import re
+    import subprocess
+
+    from refsim.backends import cupy_network
+
+    script = pathlib.Path(__file__).parents[1] / "benchmarks" / "gpu_check.sh"
+    text = script.read_text()
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    assert "from refsim.backends.cupy_network import _module" in text
+    assert hasattr(cupy_network, "_module")
+    for kernel in ("population_step", "count_events", "gather_events"):
+        assert f'"{kernel}"' in pathlib.Path(cupy_network.__file__).read_text()
+    # each option given to refsim bench is one of its options
+    bench_lines = re.findall(r"refsim\.validation\.bench (.*?)\n(?!\s+--)", text.replace(
+        "\\\n", " "))
+    assert len(bench_lines) == 2
+    completed = subprocess.run([sys.executable, "-m", "refsim.validation.bench", "--help"],
+                               capture_output=True, text=True)
+    for line in bench_lines:
+        for option in re.findall(r"(--[A-Za-z-]+)", line):
+            assert f"{option} " in completed.stdout, option
