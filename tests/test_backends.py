@@ -595,9 +595,9 @@ def test_rows_sorted_by_target_keep_repeated_targets_in_order_and_cut_per_thread
     assert again[0] is sorted_indices and again[1] is sorted_weights
     ones = np.ones(8)
     assert numba_network._sorted_rows(indptr, indices, ones, True)[1] is ones
-    # 20 targets on 2 threads: shares 0..7 and 8..19 (cut at a multiple of 8)
-    assert [numba_network._share(20, part, 2) for part in range(3)] == [0, 8, 20]
-    cut = numba_network._cut_rows(indptr, sorted_indices, 20, 2)
+    # 140 targets on 2 threads: shares 0..63 and 64..139 (cut at a multiple of 64)
+    assert [numba_network._share(140, part, 2) for part in range(3)] == [0, 64, 140]
+    cut = numba_network._cut_rows(indptr, sorted_indices + 56, 140, 2)
     assert cut.tolist() == [0, 2, 5, 5, 5, 8, 8]
     assert numba_network._cut_rows(indptr, sorted_indices, 20, 1).tolist() == indptr.tolist()
 

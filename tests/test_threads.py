@@ -135,12 +135,29 @@ def test_benchmark_on_one_and_two_threads_is_the_same_run(monkeypatch, precision
 
 
 @pytest.mark.parametrize("n, parts", [(4000, 2), (17, 2), (5, 3), (100003, 7)])
-def test_shares_cover_every_neuron_once_on_vector_boundaries(n, parts):
+def test_shares_cover_every_neuron_once_on_cache_line_boundaries(n, parts):
     bounds = [numba_network._share(n, k, parts) for k in range(parts + 1)]
     assert bounds[0] == 0 and bounds[-1] == n
     assert all(a <= b for a, b in zip(bounds, bounds[1:], strict=False))
-    assert all(b % 8 == 0 for b in bounds[:-1])
-    assert all(b - a <= -(-n // parts) + 8 for a, b in zip(bounds, bounds[1:], strict=False))
+    assert all(b % 64 == 0 for b in bounds[:-1])  # 64 flags or 8 lines of floats
+    assert all(b - a <= -(-n // parts) + 64 for a, b in zip(bounds, bounds[1:], strict=False))
+
+
+def test_the_arrays_the_threads_write_in_shares_start_on_a_cache_line():
+    from refsim.backends import plan as planning
+
+    refsim.random.seed(1)
+    net = COBANet(1000, 1)
+    refsim.init_all_states(net)
+    pl = numba_network.plan(net)
+    arrays = [*pl.V, *pl.last_spike, *pl.spiking, *pl.fired, *pl.pop_g, *pl.feed_buffer]
+    assert len(arrays) == 7 and all(a.size for a in arrays)
+    assert all(a.ctypes.data % planning.CACHE_LINE == 0 for a in arrays)
+    # the states are the loop's: the model reads the aligned arrays
+    assert net.pop.V.data is pl.V[0]
+    zeros = planning.aligned_zeros((3, 5), np.int32)
+    assert zeros.shape == (3, 5) and zeros.dtype == np.int32 and not zeros.any()
+    assert zeros.ctypes.data % 64 == 0 and zeros.flags.c_contiguous
 
 
 def test_threads_follow_numba_the_cores_and_the_network_size(monkeypatch):

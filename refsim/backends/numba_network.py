@@ -1218,9 +1218,11 @@ def _lif_cuba_pass(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, TAU
 
 @numba.njit(cache=True, error_model="numpy")
 def _share(n, part, parts):
-    """The first index of ``part``'s share of ``n`` neurons (a multiple of 8, so that
-    shares do not split a vector), or ``n`` for ``part == parts``."""
-    return n if part >= parts else (n * part // parts) // 8 * 8
+    """The first index of ``part``'s share of ``n`` neurons, or ``n`` for ``part ==
+    parts``: a multiple of 64, so that in the plan's arrays (which start on a cache line,
+    :func:`~refsim.backends.plan.aligned_zeros`) no cache line, of floats or of one-byte
+    flags, holds the neurons of two threads."""
+    return n if part >= parts else (n * part // parts) // 64 * 64
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
