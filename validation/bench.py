@@ -111,10 +111,12 @@ def machine() -> dict:
         llvm_cpu, numba_version = llvmlite.binding.get_host_cpu_name(), numba.__version__
     except ImportError:
         llvm_cpu, numba_version = "", ""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from refsim.backends.plan import usable_cores
+
     return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "cpu": cpu, "llvm_cpu": llvm_cpu,
-            "cores": cores, "arch": platform.machine(), "python": platform.python_version(),
-            "numpy": np.__version__, "numba": numba_version}
+            "cores": usable_cores(), "arch": platform.machine(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba_version}
 
 
 def _machine_line(m: dict) -> str:

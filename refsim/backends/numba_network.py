@@ -110,7 +110,14 @@ from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
 from refsim.backends.plan import LIF_KIND as _LIF
 from refsim.backends.plan import MORRIS_LECAR_KIND as _MORRIS_LECAR
 from refsim.backends.plan import NO_DELAY_KIND as _NO_DELAY
-from refsim.backends.plan import PARAMS, NotCompilable, Plan, deliver, monitored
+from refsim.backends.plan import (
+    PARAMS,
+    NotCompilable,
+    Plan,
+    deliver,
+    monitored,
+    usable_cores,
+)
 from refsim.backends.plan import PRE_OUTPUT_KIND as _PRE_OUTPUT
 from refsim.backends.plan import QUAIF_KIND as _QUAIF
 from refsim.backends.plan import RK2_METHOD as _RK2
@@ -1452,15 +1459,6 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
         index.append(np.zeros(size, dtype=np.int64))
     return (steps, index, np.zeros(len(pl.pops), dtype=np.int64), rec_src, rec_idx,
             rec_every, rec_buf, np.zeros(len(rec_mons), np.int64), rec_mons)
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity where the OS tells, else all)."""
-    import os
-
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def threads_for(pl: Plan) -> int:

@@ -219,6 +219,15 @@ def _vector(value, n: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)))
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the OS tells, else all)."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 #: bytes of a cache line: the arrays that the compiled loop's threads write in shares
 #: (states, spike flags and lists, conductances, buffers) start on one, so that no line
 #: holds the ends of two threads' shares and moves between their cores at every write
