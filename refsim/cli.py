@@ -6,20 +6,45 @@
 ``refsim compare REFERENCE.npz CANDIDATE.npz [--atol A] [--rtol R] [--max-step-offset K] ...``
     Compare traces and spike trains of another simulator against a reference, print the
     table, optionally write the same report, exit 1 if a check fails.
+``refsim bench [--model M] [--N N ...] [--backend B] [--repeats K] [--peers] ...``
+    Time the COBA and CUBA benchmark networks per backend (:mod:`refsim.validation.bench`).
 ``refsim info``
     Versions of refsim and its dependencies.
+
+A numeric option out of its range (``--jobs 0``, ``--N 2.5``, ``--rtol -1``) is refused by
+argparse with exit status 2, naming the option, what it expects and what came.
 ``refsim --version``
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import math
 import platform
 import sys
 from pathlib import Path
 
 from refsim._version import __version__
+
+
+def at_least(kind: type, least: float, strict: bool = False):
+    """An argparse ``type``: the option's text as ``kind`` (int or float), finite and
+    ``>= least`` (``> least`` where ``strict``); argparse reports a bad value naming the
+    option, what it expected and what came."""
+    bound = f"{'>' if strict else '>='} {least:g}"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind.__name__} {bound}, got "
+                                             f"{text!r}") from None
+        if not math.isfinite(value) or not (value > least if strict else value >= least):
+            raise argparse.ArgumentTypeError(f"expected {kind.__name__} {bound}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _run_named(name: str, backend: str | None = None):
@@ -46,24 +71,26 @@ def _validate(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from refsim import backends
+    from refsim.backends.plan import usable_cores
 
     if args.backend == "all":
         chosen = [b for b, (ok, _) in backends.available().items() if ok]
     else:
         chosen = [args.backend or backends.get_backend()]
     names = [c.name for c in cases]
+    jobs = args.jobs or min(2, usable_cores())
     results = []
     for backend in chosen:
         bar = tqdm(total=len(names), desc=f"validating ({backend})", unit="case", disable=None,
                    leave=False)
         batch = []
-        if args.jobs > 1 and len(names) > 1:
+        if jobs > 1 and len(names) > 1:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             # a CUDA context does not survive fork(): cupy workers start afresh
             context = multiprocessing.get_context("spawn" if backend == "cupy" else None)
-            with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
                 for result in pool.map(_run_named, names, [backend] * len(names)):
                     batch.append(result)
                     bar.update()
@@ -146,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
                         "comma-separated)")
     p.add_argument("--quick", action="store_true",
                    help="skip the statistical and convergence cases (under a minute)")
-    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
-                   help="cases run in parallel processes (default: 2 or the core count)")
+    p.add_argument("--jobs", type=at_least(int, 1), default=None,
+                   help="cases run in parallel processes (default: 2, or the cores this "
+                        "process may use if fewer)")
     p.add_argument("--backend", choices=["numpy", "numba", "cupy", "all"], default=None,
                    help="backend to validate on (default: the one in use); all: every "
                         "backend that runs here, one after the other")
@@ -155,16 +183,17 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("compare", help="compare another simulator's output with a reference")
     p.add_argument("reference", help="reference .npz (layout: docs/validation.md)")
     p.add_argument("candidate", help="candidate .npz")
-    p.add_argument("--atol", type=float, default=0.0, help="absolute tolerance of traces")
-    p.add_argument("--rtol", type=float, default=1e-9,
+    p.add_argument("--atol", type=at_least(float, 0.0), default=0.0,
+                   help="absolute tolerance of traces")
+    p.add_argument("--rtol", type=at_least(float, 0.0), default=1e-9,
                    help="tolerance of traces relative to max |reference| (default 1e-9)")
-    p.add_argument("--max-step-offset", type=int, default=0,
+    p.add_argument("--max-step-offset", type=at_least(int, 0), default=0,
                    help="largest allowed offset of matched spikes, in steps")
-    p.add_argument("--max-count-difference", type=int, default=0,
+    p.add_argument("--max-count-difference", type=at_least(int, 0), default=0,
                    help="largest allowed total spike-count difference")
-    p.add_argument("--van-rossum", type=float, metavar="TAU_MS",
+    p.add_argument("--van-rossum", type=at_least(float, 0.0, strict=True), metavar="TAU_MS",
                    help="also report the van Rossum distance with this kernel time constant")
-    p.add_argument("--van-rossum-tol", type=float, default=0.5)
+    p.add_argument("--van-rossum-tol", type=at_least(float, 0.0), default=0.5)
     p.add_argument("--out", metavar="DIR", help="write the report here")
     p.add_argument("--json", metavar="FILE", help="write machine-readable results here")
     p.set_defaults(func=_compare)

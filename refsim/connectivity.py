@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from refsim import environ
 from refsim import init as _init
 from refsim import random as _random
-from refsim.module import Module
+from refsim.module import Module, count
 from refsim.units import UnitError, to_model, to_quantity
 
 __all__ = ["Comm", "EventFixedProb", "FixedProb", "FixedInDegree", "FixedOutDegree",
@@ -146,7 +146,7 @@ class EventFixedProb(_CSRComm):
 
     def __init__(self, n_pre: int, n_post: int, conn_num, conn_weight, seed: int | None = None,
                  name: str | None = None):
-        n_pre, n_post = int(n_pre), int(n_post)
+        n_pre, n_post = count("n_pre", n_pre), count("n_post", n_post)
         if isinstance(conn_num, float):
             if not 0.0 <= conn_num <= 1.0:
                 raise ValueError(f"conn_num as a probability must lie in [0, 1], got {conn_num}")
@@ -204,6 +204,7 @@ class SparseLinear(_CSRComm):
         ``weight`` is a scalar quantity, an array of one value per synapse, or an
         initializer.  Repeated pairs are kept (their weights add).
         """
+        n_pre, n_post = count("n_pre", n_pre), count("n_post", n_post)
         pre, post = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
         if pre.shape != post.shape:
             raise ValueError(f"pre and post index arrays differ in shape: {pre.shape} and "
@@ -211,7 +212,7 @@ class SparseLinear(_CSRComm):
         if pre.size and (pre.max() >= n_pre or post.max() >= n_post or min(pre.min(),
                                                                           post.min()) < 0):
             raise ValueError(f"indices out of range for {n_pre} x {n_post} neurons")
-        W, unit = _csr_from_pairs(int(n_pre), int(n_post), pre, post, weight)
+        W, unit = _csr_from_pairs(n_pre, n_post, pre, post, weight)
         self = cls.__new__(cls)
         _CSRComm.__init__(self, W, unit, name=name)
         return self
@@ -232,7 +233,7 @@ class Linear(Comm):
 
     def __init__(self, n_in: int, n_out: int, w_init, b_init=None, name: str | None = None):
         super().__init__(name)
-        self.n_pre, self.n_post = int(n_in), int(n_out)
+        self.n_pre, self.n_post = count("n_in", n_in), count("n_out", n_out)
         self.weight_unit = _init.unit_of(w_init)
         values = _init.param(w_init, (self.n_pre, self.n_post))
         self.W = to_model(values, "w_init", self.weight_unit)
@@ -316,6 +317,7 @@ class FixedProb(_CSRComm):
                  seed: int | None = None, name: str | None = None):
         if not 0.0 <= prob <= 1.0:
             raise ValueError(f"prob must lie in [0, 1], got {prob}")
+        n_pre, n_post = count("n_pre", n_pre), count("n_post", n_post)
         rng = _rng(seed)
         total = n_pre * n_post
         chunks, position = [], -1
@@ -347,11 +349,12 @@ class FixedOutDegree(_CSRComm):
 
     def __init__(self, n_pre: int, n_post: int, k: int, weight, seed: int | None = None,
                  name: str | None = None):
-        targets = _distinct_rows(_rng(seed), n_pre, n_post, int(k))
-        pre = np.repeat(np.arange(n_pre), int(k))
+        n_pre, n_post, k = count("n_pre", n_pre), count("n_post", n_post), count("k", k, 0)
+        targets = _distinct_rows(_rng(seed), n_pre, n_post, k)
+        pre = np.repeat(np.arange(n_pre), k)
         W, unit = _csr_from_pairs(n_pre, n_post, pre, targets.ravel(), weight)
         super().__init__(W, unit, name=name)
-        self.k = int(k)
+        self.k = k
 
 
 class FixedInDegree(_CSRComm):
@@ -366,11 +369,12 @@ class FixedInDegree(_CSRComm):
 
     def __init__(self, n_pre: int, n_post: int, k: int, weight, seed: int | None = None,
                  name: str | None = None):
-        sources = _distinct_rows(_rng(seed), n_post, n_pre, int(k))
-        post = np.repeat(np.arange(n_post), int(k))
+        n_pre, n_post, k = count("n_pre", n_pre), count("n_post", n_post), count("k", k, 0)
+        sources = _distinct_rows(_rng(seed), n_post, n_pre, k)
+        post = np.repeat(np.arange(n_post), k)
         W, unit = _csr_from_pairs(n_pre, n_post, sources.ravel(), post, weight)
         super().__init__(W, unit, name=name)
-        self.k = int(k)
+        self.k = k
 
 
 class AllToAll(_CSRComm):
@@ -386,6 +390,7 @@ class AllToAll(_CSRComm):
 
     def __init__(self, n_pre: int, n_post: int, weight, include_self: bool = True,
                  name: str | None = None):
+        n_pre, n_post = count("n_pre", n_pre), count("n_post", n_post)
         pre = np.repeat(np.arange(n_pre), n_post)
         post = np.tile(np.arange(n_post), n_pre)
         if not include_self and n_pre == n_post:
@@ -399,6 +404,7 @@ class OneToOne(_CSRComm):
     """Neuron ``i`` onto neuron ``i`` (two populations of one size)."""
 
     def __init__(self, n: int, weight, name: str | None = None):
-        idx = np.arange(int(n))
-        W, unit = _csr_from_pairs(int(n), int(n), idx, idx, weight)
+        n = count("n", n)
+        idx = np.arange(n)
+        W, unit = _csr_from_pairs(n, n, idx, idx, weight)
         super().__init__(W, unit, name=name)

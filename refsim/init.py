@@ -75,6 +75,8 @@ class Normal(Initializer):
     def __init__(self, mean, std, unit=None, seed: int | None = None):
         self.mean = _with_unit(mean, unit)
         self.std = _with_unit(std, unit)
+        if not np.all(np.asarray(pq.Quantity(self.std).magnitude) >= 0):
+            raise ValueError(f"Normal: std must be non-negative (>= 0), got {self.std}")
         self.unit = unit
         self.seed = seed
 
@@ -95,6 +97,11 @@ class Uniform(Initializer):
     def __init__(self, low, high, unit=None, seed: int | None = None):
         self.low = _with_unit(low, unit)
         self.high = _with_unit(high, unit)
+        high_in_low = (pq.Quantity(self.high).rescale(self.low.units).magnitude
+                       if isinstance(self.low, pq.Quantity) else self.high)
+        if not np.all(np.asarray(high_in_low) >= np.asarray(pq.Quantity(self.low).magnitude)):
+            raise ValueError(f"Uniform: high must not be below low, got low={self.low}, "
+                             f"high={self.high}")
         self.unit = unit
         self.seed = seed
 
@@ -161,6 +168,8 @@ class LogNormal(Initializer):
 
     def __init__(self, mu: float, sigma: float, unit=None, seed: int | None = None):
         self.mu, self.sigma, self.unit, self.seed = float(mu), float(sigma), unit, seed
+        if not self.sigma >= 0:
+            raise ValueError(f"LogNormal: sigma must be non-negative (>= 0), got {sigma}")
         self.value = None if unit is None else pq.Quantity(1.0, unit)  # for unit_of
 
     def __call__(self, shape):

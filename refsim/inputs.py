@@ -16,8 +16,8 @@ import quantities as pq
 
 from refsim import environ
 from refsim import random as _random
-from refsim.module import Dynamics, Neuron
-from refsim.units import to_internal, to_quantity
+from refsim.module import Dynamics, Neuron, count
+from refsim.units import require_sign, to_internal, to_quantity
 
 __all__ = [
     "PoissonSpike", "PoissonEncoder", "PoissonInput", "SpikeTime",
@@ -64,7 +64,7 @@ class PoissonSpike(Neuron):
 
     def __init__(self, in_size, freqs, seed: int | None = None, name: str | None = None):
         super().__init__(in_size, name=name)
-        self.freqs = self._param("freqs", freqs, pq.Hz)
+        self.freqs = self._param("freqs", freqs, pq.Hz, nonnegative=True)
         self.seed = seed
 
     def init_state(self, batch_size=None):
@@ -90,6 +90,7 @@ class PoissonEncoder(PoissonSpike):
     def update(self, freqs=None):
         if freqs is not None:
             self.freqs = to_internal(freqs, "freqs", pq.Hz)
+            require_sign("freqs", freqs, self.freqs, pq.Hz, strict=False)
         return super().update()
 
 
@@ -116,8 +117,8 @@ class PoissonInput(Dynamics):
                  name: str | None = None):
         super().__init__(target.in_size, name=name)
         self.target = target
-        self.num_input = int(num_input)
-        self.freq = self._param("freq", freq, pq.Hz)
+        self.num_input = count("num_input", num_input, least=0)
+        self.freq = self._param("freq", freq, pq.Hz, nonnegative=True)
         self.weight = self._param("weight", weight, target.delta_unit)
         self.seed = seed
         target.before_updates[("PoissonInput", self.name)] = self

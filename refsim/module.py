@@ -28,7 +28,7 @@ import quantities as pq
 
 from refsim import environ
 from refsim import init as _init
-from refsim.units import _same_dimension, to_internal, to_model, to_quantity
+from refsim.units import _same_dimension, require_sign, to_internal, to_model, to_quantity
 
 __all__ = [
     "State",
@@ -195,6 +195,30 @@ def _modules_in(value: Any) -> Iterator[Module]:
             yield from _modules_in(v)
 
 
+def _is_count(value, least: int) -> bool:
+    return (isinstance(value, int | np.integer) and not isinstance(value, bool)
+            and value >= least)
+
+
+def count(name: str, value, least: int = 1) -> int:
+    """``value`` as an ``int``, checked to be an integer ``>= least`` (a number of neurons,
+    synapses or sources); raises ``ValueError`` naming ``name`` otherwise, where ``int()``
+    would truncate 2.5 or accept -3."""
+    if not _is_count(value, least):
+        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    return int(value)
+
+
+def _population_shape(in_size) -> tuple[int, ...]:
+    """``in_size`` (an int or a tuple of ints, each positive) as a shape tuple; raises
+    ``ValueError`` naming it otherwise."""
+    sizes = (in_size,) if np.ndim(in_size) == 0 else tuple(in_size)
+    if not sizes or not all(_is_count(n, 1) for n in sizes):
+        raise ValueError(f"in_size must be a positive integer or a tuple of them, got "
+                         f"{in_size!r}")
+    return tuple(int(n) for n in sizes)
+
+
 def init_all_states(module: Module, batch_size: int | None = None) -> Module:
     """Allocate the states of ``module`` and of every module below it.
 
@@ -225,9 +249,7 @@ class Dynamics(Module):
 
     def __init__(self, in_size, name: str | None = None):
         super().__init__(name)
-        self.in_size = (int(in_size),) if np.ndim(in_size) == 0 else tuple(int(n) for n in in_size)
-        if any(n <= 0 for n in self.in_size):
-            raise ValueError(f"in_size must be positive, got {in_size}")
+        self.in_size = _population_shape(in_size)
         self.varshape = self.in_size
         self.num = math.prod(self.in_size)
         self.current_inputs: dict[str, Any] = {}
@@ -241,18 +263,23 @@ class Dynamics(Module):
         self.dtype = environ.dftype()
 
     # -- parameters ---------------------------------------------------------
-    def _param(self, name: str, value, unit, dtype=None) -> np.ndarray:
+    def _param(self, name: str, value, unit, dtype=None, *, positive: bool = False,
+               nonnegative: bool = False) -> np.ndarray:
         """Convert a parameter to internal units, broadcast to the population.
 
         A scalar stays a 0-d array (one value shared by all); anything else is
         broadcast to :attr:`varshape`.  ``dtype``: the float type (default
-        :attr:`dtype`; a span compared with the clock is float64).  Raises
-        :class:`UnitError` for a wrong or missing dimension, ``ValueError`` for a wrong shape.
+        :attr:`dtype`; a span compared with the clock is float64).  ``positive`` /
+        ``nonnegative``: every value must be ``> 0`` (a time constant or another divisor
+        of the step) / ``>= 0`` (a refractory period, a rate).  Raises :class:`UnitError`
+        for a wrong or missing dimension, ``ValueError`` for a wrong shape or sign.
         """
         self._given[name] = value
         if isinstance(value, _init.Initializer):
             value = value(self.varshape)
         data = to_model(value, name, unit, dtype or self.dtype)
+        if positive or nonnegative:
+            require_sign(name, value, data, unit, strict=positive)
         if data.size == 1:
             return data.reshape(())[()]  # a NumPy scalar of the model's precision
         try:
@@ -372,7 +399,17 @@ class Dynamics(Module):
             return 0.0
         if isinstance(x, (int, float)) and x == 0:
             return 0.0
-        return to_model(x, f"{type(self).__name__}.update input x", self.input_unit, self.dtype)
+        return self._input(x, f"{type(self).__name__}.update input x")
+
+    def _input(self, x, name: str) -> np.ndarray:
+        """``x`` in internal units, checked to broadcast with the population's shape."""
+        data = to_model(x, name, self.input_unit, self.dtype)
+        try:
+            np.broadcast_shapes(data.shape, self.varshape)
+        except ValueError:
+            raise ValueError(f"{name} has shape {data.shape}, which does not fit the "
+                             f"population shape {self.varshape}") from None
+        return data
 
     def align_pre(self, dyn):
         """Step ``dyn`` after every update of this population, fed with its spikes.
@@ -466,8 +503,7 @@ class Synapse(Dynamics):
 
     def update(self, x=None):
         """Advance one step with input ``x`` (a quantity); return the output as a quantity."""
-        name = f"{type(self).__name__} input x"
-        out = self.step(None if x is None else to_model(x, name, self.input_unit, self.dtype))
+        out = self.step(None if x is None else self._input(x, f"{type(self).__name__} input x"))
         return out if self.output_unit is None else to_quantity(out, self.output_unit)
 
     @property

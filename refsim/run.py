@@ -34,6 +34,8 @@ __all__ = ["arange", "for_loop", "run", "StateMonitor", "SpikeMonitor", "RunResu
 def arange(start, stop, step=None) -> pq.Quantity:
     """Time points ``start, start + step, ...`` below ``stop``, in ms (``step`` defaults to dt)."""
     step_ms = environ.dt_ms() if step is None else float(to_internal(step, "step", pq.ms))
+    if step_ms == 0 or not np.isfinite(step_ms):
+        raise ValueError(f"step must be a finite, non-zero time, got {step}")
     values = np.arange(
         float(to_internal(start, "start", pq.ms)), float(to_internal(stop, "stop", pq.ms)), step_ms
     )
@@ -183,7 +185,11 @@ class StateMonitor:
     def values(self):
         """The recording, shape ``(n_records, ...)``, as a quantity where a unit is known."""
         unit = self.target.unit if isinstance(self.target, State) else self.unit
-        data = np.zeros((0,)) if self._buffer is None else self._buffer[: self._n]
+        if self._buffer is not None:
+            data = self._buffer[: self._n]
+        else:  # no record: a State's shape is known without one, a callable's is not
+            shape = np.shape(self._read()) if isinstance(self.target, State) else ()
+            data = np.zeros((0, *shape))
         return data.copy() if unit is None else to_quantity(data, unit)
 
 
@@ -297,9 +303,14 @@ def _announce_memory(mons: dict, n_steps: int, progress: bool | None) -> None:
 def _steps_in(span, name: str, dt: float, on_grid: bool = False) -> int:
     """Number of steps of ``dt`` in ``span`` (a time); a partial step counts as one.
 
-    With ``on_grid`` the span must be a whole number of steps (a start time).
+    With ``on_grid`` the span must be a whole number of steps (a start time); otherwise
+    (a duration) it must not be negative.
     """
     ratio = float(to_internal(span, name, pq.ms)) / dt
+    if not np.isfinite(ratio):
+        raise ValueError(f"{name} must be a finite time, got {span}")
+    if not on_grid and ratio < 0:
+        raise ValueError(f"{name} must be non-negative (>= 0), got {span}")
     nearest = round(ratio)
     if abs(ratio - nearest) <= 1e-9 * max(1.0, abs(ratio)):
         return int(nearest)
@@ -340,7 +351,8 @@ def run(
         (:attr:`RunResult.engine` says what ran; a network that does not compile warns
         with :class:`refsim.backends.BackendFallbackWarning` and runs the NumPy code).
     duration : quantity, time
-        Length of the run: ``duration / dt`` steps (a partial step counts as one).
+        Length of the run, finite and non-negative (else ``ValueError``): ``duration /
+        dt`` steps (a partial step counts as one).
     monitors : dict, optional
         ``name -> State | Neuron | callable | StateMonitor | SpikeMonitor``.
         A State is recorded every step, a Neuron's spikes as (step, index) pairs.

@@ -31,6 +31,7 @@ import quantities as pq
 __all__ = [
     "UnitError",
     "internal_unit",
+    "require_sign",
     "to_internal",
     "to_model",
     "to_quantity",
@@ -197,6 +198,26 @@ def to_internal(value, name: str, expected) -> np.ndarray:
         )
     data = np.asarray(value.magnitude, dtype=np.float64)
     return _rescale(data, _factor(value.dimensionality.string, _internal_str(_unit_str(expected))))
+
+
+def require_sign(name: str, given, data, expected, strict: bool) -> None:
+    """Raise ``ValueError`` naming ``name`` unless every value of ``data`` (``given`` in
+    internal units, of the dimension of ``expected``) is ``> 0`` (``strict``) or ``>= 0``.
+    A NaN fails both tests."""
+    data = np.asarray(data)
+    ok = data > 0 if strict else data >= 0
+    if np.all(ok):
+        return
+    wanted = "positive (> 0)" if strict else "non-negative (>= 0)"
+    if data.ndim == 0:
+        raise ValueError(f"parameter '{name}' must be {wanted}, got {_short(given)}")
+    first = tuple(int(i) for i in np.unravel_index(int(np.argmin(ok)), data.shape))
+    if isinstance(given, pq.Quantity) and given.shape == data.shape:
+        bad = _short(given[first])  # in the unit it was given in
+    else:
+        bad = f"{data[first]} {_unit_str(internal_unit(expected or pq.dimensionless))}"
+    raise ValueError(f"parameter '{name}' must be {wanted} everywhere; element {first} of "
+                     f"shape {data.shape} is {bad}")
 
 
 def to_model(value, name: str, expected, dtype=None) -> np.ndarray:

@@ -27,6 +27,8 @@ import subprocess
 import sys
 import time
 
+from refsim.cli import at_least
+
 #: run time (s) per simulated second measured on this machine kind (shared/anchors/perf.md)
 PEERS = {
     ("coba", 4000): {"Brian2 cpp_standalone": 0.385, "Brian2 runtime": 0.573,
@@ -239,16 +241,19 @@ def _ratio_lines(model: str, N: int, ours: list[dict], theirs: list[dict]) -> li
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="refsim bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=["coba", "cuba", "all"], default="all")
-    parser.add_argument("--N", type=int, nargs="+", default=[4000],
+    parser.add_argument("--N", type=at_least(int, 1), nargs="+", default=[4000],
                         help="network sizes (fixed in-degree); e.g. --N 4000 16000 64000")
-    parser.add_argument("--in-degree", type=float, default=80.0,
+    parser.add_argument("--in-degree", type=at_least(float, 0.0), default=80.0,
                         help="synapses per neuron, 0.8 of them excitatory (default 80: "
                              "p = 0.02 at N = 4000)")
-    parser.add_argument("--duration", type=float, default=1.0, help="biological seconds")
+    parser.add_argument("--duration", type=at_least(float, 0.0, strict=True), default=1.0,
+                        help="biological seconds")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backend", default="all",
+                        choices=["numpy", "numba", "cupy", "all"],
                         help="numpy, numba, cupy, or all that run here (default)")
-    parser.add_argument("--repeats", type=int, default=1, help="median over this many runs")
+    parser.add_argument("--repeats", type=at_least(int, 1), default=1,
+                        help="median over this many runs")
     parser.add_argument("--peers", action="store_true",
                         help="also Brian2 and NEST on the same networks, in this run")
     parser.add_argument("--peer-python", metavar="PYTHON",
@@ -267,9 +272,17 @@ def main(argv: list[str] | None = None) -> int:
                                              backend, float(in_degree), int(precision))),
               flush=True)
         return 0
+    too_small = [N for N in args.N if args.in_degree > N]
+    if too_small:
+        parser.error(f"--in-degree {args.in_degree:g} exceeds --N {too_small[0]}: each neuron "
+                     "draws its inputs from the N neurons (p = in-degree / N <= 1)")
     from refsim import backends
 
-    chosen = ([b for b, (ok, _) in backends.available().items() if ok]
+    runs_here = backends.available()
+    if args.backend != "all" and not runs_here[args.backend][0]:
+        parser.error(f"the {args.backend} backend cannot run here: "
+                     f"{runs_here[args.backend][1]}")
+    chosen = ([b for b, (ok, _) in runs_here.items() if ok]
               if args.backend == "all" else [args.backend])
     models = ["coba", "cuba"] if args.model == "all" else [args.model]
     rows, peer_rows = [], []

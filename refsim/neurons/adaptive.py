@@ -31,7 +31,7 @@ class Adaptation:
     """
 
     def _init_adaptation(self, tau_w, a, b, w_initializer) -> None:
-        self.tau_w = self._param("tau_w", tau_w, pq.ms)
+        self.tau_w = self._param("tau_w", tau_w, pq.ms, positive=True)
         self.a = self._param("a", a, pq.S)
         self.b = self._param("b", b, pq.mA)
         self.w_initializer = Constant(0.0 * pq.mA) if w_initializer is None else w_initializer

@@ -105,7 +105,8 @@ class Refractory:
     """
 
     def _init_refractory(self, tau_ref, ref_var: bool = False) -> None:
-        self.tau_ref = self._param("tau_ref", tau_ref, pq.ms, dtype=np.float64)  # as the clock
+        # tau_ref in float64, as the clock
+        self.tau_ref = self._param("tau_ref", tau_ref, pq.ms, dtype=np.float64, nonnegative=True)
         self.ref_var = bool(ref_var)
 
     def init_state(self, batch_size=None) -> None:

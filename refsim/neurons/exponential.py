@@ -73,12 +73,12 @@ class ExpIF(SpikingNeuron):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
         self.R = self._param("R", R, pq.ohm)
-        self.tau = self._param("tau", tau, pq.ms)
+        self.tau = self._param("tau", tau, pq.ms, positive=True)
         self.V_th = self._param("V_th", V_th, pq.mV)
         self.V_reset = self._param("V_reset", V_reset, pq.mV)
         self.V_rest = self._param("V_rest", V_rest, pq.mV)
         self.V_T = self._param("V_T", V_T, pq.mV)
-        self.delta_T = self._param("delta_T", delta_T, pq.mV)
+        self.delta_T = self._param("delta_T", delta_T, pq.mV, positive=True)
         self.V_initializer = V_initializer
 
     def init_state(self, batch_size=None):

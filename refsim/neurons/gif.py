@@ -67,7 +67,7 @@ class Gif(SpikingNeuron):
                  spk_reset: str = "soft", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
         self.R = self._param("R", R, pq.ohm)
-        self.tau = self._param("tau", tau, pq.ms)
+        self.tau = self._param("tau", tau, pq.ms, positive=True)
         self.V_rest = self._param("V_rest", V_rest, pq.mV)
         self.V_reset = self._param("V_reset", V_reset, pq.mV)
         self.V_th_inf = self._param("V_th_inf", V_th_inf, pq.mV)

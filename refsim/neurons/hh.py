@@ -72,7 +72,7 @@ class HH(ContinuousNeuron):
         self.gK = self._param("gK", gK, pq.mS)
         self.gL = self._param("gL", gL, pq.mS)
         self.V_th = self._param("V_th", V_th, pq.mV)
-        self.C = self._param("C", C, pq.uF)
+        self.C = self._param("C", C, pq.uF, positive=True)
         self.V_initializer = V_initializer or Uniform(-70.0, -60.0, unit=pq.mV)
         self.gate_initializers = {"m": m_initializer, "h": h_initializer, "n": n_initializer}
 
@@ -170,10 +170,11 @@ class MorrisLecar(ContinuousNeuron):
         for key, value, unit in (("V_Ca", V_Ca, pq.mV), ("g_Ca", g_Ca, pq.mS),
                                  ("V_K", V_K, pq.mV), ("g_K", g_K, pq.mS),
                                  ("V_leak", V_leak, pq.mV), ("g_leak", g_leak, pq.mS),
-                                 ("C", C, pq.uF), ("V1", V1, pq.mV), ("V2", V2, pq.mV),
-                                 ("V3", V3, pq.mV), ("V4", V4, pq.mV), ("phi", phi, 1 / pq.ms),
+                                 ("V1", V1, pq.mV), ("V2", V2, pq.mV), ("V3", V3, pq.mV),
+                                 ("V4", V4, pq.mV), ("phi", phi, 1 / pq.ms),
                                  ("V_th", V_th, pq.mV)):
             setattr(self, key, self._param(key, value, unit))
+        self.C = self._param("C", C, pq.uF, positive=True)
         self.V_initializer = V_initializer or Uniform(-70.0, -60.0, unit=pq.mV)
         self.W_initializer = W_initializer
 
@@ -253,8 +254,9 @@ class WangBuzsakiHH(ContinuousNeuron):
         self._set_method(method)
         for key, value, unit in (("ENa", ENa, pq.mV), ("gNa", gNa, pq.mS), ("EK", EK, pq.mV),
                                  ("gK", gK, pq.mS), ("EL", EL, pq.mV), ("gL", gL, pq.mS),
-                                 ("V_th", V_th, pq.mV), ("phi", phi, None), ("C", C, pq.uF)):
+                                 ("V_th", V_th, pq.mV), ("phi", phi, None)):
             setattr(self, key, self._param(key, value, unit))
+        self.C = self._param("C", C, pq.uF, positive=True)
         self.V_initializer = V_initializer
         self.h_initializer = h_initializer
         self.n_initializer = n_initializer

@@ -61,7 +61,7 @@ class IF(SpikingNeuron):
                  name: str | None = None):
         super().__init__(in_size, spk_reset, name)
         self.R = self._param("R", R, pq.ohm)
-        self.tau = self._param("tau", tau, pq.ms)
+        self.tau = self._param("tau", tau, pq.ms, positive=True)
         self.V_th = self._param("V_th", V_th, pq.mV)
         self.V_initializer = V_initializer
 
@@ -126,7 +126,7 @@ class LIF(SpikingNeuron):
                  spk_reset: str = "soft", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
         self.R = self._param("R", R, pq.ohm)
-        self.tau = self._param("tau", tau, pq.ms)
+        self.tau = self._param("tau", tau, pq.ms, positive=True)
         self.V_th = self._param("V_th", V_th, pq.mV)
         self.V_reset = self._param("V_reset", V_reset, pq.mV)
         self.V_rest = self._param("V_rest", V_rest, pq.mV)
@@ -225,7 +225,7 @@ class ALIF(LIF):
                  spk_reset: str = "soft", name: str | None = None):
         super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
                          V_initializer=V_initializer, spk_reset=spk_reset, name=name)
-        self.tau_a = self._param("tau_a", tau_a, pq.ms)
+        self.tau_a = self._param("tau_a", tau_a, pq.ms, positive=True)
         self.beta = self._param("beta", beta, pq.mV)
         self.a_initializer = a_initializer
 
@@ -273,7 +273,7 @@ class CubaLIF(LIF):
                  spk_reset: str = "soft", name: str | None = None):
         super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
                          V_initializer=V_initializer, spk_reset=spk_reset, name=name)
-        self.tau_syn = self._param("tau_syn", tau_syn, pq.ms)
+        self.tau_syn = self._param("tau_syn", tau_syn, pq.ms, positive=True)
         self.g_initializer = g_initializer or Constant(0.0 * self.g_unit)
 
     @property

@@ -56,7 +56,7 @@ class QuaIF(SpikingNeuron):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
         self.R = self._param("R", R, pq.ohm)
-        self.tau = self._param("tau", tau, pq.ms)
+        self.tau = self._param("tau", tau, pq.ms, positive=True)
         self.V_th = self._param("V_th", V_th, pq.mV)
         self.V_reset = self._param("V_reset", V_reset, pq.mV)
         self.V_rest = self._param("V_rest", V_rest, pq.mV)

@@ -52,8 +52,8 @@ class FitzHughNagumo(ContinuousNeuron):
         self._set_method(method)
         self.a = self._param("a", a, None)
         self.b = self._param("b", b, None)
-        self.tau = self._param("tau", tau, pq.ms)
-        self.tau_w = self._param("tau_w", tau_w, pq.ms)
+        self.tau = self._param("tau", tau, pq.ms, positive=True)
+        self.tau_w = self._param("tau_w", tau_w, pq.ms, positive=True)
         self.V_th = self._param("V_th", V_th, None)
         self.V_initializer = V_initializer
         self.w_initializer = w_initializer
@@ -128,7 +128,7 @@ class HindmarshRose(ContinuousNeuron):
         for key, value in (("a", a), ("b", b), ("c", c), ("d", d), ("r", r), ("s", s),
                            ("V_r", V_r), ("V_th", V_th)):
             setattr(self, key, self._param(key, value, None))
-        self.tau = self._param("tau", tau, pq.ms)
+        self.tau = self._param("tau", tau, pq.ms, positive=True)
         self.V_initializer = V_initializer
         self.y_initializer = y_initializer
         self.z_initializer = z_initializer

@@ -50,7 +50,7 @@ class Alpha(Synapse):
     def __init__(self, in_size, tau=8.0 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
                  name: str | None = None):
         super().__init__(in_size, name=name)
-        self.tau = self._param("tau", tau, pq.ms)
+        self.tau = self._param("tau", tau, pq.ms, positive=True)
         self.g_initializer = g_initializer
         self.g_unit = unit_of(g_initializer)
 

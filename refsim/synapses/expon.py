@@ -57,7 +57,7 @@ class Expon(Synapse):
     def __init__(self, in_size, tau=8.0 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
                  name: str | None = None):
         super().__init__(in_size, name=name)
-        self.tau = self._param("tau", tau, pq.ms)
+        self.tau = self._param("tau", tau, pq.ms, positive=True)
         self.g_initializer = g_initializer
         self.g_unit = unit_of(g_initializer)
 
@@ -114,8 +114,8 @@ class DualExpon(Synapse):
                  normalize: bool = True, g_initializer=Constant(0.0 * pq.mS),
                  name: str | None = None):
         super().__init__(in_size, name=name)
-        self.tau_decay = self._param("tau_decay", tau_decay, pq.ms)
-        self.tau_rise = self._param("tau_rise", tau_rise, pq.ms)
+        self.tau_decay = self._param("tau_decay", tau_decay, pq.ms, positive=True)
+        self.tau_rise = self._param("tau_rise", tau_rise, pq.ms, positive=True)
         self.amplitude = self._param("amplitude", amplitude, None)
         self.normalize = bool(normalize)
         self.g_initializer = g_initializer

@@ -38,8 +38,9 @@ class _TransmitterPulse(Synapse):
 
     def __init__(self, in_size, T, T_dur, g_initializer, name):
         super().__init__(in_size, name=name)
-        self.T = self._param("T", T, pq.mM)
-        self.T_dur = self._param("T_dur", T_dur, pq.ms, dtype=np.float64)  # as the clock
+        self.T = self._param("T", T, pq.mM, nonnegative=True)
+        # T_dur in float64, as the clock
+        self.T_dur = self._param("T_dur", T_dur, pq.ms, dtype=np.float64, nonnegative=True)
         self.g_initializer = g_initializer
         self.g_unit = unit_of(g_initializer)
         self.g_max = float(to_internal(pq.Quantity(1.0, self.g_unit), "g", self.g_unit)) \
@@ -79,8 +80,8 @@ class AMPA(_TransmitterPulse):
                  T_dur=0.5 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
                  name: str | None = None):
         super().__init__(in_size, T, T_dur, g_initializer, name)
-        self.alpha = self._param("alpha", alpha, 1 / (pq.ms * pq.mM))
-        self.beta = self._param("beta", beta, 1 / pq.ms)
+        self.alpha = self._param("alpha", alpha, 1 / (pq.ms * pq.mM), nonnegative=True)
+        self.beta = self._param("beta", beta, 1 / pq.ms, nonnegative=True)
 
     def init_state(self, batch_size: int | None = None) -> None:
         self._init_pulse_states(batch_size)
@@ -134,10 +135,10 @@ class BioNMDA(_TransmitterPulse):
                  T_dur=0.5 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
                  x_initializer=Constant(0.0), name: str | None = None):
         super().__init__(in_size, T, T_dur, g_initializer, name)
-        self.alpha1 = self._param("alpha1", alpha1, 1 / pq.ms)
-        self.beta1 = self._param("beta1", beta1, 1 / pq.ms)
-        self.alpha2 = self._param("alpha2", alpha2, 1 / (pq.ms * pq.mM))
-        self.beta2 = self._param("beta2", beta2, 1 / pq.ms)
+        self.alpha1 = self._param("alpha1", alpha1, 1 / pq.ms, nonnegative=True)
+        self.beta1 = self._param("beta1", beta1, 1 / pq.ms, nonnegative=True)
+        self.alpha2 = self._param("alpha2", alpha2, 1 / (pq.ms * pq.mM), nonnegative=True)
+        self.beta2 = self._param("beta2", beta2, 1 / pq.ms, nonnegative=True)
         self.x_initializer = x_initializer
 
     def init_state(self, batch_size: int | None = None) -> None:

@@ -48,8 +48,8 @@ class STP(Synapse):
                  name: str | None = None):
         super().__init__(in_size, name=name)
         self.U = self._param("U", U, None)
-        self.tau_f = self._param("tau_f", tau_f, pq.ms)
-        self.tau_d = self._param("tau_d", tau_d, pq.ms)
+        self.tau_f = self._param("tau_f", tau_f, pq.ms, positive=True)
+        self.tau_d = self._param("tau_d", tau_d, pq.ms, positive=True)
 
     @property
     def output_unit(self):
@@ -88,7 +88,7 @@ class STD(Synapse):
 
     def __init__(self, in_size, tau=200.0 * pq.ms, U=0.07, name: str | None = None):
         super().__init__(in_size, name=name)
-        self.tau = self._param("tau", tau, pq.ms)
+        self.tau = self._param("tau", tau, pq.ms, positive=True)
         self.U = self._param("U", U, None)
 
     @property

@@ -1,0 +1,272 @@
+"""Bad input gets a ValueError that names the parameter, what it expects and what came:
+sizes and counts, the sign of time constants, rates and spreads, run lengths, input
+shapes, and the command line's numeric options."""
+
+import inspect
+import re
+
+import numpy as np
+import pytest
+import quantities as pq
+
+import refsim
+from refsim import cli
+from refsim.validation import bench
+
+MODELS = [getattr(refsim, n) for n in refsim.neurons.__all__ + refsim.synapses.__all__]
+
+
+def _divisors(cls) -> list[str]:
+    """The constructor parameters of ``cls`` that the step divides by: its time constants
+    (``tau``, ``tau_*`` but the refractory period), ``delta_T`` and ``C``."""
+    names = inspect.signature(cls).parameters
+    return [n for n in names
+            if (n == "tau" or n.startswith("tau_")) and n != "tau_ref" or n in ("delta_T", "C")]
+
+
+POSITIVE = [(cls, name) for cls in MODELS for name in _divisors(cls)]
+
+
+def test_every_model_has_its_divisors_checked():
+    # the list the next test runs over is not empty by accident of the signatures
+    assert len(POSITIVE) >= 30
+    assert {(c.__name__, n) for c, n in POSITIVE} >= {
+        ("LIF", "tau"), ("ALIF", "tau_a"), ("CubaLIF", "tau_syn"), ("ExpIF", "delta_T"),
+        ("AdExIF", "tau_w"), ("HH", "C"), ("MorrisLecar", "C"), ("WangBuzsakiHH", "C"),
+        ("DualExpon", "tau_rise"), ("DualExpon", "tau_decay"), ("STP", "tau_f"),
+        ("STP", "tau_d"), ("STD", "tau")}
+
+
+@pytest.mark.parametrize("cls,name", POSITIVE, ids=[f"{c.__name__}.{n}" for c, n in POSITIVE])
+@pytest.mark.parametrize("factor", [0.0, -1.0])
+def test_a_time_constant_or_other_divisor_must_be_positive(cls, name, factor):
+    default = inspect.signature(cls).parameters[name].default
+    given = factor * default
+    with pytest.raises(ValueError, match=re.escape(f"parameter '{name}' must be positive "
+                                                   f"(> 0), got {given}")):
+        cls(3, **{name: given})
+
+
+@pytest.mark.parametrize("cls", [refsim.LIFRef, refsim.AdExIFRef, refsim.GifRef])
+def test_a_refractory_period_may_be_zero_but_not_negative(cls):
+    assert float(cls(3, tau_ref=0.0 * pq.ms).tau_ref) == 0.0
+    with pytest.raises(ValueError,
+                       match=re.escape("parameter 'tau_ref' must be non-negative (>= 0), got "
+                                       "-1.0 ms")):
+        cls(3, tau_ref=-1.0 * pq.ms)
+
+
+@pytest.mark.parametrize("cls", [refsim.AMPA, refsim.GABAa])
+@pytest.mark.parametrize("name", ["alpha", "beta", "T", "T_dur"])
+def test_kinetic_rates_and_transmitter_pulses_must_not_be_negative(cls, name):
+    default = inspect.signature(cls).parameters[name].default
+    with pytest.raises(ValueError, match=re.escape(f"parameter '{name}' must be non-negative "
+                                                   f"(>= 0), got {-1.0 * default}")):
+        cls(3, **{name: -1.0 * default})
+
+
+def test_a_per_neuron_parameter_names_the_first_bad_element():
+    with pytest.raises(ValueError, match=re.escape(
+            "parameter 'tau' must be positive (> 0) everywhere; element (2,) of shape (4,) "
+            "is -2.0 ms")):
+        refsim.LIF(4, tau=np.array([5.0, 5.0, -2.0, 0.0]) * pq.ms)
+    with pytest.raises(ValueError, match=re.escape("element (1,) of shape (3,) is nan ms")):
+        refsim.Expon(3, tau=np.array([5.0, np.nan, 1.0]) * pq.ms)
+    # an initializer is evaluated first, then checked
+    with pytest.raises(ValueError, match="parameter 'tau' must be positive"):
+        refsim.LIF(50, tau=refsim.init.Normal(0.0, 1.0, unit=pq.ms, seed=0))
+    # the element in the unit it was given in
+    with pytest.raises(ValueError, match=re.escape("element (0,) of shape (2,) is -2.0 s")):
+        refsim.LIF(2, tau=np.array([-2.0, 1.0]) * pq.s)
+
+
+@pytest.mark.parametrize("size", [0, -3, 2.5, "a", True, (), (4, 0), (2.0, 3)])
+def test_a_population_size_is_a_positive_integer_or_a_tuple_of_them(size):
+    with pytest.raises(ValueError, match=re.escape(
+            f"in_size must be a positive integer or a tuple of them, got {size!r}")):
+        refsim.LIF(size)
+
+
+def test_integer_sizes_of_numpy_types_are_taken():
+    assert refsim.LIF(np.int64(7)).varshape == (7,)
+    assert refsim.LIF((np.int32(2), 3)).varshape == (2, 3)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: refsim.EventFixedProb(-1, 5, 0.1, 1 * pq.mS), "n_pre must be an integer >= 1, "
+                                                            "got -1"),
+    (lambda: refsim.EventFixedProb(4, 2.5, 0.1, 1 * pq.mS), "n_post must be an integer >= 1, "
+                                                             "got 2.5"),
+    (lambda: refsim.FixedProb(0, 5, 0.1, 1 * pq.mS), "n_pre must be an integer >= 1, got 0"),
+    (lambda: refsim.FixedInDegree(4, 5, -1, 1 * pq.mS), "k must be an integer >= 0, got -1"),
+    (lambda: refsim.FixedOutDegree(4, 5, 1.5, 1 * pq.mS), "k must be an integer >= 0, "
+                                                           "got 1.5"),
+    (lambda: refsim.AllToAll(3, -2, 1 * pq.mS), "n_post must be an integer >= 1, got -2"),
+    (lambda: refsim.OneToOne(0, 1 * pq.mS), "n must be an integer >= 1, got 0"),
+    (lambda: refsim.Linear(3, 0, 1 * pq.mS), "n_out must be an integer >= 1, got 0"),
+    (lambda: refsim.SparseLinear.from_indices(-2, 3, [0], [1], 1 * pq.mS),
+     "n_pre must be an integer >= 1, got -2"),
+    (lambda: refsim.PoissonInput(refsim.LIF(3), -4, 10 * pq.Hz, 1 * pq.mV),
+     "num_input must be an integer >= 0, got -4"),
+])
+def test_counts_of_neurons_synapses_and_sources(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
+
+
+def test_counts_of_zero_where_zero_makes_sense():
+    assert refsim.FixedInDegree(4, 5, 0, 1 * pq.mS).nnz == 0
+    assert refsim.PoissonInput(refsim.LIF(3), 0, 10 * pq.Hz, 1 * pq.mV).num_input == 0
+
+
+def test_rates_must_not_be_negative():
+    with pytest.raises(ValueError, match=re.escape(
+            "parameter 'freqs' must be non-negative (>= 0), got -5.0 Hz")):
+        refsim.PoissonSpike(3, -5.0 * pq.Hz)
+    with pytest.raises(ValueError, match=re.escape(
+            "parameter 'freq' must be non-negative (>= 0), got -1.0 Hz")):
+        refsim.PoissonInput(refsim.LIF(3), 10, -1.0 * pq.Hz, 1 * pq.mV)
+    encoder = refsim.PoissonEncoder(3, seed=0)
+    refsim.init_all_states(encoder)
+    with pytest.raises(ValueError, match=re.escape(
+            "parameter 'freqs' must be non-negative (>= 0) everywhere; element (1,) of shape "
+            "(3,) is -2.0 Hz")):
+        encoder.update(np.array([1.0, -2.0, 3.0]) * pq.Hz)
+
+
+def test_spreads_of_initializers():
+    with pytest.raises(ValueError, match=re.escape("Normal: std must be non-negative (>= 0), "
+                                                   "got -1.0 mV")):
+        refsim.init.Normal(0.0, -1.0, unit=pq.mV)
+    with pytest.raises(ValueError, match=re.escape("Uniform: high must not be below low, got "
+                                                   "low=5.0 mV, high=1.0 mV")):
+        refsim.init.Uniform(5.0, 1.0, unit=pq.mV)
+    # compared in one unit: 4 mV is below 0.005 V
+    with pytest.raises(ValueError, match="Uniform: high must not be below low"):
+        refsim.init.Uniform(0.005 * pq.V, 4.0 * pq.mV)
+    with pytest.raises(ValueError, match=re.escape("LogNormal: sigma must be non-negative "
+                                                   "(>= 0), got -0.5")):
+        refsim.init.LogNormal(0.0, -0.5)
+    assert refsim.init.Uniform(2.0, 2.0, unit=pq.mV)((3,)).magnitude.tolist() == [2.0] * 3
+    assert refsim.init.Normal(1.0, 0.0, unit=pq.mV)((2,)).magnitude.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("duration,message", [
+    (-5.0 * pq.ms, "duration must be non-negative (>= 0), got -5.0 ms"),
+    (np.nan * pq.ms, "duration must be a finite time, got nan ms"),
+    (np.inf * pq.s, "duration must be a finite time, got inf s"),
+])
+def test_a_run_lasts_a_finite_non_negative_time(duration, message):
+    neuron = refsim.LIF(2)
+    refsim.init_all_states(neuron)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        refsim.run(lambda: neuron(), duration)
+
+
+def test_a_run_of_zero_length_runs_no_step():
+    neuron = refsim.LIF(2)
+    refsim.init_all_states(neuron)
+    result = refsim.run(lambda: neuron(), 0.0 * pq.ms, monitors={"V": neuron.V})
+    assert result["V"].shape == (0, 2)
+
+
+def test_arange_needs_a_non_zero_step():
+    with pytest.raises(ValueError, match=re.escape("step must be a finite, non-zero time, got "
+                                                   "0.0 ms")):
+        refsim.arange(0 * pq.ms, 5 * pq.ms, 0 * pq.ms)
+    assert refsim.arange(0 * pq.ms, 0.3 * pq.ms, 0.1 * pq.ms).magnitude.tolist() == pytest.approx(
+        [0.0, 0.1, 0.2], abs=1e-15)  # np.arange's own rounding of 0.1 * k
+
+
+def test_a_direct_input_must_fit_the_population():
+    neuron, synapse = refsim.LIF(10), refsim.Expon(4)
+    refsim.init_all_states(neuron)
+    refsim.init_all_states(synapse)
+    with pytest.raises(ValueError, match=re.escape(
+            "LIF.update input x has shape (7,), which does not fit the population shape "
+            "(10,)")):
+        neuron(np.ones(7) * pq.mA)
+    with pytest.raises(ValueError, match=re.escape(
+            "Expon input x has shape (3,), which does not fit the population shape (4,)")):
+        synapse(np.ones(3) * pq.mS)
+    neuron(np.ones(10) * pq.mA)  # a fitting one steps
+    assert neuron.V.value.shape == (10,)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["validate", "--jobs", "0"], "argument --jobs: expected int >= 1, got 0"),
+    (["validate", "--jobs", "two"], "argument --jobs: expected int >= 1, got 'two'"),
+    (["compare", "a.npz", "b.npz", "--rtol=-1e-9"],
+     "argument --rtol: expected float >= 0, got -1e-9"),
+    (["compare", "a.npz", "b.npz", "--max-step-offset", "-1"],
+     "argument --max-step-offset: expected int >= 0, got -1"),
+    (["compare", "a.npz", "b.npz", "--van-rossum", "0"],
+     "argument --van-rossum: expected float > 0, got 0"),
+])
+def test_the_command_line_refuses_numbers_out_of_range(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--N", "0"], "argument --N: expected int >= 1, got 0"),
+    (["--N", "2.5"], "argument --N: expected int >= 1, got '2.5'"),
+    (["--repeats", "0"], "argument --repeats: expected int >= 1, got 0"),
+    (["--duration", "-1"], "argument --duration: expected float > 0, got -1"),
+    (["--duration", "nan"], "argument --duration: expected float > 0, got nan"),
+    (["--in-degree", "-5"], "argument --in-degree: expected float >= 0, got -5"),
+    (["--N", "50"], "--in-degree 80 exceeds --N 50: each neuron draws its inputs from the N "
+                    "neurons (p = in-degree / N <= 1)"),
+    (["--backend", "jax"], "argument --backend: invalid choice: 'jax'"),
+])
+def test_refsim_bench_refuses_bad_options_before_it_runs(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_refsim_bench_on_a_backend_that_cannot_run_here_says_why(capsys, monkeypatch):
+    from refsim import backends
+
+    monkeypatch.setattr(backends, "available", lambda: {
+        "numpy": (True, "2.x"), "numba": (True, "0.x"),
+        "cupy": (False, "cupy is not installed; install CuPy")})
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--backend", "cupy", "--N", "100", "--in-degree", "10"])
+    assert exc.value.code == 2
+    assert ("the cupy backend cannot run here: cupy is not installed; install CuPy"
+            in capsys.readouterr().err)
+
+
+def test_validate_jobs_default_is_two_or_the_usable_cores(monkeypatch):
+    import refsim.backends.plan as plan
+
+    seen = []
+
+    class Pool:  # records max_workers instead of starting processes
+        def __init__(self, max_workers, mp_context):
+            seen.append(max_workers)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, fn, names, backends):
+            return [fn(n, b) for n, b in zip(names, backends, strict=True)]
+
+    import concurrent.futures
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    for cores, expected in ((1, None), (2, 2), (16, 2)):
+        monkeypatch.setattr(plan, "usable_cores", lambda cores=cores: cores)
+        seen.clear()
+        assert cli.main(["validate", "--case", "analytic/lif_subthreshold,golden/tut1a",
+                         "--backend", "numpy"]) == 0
+        assert seen == ([] if expected is None else [expected])
