@@ -35,6 +35,8 @@ __all__ = ["SpikeDelay", "SynapticDelay", "delay_steps"]
 
 
 def _check_at_least_one_step(d_ms: np.ndarray, dt: float, name: str) -> None:
+    if not np.all(np.isfinite(d_ms)):
+        raise ValueError(f"{name} must be a finite time, got {d_ms[~np.isfinite(d_ms)][0]} ms")
     if np.any(d_ms / dt < 1.0 - 1e-9):
         raise ValueError(
             f"{name} of {float(np.min(d_ms))} ms is shorter than one step (dt = {dt} ms): "

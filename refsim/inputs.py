@@ -199,8 +199,18 @@ class _Waveform:
 
 
 def _value(value, name):
-    unit = value.units if isinstance(value, pq.Quantity) else None
+    """``value`` in internal units, and the unit to report it in (that of ``value``, or of
+    its first element for a list of quantities)."""
+    first = value[0] if isinstance(value, list | tuple) and value else value
+    unit = first.units if isinstance(first, pq.Quantity) else None
     return to_internal(value, name, unit), unit
+
+
+def _checked(value, name: str, expected, strict: bool = False):
+    """``value`` in internal units, every element ``>= 0`` (``> 0`` where ``strict``)."""
+    data = to_internal(value, name, expected)
+    require_sign(name, value, data, expected, strict=strict)
+    return data
 
 
 class ConstantInput(_Waveform):
@@ -208,7 +218,7 @@ class ConstantInput(_Waveform):
 
     def __init__(self, value, duration):
         self.value, self.unit = _value(value, "value")
-        self.duration = float(to_internal(duration, "duration", pq.ms))
+        self.duration = float(_checked(duration, "duration", pq.ms))
 
     def at(self, t_ms):
         return self.value if t_ms < self.duration else 0.0 * self.value
@@ -219,7 +229,7 @@ class SectionInput(_Waveform):
 
     def __init__(self, values, durations):
         self.values, self.unit = _value(values, "values")
-        self.ends = np.cumsum(to_internal(durations, "durations", pq.ms))
+        self.ends = np.cumsum(_checked(durations, "durations", pq.ms))
         if self.values.shape[:1] != self.ends.shape:
             raise ValueError(f"{len(self.values)} values for {len(self.ends)} durations")
 
@@ -246,7 +256,7 @@ class RampInput(_Waveform):
     def __init__(self, c_start, c_end, duration, t_start=0.0 * pq.ms):
         self.c_start, self.unit = _value(c_start, "c_start")
         self.c_end = to_internal(c_end, "c_end", self.unit)
-        self.duration = float(to_internal(duration, "duration", pq.ms))
+        self.duration = float(_checked(duration, "duration", pq.ms))
         self.t_start = float(to_internal(t_start, "t_start", pq.ms))
 
     def at(self, t_ms):
@@ -262,7 +272,7 @@ class SinusoidalInput(_Waveform):
     def __init__(self, amplitude, frequency, duration, bias=None):
         self.amplitude, self.unit = _value(amplitude, "amplitude")
         self.frequency = float(to_internal(frequency, "frequency", pq.Hz))
-        self.duration = float(to_internal(duration, "duration", pq.ms))
+        self.duration = float(_checked(duration, "duration", pq.ms))
         self.bias = 0.0 if bias is None else to_internal(bias, "bias", self.unit)
 
     def at(self, t_ms):
@@ -286,7 +296,8 @@ class WienerProcessInput(_Waveform):
 
     def __init__(self, sigma, duration, size=1, seed: int | None = None):
         self.sigma, self.unit = _value(sigma, "sigma")
-        self.duration = float(to_internal(duration, "duration", pq.ms))
+        require_sign("sigma", sigma, self.sigma, self.unit, strict=False)
+        self.duration = float(_checked(duration, "duration", pq.ms))
         self.size, self.rng = size, _rng(seed)
 
     def at(self, t_ms):
@@ -312,9 +323,9 @@ class OUProcessInput(_Waveform):
 
     def __init__(self, mean, sigma, tau, duration, size=1, seed: int | None = None):
         self.mean, self.unit = _value(mean, "mean")
-        self.sigma = to_internal(sigma, "sigma", self.unit)
-        self.tau = float(to_internal(tau, "tau", pq.ms))
-        self.duration = float(to_internal(duration, "duration", pq.ms))
+        self.sigma = _checked(sigma, "sigma", self.unit)
+        self.tau = float(_checked(tau, "tau", pq.ms, strict=True))
+        self.duration = float(_checked(duration, "duration", pq.ms))
         self.rng = _rng(seed)
         self.x = np.broadcast_to(self.mean, size).astype(np.float64)
 

@@ -298,7 +298,8 @@ class Dynamics(Module):
         reports in the initializer's own unit when it has one.  ``dtype``: the float
         type (default :attr:`dtype`; the time of an event is float64).
         """
-        shape = self.varshape if batch_size is None else (batch_size, *self.varshape)
+        shape = self.varshape if batch_size is None else (count("batch_size", batch_size),
+                                                          *self.varshape)
         values = _init.param(initializer, shape)
         data = to_model(values, name, unit, dtype or self.dtype)
         display = values.units if isinstance(values, pq.Quantity) else unit

@@ -160,6 +160,8 @@ class AlignPostProj(Module):
 def _check_comm(comm: Comm, post: Dynamics) -> None:
     if not isinstance(comm, Comm):
         raise TypeError(f"comm must be a refsim communication operator, got {comm!r}")
+    if not isinstance(post, Dynamics):
+        raise TypeError(f"post must be a refsim population (a neuron model), got {post!r}")
     _check_sizes(f"comm ({type(comm).__name__}) output", comm.n_post, post)
 
 

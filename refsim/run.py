@@ -319,6 +319,22 @@ def _steps_in(span, name: str, dt: float, on_grid: bool = False) -> int:
     return int(np.ceil(ratio))
 
 
+def _check_indices(name: str, mon: StateMonitor | SpikeMonitor) -> None:
+    """Raise ``ValueError`` unless ``mon``'s indices lie in ``[0, n)`` for the ``n`` values
+    it reads (a State's last axis, a population's neurons; a callable's are unknown)."""
+    if mon.indices is None or mon.indices.size == 0:
+        return
+    if isinstance(mon, SpikeMonitor):
+        n = mon.neuron.num
+    elif isinstance(mon.target, State):
+        n = mon.target.data.shape[-1]
+    else:
+        return
+    outside = mon.indices[(mon.indices < 0) | (mon.indices >= n)]
+    if outside.size:
+        raise ValueError(f"monitor '{name}': indices must lie in [0, {n}), got {outside[0]}")
+
+
 def _as_monitor(name: str, target) -> StateMonitor | SpikeMonitor:
     if isinstance(target, StateMonitor | SpikeMonitor):
         return target
@@ -371,7 +387,8 @@ def run(
     n_steps = _steps_in(duration, "duration", dt)
     times = (first_step + np.arange(n_steps)) * dt  # integer steps: no drift across runs
     mons = {name: _as_monitor(name, target) for name, target in (monitors or {}).items()}
-    for mon in mons.values():
+    for name, mon in mons.items():
+        _check_indices(name, mon)
         mon._start(n_steps, first_step)
     _announce_memory(mons, n_steps, progress)
     planned = time.perf_counter()

@@ -161,8 +161,9 @@ def to_internal(value, name: str, expected) -> np.ndarray:
     Parameters
     ----------
     value : quantities.Quantity or array_like
-        The value given by the user.  A plain number is accepted only where
-        ``expected`` is dimensionless.
+        The value given by the user, or a list or tuple of quantities (each may have its
+        own unit of the dimension).  A plain number is accepted only where ``expected``
+        is dimensionless.
     name : str
         The parameter's name, used in the error message.
     expected : quantities unit
@@ -181,6 +182,9 @@ def to_internal(value, name: str, expected) -> np.ndarray:
         dimension is required.
     """
     expected = pq.dimensionless if expected is None else expected
+    if isinstance(value, list | tuple) and any(isinstance(v, pq.Quantity) for v in value):
+        # a sequence of quantities ([1 * pq.ms, 2 * pq.ms]): each converted on its own
+        return np.array([to_internal(v, name, expected) for v in value], dtype=np.float64)
     needs_dimension = not _same_dimension(expected, pq.dimensionless)
     if not isinstance(value, pq.Quantity):
         if needs_dimension:

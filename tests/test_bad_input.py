@@ -270,3 +270,94 @@ def test_validate_jobs_default_is_two_or_the_usable_cores(monkeypatch):
         assert cli.main(["validate", "--case", "analytic/lif_subthreshold,golden/tut1a",
                          "--backend", "numpy"]) == 0
         assert seen == ([] if expected is None else [expected])
+
+
+@pytest.mark.parametrize("monitor,message", [
+    (lambda n: refsim.StateMonitor(n.V, indices=[3, 10]), "monitor 'm': indices must lie in "
+                                                          "[0, 10), got 10"),
+    (lambda n: refsim.StateMonitor(n.V, indices=[-1]), "monitor 'm': indices must lie in "
+                                                       "[0, 10), got -1"),
+    (lambda n: refsim.SpikeMonitor(n, indices=[20]), "monitor 'm': indices must lie in "
+                                                     "[0, 10), got 20"),
+])
+def test_monitor_indices_must_name_neurons_of_the_population(monitor, message):
+    neuron = refsim.LIF(10)
+    refsim.init_all_states(neuron)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        refsim.run(lambda: neuron(), 1 * pq.ms, monitors={"m": monitor(neuron)})
+
+
+def test_a_projection_needs_a_population_to_target():
+    with pytest.raises(TypeError, match=re.escape(
+            "post must be a refsim population (a neuron model), got 5")):
+        refsim.AlignPostProj(comm=refsim.EventFixedProb(4, 10, 0.5, 1 * pq.mS, seed=0),
+                             syn=refsim.Expon.desc(10, tau=2 * pq.ms), out=refsim.CUBA.desc(),
+                             post=5)
+
+
+@pytest.mark.parametrize("delay,message", [
+    (np.nan * pq.ms, "the delay must be a finite time, got nan ms"),
+    (-1.0 * pq.ms, "the delay of -1.0 ms is shorter than one step"),
+])
+def test_a_delay_is_finite_and_at_least_one_step(delay, message):
+    post = refsim.LIF(10)
+    proj = refsim.AlignPostProj(comm=refsim.EventFixedProb(4, 10, 0.5, 1 * pq.mS, seed=0),
+                                syn=refsim.Expon.desc(10, tau=2 * pq.ms), out=refsim.CUBA.desc(),
+                                post=post, delay=delay)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        refsim.init_all_states(proj)
+
+
+def test_a_list_of_quantities_is_converted_element_by_element():
+    spikes = refsim.SpikeTime(3, [0, 1], [1.0 * pq.ms, 0.002 * pq.s])
+    assert spikes.times_ms.tolist() == [1.0, 2.0]
+    waveform = refsim.SectionInput([1.0 * pq.mA, 2000.0 * pq.uA], [5 * pq.ms, 5 * pq.ms])
+    assert waveform.values.tolist() == [1e6, 2e6]  # nA, reported in the first one's unit
+    assert str(waveform.unit) == "1.0 mA"
+    with pytest.raises(refsim.UnitError, match=re.escape(
+            "parameter 'times' expects a time (e.g. in ms), got the bare number 2")):
+        refsim.SpikeTime(3, [0, 1], [1.0 * pq.ms, 2])
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: refsim.ConstantInput(1 * pq.mA, -5 * pq.ms),
+     "parameter 'duration' must be non-negative (>= 0), got -5.0 ms"),
+    (lambda: refsim.SectionInput([1 * pq.mA], [-5 * pq.ms]),
+     "parameter 'durations' must be non-negative (>= 0) everywhere; element (0,) of shape "
+     "(1,) is -5.0 ms"),
+    (lambda: refsim.RampInput(0 * pq.mA, 1 * pq.mA, -1 * pq.ms),
+     "parameter 'duration' must be non-negative (>= 0), got -1.0 ms"),
+    (lambda: refsim.OUProcessInput(0 * pq.mA, 1 * pq.mA, 0 * pq.ms, 10 * pq.ms),
+     "parameter 'tau' must be positive (> 0), got 0.0 ms"),
+    (lambda: refsim.OUProcessInput(0 * pq.mA, -1 * pq.mA, 5 * pq.ms, 10 * pq.ms),
+     "parameter 'sigma' must be non-negative (>= 0), got -1.0 mA"),
+    (lambda: refsim.WienerProcessInput(-1 * pq.mA, 10 * pq.ms),
+     "parameter 'sigma' must be non-negative (>= 0), got -1.0 mA"),
+])
+def test_waveforms_refuse_negative_durations_and_spreads(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
+
+
+@pytest.mark.parametrize("cls", [refsim.STP, refsim.STD])
+@pytest.mark.parametrize("U", [-0.1, 1.5])
+def test_the_fraction_used_per_spike_lies_in_0_1(cls, U):
+    with pytest.raises(ValueError, match=re.escape("parameter 'U' must "
+                                                   + ("be non-negative" if U < 0 else
+                                                      f"lie in [0, 1] (a fraction), got {U}"))):
+        cls(3, U=U)
+    assert float(cls(3, U=1.0).U) == 1.0
+
+
+@pytest.mark.parametrize("batch_size", [0, -2, 1.5])
+def test_a_batch_size_is_a_positive_integer(batch_size):
+    with pytest.raises(ValueError, match=re.escape(
+            f"batch_size must be an integer >= 1, got {batch_size!r}")):
+        refsim.init_all_states(refsim.LIF(3), batch_size=batch_size)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, 2**32, "7"])
+def test_a_seed_is_an_integer_numpy_can_take(seed):
+    with pytest.raises(ValueError, match=re.escape(
+            f"seed must be an integer in [0, 2**32), got {seed!r}")):
+        refsim.random.seed(seed)

@@ -27,6 +27,15 @@ from refsim.module import Synapse
 __all__ = ["STP", "STD"]
 
 
+def _fraction_used(synapse: Synapse, U) -> np.ndarray:
+    """The parameter ``U`` of ``synapse``, checked to lie in [0, 1] (a fraction of the
+    resources)."""
+    data = synapse._param("U", U, None, nonnegative=True)
+    if not np.all(data <= 1.0):
+        raise ValueError(f"parameter 'U' must lie in [0, 1] (a fraction), got {U}")
+    return data
+
+
 class STP(Synapse):
     r"""Short-term facilitation and depression.
 
@@ -47,7 +56,7 @@ class STP(Synapse):
     def __init__(self, in_size, U=0.15, tau_f=1500.0 * pq.ms, tau_d=200.0 * pq.ms,
                  name: str | None = None):
         super().__init__(in_size, name=name)
-        self.U = self._param("U", U, None)
+        self.U = _fraction_used(self, U)
         self.tau_f = self._param("tau_f", tau_f, pq.ms, positive=True)
         self.tau_d = self._param("tau_d", tau_d, pq.ms, positive=True)
 
@@ -89,7 +98,7 @@ class STD(Synapse):
     def __init__(self, in_size, tau=200.0 * pq.ms, U=0.07, name: str | None = None):
         super().__init__(in_size, name=name)
         self.tau = self._param("tau", tau, pq.ms, positive=True)
-        self.U = self._param("U", U, None)
+        self.U = _fraction_used(self, U)
 
     @property
     def output_unit(self):
