@@ -124,10 +124,15 @@ def _compare(args: argparse.Namespace) -> int:
     from refsim.validation.compare import compare_files
     from refsim.validation.report import format_table, write_json, write_report
 
-    result = compare_files(args.reference, args.candidate, atol=args.atol, rtol=args.rtol,
-                           max_step_offset=args.max_step_offset,
-                           max_count_difference=args.max_count_difference,
-                           van_rossum_tau_ms=args.van_rossum, van_rossum_tol=args.van_rossum_tol)
+    try:
+        result = compare_files(args.reference, args.candidate, atol=args.atol, rtol=args.rtol,
+                               max_step_offset=args.max_step_offset,
+                               max_count_difference=args.max_count_difference,
+                               van_rossum_tau_ms=args.van_rossum,
+                               van_rossum_tol=args.van_rossum_tol)
+    except ValueError as exc:  # a file that cannot be read, or holds nothing to compare
+        print(f"refsim compare: {exc}", file=sys.stderr)
+        return 2
     print(format_table([result]))
     print("\nPASS" if result.passed else "\nFAIL")
     if args.out:

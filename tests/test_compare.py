@@ -1,3 +1,4 @@
+import io
 import json
 
 import numpy as np
@@ -61,6 +62,50 @@ def test_spike_formats_agree():
     assert van_rossum(np.array([5]), np.array([5]), 10.0) == 0.0
 
 
-def test_nothing_to_compare_is_an_error():
+def test_nothing_to_compare_is_an_error(tmp_path, capsys):
+    # a reference with neither traces nor spikes (t_ms is the time axis, not a trace)
     with pytest.raises(ValueError, match="nothing to compare"):
-        compare({"a": np.zeros(3)}, {"b": np.zeros(3)})
+        compare({"t_ms": np.zeros(3)}, {"b": np.zeros(3)})
+    np.savez(tmp_path / "ref.npz", t_ms=np.zeros(3))
+    np.savez(tmp_path / "cand.npz", b=np.zeros(3))
+    assert cli.main(["compare", str(tmp_path / "ref.npz"), str(tmp_path / "cand.npz")]) == 2
+    assert "refsim compare: nothing to compare" in capsys.readouterr().err
+    # traces of different names: the reference's is missing from the candidate
+    result = compare({"a": np.zeros(3)}, {"b": np.zeros(3)})
+    assert [m.quantity for m in result.metrics] == ["a: in the reference only"]
+
+
+def test_a_trace_of_the_reference_missing_from_the_candidate_fails():
+    ref = _recording()
+    cand = {k: v for k, v in ref.items() if k != "V_mV"}
+    cand["extra_mV"] = np.zeros(500)  # the candidate's other arrays are not read
+    result = compare(ref, cand)
+    by = {m.quantity: m for m in result.metrics}
+    assert by["V_mV: in the reference only"].error == float("inf")
+    assert not by["V_mV: in the reference only"].passed
+    assert not any("extra_mV" in q for q in by)
+    assert by["spike counts: sum over neurons of |difference|"].passed
+    assert not result.passed
+
+
+def _npy_bytes() -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(3))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content,reason", [
+    (None, "no such file"),
+    (b"hello", "it is not an .npz archive (np.savez writes one)"),
+    (_npy_bytes(), "it is not an .npz archive (np.savez writes one)"),  # one .npy array
+])
+def test_a_file_that_is_not_an_npz_archive_is_refused_with_status_2(tmp_path, capsys, content,
+                                                                     reason):
+    np.savez(tmp_path / "ref.npz", **_recording())
+    cand = tmp_path / "cand.npz"
+    if content is not None:
+        cand.write_bytes(content)
+    rc = cli.main(["compare", str(tmp_path / "ref.npz"), str(cand)])
+    assert rc == 2
+    assert capsys.readouterr().err.strip() == (f"refsim compare: cannot read {cand} as an "
+                                               f".npz file: {reason}")

@@ -53,6 +53,20 @@ def test_building_an_snn(tmp_path):
     assert (tmp_path / "building_an_snn_raster.png").exists()
 
 
+def test_check_a_candidate(tmp_path):
+    out = _run("check_a_candidate.py", tmp_path)
+    assert "reference: 2000 steps of 20 neurons" in out
+    float32 = float(re.search(r"candidate_float32 +V_mV: max \|candidate - reference\| +(\S+)",
+                              out).group(1))
+    assert 0 < float32 < 1e-3  # float32 state: not the float64 bits, within the tolerance
+    wrong = re.search(r"candidate_wrong_tau_ref +spike counts: sum over neurons of "
+                      r"\|difference\| +(\d+)", out)
+    assert int(wrong.group(1)) > 0  # a longer refractory period fires less
+    assert out.split("\n")[-2:] == ["FAIL", ""] and "\nPASS\n" in out
+    assert {p.name for p in tmp_path.glob("*.npz")} == {
+        "reference.npz", "candidate_float32.npz", "candidate_wrong_tau_ref.npz"}
+
+
 @pytest.mark.parametrize("name", ["tutorial_first_neuron.py", "model_anatomy.py",
                                   "mental_model.py", "building_an_snn.py"])
 def test_examples_only_import_refsim_numpy_quantities_matplotlib(name):

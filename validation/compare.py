@@ -4,8 +4,9 @@ File layout (``.npz``, every array optional except what you want compared):
 
 * ``t_ms``: the time axis of the traces (1-D, ms), used for plots;
 * traces: any other float array of shape ``(T,)`` or ``(T, N)``, e.g. ``V_mV`` or ``g_nS``;
-  a trace is compared when both files hold an array of that name (put values in the unit
-  the name says; nothing is converted);
+  each trace of the reference is compared with the candidate's array of that name (put
+  values in the unit the name says; nothing is converted), and fails where the candidate
+  has none; the candidate's other arrays are not read;
 * spikes, either as pairs ``spike_steps`` and ``spike_indices`` (integer arrays of equal
   length: the step of each spike and its neuron), or as ``spike_times_ms`` and
   ``spike_indices`` together with ``dt_ms`` (times are rounded to steps), or as a raster
@@ -26,6 +27,7 @@ counts ``sqrt(1/2)``), largest over neurons.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +40,17 @@ _SPIKE_KEYS = {"spike_steps", "spike_indices", "spike_times_ms", "dt_ms", "spike
 
 
 def load(path) -> dict[str, np.ndarray]:
-    with np.load(Path(path)) as z:
-        return {k: z[k] for k in z.files}
+    """The arrays of the ``.npz`` file ``path``; ``ValueError`` saying why where it cannot
+    be read as one (missing, not an archive, a single ``.npy`` array)."""
+    try:
+        if not Path(path).is_file():
+            raise ValueError("no such file")
+        if not zipfile.is_zipfile(path):  # np.load would try it as an .npy or a pickle
+            raise ValueError("it is not an .npz archive (np.savez writes one)")
+        with np.load(Path(path)) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"cannot read {path} as an .npz file: {exc}") from None
 
 
 def spike_pairs(data: dict) -> tuple[np.ndarray, np.ndarray] | None:
@@ -82,9 +93,13 @@ def compare(reference: dict, candidate: dict, atol: float = 0.0, rtol: float = 1
             name: str = "compare") -> CaseResult:
     """Compare two recordings (dicts of arrays, the layout of the module docstring)."""
     metrics, curves = [], []
-    traces = sorted(k for k in reference if k in candidate and k not in _SPIKE_KEYS
+    traces = sorted(k for k in reference if k not in _SPIKE_KEYS
                     and np.issubdtype(np.asarray(reference[k]).dtype, np.floating))
     for key in traces:
+        if key not in candidate:
+            metrics.append(Metric(f"{key}: in the reference only", float("inf"), 0.0,
+                                  "the candidate must hold every trace of the reference"))
+            continue
         ref, cand = np.asarray(reference[key], float), np.asarray(candidate[key], float)
         if ref.shape != cand.shape:
             metrics.append(Metric(f"{key}: shapes {ref.shape} and {cand.shape} differ",
