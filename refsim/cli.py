@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import sys
 from pathlib import Path
@@ -44,6 +45,32 @@ def at_least(kind: type, least: float, strict: bool = False):
         return value
 
     parse.__name__ = kind.__name__
+    return parse
+
+
+def writable(kind: str):
+    """An argparse ``type`` for an output path, checked before any work is done so that
+    no run is lost to a path that cannot be written at its end: ``kind='folder'`` creates
+    the folder (and its parents); ``kind='file'`` creates the file's folder and refuses an
+    existing folder in its place."""
+    def parse(text: str) -> str:
+        path = Path(text)
+        folder = path if kind == "folder" else path.parent
+        existing = next((f for f in (folder, *folder.parents) if f.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"cannot create the folder {folder}: "
+                                             f"{exc.strerror or exc}") from None
+        if kind == "file" and path.is_dir():
+            raise argparse.ArgumentTypeError(f"{path} is a folder; give a file name")
+        if not os.access(folder, os.W_OK):
+            raise argparse.ArgumentTypeError(f"cannot write in the folder {folder}")
+        return text
+
+    parse.__name__ = f"writable {kind}"
     return parse
 
 
@@ -170,9 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"refsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="run the validation suite")
-    p.add_argument("--out", metavar="DIR",
+    p.add_argument("--out", metavar="DIR", type=writable("folder"),
                    help="write report.html, summary.md, results.json and plots/ here")
-    p.add_argument("--json", metavar="FILE", help="write machine-readable results here")
+    p.add_argument("--json", metavar="FILE", type=writable("file"),
+                   help="write machine-readable results here")
     p.add_argument("--case", metavar="PATTERN",
                    help="only cases whose name matches (shell pattern or substring; "
                         "comma-separated)")
@@ -199,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--van-rossum", type=at_least(float, 0.0, strict=True), metavar="TAU_MS",
                    help="also report the van Rossum distance with this kernel time constant")
     p.add_argument("--van-rossum-tol", type=at_least(float, 0.0), default=0.5)
-    p.add_argument("--out", metavar="DIR", help="write the report here")
-    p.add_argument("--json", metavar="FILE", help="write machine-readable results here")
+    p.add_argument("--out", metavar="DIR", type=writable("folder"),
+                   help="write the report here")
+    p.add_argument("--json", metavar="FILE", type=writable("file"),
+                   help="write machine-readable results here")
     p.set_defaults(func=_compare)
     p = sub.add_parser("bench", help="time the COBA and CUBA benchmark networks per backend",
                        add_help=False)

@@ -361,3 +361,41 @@ def test_a_seed_is_an_integer_numpy_can_take(seed):
     with pytest.raises(ValueError, match=re.escape(
             f"seed must be an integer in [0, 2**32), got {seed!r}")):
         refsim.random.seed(seed)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["validate", "--out", "{file}"], "argument --out: {file} is a file, not a folder"),
+    (["validate", "--json", "{folder}"], "argument --json: {folder} is a folder; give a file "
+                                         "name"),
+    (["validate", "--json", "{file}/r.json"], "argument --json: {file} is a file, not a "
+                                              "folder"),
+    (["compare", "a.npz", "b.npz", "--out", "{file}/report"],
+     "argument --out: {file} is a file, not a folder"),
+])
+def test_an_output_path_that_cannot_be_written_is_refused_before_any_case_runs(
+        argv, message, tmp_path, capsys):
+    names = {"file": str(tmp_path / "a_file"), "folder": str(tmp_path)}
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SystemExit) as exc:
+        cli.main([a.format(**names) for a in argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message.format(**names) in err
+    assert "validating" not in err  # refused before the cases ran
+
+
+def test_output_folders_are_created_with_their_parents(tmp_path, capsys):
+    out, json_file = tmp_path / "a" / "b", tmp_path / "c" / "d" / "r.json"
+    assert cli.main(["validate", "--case", "golden/tut1a", "--out", str(out), "--json",
+                     str(json_file), "--backend", "numpy"]) == 0
+    assert (out / "report.html").stat().st_size > 0
+    assert json_file.stat().st_size > 0
+
+
+def test_refsim_bench_checks_its_json_path_first(tmp_path, capsys):
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--json", str(tmp_path / "a_file" / "x.json")])
+    assert exc.value.code == 2
+    assert f"argument --json: {tmp_path / 'a_file'} is a file, not a folder" in \
+        capsys.readouterr().err

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from refsim.cli import at_least
+from refsim.cli import at_least, writable
 
 #: run time (s) per simulated second measured on this machine kind (shared/anchors/perf.md)
 PEERS = {
@@ -263,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", type=int, nargs="+", choices=[64, 32], default=[64],
                         help="float precisions to run refsim in (default 64; e.g. "
                              "--precision 64 32)")
-    parser.add_argument("--json", metavar="FILE", help="write every measurement here")
+    parser.add_argument("--json", metavar="FILE", type=writable("file"),
+                        help="write every measurement here")
     parser.add_argument("--one", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
