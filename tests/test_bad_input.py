@@ -4,6 +4,7 @@ shapes, and the command line's numeric options."""
 
 import inspect
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -399,3 +400,23 @@ def test_refsim_bench_checks_its_json_path_first(tmp_path, capsys):
     assert exc.value.code == 2
     assert f"argument --json: {tmp_path / 'a_file'} is a file, not a folder" in \
         capsys.readouterr().err
+
+
+def test_refsim_bench_says_on_a_terminal_which_run_is_going_on(monkeypatch, capsys):
+    # each run is a process whose output is captured: without this line a large network
+    # shows nothing for minutes
+    monkeypatch.setattr(bench, "_in_fresh_process", lambda *a: {
+        "model": a[0], "N": a[1], "backend": a[4], "engine": a[4], "precision": a[6],
+        "run_s": 0.01, "build_s": 0.0, "compile_s": 0.0, "run_per_sim_s": 0.1, "spikes": 1,
+        "rate_hz": 1.0, "events_per_s": 1.0, "peak_mib": 1.0, "process_s": 0.1, "threads": 1,
+        "device_mib": 0.0})
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert bench.main(["--model", "cuba", "--N", "100", "--in-degree", "10", "--backend",
+                       "numpy", "--repeats", "2"]) == 0
+    err = capsys.readouterr().err
+    assert ("\r\033[Krunning cuba N=100 on numpy (precision 64): 1 of 2"
+            "\r\033[Krunning cuba N=100 on numpy (precision 64): 2 of 2\r\033[K") in err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # off a terminal: nothing
+    assert bench.main(["--model", "cuba", "--N", "100", "--in-degree", "10", "--backend",
+                       "numpy"]) == 0
+    assert "running" not in capsys.readouterr().err

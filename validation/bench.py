@@ -26,6 +26,7 @@ import resource
 import subprocess
 import sys
 import time
+from functools import partial
 
 from refsim.cli import at_least, writable
 
@@ -195,6 +196,24 @@ def _usable_peers(python: str) -> list:
     return usable
 
 
+def _repeated(run_once, repeats: int, what: str) -> list[dict]:
+    """``repeats`` results of ``run_once()``.  On a terminal a line on stderr says which run
+    is going on: each runs in a process whose output is captured, for minutes at large N."""
+    runs = []
+    for k in range(repeats):
+        _status(f"running {what}: {k + 1} of {repeats}")
+        runs.append(run_once())
+    _status("")
+    return runs
+
+
+def _status(text: str) -> None:
+    """Replace the terminal's status line (stderr) with ``text``; nothing off a terminal."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K" + text)
+        sys.stderr.flush()
+
+
 def _median(runs: list[dict]) -> dict:
     """The run of median run time (the upper one of an even count), with every run's run
     time per simulated second (``run_per_sim_s_all``, in the order run)."""
@@ -299,9 +318,10 @@ def main(argv: list[str] | None = None) -> int:
             ours = []
             for backend in chosen:
                 for precision in args.precision:
-                    r = _median([_in_fresh_process(model, N, args.duration, args.seed,
-                                                   backend, args.in_degree, precision)
-                                 for _ in range(args.repeats)])
+                    r = _median(_repeated(
+                        partial(_in_fresh_process, model, N, args.duration, args.seed,
+                                backend, args.in_degree, precision),
+                        args.repeats, f"{model} N={N} on {backend} (precision {precision})"))
                     ours.append(r)
                     _print_row(r, _label(r))
                     if r["engine"] != backend:
@@ -309,9 +329,10 @@ def main(argv: list[str] | None = None) -> int:
             rows += ours
             theirs = []
             for (sim, mode, threads), label in peer_configs:
-                r = _median([run_peer(args.peer_python, sim, mode, threads, model, N,
-                                      args.duration, args.seed, args.in_degree)
-                             for _ in range(args.repeats)])
+                r = _median(_repeated(
+                    partial(run_peer, args.peer_python, sim, mode, threads, model, N,
+                            args.duration, args.seed, args.in_degree),
+                    args.repeats, f"{model} N={N} in {label}"))
                 r["backend"] = label
                 theirs.append(r)
                 _print_row(r, label)
