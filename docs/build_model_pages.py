@@ -10,6 +10,8 @@ import inspect
 import re
 from pathlib import Path
 
+import quantities as pq
+
 import refsim
 from refsim.validation import golden_data, select
 
@@ -17,6 +19,7 @@ DOCS = Path(__file__).resolve().parent
 NEURONS = list(refsim.neurons.__all__)
 SYNAPSES = list(refsim.synapses.__all__)
 OUTPUTS = ["CUBA", "COBA", "MgBlock"]
+_OUTPUT_ARGS = {"COBA": {"E": 0 * pq.mV}, "MgBlock": {"E": 0 * pq.mV}}
 
 # the input each neuron's example is driven with: the golden traces' amplitude and unit
 _INPUT_UNITS = {"mA": "pq.mA", "uA": "pq.uA", "mV / ms": "pq.mV / pq.ms", "dimensionless": ""}
@@ -82,6 +85,18 @@ def _markdown(doc: str) -> str:
     return re.sub(r":(?:class|func|meth|mod):`~?([^`]*)`", r"`\1`", text)
 
 
+def _checks(cls) -> list[str]:
+    """The ranges a default-built ``cls`` checks its parameters against (``param_checks``,
+    recorded where the checks are made), as a section; none for a model without."""
+    model = cls(1) if cls.__name__ not in OUTPUTS else cls(**_OUTPUT_ARGS.get(cls.__name__, {}))
+    checks = getattr(model, "param_checks", {})
+    if not checks:
+        return []
+    return ["### Values checked", "",
+            "A value outside its range raises `ValueError` naming it ([units.md](../units.md)):",
+            "", *[f"- `{name}` {rule}" for name, rule in checks.items()], ""]
+
+
 def page(name: str) -> str:
     cls = getattr(refsim, name)
     module = inspect.getmodule(cls)
@@ -95,6 +110,7 @@ def page(name: str) -> str:
         "",
         _markdown(inspect.getdoc(cls)),
         "",
+        *_checks(cls),
         "## Family notes",
         "",
         _markdown(inspect.getdoc(module)),

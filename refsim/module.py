@@ -257,6 +257,8 @@ class Dynamics(Module):
         self.before_updates: dict[Any, Callable[[], Any]] = {}
         self.after_updates: dict[Any, Callable[[Any], Any]] = {}
         self._given: dict[str, Any] = {}
+        #: parameter name -> the range its values are checked to lie in ("> 0", ">= 0" ...)
+        self.param_checks: dict[str, str] = {}
         self._states_ready = False
         #: the float type of its parameters, states and inputs: the precision it was
         #: built in (``refsim.environ.set(precision=32)`` gives float32)
@@ -280,6 +282,7 @@ class Dynamics(Module):
         data = to_model(value, name, unit, dtype or self.dtype)
         if positive or nonnegative:
             require_sign(name, value, data, unit, strict=positive)
+            self.param_checks[name] = "> 0" if positive else ">= 0"
         if data.size == 1:
             return data.reshape(())[()]  # a NumPy scalar of the model's precision
         try:

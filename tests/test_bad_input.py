@@ -420,3 +420,28 @@ def test_refsim_bench_says_on_a_terminal_which_run_is_going_on(monkeypatch, caps
     assert bench.main(["--model", "cuba", "--N", "100", "--in-degree", "10", "--backend",
                        "numpy"]) == 0
     assert "running" not in capsys.readouterr().err
+
+
+def _violating(default, rule: str):
+    """A value that breaks ``rule`` in the unit of ``default``."""
+    unit = default.units if isinstance(default, pq.Quantity) else 1.0
+    return {"> 0": 0.0, ">= 0": -1.0, "in [0, 1]": 1.5}[rule] * unit
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=[c.__name__ for c in MODELS])
+def test_the_checks_a_model_records_are_the_checks_it_makes(cls):
+    # param_checks feeds the "Values checked" section of each model's page
+    checks = cls(1).param_checks
+    assert set(checks) >= set(_divisors(cls))
+    for name, rule in checks.items():
+        # the default where it is declared (GifRef passes **kwargs on to Gif)
+        default = next(inspect.signature(k).parameters[name].default for k in cls.__mro__
+                       if name in inspect.signature(k).parameters)
+        bad = _violating(default, rule)
+        with pytest.raises(ValueError, match=f"parameter '{name}' must"):
+            cls(1, **{name: bad})
+
+
+def test_recorded_checks_of_two_models():
+    assert refsim.LIFRef(1).param_checks == {"tau": "> 0", "tau_ref": ">= 0"}
+    assert refsim.STP(1).param_checks == {"U": "in [0, 1]", "tau_f": "> 0", "tau_d": "> 0"}

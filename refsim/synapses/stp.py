@@ -33,6 +33,7 @@ def _fraction_used(synapse: Synapse, U) -> np.ndarray:
     data = synapse._param("U", U, None, nonnegative=True)
     if not np.all(data <= 1.0):
         raise ValueError(f"parameter 'U' must lie in [0, 1] (a fraction), got {U}")
+    synapse.param_checks["U"] = "in [0, 1]"
     return data
 
 
