@@ -22,6 +22,7 @@ from refsim.connectivity import (
 )
 from refsim.inputs import *  # noqa: F403 - listed in inputs.__all__
 from refsim.module import (
+    ClockWarning,
     Describer,
     Dynamics,
     Module,
@@ -51,6 +52,7 @@ __all__ = [
     "random",
     "units",
     "UnitError",
+    "ClockWarning",
     "State",
     "Module",
     "Dynamics",

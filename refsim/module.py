@@ -31,6 +31,7 @@ from refsim import init as _init
 from refsim.units import _same_dimension, require_sign, to_internal, to_model, to_quantity
 
 __all__ = [
+    "ClockWarning",
     "State",
     "Module",
     "Dynamics",
@@ -42,6 +43,12 @@ __all__ = [
 ]
 
 _counter = itertools.count()
+
+
+class ClockWarning(RuntimeWarning):
+    """A model whose states hold the times of its events (a refractory neuron's
+    ``last_spike_time``, a kinetic synapse's ``spike_arrival_time``) is stepped at an
+    earlier time than it already reached: those events now lie in its future."""
 
 
 class State:
@@ -219,6 +226,19 @@ def _population_shape(in_size) -> tuple[int, ...]:
     return tuple(int(n) for n in sizes)
 
 
+def _outside_refsim() -> int:
+    """The ``stacklevel`` that makes a warning raised by the caller of this function point
+    at the first frame outside the refsim package: the user's line."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def init_all_states(module: Module, batch_size: int | None = None) -> Module:
     """Allocate the states of ``module`` and of every module below it.
 
@@ -227,6 +247,7 @@ def init_all_states(module: Module, batch_size: int | None = None) -> Module:
     for node in module.nodes():
         node.init_state(batch_size)
         node._states_ready = True
+        node._clock_at = -math.inf  # no time reached yet (Dynamics.clock_check)
     return module
 
 
@@ -235,6 +256,7 @@ def reset_all_states(module: Module, batch_size: int | None = None) -> Module:
     for node in module.nodes():
         node.reset_state(batch_size)
         node._states_ready = True
+        node._clock_at = -math.inf
     return module
 
 
@@ -260,6 +282,7 @@ class Dynamics(Module):
         #: parameter name -> the range its values are checked to lie in ("> 0", ">= 0" ...)
         self.param_checks: dict[str, str] = {}
         self._states_ready = False
+        self._clock_at = -math.inf  # the latest time it was stepped at (clock_check)
         #: the float type of its parameters, states and inputs: the precision it was
         #: built in (``refsim.environ.set(precision=32)`` gives float32)
         self.dtype = environ.dftype()
@@ -433,6 +456,32 @@ class Dynamics(Module):
             key = ("align_pre", dyn.name)
         self.after_updates[key] = _FeedSpikes(dyn)
         return dyn
+
+    #: whether its states hold event times, so that stepping it at an earlier time than
+    #: it reached is checked (:meth:`clock_check`); set by the models that read the clock
+    reads_clock = False
+
+    def clock_check(self, t: float) -> None:
+        """Note that this population is stepped at ``t`` (ms), warning with
+        :class:`ClockWarning` where ``t`` is earlier than a time it was already stepped
+        at (a second ``refsim.run`` from 0 ms of a model that ran before)."""
+        if t < self._clock_at:
+            import warnings
+
+            warnings.warn(ClockWarning(
+                f"{type(self).__name__} '{self.name}' is stepped at t = {t:g} ms after it "
+                f"was stepped at t = {self._clock_at:g} ms: the event times its states hold "
+                "(last spikes, transmitter arrivals) now lie in its future, and hold it "
+                "refractory or release transmitter until the clock passes them again. To "
+                "continue the earlier run pass t_start=result.next_t to refsim.run; to start "
+                "afresh call refsim.reset_all_states first."), stacklevel=_outside_refsim())
+        self._clock_at = t
+
+    def _now(self) -> float:
+        """The current time (ms) for a model that :attr:`reads_clock`, checked."""
+        t = environ.t_ms(type(self).__name__)
+        self.clock_check(t)
+        return t
 
     # -- stepping -----------------------------------------------------------
     def __call__(self, *args, **kwargs):

@@ -397,8 +397,14 @@ def run(
     bar = _progress_bar(n_steps, progress)
     compile_s = 0.0
     if plan is not None:
+        clocked = [node for node in _network_of(step).nodes()
+                   if getattr(node, "reads_clock", False)]
+        for node in clocked if n_steps else ():  # what update() checks on the NumPy path
+            node.clock_check(float(times[0]))
         compile_s, wall = _engine_module(engine).run_compiled(plan, first_step, n_steps, dt,
                                                               mons, bar)
+        for node in clocked if n_steps else ():
+            node.clock_check(float(times[-1]))
     else:
         wall = _run_python(step.update if isinstance(step, Network) else step, mons,
                            times, first_step, bar)
@@ -423,6 +429,11 @@ def _run_python(step, mons: dict, times: np.ndarray, first_step: int, bar) -> fl
     return time.perf_counter() - start
 
 
+def _network_of(step):
+    """The :class:`Network` that ``step`` is (or whose bound method it is), else None."""
+    return step if isinstance(step, Network) else getattr(step, "__self__", None)
+
+
 def _compiled_plan(step, mons: dict):
     """(plan, engine): a compiled plan on the numba or cupy backend when ``step`` is a
     Network.
@@ -434,7 +445,7 @@ def _compiled_plan(step, mons: dict):
     backend = backends.get_backend()
     if backend == "numpy":
         return None, "numpy"
-    net = step if isinstance(step, Network) else getattr(step, "__self__", None)
+    net = _network_of(step)
     if not isinstance(net, Network) or (step is not net and
                                         getattr(step, "__func__", None) is not Network.update):
         return None, f"numpy (the {backend} backend compiles refsim.Network runs only)"

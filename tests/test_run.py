@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import quantities as pq
@@ -88,3 +90,55 @@ def test_reducers_record_population_mean_and_sum():
     np.testing.assert_array_equal(res["sum"].magnitude, [4.0, 4.0, 4.0])
     with pytest.raises(ValueError, match="reduce must be 'mean', 'sum' or None"):
         refsim.StateMonitor(n.V, reduce="max")
+
+
+def _clock_warnings(record) -> list[str]:
+    return [str(w.message) for w in record if issubclass(w.category, refsim.ClockWarning)]
+
+
+def test_a_second_run_from_0_ms_of_a_refractory_model_warns_at_the_users_line():
+    neuron = refsim.init_all_states(refsim.LIFRef(3, tau_ref=5 * pq.ms, V_th=-50 * pq.mV,
+                                                  V_reset=-60 * pq.mV, V_rest=-60 * pq.mV,
+                                                  tau=10 * pq.ms))
+    first = refsim.run(lambda: neuron(30 * pq.mA), 20 * pq.ms)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        refsim.run(lambda: neuron(30 * pq.mA), 20 * pq.ms, t_start=first.next_t)  # continues
+        assert _clock_warnings(record) == []
+        refsim.run(lambda: neuron(30 * pq.mA), 20 * pq.ms)  # from 0 ms again
+    messages = _clock_warnings(record)
+    assert len(messages) == 1  # once, at the step where the clock went back
+    assert messages[0].startswith(f"LIFRef '{neuron.name}' is stepped at t = 0 ms after it "
+                                  "was stepped at t = 39.9 ms")
+    assert "pass t_start=result.next_t" in messages[0]
+    assert [w.filename for w in record] == [__file__]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        refsim.reset_all_states(neuron)  # starting afresh is no warning
+        refsim.run(lambda: neuron(30 * pq.mA), 20 * pq.ms)
+
+
+def test_a_kinetic_synapse_stepped_back_in_time_warns():
+    syn = refsim.init_all_states(refsim.AMPA(2))
+    with refsim.environ.context(t=5.0 * pq.ms):
+        syn(np.array([1.0, 0.0]))
+    with pytest.warns(refsim.ClockWarning, match=r"AMPA '\w+' is stepped at t = 1 ms after "
+                                                 r"it was stepped at t = 5 ms"):
+        with refsim.environ.context(t=1.0 * pq.ms):
+            syn(np.array([0.0, 0.0]))
+
+
+def test_a_compiled_network_run_from_0_ms_again_warns_too():
+    from refsim.validation.networks import COBANet
+
+    with refsim.use_backend("numba"):
+        net = COBANet(400, 1, 80.0)
+        refsim.init_all_states(net)
+        first = refsim.run(net, 5 * pq.ms)
+        assert first.engine == "numba"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            refsim.run(net, 5 * pq.ms, t_start=first.next_t)
+        with pytest.warns(refsim.ClockWarning, match=r"stepped at t = 0 ms after it was "
+                                                     r"stepped at t = 9.9 ms"):
+            refsim.run(net, 5 * pq.ms)

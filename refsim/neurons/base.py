@@ -104,6 +104,8 @@ class Refractory:
     ``refractory`` state as well).
     """
 
+    reads_clock = True  # last_spike_time holds absolute times
+
     def _init_refractory(self, tau_ref, ref_var: bool = False) -> None:
         # tau_ref in float64, as the clock
         self.tau_ref = self._param("tau_ref", tau_ref, pq.ms, dtype=np.float64, nonnegative=True)
@@ -122,7 +124,7 @@ class Refractory:
 
     def _refractory_now(self) -> tuple[float, np.ndarray]:
         """The current time and where ``t - t_spike < tau_ref`` (previous spike time)."""
-        t = environ.t_ms(type(self).__name__)
+        t = self._now()
         return t, (t - self.last_spike_time.data) < self.tau_ref
 
     def _note_spikes(self, t: float, V: np.ndarray, V_th, refractory: np.ndarray) -> None:

@@ -35,6 +35,7 @@ class _TransmitterPulse(Synapse):
 
     input_unit = None
     delta_unit = None
+    reads_clock = True  # spike_arrival_time holds absolute times
 
     def __init__(self, in_size, T, T_dur, g_initializer, name):
         super().__init__(in_size, name=name)
@@ -57,7 +58,7 @@ class _TransmitterPulse(Synapse):
 
     def transmitter(self, pre_spike) -> np.ndarray:
         """Record this step's arrivals; the concentration [T] (internal mM) now."""
-        t = environ.t_ms(type(self).__name__)
+        t = self._now()
         spiking = np.asarray(pre_spike) > 0 if pre_spike is not None else False
         self.spike_arrival_time.data = np.where(spiking, t, self.spike_arrival_time.data)
         return np.where((t - self.spike_arrival_time.data) < self.T_dur, self.T, 0.0)
