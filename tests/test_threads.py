@@ -176,3 +176,41 @@ def test_threads_follow_numba_the_cores_and_the_network_size(monkeypatch):
     assert numba_network.threads_for(pl) == 1
     monkeypatch.setattr(numba, "get_num_threads", lambda: 8)
     assert numba_network.threads_for(planned(400)) == 1  # fewer than 1000 neurons a thread
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_kill"),
+                    reason="sends SIGINT to the main thread (POSIX)")
+def test_ctrl_c_stops_a_compiled_run_within_a_step_and_the_monitors_keep_every_step_done(
+        two_threads):
+    # the loop runs in worker threads while the main thread waits where a signal reaches
+    # it; part 0 decides to stop before a barrier, so every part stops before one step
+    import signal
+    import threading
+
+    def network():
+        refsim.random.seed(1)  # the initial potentials' stream
+        net = COBANet(1000, 1, 80.0)
+        refsim.init_all_states(net)
+        net.kick_start(1)
+        return net
+
+    with refsim.use_backend("numba"):
+        net = network()
+        spikes = refsim.SpikeMonitor(net.pop)
+        V0 = refsim.StateMonitor(net.pop.V, indices=[0])  # one record a step: the steps done
+        main = threading.main_thread().ident
+        threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            refsim.run(net, 1000 * pq.s, monitors={"spikes": spikes, "V0": V0})  # ~days
+        done = V0.values.shape[0]
+        assert 0 < done < 10_000_000
+        assert spikes.count > 0 and spikes.steps.max() < done
+        V_stopped = net.pop.V.data.copy()
+
+        again = network()  # the same steps, uninterrupted: the same bits
+        res = refsim.run(again, done * 0.1 * pq.ms, monitors={"spikes": again.pop})
+        assert res.engine == "numba"
+        np.testing.assert_array_equal(res["spikes"].steps, spikes.steps)
+        np.testing.assert_array_equal(res["spikes"].indices_fired, spikes.indices_fired)
+        np.testing.assert_array_equal(again.pop.V.data, V_stopped)
+    assert two_threads == [2, 2]  # both runs on two threads

@@ -1274,8 +1274,10 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
     read with ``vector_at``, ``matrix_at`` or ``cube_at`` (``V[p]`` is
     ``vector_at(V, p, np.float64)``).
 
-    ``parts`` threads run this loop at once, each with its ``part`` (0 in the calling
-    thread), meeting at two or three barriers a step (``sync``): each delivers the spikes
+    ``parts`` threads run this loop at once, each with its ``part``, meeting at two or
+    three barriers a step (``sync``: the barrier's count and generation, a stop asked for,
+    and part 0's decision to stop, taken before the second barrier so that every part
+    returns before the same step): each delivers the spikes
     of every undelayed projection onto its own share of the targets (piece ``part`` of
     each row, ``f_cut``), steps its share of the delayed projections and AlignPreProj
     (``f % parts``); then, after a barrier, its share of every population's neurons (a
@@ -1313,6 +1315,8 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
         for p in range(n_pops):  # (a table's row: address, then the sizes)
             if spike_steps[p, 1] > 0 and recorded[p] + V[p, 1] > spike_steps[p, 1]:
                 return i
+        if sync[3]:  # a stop asked for (Ctrl-C): part 0's decision of the last step
+            return i
         t = (first_step + i) * dt
         # 1. projections: the rows of the presynaptic neurons that fired, in index
         #    order, into buffers that are zero (cleared where they are consumed)
@@ -1395,6 +1399,8 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
                                 out_start[p], out_start[p + 1], vector_at(pop_e_linear, p, f8),
                                 spike_floors[p], cube_at(scratch, p, f8)[part], t, dt, single)
             part_fired[p, part] = _list_fired(spk, vector_at(fired, p, i8), lo, hi)
+        if part == 0 and atomic_load(sync, 2):  # decided once, read by all after the barrier
+            sync[3] = 1
         _barrier(sync, parts)
         for p in range(n_pops):
             if spike_steps[p, 1] > 0:
@@ -1475,7 +1481,8 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     """Run ``n_steps`` of a planned network, filling ``mons``; return (compile s, run s).
 
     The loop is compiled (or loaded from Numba's cache) by a call of zero steps, timed
-    apart; the run proceeds in chunks of ``chunk`` steps so that ``bar`` can advance.
+    apart; the run proceeds in chunks of ``chunk`` steps so that ``bar`` can advance.  A
+    Ctrl-C stops it before the next step; the monitors then hold every step done.
     """
     import time
 
@@ -1483,7 +1490,7 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
      rec_mons) = _spike_buffers(pl, mons, n_steps)
 
     parts = threads_for(pl)
-    sync = np.zeros(2, dtype=np.int64)  # the barrier's count and generation
+    sync = np.zeros(4, dtype=np.int64)  # barrier count, generation; stop asked, stop decided
     part_fired = np.zeros((len(pl.V), parts), dtype=np.int64)
 
     table = array_table
@@ -1498,16 +1505,21 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             return _advance(part, parts, sync, part_fired, i0, i1, first_step, dt, pl.single,
                             *populations, *feeds, *pre, *records)
 
-        if parts == 1:
-            return advance_part(0)
+        # every part in a thread of its own: the main thread waits in Python, where a
+        # Ctrl-C reaches it at once, and asks the parts to stop before the next step
         reached = [i0] * parts
-        helpers = [threading.Thread(target=lambda k: reached.__setitem__(k, advance_part(k)),
-                                    args=(k,)) for k in range(1, parts)]
-        for helper in helpers:
-            helper.start()
-        reached[0] = advance_part(0)
-        for helper in helpers:
-            helper.join()
+        workers = [threading.Thread(target=lambda k: reached.__setitem__(k, advance_part(k)),
+                                    args=(k,)) for k in range(parts)]
+        for worker in workers:
+            worker.start()
+        try:
+            for worker in workers:
+                worker.join()  # a wait that a signal interrupts (POSIX), without waking up
+        except KeyboardInterrupt:
+            sync[2] = 1
+            for worker in workers:
+                worker.join()
+            raise
         return reached[0]  # every part returns the same step (the same test, same data)
 
     t0 = time.perf_counter()
@@ -1554,19 +1566,21 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     i = 0
-    while i < n_steps:
-        stop = min(n_steps, i + chunk) if bar is not None else n_steps
-        reached = advance(i, stop)
-        if reached < stop:  # a spike buffer is full: double it and go on
-            for p in range(len(steps)):
-                if steps[p].size and n_spikes[p] + pl.V[p].size > steps[p].size:
-                    steps[p] = np.concatenate([steps[p], np.zeros_like(steps[p])])
-                    index[p] = np.concatenate([index[p], np.zeros_like(index[p])])
-        if bar is not None:
-            bar.update(reached - i)
-        i = reached
-    run_s = time.perf_counter() - t0
-    _deliver(pl, mons, steps, index, n_spikes, rec_buf, rec_count, rec_mons)
+    try:
+        while i < n_steps:
+            stop = min(n_steps, i + chunk) if bar is not None else n_steps
+            reached = advance(i, stop)
+            if reached < stop:  # a spike buffer is full: double it and go on
+                for p in range(len(steps)):
+                    if steps[p].size and n_spikes[p] + pl.V[p].size > steps[p].size:
+                        steps[p] = np.concatenate([steps[p], np.zeros_like(steps[p])])
+                        index[p] = np.concatenate([index[p], np.zeros_like(index[p])])
+            if bar is not None:
+                bar.update(reached - i)
+            i = reached
+    finally:  # after a Ctrl-C too: the monitors get every step done (the states' last)
+        run_s = time.perf_counter() - t0
+        _deliver(pl, mons, steps, index, n_spikes, rec_buf, rec_count, rec_mons)
     return compile_s, run_s
 
 
