@@ -397,13 +397,14 @@ def run(
     bar = _progress_bar(n_steps, progress)
     compile_s = 0.0
     if plan is not None:
+        # the check update() makes on the NumPy path, at the run's first and last step
         clocked = [node for node in _network_of(step).nodes()
-                   if getattr(node, "reads_clock", False)]
-        for node in clocked if n_steps else ():  # what update() checks on the NumPy path
+                   if getattr(node, "reads_clock", False)] if n_steps else []
+        for node in clocked:
             node.clock_check(float(times[0]))
         compile_s, wall = _engine_module(engine).run_compiled(plan, first_step, n_steps, dt,
                                                               mons, bar)
-        for node in clocked if n_steps else ():
+        for node in clocked:
             node.clock_check(float(times[-1]))
     else:
         wall = _run_python(step.update if isinstance(step, Network) else step, mons,
