@@ -1467,6 +1467,48 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
             rec_every, rec_buf, np.zeros(len(rec_mons), np.int64), rec_mons)
 
 
+@contextlib.contextmanager
+def _stop_on_ctrl_c(sync):
+    """While the compiled loop runs: a Ctrl-C sets ``sync[2]`` (the loop stops before its
+    next step) instead of raising at once, in whatever line the main thread is; on leaving,
+    ``KeyboardInterrupt`` is raised if one came.  Only where Python's own handler is in
+    place, in the main thread: a handler of the user's, or SIGINT ignored, stays as it is."""
+    import signal
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    came = []
+
+    def stop(signum, frame):
+        came.append(signum)
+        sync[2] = 1
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if came:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigint_blocked():
+    """SIGINT blocked in this thread (POSIX), and so in the threads it starts."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def threads_for(pl: Plan) -> int:
     """How many threads run a planned network: Numba's thread count
     (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), :func:`usable_cores`, and at
@@ -1505,21 +1547,18 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             return _advance(part, parts, sync, part_fired, i0, i1, first_step, dt, pl.single,
                             *populations, *feeds, *pre, *records)
 
-        # every part in a thread of its own: the main thread waits in Python, where a
-        # Ctrl-C reaches it at once, and asks the parts to stop before the next step
+        # every part in a thread of its own, while the main thread waits in join(), where
+        # a Ctrl-C reaches it at once: the handler asks the parts to stop before the next
+        # step, and KeyboardInterrupt is raised once they all have
         reached = [i0] * parts
         workers = [threading.Thread(target=lambda k: reached.__setitem__(k, advance_part(k)),
                                     args=(k,)) for k in range(parts)]
-        for worker in workers:
-            worker.start()
-        try:
-            for worker in workers:
-                worker.join()  # a wait that a signal interrupts (POSIX), without waking up
-        except KeyboardInterrupt:
-            sync[2] = 1
+        with _stop_on_ctrl_c(sync):
+            with _sigint_blocked():  # in the workers, which inherit it: the main thread
+                for worker in workers:  # receives a Ctrl-C, and its join() is interrupted
+                    worker.start()
             for worker in workers:
                 worker.join()
-            raise
         return reached[0]  # every part returns the same step (the same test, same data)
 
     t0 = time.perf_counter()
