@@ -89,8 +89,7 @@ class PoissonEncoder(PoissonSpike):
 
     def update(self, freqs=None):
         if freqs is not None:
-            self.freqs = to_internal(freqs, "freqs", pq.Hz)
-            require_sign("freqs", freqs, self.freqs, pq.Hz, strict=False)
+            self.freqs = _checked(freqs, "freqs", pq.Hz)
         return super().update()
 
 
