@@ -36,7 +36,15 @@ from refsim.network import Network
 from refsim.neurons import *  # noqa: F403 - the model catalog, listed in neurons.__all__
 from refsim.outputs import COBA, CUBA, MgBlock, SynOut
 from refsim.projections import AlignPostProj, AlignPreProj, CurrentProj, DeltaProj
-from refsim.run import RunResult, SpikeMonitor, StateMonitor, arange, for_loop, run
+from refsim.run import (
+    RunInterrupted,
+    RunResult,
+    SpikeMonitor,
+    StateMonitor,
+    arange,
+    for_loop,
+    run,
+)
 from refsim.synapses import *  # noqa: F403 - listed in synapses.__all__
 from refsim.units import UnitError
 
@@ -84,6 +92,7 @@ __all__ = [
     "for_loop",
     "run",
     "RunResult",
+    "RunInterrupted",
     "StateMonitor",
     "SpikeMonitor",
 ]

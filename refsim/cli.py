@@ -238,11 +238,15 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("info", help="print versions and the backend in use")
     p.set_defaults(func=_info)
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:  # its own parser: refsim bench --help lists its options
-        from refsim.validation.bench import main as bench_main
-        return bench_main(argv[1:])
-    args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        if argv[:1] == ["bench"]:  # its own parser: refsim bench --help lists its options
+            from refsim.validation.bench import main as bench_main
+            return bench_main(argv[1:])
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except KeyboardInterrupt:  # a Ctrl-C: one line, not a traceback, and the shell's status
+        print("refsim: stopped by Ctrl-C", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -13,10 +13,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -28,7 +31,8 @@ from refsim.module import Neuron, State
 from refsim.network import Network
 from refsim.units import to_internal, to_quantity
 
-__all__ = ["arange", "for_loop", "run", "StateMonitor", "SpikeMonitor", "RunResult"]
+__all__ = ["arange", "for_loop", "run", "StateMonitor", "SpikeMonitor", "RunResult",
+           "RunInterrupted"]
 
 
 def arange(start, stop, step=None) -> pq.Quantity:
@@ -285,6 +289,65 @@ class RunResult(Mapping):
                 f"engine {self.engine}, wall {self.wall_s:.3f} s)")
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """A Ctrl-C stopped :func:`run` between two steps; nothing done is lost.
+
+    A ``KeyboardInterrupt`` (an ``except KeyboardInterrupt`` catches it, and uncaught it
+    ends a script as one does), raised once the run has stopped before a step: the model
+    holds the state after the last step done, and :attr:`result` is the
+    :class:`RunResult` of the steps done (its monitors hold every one of them; continue
+    with ``refsim.run(..., t_start=stop.result.next_t)``, which equals one uninterrupted
+    run, bit for bit).
+    """
+
+    def __init__(self, result: RunResult, n_steps: int):
+        done = len(result.t)
+        super().__init__(
+            f"refsim.run stopped by Ctrl-C after {done} of {n_steps} steps; the model and "
+            f"the monitors hold every step done; continue from t_start = "
+            f"{float(result.next_t.magnitude):g} ms (this exception's .result.next_t)")
+        self.result = result
+
+
+class CtrlC:
+    """Whether a Ctrl-C has asked the run in progress to stop (:attr:`asked`), and what
+    a compiled loop does when one comes (:meth:`then`): set the flag it reads."""
+
+    def __init__(self) -> None:
+        self.asked = False
+        self._actions: list[Callable[[], None]] = []
+
+    def then(self, action: Callable[[], None]) -> None:
+        """Call ``action`` when a Ctrl-C comes (at once if one came already)."""
+        self._actions.append(action)
+        if self.asked:
+            action()
+
+    def _come(self, signum, frame) -> None:
+        self.asked = True
+        for action in self._actions:
+            action()
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops_between_steps() -> Iterator[CtrlC]:
+    """While a run goes on, a Ctrl-C sets :attr:`CtrlC.asked` (the loops stop before
+    their next step) instead of raising in whatever line is running, which could leave a
+    step half done.  Only where Python's own handler is in place, in the main thread: a
+    handler of the user's, or SIGINT ignored (a process started in the background of a
+    shell), stays as it is, and then a Ctrl-C does what it would do anyway."""
+    ctrl_c = CtrlC()
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield ctrl_c
+        return
+    signal.signal(signal.SIGINT, ctrl_c._come)
+    try:
+        yield ctrl_c
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 #: monitors larger than this are announced before the run even without a progress bar
 LARGE_RECORDING_BYTES = 100 * 2**20
 
@@ -396,38 +459,47 @@ def run(
     plan_s = time.perf_counter() - planned if plan is not None else 0.0
     bar = _progress_bar(n_steps, progress)
     compile_s = 0.0
-    if plan is not None:
-        # the check update() makes on the NumPy path, at the run's first and last step
-        clocked = [node for node in _network_of(step).nodes()
-                   if getattr(node, "reads_clock", False)] if n_steps else []
-        for node in clocked:
-            node.clock_check(float(times[0]))
-        compile_s, wall = _engine_module(engine).run_compiled(plan, first_step, n_steps, dt,
-                                                              mons, bar)
-        for node in clocked:
-            node.clock_check(float(times[-1]))
-    else:
-        wall = _run_python(step.update if isinstance(step, Network) else step, mons,
-                           times, first_step, bar)
+    with _ctrl_c_stops_between_steps() as ctrl_c:
+        if plan is not None:
+            # the check update() makes on the NumPy path, at the run's first and last step
+            clocked = [node for node in _network_of(step).nodes()
+                       if getattr(node, "reads_clock", False)] if n_steps else []
+            for node in clocked:
+                node.clock_check(float(times[0]))
+            compile_s, wall, done = _engine_module(engine).run_compiled(
+                plan, first_step, n_steps, dt, mons, bar, ctrl_c)
+            for node in clocked if done else ():
+                node.clock_check(float(times[done - 1]))
+        else:
+            wall, done = _run_python(step.update if isinstance(step, Network) else step,
+                                     mons, times, first_step, bar, ctrl_c)
     if bar is not None:
-        bar.update(n_steps - bar.n)
+        bar.update(done - bar.n)
         bar.close()
-    next_t = pq.Quantity((first_step + n_steps) * dt, pq.ms)
-    return RunResult(mons, pq.Quantity(times, pq.ms), next_t, wall, engine, compile_s, plan_s)
+    next_t = pq.Quantity((first_step + done) * dt, pq.ms)
+    result = RunResult(mons, pq.Quantity(times[:done], pq.ms), next_t, wall, engine,
+                       compile_s, plan_s)
+    if ctrl_c.asked:  # (after the last step too: a Ctrl-C is never swallowed)
+        raise RunInterrupted(result, n_steps)
+    return result
 
 
-def _run_python(step, mons: dict, times: np.ndarray, first_step: int, bar) -> float:
-    """The step-by-step loop (numpy backend, or what does not compile); returns its wall s."""
+def _run_python(step, mons: dict, times: np.ndarray, first_step: int, bar,
+                ctrl_c: CtrlC) -> tuple[float, int]:
+    """The step-by-step loop (numpy backend, or what does not compile); returns its wall
+    s and the number of steps done (fewer than asked after a Ctrl-C)."""
     chunk = 100
     start = time.perf_counter()
     for i in range(times.size):
+        if ctrl_c.asked:
+            return time.perf_counter() - start, i
         with environ._internal_context(t=float(times[i]), i=first_step + i):
             step()
             for mon in mons.values():  # read at the step's time, after it
                 mon._record(i)
         if bar is not None and (i + 1) % chunk == 0:
             bar.update(chunk)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, times.size
 
 
 def _network_of(step):

@@ -137,3 +137,19 @@ def test_report_renders_every_plot_in_a_browser(tmp_path, capsys):
         capture_output=True, text=True, timeout=120).stdout
     shown = int(re.search(r'data-images-shown="(\d+)"', dom).group(1))
     assert shown == n_cases >= 6
+
+
+@pytest.mark.parametrize("command", [["validate", "--jobs", "1", "--case", "lif"], ["bench"]])
+def test_a_ctrl_c_ends_the_command_with_one_line_and_status_130(
+        command, monkeypatch, capsys, python_handles_ctrl_c):
+    import signal
+
+    from refsim.validation import bench
+
+    def interrupted(*args):  # Ctrl-C while a case (or the benchmark) runs
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(cli, "_run_named", interrupted)
+    monkeypatch.setattr(bench, "main", interrupted)
+    assert cli.main(command) == 130
+    assert capsys.readouterr().err == "refsim: stopped by Ctrl-C\n"

@@ -17,6 +17,7 @@ numba_network = pytest.importorskip("refsim.backends.numba_network",
 
 import test_backends as cases  # noqa: E402  (the cases and their assertions)
 import test_precision as float32_cases  # noqa: E402
+from test_ctrl_c import SENDS_SIGINT, stop_and_go_on  # noqa: E402
 
 
 @pytest.fixture
@@ -178,48 +179,11 @@ def test_threads_follow_numba_the_cores_and_the_network_size(monkeypatch):
     assert numba_network.threads_for(planned(400)) == 1  # fewer than 1000 neurons a thread
 
 
-@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_kill"),
-                    reason="sends SIGINT to the main thread (POSIX)")
-def test_ctrl_c_stops_a_compiled_run_within_a_step_and_the_monitors_keep_every_step_done(
-        two_threads):
+@SENDS_SIGINT
+def test_ctrl_c_stops_a_run_on_two_threads_before_one_step_and_it_goes_on_bit_for_bit(
+        two_threads, python_handles_ctrl_c):
     # the loop runs in worker threads while the main thread waits where a signal reaches
     # it; part 0 decides to stop before a barrier, so every part stops before one step
-    import signal
-    import threading
-
-    # Python's own handler, as in a terminal (a process started in the background of a
-    # shell, as CI may be, inherits SIGINT ignored, and then the loop leaves it alone)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    def network():
-        refsim.random.seed(1)  # the initial potentials' stream
-        net = COBANet(1000, 1, 80.0)
-        refsim.init_all_states(net)
-        net.kick_start(1)
-        return net
-
-    try:
-        with refsim.use_backend("numba"):
-            refsim.run(network(), 1 * pq.ms)  # compiled (or loaded) before the timer starts
-            net = network()
-            spikes = refsim.SpikeMonitor(net.pop)
-            V0 = refsim.StateMonitor(net.pop.V, indices=[0])  # a record a step: steps done
-            main = threading.main_thread().ident
-            threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT)).start()
-            with pytest.raises(KeyboardInterrupt):
-                refsim.run(net, 20 * pq.s, monitors={"spikes": spikes, "V0": V0})
-            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back
-            done = V0.values.shape[0]
-            assert 0 < done < 200_000
-            assert spikes.count > 0 and spikes.steps.max() < done
-            V_stopped = net.pop.V.data.copy()
-
-            again = network()  # the same steps, uninterrupted: the same bits
-            res = refsim.run(again, done * 0.1 * pq.ms, monitors={"spikes": again.pop})
-            assert res.engine == "numba"
-            np.testing.assert_array_equal(res["spikes"].steps, spikes.steps)
-            np.testing.assert_array_equal(res["spikes"].indices_fired, spikes.indices_fired)
-            np.testing.assert_array_equal(again.pop.V.data, V_stopped)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    assert two_threads == [2, 2, 2]  # every run on two threads
+    with refsim.use_backend("numba"):
+        stop_and_go_on(n=1000)
+    assert two_threads == [2, 2, 2, 2]  # every run on two threads

@@ -24,6 +24,7 @@ from __future__ import annotations
 import pathlib
 import re
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from refsim.backends import plan as plan_codes
 from refsim.backends.plan import NotCompilable, Plan, deliver, monitored, scalar_twins
 from refsim.backends.plan import plan as plan_network
 from refsim.synapses.expon import DualExpon, Expon
+
+if TYPE_CHECKING:
+    from refsim.run import CtrlC
 
 __all__ = ["KERNEL_TWINS", "NotCompilable", "plan", "run_compiled", "kernel_source"]
 
@@ -295,10 +299,12 @@ class _Device:
 
 
 def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
-                 bar=None) -> tuple[float, float]:
+                 bar=None, ctrl_c: CtrlC | None = None) -> tuple[float, float, int]:
     """Run ``n_steps`` of a planned network on the GPU, filling ``mons``; return
-    (compile s, run s).  Compilation (or CuPy's cache), the upload and the capture of
-    the step graph are timed apart from the run."""
+    (compile s, run s, steps done).  Compilation (or CuPy's cache), the upload and the
+    capture of the step graph are timed apart from the run.  A Ctrl-C (``ctrl_c``, from
+    :func:`refsim.run`) stops it before the next step (the next chunk where a graph
+    replays whole chunks): fewer steps are done, and the monitors hold every one."""
     import cupy
 
     recorded, monitored_states = monitored(pl, mons)
@@ -320,12 +326,18 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
         spikes = {p: ([], []) for p in recorded}
         counts = [0] * len(readers)
         t0 = time.perf_counter()
+        done = 0
         for c0 in range(0, n_steps, chunk):
+            if ctrl_c is not None and ctrl_c.asked:
+                break
             c1 = min(n_steps, c0 + chunk)
             if graph is not None and c1 - c0 == chunk:
                 graph.launch(stream)
             else:
                 for i in range(c0, c1):
+                    if ctrl_c is not None and ctrl_c.asked:
+                        c1 = i
+                        break
                     dev.step()
                     for m, (mon, source, sel, buffer) in enumerate(readers):
                         if i % mon.every == 0:
@@ -336,12 +348,13 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
                 spikes[p][0].append(steps.get() + first_step + c0)
                 spikes[p][1].append(index.get())
             stream.synchronize()
+            done = c1
             if bar is not None:
                 bar.update(c1 - c0)
         run_s = time.perf_counter() - t0
         dev.copy_back()
         _deliver(pl, mons, spikes, readers, counts)
-    return compile_s, run_s
+    return compile_s, run_s, done
 
 
 def _deliver(pl, mons, spikes, readers, counts) -> None:

@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -170,6 +171,9 @@ from refsim.synapses.expon import (
 )
 from refsim.synapses.kinetic import ampa_step_scalar, bionmda_step_scalar, transmitter_scalar
 from refsim.synapses.stp import std_step_scalar, stp_step_scalar
+
+if TYPE_CHECKING:
+    from refsim.run import CtrlC
 
 __all__ = ["NotCompilable", "plan", "run_compiled"]
 
@@ -1468,33 +1472,6 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
 
 
 @contextlib.contextmanager
-def _stop_on_ctrl_c(sync):
-    """While the compiled loop runs: a Ctrl-C sets ``sync[2]`` (the loop stops before its
-    next step) instead of raising at once, in whatever line the main thread is; on leaving,
-    ``KeyboardInterrupt`` is raised if one came.  Only where Python's own handler is in
-    place, in the main thread: a handler of the user's, or SIGINT ignored, stays as it is."""
-    import signal
-
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield
-        return
-    came = []
-
-    def stop(signum, frame):
-        came.append(signum)
-        sync[2] = 1
-
-    signal.signal(signal.SIGINT, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if came:
-        raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
 def _sigint_blocked():
     """SIGINT blocked in this thread (POSIX), and so in the threads it starts."""
     import signal
@@ -1519,12 +1496,15 @@ def threads_for(pl: Plan) -> int:
 
 
 def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
-                 bar=None, chunk: int = 1000) -> tuple[float, float]:
-    """Run ``n_steps`` of a planned network, filling ``mons``; return (compile s, run s).
+                 bar=None, ctrl_c: CtrlC | None = None,
+                 chunk: int = 1000) -> tuple[float, float, int]:
+    """Run ``n_steps`` of a planned network, filling ``mons``; return (compile s, run s,
+    steps done).
 
     The loop is compiled (or loaded from Numba's cache) by a call of zero steps, timed
     apart; the run proceeds in chunks of ``chunk`` steps so that ``bar`` can advance.  A
-    Ctrl-C stops it before the next step; the monitors then hold every step done.
+    Ctrl-C (``ctrl_c``, from :func:`refsim.run`) stops it before the next step: fewer
+    steps are done, and the monitors hold every one of them.
     """
     import time
 
@@ -1533,6 +1513,8 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
 
     parts = threads_for(pl)
     sync = np.zeros(4, dtype=np.int64)  # barrier count, generation; stop asked, stop decided
+    if ctrl_c is not None:
+        ctrl_c.then(lambda: sync.__setitem__(2, 1))  # read by part 0 before a mid-step barrier
     part_fired = np.zeros((len(pl.V), parts), dtype=np.int64)
 
     table = array_table
@@ -1548,17 +1530,16 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
                             *populations, *feeds, *pre, *records)
 
         # every part in a thread of its own, while the main thread waits in join(), where
-        # a Ctrl-C reaches it at once: the handler asks the parts to stop before the next
-        # step, and KeyboardInterrupt is raised once they all have
+        # a Ctrl-C reaches it at once: refsim.run's handler asks the parts to stop before
+        # the next step
         reached = [i0] * parts
         workers = [threading.Thread(target=lambda k: reached.__setitem__(k, advance_part(k)),
                                     args=(k,)) for k in range(parts)]
-        with _stop_on_ctrl_c(sync):
-            with _sigint_blocked():  # in the workers, which inherit it: the main thread
-                for worker in workers:  # receives a Ctrl-C, and its join() is interrupted
-                    worker.start()
-            for worker in workers:
-                worker.join()
+        with _sigint_blocked():  # in the workers, which inherit it: the main thread
+            for worker in workers:  # receives a Ctrl-C, and its join() is interrupted
+                worker.start()
+        for worker in workers:
+            worker.join()
         return reached[0]  # every part returns the same step (the same test, same data)
 
     t0 = time.perf_counter()
@@ -1606,10 +1587,10 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     t0 = time.perf_counter()
     i = 0
     try:
-        while i < n_steps:
+        while i < n_steps and not sync[3]:
             stop = min(n_steps, i + chunk) if bar is not None else n_steps
             reached = advance(i, stop)
-            if reached < stop:  # a spike buffer is full: double it and go on
+            if reached < stop and not sync[3]:  # a spike buffer is full: double it, go on
                 for p in range(len(steps)):
                     if steps[p].size and n_spikes[p] + pl.V[p].size > steps[p].size:
                         steps[p] = np.concatenate([steps[p], np.zeros_like(steps[p])])
@@ -1617,10 +1598,10 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             if bar is not None:
                 bar.update(reached - i)
             i = reached
-    finally:  # after a Ctrl-C too: the monitors get every step done (the states' last)
+    finally:  # whatever happens, the monitors get every step done (the states' last)
         run_s = time.perf_counter() - t0
         _deliver(pl, mons, steps, index, n_spikes, rec_buf, rec_count, rec_mons)
-    return compile_s, run_s
+    return compile_s, run_s, i
 
 
 def _deliver(pl, mons, steps, index, n_spikes, rec_buf, rec_count, rec_mons) -> None:
