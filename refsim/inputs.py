@@ -151,8 +151,17 @@ class SpikeTime(Neuron):
     def __init__(self, in_size, indices, times, weights=1.0, time_as_step: str = "round",
                  name: str | None = None):
         super().__init__(in_size, name=name)
-        self.indices = np.asarray(indices, dtype=np.int64)
+        given = np.asarray(indices)
+        self.indices = given.astype(np.int64)
+        if given.size and not np.array_equal(self.indices, given):  # 1.5 is not truncated
+            raise ValueError(f"parameter 'indices' must hold integers, got {given.dtype} "
+                             f"values such as {given.flat[np.argmax(self.indices != given)]}")
         self.times_ms = np.asarray(to_internal(times, "times", pq.ms), dtype=np.float64)
+        finite = np.isfinite(self.times_ms)
+        if not finite.all():  # a NaN time would become some step no run ever reaches
+            first = int(np.argmin(finite.reshape(-1)))
+            raise ValueError(f"parameter 'times' must be finite; element {first} is "
+                             f"{self.times_ms.reshape(-1)[first]} ms")
         if self.indices.shape != self.times_ms.shape:
             raise ValueError(f"indices and times differ in length: {self.indices.size} and "
                              f"{self.times_ms.size}")

@@ -309,6 +309,25 @@ def test_a_delay_is_finite_and_at_least_one_step(delay, message):
         refsim.init_all_states(proj)
 
 
+@pytest.mark.parametrize("indices,times,message", [
+    ([0, 1], [1.0, np.nan] * pq.ms, "parameter 'times' must be finite; element 1 is nan ms"),
+    ([0], [np.inf] * pq.ms, "parameter 'times' must be finite; element 0 is inf ms"),
+    ([0, 1.5], [1.0, 2.0] * pq.ms,
+     "parameter 'indices' must hold integers, got float64 values such as 1.5"),
+])
+def test_spike_times_are_finite_and_their_indices_integers(indices, times, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        refsim.SpikeTime(3, indices, times)
+
+
+def test_spike_times_before_zero_are_kept_for_a_run_that_starts_before_zero():
+    source = refsim.SpikeTime(2, [1, 0], [-0.3, 0.2] * pq.ms, weights=[1.0, 2.0])
+    refsim.init_all_states(source)
+    res = refsim.run(source, 1.0 * pq.ms, monitors={"spikes": source}, t_start=-0.5 * pq.ms)
+    assert res["spikes"].steps.tolist() == [-3, 2]  # the grid of 0.1 ms, run from -5
+    assert res["spikes"].indices_fired.tolist() == [1, 0]
+
+
 def test_a_list_of_quantities_is_converted_element_by_element():
     spikes = refsim.SpikeTime(3, [0, 1], [1.0 * pq.ms, 0.002 * pq.s])
     assert spikes.times_ms.tolist() == [1.0, 2.0]
