@@ -114,3 +114,14 @@ def test_float32_precision(tmp_path):
     assert "precision 32: V is float32, 11 spikes" in out
     assert float(re.search(r"largest \|V32 - V64\|: (\S+) mV", out).group(1)) < 1e-4
     assert "LIF one step in float32: -59.84079742 mV" in out  # brainpy's documented number
+
+
+def test_stop_and_go_on(tmp_path):
+    out = _run("stop_and_go_on.py", tmp_path)
+    stopped = re.search(r"stopped by Ctrl-C after (\d+) of 600000 steps", out)
+    assert stopped, out
+    done = int(stopped.group(1))
+    assert 0 < done < 600_000
+    assert f"steps done: {done}, " in out and "went on for 1000 steps" in out
+    assert f"one run of {done + 1000} steps" in out
+    assert out.rstrip().endswith("the same spikes and potentials, bit for bit: True")
