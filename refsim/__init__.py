@@ -10,6 +10,7 @@ step for step, with every parameter carrying units through :mod:`quantities`.
 from refsim import backends, environ, init, inputs, neurons, random, synapses, units
 from refsim._version import __version__
 from refsim.backends import get_backend, set_backend, use_backend
+from refsim.checkpoint import load_state, save_state
 from refsim.connectivity import (
     AllToAll,
     EventFixedProb,
@@ -93,6 +94,8 @@ __all__ = [
     "run",
     "RunResult",
     "RunInterrupted",
+    "save_state",
+    "load_state",
     "StateMonitor",
     "SpikeMonitor",
 ]

@@ -69,6 +69,8 @@ class SpikeDelay(Module):
         At least one step.
     """
 
+    checkpointed = ("write_index",)
+
     def __init__(self, size: int, delay):
         super().__init__()
         self.size = int(size)
@@ -107,6 +109,8 @@ class SynapticDelay(Module):
     delay : quantity, time
         A scalar or one value per synapse (aligned with ``W.data``).
     """
+
+    checkpointed = ("now",)
 
     def __init__(self, W: sp.csr_matrix, delay):
         super().__init__()

@@ -61,6 +61,7 @@ class PoissonSpike(Neuron):
     """
 
     input_unit = None
+    checkpointed = ("_rng",)
 
     def __init__(self, in_size, freqs, seed: int | None = None, name: str | None = None):
         super().__init__(in_size, name=name)
@@ -83,6 +84,8 @@ class PoissonSpike(Neuron):
 
 class PoissonEncoder(PoissonSpike):
     """Poisson spikes whose rates are given at each step: ``update(freqs)``."""
+
+    checkpointed = ("_rng", "freqs")  # the last rates given, used until new ones come
 
     def __init__(self, in_size, seed: int | None = None, name: str | None = None):
         super().__init__(in_size, 0.0 * pq.Hz, seed=seed, name=name)
@@ -111,6 +114,8 @@ class PoissonInput(Dynamics):
     weight : quantity
     seed : int, optional
     """
+
+    checkpointed = ("_rng",)
 
     def __init__(self, target: Dynamics, num_input: int, freq, weight, seed: int | None = None,
                  name: str | None = None):

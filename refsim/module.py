@@ -150,6 +150,10 @@ class Describer:
 class Module:
     """A node of a model tree.  Children are found among its attributes."""
 
+    #: attributes other than :class:`State` that a run changes (a ring position, a random
+    #: stream): a checkpoint saves them (:mod:`refsim.checkpoint`)
+    checkpointed: tuple[str, ...] = ()
+
     def __init__(self, name: str | None = None):
         self.name = name if name is not None else f"{type(self).__name__}{next(_counter)}"
 

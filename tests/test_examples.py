@@ -12,8 +12,12 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _run(name: str, tmp_path: Path) -> str:
+    return _run_with(name, tmp_path)
+
+
+def _run_with(name: str, tmp_path: Path, *args: str) -> str:
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, str(EXAMPLES / name)], cwd=tmp_path, env=env,
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -125,3 +129,11 @@ def test_stop_and_go_on(tmp_path):
     assert f"steps done: {done}, " in out and "went on for 1000 steps" in out
     assert f"one run of {done + 1000} steps" in out
     assert out.rstrip().endswith("the same spikes and potentials, bit for bit: True")
+
+
+def test_checkpoint_and_resume_in_two_processes(tmp_path):
+    out = _run("checkpoint_and_resume.py", tmp_path)
+    assert "ran 5000 steps (" in out and "saved the state at t = 500 ms to coba_500ms.npz" in out
+    out = _run_with("checkpoint_and_resume.py", tmp_path, "--resume")
+    assert "loaded coba_500ms.npz at t = 500 ms and ran 5000 more steps" in out
+    assert out.rstrip().endswith("the same spikes and state, bit for bit: True")
