@@ -444,6 +444,12 @@ def run(
     Returns
     -------
     RunResult
+
+    Raises
+    ------
+    RunInterrupted
+        On a Ctrl-C (where Python's own SIGINT handler is in place, in the main thread),
+        once the step in progress is done; its ``result`` holds the steps done.
     """
     dt = environ.dt_ms()
     first_step = _steps_in(t_start, "t_start", dt, on_grid=True)
