@@ -212,6 +212,9 @@ def load_state(model: Module, path: str | os.PathLike) -> pq.Quantity:
     for name, state in states.items():
         state.data[...] = arrays[f"state:{name}"]
     for where, node in nodes.items():
+        # the last step its states hold: a run from the file's t goes on without a
+        # ClockWarning, and one from an earlier time warns (as init_all_states resets it)
+        node._clock_at = manifest["t_ms"] - manifest["dt_ms"]
         for queue, key in list(_queued(node)):
             del getattr(node, queue)[key]  # queued now: replaced by what was queued then
         for name in type(node).checkpointed:

@@ -199,6 +199,24 @@ def test_an_input_queued_for_the_next_update_is_kept(tmp_path):
     assert again.V.data[0] != again.V.data[1]  # the queued inputs did act
 
 
+def test_loading_sets_the_clock_the_states_hold(tmp_path):
+    """Loading a file into the model that ran on past it, and going on from the file's
+    time, is no step back in time (the suite turns a ClockWarning into an error); starting
+    a loaded model at 0 ms is, and warns."""
+    refsim.random.seed(1)
+    net = COBANet(200, 1)
+    refsim.init_all_states(net)
+    first = refsim.run(net, 5 * pq.ms)
+    path = refsim.save_state(net, tmp_path / "at5", t=first.next_t)
+    refsim.run(net, 5 * pq.ms, t_start=first.next_t)  # on to 10 ms
+    t = refsim.load_state(net, path)
+    assert len(refsim.run(net, 5 * pq.ms, t_start=t).t) == 50  # from 5 ms: no warning
+    refsim.load_state(net, path)
+    with pytest.warns(refsim.ClockWarning, match="stepped at t = 0 ms after it was stepped "
+                                                 "at t = 4.9 ms"):
+        refsim.run(net, 1 * pq.ms)
+
+
 def test_the_file_says_what_it_holds(tmp_path):
     net, _, _ = cases._delayed_network(cases.DELAYS["1 ms"])
     path = refsim.save_state(net, tmp_path / "net.npz", t=12.5 * pq.ms)
