@@ -54,13 +54,19 @@ class TraubHH(ContinuousNeuron):
 
     def __init__(self, in_size, V_initializer, name=None):
         super().__init__(in_size, name=name)
-        self.C = self._param("C", 1.0 * AREA_CM2 * pq.uF, pq.uF)
-        self.gL = self._param("gL", 5e-5 * AREA_CM2 * pq.S, pq.S)
-        self.gNa = self._param("gNa", 100e-3 * AREA_CM2 * pq.S, pq.S)
-        self.gK = self._param("gK", 30e-3 * AREA_CM2 * pq.S, pq.S)
+        self._param("C", 1.0 * AREA_CM2 * pq.uF, pq.uF, positive=True)
+        self._param("gL", 5e-5 * AREA_CM2 * pq.S, pq.S, nonnegative=True)
+        self._param("gNa", 100e-3 * AREA_CM2 * pq.S, pq.S, nonnegative=True)
+        self._param("gK", 30e-3 * AREA_CM2 * pq.S, pq.S, nonnegative=True)
         self.EL, self.ENa, self.EK, self.VT = -60.0, 50.0, -90.0, -63.0  # mV
-        self.V_th = self._param("V_th", -20.0 * pq.mV, pq.mV)
+        self._param("V_th", -20.0 * pq.mV, pq.mV)
         self.V_initializer = V_initializer
+
+    def scaled_potential(self, V):
+        """``V - V_th``: a spike is the upward crossing of -20 mV (Brian2's ``v > -20*mV``).
+        brainpy's ``(V - V_th) / V_th`` of the HH family is inverted by a negative
+        ``V_th`` (it would count the downward crossings)."""
+        return V - self.p.V_th
 
     def init_state(self, batch_size=None):
         self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
@@ -78,11 +84,12 @@ class TraubHH(ContinuousNeuron):
         dt = environ.dt_ms()
         V_old = self.V.data
         I, dI = self.sum_current_inputs(self._external(x), V_old)  # COBA: g (E - V), slope -g
-        g_Na = self.gNa * self.m.data**3 * self.h.data
-        g_K = self.gK * self.n.data**4
-        drift = (self.gL * (self.EL - V_old) - g_Na * (V_old - self.ENa)
-                 - g_K * (V_old - self.EK) + I) / self.C
-        jacobian = (-self.gL - g_Na - g_K + dI) / self.C
+        p = self.p
+        g_Na = p.gNa * self.m.data**3 * self.h.data
+        g_K = p.gK * self.n.data**4
+        drift = (p.gL * (self.EL - V_old) - g_Na * (V_old - self.ENa)
+                 - g_K * (V_old - self.EK) + I) / p.C
+        jacobian = (-p.gL - g_Na - g_K + dI) / p.C
         V = exp_euler(V_old, drift, jacobian, dt)
         for gate, (alpha, beta) in self.rates(V_old).items():
             x_old = getattr(self, gate).data

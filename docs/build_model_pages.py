@@ -90,11 +90,23 @@ def _checks(cls) -> list[str]:
     recorded where the checks are made), as a section; none for a model without."""
     model = cls(1) if cls.__name__ not in OUTPUTS else cls(**_OUTPUT_ARGS.get(cls.__name__, {}))
     checks = getattr(model, "param_checks", {})
-    if not checks:
+    relations = getattr(model, "param_relations", {})
+    if not checks and not relations:
         return []
-    return ["### Values checked", "",
-            "A value outside its range raises `ValueError` naming it ([units.md](../units.md)):",
-            "", *[f"- `{name}` {rule}" for name, rule in checks.items()], ""]
+    lines = ["### Values checked", "",
+             "Every parameter, initial value and input must be finite. A value outside its "
+             "range, or parameters that break a relation the model needs, raise `ValueError` "
+             "naming them ([units.md](../units.md)):", ""]
+    lines += [f"- `{name}` {rule}" for name, rule in checks.items()]
+    lines += [f"- `{relation}`: {why}" for relation, why in relations.items()]
+    bounds = getattr(cls, "state_bounds", {})
+    if bounds:
+        lines += ["", "During a run (`refsim.run(..., check_every=...)`, "
+                  "[reliability.md](../reliability.md)) every state must stay finite, and "
+                  "these within bounds (internal units) beyond which the integration has "
+                  "diverged; else `refsim.NumericalInstability`:", ""]
+        lines += [f"- `{name}` in [{lo:g}, {hi:g}]" for name, (lo, hi) in bounds.items()]
+    return [*lines, ""]
 
 
 def page(name: str) -> str:

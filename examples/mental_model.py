@@ -14,8 +14,19 @@ import quantities as pq  # noqa: E402
 
 import refsim  # noqa: E402
 
+# The page's LIF(100, tau=10 ms, V_th=-50 mV) keeps brainpy's defaults V_reset = V_rest =
+# 0 mV, above its threshold: brainpy's spike test (V - V_th) / (V_th - V_reset) >= 0 then
+# flips sign (a "spike" means V <= V_th) and the page's neurons never fire.  refsim refuses
+# such a neuron, naming the relation; this port gives the reset and the rest explicitly.
+try:
+    refsim.LIF(100, tau=10.0 * pq.ms, V_th=-50.0 * pq.mV)
+except ValueError as err:
+    print("ValueError:", str(err).split(":")[1].strip())
+LIF_PARAMETERS = dict(V_th=-50.0 * pq.mV, V_reset=-65.0 * pq.mV, V_rest=-65.0 * pq.mV,
+                      V_initializer=refsim.init.Constant(-65.0 * pq.mV))
+
 # Idea 1: state.  Models declare their states; init_all_states allocates them.
-neuron = refsim.LIF(100, tau=10.0 * pq.ms, V_th=-50.0 * pq.mV)
+neuron = refsim.LIF(100, tau=10.0 * pq.ms, **LIF_PARAMETERS)
 refsim.init_all_states(neuron)
 print(neuron)
 
@@ -24,9 +35,8 @@ with refsim.environ.context(dt=0.1 * pq.ms):
 
 # Idea 2: units.  A slip (a bare number, ms for mV) is caught at construction.
 tau = 10.0 * pq.ms
-V_threshold = -50.0 * pq.mV
 current = 20.0 * pq.mA
-neuron = refsim.LIF(100, tau=tau, V_th=V_threshold)
+neuron = refsim.LIF(100, tau=tau, **LIF_PARAMETERS)
 try:
     refsim.LIF(100, tau=10.0)
 except refsim.UnitError as err:
@@ -34,8 +44,8 @@ except refsim.UnitError as err:
 
 # Idea 3: composition.  comm + syn + out + post make a projection.
 refsim.random.seed(0)
-pre = refsim.LIF(100, tau=10.0 * pq.ms, V_th=-50.0 * pq.mV)
-post = refsim.LIF(50, tau=10.0 * pq.ms, V_th=-50.0 * pq.mV)
+pre = refsim.LIF(100, tau=10.0 * pq.ms, **LIF_PARAMETERS)
+post = refsim.LIF(50, tau=10.0 * pq.ms, **LIF_PARAMETERS)
 proj = refsim.AlignPostProj(
     comm=refsim.EventFixedProb(100, 50, conn_num=0.1, conn_weight=0.5 * pq.mS),
     syn=refsim.Expon.desc(50, tau=5.0 * pq.ms),
@@ -59,10 +69,8 @@ with refsim.environ.context(dt=0.1 * pq.ms):
 print("spikes shape:", spikes.shape)
 print("spikes of the driven population:", int(spikes.sum()))
 
-# With the page's parameters (V_rest = V_reset = 0 mV above V_th = -50 mV) the
-# scaled threshold (V - V_th) / (V_th - V_reset) flips sign, so these neurons
-# never fire: brainpy.state does the same.  To see the projection at work, use
-# physiological values: 100 driven neurons onto 50, COBA synapses of 2 nS.
+# To see the projection at work, use physiological values: 100 driven neurons onto 50,
+# COBA synapses of 2 nS.
 pre = refsim.LIF(100, R=100.0 * pq.MOhm, tau=10.0 * pq.ms, V_rest=-65.0 * pq.mV,
                  V_reset=-65.0 * pq.mV, V_th=-50.0 * pq.mV,
                  V_initializer=refsim.init.Uniform(-65.0, -50.0, unit=pq.mV))

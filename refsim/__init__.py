@@ -10,7 +10,7 @@ step for step, with every parameter carrying units through :mod:`quantities`.
 from refsim import backends, environ, init, inputs, neurons, random, synapses, units
 from refsim._version import __version__
 from refsim.backends import get_backend, set_backend, use_backend
-from refsim.checkpoint import load_state, save_state
+from refsim.checkpoint import CheckpointError, CheckpointWarning, load_state, save_state
 from refsim.connectivity import (
     AllToAll,
     EventFixedProb,
@@ -37,6 +37,7 @@ from refsim.network import Network
 from refsim.neurons import *  # noqa: F403 - the model catalog, listed in neurons.__all__
 from refsim.outputs import COBA, CUBA, MgBlock, SynOut
 from refsim.projections import AlignPostProj, AlignPreProj, CurrentProj, DeltaProj
+from refsim.resources import ResourceError
 from refsim.run import (
     RunInterrupted,
     RunResult,
@@ -44,8 +45,10 @@ from refsim.run import (
     StateMonitor,
     arange,
     for_loop,
+    load_result,
     run,
 )
+from refsim.stability import NumericalInstability
 from refsim.synapses import *  # noqa: F403 - listed in synapses.__all__
 from refsim.units import UnitError
 
@@ -62,6 +65,11 @@ __all__ = [
     "units",
     "UnitError",
     "ClockWarning",
+    "NumericalInstability",
+    "load_result",
+    "CheckpointError",
+    "CheckpointWarning",
+    "ResourceError",
     "State",
     "Module",
     "Dynamics",

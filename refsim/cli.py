@@ -107,10 +107,25 @@ def _validate(args: argparse.Namespace) -> int:
     names = [c.name for c in cases]
     jobs = args.jobs or min(2, usable_cores())
     results = []
+    piped = not sys.stderr.isatty()  # no bar there: a line per case instead
     for backend in chosen:
+        print(f"refsim validate: {len(names)} cases on {backend}, {jobs} process"
+              f"{'es' if jobs > 1 else ''}" + (" (with a cold cache Numba first compiles "
+                                               "the loops the cases use: minutes)"
+                                               if backend == "numba" else ""),
+              file=sys.stderr, flush=True)
         bar = tqdm(total=len(names), desc=f"validating ({backend})", unit="case", disable=None,
                    leave=False)
         batch = []
+
+        def done(result, batch=batch, bar=bar):
+            batch.append(result)
+            bar.update()
+            if piped:
+                print(f"[{len(batch)}/{len(names)}] {result.name}: "
+                      f"{'pass' if result.passed else 'FAIL'} ({result.seconds:.1f} s)",
+                      file=sys.stderr, flush=True)
+
         if jobs > 1 and len(names) > 1:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -119,12 +134,10 @@ def _validate(args: argparse.Namespace) -> int:
             context = multiprocessing.get_context("spawn" if backend == "cupy" else None)
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
                 for result in pool.map(_run_named, names, [backend] * len(names)):
-                    batch.append(result)
-                    bar.update()
+                    done(result)
         else:
             for name in names:
-                batch.append(_run_named(name, backend))
-                bar.update()
+                done(_run_named(name, backend))
         bar.close()
         if len(chosen) > 1:
             for result in batch:
@@ -205,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="only cases whose name matches (shell pattern or substring; "
                         "comma-separated)")
     p.add_argument("--quick", action="store_true",
-                   help="skip the statistical and convergence cases (under a minute)")
+                   help="skip the statistical and convergence cases (about 1 min on 2 cores "
+                        "with a warm Numba cache; docs/validation.md)")
     p.add_argument("--jobs", type=at_least(int, 1), default=None,
                    help="cases run in parallel processes (default: 2, or the cores this "
                         "process may use if fewer)")

@@ -58,6 +58,14 @@ def _require_state(delay: Module) -> None:
                            "on the model that holds the projection")
 
 
+def _check_ring_position(delay: Module, name: str, value) -> str | None:
+    """A checkpoint's ring position must lie in the ring (``Module.check_checkpointed``)."""
+    length = getattr(delay, "length", None)
+    if length is not None and not 0 <= value < length:
+        return f"a ring position must lie in [0, {length})"
+    return None
+
+
 class SpikeDelay(Module):
     """A homogeneous delay of a vector of ``size`` values (brainpy's interpolation rule).
 
@@ -70,6 +78,7 @@ class SpikeDelay(Module):
     """
 
     checkpointed = ("write_index",)
+    check_checkpointed = _check_ring_position
 
     def __init__(self, size: int, delay):
         super().__init__()
@@ -111,6 +120,7 @@ class SynapticDelay(Module):
     """
 
     checkpointed = ("now",)
+    check_checkpointed = _check_ring_position
 
     def __init__(self, W: sp.csr_matrix, delay):
         super().__init__()

@@ -8,7 +8,8 @@ Mirrors ``brainstate.environ``::
     refsim.environ.get_dt()                       # -> 0.1 ms
 
 ``dt`` and ``t`` are stored as float64 milliseconds, converted once when they
-enter; models read them with :func:`dt_ms` and :func:`t_ms`.  Any other key
+enter; models read them with :func:`dt_ms` and :func:`t_ms`.  :func:`set` changes the
+defaults of every thread; a :func:`context` holds in its own thread only.  Any other key
 (``i``, the step index, say) is stored as given.  The default ``dt`` is 0.1 ms.
 
 ``precision`` (64, the default, or 32) is the float width of what is built after it is
@@ -20,6 +21,7 @@ widen a float32 array).  See ``docs/precision.md``.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,7 +40,17 @@ PRECISIONS = {64: np.float64, 32: np.float32}
 
 _TIME_KEYS = ("dt", "t")
 _globals: dict[str, Any] = {"dt": DEFAULT_DT_MS, "precision": 64}
-_stack: list[dict[str, Any]] = []
+
+
+class _Frames(threading.local):
+    """The ``context`` blocks open in this thread, innermost last: each thread has its
+    own (two runs in two threads each see their own ``t``), over the shared defaults."""
+
+    def __init__(self) -> None:
+        self.stack: list[dict[str, Any]] = []
+
+
+_frames = _Frames()
 
 
 def _convert(key: str, value: Any) -> Any:
@@ -71,25 +83,25 @@ def set(**kwargs: Any) -> None:  # noqa: A001 - mirrors brainstate.environ.set
 @contextlib.contextmanager
 def context(**kwargs: Any) -> Iterator[None]:
     """Override values (``dt``, ``t``, ``i`` ...) inside a ``with`` block."""
-    _stack.append({key: _convert(key, value) for key, value in kwargs.items()})
+    _frames.stack.append({key: _convert(key, value) for key, value in kwargs.items()})
     try:
         yield
     finally:
-        _stack.pop()
+        _frames.stack.pop()
 
 
 @contextlib.contextmanager
 def _internal_context(**values: Any) -> Iterator[None]:
     """As :func:`context`, for values already in internal units (``t`` as float ms)."""
-    _stack.append(values)
+    _frames.stack.append(values)
     try:
         yield
     finally:
-        _stack.pop()
+        _frames.stack.pop()
 
 
 def _lookup(key: str) -> Any:
-    for frame in reversed(_stack):
+    for frame in reversed(_frames.stack):
         if key in frame:
             return frame[key]
     if key in _globals:

@@ -18,12 +18,19 @@ from refsim import random as _random
 __all__ = ["Initializer", "Constant", "Normal", "Uniform", "LogNormal", "param", "unit_of"]
 
 
-def _with_unit(value, unit) -> pq.Quantity | np.ndarray:
-    if unit is None:
-        return value
-    if isinstance(value, pq.Quantity):
-        return value.rescale(unit)
-    return pq.Quantity(value, unit)
+def _with_unit(value, unit, what: str = "value") -> pq.Quantity | np.ndarray:
+    """``value`` in ``unit`` (where given), checked to be finite: ``what`` names it."""
+    if unit is not None:
+        value = value.rescale(unit) if isinstance(value, pq.Quantity) else pq.Quantity(value,
+                                                                                        unit)
+    magnitude = value.magnitude if isinstance(value, pq.Quantity) else value
+    try:
+        finite = np.all(np.isfinite(np.asarray(magnitude, dtype=np.float64)))
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number or a quantity, got {value!r}") from None
+    if not finite:
+        raise ValueError(f"{what} must be finite, got {value}")
+    return value
 
 
 class Initializer:
@@ -46,7 +53,7 @@ class Constant(Initializer):
     """Every element equal to ``value`` (a quantity or a number)."""
 
     def __init__(self, value, unit=None):
-        self.value = _with_unit(value, unit)
+        self.value = _with_unit(value, unit, "Constant: value")
         self.seed = None
 
     def __call__(self, shape):
@@ -73,8 +80,8 @@ class Normal(Initializer):
     """
 
     def __init__(self, mean, std, unit=None, seed: int | None = None):
-        self.mean = _with_unit(mean, unit)
-        self.std = _with_unit(std, unit)
+        self.mean = _with_unit(mean, unit, "Normal: mean")
+        self.std = _with_unit(std, unit, "Normal: std")
         if not np.all(np.asarray(pq.Quantity(self.std).magnitude) >= 0):
             raise ValueError(f"Normal: std must be non-negative (>= 0), got {self.std}")
         self.unit = unit
@@ -95,8 +102,8 @@ class Uniform(Initializer):
     """Uniform values on ``[low, high)``; ``unit`` as for :class:`Normal`."""
 
     def __init__(self, low, high, unit=None, seed: int | None = None):
-        self.low = _with_unit(low, unit)
-        self.high = _with_unit(high, unit)
+        self.low = _with_unit(low, unit, "Uniform: low")
+        self.high = _with_unit(high, unit, "Uniform: high")
         high_in_low = (pq.Quantity(self.high).rescale(self.low.units).magnitude
                        if isinstance(self.low, pq.Quantity) else self.high)
         if not np.all(np.asarray(high_in_low) >= np.asarray(pq.Quantity(self.low).magnitude)):
@@ -167,7 +174,9 @@ class LogNormal(Initializer):
     """
 
     def __init__(self, mu: float, sigma: float, unit=None, seed: int | None = None):
-        self.mu, self.sigma, self.unit, self.seed = float(mu), float(sigma), unit, seed
+        self.mu = float(_with_unit(mu, None, "LogNormal: mu"))
+        self.sigma = float(_with_unit(sigma, None, "LogNormal: sigma"))
+        self.unit, self.seed = unit, seed
         if not self.sigma >= 0:
             raise ValueError(f"LogNormal: sigma must be non-negative (>= 0), got {sigma}")
         self.value = None if unit is None else pq.Quantity(1.0, unit)  # for unit_of

@@ -62,10 +62,11 @@ class PoissonSpike(Neuron):
 
     input_unit = None
     checkpointed = ("_rng",)
+    takes_current_inputs = takes_delta_inputs = False  # its spikes are drawn, not driven
 
     def __init__(self, in_size, freqs, seed: int | None = None, name: str | None = None):
         super().__init__(in_size, name=name)
-        self.freqs = self._param("freqs", freqs, pq.Hz, nonnegative=True)
+        self._param("freqs", freqs, pq.Hz, nonnegative=True)
         self.seed = seed
 
     def init_state(self, batch_size=None):
@@ -77,7 +78,7 @@ class PoissonSpike(Neuron):
         return self.spike.data.copy()
 
     def update(self, x=None):
-        p = _spike_probability(self.freqs, environ.dt_ms())
+        p = _spike_probability(self.p.freqs, environ.dt_ms())
         self.spike.data = (self._rng.random(self.spike.shape) < p).astype(self.spike.data.dtype)
         return self.spike.data
 
@@ -85,14 +86,14 @@ class PoissonSpike(Neuron):
 class PoissonEncoder(PoissonSpike):
     """Poisson spikes whose rates are given at each step: ``update(freqs)``."""
 
-    checkpointed = ("_rng", "freqs")  # the last rates given, used until new ones come
+    checkpointed = ("_rng", "p.freqs")  # the last rates given, used until new ones come
 
     def __init__(self, in_size, seed: int | None = None, name: str | None = None):
         super().__init__(in_size, 0.0 * pq.Hz, seed=seed, name=name)
 
     def update(self, freqs=None):
         if freqs is not None:
-            self.freqs = _checked(freqs, "freqs", pq.Hz)
+            self.p.freqs = _checked(freqs, "freqs", pq.Hz)
         return super().update()
 
 
@@ -116,14 +117,19 @@ class PoissonInput(Dynamics):
     """
 
     checkpointed = ("_rng",)
+    takes_current_inputs = takes_delta_inputs = False  # a source, stepped by its target
 
     def __init__(self, target: Dynamics, num_input: int, freq, weight, seed: int | None = None,
                  name: str | None = None):
+        if not isinstance(target, Dynamics):
+            raise TypeError(f"PoissonInput: target must be a refsim population or synapse, "
+                            f"got {type(target).__name__}")
+        target.require_inputs("delta", "PoissonInput")
         super().__init__(target.in_size, name=name)
         self.target = target
         self.num_input = count("num_input", num_input, least=0)
-        self.freq = self._param("freq", freq, pq.Hz, nonnegative=True)
-        self.weight = self._param("weight", weight, target.delta_unit)
+        self._param("freq", freq, pq.Hz, nonnegative=True)
+        self._param("weight", weight, target.delta_unit)
         self.seed = seed
         target.before_updates[("PoissonInput", self.name)] = self
 
@@ -131,9 +137,9 @@ class PoissonInput(Dynamics):
         self._rng = _rng(self.seed)
 
     def __call__(self):
-        p = float(_spike_probability(self.freq, environ.dt_ms()))
+        p = float(_spike_probability(self.p.freq, environ.dt_ms()))
         counts = self._rng.binomial(self.num_input, p, self.target.varshape)
-        self.target._push_delta(self.name, self.weight * counts)
+        self.target._push_delta(self.name, self.p.weight * counts)
 
 
 class SpikeTime(Neuron):
@@ -152,6 +158,7 @@ class SpikeTime(Neuron):
     """
 
     input_unit = None
+    takes_current_inputs = takes_delta_inputs = False  # its spikes are given, not driven
 
     def __init__(self, in_size, indices, times, weights=1.0, time_as_step: str = "round",
                  name: str | None = None):
@@ -161,12 +168,8 @@ class SpikeTime(Neuron):
         if given.size and not np.array_equal(self.indices, given):  # 1.5 is not truncated
             raise ValueError(f"parameter 'indices' must hold integers, got {given.dtype} "
                              f"values such as {given.flat[np.argmax(self.indices != given)]}")
+        # finite, checked by to_internal: a NaN time would become a step no run reaches
         self.times_ms = np.asarray(to_internal(times, "times", pq.ms), dtype=np.float64)
-        finite = np.isfinite(self.times_ms)
-        if not finite.all():  # a NaN time would become some step no run ever reaches
-            first = int(np.argmin(finite.reshape(-1)))
-            raise ValueError(f"parameter 'times' must be finite; element {first} is "
-                             f"{self.times_ms.reshape(-1)[first]} ms")
         if self.indices.shape != self.times_ms.shape:
             raise ValueError(f"indices and times differ in length: {self.indices.size} and "
                              f"{self.times_ms.size}")

@@ -28,7 +28,19 @@ import quantities as pq
 
 from refsim import environ
 from refsim import init as _init
-from refsim.units import _same_dimension, require_sign, to_internal, to_model, to_quantity
+from refsim.units import (
+    _NAMED_DIMENSIONS,
+    _same_dimension,
+    dimension_name,
+    internal_unit,
+    require_sign,
+    to_internal,
+    to_model,
+    to_quantity,
+)
+from refsim.units import (
+    _unit_str as _unit_text,
+)
 
 __all__ = [
     "ClockWarning",
@@ -147,8 +159,38 @@ class Describer:
         return f"{self.cls.__name__}.desc({', '.join(parts)})"
 
 
+class Parameters:
+    """A model's parameters in refsim's internal units (mV, ms, nA, uS, MOhm, nF, mM and
+    their products; :mod:`refsim.units`): what its equations read, ``self.p.tau``.
+
+    Read a parameter with its unit from the model itself (``neuron.tau`` is a quantity);
+    ``neuron.p.tau`` is the bare number the kernels use.
+    """
+
+    def __init__(self) -> None:
+        self._units: dict[str, str] = {}  # name -> its internal unit, for repr
+
+    def names(self) -> list[str]:
+        """The parameters' names, in the order they were declared."""
+        return list(self._units)
+
+    def __repr__(self) -> str:
+        parts = []
+        for name, unit in self._units.items():
+            value = getattr(self, name)
+            text = f"{float(value):g}" if np.size(value) == 1 else f"array{np.shape(value)}"
+            parts.append(f"{name}={text}" + ("" if unit == "dimensionless" else f" {unit}"))
+        return f"Parameters({', '.join(parts)})"
+
+
 class Module:
-    """A node of a model tree.  Children are found among its attributes."""
+    """A node of a model tree.  Children are found among its attributes.
+
+    Parameters declared with :meth:`_param` live in :attr:`p` in internal units (the
+    equations read ``self.p.tau``); read from the module itself they carry their unit
+    (``neuron.tau`` is a quantity in the unit it was given in), and they cannot be
+    reassigned: a model's checks and derived constants were computed from them.
+    """
 
     #: attributes other than :class:`State` that a run changes (a ring position, a random
     #: stream): a checkpoint saves them (:mod:`refsim.checkpoint`)
@@ -156,6 +198,95 @@ class Module:
 
     def __init__(self, name: str | None = None):
         self.name = name if name is not None else f"{type(self).__name__}{next(_counter)}"
+        #: the parameters in internal units (:class:`Parameters`)
+        self.p = Parameters()
+        self._shown_in: dict[str, Any] = {}  # parameter -> the unit it reads back in
+        self._given: dict[str, Any] = {}
+        #: parameter name -> the range its values are checked to lie in ("> 0", ">= 0" ...)
+        self.param_checks: dict[str, str] = {}
+        #: relation between parameters -> why it is needed ("V_reset < V_th": ...)
+        self.param_relations: dict[str, str] = {}
+
+    # -- parameters ---------------------------------------------------------
+    def _param(self, name: str, value, unit, dtype=None, *, positive: bool = False,
+               nonnegative: bool = False) -> np.ndarray:
+        """Declare the parameter ``name``: convert ``value`` to internal units, check it,
+        store it in :attr:`p` and return it.
+
+        A scalar stays a 0-d value (one value shared by all); anything else is broadcast
+        to the population's shape (``varshape``, where the module has one).  ``unit``: any
+        unit of the expected dimension (``None``: a pure number).  ``dtype``: the float
+        type (default the module's ``dtype``; a span compared with the clock is float64).
+        ``positive`` / ``nonnegative``: every value must be ``> 0`` (a time constant or
+        another divisor of the step) / ``>= 0`` (a refractory period, a rate).  Raises
+        :class:`UnitError` for a wrong or missing dimension, ``ValueError`` for a value
+        that is not finite, or of a wrong shape or sign.
+        """
+        self._given[name] = value
+        shape = getattr(self, "varshape", ())
+        if unit is not None and _same_dimension(unit, pq.dimensionless):
+            unit = None  # a pure number
+        shown = _init.unit_of(value) if unit is not None else None
+        if isinstance(value, _init.Initializer):
+            value = value(shape)
+        data = to_model(value, name, unit, dtype or getattr(self, "dtype", None))
+        if positive or nonnegative:
+            require_sign(name, value, data, unit, strict=positive)
+            self.param_checks[name] = "> 0" if positive else ">= 0"
+        if data.size == 1:
+            data = data.reshape(())[()]  # a NumPy scalar of the model's precision
+        else:
+            try:
+                data = np.array(np.broadcast_to(data, shape))
+            except ValueError:
+                raise ValueError(
+                    f"parameter '{name}' has shape {data.shape}, which does not fit the "
+                    f"population shape {shape}"
+                ) from None
+        object.__setattr__(self.p, name, data)
+        self.p._units[name] = _internal_name(unit)
+        self._shown_in[name] = shown if shown is not None else (
+            internal_unit(unit) if unit is not None else None)
+        return data
+
+    def _require(self, relation: str, holds, why: str, *names: str) -> None:
+        """Check a relation between parameters (``'V_reset < V_th'``): ``holds`` (bools,
+        one per neuron or one for all) must be true everywhere, else ``ValueError`` naming
+        ``names`` with their values (of the first neuron that breaks it) and ``why`` the
+        model needs it.  The relation is recorded in :attr:`param_relations`, which the
+        model's page lists."""
+        self.param_relations[relation] = why
+        holds = np.asarray(holds)
+        if holds.all():
+            return
+        first = np.unravel_index(int(np.argmin(holds)), holds.shape) if holds.ndim else ()
+        where = f" (element {tuple(int(i) for i in first)})" if holds.ndim else ""
+        values = ", ".join(f"{n} = {_element(getattr(self, n), first)}" for n in names)
+        raise ValueError(f"{type(self).__name__}: parameters must satisfy {relation}, got "
+                         f"{values}{where}: {why}")
+
+    def __getattr__(self, name: str):
+        """A parameter read from the module: a quantity in the unit it was given in."""
+        shown_in = self.__dict__.get("_shown_in", {})
+        if name in shown_in:
+            raw = getattr(self.__dict__["p"], name)
+            unit = shown_in[name]
+            return np.array(raw, copy=True) if unit is None else to_quantity(raw, unit)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in self.__dict__.get("_shown_in", ()):
+            if value is getattr(self.__dict__["p"], name):  # self.X = self._param("X", ...)
+                raise AttributeError(
+                    f"declare the parameter {name} of {type(self).__name__} with "
+                    f"self._param({name!r}, ...) alone: it keeps the internal value in "
+                    f"self.p.{name}, which the equations read, and self.{name} reads it "
+                    "back with its unit")
+            raise AttributeError(
+                f"{name} is a parameter of {type(self).__name__} '{self.name}', fixed when "
+                f"it was built (its checks and derived constants come from it): build a new "
+                f"{type(self).__name__}(..., {name}=...)")
+        object.__setattr__(self, name, value)
 
     @classmethod
     def desc(cls, *args, **kwargs) -> Describer:
@@ -180,6 +311,12 @@ class Module:
             order.append(node)
             stack.extend(reversed(list(node.children())))
         return order
+
+    def check_checkpointed(self, name: str, value) -> str | None:
+        """Why ``value``, read from a checkpoint for the attribute ``name`` of
+        :attr:`checkpointed`, cannot be this module's (a ring position outside its ring),
+        or None where it can."""
+        return None
 
     def init_state(self, batch_size: int | None = None) -> None:
         """Allocate this module's own states (none by default)."""
@@ -206,18 +343,46 @@ def _modules_in(value: Any) -> Iterator[Module]:
             yield from _modules_in(v)
 
 
+def _scalar(value):
+    """A 0-d array as its NumPy scalar (``np.array(3)`` -> ``np.int64(3)``); else as given."""
+    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
+def is_integer(value) -> bool:
+    """Whether ``value`` is an integer of any type (Python, NumPy, a 0-d array), not a bool."""
+    value = _scalar(value)
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def is_real(value) -> bool:
+    """Whether ``value`` is a real number of a non-integer type (Python or NumPy float, a
+    0-d float array)."""
+    return isinstance(_scalar(value), float | np.floating)
+
+
 def _is_count(value, least: int) -> bool:
-    return (isinstance(value, int | np.integer) and not isinstance(value, bool)
-            and value >= least)
+    return is_integer(value) and _scalar(value) >= least
 
 
 def count(name: str, value, least: int = 1) -> int:
     """``value`` as an ``int``, checked to be an integer ``>= least`` (a number of neurons,
-    synapses or sources); raises ``ValueError`` naming ``name`` otherwise, where ``int()``
-    would truncate 2.5 or accept -3."""
+    synapses or sources) of any integer type; raises ``ValueError`` naming ``name``
+    otherwise, where ``int()`` would truncate 2.5 or accept -3."""
     if not _is_count(value, least):
         raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    return int(value)
+    return int(_scalar(value))
+
+
+def probability(name: str, value) -> float:
+    """``value`` as a ``float`` in [0, 1], of any real type (``0.1``, ``np.float32(0.1)``,
+    ``np.array(0.1)``); ``ValueError`` naming ``name`` otherwise (NaN, a string, 1.5)."""
+    if not (is_real(value) or is_integer(value)):
+        raise ValueError(f"{name} must be a probability in [0, 1] (a real number), got "
+                         f"{value!r}")
+    p = float(_scalar(value))
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
+    return p
 
 
 def _population_shape(in_size) -> tuple[int, ...]:
@@ -282,43 +447,11 @@ class Dynamics(Module):
         self.delta_inputs: dict[str, Any] = {}
         self.before_updates: dict[Any, Callable[[], Any]] = {}
         self.after_updates: dict[Any, Callable[[Any], Any]] = {}
-        self._given: dict[str, Any] = {}
-        #: parameter name -> the range its values are checked to lie in ("> 0", ">= 0" ...)
-        self.param_checks: dict[str, str] = {}
         self._states_ready = False
         self._clock_at = -math.inf  # the latest time it was stepped at (clock_check)
         #: the float type of its parameters, states and inputs: the precision it was
         #: built in (``refsim.environ.set(precision=32)`` gives float32)
         self.dtype = environ.dftype()
-
-    # -- parameters ---------------------------------------------------------
-    def _param(self, name: str, value, unit, dtype=None, *, positive: bool = False,
-               nonnegative: bool = False) -> np.ndarray:
-        """Convert a parameter to internal units, broadcast to the population.
-
-        A scalar stays a 0-d array (one value shared by all); anything else is
-        broadcast to :attr:`varshape`.  ``dtype``: the float type (default
-        :attr:`dtype`; a span compared with the clock is float64).  ``positive`` /
-        ``nonnegative``: every value must be ``> 0`` (a time constant or another divisor
-        of the step) / ``>= 0`` (a refractory period, a rate).  Raises :class:`UnitError`
-        for a wrong or missing dimension, ``ValueError`` for a wrong shape or sign.
-        """
-        self._given[name] = value
-        if isinstance(value, _init.Initializer):
-            value = value(self.varshape)
-        data = to_model(value, name, unit, dtype or self.dtype)
-        if positive or nonnegative:
-            require_sign(name, value, data, unit, strict=positive)
-            self.param_checks[name] = "> 0" if positive else ">= 0"
-        if data.size == 1:
-            return data.reshape(())[()]  # a NumPy scalar of the model's precision
-        try:
-            return np.array(np.broadcast_to(data, self.varshape))
-        except ValueError:
-            raise ValueError(
-                f"parameter '{name}' has shape {data.shape}, which does not fit the "
-                f"population shape {self.varshape}"
-            ) from None
 
     def _new_state(self, name: str, initializer, unit, batch_size: int | None,
                    dtype=None) -> State:
@@ -340,14 +473,34 @@ class Dynamics(Module):
         return State(data, unit=display, name=name, dtype=data.dtype)
 
     # -- inputs -------------------------------------------------------------
+    #: whether its update sums registered currents (a neuron does; a synapse or a spike
+    #: source does not: a current given to one would wait forever, unused)
+    takes_current_inputs = True
+    #: whether its update adds queued jumps (a neuron's potential, a linear synapse's g;
+    #: not a kinetic synapse, short-term plasticity or a spike source)
+    takes_delta_inputs = True
+
+    def require_inputs(self, kind: str, by: str) -> None:
+        """``TypeError`` naming ``by`` unless this module's update consumes inputs of
+        ``kind`` (``'current'`` or ``'delta'``): an input it never reads would be lost
+        without a word."""
+        takes = self.takes_current_inputs if kind == "current" else self.takes_delta_inputs
+        if not takes:
+            what = "currents" if kind == "current" else "jumps (delta inputs)"
+            raise TypeError(f"{by}: {type(self).__name__} '{self.name}' takes no {what}; its "
+                            "update would never read them. Aim it at a population that does "
+                            "(a neuron, or a linear synapse such as Expon for jumps)")
+
     def add_current_input(self, key: str, inp, label: str | None = None) -> None:
         """Register a current input.
 
         ``inp`` is either a callable of the membrane potential (an output such
         as :class:`refsim.COBA`, or any function taking and returning
         quantities), which stays registered, or a quantity, which is added to
-        the next update only.
+        the next update only.  ``TypeError`` for a module whose update reads no
+        current (:attr:`takes_current_inputs`).
         """
+        self.require_inputs("current", f"add_current_input({key!r})")
         key = key if label is None else f"{label} // {key}"
         if callable(inp) and not isinstance(inp, (pq.Quantity, np.ndarray)):
             old = self.current_inputs.get(key)
@@ -358,7 +511,9 @@ class Dynamics(Module):
             self._queue(self.current_inputs, key, to_model(inp, key, self.input_unit, self.dtype))
 
     def add_delta_input(self, key: str, inp, label: str | None = None) -> None:
-        """Queue a jump of the integrated variable (a quantity), consumed by the next update."""
+        """Queue a jump of the integrated variable (a quantity), consumed by the next update
+        (``TypeError`` for a module that takes none, :attr:`takes_delta_inputs`)."""
+        self.require_inputs("delta", f"add_delta_input({key!r})")
         key = key if label is None else f"{label} // {key}"
         self._queue(self.delta_inputs, key, to_model(inp, key, self.delta_unit, self.dtype))
 
@@ -515,10 +670,26 @@ class _FeedSpikes(Module):
 
     def __call__(self, spikes) -> None:
         data = np.asarray(spikes, dtype=getattr(self.target, "dtype", np.float64))
-        if hasattr(self.target, "step"):
-            self.target.step(data)
+        if hasattr(self.target, "advance"):
+            self.target.advance(data)
         else:
             self.target(data)
+
+
+def _internal_name(unit) -> str:
+    """The name of refsim's internal unit for ``unit``'s dimension (MOhm, not mV/nA)."""
+    if unit is None:
+        return "dimensionless"
+    return _unit_text(_NAMED_DIMENSIONS.get(dimension_name(unit), internal_unit(unit)))
+
+
+def _element(value, index) -> str:
+    """Element ``index`` of a parameter as read back (a scalar is the same for all)."""
+    if np.ndim(value) and index:
+        value = value[index]
+    if isinstance(value, pq.Quantity):
+        return f"{float(value.magnitude):g} {value.dimensionality}"
+    return f"{float(value):g}"
 
 
 def _short(value) -> str:
@@ -544,6 +715,18 @@ class Synapse(Dynamics):
 
     #: True for synapses linear in their input (they may be merged post-side)
     align_post: bool = False
+    takes_current_inputs = False  # a synapse filters events; it integrates no current
+
+    def advance(self, x: np.ndarray | None = None) -> np.ndarray:
+        """One step in internal units, as a projection takes it: the before-updates (a
+        :class:`refsim.PoissonInput` aimed at this synapse), :meth:`step`, the
+        after-updates; returns the output.  (``syn(x)`` is the same with quantities.)"""
+        for fn in self.before_updates.values():
+            fn()
+        out = self.step(x)
+        for fn in self.after_updates.values():
+            fn(out)
+        return out
 
     @property
     def delta_unit(self):

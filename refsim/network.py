@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from refsim.module import Module, Neuron
+from refsim.module import Dynamics, Module, Neuron
 
 __all__ = ["Network"]
 
@@ -85,8 +85,29 @@ class Network(Module):
         self.feeds.append((proj, pre, start, stop))
         return proj
 
+    def check(self) -> None:
+        """Raise where a step could not be what the network declares: a module without
+        state (``RuntimeError``: call :func:`refsim.init_all_states` first), or a projection
+        whose target is not one of its populations (``ValueError``: the network would never
+        step that target, so the projection's input would wait forever)."""
+        for node in self.nodes():
+            if isinstance(node, Dynamics) and not node._states_ready:
+                raise RuntimeError(f"{type(node).__name__} '{node.name}' of network "
+                                   f"'{self.name}' has no state yet: call "
+                                   "refsim.init_all_states(network) before running it")
+        for proj, *_ in self.feeds:
+            post = getattr(proj, "post", None)
+            if post is not None and not any(p is post for p in self.populations):
+                raise ValueError(f"projection {proj.name} of network '{self.name}' targets "
+                                 f"{type(post).__name__} '{post.name}', which is not a "
+                                 "population of the network: register it with "
+                                 "network.population(...)")
+        self._checked = (len(self.populations), len(self.feeds))
+
     def update(self) -> np.ndarray:
         """One step; returns the spikes of the first population (float 0/1)."""
+        if getattr(self, "_checked", None) != (len(self.populations), len(self.feeds)):
+            self.check()  # once, and again after populations or projections are added
         spikes = [p.get_spike().reshape(-1) != 0.0 for p in self.populations]
         for proj, pre, start, stop in self.feeds:
             proj(spikes[self._index(pre)][start:stop])

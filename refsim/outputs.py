@@ -39,7 +39,6 @@ class SynOut(Module):
     def __init__(self, name: str | None = None):
         super().__init__(name)
         self._g: np.ndarray | None = None
-        self._given: dict = {}
 
     def bind_cond(self, g) -> None:
         """Bind the conductance (a quantity) used by the next current evaluation."""
@@ -89,8 +88,7 @@ class CUBA(SynOut):
     def __init__(self, scale=1.0 * pq.V, name: str | None = None):
         super().__init__(name)
         self.scale_unit = scale.units if isinstance(scale, pq.Quantity) else pq.dimensionless
-        self.scale = to_model(scale, "scale", self.scale_unit)
-        self._given = {"scale": scale}
+        self._param("scale", scale, self.scale_unit)
 
     def check_input_unit(self, g_unit) -> None:
         product = pq.Quantity(1.0, g_unit) * pq.Quantity(1.0, self.scale_unit)
@@ -102,7 +100,7 @@ class CUBA(SynOut):
             )
 
     def current_and_slope(self, V: np.ndarray):
-        return self._bound() * self.scale, 0.0
+        return self._bound() * self.p.scale, 0.0
 
 
 class COBA(SynOut):
@@ -116,8 +114,7 @@ class COBA(SynOut):
 
     def __init__(self, E, name: str | None = None):
         super().__init__(name)
-        self.E = to_model(E, "E", pq.mV)
-        self._given = {"E": E}
+        self._param("E", E, pq.mV)
 
     def check_input_unit(self, g_unit) -> None:
         if pq.Quantity(1.0, g_unit).simplified.dimensionality != pq.S.simplified.dimensionality:
@@ -128,7 +125,7 @@ class COBA(SynOut):
 
     def current_and_slope(self, V: np.ndarray):
         g = self._bound()
-        return g * (self.E - V), -g
+        return g * (self.p.E - V), -g
 
 
 class MgBlock(COBA):
@@ -157,18 +154,17 @@ class MgBlock(COBA):
     def __init__(self, E=0.0 * pq.mV, cc_Mg=1.2, alpha=0.062 / pq.mV, beta=3.57,
                  V_offset=0.0 * pq.mV, name: str | None = None):
         super().__init__(E, name=name)
-        self.cc_Mg = to_model(cc_Mg, "cc_Mg", None)
-        self.alpha = to_model(alpha, "alpha", 1 / pq.mV)
-        self.beta = to_model(beta, "beta", None)
-        self.V_offset = to_model(V_offset, "V_offset", pq.mV)
-        self._given = {"E": E, "cc_Mg": cc_Mg, "alpha": alpha, "beta": beta,
-                       "V_offset": V_offset}
+        self._param("cc_Mg", cc_Mg, None, nonnegative=True)
+        self._param("alpha", alpha, 1 / pq.mV)
+        self._param("beta", beta, None, positive=True)
+        self._param("V_offset", V_offset, pq.mV)
 
     def current_and_slope(self, V: np.ndarray):
         g = self._bound()
-        block = 1.0 + self.cc_Mg / self.beta * fmath.exp(self.alpha * (self.V_offset - V))
-        current = g * (self.E - V) / block
-        slope = g * (-1.0 / block + (self.E - V) * self.alpha * (block - 1.0) / block**2)
+        p = self.p
+        block = 1.0 + p.cc_Mg / p.beta * fmath.exp(p.alpha * (p.V_offset - V))
+        current = g * (p.E - V) / block
+        slope = g * (-1.0 / block + (p.E - V) * p.alpha * (block - 1.0) / block**2)
         return current, slope
 
 

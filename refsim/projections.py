@@ -12,7 +12,8 @@
 
 Delays (``delay=``): a scalar delays the whole projection (brainpy's rule: a fractional
 number of steps mixes the two neighbouring steps); an array gives one delay per synapse,
-rounded to whole steps (see :mod:`refsim.delays`).
+rounded to whole steps (see :mod:`refsim.delays`), in the order of ``comm.W.data``, or for
+:meth:`SparseLinear.from_indices` in the order the pairs were given.
 
 Order inside one step, when the projection is called before its target (as
 in brainpy's tutorials):
@@ -54,7 +55,7 @@ class _MergedAlignPost(Module):
                 f"the synapse {self.syn.name} of a projection has no state yet: call "
                 "refsim.init_all_states on the model after building every projection"
             )
-        self.out.bind_data(self.syn.step())
+        self.out.bind_data(self.syn.advance())
 
 
 def _check_sizes(what: str, n: int, target: Dynamics, whose: str | None = None) -> None:
@@ -101,7 +102,9 @@ class AlignPostProj(Module):
         Keeps projections with equal descriptors apart when set differently.
     delay : quantity, time, optional
         A scalar delays every event (brainpy's rule, at least one step); an array of one
-        delay per synapse needs a CSR ``comm`` and is rounded to whole steps.
+        delay per synapse needs a CSR ``comm`` and is rounded to whole steps; it lists the
+        synapses in the order of ``comm.W.data``, or, for ``SparseLinear.from_indices``, in
+        the order the pairs were given (as the weights).
 
     Raises
     ------
@@ -154,7 +157,7 @@ class AlignPostProj(Module):
         x = _propagate(self.comm, self.delay, _apply(self.modules, spikes))
         self.syn._push_delta(self.name, x)
         if not self.merged:
-            self.out.bind_data(self.syn.step())
+            self.out.bind_data(self.syn.advance())
 
 
 def _check_comm(comm: Comm, post: Dynamics) -> None:
@@ -181,6 +184,8 @@ def _make_delay(comm: Comm, delay):
         raise TypeError("per-synapse delays need a sparse comm (EventFixedProb, SparseLinear...)")
     if np.size(delay) != comm.W.nnz:
         raise ValueError(f"{np.size(delay)} delays given for {comm.W.nnz} synapses")
+    if comm.given_order is not None:  # listed with the pairs as given: stored with them
+        delay = delay.reshape(-1)[comm.given_order]
     return SynapticDelay(comm.W, delay)
 
 
@@ -220,6 +225,7 @@ class DeltaProj(Module):
                 pq.Quantity(1.0, target).simplified.dimensionality:
             raise UnitError(f"DeltaProj weights are a {dimension_name(w)} but the jumps of "
                             f"{type(post).__name__} are a {dimension_name(target)}")
+        post.require_inputs("delta", "DeltaProj")
         self.modules, self.comm, self.post = list(modules), comm, post
         self.delay = _make_delay(comm, delay)
         self.key = self.name if label is None else f"{label} // {self.name}"
@@ -323,8 +329,8 @@ class AlignPreProj(Module):
         if self.delay is not None:
             x = self.delay(x)
         if self.stp is not None:
-            x = self.stp.step(x)
-        g_pre = self.syn.step(x)
+            x = self.stp.advance(x)
+        g_pre = self.syn.advance(x)
         self.out.bind_data(self.comm.propagate(g_pre))
 
 

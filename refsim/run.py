@@ -19,20 +19,29 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import quantities as pq
 
-from refsim import backends, environ
+from refsim import backends, environ, stability
 from refsim.backends import BackendFallbackWarning
-from refsim.module import Neuron, State
+from refsim.module import Neuron, State, _is_count, _outside_refsim
 from refsim.network import Network
-from refsim.units import to_internal, to_quantity
+from refsim.recording import (
+    RunResult,
+    SpikeMonitor,
+    StateMonitor,
+    finish_folder,
+    load_result,
+    prepare_folder,
+)
+from refsim.resources import format_bytes, require_memory
+from refsim.units import to_internal
 
 __all__ = ["arange", "for_loop", "run", "StateMonitor", "SpikeMonitor", "RunResult",
-           "RunInterrupted"]
+           "RunInterrupted", "load_result"]
 
 
 def arange(start, stop, step=None) -> pq.Quantity:
@@ -110,185 +119,6 @@ def _progress_bar(total: int, progress: bool | None):
     )
 
 
-class StateMonitor:
-    """Record a state (or any function returning an array) every ``every`` steps.
-
-    Parameters
-    ----------
-    target : State or callable
-        A state such as ``neuron.V`` (read each step through ``.data``), or a
-        callable returning an array (or a quantity) of fixed shape.
-    indices : array of int, optional
-        Record only these elements (along the last axis).
-    every : int
-        Record one step in ``every``; the first recorded step is the first of the run.
-    unit : quantities unit, optional
-        Unit of the result for a callable returning internal-unit arrays.
-    reduce : {'mean', 'sum'}, optional
-        Record one number per step: the mean or the sum over the (selected) elements,
-        e.g. the population-average potential, at the memory of one value per record.
-    """
-
-    def __init__(self, target: State | Callable, indices=None, every: int = 1, unit=None,
-                 reduce: str | None = None):
-        if int(every) < 1:
-            raise ValueError(f"every must be a positive number of steps, got {every}")
-        if reduce not in (None, "mean", "sum"):
-            raise ValueError(f"reduce must be 'mean', 'sum' or None, got {reduce!r}")
-        self.target = target
-        self.indices = None if indices is None else np.asarray(indices, dtype=np.int64)
-        self.every = int(every)
-        self.unit = unit
-        self.reduce = reduce
-        self._buffer: np.ndarray | None = None
-        self._steps: np.ndarray | None = None
-
-    def _read(self) -> np.ndarray:
-        if isinstance(self.target, State):
-            data = self.target.data
-        else:
-            data = self.target()
-            if isinstance(data, pq.Quantity):
-                self.unit = self.unit or data.units
-                data = to_internal(data, "monitored value", data.units)
-        data = data if self.indices is None else data[..., self.indices]
-        if self.reduce == "mean":
-            return np.mean(data)
-        return np.sum(data) if self.reduce == "sum" else data
-
-    def expected_bytes(self) -> int | None:
-        """Size of the buffer this monitor will allocate (None if not known before the run)."""
-        if self.reduce is not None:
-            return 8 * self._n_records
-        if not isinstance(self.target, State):
-            return None
-        n = self.target.data.size if self.indices is None else self.indices.size * (
-            self.target.data.size // self.target.data.shape[-1])
-        return 8 * self._n_records * n
-
-    def _start(self, n_steps: int, first_step: int) -> None:
-        self._n_records = -(-n_steps // self.every)
-        self._steps = first_step + np.arange(self._n_records) * self.every
-        self._buffer = None  # allocated at the first record, once the shape is known
-        self._n = 0
-
-    def _record(self, i: int) -> None:
-        if i % self.every == 0:
-            value = self._read()
-            if self._buffer is None:
-                self._buffer = np.empty((self._n_records, *np.shape(value)), dtype=np.float64)
-            self._buffer[self._n] = value
-            self._n += 1
-
-    @property
-    def steps(self) -> np.ndarray:
-        """The global step indices that were recorded."""
-        return self._steps[: self._n]
-
-    @property
-    def values(self):
-        """The recording, shape ``(n_records, ...)``, as a quantity where a unit is known."""
-        unit = self.target.unit if isinstance(self.target, State) else self.unit
-        if self._buffer is not None:
-            data = self._buffer[: self._n]
-        else:  # no record: a State's shape is known without one, a callable's is not
-            shape = np.shape(self._read()) if isinstance(self.target, State) else ()
-            data = np.zeros((0, *shape))
-        return data.copy() if unit is None else to_quantity(data, unit)
-
-
-class SpikeMonitor:
-    """Record the spikes of a neuron population as (step, index) pairs.
-
-    Parameters
-    ----------
-    neuron : Neuron
-        Its ``get_spike()`` is read after every step.
-    indices : array of int, optional
-        Record only these neurons (flat indices).
-    """
-
-    def __init__(self, neuron: Neuron, indices=None):
-        self.neuron = neuron
-        self.indices = None if indices is None else np.asarray(indices, dtype=np.int64)
-        self._chunks_steps: list[np.ndarray] = []
-        self._chunks_idx: list[np.ndarray] = []
-
-    def _start(self, n_steps: int, first_step: int) -> None:
-        self._first = first_step
-        self._chunks_steps, self._chunks_idx = [], []
-
-    def _record(self, i: int) -> None:
-        spikes = self.neuron.get_spike().reshape(-1)
-        if self.indices is not None:
-            spikes = spikes[self.indices]
-        fired = np.flatnonzero(spikes)
-        if fired.size:
-            if self.indices is not None:
-                fired = self.indices[fired]
-            self._chunks_idx.append(fired)
-            self._chunks_steps.append(np.full(fired.size, self._first + i, dtype=np.int64))
-
-    @property
-    def steps(self) -> np.ndarray:
-        """Global step index of each spike."""
-        return np.concatenate(self._chunks_steps) if self._chunks_steps else np.zeros(0, np.int64)
-
-    @property
-    def indices_fired(self) -> np.ndarray:
-        """Neuron index of each spike."""
-        return np.concatenate(self._chunks_idx) if self._chunks_idx else np.zeros(0, np.int64)
-
-    def times(self, dt=None) -> pq.Quantity:
-        """Spike times ``step * dt`` in ms."""
-        dt_ms = environ.dt_ms() if dt is None else float(to_internal(dt, "dt", pq.ms))
-        return pq.Quantity(self.steps * dt_ms, pq.ms)
-
-    @property
-    def count(self) -> int:
-        """Total number of spikes."""
-        return int(sum(c.size for c in self._chunks_idx))
-
-    @property
-    def values(self):
-        return self
-
-
-class RunResult(Mapping):
-    """What :func:`run` recorded: ``result[name]`` per monitor, plus timing.
-
-    State monitors give quantities of shape ``(n_records, ...)``; spike
-    monitors give the :class:`SpikeMonitor` itself (``.steps``, ``.indices_fired``,
-    ``.times()``, ``.count``).  Timing, in seconds: ``wall_s`` the steps themselves,
-    ``compile_s`` compiling (or loading from the cache) a compiled run's loop, ``plan_s``
-    reading the network into the arrays of a compiled run (sorting its connectivity by
-    target, on numba); 0.0 where they do not apply.
-    """
-
-    def __init__(self, monitors: dict, t: pq.Quantity, next_t: pq.Quantity, wall_s: float,
-                 engine: str = "numpy", compile_s: float = 0.0, plan_s: float = 0.0):
-        self.monitors = monitors
-        self.t = t
-        self.next_t = next_t
-        self.wall_s = wall_s
-        self.engine = engine
-        self.compile_s = compile_s
-        self.plan_s = plan_s
-
-    def __getitem__(self, name: str):
-        return self.monitors[name].values
-
-    def __iter__(self):
-        return iter(self.monitors)
-
-    def __len__(self) -> int:
-        return len(self.monitors)
-
-    def __repr__(self) -> str:
-        return (f"RunResult({len(self.t)} steps, monitors={list(self.monitors)}, "
-                f"engine {self.engine}, wall {self.wall_s:.3f} s)")
-
-
 class RunInterrupted(KeyboardInterrupt):
     """A Ctrl-C stopped :func:`run` between two steps; nothing done is lost.
 
@@ -301,7 +131,7 @@ class RunInterrupted(KeyboardInterrupt):
     """
 
     def __init__(self, result: RunResult, n_steps: int):
-        done = len(result.t)
+        done = result.n_steps
         super().__init__(
             f"refsim.run stopped by Ctrl-C after {done} of {n_steps} steps; the model and "
             f"the monitors hold every step done; continue from t_start = "
@@ -348,19 +178,44 @@ def _ctrl_c_stops_between_steps() -> Iterator[CtrlC]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def _require_memory(mons: dict, n_steps: int, first_step: int, dt: float) -> None:
+    """:class:`~refsim.resources.ResourceError` before the run where its state monitors
+    would not fit in memory (a callable's record is read once, at the first step's time,
+    to learn its size)."""
+    sizes = {}
+    for name, mon in mons.items():
+        if isinstance(mon, StateMonitor):
+            size = mon.expected_bytes(n_steps)
+            if size is None:
+                size = mon.probe_bytes(n_steps, first_step, dt)
+            if size:
+                sizes[name] = size
+    total = sum(sizes.values())
+    if total:
+        detail = ", ".join(f"{name}: {format_bytes(b)}" for name, b in sizes.items())
+        require_memory(total, f"refsim.run recording {detail} over {n_steps} steps",
+                       "record fewer steps (StateMonitor(..., every=k)), fewer elements "
+                       "(indices=...) or a reduction (reduce='mean'), or a shorter run")
+
+
 #: monitors larger than this are announced before the run even without a progress bar
 LARGE_RECORDING_BYTES = 100 * 2**20
 
 
-def _announce_memory(mons: dict, n_steps: int, progress: bool | None) -> None:
+def _announce_memory(mons: dict, n_steps: int, progress: bool | None, folder=None) -> None:
     """Print what the state monitors will take, before a run that shows progress or is large."""
     sizes = {name: m.expected_bytes() for name, m in mons.items()
              if isinstance(m, StateMonitor) and m.expected_bytes() is not None}
     total = sum(sizes.values())
     if total and (progress or total >= LARGE_RECORDING_BYTES):
         detail = ", ".join(f"{name} {b / 2**20:.1f} MiB" for name, b in sizes.items())
-        print(f"refsim.run: {n_steps} steps; monitors will take {total / 2**20:.1f} MiB "
-              f"({detail})", file=sys.stderr)
+        where = "" if folder is None else f" on disk in {folder}"
+        print(f"refsim.run: {n_steps} steps; monitors will take {total / 2**20:.1f} MiB"
+              f"{where} ({detail})", file=sys.stderr)
+
+
+#: the most steps a run may count from 0: their times i * dt stay exact integers of steps
+MAX_STEPS = 2**53
 
 
 def _steps_in(span, name: str, dt: float, on_grid: bool = False) -> int:
@@ -374,6 +229,10 @@ def _steps_in(span, name: str, dt: float, on_grid: bool = False) -> int:
         raise ValueError(f"{name} must be a finite time, got {span}")
     if not on_grid and ratio < 0:
         raise ValueError(f"{name} must be non-negative (>= 0), got {span}")
+    if abs(ratio) > MAX_STEPS:
+        raise ValueError(f"parameter '{name}' = {span} is {ratio:.3g} steps of dt = {dt} ms: "
+                         f"more than 2**53 ({MAX_STEPS:.3g}), beyond which a step's time is no "
+                         "longer exact in float64")
     nearest = round(ratio)
     if abs(ratio - nearest) <= 1e-9 * max(1.0, abs(ratio)):
         return int(nearest)
@@ -417,6 +276,8 @@ def run(
     monitors: dict[str, Any] | None = None,
     t_start=0.0 * pq.ms,
     progress: bool | None = None,
+    check_every: int | None = stability.DEFAULT_CHECK_EVERY,
+    record_to=None,
 ) -> RunResult:
     """Step a model for ``duration`` and record monitors.
 
@@ -440,6 +301,16 @@ def run(
         continue a previous run (the two runs then equal one long run, bit for bit).
     progress : bool or None
         Progress bar: None shows it on a terminal once the run has lasted 2 s.
+    check_every : int or None, default 100
+        Steps between two checks that every state is finite and within its model's
+        bounds (and the last step is always checked): a failure stops the run with
+        :class:`refsim.NumericalInstability` (:mod:`refsim.stability`).  ``None`` turns
+        the check off.
+    record_to : str or path-like, optional
+        A folder to stream the recordings to instead of memory (state monitors as
+        memory-mapped ``NAME.npy``, spikes appended to ``NAME.spikes.npy``, ``run.json``
+        written when the run ends, whichever way): for recordings larger than memory.
+        :func:`refsim.load_result` reads it back as this RunResult.
 
     Returns
     -------
@@ -449,63 +320,138 @@ def run(
     ------
     RunInterrupted
         On a Ctrl-C (where Python's own SIGINT handler is in place, in the main thread),
-        once the step in progress is done; its ``result`` holds the steps done.
+        once the step in progress is done, whether it came during the steps or while
+        the run was being prepared (then no step is done); its ``result`` holds the steps
+        done.
+    NumericalInstability
+        When a check finds a state NaN, infinite or out of its bounds; its ``result``
+        holds the steps done.
+    ResourceError
+        Before anything is allocated, when the monitors (and a compiled run's copy of
+        the connectivity) would not fit in the memory available.
+    RuntimeError
+        When a module of a :class:`refsim.Network` has no state yet.
     """
     dt = environ.dt_ms()
     first_step = _steps_in(t_start, "t_start", dt, on_grid=True)
     n_steps = _steps_in(duration, "duration", dt)
-    times = (first_step + np.arange(n_steps)) * dt  # integer steps: no drift across runs
+    check_every = _check_every(check_every)
     mons = {name: _as_monitor(name, target) for name, target in (monitors or {}).items()}
-    for name, mon in mons.items():
-        _check_indices(name, mon)
-        mon._start(n_steps, first_step)
-    _announce_memory(mons, n_steps, progress)
-    planned = time.perf_counter()
-    plan, engine = _compiled_plan(step, mons)
-    plan_s = time.perf_counter() - planned if plan is not None else 0.0
-    bar = _progress_bar(n_steps, progress)
-    compile_s = 0.0
-    with _ctrl_c_stops_between_steps() as ctrl_c:
-        if plan is not None:
-            # the check update() makes on the NumPy path, at the run's first and last step
-            clocked = [node for node in _network_of(step).nodes()
-                       if getattr(node, "reads_clock", False)] if n_steps else []
-            for node in clocked:
-                node.clock_check(float(times[0]))
-            compile_s, wall, done = _engine_module(engine).run_compiled(
-                plan, first_step, n_steps, dt, mons, bar, ctrl_c)
-            for node in clocked if done else ():
-                node.clock_check(float(times[done - 1]))
-        else:
-            wall, done = _run_python(step.update if isinstance(step, Network) else step,
-                                     mons, times, first_step, bar, ctrl_c)
+    with _ctrl_c_stops_between_steps() as ctrl_c:  # the preparation too: see Raises
+        net = _network_of(step)
+        if isinstance(net, Network):
+            net.check()
+        for name, mon in mons.items():
+            _check_indices(name, mon)
+        folder = None if record_to is None else prepare_folder(record_to, mons, n_steps)
+        if folder is None:
+            _require_memory(mons, n_steps, first_step, dt)
+        for name, mon in mons.items():
+            mon._start(n_steps, first_step, folder, name)
+        _announce_memory(mons, n_steps, progress, folder)
+        planned = time.perf_counter()
+        plan, engine = _compiled_plan(step, mons)
+        plan_s = time.perf_counter() - planned if plan is not None else 0.0
+        bar = _progress_bar(n_steps, progress)
+        compile_s = 0.0
+        try:
+            if plan is not None:
+                compile_s, wall, done, finding = _run_plan(plan, engine, net, first_step,
+                                                           n_steps, dt, mons, bar, ctrl_c,
+                                                           check_every)
+            else:
+                wall, done, finding = _run_python(
+                    step.update if isinstance(step, Network) else step, mons, first_step,
+                    n_steps, dt, bar, ctrl_c, _watched(step, mons, check_every, n_steps),
+                    check_every)
+        except BaseException:
+            if folder is not None:  # what the run recorded stays readable (run.json says
+                # how many records each monitor holds; the run's own count is unknown)
+                finish_folder(folder, RunResult(mons, first_step, 0, dt, 0.0, engine))
+            raise
     if bar is not None:
         bar.update(done - bar.n)
         bar.close()
-    next_t = pq.Quantity((first_step + done) * dt, pq.ms)
-    result = RunResult(mons, pq.Quantity(times[:done], pq.ms), next_t, wall, engine,
-                       compile_s, plan_s)
+    result = RunResult(mons, first_step, done, dt, wall, engine, compile_s, plan_s, folder)
+    if folder is not None:
+        finish_folder(folder, result)
+    if finding is not None:
+        raise stability.NumericalInstability(finding, result, check_every)
     if ctrl_c.asked:  # (after the last step too: a Ctrl-C is never swallowed)
         raise RunInterrupted(result, n_steps)
     return result
 
 
-def _run_python(step, mons: dict, times: np.ndarray, first_step: int, bar,
-                ctrl_c: CtrlC) -> tuple[float, int]:
+def _watched(step, mons: dict, check_every: int | None, n_steps: int) -> list:
+    """The states the stability check of a step-by-step run reads (none when it is off);
+    a warning where it finds no model to check."""
+    if not check_every:
+        return []
+    watched = stability.watches(stability.modules_of(step, [
+        m.neuron for m in mons.values() if isinstance(m, SpikeMonitor)]),
+        [m.target for m in mons.values() if isinstance(m, StateMonitor)
+         and isinstance(m.target, State)])
+    if not watched and n_steps:
+        warnings.warn(stability.UncheckedRunWarning(
+            "refsim.run: the stability check finds no refsim model in this step function, "
+            "so no state is checked for NaN or divergence; name the models in the step "
+            "function (its globals or closure), pass a refsim.Network, or check_every=None "
+            "to say so"), stacklevel=_outside_refsim())
+    return watched
+
+
+def _check_every(check_every) -> int | None:
+    if check_every is None or check_every is False:
+        return None
+    if not _is_count(check_every, 1):
+        raise ValueError(f"check_every must be a number of steps >= 1, or None to turn the "
+                         f"stability check off, got {check_every!r}")
+    return int(check_every)
+
+
+def _run_plan(plan, engine: str, net, first_step: int, n_steps: int, dt: float, mons: dict,
+              bar, ctrl_c: CtrlC, check_every: int | None):
+    """A compiled run: (compile s, wall s, steps done, the instability found or None)."""
+    # the check update() makes on the NumPy path, at the run's first and last step
+    clocked = [node for node in net.nodes() if getattr(node, "reads_clock", False)] \
+        if n_steps else []
+    for node in clocked:
+        node.clock_check(first_step * dt)
+    compile_s, wall, done, found = _engine_module(engine).run_compiled(
+        plan, first_step, n_steps, dt, mons, bar, ctrl_c, check_every)
+    for node in clocked if done else ():
+        node.clock_check((first_step + done - 1) * dt)
+    return compile_s, wall, done, found
+
+
+def _run_python(step, mons: dict, first_step: int, n_steps: int, dt: float, bar,
+                ctrl_c: CtrlC, watched: list, check_every: int | None):
     """The step-by-step loop (numpy backend, or what does not compile); returns its wall
-    s and the number of steps done (fewer than asked after a Ctrl-C)."""
+    s, the number of steps done (fewer than asked after a Ctrl-C or an instability) and
+    the instability found (or None)."""
     chunk = 100
+    last = first_step + n_steps - 1
     start = time.perf_counter()
-    for i in range(times.size):
-        if ctrl_c.asked:
-            return time.perf_counter() - start, i
-        with environ._internal_context(t=float(times[i]), i=first_step + i):
-            step()
-            for mon in mons.values():  # read at the step's time, after it
-                mon._record(i)
-        if bar is not None and (i + 1) % chunk == 0:
-            bar.update(chunk)
-    return time.perf_counter() - start, times.size
+    # with the check on, NumPy's own warnings of overflow and NaN (which name neither the
+    # population nor the step) give way to the check's NumericalInstability
+    quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore") if watched \
+        else contextlib.nullcontext()
+    with quiet:
+        for i in range(n_steps):
+            if ctrl_c.asked:
+                return time.perf_counter() - start, i, None
+            t = (first_step + i) * dt  # from the integer step: no drift across runs
+            with environ._internal_context(t=t, i=first_step + i):
+                step()
+                for mon in mons.values():  # read at the step's time, after it
+                    mon._record(i)
+            if watched and stability.is_checked(first_step + i, check_every, last):
+                found = stability.check(watched, first_step + i, t)
+                if found is not None:
+                    return time.perf_counter() - start, i + 1, found
+            if bar is not None and (i + 1) % chunk == 0:
+                bar.update(chunk)
+    return time.perf_counter() - start, n_steps, None
 
 
 def _network_of(step):

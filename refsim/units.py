@@ -22,6 +22,7 @@ through :func:`to_quantity` in any unit the caller likes.
 
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 from functools import cache
 
@@ -31,6 +32,7 @@ import quantities as pq
 __all__ = [
     "UnitError",
     "internal_unit",
+    "require_finite",
     "require_sign",
     "to_internal",
     "to_model",
@@ -155,7 +157,7 @@ def _same_dimension(a, b) -> bool:
     return _dimension_key(_unit_str(a)) == _dimension_key(_unit_str(b))
 
 
-def to_internal(value, name: str, expected) -> np.ndarray:
+def to_internal(value, name: str, expected, finite: bool = True) -> np.ndarray:
     """Convert ``value`` into refsim's internal unit for the dimension of ``expected``.
 
     Parameters
@@ -169,6 +171,10 @@ def to_internal(value, name: str, expected) -> np.ndarray:
     expected : quantities unit
         Any unit of the expected dimension (``pq.mV``, ``pq.ohm``, ``1/pq.ms`` ...);
         ``pq.dimensionless`` or ``None`` for a pure number.
+    finite : bool, default True
+        Refuse NaN and infinite values (and values that overflow in the conversion):
+        every parameter, initial value, input and time step must be finite.  ``False``
+        only where a value is read back rather than given (a monitored callable).
 
     Returns
     -------
@@ -180,11 +186,15 @@ def to_internal(value, name: str, expected) -> np.ndarray:
     UnitError
         If ``value`` has another dimension, or is a bare number where a
         dimension is required.
+    ValueError
+        If ``value`` is not a number (a string, say), or (``finite``) holds a NaN or an
+        infinity; the message names the parameter and the first such element.
     """
     expected = pq.dimensionless if expected is None else expected
     if isinstance(value, list | tuple) and any(isinstance(v, pq.Quantity) for v in value):
         # a sequence of quantities ([1 * pq.ms, 2 * pq.ms]): each converted on its own
-        return np.array([to_internal(v, name, expected) for v in value], dtype=np.float64)
+        return np.array([to_internal(v, name, expected, finite) for v in value],
+                        dtype=np.float64)
     needs_dimension = not _same_dimension(expected, pq.dimensionless)
     if not isinstance(value, pq.Quantity):
         if needs_dimension:
@@ -193,15 +203,49 @@ def to_internal(value, name: str, expected) -> np.ndarray:
                 f"(e.g. in {_unit_str(expected)}), got the bare number {_short(value)}: "
                 f"attach a unit, e.g. {_short(value)} * pq.{_unit_str(expected)}"
             )
-        return np.asarray(value, dtype=np.float64)
-    if not _same_dimension(value.units, expected):
-        raise UnitError(
-            f"parameter '{name}' expects a {dimension_name(expected)} "
-            f"(e.g. in {_unit_str(expected)}), got {_short(value)} "
-            f"(a {dimension_name(value.units)})"
-        )
-    data = np.asarray(value.magnitude, dtype=np.float64)
-    return _rescale(data, _factor(value.dimensionality.string, _internal_str(_unit_str(expected))))
+        data = _float_array(value, name)
+    else:
+        if not _same_dimension(value.units, expected):
+            raise UnitError(
+                f"parameter '{name}' expects a {dimension_name(expected)} "
+                f"(e.g. in {_unit_str(expected)}), got {_short(value)} "
+                f"(a {dimension_name(value.units)})"
+            )
+        data = _rescale(_float_array(value.magnitude, name),
+                        _factor(value.dimensionality.string, _internal_str(_unit_str(expected))))
+    if finite:
+        require_finite(name, value, data, expected)
+    return data
+
+
+def _float_array(value, name: str) -> np.ndarray:
+    """``value`` as a float64 array, or ``ValueError`` naming ``name`` (a string, a
+    complex number, a ragged list, ``None``)."""
+    if isinstance(value, np.ndarray | np.generic) and np.iscomplexobj(value) or \
+            isinstance(value, complex):
+        raise ValueError(f"parameter '{name}' must be real, got the complex {_short(value)}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, np.exceptions.ComplexWarning):
+        raise ValueError(f"parameter '{name}' must be a number or an array of numbers, got "
+                         f"{type(value).__name__} {_short(value)}") from None
+
+
+def require_finite(name: str, given, data, expected) -> None:
+    """Raise ``ValueError`` naming ``name`` unless every value of ``data`` (``given``, in
+    internal units) is finite: a NaN or an infinity as a parameter, an initial value, an
+    input or a time step would pass silently into every state it touches."""
+    data = np.asarray(data)
+    finite = np.isfinite(data)
+    if finite.all():
+        return
+    if data.ndim == 0:
+        raise ValueError(f"parameter '{name}' must be finite, got {_short(given)}")
+    first = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite)), data.shape))
+    raise ValueError(f"parameter '{name}' must be finite everywhere; element {first} of "
+                     f"shape {data.shape} is {_in_internal(data[first], expected)}")
 
 
 def require_sign(name: str, given, data, expected, strict: bool) -> None:
@@ -219,12 +263,20 @@ def require_sign(name: str, given, data, expected, strict: bool) -> None:
     if isinstance(given, pq.Quantity) and given.shape == data.shape:
         bad = _short(given[first])  # in the unit it was given in
     else:
-        bad = f"{data[first]} {_unit_str(internal_unit(expected or pq.dimensionless))}"
+        bad = _in_internal(data[first], expected)
     raise ValueError(f"parameter '{name}' must be {wanted} everywhere; element {first} of "
                      f"shape {data.shape} is {bad}")
 
 
-def to_model(value, name: str, expected, dtype=None) -> np.ndarray:
+def _in_internal(value, expected) -> str:
+    """``value`` written with the internal unit of ``expected``'s dimension (``5.0 ms``;
+    a pure number alone)."""
+    if expected is None or _same_dimension(expected, pq.dimensionless):
+        return str(value)
+    return f"{value} {_unit_str(internal_unit(expected))}"
+
+
+def to_model(value, name: str, expected, dtype=None, finite: bool = True) -> np.ndarray:
     """:func:`to_internal`, in the float type ``dtype`` of a model (default: that of the
     current precision, :func:`refsim.environ.dftype`): for what a model computes with
     (parameters, states, weights, inputs).  Times that count steps stay float64
@@ -232,7 +284,10 @@ def to_model(value, name: str, expected, dtype=None) -> np.ndarray:
     if dtype is None:
         from refsim import environ  # environ imports this module
         dtype = environ.dftype()
-    return to_internal(value, name, expected).astype(dtype, copy=False)
+    data = to_internal(value, name, expected, finite).astype(dtype, copy=False)
+    if finite and data.dtype != np.float64:  # 1e39 is finite in float64, inf in float32
+        require_finite(name, value, data, expected)
+    return data
 
 
 @cache

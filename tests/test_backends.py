@@ -751,7 +751,7 @@ def test_model_passes_equal_numpy_over_blocks(model, per_neuron):
     if per_neuron:  # the threshold (Gif: its resting value, a row of its own)
         name = "V_th_inf" if model == "GifRef" else "V_th"
         spread = np.random.default_rng(3).uniform(-1.0, 1.0, n)
-        params = dict(params, **{name: (getattr(cls(1), name) + spread) * pq.mV})  # mV
+        params = dict(params, **{name: (getattr(cls(1).p, name) + spread) * pq.mV})  # mV
     results = {}
     for engine in ("numba", "numpy"):
         net, pop = _model_network(cls, params, current, n=n, n_exc=n * 4 // 5,

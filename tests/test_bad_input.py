@@ -154,8 +154,8 @@ def test_spreads_of_initializers():
 
 @pytest.mark.parametrize("duration,message", [
     (-5.0 * pq.ms, "duration must be non-negative (>= 0), got -5.0 ms"),
-    (np.nan * pq.ms, "duration must be a finite time, got nan ms"),
-    (np.inf * pq.s, "duration must be a finite time, got inf s"),
+    (np.nan * pq.ms, "parameter 'duration' must be finite, got nan ms"),
+    (np.inf * pq.s, "parameter 'duration' must be finite, got inf s"),
 ])
 def test_a_run_lasts_a_finite_non_negative_time(duration, message):
     neuron = refsim.LIF(2)
@@ -297,21 +297,23 @@ def test_a_projection_needs_a_population_to_target():
 
 
 @pytest.mark.parametrize("delay,message", [
-    (np.nan * pq.ms, "the delay must be a finite time, got nan ms"),
+    (np.nan * pq.ms, "parameter 'delay' must be finite, got nan ms"),
     (-1.0 * pq.ms, "the delay of -1.0 ms is shorter than one step"),
 ])
 def test_a_delay_is_finite_and_at_least_one_step(delay, message):
     post = refsim.LIF(10)
-    proj = refsim.AlignPostProj(comm=refsim.EventFixedProb(4, 10, 0.5, 1 * pq.mS, seed=0),
-                                syn=refsim.Expon.desc(10, tau=2 * pq.ms), out=refsim.CUBA.desc(),
-                                post=post, delay=delay)
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=re.escape(message)):  # when built, or given dt
+        proj = refsim.AlignPostProj(comm=refsim.EventFixedProb(4, 10, 0.5, 1 * pq.mS, seed=0),
+                                    syn=refsim.Expon.desc(10, tau=2 * pq.ms),
+                                    out=refsim.CUBA.desc(), post=post, delay=delay)
         refsim.init_all_states(proj)
 
 
 @pytest.mark.parametrize("indices,times,message", [
-    ([0, 1], [1.0, np.nan] * pq.ms, "parameter 'times' must be finite; element 1 is nan ms"),
-    ([0], [np.inf] * pq.ms, "parameter 'times' must be finite; element 0 is inf ms"),
+    ([0, 1], [1.0, np.nan] * pq.ms,
+     "parameter 'times' must be finite everywhere; element (1,) of shape (2,) is nan ms"),
+    ([0], [np.inf] * pq.ms,
+     "parameter 'times' must be finite everywhere; element (0,) of shape (1,) is inf ms"),
     ([0, 1.5], [1.0, 2.0] * pq.ms,
      "parameter 'indices' must hold integers, got float64 values such as 1.5"),
 ])
@@ -462,5 +464,31 @@ def test_the_checks_a_model_records_are_the_checks_it_makes(cls):
 
 
 def test_recorded_checks_of_two_models():
-    assert refsim.LIFRef(1).param_checks == {"tau": "> 0", "tau_ref": ">= 0"}
+    assert refsim.LIFRef(1).param_checks == {"R": ">= 0", "tau": "> 0", "tau_ref": ">= 0"}
+    assert list(refsim.LIFRef(1).param_relations) == ["V_reset < V_th"]
     assert refsim.STP(1).param_checks == {"U": "in [0, 1]", "tau_f": "> 0", "tau_d": "> 0"}
+
+
+RELATED = [(cls, relation) for cls in MODELS for relation in cls(1).param_relations]
+
+
+def test_the_models_that_need_a_relation_record_it():
+    assert {(c.__name__, r) for c, r in RELATED} >= {
+        ("LIF", "V_reset < V_th"), ("LIFRef", "V_reset < V_th"), ("ExpIF", "V_reset < V_th"),
+        ("AdExIFRef", "V_reset < V_th"), ("QuaIF", "V_reset < V_th"), ("Gif", "V_reset < V_th_inf"),
+        ("IF", "V_th > 0"), ("HH", "V_th > 0"), ("Izhikevich", "c < V_th")}
+
+
+@pytest.mark.parametrize("cls,relation", RELATED, ids=[f"{c.__name__}: {r}" for c, r in RELATED])
+def test_each_recorded_relation_is_the_check_the_model_makes(cls, relation):
+    """Break the relation with the defaults of the other side: ``A < B`` with A = B's
+    default, ``A > 0`` with A = 0; the message names the relation and the values."""
+    left, op, right = relation.split()
+    defaults = {n: p.default for k in cls.__mro__ if hasattr(k, "__init__")
+                for n, p in inspect.signature(k).parameters.items()
+                if isinstance(p.default, pq.Quantity | float)}
+    bad = {left: 0.0 * defaults[left]} if right == "0" else {left: defaults[right]}
+    with pytest.raises(ValueError, match=re.escape(f"parameters must satisfy {relation}, got "
+                                                   f"{left} = ")):
+        cls(2, **bad)
+    cls(2)  # the defaults keep it

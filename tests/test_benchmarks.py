@@ -3,7 +3,9 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import quantities as pq
 
 import refsim
 
@@ -19,7 +21,7 @@ def test_coba_network_has_the_published_structure_and_fires():
     net = coba.COBANet(800, seed=1)
     assert net.n_exc == 640
     assert net.E.comm.conn_num == net.I.comm.conn_num == 80
-    assert float(net.pop.R) == 100.0  # 1 / 10 nS in MOhm
+    assert float(net.pop.p.R) == 100.0  # 1 / 10 nS in MOhm
 
 
 import cobahh  # noqa: E402
@@ -29,9 +31,25 @@ def test_cobahh_network_is_the_published_one_and_fires():
     result = cobahh.measure(N=800, duration_s=0.05, seed=1)
     assert result["spikes"] > 0
     net = cobahh.COBAHHNet(800, seed=1)
-    assert float(net.pop.C) == 0.2  # 1 uF/cm^2 * 20000 um^2 = 200 pF, in nF
-    assert float(net.pop.gL) == 0.01  # 5e-5 S/cm^2 * 20000 um^2 = 10 nS, in uS
+    assert float(net.pop.p.C) == 0.2  # 1 uF/cm^2 * 20000 um^2 = 200 pF, in nF
+    assert float(net.pop.p.gL) == 0.01  # 5e-5 S/cm^2 * 20000 um^2 = 10 nS, in uS
     assert net.E.comm.conn_num == 80
+
+
+def test_traub_hh_spikes_where_V_crosses_minus_20_mV_upward():
+    """Brian2's threshold ``v > -20*mV``; brainpy's HH test (V - V_th) / V_th, which a
+    negative V_th inverts, counted the downward crossings before 2026-12-07."""
+    n = refsim.init_all_states(cobahh.TraubHH(1, V_initializer=-65.0 * pq.mV))
+    V, spikes = [], []
+
+    def step():
+        spikes.append(float(n(5 * pq.nA)[0]))
+        V.append(float(n.V.data[0]))
+
+    refsim.run(step, 50 * pq.ms)
+    V = np.array(V)
+    up = np.flatnonzero((V[1:] >= -20.0) & (V[:-1] < -20.0)) + 1
+    assert up.size >= 2 and np.array_equal(np.flatnonzero(spikes), up)
 
 
 def test_refsim_bench_reports_each_backend_and_they_agree(tmp_path, capsys):
@@ -109,17 +127,17 @@ def test_peer_networks_have_the_parameters_of_refsim_networks():
 
     coba, cuba = COBANet(800), CUBANet(800)
     q = peers.NETWORKS["coba"]  # internal units: ms, mV, MOhm, uS
-    assert (coba.pop.tau, 1e3 / coba.pop.R) == (q["C"] / q["g_L"], q["g_L"])
-    assert (coba.pop.V_rest, coba.pop.V_th, coba.pop.V_reset, coba.pop.tau_ref) == (
+    assert (coba.pop.p.tau, 1e3 / coba.pop.p.R) == (q["C"] / q["g_L"], q["g_L"])
+    assert (coba.pop.p.V_rest, coba.pop.p.V_th, coba.pop.p.V_reset, coba.pop.p.tau_ref) == (
         q["E_L"], q["V_th"], q["V_reset"], q["t_ref"])
-    assert (coba.E.syn.tau, coba.I.syn.tau) == (q["tau_e"], q["tau_i"])
-    assert (coba.E.out.E, coba.I.out.E) == (q["E_e"], q["E_i"])
+    assert (coba.E.syn.p.tau, coba.I.syn.p.tau) == (q["tau_e"], q["tau_i"])
+    assert (coba.E.out.p.E, coba.I.out.p.E) == (q["E_e"], q["E_i"])
     assert (coba.E.comm.W.data[0] * 1e3, coba.I.comm.W.data[0] * 1e3) == (q["w_e"], q["w_i"])
     q = peers.NETWORKS["cuba"]  # a current jump w through R = 1 MOhm is w mV
-    assert (cuba.pop.tau, cuba.pop.R) == (q["tau_m"], 1.0)
-    assert (cuba.pop.V_rest, cuba.pop.V_th, cuba.pop.V_reset, cuba.pop.tau_ref) == (
+    assert (cuba.pop.p.tau, cuba.pop.p.R) == (q["tau_m"], 1.0)
+    assert (cuba.pop.p.V_rest, cuba.pop.p.V_th, cuba.pop.p.V_reset, cuba.pop.p.tau_ref) == (
         q["E_L"], q["V_th"], q["V_reset"], q["t_ref"])
-    assert (cuba.E.syn.tau, cuba.I.syn.tau) == (q["tau_e"], q["tau_i"])
+    assert (cuba.E.syn.p.tau, cuba.I.syn.p.tau) == (q["tau_e"], q["tau_i"])
     assert (cuba.E.comm.W.data[0], cuba.I.comm.W.data[0]) == (q["w_e"], q["w_i"])
     assert peers.EXC_FRACTION * 800 == coba.n_exc == cuba.n_exc
 

@@ -253,7 +253,7 @@ def test_another_model_another_dt_or_no_checkpoint_is_refused(tmp_path):
             ValueError, match=r"was saved at dt = 0.1 ms; dt is now 0.05 ms"):
         refsim.load_state(coba(100), path)
     (tmp_path / "not.npz").write_text("hello")
-    with pytest.raises(ValueError, match="not.npz is not a refsim checkpoint"):
+    with pytest.raises(ValueError, match="not.npz is not a readable refsim checkpoint"):
         refsim.load_state(coba(100), tmp_path / "not.npz")
     with pytest.raises(ValueError, match="has no state to save: call refsim.init_all_states"):
         refsim.save_state(COBANet(100, 1), tmp_path / "empty", t=0 * pq.ms)

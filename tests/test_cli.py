@@ -152,4 +152,39 @@ def test_a_ctrl_c_ends_the_command_with_one_line_and_status_130(
     monkeypatch.setattr(cli, "_run_named", interrupted)
     monkeypatch.setattr(bench, "main", interrupted)
     assert cli.main(command) == 130
-    assert capsys.readouterr().err == "refsim: stopped by Ctrl-C\n"
+    err = capsys.readouterr().err  # (after validate's first line, which names the cases)
+    assert err.endswith("\nrefsim: stopped by Ctrl-C\n") or err == "refsim: stopped by Ctrl-C\n"
+    assert "Traceback" not in err and len(err.splitlines()) <= 2
+
+
+def test_the_report_says_when_where_and_with_what_and_keeps_every_row_whole(tmp_path, capsys):
+    @case("test/pipes", "analytic", "a quantity whose name holds | bars")
+    def pipes():
+        return [Metric("|V| (mV) | max", 0.0, 1e-12, "a | in the reason too")], []
+
+    try:
+        assert cli.main(["validate", "--case", "test/pipes,lif_subthreshold", "--out",
+                         str(tmp_path), "--jobs", "1"]) == 0
+    finally:
+        del CASES["test/pipes"]
+    err = capsys.readouterr().err
+    # piped (pytest captures stderr): a first line, then a line per case as it ends
+    assert re.search(r"refsim validate: 2 cases on \w+, 1 process", err)
+    assert re.search(r"\[1/2\] \S+: pass \(\d+\.\d s\)\n.*\[2/2\] \S+: pass", err, re.S)
+    md = (tmp_path / "summary.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| ")]
+    table = [r for r in rows if "test/pipes" in r or "lif_subthreshold" in r]
+    assert len(table) == 2
+    for row in table:  # six cells: a bar inside a cell is escaped, so the row keeps its shape
+        assert len(re.split(r"(?<!\\)\|", row.strip())) - 2 == 6, row
+    assert r"\|V\| (mV) \| max" in md
+    # a list of cases linking to their sections
+    assert "- [test/pipes](#test_pipes) pass" in md and '<a id="test_pipes"></a>' in md
+    data = json.loads((tmp_path / "results.json").read_text())
+    env = data["environment"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d \w+", env["date"])
+    assert re.fullmatch(r"[0-9a-f]{40}( \+ changes)?|not run from a git checkout",
+                        env["git commit"])
+    assert env["numba"] and env["cpu"] and "cores usable" in env["machine"]
+    html = (tmp_path / "report.html").read_text()
+    assert "<a href='#test_pipes'>test/pipes</a>" in html and "git commit" in html

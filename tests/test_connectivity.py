@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import quantities as pq
@@ -30,7 +32,8 @@ def test_integer_conn_num_is_the_out_degree_and_weights_may_be_an_initializer():
     comm = refsim.EventFixedProb(5, 20, 7, refsim.init.Normal(1.0, 0.1, unit=pq.nS, seed=1))
     assert comm.nnz == 35
     assert comm.W.data.std() > 0
-    with pytest.raises(ValueError, match="conn_num as a probability must lie in"):
+    with pytest.raises(ValueError, match=re.escape(
+            "conn_num (a probability) must be a probability in [0, 1], got 1.5")):
         refsim.EventFixedProb(5, 20, 1.5, 1 * pq.nS)
 
 

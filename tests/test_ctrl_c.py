@@ -125,7 +125,7 @@ def test_the_step_in_progress_is_finished_and_then_the_run_stops(python_handles_
     step = _RaisesAt(10)
     clock = refsim.StateMonitor(lambda: np.asarray(refsim.environ.get("i")))
     with pytest.raises(refsim.RunInterrupted, match="after 11 of 100 steps") as stop:
-        refsim.run(step, 10 * pq.ms, monitors={"i": clock})
+        refsim.run(step, 10 * pq.ms, monitors={"i": clock}, check_every=None)  # no model
     assert step.steps == 11
     assert clock.steps.tolist() == list(range(11))  # recorded after each step done
     assert stop.value.result.next_t.magnitude == pytest.approx(1.1, rel=1e-15)
@@ -134,7 +134,7 @@ def test_the_step_in_progress_is_finished_and_then_the_run_stops(python_handles_
 def test_a_ctrl_c_in_the_last_step_is_not_swallowed(python_handles_ctrl_c):
     step = _RaisesAt(99)
     with pytest.raises(refsim.RunInterrupted, match="after 100 of 100 steps") as stop:
-        refsim.run(step, 10 * pq.ms)
+        refsim.run(step, 10 * pq.ms, check_every=None)  # no model
     assert step.steps == 100 and len(stop.value.result.t) == 100
 
 
@@ -143,7 +143,7 @@ def test_a_handler_of_the_users_is_left_in_place_and_the_run_goes_to_its_end():
     previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
     try:
         step = _RaisesAt(10)
-        result = refsim.run(step, 10 * pq.ms)
+        result = refsim.run(step, 10 * pq.ms, check_every=None)  # no model
         assert step.steps == 100 and len(result.t) == 100
         assert came == [signal.SIGINT]  # the user's handler ran, once
     finally:
@@ -154,7 +154,7 @@ def test_sigint_ignored_stays_ignored():
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         step = _RaisesAt(10)
-        assert len(refsim.run(step, 10 * pq.ms).t) == 100
+        assert len(refsim.run(step, 10 * pq.ms, check_every=None).t) == 100  # no model
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -63,19 +63,20 @@ def test_spike_times_fire_on_the_rounded_steps():
     (refsim.RampInput(0 * pq.nA, 4 * pq.nA, 0.4 * pq.ms), [0, 1, 2, 3, 0]),
 ])
 def test_waveforms_on_the_grid(waveform, expected):
-    res = refsim.run(lambda: None, 0.5 * pq.ms, monitors={"I": waveform})
+    res = refsim.run(lambda: None, 0.5 * pq.ms, monitors={"I": waveform},
+                     check_every=None)  # no model to check
     assert res["I"].units == pq.nA
     np.testing.assert_allclose(res["I"].magnitude.ravel(), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_sinusoid_and_ou_statistics():
     sine = refsim.SinusoidalInput(1 * pq.nA, 100 * pq.Hz, 20 * pq.ms, bias=0.5 * pq.nA)
-    res = refsim.run(lambda: None, 10 * pq.ms, monitors={"I": sine})
+    res = refsim.run(lambda: None, 10 * pq.ms, monitors={"I": sine}, check_every=None)
     t = np.arange(100) * 0.1
     np.testing.assert_allclose(res["I"].magnitude.ravel(), np.sin(2 * np.pi * 0.1 * t) + 0.5,
                                atol=1e-12)
     ou = refsim.OUProcessInput(1 * pq.nA, 0.2 * pq.nA, 5 * pq.ms, 500 * pq.ms, size=2000, seed=1)
-    res = refsim.run(lambda: None, 200 * pq.ms, monitors={"I": ou})
+    res = refsim.run(lambda: None, 200 * pq.ms, monitors={"I": ou}, check_every=None)
     last = res["I"].magnitude[-1]
     sd = 0.2 * np.sqrt(5 / 2)  # stationary sd sigma sqrt(tau / 2)
     assert abs(last.mean() - 1.0) <= Z99 * sd / np.sqrt(2000)

@@ -66,10 +66,10 @@ def test_precision_is_float64_by_default_and_scoped_by_context():
         assert refsim.environ.dftype() is np.float32
         n = refsim.init_all_states(refsim.LIFRef(3, tau_ref=2 * pq.ms))
     assert refsim.environ.dftype() is np.float64
-    assert n.V.data.dtype == np.float32 and n.tau.dtype == np.float32
+    assert n.V.data.dtype == np.float32 and n.p.tau.dtype == np.float32
     # times compared with the clock stay float64 (a float32 spike time at 1000 s is off
     # by 0.06 ms; a float32 tau_ref moves the end of the refractory period by a step)
-    assert n.last_spike_time.data.dtype == np.float64 and n.tau_ref.dtype == np.float64
+    assert n.last_spike_time.data.dtype == np.float64 and n.p.tau_ref.dtype == np.float64
     n.V.value = -55.0 * pq.mV  # assigning keeps the state's precision
     assert n.V.data.dtype == np.float32 and n.V.data[0] == np.float32(-55.0)
 
@@ -141,8 +141,11 @@ def test_float32_networks_run_compiled_on_numba_in_float32(model):
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms), \
                 np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # float32 HH overflows (below)
+            # NumPy's float32 HH turns NaN (below), which the stability check would stop:
+            # this test compares what each run counts, so the check is off (numba's float32
+            # states are asserted finite at the end)
             res = refsim.run(net, 200 * pq.ms, monitors={"spikes": pop, "V": pop.V},
-                             progress=False)
+                             progress=False, check_every=None)
         counts[engine, precision] = res["spikes"].count
         results[engine, precision] = res, net, pop
     res, net, pop = results["numba", 32]
@@ -186,9 +189,10 @@ def _check_rounded_once(cls, params, current):
     # the input as the float32 model takes it, in its internal unit: the same in both
     current = float(single._external(current)) * single.input_unit
     double = refsim.init_all_states(cls(50, **params))
-    for name, value in vars(single).items():  # the float32 parameters, in float64
+    for name, value in vars(single.p).items():  # the float32 parameters, in float64
         if isinstance(value, (np.ndarray, np.floating)) and value.dtype == np.float32:
-            setattr(double, name, np.asarray(value, dtype=np.float64).reshape(np.shape(value)))
+            setattr(double.p, name,
+                    np.asarray(value, dtype=np.float64).reshape(np.shape(value)))
     nets = []
     for pop in (single, double):
         net = refsim.Network()
@@ -290,7 +294,10 @@ def _float32_runs(make, engines) -> dict:
                 stack.enter_context(host_cupy.installed())
             stack.enter_context(refsim.use_backend(engine.split("-")[0]))
             stack.enter_context(refsim.environ.context(dt=0.1 * pq.ms))
-            res = refsim.run(net, 100 * pq.ms, monitors={"spikes": pop}, progress=False)
+            # the check off: some of these float32 networks (rk4 on Izhikevich and HH) turn
+            # NaN, and the test compares those NaNs too, bit for bit, between the engines
+            res = refsim.run(net, 100 * pq.ms, monitors={"spikes": pop}, progress=False,
+                             check_every=None)
         runs[engine] = res, _float_states(net)
     return runs
 

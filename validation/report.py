@@ -54,25 +54,56 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
-def environment(backend: str = "numpy") -> dict:
-    """Versions, backend, dtype, seed policy and machine of this run."""
-    import os
+def git_commit() -> str | None:
+    """The commit of the checkout refsim runs from (``+ changes`` where files differ from
+    it), or None where refsim is not run from a git checkout."""
+    import subprocess
 
+    folder = Path(refsim.__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        changed = subprocess.run(["git", "-C", str(folder), "status", "--porcelain",
+                                  "--untracked-files=no"], capture_output=True, text=True,
+                                 timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + (" + changes" if changed else "")
+
+
+def environment(backend: str = "numpy") -> dict:
+    """When, where and with what a report was made: the date, refsim's version and git
+    commit (where run from a checkout), the versions of Python, NumPy, Numba, SciPy and
+    quantities, the CPU and its usable cores, the backend, dtype and seed policy."""
     import quantities
     import scipy
 
+    from refsim.validation.bench import machine
+
+    host = machine()
     return {
+        "date": host["date"],
         "refsim": refsim.__version__,
+        "git commit": git_commit() or "not run from a git checkout",
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "numba": host["numba"] or "not installed",
         "scipy": scipy.__version__,
         "quantities": quantities.__version__,
         "backend": backend,
         "dtype": np.dtype(refsim.environ.dftype()).name,  # float32 cases set their own
         "seeds": "fixed per case (see each case)",
+        "cpu": host["cpu"] + (f" (LLVM: {host['llvm_cpu']})" if host["llvm_cpu"] else ""),
         "machine": f"{platform.machine()} {platform.system()} {platform.release()}, "
-                   f"{os.cpu_count()} cores",
+                   f"{host['cores']} cores usable",
     }
+
+
+def _cell(text) -> str:
+    """``text`` as one Markdown table cell: ``|`` escaped, no line break."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def _plot(result: CaseResult, path: Path) -> bool:
@@ -144,6 +175,8 @@ def _html(results: list[CaseResult], env: dict, plots: dict[str, Path]) -> str:
                         f"{img}</section>")
     env_rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(str(v))}</td></tr>"
                        for k, v in env.items())
+    toc = "".join(f"<li><a href='#{_slug(r.name)}'>{esc(r.name)}</a> "
+                  f"{'pass' if r.passed else '<b>FAIL</b>'}</li>" for r in results)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>refsim validation report</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}
@@ -152,6 +185,7 @@ tr.fail{{background:#fdd}}tr.pass td:nth-child(5){{color:#060}}img{{max-width:10
 </head><body><h1>refsim validation report</h1>
 <p>{len(results)} cases, {len(results) - n_fail} passed, {n_fail} failed.</p>
 <h2>Environment</h2><table>{env_rows}</table>
+<h2>Cases</h2><ul>{toc}</ul>
 <h2>Summary</h2><table><tr><th>case</th><th>quantity</th><th>error</th><th>tolerance</th>
 <th>pass</th><th>reason for the tolerance</th></tr>
 {rows}</table>
@@ -183,18 +217,30 @@ def write_report(results: list[CaseResult], out: Path, backend: str = "numpy") -
         "",
         f"{len(results)} cases, {len(results) - n_fail} passed, {n_fail} failed.",
         "",
-        "Environment: " + ", ".join(f"{k} {v}" for k, v in env.items()),
+        "## Environment",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {_cell(k)} | {_cell(v)} |" for k, v in env.items()],
+        "",
+        "## Cases",
+        "",
+        *[f"- [{r.name}](#{_slug(r.name)}) {'pass' if r.passed else '**FAIL**'}"
+          for r in results],
+        "",
+        "## Summary",
         "",
         "| " + " | ".join(_HEADER) + " | reason |",
         "|" + "---|" * (len(_HEADER) + 1),
     ]
     for r in results:
         for m in r.metrics:
-            lines.append(f"| {r.name} | {m.quantity} | {m.error:.3g} | {m.tolerance:.3g} | "
-                         f"{'PASS' if m.passed else 'FAIL'} | {m.reason} |")
+            lines.append(f"| {_cell(r.name)} | {_cell(m.quantity)} | {m.error:.3g} | "
+                         f"{m.tolerance:.3g} | {'PASS' if m.passed else 'FAIL'} | "
+                         f"{_cell(m.reason)} |")
     lines.append("")
     for r in results:
-        lines += [f"## {r.name}", "", r.description, ""]
+        lines += [f'<a id="{_slug(r.name)}"></a>', "", f"## {r.name}", "", r.description, ""]
         if r.name in plots:
             lines += [f"![{r.name}](plots/{plots[r.name].name})", ""]
     (out / "summary.md").write_text("\n".join(lines))

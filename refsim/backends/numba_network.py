@@ -115,7 +115,10 @@ from refsim.backends.plan import (
     PARAMS,
     NotCompilable,
     Plan,
+    add_spikes,
+    checked_vectors,
     deliver,
+    first_found,
     monitored,
     usable_cores,
 )
@@ -174,6 +177,7 @@ from refsim.synapses.stp import std_step_scalar, stp_step_scalar
 
 if TYPE_CHECKING:
     from refsim.run import CtrlC
+    from refsim.stability import Finding
 
 __all__ = ["NotCompilable", "plan", "run_compiled"]
 
@@ -1255,6 +1259,26 @@ def _barrier(sync, parts):
             yield_cpu()
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _first_unstable(k, v, low, high, lo, hi, found, found_value):
+    """Note in ``found`` (pop.. left to the caller: here the checked vector ``k`` and the
+    index) and ``found_value`` the first element of ``v[lo:hi]`` outside ``[low, high]``
+    (NaN and inf included), unless one is noted already."""
+    if found[1] >= 0:
+        return
+    ok = True  # a pass without branches, which LLVM vectorises; the search only if needed
+    for j in range(lo, hi):
+        x = v[j]
+        ok &= (x >= low) & (x <= high)
+    if ok:
+        return
+    for j in range(lo, hi):
+        x = v[j]
+        if not (x >= low and x <= high):
+            found[1], found[2], found_value[0] = k, j, x
+            return
+
+
 @numba.njit(cache=True, error_model="numpy", nogil=True)
 def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, single,
              V, extra, last_spike, in_refractory, params, narrow, kind, method, refractory,
@@ -1270,7 +1294,8 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
              pre_indptr, pre_indices, pre_weights, pre_from, pre_start, pre_pop, pre_row,
              pre_out, pre_ring, pre_ring_at, pre_delay_low, pre_delay_frac, pre_x,
              spike_steps, spike_index, n_spikes,
-             rec_src, rec_indices, rec_every, rec_buffer, rec_count):
+             rec_src, rec_indices, rec_every, rec_buffer, rec_count,
+             check_every, last_step, checked, check_bounds, found, found_value):
     """Advance steps ``i_begin .. i_end - 1`` of a run; return the next step.
 
     Each list of arrays (one per population, projection or monitor: ``V``, ``pop_g``,
@@ -1294,6 +1319,14 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
     stays with one thread, in the serial order: the bits do not depend on ``parts``.
 
     ``single``: each state written is rounded to float32 (:func:`_stored`).
+
+    Every ``check_every``-th global step and at ``last_step`` (:mod:`refsim.stability`;
+    ``check_every`` 0: never) each part scans its share of the vectors ``checked`` (every
+    population's V, extra states and synaptic rows, population by population, each
+    against its row of ``check_bounds``) before the second barrier, noting the first bad
+    value in its row of ``found`` (step, vector, index; -1: none) and ``found_value``;
+    after the barrier every part sees every row, and all return after that step (once it
+    is recorded).
 
     Spikes of population ``p`` go to ``spike_steps[p]`` / ``spike_index[p]`` (an empty
     buffer: not recorded), ``n_spikes[p]`` counting; the loop returns early, before a
@@ -1403,9 +1436,23 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
                                 out_start[p], out_start[p + 1], vector_at(pop_e_linear, p, f8),
                                 spike_floors[p], cube_at(scratch, p, f8)[part], t, dt, single)
             part_fired[p, part] = _list_fired(spk, vector_at(fired, p, i8), lo, hi)
+        step = first_step + i
+        checking = check_every > 0 and ((step + 1) % check_every == 0 or step == last_step)
+        if checking:
+            for k in range(check_bounds.shape[0]):
+                v = vector_at(checked, k, f8)
+                _first_unstable(k, v, check_bounds[k, 0], check_bounds[k, 1],
+                                _share(v.size, part, parts), _share(v.size, part + 1, parts),
+                                found[part], found_value[part:part + 1])
+            if found[part, 1] >= 0:
+                found[part, 0] = step
         if part == 0 and atomic_load(sync, 2):  # decided once, read by all after the barrier
             sync[3] = 1
         _barrier(sync, parts)
+        unstable = False
+        if checking:
+            for k in range(parts):
+                unstable = unstable or found[k, 1] >= 0
         for p in range(n_pops):
             if spike_steps[p, 1] > 0:
                 recorded[p] += part_fired[p].sum()
@@ -1422,6 +1469,8 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
                     rec_count[m] = row + 1
         if rec_every.size:
             _barrier(sync, parts)
+        if unstable:  # this step recorded: every part returns after it
+            return i + 1
     return i_end
 
 
@@ -1458,7 +1507,7 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
     rec_src = [source for _, source, _ in readers]
     rec_idx = [sel for _, _, sel in readers]
     rec_every = np.array([mon.every for mon, _, _ in readers], dtype=np.int64)
-    rec_buf = [np.empty((mon._n_records, sel.size)) for mon, _, sel in readers]
+    rec_buf = [mon.allocate((sel.size,)) for mon, _, sel in readers]  # (in memory or mapped)
     rec_mons = [mon for mon, _, _ in readers]
     steps, index = [], []
     for p, pop in enumerate(pl.pops):
@@ -1496,38 +1545,49 @@ def threads_for(pl: Plan) -> int:
 
 
 def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
-                 bar=None, ctrl_c: CtrlC | None = None,
-                 chunk: int = 1000) -> tuple[float, float, int]:
+                 bar=None, ctrl_c: CtrlC | None = None, check_every: int | None = None,
+                 chunk: int = 1000) -> tuple[float, float, int, Finding | None]:
     """Run ``n_steps`` of a planned network, filling ``mons``; return (compile s, run s,
-    steps done).
+    steps done, the instability found or None).
 
     The loop is compiled (or loaded from Numba's cache) by a call of zero steps, timed
     apart; the run proceeds in chunks of ``chunk`` steps so that ``bar`` can advance.  A
     Ctrl-C (``ctrl_c``, from :func:`refsim.run`) stops it before the next step: fewer
-    steps are done, and the monitors hold every one of them.
+    steps are done, and the monitors hold every one of them.  So does a state that the
+    check of ``check_every`` (:mod:`refsim.stability`) finds bad, after its step.
     """
     import time
 
     (steps, index, n_spikes, rec_src, rec_idx, rec_every, rec_buf, rec_count,
      rec_mons) = _spike_buffers(pl, mons, n_steps)
 
+    def spikes_of(p):  # the pairs in population p's buffer, not yet handed over
+        return steps[p][: n_spikes[p]].copy(), index[p][: n_spikes[p]].copy()
+
     parts = threads_for(pl)
     sync = np.zeros(4, dtype=np.int64)  # barrier count, generation; stop asked, stop decided
     if ctrl_c is not None:
         ctrl_c.then(lambda: sync.__setitem__(2, 1))  # read by part 0 before a mid-step barrier
+        if ctrl_c.asked:  # while the run was prepared: decided before the first step
+            sync[3] = 1
     part_fired = np.zeros((len(pl.V), parts), dtype=np.int64)
+    checked, check_bounds, names = checked_vectors(pl)
+    found = np.full((parts, 3), -1, dtype=np.int64)  # step, checked vector, index
+    found_value = np.zeros(parts)
+    check = (int(check_every or 0), first_step + n_steps - 1, array_table(checked, np.float64, 1),
+             check_bounds, found, found_value)
 
     table = array_table
 
     def advance(i0, i1):
-        # the records' tables, made again for each call: a spike buffer may have grown
+        # the records' tables, made again for each call (a few microseconds)
         records = (table(steps, np.int64, 1), table(index, np.int64, 1), n_spikes,
                    table(rec_src, np.float64, 1), table(rec_idx, np.int64, 1), rec_every,
                    table(rec_buf, np.float64, 2), rec_count)
 
         def advance_part(part):
             return _advance(part, parts, sync, part_fired, i0, i1, first_step, dt, pl.single,
-                            *populations, *feeds, *pre, *records)
+                            *populations, *feeds, *pre, *records, *check)
 
         # every part in a thread of its own, while the main thread waits in join(), where
         # a Ctrl-C reaches it at once: refsim.run's handler asks the parts to stop before
@@ -1587,28 +1647,20 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     t0 = time.perf_counter()
     i = 0
     try:
-        while i < n_steps and not sync[3]:
+        while i < n_steps and not sync[3] and found[:, 1].max() < 0:
             stop = min(n_steps, i + chunk) if bar is not None else n_steps
             reached = advance(i, stop)
-            if reached < stop and not sync[3]:  # a spike buffer is full: double it, go on
-                for p in range(len(steps)):
-                    if steps[p].size and n_spikes[p] + pl.V[p].size > steps[p].size:
-                        steps[p] = np.concatenate([steps[p], np.zeros_like(steps[p])])
-                        index[p] = np.concatenate([index[p], np.zeros_like(index[p])])
+            if reached < stop and not sync[3] and found[:, 1].max() < 0:  # a spike buffer
+                # is full: its pairs go to the monitors (to disk, when streamed), go on
+                full = [p for p in range(len(steps))
+                        if steps[p].size and n_spikes[p] + pl.V[p].size > steps[p].size]
+                add_spikes(pl, mons, spikes_of, full)
+                n_spikes[full] = 0
             if bar is not None:
                 bar.update(reached - i)
             i = reached
     finally:  # whatever happens, the monitors get every step done (the states' last)
         run_s = time.perf_counter() - t0
-        _deliver(pl, mons, steps, index, n_spikes, rec_buf, rec_count, rec_mons)
-    return compile_s, run_s, i
-
-
-def _deliver(pl, mons, steps, index, n_spikes, rec_buf, rec_count, rec_mons) -> None:
-    """The loop's buffers to the monitors (:func:`refsim.backends.plan.deliver`)."""
-    def spikes_of(p):
-        return steps[p][: n_spikes[p]].copy(), index[p][: n_spikes[p]].copy()
-
-    deliver(pl, mons, spikes_of, [(mon, buf, count) for mon, buf, count
-                                  in zip(rec_mons, rec_buf, rec_count, strict=True)
-                                  if mon is not None])
+        deliver(pl, mons, spikes_of, [(mon, count) for mon, count
+                                      in zip(rec_mons, rec_count, strict=True)])
+    return compile_s, run_s, i, first_found(found, found_value, names, dt)

@@ -39,13 +39,15 @@ from refsim.neurons.quadratic import AdQuaIF, AdQuaIFRef, QuaIF
 from refsim.neurons.reduced import FitzHughNagumo, HindmarshRose
 from refsim.outputs import COBA, CUBA
 from refsim.projections import AlignPostProj, AlignPreProj, _MergedAlignPost
+from refsim.stability import Finding, bounds_of
 from refsim.synapses import alpha, expon, kinetic, stp
 from refsim.synapses.alpha import Alpha
 from refsim.synapses.expon import DualExpon, Expon
 from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
 from refsim.synapses.stp import STD, STP
 
-__all__ = ["NotCompilable", "Plan", "give_back", "monitored", "plan", "scalar_twins"]
+__all__ = ["NotCompilable", "Plan", "add_spikes", "checked_vectors", "first_found", "give_back",
+           "monitored", "plan", "scalar_twins"]
 
 #: the modules holding the scalar twins the compiled backends call: every function defined
 #: in one of them whose name ends in ``_scalar`` is a twin, so a new twin needs no entry
@@ -164,6 +166,7 @@ class Plan:
     bound: list
     held: dict
     syn_g: list
+    row_owner: list  # per population, per synaptic row: (module, name) it reports as
     syn_pop: np.ndarray
     syn_row: np.ndarray
     pop_g: list
@@ -269,13 +272,21 @@ def _hold(state, what: str, held: dict, into: np.ndarray | None = None,
     return values
 
 
+def raw(obj, name: str, default=None):
+    """``obj``'s parameter ``name`` in internal units (``obj.p``), or a constant it
+    derived (``factor``, ``g_max``); ``default`` where it has neither."""
+    if name in obj.p.names():
+        return getattr(obj.p, name)
+    return getattr(obj, name) if default is None else getattr(obj, name, default)
+
+
 def _table(obj, names, n: int, held: dict | None = None) -> np.ndarray:
     """A ``len(names) x n`` table: ``obj``'s parameters by name, or (``held`` given) its
     states, which become views of the rows."""
     table = np.zeros((len(names), n))
     for row, name in enumerate(names):
         if held is None:
-            table[row] = _vector(getattr(obj, name), n)
+            table[row] = _vector(raw(obj, name), n)
         else:
             _hold(getattr(obj, name), f"{obj.name}.{name}", held, into=table[row])
     return table
@@ -322,8 +333,18 @@ def _check_pre(proj) -> None:
                             "not compile (synapses: "
                             + ", ".join(c.__name__ for c in PRE_SYNAPSES) + "; stp: STP, STD)")
     for part in (proj.syn, proj.stp):
-        if part is not None and (part.delta_inputs or part.current_inputs):
-            raise NotCompilable(f"{part.name}: queued inputs at the start of a compiled run")
+        if part is not None:
+            _check_synapse(part)
+
+
+def _check_synapse(syn) -> None:
+    """Raise :class:`NotCompilable` where a synapse has what its compiled row does not run:
+    inputs queued before the run, or before/after-updates (a PoissonInput aimed at it)."""
+    if syn.delta_inputs or syn.current_inputs:
+        raise NotCompilable(f"{syn.name}: queued inputs at the start of a compiled run")
+    for key in [*syn.before_updates, *syn.after_updates]:
+        raise NotCompilable(f"{syn.name}: its update {key!r} (an input or a module aimed at "
+                            "the synapse) does not compile")
 
 
 def _unmerged_projections(net) -> dict:
@@ -438,7 +459,7 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
         table = np.empty((len(rows), n))
         for row, name in enumerate(rows):
             value = (pop._external(net.currents[p]) if name == "direct input"
-                     else getattr(pop, name, 0.0))
+                     else raw(pop, name, 0.0))
             if isinstance(value, State):  # Gif's moving threshold: in ``extra``, not here
                 value = 0.0
             table[row] = _vector(value, n)
@@ -481,36 +502,38 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
                                     + (" or AlignPreProj)" if align_pre else ")"))
             out_syn.append(merged[id(out)])
             out_kind.append(COBA_KIND if type(out) is COBA else CUBA_KIND)
-            out_value.append(float(out.E) if type(out) is COBA else float(out.scale))
+            out_value.append(float(out.p.E) if type(out) is COBA else float(out.p.scale))
         out_start.append(len(out_syn))
         linear.append(k == LIF_KIND and all(o == CUBA_KIND for o in out_kind[out_start[-2]:]))
     # each population's synaptic outputs as the rows of one array, so the membrane loop
     # reads G[row, j]: an Expon's g itself (its state becomes a view of the row), a
     # DualExpon's output, its states g_rise and g_decay the rows of DUAL[row]
     # (an AlignPreProj's row holds its summed output, ``g_pre @ W``)
-    syn_g, pop_g, pop_tau, syn_row, narrow, bound = [], [], [], [], [], []
+    syn_g, pop_g, pop_tau, syn_row, narrow, bound, row_owner = [], [], [], [], [], [], []
     pop_syn_kind, pop_dual, pop_dual_param = [], [], []
     for p, pop in enumerate(pops):
         own = [s for s, q in enumerate(syn_pop) if q == p]
         n, rows = pop.num, len(own)
         G, TAU, KIND = aligned_zeros((rows, n)), np.zeros((rows, n)), np.zeros(rows, np.int64)
         DUAL, DUAL_PARAM = aligned_zeros((rows, 2, n)), np.zeros((rows, 2, n))  # tau_rise, factor
+        row_owner.append([(synapses[s], "g (summed through the weights)"
+                           if isinstance(synapses[s], AlignPreProj) else "g") for s in own])
         for row, s in enumerate(own):
             syn = synapses[s]
             if isinstance(syn, AlignPreProj):
                 KIND[row] = PRE_OUTPUT_KIND
                 syn_g.append(G[row])
-            elif syn.delta_inputs or syn.current_inputs:
-                raise NotCompilable(f"{syn.name}: queued inputs at the start of a compiled run")
             elif type(syn) is Expon:
+                _check_synapse(syn)
                 syn_g.append(_hold(syn.g, syn.name, held, into=G[row]))
-                TAU[row] = _vector(syn.tau, n)
+                TAU[row] = _vector(syn.p.tau, n)
             else:
+                _check_synapse(syn)
                 KIND[row] = _pre_kind(syn)  # DualExpon: DUAL_KIND or DUAL_ALPHA_KIND
                 for i, state in enumerate((syn.g_rise, syn.g_decay)):
                     _hold(state, syn.name, held, into=DUAL[row, i])
-                TAU[row] = _vector(syn.tau_decay, n)
-                DUAL_PARAM[row] = _vector(syn.tau_rise, n), _vector(syn.factor, n)
+                TAU[row] = _vector(syn.p.tau_decay, n)
+                DUAL_PARAM[row] = _vector(syn.p.tau_rise, n), _vector(syn.factor, n)
                 syn_g.append(G[row])
             syn_row.append(row)
             bound.append((syn_out[s], syn_g[-1]))
@@ -619,7 +642,8 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
         params=params, narrow=as_bool(narrow), kind=as_int(kind), method=as_int(method),
         refractory=as_bool(refractory), hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
         fired=fired, bound=bound, held=held,
-        syn_g=syn_g, syn_pop=as_int(syn_pop), syn_row=as_int(syn_row), pop_g=pop_g,
+        syn_g=syn_g, row_owner=row_owner, syn_pop=as_int(syn_pop), syn_row=as_int(syn_row),
+        pop_g=pop_g,
         pop_tau=pop_tau, pop_syn_kind=pop_syn_kind, pop_dual=pop_dual,
         pop_dual_param=pop_dual_param, out_row=as_int(out_row), out_kind=as_int(out_kind),
         out_value=np.asarray(out_value, dtype=np.float64), out_start=as_int(out_start),
@@ -640,12 +664,46 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
         pre_delay_frac=np.asarray(pre_delay_frac, dtype=np.float64), pre_x=pre_x)
 
 
+def checked_vectors(pl: Plan) -> tuple[list, np.ndarray, list]:
+    """What the stability check of a compiled run scans (:mod:`refsim.stability`): every
+    population's V, its extra states and its synaptic rows, population by population;
+    their bounds (rows of (low, high), internal units); and the (module, state name) each
+    reports as."""
+    vectors, bounds, names = [], [], []
+    for p, pop in enumerate(pl.pops):
+        extra_names = NEURON_KINDS[type(pop)][2]
+        owned = [(pop, "V", pl.V[p])]
+        owned += [(pop, name, pl.extra[p][r]) for r, name in enumerate(extra_names)]
+        owned += [(module, name, pl.pop_g[p][r])
+                  for r, (module, name) in enumerate(pl.row_owner[p])]
+        for module, name, vector in owned:
+            vectors.append(vector)
+            bounds.append(bounds_of(module, name))
+            names.append((module, name, getattr(getattr(module, name, None), "unit", None)))
+    return vectors, np.array(bounds, dtype=np.float64).reshape(-1, 2), names
+
+
+def first_found(found: np.ndarray, found_value: np.ndarray, names: list,
+                dt: float) -> Finding | None:
+    """The instability a compiled run's parts noted (rows of step, checked vector, index;
+    -1 where none), as the oracle's check would report it: the first in the order of
+    :func:`checked_vectors`, then of the index; None if none was."""
+    rows = [k for k in range(found.shape[0]) if found[k, 1] >= 0]
+    if not rows:
+        return None
+    k = min(rows, key=lambda r: (found[r, 1], found[r, 2]))
+    step, vector, index = (int(x) for x in found[k])
+    module, name, unit = names[vector]
+    return Finding(module, name, (index,), float(found_value[k]), unit, step, step * dt,
+                   bounds_of(module, name))
+
+
 def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
     """What the monitors of a compiled run read: the indices of the populations whose
     spikes are recorded, and per state monitor ``(monitor, the plan's state array,
     selected indices)``.  Raises :class:`NotCompilable` for a monitor of something the
     plan does not hold (or a reduced one)."""
-    from refsim.run import SpikeMonitor, StateMonitor
+    from refsim.recording import SpikeMonitor, StateMonitor
 
     recorded, readers = set(), []
     for name, mon in mons.items():
@@ -671,30 +729,31 @@ def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
     float32 network back in float32, bind each output to its synapse's (now private)
     output array, and tell each delay where its ring buffer now stands.
 
-    ``spikes_of(p)`` gives population ``p``'s (steps, indices) in step order, indices
-    ascending within a step; ``state_records`` pairs each state monitor with its
-    (records x selected) host array and the number of rows filled.
+    ``spikes_of(p)`` gives population ``p``'s (steps, indices) not yet handed over, in step
+    order, indices ascending within a step (:meth:`SpikeMonitor.add`); ``state_records``
+    pairs each state monitor with the number of rows of its buffer
+    (:meth:`StateMonitor.allocate`) filled.
     """
-    from refsim.run import SpikeMonitor
-
-    for mon in mons.values():
-        if not isinstance(mon, SpikeMonitor):
-            continue
-        p = next(k for k, pop in enumerate(pl.pops) if pop is mon.neuron)
-        s, j = spikes_of(p)
-        if mon.indices is not None:  # the oracle's order: by step, then as listed
-            position = np.full(pl.pops[p].num, -1, dtype=np.int64)
-            position[mon.indices] = np.arange(mon.indices.size)
-            keep = position[j] >= 0
-            s, j = s[keep], j[keep]
-            order = np.lexsort((position[j], s))
-            s, j = s[order], j[order]
-        mon._chunks_steps, mon._chunks_idx = [s], [j]
-    for mon, buffer, count in state_records:
-        mon._buffer, mon._n = buffer, int(count)
+    add_spikes(pl, mons, spikes_of)
+    for mon, count in state_records:
+        mon.filled(count)
     give_back(pl.held, pl.single)  # a float32 network's states: float32 again
     for out, g in pl.bound:
         out.bind_data(g.astype(np.float32) if pl.single else g)
     for delay, at in zip(pl.feed_delay + pl.pre_delay,
                          list(pl.feed_ring_at) + list(pl.pre_ring_at), strict=True):
         _hand_back(delay, at)
+
+
+def add_spikes(pl: Plan, mons: dict, spikes_of, populations=None) -> None:
+    """Give each spike monitor its population's pairs ``spikes_of(p)`` (of the
+    ``populations`` given, default all): at the end of a run, or whenever a compiled loop's
+    spike buffer is full."""
+    from refsim.recording import SpikeMonitor
+
+    for mon in mons.values():
+        if not isinstance(mon, SpikeMonitor):
+            continue
+        p = next(k for k, pop in enumerate(pl.pops) if pop is mon.neuron)
+        if populations is None or p in populations:
+            mon.add(*spikes_of(p))

@@ -31,9 +31,9 @@ class Adaptation:
     """
 
     def _init_adaptation(self, tau_w, a, b, w_initializer) -> None:
-        self.tau_w = self._param("tau_w", tau_w, pq.ms, positive=True)
-        self.a = self._param("a", a, pq.S)
-        self.b = self._param("b", b, pq.mA)
+        self._param("tau_w", tau_w, pq.ms, positive=True)
+        self._param("a", a, pq.S)
+        self._param("b", b, pq.mA)
         self.w_initializer = Constant(0.0 * pq.mA) if w_initializer is None else w_initializer
 
     def _init_adaptation_state(self, batch_size) -> None:
@@ -41,8 +41,9 @@ class Adaptation:
 
     def derivatives(self, y, current):
         """The membrane's derivatives plus :math:`dw/dt = (a (V - V_{rest}) - w) / \\tau_w`."""
+        p = self.p
         out = super().derivatives(y, current)
-        out["w"] = (self.a * (y["V"] - self.V_rest) - y["w"]) / self.tau_w
+        out["w"] = (p.a * (y["V"] - p.V_rest) - y["w"]) / p.tau_w
         return out
 
     def _step(self, x):
@@ -52,7 +53,7 @@ class Adaptation:
         """
         spike = self.get_spike()
         V_r = self.reset_potential(self.V.data, spike)
-        w_r = self.w.data + self.b * spike
+        w_r = self.w.data + self.p.b * spike
         if self.method != "exp_euler":
             y = self.explicit({"V": V_r, "w": w_r}, self._external(x))
             return V_r, w_r, self.sum_delta_inputs(y["V"]), y["w"]
@@ -65,8 +66,9 @@ class Adaptation:
 
     def integrate_adaptation(self, w, V):
         """One exponential-Euler step of ``w`` (from ``w``) given the membrane potential ``V``."""
-        drift = (self.a * (V - self.V_rest) - w) / self.tau_w
-        return exp_euler(w, drift, -1.0 / self.tau_w, environ.dt_ms())
+        p = self.p
+        drift = (p.a * (V - p.V_rest) - w) / p.tau_w
+        return exp_euler(w, drift, -1.0 / p.tau_w, environ.dt_ms())
 
 
 class AdaptationRefractory:
@@ -77,7 +79,7 @@ class AdaptationRefractory:
         V_r, w_r, V, w = self._step(x)
         V = np.where(refractory, V_r, V)
         self.w.data = np.where(refractory, w_r, w)
-        self._note_spikes(t, V, self.V_th, refractory)
+        self._note_spikes(t, V, self.p.V_th, refractory)
         self.V.data = V
         return self.get_spike()
 

@@ -56,6 +56,20 @@ class SpikingNeuron(Neuron):
             raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
         self.method = method
 
+    def _require_reset_below_threshold(self) -> None:
+        """``V_reset < V_th``: the spike test divides by ``V_th - V_reset``."""
+        self._require("V_reset < V_th", self.p.V_reset < self.p.V_th,
+                      "the spike test (V - V_th) / (V_th - V_reset) >= 0 divides by "
+                      "V_th - V_reset: equal, it gives NaN or inf; reversed, a spike means "
+                      "V <= V_th and the neuron fires every step", "V_reset", "V_th")
+
+    def _require_positive_threshold(self) -> None:
+        """``V_th > 0``: the spike test of this model divides by ``V_th``."""
+        self._require("V_th > 0", self.p.V_th > 0,
+                      "this model's spike test (V - V_th) / V_th >= 0 (brainpy.state's) means "
+                      "V >= V_th only where V_th > 0: a negative V_th inverts it (a spike "
+                      "where V <= V_th) and 0 divides by zero", "V_th")
+
     def derivatives(self, y: dict, current) -> dict:  # pragma: no cover - per model
         """Right-hand side of the model's ODE system: ``{name: dy/dt}``.
 
@@ -71,7 +85,8 @@ class SpikingNeuron(Neuron):
 
     def scaled_potential(self, V: np.ndarray) -> np.ndarray:
         """``(V - V_th) / (V_th - V_reset)``: non-negative exactly when the neuron spikes."""
-        return (V - self.V_th) / (self.V_th - self.V_reset)
+        p = self.p
+        return (V - p.V_th) / (p.V_th - p.V_reset)
 
     def get_spike(self, V=None) -> np.ndarray:
         """Spikes (float 0/1) of ``V`` (a quantity; default: the stored potential)."""
@@ -80,8 +95,8 @@ class SpikingNeuron(Neuron):
 
     def reset_potential(self, V: np.ndarray, spike: np.ndarray) -> np.ndarray:
         """Post-reset potential ``V_r`` from the stored ``V`` and its spike."""
-        V_th_eff = self.V_th if self.spk_reset == "soft" else V
-        return V - (V_th_eff - self.V_reset) * spike
+        V_th_eff = self.p.V_th if self.spk_reset == "soft" else V
+        return V - (V_th_eff - self.p.V_reset) * spike
 
     def integrate_membrane(self, V: np.ndarray, x, leak_and_more) -> np.ndarray:
         """Exponential Euler of ``dV/dt = (g(V) + R I(V)) / tau`` from ``V``.
@@ -90,10 +105,11 @@ class SpikingNeuron(Neuron):
         slope, e.g. ``(-(V - V_rest), -1)``; the registered currents (and their
         slope) are added here, inside the drift, as brainpy does.
         """
+        p = self.p
         current, slope = self.sum_current_inputs(x, V)
         g, dg = leak_and_more(V)
-        drift = (g + self.R * current) / self.tau
-        jacobian = (dg + self.R * slope) / self.tau
+        drift = (g + p.R * current) / p.tau
+        jacobian = (dg + p.R * slope) / p.tau
         return exp_euler(V, drift, jacobian, environ.dt_ms())
 
 
@@ -108,7 +124,7 @@ class Refractory:
 
     def _init_refractory(self, tau_ref, ref_var: bool = False) -> None:
         # tau_ref in float64, as the clock
-        self.tau_ref = self._param("tau_ref", tau_ref, pq.ms, dtype=np.float64, nonnegative=True)
+        self._param("tau_ref", tau_ref, pq.ms, dtype=np.float64, nonnegative=True)
         self.ref_var = bool(ref_var)
 
     def init_state(self, batch_size=None) -> None:
@@ -125,7 +141,7 @@ class Refractory:
     def _refractory_now(self) -> tuple[float, np.ndarray]:
         """The current time and where ``t - t_spike < tau_ref`` (previous spike time)."""
         t = self._now()
-        return t, (t - self.last_spike_time.data) < self.tau_ref
+        return t, (t - self.last_spike_time.data) < self.p.tau_ref
 
     def _note_spikes(self, t: float, V: np.ndarray, V_th, refractory: np.ndarray) -> None:
         """``t_spike = t`` where ``V >= V_th``; the refractory flag if kept."""
@@ -143,7 +159,7 @@ class ContinuousNeuron(SpikingNeuron):
     """
 
     def scaled_potential(self, V):
-        return (V - self.V_th) / self.V_th
+        return (V - self.p.V_th) / self.p.V_th
 
     def crossing(self, V_old: np.ndarray, V_new: np.ndarray) -> np.ndarray:
         """1 where the potential crossed the threshold upward during this step."""

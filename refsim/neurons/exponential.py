@@ -13,6 +13,8 @@ With a soft reset, an upswing can take one step from about -33 mV to about 5.6e9
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import quantities as pq
 
@@ -66,19 +68,26 @@ class ExpIF(SpikingNeuron):
     6
     """
 
+    #: below -1000 mV the membrane has diverged: NEST's aeif models stop there with a
+    #: NumericalInstability, and so does a run of these (:mod:`refsim.stability`); no upper
+    #: bound: brainpy.state stores the supra-threshold value of a spiking step, which the
+    #: exponential term makes as large as 5.6e9 mV in the golden traces
+    state_bounds = {"V": (-1e3, math.inf)}
+
     def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, V_th=-30.0 * pq.mV,
                  V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV, V_T=-59.9 * pq.mV,
                  delta_T=3.48 * pq.mV, V_initializer=Constant(-65.0 * pq.mV),
                  spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
-        self.R = self._param("R", R, pq.ohm)
-        self.tau = self._param("tau", tau, pq.ms, positive=True)
-        self.V_th = self._param("V_th", V_th, pq.mV)
-        self.V_reset = self._param("V_reset", V_reset, pq.mV)
-        self.V_rest = self._param("V_rest", V_rest, pq.mV)
-        self.V_T = self._param("V_T", V_T, pq.mV)
-        self.delta_T = self._param("delta_T", delta_T, pq.mV, positive=True)
+        self._param("R", R, pq.ohm, nonnegative=True)
+        self._param("tau", tau, pq.ms, positive=True)
+        self._param("V_th", V_th, pq.mV)
+        self._param("V_reset", V_reset, pq.mV)
+        self._param("V_rest", V_rest, pq.mV)
+        self._param("V_T", V_T, pq.mV)
+        self._param("delta_T", delta_T, pq.mV, positive=True)
+        self._require_reset_below_threshold()
         self.V_initializer = V_initializer
 
     def init_state(self, batch_size=None):
@@ -87,16 +96,18 @@ class ExpIF(SpikingNeuron):
     def leak_and_spike_current(self, V):
         r""":math:`-(V - V_{rest}) + \Delta_T e^{\min(x, 20)}` with :math:`x = (V - V_T)/\Delta_T`,
         and its slope :math:`-1 + e^{x}` (0 where the exponent is clipped)."""
-        x = (V - self.V_T) / self.delta_T
+        p = self.p
+        x = (V - p.V_T) / p.delta_T
         expo = fmath.exp(np.minimum(x, 20.0))
-        return -(V - self.V_rest) + self.delta_T * expo, -1.0 + np.where(x < 20.0, expo, 0.0)
+        return -(V - p.V_rest) + p.delta_T * expo, -1.0 + np.where(x < 20.0, expo, 0.0)
 
     def derivatives(self, y, current):
         r""":math:`dV/dt` (and :math:`dw/dt` with adaptation) at state ``y``."""
+        p = self.p
         V = y["V"]
         g, _ = self.leak_and_spike_current(V)
-        drive = self.R * current(V)[0] - (self.R * y["w"] if "w" in y else 0.0)
-        return {"V": (g + drive) / self.tau}
+        drive = p.R * current(V)[0] - (p.R * y["w"] if "w" in y else 0.0)
+        return {"V": (g + drive) / p.tau}
 
     def _membrane(self, V_r, x, w=None):
         if self.method != "exp_euler":
@@ -106,7 +117,7 @@ class ExpIF(SpikingNeuron):
 
         def with_adaptation(v):
             g, slope = self.leak_and_spike_current(v)
-            return g - self.R * w, slope
+            return g - self.p.R * w, slope
 
         return self.integrate_membrane(V_r, x, with_adaptation)
 
@@ -143,7 +154,7 @@ class ExpIFRef(Refractory, ExpIF):
         V_r = self.reset_potential(self.V.data, self.get_spike())
         V = self.sum_delta_inputs(self._membrane(V_r, self._external(x)))
         V = np.where(refractory, V_r, V)
-        self._note_spikes(t, V, self.V_th, refractory)
+        self._note_spikes(t, V, self.p.V_th, refractory)
         self.V.data = V
         return self.get_spike()
 

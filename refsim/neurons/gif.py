@@ -66,20 +66,23 @@ class Gif(SpikingNeuron):
                  I1_initializer=Constant(0.0 * pq.mA), I2_initializer=Constant(0.0 * pq.mA),
                  spk_reset: str = "soft", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
-        self.R = self._param("R", R, pq.ohm)
-        self.tau = self._param("tau", tau, pq.ms, positive=True)
-        self.V_rest = self._param("V_rest", V_rest, pq.mV)
-        self.V_reset = self._param("V_reset", V_reset, pq.mV)
-        self.V_th_inf = self._param("V_th_inf", V_th_inf, pq.mV)
-        self.V_th_reset = self._param("V_th_reset", V_th_reset, pq.mV)
-        self.a = self._param("a", a, 1 / pq.ms)
-        self.b = self._param("b", b, 1 / pq.ms)
-        self.k1 = self._param("k1", k1, 1 / pq.ms)
-        self.k2 = self._param("k2", k2, 1 / pq.ms)
-        self.R1 = self._param("R1", R1, None)
-        self.R2 = self._param("R2", R2, None)
-        self.A1 = self._param("A1", A1, pq.mA)
-        self.A2 = self._param("A2", A2, pq.mA)
+        self._param("R", R, pq.ohm, nonnegative=True)
+        self._param("tau", tau, pq.ms, positive=True)
+        self._param("V_rest", V_rest, pq.mV)
+        self._param("V_reset", V_reset, pq.mV)
+        self._param("V_th_inf", V_th_inf, pq.mV)
+        self._param("V_th_reset", V_th_reset, pq.mV)
+        self._param("a", a, 1 / pq.ms)
+        self._param("b", b, 1 / pq.ms)
+        self._param("k1", k1, 1 / pq.ms)
+        self._param("k2", k2, 1 / pq.ms)
+        self._param("R1", R1, None)
+        self._param("R2", R2, None)
+        self._param("A1", A1, pq.mA)
+        self._param("A2", A2, pq.mA)
+        self._require("V_reset < V_th_inf", self.p.V_reset < self.p.V_th_inf,
+                      "the spike test (V - V_th) / (V_th - V_reset) divides by V_th - V_reset, and "
+                      "the threshold V_th relaxes to V_th_inf", "V_reset", "V_th_inf")
         self.V_initializer = V_initializer
         self.V_th_initializer = V_th_initializer
         self.I1_initializer = I1_initializer
@@ -92,28 +95,30 @@ class Gif(SpikingNeuron):
         self.V_th = self._new_state("V_th", self.V_th_initializer, pq.mV, batch_size)
 
     def scaled_potential(self, V):
-        return (V - self.V_th.data) / (self.V_th.data - self.V_reset)
+        return (V - self.V_th.data) / (self.V_th.data - self.p.V_reset)
 
     def _reset_all(self):
         """Post-spike values of V, I1, I2 and V_th."""
+        p = self.p
         spike = self.get_spike()
         fired = spike != 0
         V_th = self.V_th.data
         V_th_eff = V_th if self.spk_reset == "soft" else self.V.data
-        V_r = self.V.data - (V_th_eff - self.V_reset) * spike
-        I1_r = np.where(fired, self.R1 * self.I1.data + self.A1, self.I1.data)
-        I2_r = np.where(fired, self.R2 * self.I2.data + self.A2, self.I2.data)
-        V_th_r = np.where(fired, np.maximum(self.V_th_reset, V_th), V_th)
+        V_r = self.V.data - (V_th_eff - p.V_reset) * spike
+        I1_r = np.where(fired, p.R1 * self.I1.data + p.A1, self.I1.data)
+        I2_r = np.where(fired, p.R2 * self.I2.data + p.A2, self.I2.data)
+        V_th_r = np.where(fired, np.maximum(p.V_th_reset, V_th), V_th)
         return V_r, I1_r, I2_r, V_th_r
 
     def _integrate(self, x, V_r, I1_r, I2_r, V_th_r, decayed_currents_drive_V: bool):
+        p = self.p
         dt = environ.dt_ms()
-        I1 = exp_euler(I1_r, -self.k1 * I1_r, -self.k1, dt)
-        I2 = exp_euler(I2_r, -self.k2 * I2_r, -self.k2, dt)
-        V_th = exp_euler(V_th_r, self.a * (V_r - self.V_rest) - self.b * (V_th_r - self.V_th_inf),
-                         -self.b, dt)
+        I1 = exp_euler(I1_r, -p.k1 * I1_r, -p.k1, dt)
+        I2 = exp_euler(I2_r, -p.k2 * I2_r, -p.k2, dt)
+        V_th = exp_euler(V_th_r, p.a * (V_r - p.V_rest) - p.b * (V_th_r - p.V_th_inf),
+                         -p.b, dt)
         drive = I1 + I2 if decayed_currents_drive_V else I1_r + I2_r
-        V = self.integrate_membrane(V_r, x, lambda v: (-(v - self.V_rest) + self.R * drive, -1.0))
+        V = self.integrate_membrane(V_r, x, lambda v: (-(v - p.V_rest) + p.R * drive, -1.0))
         return self.sum_delta_inputs(V), I1, I2, V_th
 
     def update(self, x=None):

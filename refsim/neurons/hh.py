@@ -65,14 +65,15 @@ class HH(ContinuousNeuron):
                  name: str | None = None):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
-        self.ENa = self._param("ENa", ENa, pq.mV)
-        self.EK = self._param("EK", EK, pq.mV)
-        self.EL = self._param("EL", EL, pq.mV)
-        self.gNa = self._param("gNa", gNa, pq.mS)
-        self.gK = self._param("gK", gK, pq.mS)
-        self.gL = self._param("gL", gL, pq.mS)
-        self.V_th = self._param("V_th", V_th, pq.mV)
-        self.C = self._param("C", C, pq.uF, positive=True)
+        self._param("ENa", ENa, pq.mV)
+        self._param("EK", EK, pq.mV)
+        self._param("EL", EL, pq.mV)
+        self._param("gNa", gNa, pq.mS, nonnegative=True)
+        self._param("gK", gK, pq.mS, nonnegative=True)
+        self._param("gL", gL, pq.mS, nonnegative=True)
+        self._param("V_th", V_th, pq.mV)
+        self._param("C", C, pq.uF, positive=True)
+        self._require_positive_threshold()
         self.V_initializer = V_initializer or Uniform(-70.0, -60.0, unit=pq.mV)
         self.gate_initializers = {"m": m_initializer, "h": h_initializer, "n": n_initializer}
 
@@ -97,11 +98,12 @@ class HH(ContinuousNeuron):
 
     def derivatives(self, y, current):
         """The four Hodgkin-Huxley equations at state ``y`` (V, m, h, n)."""
+        p = self.p
         V, m, h, n = y["V"], y["m"], y["h"], y["n"]
         rates = self.rates(V)
-        dV = (-self.gNa * (m * m * m) * h * (V - self.ENa)  # products, not pow, as the twin
-              - self.gK * ((n * n) * (n * n)) * (V - self.EK)
-              - self.gL * (V - self.EL) + current(V)[0]) / self.C
+        dV = (-p.gNa * (m * m * m) * h * (V - p.ENa)  # products, not pow, as the twin
+              - p.gK * ((n * n) * (n * n)) * (V - p.EK)
+              - p.gL * (V - p.EL) + current(V)[0]) / p.C
         out = {"V": dV}
         for gate, x in (("m", m), ("h", h), ("n", n)):
             alpha, beta = rates[gate]
@@ -109,6 +111,7 @@ class HH(ContinuousNeuron):
         return out
 
     def update(self, x=None):
+        p = self.p
         dt = environ.dt_ms()
         V_old, m, h, n = self.V.data, self.m.data, self.h.data, self.n.data
         if self.method != "exp_euler":
@@ -117,11 +120,11 @@ class HH(ContinuousNeuron):
             self.V.data = V = self.sum_delta_inputs(y["V"])
             return self.crossing(V_old, V)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
-        g_Na = self.gNa * (m * m * m) * h  # products, not pow: the same bits in Numba
-        g_K = self.gK * ((n * n) * (n * n))
-        drift = (-g_Na * (V_old - self.ENa) - g_K * (V_old - self.EK) - self.gL * (V_old - self.EL)
-                 + current) / self.C
-        V = self.sum_delta_inputs(exp_euler(V_old, drift, -(g_Na + g_K + self.gL) / self.C, dt))
+        g_Na = p.gNa * (m * m * m) * h  # products, not pow: the same bits in Numba
+        g_K = p.gK * ((n * n) * (n * n))
+        drift = (-g_Na * (V_old - p.ENa) - g_K * (V_old - p.EK) - p.gL * (V_old - p.EL)
+                 + current) / p.C
+        V = self.sum_delta_inputs(exp_euler(V_old, drift, -(g_Na + g_K + p.gL) / p.C, dt))
         rates = self.rates(V_old)
         self.m.data = gate_step(m, *rates["m"], dt)
         self.h.data = gate_step(h, *rates["h"], dt)
@@ -173,8 +176,11 @@ class MorrisLecar(ContinuousNeuron):
                                  ("V1", V1, pq.mV), ("V2", V2, pq.mV), ("V3", V3, pq.mV),
                                  ("V4", V4, pq.mV), ("phi", phi, 1 / pq.ms),
                                  ("V_th", V_th, pq.mV)):
-            setattr(self, key, self._param(key, value, unit))
-        self.C = self._param("C", C, pq.uF, positive=True)
+            # conductances (g_*) >= 0; V2, V4 (slopes) and phi are divisors: > 0
+            self._param(key, value, unit, positive=key in ("V2", "V4", "phi"),
+                        nonnegative=key.startswith("g_"))
+        self._param("C", C, pq.uF, positive=True)
+        self._require_positive_threshold()
         self.V_initializer = V_initializer or Uniform(-70.0, -60.0, unit=pq.mV)
         self.W_initializer = W_initializer
 
@@ -184,19 +190,22 @@ class MorrisLecar(ContinuousNeuron):
 
     def steady_states(self, V):
         """:math:`M_\\infty, W_\\infty, \\tau_W` at potential V."""
-        return (0.5 * (1.0 + fmath.tanh((V - self.V1) / self.V2)),  # the same bits in Numba
-                0.5 * (1.0 + fmath.tanh((V - self.V3) / self.V4)),
-                1.0 / (self.phi * fmath.cosh((V - self.V3) / (2.0 * self.V4))))
+        p = self.p
+        return (0.5 * (1.0 + fmath.tanh((V - p.V1) / p.V2)),  # the same bits in Numba
+                0.5 * (1.0 + fmath.tanh((V - p.V3) / p.V4)),
+                1.0 / (p.phi * fmath.cosh((V - p.V3) / (2.0 * p.V4))))
 
     def derivatives(self, y, current):
         """The Morris-Lecar equations at state ``y`` (V, W)."""
+        p = self.p
         V, W = y["V"], y["W"]
         M_inf, W_inf, tau_W = self.steady_states(V)
-        dV = (-self.g_Ca * M_inf * (V - self.V_Ca) - self.g_K * W * (V - self.V_K)
-              - self.g_leak * (V - self.V_leak) + current(V)[0]) / self.C
+        dV = (-p.g_Ca * M_inf * (V - p.V_Ca) - p.g_K * W * (V - p.V_K)
+              - p.g_leak * (V - p.V_leak) + current(V)[0]) / p.C
         return {"V": dV, "W": (W_inf - W) / tau_W}
 
     def update(self, x=None):
+        p = self.p
         dt = environ.dt_ms()
         V_old, W = self.V.data, self.W.data
         if self.method != "exp_euler":
@@ -206,9 +215,9 @@ class MorrisLecar(ContinuousNeuron):
             return self.crossing(V_old, V)
         M_inf, W_inf, tau_W = self.steady_states(V_old)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
-        drift = (-self.g_Ca * M_inf * (V_old - self.V_Ca) - self.g_K * W * (V_old - self.V_K)
-                 - self.g_leak * (V_old - self.V_leak) + current) / self.C
-        jacobian = -(self.g_Ca * M_inf + self.g_K * W + self.g_leak) / self.C
+        drift = (-p.g_Ca * M_inf * (V_old - p.V_Ca) - p.g_K * W * (V_old - p.V_K)
+                 - p.g_leak * (V_old - p.V_leak) + current) / p.C
+        jacobian = -(p.g_Ca * M_inf + p.g_K * W + p.g_leak) / p.C
         V = self.sum_delta_inputs(exp_euler(V_old, drift, jacobian, dt))
         self.W.data = exp_euler(W, (W_inf - W) / tau_W, -1.0 / tau_W, dt)
         self.V.data = V
@@ -255,8 +264,9 @@ class WangBuzsakiHH(ContinuousNeuron):
         for key, value, unit in (("ENa", ENa, pq.mV), ("gNa", gNa, pq.mS), ("EK", EK, pq.mV),
                                  ("gK", gK, pq.mS), ("EL", EL, pq.mV), ("gL", gL, pq.mS),
                                  ("V_th", V_th, pq.mV), ("phi", phi, None)):
-            setattr(self, key, self._param(key, value, unit))
-        self.C = self._param("C", C, pq.uF, positive=True)
+            self._param(key, value, unit, nonnegative=key.startswith("g") or key == "phi")
+        self._param("C", C, pq.uF, positive=True)
+        self._require_positive_threshold()
         self.V_initializer = V_initializer
         self.h_initializer = h_initializer
         self.n_initializer = n_initializer
@@ -278,18 +288,20 @@ class WangBuzsakiHH(ContinuousNeuron):
 
     def derivatives(self, y, current):
         """The Wang-Buzsaki equations at state ``y`` (V, h, n)."""
+        p = self.p
         V, h, n = y["V"], y["h"], y["n"]
         m_inf, rates = self.rates(V)
-        dV = (-self.gNa * (m_inf * m_inf * m_inf) * h * (V - self.ENa)  # products, as the twin
-              - self.gK * ((n * n) * (n * n)) * (V - self.EK)
-              - self.gL * (V - self.EL) + current(V)[0]) / self.C
+        dV = (-p.gNa * (m_inf * m_inf * m_inf) * h * (V - p.ENa)  # products, as the twin
+              - p.gK * ((n * n) * (n * n)) * (V - p.EK)
+              - p.gL * (V - p.EL) + current(V)[0]) / p.C
         out = {"V": dV}
         for gate, x in (("h", h), ("n", n)):
             alpha, beta = rates[gate]
-            out[gate] = self.phi * (alpha * (1.0 - x) - beta * x)
+            out[gate] = p.phi * (alpha * (1.0 - x) - beta * x)
         return out
 
     def update(self, x=None):
+        p = self.p
         dt = environ.dt_ms()
         V_old, h, n = self.V.data, self.h.data, self.n.data
         if self.method != "exp_euler":
@@ -299,13 +311,13 @@ class WangBuzsakiHH(ContinuousNeuron):
             return self.crossing(V_old, V)
         m_inf, rates = self.rates(V_old)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
-        g_Na = self.gNa * (m_inf * m_inf * m_inf) * h  # products, not pow: as in Numba
-        g_K = self.gK * ((n * n) * (n * n))
-        drift = (-g_Na * (V_old - self.ENa) - g_K * (V_old - self.EK) - self.gL * (V_old - self.EL)
-                 + current) / self.C
-        V = self.sum_delta_inputs(exp_euler(V_old, drift, -(g_Na + g_K + self.gL) / self.C, dt))
-        self.h.data = gate_step(h, *rates["h"], dt, self.phi)
-        self.n.data = gate_step(n, *rates["n"], dt, self.phi)
+        g_Na = p.gNa * (m_inf * m_inf * m_inf) * h  # products, not pow: as in Numba
+        g_K = p.gK * ((n * n) * (n * n))
+        drift = (-g_Na * (V_old - p.ENa) - g_K * (V_old - p.EK) - p.gL * (V_old - p.EL)
+                 + current) / p.C
+        V = self.sum_delta_inputs(exp_euler(V_old, drift, -(g_Na + g_K + p.gL) / p.C, dt))
+        self.h.data = gate_step(h, *rates["h"], dt, p.phi)
+        self.n.data = gate_step(n, *rates["n"], dt, p.phi)
         self.V.data = V
         return self.crossing(V_old, V)
 

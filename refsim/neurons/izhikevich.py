@@ -60,14 +60,17 @@ class Izhikevich(SpikingNeuron):
                  method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
-        self.a = self._param("a", a, 1 / pq.ms)
-        self.b = self._param("b", b, 1 / pq.ms)
-        self.c = self._param("c", c, pq.mV)
-        self.d = self._param("d", d, pq.mV / pq.ms)
-        self.V_th = self._param("V_th", V_th, pq.mV)
-        self.p1 = self._param("p1", p1, 1 / (pq.ms * pq.mV))
-        self.p2 = self._param("p2", p2, 1 / pq.ms)
-        self.p3 = self._param("p3", p3, pq.mV / pq.ms)
+        self._param("a", a, 1 / pq.ms)
+        self._param("b", b, 1 / pq.ms)
+        self._param("c", c, pq.mV)
+        self._param("d", d, pq.mV / pq.ms)
+        self._param("V_th", V_th, pq.mV)
+        self._param("p1", p1, 1 / (pq.ms * pq.mV))
+        self._param("p2", p2, 1 / pq.ms)
+        self._param("p3", p3, pq.mV / pq.ms)
+        self._require_positive_threshold()
+        self._require("c < V_th", self.p.c < self.p.V_th, "a neuron reset to c at or above "
+                      "the threshold fires again at once, every step", "c", "V_th")
         self.V_initializer = V_initializer
         self.u_initializer = u_initializer
 
@@ -76,26 +79,28 @@ class Izhikevich(SpikingNeuron):
         self.u = self._new_state("u", self.u_initializer, pq.mV / pq.ms, batch_size)
 
     def scaled_potential(self, V):
-        return (V - self.V_th) / self.V_th
+        return (V - self.p.V_th) / self.p.V_th
 
     def derivatives(self, y, current):
         """:math:`dV/dt = p_1 V^2 + p_2 V + p_3 - u + I`, :math:`du/dt = a (b V - u)`."""
+        p = self.p
         V, u = y["V"], y["u"]
-        return {"V": self.p1 * V * V + self.p2 * V + self.p3 - u + current(V)[0],
-                "u": self.a * (self.b * V - u)}
+        return {"V": p.p1 * V * V + p.p2 * V + p.p3 - u + current(V)[0],
+                "u": p.a * (p.b * V - u)}
 
     def _step(self, x):
+        p = self.p
         dt = environ.dt_ms()
         spike = self.get_spike()
-        V_r = np.where(spike != 0, self.c, self.V.data)
-        u_r = self.u.data + self.d * spike
+        V_r = np.where(spike != 0, p.c, self.V.data)
+        u_r = self.u.data + p.d * spike
         if self.method != "exp_euler":
             y = self.explicit({"V": V_r, "u": u_r}, x)
             return V_r, u_r, self.sum_delta_inputs(y["V"]), y["u"]
         current, slope = self.sum_current_inputs(x, V_r)
-        drift = self.p1 * V_r * V_r + self.p2 * V_r + self.p3 - u_r + current
-        V = self.sum_delta_inputs(exp_euler(V_r, drift, 2 * self.p1 * V_r + self.p2 + slope, dt))
-        u = exp_euler(u_r, self.a * (self.b * V - u_r), -self.a, dt)
+        drift = p.p1 * V_r * V_r + p.p2 * V_r + p.p3 - u_r + current
+        V = self.sum_delta_inputs(exp_euler(V_r, drift, 2 * p.p1 * V_r + p.p2 + slope, dt))
+        u = exp_euler(u_r, p.a * (p.b * V - u_r), -p.a, dt)
         return V_r, u_r, V, u
 
     def update(self, x=None):
@@ -122,7 +127,7 @@ class IzhikevichRef(Refractory, Izhikevich):
         V_r, u_r, V, u = self._step(self._external(x))
         V = np.where(refractory, V_r, V)
         self.u.data = np.where(refractory, u_r, u)
-        self._note_spikes(t, V, self.V_th, refractory)
+        self._note_spikes(t, V, self.p.V_th, refractory)
         self.V.data = V
         return self.get_spike()
 

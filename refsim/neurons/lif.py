@@ -60,21 +60,22 @@ class IF(SpikingNeuron):
                  V_initializer=Constant(0.0 * pq.mV), spk_reset: str = "soft",
                  name: str | None = None):
         super().__init__(in_size, spk_reset, name)
-        self.R = self._param("R", R, pq.ohm)
-        self.tau = self._param("tau", tau, pq.ms, positive=True)
-        self.V_th = self._param("V_th", V_th, pq.mV)
+        self._param("R", R, pq.ohm, nonnegative=True)
+        self._param("tau", tau, pq.ms, positive=True)
+        self._param("V_th", V_th, pq.mV)
+        self._require_positive_threshold()
         self.V_initializer = V_initializer
 
     def init_state(self, batch_size=None):
         self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
 
     def scaled_potential(self, V):
-        return (V - self.V_th) / self.V_th
+        return (V - self.p.V_th) / self.p.V_th
 
     def update(self, x=None):
         V = self.V.data
         spike = self.get_spike()
-        V_r = V - (self.V_th if self.spk_reset == "soft" else V) * spike
+        V_r = V - (self.p.V_th if self.spk_reset == "soft" else V) * spike
         V = self.integrate_membrane(V_r, self._external(x), lambda v: (-v, -1.0))
         self.V.data = self.sum_delta_inputs(V)
         return self.get_spike()
@@ -125,11 +126,12 @@ class LIF(SpikingNeuron):
                  V_reset=0.0 * pq.mV, V_rest=0.0 * pq.mV, V_initializer=Constant(0.0 * pq.mV),
                  spk_reset: str = "soft", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
-        self.R = self._param("R", R, pq.ohm)
-        self.tau = self._param("tau", tau, pq.ms, positive=True)
-        self.V_th = self._param("V_th", V_th, pq.mV)
-        self.V_reset = self._param("V_reset", V_reset, pq.mV)
-        self.V_rest = self._param("V_rest", V_rest, pq.mV)
+        self._param("R", R, pq.ohm, nonnegative=True)
+        self._param("tau", tau, pq.ms, positive=True)
+        self._param("V_th", V_th, pq.mV)
+        self._param("V_reset", V_reset, pq.mV)
+        self._param("V_rest", V_rest, pq.mV)
+        self._require_reset_below_threshold()
         self.V_initializer = V_initializer
 
     def init_state(self, batch_size=None):
@@ -137,7 +139,7 @@ class LIF(SpikingNeuron):
 
     def leak(self, V):
         """Drift numerator without the input, and its slope: :math:`-(V - V_{rest})`."""
-        return -V + self.V_rest, -1.0
+        return -V + self.p.V_rest, -1.0
 
     def update(self, x=None):
         """Advance one step with direct input ``x`` (a current); return the spikes."""
@@ -193,7 +195,7 @@ class LIFRef(Refractory, LIF):
         V_r = self.reset_potential(self.V.data, self.get_spike())
         V = self.sum_delta_inputs(self.integrate_membrane(V_r, self._external(x), self.leak))
         V = np.where(refractory, V_r, V)
-        self._note_spikes(t, V, self.V_th, refractory)
+        self._note_spikes(t, V, self.p.V_th, refractory)
         self.V.data = V
         return self.get_spike()
 
@@ -225,8 +227,8 @@ class ALIF(LIF):
                  spk_reset: str = "soft", name: str | None = None):
         super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
                          V_initializer=V_initializer, spk_reset=spk_reset, name=name)
-        self.tau_a = self._param("tau_a", tau_a, pq.ms, positive=True)
-        self.beta = self._param("beta", beta, pq.mV)
+        self._param("tau_a", tau_a, pq.ms, positive=True)
+        self._param("beta", beta, pq.mV)
         self.a_initializer = a_initializer
 
     def init_state(self, batch_size=None):
@@ -234,14 +236,15 @@ class ALIF(LIF):
         self.a = self._new_state("a", self.a_initializer, None, batch_size)
 
     def scaled_potential(self, V):
-        return (V - self.V_th - self.beta * self.a.data) / (self.V_th - self.V_reset)
+        p = self.p
+        return (V - p.V_th - p.beta * self.a.data) / (p.V_th - p.V_reset)
 
     def update(self, x=None):
         spike = self.get_spike()
         V_r = self.reset_potential(self.V.data, spike)
         a = self.a.data + spike
         V = self.integrate_membrane(V_r, self._external(x), self.leak)
-        self.a.data = exp_euler(a, -a / self.tau_a, -1.0 / self.tau_a, environ.dt_ms())
+        self.a.data = exp_euler(a, -a / self.p.tau_a, -1.0 / self.p.tau_a, environ.dt_ms())
         self.V.data = self.sum_delta_inputs(V)
         return self.get_spike()
 
@@ -273,7 +276,7 @@ class CubaLIF(LIF):
                  spk_reset: str = "soft", name: str | None = None):
         super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
                          V_initializer=V_initializer, spk_reset=spk_reset, name=name)
-        self.tau_syn = self._param("tau_syn", tau_syn, pq.ms, positive=True)
+        self._param("tau_syn", tau_syn, pq.ms, positive=True)
         self.g_initializer = g_initializer or Constant(0.0 * self.g_unit)
 
     @property
@@ -289,14 +292,15 @@ class CubaLIF(LIF):
         return g, 0.0
 
     def update(self, x=None):
+        p = self.p
         V_r = self.reset_potential(self.V.data, self.get_spike())
         g = self.g.data
-        g = self.sum_delta_inputs(exp_euler(g, -g / self.tau_syn, -1.0 / self.tau_syn,
+        g = self.sum_delta_inputs(exp_euler(g, -g / p.tau_syn, -1.0 / p.tau_syn,
                                             environ.dt_ms()))
 
         def leak_and_synapse(v):
             I_syn, slope = self.synaptic_drive(g, v)
-            return -v + self.V_rest + self.R * I_syn, -1.0 + self.R * slope
+            return -v + p.V_rest + p.R * I_syn, -1.0 + p.R * slope
 
         self.V.data = self.integrate_membrane(V_r, self._external(x), leak_and_synapse)
         self.g.data = g
@@ -329,10 +333,10 @@ class CobaLIF(CubaLIF):
         super().__init__(in_size, R=R, tau=tau, tau_syn=tau_syn, V_th=V_th, V_reset=V_reset,
                          V_rest=V_rest, V_initializer=V_initializer, g_initializer=g_initializer,
                          spk_reset=spk_reset, name=name)
-        self.E = self._param("E", E, pq.mV)
+        self._param("E", E, pq.mV)
 
     def synaptic_drive(self, g, V):
-        return g * (self.E - V), -g
+        return g * (self.p.E - V), -g
 
 
 

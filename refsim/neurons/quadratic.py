@@ -55,13 +55,14 @@ class QuaIF(SpikingNeuron):
                  method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
-        self.R = self._param("R", R, pq.ohm)
-        self.tau = self._param("tau", tau, pq.ms, positive=True)
-        self.V_th = self._param("V_th", V_th, pq.mV)
-        self.V_reset = self._param("V_reset", V_reset, pq.mV)
-        self.V_rest = self._param("V_rest", V_rest, pq.mV)
-        self.V_c = self._param("V_c", V_c, pq.mV)
-        self.c = self._param("c", c, 1 / pq.mV)
+        self._param("R", R, pq.ohm, nonnegative=True)
+        self._param("tau", tau, pq.ms, positive=True)
+        self._param("V_th", V_th, pq.mV)
+        self._param("V_reset", V_reset, pq.mV)
+        self._param("V_rest", V_rest, pq.mV)
+        self._param("V_c", V_c, pq.mV)
+        self._param("c", c, 1 / pq.mV)
+        self._require_reset_below_threshold()
         self.V_initializer = V_initializer
 
     def init_state(self, batch_size=None):
@@ -69,14 +70,16 @@ class QuaIF(SpikingNeuron):
 
     def quadratic(self, V):
         """:math:`c (V - V_{rest})(V - V_c)` and its slope."""
-        return (self.c * (V - self.V_rest) * (V - self.V_c),
-                self.c * ((V - self.V_c) + (V - self.V_rest)))
+        p = self.p
+        return (p.c * (V - p.V_rest) * (V - p.V_c),
+                p.c * ((V - p.V_c) + (V - p.V_rest)))
 
     def derivatives(self, y, current):
         """:math:`dV/dt` (with ``-R w`` when ``y`` holds an adaptation current)."""
+        p = self.p
         V = y["V"]
-        drive = self.R * current(V)[0] - (self.R * y["w"] if "w" in y else 0.0)
-        return {"V": (self.quadratic(V)[0] + drive) / self.tau}
+        drive = p.R * current(V)[0] - (p.R * y["w"] if "w" in y else 0.0)
+        return {"V": (self.quadratic(V)[0] + drive) / p.tau}
 
     def update(self, x=None):
         V_r = self.reset_potential(self.V.data, self.get_spike())
@@ -125,7 +128,7 @@ class AdQuaIF(Adaptation, QuaIF):
 
         def quadratic_minus_w(v):
             g, slope = self.quadratic(v)
-            return g - self.R * w, slope
+            return g - self.p.R * w, slope
 
         return self.integrate_membrane(V_r, x, quadratic_minus_w)
 

@@ -50,11 +50,12 @@ class FitzHughNagumo(ContinuousNeuron):
                  spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
-        self.a = self._param("a", a, None)
-        self.b = self._param("b", b, None)
-        self.tau = self._param("tau", tau, pq.ms, positive=True)
-        self.tau_w = self._param("tau_w", tau_w, pq.ms, positive=True)
-        self.V_th = self._param("V_th", V_th, None)
+        self._param("a", a, None)
+        self._param("b", b, None)
+        self._param("tau", tau, pq.ms, positive=True)
+        self._param("tau_w", tau_w, pq.ms, positive=True)
+        self._param("V_th", V_th, None)
+        self._require_positive_threshold()
         self.V_initializer = V_initializer
         self.w_initializer = w_initializer
 
@@ -68,11 +69,13 @@ class FitzHughNagumo(ContinuousNeuron):
 
     def derivatives(self, y, current):
         """The FitzHugh-Nagumo equations at state ``y`` (V, w)."""
+        p = self.p
         V, w = y["V"], y["w"]
-        return {"V": (V - V * V * V / 3.0 - w + current(V)[0]) / self.tau,  # products:
-                "w": (V + self.a - self.b * w) / self.tau_w}             # the twin's bits
+        return {"V": (V - V * V * V / 3.0 - w + current(V)[0]) / p.tau,  # products:
+                "w": (V + p.a - p.b * w) / p.tau_w}             # the twin's bits
 
     def update(self, x=None):
+        p = self.p
         dt = environ.dt_ms()
         V_old, w_old = self.V.data, self.w.data
         if self.method != "exp_euler":
@@ -81,10 +84,10 @@ class FitzHughNagumo(ContinuousNeuron):
             self.V.data = V = self.sum_delta_inputs(y["V"])
             return self.crossing(V_old, V)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
-        V = exp_euler(V_old, (V_old - V_old * V_old * V_old / 3.0 - w_old + current) / self.tau,
-                      (1.0 - V_old * V_old) / self.tau, dt)  # products, as the compiled twin
-        self.w.data = exp_euler(w_old, (V_old + self.a - self.b * w_old) / self.tau_w,
-                                -self.b / self.tau_w, dt)
+        V = exp_euler(V_old, (V_old - V_old * V_old * V_old / 3.0 - w_old + current) / p.tau,
+                      (1.0 - V_old * V_old) / p.tau, dt)  # products, as the compiled twin
+        self.w.data = exp_euler(w_old, (V_old + p.a - p.b * w_old) / p.tau_w,
+                                -p.b / p.tau_w, dt)
         self.V.data = V = self.sum_delta_inputs(V)
         return self.crossing(V_old, V)
 
@@ -127,8 +130,9 @@ class HindmarshRose(ContinuousNeuron):
         self._set_method(method)
         for key, value in (("a", a), ("b", b), ("c", c), ("d", d), ("r", r), ("s", s),
                            ("V_r", V_r), ("V_th", V_th)):
-            setattr(self, key, self._param(key, value, None))
-        self.tau = self._param("tau", tau, pq.ms, positive=True)
+            self._param(key, value, None)
+        self._param("tau", tau, pq.ms, positive=True)
+        self._require_positive_threshold()
         self.V_initializer = V_initializer
         self.y_initializer = y_initializer
         self.z_initializer = z_initializer
@@ -144,13 +148,15 @@ class HindmarshRose(ContinuousNeuron):
 
     def derivatives(self, state, current):
         """The Hindmarsh-Rose equations at ``state`` (V, y, z)."""
+        p = self.p
         V, y, z = state["V"], state["y"], state["z"]
         V2 = V * V  # products, not pow, as the compiled twin
-        return {"V": (y - self.a * (V2 * V) + self.b * V2 - z + current(V)[0]) / self.tau,
-                "y": (self.c - self.d * V2 - y) / self.tau,
-                "z": self.r * (self.s * (V - self.V_r) - z) / self.tau}
+        return {"V": (y - p.a * (V2 * V) + p.b * V2 - z + current(V)[0]) / p.tau,
+                "y": (p.c - p.d * V2 - y) / p.tau,
+                "z": p.r * (p.s * (V - p.V_r) - z) / p.tau}
 
     def update(self, x=None):
+        p = self.p
         dt = environ.dt_ms()
         V_old, y, z = self.V.data, self.y.data, self.z.data
         if self.method != "exp_euler":
@@ -160,11 +166,11 @@ class HindmarshRose(ContinuousNeuron):
             return self.crossing(V_old, V)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
         V2 = V_old * V_old  # products, not pow, as the compiled twin
-        V = exp_euler(V_old, (y - self.a * (V2 * V_old) + self.b * V2 - z + current) / self.tau,
-                      (-3.0 * self.a * V2 + 2.0 * self.b * V_old) / self.tau, dt)
-        self.y.data = exp_euler(y, (self.c - self.d * V2 - y) / self.tau, -1.0 / self.tau, dt)
-        self.z.data = exp_euler(z, self.r * (self.s * (V_old - self.V_r) - z) / self.tau,
-                                -self.r / self.tau, dt)
+        V = exp_euler(V_old, (y - p.a * (V2 * V_old) + p.b * V2 - z + current) / p.tau,
+                      (-3.0 * p.a * V2 + 2.0 * p.b * V_old) / p.tau, dt)
+        self.y.data = exp_euler(y, (p.c - p.d * V2 - y) / p.tau, -1.0 / p.tau, dt)
+        self.z.data = exp_euler(z, p.r * (p.s * (V_old - p.V_r) - z) / p.tau,
+                                -p.r / p.tau, dt)
         self.V.data = V = self.sum_delta_inputs(V)
         return self.crossing(V_old, V)
 

@@ -50,7 +50,7 @@ class Alpha(Synapse):
     def __init__(self, in_size, tau=8.0 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
                  name: str | None = None):
         super().__init__(in_size, name=name)
-        self.tau = self._param("tau", tau, pq.ms, positive=True)
+        self._param("tau", tau, pq.ms, positive=True)
         self.g_initializer = g_initializer
         self.g_unit = unit_of(g_initializer)
 
@@ -59,10 +59,11 @@ class Alpha(Synapse):
         self.h = self._new_state("h", self.g_initializer, self.g_unit, batch_size)
 
     def step(self, x: np.ndarray | None = None) -> np.ndarray:
+        p = self.p
         dt = environ.dt_ms()
         g, h = self.g.data, self.h.data
-        h_new = exp_euler(h, -h / self.tau, -1.0 / self.tau, dt)
-        self.g.data = exp_euler(g, -g / self.tau + h / self.tau, -1.0 / self.tau, dt)
+        h_new = exp_euler(h, -h / p.tau, -1.0 / p.tau, dt)
+        self.g.data = exp_euler(g, -g / p.tau + h / p.tau, -1.0 / p.tau, dt)
         h_new = self.sum_delta_inputs(h_new)
         self.h.data = h_new if x is None else h_new + x
         return self.g.data

@@ -57,7 +57,7 @@ class Expon(Synapse):
     def __init__(self, in_size, tau=8.0 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
                  name: str | None = None):
         super().__init__(in_size, name=name)
-        self.tau = self._param("tau", tau, pq.ms, positive=True)
+        self._param("tau", tau, pq.ms, positive=True)
         self.g_initializer = g_initializer
         self.g_unit = unit_of(g_initializer)
 
@@ -68,7 +68,7 @@ class Expon(Synapse):
         """Decay one step, add queued events and ``x`` (internal units); return ``g`` data."""
         g = self.g.data
         drift, _ = self.sum_current_inputs(-g, g)
-        g = exp_euler(g, drift / self.tau, -1.0 / self.tau, environ.dt_ms())
+        g = exp_euler(g, drift / self.p.tau, -1.0 / self.p.tau, environ.dt_ms())
         g = self.sum_delta_inputs(g)
         if x is not None:
             g = g + x
@@ -114,35 +114,37 @@ class DualExpon(Synapse):
                  normalize: bool = True, g_initializer=Constant(0.0 * pq.mS),
                  name: str | None = None):
         super().__init__(in_size, name=name)
-        self.tau_decay = self._param("tau_decay", tau_decay, pq.ms, positive=True)
-        self.tau_rise = self._param("tau_rise", tau_rise, pq.ms, positive=True)
-        self.amplitude = self._param("amplitude", amplitude, None)
+        p = self.p
+        self._param("tau_decay", tau_decay, pq.ms, positive=True)
+        self._param("tau_rise", tau_rise, pq.ms, positive=True)
+        self._param("amplitude", amplitude, None)
         self.normalize = bool(normalize)
         self.g_initializer = g_initializer
         self.g_unit = unit_of(g_initializer)
-        td, tr = self.tau_decay, self.tau_rise
+        td, tr = p.tau_decay, p.tau_rise
         self.equal_taus = bool(np.all(np.abs(td - tr) <= 1e-12 * np.abs(td)))
         if not normalize:
-            self.factor = self.amplitude
+            self.factor = p.amplitude
         elif self.equal_taus:
-            self.factor = self.amplitude * np.e
+            self.factor = p.amplitude * np.e
         else:
-            self.factor = self.amplitude * td / (td - tr) * (tr / td) ** (tr / (tr - td))
+            self.factor = p.amplitude * td / (td - tr) * (tr / td) ** (tr / (tr - td))
 
     def init_state(self, batch_size: int | None = None) -> None:
         self.g_rise = self._new_state("g_rise", self.g_initializer, self.g_unit, batch_size)
         self.g_decay = self._new_state("g_decay", self.g_initializer, self.g_unit, batch_size)
 
     def step(self, x: np.ndarray | None = None) -> np.ndarray:
+        p = self.p
         dt = environ.dt_ms()
         rise, decay = self.g_rise.data, self.g_decay.data
         if self.equal_taus and self.normalize:
-            tau = self.tau_decay
+            tau = p.tau_decay
             rise = fmath.exp(-dt / tau) * (rise + decay * dt / tau)  # g, driven by the old h
             decay = exp_euler(decay, -decay / tau, -1.0 / tau, dt)
         else:
-            rise = exp_euler(rise, -rise / self.tau_rise, -1.0 / self.tau_rise, dt)
-            decay = exp_euler(decay, -decay / self.tau_decay, -1.0 / self.tau_decay, dt)
+            rise = exp_euler(rise, -rise / p.tau_rise, -1.0 / p.tau_rise, dt)
+            decay = exp_euler(decay, -decay / p.tau_decay, -1.0 / p.tau_decay, dt)
         events = self.sum_delta_inputs(0.0)
         if x is not None:
             events = events + x

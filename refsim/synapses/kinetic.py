@@ -35,13 +35,14 @@ class _TransmitterPulse(Synapse):
 
     input_unit = None
     delta_unit = None
+    takes_delta_inputs = False  # driven by spikes (update's argument), not by jumps
     reads_clock = True  # spike_arrival_time holds absolute times
 
     def __init__(self, in_size, T, T_dur, g_initializer, name):
         super().__init__(in_size, name=name)
-        self.T = self._param("T", T, pq.mM, nonnegative=True)
+        self._param("T", T, pq.mM, nonnegative=True)
         # T_dur in float64, as the clock
-        self.T_dur = self._param("T_dur", T_dur, pq.ms, dtype=np.float64, nonnegative=True)
+        self._param("T_dur", T_dur, pq.ms, dtype=np.float64, nonnegative=True)
         self.g_initializer = g_initializer
         self.g_unit = unit_of(g_initializer)
         self.g_max = float(to_internal(pq.Quantity(1.0, self.g_unit), "g", self.g_unit)) \
@@ -61,7 +62,7 @@ class _TransmitterPulse(Synapse):
         t = self._now()
         spiking = np.asarray(pre_spike) > 0 if pre_spike is not None else False
         self.spike_arrival_time.data = np.where(spiking, t, self.spike_arrival_time.data)
-        return np.where((t - self.spike_arrival_time.data) < self.T_dur, self.T, 0.0)
+        return np.where((t - self.spike_arrival_time.data) < self.p.T_dur, self.p.T, 0.0)
 
 
 class AMPA(_TransmitterPulse):
@@ -81,17 +82,18 @@ class AMPA(_TransmitterPulse):
                  T_dur=0.5 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
                  name: str | None = None):
         super().__init__(in_size, T, T_dur, g_initializer, name)
-        self.alpha = self._param("alpha", alpha, 1 / (pq.ms * pq.mM), nonnegative=True)
-        self.beta = self._param("beta", beta, 1 / pq.ms, nonnegative=True)
+        self._param("alpha", alpha, 1 / (pq.ms * pq.mM), nonnegative=True)
+        self._param("beta", beta, 1 / pq.ms, nonnegative=True)
 
     def init_state(self, batch_size: int | None = None) -> None:
         self._init_pulse_states(batch_size)
 
     def step(self, pre_spike=None) -> np.ndarray:
+        p = self.p
         TT = self.transmitter(pre_spike)
         g = self.g.data
-        drift = self.alpha * TT * (self.g_max - g) - self.beta * g
-        self.g.data = exp_euler(g, drift, -self.alpha * TT - self.beta, environ.dt_ms())
+        drift = p.alpha * TT * (self.g_max - g) - p.beta * g
+        self.g.data = exp_euler(g, drift, -p.alpha * TT - p.beta, environ.dt_ms())
         return self.g.data
 
 
@@ -136,10 +138,10 @@ class BioNMDA(_TransmitterPulse):
                  T_dur=0.5 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
                  x_initializer=Constant(0.0), name: str | None = None):
         super().__init__(in_size, T, T_dur, g_initializer, name)
-        self.alpha1 = self._param("alpha1", alpha1, 1 / pq.ms, nonnegative=True)
-        self.beta1 = self._param("beta1", beta1, 1 / pq.ms, nonnegative=True)
-        self.alpha2 = self._param("alpha2", alpha2, 1 / (pq.ms * pq.mM), nonnegative=True)
-        self.beta2 = self._param("beta2", beta2, 1 / pq.ms, nonnegative=True)
+        self._param("alpha1", alpha1, 1 / pq.ms, nonnegative=True)
+        self._param("beta1", beta1, 1 / pq.ms, nonnegative=True)
+        self._param("alpha2", alpha2, 1 / (pq.ms * pq.mM), nonnegative=True)
+        self._param("beta2", beta2, 1 / pq.ms, nonnegative=True)
         self.x_initializer = x_initializer
 
     def init_state(self, batch_size: int | None = None) -> None:
@@ -147,13 +149,14 @@ class BioNMDA(_TransmitterPulse):
         self.x = self._new_state("x", self.x_initializer, None, batch_size)
 
     def step(self, pre_spike=None) -> np.ndarray:
+        p = self.p
         dt = environ.dt_ms()
         TT = self.transmitter(pre_spike)
         x, g = self.x.data, self.g.data
-        x = exp_euler(x, self.alpha2 * TT * (1.0 - x) - self.beta2 * x,
-                      -self.alpha2 * TT - self.beta2, dt)
-        g = exp_euler(g, self.alpha1 * x * (self.g_max - g) - self.beta1 * g,
-                      -self.alpha1 * x - self.beta1, dt)
+        x = exp_euler(x, p.alpha2 * TT * (1.0 - x) - p.beta2 * x,
+                      -p.alpha2 * TT - p.beta2, dt)
+        g = exp_euler(g, p.alpha1 * x * (self.g_max - g) - p.beta1 * g,
+                      -p.alpha1 * x - p.beta1, dt)
         self.x.data, self.g.data = x, g
         return g
 

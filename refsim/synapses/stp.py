@@ -53,29 +53,31 @@ class STP(Synapse):
 
     input_unit = None
     delta_unit = None
+    takes_delta_inputs = False  # driven by spikes (update's argument), not by jumps
 
     def __init__(self, in_size, U=0.15, tau_f=1500.0 * pq.ms, tau_d=200.0 * pq.ms,
                  name: str | None = None):
         super().__init__(in_size, name=name)
-        self.U = _fraction_used(self, U)
-        self.tau_f = self._param("tau_f", tau_f, pq.ms, positive=True)
-        self.tau_d = self._param("tau_d", tau_d, pq.ms, positive=True)
+        _fraction_used(self, U)
+        self._param("tau_f", tau_f, pq.ms, positive=True)
+        self._param("tau_d", tau_d, pq.ms, positive=True)
 
     @property
     def output_unit(self):
         return None
 
     def init_state(self, batch_size: int | None = None) -> None:
-        self.u = self._new_state("u", Constant(float(self.U)), None, batch_size)
+        self.u = self._new_state("u", Constant(float(self.p.U)), None, batch_size)
         self.x = self._new_state("x", Constant(1.0), None, batch_size)
 
     def step(self, pre_spike=None) -> np.ndarray:
+        p = self.p
         dt = environ.dt_ms()
         s = 0.0 if pre_spike is None else np.asarray(pre_spike, dtype=self.dtype)
         u_old, x_old = self.u.data, self.x.data
-        u = exp_euler(u_old, -u_old / self.tau_f, -1.0 / self.tau_f, dt)
-        x = exp_euler(x_old, (1.0 - x_old) / self.tau_d, -1.0 / self.tau_d, dt)
-        u = u + s * self.U * (1.0 - u_old)
+        u = exp_euler(u_old, -u_old / p.tau_f, -1.0 / p.tau_f, dt)
+        x = exp_euler(x_old, (1.0 - x_old) / p.tau_d, -1.0 / p.tau_d, dt)
+        u = u + s * p.U * (1.0 - u_old)
         released = u * x
         self.u.data, self.x.data = u, x - s * u * x_old
         return released * s
@@ -95,11 +97,12 @@ class STD(Synapse):
 
     input_unit = None
     delta_unit = None
+    takes_delta_inputs = False  # driven by spikes (update's argument), not by jumps
 
     def __init__(self, in_size, tau=200.0 * pq.ms, U=0.07, name: str | None = None):
         super().__init__(in_size, name=name)
-        self.tau = self._param("tau", tau, pq.ms, positive=True)
-        self.U = _fraction_used(self, U)
+        self._param("tau", tau, pq.ms, positive=True)
+        _fraction_used(self, U)
 
     @property
     def output_unit(self):
@@ -109,10 +112,11 @@ class STD(Synapse):
         self.x = self._new_state("x", Constant(1.0), None, batch_size)
 
     def step(self, pre_spike=None) -> np.ndarray:
+        p = self.p
         s = 0.0 if pre_spike is None else np.asarray(pre_spike, dtype=self.dtype)
         x_old = self.x.data
-        x = exp_euler(x_old, (1.0 - x_old) / self.tau, -1.0 / self.tau, environ.dt_ms())
-        self.x.data = x - s * self.U * x_old
+        x = exp_euler(x_old, (1.0 - x_old) / p.tau, -1.0 / p.tau, environ.dt_ms())
+        self.x.data = x - s * p.U * x_old
         return x * s
 
 
