@@ -40,10 +40,27 @@ def test_model_anatomy(tmp_path):
 
 def test_mental_model(tmp_path):
     out = _run("mental_model.py", tmp_path)
+    # the page's LIF keeps V_reset = 0 mV above V_th = -50 mV: refused, naming the relation
+    assert "ValueError: parameters must satisfy V_reset < V_th, got V_reset = 0 mV" in out
     assert "spikes shape: (2000, 100)" in out
     pre, post = map(int, re.search(r"pre spikes: (\d+)\s+post spikes: (\d+)", out).groups())
     assert pre > 100 and post > 100
     assert (tmp_path / "mental_model_raster.png").exists()
+
+
+def test_when_a_run_goes_wrong(tmp_path):
+    out = _run("when_a_run_goes_wrong.py", tmp_path)
+    assert "refused: LIF: parameters must satisfy V_reset < V_th, got V_reset = 0 mV" in out
+    assert "a parameter reads back with its unit: 10.0 ms" in out
+    assert "stopped after step 99: V[0] = nan; 100 steps kept, V recorded (100, 10)" in out
+    first = int(re.search(r"first step that went wrong: (\d+)", out).group(1))
+    assert 0 < first < 99
+    assert int(re.search(r"at dt = 0.01 ms the same network runs: (\d+) spikes", out)
+               .group(1)) > 0
+    assert re.search(r"refused: refsim.run recording V: [0-9.]+ .iB over 864000000 steps "
+                     r"needs [0-9.]+ .iB, [0-9.]+ .iB available", out)
+    assert "['V.npy', 'run.json', 'spikes.spikes.npy']" in out
+    assert "V (2000, 1000)" in out and "the same: True" in out
 
 
 def test_building_an_snn(tmp_path):
