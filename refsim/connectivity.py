@@ -16,7 +16,8 @@ import scipy.sparse as sp
 from refsim import environ
 from refsim import init as _init
 from refsim import random as _random
-from refsim.module import Module, count, is_integer, is_real, probability
+from refsim.module import Module
+from refsim.parameters import count, is_integer, is_real, probability
 from refsim.resources import require_memory
 from refsim.units import UnitError, to_model, to_quantity
 

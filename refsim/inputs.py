@@ -16,7 +16,8 @@ import quantities as pq
 
 from refsim import environ
 from refsim import random as _random
-from refsim.module import Dynamics, Neuron, count
+from refsim.module import Dynamics, Neuron
+from refsim.parameters import count
 from refsim.units import require_sign, to_internal, to_quantity
 
 __all__ = [

@@ -27,8 +27,9 @@ import quantities as pq
 
 from refsim import backends, environ, stability
 from refsim.backends import BackendFallbackWarning
-from refsim.module import Neuron, State, _is_count, _outside_refsim
+from refsim.module import Neuron, State, _outside_refsim
 from refsim.network import Network
+from refsim.parameters import _is_count
 from refsim.recording import (
     RunResult,
     SpikeMonitor,
@@ -324,13 +325,11 @@ def run(
         the run was being prepared (then no step is done); its ``result`` holds the steps
         done.
     NumericalInstability
-        When a check finds a state NaN, infinite or out of its bounds; its ``result``
-        holds the steps done.
+        A state NaN, infinite or out of its bounds; its ``result`` holds the steps done.
     ResourceError
-        Before anything is allocated, when the monitors (and a compiled run's copy of
-        the connectivity) would not fit in the memory available.
+        Before anything is allocated: the monitors would not fit in memory (or on disk).
     RuntimeError
-        When a module of a :class:`refsim.Network` has no state yet.
+        A module of a :class:`refsim.Network` has no state yet.
     """
     dt = environ.dt_ms()
     first_step = _steps_in(t_start, "t_start", dt, on_grid=True)
@@ -341,26 +340,18 @@ def run(
         net = _network_of(step)
         if isinstance(net, Network):
             net.check()
-        for name, mon in mons.items():
-            _check_indices(name, mon)
-        folder = None if record_to is None else prepare_folder(record_to, mons, n_steps)
-        if folder is None:
-            _require_memory(mons, n_steps, first_step, dt)
-        for name, mon in mons.items():
-            mon._start(n_steps, first_step, folder, name)
-        _announce_memory(mons, n_steps, progress, folder)
+        folder = _start_monitors(mons, n_steps, first_step, dt, record_to, progress)
         planned = time.perf_counter()
         plan, engine = _compiled_plan(step, mons)
         plan_s = time.perf_counter() - planned if plan is not None else 0.0
         bar = _progress_bar(n_steps, progress)
-        compile_s = 0.0
         try:
             if plan is not None:
                 compile_s, wall, done, finding = _run_plan(plan, engine, net, first_step,
                                                            n_steps, dt, mons, bar, ctrl_c,
                                                            check_every)
             else:
-                wall, done, finding = _run_python(
+                compile_s, (wall, done, finding) = 0.0, _run_python(
                     step.update if isinstance(step, Network) else step, mons, first_step,
                     n_steps, dt, bar, ctrl_c, _watched(step, mons, check_every, n_steps),
                     check_every)
@@ -380,6 +371,21 @@ def run(
     if ctrl_c.asked:  # (after the last step too: a Ctrl-C is never swallowed)
         raise RunInterrupted(result, n_steps)
     return result
+
+
+def _start_monitors(mons: dict, n_steps: int, first_step: int, dt: float, record_to,
+                    progress):
+    """Check the monitors (indices; memory, or the disk of ``record_to``) before anything
+    is allocated, start them, and return the recording folder (or None)."""
+    for name, mon in mons.items():
+        _check_indices(name, mon)
+    folder = None if record_to is None else prepare_folder(record_to, mons, n_steps)
+    if folder is None:
+        _require_memory(mons, n_steps, first_step, dt)
+    for name, mon in mons.items():
+        mon._start(n_steps, first_step, folder, name)
+    _announce_memory(mons, n_steps, progress, folder)
+    return folder
 
 
 def _watched(step, mons: dict, check_every: int | None, n_steps: int) -> list:
