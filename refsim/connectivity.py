@@ -16,10 +16,11 @@ import scipy.sparse as sp
 from refsim import environ
 from refsim import init as _init
 from refsim import random as _random
+from refsim.environ import to_model
 from refsim.module import Module
 from refsim.parameters import count, is_integer, is_real, probability
 from refsim.resources import require_memory
-from refsim.units import UnitError, to_model, to_quantity
+from refsim.units import UnitError, to_quantity
 
 __all__ = ["Comm", "EventFixedProb", "FixedProb", "FixedInDegree", "FixedOutDegree",
            "AllToAll", "OneToOne", "SparseLinear", "Linear", "event_csr_propagate",

@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import quantities as pq
 
-from refsim.units import to_internal, to_quantity
+from refsim.units import require_finite, to_internal, to_quantity
 
-__all__ = ["context", "set", "get", "get_dt", "dt_ms", "t_ms", "dftype", "DEFAULT_DT_MS",
-           "PRECISIONS"]
+__all__ = ["context", "set", "get", "get_dt", "dt_ms", "t_ms", "dftype", "to_model",
+           "DEFAULT_DT_MS", "PRECISIONS"]
 
 DEFAULT_DT_MS = 0.1
 
@@ -148,3 +148,16 @@ def dftype() -> type:
     """The float type of what is built now: ``numpy.float64``, or ``numpy.float32`` under
     ``precision=32``."""
     return PRECISIONS[_lookup("precision")]
+
+
+def to_model(value, name: str, expected, dtype=None, finite: bool = True) -> np.ndarray:
+    """:func:`refsim.units.to_internal`, in the float type ``dtype`` of a model (default:
+    that of the current precision, :func:`dftype`): for what a model computes with
+    (parameters, states, weights, inputs).  Times that count steps stay float64
+    (``to_internal``).  A value finite in float64 but not in float32 (1e39) is refused
+    under ``precision=32``."""
+    data = to_internal(value, name, expected, finite).astype(dtype or dftype(), copy=False)
+    if finite and data.dtype != np.float64:
+        require_finite(name, value, data, expected)
+    return data
+

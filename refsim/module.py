@@ -28,11 +28,11 @@ import quantities as pq
 
 from refsim import environ
 from refsim import init as _init
+from refsim.environ import to_model
 from refsim.parameters import ParameterHolder, _is_count, count
 from refsim.units import (
     _same_dimension,
     to_internal,
-    to_model,
     to_quantity,
 )
 

@@ -23,8 +23,9 @@ import numpy as np
 import quantities as pq
 
 from refsim import fmath
+from refsim.environ import to_model
 from refsim.module import Module
-from refsim.units import UnitError, dimension_name, to_model, to_quantity
+from refsim.units import UnitError, dimension_name, to_quantity
 
 __all__ = ["SynOut", "CUBA", "COBA", "MgBlock"]
 

@@ -20,13 +20,13 @@ import numpy as np
 import quantities as pq
 
 from refsim import init as _init
+from refsim.environ import to_model
 from refsim.units import (
     _NAMED_DIMENSIONS,
     _same_dimension,
     dimension_name,
     internal_unit,
     require_sign,
-    to_model,
     to_quantity,
 )
 from refsim.units import _unit_str as _unit_text

@@ -34,9 +34,10 @@ import quantities as pq
 
 from refsim.connectivity import Comm, _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay
+from refsim.environ import to_model
 from refsim.module import Describer, Dynamics, Module, Synapse
 from refsim.outputs import SynOut
-from refsim.units import UnitError, dimension_name, to_model
+from refsim.units import UnitError, dimension_name
 
 __all__ = ["AlignPostProj", "AlignPreProj", "DeltaProj", "CurrentProj"]
 

@@ -14,12 +14,10 @@
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,6 +25,7 @@ import quantities as pq
 
 from refsim import backends, environ, stability
 from refsim.backends import BackendFallbackWarning
+from refsim.interrupt import CtrlC, stop_between_steps
 from refsim.module import Neuron, State, _outside_refsim
 from refsim.network import Network
 from refsim.parameters import _is_count
@@ -138,45 +137,6 @@ class RunInterrupted(KeyboardInterrupt):
             f"the monitors hold every step done; continue from t_start = "
             f"{float(result.next_t.magnitude):g} ms (this exception's .result.next_t)")
         self.result = result
-
-
-class CtrlC:
-    """Whether a Ctrl-C has asked the run in progress to stop (:attr:`asked`), and what
-    a compiled loop does when one comes (:meth:`then`): set the flag it reads."""
-
-    def __init__(self) -> None:
-        self.asked = False
-        self._actions: list[Callable[[], None]] = []
-
-    def then(self, action: Callable[[], None]) -> None:
-        """Call ``action`` when a Ctrl-C comes (at once if one came already)."""
-        self._actions.append(action)
-        if self.asked:
-            action()
-
-    def _come(self, signum, frame) -> None:
-        self.asked = True
-        for action in self._actions:
-            action()
-
-
-@contextlib.contextmanager
-def _ctrl_c_stops_between_steps() -> Iterator[CtrlC]:
-    """While a run goes on, a Ctrl-C sets :attr:`CtrlC.asked` (the loops stop before
-    their next step) instead of raising in whatever line is running, which could leave a
-    step half done.  Only where Python's own handler is in place, in the main thread: a
-    handler of the user's, or SIGINT ignored (a process started in the background of a
-    shell), stays as it is, and then a Ctrl-C does what it would do anyway."""
-    ctrl_c = CtrlC()
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield ctrl_c
-        return
-    signal.signal(signal.SIGINT, ctrl_c._come)
-    try:
-        yield ctrl_c
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _require_memory(mons: dict, n_steps: int, first_step: int, dt: float) -> None:
@@ -336,7 +296,7 @@ def run(
     n_steps = _steps_in(duration, "duration", dt)
     check_every = _check_every(check_every)
     mons = {name: _as_monitor(name, target) for name, target in (monitors or {}).items()}
-    with _ctrl_c_stops_between_steps() as ctrl_c:  # the preparation too: see Raises
+    with stop_between_steps() as ctrl_c:  # the preparation too: see Raises
         net = _network_of(step)
         if isinstance(net, Network):
             net.check()

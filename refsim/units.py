@@ -16,7 +16,7 @@ Every other dimension is the matching product of those, so the system is
 coherent: resistance is MOhm (mV/nA), conductance uS (nA/mV), capacitance nF
 (nA*ms/mV), rates 1/ms.  Hence ``nA * MOhm = mV``, ``uS * mV = nA`` and
 ``nF * mV / ms = nA`` with no conversion factor, and kernels run on plain
-float64 arrays (float32 under ``precision=32``, :func:`to_model`).  Results leave
+float64 arrays (float32 under ``precision=32``, :func:`refsim.environ.to_model`).  Results leave
 through :func:`to_quantity` in any unit the caller likes.
 """
 
@@ -35,7 +35,6 @@ __all__ = [
     "require_finite",
     "require_sign",
     "to_internal",
-    "to_model",
     "to_quantity",
     "dimension_name",
     "mV",
@@ -274,20 +273,6 @@ def _in_internal(value, expected) -> str:
     if expected is None or _same_dimension(expected, pq.dimensionless):
         return str(value)
     return f"{value} {_unit_str(internal_unit(expected))}"
-
-
-def to_model(value, name: str, expected, dtype=None, finite: bool = True) -> np.ndarray:
-    """:func:`to_internal`, in the float type ``dtype`` of a model (default: that of the
-    current precision, :func:`refsim.environ.dftype`): for what a model computes with
-    (parameters, states, weights, inputs).  Times that count steps stay float64
-    (:func:`to_internal`)."""
-    if dtype is None:
-        from refsim import environ  # environ imports this module
-        dtype = environ.dftype()
-    data = to_internal(value, name, expected, finite).astype(dtype, copy=False)
-    if finite and data.dtype != np.float64:  # 1e39 is finite in float64, inf in float32
-        require_finite(name, value, data, expected)
-    return data
 
 
 @cache

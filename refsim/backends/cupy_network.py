@@ -43,7 +43,7 @@ from refsim.stability import Finding, is_checked
 from refsim.synapses.expon import DualExpon, Expon
 
 if TYPE_CHECKING:
-    from refsim.run import CtrlC
+    from refsim.interrupt import CtrlC
 
 __all__ = ["KERNEL_TWINS", "NotCompilable", "plan", "run_compiled", "kernel_source"]
 

@@ -176,7 +176,7 @@ from refsim.synapses.kinetic import ampa_step_scalar, bionmda_step_scalar, trans
 from refsim.synapses.stp import std_step_scalar, stp_step_scalar
 
 if TYPE_CHECKING:
-    from refsim.run import CtrlC
+    from refsim.interrupt import CtrlC
     from refsim.stability import Finding
 
 __all__ = ["NotCompilable", "plan", "run_compiled"]

@@ -18,10 +18,10 @@ import numpy as np
 import quantities as pq
 
 from refsim import environ
+from refsim.environ import to_model
 from refsim.init import Constant
 from refsim.integrators import METHODS, exp_euler, explicit_step
 from refsim.module import Neuron
-from refsim.units import to_model
 
 __all__ = ["threshold_spike", "SpikingNeuron", "Refractory", "ContinuousNeuron",
            "reset_scalar", "spike_scalar", "level_spike_scalar"]
