@@ -622,7 +622,6 @@ def _sigint_during(where: str, backend: str):
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if where == "steps":  # compiled (or loaded) before the timer starts
         _run(_coba(200), 1, backend)
-    net = _coba(2000)
     if where == "plan":
         from refsim.backends import numba_network
 
@@ -633,16 +632,23 @@ def _sigint_during(where: str, backend: str):
             return real(n)
 
         numba_network.plan = plan_then_ctrl_c
-    else:
-        import threading
+    # a signal sent too early for 'steps' (a busy machine still preparing the run) stops
+    # it before step 0: then a fresh run gets one later
+    for delay in (0.5, 1, 2, 4, 8):
+        net = _coba(2000)
+        if where == "steps":
+            import threading
 
-        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
-    try:
-        with refsim.use_backend(backend):
-            refsim.run(net, 20_000 * pq.ms, progress=False)
-    except refsim.RunInterrupted as stop:
-        return stop.result.n_steps, net.pop.V.data.size
-    return None
+            threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            with refsim.use_backend(backend):
+                refsim.run(net, 20_000 * pq.ms, progress=False)
+        except refsim.RunInterrupted as stop:
+            if where == "plan" or stop.result.n_steps > 0:
+                return stop.result.n_steps, net.pop.V.data.size
+        else:
+            return None
+    return 0, net.pop.V.data.size
 
 
 def _ctrl_c() -> list[Case]:
@@ -666,9 +672,7 @@ def _validate_ctrl_c():
     process = subprocess.Popen([sys.executable, "-m", "refsim.cli", "validate", "--quick",
                                 "--jobs", "1", "--backend", "numpy"],
                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    import time
-
-    time.sleep(3)
+    process.stderr.readline()  # its first progress line: the cases have begun
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     return process.returncode, err.count("stopped by Ctrl-C")

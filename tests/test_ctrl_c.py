@@ -34,29 +34,44 @@ def _network(n: int):
     return net
 
 
+def _stopped_run(n: int, after_s: float, record_V: bool):
+    """A 20 s run of a COBA network of ``n`` neurons, stopped by a Ctrl-C sent ``after_s``
+    into it: (the network, its monitors, the ``RunInterrupted``).  A signal that comes
+    while the run is still being prepared stops it before step 0 (a busy CI machine can
+    take longer than ``after_s`` to prepare): then it is sent again, later, to a fresh run,
+    so that the stop comes between steps."""
+    for attempt in range(5):
+        net = _network(n)
+        monitors = {"spikes": refsim.SpikeMonitor(net.pop)}
+        if record_V:
+            monitors["V0"] = refsim.StateMonitor(net.pop.V, indices=[0])  # a record a step
+        main = threading.main_thread().ident
+        threading.Timer(after_s * 2 ** attempt, signal.pthread_kill,
+                        (main, signal.SIGINT)).start()
+        with pytest.raises(refsim.RunInterrupted,
+                           match=r"stopped by Ctrl-C after \d+ of 200000 steps") as stop:
+            refsim.run(net, 20 * pq.s, monitors=monitors)
+        if len(stop.value.result.t) > 0:
+            break
+        assert "after 0 of 200000 steps" in str(stop.value)  # stopped while preparing
+    return net, monitors, stop
+
+
 def stop_and_go_on(n: int = 1000, after_s: float = 0.3, record_V: bool = True) -> int:
     """Send a Ctrl-C ``after_s`` into a 20 s run of a COBA network of ``n`` neurons on
     the backend in use (recording its spikes, and one potential if ``record_V``); check
     what the stopped run kept, go on for 50 steps, and compare with a run of all those
     steps in one go.  Returns the number of steps the stopped run did."""
     refsim.run(_network(n), 1 * pq.ms)  # compiled (or loaded) before the timer starts
-    net = _network(n)
-    spikes = refsim.SpikeMonitor(net.pop)
-    monitors = {"spikes": spikes}
-    if record_V:
-        V0 = monitors["V0"] = refsim.StateMonitor(net.pop.V, indices=[0])  # a record a step
-    main = threading.main_thread().ident
-    threading.Timer(after_s, signal.pthread_kill, (main, signal.SIGINT)).start()
-    with pytest.raises(refsim.RunInterrupted,
-                       match=r"stopped by Ctrl-C after \d+ of 200000 steps") as stop:
-        refsim.run(net, 20 * pq.s, monitors=monitors)
+    net, monitors, stop = _stopped_run(n, after_s, record_V)
+    spikes = monitors["spikes"]
     assert isinstance(stop.value, KeyboardInterrupt)  # what a script's handler expects
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back
     result = stop.value.result
     done = len(result.t)
     assert 0 < done < 200_000
     if record_V:
-        assert result["V0"].shape == (done, 1) and V0.steps[-1] == done - 1
+        assert result["V0"].shape == (done, 1) and monitors["V0"].steps[-1] == done - 1
     assert float(result.next_t.rescale(pq.ms).magnitude) == pytest.approx(done * DT_MS,
                                                                           rel=1e-15)
     assert spikes.count > 0 and spikes.steps.max() < done
