@@ -196,13 +196,23 @@ def test_columns_for_the_gpu_gather_keep_the_cpus_order_of_addition():
 NVCC = shutil.which("nvcc")
 
 
+def _declared_models() -> tuple:
+    """Two neuron models declared outside refsim (tests/test_declared_models.py)."""
+    import test_declared_models
+
+    return test_declared_models.KickLIF, test_declared_models.RampIF
+
+
 @pytest.mark.skipif(NVCC is None, reason="no CUDA compiler (nvcc) on PATH")
-def test_the_whole_kernel_source_compiles_for_the_gpu(tmp_path):
+@pytest.mark.parametrize("declared", [(), "two declared models"])
+def test_the_whole_kernel_source_compiles_for_the_gpu(tmp_path, declared):
     """NVCC (CUDA's compiler; no GPU needed) takes the source the cupy backend hands to
-    NVRTC, with its options, without a warning."""
+    NVRTC, with its options, without a warning: the kernels alone, and with the
+    ``declared_neuron`` of declared models."""
     from refsim.backends.cupy_network import kernel_source
 
-    (tmp_path / "kernels.cu").write_text(kernel_source())
+    classes = _declared_models() if declared else ()
+    (tmp_path / "kernels.cu").write_text(kernel_source(classes))
     built = subprocess.run([NVCC, "-arch=sm_80", "--ptx", *COMPILE_OPTIONS, "-Werror",
                             "all-warnings", "-o", str(tmp_path / "kernels.ptx"),
                             str(tmp_path / "kernels.cu")], capture_output=True, text=True)

@@ -116,6 +116,8 @@ BACKEND_EXAMPLES = {
     "integrators_backends.py": (80823, "membrane potential of 3 neurons recorded: (5000, 3)"),
     "receptor_network_backends.py": (
         4514, "release fraction u of 3 presynaptic neurons recorded: (3000, 3)"),
+    # a neuron model defined in the example itself (refsim.NeuronTwins)
+    "your_own_neuron.py": (4787, "threshold shift theta recorded: (2000, 1000)"),
 }
 
 

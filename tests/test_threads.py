@@ -48,6 +48,14 @@ def test_every_neuron_model_on_two_threads_equals_numpy(two_threads, model):
     assert two_threads == [2]
 
 
+def test_a_model_declared_outside_refsim_on_two_threads_equals_numpy(two_threads):
+    import test_declared_models as declared
+
+    declared.test_a_model_defined_outside_refsim_compiles_bit_for_bit(declared.KickLIFRef,
+                                                                      "numba", "soft")
+    assert two_threads == [2]
+
+
 @pytest.mark.parametrize("model", cases.EXPLICIT_NETWORKS)
 def test_explicit_methods_on_two_threads_equal_numpy(two_threads, model):
     cases.test_explicit_methods_compile_bit_for_bit(model, "rk4", "numba")

@@ -313,12 +313,18 @@ def twin_source(functions) -> str:
     """C definitions of ``functions`` and of every twin they call, callees first,
     after :data:`PRELUDE`."""
     done: dict[types.FunctionType, str] = {}
+    named: dict[str, types.FunctionType] = {}  # C name -> its function: one each
 
     def visit(function, path=()):
         if function in done:
             return
         if function in path:
             raise TranslationError(f"{function.__name__} calls itself (recursion)")
+        other = named.setdefault(c_name(function), function)
+        if other is not function:
+            raise TranslationError(
+                f"two twins are named {c_name(function)} ({other.__module__} and "
+                f"{function.__module__}); C has one namespace: rename one")
         translated = _Function(function)
         text = translated.text()
         for callee in translated.calls:

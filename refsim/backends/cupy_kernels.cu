@@ -541,11 +541,16 @@ REFSIM_FN double row_events(int r, long long j, double start, int single, int *f
     return sum;
 }
 
+/* A neuron of a declared model (refsim.NeuronTwins): generated per network after this
+   code, one branch per model's slot (refsim/backends/cuda_declared.py) */
+REFSIM_FN int declared_neuron(const Population &P, long long j, long long k, int slot,
+                              int spike, double t, double dt);
+
 /* One step of a population: its merged synapses (an Expon decays, then adds the events
    of each feed in feeding order; a DualExpon sums its events, then steps), then each
    neuron's step by the model's kind. */
 extern "C" __global__ void population_step(
-    const long long n, const int kind, const int method, const int narrow, const int refractory, const int hard,
+    const long long n, const int kind, const int slot, const int method, const int narrow, const int refractory, const int hard,
     const int single, const long long *clock, const double dt,  /* clock: this step, first */
     double *V, double *extra, const int n_extra, double *last_spike, double *flag,
     const int has_flag,
@@ -602,7 +607,9 @@ extern "C" __global__ void population_step(
                           out_kind, out_value};
     const int before = spiking[j];
     int spike;
-    if (kind == REFSIM_LIF_KIND)
+    if (kind == REFSIM_DECLARED_KIND)  /* slot: its model's branch */
+        spike = declared_neuron(P, j, k, slot, before, t, dt);
+    else if (kind == REFSIM_LIF_KIND)
         spike = lif_neuron(P, j, k, before, t, dt);
     else if (kind == REFSIM_GIF_KIND)
         spike = gif_neuron(P, j, k, before, t, dt);

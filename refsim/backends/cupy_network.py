@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from refsim.backends import plan as plan_codes
+from refsim.backends.cuda_declared import declared_source, declared_twins
 from refsim.backends.plan import (
     NotCompilable,
     Plan,
@@ -73,12 +74,14 @@ def _plan_codes() -> str:
                    and isinstance(getattr(plan_codes, name), int))
 
 
-def kernel_source() -> str:
-    """The whole CUDA source: the translated twins, the plan's codes, then
-    ``cupy_kernels.cu``."""
+def kernel_source(declared: tuple = ()) -> str:
+    """The whole CUDA source: the translated twins (the kernels' and those of the
+    ``declared`` models' classes), the plan's codes, ``cupy_kernels.cu``, then the
+    declared models' ``declared_neuron`` (:mod:`refsim.backends.cuda_declared`)."""
     from refsim.backends.cuda_source import twin_source
 
-    return twin_source(KERNEL_TWINS) + "\n" + _plan_codes() + "\n" + _KERNELS
+    return (twin_source(KERNEL_TWINS + declared_twins(declared)) + "\n" + _plan_codes()
+            + "\n" + _KERNELS + "\n" + declared_source(declared))
 
 
 def plan(net) -> Plan:
@@ -87,14 +90,23 @@ def plan(net) -> Plan:
     Expon and DualExpon synapses of AlignPostProj (merged or their own), with or without a
     delay, and AlignPreProj (every presynaptic synapse, STP or STD, a SpikeDelay), on COBA
     or CUBA outputs; float64 or float32 (states rounded where they are written)."""
-    return plan_network(net, narrow_width=1, synapse_kinds=(Expon, DualExpon), single_ok=True,
-                        unmerged=True, explicit=True)
+    from refsim.backends.cuda_source import TranslationError, twin_source
+
+    pl = plan_network(net, narrow_width=1, synapse_kinds=(Expon, DualExpon), single_ok=True,
+                      unmerged=True, explicit=True)
+    for slot, cls in enumerate(pl.declared):  # its twins translate, beside the others
+        try:
+            twin_source(KERNEL_TWINS + declared_twins(pl.declared[:slot + 1]))
+        except TranslationError as exc:
+            raise NotCompilable(f"{cls.__name__}.compiled: its twins do not translate to C "
+                                f"({exc})") from None
+    return pl
 
 
-def _module():
+def _module(declared: tuple = ()):
     import cupy
 
-    module = cupy.RawModule(code=kernel_source(), options=COMPILE_OPTIONS)
+    module = cupy.RawModule(code=kernel_source(declared), options=COMPILE_OPTIONS)
     return {name: module.get_function(name)
             for name in ("count_events", "gather_events", "delay_spikes", "delay_events",
                          "pre_synapses", "population_step", "begin_populations")}
@@ -126,7 +138,7 @@ class _Device:
         import cupy
 
         self.cp, self.pl = cupy, pl
-        self.kernels = _module()
+        self.kernels = _module(tuple(pl.declared))
         up = cupy.asarray
         # [this step, the run's first step]; begin_populations advances it before each step
         self.clock = up(np.asarray([first_step - 1, first_step], dtype=np.int64))
@@ -230,7 +242,8 @@ class _Device:
             mine = [f for f in range(len(pl.feed_indptr)) if pl.feed_pop[f] == p]
             o0, o1 = pl.out_start[p], pl.out_start[p + 1]
             self.populations.append((n, (
-                np.int64(n), np.int32(pl.kind[p]), np.int32(pl.method[p]),
+                np.int64(n), np.int32(pl.kind[p]), np.int32(pl.declared_slot[p]),
+                np.int32(pl.method[p]),
                 np.int32(pl.narrow[p]),
                 np.int32(pl.refractory[p]), np.int32(pl.hard[p]), np.int32(pl.single),
                 self.clock, np.float64(dt), self.V[p], self.extra[p],

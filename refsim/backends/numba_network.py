@@ -75,6 +75,8 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from refsim.backends.numba_declared import addresses as declared_addresses
+from refsim.backends.numba_declared import call_adapter
 from refsim.backends.numba_support import (  # also registers the scalar twins
     array_table,
     atomic_add,
@@ -98,6 +100,7 @@ from refsim.backends.plan import COBA_KIND as _COBA
 from refsim.backends.plan import COBALIF_KIND as _COBALIF
 from refsim.backends.plan import CUBA_KIND as _CUBA
 from refsim.backends.plan import CUBALIF_KIND as _CUBALIF
+from refsim.backends.plan import DECLARED_KIND as _DECLARED
 from refsim.backends.plan import DUAL_ALPHA_KIND as _DUAL_ALPHA
 from refsim.backends.plan import EULER_METHOD as _EULER
 from refsim.backends.plan import EXP_EULER_METHOD as _EXP_EULER
@@ -259,6 +262,7 @@ def plan(net) -> Plan:
     block wide, the rows of undelayed projections sorted by target: :func:`_sorted_rows`).
     Raises :class:`NotCompilable`."""
     pl = plan_network(net, narrow_width=_BLOCK, single_ok=True, unmerged=True, explicit=True)
+    declared_addresses(pl.declared)  # the declared models' twins compile, or NotCompilable
     for f in range(len(pl.feed_indptr)):
         if pl.feed_delay_kind[f] == _NO_DELAY:
             pl.feed_indices[f], pl.feed_weights[f] = _sorted_rows(
@@ -737,6 +741,32 @@ def _membrane_scalar(b0, b1, shift, kind, method, v, extra, last, flag, spk, par
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _declared_block(b0, b1, shift, adapter, v, extra, last, flag, spk, par, is_hard,
+                    refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, work,
+                    t, dt, single):
+    """Neurons ``b0 .. b1 - 1`` of a population of a declared model
+    (:class:`refsim.NeuronTwins`) through its ``adapter``
+    (:mod:`refsim.backends.numba_declared`): the reset into ``work``, the input at each
+    post-reset potential (two more rows of ``work``), then the step, the refractory hold,
+    the states as stored and the spike."""
+    b0, n = max(b0, 0), b1 - b0
+    k0 = max(b0 - shift, 0)
+    rows = extra.shape[0]
+    arrays = (v.ctypes.data, extra.ctypes.data, extra.shape[1], spk.ctypes.data,
+              par.ctypes.data, par.shape[1], work.ctypes.data, work.shape[1],
+              last.ctypes.data, flag.ctypes.data, 1 if flag.size else 0,
+              1 if refractory_model else 0, 1 if is_hard else 0, 1 if single else 0)
+    call_adapter(adapter, 0, n, b0, k0, *arrays, t, dt)
+    direct = par[6]
+    for w in range(n):
+        current, slope = _input_current(b0 + w, work[0, w], direct[k0 + w], G, out_row,
+                                        out_kind, out_value, o_begin, o_end)
+        work[rows + 1, w] = current
+        work[rows + 2, w] = slope
+    call_adapter(adapter, 1, n, b0, k0, *arrays, t, dt)
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _gif_block(b0, n, k0, v, extra, last, flag, spk, par, is_hard, refractory_model, G,
                out_row, out_kind, out_value, o_begin, o_end, work, t, dt, single):
     """Neurons ``b0 .. b0 + n - 1`` of a Gif/GifRef population (its states I1, I2 and the
@@ -1108,8 +1138,8 @@ def _prefetch_row(begin, end, idx, w, uniform):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _step_range(b0, b1, p, narrow, kind, method, v, extra, last, flag, spk, par, is_hard,
-                refractory_model,
+def _step_range(b0, b1, p, narrow, kind, slot, declared_models, method, v, extra, last, flag,
+                spk, par, is_hard, refractory_model,
                 G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop, f_row, f_buffer,
                 out_row, out_kind, out_value, o_begin, o_end, e_lin, floor, work, t, dt,
                 single):
@@ -1124,6 +1154,10 @@ def _step_range(b0, b1, p, narrow, kind, method, v, extra, last, flag, spk, par,
         _membrane(b0, b1, narrow, v, last, flag, spk, par, is_hard, refractory_model, G,
                   out_row, out_kind, out_value, o_begin, o_end, e_lin, floor, work, t, dt,
                   single)
+    elif kind == _DECLARED:
+        _declared_block(b0, b1, shift, declared_models[slot], v, extra, last, flag, spk, par,
+                        is_hard, refractory_model, G, out_row, out_kind, out_value, o_begin,
+                        o_end, work, t, dt, single)
     elif kind >= _HH:
         _continuous_scalar(b0, b1, shift, kind, method, v, extra, spk, par, G, out_row,
                            out_kind, out_value, o_begin, o_end, work, dt, single)
@@ -1286,7 +1320,7 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
              spiking, fired,
              pop_g, pop_tau, pop_factor, pop_syn_kind, pop_dual, pop_dual_param,
              pop_dual_factor, pop_e_linear, scratch,
-             out_row, out_kind, out_value, out_start,
+             out_row, out_kind, out_value, out_start, declared_slot, declared_models,
              f_indptr, f_cut, f_indices, f_weights, f_uniform, f_pre, f_start, f_stop, f_pop,
              f_row, f_buffer, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low,
              f_delay_frac, f_x,
@@ -1425,7 +1459,8 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
                                spike_floors[p], t, dt, single)
             else:  # in blocks, through the passes of its kind
                 for b0 in range(lo, hi, _BLOCK):
-                    _step_range(b0, min(b0 + _BLOCK, hi), p, narrow[p], kind[p], method[p], v,
+                    _step_range(b0, min(b0 + _BLOCK, hi), p, narrow[p], kind[p],
+                                declared_slot[p], declared_models, method[p], v,
                                 matrix_at(extra, p, f8), vector_at(last_spike, p, f8),
                                 vector_at(in_refractory, p, f8), spk, matrix_at(params, p, f8),
                                 hard[p], refractory[p], matrix_at(pop_g, p, f8),
@@ -1609,7 +1644,10 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
                         in zip(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, strict=True)]
         e_linear = [_linear_exprel(par, linear, dt)
                     for par, linear in zip(pl.params, pl.linear, strict=True)]
-        scratch = [np.zeros((parts, 6, min(v.size, _BLOCK))) for v in pl.V]
+        # per population and thread: six rows of a block (a declared model: its states,
+        # V, current and slope)
+        scratch = [np.zeros((parts, max(6, x.shape[0] + 3), min(v.size, _BLOCK)))
+                   for v, x in zip(pl.V, pl.extra, strict=True)]
         cuts = [_cut_rows(indptr, indices, buffer.size, parts) for indptr, indices, buffer
                 in zip(pl.feed_indptr, pl.feed_indices, pl.feed_buffer, strict=True)]
         f8 = np.float64
@@ -1622,7 +1660,8 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             table(pl.pop_syn_kind, np.int64, 1), table(pl.pop_dual, f8, 3),
             table(pl.pop_dual_param, f8, 3), table(dual_factors, f8, 3),
             table(e_linear, f8, 1), table(scratch, f8, 3),
-            pl.out_row, pl.out_kind, pl.out_value, pl.out_start)
+            pl.out_row, pl.out_kind, pl.out_value, pl.out_start, pl.declared_slot,
+            declared_addresses(pl.declared))
         feeds = (
             table(pl.feed_indptr, np.int64, 1), table(cuts, np.int64, 1),
             table(pl.feed_indices, np.int32, 1), table(pl.feed_weights, f8, 1),

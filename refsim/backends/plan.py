@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from refsim import fmath, integrators, outputs
+from refsim.compiled import NeuronTwins, check_declaration
 from refsim.connectivity import _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay, _require_state
 from refsim.module import State
@@ -73,6 +74,10 @@ def scalar_twins() -> tuple:
 (LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, QUAIF_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND, IF_KIND,
  CUBALIF_KIND, COBALIF_KIND, GIF_KIND, HH_KIND, WANG_BUZSAKI_KIND, MORRIS_LECAR_KIND,
  FITZHUGH_NAGUMO_KIND, HINDMARSH_ROSE_KIND) = range(16)
+#: a model that declares its twins (``compiled = refsim.NeuronTwins(...)``, refsim/compiled.py)
+#: instead of having a code path of its own in the loops: the loops call them by name
+#: through an adapter (numba) or a generated function (cupy); tested before ``HH_KIND``
+DECLARED_KIND = 16
 CUBA_KIND, COBA_KIND = 0, 1
 #: synapse kinds: Expon, DualExpon, DualExpon with equal time constants, normalised; on
 #: the presynaptic side of an AlignPreProj also Alpha, AMPA (and GABAa), BioNMDA; and the
@@ -149,9 +154,12 @@ class Plan:
     """A network as flat arrays, in the loop's order (see the module text)."""
 
     pops: list
+    declared: list  # the classes of the declared models, in the order of their slots
+    declared_slot: np.ndarray  # per population: its class's slot, or -1
     single: bool
     V: list
     extra: list
+    extra_names: list  # per population: the names of the rows of ``extra``
     last_spike: list
     in_refractory: list
     params: list
@@ -337,6 +345,27 @@ def _check_pre(proj) -> None:
             _check_synapse(part)
 
 
+def _neuron_kind(pop, kinds) -> tuple:
+    """(kind, refractory, its states besides V and last_spike_time, its own parameter
+    rows) of population ``pop``: a built-in code path (:data:`NEURON_KINDS`), or a model
+    that declares its twins (:data:`DECLARED_KIND`).  :class:`NotCompilable` unless the
+    backend runs that kind (``kinds``)."""
+    k, is_refractory, extra_names = NEURON_KINDS.get(type(pop), (None, False, ()))
+    if k is not None and k in kinds:
+        return k, is_refractory, extra_names, KIND_PARAMS[k]
+    if k is None and DECLARED_KIND in kinds and \
+            isinstance(getattr(type(pop), "compiled", None), NeuronTwins):
+        try:
+            declared = check_declaration(type(pop))
+        except TypeError as exc:
+            raise NotCompilable(str(exc)) from None
+        return (DECLARED_KIND, isinstance(pop, base.Refractory), declared.states,
+                declared.params)
+    names = ", ".join(c.__name__ for c, (ck, *_) in NEURON_KINDS.items() if ck in kinds)
+    raise NotCompilable(f"{type(pop).__name__} has no compiled twin on this backend yet "
+                        f"({names}; or a model declaring compiled = refsim.NeuronTwins(...))")
+
+
 def _check_synapse(syn) -> None:
     """Raise :class:`NotCompilable` where a synapse has what its compiled row does not run:
     inputs queued before the run, or before/after-updates (a PoissonInput aimed at it)."""
@@ -380,7 +409,7 @@ def _single(net, single_ok: bool) -> bool:
     return single
 
 
-def plan(net, narrow_width: int, kinds=tuple(KIND_PARAMS),
+def plan(net, narrow_width: int, kinds=(*KIND_PARAMS, DECLARED_KIND),
          synapse_kinds=(Expon, DualExpon), align_pre: bool = True,
          delays: bool = True, single_ok: bool = False, unmerged: bool = False,
          explicit: bool = False) -> Plan:
@@ -433,13 +462,20 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
     synapses, syn_pop, syn_out = [], [], []  # per synaptic row: synapse (or AlignPreProj)
     pre_projs = {id(proj.out): proj for proj, *_ in net.feeds if type(proj) is AlignPreProj}
     out_syn, out_kind, out_value, out_start, linear = [], [], [], [0], []
+    declared_classes, declared_slot, names_of_extra = [], [], []
     for p, pop in enumerate(pops):
-        k, is_refractory, extra_names = NEURON_KINDS.get(type(pop), (None, False, ()))
-        if k not in kinds:
-            names = ", ".join(c.__name__ for c, (ck, *_) in NEURON_KINDS.items() if ck in kinds)
-            raise NotCompilable(f"{type(pop).__name__} has no compiled twin on this backend "
-                                f"yet ({names})")
+        k, is_refractory, extra_names, own_names = _neuron_kind(pop, kinds)
+        names_of_extra.append(extra_names)
+        slot = -1
+        if k == DECLARED_KIND:
+            if type(pop) not in declared_classes:
+                declared_classes.append(type(pop))
+            slot = declared_classes.index(type(pop))
+        declared_slot.append(slot)
         method.append(METHOD_CODES[getattr(pop, "method", "exp_euler")])
+        if method[-1] != EXP_EULER_METHOD and k == DECLARED_KIND:
+            raise NotCompilable(f"{pop.name}: method={pop.method!r}: a declared model "
+                                "compiles with exponential Euler only (its step twin)")
         if method[-1] != EXP_EULER_METHOD and not explicit:
             raise NotCompilable(f"{pop.name}: method={pop.method!r} does not compile on "
                                 "this backend (only exp_euler)")
@@ -455,7 +491,7 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
                     else np.zeros(n))
         in_refractory.append(_hold(pop.refractory, f"{pop.name}.refractory", held)
                              if getattr(pop, "ref_var", False) else np.zeros(0))
-        rows = PARAMS + KIND_PARAMS[k]
+        rows = PARAMS + own_names
         table = np.empty((len(rows), n))
         for row, name in enumerate(rows):
             value = (pop._external(net.currents[p]) if name == "direct input"
@@ -638,7 +674,9 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
     as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
     as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
     return Plan(
-        pops=pops, single=single, V=V, extra=extra, last_spike=last, in_refractory=in_refractory,
+        pops=pops, declared=declared_classes, declared_slot=as_int(declared_slot),
+        extra_names=names_of_extra, single=single, V=V, extra=extra, last_spike=last,
+        in_refractory=in_refractory,
         params=params, narrow=as_bool(narrow), kind=as_int(kind), method=as_int(method),
         refractory=as_bool(refractory), hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
         fired=fired, bound=bound, held=held,
@@ -671,7 +709,7 @@ def checked_vectors(pl: Plan) -> tuple[list, np.ndarray, list]:
     reports as."""
     vectors, bounds, names = [], [], []
     for p, pop in enumerate(pl.pops):
-        extra_names = NEURON_KINDS[type(pop)][2]
+        extra_names = pl.extra_names[p]
         owned = [(pop, "V", pl.V[p])]
         owned += [(pop, name, pl.extra[p][r]) for r, name in enumerate(extra_names)]
         owned += [(module, name, pl.pop_g[p][r])

@@ -1,0 +1,204 @@
+"""Neuron models declared outside refsim, on the numba backend: one adapter each.
+
+The compiled loop is cached once for all networks, so it cannot name a model it has never
+seen.  It calls a declared model (:class:`refsim.NeuronTwins`) through an *adapter*: a
+function of one fixed signature, generated and compiled for that model as a C-callable
+(``numba.cfunc``), that runs the model's twins over a block of neurons with their
+arguments bound by name.  Two calls a block and step, in the order of one step
+(``refsim/compiled.py``)::
+
+    adapter(0, ...)   reset: the post-reset states into the scratch rows
+    (the loop)        the input at each post-reset V into two more scratch rows
+    adapter(1, ...)   step, refractory hold, states stored, spike
+
+Inside the adapter the twins are inlined in a plain loop, as in refsim's own model
+passes; only the call into the adapter is indirect.  The loop takes the adapters'
+addresses (an int64 array) and calls them through :func:`call_adapter`, so that its cached
+code serves any model.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic, register_jitable
+
+from refsim.backends.numba_support import _pointer
+from refsim.backends.plan import PARAMS, NotCompilable
+from refsim.compiled import NeuronTwins
+
+__all__ = ["SIGNATURE", "addresses", "adapter_source", "call_adapter"]
+
+_I, _F = types.int64, types.float64
+#: the adapters' one signature: (phase, n, j0, k0, V, extra, extra_stride, spiking, par,
+#: width, work, work_stride, last_spike, flag, has_flag, refractory, hard, single, t, dt);
+#: the arrays as addresses (``V``, ``last_spike``, ``flag`` of float64, ``spiking`` of
+#: bool, ``extra`` rows of ``extra_stride``, ``par`` rows of ``width``, ``work`` rows of
+#: ``work_stride``); neurons ``j0 .. j0 + n - 1``, parameter columns ``k0 ...``
+SIGNATURE = _F(*[_I] * 18, _F, _F)
+#: the rows of an adapter's scratch (the ``work`` of its thread) besides the states'
+INPUT_ROWS = 2  # current, slope
+
+
+def _argument(name: str, declared: NeuronTwins) -> str:
+    """A twin argument's local in the generated code: a state (``s_``), a parameter
+    (``p_``) or the context, so that no name of a model meets the adapter's own."""
+    if name == "V" or name in declared.states:
+        return f"s_{name}"
+    if name in declared.params:
+        return f"p_{name}"
+    return {"current": "_current", "slope": "_slope", "spike": "_spike", "hard": "_hard",
+            "dt": "dt"}[name]
+
+
+def adapter_source(cls, declared: NeuronTwins) -> str:
+    """The Python source of ``cls``'s adapter (see the module text)."""
+    states = [_argument(name, declared) for name in ("V", *declared.states)]
+    rows = {name: r for r, name in reversed(list(enumerate(PARAMS + declared.params)))}
+    n_states, pad = len(declared.states), "            "
+
+    def call(twin, name: str) -> str:
+        arguments = ", ".join(_argument(a, declared) for a in declared.arguments(twin))
+        return f"{pad}{', '.join(states)} = {name}({arguments})"
+
+    read_params = [f"{pad}p_{name} = par[{rows[name]}, _k]" for name in declared.params]
+    lines = [
+        "def adapter(phase, n, j0, k0, V_at, x_at, x_stride, spk_at, par_at, width, work_at,",
+        "            work_stride, last_at, flag_at, has_flag, refractory, hard, single, t,",
+        "            dt):",
+        "    v = carray(pointer(V_at), j0 + n, float64)",
+        "    spk = carray(pointer(spk_at), j0 + n, bool_)",
+        f"    par = carray(pointer(par_at), ({len(PARAMS) + len(declared.params)}, width), "
+        "float64)",
+        f"    work = carray(pointer(work_at), ({n_states + 1 + INPUT_ROWS}, work_stride), "
+        "float64)",
+        "    _hard = hard != 0",
+        "    if phase == 0:",
+        "        for _w in range(n):",
+        "            _j, _k = j0 + _w, k0 + _w",
+        "            _spike = 1.0 if spk[_j] else 0.0",
+        *read_params,
+        f"{pad}s_V = v[_j]"]
+    if n_states:
+        lines.insert(4, f"    x = carray(pointer(x_at), ({n_states}, x_stride), float64)")
+    lines += [f"{pad}{s} = x[{r}, _j]" for r, s in enumerate(states[1:])]
+    if declared.reset is not None:
+        lines.append(call(declared.reset, "reset"))
+    lines += [f"{pad}work[{r}, _w] = {s}" for r, s in enumerate(states)]
+    lines += [
+        "        return 0.0",
+        "    last = carray(pointer(last_at), j0 + n, float64)",
+        "    flag = carray(pointer(flag_at), j0 + n, float64)",
+        "    for _w in range(n):",
+        "        _j, _k = j0 + _w, k0 + _w",
+        "        _spike = 1.0 if spk[_j] else 0.0",
+        *[line[4:] for line in read_params],
+        *[f"        {s} = work[{r}, _w]" for r, s in enumerate(states)],
+        f"        _current, _slope = work[{n_states + 1}, _w], work[{n_states + 2}, _w]",
+        call(declared.step, "step")[4:],
+        "        _held = refractory != 0 and (t - last[_j]) < par[5, _k]",
+        "        if _held:",
+        *[f"            {s} = work[{r}, _w]" for r, s in enumerate(states)],
+        *[f"        {s} = stored({s}, single != 0)" for s in states],
+        "        v[_j] = s_V",
+        *[f"        x[{r}, _j] = {s}" for r, s in enumerate(states[1:])],
+        "        if refractory != 0:",
+        "            _above = s_V >= par[2, _k]",
+        "            if _above:",
+        "                last[_j] = t",
+        "            if has_flag != 0:",
+        "                flag[_j] = 1.0 if _held or _above else 0.0",
+        "        spk[_j] = spike("
+        + ", ".join(_argument(a, declared) for a in declared.arguments(declared.spike))
+        + ")",
+        "    return 0.0"]
+    return "\n".join(lines) + "\n"
+
+
+_REGISTERED: set = set()  # the functions made jittable here, once each
+
+
+def _jittable(function) -> None:
+    """Make ``function`` and the Python functions it calls callable from compiled code
+    (refsim's own twins are so already: :mod:`refsim.backends.numba_support`)."""
+    from refsim.backends.cuda_source import _Function
+
+    if function in _REGISTERED:
+        return
+    _REGISTERED.add(function)
+    if not getattr(function, "__module__", "").startswith("refsim."):
+        register_jitable(forceinline=True)(function)
+    for callee in _Function(function).calls:
+        _jittable(callee)
+
+
+def _what_and_where(message: str) -> str:
+    """The line of numba's long message that says what failed, and the file and line of
+    the twin where (the adapter's own lines aside)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    found = [i for i, line in enumerate(lines) if line.startswith((
+        "No implementation", "Cannot", "Unknown attribute", "Use of unsupported",
+        "Invalid use", "NameError", "Untyped global", "Unsupported"))]
+    i = found[-1] if found else 0  # the innermost: the twin's own line, not its caller's
+    what = lines[i]
+    if i + 1 < len(lines) and lines[i + 1].startswith(">>>"):  # the signature tried
+        what += " " + lines[i + 1][3:].strip()
+    where = re.search(r'File "(?!<refsim adapter)([^"]+)", line (\d+)', message)
+    return what + (f" in {where[1]}, line {where[2]}" if where else "")
+
+
+_COMPILED: dict = {}  # (class, source) -> adapter, for the life of the process
+
+
+def adapter(cls):
+    """``cls``'s compiled adapter (made once per class and declaration in a process)."""
+    declared = cls.compiled
+    source = adapter_source(cls, declared)
+    key = (cls, source)
+    if key not in _COMPILED:
+        for twin in declared.twins():
+            _jittable(twin)
+        space = {"carray": numba.carray, "pointer": _pointer, "float64": np.float64,
+                 "bool_": np.bool_, "stored": stored, "reset": declared.reset,
+                 "step": declared.step, "spike": declared.spike}
+        exec(compile(source, f"<refsim adapter of {cls.__qualname__}>", "exec"), space)
+        try:
+            _COMPILED[key] = numba.cfunc(SIGNATURE, error_model="numpy")(space["adapter"])
+        except numba.core.errors.NumbaError as exc:
+            raise NotCompilable(f"{cls.__name__}.compiled: numba does not compile its twins "
+                                f"({_what_and_where(str(exc))})") from None
+    return _COMPILED[key]
+
+
+def addresses(classes: list) -> np.ndarray:
+    """The addresses of the adapters of ``classes`` (the declared models of a network,
+    in their slots' order): what the loop calls through :func:`call_adapter`."""
+    return np.array([adapter(cls).address for cls in classes] or [0], dtype=np.int64)
+
+
+@register_jitable
+def stored(x, single):
+    """``x`` as a state holds it: rounded to float32 where ``single`` (as the loop's)."""
+    return np.float64(np.float32(x)) if single else x
+
+
+@intrinsic
+def call_adapter(typingctx, address, phase, n, j0, k0, V, extra, extra_stride, spiking, par,
+                 width, work, work_stride, last_spike, flag, has_flag, refractory, hard,
+                 single, t, dt):
+    """Call the adapter at ``address`` (an int64, from :func:`addresses`) with the
+    other arguments, as a C function of :data:`SIGNATURE`: one indirect call, no type the
+    loop's cached code depends on."""
+    c_types = {_I: ir.IntType(64), _F: ir.DoubleType()}
+    c_type = ir.FunctionType(c_types[SIGNATURE.return_type],
+                             [c_types[a] for a in SIGNATURE.args])
+
+    def codegen(context, builder, signature, args):
+        function = builder.inttoptr(args[0], c_type.as_pointer())
+        return builder.call(function, args[1:])
+
+    return SIGNATURE.return_type(_I, *SIGNATURE.args), codegen
