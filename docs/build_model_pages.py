@@ -1,6 +1,6 @@
 """Write ``docs/models/<Model>.md`` and ``docs/models.md`` from the models' docstrings.
 
-Run ``python docs/build_model_pages.py`` after changing a model; ``tests/test_docs.py``
+Run ``python docs/build_model_pages.py`` after changing a model; ``tests/interface/test_docs.py``
 fails while a page differs from what this script writes, and runs every example.
 """
 
@@ -131,7 +131,7 @@ def page(name: str) -> str:
         "",
     ]
     parts += [f"- `{c}`" for c in cases] or ["- covered by the tests of its family "
-                                            "(`tests/test_models.py`)"]
+                                            "(`tests/models/test_models.py`)"]
     parts += ["", "## Example", "", "```python", example(name).rstrip(), "```", ""]
     return "\n".join(parts)
 

@@ -18,7 +18,7 @@ It prints one line ``RESULT {json}``.  Timings, in seconds:
     own timer of its loop, Brian2 runtime's second run after ``restore()``, NEST's ``Run``.
 
 The networks are those of :mod:`refsim.validation.networks` (parameters in
-:data:`NETWORKS`, checked against refsim's in ``tests/test_benchmarks.py``), with the
+:data:`NETWORKS`, checked against refsim's in ``tests/validation/test_benchmarks.py``), with the
 peers' own connectivity rule: each pair connected with probability ``in_degree / N``
 (refsim draws brainpy's fixed out-degree), so spike counts agree in rate, not spike for
 spike.

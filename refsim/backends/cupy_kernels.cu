@@ -24,7 +24,7 @@
  * many times in sequence; gather_events and delay_events sum each target's column in the
  * CPU order (rows ascending, then storage order).  The results equal the CPU backends' bit for bit.
  *
- * The kernels use no shared memory and no barrier, so tests/host_cupy.py can run them on
+ * The kernels use no shared memory and no barrier, so tests/support/host_cupy.py can run them on
  * the CPU, thread after thread; keep it so.
  */
 

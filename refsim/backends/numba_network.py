@@ -6,7 +6,7 @@ loop over the steps of a chunk, with no Python inside a step.  The arithmetic of
 model is the scalar twin beside its NumPy code (``lif_drift_scalar`` in
 ``neurons/lif.py``, ``expon_decay_scalar`` in ``synapses/expon.py``, ``coba_scalar`` in
 ``outputs.py``...), performed in the oracle's order, so spikes and states equal the
-numpy backend's bit for bit (``tests/test_backends.py``).
+numpy backend's bit for bit (``tests/backends/test_backends.py``).
 
 Order inside one step (as :meth:`refsim.Network.update` on the numpy backend):
 

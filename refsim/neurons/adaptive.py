@@ -84,7 +84,7 @@ class AdaptationRefractory:
         return self.get_spike()
 
 
-# -- compiled twin (numba backend; tests/test_backends.py checks it bit for bit) --------
+# -- compiled twin (numba backend; tests/backends/test_backends.py checks it bit for bit) --------
 
 def adaptation_step_scalar(w_r: float, V: float, V_rest: float, tau_w: float, a: float,
                            dt: float) -> float:

@@ -218,7 +218,7 @@ class AdExIFRef(Refractory, AdaptationRefractory, AdExIF):
         self._init_refractory(tau_ref, ref_var)
 
 
-# -- compiled twin (numba backend; tests/test_backends.py checks it bit for bit) --------
+# -- compiled twin (numba backend; tests/backends/test_backends.py checks it bit for bit) --------
 
 def expif_step_scalar(V_r: float, w_r: float, current: float, slope: float, adaptive: bool,
                       R: float, tau: float, V_rest: float, V_T: float, delta_T: float,

@@ -153,7 +153,7 @@ class GifRef(Refractory, Gif):
         return self.get_spike()
 
 
-# -- compiled twins (numba backend; tests/test_backends.py checks them bit for bit) -----
+# -- compiled twins (numba backend; tests/backends/test_backends.py checks them bit for bit) -----
 
 def gif_reset_scalar(V: float, I1: float, I2: float, V_th: float, spike: bool, V_reset: float,
                      V_th_reset: float, R1: float, R2: float, A1: float, A2: float,

@@ -322,7 +322,7 @@ class WangBuzsakiHH(ContinuousNeuron):
         return self.crossing(V_old, V)
 
 
-# -- compiled twin (numba backend; tests/test_backends.py checks it bit for bit) --------
+# -- compiled twin (numba backend; tests/backends/test_backends.py checks it bit for bit) --------
 
 def _gate_scalar(x: float, alpha: float, beta: float, dt: float, phi: float) -> float:
     """:func:`gate_step` of one gate."""

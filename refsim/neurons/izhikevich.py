@@ -132,7 +132,7 @@ class IzhikevichRef(Refractory, Izhikevich):
         return self.get_spike()
 
 
-# -- compiled twins (numba backend; tests/test_backends.py checks them bit for bit) -----
+# -- compiled twins (numba backend; tests/backends/test_backends.py checks them bit for bit) -----
 
 def izhikevich_reset_scalar(V: float, u: float, spike: bool, c: float,
                             d: float) -> tuple[float, float]:

@@ -342,7 +342,7 @@ class CobaLIF(CubaLIF):
 
 # -- compiled twin ---------------------------------------------------------------------
 # The numba backend compiles this scalar form of LIF.leak + integrate_membrane into its
-# network loop; tests/test_backends.py checks it bit for bit against update() above.
+# network loop; tests/backends/test_backends.py checks it bit for bit against update() above.
 
 def lif_drift_scalar(V_r: float, current: float, slope: float, R: float, tau: float,
                      V_rest: float) -> tuple[float, float]:

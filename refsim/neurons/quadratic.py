@@ -158,7 +158,7 @@ class AdQuaIFRef(Refractory, AdaptationRefractory, AdQuaIF):
         self._init_refractory(tau_ref, ref_var)
 
 
-# -- compiled twin (numba backend; tests/test_backends.py checks it bit for bit) --------
+# -- compiled twin (numba backend; tests/backends/test_backends.py checks it bit for bit) --------
 
 def quaif_step_scalar(V_r: float, w_r: float, current: float, slope: float, adaptive: bool,
                       R: float, tau: float, V_rest: float, V_c: float, c: float, tau_w: float,

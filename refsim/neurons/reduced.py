@@ -175,7 +175,7 @@ class HindmarshRose(ContinuousNeuron):
         return self.crossing(V_old, V)
 
 
-# -- compiled twins (numba backend; tests/test_backends.py checks them bit for bit) -----
+# -- compiled twins (numba backend; tests/backends/test_backends.py checks them bit for bit) -----
 
 def fitzhugh_nagumo_step_scalar(V: float, w: float, current: float, a: float, b: float,
                                 tau: float, tau_w: float, dt: float) -> tuple[float, float]:

@@ -11,8 +11,8 @@ harness runs it and sorts the outcome into one of five kinds, the columns of the
 * **raw exception**: another exception (a bare ``MemoryError``, ``KeyError``, ...);
 * **crash**: the process died (cases run in a child process: Ctrl-C, concurrency).
 
-``tests/test_reliability.py`` runs every case and asserts the expected kind;
-``python tests/reliability_cases.py`` prints the table (``--markdown`` for the docs).
+``tests/reliability/test_reliability.py`` runs every case and asserts the expected kind;
+``python tests/support/reliability_cases.py`` prints the table (``--markdown`` for the docs).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import quantities as pq
 
 import refsim
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import coba  # noqa: E402
 
@@ -204,7 +204,7 @@ def test_the_gpu_check_script_parses_and_calls_what_exists():
 
     from refsim.backends import cupy_network
 
-    script = pathlib.Path(__file__).parents[1] / "benchmarks" / "gpu_check.sh"
+    script = pathlib.Path(__file__).parents[2] / "benchmarks" / "gpu_check.sh"
     text = script.read_text()
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
     assert "from refsim.backends.cupy_network import _module" in text

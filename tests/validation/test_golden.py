@@ -9,7 +9,7 @@ import quantities as pq
 import refsim
 from refsim.validation import golden_data, run_case, select
 
-SHARED_GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "golden" / "data"
+SHARED_GOLDEN = Path(__file__).resolve().parents[3] / "shared" / "golden" / "data"
 GOLDEN = select("golden/*")
 
 

@@ -113,7 +113,7 @@ def test_ctrl_c_stops_a_compiled_run_between_steps_and_it_goes_on_bit_for_bit(
 @pytest.mark.parametrize("record_V", [True, False], ids=["step by step", "graphs"])
 def test_ctrl_c_stops_a_cupy_run_between_steps_and_it_goes_on_bit_for_bit(
         python_handles_ctrl_c, record_V):
-    # the GPU kernels on the CPU (tests/host_cupy.py); a state monitor reads between steps,
+    # the GPU kernels on the CPU (tests/support/host_cupy.py); a state monitor reads between steps,
     # else a CUDA graph of 1000 steps replays whole, and the stop comes at a chunk's end
     with host_cupy.installed(), refsim.use_backend("cupy"):
         done = stop_and_go_on(n=100, after_s=0.5, record_V=record_V)

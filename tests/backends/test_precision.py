@@ -282,7 +282,7 @@ def test_float32_delayed_projections_on_numba_continue_across_runs(delay):
 
 def _float32_runs(make, engines) -> dict:
     """``make()`` (a network and its population, built under precision=32) run for 100 ms
-    on each engine (``cupy-host``: the cupy kernels on the CPU, tests/host_cupy.py): per
+    on each engine (``cupy-host``: the cupy kernels on the CPU, tests/support/host_cupy.py): per
     engine, the run and the network's states."""
     runs = {}
     for engine in engines:
@@ -386,7 +386,7 @@ def test_a_network_of_two_precisions_does_not_compile_and_says_so():
 
 def test_the_docs_table_is_the_code_table():
     from pathlib import Path
-    text = (Path(__file__).resolve().parents[1] / "docs" / "precision.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "precision.md").read_text()
     for classes, one_step, V_mV, why in FLOAT32_TABLE:
         def sci(x):
             return f"{x:.0e}".replace("e-0", "e-")

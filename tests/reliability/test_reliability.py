@@ -8,7 +8,7 @@ import pytest
 import reliability_cases as harness
 
 CASES = harness.all_cases()
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 
 
 def _marks(case):

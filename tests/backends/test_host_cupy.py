@@ -1,4 +1,4 @@
-"""tests/host_cupy.py, the CPU stand-in that runs the GPU kernels: what it checks."""
+"""tests/support/host_cupy.py, the CPU stand-in that runs the GPU kernels: what it checks."""
 
 import host_cupy
 import numpy as np

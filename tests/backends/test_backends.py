@@ -18,7 +18,7 @@ from refsim.validation.networks import COBANet, CUBANet
 numba = pytest.importorskip("numba", reason="the numba backend needs numba installed")
 
 _CUPY_USABLE, _CUPY_DETAIL = backends.available()["cupy"]
-#: the cupy backend's kernels run on the CPU by tests/host_cupy.py (needs g++)
+#: the cupy backend's kernels run on the CPU by tests/support/host_cupy.py (needs g++)
 ON_HOST = pytest.mark.skipif(host_cupy.COMPILER is None,
                              reason="no host C++ compiler (g++) to run the GPU kernels on")
 ON_GPU = [pytest.mark.gpu, pytest.mark.skipif(not _CUPY_USABLE, reason=_CUPY_DETAIL)]
@@ -31,7 +31,7 @@ COMPILED = ["numba", pytest.param("cupy-host", marks=ON_HOST),
 @pytest.fixture
 def backend(request):
     """The backend a test runs on (a ``COMPILED`` entry, by ``indirect=True``):
-    ``cupy-host`` is ``cupy`` with its kernels run on the CPU (``tests/host_cupy.py``)."""
+    ``cupy-host`` is ``cupy`` with its kernels run on the CPU (``tests/support/host_cupy.py``)."""
     if request.param == "cupy-host":
         with host_cupy.installed():
             yield "cupy"

@@ -92,7 +92,7 @@ def test_spikes_in_flight_go_on_from_a_checkpoint(delay, backend, tmp_path):
 @cases.ON_HOST
 @pytest.mark.parametrize("delay", ["per synapse, 0.1-3 ms", "0.25 ms (mixes steps 2 and 3)"])
 def test_a_cupy_run_goes_on_from_a_checkpoint(delay, tmp_path):
-    """The GPU kernels on the CPU (tests/host_cupy.py): a compiled run's states and rings
+    """The GPU kernels on the CPU (tests/support/host_cupy.py): a compiled run's states and rings
     come back to the model, which the file then holds."""
     import host_cupy
 

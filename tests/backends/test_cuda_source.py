@@ -197,7 +197,7 @@ NVCC = shutil.which("nvcc")
 
 
 def _declared_models() -> tuple:
-    """Two neuron models declared outside refsim (tests/test_declared_models.py)."""
+    """Two neuron models declared outside refsim (tests/models/test_declared_models.py)."""
     import test_declared_models
 
     return test_declared_models.KickLIF, test_declared_models.RampIF
