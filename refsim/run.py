@@ -383,7 +383,7 @@ def _run_plan(plan, engine: str, net, first_step: int, n_steps: int, dt: float, 
         if n_steps else []
     for node in clocked:
         node.clock_check(first_step * dt)
-    compile_s, wall, done, found = _engine_module(engine).run_compiled(
+    compile_s, wall, done, found = backends.engine(engine).run_compiled(
         plan, first_step, n_steps, dt, mons, bar, ctrl_c, check_every)
     for node in clocked if done else ():
         node.clock_check((first_step + done - 1) * dt)
@@ -445,7 +445,7 @@ def _compiled_plan(step, mons: dict):
     else:
         from refsim.backends.plan import NotCompilable, give_back, monitored
         try:
-            plan = _engine_module(backend).plan(net)
+            plan = backends.engine(backend).plan(net)
         except NotCompilable as exc:
             reason = str(exc)
         else:
@@ -460,10 +460,3 @@ def _compiled_plan(step, mons: dict):
     return None, f"numpy ({backend} could not compile: {reason})"
 
 
-def _engine_module(engine: str):
-    """The module that plans and runs a compiled network on ``engine``."""
-    if engine == "cupy":
-        from refsim.backends import cupy_network
-        return cupy_network
-    from refsim.backends import numba_network
-    return numba_network

@@ -25,8 +25,8 @@ import importlib
 import os
 from collections.abc import Iterator
 
-__all__ = ["BACKENDS", "BackendError", "BackendFallbackWarning", "available", "get_backend",
-           "set_backend", "use_backend", "backend_versions"]
+__all__ = ["BACKENDS", "BackendError", "BackendFallbackWarning", "available", "engine",
+           "get_backend", "set_backend", "use_backend", "backend_versions"]
 
 BACKENDS = ("numpy", "numba", "cupy")
 
@@ -154,3 +154,15 @@ def backend_versions() -> list[str]:
         mark = "*" if name == current else " "
         lines.append(f"{mark} {name:6s} {'ok ' if usable else 'no '} {detail}")
     return lines
+
+
+def engine(name: str):
+    """The package that plans and runs a compiled network on backend ``name``
+    (``'numba'`` or ``'cupy'``): its ``plan(net)`` and ``run_compiled(...)``."""
+    if name == "cupy":
+        from refsim.backends import cupy_network
+        return cupy_network
+    if name == "numba":
+        from refsim.backends import numba
+        return numba
+    raise BackendError(f"no compiled engine for backend {name!r}: expected 'numba' or 'cupy'")

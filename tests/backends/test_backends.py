@@ -73,7 +73,7 @@ def test_bad_names_and_missing_backends_say_what_to_do(monkeypatch):
 
 def _numba_loops(f, g):
     """A jitted loop writing the scalar twins ``f(x[i])`` and ``g(x[i])`` into two arrays."""
-    import refsim.backends.numba_support  # noqa: F401 - registers the twins
+    import refsim.backends.numba.support  # noqa: F401 - registers the twins
 
     @numba.njit
     def both(x, out_f, out_g):
@@ -308,7 +308,8 @@ def _mixed_network(seed: int = 5):
 
 @pytest.mark.parametrize("backend", COMPILED, indirect=True)
 def test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_blocks(backend):
-    from refsim.backends import numba_network
+    from refsim.backends import numba as numba_backend
+    from refsim.backends.numba import loop
 
     results = {}
     compiled = backend
@@ -317,11 +318,11 @@ def test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_block
         net, a, b = _mixed_network()
         refsim.init_all_states(net)
         if backend == "numba":
-            pl = numba_network.plan(net)
+            pl = numba_backend.plan(net)
             # the cases this test is for: a per-neuron table and a shared one, a
             # population over one block, per-synapse and shared weights
             assert list(pl.narrow) == [False, True]
-            assert a.num > numba_network._BLOCK
+            assert a.num > loop._BLOCK
             assert sorted(pl.feed_uniform) == [False, True, True]
         with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
             res = refsim.run(net, 150 * pq.ms, monitors={"a": a, "b": b}, progress=False)
@@ -409,13 +410,13 @@ def test_a_row_that_repeats_a_target_adds_in_storage_order_when_compiled():
 
 @pytest.mark.parametrize("lo, hi", [(0, 0), (0, 5), (0, 64), (8, 61), (16, 100), (96, 100)])
 def test_spike_lists_read_eight_flags_at_a_time_and_miss_none(lo, hi):
-    from refsim.backends import numba_network
+    from refsim.backends.numba import propagate
 
     rng = np.random.default_rng(lo + hi)
     spk = rng.random(100) < 0.1
     spk[hi - 1 if hi else 0] = True  # the last flag of a range (a tail past the words)
     fired = np.full(100, -1, dtype=np.int64)
-    count = numba_network._list_fired(spk, fired, lo, hi)
+    count = propagate._list_fired(spk, fired, lo, hi)
     expected = np.flatnonzero(spk[lo:hi]) + lo
     assert count == expected.size
     assert fired[lo:lo + count].tolist() == expected.tolist()
@@ -425,7 +426,7 @@ def test_spike_lists_read_eight_flags_at_a_time_and_miss_none(lo, hi):
 def test_array_tables_give_the_arrays_back_in_the_loop_and_refuse_other_layouts():
     import numba
 
-    from refsim.backends.numba_support import array_table, cube_at, matrix_at, vector_at
+    from refsim.backends.numba.support import array_table, cube_at, matrix_at, vector_at
 
     @numba.njit
     def touch(vectors, matrices, cubes):
@@ -455,9 +456,9 @@ def test_array_tables_give_the_arrays_back_in_the_loop_and_refuse_other_layouts(
 def test_spike_records_that_outgrow_their_buffers_lose_nothing(monkeypatch):
     """Buffers of four steps' worth of spikes: the loop stops before each step that could
     fill them and the run doubles them, again and again; the record equals numpy's."""
-    from refsim.backends import numba_network
+    from refsim.backends.numba import driver
 
-    monkeypatch.setattr(numba_network, "_FIRST_SPIKES", 1)
+    monkeypatch.setattr(driver, "_FIRST_SPIKES", 1)
     results, _ = _repeated_targets_runs(600.0, g_monitor=False)  # two barriers a step
     (ra, Va), (rb, Vb) = results["numba"], results["numpy"]
     a, b = ra["spikes"], rb["spikes"]
@@ -471,13 +472,14 @@ def test_which_populations_take_the_one_pass_cuba_kernel():
     """``_lif_cuba_pass`` (one fused pass) steps LIF populations with shared parameters
     whose one or two Expon rows each take one feed into one CUBA output; the bit-for-bit
     tests run it on CUBA 4000 (two rows) and on the repeated-targets network (one row)."""
-    from refsim.backends import numba_network
+    from refsim.backends import numba as numba_backend
+    from refsim.backends.numba import synapses
 
     def feeds_of(net, p=0):
         refsim.init_all_states(net)
-        pl = numba_network.plan(net)
+        pl = numba_backend.plan(net)
         o0, o1 = pl.out_start[p], pl.out_start[p + 1]
-        return numba_network._cuba_rows(p, pl.pop_syn_kind[p], pl.feed_pop, pl.feed_row,
+        return synapses._cuba_rows(p, pl.pop_syn_kind[p], pl.feed_pop, pl.feed_row,
                                         pl.out_row, pl.out_kind, o0, o1)
 
     refsim.random.seed(1)
@@ -496,7 +498,7 @@ def test_the_cuba_pass_spike_test_without_division_equals_spike_scalar(V_th, V_r
     ``(V - V_th) / (V_th - V_reset) >= 0`` for every V: near the threshold, at subnormal
     distances (where a quotient underflows to -0.0, which passes), at the floor and its
     neighbours, at infinities and NaN."""
-    from refsim.backends.numba_network import spike_floor
+    from refsim.backends.numba.lif import spike_floor
     from refsim.neurons.base import spike_scalar
 
     floor = spike_floor(V_th, V_reset)
@@ -518,7 +520,7 @@ def test_the_cuba_pass_spike_test_without_division_equals_spike_scalar(V_th, V_r
 
 
 def test_a_spike_floor_exists_only_for_a_positive_finite_reset_distance():
-    from refsim.backends.numba_network import spike_floor
+    from refsim.backends.numba.lif import spike_floor
 
     # 5 * 2**-1074 / 10 is half the least subnormal: a tie, rounded to even, 0
     assert spike_floor(-50.0, -60.0) == -5 * 5e-324
@@ -533,7 +535,7 @@ def test_the_general_lif_pass_tests_spikes_against_the_floor_as_spike_scalar_doe
     refractory period, each neuron keeps its post-reset potential, so the test sees
     potentials set here: around the threshold, a few subnormals below it (where the
     oracle's quotient underflows to -0.0 and spikes), infinities and NaN."""
-    from refsim.backends.numba_network import _integrate, spike_floor
+    from refsim.backends.numba.lif import _integrate, spike_floor
     from refsim.neurons.base import spike_scalar
 
     V_th, V_reset, t = 0.0, -10.0, 3.0  # V_th = 0: subnormal distances are representable
@@ -559,7 +561,7 @@ def test_the_general_lif_pass_tests_spikes_against_the_floor_as_spike_scalar_doe
 
 def test_a_cuba_population_over_several_blocks_in_one_pass_equals_numpy():
     """``_lif_cuba_pass`` takes a thread's whole share, beyond one block of the passes."""
-    from refsim.backends import numba_network
+    from refsim.backends.numba import loop
 
     results = {}
     for backend in ("numba", "numpy"):
@@ -570,7 +572,7 @@ def test_a_cuba_population_over_several_blocks_in_one_pass_equals_numpy():
             res = refsim.run(net, 100 * pq.ms, progress=False, monitors={"spikes": net.pop})
         results[backend] = res, _state_of(net)
     (ra, sa), (rb, sb) = results["numba"], results["numpy"]
-    assert net.pop.num > 2 * numba_network._BLOCK and ra.engine == "numba"
+    assert net.pop.num > 2 * loop._BLOCK and ra.engine == "numba"
     assert ra["spikes"].count > 1000
     assert np.array_equal(ra["spikes"].steps, rb["spikes"].steps)
     assert np.array_equal(ra["spikes"].indices_fired, rb["spikes"].indices_fired)
@@ -579,27 +581,27 @@ def test_a_cuba_population_over_several_blocks_in_one_pass_equals_numpy():
 
 
 def test_rows_sorted_by_target_keep_repeated_targets_in_order_and_cut_per_thread():
-    from refsim.backends import numba_network
+    from refsim.backends.numba import prepare, support
 
     indptr = np.array([0, 5, 5, 8], dtype=np.int64)
     indices = np.array([9, 2, 9, 0, 9, 7, 3, 5], dtype=np.int32)
     weights = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
-    sorted_indices, sorted_weights = numba_network._sorted_rows(indptr, indices, weights,
+    sorted_indices, sorted_weights = prepare._sorted_rows(indptr, indices, weights,
                                                                 False)
     assert sorted_indices.tolist() == [0, 2, 9, 9, 9, 3, 5, 7]
     assert sorted_weights.tolist() == [4.0, 2.0, 1.0, 3.0, 5.0, 7.0, 8.0, 6.0]
     assert indices.tolist() == [9, 2, 9, 0, 9, 7, 3, 5]  # the matrix's own arrays untouched
     assert weights.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
     # sorted rows are kept as they are; uniform weights are not copied
-    again = numba_network._sorted_rows(indptr, sorted_indices, sorted_weights, False)
+    again = prepare._sorted_rows(indptr, sorted_indices, sorted_weights, False)
     assert again[0] is sorted_indices and again[1] is sorted_weights
     ones = np.ones(8)
-    assert numba_network._sorted_rows(indptr, indices, ones, True)[1] is ones
+    assert prepare._sorted_rows(indptr, indices, ones, True)[1] is ones
     # 140 targets on 2 threads: shares 0..63 and 64..139 (cut at a multiple of 64)
-    assert [numba_network._share(140, part, 2) for part in range(3)] == [0, 64, 140]
-    cut = numba_network._cut_rows(indptr, sorted_indices + 56, 140, 2)
+    assert [support._share(140, part, 2) for part in range(3)] == [0, 64, 140]
+    cut = prepare._cut_rows(indptr, sorted_indices + 56, 140, 2)
     assert cut.tolist() == [0, 2, 5, 5, 5, 8, 8]
-    assert numba_network._cut_rows(indptr, sorted_indices, 20, 1).tolist() == indptr.tolist()
+    assert prepare._cut_rows(indptr, sorted_indices, 20, 1).tolist() == indptr.tolist()
 
 
 # -- every compiled neuron model, in a network and on the golden cases ------------------
@@ -744,10 +746,11 @@ def test_model_passes_equal_numpy_over_blocks(model, per_neuron):
     population of more than one block (each block's parameter columns and scratch), with
     shared parameters (tables one block wide) or a threshold per neuron (tables as wide as
     the population)."""
-    from refsim.backends import numba_network
+    from refsim.backends import numba as numba_backend
+    from refsim.backends.numba import loop
 
     cls, params, current = MODEL_NETWORKS[model]
-    n = numba_network._BLOCK + 904
+    n = loop._BLOCK + 904
     if per_neuron:  # the threshold (Gif: its resting value, a row of its own)
         name = "V_th_inf" if model == "GifRef" else "V_th"
         spread = np.random.default_rng(3).uniform(-1.0, 1.0, n)
@@ -757,14 +760,14 @@ def test_model_passes_equal_numpy_over_blocks(model, per_neuron):
         net, pop = _model_network(cls, params, current, n=n, n_exc=n * 4 // 5,
                                   weights=(1e-4, -1e-3))
         if engine == "numba":
-            assert list(numba_network.plan(net).narrow) == [not per_neuron]
+            assert list(numba_backend.plan(net).narrow) == [not per_neuron]
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
             res = refsim.run(net, 30 * pq.ms, monitors={"spikes": pop}, progress=False)
         results[engine] = res, _states(net, pop)
     (a, a_states), (b, b_states) = results["numba"], results["numpy"]
     _assert_same_spikes(a, b, more_than=100)
     fired = a["spikes"].indices_fired
-    assert np.unique(fired[fired >= numba_network._BLOCK]).size > 10  # the second block too
+    assert np.unique(fired[fired >= loop._BLOCK]).size > 10  # the second block too
     _assert_same_states(a_states, b_states, at_least=3)
 
 
@@ -914,7 +917,7 @@ def test_dual_exponential_synapses_compile_bit_for_bit(pair, backend, own):
 
 
 def test_two_projections_stepping_one_synapse_do_not_compile_and_run_numpy():
-    from refsim.backends import numba_network
+    from refsim.backends import numba as numba_backend
     from refsim.backends.plan import NotCompilable
 
     net, pop = _lif_target(50, 12 * pq.mA)
@@ -929,7 +932,7 @@ def test_two_projections_stepping_one_synapse_do_not_compile_and_run_numpy():
     with pytest.raises(NotCompilable, match=rf"projections {names[0]} and {names[1]} both "
                                             rf"step the synapse {syn.name}: does not "
                                             "compile"):
-        numba_network.plan(net)
+        numba_backend.plan(net)
     with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms), \
             pytest.warns(backends.BackendFallbackWarning, match="both step the synapse"):
         res = refsim.run(net, 5 * pq.ms, progress=False)
@@ -944,14 +947,14 @@ def test_compiling_processes_take_turns_through_the_cache_lock(tmp_path, monkeyp
     import sys
 
     pytest.importorskip("fcntl", reason="the compile lock needs fcntl (POSIX)")
-    from refsim.backends import numba_network
+    from refsim.backends.numba import cache
 
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     probe = ("import fcntl, sys\nh = open(sys.argv[1], 'a')\n"
              "try:\n    fcntl.flock(h, fcntl.LOCK_EX | fcntl.LOCK_NB)\n    print('free')\n"
              "except BlockingIOError:\n    print('held')\n")
     lock = str(tmp_path / "refsim_compile.lock")
-    with numba_network._compile_lock():
+    with cache._compile_lock():
         inside = subprocess.run([sys.executable, "-c", probe, lock], capture_output=True,
                                 text=True, check=True).stdout.strip()
     after = subprocess.run([sys.executable, "-c", probe, lock], capture_output=True,
@@ -1018,7 +1021,8 @@ def test_align_pre_projections_compile_bit_for_bit(case, backend):
 
 
 def test_align_pre_projections_that_do_not_compile_say_why():
-    from refsim.backends import cupy_network, numba_network
+    from refsim.backends import cupy_network
+    from refsim.backends import numba as numba_backend
     from refsim.backends.plan import NotCompilable
 
     def net_with(*modules, **extra):
@@ -1029,7 +1033,7 @@ def test_align_pre_projections_that_do_not_compile_say_why():
         refsim.init_all_states(net)
         return net
 
-    for planner in (numba_network.plan, cupy_network.plan):
+    for planner in (numba_backend.plan, cupy_network.plan):
         with pytest.raises(NotCompilable, match="AlignPreProj with modules does not compile"):
             planner(net_with(lambda spikes: spikes))
         with pytest.raises(NotCompilable, match=r"AMPA and stp=STDLike does not compile "

@@ -12,12 +12,13 @@ import quantities as pq
 import refsim
 from refsim.validation.networks import COBANet, CUBANet
 
-numba_network = pytest.importorskip("refsim.backends.numba_network",
+numba_backend = pytest.importorskip("refsim.backends.numba",
                                     reason="the numba backend needs numba")
-
 import test_backends as cases  # noqa: E402  (the cases and their assertions)
 import test_precision as float32_cases  # noqa: E402
 from test_ctrl_c import SENDS_SIGINT, stop_and_go_on  # noqa: E402
+
+from refsim.backends.numba import driver, support  # noqa: E402
 
 
 @pytest.fixture
@@ -25,19 +26,19 @@ def two_threads(monkeypatch):
     """Every compiled run on two threads; the thread counts used, for the test to check."""
     import numba
 
-    if numba.get_num_threads() < 2 or numba_network.usable_cores() < 2:
-        pytest.skip(f"needs two cores and two Numba threads (cores {numba_network.usable_cores()}, "
+    if numba.get_num_threads() < 2 or driver.usable_cores() < 2:
+        pytest.skip(f"needs two cores and two Numba threads (cores {driver.usable_cores()}, "
                     f"NUMBA_NUM_THREADS {numba.get_num_threads()})")
-    monkeypatch.setattr(numba_network, "MIN_NEURONS_PER_THREAD", 1)
+    monkeypatch.setattr(driver, "MIN_NEURONS_PER_THREAD", 1)
     monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
     used = []
-    choose = numba_network.threads_for
+    choose = driver.threads_for
 
     def spy(pl):
         used.append(choose(pl))
         return used[-1]
 
-    monkeypatch.setattr(numba_network, "threads_for", spy)
+    monkeypatch.setattr(driver, "threads_for", spy)
     return used
 
 
@@ -116,11 +117,11 @@ def test_benchmark_on_one_and_two_threads_is_the_same_run(monkeypatch, precision
     float64, and in float32: float32 states rounded where written)."""
     import numba
 
-    if numba.get_num_threads() < 2 or numba_network.usable_cores() < 2:
+    if numba.get_num_threads() < 2 or driver.usable_cores() < 2:
         pytest.skip("needs two cores and two Numba threads")
     results = {}
     for threads in (1, 2):
-        monkeypatch.setattr(numba_network, "MIN_NEURONS_PER_THREAD",
+        monkeypatch.setattr(driver, "MIN_NEURONS_PER_THREAD",
                             10**9 if threads == 1 else 1)
         refsim.random.seed(1)
         with refsim.environ.context(precision=precision):
@@ -128,7 +129,7 @@ def test_benchmark_on_one_and_two_threads_is_the_same_run(monkeypatch, precision
             refsim.init_all_states(net)
         if make is COBANet:
             net.kick_start(1)
-        assert numba_network.threads_for(numba_network.plan(net)) == threads
+        assert driver.threads_for(numba_backend.plan(net)) == threads
         with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
             res = refsim.run(net, 200 * pq.ms, progress=False, monitors={
                 "spikes": net.pop, "g": refsim.StateMonitor(net.I.syn.g, indices=[3, 3999])})
@@ -145,7 +146,7 @@ def test_benchmark_on_one_and_two_threads_is_the_same_run(monkeypatch, precision
 
 @pytest.mark.parametrize("n, parts", [(4000, 2), (17, 2), (5, 3), (100003, 7)])
 def test_shares_cover_every_neuron_once_on_cache_line_boundaries(n, parts):
-    bounds = [numba_network._share(n, k, parts) for k in range(parts + 1)]
+    bounds = [support._share(n, k, parts) for k in range(parts + 1)]
     assert bounds[0] == 0 and bounds[-1] == n
     assert all(a <= b for a, b in zip(bounds, bounds[1:], strict=False))
     assert all(b % 64 == 0 for b in bounds[:-1])  # 64 flags or 8 lines of floats
@@ -158,7 +159,7 @@ def test_the_arrays_the_threads_write_in_shares_start_on_a_cache_line():
     refsim.random.seed(1)
     net = COBANet(1000, 1)
     refsim.init_all_states(net)
-    pl = numba_network.plan(net)
+    pl = numba_backend.plan(net)
     arrays = [*pl.V, *pl.last_spike, *pl.spiking, *pl.fired, *pl.pop_g, *pl.feed_buffer]
     assert len(arrays) == 7 and all(a.size for a in arrays)
     assert all(a.ctypes.data % planning.CACHE_LINE == 0 for a in arrays)
@@ -175,16 +176,16 @@ def test_threads_follow_numba_the_cores_and_the_network_size(monkeypatch):
     def planned(n):
         net = COBANet(n, 1)
         refsim.init_all_states(net)
-        return numba_network.plan(net)
+        return numba_backend.plan(net)
 
     monkeypatch.setattr(numba, "get_num_threads", lambda: 8)
     pl = planned(4000)
-    expected = min(8, numba_network.usable_cores(), 4000 // numba_network.MIN_NEURONS_PER_THREAD)
-    assert numba_network.threads_for(pl) == expected
+    expected = min(8, driver.usable_cores(), 4000 // driver.MIN_NEURONS_PER_THREAD)
+    assert driver.threads_for(pl) == expected
     monkeypatch.setattr(numba, "get_num_threads", lambda: 1)
-    assert numba_network.threads_for(pl) == 1
+    assert driver.threads_for(pl) == 1
     monkeypatch.setattr(numba, "get_num_threads", lambda: 8)
-    assert numba_network.threads_for(planned(400)) == 1  # fewer than 1000 neurons a thread
+    assert driver.threads_for(planned(400)) == 1  # fewer than 1000 neurons a thread
 
 
 @SENDS_SIGINT

@@ -76,11 +76,11 @@ def test_a_run_streamed_to_disk_equals_a_run_in_memory(backend, tmp_path, monkey
 def test_a_full_numba_spike_buffer_goes_to_the_monitors(tmp_path, monkeypatch):
     """The compiled loop hands its spike buffer over whenever it is full (in memory, or
     appended to the file of a streamed run) and goes on."""
-    from refsim.backends import numba_network
+    from refsim.backends.numba import driver
 
     net = _network()
     whole = refsim.run(net, 300 * pq.ms, monitors={"s": net.pop}, progress=False)
-    monkeypatch.setattr(numba_network, "_FIRST_SPIKES", 1)  # a buffer of 4 x 400 pairs
+    monkeypatch.setattr(driver, "_FIRST_SPIKES", 1)  # a buffer of 4 x 400 pairs
     for record_to in (None, tmp_path / "rec"):
         net = _network()
         parts = refsim.run(net, 300 * pq.ms, monitors={"s": net.pop}, progress=False,

@@ -623,15 +623,15 @@ def _sigint_during(where: str, backend: str):
     if where == "steps":  # compiled (or loaded) before the timer starts
         _run(_coba(200), 1, backend)
     if where == "plan":
-        from refsim.backends import numba_network
+        from refsim.backends import numba as numba_backend
 
-        real = numba_network.plan
+        real = numba_backend.plan
 
         def plan_then_ctrl_c(n):
             os.kill(os.getpid(), signal.SIGINT)
             return real(n)
 
-        numba_network.plan = plan_then_ctrl_c
+        numba_backend.plan = plan_then_ctrl_c
     # a signal sent too early for 'steps' (a busy machine still preparing the run) stops
     # it before step 0: then a fresh run gets one later
     for delay in (0.5, 1, 2, 4, 8):

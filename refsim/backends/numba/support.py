@@ -194,3 +194,19 @@ TWINS = scalar_twins()
 
 for _function in TWINS:
     register_jitable(forceinline=True)(_function)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _stored(x, single):
+    """``x`` as a state holds it: rounded to the nearest float32 in a network built under
+    ``precision=32`` (``single``, :attr:`Plan.single`), else unchanged."""
+    return np.float64(np.float32(x)) if single else x
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _share(n, part, parts):
+    """The first index of ``part``'s share of ``n`` neurons, or ``n`` for ``part ==
+    parts``: a multiple of 64, so that in the plan's arrays (which start on a cache line,
+    :func:`~refsim.backends.plan.aligned_zeros`) no cache line, of floats or of one-byte
+    flags, holds the neurons of two threads."""
+    return n if part >= parts else (n * part // parts) // 64 * 64

@@ -1,0 +1,207 @@
+"""The synaptic rows of a population in a step (Expon decay plus the projections'
+buffers, DualExpon), the presynaptic synapses of an AlignPreProj and their
+propagation through its weights, and the rows a CUBA-only LIF population reads."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from refsim.backends.numba.propagate import _feed_values
+from refsim.backends.numba.support import (
+    _stored,
+    param_at,
+    vector_at,
+)
+from refsim.backends.plan import ALPHA_KIND as _ALPHA
+from refsim.backends.plan import AMPA_KIND as _AMPA
+from refsim.backends.plan import BIONMDA_KIND as _BIONMDA
+from refsim.backends.plan import CUBA_KIND as _CUBA
+from refsim.backends.plan import DUAL_ALPHA_KIND as _DUAL_ALPHA
+from refsim.backends.plan import EXPON_KIND as _EXPON
+from refsim.backends.plan import PRE_OUTPUT_KIND as _PRE_OUTPUT
+from refsim.backends.plan import STD_KIND as _STD
+from refsim.backends.plan import STP_KIND as _STP
+from refsim.fmath import exp_scalar
+from refsim.synapses.alpha import alpha_step_scalar
+from refsim.synapses.expon import (
+    dual_expon_step_scalar,
+    expon_decay_scalar,
+    expon_factor_scalar,
+)
+from refsim.synapses.kinetic import ampa_step_scalar, bionmda_step_scalar, transmitter_scalar
+from refsim.synapses.stp import std_step_scalar, stp_step_scalar
+
+# The block kernels below index state arrays at ``j = b0 + w``, tables at ``k = k0 + w``
+# and scratch at ``w``, with ``w`` counting from 0 and both offsets clamped at 0: so the
+# compiler knows no index is negative (Numba would otherwise test each one for Python's
+# wrap-around) and vectorises the loops.  Slicing instead would cost two atomic
+# reference counts per view.
+
+@numba.njit(cache=True, error_model="numpy")
+def _synapses(b0, b1, shift, narrow, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
+              f_pop, f_row, f_buffer, dt, single):
+    """Neurons ``b0 .. b1 - 1`` of population ``p``: each synapse decays, then adds its
+    feeds' buffers in feeding order (the oracle's delta queue) and clears them.
+    Tables (``TAU``, ``FACTOR``, ``DUAL_PARAM``, ``DUAL_FACTOR``) are read at column
+    ``j - shift``, or, ``narrow`` (one value for the population), as numbers; a DualExpon
+    row keeps its states in ``DUAL[r]`` and its output in ``G[r]``, which first sums this
+    step's events."""
+    b0, n = max(b0, 0), b1 - b0
+    k0 = max(b0 - shift, 0)
+    for r in range(G.shape[0]):
+        if KIND[r] == _PRE_OUTPUT:  # filled by its AlignPreProj, in step 1
+            continue
+        if KIND[r] != _EXPON:
+            _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
+                        f_pop, f_row, f_buffer, dt, single)
+            continue
+        decayed = False
+        for f in range(f_pop.size):
+            if f_pop[f] != p or f_row[f] != r:
+                continue
+            buf = vector_at(f_buffer, f, np.float64)
+            if decayed:
+                for w in range(n):
+                    j = b0 + w
+                    G[r, j] = _stored(G[r, j] + buf[j], single)
+                    buf[j] = 0.0
+            elif narrow:  # the decay and the first feed in one pass
+                _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], True, buf, single)
+            else:
+                _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], True, buf, single)
+            decayed = True
+        if not decayed and narrow:  # no feed: the decay alone (``G[r]`` stands for a buffer)
+            _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], False, G[r], single)
+        elif not decayed:
+            _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], False, G[r], single)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _expon_decay(b0, n, g, tau, factor, fed, buf, single):
+    """``g[j]`` of neurons ``b0 .. b0 + n - 1`` (an Expon's conductance): its decay, then,
+    if ``fed``, ``+ buf[j]`` (clearing ``buf``).  ``tau``, ``factor``: rows of the
+    population's tables, or numbers (:func:`param_at`)."""
+    b0 = max(b0, 0)
+    if fed:
+        for w in range(n):
+            j = b0 + w
+            decayed = expon_decay_scalar(g[j], param_at(tau, j), param_at(factor, j))
+            g[j] = _stored(decayed + buf[j], single)
+            buf[j] = 0.0
+    else:
+        for w in range(n):
+            j = b0 + w
+            g[j] = _stored(expon_decay_scalar(g[j], param_at(tau, j), param_at(factor, j)),
+                           single)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
+                f_row, f_buffer, dt, single):
+    """Row ``r`` (a DualExpon) over neurons ``b0 .. b0 + n - 1``: the events
+    ``0.0 + x_1 + x_2 ...`` (the oracle's ``sum_delta_inputs(0.0)``) into ``G[r]``, then
+    the step twin, whose output replaces them."""
+    b0, k0 = max(b0, 0), max(k0, 0)
+    first = True
+    for f in range(f_pop.size):
+        if f_pop[f] != p or f_row[f] != r:
+            continue
+        buf = vector_at(f_buffer, f, np.float64)
+        for w in range(n):
+            j = b0 + w
+            G[r, j] = _stored((0.0 if first else G[r, j]) + buf[j], single)
+            buf[j] = 0.0
+        first = False
+    alpha = KIND[r] == _DUAL_ALPHA
+    for w in range(n):
+        j, k = b0 + w, k0 + w
+        events = 0.0 if first else G[r, j]
+        rise, decay, g = dual_expon_step_scalar(
+            DUAL[r, 0, j], DUAL[r, 1, j], events, DUAL_PARAM[r, 0, k], TAU[r, k],
+            DUAL_FACTOR[r, 0, k], FACTOR[r, k], DUAL_PARAM[r, 1, k], alpha,
+            DUAL_FACTOR[r, 1, k], dt)
+        DUAL[r, 0, j], DUAL[r, 1, j] = _stored(rise, single), _stored(decay, single)
+        G[r, j] = _stored(g, single)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt, single):
+    """The presynaptic side of one AlignPreProj, neuron by neuron: the input ``x_in[j]``
+    (:func:`_spike_input`) through the plasticity (states ``Q``, parameters ``QP``), into
+    the synapse (states ``S``, parameters ``P``; rows named in ``plan.PRE_SYNAPSES``);
+    ``out[j]`` is the synapse's output."""
+    for j in range(out.size):
+        x = x_in[j]
+        if stp_kind == _STP:  # QP: U, tau_f, tau_d
+            Q[0, j], Q[1, j], x = stp_step_scalar(Q[0, j], Q[1, j], x, QP[0, j], QP[1, j],
+                                                  QP[2, j], dt)
+        elif stp_kind == _STD:  # QP: tau, U
+            Q[0, j], x = std_step_scalar(Q[0, j], x, QP[0, j], QP[1, j], dt)
+        if kind == _EXPON:  # P: tau
+            S[0, j] = expon_decay_scalar(S[0, j], P[0, j], expon_factor_scalar(P[0, j], dt)) + x
+            out[j] = S[0, j]
+        elif kind == _ALPHA:  # P: tau; S: g, h
+            S[0, j], S[1, j] = alpha_step_scalar(S[0, j], S[1, j], x, P[0, j], dt)
+            out[j] = S[0, j]
+        elif kind == _AMPA:  # P: alpha, beta, T, T_dur, g_max; S: g, spike_arrival_time
+            S[1, j], TT = transmitter_scalar(S[1, j], x, P[2, j], P[3, j], t)
+            S[0, j] = ampa_step_scalar(S[0, j], TT, P[0, j], P[1, j], P[4, j], dt)
+            out[j] = S[0, j]
+        elif kind == _BIONMDA:  # P: alpha1, beta1, alpha2, beta2, T, T_dur, g_max;
+            #                     S: g, x, spike_arrival_time
+            S[2, j], TT = transmitter_scalar(S[2, j], x, P[4, j], P[5, j], t)
+            S[0, j], S[1, j] = bionmda_step_scalar(S[0, j], S[1, j], TT, P[0, j], P[1, j],
+                                                   P[2, j], P[3, j], P[6, j], dt)
+            out[j] = S[0, j]
+        else:  # DualExpon; P: tau_rise, tau_decay, factor; S: g_rise, g_decay
+            S[0, j], S[1, j], out[j] = dual_expon_step_scalar(
+                S[0, j], S[1, j], 0.0 + x, P[0, j], P[1, j], expon_factor_scalar(P[0, j], dt),
+                expon_factor_scalar(P[1, j], dt), P[2, j], kind == _DUAL_ALPHA,
+                exp_scalar(-dt / P[1, j]), dt)
+        if single:  # the states (but an event time, the last row of AMPA and BioNMDA)
+            for r in range(Q.shape[0]):
+                Q[r, j] = _stored(Q[r, j], single)
+            for r in range(S.shape[0] - (kind == _AMPA or kind == _BIONMDA)):
+                S[r, j] = _stored(S[r, j], single)
+            out[j] = _stored(out[j], single)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _pre_propagate(g_pre, indptr, idx, w, G, row, single):
+    """``G[row] = g_pre @ W`` as the oracle sums it (``event_csr_propagate``): from zero,
+    through :func:`_feed_values`."""
+    out = G[row]
+    for j in range(out.size):
+        out[j] = 0.0
+    _feed_values(g_pre, indptr, idx, w, out)
+    if single:
+        for j in range(out.size):
+            out[j] = _stored(out[j], single)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cuba_rows(p, KIND, f_pop, f_row, out_row, out_kind, o_begin, o_end):
+    """The feeds of population ``p``'s synapse rows when :func:`_lif_cuba_pass` can step
+    it: one or two Expon rows, each fed by exactly one projection and read by one CUBA
+    output, outputs in row order (else ``(-1, -1)``).  For two rows ``(f0, f1)``, for one
+    ``(f0, f0)``."""
+    rows = KIND.size
+    if rows < 1 or rows > 2 or o_end - o_begin != rows:
+        return -1, -1
+    feed0, feed1 = -1, -1
+    for r in range(rows):
+        if KIND[r] != _EXPON or out_row[o_begin + r] != r or out_kind[o_begin + r] != _CUBA:
+            return -1, -1
+        found = -1
+        for f in range(f_pop.size):
+            if f_pop[f] == p and f_row[f] == r:
+                if found >= 0:  # a second feed into one row: the general passes
+                    return -1, -1
+                found = f
+        if found < 0:
+            return -1, -1
+        if r == 0:
+            feed0 = found
+        feed1 = found
+    return feed0, feed1
