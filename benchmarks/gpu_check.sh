@@ -23,7 +23,7 @@ echo "== 2. pytest -m gpu"
 python3 -m pytest -q -m gpu -p no:cacheprovider 2>&1 | tail -30
 echo "== 3. the kernels"
 python3 - <<'PY'
-from refsim.backends.cupy_network import _module
+from refsim.backends.cupy.source import _module
 
 for name, kernel in _module().items():
     print(f"{name:18s} {kernel.num_regs:3d} registers a thread, {kernel.local_size_bytes:5d} "

@@ -28,7 +28,7 @@ units, ``model.p``), and ``current``, ``slope``, ``spike`` (1.0 or 0.0, the stor
 ``hard`` (``spk_reset == 'hard'``), ``dt`` (ms).  ``reset`` and ``step`` return the new
 ``(V, *states)`` (a tuple, or ``V`` alone for a model with no further state); ``spike``
 returns whether the neuron spikes.  The twins are written in the small language the
-GPU translator reads (:mod:`refsim.backends.cuda_source`): float arithmetic, ``if``,
+GPU translator reads (:mod:`refsim.backends.cupy.translate`): float arithmetic, ``if``,
 conditional expressions, calls of other twins (``refsim.fmath.exp_scalar``,
 ``refsim.integrators.exp_euler_scalar`` ...).
 """

@@ -160,8 +160,8 @@ def engine(name: str):
     """The package that plans and runs a compiled network on backend ``name``
     (``'numba'`` or ``'cupy'``): its ``plan(net)`` and ``run_compiled(...)``."""
     if name == "cupy":
-        from refsim.backends import cupy_network
-        return cupy_network
+        from refsim.backends import cupy
+        return cupy
     if name == "numba":
         from refsim.backends import numba
         return numba

@@ -5,7 +5,7 @@
 states, parameters and connectivity into the arrays of a :class:`Plan`, in the order of
 one step (docs/backends.md).  The states become private arrays that the compiled loop
 writes in place and the model objects keep viewing.  The numba backend
-(``backends/numba/``) and the cupy backend (``cupy_network.py``) both start from it.
+(``backends/numba/``) and the cupy backend (``backends/cupy/``) both start from it.
 """
 
 from __future__ import annotations

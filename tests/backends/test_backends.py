@@ -808,23 +808,23 @@ def test_golden_neuron_case_as_a_compiled_network_equals_numpy_and_the_recording
 
 
 def test_the_gpu_plan_takes_every_model_and_gives_the_kernels_the_plans_codes():
-    """cupy_network plans on the host (no CuPy needed): every neuron model (ref_var too),
+    """The cupy backend plans on the host (no CuPy needed): every neuron model (ref_var too),
     parameters one column wide, every integrator; the kernels read the plan's codes."""
-    from refsim.backends import cupy_network
+    from refsim.backends import cupy as cupy_backend
     from refsim.backends.plan import METHOD_CODES, NEURON_KINDS
 
     net, pop = _model_network(*MODEL_NETWORKS["GifRef"])
-    pl = cupy_network.plan(net)
+    pl = cupy_backend.plan(net)
     assert list(pl.refractory) == [True] and pl.params[0].shape == (17, 1)  # narrow: 1 wide
     assert pl.extra[0].shape == (3, 200) and pl.in_refractory[0].shape == (200,)
     assert np.array_equal(pl.spiking[0], pop.get_spike() != 0)
-    source = cupy_network.kernel_source()
+    source = cupy_backend.kernel_source()
     for cls, (kind, *_) in NEURON_KINDS.items():  # each kind's code is the plan's
         assert f"#define REFSIM_{_KIND_NAMES[kind]}_KIND {kind}\n" in source, cls.__name__
     for method, code in METHOD_CODES.items():
         assert f"#define REFSIM_{method.upper()}_METHOD {code}\n" in source
     net, _ = _explicit_network("AdExIF", "rk2")
-    assert list(cupy_network.plan(net).method) == [METHOD_CODES["rk2"]]
+    assert list(cupy_backend.plan(net).method) == [METHOD_CODES["rk2"]]
 
 
 #: the names of the plan's neuron kinds, as the kernels spell them (REFSIM_<name>_KIND)
@@ -1021,7 +1021,7 @@ def test_align_pre_projections_compile_bit_for_bit(case, backend):
 
 
 def test_align_pre_projections_that_do_not_compile_say_why():
-    from refsim.backends import cupy_network
+    from refsim.backends import cupy as cupy_backend
     from refsim.backends import numba as numba_backend
     from refsim.backends.plan import NotCompilable
 
@@ -1033,7 +1033,7 @@ def test_align_pre_projections_that_do_not_compile_say_why():
         refsim.init_all_states(net)
         return net
 
-    for planner in (numba_backend.plan, cupy_network.plan):
+    for planner in (numba_backend.plan, cupy_backend.plan):
         with pytest.raises(NotCompilable, match="AlignPreProj with modules does not compile"):
             planner(net_with(lambda spikes: spikes))
         with pytest.raises(NotCompilable, match=r"AMPA and stp=STDLike does not compile "

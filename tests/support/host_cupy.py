@@ -1,12 +1,12 @@
 """The cupy backend's kernels run on the CPU: a stand-in for the part of CuPy it uses.
 
-The GPU kernels of ``refsim/backends/cupy_kernels.cu`` (and the C twins placed above
+The GPU kernels of ``refsim/backends/cupy/kernels.cu`` (and the C twins placed above
 them) are plain CUDA C++: one thread per neuron, row or event, no shared memory, no
 ``__syncthreads``, integer atomics only.  Such a kernel can be run by the host's C++
 compiler with the CUDA names defined as plain C++ (``threadIdx``, ``blockIdx``,
 ``atomicAdd``...) and a loop over the threads of every block.  This module does that, so
 that ``refsim.run`` on the ``cupy`` backend runs its real kernels and its real
-``cupy_network`` code on any machine with ``g++``, and the tests can compare it with the
+``refsim.backends.cupy`` code on any machine with ``g++``, and the tests can compare it with the
 numpy oracle bit for bit.
 
 What it checks and what it cannot:
@@ -14,7 +14,7 @@ What it checks and what it cannot:
 * the kernels' arithmetic and their order of operations (compiled with
   ``-ffp-contract=off``, as NVRTC with ``--fmad=false``), the arguments of every launch
   (count, C type, the dtype of every array: a mismatch raises ``TypeError``, where the GPU
-  would read garbage), the host code of ``cupy_network`` (uploads, CUDA graphs, spike
+  would read garbage), the host code of ``refsim.backends.cupy`` (uploads, CUDA graphs, spike
   records, copy back);
 * threads run one after the other, blocks and threads in **reverse** order, so a kernel
   whose result depended on the order of its threads (the order in which ``fired`` is

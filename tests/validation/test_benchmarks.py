@@ -202,15 +202,15 @@ def test_the_gpu_check_script_parses_and_calls_what_exists():
     import re
     import subprocess
 
-    from refsim.backends import cupy_network
+    from refsim.backends.cupy import source
 
     script = pathlib.Path(__file__).parents[2] / "benchmarks" / "gpu_check.sh"
     text = script.read_text()
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
-    assert "from refsim.backends.cupy_network import _module" in text
-    assert hasattr(cupy_network, "_module")
+    assert "from refsim.backends.cupy.source import _module" in text
+    assert hasattr(source, "_module")
     for kernel in ("population_step", "count_events", "gather_events"):
-        assert f'"{kernel}"' in pathlib.Path(cupy_network.__file__).read_text()
+        assert f'"{kernel}"' in pathlib.Path(source.__file__).read_text()
     # each option given to refsim bench is one of its options
     bench_lines = re.findall(r"refsim\.validation\.bench (.*?)\n(?!\s+--)", text.replace(
         "\\\n", " "))

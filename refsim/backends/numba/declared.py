@@ -27,6 +27,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, register_jitable
 
+from refsim.backends.cupy.translate import _Function
 from refsim.backends.numba.support import _pointer
 from refsim.backends.plan import PARAMS, NotCompilable
 from refsim.compiled import NeuronTwins
@@ -125,8 +126,6 @@ _REGISTERED: set = set()  # the functions made jittable here, once each
 def _jittable(function) -> None:
     """Make ``function`` and the Python functions it calls callable from compiled code
     (refsim's own twins are so already: :mod:`refsim.backends.numba.support`)."""
-    from refsim.backends.cuda_source import _Function
-
     if function in _REGISTERED:
         return
     _REGISTERED.add(function)

@@ -1,6 +1,6 @@
 """The C twins generated for the GPU give the Python twins' bits (host C compiler).
 
-The cupy backend compiles the C that :mod:`refsim.backends.cuda_source` generates from
+The cupy backend compiles the C that :mod:`refsim.backends.cupy.translate` generates from
 the Python scalar twins.  Here the same C is compiled by the host's C compiler (no
 contraction into fused multiply-adds, as ``--fmad=false`` on the GPU) and called through
 ctypes on random and edge-case arguments: every result must equal the Python twin's bit
@@ -19,9 +19,8 @@ import numpy as np
 import pytest
 
 from refsim import backends
-from refsim.backends import cuda_source
-from refsim.backends.cuda_source import TranslationError, twin_source
-from refsim.backends.cupy_network import COMPILE_OPTIONS, KERNEL_TWINS
+from refsim.backends.cupy import COMPILE_OPTIONS, KERNEL_TWINS, translate
+from refsim.backends.cupy.translate import TranslationError, twin_source
 
 COMPILER = shutil.which("cc") or shutil.which("gcc")
 needs_cc = pytest.mark.skipif(COMPILER is None, reason="no host C compiler (cc/gcc) on PATH")
@@ -29,7 +28,7 @@ needs_cc = pytest.mark.skipif(COMPILER is None, reason="no host C compiler (cc/g
 
 def _returned(function) -> int:
     """How many values the twin returns."""
-    return cuda_source._Function(function).returns
+    return translate._Function(function).returns
 
 
 def _stores(function, call: str, at: str) -> str:
@@ -167,7 +166,7 @@ def test_translation_writes_python_order_with_explicit_parentheses():
 
 
 def test_columns_for_the_gpu_gather_keep_the_cpus_order_of_addition():
-    from refsim.backends.cupy_network import _csc
+    from refsim.backends.cupy.device import _csc
 
     rng = np.random.default_rng(3)
     # 50 rows of 0-24 entries each, columns unsorted and repeated within a row
@@ -209,7 +208,7 @@ def test_the_whole_kernel_source_compiles_for_the_gpu(tmp_path, declared):
     """NVCC (CUDA's compiler; no GPU needed) takes the source the cupy backend hands to
     NVRTC, with its options, without a warning: the kernels alone, and with the
     ``declared_neuron`` of declared models."""
-    from refsim.backends.cupy_network import kernel_source
+    from refsim.backends.cupy import kernel_source
 
     classes = _declared_models() if declared else ()
     (tmp_path / "kernels.cu").write_text(kernel_source(classes))

@@ -1,7 +1,7 @@
 /* refsim's GPU step (the cupy backend), one thread per neuron or per row.
  *
  * The model arithmetic is not here: it is the scalar twins (spike_scalar, reset_scalar,
- * lif_drift_scalar, hh_step_scalar, ...) that refsim/backends/cuda_source.py translates
+ * lif_drift_scalar, hh_step_scalar, ...) that refsim/backends/cupy/translate.py translates
  * from their Python code and places above this file, after the codes of the plan
  * (REFSIM_*_KIND, from refsim/backends/plan.py).  These kernels only arrange the loops,
  * in the order of one step of refsim.Network.update (docs/backends.md):
@@ -542,7 +542,7 @@ REFSIM_FN double row_events(int r, long long j, double start, int single, int *f
 }
 
 /* A neuron of a declared model (refsim.NeuronTwins): generated per network after this
-   code, one branch per model's slot (refsim/backends/cuda_declared.py) */
+   code, one branch per model's slot (refsim/backends/cupy/declared.py) */
 REFSIM_FN int declared_neuron(const Population &P, long long j, long long k, int slot,
                               int spike, double t, double dt);
 

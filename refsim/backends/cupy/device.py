@@ -1,115 +1,18 @@
-"""The cupy backend: a :func:`refsim.run` of a :class:`refsim.Network` on an NVIDIA GPU.
-
-The network is read by :func:`refsim.backends.plan.plan` (the same plan as the numba
-backend), copied to the GPU once, and advanced by the kernels of ``cupy_kernels.cu``:
-per step, the kernels of each projection (its delay, its presynaptic synapses, its
-events), then one per population (the order of :meth:`refsim.Network.update`,
-docs/backends.md).  The model arithmetic inside those
-kernels is C generated from the Python scalar twins by
-:mod:`refsim.backends.cuda_source` and compiled without fused multiply-adds, so the
-GPU gives the CPU backends' bits: same spike steps, same states.
-
-Connectivity is the CSR matrix built on the host from the run's seed, so it is the CPU's
-own.  A projection whose weights are all one bit pattern counts its events per target
-with integer atomics (exact in any order); one with weights per synapse sums each
-target's column in CSC order, rows ascending, without atomics; so do delayed
-projections and AlignPreProj.  Spikes are recorded as
-one row of flags per step on the GPU and turned into (step, index) pairs per chunk.
-
-Importing this module does not import CuPy; running does.
-"""
+"""A planned network on the GPU (:class:`_Device`): its arrays uploaded once, the
+launches of one step, a chunk of steps captured as a CUDA graph, the states copied
+back; and each projection's columns (CSC) for the kernels that gather without atomics."""
 
 from __future__ import annotations
-
-import pathlib
-import re
-import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from refsim.backends import plan as plan_codes
-from refsim.backends.cuda_declared import declared_source, declared_twins
+from refsim.backends.cupy.source import _module
 from refsim.backends.plan import (
-    NotCompilable,
     Plan,
-    add_spikes,
-    checked_vectors,
-    deliver,
-    monitored,
-    scalar_twins,
 )
-from refsim.backends.plan import plan as plan_network
-from refsim.stability import Finding, is_checked
-from refsim.synapses.expon import DualExpon, Expon
 
-if TYPE_CHECKING:
-    from refsim.interrupt import CtrlC
-
-__all__ = ["KERNEL_TWINS", "NotCompilable", "plan", "run_compiled", "kernel_source"]
-
-#: the kernels' own code (the loops around the twins)
-_KERNELS = (pathlib.Path(__file__).with_name("cupy_kernels.cu")).read_text()
-
-
-def _called_twins() -> tuple:
-    """The scalar twins that ``cupy_kernels.cu`` calls by name (its comments aside)."""
-    code = re.sub(r"/\*.*?\*/", "", _KERNELS, flags=re.S)
-    return tuple(f for f in scalar_twins() if re.search(rf"\b{f.__name__}\(", code))
-
-
-#: the scalar twins the kernels call; cuda_source translates them and what they call
-KERNEL_TWINS = _called_twins()
-#: NVRTC options: no contraction into fused multiply-adds (the CPU's rounding, op by op)
-COMPILE_OPTIONS = ("--fmad=false", "-std=c++17")
 _THREADS = 256  # threads per block
-
-
-def _plan_codes() -> str:
-    """``#define REFSIM_<NAME>`` for the plan's codes (``*_KIND``: neurons, synapses,
-    outputs, delays, plasticity; ``*_METHOD``: integrators)."""
-    return "".join(f"#define REFSIM_{name} {getattr(plan_codes, name)}\n"
-                   for name in dir(plan_codes)
-                   if name.endswith(("_KIND", "_METHOD")) and not name.startswith("_")
-                   and isinstance(getattr(plan_codes, name), int))
-
-
-def kernel_source(declared: tuple = ()) -> str:
-    """The whole CUDA source: the translated twins (the kernels' and those of the
-    ``declared`` models' classes), the plan's codes, ``cupy_kernels.cu``, then the
-    declared models' ``declared_neuron`` (:mod:`refsim.backends.cuda_declared`)."""
-    from refsim.backends.cuda_source import twin_source
-
-    return (twin_source(KERNEL_TWINS + declared_twins(declared)) + "\n" + _plan_codes()
-            + "\n" + _KERNELS + "\n" + declared_source(declared))
-
-
-def plan(net) -> Plan:
-    """Read ``net`` into a plan for the GPU (shared parameters one column wide): every
-    neuron model of the numba backend, with exponential Euler or an explicit method;
-    Expon and DualExpon synapses of AlignPostProj (merged or their own), with or without a
-    delay, and AlignPreProj (every presynaptic synapse, STP or STD, a SpikeDelay), on COBA
-    or CUBA outputs; float64 or float32 (states rounded where they are written)."""
-    from refsim.backends.cuda_source import TranslationError, twin_source
-
-    pl = plan_network(net, narrow_width=1, synapse_kinds=(Expon, DualExpon), single_ok=True,
-                      unmerged=True, explicit=True)
-    for slot, cls in enumerate(pl.declared):  # its twins translate, beside the others
-        try:
-            twin_source(KERNEL_TWINS + declared_twins(pl.declared[:slot + 1]))
-        except TranslationError as exc:
-            raise NotCompilable(f"{cls.__name__}.compiled: its twins do not translate to C "
-                                f"({exc})") from None
-    return pl
-
-
-def _module(declared: tuple = ()):
-    import cupy
-
-    module = cupy.RawModule(code=kernel_source(declared), options=COMPILE_OPTIONS)
-    return {name: module.get_function(name)
-            for name in ("count_events", "gather_events", "delay_spikes", "delay_events",
-                         "pre_synapses", "population_step", "begin_populations")}
 
 
 def _csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int,
@@ -318,107 +221,3 @@ class _Device:
         """The final states into the plan's host arrays (which the models view)."""
         for host, gpu in self.mirrors():
             host[...] = gpu.get()
-
-
-def _first_unstable(cupy, gpu_vectors, bounds, names, step: int, dt: float):
-    """The first value of the GPU's checked vectors outside its bounds (NaN and inf
-    included), in the order of :func:`refsim.backends.plan.checked_vectors`, or None."""
-    for k, vector in enumerate(gpu_vectors):
-        low, high = bounds[k]
-        bad = cupy.nonzero(~((vector >= low) & (vector <= high)))[0]
-        if bad.size:
-            j = int(bad[:1].get()[0])
-            module, name, unit = names[k]
-            return Finding(module, name, (j,), float(vector[j:j + 1].get()[0]), unit, step,
-                           step * dt, (float(low), float(high)))
-    return None
-
-
-def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
-                 bar=None, ctrl_c: CtrlC | None = None,
-                 check_every: int | None = None) -> tuple[float, float, int, Finding | None]:
-    """Run ``n_steps`` of a planned network on the GPU, filling ``mons``; return
-    (compile s, run s, steps done, the instability found or None).  Compilation (or
-    CuPy's cache), the upload and the capture of the step graph are timed apart from the
-    run.  A Ctrl-C (``ctrl_c``, from :func:`refsim.run`) stops it before the next step
-    (the next chunk where a graph replays whole chunks): fewer steps are done, and the
-    monitors hold every one.  The stability check (:mod:`refsim.stability`) runs on the
-    GPU at the steps ``check_every`` names, and where a graph replays whole chunks at the
-    end of each chunk instead (and always after the last step); a state found bad stops
-    the run after that step."""
-    import cupy
-
-    recorded, monitored_states = monitored(pl, mons)
-    width = sum(pl.V[p].size for p in recorded)
-    chunk = int(max(1, min(1000, n_steps, (1 << 27) // max(width, 1))))  # <= 128 MiB of flags
-
-    stream = cupy.cuda.Stream(non_blocking=True)
-    with stream:
-        t0 = time.perf_counter()
-        dev = _Device(pl, first_step, dt, recorded, chunk)
-        # per state monitor: its source on the GPU, its selection, a GPU buffer of the
-        # records of one chunk, and its own buffer on the host (in memory or mapped to disk)
-        readers = [(mon, dev.copy_of(state), cupy.asarray(sel),
-                    cupy.empty((-(-chunk // mon.every) + 1, sel.size)),
-                    mon.allocate((sel.size,)))
-                   for mon, state, sel in monitored_states]
-        # a graph of a whole chunk, unless a state monitor reads between steps
-        graph = dev.graph(chunk) if not readers and n_steps >= chunk else None
-        stream.synchronize()
-        compile_s = time.perf_counter() - t0
-
-        vectors, bounds, names = checked_vectors(pl)
-        gpu_vectors = [dev.copy_of(v) for v in vectors] if check_every else []
-        last = first_step + n_steps - 1
-        found = None
-
-        def checked(i: int):  # the check after step i of the run, where it is due
-            step = first_step + i
-            return _first_unstable(cupy, gpu_vectors, bounds, names, step, dt) \
-                if is_checked(step, check_every, last) else None
-
-        spikes = {}
-        counts = [0] * len(readers)  # records taken, and copied to the host
-        moved = [0] * len(readers)
-        t0 = time.perf_counter()
-        done = 0
-        for c0 in range(0, n_steps, chunk):
-            if ctrl_c is not None and ctrl_c.asked or found is not None:
-                break
-            c1 = min(n_steps, c0 + chunk)
-            if graph is not None and c1 - c0 == chunk:
-                graph.launch(stream)
-                if check_every:  # the chunk's end, checked whether due or not
-                    found = _first_unstable(cupy, gpu_vectors, bounds, names,
-                                            first_step + c1 - 1, dt)
-            else:
-                for i in range(c0, c1):
-                    if ctrl_c is not None and ctrl_c.asked:
-                        c1 = i
-                        break
-                    dev.step()
-                    for m, (mon, source, sel, buffer, _) in enumerate(readers):
-                        if i % mon.every == 0:
-                            cupy.take(source, sel, out=buffer[counts[m] - moved[m]])
-                            counts[m] += 1
-                    found = checked(i)
-                    if found is not None:
-                        c1 = i + 1
-                        break
-            for p in recorded:  # (step, index) pairs by step, then index: the CPU's order
-                steps, index = cupy.nonzero(dev.record[p][: c1 - c0])
-                spikes[p] = (steps.get() + first_step + c0, index.get())
-            add_spikes(pl, mons, spikes.__getitem__)
-            for m, (_, _, _, buffer, host) in enumerate(readers):  # this chunk's records
-                host[moved[m]:counts[m]] = buffer[: counts[m] - moved[m]].get()
-                moved[m] = counts[m]
-            stream.synchronize()
-            done = c1
-            if bar is not None:
-                bar.update(c1 - c0)
-        run_s = time.perf_counter() - t0
-        dev.copy_back()
-        empty = np.zeros(0, dtype=np.int64)  # every chunk's spikes went to the monitors
-        deliver(pl, mons, lambda p: (empty, empty),
-                [(mon, count) for (mon, *_), count in zip(readers, counts, strict=True)])
-    return compile_s, run_s, done, found

@@ -6,7 +6,7 @@ unlike the numba loop they can name the models: :func:`declared_source` writes
 :data:`refsim.backends.plan.DECLARED_KIND`, with one branch per model (its slot).  Each
 branch is the order of one step of :mod:`refsim.compiled`, with the model's parameters
 read by name from the population's table and its twins (translated by
-:mod:`refsim.backends.cuda_source`) called with their arguments bound by name::
+:mod:`refsim.backends.cupy.translate`) called with their arguments bound by name::
 
     reset -> input at the post-reset V -> step -> refractory hold -> stored -> spike
 """
@@ -80,7 +80,7 @@ def _branch(slot: int, cls) -> list[str]:
 def declared_source(classes: list) -> str:
     """C of ``declared_neuron`` for the declared models ``classes`` (in their slots'
     order), to append after the kernels' own code (which declares it)."""
-    lines = ["/* The declared models of this network (refsim/backends/cuda_declared.py) */",
+    lines = ["/* The declared models of this network (refsim/backends/cupy/declared.py) */",
              "REFSIM_FN int declared_neuron(const Population &P, long long j, long long k,",
              "                              int slot, int spike, double t, double dt)",
              "{"]

@@ -7,7 +7,7 @@ GPU, :func:`twin_source` translates them, statement by statement, into C functio
 CUDA (and, for the tests, a host C compiler) compiles.  Every binary operation is
 written with its own parentheses, so C evaluates exactly Python's tree in Python's order;
 compiled without contraction into fused multiply-adds (``--fmad=false``), the C twins
-give the same bits as the Python ones (``tests/backends/test_cuda_source.py`` checks this with
+give the same bits as the Python ones (``tests/backends/test_translate.py`` checks this with
 the host's C compiler, and with CUDA on a GPU).
 
 The translator accepts the small language the twins are written in and nothing more:

@@ -1,0 +1,60 @@
+"""The kernels' whole source: the scalar twins the kernels call, translated to C
+(:mod:`refsim.backends.cupy.translate`), the plan's codes as ``#define``s, the
+kernels' own loops (``kernels.cu``), and the declared models' function
+(:mod:`refsim.backends.cupy.declared`); compiled by NVRTC (through CuPy) without fused
+multiply-adds."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+from refsim.backends import plan as plan_codes
+from refsim.backends.cupy.declared import declared_source, declared_twins
+from refsim.backends.cupy.translate import twin_source
+from refsim.backends.plan import (
+    scalar_twins,
+)
+
+#: the kernels' own code (the loops around the twins)
+_KERNELS = (pathlib.Path(__file__).with_name("kernels.cu")).read_text()
+
+
+def _called_twins() -> tuple:
+    """The scalar twins that ``kernels.cu`` calls by name (its comments aside)."""
+    code = re.sub(r"/\*.*?\*/", "", _KERNELS, flags=re.S)
+    return tuple(f for f in scalar_twins() if re.search(rf"\b{f.__name__}\(", code))
+
+
+#: the scalar twins the kernels call; the translator translates them and what they call
+KERNEL_TWINS = _called_twins()
+
+
+#: NVRTC options: no contraction into fused multiply-adds (the CPU's rounding, op by op)
+COMPILE_OPTIONS = ("--fmad=false", "-std=c++17")
+
+
+def _plan_codes() -> str:
+    """``#define REFSIM_<NAME>`` for the plan's codes (``*_KIND``: neurons, synapses,
+    outputs, delays, plasticity; ``*_METHOD``: integrators)."""
+    return "".join(f"#define REFSIM_{name} {getattr(plan_codes, name)}\n"
+                   for name in dir(plan_codes)
+                   if name.endswith(("_KIND", "_METHOD")) and not name.startswith("_")
+                   and isinstance(getattr(plan_codes, name), int))
+
+
+def kernel_source(declared: tuple = ()) -> str:
+    """The whole CUDA source: the translated twins (the kernels' and those of the
+    ``declared`` models' classes), the plan's codes, ``kernels.cu``, then the
+    declared models' ``declared_neuron`` (:mod:`refsim.backends.cupy.declared`)."""
+    return (twin_source(KERNEL_TWINS + declared_twins(declared)) + "\n" + _plan_codes()
+            + "\n" + _KERNELS + "\n" + declared_source(declared))
+
+
+def _module(declared: tuple = ()):
+    import cupy
+
+    module = cupy.RawModule(code=kernel_source(declared), options=COMPILE_OPTIONS)
+    return {name: module.get_function(name)
+            for name in ("count_events", "gather_events", "delay_spikes", "delay_events",
+                         "pre_synapses", "population_step", "begin_populations")}
