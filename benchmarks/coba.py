@@ -55,9 +55,11 @@ def main(argv: list[str] | None = None) -> None:
         print("RESULT " + json.dumps(runs[-1]), flush=True)
     per_s = sorted(r["run_s"] / args.duration for r in runs)
     median = per_s[len(per_s) // 2]
-    print(f"\nCOBA N={args.N}: refsim ({runs[-1]['engine']}) {median:.3f} s per simulated second "
-          f"(median of {len(runs)}; min {per_s[0]:.3f}), {runs[-1]['spikes']} spikes, "
-          f"{runs[-1]['rate_hz']} Hz, build {runs[-1]['build_s']:.2f} s")
+    print(
+        f"\nCOBA N={args.N}: refsim ({runs[-1]['engine']}) {median:.3f} s per simulated second "
+        f"(median of {len(runs)}; min {per_s[0]:.3f}), {runs[-1]['spikes']} spikes, "
+        f"{runs[-1]['rate_hz']} Hz, build {runs[-1]['build_s']:.2f} s"
+    )
     if args.N == 4000:
         print("\nPeers on this machine kind (shared/anchors/perf.md, 2026-11-22, not this run):")
         for name, seconds in PEERS_COBA_4000.items():

@@ -71,14 +71,15 @@ class TraubHH(ContinuousNeuron):
     def init_state(self, batch_size=None):
         self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
         for gate in ("m", "h", "n"):
-            setattr(self, gate, self._new_state(gate, refsim.init.Constant(0.0), None,
-                                                batch_size))
+            setattr(self, gate, self._new_state(gate, refsim.init.Constant(0.0), None, batch_size))
 
     def rates(self, V):
         u = V - self.VT
-        return {"m": (0.32 * 4.0 / exprel((13.0 - u) / 4.0), 0.28 * 5.0 / exprel((u - 40.0) / 5.0)),
-                "h": (0.128 * np.exp((17.0 - u) / 18.0), 4.0 / (1.0 + np.exp((40.0 - u) / 5.0))),
-                "n": (0.032 * 5.0 / exprel((15.0 - u) / 5.0), 0.5 * np.exp((10.0 - u) / 40.0))}
+        return {
+            "m": (0.32 * 4.0 / exprel((13.0 - u) / 4.0), 0.28 * 5.0 / exprel((u - 40.0) / 5.0)),
+            "h": (0.128 * np.exp((17.0 - u) / 18.0), 4.0 / (1.0 + np.exp((40.0 - u) / 5.0))),
+            "n": (0.032 * 5.0 / exprel((15.0 - u) / 5.0), 0.5 * np.exp((10.0 - u) / 40.0)),
+        }
 
     def update(self, x=None):
         dt = environ.dt_ms()
@@ -87,14 +88,16 @@ class TraubHH(ContinuousNeuron):
         p = self.p
         g_Na = p.gNa * self.m.data**3 * self.h.data
         g_K = p.gK * self.n.data**4
-        drift = (p.gL * (self.EL - V_old) - g_Na * (V_old - self.ENa)
-                 - g_K * (V_old - self.EK) + I) / p.C
+        drift = (
+            p.gL * (self.EL - V_old) - g_Na * (V_old - self.ENa) - g_K * (V_old - self.EK) + I
+        ) / p.C
         jacobian = (-p.gL - g_Na - g_K + dI) / p.C
         V = exp_euler(V_old, drift, jacobian, dt)
         for gate, (alpha, beta) in self.rates(V_old).items():
             x_old = getattr(self, gate).data
-            getattr(self, gate).data = exp_euler(x_old, alpha * (1 - x_old) - beta * x_old,
-                                                 -(alpha + beta), dt)
+            getattr(self, gate).data = exp_euler(
+                x_old, alpha * (1 - x_old) - beta * x_old, -(alpha + beta), dt
+            )
         self.V.data = V
         self.spike = self.crossing(V_old, V)
         return self.spike
@@ -113,11 +116,15 @@ class COBAHHNet(refsim.Module):
         self.E = refsim.AlignPostProj(
             comm=refsim.EventFixedProb(self.n_exc, N, p, 6.0 * pq.nS, seed=seed),
             syn=refsim.Expon.desc(N, tau=5.0 * pq.ms, g_initializer=nS0),
-            out=refsim.COBA.desc(E=0.0 * pq.mV), post=self.pop)
+            out=refsim.COBA.desc(E=0.0 * pq.mV),
+            post=self.pop,
+        )
         self.I = refsim.AlignPostProj(
             comm=refsim.EventFixedProb(N - self.n_exc, N, p, 67.0 * pq.nS, seed=seed + 1),
             syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=nS0),
-            out=refsim.COBA.desc(E=-80.0 * pq.mV), post=self.pop)
+            out=refsim.COBA.desc(E=-80.0 * pq.mV),
+            post=self.pop,
+        )
 
     def kick_start(self):
         rng = np.random.default_rng(self._rng_seed + 100)
@@ -128,7 +135,7 @@ class COBAHHNet(refsim.Module):
     def update(self):
         spikes = getattr(self.pop, "spike", np.zeros(self.pop.num)) != 0
         self.E(spikes[: self.n_exc])
-        self.I(spikes[self.n_exc:])
+        self.I(spikes[self.n_exc :])
         return self.pop()
 
 
@@ -147,9 +154,18 @@ def measure(N: int, duration_s: float, seed: int) -> dict:
 
     with refsim.environ.context(dt=0.1 * pq.ms):
         res = refsim.run(step, duration_s * 1000 * pq.ms)
-    return dict(sim="refsim", version=refsim.__version__, backend=res.engine, model="cobahh", N=N,
-                seed=seed, build_s=round(build_s, 4), run_s=round(res.wall_s, 4),
-                spikes=counter["spikes"], rate_hz=round(counter["spikes"] / N / duration_s, 3))
+    return dict(
+        sim="refsim",
+        version=refsim.__version__,
+        backend=res.engine,
+        model="cobahh",
+        N=N,
+        seed=seed,
+        build_s=round(build_s, 4),
+        run_s=round(res.wall_s, 4),
+        spikes=counter["spikes"],
+        rate_hz=round(counter["spikes"] / N / duration_s, 3),
+    )
 
 
 def main(argv=None):
@@ -162,8 +178,10 @@ def main(argv=None):
     for _ in range(args.repeats):
         r = measure(args.N, args.duration, args.seed)
         print("RESULT " + json.dumps(r), flush=True)
-    print(f"\nCOBAHH N={args.N}: {r['run_s'] / args.duration:.3f} s per simulated second, "
-          f"{r['spikes']} spikes, {r['rate_hz']} Hz ({r['backend']})")
+    print(
+        f"\nCOBAHH N={args.N}: {r['run_s'] / args.duration:.3f} s per simulated second, "
+        f"{r['spikes']} spikes, {r['rate_hz']} Hz ({r['backend']})"
+    )
 
 
 if __name__ == "__main__":

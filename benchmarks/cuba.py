@@ -46,8 +46,10 @@ def main(argv=None):
     for r in runs:
         print("RESULT " + json.dumps(r))
     median = sorted(r["run_s"] / args.duration for r in runs)[len(runs) // 2]
-    print(f"\nCUBA N={args.N}: refsim ({runs[-1]['engine']}) {median:.3f} s per simulated second, "
-          f"{runs[-1]['spikes']} spikes, {runs[-1]['rate_hz']} Hz")
+    print(
+        f"\nCUBA N={args.N}: refsim ({runs[-1]['engine']}) {median:.3f} s per simulated second, "
+        f"{runs[-1]['spikes']} spikes, {runs[-1]['rate_hz']} Hz"
+    )
     if args.N == 4000:
         print("\nPeers on this machine kind (shared/anchors/perf.md, 2026-11-22, not this run):")
         for name, seconds in PEERS_CUBA_4000.items():

@@ -41,12 +41,14 @@ def example(name: str) -> str:
             f"n = refsim.init_all_states(refsim.{name}(3))\n"
             f"res = refsim.run(lambda: n({_example_input(name)}), 100 * pq.ms,\n"
             f"                 monitors={{'V': n.V, 'spikes': n}})\n"
-            f"print(res['V'].shape, res['spikes'].count)\n")
+            f"print(res['V'].shape, res['spikes'].count)\n"
+        )
     if name in ("Expon", "DualExpon", "Alpha"):
         return head + (
             f"syn = refsim.init_all_states(refsim.{name}(1))\n"
             f"g = [syn(1 * pq.mS if k == 0 else None) for k in range(200)]  # one event\n"
-            f"print(max(float(x[0]) for x in g), 'mS at most')\n")
+            f"print(max(float(x[0]) for x in g), 'mS at most')\n"
+        )
     if name in ("AMPA", "GABAa", "BioNMDA", "STP", "STD"):
         return head + (
             f"syn = refsim.init_all_states(refsim.{name}(1))\n"
@@ -54,12 +56,14 @@ def example(name: str) -> str:
             f"out = [syn(s) for s in spikes] if '{name}' in ('STP', 'STD') else refsim.run(\n"
             f"    lambda: syn(spikes[refsim.environ.get('i')]), 20 * pq.ms,\n"
             f"    monitors={{'g': syn.g}})['g']\n"
-            f"print(np.max(np.asarray(out)))\n")
+            f"print(np.max(np.asarray(out)))\n"
+        )
     args = "E=0 * pq.mV" if name in ("COBA", "MgBlock") else ""
     return head + (
         f"out = refsim.{name}({args})\n"
         f"out.bind_cond(np.array([0.5]) * pq.mS)\n"
-        f"print(out(-65 * pq.mV).rescale(pq.uA))\n")
+        f"print(out(-65 * pq.mV).rescale(pq.uA))\n"
+    )
 
 
 def _markdown(doc: str) -> str:
@@ -93,18 +97,26 @@ def _checks(cls) -> list[str]:
     relations = getattr(model, "param_relations", {})
     if not checks and not relations:
         return []
-    lines = ["### Values checked", "",
-             "Every parameter, initial value and input must be finite. A value outside its "
-             "range, or parameters that break a relation the model needs, raise `ValueError` "
-             "naming them ([units.md](../units.md)):", ""]
+    lines = [
+        "### Values checked",
+        "",
+        "Every parameter, initial value and input must be finite. A value outside its "
+        "range, or parameters that break a relation the model needs, raise `ValueError` "
+        "naming them ([units.md](../units.md)):",
+        "",
+    ]
     lines += [f"- `{name}` {rule}" for name, rule in checks.items()]
     lines += [f"- `{relation}`: {why}" for relation, why in relations.items()]
     bounds = getattr(cls, "state_bounds", {})
     if bounds:
-        lines += ["", "During a run (`refsim.run(..., check_every=...)`, "
-                  "[reliability.md](../reliability.md)) every state must stay finite, and "
-                  "these within bounds (internal units) beyond which the integration has "
-                  "diverged; else `refsim.NumericalInstability`:", ""]
+        lines += [
+            "",
+            "During a run (`refsim.run(..., check_every=...)`, "
+            "[reliability.md](../reliability.md)) every state must stay finite, and "
+            "these within bounds (internal units) beyond which the integration has "
+            "diverged; else `refsim.NumericalInstability`:",
+            "",
+        ]
         lines += [f"- `{name}` in [{lo:g}, {hi:g}]" for name, (lo, hi) in bounds.items()]
     return [*lines, ""]
 
@@ -130,22 +142,32 @@ def page(name: str) -> str:
         "## Validation",
         "",
     ]
-    parts += [f"- `{c}`" for c in cases] or ["- covered by the tests of its family "
-                                            "(`tests/models/test_models.py`)"]
+    parts += [f"- `{c}`" for c in cases] or [
+        "- covered by the tests of its family (`tests/models/test_models.py`)"
+    ]
     parts += ["", "## Example", "", "```python", example(name).rstrip(), "```", ""]
     return "\n".join(parts)
 
 
 def index() -> str:
-    rows = ["# Models", "",
-            "One page per model, generated from its docstring by `docs/build_model_pages.py`.",
-            "", "| model | kind | one line |", "|---|---|---|"]
+    rows = [
+        "# Models",
+        "",
+        "One page per model, generated from its docstring by `docs/build_model_pages.py`.",
+        "",
+        "| model | kind | one line |",
+        "|---|---|---|",
+    ]
     for names, kind in ((NEURONS, "neuron"), (SYNAPSES, "synapse"), (OUTPUTS, "output")):
         for name in names:
             first = inspect.getdoc(getattr(refsim, name)).splitlines()[0]
             rows.append(f"| [{name}](models/{name}.md) | {kind} | {first} |")
-    rows += ["", "Connectivity, projections, inputs and monitors are described in "
-             "[concepts.md](concepts.md).", ""]
+    rows += [
+        "",
+        "Connectivity, projections, inputs and monitors are described in "
+        "[concepts.md](concepts.md).",
+        "",
+    ]
     return "\n".join(rows)
 
 

@@ -22,8 +22,12 @@ refsim.environ.set(dt=0.1 * pq.ms)
 # Step 1: a population, one step of 8 mA.
 neurons = refsim.LIF(
     4,
-    V_rest=-52.0 * pq.mV, V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV, tau=10.0 * pq.ms,
-    V_initializer=refsim.init.Constant(-60.0 * pq.mV), spk_reset="soft",
+    V_rest=-52.0 * pq.mV,
+    V_th=-50.0 * pq.mV,
+    V_reset=-60.0 * pq.mV,
+    tau=10.0 * pq.ms,
+    V_initializer=refsim.init.Constant(-60.0 * pq.mV),
+    spk_reset="soft",
 )
 refsim.init_all_states(neurons)
 with refsim.environ.context(t=0.0 * pq.ms):
@@ -49,24 +53,30 @@ class EINet(refsim.Module):
         self.num = n_exc + n_inh
         self.N = refsim.LIF(
             self.num,
-            V_rest=-52.0 * pq.mV, V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV, tau=10.0 * pq.ms,
-            V_initializer=refsim.init.Normal(-60.0, 10.0, unit=pq.mV), spk_reset="soft",
+            V_rest=-52.0 * pq.mV,
+            V_th=-50.0 * pq.mV,
+            V_reset=-60.0 * pq.mV,
+            tau=10.0 * pq.ms,
+            V_initializer=refsim.init.Normal(-60.0, 10.0, unit=pq.mV),
+            spk_reset="soft",
         )
         self.E = refsim.AlignPostProj(
             comm=refsim.EventFixedProb(n_exc, self.num, prob, JE),
             syn=refsim.Expon.desc(self.num, tau=2.0 * pq.ms),
-            out=refsim.CUBA.desc(), post=self.N,
+            out=refsim.CUBA.desc(),
+            post=self.N,
         )
         self.I = refsim.AlignPostProj(
             comm=refsim.EventFixedProb(n_inh, self.num, prob, JI),
             syn=refsim.Expon.desc(self.num, tau=2.0 * pq.ms),
-            out=refsim.CUBA.desc(), post=self.N,
+            out=refsim.CUBA.desc(),
+            post=self.N,
         )
 
     def update(self, inp):
         spikes = self.N.get_spike() != 0.0
         self.E(spikes[: self.n_exc])
-        self.I(spikes[self.n_exc:])
+        self.I(spikes[self.n_exc :])
         self.N(inp)
         return self.N.get_spike()
 
@@ -97,8 +107,12 @@ from refsim.validation import golden_data  # noqa: E402
 
 recorded = golden_data.load("einet_seed0")
 _, replay = simulate(V0=recorded["V0_mV"] * pq.mV)
-print("replayed from brainpy's seed 0: total spikes", int(replay.sum()),
-      "| identical raster:", bool(np.array_equal(replay != 0, recorded["spikes"] != 0)))
+print(
+    "replayed from brainpy's seed 0: total spikes",
+    int(replay.sum()),
+    "| identical raster:",
+    bool(np.array_equal(replay != 0, recorded["spikes"] != 0)),
+)
 
 # Step 5: the raster.
 t_idx, n_idx = np.nonzero(spikes)

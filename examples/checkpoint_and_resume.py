@@ -39,24 +39,32 @@ if "--resume" not in sys.argv:
     first = refsim.run(net, 500 * pq.ms, monitors={"spikes": net.pop})
     path = refsim.save_state(net, CHECKPOINT, t=first.next_t)
     np.savez(SPIKES, steps=first["spikes"].steps, indices=first["spikes"].indices_fired)
-    print(f"ran {len(first.t)} steps ({first['spikes'].count} spikes); saved the state at "
-          f"t = {float(first.next_t.magnitude):g} ms to {path}")
+    print(
+        f"ran {len(first.t)} steps ({first['spikes'].count} spikes); saved the state at "
+        f"t = {float(first.next_t.magnitude):g} ms to {path}"
+    )
     print("now run: python examples/checkpoint_and_resume.py --resume")
 else:
     net = network()  # built again: same connectivity and parameters
     t = refsim.load_state(net, CHECKPOINT)
     then = refsim.run(net, 500 * pq.ms, monitors={"spikes": net.pop}, t_start=t)
-    print(f"loaded {CHECKPOINT} at t = {float(t.magnitude):g} ms and ran {len(then.t)} more "
-          f"steps ({then['spikes'].count} spikes)")
+    print(
+        f"loaded {CHECKPOINT} at t = {float(t.magnitude):g} ms and ran {len(then.t)} more "
+        f"steps ({then['spikes'].count} spikes)"
+    )
 
     straight = network()
     whole = refsim.run(straight, 1000 * pq.ms, monitors={"spikes": straight.pop})
     with np.load(SPIKES) as first:
         steps = np.concatenate([first["steps"], then["spikes"].steps])
         indices = np.concatenate([first["indices"], then["spikes"].indices_fired])
-    same = (np.array_equal(whole["spikes"].steps, steps)
-            and np.array_equal(whole["spikes"].indices_fired, indices)
-            and np.array_equal(straight.pop.V.data, net.pop.V.data)
-            and np.array_equal(straight.E.syn.g.data, net.E.syn.g.data))
-    print(f"one run of 1000 ms: {whole['spikes'].count} spikes; the two halves give the same "
-          f"spikes and state, bit for bit: {same}")
+    same = (
+        np.array_equal(whole["spikes"].steps, steps)
+        and np.array_equal(whole["spikes"].indices_fired, indices)
+        and np.array_equal(straight.pop.V.data, net.pop.V.data)
+        and np.array_equal(straight.E.syn.g.data, net.E.syn.g.data)
+    )
+    print(
+        f"one run of 1000 ms: {whole['spikes'].count} spikes; the two halves give the same "
+        f"spikes and state, bit for bit: {same}"
+    )

@@ -22,8 +22,12 @@ try:
     refsim.LIF(100, tau=10.0 * pq.ms, V_th=-50.0 * pq.mV)
 except ValueError as err:
     print("ValueError:", str(err).split(":")[1].strip())
-LIF_PARAMETERS = dict(V_th=-50.0 * pq.mV, V_reset=-65.0 * pq.mV, V_rest=-65.0 * pq.mV,
-                      V_initializer=refsim.init.Constant(-65.0 * pq.mV))
+LIF_PARAMETERS = dict(
+    V_th=-50.0 * pq.mV,
+    V_reset=-65.0 * pq.mV,
+    V_rest=-65.0 * pq.mV,
+    V_initializer=refsim.init.Constant(-65.0 * pq.mV),
+)
 
 # Idea 1: state.  Models declare their states; init_all_states allocates them.
 neuron = refsim.LIF(100, tau=10.0 * pq.ms, **LIF_PARAMETERS)
@@ -71,12 +75,24 @@ print("spikes of the driven population:", int(spikes.sum()))
 
 # To see the projection at work, use physiological values: 100 driven neurons onto 50,
 # COBA synapses of 2 nS.
-pre = refsim.LIF(100, R=100.0 * pq.MOhm, tau=10.0 * pq.ms, V_rest=-65.0 * pq.mV,
-                 V_reset=-65.0 * pq.mV, V_th=-50.0 * pq.mV,
-                 V_initializer=refsim.init.Uniform(-65.0, -50.0, unit=pq.mV))
-post = refsim.LIF(50, R=100.0 * pq.MOhm, tau=10.0 * pq.ms, V_rest=-65.0 * pq.mV,
-                  V_reset=-65.0 * pq.mV, V_th=-50.0 * pq.mV,
-                  V_initializer=refsim.init.Constant(-65.0 * pq.mV))
+pre = refsim.LIF(
+    100,
+    R=100.0 * pq.MOhm,
+    tau=10.0 * pq.ms,
+    V_rest=-65.0 * pq.mV,
+    V_reset=-65.0 * pq.mV,
+    V_th=-50.0 * pq.mV,
+    V_initializer=refsim.init.Uniform(-65.0, -50.0, unit=pq.mV),
+)
+post = refsim.LIF(
+    50,
+    R=100.0 * pq.MOhm,
+    tau=10.0 * pq.ms,
+    V_rest=-65.0 * pq.mV,
+    V_reset=-65.0 * pq.mV,
+    V_th=-50.0 * pq.mV,
+    V_initializer=refsim.init.Constant(-65.0 * pq.mV),
+)
 proj = refsim.AlignPostProj(
     comm=refsim.EventFixedProb(100, 50, conn_num=0.1, conn_weight=2.0 * pq.nS),
     syn=refsim.Expon.desc(50, tau=5.0 * pq.ms, g_initializer=refsim.init.Constant(0 * pq.nS)),

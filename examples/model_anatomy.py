@@ -16,8 +16,11 @@ import refsim  # noqa: E402
 # A population: state V, unitful parameters, get_spike() as output.
 neuron = refsim.LIFRef(
     100,
-    V_rest=-65.0 * pq.mV, V_th=-50.0 * pq.mV, V_reset=-65.0 * pq.mV,
-    tau=10.0 * pq.ms, tau_ref=2.0 * pq.ms,
+    V_rest=-65.0 * pq.mV,
+    V_th=-50.0 * pq.mV,
+    V_reset=-65.0 * pq.mV,
+    tau=10.0 * pq.ms,
+    tau_ref=2.0 * pq.ms,
     V_initializer=refsim.init.Normal(-65.0, 2.0, unit=pq.mV),
 )
 refsim.init_all_states(neuron)

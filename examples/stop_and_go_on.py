@@ -39,8 +39,7 @@ def network() -> COBANet:
 signal.signal(signal.SIGINT, signal.default_int_handler)
 net = network()
 refsim.run(network(), 1 * pq.ms)  # compiles (or loads) the loop before the timer starts
-timer = threading.Timer(1.0, signal.pthread_kill, (threading.main_thread().ident,
-                                                   signal.SIGINT))
+timer = threading.Timer(1.0, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
 if "--no-timer" not in sys.argv:
     timer.start()
 
@@ -52,20 +51,29 @@ except refsim.RunInterrupted as stop:
     first = stop.result
 timer.cancel()  # (if the run ended first)
 done = len(first.t)
-print(f"steps done: {done}, spikes: {first['spikes'].count}, the network is at "
-      f"t = {float(first.next_t.magnitude):g} ms")
+print(
+    f"steps done: {done}, spikes: {first['spikes'].count}, the network is at "
+    f"t = {float(first.next_t.magnitude):g} ms"
+)
 
 rest = refsim.run(net, 100 * pq.ms, monitors={"spikes": net.pop}, t_start=first.next_t)
 print(f"went on for {len(rest.t)} steps: {rest['spikes'].count} spikes")
 
 straight = network()
-whole = refsim.run(straight, (done + len(rest.t)) * DT_MS * pq.ms,
-                   monitors={"spikes": straight.pop})
-same = (np.array_equal(whole["spikes"].steps,
-                       np.concatenate([first["spikes"].steps, rest["spikes"].steps]))
-        and np.array_equal(whole["spikes"].indices_fired,
-                           np.concatenate([first["spikes"].indices_fired,
-                                           rest["spikes"].indices_fired]))
-        and np.array_equal(straight.pop.V.data, net.pop.V.data))
-print(f"one run of {len(whole.t)} steps ({whole.engine}): "
-      f"{whole['spikes'].count} spikes; the same spikes and potentials, bit for bit: {same}")
+whole = refsim.run(
+    straight, (done + len(rest.t)) * DT_MS * pq.ms, monitors={"spikes": straight.pop}
+)
+same = (
+    np.array_equal(
+        whole["spikes"].steps, np.concatenate([first["spikes"].steps, rest["spikes"].steps])
+    )
+    and np.array_equal(
+        whole["spikes"].indices_fired,
+        np.concatenate([first["spikes"].indices_fired, rest["spikes"].indices_fired]),
+    )
+    and np.array_equal(straight.pop.V.data, net.pop.V.data)
+)
+print(
+    f"one run of {len(whole.t)} steps ({whole.engine}): "
+    f"{whole['spikes'].count} spikes; the same spikes and potentials, bit for bit: {same}"
+)

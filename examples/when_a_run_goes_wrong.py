@@ -24,6 +24,7 @@ except ValueError as err:
     print("refused:", str(err).split(": the")[0])
 print("a parameter reads back with its unit:", refsim.LIF(1, tau=10 * pq.ms).tau)
 
+
 # 2. Hodgkin-Huxley integrated by Euler at dt = 0.5 ms diverges within a few steps.
 def hh_network():
     refsim.random.seed(0)
@@ -39,14 +40,18 @@ with refsim.environ.context(dt=0.5 * pq.ms):
         refsim.run(net, 200 * pq.ms, monitors={"V": pop.V})
     except refsim.NumericalInstability as stop:
         f = stop.finding
-        print(f"stopped after step {f.step}: {f.state}[{f.index[0]}] = {f.value}; "
-              f"{stop.result.n_steps} steps kept, V recorded {stop.result['V'].shape}")
+        print(
+            f"stopped after step {f.step}: {f.state}[{f.index[0]}] = {f.value}; "
+            f"{stop.result.n_steps} steps kept, V recorded {stop.result['V'].shape}"
+        )
     net, pop = hh_network()
     try:
         refsim.run(net, 200 * pq.ms, check_every=1)  # check every step: the first bad one
     except refsim.NumericalInstability as stop:
-        print(f"first step that went wrong: {stop.finding.step} "
-              f"({stop.finding.state} = {stop.finding.value:g})")
+        print(
+            f"first step that went wrong: {stop.finding.step} "
+            f"({stop.finding.state} = {stop.finding.value:g})"
+        )
 with refsim.environ.context(dt=0.01 * pq.ms):  # the cure: a shorter step
     net, pop = hh_network()
     result = refsim.run(net, 200 * pq.ms, monitors={"spikes": pop})
@@ -55,9 +60,16 @@ print(f"at dt = 0.01 ms the same network runs: {result['spikes'].count} spikes")
 # 3. A potential recorded every step for a day of simulated time does not fit in memory:
 #    refused before the first step, naming what needs how much.
 refsim.random.seed(1)
-n = refsim.init_all_states(refsim.LIFRef(
-    1000, tau=20 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV, V_rest=-60 * pq.mV,
-    V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV)))
+n = refsim.init_all_states(
+    refsim.LIFRef(
+        1000,
+        tau=20 * pq.ms,
+        V_th=-50 * pq.mV,
+        V_reset=-60 * pq.mV,
+        V_rest=-60 * pq.mV,
+        V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV),
+    )
+)
 try:
     refsim.run(lambda: n(0.5 * pq.mA), 24 * 3600 * pq.s, monitors={"V": n.V})
 except refsim.ResourceError as err:
@@ -65,11 +77,14 @@ except refsim.ResourceError as err:
 
 # ... or streamed to disk, and read back in parts.
 folder = Path(tempfile.mkdtemp()) / "recording"
-result = refsim.run(lambda: n(30 * pq.mA), 200 * pq.ms, monitors={"V": n.V, "spikes": n},
-                    record_to=folder)
+result = refsim.run(
+    lambda: n(30 * pq.mA), 200 * pq.ms, monitors={"V": n.V, "spikes": n}, record_to=folder
+)
 again = refsim.load_result(folder)
 print(f"streamed to {folder.name}/: {sorted(p.name for p in folder.iterdir())}")
-print(f"read back: V {again['V'].shape}, {again['spikes'].count} spikes, the same: "
-      f"{np.array_equal(again['V'].magnitude, result['V'].magnitude)}; the first 10 ms of "
-      f"neuron 0 without loading the rest: max {again.monitors['V'].data[:100, 0].max():.2f} "
-      "mV")
+print(
+    f"read back: V {again['V'].shape}, {again['spikes'].count} spikes, the same: "
+    f"{np.array_equal(again['V'].magnitude, result['V'].magnitude)}; the first 10 ms of "
+    f"neuron 0 without loading the rest: max {again.monitors['V'].data[:100, 0].max():.2f} "
+    "mV"
+)

@@ -28,6 +28,7 @@ from refsim.neurons.base import SpikingNeuron
 
 # -- the scalar twins: one neuron, the order of one step of the NumPy update ----------------
 
+
 def theta_reset_scalar(V, theta, spike, V_reset, delta):
     """After a spike: V to V_reset, the threshold up by delta."""
     if spike:
@@ -39,8 +40,9 @@ def theta_step_scalar(V, theta, current, slope, R, tau, V_rest, tau_theta, dt):
     """Exponential Euler of V (its drift and slope at the post-reset V), then of theta."""
     drift = (-(V - V_rest) + R * current) / tau
     V_new = exp_euler_scalar(V, drift, fmath.exprel_scalar(dt * (-1.0 + R * slope) / tau), dt)
-    theta_new = exp_euler_scalar(theta, -theta / tau_theta,
-                                 fmath.exprel_scalar(dt * (-1.0 / tau_theta)), dt)
+    theta_new = exp_euler_scalar(
+        theta, -theta / tau_theta, fmath.exprel_scalar(dt * (-1.0 / tau_theta)), dt
+    )
     return V_new, theta_new
 
 
@@ -54,14 +56,26 @@ class ThetaLIF(SpikingNeuron):
     # what the compiled backends need: the states besides V, the parameters the twins
     # read (by name), and the twins
     compiled = refsim.NeuronTwins(
-        states=("theta",), params=("R", "tau", "V_rest", "V_th", "V_reset", "delta",
-                                   "tau_theta"),
-        reset=theta_reset_scalar, step=theta_step_scalar, spike=theta_spike_scalar)
+        states=("theta",),
+        params=("R", "tau", "V_rest", "V_th", "V_reset", "delta", "tau_theta"),
+        reset=theta_reset_scalar,
+        step=theta_step_scalar,
+        spike=theta_spike_scalar,
+    )
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, V_rest=-65.0 * pq.mV,
-                 V_th=-50.0 * pq.mV, V_reset=-65.0 * pq.mV, delta=2.0 * pq.mV,
-                 tau_theta=100.0 * pq.ms, V_initializer=refsim.init.Constant(-65.0 * pq.mV),
-                 name=None):
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=10.0 * pq.ms,
+        V_rest=-65.0 * pq.mV,
+        V_th=-50.0 * pq.mV,
+        V_reset=-65.0 * pq.mV,
+        delta=2.0 * pq.mV,
+        tau_theta=100.0 * pq.ms,
+        V_initializer=refsim.init.Constant(-65.0 * pq.mV),
+        name=None,
+    ):
         super().__init__(in_size, "hard", name)
         self._param("R", R, pq.ohm, nonnegative=True)
         self._param("tau", tau, pq.ms, positive=True)
@@ -75,8 +89,7 @@ class ThetaLIF(SpikingNeuron):
 
     def init_state(self, batch_size=None):
         self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
-        self.theta = self._new_state("theta", refsim.init.Constant(0.0 * pq.mV), pq.mV,
-                                     batch_size)
+        self.theta = self._new_state("theta", refsim.init.Constant(0.0 * pq.mV), pq.mV, batch_size)
 
     def get_spike(self):
         return theta_spike_scalar(self.V.data, self.theta.data, self.p.V_th).astype(float)
@@ -100,16 +113,32 @@ def build(seed: int = 7) -> tuple[refsim.Network, ThetaLIF]:
     """1000 ThetaLIF neurons, excitation and inhibition by COBA synapses, a direct drive."""
     n = N_EXC + N_INH
     net = refsim.Network()
-    pop = net.population(ThetaLIF(n, V_initializer=refsim.init.Uniform(
-        -65.0, -50.0, unit=pq.mV)), current=18.0 * pq.mA)
-    net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(N_EXC, n, 0.05, 0.6 * pq.mS, seed=seed),
-        syn=refsim.Expon.desc(n, tau=5 * pq.ms), out=refsim.COBA.desc(E=0 * pq.mV),
-        post=pop), pre=pop, start=0, stop=N_EXC)
-    net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(N_INH, n, 0.05, 6.7 * pq.mS, seed=seed + 1),
-        syn=refsim.Expon.desc(n, tau=10 * pq.ms), out=refsim.COBA.desc(E=-80 * pq.mV),
-        post=pop), pre=pop, start=N_EXC, stop=n)
+    pop = net.population(
+        ThetaLIF(n, V_initializer=refsim.init.Uniform(-65.0, -50.0, unit=pq.mV)),
+        current=18.0 * pq.mA,
+    )
+    net.project(
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(N_EXC, n, 0.05, 0.6 * pq.mS, seed=seed),
+            syn=refsim.Expon.desc(n, tau=5 * pq.ms),
+            out=refsim.COBA.desc(E=0 * pq.mV),
+            post=pop,
+        ),
+        pre=pop,
+        start=0,
+        stop=N_EXC,
+    )
+    net.project(
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(N_INH, n, 0.05, 6.7 * pq.mS, seed=seed + 1),
+            syn=refsim.Expon.desc(n, tau=10 * pq.ms),
+            out=refsim.COBA.desc(E=-80 * pq.mV),
+            post=pop,
+        ),
+        pre=pop,
+        start=N_EXC,
+        stop=n,
+    )
     refsim.random.seed(seed)  # the initial potentials
     refsim.init_all_states(net)
     return net, pop
@@ -123,22 +152,29 @@ def main() -> None:
     for backend in ("numpy", "numba") + (("cupy",) if cupy_usable else ()):
         net, pop = build()
         with refsim.use_backend(backend):
-            res = refsim.run(net, 200 * pq.ms, monitors={"spikes": pop, "theta": pop.theta},
-                             progress=False)
+            res = refsim.run(
+                net, 200 * pq.ms, monitors={"spikes": pop, "theta": pop.theta}, progress=False
+            )
         runs[backend] = res, pop.V.data.copy()
-        print(f"{backend:6s} engine {res.engine}: {res['spikes'].count} spikes, "
-              f"run {res.wall_s:.2f} s (compile {res.compile_s:.2f} s)")
+        print(
+            f"{backend:6s} engine {res.engine}: {res['spikes'].count} spikes, "
+            f"run {res.wall_s:.2f} s (compile {res.compile_s:.2f} s)"
+        )
     a, Va = runs["numpy"]
     for backend, (b, Vb) in runs.items():
-        same = (np.array_equal(a["spikes"].steps, b["spikes"].steps)
-                and np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
-                and np.array_equal(Va, Vb)
-                and np.array_equal(a["theta"].magnitude, b["theta"].magnitude))
+        same = (
+            np.array_equal(a["spikes"].steps, b["spikes"].steps)
+            and np.array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
+            and np.array_equal(Va, Vb)
+            and np.array_equal(a["theta"].magnitude, b["theta"].magnitude)
+        )
         if backend != "numpy":
             print(f"same spikes and states on numpy and {backend}: {same}")
     theta = b["theta"]
-    print(f"threshold shift theta recorded: {theta.shape}, mean at the end "
-          f"{float(theta[-1].mean()):.3f} {theta.dimensionality}")
+    print(
+        f"threshold shift theta recorded: {theta.shape}, mean at the end "
+        f"{float(theta[-1].mean()):.3f} {theta.dimensionality}"
+    )
 
 
 if __name__ == "__main__":

@@ -87,8 +87,12 @@ def _modules_with_paths(value: Any, path: str) -> Iterator[tuple[str, Module]]:
 
 def _states(nodes: dict[str, Module]) -> dict[str, State]:
     """Every state of the modules ``nodes`` (path -> module), by its path."""
-    return {_join(where, name): value for where, node in nodes.items()
-            for name, value in vars(node).items() if isinstance(value, State)}
+    return {
+        _join(where, name): value
+        for where, node in nodes.items()
+        for name, value in vars(node).items()
+        if isinstance(value, State)
+    }
 
 
 def _queued(node: Module) -> Iterator[tuple[str, str]]:
@@ -184,8 +188,10 @@ def save_state(model: Module, path: str | os.PathLike, t) -> Path:
     nodes = dict(_paths(model))
     states = _states(nodes)
     if not states:
-        raise CheckpointError(f"{type(model).__name__} has no state to save: call "
-                              "refsim.init_all_states(model) before a run and a checkpoint")
+        raise CheckpointError(
+            f"{type(model).__name__} has no state to save: call "
+            "refsim.init_all_states(model) before a run and a checkpoint"
+        )
     arrays = {f"state:{name}": state.data for name, state in states.items()}
     queued, attributes = [], {}
     for where, node in nodes.items():
@@ -193,15 +199,22 @@ def save_state(model: Module, path: str | os.PathLike, t) -> Path:
             arrays[f"queued:{len(queued)}"] = getattr(node, queue)[key]
             queued.append([where, queue, key])
         for name in type(node).checkpointed:
-            attributes[_join(where, name)] = _attribute(_get_attribute(node, name),
-                                                        _join(where, name), arrays)
+            attributes[_join(where, name)] = _attribute(
+                _get_attribute(node, name), _join(where, name), arrays
+            )
     for name, array in arrays.items():
         _require_finite_array(name, array, "the model to save")
-    manifest = {"format": FORMAT, "refsim": _version.__version__, "model": type(model).__name__,
-                "dt_ms": environ.dt_ms(), "t_ms": t_ms,
-                "states": {name: _layout(state) for name, state in states.items()},
-                "queued": queued, "attributes": attributes,
-                "refsim.random": _random.default_rng().bit_generator.state}
+    manifest = {
+        "format": FORMAT,
+        "refsim": _version.__version__,
+        "model": type(model).__name__,
+        "dt_ms": environ.dt_ms(),
+        "t_ms": t_ms,
+        "states": {name: _layout(state) for name, state in states.items()},
+        "queued": queued,
+        "attributes": attributes,
+        "refsim.random": _random.default_rng().bit_generator.state,
+    }
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -210,10 +223,12 @@ def save_state(model: Module, path: str | os.PathLike, t) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CheckpointError(f"cannot create the folder {path.parent}: "
-                              f"{exc.strerror or exc}") from None
-    _write_whole(path, lambda file: np.savez(file, manifest=np.array(json.dumps(manifest)),
-                                             **arrays))
+        raise CheckpointError(
+            f"cannot create the folder {path.parent}: {exc.strerror or exc}"
+        ) from None
+    _write_whole(
+        path, lambda file: np.savez(file, manifest=np.array(json.dumps(manifest)), **arrays)
+    )
     return path
 
 
@@ -221,8 +236,7 @@ def _write_whole(path: Path, write) -> None:
     """Call ``write(file)`` on a temporary file of its own beside ``path``, flush it to the
     disk and rename it to ``path``; remove it if anything fails (a Ctrl-C included)."""
     try:
-        handle, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                        suffix=".part")
+        handle, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     except OSError as exc:
         raise CheckpointError(f"cannot write in {path.parent}: {exc.strerror or exc}") from None
     try:
@@ -235,8 +249,9 @@ def _write_whole(path: Path, write) -> None:
         with contextlib.suppress(OSError):
             os.unlink(part)
         if isinstance(exc, OSError):  # a full disk, a folder gone: the file is untouched
-            raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}; the file "
-                                  "there, if any, is as it was") from None
+            raise CheckpointError(
+                f"cannot write {path}: {exc.strerror or exc}; the file there, if any, is as it was"
+            ) from None
         raise
 
 
@@ -248,11 +263,16 @@ def _layout(state: State) -> list:
 def _require_finite_array(name: str, array: np.ndarray, where: str) -> None:
     array = np.asarray(array)
     if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
-        first = tuple(int(i) for i in np.unravel_index(
-            int(np.argmin(np.isfinite(array))), array.shape)) if array.ndim else ()
-        raise CheckpointError(f"{where}: {name} holds a value that is not finite "
-                              f"({array[first]} at {first}); a checkpoint holds finite "
-                              "states only")
+        first = (
+            tuple(int(i) for i in np.unravel_index(int(np.argmin(np.isfinite(array))), array.shape))
+            if array.ndim
+            else ()
+        )
+        raise CheckpointError(
+            f"{where}: {name} holds a value that is not finite "
+            f"({array[first]} at {first}); a checkpoint holds finite "
+            "states only"
+        )
 
 
 def load_state(model: Module, path: str | os.PathLike) -> pq.Quantity:
@@ -283,23 +303,41 @@ def load_state(model: Module, path: str | os.PathLike) -> pq.Quantity:
     manifest, arrays = _read(path)
     _check_manifest(path, manifest, arrays)
     if manifest["dt_ms"] != environ.dt_ms():
-        raise CheckpointError(f"{path} was saved at dt = {manifest['dt_ms']} ms; dt is now "
-                              f"{environ.dt_ms()} ms (set it with refsim.environ.set(dt=...))")
+        raise CheckpointError(
+            f"{path} was saved at dt = {manifest['dt_ms']} ms; dt is now "
+            f"{environ.dt_ms()} ms (set it with refsim.environ.set(dt=...))"
+        )
     nodes = dict(_paths(model))
     states = _states(nodes)
-    _same(path, "states", manifest["states"],
-          {name: _layout(state) for name, state in states.items()})
-    _same(path, "attributes", dict.fromkeys(manifest["attributes"]),
-          {_join(where, name): None for where, node in nodes.items()
-           for name in type(node).checkpointed})
+    _same(
+        path, "states", manifest["states"], {name: _layout(state) for name, state in states.items()}
+    )
+    _same(
+        path,
+        "attributes",
+        dict.fromkeys(manifest["attributes"]),
+        {
+            _join(where, name): None
+            for where, node in nodes.items()
+            for name in type(node).checkpointed
+        },
+    )
     for where, _, _ in manifest["queued"]:
         if not isinstance(nodes.get(where), Dynamics):
-            raise CheckpointError(f"{path} holds an input queued for {where!r}, which is no "
-                                  "population or synapse of this model")
+            raise CheckpointError(
+                f"{path} holds an input queued for {where!r}, which is no "
+                "population or synapse of this model"
+            )
     for where, node in nodes.items():
         for name in type(node).checkpointed:
-            _check_attribute(path, node, _join(where, name), name,
-                             manifest["attributes"][_join(where, name)], arrays)
+            _check_attribute(
+                path,
+                node,
+                _join(where, name),
+                name,
+                manifest["attributes"][_join(where, name)],
+                arrays,
+            )
     _check_generator(path, "refsim.random", _random.default_rng(), manifest["refsim.random"])
     _warn_if_newer(path, manifest["refsim"])
     # everything checked: now change the model
@@ -326,45 +364,69 @@ def _read(path: Path) -> tuple[dict, dict]:
     try:
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise CheckpointError(f"{path} holds a single array (.npy), not a refsim "
-                                  "checkpoint")
+            raise CheckpointError(f"{path} holds a single array (.npy), not a refsim checkpoint")
         with archive:
             if "manifest" not in archive.files:
-                raise CheckpointError(f"{path} is an .npz archive without a manifest: not a "
-                                      "refsim checkpoint")
+                raise CheckpointError(
+                    f"{path} is an .npz archive without a manifest: not a refsim checkpoint"
+                )
             manifest = json.loads(str(archive["manifest"]))
             arrays = {name: archive[name] for name in archive.files if name != "manifest"}
     except CheckpointError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile,
-            zipfile.LargeZipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path} is not a readable refsim checkpoint (truncated, "
-                              f"corrupt or another kind of file): {type(exc).__name__}: "
-                              f"{exc}") from None
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        EOFError,
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+    ) as exc:
+        raise CheckpointError(
+            f"{path} is not a readable refsim checkpoint (truncated, "
+            f"corrupt or another kind of file): {type(exc).__name__}: "
+            f"{exc}"
+        ) from None
     if not isinstance(manifest, dict):
         raise CheckpointError(f"{path}: its manifest is not a JSON object")
     return manifest, arrays
 
 
 #: the manifest's entries and the JSON types each must have
-_MANIFEST = {"format": int, "refsim": str, "model": str, "dt_ms": float, "t_ms": float,
-             "states": dict, "queued": list, "attributes": dict, "refsim.random": dict}
+_MANIFEST = {
+    "format": int,
+    "refsim": str,
+    "model": str,
+    "dt_ms": float,
+    "t_ms": float,
+    "states": dict,
+    "queued": list,
+    "attributes": dict,
+    "refsim.random": dict,
+}
 
 
 def _check_manifest(path: Path, manifest: dict, arrays: dict) -> None:
     """:class:`CheckpointError` unless the manifest has every entry, of its kind, and the
     arrays are those it lists, of the layout it gives, finite."""
     if manifest.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: checkpoint format {manifest.get('format')!r}; this "
-                              f"refsim reads format {FORMAT}")
+        raise CheckpointError(
+            f"{path}: checkpoint format {manifest.get('format')!r}; this "
+            f"refsim reads format {FORMAT}"
+        )
     for key, kind in _MANIFEST.items():
         value = manifest.get(key)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise CheckpointError(f"{path}: its manifest's entry {key!r} is "
-                                  f"{'missing' if key not in manifest else repr(value)[:40]}; "
-                                  f"a {kind.__name__} is needed")
+            raise CheckpointError(
+                f"{path}: its manifest's entry {key!r} is "
+                f"{'missing' if key not in manifest else repr(value)[:40]}; "
+                f"a {kind.__name__} is needed"
+            )
         manifest[key] = value
     for key in ("dt_ms", "t_ms"):
         if not np.isfinite(manifest[key]) or (key == "dt_ms" and manifest[key] <= 0):
@@ -373,16 +435,28 @@ def _check_manifest(path: Path, manifest: dict, arrays: dict) -> None:
         array = arrays.get(f"state:{name}")
         if array is None:
             raise CheckpointError(f"{path}: the state {name} listed in its manifest is missing")
-        if not (isinstance(layout, list) and len(layout) == 2) or \
-                [list(array.shape), str(array.dtype)] != layout:
-            raise CheckpointError(f"{path}: the state {name} has shape {array.shape} and "
-                                  f"dtype {array.dtype}; its manifest says {layout}")
+        if (
+            not (isinstance(layout, list) and len(layout) == 2)
+            or [list(array.shape), str(array.dtype)] != layout
+        ):
+            raise CheckpointError(
+                f"{path}: the state {name} has shape {array.shape} and "
+                f"dtype {array.dtype}; its manifest says {layout}"
+            )
         _require_finite_array(name, array, str(path))
     for k, entry in enumerate(manifest["queued"]):
-        if not (isinstance(entry, list) and len(entry) == 3 and
-                all(isinstance(x, str) for x in entry)) or f"queued:{k}" not in arrays:
-            raise CheckpointError(f"{path}: the queued input {k} of its manifest is not "
-                                  f"[path, queue, key] with an array: {entry!r}"[:200])
+        if (
+            not (
+                isinstance(entry, list)
+                and len(entry) == 3
+                and all(isinstance(x, str) for x in entry)
+            )
+            or f"queued:{k}" not in arrays
+        ):
+            raise CheckpointError(
+                f"{path}: the queued input {k} of its manifest is not "
+                f"[path, queue, key] with an array: {entry!r}"[:200]
+            )
         if entry[1] not in ("current_inputs", "delta_inputs"):
             raise CheckpointError(f"{path}: queued input {k} names the queue {entry[1]!r}")
         _require_finite_array(f"queued input {k}", arrays[f"queued:{k}"], str(path))
@@ -395,8 +469,9 @@ def _check_attribute(path: Path, node: Module, full: str, name: str, saved, arra
     now = _get_attribute(node, name)
     if isinstance(now, np.random.Generator):
         if not (isinstance(saved, dict) and "generator" in saved):
-            raise CheckpointError(f"{path}: {full} should be a random stream's state, got "
-                                  f"{saved!r}"[:200])
+            raise CheckpointError(
+                f"{path}: {full} should be a random stream's state, got {saved!r}"[:200]
+            )
         _check_generator(path, full, now, saved["generator"])
     elif isinstance(now, np.ndarray):
         key = saved.get("array") if isinstance(saved, dict) else None
@@ -404,8 +479,10 @@ def _check_attribute(path: Path, node: Module, full: str, name: str, saved, arra
             raise CheckpointError(f"{path}: the array of {full} is missing")
         _require_finite_array(full, arrays[key], str(path))
     elif type(saved) is not type(now.item() if isinstance(now, np.generic) else now):
-        raise CheckpointError(f"{path}: {full} is {saved!r} ({type(saved).__name__}); this "
-                              f"model's is a {type(now).__name__}"[:200])
+        raise CheckpointError(
+            f"{path}: {full} is {saved!r} ({type(saved).__name__}); this "
+            f"model's is a {type(now).__name__}"[:200]
+        )
     else:
         problem = node.check_checkpointed(name, saved)
         if problem:
@@ -415,13 +492,16 @@ def _check_attribute(path: Path, node: Module, full: str, name: str, saved, arra
 def _check_generator(path: Path, name: str, generator, state) -> None:
     """:class:`CheckpointError` unless ``state`` can be set on a generator of the kind of
     ``generator`` (tried on a fresh one: the real one is left as it is)."""
-    bit_generator = generator.bit_generator if isinstance(generator, np.random.Generator) \
-        else generator
+    bit_generator = (
+        generator.bit_generator if isinstance(generator, np.random.Generator) else generator
+    )
     try:
         type(bit_generator)().state = state
     except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        raise CheckpointError(f"{path}: the state of the random stream {name} does not fit "
-                              f"its generator ({type(exc).__name__}: {exc})"[:300]) from None
+        raise CheckpointError(
+            f"{path}: the state of the random stream {name} does not fit "
+            f"its generator ({type(exc).__name__}: {exc})"[:300]
+        ) from None
 
 
 def _version_tuple(text: str) -> tuple:
@@ -430,10 +510,14 @@ def _version_tuple(text: str) -> tuple:
 
 def _warn_if_newer(path: Path, written_by: str) -> None:
     if _version_tuple(written_by) > _version_tuple(_version.__version__):
-        warnings.warn(CheckpointWarning(
-            f"{path} was written by refsim {written_by}, newer than this refsim "
-            f"{_version.__version__}: its layout is one this refsim reads, but the models "
-            "that wrote it may differ from these"), stacklevel=3)
+        warnings.warn(
+            CheckpointWarning(
+                f"{path} was written by refsim {written_by}, newer than this refsim "
+                f"{_version.__version__}: its layout is one this refsim reads, but the models "
+                "that wrote it may differ from these"
+            ),
+            stacklevel=3,
+        )
 
 
 def _same(path: Path, what: str, saved: dict, model: dict) -> None:
@@ -441,16 +525,24 @@ def _same(path: Path, what: str, saved: dict, model: dict) -> None:
     layout, or None) of a file and of the model."""
     missing, extra = [n for n in model if n not in saved], [n for n in saved if n not in model]
     if missing or extra:
-        def listed(names):
-            return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3
-                                           else "") if names else "none"
 
-        raise CheckpointError(f"{path} holds the {what} of another model; this model's not "
-                              f"in the file: {listed(missing)}; the file's not in this model: "
-                              f"{listed(extra)}")
+        def listed(names):
+            return (
+                ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+                if names
+                else "none"
+            )
+
+        raise CheckpointError(
+            f"{path} holds the {what} of another model; this model's not "
+            f"in the file: {listed(missing)}; the file's not in this model: "
+            f"{listed(extra)}"
+        )
     for name in model:  # in the model's order: the population first
         if model[name] != saved[name]:
             (shape, dtype), (now_shape, now_dtype) = saved[name], model[name]
-            raise CheckpointError(f"{path}: {name} was saved with shape {tuple(shape)} and "
-                                  f"dtype {dtype}; this model's has shape {tuple(now_shape)} "
-                                  f"and dtype {now_dtype}")
+            raise CheckpointError(
+                f"{path}: {name} was saved with shape {tuple(shape)} and "
+                f"dtype {dtype}; this model's has shape {tuple(now_shape)} "
+                f"and dtype {now_dtype}"
+            )

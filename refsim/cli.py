@@ -38,8 +38,9 @@ def at_least(kind: type, least: float, strict: bool = False):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {kind.__name__} {bound}, got "
-                                             f"{text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected {kind.__name__} {bound}, got {text!r}"
+            ) from None
         if not math.isfinite(value) or not (value > least if strict else value >= least):
             raise argparse.ArgumentTypeError(f"expected {kind.__name__} {bound}, got {text}")
         return value
@@ -53,6 +54,7 @@ def writable(kind: str):
     no run is lost to a path that cannot be written at its end: ``kind='folder'`` creates
     the folder (and its parents); ``kind='file'`` creates the file's folder and refuses an
     existing folder in its place."""
+
     def parse(text: str) -> str:
         path = Path(text)
         folder = path if kind == "folder" else path.parent
@@ -62,8 +64,9 @@ def writable(kind: str):
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise argparse.ArgumentTypeError(f"cannot create the folder {folder}: "
-                                             f"{exc.strerror or exc}") from None
+            raise argparse.ArgumentTypeError(
+                f"cannot create the folder {folder}: {exc.strerror or exc}"
+            ) from None
         if kind == "file" and path.is_dir():
             raise argparse.ArgumentTypeError(f"{path} is a folder; give a file name")
         if not os.access(folder, os.W_OK):
@@ -109,22 +112,32 @@ def _validate(args: argparse.Namespace) -> int:
     results = []
     piped = not sys.stderr.isatty()  # no bar there: a line per case instead
     for backend in chosen:
-        print(f"refsim validate: {len(names)} cases on {backend}, {jobs} process"
-              f"{'es' if jobs > 1 else ''}" + (" (with a cold cache Numba first compiles "
-                                               "the loops the cases use: minutes)"
-                                               if backend == "numba" else ""),
-              file=sys.stderr, flush=True)
-        bar = tqdm(total=len(names), desc=f"validating ({backend})", unit="case", disable=None,
-                   leave=False)
+        print(
+            f"refsim validate: {len(names)} cases on {backend}, {jobs} process"
+            f"{'es' if jobs > 1 else ''}"
+            + (
+                " (with a cold cache Numba first compiles the loops the cases use: minutes)"
+                if backend == "numba"
+                else ""
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
+        bar = tqdm(
+            total=len(names), desc=f"validating ({backend})", unit="case", disable=None, leave=False
+        )
         batch = []
 
         def done(result, batch=batch, bar=bar):
             batch.append(result)
             bar.update()
             if piped:
-                print(f"[{len(batch)}/{len(names)}] {result.name}: "
-                      f"{'pass' if result.passed else 'FAIL'} ({result.seconds:.1f} s)",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"[{len(batch)}/{len(names)}] {result.name}: "
+                    f"{'pass' if result.passed else 'FAIL'} ({result.seconds:.1f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         if jobs > 1 and len(names) > 1:
             import multiprocessing
@@ -147,14 +160,17 @@ def _validate(args: argparse.Namespace) -> int:
     print(format_table(results))
     failed = [r.name for r in results if not r.passed]
     total_s = sum(r.seconds for r in results)
-    print(f"\n{len(results)} cases, {len(results) - len(failed)} passed, {len(failed)} failed "
-          f"({total_s:.1f} s of case time, backend {args.backend})")
+    print(
+        f"\n{len(results)} cases, {len(results) - len(failed)} passed, {len(failed)} failed "
+        f"({total_s:.1f} s of case time, backend {args.backend})"
+    )
     if failed:
         print("failed: " + ", ".join(failed))
     if args.out:
         files = write_report(results, Path(args.out), backend=args.backend)
-        print(f"report: {files['html']} (and {files['summary'].name}, {files['json'].name}, "
-              "plots/)")
+        print(
+            f"report: {files['html']} (and {files['summary'].name}, {files['json'].name}, plots/)"
+        )
     if args.json:
         print(f"json: {write_json(results, Path(args.json), backend=args.backend)}")
     return 1 if failed else 0
@@ -165,11 +181,16 @@ def _compare(args: argparse.Namespace) -> int:
     from refsim.validation.report import format_table, write_json, write_report
 
     try:
-        result = compare_files(args.reference, args.candidate, atol=args.atol, rtol=args.rtol,
-                               max_step_offset=args.max_step_offset,
-                               max_count_difference=args.max_count_difference,
-                               van_rossum_tau_ms=args.van_rossum,
-                               van_rossum_tol=args.van_rossum_tol)
+        result = compare_files(
+            args.reference,
+            args.candidate,
+            atol=args.atol,
+            rtol=args.rtol,
+            max_step_offset=args.max_step_offset,
+            max_count_difference=args.max_count_difference,
+            van_rossum_tau_ms=args.van_rossum,
+            van_rossum_tol=args.van_rossum_tol,
+        )
     except ValueError as exc:  # a file that cannot be read, or holds nothing to compare
         print(f"refsim compare: {exc}", file=sys.stderr)
         return 2
@@ -210,44 +231,80 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"refsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="run the validation suite")
-    p.add_argument("--out", metavar="DIR", type=writable("folder"),
-                   help="write report.html, summary.md, results.json and plots/ here")
-    p.add_argument("--json", metavar="FILE", type=writable("file"),
-                   help="write machine-readable results here")
-    p.add_argument("--case", metavar="PATTERN",
-                   help="only cases whose name matches (shell pattern or substring; "
-                        "comma-separated)")
-    p.add_argument("--quick", action="store_true",
-                   help="skip the statistical and convergence cases (about 1 min on 2 cores "
-                        "with a warm Numba cache; docs/validation.md)")
-    p.add_argument("--jobs", type=at_least(int, 1), default=None,
-                   help="cases run in parallel processes (default: 2, or the cores this "
-                        "process may use if fewer)")
-    p.add_argument("--backend", choices=["numpy", "numba", "cupy", "all"], default=None,
-                   help="backend to validate on (default: the one in use); all: every "
-                        "backend that runs here, one after the other")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        type=writable("folder"),
+        help="write report.html, summary.md, results.json and plots/ here",
+    )
+    p.add_argument(
+        "--json", metavar="FILE", type=writable("file"), help="write machine-readable results here"
+    )
+    p.add_argument(
+        "--case",
+        metavar="PATTERN",
+        help="only cases whose name matches (shell pattern or substring; comma-separated)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="skip the statistical and convergence cases (about 1 min on 2 cores "
+        "with a warm Numba cache; docs/validation.md)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=at_least(int, 1),
+        default=None,
+        help="cases run in parallel processes (default: 2, or the cores this "
+        "process may use if fewer)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["numpy", "numba", "cupy", "all"],
+        default=None,
+        help="backend to validate on (default: the one in use); all: every "
+        "backend that runs here, one after the other",
+    )
     p.set_defaults(func=_validate)
     p = sub.add_parser("compare", help="compare another simulator's output with a reference")
     p.add_argument("reference", help="reference .npz (layout: docs/validation.md)")
     p.add_argument("candidate", help="candidate .npz")
-    p.add_argument("--atol", type=at_least(float, 0.0), default=0.0,
-                   help="absolute tolerance of traces")
-    p.add_argument("--rtol", type=at_least(float, 0.0), default=1e-9,
-                   help="tolerance of traces relative to max |reference| (default 1e-9)")
-    p.add_argument("--max-step-offset", type=at_least(int, 0), default=0,
-                   help="largest allowed offset of matched spikes, in steps")
-    p.add_argument("--max-count-difference", type=at_least(int, 0), default=0,
-                   help="largest allowed total spike-count difference")
-    p.add_argument("--van-rossum", type=at_least(float, 0.0, strict=True), metavar="TAU_MS",
-                   help="also report the van Rossum distance with this kernel time constant")
+    p.add_argument(
+        "--atol", type=at_least(float, 0.0), default=0.0, help="absolute tolerance of traces"
+    )
+    p.add_argument(
+        "--rtol",
+        type=at_least(float, 0.0),
+        default=1e-9,
+        help="tolerance of traces relative to max |reference| (default 1e-9)",
+    )
+    p.add_argument(
+        "--max-step-offset",
+        type=at_least(int, 0),
+        default=0,
+        help="largest allowed offset of matched spikes, in steps",
+    )
+    p.add_argument(
+        "--max-count-difference",
+        type=at_least(int, 0),
+        default=0,
+        help="largest allowed total spike-count difference",
+    )
+    p.add_argument(
+        "--van-rossum",
+        type=at_least(float, 0.0, strict=True),
+        metavar="TAU_MS",
+        help="also report the van Rossum distance with this kernel time constant",
+    )
     p.add_argument("--van-rossum-tol", type=at_least(float, 0.0), default=0.5)
-    p.add_argument("--out", metavar="DIR", type=writable("folder"),
-                   help="write the report here")
-    p.add_argument("--json", metavar="FILE", type=writable("file"),
-                   help="write machine-readable results here")
+    p.add_argument("--out", metavar="DIR", type=writable("folder"), help="write the report here")
+    p.add_argument(
+        "--json", metavar="FILE", type=writable("file"), help="write machine-readable results here"
+    )
     p.set_defaults(func=_compare)
-    p = sub.add_parser("bench", help="time the COBA and CUBA benchmark networks per backend",
-                       add_help=False)
+    p = sub.add_parser(
+        "bench", help="time the COBA and CUBA benchmark networks per backend", add_help=False
+    )
     p.set_defaults(func=None)
     p = sub.add_parser("info", help="print versions and the backend in use")
     p.set_defaults(func=_info)
@@ -255,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv[:1] == ["bench"]:  # its own parser: refsim bench --help lists its options
             from refsim.validation.bench import main as bench_main
+
             return bench_main(argv[1:])
         args = parser.parse_args(argv)
         return args.func(args)

@@ -90,18 +90,23 @@ def check_declaration(cls) -> NeuronTwins:
     only names it can bind.  Raises ``TypeError`` naming what does not fit."""
     declared = getattr(cls, "compiled", None)
     if not isinstance(declared, NeuronTwins):
-        raise TypeError(f"{cls.__name__} declares no compiled twins "
-                        "(compiled = refsim.NeuronTwins(...))")
+        raise TypeError(
+            f"{cls.__name__} declares no compiled twins (compiled = refsim.NeuronTwins(...))"
+        )
     if len(declared.states) > MAX_STATES:
-        raise TypeError(f"{cls.__name__}.compiled: at most {MAX_STATES} states besides V, "
-                        f"got {len(declared.states)}")
+        raise TypeError(
+            f"{cls.__name__}.compiled: at most {MAX_STATES} states besides V, "
+            f"got {len(declared.states)}"
+        )
     known = {"V", *declared.states, *declared.params, *CONTEXT}
     for twin in declared.twins():
         unknown = [a for a in declared.arguments(twin) if a not in known]
         if unknown:
             states = ", ".join(declared.states) or "none"
-            raise TypeError(f"{cls.__name__}.compiled: {twin.__name__} takes "
-                            f"{', '.join(unknown)}: expected a state ({states} besides V), "
-                            f"a declared parameter ({', '.join(declared.params) or 'none'}) "
-                            f"or one of {', '.join(CONTEXT)}")
+            raise TypeError(
+                f"{cls.__name__}.compiled: {twin.__name__} takes "
+                f"{', '.join(unknown)}: expected a state ({states} besides V), "
+                f"a declared parameter ({', '.join(declared.params) or 'none'}) "
+                f"or one of {', '.join(CONTEXT)}"
+            )
     return declared

@@ -22,9 +22,19 @@ from refsim.parameters import count, is_integer, is_real, probability
 from refsim.resources import require_memory
 from refsim.units import UnitError, to_quantity
 
-__all__ = ["Comm", "EventFixedProb", "FixedProb", "FixedInDegree", "FixedOutDegree",
-           "AllToAll", "OneToOne", "SparseLinear", "Linear", "event_csr_propagate",
-           "active_synapses"]
+__all__ = [
+    "Comm",
+    "EventFixedProb",
+    "FixedProb",
+    "FixedInDegree",
+    "FixedOutDegree",
+    "AllToAll",
+    "OneToOne",
+    "SparseLinear",
+    "Linear",
+    "event_csr_propagate",
+    "active_synapses",
+]
 
 
 def active_synapses(W: sp.csr_matrix, spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,24 +165,36 @@ class EventFixedProb(_CSRComm):
         A private seed for the targets.
     """
 
-    def __init__(self, n_pre: int, n_post: int, conn_num, conn_weight, seed: int | None = None,
-                 name: str | None = None):
+    def __init__(
+        self,
+        n_pre: int,
+        n_post: int,
+        conn_num,
+        conn_weight,
+        seed: int | None = None,
+        name: str | None = None,
+    ):
         n_pre, n_post = count("n_pre", n_pre), count("n_post", n_post)
         if is_real(conn_num):  # any float type, np.float32(0.1) too, is a probability
             k = int(n_post * probability("conn_num (a probability)", conn_num))
         elif is_integer(conn_num):
             k = count("conn_num (an out-degree)", conn_num, least=0)
         else:
-            raise ValueError(f"conn_num must be a probability (a float in [0, 1]) or an "
-                             f"out-degree (an int >= 0), got {conn_num!r}")
+            raise ValueError(
+                f"conn_num must be a probability (a float in [0, 1]) or an "
+                f"out-degree (an int >= 0), got {conn_num!r}"
+            )
         _require_synapses(n_pre * k, "drawn", f"EventFixedProb({n_pre}, {n_post}, {conn_num})")
         rng = np.random.RandomState(seed) if seed is not None else _random.connectivity_rng()
         targets = rng.randint(0, n_post, (n_pre, k)) if k > 0 else np.zeros((n_pre, 0), int)
         unit = _init.unit_of(conn_weight)
         weights = to_model(_init.param(conn_weight, (n_pre, k)), "conn_weight", unit)
         W = sp.csr_matrix(
-            (weights.ravel(), targets.ravel().astype(np.int32), np.arange(0, n_pre * k + 1, k)
-             if k > 0 else np.zeros(n_pre + 1, dtype=np.int64)),
+            (
+                weights.ravel(),
+                targets.ravel().astype(np.int32),
+                np.arange(0, n_pre * k + 1, k) if k > 0 else np.zeros(n_pre + 1, dtype=np.int64),
+            ),
             shape=(n_pre, n_post),
         )
         super().__init__(W, unit, name=name)
@@ -203,17 +225,21 @@ class SparseLinear(_CSRComm):
             try:
                 W = sp.csr_matrix(weights, dtype=environ.dftype())
             except (TypeError, ValueError) as exc:
-                raise ValueError(f"parameter 'weights' must be a 2-d (n_pre, n_post) matrix "
-                                 f"of numbers, got {type(weights).__name__} ({exc})") from None
-            W.data = to_model(W.data if unit is None else pq.Quantity(W.data, unit), "weights",
-                              unit)
+                raise ValueError(
+                    f"parameter 'weights' must be a 2-d (n_pre, n_post) matrix "
+                    f"of numbers, got {type(weights).__name__} ({exc})"
+                ) from None
+            W.data = to_model(
+                W.data if unit is None else pq.Quantity(W.data, unit), "weights", unit
+            )
         if W.ndim != 2:
             raise ValueError(f"weights must be a 2-d (n_pre, n_post) matrix, got shape {W.shape}")
         super().__init__(W, unit, name=name)
 
     @classmethod
-    def from_indices(cls, n_pre: int, n_post: int, pre, post, weight,
-                     name: str | None = None) -> SparseLinear:
+    def from_indices(
+        cls, n_pre: int, n_post: int, pre, post, weight, name: str | None = None
+    ) -> SparseLinear:
         """Connectivity from index arrays: synapse ``k`` joins ``pre[k]`` to ``post[k]``.
 
         ``weight`` is a scalar quantity, an array of one value per synapse, or an
@@ -225,10 +251,12 @@ class SparseLinear(_CSRComm):
         n_pre, n_post = count("n_pre", n_pre), count("n_post", n_post)
         pre, post = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
         if pre.shape != post.shape:
-            raise ValueError(f"pre and post index arrays differ in shape: {pre.shape} and "
-                             f"{post.shape}")
-        if pre.size and (pre.max() >= n_pre or post.max() >= n_post or min(pre.min(),
-                                                                          post.min()) < 0):
+            raise ValueError(
+                f"pre and post index arrays differ in shape: {pre.shape} and {post.shape}"
+            )
+        if pre.size and (
+            pre.max() >= n_pre or post.max() >= n_post or min(pre.min(), post.min()) < 0
+        ):
             raise ValueError(f"indices out of range for {n_pre} x {n_post} neurons")
         W, unit, order = _csr_from_pairs(n_pre, n_post, pre, post, weight)
         self = cls.__new__(cls)
@@ -257,8 +285,10 @@ class Linear(Comm):
         self.weight_unit = _init.unit_of(w_init)
         values = _init.param(w_init, (self.n_pre, self.n_post))
         self.W = to_model(values, "w_init", self.weight_unit)
-        self.b = None if b_init is None else to_model(
-            _init.param(b_init, (self.n_post,)), "b_init", self.weight_unit
+        self.b = (
+            None
+            if b_init is None
+            else to_model(_init.param(b_init, (self.n_post,)), "b_init", self.weight_unit)
         )
 
     def propagate(self, x: np.ndarray) -> np.ndarray:
@@ -270,8 +300,9 @@ class Linear(Comm):
         return self.W.copy() if self.weight_unit is None else to_quantity(self.W, self.weight_unit)
 
 
-def _csr_from_pairs(n_pre: int, n_post: int, pre: np.ndarray, post: np.ndarray, weight,
-                    name: str = "weight") -> tuple[sp.csr_matrix, object, np.ndarray]:
+def _csr_from_pairs(
+    n_pre: int, n_post: int, pre: np.ndarray, post: np.ndarray, weight, name: str = "weight"
+) -> tuple[sp.csr_matrix, object, np.ndarray]:
     """A CSR matrix of the (pre, post) pairs, ordered by row then column, with weights;
     its unit; and the order that sorted the pairs (stored synapse ``i`` is given pair
     ``order[i]``).
@@ -304,10 +335,11 @@ _BUILD_BYTES = {"drawn": 25, "geometric": 93, "pairs": 60, "dense": 8}
 def _require_synapses(n: float, kind: str, what: str) -> None:
     """:class:`refsim.ResourceError` before a connectivity of ``n`` synapses is built where
     building it would not fit in memory (``kind``: how it is built, :data:`_BUILD_BYTES`)."""
-    require_memory(n * _BUILD_BYTES[kind],
-                   f"{what} ({n:.4g} synapses, {_BUILD_BYTES[kind]} bytes each while built)",
-                   "fewer neurons, a lower connection probability or degree, or several "
-                   "machines (MPI)")
+    require_memory(
+        n * _BUILD_BYTES[kind],
+        f"{what} ({n:.4g} synapses, {_BUILD_BYTES[kind]} bytes each while built)",
+        "fewer neurons, a lower connection probability or degree, or several machines (MPI)",
+    )
 
 
 def _rng(seed) -> np.random.Generator:
@@ -352,18 +384,30 @@ class FixedProb(_CSRComm):
         A private seed; by default :func:`refsim.random.default_rng`.
     """
 
-    def __init__(self, n_pre: int, n_post: int, prob: float, weight, allow_self: bool = True,
-                 seed: int | None = None, name: str | None = None):
+    def __init__(
+        self,
+        n_pre: int,
+        n_post: int,
+        prob: float,
+        weight,
+        allow_self: bool = True,
+        seed: int | None = None,
+        name: str | None = None,
+    ):
         prob = probability("prob", prob)
         n_pre, n_post = count("n_pre", n_pre), count("n_post", n_post)
-        _require_synapses(n_pre * n_post * prob, "geometric",
-                          f"FixedProb({n_pre}, {n_post}, {prob})")
+        _require_synapses(
+            n_pre * n_post * prob, "geometric", f"FixedProb({n_pre}, {n_post}, {prob})"
+        )
         rng = _rng(seed)
         total = n_pre * n_post
         chunks, position = [], -1
         while prob > 0 and position < total:
-            gaps = rng.geometric(prob, int(prob * total * 1.05) + 64) if prob < 1 else np.ones(
-                total, dtype=np.int64)
+            gaps = (
+                rng.geometric(prob, int(prob * total * 1.05) + 64)
+                if prob < 1
+                else np.ones(total, dtype=np.int64)
+            )
             # a gap past the end ends the draw; clipped there, the sum cannot overflow int64
             # (at p = 1e-19 a gap is up to 2**63 - 1), and every pair before it is the same
             gaps = np.minimum(gaps, total + 1)
@@ -390,8 +434,15 @@ class FixedOutDegree(_CSRComm):
     seed : int, optional
     """
 
-    def __init__(self, n_pre: int, n_post: int, k: int, weight, seed: int | None = None,
-                 name: str | None = None):
+    def __init__(
+        self,
+        n_pre: int,
+        n_post: int,
+        k: int,
+        weight,
+        seed: int | None = None,
+        name: str | None = None,
+    ):
         n_pre, n_post, k = count("n_pre", n_pre), count("n_post", n_post), count("k", k, 0)
         _require_synapses(n_pre * k, "pairs", f"FixedOutDegree({n_pre}, {n_post}, {k})")
         targets = _distinct_rows(_rng(seed), n_pre, n_post, k)
@@ -411,8 +462,15 @@ class FixedInDegree(_CSRComm):
     seed : int, optional
     """
 
-    def __init__(self, n_pre: int, n_post: int, k: int, weight, seed: int | None = None,
-                 name: str | None = None):
+    def __init__(
+        self,
+        n_pre: int,
+        n_post: int,
+        k: int,
+        weight,
+        seed: int | None = None,
+        name: str | None = None,
+    ):
         n_pre, n_post, k = count("n_pre", n_pre), count("n_post", n_post), count("k", k, 0)
         _require_synapses(n_post * k, "pairs", f"FixedInDegree({n_pre}, {n_post}, {k})")
         sources = _distinct_rows(_rng(seed), n_post, n_pre, k)
@@ -433,8 +491,9 @@ class AllToAll(_CSRComm):
         With equal sizes, keep the ``i -> i`` connections.
     """
 
-    def __init__(self, n_pre: int, n_post: int, weight, include_self: bool = True,
-                 name: str | None = None):
+    def __init__(
+        self, n_pre: int, n_post: int, weight, include_self: bool = True, name: str | None = None
+    ):
         n_pre, n_post = count("n_pre", n_pre), count("n_post", n_post)
         _require_synapses(n_pre * n_post, "pairs", f"AllToAll({n_pre}, {n_post})")
         pre = np.repeat(np.arange(n_pre), n_post)

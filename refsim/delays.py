@@ -54,8 +54,10 @@ def delay_steps(delay, dt: float) -> np.ndarray:
 
 def _require_state(delay: Module) -> None:
     if not hasattr(delay, "buffer"):
-        raise RuntimeError("a projection's delay has no state yet: call refsim.init_all_states "
-                           "on the model that holds the projection")
+        raise RuntimeError(
+            "a projection's delay has no state yet: call refsim.init_all_states "
+            "on the model that holds the projection"
+        )
 
 
 def _check_ring_position(delay: Module, name: str, value) -> str | None:
@@ -102,8 +104,11 @@ class SpikeDelay(Module):
         low = math.floor(self.steps)
         frac = self.steps - low
         lo = buffer[(self.write_index - low) % self.length]
-        out = lo if frac == 0 else lo * (1.0 - frac) + buffer[
-            (self.write_index - low - 1) % self.length] * frac
+        out = (
+            lo
+            if frac == 0
+            else lo * (1.0 - frac) + buffer[(self.write_index - low - 1) % self.length] * frac
+        )
         self.write_index = (self.write_index + 1) % self.length
         return out
 

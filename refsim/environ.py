@@ -30,8 +30,18 @@ import quantities as pq
 
 from refsim.units import require_finite, to_internal, to_quantity
 
-__all__ = ["context", "set", "get", "get_dt", "dt_ms", "t_ms", "dftype", "to_model",
-           "DEFAULT_DT_MS", "PRECISIONS"]
+__all__ = [
+    "context",
+    "set",
+    "get",
+    "get_dt",
+    "dt_ms",
+    "t_ms",
+    "dftype",
+    "to_model",
+    "DEFAULT_DT_MS",
+    "PRECISIONS",
+]
 
 DEFAULT_DT_MS = 0.1
 
@@ -66,11 +76,14 @@ def _convert(key: str, value: Any) -> Any:
 
 def _check_precision(value: Any) -> int:
     if isinstance(value, bool) or value not in PRECISIONS:
-        raise ValueError(f"precision must be one of {sorted(PRECISIONS)} (bits of a float), "
-                         f"got {value!r}")
+        raise ValueError(
+            f"precision must be one of {sorted(PRECISIONS)} (bits of a float), got {value!r}"
+        )
     if value == 32 and int(np.__version__.split(".")[0]) < 2:
-        raise ValueError(f"precision=32 needs NumPy 2 or later (NEP 50 promotion rules), "
-                         f"this is NumPy {np.__version__}: pip install 'numpy>=2'")
+        raise ValueError(
+            f"precision=32 needs NumPy 2 or later (NEP 50 promotion rules), "
+            f"this is NumPy {np.__version__}: pip install 'numpy>=2'"
+        )
     return int(value)
 
 
@@ -160,4 +173,3 @@ def to_model(value, name: str, expected, dtype=None, finite: bool = True) -> np.
     if finite and data.dtype != np.float64:
         require_finite(name, value, data, expected)
     return data
-

@@ -32,8 +32,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["exp", "exprel", "tanh", "cosh", "exp_scalar", "exprel_scalar", "tanh_scalar",
-           "cosh_scalar"]
+__all__ = [
+    "exp",
+    "exprel",
+    "tanh",
+    "cosh",
+    "exp_scalar",
+    "exprel_scalar",
+    "tanh_scalar",
+    "cosh_scalar",
+]
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # 21 trailing zero bits: k * _LN2_HI is exact
@@ -55,6 +63,7 @@ R = tuple(_inverse_factorial(k + 1) for k in range(16))
 # argument, so that a compiled loop keeps several multiplications in flight and
 # vectorises (Horner's form is one long chain of dependent operations).  Arrays or
 # scalars alike; the same operations in the same order everywhere.
+
 
 def _poly_exp(r):
     """Degree-13 Taylor polynomial of e^r (Estrin's scheme)."""
@@ -82,6 +91,7 @@ def _poly_exprel(z):
 
 # -- array versions (NumPy; CuPy arrays pass through the same expressions) --------------
 
+
 def _pow2(k):
     """``2.0 ** k`` for integer-valued float arrays ``k`` in [-1022, 1023], exactly."""
     xp = _namespace(k)
@@ -92,6 +102,7 @@ def _namespace(x):
     module = type(x).__module__
     if module.startswith("cupy"):
         import cupy
+
         return cupy
     return np
 
@@ -155,8 +166,9 @@ def cosh(x):
 # exp_scalar selects without branching (its loop vectorises); exprel_scalar branches,
 # which is cheaper than evaluating both sides when |z| < 1/2 almost always.
 
+
 def _pow2_scalar(k):  # pragma: no cover - replaced by the Numba intrinsic below
-    return float(2.0 ** k)
+    return float(2.0**k)
 
 
 def exp_scalar(x: float) -> float:

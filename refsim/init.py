@@ -21,8 +21,7 @@ __all__ = ["Initializer", "Constant", "Normal", "Uniform", "LogNormal", "param",
 def _with_unit(value, unit, what: str = "value") -> pq.Quantity | np.ndarray:
     """``value`` in ``unit`` (where given), checked to be finite: ``what`` names it."""
     if unit is not None:
-        value = value.rescale(unit) if isinstance(value, pq.Quantity) else pq.Quantity(value,
-                                                                                        unit)
+        value = value.rescale(unit) if isinstance(value, pq.Quantity) else pq.Quantity(value, unit)
     magnitude = value.magnitude if isinstance(value, pq.Quantity) else value
     try:
         finite = np.all(np.isfinite(np.asarray(magnitude, dtype=np.float64)))
@@ -104,11 +103,15 @@ class Uniform(Initializer):
     def __init__(self, low, high, unit=None, seed: int | None = None):
         self.low = _with_unit(low, unit, "Uniform: low")
         self.high = _with_unit(high, unit, "Uniform: high")
-        high_in_low = (pq.Quantity(self.high).rescale(self.low.units).magnitude
-                       if isinstance(self.low, pq.Quantity) else self.high)
+        high_in_low = (
+            pq.Quantity(self.high).rescale(self.low.units).magnitude
+            if isinstance(self.low, pq.Quantity)
+            else self.high
+        )
         if not np.all(np.asarray(high_in_low) >= np.asarray(pq.Quantity(self.low).magnitude)):
-            raise ValueError(f"Uniform: high must not be below low, got low={self.low}, "
-                             f"high={self.high}")
+            raise ValueError(
+                f"Uniform: high must not be below low, got low={self.low}, high={self.high}"
+            )
         self.unit = unit
         self.seed = seed
 

@@ -21,9 +21,17 @@ from refsim.parameters import count
 from refsim.units import require_sign, to_internal, to_quantity
 
 __all__ = [
-    "PoissonSpike", "PoissonEncoder", "PoissonInput", "SpikeTime",
-    "ConstantInput", "SectionInput", "StepInput", "RampInput", "SinusoidalInput",
-    "WienerProcessInput", "OUProcessInput",
+    "PoissonSpike",
+    "PoissonEncoder",
+    "PoissonInput",
+    "SpikeTime",
+    "ConstantInput",
+    "SectionInput",
+    "StepInput",
+    "RampInput",
+    "SinusoidalInput",
+    "WienerProcessInput",
+    "OUProcessInput",
 ]
 
 
@@ -120,11 +128,20 @@ class PoissonInput(Dynamics):
     checkpointed = ("_rng",)
     takes_current_inputs = takes_delta_inputs = False  # a source, stepped by its target
 
-    def __init__(self, target: Dynamics, num_input: int, freq, weight, seed: int | None = None,
-                 name: str | None = None):
+    def __init__(
+        self,
+        target: Dynamics,
+        num_input: int,
+        freq,
+        weight,
+        seed: int | None = None,
+        name: str | None = None,
+    ):
         if not isinstance(target, Dynamics):
-            raise TypeError(f"PoissonInput: target must be a refsim population or synapse, "
-                            f"got {type(target).__name__}")
+            raise TypeError(
+                f"PoissonInput: target must be a refsim population or synapse, "
+                f"got {type(target).__name__}"
+            )
         target.require_inputs("delta", "PoissonInput")
         super().__init__(target.in_size, name=name)
         self.target = target
@@ -161,24 +178,35 @@ class SpikeTime(Neuron):
     input_unit = None
     takes_current_inputs = takes_delta_inputs = False  # its spikes are given, not driven
 
-    def __init__(self, in_size, indices, times, weights=1.0, time_as_step: str = "round",
-                 name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        indices,
+        times,
+        weights=1.0,
+        time_as_step: str = "round",
+        name: str | None = None,
+    ):
         super().__init__(in_size, name=name)
         given = np.asarray(indices)
         self.indices = given.astype(np.int64)
         if given.size and not np.array_equal(self.indices, given):  # 1.5 is not truncated
-            raise ValueError(f"parameter 'indices' must hold integers, got {given.dtype} "
-                             f"values such as {given.flat[np.argmax(self.indices != given)]}")
+            raise ValueError(
+                f"parameter 'indices' must hold integers, got {given.dtype} "
+                f"values such as {given.flat[np.argmax(self.indices != given)]}"
+            )
         # finite, checked by to_internal: a NaN time would become a step no run reaches
         self.times_ms = np.asarray(to_internal(times, "times", pq.ms), dtype=np.float64)
         if self.indices.shape != self.times_ms.shape:
-            raise ValueError(f"indices and times differ in length: {self.indices.size} and "
-                             f"{self.times_ms.size}")
+            raise ValueError(
+                f"indices and times differ in length: {self.indices.size} and {self.times_ms.size}"
+            )
         if self.indices.size and (self.indices.min() < 0 or self.indices.max() >= self.num):
             raise ValueError(f"spike indices must lie in [0, {self.num})")
         if time_as_step not in ("round", "floor", "ceil"):
-            raise ValueError(f"time_as_step must be 'round', 'floor' or 'ceil', got "
-                             f"{time_as_step!r}")
+            raise ValueError(
+                f"time_as_step must be 'round', 'floor' or 'ceil', got {time_as_step!r}"
+            )
         self.weights = np.broadcast_to(np.asarray(weights, dtype=np.float64), self.indices.shape)
         self.time_as_step = time_as_step
 
@@ -208,8 +236,11 @@ class _Waveform:
     unit = None
 
     def __call__(self):
-        return to_quantity(self.at(_now_ms()), self.unit) if self.unit is not None \
+        return (
+            to_quantity(self.at(_now_ms()), self.unit)
+            if self.unit is not None
             else self.at(_now_ms())
+        )
 
     def at(self, t_ms: float):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -27,6 +27,7 @@ __all__ = ["exprel", "exp_euler", "exp_euler_scalar", "explicit_step", "METHODS"
 #: integration methods a nonlinear neuron accepts (``method=``); exp_euler is brainpy's
 METHODS = ("exp_euler", "euler", "rk2", "rk4")
 
+
 def exprel(z):
     """``(exp(z) - 1) / z``, with ``exprel(0) = 1`` (:func:`refsim.fmath.exprel`).
 
@@ -56,6 +57,7 @@ def explicit_step(y: dict, derivatives, dt: float, method: str) -> dict:
 
     ``y`` maps variable names to arrays; ``derivatives`` returns the same keys.
     """
+
     def shifted(base, k, h):
         return {name: base[name] + h * k[name] for name in base}
 
@@ -68,6 +70,8 @@ def explicit_step(y: dict, derivatives, dt: float, method: str) -> dict:
         k2 = derivatives(shifted(y, k1, dt / 2))
         k3 = derivatives(shifted(y, k2, dt / 2))
         k4 = derivatives(shifted(y, k3, dt))
-        return {name: y[name] + dt / 6 * (k1[name] + 2 * k2[name] + 2 * k3[name] + k4[name])
-                for name in y}
+        return {
+            name: y[name] + dt / 6 * (k1[name] + 2 * k2[name] + 2 * k3[name] + k4[name])
+            for name in y
+        }
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")

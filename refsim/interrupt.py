@@ -45,8 +45,10 @@ def stop_between_steps() -> Iterator[CtrlC]:
     handler of the user's, or SIGINT ignored (a process started in the background of a
     shell), stays as it is, and then a Ctrl-C does what it would do anyway."""
     ctrl_c = CtrlC()
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
         yield ctrl_c
         return
     signal.signal(signal.SIGINT, ctrl_c._come)

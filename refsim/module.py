@@ -229,8 +229,7 @@ def _population_shape(in_size) -> tuple[int, ...]:
     ``ValueError`` naming it otherwise."""
     sizes = (in_size,) if np.ndim(in_size) == 0 else tuple(in_size)
     if not sizes or not all(_is_count(n, 1) for n in sizes):
-        raise ValueError(f"in_size must be a positive integer or a tuple of them, got "
-                         f"{in_size!r}")
+        raise ValueError(f"in_size must be a positive integer or a tuple of them, got {in_size!r}")
     return tuple(int(n) for n in sizes)
 
 
@@ -292,16 +291,18 @@ class Dynamics(Module):
         #: built in (``refsim.environ.set(precision=32)`` gives float32)
         self.dtype = environ.dftype()
 
-    def _new_state(self, name: str, initializer, unit, batch_size: int | None,
-                   dtype=None) -> State:
+    def _new_state(self, name: str, initializer, unit, batch_size: int | None, dtype=None) -> State:
         """Evaluate ``initializer`` for this population as a :class:`State`.
 
         ``unit`` is the expected dimension (``None``: a pure number); the state
         reports in the initializer's own unit when it has one.  ``dtype``: the float
         type (default :attr:`dtype`; the time of an event is float64).
         """
-        shape = self.varshape if batch_size is None else (count("batch_size", batch_size),
-                                                          *self.varshape)
+        shape = (
+            self.varshape
+            if batch_size is None
+            else (count("batch_size", batch_size), *self.varshape)
+        )
         values = _init.param(initializer, shape)
         data = to_model(values, name, unit, dtype or self.dtype)
         display = values.units if isinstance(values, pq.Quantity) else unit
@@ -326,9 +327,11 @@ class Dynamics(Module):
         takes = self.takes_current_inputs if kind == "current" else self.takes_delta_inputs
         if not takes:
             what = "currents" if kind == "current" else "jumps (delta inputs)"
-            raise TypeError(f"{by}: {type(self).__name__} '{self.name}' takes no {what}; its "
-                            "update would never read them. Aim it at a population that does "
-                            "(a neuron, or a linear synapse such as Expon for jumps)")
+            raise TypeError(
+                f"{by}: {type(self).__name__} '{self.name}' takes no {what}; its "
+                "update would never read them. Aim it at a population that does "
+                "(a neuron, or a linear synapse such as Expon for jumps)"
+            )
 
     def add_current_input(self, key: str, inp, label: str | None = None) -> None:
         """Register a current input.
@@ -432,8 +435,10 @@ class Dynamics(Module):
         try:
             np.broadcast_shapes(data.shape, self.varshape)
         except ValueError:
-            raise ValueError(f"{name} has shape {data.shape}, which does not fit the "
-                             f"population shape {self.varshape}") from None
+            raise ValueError(
+                f"{name} has shape {data.shape}, which does not fit the "
+                f"population shape {self.varshape}"
+            ) from None
         return data
 
     def align_pre(self, dyn):
@@ -466,13 +471,17 @@ class Dynamics(Module):
         if t < self._clock_at:
             import warnings
 
-            warnings.warn(ClockWarning(
-                f"{type(self).__name__} '{self.name}' is stepped at t = {t:g} ms after it "
-                f"was stepped at t = {self._clock_at:g} ms: the event times its states hold "
-                "(last spikes, transmitter arrivals) now lie in its future, and hold it "
-                "refractory or release transmitter until the clock passes them again. To "
-                "continue the earlier run pass t_start=result.next_t to refsim.run; to start "
-                "afresh call refsim.reset_all_states first."), stacklevel=_outside_refsim())
+            warnings.warn(
+                ClockWarning(
+                    f"{type(self).__name__} '{self.name}' is stepped at t = {t:g} ms after it "
+                    f"was stepped at t = {self._clock_at:g} ms: the event times its states hold "
+                    "(last spikes, transmitter arrivals) now lie in its future, and hold it "
+                    "refractory or release transmitter until the clock passes them again. To "
+                    "continue the earlier run pass t_start=result.next_t to refsim.run; to start "
+                    "afresh call refsim.reset_all_states first."
+                ),
+                stacklevel=_outside_refsim(),
+            )
         self._clock_at = t
 
     def _now(self) -> float:
@@ -573,4 +582,3 @@ class Synapse(Dynamics):
     def output_unit(self):
         """Unit of the value :meth:`update` returns."""
         return self.input_unit
-

@@ -71,17 +71,23 @@ class Network(Module):
         projection's number of presynaptic neurons.
         """
         if not any(p is pre for p in self.populations):
-            raise ValueError(f"pre ({pre.name}) is not a population of this network: "
-                             "register it with network.population(...) first")
+            raise ValueError(
+                f"pre ({pre.name}) is not a population of this network: "
+                "register it with network.population(...) first"
+            )
         stop = pre.num if stop is None else int(stop)
         start = int(start)
         if not 0 <= start < stop <= pre.num:
-            raise ValueError(f"the slice [{start}:{stop}] does not fit population "
-                             f"{pre.name} of {pre.num} neurons")
+            raise ValueError(
+                f"the slice [{start}:{stop}] does not fit population "
+                f"{pre.name} of {pre.num} neurons"
+            )
         n_pre = getattr(getattr(proj, "comm", None), "n_pre", stop - start)
         if n_pre != stop - start:
-            raise ValueError(f"{type(proj).__name__} expects {n_pre} presynaptic neurons but "
-                             f"the slice [{start}:{stop}] of {pre.name} has {stop - start}")
+            raise ValueError(
+                f"{type(proj).__name__} expects {n_pre} presynaptic neurons but "
+                f"the slice [{start}:{stop}] of {pre.name} has {stop - start}"
+            )
         self.feeds.append((proj, pre, start, stop))
         return proj
 
@@ -92,16 +98,20 @@ class Network(Module):
         step that target, so the projection's input would wait forever)."""
         for node in self.nodes():
             if isinstance(node, Dynamics) and not node._states_ready:
-                raise RuntimeError(f"{type(node).__name__} '{node.name}' of network "
-                                   f"'{self.name}' has no state yet: call "
-                                   "refsim.init_all_states(network) before running it")
+                raise RuntimeError(
+                    f"{type(node).__name__} '{node.name}' of network "
+                    f"'{self.name}' has no state yet: call "
+                    "refsim.init_all_states(network) before running it"
+                )
         for proj, *_ in self.feeds:
             post = getattr(proj, "post", None)
             if post is not None and not any(p is post for p in self.populations):
-                raise ValueError(f"projection {proj.name} of network '{self.name}' targets "
-                                 f"{type(post).__name__} '{post.name}', which is not a "
-                                 "population of the network: register it with "
-                                 "network.population(...)")
+                raise ValueError(
+                    f"projection {proj.name} of network '{self.name}' targets "
+                    f"{type(post).__name__} '{post.name}', which is not a "
+                    "population of the network: register it with "
+                    "network.population(...)"
+                )
         self._checked = (len(self.populations), len(self.feeds))
 
     def update(self) -> np.ndarray:

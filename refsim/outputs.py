@@ -152,8 +152,15 @@ class MgBlock(COBA):
     potential in mV there; refsim's defaults carry the units brainpy users must pass.
     """
 
-    def __init__(self, E=0.0 * pq.mV, cc_Mg=1.2, alpha=0.062 / pq.mV, beta=3.57,
-                 V_offset=0.0 * pq.mV, name: str | None = None):
+    def __init__(
+        self,
+        E=0.0 * pq.mV,
+        cc_Mg=1.2,
+        alpha=0.062 / pq.mV,
+        beta=3.57,
+        V_offset=0.0 * pq.mV,
+        name: str | None = None,
+    ):
         super().__init__(E, name=name)
         self._param("cc_Mg", cc_Mg, None, nonnegative=True)
         self._param("alpha", alpha, 1 / pq.mV)
@@ -170,6 +177,7 @@ class MgBlock(COBA):
 
 
 # -- compiled twins (numba backend; checked against current_and_slope above) ------------
+
 
 def cuba_scalar(g: float, scale: float, V: float) -> tuple[float, float]:
     """CUBA current and slope for one neuron."""

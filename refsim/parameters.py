@@ -68,8 +68,7 @@ def probability(name: str, value) -> float:
     """``value`` as a ``float`` in [0, 1], of any real type (``0.1``, ``np.float32(0.1)``,
     ``np.array(0.1)``); ``ValueError`` naming ``name`` otherwise (NaN, a string, 1.5)."""
     if not (is_real(value) or is_integer(value)):
-        raise ValueError(f"{name} must be a probability in [0, 1] (a real number), got "
-                         f"{value!r}")
+        raise ValueError(f"{name} must be a probability in [0, 1] (a real number), got {value!r}")
     p = float(_scalar(value))
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
@@ -113,8 +112,16 @@ class ParameterHolder:
         #: relation between parameters -> why it is needed ("V_reset < V_th": ...)
         self.param_relations: dict[str, str] = {}
 
-    def _param(self, name: str, value, unit, dtype=None, *, positive: bool = False,
-               nonnegative: bool = False) -> np.ndarray:
+    def _param(
+        self,
+        name: str,
+        value,
+        unit,
+        dtype=None,
+        *,
+        positive: bool = False,
+        nonnegative: bool = False,
+    ) -> np.ndarray:
         """Declare the parameter ``name``: convert ``value`` to internal units, check it,
         store it in :attr:`p` and return it.
 
@@ -150,8 +157,9 @@ class ParameterHolder:
                 ) from None
         object.__setattr__(self.p, name, data)
         self.p._units[name] = _internal_name(unit)
-        self._shown_in[name] = shown if shown is not None else (
-            internal_unit(unit) if unit is not None else None)
+        self._shown_in[name] = (
+            shown if shown is not None else (internal_unit(unit) if unit is not None else None)
+        )
         return data
 
     def _require(self, relation: str, holds, why: str, *names: str) -> None:
@@ -167,8 +175,9 @@ class ParameterHolder:
         first = np.unravel_index(int(np.argmin(holds)), holds.shape) if holds.ndim else ()
         where = f" (element {tuple(int(i) for i in first)})" if holds.ndim else ""
         values = ", ".join(f"{n} = {_element(getattr(self, n), first)}" for n in names)
-        raise ValueError(f"{type(self).__name__}: parameters must satisfy {relation}, got "
-                         f"{values}{where}: {why}")
+        raise ValueError(
+            f"{type(self).__name__}: parameters must satisfy {relation}, got {values}{where}: {why}"
+        )
 
     def __getattr__(self, name: str):
         """A parameter read from the module: a quantity in the unit it was given in."""
@@ -186,11 +195,13 @@ class ParameterHolder:
                     f"declare the parameter {name} of {type(self).__name__} with "
                     f"self._param({name!r}, ...) alone: it keeps the internal value in "
                     f"self.p.{name}, which the equations read, and self.{name} reads it "
-                    "back with its unit")
+                    "back with its unit"
+                )
             raise AttributeError(
                 f"{name} is a parameter of {type(self).__name__} '{self.name}', fixed when "
                 f"it was built (its checks and derived constants come from it): build a new "
-                f"{type(self).__name__}(..., {name}=...)")
+                f"{type(self).__name__}(..., {name}=...)"
+            )
         object.__setattr__(self, name, value)
 
 

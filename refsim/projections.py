@@ -117,8 +117,9 @@ class AlignPostProj(Module):
         If the weights, the synapse and the output do not fit together.
     """
 
-    def __init__(self, *modules, comm: Comm, syn, out, post: Dynamics, label: str | None = None,
-                 delay=None):
+    def __init__(
+        self, *modules, comm: Comm, syn, out, post: Dynamics, label: str | None = None, delay=None
+    ):
         super().__init__()
         _check_comm(comm, post)
         self.modules = list(modules)
@@ -216,24 +217,26 @@ class DeltaProj(Module):
         As for :class:`AlignPostProj`.
     """
 
-    def __init__(self, *modules, comm: Comm, post: Dynamics, label: str | None = None,
-                 delay=None):
+    def __init__(self, *modules, comm: Comm, post: Dynamics, label: str | None = None, delay=None):
         super().__init__()
         _check_comm(comm, post)
         w = pq.dimensionless if comm.weight_unit is None else comm.weight_unit
         target = pq.dimensionless if post.delta_unit is None else post.delta_unit
-        if pq.Quantity(1.0, w).simplified.dimensionality != \
-                pq.Quantity(1.0, target).simplified.dimensionality:
-            raise UnitError(f"DeltaProj weights are a {dimension_name(w)} but the jumps of "
-                            f"{type(post).__name__} are a {dimension_name(target)}")
+        if (
+            pq.Quantity(1.0, w).simplified.dimensionality
+            != pq.Quantity(1.0, target).simplified.dimensionality
+        ):
+            raise UnitError(
+                f"DeltaProj weights are a {dimension_name(w)} but the jumps of "
+                f"{type(post).__name__} are a {dimension_name(target)}"
+            )
         post.require_inputs("delta", "DeltaProj")
         self.modules, self.comm, self.post = list(modules), comm, post
         self.delay = _make_delay(comm, delay)
         self.key = self.name if label is None else f"{label} // {self.name}"
 
     def update(self, x) -> None:
-        self.post._push_delta(self.key, _propagate(self.comm, self.delay,
-                                                   _apply(self.modules, x)))
+        self.post._push_delta(self.key, _propagate(self.comm, self.delay, _apply(self.modules, x)))
 
 
 class CurrentProj(Module):

@@ -28,8 +28,7 @@ def seed(value: int) -> None:
     """Seed both streams (mirrors ``brainstate.random.seed``); ``value`` is an integer in
     ``[0, 2**32)``, the range of numpy's legacy generator."""
     global _seed, _conn, _rng
-    if (isinstance(value, bool) or not isinstance(value, int | np.integer)
-            or not 0 <= value < 2**32):
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < 2**32:
         raise ValueError(f"seed must be an integer in [0, 2**32), got {value!r}")
     _seed = int(value)
     _conn = np.random.RandomState(_seed)

@@ -57,8 +57,14 @@ class StateMonitor:
         e.g. the population-average potential, at the memory of one value per record.
     """
 
-    def __init__(self, target: State | Callable, indices=None, every: int = 1, unit=None,
-                 reduce: str | None = None):
+    def __init__(
+        self,
+        target: State | Callable,
+        indices=None,
+        every: int = 1,
+        unit=None,
+        reduce: str | None = None,
+    ):
         if int(every) < 1:
             raise ValueError(f"every must be a positive number of steps, got {every}")
         if reduce not in (None, "mean", "sum"):
@@ -93,8 +99,11 @@ class StateMonitor:
             return 8 * records
         if not isinstance(self.target, State):
             return None
-        n = self.target.data.size if self.indices is None else self.indices.size * (
-            self.target.data.size // self.target.data.shape[-1])
+        n = (
+            self.target.data.size
+            if self.indices is None
+            else self.indices.size * (self.target.data.size // self.target.data.shape[-1])
+        )
         return 8 * records * n
 
     def probe_bytes(self, n_steps: int, first_step: int, dt: float) -> int | None:
@@ -107,8 +116,9 @@ class StateMonitor:
             return None
         return 8 * -(-n_steps // self.every) * int(np.prod(shape))
 
-    def _start(self, n_steps: int, first_step: int, folder: Path | None = None,
-               name: str = "") -> None:
+    def _start(
+        self, n_steps: int, first_step: int, folder: Path | None = None, name: str = ""
+    ) -> None:
         self._n_records = -(-n_steps // self.every)
         self._first = first_step
         self._buffer = None  # allocated at the first record, once the shape is known
@@ -121,12 +131,16 @@ class StateMonitor:
         rows and then calls :meth:`filled`."""
         shape = (self._n_records, *shape)
         if self._file is not None:
-            self._buffer = np.lib.format.open_memmap(self._file, mode="w+", dtype=np.float64,
-                                                     shape=shape)
+            self._buffer = np.lib.format.open_memmap(
+                self._file, mode="w+", dtype=np.float64, shape=shape
+            )
         else:
-            require_memory(8 * np.prod(shape, dtype=float), "a monitor's recording",
-                           "record fewer steps (every=k), elements or a reduction, or "
-                           "stream it to disk (refsim.run(..., record_to=folder))")
+            require_memory(
+                8 * np.prod(shape, dtype=float),
+                "a monitor's recording",
+                "record fewer steps (every=k), elements or a reduction, or "
+                "stream it to disk (refsim.run(..., record_to=folder))",
+            )
             self._buffer = np.empty(shape, dtype=np.float64)
         return self._buffer
 
@@ -192,8 +206,9 @@ class SpikeMonitor:
         self._file: Path | None = None  # where the pairs go, when streamed
         self._written = 0  # pairs in the file
 
-    def _start(self, n_steps: int, first_step: int, folder: Path | None = None,
-               name: str = "") -> None:
+    def _start(
+        self, n_steps: int, first_step: int, folder: Path | None = None, name: str = ""
+    ) -> None:
         self._first = first_step
         self._dt_ms = environ.dt_ms()  # the run's, which times() converts with
         self._chunks_steps, self._chunks_idx, self._pending = [], [], 0
@@ -237,8 +252,9 @@ class SpikeMonitor:
         """Append the pending pairs to the file of a streamed recording (none otherwise)."""
         if self._file is None or not self._pending:
             return
-        pairs = np.stack([np.concatenate(self._chunks_steps),
-                          np.concatenate(self._chunks_idx)], axis=1)
+        pairs = np.stack(
+            [np.concatenate(self._chunks_steps), np.concatenate(self._chunks_idx)], axis=1
+        )
         with open(self._file, "r+b") as file:
             file.seek(0, os.SEEK_END)
             file.write(pairs.astype("<i8").tobytes())
@@ -256,8 +272,11 @@ class SpikeMonitor:
 
     def _pairs(self) -> np.ndarray:
         self.flush()
-        held = (np.stack([np.concatenate(self._chunks_steps), np.concatenate(self._chunks_idx)],
-                         axis=1) if self._chunks_steps else np.zeros((0, 2), np.int64))
+        held = (
+            np.stack([np.concatenate(self._chunks_steps), np.concatenate(self._chunks_idx)], axis=1)
+            if self._chunks_steps
+            else np.zeros((0, 2), np.int64)
+        )
         if self._file is None or not self._written:
             return held
         return np.concatenate([np.load(self._file, mmap_mode="r"), held])
@@ -266,16 +285,16 @@ class SpikeMonitor:
     def steps(self) -> np.ndarray:
         """Global step index of each spike."""
         if self._file is None:
-            return (np.concatenate(self._chunks_steps) if self._chunks_steps
-                    else np.zeros(0, np.int64))
+            return (
+                np.concatenate(self._chunks_steps) if self._chunks_steps else np.zeros(0, np.int64)
+            )
         return np.ascontiguousarray(self._pairs()[:, 0])
 
     @property
     def indices_fired(self) -> np.ndarray:
         """Neuron index of each spike."""
         if self._file is None:
-            return (np.concatenate(self._chunks_idx) if self._chunks_idx
-                    else np.zeros(0, np.int64))
+            return np.concatenate(self._chunks_idx) if self._chunks_idx else np.zeros(0, np.int64)
         return np.ascontiguousarray(self._pairs()[:, 1])
 
     def times(self, dt=None) -> pq.Quantity:
@@ -310,9 +329,18 @@ class RunResult(Mapping):
     they do not apply.  :attr:`folder`: where the recordings were streamed (None: memory).
     """
 
-    def __init__(self, monitors: dict, first_step: int, n_steps: int, dt_ms: float,
-                 wall_s: float, engine: str = "numpy", compile_s: float = 0.0,
-                 plan_s: float = 0.0, folder: Path | None = None):
+    def __init__(
+        self,
+        monitors: dict,
+        first_step: int,
+        n_steps: int,
+        dt_ms: float,
+        wall_s: float,
+        engine: str = "numpy",
+        compile_s: float = 0.0,
+        plan_s: float = 0.0,
+        folder: Path | None = None,
+    ):
         self.monitors = monitors
         self.first_step = first_step
         self.n_steps = n_steps
@@ -344,11 +372,14 @@ class RunResult(Mapping):
         return len(self.monitors)
 
     def __repr__(self) -> str:
-        return (f"RunResult({self.n_steps} steps, monitors={list(self.monitors)}, "
-                f"engine {self.engine}, wall {self.wall_s:.3f} s)")
+        return (
+            f"RunResult({self.n_steps} steps, monitors={list(self.monitors)}, "
+            f"engine {self.engine}, wall {self.wall_s:.3f} s)"
+        )
 
 
 # -- recordings on disk -------------------------------------------------------------------
+
 
 def prepare_folder(folder, mons: dict, n_steps: int) -> Path:
     """Create ``folder`` for a run streamed to disk (refusing one that holds another
@@ -362,15 +393,18 @@ def prepare_folder(folder, mons: dict, n_steps: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     manifest = folder / "run.json"
     if manifest.exists():
-        raise ValueError(f"record_to = {folder} holds a recording already (run.json): give "
-                         "another folder, or remove it")
-    need = sum(m.expected_bytes(n_steps) or 0 for m in mons.values()
-               if isinstance(m, StateMonitor))
+        raise ValueError(
+            f"record_to = {folder} holds a recording already (run.json): give "
+            "another folder, or remove it"
+        )
+    need = sum(m.expected_bytes(n_steps) or 0 for m in mons.values() if isinstance(m, StateMonitor))
     free = shutil.disk_usage(folder).free
     if need > free:
-        raise ResourceError(f"refsim.run(record_to={folder}): its state monitors need "
-                            f"{format_bytes(need)} on disk, {format_bytes(free)} free: record "
-                            "fewer steps or elements, or choose another disk")
+        raise ResourceError(
+            f"refsim.run(record_to={folder}): its state monitors need "
+            f"{format_bytes(need)} on disk, {format_bytes(free)} free: record "
+            "fewer steps or elements, or choose another disk"
+        )
     return folder
 
 
@@ -381,19 +415,34 @@ def finish_folder(folder: Path, result: RunResult) -> None:
     for name, mon in result.monitors.items():
         if isinstance(mon, SpikeMonitor):
             mon.flush()
-            entries[name] = {"kind": "spikes", "file": f"{name}.spikes.npy",
-                             "count": mon.count, "dt_ms": mon._dt_ms}
+            entries[name] = {
+                "kind": "spikes",
+                "file": f"{name}.spikes.npy",
+                "count": mon.count,
+                "dt_ms": mon._dt_ms,
+            }
         else:
             if mon._buffer is not None and isinstance(mon._buffer, np.memmap):
                 mon._buffer.flush()
             unit = mon.record_unit
-            entries[name] = {"kind": "state", "file": f"{name}.npy", "records": mon._n,
-                             "first_step": mon._first, "every": mon.every,
-                             "unit": None if unit is None else _unit_text(unit)}
-    manifest = {"format": RECORDING_FORMAT, "refsim": _version.__version__,
-                "first_step": result.first_step, "n_steps": result.n_steps,
-                "dt_ms": result.dt_ms, "engine": result.engine, "wall_s": result.wall_s,
-                "monitors": entries}
+            entries[name] = {
+                "kind": "state",
+                "file": f"{name}.npy",
+                "records": mon._n,
+                "first_step": mon._first,
+                "every": mon.every,
+                "unit": None if unit is None else _unit_text(unit),
+            }
+    manifest = {
+        "format": RECORDING_FORMAT,
+        "refsim": _version.__version__,
+        "first_step": result.first_step,
+        "n_steps": result.n_steps,
+        "dt_ms": result.dt_ms,
+        "engine": result.engine,
+        "wall_s": result.wall_s,
+        "monitors": entries,
+    }
     part = folder / ".run.json.part"
     part.write_text(json.dumps(manifest, indent=1))
     os.replace(part, folder / "run.json")
@@ -437,12 +486,20 @@ def load_result(folder) -> RunResult:
     except (OSError, ValueError) as exc:
         raise ValueError(f"{folder} holds no refsim recording (run.json: {exc})") from None
     if manifest.get("format") != RECORDING_FORMAT:
-        raise ValueError(f"{folder}: recording format {manifest.get('format')!r}; this refsim "
-                         f"reads format {RECORDING_FORMAT}")
+        raise ValueError(
+            f"{folder}: recording format {manifest.get('format')!r}; this refsim "
+            f"reads format {RECORDING_FORMAT}"
+        )
     monitors = {}
     for name, entry in manifest["monitors"].items():
         path = folder / entry["file"]
-        monitors[name] = (_StoredSpikes if entry["kind"] == "spikes" else _StoredState)(path,
-                                                                                         entry)
-    return RunResult(monitors, manifest["first_step"], manifest["n_steps"], manifest["dt_ms"],
-                     manifest["wall_s"], manifest["engine"], folder=folder)
+        monitors[name] = (_StoredSpikes if entry["kind"] == "spikes" else _StoredState)(path, entry)
+    return RunResult(
+        monitors,
+        manifest["first_step"],
+        manifest["n_steps"],
+        manifest["dt_ms"],
+        manifest["wall_s"],
+        manifest["engine"],
+        folder=folder,
+    )

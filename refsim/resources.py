@@ -73,5 +73,6 @@ def require_memory(nbytes: float, what: str, advice: str) -> None:
     """
     available = available_bytes()
     if available is not None and nbytes > available:
-        raise ResourceError(f"{what} needs {format_bytes(nbytes)}, {format_bytes(available)} "
-                            f"available: {advice}")
+        raise ResourceError(
+            f"{what} needs {format_bytes(nbytes)}, {format_bytes(available)} available: {advice}"
+        )

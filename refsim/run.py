@@ -40,8 +40,16 @@ from refsim.recording import (
 from refsim.resources import format_bytes, require_memory
 from refsim.units import to_internal
 
-__all__ = ["arange", "for_loop", "run", "StateMonitor", "SpikeMonitor", "RunResult",
-           "RunInterrupted", "load_result"]
+__all__ = [
+    "arange",
+    "for_loop",
+    "run",
+    "StateMonitor",
+    "SpikeMonitor",
+    "RunResult",
+    "RunInterrupted",
+    "load_result",
+]
 
 
 def arange(start, stop, step=None) -> pq.Quantity:
@@ -114,7 +122,10 @@ def _progress_bar(total: int, progress: bool | None):
     from tqdm.auto import tqdm  # imported lazily: ~50 ms
 
     return tqdm(
-        total=total, unit="step", mininterval=0.5, disable=None if progress is None else False,
+        total=total,
+        unit="step",
+        mininterval=0.5,
+        disable=None if progress is None else False,
         delay=2.0 if progress is None else 0.0,
     )
 
@@ -135,7 +146,8 @@ class RunInterrupted(KeyboardInterrupt):
         super().__init__(
             f"refsim.run stopped by Ctrl-C after {done} of {n_steps} steps; the model and "
             f"the monitors hold every step done; continue from t_start = "
-            f"{float(result.next_t.magnitude):g} ms (this exception's .result.next_t)")
+            f"{float(result.next_t.magnitude):g} ms (this exception's .result.next_t)"
+        )
         self.result = result
 
 
@@ -154,9 +166,12 @@ def _require_memory(mons: dict, n_steps: int, first_step: int, dt: float) -> Non
     total = sum(sizes.values())
     if total:
         detail = ", ".join(f"{name}: {format_bytes(b)}" for name, b in sizes.items())
-        require_memory(total, f"refsim.run recording {detail} over {n_steps} steps",
-                       "record fewer steps (StateMonitor(..., every=k)), fewer elements "
-                       "(indices=...) or a reduction (reduce='mean'), or a shorter run")
+        require_memory(
+            total,
+            f"refsim.run recording {detail} over {n_steps} steps",
+            "record fewer steps (StateMonitor(..., every=k)), fewer elements "
+            "(indices=...) or a reduction (reduce='mean'), or a shorter run",
+        )
 
 
 #: monitors larger than this are announced before the run even without a progress bar
@@ -165,14 +180,20 @@ LARGE_RECORDING_BYTES = 100 * 2**20
 
 def _announce_memory(mons: dict, n_steps: int, progress: bool | None, folder=None) -> None:
     """Print what the state monitors will take, before a run that shows progress or is large."""
-    sizes = {name: m.expected_bytes() for name, m in mons.items()
-             if isinstance(m, StateMonitor) and m.expected_bytes() is not None}
+    sizes = {
+        name: m.expected_bytes()
+        for name, m in mons.items()
+        if isinstance(m, StateMonitor) and m.expected_bytes() is not None
+    }
     total = sum(sizes.values())
     if total and (progress or total >= LARGE_RECORDING_BYTES):
         detail = ", ".join(f"{name} {b / 2**20:.1f} MiB" for name, b in sizes.items())
         where = "" if folder is None else f" on disk in {folder}"
-        print(f"refsim.run: {n_steps} steps; monitors will take {total / 2**20:.1f} MiB"
-              f"{where} ({detail})", file=sys.stderr)
+        print(
+            f"refsim.run: {n_steps} steps; monitors will take {total / 2**20:.1f} MiB"
+            f"{where} ({detail})",
+            file=sys.stderr,
+        )
 
 
 #: the most steps a run may count from 0: their times i * dt stay exact integers of steps
@@ -191,9 +212,11 @@ def _steps_in(span, name: str, dt: float, on_grid: bool = False) -> int:
     if not on_grid and ratio < 0:
         raise ValueError(f"{name} must be non-negative (>= 0), got {span}")
     if abs(ratio) > MAX_STEPS:
-        raise ValueError(f"parameter '{name}' = {span} is {ratio:.3g} steps of dt = {dt} ms: "
-                         f"more than 2**53 ({MAX_STEPS:.3g}), beyond which a step's time is no "
-                         "longer exact in float64")
+        raise ValueError(
+            f"parameter '{name}' = {span} is {ratio:.3g} steps of dt = {dt} ms: "
+            f"more than 2**53 ({MAX_STEPS:.3g}), beyond which a step's time is no "
+            "longer exact in float64"
+        )
     nearest = round(ratio)
     if abs(ratio - nearest) <= 1e-9 * max(1.0, abs(ratio)):
         return int(nearest)
@@ -307,14 +330,24 @@ def run(
         bar = _progress_bar(n_steps, progress)
         try:
             if plan is not None:
-                compile_s, wall, done, finding = _run_plan(plan, engine, net, first_step,
-                                                           n_steps, dt, mons, bar, ctrl_c,
-                                                           check_every)
+                compile_s, wall, done, finding = _run_plan(
+                    plan, engine, net, first_step, n_steps, dt, mons, bar, ctrl_c, check_every
+                )
             else:
-                compile_s, (wall, done, finding) = 0.0, _run_python(
-                    step.update if isinstance(step, Network) else step, mons, first_step,
-                    n_steps, dt, bar, ctrl_c, _watched(step, mons, check_every, n_steps),
-                    check_every)
+                compile_s, (wall, done, finding) = (
+                    0.0,
+                    _run_python(
+                        step.update if isinstance(step, Network) else step,
+                        mons,
+                        first_step,
+                        n_steps,
+                        dt,
+                        bar,
+                        ctrl_c,
+                        _watched(step, mons, check_every, n_steps),
+                        check_every,
+                    ),
+                )
         except BaseException:
             if folder is not None:  # what the run recorded stays readable (run.json says
                 # how many records each monitor holds; the run's own count is unknown)
@@ -333,8 +366,7 @@ def run(
     return result
 
 
-def _start_monitors(mons: dict, n_steps: int, first_step: int, dt: float, record_to,
-                    progress):
+def _start_monitors(mons: dict, n_steps: int, first_step: int, dt: float, record_to, progress):
     """Check the monitors (indices; memory, or the disk of ``record_to``) before anything
     is allocated, start them, and return the recording folder (or None)."""
     for name, mon in mons.items():
@@ -353,16 +385,26 @@ def _watched(step, mons: dict, check_every: int | None, n_steps: int) -> list:
     a warning where it finds no model to check."""
     if not check_every:
         return []
-    watched = stability.watches(stability.modules_of(step, [
-        m.neuron for m in mons.values() if isinstance(m, SpikeMonitor)]),
-        [m.target for m in mons.values() if isinstance(m, StateMonitor)
-         and isinstance(m.target, State)])
+    watched = stability.watches(
+        stability.modules_of(
+            step, [m.neuron for m in mons.values() if isinstance(m, SpikeMonitor)]
+        ),
+        [
+            m.target
+            for m in mons.values()
+            if isinstance(m, StateMonitor) and isinstance(m.target, State)
+        ],
+    )
     if not watched and n_steps:
-        warnings.warn(stability.UncheckedRunWarning(
-            "refsim.run: the stability check finds no refsim model in this step function, "
-            "so no state is checked for NaN or divergence; name the models in the step "
-            "function (its globals or closure), pass a refsim.Network, or check_every=None "
-            "to say so"), stacklevel=_outside_refsim())
+        warnings.warn(
+            stability.UncheckedRunWarning(
+                "refsim.run: the stability check finds no refsim model in this step function, "
+                "so no state is checked for NaN or divergence; name the models in the step "
+                "function (its globals or closure), pass a refsim.Network, or check_every=None "
+                "to say so"
+            ),
+            stacklevel=_outside_refsim(),
+        )
     return watched
 
 
@@ -370,28 +412,51 @@ def _check_every(check_every) -> int | None:
     if check_every is None or check_every is False:
         return None
     if not _is_count(check_every, 1):
-        raise ValueError(f"check_every must be a number of steps >= 1, or None to turn the "
-                         f"stability check off, got {check_every!r}")
+        raise ValueError(
+            f"check_every must be a number of steps >= 1, or None to turn the "
+            f"stability check off, got {check_every!r}"
+        )
     return int(check_every)
 
 
-def _run_plan(plan, engine: str, net, first_step: int, n_steps: int, dt: float, mons: dict,
-              bar, ctrl_c: CtrlC, check_every: int | None):
+def _run_plan(
+    plan,
+    engine: str,
+    net,
+    first_step: int,
+    n_steps: int,
+    dt: float,
+    mons: dict,
+    bar,
+    ctrl_c: CtrlC,
+    check_every: int | None,
+):
     """A compiled run: (compile s, wall s, steps done, the instability found or None)."""
     # the check update() makes on the NumPy path, at the run's first and last step
-    clocked = [node for node in net.nodes() if getattr(node, "reads_clock", False)] \
-        if n_steps else []
+    clocked = (
+        [node for node in net.nodes() if getattr(node, "reads_clock", False)] if n_steps else []
+    )
     for node in clocked:
         node.clock_check(first_step * dt)
     compile_s, wall, done, found = backends.engine(engine).run_compiled(
-        plan, first_step, n_steps, dt, mons, bar, ctrl_c, check_every)
+        plan, first_step, n_steps, dt, mons, bar, ctrl_c, check_every
+    )
     for node in clocked if done else ():
         node.clock_check((first_step + done - 1) * dt)
     return compile_s, wall, done, found
 
 
-def _run_python(step, mons: dict, first_step: int, n_steps: int, dt: float, bar,
-                ctrl_c: CtrlC, watched: list, check_every: int | None):
+def _run_python(
+    step,
+    mons: dict,
+    first_step: int,
+    n_steps: int,
+    dt: float,
+    bar,
+    ctrl_c: CtrlC,
+    watched: list,
+    check_every: int | None,
+):
     """The step-by-step loop (numpy backend, or what does not compile); returns its wall
     s, the number of steps done (fewer than asked after a Ctrl-C or an instability) and
     the instability found (or None)."""
@@ -400,8 +465,11 @@ def _run_python(step, mons: dict, first_step: int, n_steps: int, dt: float, bar,
     start = time.perf_counter()
     # with the check on, NumPy's own warnings of overflow and NaN (which name neither the
     # population nor the step) give way to the check's NumericalInstability
-    quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore") if watched \
+    quiet = (
+        np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        if watched
         else contextlib.nullcontext()
+    )
     with quiet:
         for i in range(n_steps):
             if ctrl_c.asked:
@@ -437,13 +505,15 @@ def _compiled_plan(step, mons: dict):
     if backend == "numpy":
         return None, "numpy"
     net = _network_of(step)
-    if not isinstance(net, Network) or (step is not net and
-                                        getattr(step, "__func__", None) is not Network.update):
+    if not isinstance(net, Network) or (
+        step is not net and getattr(step, "__func__", None) is not Network.update
+    ):
         return None, f"numpy (the {backend} backend compiles refsim.Network runs only)"
     if type(net).update is not Network.update:
         reason = f"{type(net).__name__} overrides Network.update"
     else:
         from refsim.backends.plan import NotCompilable, give_back, monitored
+
         try:
             plan = backends.engine(backend).plan(net)
         except NotCompilable as exc:
@@ -455,8 +525,9 @@ def _compiled_plan(step, mons: dict):
             except NotCompilable as exc:
                 give_back(plan.held, plan.single)  # the states as they were
                 reason = str(exc)
-    warnings.warn(f"refsim.run on the {backend} backend: {reason}; running the NumPy code "
-                  "step by step", BackendFallbackWarning, stacklevel=3)
+    warnings.warn(
+        f"refsim.run on the {backend} backend: {reason}; running the NumPy code step by step",
+        BackendFallbackWarning,
+        stacklevel=3,
+    )
     return None, f"numpy ({backend} could not compile: {reason})"
-
-

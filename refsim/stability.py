@@ -29,8 +29,18 @@ import numpy as np
 from refsim.module import Module, State
 from refsim.units import to_quantity
 
-__all__ = ["NumericalInstability", "UncheckedRunWarning", "Finding", "Watch",
-           "DEFAULT_CHECK_EVERY", "is_checked", "bounds_of", "check", "modules_of", "watches"]
+__all__ = [
+    "NumericalInstability",
+    "UncheckedRunWarning",
+    "Finding",
+    "Watch",
+    "DEFAULT_CHECK_EVERY",
+    "is_checked",
+    "bounds_of",
+    "check",
+    "modules_of",
+    "watches",
+]
 
 #: steps between two checks by default (10 ms at dt = 0.1 ms): at most 2 % of a run
 DEFAULT_CHECK_EVERY = 100
@@ -54,17 +64,24 @@ class Finding:
     def describe(self) -> str:
         """``HH 'HH3'.V[17] = nan mV is not finite`` (or outside its bounds)."""
         where = f"[{', '.join(str(i) for i in self.index)}]" if self.index else ""
-        shown = (f"{self.value:g}" if self.unit is None else
-                 f"{float(to_quantity(self.value, self.unit).magnitude):g} "
-                 f"{_unit_text(self.unit)}")
-        what = (f"{type(self.module).__name__} '{self.module.name}'.{self.state}{where}"
-                if self.module is not None else f"the monitored state {self.state}{where}")
+        shown = (
+            f"{self.value:g}"
+            if self.unit is None
+            else f"{float(to_quantity(self.value, self.unit).magnitude):g} {_unit_text(self.unit)}"
+        )
+        what = (
+            f"{type(self.module).__name__} '{self.module.name}'.{self.state}{where}"
+            if self.module is not None
+            else f"the monitored state {self.state}{where}"
+        )
         if not math.isfinite(self.value):
             return f"{what} = {shown} is not finite"
         lo, hi = self.bounds
-        return (f"{what} = {shown} lies outside the bounds its model declares, "
-                f"[{_bound(lo)}, {_bound(hi)}] (internal units): a value there no longer "
-                "means anything")
+        return (
+            f"{what} = {shown} lies outside the bounds its model declares, "
+            f"[{_bound(lo)}, {_bound(hi)}] (internal units): a value there no longer "
+            "means anything"
+        )
 
 
 class NumericalInstability(ArithmeticError):
@@ -83,13 +100,17 @@ class NumericalInstability(ArithmeticError):
         self.finding = finding
         self.result = result
         done = result.n_steps
-        since = ("" if not check_every else
-                 f" (states are checked every {check_every} steps and at the last; "
-                 f"refsim.run(..., check_every=...) checks more often, None not at all)")
+        since = (
+            ""
+            if not check_every
+            else f" (states are checked every {check_every} steps and at the last; "
+            f"refsim.run(..., check_every=...) checks more often, None not at all)"
+        )
         super().__init__(
             f"refsim.run stopped: after step {finding.step} (t = {finding.t_ms:g} ms), "
             f"{finding.describe()}{since}. A shorter dt, another integration method or "
-            f"smaller inputs may help; .result holds the {done} steps done")
+            f"smaller inputs may help; .result holds the {done} steps done"
+        )
 
 
 def _unit_text(unit) -> str:
@@ -149,8 +170,9 @@ def check(watched: list[Watch], step: int, t_ms: float) -> Finding | None:
         index = watch.first_bad()
         if index is not None:
             value = float(watch.state.data[index])
-            return Finding(watch.module, watch.name, index, value, watch.state.unit, step,
-                           t_ms, watch.bounds)
+            return Finding(
+                watch.module, watch.name, index, value, watch.state.unit, step, t_ms, watch.bounds
+            )
     return None
 
 
@@ -204,8 +226,9 @@ def _collect(value, found: dict, depth: int) -> None:
             names.update(const.co_names)
     globals_ = getattr(func, "__globals__", {})
     values = [globals_[n] for n in names if n in globals_]
-    values += [cell.cell_contents for cell in (getattr(func, "__closure__", None) or ())
-               if _filled(cell)]
+    values += [
+        cell.cell_contents for cell in (getattr(func, "__closure__", None) or ()) if _filled(cell)
+    ]
     values += list(getattr(func, "__defaults__", None) or ())
     if owner is not None and not isinstance(owner, Module):  # a method of a plain object
         values += list(getattr(owner, "__dict__", {}).values())

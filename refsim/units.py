@@ -192,8 +192,7 @@ def to_internal(value, name: str, expected, finite: bool = True) -> np.ndarray:
     expected = pq.dimensionless if expected is None else expected
     if isinstance(value, list | tuple) and any(isinstance(v, pq.Quantity) for v in value):
         # a sequence of quantities ([1 * pq.ms, 2 * pq.ms]): each converted on its own
-        return np.array([to_internal(v, name, expected, finite) for v in value],
-                        dtype=np.float64)
+        return np.array([to_internal(v, name, expected, finite) for v in value], dtype=np.float64)
     needs_dimension = not _same_dimension(expected, pq.dimensionless)
     if not isinstance(value, pq.Quantity):
         if needs_dimension:
@@ -210,8 +209,10 @@ def to_internal(value, name: str, expected, finite: bool = True) -> np.ndarray:
                 f"(e.g. in {_unit_str(expected)}), got {_short(value)} "
                 f"(a {dimension_name(value.units)})"
             )
-        data = _rescale(_float_array(value.magnitude, name),
-                        _factor(value.dimensionality.string, _internal_str(_unit_str(expected))))
+        data = _rescale(
+            _float_array(value.magnitude, name),
+            _factor(value.dimensionality.string, _internal_str(_unit_str(expected))),
+        )
     if finite:
         require_finite(name, value, data, expected)
     return data
@@ -220,16 +221,21 @@ def to_internal(value, name: str, expected, finite: bool = True) -> np.ndarray:
 def _float_array(value, name: str) -> np.ndarray:
     """``value`` as a float64 array, or ``ValueError`` naming ``name`` (a string, a
     complex number, a ragged list, ``None``)."""
-    if isinstance(value, np.ndarray | np.generic) and np.iscomplexobj(value) or \
-            isinstance(value, complex):
+    if (
+        isinstance(value, np.ndarray | np.generic)
+        and np.iscomplexobj(value)
+        or isinstance(value, complex)
+    ):
         raise ValueError(f"parameter '{name}' must be real, got the complex {_short(value)}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", np.exceptions.ComplexWarning)
             return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError, np.exceptions.ComplexWarning):
-        raise ValueError(f"parameter '{name}' must be a number or an array of numbers, got "
-                         f"{type(value).__name__} {_short(value)}") from None
+        raise ValueError(
+            f"parameter '{name}' must be a number or an array of numbers, got "
+            f"{type(value).__name__} {_short(value)}"
+        ) from None
 
 
 def require_finite(name: str, given, data, expected) -> None:
@@ -243,8 +249,10 @@ def require_finite(name: str, given, data, expected) -> None:
     if data.ndim == 0:
         raise ValueError(f"parameter '{name}' must be finite, got {_short(given)}")
     first = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite)), data.shape))
-    raise ValueError(f"parameter '{name}' must be finite everywhere; element {first} of "
-                     f"shape {data.shape} is {_in_internal(data[first], expected)}")
+    raise ValueError(
+        f"parameter '{name}' must be finite everywhere; element {first} of "
+        f"shape {data.shape} is {_in_internal(data[first], expected)}"
+    )
 
 
 def require_sign(name: str, given, data, expected, strict: bool) -> None:
@@ -263,8 +271,10 @@ def require_sign(name: str, given, data, expected, strict: bool) -> None:
         bad = _short(given[first])  # in the unit it was given in
     else:
         bad = _in_internal(data[first], expected)
-    raise ValueError(f"parameter '{name}' must be {wanted} everywhere; element {first} of "
-                     f"shape {data.shape} is {bad}")
+    raise ValueError(
+        f"parameter '{name}' must be {wanted} everywhere; element {first} of "
+        f"shape {data.shape} is {bad}"
+    )
 
 
 def _in_internal(value, expected) -> str:

@@ -96,8 +96,7 @@ def run_case(c: Case) -> CaseResult:
     """Run one case, timing it."""
     start = time.perf_counter()
     metrics, curves = c.fn()
-    return CaseResult(c.name, c.kind, c.description, metrics, curves,
-                      time.perf_counter() - start)
+    return CaseResult(c.name, c.kind, c.description, metrics, curves, time.perf_counter() - start)
 
 
 #: kinds left out by ``quick``: the long statistical runs and the convergence sweeps

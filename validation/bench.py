@@ -32,18 +32,37 @@ from refsim.cli import at_least, writable
 
 #: run time (s) per simulated second measured on this machine kind (shared/anchors/perf.md)
 PEERS = {
-    ("coba", 4000): {"Brian2 cpp_standalone": 0.385, "Brian2 runtime": 0.573,
-                     "BrainPy (JAX CPU)": 1.163, "NEST 1 thread": 8.637},
+    ("coba", 4000): {
+        "Brian2 cpp_standalone": 0.385,
+        "Brian2 runtime": 0.573,
+        "BrainPy (JAX CPU)": 1.163,
+        "NEST 1 thread": 8.637,
+    },
     ("cuba", 4000): {"Brian2 cpp_standalone": 0.090, "NEST 2 threads": 0.347},
-    ("coba", 16000): {"Brian2 cpp_standalone": 1.58, "BrainPy (JAX CPU)": 1.68,
-                      "Brian2 runtime": 1.74, "NEST 2 threads": 17.8},
-    ("coba", 64000): {"BrainPy (JAX CPU)": 3.44, "Brian2 runtime": 6.60,
-                      "Brian2 cpp_standalone": 6.79, "NEST 2 threads": 75.9},
+    ("coba", 16000): {
+        "Brian2 cpp_standalone": 1.58,
+        "BrainPy (JAX CPU)": 1.68,
+        "Brian2 runtime": 1.74,
+        "NEST 2 threads": 17.8,
+    },
+    ("coba", 64000): {
+        "BrainPy (JAX CPU)": 3.44,
+        "Brian2 runtime": 6.60,
+        "Brian2 cpp_standalone": 6.79,
+        "NEST 2 threads": 75.9,
+    },
 }
 
 
-def measure(model: str, N: int, duration_s: float, seed: int, backend: str,
-            in_degree: float = 80.0, precision: int = 64) -> dict:
+def measure(
+    model: str,
+    N: int,
+    duration_s: float,
+    seed: int,
+    backend: str,
+    in_degree: float = 80.0,
+    precision: int = 64,
+) -> dict:
     """Build (under ``precision``, 64 or 32) and run one network in this process; timings
     in seconds."""
     t_import = time.perf_counter()
@@ -63,12 +82,13 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str,
             net.kick_start(seed)
         build_s = time.perf_counter() - t0
         with refsim.environ.context(dt=0.1 * pq.ms):
-            res = refsim.run(net, duration_s * 1000 * pq.ms, monitors={"spikes": net.pop},
-                             progress=False)
+            res = refsim.run(
+                net, duration_s * 1000 * pq.ms, monitors={"spikes": net.pop}, progress=False
+            )
     mon = res["spikes"]
     out_degree = np.zeros(N, dtype=np.int64)
     out_degree[: net.n_exc] = np.diff(net.E.comm.W.indptr)
-    out_degree[net.n_exc:] = np.diff(net.I.comm.W.indptr)
+    out_degree[net.n_exc :] = np.diff(net.I.comm.W.indptr)
     events = int(out_degree[mon.indices_fired].sum())
     n_syn = net.E.comm.nnz + net.I.comm.nnz
     threads, device_mib = 1, 0.0
@@ -80,16 +100,29 @@ def measure(model: str, N: int, duration_s: float, seed: int, backend: str,
         import cupy
 
         device_mib = cupy.get_default_memory_pool().total_bytes() / 2**20
-    return dict(model=model, N=N, in_degree=in_degree, backend=backend, engine=res.engine,
-                precision=precision,
-                threads=threads, device_mib=round(device_mib, 1), seed=seed,
-                duration_s=duration_s, import_s=round(imported, 3),
-                build_s=round(build_s + res.plan_s, 3), plan_s=round(res.plan_s, 3),
-                compile_s=round(res.compile_s, 3), run_s=round(res.wall_s, 4),
-                run_per_sim_s=round(res.wall_s / duration_s, 4), spikes=mon.count,
-                rate_hz=round(mon.count / N / duration_s, 3), n_syn=n_syn,
-                events_per_s=round(events / res.wall_s), peak_mib=round(
-                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+    return dict(
+        model=model,
+        N=N,
+        in_degree=in_degree,
+        backend=backend,
+        engine=res.engine,
+        precision=precision,
+        threads=threads,
+        device_mib=round(device_mib, 1),
+        seed=seed,
+        duration_s=duration_s,
+        import_s=round(imported, 3),
+        build_s=round(build_s + res.plan_s, 3),
+        plan_s=round(res.plan_s, 3),
+        compile_s=round(res.compile_s, 3),
+        run_s=round(res.wall_s, 4),
+        run_per_sim_s=round(res.wall_s / duration_s, 4),
+        spikes=mon.count,
+        rate_hz=round(mon.count / N / duration_s, 3),
+        n_syn=n_syn,
+        events_per_s=round(events / res.wall_s),
+        peak_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    )
 
 
 def machine() -> dict:
@@ -103,8 +136,9 @@ def machine() -> dict:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh
-                       if line.startswith("model name"))
+            cpu = next(
+                line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
     try:
@@ -116,24 +150,52 @@ def machine() -> dict:
         llvm_cpu, numba_version = "", ""
     from refsim.backends.plan import usable_cores
 
-    return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "cpu": cpu, "llvm_cpu": llvm_cpu,
-            "cores": usable_cores(), "arch": platform.machine(),
-            "python": platform.python_version(), "numpy": np.__version__,
-            "numba": numba_version}
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "cpu": cpu,
+        "llvm_cpu": llvm_cpu,
+        "cores": usable_cores(),
+        "arch": platform.machine(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba_version,
+    }
 
 
 def _machine_line(m: dict) -> str:
     llvm = f" (LLVM: {m['llvm_cpu']})" if m["llvm_cpu"] else ""
     numba = f", Numba {m['numba']}" if m["numba"] else ""
-    return (f"# {m['date']}: {m['cpu']}{llvm}, {m['cores']} cores usable, {m['arch']}, "
-            f"Python {m['python']}, NumPy {m['numpy']}{numba}")
+    return (
+        f"# {m['date']}: {m['cpu']}{llvm}, {m['cores']} cores usable, {m['arch']}, "
+        f"Python {m['python']}, NumPy {m['numpy']}{numba}"
+    )
 
 
-def _in_fresh_process(model: str, N: int, duration: float, seed: int, backend: str,
-                      in_degree: float, precision: int = 64) -> dict:
-    return _result_of([sys.executable, "-m", "refsim.validation.bench", "--one", model, str(N),
-                       str(duration), str(seed), backend, str(in_degree), str(precision)],
-                      f"bench of {model} N={N} on {backend} (precision {precision})")
+def _in_fresh_process(
+    model: str,
+    N: int,
+    duration: float,
+    seed: int,
+    backend: str,
+    in_degree: float,
+    precision: int = 64,
+) -> dict:
+    return _result_of(
+        [
+            sys.executable,
+            "-m",
+            "refsim.validation.bench",
+            "--one",
+            model,
+            str(N),
+            str(duration),
+            str(seed),
+            backend,
+            str(in_degree),
+            str(precision),
+        ],
+        f"bench of {model} N={N} on {backend} (precision {precision})",
+    )
 
 
 def _result_of(command: list[str], what: str) -> dict:
@@ -152,30 +214,60 @@ def _result_of(command: list[str], what: str) -> dict:
 
 def importable(python: str, module: str) -> tuple[bool, str]:
     """Whether ``python`` can import ``module``; else the last line of its error."""
-    done = subprocess.run([python, "-c", f"import {module}"], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [python, "-c", f"import {module}"], capture_output=True, text=True, check=False
+    )
     if done.returncode == 0:
         return True, ""
     lines = (done.stderr or done.stdout).strip().splitlines()
     return False, (lines[-1] if lines else f"exit status {done.returncode}")
 
 
-def run_peer(python: str, sim: str, mode: str, threads: int, model: str, N: int,
-             duration: float, seed: int, in_degree: float) -> dict:
+def run_peer(
+    python: str,
+    sim: str,
+    mode: str,
+    threads: int,
+    model: str,
+    N: int,
+    duration: float,
+    seed: int,
+    in_degree: float,
+) -> dict:
     """One peer measurement in a fresh process of ``python`` (the peers script's JSON)."""
     from refsim.validation import peers
 
     return _result_of(
-        [python, peers.__file__, "--sim", sim, "--mode", mode, "--threads", str(threads),
-         "--model", model, "--N", str(N), "--duration", str(duration), "--seed", str(seed),
-         "--in-degree", str(in_degree)],
-        f"peer {sim} {mode} ({threads} threads) on {model} N={N} in {python}")
+        [
+            python,
+            peers.__file__,
+            "--sim",
+            sim,
+            "--mode",
+            mode,
+            "--threads",
+            str(threads),
+            "--model",
+            model,
+            "--N",
+            str(N),
+            "--duration",
+            str(duration),
+            "--seed",
+            str(seed),
+            "--in-degree",
+            str(in_degree),
+        ],
+        f"peer {sim} {mode} ({threads} threads) on {model} N={N} in {python}",
+    )
 
 
 def _perf_md_lines(model: str, N: int, ours: float) -> list[str]:
-    return [f"    {name:24s} {seconds:7.3f} s/sim-s (perf.md, not this run)   "
-            f"refsim/peer = {ours / seconds:5.2f}" for name, seconds in
-            PEERS.get((model, N), {}).items()]
+    return [
+        f"    {name:24s} {seconds:7.3f} s/sim-s (perf.md, not this run)   "
+        f"refsim/peer = {ours / seconds:5.2f}"
+        for name, seconds in PEERS.get((model, N), {}).items()
+    ]
 
 
 def _usable_peers(python: str) -> list:
@@ -186,13 +278,17 @@ def _usable_peers(python: str) -> list:
     for sim in ("brian2", "nest"):
         ok, why = importable(python, sim)
         if ok:
-            usable += [(config, label) for config, label in peers.CONFIGS.items()
-                       if config[0] == sim]
+            usable += [
+                (config, label) for config, label in peers.CONFIGS.items() if config[0] == sim
+            ]
         else:
-            print(f"peers: {python} cannot import {sim} ({why}); put the peers in a venv "
-                  "of their own (python -m venv peers && peers/bin/pip install 'brian2>=2.7' "
-                  "'nest-simulator>=3.8' 'numpy<2.4') and pass --peer-python "
-                  "peers/bin/python", flush=True)
+            print(
+                f"peers: {python} cannot import {sim} ({why}); put the peers in a venv "
+                "of their own (python -m venv peers && peers/bin/pip install 'brian2>=2.7' "
+                "'nest-simulator>=3.8' 'numpy<2.4') and pass --peer-python "
+                "peers/bin/python",
+                flush=True,
+            )
     return usable
 
 
@@ -228,16 +324,20 @@ def _print_row(r: dict, label: str) -> None:
     print(_row(r, label), flush=True)
     times = r.get("run_per_sim_s_all", [])
     if len(times) > 1:
-        print(f"{'':27s}run s/sim-s of the {len(times)} runs: {min(times):.4f} to "
-              f"{max(times):.4f}", flush=True)
+        print(
+            f"{'':27s}run s/sim-s of the {len(times)} runs: {min(times):.4f} to {max(times):.4f}",
+            flush=True,
+        )
 
 
 def _row(r: dict, label: str) -> str:
     events = f"{r['events_per_s']:10.3g}" if "events_per_s" in r else f"{'-':>10s}"
-    return (f"{r['model']:5s} {r['N']:7d} {label:13s} {r['build_s']:8.3f} "
-            f"{r['compile_s']:9.3f} {r['run_per_sim_s']:11.4f} {r['spikes']:8d} "
-            f"{r['rate_hz']:8.2f} {events} {r.get('peak_mib', 0.0):8.1f} "
-            f"{r['process_s']:9.2f} {r['threads']:7d} {r.get('device_mib', 0.0):8.1f}")
+    return (
+        f"{r['model']:5s} {r['N']:7d} {label:13s} {r['build_s']:8.3f} "
+        f"{r['compile_s']:9.3f} {r['run_per_sim_s']:11.4f} {r['spikes']:8d} "
+        f"{r['rate_hz']:8.2f} {events} {r.get('peak_mib', 0.0):8.1f} "
+        f"{r['process_s']:9.2f} {r['threads']:7d} {r.get('device_mib', 0.0):8.1f}"
+    )
 
 
 def _label(r: dict) -> str:
@@ -250,78 +350,137 @@ def _ratio_lines(model: str, N: int, ours: list[dict], theirs: list[dict]) -> li
     figures, marked, when no peer ran)."""
     if not theirs:
         best = min(r["run_per_sim_s"] for r in ours)
-        return [f"  no peer ran; perf.md's figures for {model} N={N} "
-                f"(fastest refsim {best:.4f} s/sim-s):", *_perf_md_lines(model, N, best)]
+        return [
+            f"  no peer ran; perf.md's figures for {model} N={N} "
+            f"(fastest refsim {best:.4f} s/sim-s):",
+            *_perf_md_lines(model, N, best),
+        ]
     fastest = min(theirs, key=lambda r: r["run_per_sim_s"])
-    return [f"  {model} N={N}: refsim {_label(r)} / fastest peer ({fastest['backend']}, "
-            f"this run) = {r['run_per_sim_s'] / fastest['run_per_sim_s']:.2f}" for r in ours]
+    return [
+        f"  {model} N={N}: refsim {_label(r)} / fastest peer ({fastest['backend']}, "
+        f"this run) = {r['run_per_sim_s'] / fastest['run_per_sim_s']:.2f}"
+        for r in ours
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="refsim bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=["coba", "cuba", "all"], default="all")
-    parser.add_argument("--N", type=at_least(int, 1), nargs="+", default=[4000],
-                        help="network sizes (fixed in-degree); e.g. --N 4000 16000 64000")
-    parser.add_argument("--in-degree", type=at_least(float, 0.0), default=80.0,
-                        help="synapses per neuron, 0.8 of them excitatory (default 80: "
-                             "p = 0.02 at N = 4000)")
-    parser.add_argument("--duration", type=at_least(float, 0.0, strict=True), default=1.0,
-                        help="biological seconds")
+    parser.add_argument(
+        "--N",
+        type=at_least(int, 1),
+        nargs="+",
+        default=[4000],
+        help="network sizes (fixed in-degree); e.g. --N 4000 16000 64000",
+    )
+    parser.add_argument(
+        "--in-degree",
+        type=at_least(float, 0.0),
+        default=80.0,
+        help="synapses per neuron, 0.8 of them excitatory (default 80: p = 0.02 at N = 4000)",
+    )
+    parser.add_argument(
+        "--duration", type=at_least(float, 0.0, strict=True), default=1.0, help="biological seconds"
+    )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--backend", default="all",
-                        choices=["numpy", "numba", "cupy", "all"],
-                        help="numpy, numba, cupy, or all that run here (default)")
-    parser.add_argument("--repeats", type=at_least(int, 1), default=1,
-                        help="median over this many runs")
-    parser.add_argument("--peers", action="store_true",
-                        help="also Brian2 and NEST on the same networks, in this run")
-    parser.add_argument("--peer-python", metavar="PYTHON",
-                        default=os.environ.get("REFSIM_PEER_PYTHON", sys.executable),
-                        help="the Python with brian2 and/or nest installed (default "
-                             "$REFSIM_PEER_PYTHON, else this one)")
-    parser.add_argument("--precision", type=int, nargs="+", choices=[64, 32], default=[64],
-                        help="float precisions to run refsim in (default 64; e.g. "
-                             "--precision 64 32)")
-    parser.add_argument("--json", metavar="FILE", type=writable("file"),
-                        help="write every measurement here")
+    parser.add_argument(
+        "--backend",
+        default="all",
+        choices=["numpy", "numba", "cupy", "all"],
+        help="numpy, numba, cupy, or all that run here (default)",
+    )
+    parser.add_argument(
+        "--repeats", type=at_least(int, 1), default=1, help="median over this many runs"
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also Brian2 and NEST on the same networks, in this run",
+    )
+    parser.add_argument(
+        "--peer-python",
+        metavar="PYTHON",
+        default=os.environ.get("REFSIM_PEER_PYTHON", sys.executable),
+        help="the Python with brian2 and/or nest installed (default "
+        "$REFSIM_PEER_PYTHON, else this one)",
+    )
+    parser.add_argument(
+        "--precision",
+        type=int,
+        nargs="+",
+        choices=[64, 32],
+        default=[64],
+        help="float precisions to run refsim in (default 64; e.g. --precision 64 32)",
+    )
+    parser.add_argument(
+        "--json", metavar="FILE", type=writable("file"), help="write every measurement here"
+    )
     parser.add_argument("--one", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         model, N, duration, seed, backend, in_degree, precision = args.one
-        print("RESULT " + json.dumps(measure(model, int(N), float(duration), int(seed),
-                                             backend, float(in_degree), int(precision))),
-              flush=True)
+        print(
+            "RESULT "
+            + json.dumps(
+                measure(
+                    model,
+                    int(N),
+                    float(duration),
+                    int(seed),
+                    backend,
+                    float(in_degree),
+                    int(precision),
+                )
+            ),
+            flush=True,
+        )
         return 0
     too_small = [N for N in args.N if args.in_degree > N]
     if too_small:
-        parser.error(f"--in-degree {args.in_degree:g} exceeds --N {too_small[0]}: each neuron "
-                     "draws its inputs from the N neurons (p = in-degree / N <= 1)")
+        parser.error(
+            f"--in-degree {args.in_degree:g} exceeds --N {too_small[0]}: each neuron "
+            "draws its inputs from the N neurons (p = in-degree / N <= 1)"
+        )
     from refsim import backends
 
     runs_here = backends.available()
     if args.backend != "all" and not runs_here[args.backend][0]:
-        parser.error(f"the {args.backend} backend cannot run here: "
-                     f"{runs_here[args.backend][1]}")
-    chosen = ([b for b, (ok, _) in runs_here.items() if ok]
-              if args.backend == "all" else [args.backend])
+        parser.error(f"the {args.backend} backend cannot run here: {runs_here[args.backend][1]}")
+    chosen = (
+        [b for b, (ok, _) in runs_here.items() if ok] if args.backend == "all" else [args.backend]
+    )
     models = ["coba", "cuba"] if args.model == "all" else [args.model]
     rows, peer_rows = [], []
     where = machine()
     print(_machine_line(where), flush=True)
     peer_configs = _usable_peers(args.peer_python) if args.peers else []
-    header = (f"{'model':5s} {'N':>7s} {'backend':13s} {'build s':>8s} {'compile s':>9s} "
-              f"{'run s/sim-s':>11s} {'spikes':>8s} {'rate Hz':>8s} {'events/s':>10s} "
-              f"{'peak MiB':>8s} {'process s':>9s} {'threads':>7s} {'GPU MiB':>8s}")
+    header = (
+        f"{'model':5s} {'N':>7s} {'backend':13s} {'build s':>8s} {'compile s':>9s} "
+        f"{'run s/sim-s':>11s} {'spikes':>8s} {'rate Hz':>8s} {'events/s':>10s} "
+        f"{'peak MiB':>8s} {'process s':>9s} {'threads':>7s} {'GPU MiB':>8s}"
+    )
     print(header, flush=True)
     for model in models:
         for N in args.N:
             ours = []
             for backend in chosen:
                 for precision in args.precision:
-                    r = _median(_repeated(
-                        partial(_in_fresh_process, model, N, args.duration, args.seed,
-                                backend, args.in_degree, precision),
-                        args.repeats, f"{model} N={N} on {backend} (precision {precision})"))
+                    r = _median(
+                        _repeated(
+                            partial(
+                                _in_fresh_process,
+                                model,
+                                N,
+                                args.duration,
+                                args.seed,
+                                backend,
+                                args.in_degree,
+                                precision,
+                            ),
+                            args.repeats,
+                            f"{model} N={N} on {backend} (precision {precision})",
+                        )
+                    )
                     ours.append(r)
                     _print_row(r, _label(r))
                     if r["engine"] != backend:
@@ -329,10 +488,24 @@ def main(argv: list[str] | None = None) -> int:
             rows += ours
             theirs = []
             for (sim, mode, threads), label in peer_configs:
-                r = _median(_repeated(
-                    partial(run_peer, args.peer_python, sim, mode, threads, model, N,
-                            args.duration, args.seed, args.in_degree),
-                    args.repeats, f"{model} N={N} in {label}"))
+                r = _median(
+                    _repeated(
+                        partial(
+                            run_peer,
+                            args.peer_python,
+                            sim,
+                            mode,
+                            threads,
+                            model,
+                            N,
+                            args.duration,
+                            args.seed,
+                            args.in_degree,
+                        ),
+                        args.repeats,
+                        f"{model} N={N} in {label}",
+                    )
+                )
                 r["backend"] = label
                 theirs.append(r)
                 _print_row(r, label)

@@ -77,50 +77,85 @@ def spike_pairs(data: dict) -> tuple[np.ndarray, np.ndarray] | None:
 
 def van_rossum(a_steps: np.ndarray, b_steps: np.ndarray, tau_steps: float) -> float:
     """van Rossum distance of two spike trains (steps), kernel exp(-t/tau), in closed form."""
+
     def kernel_sum(x, y):
         if x.size == 0 or y.size == 0:
             return 0.0
         return float(np.exp(-np.abs(x[:, None] - y[None, :]) / tau_steps).sum())
 
-    d2 = 0.5 * (kernel_sum(a_steps, a_steps) + kernel_sum(b_steps, b_steps)
-                - 2.0 * kernel_sum(a_steps, b_steps))
+    d2 = 0.5 * (
+        kernel_sum(a_steps, a_steps)
+        + kernel_sum(b_steps, b_steps)
+        - 2.0 * kernel_sum(a_steps, b_steps)
+    )
     return float(np.sqrt(max(d2, 0.0)))
 
 
-def compare(reference: dict, candidate: dict, atol: float = 0.0, rtol: float = 1e-9,
-            max_step_offset: int = 0, max_count_difference: int = 0,
-            van_rossum_tau_ms: float | None = None, van_rossum_tol: float = 0.5,
-            name: str = "compare") -> CaseResult:
+def compare(
+    reference: dict,
+    candidate: dict,
+    atol: float = 0.0,
+    rtol: float = 1e-9,
+    max_step_offset: int = 0,
+    max_count_difference: int = 0,
+    van_rossum_tau_ms: float | None = None,
+    van_rossum_tol: float = 0.5,
+    name: str = "compare",
+) -> CaseResult:
     """Compare two recordings (dicts of arrays, the layout of the module docstring)."""
     metrics, curves = [], []
-    traces = sorted(k for k in reference if k not in _SPIKE_KEYS
-                    and np.issubdtype(np.asarray(reference[k]).dtype, np.floating))
+    traces = sorted(
+        k
+        for k in reference
+        if k not in _SPIKE_KEYS and np.issubdtype(np.asarray(reference[k]).dtype, np.floating)
+    )
     for key in traces:
         if key not in candidate:
-            metrics.append(Metric(f"{key}: in the reference only", float("inf"), 0.0,
-                                  "the candidate must hold every trace of the reference"))
+            metrics.append(
+                Metric(
+                    f"{key}: in the reference only",
+                    float("inf"),
+                    0.0,
+                    "the candidate must hold every trace of the reference",
+                )
+            )
             continue
         ref, cand = np.asarray(reference[key], float), np.asarray(candidate[key], float)
         if ref.shape != cand.shape:
-            metrics.append(Metric(f"{key}: shapes {ref.shape} and {cand.shape} differ",
-                                  float("inf"), 0.0, "traces must have the same shape"))
+            metrics.append(
+                Metric(
+                    f"{key}: shapes {ref.shape} and {cand.shape} differ",
+                    float("inf"),
+                    0.0,
+                    "traces must have the same shape",
+                )
+            )
             continue
         tol = atol + rtol * float(np.max(np.abs(ref))) if ref.size else atol
-        metrics.append(Metric(f"{key}: max |candidate - reference|",
-                              float(np.max(np.abs(cand - ref))) if ref.size else 0.0, tol,
-                              f"atol {atol:g} + rtol {rtol:g} * max |reference|"))
+        metrics.append(
+            Metric(
+                f"{key}: max |candidate - reference|",
+                float(np.max(np.abs(cand - ref))) if ref.size else 0.0,
+                tol,
+                f"atol {atol:g} + rtol {rtol:g} * max |reference|",
+            )
+        )
         t = reference.get("t_ms", np.arange(ref.shape[0]))
         first = (slice(None),) + (0,) * (ref.ndim - 1)
-        curves.append(Curve(f"{name}: {key}", np.asarray(t), ref[first], cand[first],
-                            ylabel=key))
+        curves.append(Curve(f"{name}: {key}", np.asarray(t), ref[first], cand[first], ylabel=key))
     ref_spikes, cand_spikes = spike_pairs(reference), spike_pairs(candidate)
     if ref_spikes is not None and cand_spikes is not None:
         n = int(max(ref_spikes[1].max(initial=-1), cand_spikes[1].max(initial=-1))) + 1
         count_ref = np.bincount(ref_spikes[1], minlength=n)
         count_cand = np.bincount(cand_spikes[1], minlength=n)
-        metrics.append(Metric("spike counts: sum over neurons of |difference|",
-                              float(np.abs(count_ref - count_cand).sum()),
-                              max_count_difference, "given tolerance on spike counts"))
+        metrics.append(
+            Metric(
+                "spike counts: sum over neurons of |difference|",
+                float(np.abs(count_ref - count_cand).sum()),
+                max_count_difference,
+                "given tolerance on spike counts",
+            )
+        )
         worst, vr = 0, 0.0
         for i in range(n):
             a = ref_spikes[0][ref_spikes[1] == i]
@@ -130,15 +165,32 @@ def compare(reference: dict, candidate: dict, atol: float = 0.0, rtol: float = 1
             if van_rossum_tau_ms is not None:
                 dt = float(reference.get("dt_ms", candidate.get("dt_ms", 1.0)))
                 vr = max(vr, van_rossum(a, b, van_rossum_tau_ms / dt))
-        metrics.append(Metric("largest step offset between matched spikes", float(worst),
-                              max_step_offset, "given tolerance on spike timing (steps)"))
+        metrics.append(
+            Metric(
+                "largest step offset between matched spikes",
+                float(worst),
+                max_step_offset,
+                "given tolerance on spike timing (steps)",
+            )
+        )
         if van_rossum_tau_ms is not None:
-            metrics.append(Metric(f"van Rossum distance (tau {van_rossum_tau_ms} ms), worst "
-                                  "neuron", vr, van_rossum_tol,
-                                  "given tolerance; one unmatched spike counts sqrt(1/2)"))
+            metrics.append(
+                Metric(
+                    f"van Rossum distance (tau {van_rossum_tau_ms} ms), worst neuron",
+                    vr,
+                    van_rossum_tol,
+                    "given tolerance; one unmatched spike counts sqrt(1/2)",
+                )
+            )
     elif (ref_spikes is None) != (cand_spikes is None):
-        metrics.append(Metric("spikes present in only one file", float("inf"), 0.0,
-                              "both files must hold spikes to compare them"))
+        metrics.append(
+            Metric(
+                "spikes present in only one file",
+                float("inf"),
+                0.0,
+                "both files must hold spikes to compare them",
+            )
+        )
     if not metrics:
         raise ValueError("nothing to compare: the files share no trace and hold no spikes")
     return CaseResult(name, "compare", "candidate against reference", metrics, curves)

@@ -35,26 +35,46 @@ ORDER_WHY = "least-squares slope over four halvings inside the asymptotic range"
 
 
 def _adex(method):
-    return refsim.AdExIF(1, R=100 * pq.MOhm, tau=20 * pq.ms, tau_w=50 * pq.ms, a=4 * pq.nS,
-                         b=0.08 * pq.nA, V_rest=-70 * pq.mV, V_T=-50 * pq.mV,
-                         delta_T=2 * pq.mV, V_th=0 * pq.mV, V_reset=-58 * pq.mV,
-                         V_initializer=refsim.init.Constant(-70 * pq.mV),
-                         w_initializer=refsim.init.Constant(0.05 * pq.nA), method=method)
+    return refsim.AdExIF(
+        1,
+        R=100 * pq.MOhm,
+        tau=20 * pq.ms,
+        tau_w=50 * pq.ms,
+        a=4 * pq.nS,
+        b=0.08 * pq.nA,
+        V_rest=-70 * pq.mV,
+        V_T=-50 * pq.mV,
+        delta_T=2 * pq.mV,
+        V_th=0 * pq.mV,
+        V_reset=-58 * pq.mV,
+        V_initializer=refsim.init.Constant(-70 * pq.mV),
+        w_initializer=refsim.init.Constant(0.05 * pq.nA),
+        method=method,
+    )
 
 
 #: model -> (constructor, input, base dt per method in ms)
 MODELS = {
-    "HH": (lambda m: refsim.HH(1, V_initializer=refsim.init.Constant(-65 * pq.mV), method=m),
-           2 * pq.uA, {"euler": 0.05, "exp_euler": 0.05, "rk2": 0.05, "rk4": 0.05}),
+    "HH": (
+        lambda m: refsim.HH(1, V_initializer=refsim.init.Constant(-65 * pq.mV), method=m),
+        2 * pq.uA,
+        {"euler": 0.05, "exp_euler": 0.05, "rk2": 0.05, "rk4": 0.05},
+    ),
     "AdExIF": (_adex, 0.3 * pq.nA, {"euler": 0.05, "exp_euler": 0.05, "rk2": 0.1, "rk4": 1.0}),
-    "Izhikevich": (lambda m: refsim.Izhikevich(1, method=m), 2 * pq.mV / pq.ms,
-                   {"euler": 0.05, "exp_euler": 0.02, "rk2": 0.1, "rk4": 0.1}),
+    "Izhikevich": (
+        lambda m: refsim.Izhikevich(1, method=m),
+        2 * pq.mV / pq.ms,
+        {"euler": 0.05, "exp_euler": 0.02, "rk2": 0.1, "rk4": 0.1},
+    ),
 }
 
 
 def _state_names(neuron) -> list[str]:
-    return [k for k in ("V", "w", "u", "m", "h", "n")
-            if isinstance(getattr(neuron, k, None), refsim.State)]
+    return [
+        k
+        for k in ("V", "w", "u", "m", "h", "n")
+        if isinstance(getattr(neuron, k, None), refsim.State)
+    ]
 
 
 def reference(model: str, times: np.ndarray) -> np.ndarray:
@@ -66,8 +86,9 @@ def reference(model: str, times: np.ndarray) -> np.ndarray:
     x = to_internal(current, "I", neuron.input_unit)
 
     def rhs(t, y):
-        d = neuron.derivatives({k: y[i:i + 1] for i, k in enumerate(names)},
-                               lambda V: (x + 0.0 * V, 0.0))
+        d = neuron.derivatives(
+            {k: y[i : i + 1] for i, k in enumerate(names)}, lambda V: (x + 0.0 * V, 0.0)
+        )
         return np.concatenate([d[k] for k in names])
 
     sol = solve_ivp(rhs, (0.0, T_MS), y0, method="Radau", rtol=1e-12, atol=1e-14, t_eval=times)
@@ -85,11 +106,14 @@ def errors(model: str, method: str) -> tuple[np.ndarray, np.ndarray]:
         dt = base / 2**k
         with refsim.environ.context(dt=dt * pq.ms):
             neuron = refsim.init_all_states(make(method))
-            res = refsim.run(lambda n=neuron: n(current), T_MS * pq.ms,
-                             monitors={"V": neuron.V, "spikes": neuron})
+            res = refsim.run(
+                lambda n=neuron: n(current),
+                T_MS * pq.ms,
+                monitors={"V": neuron.V, "spikes": neuron},
+            )
         if res["spikes"].count:
             raise RuntimeError(f"{model} spiked: the convergence case must stay subthreshold")
-        V = res["V"].magnitude[:, 0][2**k - 1::2**k]  # values at the coarse grid times
+        V = res["V"].magnitude[:, 0][2**k - 1 :: 2**k]  # values at the coarse grid times
         dts.append(dt)
         errs.append(float(np.max(np.abs(V - ref))))
     return np.array(dts), np.array(errs)
@@ -105,18 +129,32 @@ def _convergence_case(model: str):
         for method, theory in THEORY.items():
             dts, errs = errors(model, method)
             order = fitted_order(dts, errs)
-            metrics.append(Metric(f"{method}: |fitted order {order:.3f} - {theory}|",
-                                  abs(order - theory), ORDER_TOL, ORDER_WHY))
-            curves.append(Curve(f"{model} {method}: error vs dt (log-log), slope {order:.2f}",
-                                np.log10(dts), np.log10(errs[0]) + theory * np.log10(dts / dts[0]),
-                                np.log10(errs), xlabel="log10 dt (ms)",
-                                ylabel="log10 max |V error| (mV)"))
+            metrics.append(
+                Metric(
+                    f"{method}: |fitted order {order:.3f} - {theory}|",
+                    abs(order - theory),
+                    ORDER_TOL,
+                    ORDER_WHY,
+                )
+            )
+            curves.append(
+                Curve(
+                    f"{model} {method}: error vs dt (log-log), slope {order:.2f}",
+                    np.log10(dts),
+                    np.log10(errs[0]) + theory * np.log10(dts / dts[0]),
+                    np.log10(errs),
+                    xlabel="log10 dt (ms)",
+                    ylabel="log10 max |V error| (mV)",
+                )
+            )
         return metrics, curves
 
     return run
 
 
 for _model in MODELS:
-    case(f"convergence/{_model}", "convergence",
-         f"{_model} below threshold: order of euler, exp_euler, rk2, rk4 against solve_ivp")(
-        _convergence_case(_model))
+    case(
+        f"convergence/{_model}",
+        "convergence",
+        f"{_model} below threshold: order of euler, exp_euler, rk2, rk4 against solve_ivp",
+    )(_convergence_case(_model))

@@ -26,18 +26,29 @@ class COBANet(refsim.Network):
         self.n_exc = int(0.8 * N)
         p = in_degree / N  # fixed in-degree at every size
         self.pop = refsim.LIFRef(
-            N, R=1.0 / (10.0 * pq.nS), tau=20.0 * pq.ms, tau_ref=5.0 * pq.ms,
-            V_rest=-60.0 * pq.mV, V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV,
-            V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV), spk_reset="hard")
+            N,
+            R=1.0 / (10.0 * pq.nS),
+            tau=20.0 * pq.ms,
+            tau_ref=5.0 * pq.ms,
+            V_rest=-60.0 * pq.mV,
+            V_th=-50.0 * pq.mV,
+            V_reset=-60.0 * pq.mV,
+            V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV),
+            spk_reset="hard",
+        )
         zero = refsim.init.Constant(0.0 * pq.nS)
         self.E = refsim.AlignPostProj(
             comm=refsim.EventFixedProb(self.n_exc, N, p, 6.0 * pq.nS, seed=seed),
             syn=refsim.Expon.desc(N, tau=5.0 * pq.ms, g_initializer=zero),
-            out=refsim.COBA.desc(E=0.0 * pq.mV), post=self.pop)
+            out=refsim.COBA.desc(E=0.0 * pq.mV),
+            post=self.pop,
+        )
         self.I = refsim.AlignPostProj(
             comm=refsim.EventFixedProb(N - self.n_exc, N, p, 67.0 * pq.nS, seed=seed + 1),
             syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=zero),
-            out=refsim.COBA.desc(E=-80.0 * pq.mV), post=self.pop)
+            out=refsim.COBA.desc(E=-80.0 * pq.mV),
+            post=self.pop,
+        )
         self._wire()
 
     def kick_start(self, seed: int) -> None:
@@ -62,18 +73,30 @@ class CUBANet(refsim.Network):
         self.n_exc = int(0.8 * N)
         p = in_degree / N
         self.pop = refsim.LIFRef(
-            N, R=1.0 * pq.MOhm, tau=20.0 * pq.ms, tau_ref=5.0 * pq.ms, V_rest=-49.0 * pq.mV,
-            V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV,
-            V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV), spk_reset="hard")
+            N,
+            R=1.0 * pq.MOhm,
+            tau=20.0 * pq.ms,
+            tau_ref=5.0 * pq.ms,
+            V_rest=-49.0 * pq.mV,
+            V_th=-50.0 * pq.mV,
+            V_reset=-60.0 * pq.mV,
+            V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV),
+            spk_reset="hard",
+        )
         zero = refsim.init.Constant(0.0 * pq.nA)
         out = refsim.CUBA.desc(scale=1.0)
         self.E = refsim.AlignPostProj(
             comm=refsim.EventFixedProb(self.n_exc, N, p, 1.62 * pq.nA, seed=seed),
-            syn=refsim.Expon.desc(N, tau=5.0 * pq.ms, g_initializer=zero), out=out, post=self.pop)
+            syn=refsim.Expon.desc(N, tau=5.0 * pq.ms, g_initializer=zero),
+            out=out,
+            post=self.pop,
+        )
         self.I = refsim.AlignPostProj(
             comm=refsim.EventFixedProb(N - self.n_exc, N, p, -9.0 * pq.nA, seed=seed + 1),
-            syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=zero), out=out,
-            post=self.pop)
+            syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=zero),
+            out=out,
+            post=self.pop,
+        )
         self._wire()
 
     def _wire(self) -> None:

@@ -36,11 +36,33 @@ import time
 
 #: parameters of both networks, in ms, mV, nS, pF; weights: COBA nS, CUBA mV jumps
 NETWORKS = {
-    "coba": dict(C=200.0, g_L=10.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=5.0,
-                 tau_e=5.0, tau_i=10.0, E_e=0.0, E_i=-80.0, w_e=6.0, w_i=67.0,
-                 g_e0=(40.0, 15.0), g_i0=(200.0, 120.0)),
-    "cuba": dict(tau_m=20.0, E_L=-49.0, V_th=-50.0, V_reset=-60.0, t_ref=5.0,
-                 tau_e=5.0, tau_i=10.0, w_e=1.62, w_i=-9.0),
+    "coba": dict(
+        C=200.0,
+        g_L=10.0,
+        E_L=-60.0,
+        V_th=-50.0,
+        V_reset=-60.0,
+        t_ref=5.0,
+        tau_e=5.0,
+        tau_i=10.0,
+        E_e=0.0,
+        E_i=-80.0,
+        w_e=6.0,
+        w_i=67.0,
+        g_e0=(40.0, 15.0),
+        g_i0=(200.0, 120.0),
+    ),
+    "cuba": dict(
+        tau_m=20.0,
+        E_L=-49.0,
+        V_th=-50.0,
+        V_reset=-60.0,
+        t_ref=5.0,
+        tau_e=5.0,
+        tau_i=10.0,
+        w_e=1.62,
+        w_i=-9.0,
+    ),
 }
 #: what the peers are run as: (simulator, mode, threads) -> label in refsim bench's table
 CONFIGS = {
@@ -53,8 +75,9 @@ EXC_FRACTION = 0.8
 DT_MS = 0.1
 
 
-def brian2_network(model: str, N: int, in_degree: float, mode: str, threads: int,
-                   seed: int, workdir: str | None):
+def brian2_network(
+    model: str, N: int, in_degree: float, mode: str, threads: int, seed: int, workdir: str | None
+):
     """The network as Brian2 objects; returns (brian2 module, Network, SpikeMonitor, synapses)."""
     import brian2 as b2
     from brian2 import ms, mV, nS, pF
@@ -75,8 +98,14 @@ def brian2_network(model: str, N: int, in_degree: float, mode: str, threads: int
         dgi/dt = -gi / tau_i : siemens
         """
         method = "exponential_euler"
-        names = dict(C=q["C"] * pF, g_L=q["g_L"] * nS, E_e=q["E_e"] * mV, E_i=q["E_i"] * mV,
-                     w_e=q["w_e"] * nS, w_i=q["w_i"] * nS)
+        names = dict(
+            C=q["C"] * pF,
+            g_L=q["g_L"] * nS,
+            E_e=q["E_e"] * mV,
+            E_i=q["E_i"] * mV,
+            w_e=q["w_e"] * nS,
+            w_i=q["w_i"] * nS,
+        )
     else:  # linear: exact propagators
         eqs = """
         dv/dt = (ge + gi - (v - E_L)) / tau_m : volt (unless refractory)
@@ -85,10 +114,22 @@ def brian2_network(model: str, N: int, in_degree: float, mode: str, threads: int
         """
         method = "exact"
         names = dict(tau_m=q["tau_m"] * ms, w_e=q["w_e"] * mV, w_i=q["w_i"] * mV)
-    names.update(E_L=q["E_L"] * mV, V_th=q["V_th"] * mV, V_reset=q["V_reset"] * mV,
-                 tau_e=q["tau_e"] * ms, tau_i=q["tau_i"] * ms)
-    pop = b2.NeuronGroup(N, eqs, threshold="v > V_th", reset="v = V_reset",
-                         refractory=q["t_ref"] * ms, method=method, namespace=names)
+    names.update(
+        E_L=q["E_L"] * mV,
+        V_th=q["V_th"] * mV,
+        V_reset=q["V_reset"] * mV,
+        tau_e=q["tau_e"] * ms,
+        tau_i=q["tau_i"] * ms,
+    )
+    pop = b2.NeuronGroup(
+        N,
+        eqs,
+        threshold="v > V_th",
+        reset="v = V_reset",
+        refractory=q["t_ref"] * ms,
+        method=method,
+        namespace=names,
+    )
     pop.v = "V_reset + rand() * (V_th - V_reset)"
     if model == "coba":
         pop.ge = f"({q['g_e0'][0]} + {q['g_e0'][1]} * randn()) * nS"
@@ -102,14 +143,16 @@ def brian2_network(model: str, N: int, in_degree: float, mode: str, threads: int
     return b2, b2.Network(pop, exc, inh, spikes), spikes, (exc, inh)
 
 
-def run_brian2(model: str, N: int, in_degree: float, duration: float, mode: str,
-               threads: int, seed: int) -> dict:
+def run_brian2(
+    model: str, N: int, in_degree: float, duration: float, mode: str, threads: int, seed: int
+) -> dict:
     """Build, compile and run the network in Brian2; timings in seconds."""
     workdir = tempfile.mkdtemp(prefix="refsim_brian2_") if mode == "cpp_standalone" else None
     try:
         t0 = time.perf_counter()
-        b2, net, spikes, synapses = brian2_network(model, N, in_degree, mode, threads, seed,
-                                                   workdir)
+        b2, net, spikes, synapses = brian2_network(
+            model, N, in_degree, mode, threads, seed, workdir
+        )
         build_s = time.perf_counter() - t0
         if mode == "cpp_standalone":
             net.run(duration * b2.second)
@@ -128,15 +171,22 @@ def run_brian2(model: str, N: int, in_degree: float, duration: float, mode: str,
             net.run(duration * b2.second)
             run_s = time.perf_counter() - t0
         n_syn = sum(len(s) for s in synapses)
-        return dict(version=b2.__version__, build_s=build_s, compile_s=compile_s, run_s=run_s,
-                    spikes=int(spikes.num_spikes), n_syn=int(n_syn))
+        return dict(
+            version=b2.__version__,
+            build_s=build_s,
+            compile_s=compile_s,
+            run_s=run_s,
+            spikes=int(spikes.num_spikes),
+            n_syn=int(n_syn),
+        )
     finally:
         if workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_nest(model: str, N: int, in_degree: float, duration: float, threads: int,
-             seed: int) -> dict:
+def run_nest(
+    model: str, N: int, in_degree: float, duration: float, threads: int, seed: int
+) -> dict:
     """Build and run the network in NEST (iaf_cond_exp / iaf_psc_exp); seconds.
 
     NEST's smallest delay is one step, so its synapses deliver one step later than
@@ -146,15 +196,26 @@ def run_nest(model: str, N: int, in_degree: float, duration: float, threads: int
 
     nest.set_verbosity("M_ERROR")
     nest.ResetKernel()
-    nest.SetKernelStatus({"resolution": DT_MS, "local_num_threads": threads,
-                          "rng_seed": seed, "print_time": False})
+    nest.SetKernelStatus(
+        {"resolution": DT_MS, "local_num_threads": threads, "rng_seed": seed, "print_time": False}
+    )
     q = NETWORKS[model]
     t0 = time.perf_counter()
-    common = dict(E_L=q["E_L"], V_th=q["V_th"], V_reset=q["V_reset"], t_ref=q["t_ref"],
-                  tau_syn_ex=q["tau_e"], tau_syn_in=q["tau_i"], I_e=0.0)
+    common = dict(
+        E_L=q["E_L"],
+        V_th=q["V_th"],
+        V_reset=q["V_reset"],
+        t_ref=q["t_ref"],
+        tau_syn_ex=q["tau_e"],
+        tau_syn_in=q["tau_i"],
+        I_e=0.0,
+    )
     if model == "coba":
-        pop = nest.Create("iaf_cond_exp", N, params=dict(
-            common, C_m=q["C"], g_L=q["g_L"], E_ex=q["E_e"], E_in=q["E_i"]))
+        pop = nest.Create(
+            "iaf_cond_exp",
+            N,
+            params=dict(common, C_m=q["C"], g_L=q["g_L"], E_ex=q["E_e"], E_in=q["E_i"]),
+        )
         pop.g_ex = nest.random.normal(*q["g_e0"])
         pop.g_in = nest.random.normal(*q["g_i0"])
         w_e, w_i = q["w_e"], -q["w_i"]  # nS; NEST marks inhibition by the sign
@@ -175,16 +236,20 @@ def run_nest(model: str, N: int, in_degree: float, duration: float, threads: int
     nest.Run(duration * 1000.0)
     run_s = time.perf_counter() - t0
     nest.Cleanup()
-    return dict(version=nest.__version__, build_s=build_s, compile_s=0.0, run_s=run_s,
-                spikes=int(recorder.n_events),
-                n_syn=int(nest.GetKernelStatus("num_connections")) - N)
+    return dict(
+        version=nest.__version__,
+        build_s=build_s,
+        compile_s=0.0,
+        run_s=run_s,
+        spikes=int(recorder.n_events),
+        n_syn=int(nest.GetKernelStatus("num_connections")) - N,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sim", choices=["brian2", "nest"], required=True)
-    parser.add_argument("--mode", choices=["cpp_standalone", "runtime", "native"],
-                        default="native")
+    parser.add_argument("--mode", choices=["cpp_standalone", "runtime", "native"], default="native")
     parser.add_argument("--model", choices=sorted(NETWORKS), required=True)
     parser.add_argument("--N", type=int, default=4000)
     parser.add_argument("--in-degree", type=float, default=80.0)
@@ -195,19 +260,35 @@ def main(argv: list[str] | None = None) -> int:
     if args.sim == "brian2":
         if args.mode == "native":
             parser.error("--sim brian2 needs --mode cpp_standalone or runtime")
-        result = run_brian2(args.model, args.N, args.in_degree, args.duration, args.mode,
-                            args.threads, args.seed)
+        result = run_brian2(
+            args.model, args.N, args.in_degree, args.duration, args.mode, args.threads, args.seed
+        )
     else:
-        result = run_nest(args.model, args.N, args.in_degree, args.duration, args.threads,
-                          args.seed)
+        result = run_nest(
+            args.model, args.N, args.in_degree, args.duration, args.threads, args.seed
+        )
     result = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
-    result.update(sim=args.sim, mode=args.mode, model=args.model, N=args.N,
-                  in_degree=args.in_degree, threads=args.threads, seed=args.seed,
-                  duration_s=args.duration, cpus=os.cpu_count(),
-                  run_per_sim_s=round(result["run_s"] / args.duration, 4),
-                  rate_hz=round(result["spikes"] / args.N / args.duration, 3),
-                  peak_mib=round(max(resource.getrusage(who).ru_maxrss for who in (
-                      resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024, 1))
+    result.update(
+        sim=args.sim,
+        mode=args.mode,
+        model=args.model,
+        N=args.N,
+        in_degree=args.in_degree,
+        threads=args.threads,
+        seed=args.seed,
+        duration_s=args.duration,
+        cpus=os.cpu_count(),
+        run_per_sim_s=round(result["run_s"] / args.duration, 4),
+        rate_hz=round(result["spikes"] / args.N / args.duration, 3),
+        peak_mib=round(
+            max(
+                resource.getrusage(who).ru_maxrss
+                for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+            )
+            / 1024,
+            1,
+        ),
+    )
     print("RESULT " + json.dumps(result), flush=True)
     return 0
 

@@ -33,33 +33,65 @@ from refsim.validation import Metric, case, golden_cases, golden_data, max_abs, 
 #: the float32 tolerance table, one row per model family: (classes, largest relative error
 #: of one step from the recorded state, largest free-run potential error in mV, reason)
 FLOAT32_TABLE: list[tuple[tuple[str, ...], float, float, str]] = [
-    (("LIF", "LIFRef", "CubaLIF", "CobaLIF", "ALIF", "IF", "Gif", "GifRef"), 1e-6, 1e-4,
-     "linear drift: a few roundings a step; the free run adds them up (measured 4.5e-7, "
-     "4.4e-5 mV)"),
-    (("AdExIF", "AdExIFRef"), 1e-6, 1e-3,
-     "the exponential upswing grows the free-run error before a spike (measured 1.2e-7, "
-     "3.2e-4 mV)"),
-    (("QuaIF", "AdQuaIF", "AdQuaIFRef"), 1e-6, 2e-2,
-     "the quadratic upswing grows the free-run error before a spike (measured 1.1e-7, "
-     "6.2e-3 mV)"),
-    (("ExpIF", "ExpIFRef"), 3e-5, 5e-2,
-     "dt*J up to ~20 near the threshold: the exponential term multiplies one rounding "
-     "(measured 8.1e-6, 1.7e-2 mV)"),
-    (("Izhikevich", "IzhikevichRef"), 1e-5, 5e-2,
-     "v^2 term, large dv/dt before a spike (measured 1.7e-6, 1.3e-2 mV)"),
-    (("HH", "WangBuzsakiHH"), 2e-5, 5e-2,
-     "gating rates from exponentials and the steep spike upstroke (measured 4.7e-6, "
-     "1.4e-2 mV)"),
-    (("MorrisLecar", "FitzHughNagumo", "HindmarshRose"), 1e-6, 1e-3,
-     "smooth dynamics, a few roundings a step (measured 2.5e-7, 1.1e-4 mV)"),
+    (
+        ("LIF", "LIFRef", "CubaLIF", "CobaLIF", "ALIF", "IF", "Gif", "GifRef"),
+        1e-6,
+        1e-4,
+        "linear drift: a few roundings a step; the free run adds them up (measured 4.5e-7, "
+        "4.4e-5 mV)",
+    ),
+    (
+        ("AdExIF", "AdExIFRef"),
+        1e-6,
+        1e-3,
+        "the exponential upswing grows the free-run error before a spike (measured 1.2e-7, "
+        "3.2e-4 mV)",
+    ),
+    (
+        ("QuaIF", "AdQuaIF", "AdQuaIFRef"),
+        1e-6,
+        2e-2,
+        "the quadratic upswing grows the free-run error before a spike (measured 1.1e-7, "
+        "6.2e-3 mV)",
+    ),
+    (
+        ("ExpIF", "ExpIFRef"),
+        3e-5,
+        5e-2,
+        "dt*J up to ~20 near the threshold: the exponential term multiplies one rounding "
+        "(measured 8.1e-6, 1.7e-2 mV)",
+    ),
+    (
+        ("Izhikevich", "IzhikevichRef"),
+        1e-5,
+        5e-2,
+        "v^2 term, large dv/dt before a spike (measured 1.7e-6, 1.3e-2 mV)",
+    ),
+    (
+        ("HH", "WangBuzsakiHH"),
+        2e-5,
+        5e-2,
+        "gating rates from exponentials and the steep spike upstroke (measured 4.7e-6, 1.4e-2 mV)",
+    ),
+    (
+        ("MorrisLecar", "FitzHughNagumo", "HindmarshRose"),
+        1e-6,
+        1e-3,
+        "smooth dynamics, a few roundings a step (measured 2.5e-7, 1.1e-4 mV)",
+    ),
 ]
 SYNAPSE_TOL = 3e-6
-SYNAPSE_WHY = ("linear or kinetic recursions in float32: a few roundings a step, relative to "
-               "the largest value (measured 6.9e-7)")
-SPIKE_WHY = ("the same spike steps as float64: no golden potential passes within float32's "
-             "rounding of its threshold")
-KEPT_WHY = ("states stay in the precision they were built in (times of events are float64, "
-            "as the clock)")
+SYNAPSE_WHY = (
+    "linear or kinetic recursions in float32: a few roundings a step, relative to "
+    "the largest value (measured 6.9e-7)"
+)
+SPIKE_WHY = (
+    "the same spike steps as float64: no golden potential passes within float32's "
+    "rounding of its threshold"
+)
+KEPT_WHY = (
+    "states stay in the precision they were built in (times of events are float64, as the clock)"
+)
 
 
 def tolerance_row(model: str) -> tuple[float, float, str]:
@@ -73,9 +105,14 @@ def tolerance_row(model: str) -> tuple[float, float, str]:
 def widened_states(model) -> list[str]:
     """Names of the states of ``model`` (and its children) not in float32, the event times
     (float64 by design) left out."""
-    return [f"{node.name}.{key}" for node in model.nodes() for key, value in vars(node).items()
-            if isinstance(value, refsim.State) and value.data.dtype != np.float32
-            and not value.is_event_time]
+    return [
+        f"{node.name}.{key}"
+        for node in model.nodes()
+        for key, value in vars(node).items()
+        if isinstance(value, refsim.State)
+        and value.data.dtype != np.float32
+        and not value.is_event_time
+    ]
 
 
 def _neuron_case(name: str):
@@ -91,31 +128,55 @@ def _neuron_case(name: str):
         if name in golden_cases.ILL_CONDITIONED:  # as in float64: up to the first upswing
             free_run = slice(0, int(np.argmax(ref["spike_get"] != 0)))
         metrics = [
-            Metric("float states widened to float64", len(widened_states(neuron)), 0,
-                   KEPT_WHY),
-            Metric("spike steps that differ from float64",
-                   mismatches(got["spike_get"][free_run], ref["spike_get"][free_run]), 0,
-                   SPIKE_WHY),
+            Metric("float states widened to float64", len(widened_states(neuron)), 0, KEPT_WHY),
+            Metric(
+                "spike steps that differ from float64",
+                mismatches(got["spike_get"][free_run], ref["spike_get"][free_run]),
+                0,
+                SPIKE_WHY,
+            ),
         ]
         for key in got:
             if key.startswith("V") and not key.startswith("V_th"):
-                metrics.append(Metric(f"{key}: max |error| (mV), free run", max_abs(
-                    got[key][free_run], ref[key][free_run]), V_tol, why))
+                metrics.append(
+                    Metric(
+                        f"{key}: max |error| (mV), free run",
+                        max_abs(got[key][free_run], ref[key][free_run]),
+                        V_tol,
+                        why,
+                    )
+                )
         for key, error in one_step.items():
-            metrics.append(Metric(f"{key}: one step from the recorded state, max relative "
-                                  "error", error, one_step_tol, why))
+            metrics.append(
+                Metric(
+                    f"{key}: one step from the recorded state, max relative error",
+                    error,
+                    one_step_tol,
+                    why,
+                )
+            )
         with refsim.environ.context(precision=32), warnings.catch_warnings():
             warnings.simplefilter("ignore", refsim.backends.BackendFallbackWarning)
             in_network, _, engine = golden_cases.replay_neuron_in_network(name)
         engine = engine.split(" ")[0]  # numba: float32 storage, float64 arithmetic
-        metrics.append(Metric(f"as a Network ({engine}): spike steps that differ from float64",
-                              mismatches(in_network["spike_get"][free_run],
-                                         ref["spike_get"][free_run]), 0, SPIKE_WHY))
+        metrics.append(
+            Metric(
+                f"as a Network ({engine}): spike steps that differ from float64",
+                mismatches(in_network["spike_get"][free_run], ref["spike_get"][free_run]),
+                0,
+                SPIKE_WHY,
+            )
+        )
         for key in in_network:
             if key.startswith("V") and not key.startswith("V_th"):
-                metrics.append(Metric(f"as a Network ({engine}): {key}: max |error| (mV), "
-                                      "free run", max_abs(in_network[key][free_run],
-                                                          ref[key][free_run]), V_tol, why))
+                metrics.append(
+                    Metric(
+                        f"as a Network ({engine}): {key}: max |error| (mV), free run",
+                        max_abs(in_network[key][free_run], ref[key][free_run]),
+                        V_tol,
+                        why,
+                    )
+                )
         return metrics, []
 
     return run
@@ -126,12 +187,17 @@ def _synapse_case(name: str):
         with refsim.environ.context(precision=32):
             syn = golden_cases.golden_synapse(name)
             got, ref = golden_cases.replay_synapse(name, syn)
-        metrics = [Metric("float states widened to float64", len(widened_states(syn)), 0,
-                          KEPT_WHY)]
+        metrics = [Metric("float states widened to float64", len(widened_states(syn)), 0, KEPT_WHY)]
         for key in got:
             if not key.startswith("spike_arrival_time"):
-                metrics.append(Metric(f"{key}: max |error| / max |{key}|",
-                                      max_rel(got[key], ref[key]), SYNAPSE_TOL, SYNAPSE_WHY))
+                metrics.append(
+                    Metric(
+                        f"{key}: max |error| / max |{key}|",
+                        max_rel(got[key], ref[key]),
+                        SYNAPSE_TOL,
+                        SYNAPSE_WHY,
+                    )
+                )
         return metrics, []
 
     return run
@@ -148,8 +214,11 @@ for _name in golden_data.case_names():
 BRAINPY_FLOAT32_V1 = -59.84079742  # mV: brainpy.state's documented one-step LIF, in float32
 
 
-@case("float32/tut1a_lif_one_step", "float32",
-      "LIF one step in float32: brainpy's documented float32 number")
+@case(
+    "float32/tut1a_lif_one_step",
+    "float32",
+    "LIF one step in float32: brainpy's documented float32 number",
+)
 def tut1a_float32():
     with refsim.environ.context(precision=32):
         n = golden_cases.tut1a_neuron()
@@ -158,21 +227,30 @@ def tut1a_float32():
     V = n.V.value.rescale(pq.mV).magnitude
     return [
         Metric("V dtype is float32", float(n.V.data.dtype != np.float32), 0, KEPT_WHY),
-        Metric("V after one step: |V - brainpy's float32 -59.84079742| (mV)",
-               float(np.max(np.abs(V - BRAINPY_FLOAT32_V1))), 5e-9,
-               "brainpy's docs print 8 decimals: half a unit of the last printed digit"),
+        Metric(
+            "V after one step: |V - brainpy's float32 -59.84079742| (mV)",
+            float(np.max(np.abs(V - BRAINPY_FLOAT32_V1))),
+            5e-9,
+            "brainpy's docs print 8 decimals: half a unit of the last printed digit",
+        ),
     ], []
 
 
 RATE_TOL = 0.10
-RATE_WHY = ("float32 moves single spikes within some 100 ms and the chaotic network then "
-            "runs as another realisation: seed-to-seed spread of the count up to 4 % (5 seeds)")
+RATE_WHY = (
+    "float32 moves single spikes within some 100 ms and the chaotic network then "
+    "runs as another realisation: seed-to-seed spread of the count up to 4 % (5 seeds)"
+)
 
 
-@case("float32/coba_network_rate", "float32",
-      "COBA 4000 neurons for 300 ms in float32 and float64: the same rate")
+@case(
+    "float32/coba_network_rate",
+    "float32",
+    "COBA 4000 neurons for 300 ms in float32 and float64: the same rate",
+)
 def coba_network_rate():
     from refsim.validation.networks import COBANet
+
     counts, dtypes = {}, {}
     for precision in (64, 32):
         refsim.random.seed(1)  # the same initial potentials in both runs
@@ -184,6 +262,10 @@ def coba_network_rate():
         counts[precision], dtypes[precision] = res["spikes"].count, net.pop.V.data.dtype
     return [
         Metric("V dtype is float32", float(dtypes[32] != np.float32), 0, KEPT_WHY),
-        Metric("spike count: |float32 - float64| / float64", abs(counts[32] - counts[64]) /
-               counts[64], RATE_TOL, RATE_WHY),
+        Metric(
+            "spike count: |float32 - float64| / float64",
+            abs(counts[32] - counts[64]) / counts[64],
+            RATE_TOL,
+            RATE_WHY,
+        ),
     ], []

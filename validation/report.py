@@ -61,13 +61,20 @@ def git_commit() -> str | None:
 
     folder = Path(refsim.__file__).resolve().parent
     try:
-        head = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"],
-                              capture_output=True, text=True, timeout=10)
+        head = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if head.returncode != 0:
             return None
-        changed = subprocess.run(["git", "-C", str(folder), "status", "--porcelain",
-                                  "--untracked-files=no"], capture_output=True, text=True,
-                                 timeout=10).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return head.stdout.strip() + (" + changes" if changed else "")
@@ -97,7 +104,7 @@ def environment(backend: str = "numpy") -> dict:
         "seeds": "fixed per case (see each case)",
         "cpu": host["cpu"] + (f" (LLVM: {host['llvm_cpu']})" if host["llvm_cpu"] else ""),
         "machine": f"{platform.machine()} {platform.system()} {platform.release()}, "
-                   f"{host['cores']} cores usable",
+        f"{host['cores']} cores usable",
     }
 
 
@@ -135,14 +142,29 @@ def _plot(result: CaseResult, path: Path) -> bool:
 def _payload(results: list[CaseResult], env: dict) -> dict:
     return {
         "environment": env,
-        "summary": {"cases": len(results), "passed": sum(r.passed for r in results),
-                    "failed": sum(not r.passed for r in results)},
+        "summary": {
+            "cases": len(results),
+            "passed": sum(r.passed for r in results),
+            "failed": sum(not r.passed for r in results),
+        },
         "cases": [
-            {"name": r.name, "kind": r.kind, "description": r.description, "passed": r.passed,
-             "seconds": round(r.seconds, 4),
-             "metrics": [{"quantity": m.quantity, "error": float(m.error),
-                          "tolerance": float(m.tolerance), "passed": m.passed,
-                          "reason": m.reason} for m in r.metrics]}
+            {
+                "name": r.name,
+                "kind": r.kind,
+                "description": r.description,
+                "passed": r.passed,
+                "seconds": round(r.seconds, 4),
+                "metrics": [
+                    {
+                        "quantity": m.quantity,
+                        "error": float(m.error),
+                        "tolerance": float(m.tolerance),
+                        "passed": m.passed,
+                        "reason": m.reason,
+                    }
+                    for m in r.metrics
+                ],
+            }
             for r in results
         ],
     }
@@ -163,20 +185,26 @@ def _html(results: list[CaseResult], env: dict, plots: dict[str, Path]) -> str:
         f"<tr class='{'pass' if m.passed else 'fail'}'><td>{esc(r.name)}</td>"
         f"<td>{esc(m.quantity)}</td><td>{m.error:.3g}</td><td>{m.tolerance:.3g}</td>"
         f"<td>{'PASS' if m.passed else 'FAIL'}</td><td>{esc(m.reason)}</td></tr>"
-        for r in results for m in r.metrics)
+        for r in results
+        for m in r.metrics
+    )
     sections = []
     for r in results:
         img = ""
         if r.name in plots:
             data = base64.b64encode(plots[r.name].read_bytes()).decode("ascii")
             img = f"<img alt='{esc(r.name)}' src='data:image/png;base64,{data}'>"
-        sections.append(f"<section id='{_slug(r.name)}'><h2>{esc(r.name)} "
-                        f"({'pass' if r.passed else 'FAIL'})</h2><p>{esc(r.description)}</p>"
-                        f"{img}</section>")
-    env_rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(str(v))}</td></tr>"
-                       for k, v in env.items())
-    toc = "".join(f"<li><a href='#{_slug(r.name)}'>{esc(r.name)}</a> "
-                  f"{'pass' if r.passed else '<b>FAIL</b>'}</li>" for r in results)
+        sections.append(
+            f"<section id='{_slug(r.name)}'><h2>{esc(r.name)} "
+            f"({'pass' if r.passed else 'FAIL'})</h2><p>{esc(r.description)}</p>"
+            f"{img}</section>"
+        )
+    env_rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(str(v))}</td></tr>" for k, v in env.items())
+    toc = "".join(
+        f"<li><a href='#{_slug(r.name)}'>{esc(r.name)}</a> "
+        f"{'pass' if r.passed else '<b>FAIL</b>'}</li>"
+        for r in results
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>refsim validation report</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}
@@ -225,8 +253,7 @@ def write_report(results: list[CaseResult], out: Path, backend: str = "numpy") -
         "",
         "## Cases",
         "",
-        *[f"- [{r.name}](#{_slug(r.name)}) {'pass' if r.passed else '**FAIL**'}"
-          for r in results],
+        *[f"- [{r.name}](#{_slug(r.name)}) {'pass' if r.passed else '**FAIL**'}" for r in results],
         "",
         "## Summary",
         "",
@@ -235,9 +262,11 @@ def write_report(results: list[CaseResult], out: Path, backend: str = "numpy") -
     ]
     for r in results:
         for m in r.metrics:
-            lines.append(f"| {_cell(r.name)} | {_cell(m.quantity)} | {m.error:.3g} | "
-                         f"{m.tolerance:.3g} | {'PASS' if m.passed else 'FAIL'} | "
-                         f"{_cell(m.reason)} |")
+            lines.append(
+                f"| {_cell(r.name)} | {_cell(m.quantity)} | {m.error:.3g} | "
+                f"{m.tolerance:.3g} | {'PASS' if m.passed else 'FAIL'} | "
+                f"{_cell(m.reason)} |"
+            )
     lines.append("")
     for r in results:
         lines += [f'<a id="{_slug(r.name)}"></a>', "", f"## {r.name}", "", r.description, ""]

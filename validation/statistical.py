@@ -19,15 +19,25 @@ from refsim.validation import Curve, Metric, case
 from refsim.validation.networks import COBANet, CUBANet
 
 SEEDS = (1, 2, 3, 4, 5)
-WHY = ("a peer's single run against refsim's spread over 5 seeds: "
-       "3 sd sqrt(1 + 1/5) (99.7% prediction interval)")
+WHY = (
+    "a peer's single run against refsim's spread over 5 seeds: "
+    "3 sd sqrt(1 + 1/5) (99.7% prediction interval)"
+)
 
 #: rates (Hz) measured by the peers on this machine kind (shared/anchors/perf.md)
 PEER_RATES = {
-    "coba": {"Brian2 cpp_standalone": 20.1, "BrainPy brainpy.state": 18.2,
-             "NEST iaf_cond_exp 1 thread": 18.7, "NEST iaf_cond_exp 2 threads": 18.7},
-    "cuba": {"Brian2 cpp_standalone": 5.6, "BrainPy brainpy.state": 5.5,
-             "NEST iaf_psc_exp 1 thread": 5.6, "NEST iaf_psc_exp 2 threads": 5.3},
+    "coba": {
+        "Brian2 cpp_standalone": 20.1,
+        "BrainPy brainpy.state": 18.2,
+        "NEST iaf_cond_exp 1 thread": 18.7,
+        "NEST iaf_cond_exp 2 threads": 18.7,
+    },
+    "cuba": {
+        "Brian2 cpp_standalone": 5.6,
+        "BrainPy brainpy.state": 5.5,
+        "NEST iaf_psc_exp 1 thread": 5.6,
+        "NEST iaf_psc_exp 2 threads": 5.3,
+    },
 }
 
 
@@ -51,26 +61,46 @@ def _rate_case(model: str):
         rates = network_rates(model)
         mean, sd = rates.mean(), rates.std(ddof=1)
         half_width = 3 * sd * np.sqrt(1 + 1 / rates.size)
-        metrics = [Metric(f"|refsim mean {mean:.2f} Hz - {peer} {rate} Hz|", abs(mean - rate),
-                          half_width, WHY) for peer, rate in PEER_RATES[model].items()]
+        metrics = [
+            Metric(
+                f"|refsim mean {mean:.2f} Hz - {peer} {rate} Hz|", abs(mean - rate), half_width, WHY
+            )
+            for peer, rate in PEER_RATES[model].items()
+        ]
         peers = np.array(list(PEER_RATES[model].values()))
-        return metrics, [Curve(f"{model.upper()} rate: refsim seeds vs peers",
-                               np.arange(peers.size), peers, np.full(peers.size, mean),
-                               xlabel="peer", ylabel="rate (Hz)")]
+        return metrics, [
+            Curve(
+                f"{model.upper()} rate: refsim seeds vs peers",
+                np.arange(peers.size),
+                peers,
+                np.full(peers.size, mean),
+                xlabel="peer",
+                ylabel="rate (Hz)",
+            )
+        ]
 
     return run
 
 
 for _model in ("coba", "cuba"):
-    case(f"statistical/{_model}_rates", "statistical",
-         f"{_model.upper()} benchmark, 4000 neurons, 1 s, seeds 1-5: rate vs Brian2, BrainPy, "
-         "NEST")(_rate_case(_model))
+    case(
+        f"statistical/{_model}_rates",
+        "statistical",
+        f"{_model.upper()} benchmark, 4000 neurons, 1 s, seeds 1-5: rate vs Brian2, BrainPy, NEST",
+    )(_rate_case(_model))
 
 
 # --- Brunel (2000): a sparse network in its asynchronous irregular state -------------
 
-def siegert_rate(mu: float, sigma: float, tau: float = 20.0, tau_ref: float = 2.0,
-                 theta: float = 20.0, V_r: float = 10.0) -> float:
+
+def siegert_rate(
+    mu: float,
+    sigma: float,
+    tau: float = 20.0,
+    tau_ref: float = 2.0,
+    theta: float = 20.0,
+    V_r: float = 10.0,
+) -> float:
     r"""Mean-field rate (1/ms) of a LIF neuron under white noise (Siegert formula).
 
     .. math:: \nu = \Big[\tau_{ref} + \tau\sqrt{\pi}\int_{(V_r-\mu)/\sigma}^{(\theta-\mu)/\sigma}
@@ -85,8 +115,15 @@ def siegert_rate(mu: float, sigma: float, tau: float = 20.0, tau_ref: float = 2.
     return 1.0 / (tau_ref + tau * np.sqrt(np.pi) * integral)
 
 
-def brunel_prediction(J: float, g: float, eta: float, C_E: int, gamma: float = 0.25,
-                      tau: float = 20.0, theta: float = 20.0) -> tuple[float, float]:
+def brunel_prediction(
+    J: float,
+    g: float,
+    eta: float,
+    C_E: int,
+    gamma: float = 0.25,
+    tau: float = 20.0,
+    theta: float = 20.0,
+) -> tuple[float, float]:
     """Self-consistent rate (1/ms) of Brunel's model A and the external rate it assumes."""
     from scipy.optimize import brentq
 
@@ -100,8 +137,15 @@ def brunel_prediction(J: float, g: float, eta: float, C_E: int, gamma: float = 0
     return brentq(mismatch, 1e-6, 0.5), nu_ext
 
 
-BRUNEL = {"N_E": 8000, "J_mV": 0.1, "g": 5.0, "eta": 2.0, "delay_ms": 1.5, "T_ms": 600.0,
-          "transient_ms": 100.0}
+BRUNEL = {
+    "N_E": 8000,
+    "J_mV": 0.1,
+    "g": 5.0,
+    "eta": 2.0,
+    "delay_ms": 1.5,
+    "T_ms": 600.0,
+    "transient_ms": 100.0,
+}
 
 
 def brunel_network_rate(seed: int = 1, N_E: int = BRUNEL["N_E"]):
@@ -112,17 +156,28 @@ def brunel_network_rate(seed: int = 1, N_E: int = BRUNEL["N_E"]):
     N = N_E + N_E // 4
     nu, nu_ext = brunel_prediction(p["J_mV"], p["g"], p["eta"], C_E)
     refsim.random.seed(seed)
-    pop = refsim.LIFRef(N, R=1 * pq.MOhm, tau=20 * pq.ms, tau_ref=2 * pq.ms, V_rest=0 * pq.mV,
-                        V_th=20 * pq.mV, V_reset=10 * pq.mV, spk_reset="hard",
-                        V_initializer=refsim.init.Uniform(0.0, 20.0, unit=pq.mV))
+    pop = refsim.LIFRef(
+        N,
+        R=1 * pq.MOhm,
+        tau=20 * pq.ms,
+        tau_ref=2 * pq.ms,
+        V_rest=0 * pq.mV,
+        V_th=20 * pq.mV,
+        V_reset=10 * pq.mV,
+        spk_reset="hard",
+        V_initializer=refsim.init.Uniform(0.0, 20.0, unit=pq.mV),
+    )
     holder = refsim.Module()
-    holder.E = refsim.DeltaProj(comm=refsim.FixedInDegree(N_E, N, C_E, p["J_mV"] * pq.mV,
-                                                          seed=seed), post=pop,
-                                delay=p["delay_ms"] * pq.ms)
-    holder.I = refsim.DeltaProj(comm=refsim.FixedInDegree(N - N_E, N, C_I,
-                                                          -p["g"] * p["J_mV"] * pq.mV,
-                                                          seed=seed + 1), post=pop,
-                                delay=p["delay_ms"] * pq.ms)
+    holder.E = refsim.DeltaProj(
+        comm=refsim.FixedInDegree(N_E, N, C_E, p["J_mV"] * pq.mV, seed=seed),
+        post=pop,
+        delay=p["delay_ms"] * pq.ms,
+    )
+    holder.I = refsim.DeltaProj(
+        comm=refsim.FixedInDegree(N - N_E, N, C_I, -p["g"] * p["J_mV"] * pq.mV, seed=seed + 1),
+        post=pop,
+        delay=p["delay_ms"] * pq.ms,
+    )
     refsim.PoissonInput(pop, C_E, nu_ext * 1000 * pq.Hz, p["J_mV"] * pq.mV, seed=seed + 2)
     holder.pop = pop
     refsim.init_all_states(holder)
@@ -142,15 +197,29 @@ def brunel_network_rate(seed: int = 1, N_E: int = BRUNEL["N_E"]):
     return float(rate), nu * 1000.0, binned
 
 
-@case("statistical/brunel_siegert", "statistical",
-      "Brunel (2000) model A, 10000 LIF, g = 5, eta = 2 (asynchronous irregular): rate vs the "
-      "Siegert mean-field prediction")
+@case(
+    "statistical/brunel_siegert",
+    "statistical",
+    "Brunel (2000) model A, 10000 LIF, g = 5, eta = 2 (asynchronous irregular): rate vs the "
+    "Siegert mean-field prediction",
+)
 def brunel_siegert():
     rate, predicted, binned = brunel_network_rate()
     t = (np.arange(binned.size) + 0.5) * 5.0
-    return [Metric(f"|rate {rate:.2f} Hz - Siegert {predicted:.2f} Hz| / Siegert",
-                   abs(rate - predicted) / predicted, 0.10,
-                   "diffusion approximation of shot noise (J/theta = 0.005) and 800 inputs per "
-                   "neuron: Brunel (2000) finds agreement within ~10%")], [
-        Curve("Brunel network: population rate (reference: Siegert)", t,
-              np.full(t.size, predicted), binned, ylabel="rate (Hz), 5 ms bins")]
+    return [
+        Metric(
+            f"|rate {rate:.2f} Hz - Siegert {predicted:.2f} Hz| / Siegert",
+            abs(rate - predicted) / predicted,
+            0.10,
+            "diffusion approximation of shot noise (J/theta = 0.005) and 800 inputs per "
+            "neuron: Brunel (2000) finds agreement within ~10%",
+        )
+    ], [
+        Curve(
+            "Brunel network: population rate (reference: Siegert)",
+            t,
+            np.full(t.size, predicted),
+            binned,
+            ylabel="rate (Hz), 5 ms bins",
+        )
+    ]

@@ -25,15 +25,26 @@ import importlib
 import os
 from collections.abc import Iterator
 
-__all__ = ["BACKENDS", "BackendError", "BackendFallbackWarning", "available", "engine",
-           "get_backend", "set_backend", "use_backend", "backend_versions"]
+__all__ = [
+    "BACKENDS",
+    "BackendError",
+    "BackendFallbackWarning",
+    "available",
+    "engine",
+    "get_backend",
+    "set_backend",
+    "use_backend",
+    "backend_versions",
+]
 
 BACKENDS = ("numpy", "numba", "cupy")
 
 _INSTALL = {
     "numba": "install it with: pip install 'refsim[numba]' (or pip install numba)",
-    "cupy": ("install CuPy for your CUDA version (e.g. pip install cupy-cuda12x) and run "
-             "on a machine with an NVIDIA GPU"),
+    "cupy": (
+        "install CuPy for your CUDA version (e.g. pip install cupy-cuda12x) and run "
+        "on a machine with an NVIDIA GPU"
+    ),
 }
 
 _chosen: list[str] = []  # a stack: set_backend replaces the top, use_backend pushes
@@ -51,6 +62,7 @@ def _probe(name: str) -> tuple[bool, str]:
     """(usable, version or the reason it is not)."""
     if name == "numpy":
         import numpy
+
         return True, numpy.__version__
     if name == "numba":
         try:
@@ -78,8 +90,10 @@ def _probe_cupy() -> tuple[bool, str]:
         (cupy.arange(4.0) * 2.0).sum().item()  # needs NVRTC and a working driver
         name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
     except Exception as exc:
-        return False, (f"cupy {cupy.__version__} sees a GPU but cannot run a kernel ({exc}); "
-                       "install the CUDA toolkit's NVRTC (e.g. pip install 'cupy-cuda12x[ctk]')")
+        return False, (
+            f"cupy {cupy.__version__} sees a GPU but cannot run a kernel ({exc}); "
+            "install the CUDA toolkit's NVRTC (e.g. pip install 'cupy-cuda12x[ctk]')"
+        )
     name = name.decode() if isinstance(name, bytes) else str(name)
     return True, f"{cupy.__version__} on {name}"
 
@@ -161,8 +175,10 @@ def engine(name: str):
     (``'numba'`` or ``'cupy'``): its ``plan(net)`` and ``run_compiled(...)``."""
     if name == "cupy":
         from refsim.backends import cupy
+
         return cupy
     if name == "numba":
         from refsim.backends import numba
+
         return numba
     raise BackendError(f"no compiled engine for backend {name!r}: expected 'numba' or 'cupy'")

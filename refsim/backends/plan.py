@@ -47,15 +47,40 @@ from refsim.synapses.expon import DualExpon, Expon
 from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
 from refsim.synapses.stp import STD, STP
 
-__all__ = ["NotCompilable", "Plan", "add_spikes", "checked_vectors", "first_found", "give_back",
-           "monitored", "plan", "scalar_twins"]
+__all__ = [
+    "NotCompilable",
+    "Plan",
+    "add_spikes",
+    "checked_vectors",
+    "first_found",
+    "give_back",
+    "monitored",
+    "plan",
+    "scalar_twins",
+]
 
 #: the modules holding the scalar twins the compiled backends call: every function defined
 #: in one of them whose name ends in ``_scalar`` is a twin, so a new twin needs no entry
 #: here (but ``fmath._pow2_scalar``, which each backend gives natively: a bit cast in
 #: Numba, ``refsim_pow2`` in C)
-TWIN_MODULES = (fmath, integrators, outputs, base, adaptive, lif, exponential, quadratic,
-                izhikevich, gif, hh, reduced, expon, alpha, kinetic, stp)
+TWIN_MODULES = (
+    fmath,
+    integrators,
+    outputs,
+    base,
+    adaptive,
+    lif,
+    exponential,
+    quadratic,
+    izhikevich,
+    gif,
+    hh,
+    reduced,
+    expon,
+    alpha,
+    kinetic,
+    stp,
+)
 
 
 def scalar_twins() -> tuple:
@@ -63,17 +88,37 @@ def scalar_twins() -> tuple:
     functions the numba loop compiles in and the cupy kernels call, translated to C."""
     found = [fmath._poly_exp, fmath._poly_exprel]
     for module in TWIN_MODULES:
-        found += [f for name, f in vars(module).items() if name.endswith("_scalar")
-                  and callable(f) and f.__module__ == module.__name__
-                  and f is not fmath._pow2_scalar]
+        found += [
+            f
+            for name, f in vars(module).items()
+            if name.endswith("_scalar")
+            and callable(f)
+            and f.__module__ == module.__name__
+            and f is not fmath._pow2_scalar
+        ]
     return tuple(found)
 
 
 # population kinds (the equations a loop runs) and output kinds, as the loops see them
 # (the models without reset last, from HH_KIND on)
-(LIF_KIND, ALIF_KIND, EXPIF_KIND, ADEX_KIND, QUAIF_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND, IF_KIND,
- CUBALIF_KIND, COBALIF_KIND, GIF_KIND, HH_KIND, WANG_BUZSAKI_KIND, MORRIS_LECAR_KIND,
- FITZHUGH_NAGUMO_KIND, HINDMARSH_ROSE_KIND) = range(16)
+(
+    LIF_KIND,
+    ALIF_KIND,
+    EXPIF_KIND,
+    ADEX_KIND,
+    QUAIF_KIND,
+    ADQUAIF_KIND,
+    IZHIKEVICH_KIND,
+    IF_KIND,
+    CUBALIF_KIND,
+    COBALIF_KIND,
+    GIF_KIND,
+    HH_KIND,
+    WANG_BUZSAKI_KIND,
+    MORRIS_LECAR_KIND,
+    FITZHUGH_NAGUMO_KIND,
+    HINDMARSH_ROSE_KIND,
+) = range(16)
 #: a model that declares its twins (``compiled = refsim.NeuronTwins(...)``, refsim/compiled.py)
 #: instead of having a code path of its own in the loops: the loops call them by name
 #: through an adapter (numba) or a generated function (cupy); tested before ``HH_KIND``
@@ -82,13 +127,18 @@ CUBA_KIND, COBA_KIND = 0, 1
 #: synapse kinds: Expon, DualExpon, DualExpon with equal time constants, normalised; on
 #: the presynaptic side of an AlignPreProj also Alpha, AMPA (and GABAa), BioNMDA; and the
 #: row of a population's synaptic table that an AlignPreProj fills (no dynamics of its own)
-(EXPON_KIND, DUAL_KIND, DUAL_ALPHA_KIND, ALPHA_KIND, AMPA_KIND, BIONMDA_KIND,
- PRE_OUTPUT_KIND) = range(7)
+(EXPON_KIND, DUAL_KIND, DUAL_ALPHA_KIND, ALPHA_KIND, AMPA_KIND, BIONMDA_KIND, PRE_OUTPUT_KIND) = (
+    range(7)
+)
 #: a population's integrator (``method=``): brainpy's exponential Euler, or an explicit
 #: method on the model's whole ODE system (``integrators.explicit_step``)
 EXP_EULER_METHOD, EULER_METHOD, RK2_METHOD, RK4_METHOD = range(4)
-METHOD_CODES = {"exp_euler": EXP_EULER_METHOD, "euler": EULER_METHOD, "rk2": RK2_METHOD,
-                "rk4": RK4_METHOD}
+METHOD_CODES = {
+    "exp_euler": EXP_EULER_METHOD,
+    "euler": EULER_METHOD,
+    "rk2": RK2_METHOD,
+    "rk4": RK4_METHOD,
+}
 #: the delay of an AlignPostProj: none, one for the projection (SpikeDelay), per synapse
 NO_DELAY_KIND, SPIKE_DELAY_KIND, SYNAPTIC_DELAY_KIND = 0, 1, 2
 #: short-term plasticity on an AlignPreProj: none, STP, STD
@@ -101,26 +151,37 @@ PRE_SYNAPSES = {
     Alpha: (("g", "h"), ("tau",)),
     AMPA: (("g", "spike_arrival_time"), ("alpha", "beta", "T", "T_dur", "g_max")),
     GABAa: (("g", "spike_arrival_time"), ("alpha", "beta", "T", "T_dur", "g_max")),
-    BioNMDA: (("g", "x", "spike_arrival_time"),
-              ("alpha1", "beta1", "alpha2", "beta2", "T", "T_dur", "g_max")),
+    BioNMDA: (
+        ("g", "x", "spike_arrival_time"),
+        ("alpha1", "beta1", "alpha2", "beta2", "T", "T_dur", "g_max"),
+    ),
 }
 #: short-term plasticity: (kind, states, parameters), as the rows of ``pre_stp_*``
-PRE_STP = {type(None): (NO_STP_KIND, (), ()), STP: (STP_KIND, ("u", "x"), ("U", "tau_f", "tau_d")),
-           STD: (STD_KIND, ("x",), ("tau", "U"))}
+PRE_STP = {
+    type(None): (NO_STP_KIND, (), ()),
+    STP: (STP_KIND, ("u", "x"), ("U", "tau_f", "tau_d")),
+    STD: (STD_KIND, ("x",), ("tau", "U")),
+}
 #: neuron classes with a compiled twin: (kind, refractory, its states besides V and
 #: last_spike_time, in the rows of the plan's ``extra`` table)
 NEURON_KINDS = {
-    LIF: (LIF_KIND, False, ()), LIFRef: (LIF_KIND, True, ()),
+    LIF: (LIF_KIND, False, ()),
+    LIFRef: (LIF_KIND, True, ()),
     ALIF: (ALIF_KIND, False, ("a",)),
-    ExpIF: (EXPIF_KIND, False, ()), ExpIFRef: (EXPIF_KIND, True, ()),
-    AdExIF: (ADEX_KIND, False, ("w",)), AdExIFRef: (ADEX_KIND, True, ("w",)),
+    ExpIF: (EXPIF_KIND, False, ()),
+    ExpIFRef: (EXPIF_KIND, True, ()),
+    AdExIF: (ADEX_KIND, False, ("w",)),
+    AdExIFRef: (ADEX_KIND, True, ("w",)),
     QuaIF: (QUAIF_KIND, False, ()),
-    AdQuaIF: (ADQUAIF_KIND, False, ("w",)), AdQuaIFRef: (ADQUAIF_KIND, True, ("w",)),
+    AdQuaIF: (ADQUAIF_KIND, False, ("w",)),
+    AdQuaIFRef: (ADQUAIF_KIND, True, ("w",)),
     Izhikevich: (IZHIKEVICH_KIND, False, ("u",)),
     IzhikevichRef: (IZHIKEVICH_KIND, True, ("u",)),
     IF: (IF_KIND, False, ()),
-    CubaLIF: (CUBALIF_KIND, False, ("g",)), CobaLIF: (COBALIF_KIND, False, ("g",)),
-    Gif: (GIF_KIND, False, ("I1", "I2", "V_th")), GifRef: (GIF_KIND, True, ("I1", "I2", "V_th")),
+    CubaLIF: (CUBALIF_KIND, False, ("g",)),
+    CobaLIF: (COBALIF_KIND, False, ("g",)),
+    Gif: (GIF_KIND, False, ("I1", "I2", "V_th")),
+    GifRef: (GIF_KIND, True, ("I1", "I2", "V_th")),
     HH: (HH_KIND, False, ("m", "h", "n")),
     WangBuzsakiHH: (WANG_BUZSAKI_KIND, False, ("h", "n")),
     MorrisLecar: (MORRIS_LECAR_KIND, False, ("W",)),
@@ -130,19 +191,37 @@ NEURON_KINDS = {
 #: rows of a population's parameter table (0.0 where a model has no such parameter) ...
 PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref", "direct input")
 #: ... followed by its kind's own rows
-KIND_PARAMS = {LIF_KIND: (), ALIF_KIND: ("beta", "tau_a"), EXPIF_KIND: ("V_T", "delta_T"),
-               ADEX_KIND: ("V_T", "delta_T", "tau_w", "a", "b"),
-               QUAIF_KIND: ("V_c", "c"), ADQUAIF_KIND: ("V_c", "c", "tau_w", "a", "b"),
-               IZHIKEVICH_KIND: ("a", "b", "c", "d", "p1", "p2", "p3"),
-               IF_KIND: (), CUBALIF_KIND: ("tau_syn",), COBALIF_KIND: ("tau_syn", "E"),
-               GIF_KIND: ("V_th_inf", "V_th_reset", "a", "b", "k1", "k2", "R1", "R2", "A1",
-                          "A2"),
-               HH_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C"),
-               WANG_BUZSAKI_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C", "phi"),
-               MORRIS_LECAR_KIND: ("V_Ca", "V_K", "V_leak", "g_Ca", "g_K", "g_leak", "C",
-                                   "V1", "V2", "V3", "V4", "phi"),
-               FITZHUGH_NAGUMO_KIND: ("a", "b", "tau_w"),
-               HINDMARSH_ROSE_KIND: ("a", "b", "c", "d", "r", "s", "V_r")}
+KIND_PARAMS = {
+    LIF_KIND: (),
+    ALIF_KIND: ("beta", "tau_a"),
+    EXPIF_KIND: ("V_T", "delta_T"),
+    ADEX_KIND: ("V_T", "delta_T", "tau_w", "a", "b"),
+    QUAIF_KIND: ("V_c", "c"),
+    ADQUAIF_KIND: ("V_c", "c", "tau_w", "a", "b"),
+    IZHIKEVICH_KIND: ("a", "b", "c", "d", "p1", "p2", "p3"),
+    IF_KIND: (),
+    CUBALIF_KIND: ("tau_syn",),
+    COBALIF_KIND: ("tau_syn", "E"),
+    GIF_KIND: ("V_th_inf", "V_th_reset", "a", "b", "k1", "k2", "R1", "R2", "A1", "A2"),
+    HH_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C"),
+    WANG_BUZSAKI_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C", "phi"),
+    MORRIS_LECAR_KIND: (
+        "V_Ca",
+        "V_K",
+        "V_leak",
+        "g_Ca",
+        "g_K",
+        "g_leak",
+        "C",
+        "V1",
+        "V2",
+        "V3",
+        "V4",
+        "phi",
+    ),
+    FITZHUGH_NAGUMO_KIND: ("a", "b", "tau_w"),
+    HINDMARSH_ROSE_KIND: ("a", "b", "c", "d", "r", "s", "V_r"),
+}
 
 
 class NotCompilable(Exception):
@@ -252,7 +331,7 @@ def aligned_zeros(shape, dtype=np.float64) -> np.ndarray:
     size = int(np.prod(shape)) * dtype.itemsize
     raw = np.zeros(size + CACHE_LINE, dtype=np.uint8)
     start = -raw.ctypes.data % CACHE_LINE
-    return raw[start:start + size].view(dtype).reshape(shape)
+    return raw[start : start + size].view(dtype).reshape(shape)
 
 
 def _aligned_copy(values) -> np.ndarray:
@@ -262,8 +341,9 @@ def _aligned_copy(values) -> np.ndarray:
     return out
 
 
-def _hold(state, what: str, held: dict, into: np.ndarray | None = None,
-          ndim: int = 1) -> np.ndarray:
+def _hold(
+    state, what: str, held: dict, into: np.ndarray | None = None, ndim: int = 1
+) -> np.ndarray:
     """Give ``state`` a private float64 array that the loop writes in place (a copy, or
     ``into``, a row of one of the plan's tables, filled with its values); note it in
     ``held`` (by identity, with the state and its dtype before), where :func:`monitored`
@@ -303,8 +383,13 @@ def _table(obj, names, n: int, held: dict | None = None) -> np.ndarray:
 def _pre_kind(syn) -> int:
     if type(syn) is DualExpon:
         return DUAL_ALPHA_KIND if syn.equal_taus and syn.normalize else DUAL_KIND
-    return {Expon: EXPON_KIND, Alpha: ALPHA_KIND, AMPA: AMPA_KIND, GABAa: AMPA_KIND,
-            BioNMDA: BIONMDA_KIND}[type(syn)]
+    return {
+        Expon: EXPON_KIND,
+        Alpha: ALPHA_KIND,
+        AMPA: AMPA_KIND,
+        GABAa: AMPA_KIND,
+        BioNMDA: BIONMDA_KIND,
+    }[type(syn)]
 
 
 def _delay_fields(delay, held: dict) -> tuple:
@@ -318,8 +403,14 @@ def _delay_fields(delay, held: dict) -> tuple:
     if type(delay) is SynapticDelay:
         return (SYNAPTIC_DELAY_KIND, ring, delay.now, delay.steps.astype(np.int64), 0, 0.0)
     low = math.floor(delay.steps)
-    return (SPIKE_DELAY_KIND, ring, delay.write_index, np.zeros(0, dtype=np.int64), low,
-            delay.steps - low)
+    return (
+        SPIKE_DELAY_KIND,
+        ring,
+        delay.write_index,
+        np.zeros(0, dtype=np.int64),
+        low,
+        delay.steps - low,
+    )
 
 
 def _hand_back(delay, at: int) -> None:
@@ -333,13 +424,15 @@ def _hand_back(delay, at: int) -> None:
 def _check_pre(proj) -> None:
     """Raise :class:`NotCompilable` unless the AlignPreProj ``proj`` has compiled twins."""
     if proj.modules:
-        raise NotCompilable(f"projection {proj.name}: AlignPreProj with modules does not "
-                            "compile")
+        raise NotCompilable(f"projection {proj.name}: AlignPreProj with modules does not compile")
     if type(proj.syn) not in PRE_SYNAPSES or type(proj.stp) not in PRE_STP:
-        raise NotCompilable(f"projection {proj.name}: AlignPreProj with "
-                            f"{type(proj.syn).__name__} and stp={type(proj.stp).__name__} does "
-                            "not compile (synapses: "
-                            + ", ".join(c.__name__ for c in PRE_SYNAPSES) + "; stp: STP, STD)")
+        raise NotCompilable(
+            f"projection {proj.name}: AlignPreProj with "
+            f"{type(proj.syn).__name__} and stp={type(proj.stp).__name__} does "
+            "not compile (synapses: "
+            + ", ".join(c.__name__ for c in PRE_SYNAPSES)
+            + "; stp: STP, STD)"
+        )
     for part in (proj.syn, proj.stp):
         if part is not None:
             _check_synapse(part)
@@ -353,17 +446,21 @@ def _neuron_kind(pop, kinds) -> tuple:
     k, is_refractory, extra_names = NEURON_KINDS.get(type(pop), (None, False, ()))
     if k is not None and k in kinds:
         return k, is_refractory, extra_names, KIND_PARAMS[k]
-    if k is None and DECLARED_KIND in kinds and \
-            isinstance(getattr(type(pop), "compiled", None), NeuronTwins):
+    if (
+        k is None
+        and DECLARED_KIND in kinds
+        and isinstance(getattr(type(pop), "compiled", None), NeuronTwins)
+    ):
         try:
             declared = check_declaration(type(pop))
         except TypeError as exc:
             raise NotCompilable(str(exc)) from None
-        return (DECLARED_KIND, isinstance(pop, base.Refractory), declared.states,
-                declared.params)
+        return (DECLARED_KIND, isinstance(pop, base.Refractory), declared.states, declared.params)
     names = ", ".join(c.__name__ for c, (ck, *_) in NEURON_KINDS.items() if ck in kinds)
-    raise NotCompilable(f"{type(pop).__name__} has no compiled twin on this backend yet "
-                        f"({names}; or a model declaring compiled = refsim.NeuronTwins(...))")
+    raise NotCompilable(
+        f"{type(pop).__name__} has no compiled twin on this backend yet "
+        f"({names}; or a model declaring compiled = refsim.NeuronTwins(...))"
+    )
 
 
 def _check_synapse(syn) -> None:
@@ -372,8 +469,10 @@ def _check_synapse(syn) -> None:
     if syn.delta_inputs or syn.current_inputs:
         raise NotCompilable(f"{syn.name}: queued inputs at the start of a compiled run")
     for key in [*syn.before_updates, *syn.after_updates]:
-        raise NotCompilable(f"{syn.name}: its update {key!r} (an input or a module aimed at "
-                            "the synapse) does not compile")
+        raise NotCompilable(
+            f"{syn.name}: its update {key!r} (an input or a module aimed at "
+            "the synapse) does not compile"
+        )
 
 
 def _unmerged_projections(net) -> dict:
@@ -385,8 +484,10 @@ def _unmerged_projections(net) -> dict:
         if type(proj) is AlignPostProj and not proj.merged:
             other = stepped.setdefault(id(proj.syn), proj)
             if other is not proj:
-                raise NotCompilable(f"projections {other.name} and {proj.name} both step the "
-                                    f"synapse {proj.syn.name}: does not compile")
+                raise NotCompilable(
+                    f"projections {other.name} and {proj.name} both step the "
+                    f"synapse {proj.syn.name}: does not compile"
+                )
             found[id(proj.out)] = proj
     return found
 
@@ -400,19 +501,30 @@ def _single(net, single_ok: bool) -> bool:
         if isinstance(getattr(node, "dtype", None), type):
             built.setdefault(np.dtype(node.dtype), node.name)
     if len(built) > 1:
-        raise NotCompilable("the compiled loops run one precision; this network mixes "
-                            + " and ".join(f"{dtype} ({name})" for dtype, name in built.items()))
+        raise NotCompilable(
+            "the compiled loops run one precision; this network mixes "
+            + " and ".join(f"{dtype} ({name})" for dtype, name in built.items())
+        )
     single = np.dtype(np.float32) in built
     if single and not single_ok:
-        raise NotCompilable(f"{built[np.dtype(np.float32)]} is float32 (precision=32): this "
-                            "backend's kernels are float64 only")
+        raise NotCompilable(
+            f"{built[np.dtype(np.float32)]} is float32 (precision=32): this "
+            "backend's kernels are float64 only"
+        )
     return single
 
 
-def plan(net, narrow_width: int, kinds=(*KIND_PARAMS, DECLARED_KIND),
-         synapse_kinds=(Expon, DualExpon), align_pre: bool = True,
-         delays: bool = True, single_ok: bool = False, unmerged: bool = False,
-         explicit: bool = False) -> Plan:
+def plan(
+    net,
+    narrow_width: int,
+    kinds=(*KIND_PARAMS, DECLARED_KIND),
+    synapse_kinds=(Expon, DualExpon),
+    align_pre: bool = True,
+    delays: bool = True,
+    single_ok: bool = False,
+    unmerged: bool = False,
+    explicit: bool = False,
+) -> Plan:
     """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`.
 
     Parameters shared by every neuron of a population are stored ``narrow_width``
@@ -433,8 +545,18 @@ def plan(net, narrow_width: int, kinds=(*KIND_PARAMS, DECLARED_KIND),
     single = _single(net, single_ok)
     held = {}  # every state array the loop writes, by identity
     try:
-        return _read(net, single, held, narrow_width, kinds, synapse_kinds, align_pre, delays,
-                     unmerged, explicit)
+        return _read(
+            net,
+            single,
+            held,
+            narrow_width,
+            kinds,
+            synapse_kinds,
+            align_pre,
+            delays,
+            unmerged,
+            explicit,
+        )
     except NotCompilable:
         give_back(held, single)  # a network that does not compile keeps its dtypes
         raise
@@ -451,8 +573,18 @@ def give_back(held: dict, single: bool) -> None:
             state.data = state.data.astype(dtype)
 
 
-def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds,
-          align_pre: bool, delays: bool, unmerged: bool, explicit: bool) -> Plan:
+def _read(
+    net,
+    single: bool,
+    held: dict,
+    narrow_width: int,
+    kinds,
+    synapse_kinds,
+    align_pre: bool,
+    delays: bool,
+    unmerged: bool,
+    explicit: bool,
+) -> Plan:
     """:func:`plan`'s reading of ``net``, noting each state it takes in ``held``."""
     pops = list(net.populations)
     own_syn = _unmerged_projections(net) if unmerged else {}
@@ -474,11 +606,15 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
         declared_slot.append(slot)
         method.append(METHOD_CODES[getattr(pop, "method", "exp_euler")])
         if method[-1] != EXP_EULER_METHOD and k == DECLARED_KIND:
-            raise NotCompilable(f"{pop.name}: method={pop.method!r}: a declared model "
-                                "compiles with exponential Euler only (its step twin)")
+            raise NotCompilable(
+                f"{pop.name}: method={pop.method!r}: a declared model "
+                "compiles with exponential Euler only (its step twin)"
+            )
         if method[-1] != EXP_EULER_METHOD and not explicit:
-            raise NotCompilable(f"{pop.name}: method={pop.method!r} does not compile on "
-                                "this backend (only exp_euler)")
+            raise NotCompilable(
+                f"{pop.name}: method={pop.method!r} does not compile on "
+                "this backend (only exp_euler)"
+            )
         if pop.delta_inputs or pop.after_updates:
             raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
         n = pop.num
@@ -487,15 +623,18 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
         for row, name in enumerate(extra_names):
             _hold(getattr(pop, name), f"{pop.name}.{name}", held, into=table[row])
         extra.append(table)
-        last.append(_hold(pop.last_spike_time, pop.name, held) if is_refractory
-                    else np.zeros(n))
-        in_refractory.append(_hold(pop.refractory, f"{pop.name}.refractory", held)
-                             if getattr(pop, "ref_var", False) else np.zeros(0))
+        last.append(_hold(pop.last_spike_time, pop.name, held) if is_refractory else np.zeros(n))
+        in_refractory.append(
+            _hold(pop.refractory, f"{pop.name}.refractory", held)
+            if getattr(pop, "ref_var", False)
+            else np.zeros(0)
+        )
         rows = PARAMS + own_names
         table = np.empty((len(rows), n))
         for row, name in enumerate(rows):
-            value = (pop._external(net.currents[p]) if name == "direct input"
-                     else raw(pop, name, 0.0))
+            value = (
+                pop._external(net.currents[p]) if name == "direct input" else raw(pop, name, 0.0)
+            )
             if isinstance(value, State):  # Gif's moving threshold: in ``extra``, not here
                 value = 0.0
             table[row] = _vector(value, n)
@@ -508,11 +647,12 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
         fired.append(aligned_zeros(n, np.int64))
         merged = {}
         for key, before in pop.before_updates.items():
-            if not isinstance(before, _MergedAlignPost) or \
-                    type(before.syn) not in synapse_kinds:
+            if not isinstance(before, _MergedAlignPost) or type(before.syn) not in synapse_kinds:
                 names = " or ".join(c.__name__ for c in synapse_kinds)
-                raise NotCompilable(f"{pop.name}: before-update {key!r} does not compile "
-                                    f"on this backend (only merged AlignPostProj with {names})")
+                raise NotCompilable(
+                    f"{pop.name}: before-update {key!r} does not compile "
+                    f"on this backend (only merged AlignPostProj with {names})"
+                )
             merged[id(before.out)] = len(synapses)
             synapses.append(before.syn)
             syn_out.append(before.out)
@@ -525,22 +665,27 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
                 syn_out.append(out)
                 syn_pop.append(p)
             own_proj = own_syn.get(id(out))
-            if own_proj is not None and own_proj.post is pop and \
-                    type(own_proj.syn) in synapse_kinds:
+            if (
+                own_proj is not None
+                and own_proj.post is pop
+                and type(own_proj.syn) in synapse_kinds
+            ):
                 merged[id(out)] = len(synapses)  # its own synapse, a row like a merged one
                 synapses.append(own_proj.syn)
                 syn_out.append(out)
                 syn_pop.append(p)
             if id(out) not in merged or type(out) not in (COBA, CUBA):
-                raise NotCompilable(f"{pop.name}: current input {key!r} does not compile "
-                                    "(only COBA or CUBA outputs of "
-                                    + ("AlignPostProj" if unmerged else "merged AlignPostProj")
-                                    + (" or AlignPreProj)" if align_pre else ")"))
+                raise NotCompilable(
+                    f"{pop.name}: current input {key!r} does not compile "
+                    "(only COBA or CUBA outputs of "
+                    + ("AlignPostProj" if unmerged else "merged AlignPostProj")
+                    + (" or AlignPreProj)" if align_pre else ")")
+                )
             out_syn.append(merged[id(out)])
             out_kind.append(COBA_KIND if type(out) is COBA else CUBA_KIND)
             out_value.append(float(out.p.E) if type(out) is COBA else float(out.p.scale))
         out_start.append(len(out_syn))
-        linear.append(k == LIF_KIND and all(o == CUBA_KIND for o in out_kind[out_start[-2]:]))
+        linear.append(k == LIF_KIND and all(o == CUBA_KIND for o in out_kind[out_start[-2] :]))
     # each population's synaptic outputs as the rows of one array, so the membrane loop
     # reads G[row, j]: an Expon's g itself (its state becomes a view of the row), a
     # DualExpon's output, its states g_rise and g_decay the rows of DUAL[row]
@@ -552,8 +697,17 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
         n, rows = pop.num, len(own)
         G, TAU, KIND = aligned_zeros((rows, n)), np.zeros((rows, n)), np.zeros(rows, np.int64)
         DUAL, DUAL_PARAM = aligned_zeros((rows, 2, n)), np.zeros((rows, 2, n))  # tau_rise, factor
-        row_owner.append([(synapses[s], "g (summed through the weights)"
-                           if isinstance(synapses[s], AlignPreProj) else "g") for s in own])
+        row_owner.append(
+            [
+                (
+                    synapses[s],
+                    "g (summed through the weights)"
+                    if isinstance(synapses[s], AlignPreProj)
+                    else "g",
+                )
+                for s in own
+            ]
+        )
         for row, s in enumerate(own):
             syn = synapses[s]
             if isinstance(syn, AlignPreProj):
@@ -575,8 +729,12 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
             bound.append((syn_out[s], syn_g[-1]))
         # the same parameters for every neuron: tables one block wide, reused per block
         table = params[p]
-        narrow.append(all(np.all(x.view(np.int64) == x[..., :1].view(np.int64))
-                          for x in (table, TAU, DUAL_PARAM)))
+        narrow.append(
+            all(
+                np.all(x.view(np.int64) == x[..., :1].view(np.int64))
+                for x in (table, TAU, DUAL_PARAM)
+            )
+        )
         if narrow[-1]:
             width = min(n, narrow_width)
             params[p] = np.ascontiguousarray(table[:, :width])
@@ -591,37 +749,73 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
     f_indptr, f_indices, f_weights, f_buffer = [], [], [], []
     f_pre, f_start, f_stop, f_pop, f_row, f_uniform = [], [], [], [], [], []
     f_delay, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low, f_delay_frac, f_x = (
-        [], [], [], [], [], [], [], [])
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
     pre_delay, pre_ring, pre_ring_at, pre_delay_low, pre_delay_frac, pre_x = (
-        [], [], [], [], [], [])
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
     pre_kind, pre_state, pre_param, pre_stp_kind, pre_stp_state, pre_stp_param = (
-        [], [], [], [], [], [])
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
     pre_indptr, pre_indices, pre_weights, pre_from, pre_start, pre_pop, pre_row, pre_out = (
-        [], [], [], [], [], [], [], [])
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
     syn_index = {id(s): i for i, s in enumerate(synapses)}
     for proj, pre, start, stop in net.feeds:
         is_pre = align_pre and type(proj) is AlignPreProj
         own = type(proj) is AlignPostProj and id(proj.out) in own_syn
-        if not is_pre and (type(proj) is not AlignPostProj or not (proj.merged or own) or
-                           (proj.delay is not None and not delays) or proj.modules or
-                           not isinstance(proj.comm, _CSRComm)):
-            raise NotCompilable(f"projection {proj.name} does not compile (only "
-                                + ("" if unmerged else "merged ")
-                                + "AlignPostProj" + ("" if delays else " without delay")
-                                + " on a sparse comm" + (", or AlignPreProj)" if align_pre
-                                                         else ")"))
+        if not is_pre and (
+            type(proj) is not AlignPostProj
+            or not (proj.merged or own)
+            or (proj.delay is not None and not delays)
+            or proj.modules
+            or not isinstance(proj.comm, _CSRComm)
+        ):
+            raise NotCompilable(
+                f"projection {proj.name} does not compile (only "
+                + ("" if unmerged else "merged ")
+                + "AlignPostProj"
+                + ("" if delays else " without delay")
+                + " on a sparse comm"
+                + (", or AlignPreProj)" if align_pre else ")")
+            )
         if is_pre:
             _check_pre(proj)
             if not isinstance(proj.comm, _CSRComm):
                 raise NotCompilable(f"projection {proj.name}: only a sparse comm compiles")
         s = syn_index.get(id(proj if is_pre else proj.syn))
         if s is None:
-            raise NotCompilable(f"projection {proj.name} targets a population outside "
-                                "the network")
+            raise NotCompilable(f"projection {proj.name} targets a population outside the network")
         W = proj.comm.W
         if W.shape[1] >= 2**31:  # the loops read column indices as int32 (half the bytes)
-            raise NotCompilable(f"projection {proj.name}: {W.shape[1]} postsynaptic neurons "
-                                "do not fit the compiled loops' 32-bit indices")
+            raise NotCompilable(
+                f"projection {proj.name}: {W.shape[1]} postsynaptic neurons "
+                "do not fit the compiled loops' 32-bit indices"
+            )
         indptr = np.ascontiguousarray(W.indptr, dtype=np.int64)
         indices = np.ascontiguousarray(W.indices, dtype=np.int32)
         weights = np.ascontiguousarray(W.data, dtype=np.float64)
@@ -674,32 +868,78 @@ def _read(net, single: bool, held: dict, narrow_width: int, kinds, synapse_kinds
     as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
     as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
     return Plan(
-        pops=pops, declared=declared_classes, declared_slot=as_int(declared_slot),
-        extra_names=names_of_extra, single=single, V=V, extra=extra, last_spike=last,
+        pops=pops,
+        declared=declared_classes,
+        declared_slot=as_int(declared_slot),
+        extra_names=names_of_extra,
+        single=single,
+        V=V,
+        extra=extra,
+        last_spike=last,
         in_refractory=in_refractory,
-        params=params, narrow=as_bool(narrow), kind=as_int(kind), method=as_int(method),
-        refractory=as_bool(refractory), hard=as_bool(hard), linear=as_bool(linear), spiking=spiking,
-        fired=fired, bound=bound, held=held,
-        syn_g=syn_g, row_owner=row_owner, syn_pop=as_int(syn_pop), syn_row=as_int(syn_row),
+        params=params,
+        narrow=as_bool(narrow),
+        kind=as_int(kind),
+        method=as_int(method),
+        refractory=as_bool(refractory),
+        hard=as_bool(hard),
+        linear=as_bool(linear),
+        spiking=spiking,
+        fired=fired,
+        bound=bound,
+        held=held,
+        syn_g=syn_g,
+        row_owner=row_owner,
+        syn_pop=as_int(syn_pop),
+        syn_row=as_int(syn_row),
         pop_g=pop_g,
-        pop_tau=pop_tau, pop_syn_kind=pop_syn_kind, pop_dual=pop_dual,
-        pop_dual_param=pop_dual_param, out_row=as_int(out_row), out_kind=as_int(out_kind),
-        out_value=np.asarray(out_value, dtype=np.float64), out_start=as_int(out_start),
-        feed_indptr=f_indptr, feed_indices=f_indices, feed_weights=f_weights,
-        feed_uniform=as_bool(f_uniform), feed_pre=as_int(f_pre), feed_start=as_int(f_start),
-        feed_stop=as_int(f_stop), feed_pop=as_int(f_pop), feed_row=as_int(f_row),
-        feed_buffer=f_buffer, feed_delay=f_delay, feed_delay_kind=as_int(f_delay_kind),
-        feed_ring=f_ring, feed_ring_at=as_int(f_ring_at), feed_delay_steps=f_delay_steps,
+        pop_tau=pop_tau,
+        pop_syn_kind=pop_syn_kind,
+        pop_dual=pop_dual,
+        pop_dual_param=pop_dual_param,
+        out_row=as_int(out_row),
+        out_kind=as_int(out_kind),
+        out_value=np.asarray(out_value, dtype=np.float64),
+        out_start=as_int(out_start),
+        feed_indptr=f_indptr,
+        feed_indices=f_indices,
+        feed_weights=f_weights,
+        feed_uniform=as_bool(f_uniform),
+        feed_pre=as_int(f_pre),
+        feed_start=as_int(f_start),
+        feed_stop=as_int(f_stop),
+        feed_pop=as_int(f_pop),
+        feed_row=as_int(f_row),
+        feed_buffer=f_buffer,
+        feed_delay=f_delay,
+        feed_delay_kind=as_int(f_delay_kind),
+        feed_ring=f_ring,
+        feed_ring_at=as_int(f_ring_at),
+        feed_delay_steps=f_delay_steps,
         feed_delay_low=as_int(f_delay_low),
-        feed_delay_frac=np.asarray(f_delay_frac, dtype=np.float64), feed_x=f_x,
-        pre_syn_kind=as_int(pre_kind), pre_state=pre_state,
-        pre_param=pre_param, pre_stp_kind=as_int(pre_stp_kind), pre_stp_state=pre_stp_state,
-        pre_stp_param=pre_stp_param, pre_indptr=pre_indptr, pre_indices=pre_indices,
-        pre_weights=pre_weights, pre_from=as_int(pre_from), pre_start=as_int(pre_start),
-        pre_pop=as_int(pre_pop), pre_row=as_int(pre_row), pre_out=pre_out,
-        pre_delay=pre_delay, pre_ring=pre_ring, pre_ring_at=as_int(pre_ring_at),
+        feed_delay_frac=np.asarray(f_delay_frac, dtype=np.float64),
+        feed_x=f_x,
+        pre_syn_kind=as_int(pre_kind),
+        pre_state=pre_state,
+        pre_param=pre_param,
+        pre_stp_kind=as_int(pre_stp_kind),
+        pre_stp_state=pre_stp_state,
+        pre_stp_param=pre_stp_param,
+        pre_indptr=pre_indptr,
+        pre_indices=pre_indices,
+        pre_weights=pre_weights,
+        pre_from=as_int(pre_from),
+        pre_start=as_int(pre_start),
+        pre_pop=as_int(pre_pop),
+        pre_row=as_int(pre_row),
+        pre_out=pre_out,
+        pre_delay=pre_delay,
+        pre_ring=pre_ring,
+        pre_ring_at=as_int(pre_ring_at),
         pre_delay_low=as_int(pre_delay_low),
-        pre_delay_frac=np.asarray(pre_delay_frac, dtype=np.float64), pre_x=pre_x)
+        pre_delay_frac=np.asarray(pre_delay_frac, dtype=np.float64),
+        pre_x=pre_x,
+    )
 
 
 def checked_vectors(pl: Plan) -> tuple[list, np.ndarray, list]:
@@ -712,8 +952,9 @@ def checked_vectors(pl: Plan) -> tuple[list, np.ndarray, list]:
         extra_names = pl.extra_names[p]
         owned = [(pop, "V", pl.V[p])]
         owned += [(pop, name, pl.extra[p][r]) for r, name in enumerate(extra_names)]
-        owned += [(module, name, pl.pop_g[p][r])
-                  for r, (module, name) in enumerate(pl.row_owner[p])]
+        owned += [
+            (module, name, pl.pop_g[p][r]) for r, (module, name) in enumerate(pl.row_owner[p])
+        ]
         for module, name, vector in owned:
             vectors.append(vector)
             bounds.append(bounds_of(module, name))
@@ -721,8 +962,9 @@ def checked_vectors(pl: Plan) -> tuple[list, np.ndarray, list]:
     return vectors, np.array(bounds, dtype=np.float64).reshape(-1, 2), names
 
 
-def first_found(found: np.ndarray, found_value: np.ndarray, names: list,
-                dt: float) -> Finding | None:
+def first_found(
+    found: np.ndarray, found_value: np.ndarray, names: list, dt: float
+) -> Finding | None:
     """The instability a compiled run's parts noted (rows of step, checked vector, index;
     -1 where none), as the oracle's check would report it: the first in the order of
     :func:`checked_vectors`, then of the index; None if none was."""
@@ -732,8 +974,16 @@ def first_found(found: np.ndarray, found_value: np.ndarray, names: list,
     k = min(rows, key=lambda r: (found[r, 1], found[r, 2]))
     step, vector, index = (int(x) for x in found[k])
     module, name, unit = names[vector]
-    return Finding(module, name, (index,), float(found_value[k]), unit, step, step * dt,
-                   bounds_of(module, name))
+    return Finding(
+        module,
+        name,
+        (index,),
+        float(found_value[k]),
+        unit,
+        step,
+        step * dt,
+        bounds_of(module, name),
+    )
 
 
 def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
@@ -753,8 +1003,10 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
         elif isinstance(mon, StateMonitor):
             data = getattr(mon.target, "data", None)
             if data is None or id(data) not in pl.held or mon.reduce is not None:
-                raise NotCompilable(f"monitor '{name}' reads something other than a state of "
-                                    "a compiled component (or reduces it)")
+                raise NotCompilable(
+                    f"monitor '{name}' reads something other than a state of "
+                    "a compiled component (or reduces it)"
+                )
             sel = np.arange(data.size) if mon.indices is None else mon.indices
             readers.append((mon, data, np.ascontiguousarray(sel, dtype=np.int64)))
         else:  # pragma: no cover - run() only makes these two kinds
@@ -778,8 +1030,9 @@ def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
     give_back(pl.held, pl.single)  # a float32 network's states: float32 again
     for out, g in pl.bound:
         out.bind_data(g.astype(np.float32) if pl.single else g)
-    for delay, at in zip(pl.feed_delay + pl.pre_delay,
-                         list(pl.feed_ring_at) + list(pl.pre_ring_at), strict=True):
+    for delay, at in zip(
+        pl.feed_delay + pl.pre_delay, list(pl.feed_ring_at) + list(pl.pre_ring_at), strict=True
+    ):
         _hand_back(delay, at)
 
 

@@ -19,8 +19,12 @@ from refsim.fmath import exprel_scalar
 from refsim.init import Constant
 from refsim.integrators import exp_euler, exp_euler_scalar
 
-__all__ = ["Adaptation", "AdaptationRefractory", "adaptation_step_scalar",
-           "adaptation_derivative_scalar"]
+__all__ = [
+    "Adaptation",
+    "AdaptationRefractory",
+    "adaptation_step_scalar",
+    "adaptation_derivative_scalar",
+]
 
 
 class Adaptation:
@@ -86,16 +90,19 @@ class AdaptationRefractory:
 
 # -- compiled twin (numba backend; tests/backends/test_backends.py checks it bit for bit) --------
 
-def adaptation_step_scalar(w_r: float, V: float, V_rest: float, tau_w: float, a: float,
-                           dt: float) -> float:
+
+def adaptation_step_scalar(
+    w_r: float, V: float, V_rest: float, tau_w: float, a: float, dt: float
+) -> float:
     """:meth:`Adaptation.integrate_adaptation` of one neuron: ``w`` (mA) after one step
     from the jumped ``w_r`` given the new potential ``V`` (mV)."""
     drift = (a * (V - V_rest) - w_r) / tau_w
     return exp_euler_scalar(w_r, drift, exprel_scalar(dt * (-1.0 / tau_w)), dt)
 
 
-def adaptation_derivative_scalar(V: float, w: float, V_rest: float, tau_w: float,
-                                 a: float) -> float:
+def adaptation_derivative_scalar(
+    V: float, w: float, V_rest: float, tau_w: float, a: float
+) -> float:
     """:math:`dw/dt` (mA/ms) of one neuron at ``V`` (mV) and ``w`` (mA), as
     :meth:`Adaptation.derivatives` (the explicit methods)."""
     return (a * (V - V_rest) - w) / tau_w

@@ -23,8 +23,15 @@ from refsim.init import Constant
 from refsim.integrators import METHODS, exp_euler, explicit_step
 from refsim.module import Neuron
 
-__all__ = ["threshold_spike", "SpikingNeuron", "Refractory", "ContinuousNeuron",
-           "reset_scalar", "spike_scalar", "level_spike_scalar"]
+__all__ = [
+    "threshold_spike",
+    "SpikingNeuron",
+    "Refractory",
+    "ContinuousNeuron",
+    "reset_scalar",
+    "spike_scalar",
+    "level_spike_scalar",
+]
 
 
 def threshold_spike(scaled: np.ndarray) -> np.ndarray:
@@ -58,17 +65,26 @@ class SpikingNeuron(Neuron):
 
     def _require_reset_below_threshold(self) -> None:
         """``V_reset < V_th``: the spike test divides by ``V_th - V_reset``."""
-        self._require("V_reset < V_th", self.p.V_reset < self.p.V_th,
-                      "the spike test (V - V_th) / (V_th - V_reset) >= 0 divides by "
-                      "V_th - V_reset: equal, it gives NaN or inf; reversed, a spike means "
-                      "V <= V_th and the neuron fires every step", "V_reset", "V_th")
+        self._require(
+            "V_reset < V_th",
+            self.p.V_reset < self.p.V_th,
+            "the spike test (V - V_th) / (V_th - V_reset) >= 0 divides by "
+            "V_th - V_reset: equal, it gives NaN or inf; reversed, a spike means "
+            "V <= V_th and the neuron fires every step",
+            "V_reset",
+            "V_th",
+        )
 
     def _require_positive_threshold(self) -> None:
         """``V_th > 0``: the spike test of this model divides by ``V_th``."""
-        self._require("V_th > 0", self.p.V_th > 0,
-                      "this model's spike test (V - V_th) / V_th >= 0 (brainpy.state's) means "
-                      "V >= V_th only where V_th > 0: a negative V_th inverts it (a spike "
-                      "where V <= V_th) and 0 divides by zero", "V_th")
+        self._require(
+            "V_th > 0",
+            self.p.V_th > 0,
+            "this model's spike test (V - V_th) / V_th >= 0 (brainpy.state's) means "
+            "V >= V_th only where V_th > 0: a negative V_th inverts it (a spike "
+            "where V <= V_th) and 0 divides by zero",
+            "V_th",
+        )
 
     def derivatives(self, y: dict, current) -> dict:  # pragma: no cover - per model
         """Right-hand side of the model's ODE system: ``{name: dy/dt}``.
@@ -80,8 +96,9 @@ class SpikingNeuron(Neuron):
     def explicit(self, y0: dict, x) -> dict:
         """Advance the ODE system one step from ``y0`` with the explicit ``self.method``."""
         current = self.current_function(x)
-        return explicit_step(y0, lambda y: self.derivatives(y, current), environ.dt_ms(),
-                             self.method)
+        return explicit_step(
+            y0, lambda y: self.derivatives(y, current), environ.dt_ms(), self.method
+        )
 
     def scaled_potential(self, V: np.ndarray) -> np.ndarray:
         """``(V - V_th) / (V_th - V_reset)``: non-negative exactly when the neuron spikes."""
@@ -134,7 +151,8 @@ class Refractory:
 
     def _init_refractory_states(self, batch_size) -> None:
         self.last_spike_time = self._new_state(  # float64 as the clock, at any precision
-            "last_spike_time", Constant(-1e7 * pq.ms), pq.ms, batch_size, dtype=np.float64)
+            "last_spike_time", Constant(-1e7 * pq.ms), pq.ms, batch_size, dtype=np.float64
+        )
         if self.ref_var:
             self.refractory = self._new_state("refractory", Constant(0.0), None, batch_size)
 
@@ -164,10 +182,12 @@ class ContinuousNeuron(SpikingNeuron):
     def crossing(self, V_old: np.ndarray, V_new: np.ndarray) -> np.ndarray:
         """1 where the potential crossed the threshold upward during this step."""
         return threshold_spike(self.scaled_potential(V_new)) * (
-            1.0 - threshold_spike(self.scaled_potential(V_old)))
+            1.0 - threshold_spike(self.scaled_potential(V_old))
+        )
 
 
 # -- compiled twin (numba backend; checked against SpikingNeuron.reset_potential) -------
+
 
 def spike_scalar(V: float, V_th: float, V_reset: float) -> bool:
     """Spike of one integrate-and-fire neuron: ``(V - V_th) / (V_th - V_reset) >= 0``."""

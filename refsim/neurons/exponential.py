@@ -29,8 +29,14 @@ from refsim.neurons.adaptive import (
 )
 from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef", "expif_step_scalar",
-           "expif_derivatives_scalar"]
+__all__ = [
+    "ExpIF",
+    "ExpIFRef",
+    "AdExIF",
+    "AdExIFRef",
+    "expif_step_scalar",
+    "expif_derivatives_scalar",
+]
 
 
 class ExpIF(SpikingNeuron):
@@ -74,10 +80,21 @@ class ExpIF(SpikingNeuron):
     #: exponential term makes as large as 5.6e9 mV in the golden traces
     state_bounds = {"V": (-1e3, math.inf)}
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, V_th=-30.0 * pq.mV,
-                 V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV, V_T=-59.9 * pq.mV,
-                 delta_T=3.48 * pq.mV, V_initializer=Constant(-65.0 * pq.mV),
-                 spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=10.0 * pq.ms,
+        V_th=-30.0 * pq.mV,
+        V_reset=-68.0 * pq.mV,
+        V_rest=-65.0 * pq.mV,
+        V_T=-59.9 * pq.mV,
+        delta_T=3.48 * pq.mV,
+        V_initializer=Constant(-65.0 * pq.mV),
+        spk_reset: str = "soft",
+        method: str = "exp_euler",
+        name: str | None = None,
+    ):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
         self._param("R", R, pq.ohm, nonnegative=True)
@@ -139,14 +156,37 @@ class ExpIFRef(Refractory, ExpIF):
         Also keep a boolean ``refractory`` state.
     """
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, tau_ref=1.7 * pq.ms,
-                 V_th=-30.0 * pq.mV, V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV,
-                 V_T=-59.9 * pq.mV, delta_T=3.48 * pq.mV,
-                 V_initializer=Constant(-65.0 * pq.mV), spk_reset: str = "soft",
-                 ref_var: bool = False, method: str = "exp_euler", name: str | None = None):
-        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
-                         V_T=V_T, delta_T=delta_T, V_initializer=V_initializer,
-                         spk_reset=spk_reset, method=method, name=name)
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=10.0 * pq.ms,
+        tau_ref=1.7 * pq.ms,
+        V_th=-30.0 * pq.mV,
+        V_reset=-68.0 * pq.mV,
+        V_rest=-65.0 * pq.mV,
+        V_T=-59.9 * pq.mV,
+        delta_T=3.48 * pq.mV,
+        V_initializer=Constant(-65.0 * pq.mV),
+        spk_reset: str = "soft",
+        ref_var: bool = False,
+        method: str = "exp_euler",
+        name: str | None = None,
+    ):
+        super().__init__(
+            in_size,
+            R=R,
+            tau=tau,
+            V_th=V_th,
+            V_reset=V_reset,
+            V_rest=V_rest,
+            V_T=V_T,
+            delta_T=delta_T,
+            V_initializer=V_initializer,
+            spk_reset=spk_reset,
+            method=method,
+            name=name,
+        )
         self._init_refractory(tau_ref, ref_var)
 
     def update(self, x=None):
@@ -178,14 +218,39 @@ class AdExIF(Adaptation, ExpIF):
     w_initializer : initializer, default ``Constant(0 mA)``
     """
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, tau_w=30.0 * pq.ms,
-                 V_th=-55.0 * pq.mV, V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV,
-                 V_T=-59.9 * pq.mV, delta_T=3.48 * pq.mV, a=1.0 * pq.S, b=1.0 * pq.mA,
-                 V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
-                 spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
-        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
-                         V_T=V_T, delta_T=delta_T, V_initializer=V_initializer,
-                         spk_reset=spk_reset, method=method, name=name)
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=10.0 * pq.ms,
+        tau_w=30.0 * pq.ms,
+        V_th=-55.0 * pq.mV,
+        V_reset=-68.0 * pq.mV,
+        V_rest=-65.0 * pq.mV,
+        V_T=-59.9 * pq.mV,
+        delta_T=3.48 * pq.mV,
+        a=1.0 * pq.S,
+        b=1.0 * pq.mA,
+        V_initializer=Constant(-65.0 * pq.mV),
+        w_initializer=None,
+        spk_reset: str = "soft",
+        method: str = "exp_euler",
+        name: str | None = None,
+    ):
+        super().__init__(
+            in_size,
+            R=R,
+            tau=tau,
+            V_th=V_th,
+            V_reset=V_reset,
+            V_rest=V_rest,
+            V_T=V_T,
+            delta_T=delta_T,
+            V_initializer=V_initializer,
+            spk_reset=spk_reset,
+            method=method,
+            name=name,
+        )
         self._init_adaptation(tau_w, a, b, w_initializer)
 
     def init_state(self, batch_size=None):
@@ -205,24 +270,66 @@ class AdExIFRef(Refractory, AdaptationRefractory, AdExIF):
     ref_var : bool, default False
     """
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, tau_w=30.0 * pq.ms,
-                 tau_ref=1.7 * pq.ms, V_th=-55.0 * pq.mV, V_reset=-68.0 * pq.mV,
-                 V_rest=-65.0 * pq.mV, V_T=-59.9 * pq.mV, delta_T=3.48 * pq.mV, a=1.0 * pq.S,
-                 b=1.0 * pq.mA, V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
-                 spk_reset: str = "soft", ref_var: bool = False, method: str = "exp_euler",
-                 name: str | None = None):
-        super().__init__(in_size, R=R, tau=tau, tau_w=tau_w, V_th=V_th, V_reset=V_reset,
-                         V_rest=V_rest, V_T=V_T, delta_T=delta_T, a=a, b=b,
-                         V_initializer=V_initializer, w_initializer=w_initializer,
-                         spk_reset=spk_reset, method=method, name=name)
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=10.0 * pq.ms,
+        tau_w=30.0 * pq.ms,
+        tau_ref=1.7 * pq.ms,
+        V_th=-55.0 * pq.mV,
+        V_reset=-68.0 * pq.mV,
+        V_rest=-65.0 * pq.mV,
+        V_T=-59.9 * pq.mV,
+        delta_T=3.48 * pq.mV,
+        a=1.0 * pq.S,
+        b=1.0 * pq.mA,
+        V_initializer=Constant(-65.0 * pq.mV),
+        w_initializer=None,
+        spk_reset: str = "soft",
+        ref_var: bool = False,
+        method: str = "exp_euler",
+        name: str | None = None,
+    ):
+        super().__init__(
+            in_size,
+            R=R,
+            tau=tau,
+            tau_w=tau_w,
+            V_th=V_th,
+            V_reset=V_reset,
+            V_rest=V_rest,
+            V_T=V_T,
+            delta_T=delta_T,
+            a=a,
+            b=b,
+            V_initializer=V_initializer,
+            w_initializer=w_initializer,
+            spk_reset=spk_reset,
+            method=method,
+            name=name,
+        )
         self._init_refractory(tau_ref, ref_var)
 
 
 # -- compiled twin (numba backend; tests/backends/test_backends.py checks it bit for bit) --------
 
-def expif_step_scalar(V_r: float, w_r: float, current: float, slope: float, adaptive: bool,
-                      R: float, tau: float, V_rest: float, V_T: float, delta_T: float,
-                      tau_w: float, a: float, dt: float) -> tuple[float, float]:
+
+def expif_step_scalar(
+    V_r: float,
+    w_r: float,
+    current: float,
+    slope: float,
+    adaptive: bool,
+    R: float,
+    tau: float,
+    V_rest: float,
+    V_T: float,
+    delta_T: float,
+    tau_w: float,
+    a: float,
+    dt: float,
+) -> tuple[float, float]:
     """One exponential-Euler step of ExpIF (``adaptive`` False, ``w`` unused) or AdExIF
     from the post-reset ``V_r`` and the jumped ``w_r = w + b s``: the new ``V`` (mV) and
     ``w`` (mA), in the order of :meth:`ExpIF.leak_and_spike_current` and
@@ -241,9 +348,19 @@ def expif_step_scalar(V_r: float, w_r: float, current: float, slope: float, adap
     return V, adaptation_step_scalar(w_r, V, V_rest, tau_w, a, dt)
 
 
-def expif_derivatives_scalar(V: float, w: float, current: float, adaptive: bool, R: float,
-                             tau: float, V_rest: float, V_T: float, delta_T: float,
-                             tau_w: float, a: float) -> tuple[float, float]:
+def expif_derivatives_scalar(
+    V: float,
+    w: float,
+    current: float,
+    adaptive: bool,
+    R: float,
+    tau: float,
+    V_rest: float,
+    V_T: float,
+    delta_T: float,
+    tau_w: float,
+    a: float,
+) -> tuple[float, float]:
     """:meth:`ExpIF.derivatives` of one neuron at ``V`` (mV), ``w`` (mA, AdExIF's
     adaptation when ``adaptive``) and the input ``current`` there: ``dV/dt`` (mV/ms) and
     ``dw/dt`` (mA/ms; 0 without adaptation)."""

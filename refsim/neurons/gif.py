@@ -58,13 +58,30 @@ class Gif(SpikingNeuron):
     spk_reset : {'soft', 'hard'}, default 'soft'
     """
 
-    def __init__(self, in_size, R=20.0 * pq.ohm, tau=20.0 * pq.ms, V_rest=-70.0 * pq.mV,
-                 V_reset=-70.0 * pq.mV, V_th_inf=-50.0 * pq.mV, V_th_reset=-60.0 * pq.mV,
-                 V_th_initializer=Constant(-50.0 * pq.mV), a=0.0 / pq.ms, b=0.01 / pq.ms,
-                 k1=0.2 / pq.ms, k2=0.02 / pq.ms, R1=0.0, R2=1.0, A1=0.0 * pq.mA,
-                 A2=0.0 * pq.mA, V_initializer=Constant(-70.0 * pq.mV),
-                 I1_initializer=Constant(0.0 * pq.mA), I2_initializer=Constant(0.0 * pq.mA),
-                 spk_reset: str = "soft", name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        R=20.0 * pq.ohm,
+        tau=20.0 * pq.ms,
+        V_rest=-70.0 * pq.mV,
+        V_reset=-70.0 * pq.mV,
+        V_th_inf=-50.0 * pq.mV,
+        V_th_reset=-60.0 * pq.mV,
+        V_th_initializer=Constant(-50.0 * pq.mV),
+        a=0.0 / pq.ms,
+        b=0.01 / pq.ms,
+        k1=0.2 / pq.ms,
+        k2=0.02 / pq.ms,
+        R1=0.0,
+        R2=1.0,
+        A1=0.0 * pq.mA,
+        A2=0.0 * pq.mA,
+        V_initializer=Constant(-70.0 * pq.mV),
+        I1_initializer=Constant(0.0 * pq.mA),
+        I2_initializer=Constant(0.0 * pq.mA),
+        spk_reset: str = "soft",
+        name: str | None = None,
+    ):
         super().__init__(in_size, spk_reset, name)
         self._param("R", R, pq.ohm, nonnegative=True)
         self._param("tau", tau, pq.ms, positive=True)
@@ -80,9 +97,14 @@ class Gif(SpikingNeuron):
         self._param("R2", R2, None)
         self._param("A1", A1, pq.mA)
         self._param("A2", A2, pq.mA)
-        self._require("V_reset < V_th_inf", self.p.V_reset < self.p.V_th_inf,
-                      "the spike test (V - V_th) / (V_th - V_reset) divides by V_th - V_reset, and "
-                      "the threshold V_th relaxes to V_th_inf", "V_reset", "V_th_inf")
+        self._require(
+            "V_reset < V_th_inf",
+            self.p.V_reset < self.p.V_th_inf,
+            "the spike test (V - V_th) / (V_th - V_reset) divides by V_th - V_reset, and "
+            "the threshold V_th relaxes to V_th_inf",
+            "V_reset",
+            "V_th_inf",
+        )
         self.V_initializer = V_initializer
         self.V_th_initializer = V_th_initializer
         self.I1_initializer = I1_initializer
@@ -115,8 +137,7 @@ class Gif(SpikingNeuron):
         dt = environ.dt_ms()
         I1 = exp_euler(I1_r, -p.k1 * I1_r, -p.k1, dt)
         I2 = exp_euler(I2_r, -p.k2 * I2_r, -p.k2, dt)
-        V_th = exp_euler(V_th_r, p.a * (V_r - p.V_rest) - p.b * (V_th_r - p.V_th_inf),
-                         -p.b, dt)
+        V_th = exp_euler(V_th_r, p.a * (V_r - p.V_rest) - p.b * (V_th_r - p.V_th_inf), -p.b, dt)
         drive = I1 + I2 if decayed_currents_drive_V else I1_r + I2_r
         V = self.integrate_membrane(V_r, x, lambda v: (-(v - p.V_rest) + p.R * drive, -1.0))
         return self.sum_delta_inputs(V), I1, I2, V_th
@@ -146,8 +167,9 @@ class GifRef(Refractory, Gif):
         t, refractory = self._refractory_now()
         resets = self._reset_all()
         candidates = self._integrate(self._external(x), *resets, False)
-        V, I1, I2, V_th = (np.where(refractory, r, c) for r, c in zip(resets, candidates,
-                                                                      strict=True))
+        V, I1, I2, V_th = (
+            np.where(refractory, r, c) for r, c in zip(resets, candidates, strict=True)
+        )
         self._note_spikes(t, V, V_th, refractory)
         self.V.data, self.I1.data, self.I2.data, self.V_th.data = V, I1, I2, V_th
         return self.get_spike()
@@ -155,9 +177,21 @@ class GifRef(Refractory, Gif):
 
 # -- compiled twins (numba backend; tests/backends/test_backends.py checks them bit for bit) -----
 
-def gif_reset_scalar(V: float, I1: float, I2: float, V_th: float, spike: bool, V_reset: float,
-                     V_th_reset: float, R1: float, R2: float, A1: float, A2: float,
-                     hard: bool) -> tuple[float, float, float, float]:
+
+def gif_reset_scalar(
+    V: float,
+    I1: float,
+    I2: float,
+    V_th: float,
+    spike: bool,
+    V_reset: float,
+    V_th_reset: float,
+    R1: float,
+    R2: float,
+    A1: float,
+    A2: float,
+    hard: bool,
+) -> tuple[float, float, float, float]:
     """:meth:`Gif._reset_all` of one neuron: post-spike ``V``, ``I1``, ``I2``, ``V_th``."""
     V_r = V - ((V if hard else V_th) - V_reset) * (1.0 if spike else 0.0)
     if not spike:
@@ -166,17 +200,32 @@ def gif_reset_scalar(V: float, I1: float, I2: float, V_th: float, spike: bool, V
     return V_r, R1 * I1 + A1, R2 * I2 + A2, V_th_r
 
 
-def gif_step_scalar(V_r: float, I1_r: float, I2_r: float, V_th_r: float, current: float,
-                    slope: float, decayed_drive: bool, R: float, tau: float, V_rest: float,
-                    V_th_inf: float, a: float, b: float, k1: float, k2: float,
-                    dt: float) -> tuple[float, float, float, float]:
+def gif_step_scalar(
+    V_r: float,
+    I1_r: float,
+    I2_r: float,
+    V_th_r: float,
+    current: float,
+    slope: float,
+    decayed_drive: bool,
+    R: float,
+    tau: float,
+    V_rest: float,
+    V_th_inf: float,
+    a: float,
+    b: float,
+    k1: float,
+    k2: float,
+    dt: float,
+) -> tuple[float, float, float, float]:
     """:meth:`Gif._integrate` of one neuron from its post-spike values: new ``V``, ``I1``,
     ``I2``, ``V_th``; ``decayed_drive`` (Gif) drives V with the decayed currents, else
     (GifRef) with the post-spike ones."""
     I1 = exp_euler_scalar(I1_r, -k1 * I1_r, exprel_scalar(dt * -k1), dt)
     I2 = exp_euler_scalar(I2_r, -k2 * I2_r, exprel_scalar(dt * -k2), dt)
-    V_th = exp_euler_scalar(V_th_r, a * (V_r - V_rest) - b * (V_th_r - V_th_inf),
-                            exprel_scalar(dt * -b), dt)
+    V_th = exp_euler_scalar(
+        V_th_r, a * (V_r - V_rest) - b * (V_th_r - V_th_inf), exprel_scalar(dt * -b), dt
+    )
     drive = I1 + I2 if decayed_drive else I1_r + I2_r
     drift = (-(V_r - V_rest) + R * drive + R * current) / tau
     V = exp_euler_scalar(V_r, drift, exprel_scalar(dt * ((-1.0 + R * slope) / tau)), dt)

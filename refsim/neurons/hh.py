@@ -17,9 +17,17 @@ from refsim.init import Constant, Uniform
 from refsim.integrators import exp_euler, exp_euler_scalar, exprel
 from refsim.neurons.base import ContinuousNeuron
 
-__all__ = ["HH", "MorrisLecar", "WangBuzsakiHH", "hh_step_scalar", "wang_buzsaki_step_scalar",
-           "morris_lecar_step_scalar", "hh_derivatives_scalar",
-           "wang_buzsaki_derivatives_scalar", "morris_lecar_derivatives_scalar"]
+__all__ = [
+    "HH",
+    "MorrisLecar",
+    "WangBuzsakiHH",
+    "hh_step_scalar",
+    "wang_buzsaki_step_scalar",
+    "morris_lecar_step_scalar",
+    "hh_derivatives_scalar",
+    "wang_buzsaki_derivatives_scalar",
+    "morris_lecar_derivatives_scalar",
+]
 
 
 def gate_step(x, alpha, beta, dt, phi=1.0):
@@ -58,11 +66,25 @@ class HH(ContinuousNeuron):
     The input is a current (uA in brainpy's scripts).
     """
 
-    def __init__(self, in_size, ENa=50.0 * pq.mV, gNa=120.0 * pq.mS, EK=-77.0 * pq.mV,
-                 gK=36.0 * pq.mS, EL=-54.387 * pq.mV, gL=0.03 * pq.mS, V_th=20.0 * pq.mV,
-                 C=1.0 * pq.uF, V_initializer=None, m_initializer=None, h_initializer=None,
-                 n_initializer=None, spk_reset: str = "soft", method: str = "exp_euler",
-                 name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        ENa=50.0 * pq.mV,
+        gNa=120.0 * pq.mS,
+        EK=-77.0 * pq.mV,
+        gK=36.0 * pq.mS,
+        EL=-54.387 * pq.mV,
+        gL=0.03 * pq.mS,
+        V_th=20.0 * pq.mV,
+        C=1.0 * pq.uF,
+        V_initializer=None,
+        m_initializer=None,
+        h_initializer=None,
+        n_initializer=None,
+        spk_reset: str = "soft",
+        method: str = "exp_euler",
+        name: str | None = None,
+    ):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
         self._param("ENa", ENa, pq.mV)
@@ -82,8 +104,10 @@ class HH(ContinuousNeuron):
         """:math:`(\\alpha, \\beta)` of m, h and n at potential V (mV), in 1/ms."""
         return {
             "m": (1.0 / exprel(-(V + 40.0) / 10.0), 4.0 * fmath.exp(-(V + 65.0) / 18.0)),
-            "h": (0.07 * fmath.exp(-(V + 65.0) / 20.0),
-                  1.0 / (1.0 + fmath.exp(-(V + 35.0) / 10.0))),
+            "h": (
+                0.07 * fmath.exp(-(V + 65.0) / 20.0),
+                1.0 / (1.0 + fmath.exp(-(V + 35.0) / 10.0)),
+            ),
             "n": (0.1 / exprel(-(V + 55.0) / 10.0), 0.125 * fmath.exp(-(V + 65.0) / 80.0)),
         }
 
@@ -101,9 +125,12 @@ class HH(ContinuousNeuron):
         p = self.p
         V, m, h, n = y["V"], y["m"], y["h"], y["n"]
         rates = self.rates(V)
-        dV = (-p.gNa * (m * m * m) * h * (V - p.ENa)  # products, not pow, as the twin
-              - p.gK * ((n * n) * (n * n)) * (V - p.EK)
-              - p.gL * (V - p.EL) + current(V)[0]) / p.C
+        dV = (
+            -p.gNa * (m * m * m) * h * (V - p.ENa)  # products, not pow, as the twin
+            - p.gK * ((n * n) * (n * n)) * (V - p.EK)
+            - p.gL * (V - p.EL)
+            + current(V)[0]
+        ) / p.C
         out = {"V": dV}
         for gate, x in (("m", m), ("h", h), ("n", n)):
             alpha, beta = rates[gate]
@@ -122,8 +149,9 @@ class HH(ContinuousNeuron):
         current, _ = self.sum_current_inputs(self._external(x), V_old)
         g_Na = p.gNa * (m * m * m) * h  # products, not pow: the same bits in Numba
         g_K = p.gK * ((n * n) * (n * n))
-        drift = (-g_Na * (V_old - p.ENa) - g_K * (V_old - p.EK) - p.gL * (V_old - p.EL)
-                 + current) / p.C
+        drift = (
+            -g_Na * (V_old - p.ENa) - g_K * (V_old - p.EK) - p.gL * (V_old - p.EL) + current
+        ) / p.C
         V = self.sum_delta_inputs(exp_euler(V_old, drift, -(g_Na + g_K + p.gL) / p.C, dt))
         rates = self.rates(V_old)
         self.m.data = gate_step(m, *rates["m"], dt)
@@ -162,23 +190,52 @@ class MorrisLecar(ContinuousNeuron):
         explicit method applied to the whole ODE system (see :meth:`derivatives`).
     """
 
-    def __init__(self, in_size, V_Ca=130.0 * pq.mV, g_Ca=4.4 * pq.mS, V_K=-84.0 * pq.mV,
-                 g_K=8.0 * pq.mS, V_leak=-60.0 * pq.mV, g_leak=2.0 * pq.mS, C=20.0 * pq.uF,
-                 V1=-1.2 * pq.mV, V2=18.0 * pq.mV, V3=2.0 * pq.mV, V4=30.0 * pq.mV,
-                 phi=0.04 / pq.ms, V_th=10.0 * pq.mV, V_initializer=None,
-                 W_initializer=Constant(0.02), spk_reset: str = "soft",
-                 method: str = "exp_euler", name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        V_Ca=130.0 * pq.mV,
+        g_Ca=4.4 * pq.mS,
+        V_K=-84.0 * pq.mV,
+        g_K=8.0 * pq.mS,
+        V_leak=-60.0 * pq.mV,
+        g_leak=2.0 * pq.mS,
+        C=20.0 * pq.uF,
+        V1=-1.2 * pq.mV,
+        V2=18.0 * pq.mV,
+        V3=2.0 * pq.mV,
+        V4=30.0 * pq.mV,
+        phi=0.04 / pq.ms,
+        V_th=10.0 * pq.mV,
+        V_initializer=None,
+        W_initializer=Constant(0.02),
+        spk_reset: str = "soft",
+        method: str = "exp_euler",
+        name: str | None = None,
+    ):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
-        for key, value, unit in (("V_Ca", V_Ca, pq.mV), ("g_Ca", g_Ca, pq.mS),
-                                 ("V_K", V_K, pq.mV), ("g_K", g_K, pq.mS),
-                                 ("V_leak", V_leak, pq.mV), ("g_leak", g_leak, pq.mS),
-                                 ("V1", V1, pq.mV), ("V2", V2, pq.mV), ("V3", V3, pq.mV),
-                                 ("V4", V4, pq.mV), ("phi", phi, 1 / pq.ms),
-                                 ("V_th", V_th, pq.mV)):
+        for key, value, unit in (
+            ("V_Ca", V_Ca, pq.mV),
+            ("g_Ca", g_Ca, pq.mS),
+            ("V_K", V_K, pq.mV),
+            ("g_K", g_K, pq.mS),
+            ("V_leak", V_leak, pq.mV),
+            ("g_leak", g_leak, pq.mS),
+            ("V1", V1, pq.mV),
+            ("V2", V2, pq.mV),
+            ("V3", V3, pq.mV),
+            ("V4", V4, pq.mV),
+            ("phi", phi, 1 / pq.ms),
+            ("V_th", V_th, pq.mV),
+        ):
             # conductances (g_*) >= 0; V2, V4 (slopes) and phi are divisors: > 0
-            self._param(key, value, unit, positive=key in ("V2", "V4", "phi"),
-                        nonnegative=key.startswith("g_"))
+            self._param(
+                key,
+                value,
+                unit,
+                positive=key in ("V2", "V4", "phi"),
+                nonnegative=key.startswith("g_"),
+            )
         self._param("C", C, pq.uF, positive=True)
         self._require_positive_threshold()
         self.V_initializer = V_initializer or Uniform(-70.0, -60.0, unit=pq.mV)
@@ -191,17 +248,23 @@ class MorrisLecar(ContinuousNeuron):
     def steady_states(self, V):
         """:math:`M_\\infty, W_\\infty, \\tau_W` at potential V."""
         p = self.p
-        return (0.5 * (1.0 + fmath.tanh((V - p.V1) / p.V2)),  # the same bits in Numba
-                0.5 * (1.0 + fmath.tanh((V - p.V3) / p.V4)),
-                1.0 / (p.phi * fmath.cosh((V - p.V3) / (2.0 * p.V4))))
+        return (
+            0.5 * (1.0 + fmath.tanh((V - p.V1) / p.V2)),  # the same bits in Numba
+            0.5 * (1.0 + fmath.tanh((V - p.V3) / p.V4)),
+            1.0 / (p.phi * fmath.cosh((V - p.V3) / (2.0 * p.V4))),
+        )
 
     def derivatives(self, y, current):
         """The Morris-Lecar equations at state ``y`` (V, W)."""
         p = self.p
         V, W = y["V"], y["W"]
         M_inf, W_inf, tau_W = self.steady_states(V)
-        dV = (-p.g_Ca * M_inf * (V - p.V_Ca) - p.g_K * W * (V - p.V_K)
-              - p.g_leak * (V - p.V_leak) + current(V)[0]) / p.C
+        dV = (
+            -p.g_Ca * M_inf * (V - p.V_Ca)
+            - p.g_K * W * (V - p.V_K)
+            - p.g_leak * (V - p.V_leak)
+            + current(V)[0]
+        ) / p.C
         return {"V": dV, "W": (W_inf - W) / tau_W}
 
     def update(self, x=None):
@@ -215,8 +278,12 @@ class MorrisLecar(ContinuousNeuron):
             return self.crossing(V_old, V)
         M_inf, W_inf, tau_W = self.steady_states(V_old)
         current, _ = self.sum_current_inputs(self._external(x), V_old)
-        drift = (-p.g_Ca * M_inf * (V_old - p.V_Ca) - p.g_K * W * (V_old - p.V_K)
-                 - p.g_leak * (V_old - p.V_leak) + current) / p.C
+        drift = (
+            -p.g_Ca * M_inf * (V_old - p.V_Ca)
+            - p.g_K * W * (V_old - p.V_K)
+            - p.g_leak * (V_old - p.V_leak)
+            + current
+        ) / p.C
         jacobian = -(p.g_Ca * M_inf + p.g_K * W + p.g_leak) / p.C
         V = self.sum_delta_inputs(exp_euler(V_old, drift, jacobian, dt))
         self.W.data = exp_euler(W, (W_inf - W) / tau_W, -1.0 / tau_W, dt)
@@ -254,16 +321,37 @@ class WangBuzsakiHH(ContinuousNeuron):
         explicit method applied to the whole ODE system (see :meth:`derivatives`).
     """
 
-    def __init__(self, in_size, ENa=55.0 * pq.mV, gNa=35.0 * pq.mS, EK=-90.0 * pq.mV,
-                 gK=9.0 * pq.mS, EL=-65.0 * pq.mV, gL=0.1 * pq.mS, V_th=20.0 * pq.mV, phi=5.0,
-                 C=1.0 * pq.uF, V_initializer=Constant(-65.0 * pq.mV),
-                 h_initializer=Constant(0.6), n_initializer=Constant(0.32),
-                 spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        ENa=55.0 * pq.mV,
+        gNa=35.0 * pq.mS,
+        EK=-90.0 * pq.mV,
+        gK=9.0 * pq.mS,
+        EL=-65.0 * pq.mV,
+        gL=0.1 * pq.mS,
+        V_th=20.0 * pq.mV,
+        phi=5.0,
+        C=1.0 * pq.uF,
+        V_initializer=Constant(-65.0 * pq.mV),
+        h_initializer=Constant(0.6),
+        n_initializer=Constant(0.32),
+        spk_reset: str = "soft",
+        method: str = "exp_euler",
+        name: str | None = None,
+    ):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
-        for key, value, unit in (("ENa", ENa, pq.mV), ("gNa", gNa, pq.mS), ("EK", EK, pq.mV),
-                                 ("gK", gK, pq.mS), ("EL", EL, pq.mV), ("gL", gL, pq.mS),
-                                 ("V_th", V_th, pq.mV), ("phi", phi, None)):
+        for key, value, unit in (
+            ("ENa", ENa, pq.mV),
+            ("gNa", gNa, pq.mS),
+            ("EK", EK, pq.mV),
+            ("gK", gK, pq.mS),
+            ("EL", EL, pq.mV),
+            ("gL", gL, pq.mS),
+            ("V_th", V_th, pq.mV),
+            ("phi", phi, None),
+        ):
             self._param(key, value, unit, nonnegative=key.startswith("g") or key == "phi")
         self._param("C", C, pq.uF, positive=True)
         self._require_positive_threshold()
@@ -291,9 +379,12 @@ class WangBuzsakiHH(ContinuousNeuron):
         p = self.p
         V, h, n = y["V"], y["h"], y["n"]
         m_inf, rates = self.rates(V)
-        dV = (-p.gNa * (m_inf * m_inf * m_inf) * h * (V - p.ENa)  # products, as the twin
-              - p.gK * ((n * n) * (n * n)) * (V - p.EK)
-              - p.gL * (V - p.EL) + current(V)[0]) / p.C
+        dV = (
+            -p.gNa * (m_inf * m_inf * m_inf) * h * (V - p.ENa)  # products, as the twin
+            - p.gK * ((n * n) * (n * n)) * (V - p.EK)
+            - p.gL * (V - p.EL)
+            + current(V)[0]
+        ) / p.C
         out = {"V": dV}
         for gate, x in (("h", h), ("n", n)):
             alpha, beta = rates[gate]
@@ -313,8 +404,9 @@ class WangBuzsakiHH(ContinuousNeuron):
         current, _ = self.sum_current_inputs(self._external(x), V_old)
         g_Na = p.gNa * (m_inf * m_inf * m_inf) * h  # products, not pow: as in Numba
         g_K = p.gK * ((n * n) * (n * n))
-        drift = (-g_Na * (V_old - p.ENa) - g_K * (V_old - p.EK) - p.gL * (V_old - p.EL)
-                 + current) / p.C
+        drift = (
+            -g_Na * (V_old - p.ENa) - g_K * (V_old - p.EK) - p.gL * (V_old - p.EL) + current
+        ) / p.C
         V = self.sum_delta_inputs(exp_euler(V_old, drift, -(g_Na + g_K + p.gL) / p.C, dt))
         self.h.data = gate_step(h, *rates["h"], dt, p.phi)
         self.n.data = gate_step(n, *rates["n"], dt, p.phi)
@@ -324,21 +416,28 @@ class WangBuzsakiHH(ContinuousNeuron):
 
 # -- compiled twin (numba backend; tests/backends/test_backends.py checks it bit for bit) --------
 
+
 def _gate_scalar(x: float, alpha: float, beta: float, dt: float, phi: float) -> float:
     """:func:`gate_step` of one gate."""
-    return exp_euler_scalar(x, phi * (alpha * (1.0 - x) - beta * x),
-                            fmath.exprel_scalar(dt * (-phi * (alpha + beta))), dt)
+    return exp_euler_scalar(
+        x,
+        phi * (alpha * (1.0 - x) - beta * x),
+        fmath.exprel_scalar(dt * (-phi * (alpha + beta))),
+        dt,
+    )
 
 
 def hh_rates_scalar(V: float) -> tuple[float, float, float, float, float, float]:
     """:meth:`HH.rates` of one neuron: ``alpha_m, beta_m, alpha_h, beta_h, alpha_n,
     beta_n`` (1/ms) at ``V`` (mV)."""
-    return (1.0 / fmath.exprel_scalar(-(V + 40.0) / 10.0),
-            4.0 * fmath.exp_scalar(-(V + 65.0) / 18.0),
-            0.07 * fmath.exp_scalar(-(V + 65.0) / 20.0),
-            1.0 / (1.0 + fmath.exp_scalar(-(V + 35.0) / 10.0)),
-            0.1 / fmath.exprel_scalar(-(V + 55.0) / 10.0),
-            0.125 * fmath.exp_scalar(-(V + 65.0) / 80.0))
+    return (
+        1.0 / fmath.exprel_scalar(-(V + 40.0) / 10.0),
+        4.0 * fmath.exp_scalar(-(V + 65.0) / 18.0),
+        0.07 * fmath.exp_scalar(-(V + 65.0) / 20.0),
+        1.0 / (1.0 + fmath.exp_scalar(-(V + 35.0) / 10.0)),
+        0.1 / fmath.exprel_scalar(-(V + 55.0) / 10.0),
+        0.125 * fmath.exp_scalar(-(V + 65.0) / 80.0),
+    )
 
 
 def wang_buzsaki_rates_scalar(V: float) -> tuple[float, float, float, float, float]:
@@ -346,24 +445,41 @@ def wang_buzsaki_rates_scalar(V: float) -> tuple[float, float, float, float, flo
     beta_n`` (rates in 1/ms) at ``V`` (mV)."""
     alpha_m = 1.0 / fmath.exprel_scalar(-0.1 * (V + 35.0))
     beta_m = 4.0 * fmath.exp_scalar(-(V + 60.0) / 18.0)
-    return (alpha_m / (alpha_m + beta_m),
-            0.07 * fmath.exp_scalar(-(V + 58.0) / 20.0),
-            1.0 / (fmath.exp_scalar(-0.1 * (V + 28.0)) + 1.0),
-            0.1 / fmath.exprel_scalar(-0.1 * (V + 34.0)),
-            0.125 * fmath.exp_scalar(-(V + 44.0) / 80.0))
+    return (
+        alpha_m / (alpha_m + beta_m),
+        0.07 * fmath.exp_scalar(-(V + 58.0) / 20.0),
+        1.0 / (fmath.exp_scalar(-0.1 * (V + 28.0)) + 1.0),
+        0.1 / fmath.exprel_scalar(-0.1 * (V + 34.0)),
+        0.125 * fmath.exp_scalar(-(V + 44.0) / 80.0),
+    )
 
 
-def morris_lecar_steady_scalar(V: float, V1: float, V2: float, V3: float, V4: float,
-                               phi: float) -> tuple[float, float, float]:
+def morris_lecar_steady_scalar(
+    V: float, V1: float, V2: float, V3: float, V4: float, phi: float
+) -> tuple[float, float, float]:
     """:meth:`MorrisLecar.steady_states` of one neuron: ``M_inf, W_inf, tau_W`` (ms)."""
-    return (0.5 * (1.0 + fmath.tanh_scalar((V - V1) / V2)),
-            0.5 * (1.0 + fmath.tanh_scalar((V - V3) / V4)),
-            1.0 / (phi * fmath.cosh_scalar((V - V3) / (2.0 * V4))))
+    return (
+        0.5 * (1.0 + fmath.tanh_scalar((V - V1) / V2)),
+        0.5 * (1.0 + fmath.tanh_scalar((V - V3) / V4)),
+        1.0 / (phi * fmath.cosh_scalar((V - V3) / (2.0 * V4))),
+    )
 
 
-def hh_step_scalar(V: float, m: float, h: float, n: float, current: float, ENa: float,
-                   EK: float, EL: float, gNa: float, gK: float, gL: float, C: float,
-                   dt: float) -> tuple[float, float, float, float]:
+def hh_step_scalar(
+    V: float,
+    m: float,
+    h: float,
+    n: float,
+    current: float,
+    ENa: float,
+    EK: float,
+    EL: float,
+    gNa: float,
+    gK: float,
+    gL: float,
+    C: float,
+    dt: float,
+) -> tuple[float, float, float, float]:
     """One step of :meth:`HH.update` for one neuron: new ``V`` (mV), ``m``, ``h``, ``n``
     from the old values and the input current at the old potential."""
     g_Na = gNa * (m * m * m) * h
@@ -371,70 +487,147 @@ def hh_step_scalar(V: float, m: float, h: float, n: float, current: float, ENa: 
     drift = (-g_Na * (V - ENa) - g_K * (V - EK) - gL * (V - EL) + current) / C
     V_new = exp_euler_scalar(V, drift, fmath.exprel_scalar(dt * (-(g_Na + g_K + gL) / C)), dt)
     alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n = hh_rates_scalar(V)
-    return (V_new, _gate_scalar(m, alpha_m, beta_m, dt, 1.0),
-            _gate_scalar(h, alpha_h, beta_h, dt, 1.0), _gate_scalar(n, alpha_n, beta_n, dt, 1.0))
+    return (
+        V_new,
+        _gate_scalar(m, alpha_m, beta_m, dt, 1.0),
+        _gate_scalar(h, alpha_h, beta_h, dt, 1.0),
+        _gate_scalar(n, alpha_n, beta_n, dt, 1.0),
+    )
 
 
-def wang_buzsaki_step_scalar(V: float, h: float, n: float, current: float, ENa: float,
-                             EK: float, EL: float, gNa: float, gK: float, gL: float, C: float,
-                             phi: float, dt: float) -> tuple[float, float, float]:
+def wang_buzsaki_step_scalar(
+    V: float,
+    h: float,
+    n: float,
+    current: float,
+    ENa: float,
+    EK: float,
+    EL: float,
+    gNa: float,
+    gK: float,
+    gL: float,
+    C: float,
+    phi: float,
+    dt: float,
+) -> tuple[float, float, float]:
     """One step of :meth:`WangBuzsakiHH.update` for one neuron: new ``V`` (mV), ``h``, ``n``."""
     m_inf, alpha_h, beta_h, alpha_n, beta_n = wang_buzsaki_rates_scalar(V)
     g_Na = gNa * (m_inf * m_inf * m_inf) * h
     g_K = gK * ((n * n) * (n * n))
     drift = (-g_Na * (V - ENa) - g_K * (V - EK) - gL * (V - EL) + current) / C
     V_new = exp_euler_scalar(V, drift, fmath.exprel_scalar(dt * (-(g_Na + g_K + gL) / C)), dt)
-    return (V_new, _gate_scalar(h, alpha_h, beta_h, dt, phi),
-            _gate_scalar(n, alpha_n, beta_n, dt, phi))
+    return (
+        V_new,
+        _gate_scalar(h, alpha_h, beta_h, dt, phi),
+        _gate_scalar(n, alpha_n, beta_n, dt, phi),
+    )
 
 
-def morris_lecar_step_scalar(V: float, W: float, current: float, V_Ca: float, V_K: float,
-                             V_leak: float, g_Ca: float, g_K: float, g_leak: float, C: float,
-                             V1: float, V2: float, V3: float, V4: float, phi: float,
-                             dt: float) -> tuple[float, float]:
+def morris_lecar_step_scalar(
+    V: float,
+    W: float,
+    current: float,
+    V_Ca: float,
+    V_K: float,
+    V_leak: float,
+    g_Ca: float,
+    g_K: float,
+    g_leak: float,
+    C: float,
+    V1: float,
+    V2: float,
+    V3: float,
+    V4: float,
+    phi: float,
+    dt: float,
+) -> tuple[float, float]:
     """One step of :meth:`MorrisLecar.update` for one neuron: new ``V`` (mV) and ``W``."""
     M_inf, W_inf, tau_W = morris_lecar_steady_scalar(V, V1, V2, V3, V4, phi)
-    drift = (-g_Ca * M_inf * (V - V_Ca) - g_K * W * (V - V_K) - g_leak * (V - V_leak)
-             + current) / C
+    drift = (-g_Ca * M_inf * (V - V_Ca) - g_K * W * (V - V_K) - g_leak * (V - V_leak) + current) / C
     jacobian = -(g_Ca * M_inf + g_K * W + g_leak) / C
     V_new = exp_euler_scalar(V, drift, fmath.exprel_scalar(dt * jacobian), dt)
-    W_new = exp_euler_scalar(W, (W_inf - W) / tau_W, fmath.exprel_scalar(dt * (-1.0 / tau_W)),
-                             dt)
+    W_new = exp_euler_scalar(W, (W_inf - W) / tau_W, fmath.exprel_scalar(dt * (-1.0 / tau_W)), dt)
     return V_new, W_new
 
 
 # -- the explicit methods' right-hand sides (numba backend; as ``derivatives``) ---------
 
-def hh_derivatives_scalar(V: float, m: float, h: float, n: float, current: float, ENa: float,
-                          EK: float, EL: float, gNa: float, gK: float, gL: float,
-                          C: float) -> tuple[float, float, float, float]:
+
+def hh_derivatives_scalar(
+    V: float,
+    m: float,
+    h: float,
+    n: float,
+    current: float,
+    ENa: float,
+    EK: float,
+    EL: float,
+    gNa: float,
+    gK: float,
+    gL: float,
+    C: float,
+) -> tuple[float, float, float, float]:
     """:meth:`HH.derivatives` of one neuron: ``dV/dt`` (mV/ms), ``dm/dt``, ``dh/dt``,
     ``dn/dt`` (1/ms) at the state and the input ``current`` there."""
     alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n = hh_rates_scalar(V)
-    dV = (-gNa * (m * m * m) * h * (V - ENa) - gK * ((n * n) * (n * n)) * (V - EK)
-          - gL * (V - EL) + current) / C
-    return (dV, alpha_m * (1.0 - m) - beta_m * m, alpha_h * (1.0 - h) - beta_h * h,
-            alpha_n * (1.0 - n) - beta_n * n)
+    dV = (
+        -gNa * (m * m * m) * h * (V - ENa)
+        - gK * ((n * n) * (n * n)) * (V - EK)
+        - gL * (V - EL)
+        + current
+    ) / C
+    return (
+        dV,
+        alpha_m * (1.0 - m) - beta_m * m,
+        alpha_h * (1.0 - h) - beta_h * h,
+        alpha_n * (1.0 - n) - beta_n * n,
+    )
 
 
-def wang_buzsaki_derivatives_scalar(V: float, h: float, n: float, current: float, ENa: float,
-                                    EK: float, EL: float, gNa: float, gK: float, gL: float,
-                                    C: float, phi: float) -> tuple[float, float, float]:
+def wang_buzsaki_derivatives_scalar(
+    V: float,
+    h: float,
+    n: float,
+    current: float,
+    ENa: float,
+    EK: float,
+    EL: float,
+    gNa: float,
+    gK: float,
+    gL: float,
+    C: float,
+    phi: float,
+) -> tuple[float, float, float]:
     """:meth:`WangBuzsakiHH.derivatives` of one neuron: ``dV/dt`` (mV/ms), ``dh/dt``,
     ``dn/dt`` (1/ms)."""
     m_inf, alpha_h, beta_h, alpha_n, beta_n = wang_buzsaki_rates_scalar(V)
-    dV = (-gNa * (m_inf * m_inf * m_inf) * h * (V - ENa) - gK * ((n * n) * (n * n)) * (V - EK)
-          - gL * (V - EL) + current) / C
-    return (dV, phi * (alpha_h * (1.0 - h) - beta_h * h),
-            phi * (alpha_n * (1.0 - n) - beta_n * n))
+    dV = (
+        -gNa * (m_inf * m_inf * m_inf) * h * (V - ENa)
+        - gK * ((n * n) * (n * n)) * (V - EK)
+        - gL * (V - EL)
+        + current
+    ) / C
+    return (dV, phi * (alpha_h * (1.0 - h) - beta_h * h), phi * (alpha_n * (1.0 - n) - beta_n * n))
 
 
-def morris_lecar_derivatives_scalar(V: float, W: float, current: float, V_Ca: float,
-                                    V_K: float, V_leak: float, g_Ca: float, g_K: float,
-                                    g_leak: float, C: float, V1: float, V2: float, V3: float,
-                                    V4: float, phi: float) -> tuple[float, float]:
+def morris_lecar_derivatives_scalar(
+    V: float,
+    W: float,
+    current: float,
+    V_Ca: float,
+    V_K: float,
+    V_leak: float,
+    g_Ca: float,
+    g_K: float,
+    g_leak: float,
+    C: float,
+    V1: float,
+    V2: float,
+    V3: float,
+    V4: float,
+    phi: float,
+) -> tuple[float, float]:
     """:meth:`MorrisLecar.derivatives` of one neuron: ``dV/dt`` (mV/ms), ``dW/dt`` (1/ms)."""
     M_inf, W_inf, tau_W = morris_lecar_steady_scalar(V, V1, V2, V3, V4, phi)
-    dV = (-g_Ca * M_inf * (V - V_Ca) - g_K * W * (V - V_K) - g_leak * (V - V_leak)
-          + current) / C
+    dV = (-g_Ca * M_inf * (V - V_Ca) - g_K * W * (V - V_K) - g_leak * (V - V_leak) + current) / C
     return dV, (W_inf - W) / tau_W

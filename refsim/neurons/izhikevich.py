@@ -22,8 +22,13 @@ from refsim.init import Constant
 from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["Izhikevich", "IzhikevichRef", "izhikevich_reset_scalar",
-           "izhikevich_step_scalar", "izhikevich_derivatives_scalar"]
+__all__ = [
+    "Izhikevich",
+    "IzhikevichRef",
+    "izhikevich_reset_scalar",
+    "izhikevich_step_scalar",
+    "izhikevich_derivatives_scalar",
+]
 
 
 class Izhikevich(SpikingNeuron):
@@ -53,11 +58,23 @@ class Izhikevich(SpikingNeuron):
 
     input_unit = pq.mV / pq.ms
 
-    def __init__(self, in_size, a=0.02 / pq.ms, b=0.2 / pq.ms, c=-65.0 * pq.mV,
-                 d=8.0 * pq.mV / pq.ms, V_th=30.0 * pq.mV, p1=0.04 / (pq.ms * pq.mV),
-                 p2=5.0 / pq.ms, p3=140.0 * pq.mV / pq.ms, V_initializer=Constant(-65.0 * pq.mV),
-                 u_initializer=Constant(0.0 * pq.mV / pq.ms), spk_reset: str = "hard",
-                 method: str = "exp_euler", name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        a=0.02 / pq.ms,
+        b=0.2 / pq.ms,
+        c=-65.0 * pq.mV,
+        d=8.0 * pq.mV / pq.ms,
+        V_th=30.0 * pq.mV,
+        p1=0.04 / (pq.ms * pq.mV),
+        p2=5.0 / pq.ms,
+        p3=140.0 * pq.mV / pq.ms,
+        V_initializer=Constant(-65.0 * pq.mV),
+        u_initializer=Constant(0.0 * pq.mV / pq.ms),
+        spk_reset: str = "hard",
+        method: str = "exp_euler",
+        name: str | None = None,
+    ):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
         self._param("a", a, 1 / pq.ms)
@@ -69,8 +86,13 @@ class Izhikevich(SpikingNeuron):
         self._param("p2", p2, 1 / pq.ms)
         self._param("p3", p3, pq.mV / pq.ms)
         self._require_positive_threshold()
-        self._require("c < V_th", self.p.c < self.p.V_th, "a neuron reset to c at or above "
-                      "the threshold fires again at once, every step", "c", "V_th")
+        self._require(
+            "c < V_th",
+            self.p.c < self.p.V_th,
+            "a neuron reset to c at or above the threshold fires again at once, every step",
+            "c",
+            "V_th",
+        )
         self.V_initializer = V_initializer
         self.u_initializer = u_initializer
 
@@ -85,8 +107,7 @@ class Izhikevich(SpikingNeuron):
         """:math:`dV/dt = p_1 V^2 + p_2 V + p_3 - u + I`, :math:`du/dt = a (b V - u)`."""
         p = self.p
         V, u = y["V"], y["u"]
-        return {"V": p.p1 * V * V + p.p2 * V + p.p3 - u + current(V)[0],
-                "u": p.a * (p.b * V - u)}
+        return {"V": p.p1 * V * V + p.p2 * V + p.p3 - u + current(V)[0], "u": p.a * (p.b * V - u)}
 
     def _step(self, x):
         p = self.p
@@ -134,15 +155,26 @@ class IzhikevichRef(Refractory, Izhikevich):
 
 # -- compiled twins (numba backend; tests/backends/test_backends.py checks them bit for bit) -----
 
-def izhikevich_reset_scalar(V: float, u: float, spike: bool, c: float,
-                            d: float) -> tuple[float, float]:
+
+def izhikevich_reset_scalar(
+    V: float, u: float, spike: bool, c: float, d: float
+) -> tuple[float, float]:
     """Post-reset ``V_r`` (mV) and ``u_r = u + d s`` (mV/ms) of one neuron."""
     return (c if spike else V), u + d * (1.0 if spike else 0.0)
 
 
-def izhikevich_step_scalar(V_r: float, u_r: float, current: float, slope: float, a: float,
-                           b: float, p1: float, p2: float, p3: float,
-                           dt: float) -> tuple[float, float]:
+def izhikevich_step_scalar(
+    V_r: float,
+    u_r: float,
+    current: float,
+    slope: float,
+    a: float,
+    b: float,
+    p1: float,
+    p2: float,
+    p3: float,
+    dt: float,
+) -> tuple[float, float]:
     """One step of :meth:`Izhikevich._step` from the post-reset values: new ``V``, ``u``."""
     drift = p1 * V_r * V_r + p2 * V_r + p3 - u_r + current
     jacobian = 2.0 * p1 * V_r + p2 + slope
@@ -151,8 +183,9 @@ def izhikevich_step_scalar(V_r: float, u_r: float, current: float, slope: float,
     return V, u
 
 
-def izhikevich_derivatives_scalar(V: float, u: float, current: float, a: float, b: float,
-                                  p1: float, p2: float, p3: float) -> tuple[float, float]:
+def izhikevich_derivatives_scalar(
+    V: float, u: float, current: float, a: float, b: float, p1: float, p2: float, p3: float
+) -> tuple[float, float]:
     """:meth:`Izhikevich.derivatives` of one neuron: ``dV/dt`` (mV/ms) and ``du/dt``
     (mV/ms^2) at ``V``, ``u`` and the input ``current`` there."""
     return p1 * V * V + p2 * V + p3 - u + current, a * (b * V - u)

@@ -27,9 +27,20 @@ from refsim.init import Constant
 from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.neurons.base import Refractory, SpikingNeuron
 
-__all__ = ["IF", "LIF", "LIFRef", "ALIF", "CubaLIF", "CobaLIF", "lif_drift_scalar",
-           "alif_step_scalar", "alif_spike_scalar", "if_reset_scalar", "if_step_scalar",
-           "lif_synapse_step_scalar"]
+__all__ = [
+    "IF",
+    "LIF",
+    "LIFRef",
+    "ALIF",
+    "CubaLIF",
+    "CobaLIF",
+    "lif_drift_scalar",
+    "alif_step_scalar",
+    "alif_spike_scalar",
+    "if_reset_scalar",
+    "if_step_scalar",
+    "lif_synapse_step_scalar",
+]
 
 
 class IF(SpikingNeuron):
@@ -56,9 +67,16 @@ class IF(SpikingNeuron):
     0.0
     """
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, V_th=1.0 * pq.mV,
-                 V_initializer=Constant(0.0 * pq.mV), spk_reset: str = "soft",
-                 name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=5.0 * pq.ms,
+        V_th=1.0 * pq.mV,
+        V_initializer=Constant(0.0 * pq.mV),
+        spk_reset: str = "soft",
+        name: str | None = None,
+    ):
         super().__init__(in_size, spk_reset, name)
         self._param("R", R, pq.ohm, nonnegative=True)
         self._param("tau", tau, pq.ms, positive=True)
@@ -122,9 +140,18 @@ class LIF(SpikingNeuron):
     -59.84079734
     """
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, V_th=1.0 * pq.mV,
-                 V_reset=0.0 * pq.mV, V_rest=0.0 * pq.mV, V_initializer=Constant(0.0 * pq.mV),
-                 spk_reset: str = "soft", name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=5.0 * pq.ms,
+        V_th=1.0 * pq.mV,
+        V_reset=0.0 * pq.mV,
+        V_rest=0.0 * pq.mV,
+        V_initializer=Constant(0.0 * pq.mV),
+        spk_reset: str = "soft",
+        name: str | None = None,
+    ):
         super().__init__(in_size, spk_reset, name)
         self._param("R", R, pq.ohm, nonnegative=True)
         self._param("tau", tau, pq.ms, positive=True)
@@ -182,12 +209,31 @@ class LIFRef(Refractory, LIF):
     17
     """
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, tau_ref=5.0 * pq.ms,
-                 V_th=1.0 * pq.mV, V_reset=0.0 * pq.mV, V_rest=0.0 * pq.mV,
-                 V_initializer=Constant(0.0 * pq.mV), spk_reset: str = "soft",
-                 ref_var: bool = False, name: str | None = None):
-        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
-                         V_initializer=V_initializer, spk_reset=spk_reset, name=name)
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=5.0 * pq.ms,
+        tau_ref=5.0 * pq.ms,
+        V_th=1.0 * pq.mV,
+        V_reset=0.0 * pq.mV,
+        V_rest=0.0 * pq.mV,
+        V_initializer=Constant(0.0 * pq.mV),
+        spk_reset: str = "soft",
+        ref_var: bool = False,
+        name: str | None = None,
+    ):
+        super().__init__(
+            in_size,
+            R=R,
+            tau=tau,
+            V_th=V_th,
+            V_reset=V_reset,
+            V_rest=V_rest,
+            V_initializer=V_initializer,
+            spk_reset=spk_reset,
+            name=name,
+        )
         self._init_refractory(tau_ref, ref_var)
 
     def update(self, x=None):
@@ -221,12 +267,32 @@ class ALIF(LIF):
         Initial adaptation (a pure number).
     """
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, tau_a=100.0 * pq.ms,
-                 V_th=1.0 * pq.mV, V_reset=0.0 * pq.mV, V_rest=0.0 * pq.mV, beta=0.1 * pq.mV,
-                 V_initializer=Constant(0.0 * pq.mV), a_initializer=Constant(0.0),
-                 spk_reset: str = "soft", name: str | None = None):
-        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
-                         V_initializer=V_initializer, spk_reset=spk_reset, name=name)
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=5.0 * pq.ms,
+        tau_a=100.0 * pq.ms,
+        V_th=1.0 * pq.mV,
+        V_reset=0.0 * pq.mV,
+        V_rest=0.0 * pq.mV,
+        beta=0.1 * pq.mV,
+        V_initializer=Constant(0.0 * pq.mV),
+        a_initializer=Constant(0.0),
+        spk_reset: str = "soft",
+        name: str | None = None,
+    ):
+        super().__init__(
+            in_size,
+            R=R,
+            tau=tau,
+            V_th=V_th,
+            V_reset=V_reset,
+            V_rest=V_rest,
+            V_initializer=V_initializer,
+            spk_reset=spk_reset,
+            name=name,
+        )
         self._param("tau_a", tau_a, pq.ms, positive=True)
         self._param("beta", beta, pq.mV)
         self.a_initializer = a_initializer
@@ -270,12 +336,31 @@ class CubaLIF(LIF):
 
     g_unit = pq.mA
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, tau_syn=5.0 * pq.ms,
-                 V_th=1.0 * pq.mV, V_reset=0.0 * pq.mV, V_rest=0.0 * pq.mV,
-                 V_initializer=Constant(0.0 * pq.mV), g_initializer=None,
-                 spk_reset: str = "soft", name: str | None = None):
-        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
-                         V_initializer=V_initializer, spk_reset=spk_reset, name=name)
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=5.0 * pq.ms,
+        tau_syn=5.0 * pq.ms,
+        V_th=1.0 * pq.mV,
+        V_reset=0.0 * pq.mV,
+        V_rest=0.0 * pq.mV,
+        V_initializer=Constant(0.0 * pq.mV),
+        g_initializer=None,
+        spk_reset: str = "soft",
+        name: str | None = None,
+    ):
+        super().__init__(
+            in_size,
+            R=R,
+            tau=tau,
+            V_th=V_th,
+            V_reset=V_reset,
+            V_rest=V_rest,
+            V_initializer=V_initializer,
+            spk_reset=spk_reset,
+            name=name,
+        )
         self._param("tau_syn", tau_syn, pq.ms, positive=True)
         self.g_initializer = g_initializer or Constant(0.0 * self.g_unit)
 
@@ -295,8 +380,7 @@ class CubaLIF(LIF):
         p = self.p
         V_r = self.reset_potential(self.V.data, self.get_spike())
         g = self.g.data
-        g = self.sum_delta_inputs(exp_euler(g, -g / p.tau_syn, -1.0 / p.tau_syn,
-                                            environ.dt_ms()))
+        g = self.sum_delta_inputs(exp_euler(g, -g / p.tau_syn, -1.0 / p.tau_syn, environ.dt_ms()))
 
         def leak_and_synapse(v):
             I_syn, slope = self.synaptic_drive(g, v)
@@ -326,26 +410,48 @@ class CobaLIF(CubaLIF):
 
     g_unit = pq.S
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=5.0 * pq.ms, tau_syn=5.0 * pq.ms,
-                 E=0.0 * pq.mV, V_th=1.0 * pq.mV, V_reset=0.0 * pq.mV, V_rest=0.0 * pq.mV,
-                 V_initializer=Constant(0.0 * pq.mV), g_initializer=None,
-                 spk_reset: str = "soft", name: str | None = None):
-        super().__init__(in_size, R=R, tau=tau, tau_syn=tau_syn, V_th=V_th, V_reset=V_reset,
-                         V_rest=V_rest, V_initializer=V_initializer, g_initializer=g_initializer,
-                         spk_reset=spk_reset, name=name)
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=5.0 * pq.ms,
+        tau_syn=5.0 * pq.ms,
+        E=0.0 * pq.mV,
+        V_th=1.0 * pq.mV,
+        V_reset=0.0 * pq.mV,
+        V_rest=0.0 * pq.mV,
+        V_initializer=Constant(0.0 * pq.mV),
+        g_initializer=None,
+        spk_reset: str = "soft",
+        name: str | None = None,
+    ):
+        super().__init__(
+            in_size,
+            R=R,
+            tau=tau,
+            tau_syn=tau_syn,
+            V_th=V_th,
+            V_reset=V_reset,
+            V_rest=V_rest,
+            V_initializer=V_initializer,
+            g_initializer=g_initializer,
+            spk_reset=spk_reset,
+            name=name,
+        )
         self._param("E", E, pq.mV)
 
     def synaptic_drive(self, g, V):
         return g * (self.p.E - V), -g
 
 
-
 # -- compiled twin ---------------------------------------------------------------------
 # The numba backend compiles this scalar form of LIF.leak + integrate_membrane into its
 # network loop; tests/backends/test_backends.py checks it bit for bit against update() above.
 
-def lif_drift_scalar(V_r: float, current: float, slope: float, R: float, tau: float,
-                     V_rest: float) -> tuple[float, float]:
+
+def lif_drift_scalar(
+    V_r: float, current: float, slope: float, R: float, tau: float, V_rest: float
+) -> tuple[float, float]:
     """Drift and Jacobian of ``tau dV/dt = -(V - V_rest) + R I(V)`` at ``V_r`` (1/ms).
 
     The step is then ``exp_euler_scalar(V_r, drift, exprel(dt * jacobian), dt)``.
@@ -353,8 +459,17 @@ def lif_drift_scalar(V_r: float, current: float, slope: float, R: float, tau: fl
     return (-V_r + V_rest + R * current) / tau, (-1.0 + R * slope) / tau
 
 
-def alif_step_scalar(V_r: float, a_r: float, current: float, slope: float, R: float,
-                     tau: float, V_rest: float, tau_a: float, dt: float) -> tuple[float, float]:
+def alif_step_scalar(
+    V_r: float,
+    a_r: float,
+    current: float,
+    slope: float,
+    R: float,
+    tau: float,
+    V_rest: float,
+    tau_a: float,
+    dt: float,
+) -> tuple[float, float]:
     """One ALIF step (:meth:`ALIF.update`) from the post-reset ``V_r`` and the jumped
     ``a_r = a + s``: the new ``V`` (mV) and ``a``."""
     drift, jacobian = lif_drift_scalar(V_r, current, slope, R, tau, V_rest)
@@ -373,16 +488,27 @@ def if_reset_scalar(V: float, spike: bool, V_th: float, hard: bool) -> float:
     return V - (V if hard else V_th) * (1.0 if spike else 0.0)
 
 
-def if_step_scalar(V_r: float, current: float, slope: float, R: float, tau: float,
-                   dt: float) -> float:
+def if_step_scalar(
+    V_r: float, current: float, slope: float, R: float, tau: float, dt: float
+) -> float:
     """One :class:`IF` step from the post-reset ``V_r`` (``tau dV/dt = -V + R I``)."""
     drift = (-V_r + R * current) / tau
     return exp_euler_scalar(V_r, drift, exprel_scalar(dt * ((-1.0 + R * slope) / tau)), dt)
 
 
-def lif_synapse_step_scalar(V_r: float, g: float, current: float, slope: float, coba: bool,
-                            R: float, tau: float, V_rest: float, tau_syn: float, E: float,
-                            dt: float) -> tuple[float, float]:
+def lif_synapse_step_scalar(
+    V_r: float,
+    g: float,
+    current: float,
+    slope: float,
+    coba: bool,
+    R: float,
+    tau: float,
+    V_rest: float,
+    tau_syn: float,
+    E: float,
+    dt: float,
+) -> tuple[float, float]:
     """One step of :class:`CubaLIF` (``coba`` False) or :class:`CobaLIF` from the post-reset
     ``V_r``: the built-in synapse decays first, the membrane sees the new ``g``."""
     g = g + dt * exprel_scalar(dt * (-1.0 / tau_syn)) * (-g / tau_syn)

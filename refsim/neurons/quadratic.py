@@ -49,10 +49,21 @@ class QuaIF(SpikingNeuron):
         explicit method applied to the whole ODE system (see :meth:`derivatives`).
     """
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, V_th=-30.0 * pq.mV,
-                 V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV, V_c=-50.0 * pq.mV,
-                 c=0.07 / pq.mV, V_initializer=Constant(-65.0 * pq.mV), spk_reset: str = "soft",
-                 method: str = "exp_euler", name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=10.0 * pq.ms,
+        V_th=-30.0 * pq.mV,
+        V_reset=-68.0 * pq.mV,
+        V_rest=-65.0 * pq.mV,
+        V_c=-50.0 * pq.mV,
+        c=0.07 / pq.mV,
+        V_initializer=Constant(-65.0 * pq.mV),
+        spk_reset: str = "soft",
+        method: str = "exp_euler",
+        name: str | None = None,
+    ):
         super().__init__(in_size, spk_reset, name)
         self._set_method(method)
         self._param("R", R, pq.ohm, nonnegative=True)
@@ -71,8 +82,7 @@ class QuaIF(SpikingNeuron):
     def quadratic(self, V):
         """:math:`c (V - V_{rest})(V - V_c)` and its slope."""
         p = self.p
-        return (p.c * (V - p.V_rest) * (V - p.V_c),
-                p.c * ((V - p.V_c) + (V - p.V_rest)))
+        return (p.c * (V - p.V_rest) * (V - p.V_c), p.c * ((V - p.V_c) + (V - p.V_rest)))
 
     def derivatives(self, y, current):
         """:math:`dV/dt` (with ``-R w`` when ``y`` holds an adaptation current)."""
@@ -109,14 +119,39 @@ class AdQuaIF(Adaptation, QuaIF):
     w_initializer : initializer, default ``Constant(0 mA)``
     """
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, tau_w=10.0 * pq.ms,
-                 V_th=-30.0 * pq.mV, V_reset=-68.0 * pq.mV, V_rest=-65.0 * pq.mV,
-                 V_c=-50.0 * pq.mV, c=0.07 / pq.mV, a=1.0 * pq.S, b=0.1 * pq.mA,
-                 V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
-                 spk_reset: str = "soft", method: str = "exp_euler", name: str | None = None):
-        super().__init__(in_size, R=R, tau=tau, V_th=V_th, V_reset=V_reset, V_rest=V_rest,
-                         V_c=V_c, c=c, V_initializer=V_initializer, spk_reset=spk_reset,
-                         method=method, name=name)
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=10.0 * pq.ms,
+        tau_w=10.0 * pq.ms,
+        V_th=-30.0 * pq.mV,
+        V_reset=-68.0 * pq.mV,
+        V_rest=-65.0 * pq.mV,
+        V_c=-50.0 * pq.mV,
+        c=0.07 / pq.mV,
+        a=1.0 * pq.S,
+        b=0.1 * pq.mA,
+        V_initializer=Constant(-65.0 * pq.mV),
+        w_initializer=None,
+        spk_reset: str = "soft",
+        method: str = "exp_euler",
+        name: str | None = None,
+    ):
+        super().__init__(
+            in_size,
+            R=R,
+            tau=tau,
+            V_th=V_th,
+            V_reset=V_reset,
+            V_rest=V_rest,
+            V_c=V_c,
+            c=c,
+            V_initializer=V_initializer,
+            spk_reset=spk_reset,
+            method=method,
+            name=name,
+        )
         self._init_adaptation(tau_w, a, b, w_initializer)
 
     def init_state(self, batch_size=None):
@@ -145,24 +180,66 @@ class AdQuaIFRef(Refractory, AdaptationRefractory, AdQuaIF):
     ref_var : bool, default False
     """
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, tau_w=10.0 * pq.ms,
-                 tau_ref=1.7 * pq.ms, V_th=-30.0 * pq.mV, V_reset=-68.0 * pq.mV,
-                 V_rest=-65.0 * pq.mV, V_c=-50.0 * pq.mV, c=0.07 / pq.mV, a=1.0 * pq.S,
-                 b=0.1 * pq.mA, V_initializer=Constant(-65.0 * pq.mV), w_initializer=None,
-                 spk_reset: str = "soft", ref_var: bool = False, method: str = "exp_euler",
-                 name: str | None = None):
-        super().__init__(in_size, R=R, tau=tau, tau_w=tau_w, V_th=V_th, V_reset=V_reset,
-                         V_rest=V_rest, V_c=V_c, c=c, a=a, b=b, V_initializer=V_initializer,
-                         w_initializer=w_initializer, spk_reset=spk_reset, method=method,
-                         name=name)
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=10.0 * pq.ms,
+        tau_w=10.0 * pq.ms,
+        tau_ref=1.7 * pq.ms,
+        V_th=-30.0 * pq.mV,
+        V_reset=-68.0 * pq.mV,
+        V_rest=-65.0 * pq.mV,
+        V_c=-50.0 * pq.mV,
+        c=0.07 / pq.mV,
+        a=1.0 * pq.S,
+        b=0.1 * pq.mA,
+        V_initializer=Constant(-65.0 * pq.mV),
+        w_initializer=None,
+        spk_reset: str = "soft",
+        ref_var: bool = False,
+        method: str = "exp_euler",
+        name: str | None = None,
+    ):
+        super().__init__(
+            in_size,
+            R=R,
+            tau=tau,
+            tau_w=tau_w,
+            V_th=V_th,
+            V_reset=V_reset,
+            V_rest=V_rest,
+            V_c=V_c,
+            c=c,
+            a=a,
+            b=b,
+            V_initializer=V_initializer,
+            w_initializer=w_initializer,
+            spk_reset=spk_reset,
+            method=method,
+            name=name,
+        )
         self._init_refractory(tau_ref, ref_var)
 
 
 # -- compiled twin (numba backend; tests/backends/test_backends.py checks it bit for bit) --------
 
-def quaif_step_scalar(V_r: float, w_r: float, current: float, slope: float, adaptive: bool,
-                      R: float, tau: float, V_rest: float, V_c: float, c: float, tau_w: float,
-                      a: float, dt: float) -> tuple[float, float]:
+
+def quaif_step_scalar(
+    V_r: float,
+    w_r: float,
+    current: float,
+    slope: float,
+    adaptive: bool,
+    R: float,
+    tau: float,
+    V_rest: float,
+    V_c: float,
+    c: float,
+    tau_w: float,
+    a: float,
+    dt: float,
+) -> tuple[float, float]:
     """One exponential-Euler step of QuaIF (``adaptive`` False, ``w`` unused) or AdQuaIF
     from the post-reset ``V_r`` and the jumped ``w_r = w + b s``: the new ``V`` (mV) and
     ``w`` (mA), in the order of :meth:`QuaIF.quadratic` and ``integrate_membrane``."""
@@ -178,9 +255,19 @@ def quaif_step_scalar(V_r: float, w_r: float, current: float, slope: float, adap
     return V, adaptation_step_scalar(w_r, V, V_rest, tau_w, a, dt)
 
 
-def quaif_derivatives_scalar(V: float, w: float, current: float, adaptive: bool, R: float,
-                             tau: float, V_rest: float, V_c: float, c: float, tau_w: float,
-                             a: float) -> tuple[float, float]:
+def quaif_derivatives_scalar(
+    V: float,
+    w: float,
+    current: float,
+    adaptive: bool,
+    R: float,
+    tau: float,
+    V_rest: float,
+    V_c: float,
+    c: float,
+    tau_w: float,
+    a: float,
+) -> tuple[float, float]:
     """:meth:`QuaIF.derivatives` of one neuron at ``V`` (mV), ``w`` (mA, AdQuaIF's
     adaptation when ``adaptive``) and the input ``current`` there: ``dV/dt`` (mV/ms) and
     ``dw/dt`` (mA/ms; 0 without adaptation)."""

@@ -47,8 +47,9 @@ class Alpha(Synapse):
     (0.0, True)
     """
 
-    def __init__(self, in_size, tau=8.0 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
-                 name: str | None = None):
+    def __init__(
+        self, in_size, tau=8.0 * pq.ms, g_initializer=Constant(0.0 * pq.mS), name: str | None = None
+    ):
         super().__init__(in_size, name=name)
         self._param("tau", tau, pq.ms, positive=True)
         self.g_initializer = g_initializer
@@ -71,8 +72,8 @@ class Alpha(Synapse):
 
 # -- compiled twin (numba backend; checked against Alpha.step) ----------------------------
 
-def alpha_step_scalar(g: float, h: float, x: float, tau: float,
-                      dt: float) -> tuple[float, float]:
+
+def alpha_step_scalar(g: float, h: float, x: float, tau: float, dt: float) -> tuple[float, float]:
     """:meth:`Alpha.step` of one element given this step's input ``x``: new ``g``, ``h``."""
     e = fmath.exprel_scalar(dt * (-1.0 / tau))
     h_new = exp_euler_scalar(h, -h / tau, e, dt)

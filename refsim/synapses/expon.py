@@ -18,8 +18,13 @@ from refsim.init import Constant, unit_of
 from refsim.integrators import exp_euler
 from refsim.module import Synapse
 
-__all__ = ["Expon", "DualExpon", "expon_decay_scalar",
-           "expon_factor_scalar", "dual_expon_step_scalar"]
+__all__ = [
+    "Expon",
+    "DualExpon",
+    "expon_decay_scalar",
+    "expon_factor_scalar",
+    "dual_expon_step_scalar",
+]
 
 
 class Expon(Synapse):
@@ -54,8 +59,9 @@ class Expon(Synapse):
 
     align_post = True
 
-    def __init__(self, in_size, tau=8.0 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
-                 name: str | None = None):
+    def __init__(
+        self, in_size, tau=8.0 * pq.ms, g_initializer=Constant(0.0 * pq.mS), name: str | None = None
+    ):
         super().__init__(in_size, name=name)
         self._param("tau", tau, pq.ms, positive=True)
         self.g_initializer = g_initializer
@@ -110,9 +116,16 @@ class DualExpon(Synapse):
 
     align_post = True
 
-    def __init__(self, in_size, tau_decay=10.0 * pq.ms, tau_rise=1.0 * pq.ms, amplitude=1.0,
-                 normalize: bool = True, g_initializer=Constant(0.0 * pq.mS),
-                 name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        tau_decay=10.0 * pq.ms,
+        tau_rise=1.0 * pq.ms,
+        amplitude=1.0,
+        normalize: bool = True,
+        g_initializer=Constant(0.0 * pq.mS),
+        name: str | None = None,
+    ):
         super().__init__(in_size, name=name)
         p = self.p
         self._param("tau_decay", tau_decay, pq.ms, positive=True)
@@ -157,6 +170,7 @@ class DualExpon(Synapse):
 
 # -- compiled twin (numba backend; checked against Expon.step) ---------------------------
 
+
 def expon_factor_scalar(tau: float, dt: float) -> float:
     """``dt * exprel(-dt / tau)``: the constant of one decay step (computed once per run)."""
     return dt * fmath.exprel_scalar(dt * (-1.0 / tau))
@@ -167,9 +181,19 @@ def expon_decay_scalar(g: float, tau: float, factor: float) -> float:
     return g + factor * (-g / tau)
 
 
-def dual_expon_step_scalar(rise: float, decay: float, events: float, tau_rise: float,
-                           tau_decay: float, f_rise: float, f_decay: float, factor: float,
-                           alpha: bool, e_step: float, dt: float) -> tuple[float, float, float]:
+def dual_expon_step_scalar(
+    rise: float,
+    decay: float,
+    events: float,
+    tau_rise: float,
+    tau_decay: float,
+    f_rise: float,
+    f_decay: float,
+    factor: float,
+    alpha: bool,
+    e_step: float,
+    dt: float,
+) -> tuple[float, float, float]:
     """:meth:`DualExpon.step` of one element given this step's summed ``events``: new
     ``g_rise``, ``g_decay`` and the output.  ``f_rise``/``f_decay`` are the
     :func:`expon_factor_scalar` of each time constant; ``alpha`` marks the normalised

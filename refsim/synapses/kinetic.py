@@ -45,8 +45,11 @@ class _TransmitterPulse(Synapse):
         self._param("T_dur", T_dur, pq.ms, dtype=np.float64, nonnegative=True)
         self.g_initializer = g_initializer
         self.g_unit = unit_of(g_initializer)
-        self.g_max = float(to_internal(pq.Quantity(1.0, self.g_unit), "g", self.g_unit)) \
-            if self.g_unit is not None else 1.0
+        self.g_max = (
+            float(to_internal(pq.Quantity(1.0, self.g_unit), "g", self.g_unit))
+            if self.g_unit is not None
+            else 1.0
+        )
 
     @property
     def output_unit(self):
@@ -55,7 +58,8 @@ class _TransmitterPulse(Synapse):
     def _init_pulse_states(self, batch_size):
         self.g = self._new_state("g", self.g_initializer, self.g_unit, batch_size)
         self.spike_arrival_time = self._new_state(  # float64 as the clock, at any precision
-            "spike_arrival_time", Constant(-1e7 * pq.ms), pq.ms, batch_size, dtype=np.float64)
+            "spike_arrival_time", Constant(-1e7 * pq.ms), pq.ms, batch_size, dtype=np.float64
+        )
 
     def transmitter(self, pre_spike) -> np.ndarray:
         """Record this step's arrivals; the concentration [T] (internal mM) now."""
@@ -78,9 +82,16 @@ class AMPA(_TransmitterPulse):
     g_initializer : initializer, default ``Constant(0 mS)``
     """
 
-    def __init__(self, in_size, alpha=0.98 / (pq.ms * pq.mM), beta=0.18 / pq.ms, T=0.5 * pq.mM,
-                 T_dur=0.5 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
-                 name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        alpha=0.98 / (pq.ms * pq.mM),
+        beta=0.18 / pq.ms,
+        T=0.5 * pq.mM,
+        T_dur=0.5 * pq.ms,
+        g_initializer=Constant(0.0 * pq.mS),
+        name: str | None = None,
+    ):
         super().__init__(in_size, T, T_dur, g_initializer, name)
         self._param("alpha", alpha, 1 / (pq.ms * pq.mM), nonnegative=True)
         self._param("beta", beta, 1 / pq.ms, nonnegative=True)
@@ -110,11 +121,25 @@ class GABAa(AMPA):
     g_initializer : initializer, default ``Constant(0 mS)``
     """
 
-    def __init__(self, in_size, alpha=0.53 / (pq.ms * pq.mM), beta=0.18 / pq.ms, T=1.0 * pq.mM,
-                 T_dur=1.0 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
-                 name: str | None = None):
-        super().__init__(in_size, alpha=alpha, beta=beta, T=T, T_dur=T_dur,
-                         g_initializer=g_initializer, name=name)
+    def __init__(
+        self,
+        in_size,
+        alpha=0.53 / (pq.ms * pq.mM),
+        beta=0.18 / pq.ms,
+        T=1.0 * pq.mM,
+        T_dur=1.0 * pq.ms,
+        g_initializer=Constant(0.0 * pq.mS),
+        name: str | None = None,
+    ):
+        super().__init__(
+            in_size,
+            alpha=alpha,
+            beta=beta,
+            T=T,
+            T_dur=T_dur,
+            g_initializer=g_initializer,
+            name=name,
+        )
 
 
 class BioNMDA(_TransmitterPulse):
@@ -133,10 +158,19 @@ class BioNMDA(_TransmitterPulse):
     x_initializer : initializer, default ``Constant(0.)``
     """
 
-    def __init__(self, in_size, alpha1=2.0 / pq.ms, beta1=0.01 / pq.ms,
-                 alpha2=1.0 / (pq.ms * pq.mM), beta2=0.5 / pq.ms, T=1.0 * pq.mM,
-                 T_dur=0.5 * pq.ms, g_initializer=Constant(0.0 * pq.mS),
-                 x_initializer=Constant(0.0), name: str | None = None):
+    def __init__(
+        self,
+        in_size,
+        alpha1=2.0 / pq.ms,
+        beta1=0.01 / pq.ms,
+        alpha2=1.0 / (pq.ms * pq.mM),
+        beta2=0.5 / pq.ms,
+        T=1.0 * pq.mM,
+        T_dur=0.5 * pq.ms,
+        g_initializer=Constant(0.0 * pq.mS),
+        x_initializer=Constant(0.0),
+        name: str | None = None,
+    ):
         super().__init__(in_size, T, T_dur, g_initializer, name)
         self._param("alpha1", alpha1, 1 / pq.ms, nonnegative=True)
         self._param("beta1", beta1, 1 / pq.ms, nonnegative=True)
@@ -153,18 +187,18 @@ class BioNMDA(_TransmitterPulse):
         dt = environ.dt_ms()
         TT = self.transmitter(pre_spike)
         x, g = self.x.data, self.g.data
-        x = exp_euler(x, p.alpha2 * TT * (1.0 - x) - p.beta2 * x,
-                      -p.alpha2 * TT - p.beta2, dt)
-        g = exp_euler(g, p.alpha1 * x * (self.g_max - g) - p.beta1 * g,
-                      -p.alpha1 * x - p.beta1, dt)
+        x = exp_euler(x, p.alpha2 * TT * (1.0 - x) - p.beta2 * x, -p.alpha2 * TT - p.beta2, dt)
+        g = exp_euler(g, p.alpha1 * x * (self.g_max - g) - p.beta1 * g, -p.alpha1 * x - p.beta1, dt)
         self.x.data, self.g.data = x, g
         return g
 
 
 # -- compiled twins (numba backend; checked against the step methods above) ---------------
 
-def transmitter_scalar(arrival: float, spike: float, T: float, T_dur: float,
-                       t: float) -> tuple[float, float]:
+
+def transmitter_scalar(
+    arrival: float, spike: float, T: float, T_dur: float, t: float
+) -> tuple[float, float]:
     """:meth:`_TransmitterPulse.transmitter` of one element: the new spike-arrival time
     (ms) and the concentration now."""
     if spike > 0:
@@ -172,19 +206,30 @@ def transmitter_scalar(arrival: float, spike: float, T: float, T_dur: float,
     return arrival, T if (t - arrival) < T_dur else 0.0
 
 
-def ampa_step_scalar(g: float, TT: float, alpha: float, beta: float, g_max: float,
-                     dt: float) -> float:
+def ampa_step_scalar(
+    g: float, TT: float, alpha: float, beta: float, g_max: float, dt: float
+) -> float:
     """:meth:`AMPA.step` (and GABAa's) of one element at concentration ``TT``: new ``g``."""
     drift = alpha * TT * (g_max - g) - beta * g
     return exp_euler_scalar(g, drift, fmath.exprel_scalar(dt * (-alpha * TT - beta)), dt)
 
 
-def bionmda_step_scalar(g: float, x: float, TT: float, alpha1: float, beta1: float,
-                        alpha2: float, beta2: float, g_max: float,
-                        dt: float) -> tuple[float, float]:
+def bionmda_step_scalar(
+    g: float,
+    x: float,
+    TT: float,
+    alpha1: float,
+    beta1: float,
+    alpha2: float,
+    beta2: float,
+    g_max: float,
+    dt: float,
+) -> tuple[float, float]:
     """:meth:`BioNMDA.step` of one element at concentration ``TT``: new ``g`` and ``x``."""
-    x = exp_euler_scalar(x, alpha2 * TT * (1.0 - x) - beta2 * x,
-                         fmath.exprel_scalar(dt * (-alpha2 * TT - beta2)), dt)
-    g = exp_euler_scalar(g, alpha1 * x * (g_max - g) - beta1 * g,
-                         fmath.exprel_scalar(dt * (-alpha1 * x - beta1)), dt)
+    x = exp_euler_scalar(
+        x, alpha2 * TT * (1.0 - x) - beta2 * x, fmath.exprel_scalar(dt * (-alpha2 * TT - beta2)), dt
+    )
+    g = exp_euler_scalar(
+        g, alpha1 * x * (g_max - g) - beta1 * g, fmath.exprel_scalar(dt * (-alpha1 * x - beta1)), dt
+    )
     return g, x

@@ -55,8 +55,9 @@ class STP(Synapse):
     delta_unit = None
     takes_delta_inputs = False  # driven by spikes (update's argument), not by jumps
 
-    def __init__(self, in_size, U=0.15, tau_f=1500.0 * pq.ms, tau_d=200.0 * pq.ms,
-                 name: str | None = None):
+    def __init__(
+        self, in_size, U=0.15, tau_f=1500.0 * pq.ms, tau_d=200.0 * pq.ms, name: str | None = None
+    ):
         super().__init__(in_size, name=name)
         _fraction_used(self, U)
         self._param("tau_f", tau_f, pq.ms, positive=True)
@@ -122,19 +123,19 @@ class STD(Synapse):
 
 # -- compiled twins (numba backend; checked against the step methods above) ---------------
 
-def stp_step_scalar(u: float, x: float, s: float, U: float, tau_f: float, tau_d: float,
-                    dt: float) -> tuple[float, float, float]:
+
+def stp_step_scalar(
+    u: float, x: float, s: float, U: float, tau_f: float, tau_d: float, dt: float
+) -> tuple[float, float, float]:
     """:meth:`STP.step` of one element given its spike ``s`` (0 or 1): new ``u``, ``x``
     and the output ``release * s``."""
     u_new = exp_euler_scalar(u, -u / tau_f, fmath.exprel_scalar(dt * (-1.0 / tau_f)), dt)
-    x_new = exp_euler_scalar(x, (1.0 - x) / tau_d, fmath.exprel_scalar(dt * (-1.0 / tau_d)),
-                             dt)
+    x_new = exp_euler_scalar(x, (1.0 - x) / tau_d, fmath.exprel_scalar(dt * (-1.0 / tau_d)), dt)
     u_new = u_new + s * U * (1.0 - u)  # the jumps use the values from before the step
     return u_new, x_new - s * u_new * x, u_new * x_new * s
 
 
-def std_step_scalar(x: float, s: float, tau: float, U: float,
-                    dt: float) -> tuple[float, float]:
+def std_step_scalar(x: float, s: float, tau: float, U: float, dt: float) -> tuple[float, float]:
     """:meth:`STD.step` of one element given its spike ``s``: new ``x`` and the output."""
     x_new = exp_euler_scalar(x, (1.0 - x) / tau, fmath.exprel_scalar(dt * (-1.0 / tau)), dt)
     return x_new - s * U * x, x_new * s

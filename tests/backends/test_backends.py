@@ -19,13 +19,13 @@ numba = pytest.importorskip("numba", reason="the numba backend needs numba insta
 
 _CUPY_USABLE, _CUPY_DETAIL = backends.available()["cupy"]
 #: the cupy backend's kernels run on the CPU by tests/support/host_cupy.py (needs g++)
-ON_HOST = pytest.mark.skipif(host_cupy.COMPILER is None,
-                             reason="no host C++ compiler (g++) to run the GPU kernels on")
+ON_HOST = pytest.mark.skipif(
+    host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
+)
 ON_GPU = [pytest.mark.gpu, pytest.mark.skipif(not _CUPY_USABLE, reason=_CUPY_DETAIL)]
 #: the compiled backends each cross-backend test runs on: numba; cupy's kernels on the
 #: host (everywhere with g++) and on a GPU (where there is one)
-COMPILED = ["numba", pytest.param("cupy-host", marks=ON_HOST),
-            pytest.param("cupy", marks=ON_GPU)]
+COMPILED = ["numba", pytest.param("cupy-host", marks=ON_HOST), pytest.param("cupy", marks=ON_GPU)]
 
 
 @pytest.fixture
@@ -40,6 +40,7 @@ def backend(request):
 
 
 # -- selection -------------------------------------------------------------------------
+
 
 def test_default_is_numba_when_importable(monkeypatch):
     monkeypatch.delenv("REFSIM_BACKEND", raising=False)
@@ -71,6 +72,7 @@ def test_bad_names_and_missing_backends_say_what_to_do(monkeypatch):
 
 # -- portable math -----------------------------------------------------------------------
 
+
 def _numba_loops(f, g):
     """A jitted loop writing the scalar twins ``f(x[i])`` and ``g(x[i])`` into two arrays."""
     import refsim.backends.numba.support  # noqa: F401 - registers the twins
@@ -80,13 +82,19 @@ def _numba_loops(f, g):
         for i in range(x.size):
             out_f[i] = f(x[i])
             out_g[i] = g(x[i])
+
     return both
 
 
 def test_fmath_is_bit_identical_in_numpy_and_numba_and_within_2_ulp():
     rng = np.random.default_rng(0)
-    x = np.concatenate([rng.uniform(-40, 40, 200_000), rng.uniform(-0.6, 0.6, 200_000),
-                        [0.0, -0.0, 1e-300, 0.5, -0.5, 709.7, 710.0, -745.0, -800.0]])
+    x = np.concatenate(
+        [
+            rng.uniform(-40, 40, 200_000),
+            rng.uniform(-0.6, 0.6, 200_000),
+            [0.0, -0.0, 1e-300, 0.5, -0.5, 709.7, 710.0, -745.0, -800.0],
+        ]
+    )
     e, r = np.empty_like(x), np.empty_like(x)
     _numba_loops(fmath.exp_scalar, fmath.exprel_scalar)(x, e, r)
     with np.errstate(over="ignore"):
@@ -119,6 +127,7 @@ def test_exprel_matches_expm1_over_z():
 
 # -- numba against numpy -----------------------------------------------------------------
 
+
 def _run(make, backend, duration_ms, monitors=None):
     with refsim.use_backend(backend):
         refsim.random.seed(1)
@@ -127,28 +136,41 @@ def _run(make, backend, duration_ms, monitors=None):
         if isinstance(net, COBANet):
             net.kick_start(1)
         with refsim.environ.context(dt=0.1 * pq.ms):
-            res = refsim.run(net, duration_ms * pq.ms, monitors=monitors(net) if monitors
-                             else {"spikes": net.pop})
+            res = refsim.run(
+                net,
+                duration_ms * pq.ms,
+                monitors=monitors(net) if monitors else {"spikes": net.pop},
+            )
     return net, res
 
 
 def _state_of(net):
-    return [net.pop.V.data.copy(), net.pop.last_spike_time.data.copy(),
-            net.E.syn.g.data.copy(), net.I.syn.g.data.copy()]
+    return [
+        net.pop.V.data.copy(),
+        net.pop.last_spike_time.data.copy(),
+        net.E.syn.g.data.copy(),
+        net.I.syn.g.data.copy(),
+    ]
 
 
-@pytest.mark.parametrize("make, duration_ms", [
-    (lambda: COBANet(4000, 1), 1000.0),
-    (lambda: CUBANet(4000, 1), 1000.0),
-    (lambda: COBANet(1000, 3), 300.0),
-], ids=["COBA 4000, 1 s", "CUBA 4000, 1 s", "COBA 1000"])
+@pytest.mark.parametrize(
+    "make, duration_ms",
+    [
+        (lambda: COBANet(4000, 1), 1000.0),
+        (lambda: CUBANet(4000, 1), 1000.0),
+        (lambda: COBANet(1000, 3), 300.0),
+    ],
+    ids=["COBA 4000, 1 s", "CUBA 4000, 1 s", "COBA 1000"],
+)
 @pytest.mark.parametrize("backend", COMPILED, indirect=True)
-def test_compiled_equals_numpy_bit_for_bit_on_the_benchmark_networks(backend, make,
-                                                                      duration_ms):
+def test_compiled_equals_numpy_bit_for_bit_on_the_benchmark_networks(backend, make, duration_ms):
     def monitors(net):
-        return {"spikes": net.pop,
-                "V": refsim.StateMonitor(net.pop.V, indices=[0, 7, 999], every=7),
-                "g": net.E.syn.g}
+        return {
+            "spikes": net.pop,
+            "V": refsim.StateMonitor(net.pop.V, indices=[0, 7, 999], every=7),
+            "g": net.E.syn.g,
+        }
+
     a_net, a = _run(make, backend, duration_ms, monitors)
     b_net, b = _run(make, "numpy", duration_ms, monitors)
     assert a.engine == backend and b.engine == "numpy"
@@ -167,8 +189,9 @@ def test_reruns_are_bit_identical_and_continue_like_one_run(backend):
     first, r1 = _run(lambda: CUBANet(2000, 4), backend, 200.0)
     again, r2 = _run(lambda: CUBANet(2000, 4), backend, 200.0)
     assert np.array_equal(r1["spikes"].steps, r2["spikes"].steps)
-    assert all(np.array_equal(x, y) for x, y in zip(_state_of(first), _state_of(again),
-                                                      strict=True))
+    assert all(
+        np.array_equal(x, y) for x, y in zip(_state_of(first), _state_of(again), strict=True)
+    )
     assert r1.plan_s > 0 and r1.compile_s > 0 and r1.wall_s > 0  # timed apart
     # two runs of 100 ms == one of 200 ms
     with refsim.use_backend(backend):
@@ -214,8 +237,9 @@ def test_a_network_that_does_not_compile_warns_and_runs_numpy(backend):
     refsim.init_all_states(net)
     pop.add_current_input("ramp", lambda V: 0.0 * pq.uA)  # Python at every stage
     with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
-        with pytest.warns(backends.BackendFallbackWarning,
-                          match="current input 'ramp' does not compile"):
+        with pytest.warns(
+            backends.BackendFallbackWarning, match="current input 'ramp' does not compile"
+        ):
             res = refsim.run(net, 1 * pq.ms, monitors={"V": pop.V})
     assert res.engine.startswith(f"numpy ({backend} could not compile: ")
     assert res["V"].shape == (10, 3)
@@ -229,17 +253,28 @@ def test_a_monitor_the_loop_cannot_fill_runs_numpy_with_a_warning():
         net = refsim.Network()
         pop = net.population(refsim.LIF(10), current=20 * pq.mA)
         refsim.init_all_states(net)
-        with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms), \
-                warnings.catch_warnings(record=True) as caught:
+        with (
+            refsim.use_backend(backend),
+            refsim.environ.context(dt=0.1 * pq.ms),
+            warnings.catch_warnings(record=True) as caught,
+        ):
             warnings.simplefilter("always")
-            results[backend] = refsim.run(net, 1 * pq.ms, progress=False, monitors={
-                "mean": lambda pop=pop: pop.V.value.mean(), "spikes": pop})
-        messages = [str(w.message) for w in caught
-                    if issubclass(w.category, backends.BackendFallbackWarning)]
+            results[backend] = refsim.run(
+                net,
+                1 * pq.ms,
+                progress=False,
+                monitors={"mean": lambda pop=pop: pop.V.value.mean(), "spikes": pop},
+            )
+        messages = [
+            str(w.message)
+            for w in caught
+            if issubclass(w.category, backends.BackendFallbackWarning)
+        ]
         assert len(messages) == (backend == "numba")
     res = results["numba"]
-    assert res.engine.startswith("numpy (numba could not compile: monitor 'mean' reads "
-                                 "something other than a state")
+    assert res.engine.startswith(
+        "numpy (numba could not compile: monitor 'mean' reads something other than a state"
+    )
     assert res["mean"].shape == (10,) and res["mean"][-1] > res["mean"][0]
     assert np.array_equal(res["mean"].magnitude, results["numpy"]["mean"].magnitude)
 
@@ -257,8 +292,12 @@ def test_a_plain_step_function_runs_numpy_without_warning():
 def test_network_declaration_errors_name_the_problem():
     net = refsim.Network()
     pop = refsim.LIF(10)
-    proj = refsim.AlignPostProj(comm=refsim.EventFixedProb(4, 10, 2, 1 * pq.mS, seed=0),
-                                syn=refsim.Expon.desc(10), out=refsim.CUBA.desc(), post=pop)
+    proj = refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(4, 10, 2, 1 * pq.mS, seed=0),
+        syn=refsim.Expon.desc(10),
+        out=refsim.CUBA.desc(),
+        post=pop,
+    )
     with pytest.raises(ValueError, match="is not a population of this network"):
         net.project(proj, pop)
     net.population(pop)
@@ -278,26 +317,47 @@ def _mixed_network(seed: int = 5):
     rng = np.random.default_rng(seed)
     n_a, n_b = 5000, 700
     net = refsim.Network()
-    a = refsim.LIFRef(n_a, R=1.0 * pq.MOhm, tau=rng.uniform(10.0, 30.0, n_a) * pq.ms,
-                      tau_ref=2.0 * pq.ms, V_rest=-60.0 * pq.mV,
-                      V_th=rng.uniform(-52.0, -48.0, n_a) * pq.mV, V_reset=-65.0 * pq.mV,
-                      V_initializer=refsim.init.Uniform(-65.0, -48.0, unit=pq.mV))
-    b = refsim.LIF(n_b, R=1.0 * pq.MOhm, tau=15.0 * pq.ms, V_rest=-60.0 * pq.mV,
-                   V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV, spk_reset="hard",
-                   V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV))
+    a = refsim.LIFRef(
+        n_a,
+        R=1.0 * pq.MOhm,
+        tau=rng.uniform(10.0, 30.0, n_a) * pq.ms,
+        tau_ref=2.0 * pq.ms,
+        V_rest=-60.0 * pq.mV,
+        V_th=rng.uniform(-52.0, -48.0, n_a) * pq.mV,
+        V_reset=-65.0 * pq.mV,
+        V_initializer=refsim.init.Uniform(-65.0, -48.0, unit=pq.mV),
+    )
+    b = refsim.LIF(
+        n_b,
+        R=1.0 * pq.MOhm,
+        tau=15.0 * pq.ms,
+        V_rest=-60.0 * pq.mV,
+        V_th=-50.0 * pq.mV,
+        V_reset=-60.0 * pq.mV,
+        spk_reset="hard",
+        V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV),
+    )
     W = sp.random(n_a, n_b, density=0.02, format="csr", random_state=seed) * 3.0
-    a_to_b = refsim.AlignPostProj(comm=refsim.SparseLinear(W, unit=pq.nS),
-                                  syn=refsim.Expon.desc(n_b, tau=5.0 * pq.ms),
-                                  out=refsim.COBA.desc(E=0.0 * pq.mV), post=b)
-    b_to_a = refsim.AlignPostProj(comm=refsim.EventFixedProb(n_b, n_a, 0.05, -0.4 * pq.nA,
-                                                             seed=seed),
-                                  syn=refsim.Expon.desc(n_a, tau=8.0 * pq.ms, g_initializer=(
-                                      refsim.init.Constant(0.0 * pq.nA))),
-                                  out=refsim.CUBA.desc(scale=1.0), post=a)
-    a_to_a = refsim.AlignPostProj(comm=refsim.EventFixedProb(n_a, n_a, 0.01, 0.5 * pq.nS,
-                                                             seed=seed + 1),
-                                  syn=refsim.Expon.desc(n_a, tau=3.0 * pq.ms),
-                                  out=refsim.COBA.desc(E=0.0 * pq.mV), post=a)
+    a_to_b = refsim.AlignPostProj(
+        comm=refsim.SparseLinear(W, unit=pq.nS),
+        syn=refsim.Expon.desc(n_b, tau=5.0 * pq.ms),
+        out=refsim.COBA.desc(E=0.0 * pq.mV),
+        post=b,
+    )
+    b_to_a = refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(n_b, n_a, 0.05, -0.4 * pq.nA, seed=seed),
+        syn=refsim.Expon.desc(
+            n_a, tau=8.0 * pq.ms, g_initializer=(refsim.init.Constant(0.0 * pq.nA))
+        ),
+        out=refsim.CUBA.desc(scale=1.0),
+        post=a,
+    )
+    a_to_a = refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(n_a, n_a, 0.01, 0.5 * pq.nS, seed=seed + 1),
+        syn=refsim.Expon.desc(n_a, tau=3.0 * pq.ms),
+        out=refsim.COBA.desc(E=0.0 * pq.mV),
+        post=a,
+    )
     net.population(a, current=rng.uniform(9.0, 13.0, n_a) * pq.nA)
     net.population(b, current=9.5 * pq.nA)
     net.project(a_to_b, a)
@@ -326,8 +386,7 @@ def test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_block
             assert sorted(pl.feed_uniform) == [False, True, True]
         with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
             res = refsim.run(net, 150 * pq.ms, monitors={"a": a, "b": b}, progress=False)
-        results[backend] = (res, a.V.data.copy(), b.V.data.copy(),
-                            a.last_spike_time.data.copy())
+        results[backend] = (res, a.V.data.copy(), b.V.data.copy(), a.last_spike_time.data.copy())
     (ra, *sa), (rb, *sb) = results[compiled], results["numpy"]
     assert ra.engine == compiled and rb.engine == "numpy"
     assert ra["a"].count > 500 and ra["b"].count > 100  # both populations are active
@@ -347,20 +406,37 @@ def _repeated_targets_network():
     n = 64
     cols, weights = [], []
     for pre in range(n):  # five synapses a row, three of them onto one target
-        cols += [(pre * 7 + 5) % n, (pre * 3 + 1) % n, (pre * 7 + 5) % n, (pre * 11) % n,
-                 (pre * 7 + 5) % n]
+        cols += [
+            (pre * 7 + 5) % n,
+            (pre * 3 + 1) % n,
+            (pre * 7 + 5) % n,
+            (pre * 11) % n,
+            (pre * 7 + 5) % n,
+        ]
         weights += [1e16, 0.3, 1.0, 0.2, -1e16]
     # from (data, indices, indptr): scipy keeps this storage order (from COO it would sum
     # the repeated targets)
-    W = sp.csr_matrix((np.array(weights), np.array(cols, dtype=np.int32),
-                       np.arange(0, 5 * n + 1, 5)), shape=(n, n))
-    pop = refsim.LIF(n, R=1.0 * pq.MOhm, tau=10.0 * pq.ms, V_rest=-60.0 * pq.mV,
-                     V_th=-50.0 * pq.mV, V_reset=-60.0 * pq.mV,
-                     V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV))
-    proj = refsim.AlignPostProj(comm=refsim.SparseLinear(W, unit=pq.nA),
-                                syn=refsim.Expon.desc(n, tau=5.0 * pq.ms, g_initializer=(
-                                    refsim.init.Constant(0.0 * pq.nA))),
-                                out=refsim.CUBA.desc(scale=1.0), post=pop)
+    W = sp.csr_matrix(
+        (np.array(weights), np.array(cols, dtype=np.int32), np.arange(0, 5 * n + 1, 5)),
+        shape=(n, n),
+    )
+    pop = refsim.LIF(
+        n,
+        R=1.0 * pq.MOhm,
+        tau=10.0 * pq.ms,
+        V_rest=-60.0 * pq.mV,
+        V_th=-50.0 * pq.mV,
+        V_reset=-60.0 * pq.mV,
+        V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV),
+    )
+    proj = refsim.AlignPostProj(
+        comm=refsim.SparseLinear(W, unit=pq.nA),
+        syn=refsim.Expon.desc(
+            n, tau=5.0 * pq.ms, g_initializer=(refsim.init.Constant(0.0 * pq.nA))
+        ),
+        out=refsim.CUBA.desc(scale=1.0),
+        post=pop,
+    )
     net = refsim.Network()
     net.population(pop, current=11.0 * pq.nA)
     net.project(proj, pop)
@@ -419,8 +495,8 @@ def test_spike_lists_read_eight_flags_at_a_time_and_miss_none(lo, hi):
     count = propagate._list_fired(spk, fired, lo, hi)
     expected = np.flatnonzero(spk[lo:hi]) + lo
     assert count == expected.size
-    assert fired[lo:lo + count].tolist() == expected.tolist()
-    assert np.all(fired[:lo] == -1) and np.all(fired[lo + count:] == -1)
+    assert fired[lo : lo + count].tolist() == expected.tolist()
+    assert np.all(fired[:lo] == -1) and np.all(fired[lo + count :] == -1)
 
 
 def test_array_tables_give_the_arrays_back_in_the_loop_and_refuse_other_layouts():
@@ -430,8 +506,11 @@ def test_array_tables_give_the_arrays_back_in_the_loop_and_refuse_other_layouts(
 
     @numba.njit
     def touch(vectors, matrices, cubes):
-        v, m, c = vector_at(vectors, 1, np.float64), matrix_at(matrices, 0, np.int32), \
-            cube_at(cubes, 0, np.float64)
+        v, m, c = (
+            vector_at(vectors, 1, np.float64),
+            matrix_at(matrices, 0, np.int32),
+            cube_at(cubes, 0, np.float64),
+        )
         v[2] += 1.0
         m[1, 2] = 7
         c[1, 0, 1] = 5.0
@@ -440,14 +519,20 @@ def test_array_tables_give_the_arrays_back_in_the_loop_and_refuse_other_layouts(
     vectors = [np.zeros(3), np.arange(5.0)]
     matrices = [np.zeros((2, 3), dtype=np.int32)]
     cubes = [np.zeros((2, 1, 4))]
-    sizes = touch(array_table(vectors, np.float64, 1), array_table(matrices, np.int32, 2),
-                  array_table(cubes, np.float64, 3))
+    sizes = touch(
+        array_table(vectors, np.float64, 1),
+        array_table(matrices, np.int32, 2),
+        array_table(cubes, np.float64, 3),
+    )
     assert sizes == (5, 2, 3, 4)
     assert vectors[1].tolist() == [0.0, 1.0, 3.0, 3.0, 4.0]  # views: written in place
     assert matrices[0][1, 2] == 7 and cubes[0][1, 0, 1] == 5.0
     assert array_table([], np.float64, 1).shape == (0, 4)
-    with pytest.raises(TypeError, match=r"item 0 is a 1-d float32 array \(C-contiguous: "
-                                        r"True\); expected a C-contiguous 1-d float64 array"):
+    with pytest.raises(
+        TypeError,
+        match=r"item 0 is a 1-d float32 array \(C-contiguous: "
+        r"True\); expected a C-contiguous 1-d float64 array",
+    ):
         array_table([np.zeros(3, dtype=np.float32)], np.float64, 1)
     with pytest.raises(TypeError, match="C-contiguous: False"):
         array_table([np.zeros((3, 4))[:, 1:]], np.float64, 2)
@@ -479,8 +564,9 @@ def test_which_populations_take_the_one_pass_cuba_kernel():
         refsim.init_all_states(net)
         pl = numba_backend.plan(net)
         o0, o1 = pl.out_start[p], pl.out_start[p + 1]
-        return synapses._cuba_rows(p, pl.pop_syn_kind[p], pl.feed_pop, pl.feed_row,
-                                        pl.out_row, pl.out_kind, o0, o1)
+        return synapses._cuba_rows(
+            p, pl.pop_syn_kind[p], pl.feed_pop, pl.feed_row, pl.out_row, pl.out_kind, o0, o1
+        )
 
     refsim.random.seed(1)
     assert feeds_of(CUBANet(400, 1)) == (0, 1)
@@ -490,9 +576,21 @@ def test_which_populations_take_the_one_pass_cuba_kernel():
     assert feeds_of(net, 0) == (-1, -1)  # a CUBA and a COBA output
 
 
-@pytest.mark.parametrize("V_th, V_reset", [
-    (-50.0, -60.0), (-50.0, -52.0), (0.0, -2.0), (0.0, -3.0), (0.0, -1.0), (5.0, 4.0),
-    (0.0, -1e300), (0.0, -1.7e308), (1e-310, -1.9e-310), (1e-320, 0.0)])
+@pytest.mark.parametrize(
+    "V_th, V_reset",
+    [
+        (-50.0, -60.0),
+        (-50.0, -52.0),
+        (0.0, -2.0),
+        (0.0, -3.0),
+        (0.0, -1.0),
+        (5.0, 4.0),
+        (0.0, -1e300),
+        (0.0, -1.7e308),
+        (1e-310, -1.9e-310),
+        (1e-320, 0.0),
+    ],
+)
 def test_the_cuba_pass_spike_test_without_division_equals_spike_scalar(V_th, V_reset):
     """``V - V_th >= spike_floor(V_th, V_reset)`` is ``spike_scalar``'s
     ``(V - V_th) / (V_th - V_reset) >= 0`` for every V: near the threshold, at subnormal
@@ -505,15 +603,32 @@ def test_the_cuba_pass_spike_test_without_division_equals_spike_scalar(V_th, V_r
     assert floor <= 0.0
     rng = np.random.default_rng(0)
     tiny = 5e-324
-    x = np.concatenate([rng.normal(0.0, 10.0, 2000), rng.normal(0.0, 1e-300, 200),
-                        [0.0, -0.0, tiny, -tiny, -2 * tiny, -3 * tiny, -5 * tiny, np.inf,
-                         -np.inf, np.nan, floor, np.nextafter(floor, -np.inf),
-                         np.nextafter(floor, np.inf)]])
-    V = np.concatenate([V_th + x, [V_th, np.nextafter(V_th, np.inf),
-                                   np.nextafter(V_th, -np.inf)]])
+    x = np.concatenate(
+        [
+            rng.normal(0.0, 10.0, 2000),
+            rng.normal(0.0, 1e-300, 200),
+            [
+                0.0,
+                -0.0,
+                tiny,
+                -tiny,
+                -2 * tiny,
+                -3 * tiny,
+                -5 * tiny,
+                np.inf,
+                -np.inf,
+                np.nan,
+                floor,
+                np.nextafter(floor, -np.inf),
+                np.nextafter(floor, np.inf),
+            ],
+        ]
+    )
+    V = np.concatenate([V_th + x, [V_th, np.nextafter(V_th, np.inf), np.nextafter(V_th, -np.inf)]])
     with np.errstate(all="ignore"):
-        expected = np.array([bool(spike_scalar(np.float64(v), np.float64(V_th),
-                                               np.float64(V_reset))) for v in V])
+        expected = np.array(
+            [bool(spike_scalar(np.float64(v), np.float64(V_th), np.float64(V_reset))) for v in V]
+        )
         got = V - V_th >= floor
     assert np.array_equal(got, expected)
     assert 100 < expected.sum() < V.size - 100
@@ -540,16 +655,52 @@ def test_the_general_lif_pass_tests_spikes_against_the_floor_as_spike_scalar_doe
 
     V_th, V_reset, t = 0.0, -10.0, 3.0  # V_th = 0: subnormal distances are representable
     tiny = 5e-324
-    V_r = np.concatenate([np.random.default_rng(0).normal(0.0, 1e-13, 500),
-                          [0.0, -0.0, -tiny, -4 * tiny, -5 * tiny, -6 * tiny, -10 * tiny,
-                           np.inf, -np.inf, np.nan]])
+    V_r = np.concatenate(
+        [
+            np.random.default_rng(0).normal(0.0, 1e-13, 500),
+            [
+                0.0,
+                -0.0,
+                -tiny,
+                -4 * tiny,
+                -5 * tiny,
+                -6 * tiny,
+                -10 * tiny,
+                np.inf,
+                -np.inf,
+                np.nan,
+            ],
+        ]
+    )
     n = V_r.size
     spikes = {}
     for floor in (spike_floor(V_th, V_reset), np.nan):  # the floor, and the division
         v, spk, flag = np.zeros(n), np.zeros(n, dtype=np.bool_), np.zeros(n)
         last = np.full(n, t)  # spiked now: held
-        _integrate(0, 0, n, v, last, flag, spk, 1.0, 10.0, V_th, V_reset, -52.0, 5.0, True,
-                   V_r.copy(), np.zeros(n), np.zeros(n), 1.0, floor, t, 0.1, False)
+        _integrate(
+            0,
+            0,
+            n,
+            v,
+            last,
+            flag,
+            spk,
+            1.0,
+            10.0,
+            V_th,
+            V_reset,
+            -52.0,
+            5.0,
+            True,
+            V_r.copy(),
+            np.zeros(n),
+            np.zeros(n),
+            1.0,
+            floor,
+            t,
+            0.1,
+            False,
+        )
         assert np.array_equal(v, V_r, equal_nan=True)
         spikes[floor == floor] = spk
     with np.errstate(all="ignore"):
@@ -586,8 +737,7 @@ def test_rows_sorted_by_target_keep_repeated_targets_in_order_and_cut_per_thread
     indptr = np.array([0, 5, 5, 8], dtype=np.int64)
     indices = np.array([9, 2, 9, 0, 9, 7, 3, 5], dtype=np.int32)
     weights = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
-    sorted_indices, sorted_weights = prepare._sorted_rows(indptr, indices, weights,
-                                                                False)
+    sorted_indices, sorted_weights = prepare._sorted_rows(indptr, indices, weights, False)
     assert sorted_indices.tolist() == [0, 2, 9, 9, 9, 3, 5, 7]
     assert sorted_weights.tolist() == [4.0, 2.0, 1.0, 3.0, 5.0, 7.0, 8.0, 6.0]
     assert indices.tolist() == [9, 2, 9, 0, 9, 7, 3, 5]  # the matrix's own arrays untouched
@@ -606,6 +756,7 @@ def test_rows_sorted_by_target_keep_repeated_targets_in_order_and_cut_per_thread
 
 # -- every compiled neuron model, in a network and on the golden cases ------------------
 
+
 def _u0():
     return refsim.init.Constant(-13.0 * pq.mV / pq.ms)
 
@@ -615,21 +766,44 @@ def _u0():
 #: dimensionless FitzHughNagumo and HindmarshRose take no COBA/CUBA output: their golden
 #: cases below run them compiled.
 MODEL_NETWORKS = {
-    "LIF": (refsim.LIF, dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                             V_rest=-60 * pq.mV), 12 * pq.mA),
-    "LIFRef": (refsim.LIFRef, dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                                   V_rest=-60 * pq.mV, tau_ref=2 * pq.ms), 12 * pq.mA),
-    "ALIF": (refsim.ALIF, dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                               V_rest=-60 * pq.mV, beta=2 * pq.mV), 20 * pq.mA),
+    "LIF": (
+        refsim.LIF,
+        dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV, V_rest=-60 * pq.mV),
+        12 * pq.mA,
+    ),
+    "LIFRef": (
+        refsim.LIFRef,
+        dict(
+            tau=10 * pq.ms,
+            V_th=-50 * pq.mV,
+            V_reset=-60 * pq.mV,
+            V_rest=-60 * pq.mV,
+            tau_ref=2 * pq.ms,
+        ),
+        12 * pq.mA,
+    ),
+    "ALIF": (
+        refsim.ALIF,
+        dict(
+            tau=10 * pq.ms,
+            V_th=-50 * pq.mV,
+            V_reset=-60 * pq.mV,
+            V_rest=-60 * pq.mV,
+            beta=2 * pq.mV,
+        ),
+        20 * pq.mA,
+    ),
     "ExpIF": (refsim.ExpIF, dict(spk_reset="hard", V_th=-50 * pq.mV), 8 * pq.mA),
     "ExpIFRef": (refsim.ExpIFRef, dict(spk_reset="hard", ref_var=True), 8 * pq.mA),
     "AdExIF": (refsim.AdExIF, dict(a=0.05 * pq.S, b=2 * pq.mA, spk_reset="hard"), 8 * pq.mA),
-    "AdExIFRef": (refsim.AdExIFRef, dict(a=0.05 * pq.S, b=2 * pq.mA, tau_ref=2 * pq.ms),
-                  8 * pq.mA),
+    "AdExIFRef": (refsim.AdExIFRef, dict(a=0.05 * pq.S, b=2 * pq.mA, tau_ref=2 * pq.ms), 8 * pq.mA),
     "QuaIF": (refsim.QuaIF, dict(spk_reset="hard", V_th=-40 * pq.mV), 8 * pq.mA),
     "AdQuaIF": (refsim.AdQuaIF, dict(a=0.05 * pq.S, b=2 * pq.mA, V_th=-40 * pq.mV), 8 * pq.mA),
-    "AdQuaIFRef": (refsim.AdQuaIFRef, dict(a=0.05 * pq.S, b=2 * pq.mA, V_th=-40 * pq.mV,
-                                           tau_ref=2 * pq.ms, ref_var=True), 8 * pq.mA),
+    "AdQuaIFRef": (
+        refsim.AdQuaIFRef,
+        dict(a=0.05 * pq.S, b=2 * pq.mA, V_th=-40 * pq.mV, tau_ref=2 * pq.ms, ref_var=True),
+        8 * pq.mA,
+    ),
     "Izhikevich": (refsim.Izhikevich, dict(u_initializer=_u0()), 5 * pq.mV / pq.ms),
     "Gif": (refsim.Gif, dict(A1=2 * pq.mA, R2=0.5, A2=-1 * pq.mA), 1.2 * pq.mA),
     "GifRef": (refsim.GifRef, dict(a=0.001 / pq.ms, A2=-0.5 * pq.mA, ref_var=True), 1.5 * pq.mA),
@@ -637,12 +811,21 @@ MODEL_NETWORKS = {
     "WangBuzsakiHH": (refsim.WangBuzsakiHH, dict(), 2 * pq.uA),
     "MorrisLecar": (refsim.MorrisLecar, dict(), 150 * pq.uA),
     "IF": (refsim.IF, dict(tau=10 * pq.ms, V_th=10 * pq.mV, spk_reset="hard"), 15 * pq.mA),
-    "CubaLIF": (refsim.CubaLIF, dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                                     V_rest=-60 * pq.mV), 12 * pq.mA),
-    "CobaLIF": (refsim.CobaLIF, dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                                     V_rest=-60 * pq.mV), 12 * pq.mA),
-    "IzhikevichRef": (refsim.IzhikevichRef, dict(tau_ref=1 * pq.ms, u_initializer=_u0()),
-                      5 * pq.mV / pq.ms),
+    "CubaLIF": (
+        refsim.CubaLIF,
+        dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV, V_rest=-60 * pq.mV),
+        12 * pq.mA,
+    ),
+    "CobaLIF": (
+        refsim.CobaLIF,
+        dict(tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV, V_rest=-60 * pq.mV),
+        12 * pq.mA,
+    ),
+    "IzhikevichRef": (
+        refsim.IzhikevichRef,
+        dict(tau_ref=1 * pq.ms, u_initializer=_u0()),
+        5 * pq.mV / pq.ms,
+    ),
 }
 
 
@@ -653,14 +836,28 @@ def _model_network(cls, params, current, n=200, n_exc=160, seed=1, weights=(0.00
     refsim.random.seed(seed)  # HH draws its initial potential (and gates) from it
     net = refsim.Network()
     pop = net.population(cls(n, **params), current=current)
-    net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n_exc, n, 0.1, weights[0] * pq.mS, seed=seed),
-        syn=refsim.Expon.desc(n, tau=5 * pq.ms), out=refsim.COBA.desc(E=0 * pq.mV),
-        post=pop), pre=pop, start=0, stop=n_exc)
-    net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, weights[1] * pq.mS, seed=seed + 1),
-        syn=refsim.Expon.desc(n, tau=10 * pq.ms), out=refsim.CUBA.desc(), post=pop),
-        pre=pop, start=n_exc, stop=n)
+    net.project(
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n_exc, n, 0.1, weights[0] * pq.mS, seed=seed),
+            syn=refsim.Expon.desc(n, tau=5 * pq.ms),
+            out=refsim.COBA.desc(E=0 * pq.mV),
+            post=pop,
+        ),
+        pre=pop,
+        start=0,
+        stop=n_exc,
+    )
+    net.project(
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n - n_exc, n, 0.1, weights[1] * pq.mS, seed=seed + 1),
+            syn=refsim.Expon.desc(n, tau=10 * pq.ms),
+            out=refsim.CUBA.desc(),
+            post=pop,
+        ),
+        pre=pop,
+        start=n_exc,
+        stop=n,
+    )
     refsim.init_all_states(net)
     pop.V.value = np.random.default_rng(seed).uniform(-70.0, -55.0, n) * pq.mV
     return net, pop
@@ -702,19 +899,29 @@ def _assert_same_states(a_states, b_states, at_least: int) -> None:
 #: weights are small enough that the explicit methods stay stable at dt = 0.01 ms), or
 #: with the direct input alone (None: the dimensionless models take no output)
 EXPLICIT_NETWORKS = {
-    "ExpIF": (0.001, -0.01), "ExpIFRef": (0.001, -0.01), "AdExIF": (0.001, -0.01),
-    "AdExIFRef": (0.001, -0.01), "QuaIF": (0.001, -0.01), "AdQuaIF": (0.001, -0.01),
-    "AdQuaIFRef": (0.001, -0.01), "Izhikevich": (0.001, -0.01),
-    "IzhikevichRef": (0.001, -0.01), "HH": (3e-5, -3e-5), "WangBuzsakiHH": (3e-5, -3e-5),
-    "MorrisLecar": (3e-5, -3e-5), "FitzHughNagumo": None, "HindmarshRose": None,
+    "ExpIF": (0.001, -0.01),
+    "ExpIFRef": (0.001, -0.01),
+    "AdExIF": (0.001, -0.01),
+    "AdExIFRef": (0.001, -0.01),
+    "QuaIF": (0.001, -0.01),
+    "AdQuaIF": (0.001, -0.01),
+    "AdQuaIFRef": (0.001, -0.01),
+    "Izhikevich": (0.001, -0.01),
+    "IzhikevichRef": (0.001, -0.01),
+    "HH": (3e-5, -3e-5),
+    "WangBuzsakiHH": (3e-5, -3e-5),
+    "MorrisLecar": (3e-5, -3e-5),
+    "FitzHughNagumo": None,
+    "HindmarshRose": None,
 }
 
 
 def _explicit_network(model, method, n=200):
     if EXPLICIT_NETWORKS[model] is not None:
         cls, params, current = MODEL_NETWORKS[model]
-        return _model_network(cls, dict(params, method=method), current,
-                              weights=EXPLICIT_NETWORKS[model])
+        return _model_network(
+            cls, dict(params, method=method), current, weights=EXPLICIT_NETWORKS[model]
+        )
     net = refsim.Network()
     pop = net.population(getattr(refsim, model)(n, method=method), current=0.8)
     refsim.init_all_states(net)
@@ -757,8 +964,9 @@ def test_model_passes_equal_numpy_over_blocks(model, per_neuron):
         params = dict(params, **{name: (getattr(cls(1).p, name) + spread) * pq.mV})  # mV
     results = {}
     for engine in ("numba", "numpy"):
-        net, pop = _model_network(cls, params, current, n=n, n_exc=n * 4 // 5,
-                                  weights=(1e-4, -1e-3))
+        net, pop = _model_network(
+            cls, params, current, n=n, n_exc=n * 4 // 5, weights=(1e-4, -1e-3)
+        )
         if engine == "numba":
             assert list(numba_backend.plan(net).narrow) == [not per_neuron]
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
@@ -774,23 +982,28 @@ def test_model_passes_equal_numpy_over_blocks(model, per_neuron):
 def _golden_neuron_cases():
     from refsim.validation import golden_cases, golden_data
 
-    return [name for name in golden_data.case_names() if name.split("_")[0] == "neuron"
-            and len(name.split("_")) >= 3 and name.split("_")[1] in golden_cases.NEURONS]
+    return [
+        name
+        for name in golden_data.case_names()
+        if name.split("_")[0] == "neuron"
+        and len(name.split("_")) >= 3
+        and name.split("_")[1] in golden_cases.NEURONS
+    ]
 
 
 def test_the_golden_neuron_cases_of_every_compiled_model_run_compiled():
     from refsim.backends.plan import NEURON_KINDS
 
-    compiled = [n for n in _golden_neuron_cases()
-                if getattr(refsim, n.split("_")[1]) in NEURON_KINDS]
+    compiled = [
+        n for n in _golden_neuron_cases() if getattr(refsim, n.split("_")[1]) in NEURON_KINDS
+    ]
     assert len(compiled) == 59  # every one
     assert {n.split("_")[1] for n in compiled} == {c.__name__ for c in NEURON_KINDS}
 
 
 @pytest.mark.parametrize("backend", COMPILED, indirect=True)
 @pytest.mark.parametrize("name", _golden_neuron_cases())
-def test_golden_neuron_case_as_a_compiled_network_equals_numpy_and_the_recording(name,
-                                                                                   backend):
+def test_golden_neuron_case_as_a_compiled_network_equals_numpy_and_the_recording(name, backend):
     from refsim.validation import golden_cases
 
     with refsim.use_backend(backend), warnings.catch_warnings():
@@ -828,21 +1041,38 @@ def test_the_gpu_plan_takes_every_model_and_gives_the_kernels_the_plans_codes():
 
 
 #: the names of the plan's neuron kinds, as the kernels spell them (REFSIM_<name>_KIND)
-_KIND_NAMES = {0: "LIF", 1: "ALIF", 2: "EXPIF", 3: "ADEX", 4: "QUAIF", 5: "ADQUAIF",
-               6: "IZHIKEVICH", 7: "IF", 8: "CUBALIF", 9: "COBALIF", 10: "GIF", 11: "HH",
-               12: "WANG_BUZSAKI", 13: "MORRIS_LECAR", 14: "FITZHUGH_NAGUMO",
-               15: "HINDMARSH_ROSE"}
+_KIND_NAMES = {
+    0: "LIF",
+    1: "ALIF",
+    2: "EXPIF",
+    3: "ADEX",
+    4: "QUAIF",
+    5: "ADQUAIF",
+    6: "IZHIKEVICH",
+    7: "IF",
+    8: "CUBALIF",
+    9: "COBALIF",
+    10: "GIF",
+    11: "HH",
+    12: "WANG_BUZSAKI",
+    13: "MORRIS_LECAR",
+    14: "FITZHUGH_NAGUMO",
+    15: "HINDMARSH_ROSE",
+}
 
 
 #: DualExpon in every form (normalised, not, equal time constants) beside Expon
 SYNAPSE_PAIRS = {
     "DualExpon, normalised and not": (
         lambda n: refsim.DualExpon.desc(n, tau_decay=5 * pq.ms, tau_rise=1 * pq.ms),
-        lambda n: refsim.DualExpon.desc(n, tau_decay=10 * pq.ms, tau_rise=0.5 * pq.ms,
-                                        normalize=False)),
+        lambda n: refsim.DualExpon.desc(
+            n, tau_decay=10 * pq.ms, tau_rise=0.5 * pq.ms, normalize=False
+        ),
+    ),
     "DualExpon with equal taus, Expon": (
         lambda n: refsim.DualExpon.desc(n, tau_decay=3 * pq.ms, tau_rise=3 * pq.ms),
-        lambda n: refsim.Expon.desc(n, tau=10 * pq.ms)),
+        lambda n: refsim.Expon.desc(n, tau=10 * pq.ms),
+    ),
 }
 
 
@@ -850,8 +1080,10 @@ def _lif_target(n, current):
     """A network of ``n`` LIF neurons (tau 10 ms, threshold -50 mV, reset and rest -60 mV)
     under a constant ``current``."""
     net = refsim.Network()
-    pop = net.population(refsim.LIF(n, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                                    V_rest=-60 * pq.mV), current=current)
+    pop = net.population(
+        refsim.LIF(n, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV, V_rest=-60 * pq.mV),
+        current=current,
+    )
     return net, pop
 
 
@@ -861,9 +1093,17 @@ def _inhibit_and_start(net, pop, syn, n_exc, seed):
     delay's buffer needs) and random potentials."""
     n = pop.num
     out = refsim.CUBA.desc() if isinstance(syn, refsim.module.Describer) else refsim.CUBA()
-    i = net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.2 * pq.mS, seed=seed + 1),
-        syn=syn, out=out, post=pop), pre=pop, start=n_exc, stop=n)
+    i = net.project(
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -0.2 * pq.mS, seed=seed + 1),
+            syn=syn,
+            out=out,
+            post=pop,
+        ),
+        pre=pop,
+        start=n_exc,
+        stop=n,
+    )
     with refsim.environ.context(dt=0.1 * pq.ms):
         refsim.init_all_states(net)
     pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
@@ -872,8 +1112,9 @@ def _inhibit_and_start(net, pop, syn, n_exc, seed):
 
 def _state_arrays(*parts):
     """Copies of every state of ``parts`` (populations, synapses, plasticity)."""
-    return [x.data.copy() for p in parts for x in vars(p).values()
-            if isinstance(x, refsim.module.State)]
+    return [
+        x.data.copy() for p in parts for x in vars(p).values() if isinstance(x, refsim.module.State)
+    ]
 
 
 def _synapse_network(exc, inh, n=300, n_exc=240, seed=1, own=False):
@@ -881,11 +1122,17 @@ def _synapse_network(exc, inh, n=300, n_exc=240, seed=1, own=False):
     makers): merged, or (``own``) each AlignPostProj given its own synapse and output
     instances, which it steps itself."""
     net, pop = _lif_target(n, 12 * pq.mA)
-    e = net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n_exc, n, 0.1, 0.01 * pq.mS, seed=seed),
-        syn=exc(n)() if own else exc(n),
-        out=refsim.COBA(E=0 * pq.mV) if own else refsim.COBA.desc(E=0 * pq.mV), post=pop),
-        pre=pop, start=0, stop=n_exc)
+    e = net.project(
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n_exc, n, 0.1, 0.01 * pq.mS, seed=seed),
+            syn=exc(n)() if own else exc(n),
+            out=refsim.COBA(E=0 * pq.mV) if own else refsim.COBA.desc(E=0 * pq.mV),
+            post=pop,
+        ),
+        pre=pop,
+        start=0,
+        stop=n_exc,
+    )
     return net, pop, e, _inhibit_and_start(net, pop, inh(n)() if own else inh(n), n_exc, seed)
 
 
@@ -901,11 +1148,14 @@ def test_dual_exponential_synapses_compile_bit_for_bit(pair, backend, own):
         net, pop, e, i = _synapse_network(*SYNAPSE_PAIRS[pair], own=own)
         assert e.merged == i.merged == (not own)
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
-            res = refsim.run(net, 200 * pq.ms, progress=False,
-                             monitors={"spikes": pop, "rise": e.syn.g_rise, "V": pop.V})
+            res = refsim.run(
+                net,
+                200 * pq.ms,
+                progress=False,
+                monitors={"spikes": pop, "rise": e.syn.g_rise, "V": pop.V},
+            )
         # the outputs hold the synapses' last output, to go on with the NumPy code
-        results[engine] = res, _state_arrays(pop, e.syn, i.syn) + [e.out._g.copy(),
-                                                                   i.out._g.copy()]
+        results[engine] = res, _state_arrays(pop, e.syn, i.syn) + [e.out._g.copy(), i.out._g.copy()]
     (a, a_states), (b, b_states) = results[backend], results["numpy"]
     _assert_same_spikes(a, b, more_than=1000, engine=backend)
     assert np.array_equal(a["rise"].magnitude, b["rise"].magnitude)
@@ -923,22 +1173,36 @@ def test_two_projections_stepping_one_synapse_do_not_compile_and_run_numpy():
     net, pop = _lif_target(50, 12 * pq.mA)
     syn, out = refsim.Expon(50, tau=5 * pq.ms), refsim.COBA(E=0 * pq.mV)
     for seed in (1, 2):
-        net.project(refsim.AlignPostProj(
-            comm=refsim.EventFixedProb(50, 50, 0.1, 0.01 * pq.mS, seed=seed), syn=syn,
-            out=out, post=pop), pre=pop)
+        net.project(
+            refsim.AlignPostProj(
+                comm=refsim.EventFixedProb(50, 50, 0.1, 0.01 * pq.mS, seed=seed),
+                syn=syn,
+                out=out,
+                post=pop,
+            ),
+            pre=pop,
+        )
     with refsim.environ.context(dt=0.1 * pq.ms):
         refsim.init_all_states(net)
     names = [proj.name for proj, *_ in net.feeds]
-    with pytest.raises(NotCompilable, match=rf"projections {names[0]} and {names[1]} both "
-                                            rf"step the synapse {syn.name}: does not "
-                                            "compile"):
+    with pytest.raises(
+        NotCompilable,
+        match=rf"projections {names[0]} and {names[1]} both "
+        rf"step the synapse {syn.name}: does not "
+        "compile",
+    ):
         numba_backend.plan(net)
-    with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms), \
-            pytest.warns(backends.BackendFallbackWarning, match="both step the synapse"):
+    with (
+        refsim.use_backend("numba"),
+        refsim.environ.context(dt=0.1 * pq.ms),
+        pytest.warns(backends.BackendFallbackWarning, match="both step the synapse"),
+    ):
         res = refsim.run(net, 5 * pq.ms, progress=False)
-    assert res.engine == ("numpy (numba could not compile: projections "
-                          f"{names[0]} and {names[1]} both step the synapse {syn.name}: does "
-                          "not compile)")
+    assert res.engine == (
+        "numpy (numba could not compile: projections "
+        f"{names[0]} and {names[1]} both step the synapse {syn.name}: does "
+        "not compile)"
+    )
 
 
 def test_compiling_processes_take_turns_through_the_cache_lock(tmp_path, monkeypatch):
@@ -950,15 +1214,19 @@ def test_compiling_processes_take_turns_through_the_cache_lock(tmp_path, monkeyp
     from refsim.backends.numba import cache
 
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
-    probe = ("import fcntl, sys\nh = open(sys.argv[1], 'a')\n"
-             "try:\n    fcntl.flock(h, fcntl.LOCK_EX | fcntl.LOCK_NB)\n    print('free')\n"
-             "except BlockingIOError:\n    print('held')\n")
+    probe = (
+        "import fcntl, sys\nh = open(sys.argv[1], 'a')\n"
+        "try:\n    fcntl.flock(h, fcntl.LOCK_EX | fcntl.LOCK_NB)\n    print('free')\n"
+        "except BlockingIOError:\n    print('held')\n"
+    )
     lock = str(tmp_path / "refsim_compile.lock")
     with cache._compile_lock():
-        inside = subprocess.run([sys.executable, "-c", probe, lock], capture_output=True,
-                                text=True, check=True).stdout.strip()
-    after = subprocess.run([sys.executable, "-c", probe, lock], capture_output=True,
-                           text=True, check=True).stdout.strip()
+        inside = subprocess.run(
+            [sys.executable, "-c", probe, lock], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    after = subprocess.run(
+        [sys.executable, "-c", probe, lock], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert (inside, after) == ("held", "free")
 
 
@@ -969,13 +1237,20 @@ PRE_PROJECTIONS = {
     "Expon": (lambda n: refsim.Expon(n, tau=5 * pq.ms), None, 20.0),
     "DualExpon + STP": (lambda n: refsim.DualExpon(n), lambda n: refsim.STP(n), 20.0),
     "DualExpon, equal taus": (
-        lambda n: refsim.DualExpon(n, tau_rise=3 * pq.ms, tau_decay=3 * pq.ms), None, 20.0),
+        lambda n: refsim.DualExpon(n, tau_rise=3 * pq.ms, tau_decay=3 * pq.ms),
+        None,
+        20.0,
+    ),
     "Alpha": (lambda n: refsim.Alpha(n, tau=4 * pq.ms), None, 20.0),
     "AMPA": (lambda n: refsim.AMPA(n), None, 20.0),
     "GABAa + STD": (lambda n: refsim.GABAa(n), lambda n: refsim.STD(n), 20.0),
     "BioNMDA + STP": (lambda n: refsim.BioNMDA(n), lambda n: refsim.STP(n), 20.0),
-    "AMPA + STD, delayed 0.25 ms": (lambda n: refsim.AMPA(n), lambda n: refsim.STD(n), 20.0,
-                                    0.25 * pq.ms),
+    "AMPA + STD, delayed 0.25 ms": (
+        lambda n: refsim.AMPA(n),
+        lambda n: refsim.STD(n),
+        20.0,
+        0.25 * pq.ms,
+    ),
 }
 
 
@@ -983,13 +1258,25 @@ def _pre_network(syn, stp, weight, delay=None, n=300, n_exc=240, seed=1):
     """LIF neurons driven above threshold; the excitatory ones feed all through an
     AlignPreProj (COBA, E = 0 mV), the inhibitory ones through a merged AlignPostProj."""
     net, pop = _lif_target(n, 11 * pq.mA)
-    e = net.project(refsim.AlignPreProj(
-        syn=syn(n_exc), stp=None if stp is None else stp(n_exc),
-        comm=refsim.EventFixedProb(n_exc, n, 0.1, weight, seed=seed),
-        out=refsim.COBA.desc(E=0 * pq.mV), post=pop, delay=delay), pre=pop, start=0,
-        stop=n_exc)
-    return net, pop, e, _inhibit_and_start(net, pop, refsim.Expon.desc(n, tau=10 * pq.ms),
-                                           n_exc, seed)
+    e = net.project(
+        refsim.AlignPreProj(
+            syn=syn(n_exc),
+            stp=None if stp is None else stp(n_exc),
+            comm=refsim.EventFixedProb(n_exc, n, 0.1, weight, seed=seed),
+            out=refsim.COBA.desc(E=0 * pq.mV),
+            post=pop,
+            delay=delay,
+        ),
+        pre=pop,
+        start=0,
+        stop=n_exc,
+    )
+    return (
+        net,
+        pop,
+        e,
+        _inhibit_and_start(net, pop, refsim.Expon.desc(n, tau=10 * pq.ms), n_exc, seed),
+    )
 
 
 @pytest.mark.parametrize("backend", COMPILED, indirect=True)
@@ -1000,8 +1287,9 @@ def test_align_pre_projections_compile_bit_for_bit(case, backend):
         net, pop, e, i = _pre_network(*PRE_PROJECTIONS[case])
         first_state = next(x for x in vars(e.syn).values() if isinstance(x, refsim.module.State))
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
-            res = refsim.run(net, 200 * pq.ms, progress=False,
-                             monitors={"spikes": pop, "pre": first_state})
+            res = refsim.run(
+                net, 200 * pq.ms, progress=False, monitors={"spikes": pop, "pre": first_state}
+            )
         states = _state_arrays(pop, e.syn, i.syn, *(() if e.stp is None else (e.stp,)))
         if e.delay is not None:  # its ring, and the row the next step writes
             states += [e.delay.buffer.data.copy(), np.array([e.delay.write_index])]
@@ -1028,16 +1316,28 @@ def test_align_pre_projections_that_do_not_compile_say_why():
     def net_with(*modules, **extra):
         net = refsim.Network()
         pop = net.population(refsim.LIF(4), current=20 * pq.mA)
-        net.project(refsim.AlignPreProj(*modules, syn=refsim.AMPA(4), comm=refsim.EventFixedProb(
-            4, 4, 0.5, 1.0, seed=1), out=refsim.COBA(E=0 * pq.mV), post=pop, **extra), pop)
+        net.project(
+            refsim.AlignPreProj(
+                *modules,
+                syn=refsim.AMPA(4),
+                comm=refsim.EventFixedProb(4, 4, 0.5, 1.0, seed=1),
+                out=refsim.COBA(E=0 * pq.mV),
+                post=pop,
+                **extra,
+            ),
+            pop,
+        )
         refsim.init_all_states(net)
         return net
 
     for planner in (numba_backend.plan, cupy_backend.plan):
         with pytest.raises(NotCompilable, match="AlignPreProj with modules does not compile"):
             planner(net_with(lambda spikes: spikes))
-        with pytest.raises(NotCompilable, match=r"AMPA and stp=STDLike does not compile "
-                                                r"\(synapses: Expon, DualExpon, Alpha, AMPA"):
+        with pytest.raises(
+            NotCompilable,
+            match=r"AMPA and stp=STDLike does not compile "
+            r"\(synapses: Expon, DualExpon, Alpha, AMPA",
+        ):
             planner(net_with(stp=type("STDLike", (refsim.STD,), {})(4)))
 
 
@@ -1052,17 +1352,42 @@ DELAYS = {
 
 def _delayed_network(delay, n=300, n_exc=240, seed=1):
     net = refsim.Network()
-    pop = net.population(refsim.LIFRef(n, tau=10 * pq.ms, V_th=-50 * pq.mV,
-                                       V_reset=-60 * pq.mV, V_rest=-60 * pq.mV,
-                                       tau_ref=2 * pq.ms), current=11 * pq.mA)
+    pop = net.population(
+        refsim.LIFRef(
+            n,
+            tau=10 * pq.ms,
+            V_th=-50 * pq.mV,
+            V_reset=-60 * pq.mV,
+            V_rest=-60 * pq.mV,
+            tau_ref=2 * pq.ms,
+        ),
+        current=11 * pq.mA,
+    )
     comm = refsim.EventFixedProb(n_exc, n, 0.1, 0.5 * pq.mS, seed=seed)
-    e = net.project(refsim.AlignPostProj(
-        comm=comm, syn=refsim.Expon.desc(n, tau=5 * pq.ms), out=refsim.COBA.desc(E=0 * pq.mV),
-        post=pop, delay=delay(comm.nnz)), pre=pop, start=0, stop=n_exc)
-    net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -2 * pq.mS, seed=seed + 1),
-        syn=refsim.Expon.desc(n, tau=10 * pq.ms), out=refsim.CUBA.desc(), post=pop,
-        delay=2 * pq.ms), pre=pop, start=n_exc, stop=n)
+    e = net.project(
+        refsim.AlignPostProj(
+            comm=comm,
+            syn=refsim.Expon.desc(n, tau=5 * pq.ms),
+            out=refsim.COBA.desc(E=0 * pq.mV),
+            post=pop,
+            delay=delay(comm.nnz),
+        ),
+        pre=pop,
+        start=0,
+        stop=n_exc,
+    )
+    net.project(
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n - n_exc, n, 0.1, -2 * pq.mS, seed=seed + 1),
+            syn=refsim.Expon.desc(n, tau=10 * pq.ms),
+            out=refsim.CUBA.desc(),
+            post=pop,
+            delay=2 * pq.ms,
+        ),
+        pre=pop,
+        start=n_exc,
+        stop=n,
+    )
     with refsim.environ.context(dt=0.1 * pq.ms):
         refsim.init_all_states(net)
     pop.V.value = np.random.default_rng(seed).uniform(-60.0, -50.0, n) * pq.mV
@@ -1077,8 +1402,13 @@ def test_delayed_projections_compile_bit_for_bit_and_continue_across_runs(delay,
         net, pop, e = _delayed_network(DELAYS[delay])
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
             first = refsim.run(net, 100 * pq.ms, progress=False, monitors={"spikes": pop})
-            second = refsim.run(net, 100 * pq.ms, t_start=first.next_t, progress=False,
-                                monitors={"spikes": pop, "g": e.syn.g})
+            second = refsim.run(
+                net,
+                100 * pq.ms,
+                t_start=first.next_t,
+                progress=False,
+                monitors={"spikes": pop, "g": e.syn.g},
+            )
         ring = e.delay.buffer.data.copy()
         where = e.delay.now if hasattr(e.delay, "now") else e.delay.write_index
         results[engine] = first, second, [pop.V.data.copy(), e.syn.g.data.copy(), ring], where

@@ -4,8 +4,9 @@ import host_cupy
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.skipif(host_cupy.COMPILER is None,
-                                reason="no host C++ compiler (g++) to run the GPU kernels on")
+pytestmark = pytest.mark.skipif(
+    host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
+)
 
 SOURCE = r"""
 extern "C" __global__ void take_a_ticket(const long long n, int *counter, int *order,
@@ -37,12 +38,18 @@ def test_a_launch_runs_every_thread_once_in_reverse_order():
 def test_a_mismatched_argument_names_the_parameter_and_both_types():
     counter, order = host_cupy.zeros(1, dtype=np.int32), host_cupy.zeros(4, dtype=np.int64)
     values = host_cupy.zeros(4)
-    with pytest.raises(TypeError, match=r"take_a_ticket: parameter order \(int \*\) takes a "
-                                        r"device array of int32; got ndarray of int64"):
+    with pytest.raises(
+        TypeError,
+        match=r"take_a_ticket: parameter order \(int \*\) takes a "
+        r"device array of int32; got ndarray of int64",
+    ):
         _kernel()((1,), (32,), (np.int64(4), counter, order, values, np.float64(1.0)))
     order = host_cupy.zeros(4, dtype=np.int32)
-    with pytest.raises(TypeError, match=r"parameter n \(long long\) takes a numpy int64 "
-                                        r"scalar; got int"):
+    with pytest.raises(
+        TypeError,
+        match=r"parameter n \(long long\) takes a numpy int64 "
+        r"scalar; got int",
+    ):
         _kernel()((1,), (32,), (4, counter, order, values, np.float64(1.0)))
     with pytest.raises(TypeError, match="take_a_ticket: 4 arguments for 5 parameters"):
         _kernel()((1,), (32,), (np.int64(4), counter, order, values))
@@ -54,8 +61,11 @@ def test_a_write_past_an_array_names_the_kernel_and_the_parameter():
     still count as intact."""
     counter, order = host_cupy.zeros(1, dtype=np.int32), host_cupy.zeros(6, dtype=np.int32)
     values = host_cupy.asarray(np.ones(8))
-    with pytest.raises(IndexError, match=r"take_a_ticket wrote out of the bounds of the array "
-                                         r"given as its parameter order"):
+    with pytest.raises(
+        IndexError,
+        match=r"take_a_ticket wrote out of the bounds of the array "
+        r"given as its parameter order",
+    ):
         _kernel()((1,), (8,), (np.int64(8), counter, order, values, np.float64(2.0)))
     assert host_cupy._root_intact(values) and host_cupy._root_intact(counter)
     assert np.array_equal(values.get(), np.full(8, 2.0))  # the arithmetic itself ran

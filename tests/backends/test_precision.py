@@ -24,9 +24,13 @@ except pytest.skip.Exception:  # numba missing: test_backends skips as a whole
 def _compiled_cases(name: str) -> list:
     """The names of ``test_backends.<name>``, or one skipped parameter without numba."""
     if cases is None:
-        return [pytest.param(None, marks=pytest.mark.skip(reason="the numba backend needs "
-                                                                  "numba installed"))]
+        return [
+            pytest.param(
+                None, marks=pytest.mark.skip(reason="the numba backend needs numba installed")
+            )
+        ]
     return list(getattr(cases, name))
+
 
 FLOAT32 = select("float32/*")
 
@@ -40,8 +44,11 @@ def test_float32_case(case):
 
 
 def test_every_golden_neuron_and_synapse_case_has_a_float32_case_and_a_table_row():
-    golden = {c.name.split("/", 1)[1] for c in select("golden/*")
-              if c.name.startswith(("golden/neuron_", "golden/syn_"))}
+    golden = {
+        c.name.split("/", 1)[1]
+        for c in select("golden/*")
+        if c.name.startswith(("golden/neuron_", "golden/syn_"))
+    }
     float32 = {c.name.split("/", 1)[1] for c in FLOAT32}
     assert len(golden) >= 80
     assert golden <= float32
@@ -50,7 +57,8 @@ def test_every_golden_neuron_and_synapse_case_has_a_float32_case_and_a_table_row
         one_step, V_mV, why = tolerance_row(model)
         assert 0 < one_step <= 3e-5 and 0 < V_mV <= 5e-2 and why
     assert sum(len(classes) for classes, *_ in FLOAT32_TABLE) == len(
-        {c for classes, *_ in FLOAT32_TABLE for c in classes})  # no model in two rows
+        {c for classes, *_ in FLOAT32_TABLE for c in classes}
+    )  # no model in two rows
 
 
 @pytest.mark.parametrize("bad", [16, 128, "32", True, 32.5])
@@ -76,13 +84,15 @@ def test_precision_is_float64_by_default_and_scoped_by_context():
 
 def test_float32_steps_stay_float32_and_round_each_step():
     with refsim.environ.context(precision=32):
-        n = refsim.init_all_states(refsim.LIF(2, tau=10 * pq.ms, V_th=-50 * pq.mV,
-                                              V_reset=-60 * pq.mV, V_rest=-60 * pq.mV))
+        n = refsim.init_all_states(
+            refsim.LIF(2, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV, V_rest=-60 * pq.mV)
+        )
         with refsim.environ.context(t=0 * pq.ms):
             spikes = n(np.array([3.0, 30.0]) * pq.mA)
     with refsim.environ.context(t=0 * pq.ms):
-        n64 = refsim.init_all_states(refsim.LIF(2, tau=10 * pq.ms, V_th=-50 * pq.mV,
-                                                V_reset=-60 * pq.mV, V_rest=-60 * pq.mV))
+        n64 = refsim.init_all_states(
+            refsim.LIF(2, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV, V_rest=-60 * pq.mV)
+        )
         n64(np.array([3.0, 30.0]) * pq.mA)
     assert n.V.data.dtype == np.float32 and spikes.dtype == np.float32
     # one step from exactly representable values: float32 within a few roundings of float64
@@ -107,18 +117,24 @@ def test_float32_weights_and_synaptic_sums():
     out = event_csr_propagate(comm.W, spikes)
     assert out.dtype == np.float32
     W64 = comm.W.astype(np.float64)  # the sum runs in float64, rounded once
-    np.testing.assert_array_equal(out, (spikes.astype(np.float64) @ W64.toarray())
-                                  .astype(np.float32))
+    np.testing.assert_array_equal(
+        out, (spikes.astype(np.float64) @ W64.toarray()).astype(np.float32)
+    )
 
 
 # -- float32 on the compiled backends ----------------------------------------------------
 
+
 def _float_states(*parts):
     """Every state of ``parts`` (and their children) but the event times (float64 as the
     clock), as ``{name: array}``."""
-    return {f"{node.name}.{key}": value.data for part in parts for node in part.nodes()
-            for key, value in vars(node).items() if isinstance(value, refsim.State)
-            and not value.is_event_time}
+    return {
+        f"{node.name}.{key}": value.data
+        for part in parts
+        for node in part.nodes()
+        for key, value in vars(node).items()
+        if isinstance(value, refsim.State) and not value.is_event_time
+    }
 
 
 def _is_float32_valued(x) -> bool:
@@ -138,14 +154,23 @@ def test_float32_networks_run_compiled_on_numba_in_float32(model):
     for engine, precision in (("numba", 32), ("numpy", 32), ("numba", 64)):
         with refsim.environ.context(precision=precision):
             net, pop = cases._model_network(cls, params, current)
-        with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms), \
-                np.errstate(all="ignore"), warnings.catch_warnings():
+        with (
+            refsim.use_backend(engine),
+            refsim.environ.context(dt=0.1 * pq.ms),
+            np.errstate(all="ignore"),
+            warnings.catch_warnings(),
+        ):
             warnings.simplefilter("ignore", RuntimeWarning)  # float32 HH overflows (below)
             # NumPy's float32 HH turns NaN (below), which the stability check would stop:
             # this test compares what each run counts, so the check is off (numba's float32
             # states are asserted finite at the end)
-            res = refsim.run(net, 200 * pq.ms, monitors={"spikes": pop, "V": pop.V},
-                             progress=False, check_every=None)
+            res = refsim.run(
+                net,
+                200 * pq.ms,
+                monitors={"spikes": pop, "V": pop.V},
+                progress=False,
+                check_every=None,
+            )
         counts[engine, precision] = res["spikes"].count
         results[engine, precision] = res, net, pop
     res, net, pop = results["numba", 32]
@@ -173,8 +198,10 @@ def test_a_float32_step_on_numba_is_the_float64_step_rounded_once(model):
     _check_rounded_once(*cases.MODEL_NETWORKS[model])
 
 
-@pytest.mark.parametrize("model", [m for m in _compiled_cases("EXPLICIT_NETWORKS")
-                                   if cases is None or m in cases.MODEL_NETWORKS])
+@pytest.mark.parametrize(
+    "model",
+    [m for m in _compiled_cases("EXPLICIT_NETWORKS") if cases is None or m in cases.MODEL_NETWORKS],
+)
 def test_a_float32_rk4_step_on_numba_is_the_float64_step_rounded_once(model):
     """The same rule for the explicit methods: the four stages in float64, the states
     rounded once at the end of the step (NumPy's float32 rounds every stage)."""
@@ -191,8 +218,7 @@ def _check_rounded_once(cls, params, current):
     double = refsim.init_all_states(cls(50, **params))
     for name, value in vars(single.p).items():  # the float32 parameters, in float64
         if isinstance(value, (np.ndarray, np.floating)) and value.dtype == np.float32:
-            setattr(double.p, name,
-                    np.asarray(value, dtype=np.float64).reshape(np.shape(value)))
+            setattr(double.p, name, np.asarray(value, dtype=np.float64).reshape(np.shape(value)))
     nets = []
     for pop in (single, double):
         net = refsim.Network()
@@ -200,8 +226,9 @@ def _check_rounded_once(cls, params, current):
         nets.append(net)
     assert single._external(current).dtype == np.float32
     assert np.array_equal(single._external(current), double._external(current))
-    states = {key: getattr(single, key) for key, x in vars(single).items()
-              if isinstance(x, refsim.State)}
+    states = {
+        key: getattr(single, key) for key, x in vars(single).items() if isinstance(x, refsim.State)
+    }
     t, compared = 0 * pq.ms, 0
     for _ in range(20):
         for key, state in states.items():  # restart float64 from the float32 states
@@ -232,15 +259,24 @@ def test_float32_align_pre_projections_on_numba(case):
         steps, indices, V, t = [], [], [], 0 * pq.ms
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
             for _ in range(halves):
-                res = refsim.run(net, 100 * pq.ms / halves, t_start=t, progress=False,
-                                 monitors={"spikes": pop, "V": pop.V})
+                res = refsim.run(
+                    net,
+                    100 * pq.ms / halves,
+                    t_start=t,
+                    progress=False,
+                    monitors={"spikes": pop, "V": pop.V},
+                )
                 steps.append(res["spikes"].steps)  # counted from step 0 of the network
                 indices.append(res["spikes"].indices_fired)
                 V.append(res["V"].magnitude)
                 t = res.next_t
-        results[engine, halves] = (res.engine, np.concatenate(steps), np.concatenate(indices),
-                                   np.concatenate(V),
-                                   {k: x.copy() for k, x in _float_states(net).items()})
+        results[engine, halves] = (
+            res.engine,
+            np.concatenate(steps),
+            np.concatenate(indices),
+            np.concatenate(V),
+            {k: x.copy() for k, x in _float_states(net).items()},
+        )
     one, two, oracle = results["numba", 1], results["numba", 2], results["numpy", 1]
     assert one[0] == two[0] == "numba" and oracle[0] == "numpy"
     assert {x.dtype for x in one[4].values()} == {np.dtype(np.float32)}
@@ -269,8 +305,9 @@ def test_float32_delayed_projections_on_numba_continue_across_runs(delay):
         t, count = 0 * pq.ms, 0
         with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
             for _ in range(halves):
-                res = refsim.run(net, 100 * pq.ms / halves, t_start=t, progress=False,
-                                 monitors={"spikes": pop})
+                res = refsim.run(
+                    net, 100 * pq.ms / halves, t_start=t, progress=False, monitors={"spikes": pop}
+                )
                 t, count = res.next_t, count + res["spikes"].count
         assert res.engine == "numba"
         assert e.delay.buffer.data.dtype == np.float32  # the ring given back in float32
@@ -296,8 +333,9 @@ def _float32_runs(make, engines) -> dict:
             stack.enter_context(refsim.environ.context(dt=0.1 * pq.ms))
             # the check off: some of these float32 networks (rk4 on Izhikevich and HH) turn
             # NaN, and the test compares those NaNs too, bit for bit, between the engines
-            res = refsim.run(net, 100 * pq.ms, monitors={"spikes": pop}, progress=False,
-                             check_every=None)
+            res = refsim.run(
+                net, 100 * pq.ms, monitors={"spikes": pop}, progress=False, check_every=None
+            )
         runs[engine] = res, _float_states(net)
     return runs
 
@@ -319,20 +357,26 @@ def _gpu_float32_network(model: str):
     if name in cases.SYNAPSE_PAIRS:
         return lambda: cases._synapse_network(*cases.SYNAPSE_PAIRS[name])[:2]
     if name == "COBA":
+
         def make():
             net = refsim.init_all_states(COBANet(1000, seed=1))
             net.kick_start(seed=1)  # the benchmark's random initial conductances
             return net, net.pop
+
         return make
     return lambda: cases._model_network(*cases.MODEL_NETWORKS[name])
 
 
 @pytest.mark.skipif(host_cupy.COMPILER is None, reason="no g++ to run the GPU kernels on")
-@pytest.mark.parametrize("model", _compiled_cases("MODEL_NETWORKS")
-                         + _compiled_cases("SYNAPSE_PAIRS") + _prefixed("delayed", "DELAYS")
-                         + _prefixed("AlignPreProj", "PRE_PROJECTIONS")
-                         + _prefixed("rk4", "EXPLICIT_NETWORKS")
-                         + (["COBA"] if cases else []))
+@pytest.mark.parametrize(
+    "model",
+    _compiled_cases("MODEL_NETWORKS")
+    + _compiled_cases("SYNAPSE_PAIRS")
+    + _prefixed("delayed", "DELAYS")
+    + _prefixed("AlignPreProj", "PRE_PROJECTIONS")
+    + _prefixed("rk4", "EXPLICIT_NETWORKS")
+    + (["COBA"] if cases else []),
+)
 def test_float32_on_the_gpu_kernels_is_numbas_float32_bit_for_bit(model):
     """cupy follows numba's rule (float64 twins, each state rounded to float32 where it is
     written), so the two give the same bits; run by the GPU kernels on the CPU."""
@@ -357,13 +401,24 @@ def test_a_float32_network_that_does_not_compile_keeps_its_float32_states():
             net = refsim.Network()
             pop = net.population(refsim.LIF(4), current=20 * pq.mA)
             modules = (lambda spikes: spikes,) if refused_by == "projection" else ()
-            proj = net.project(refsim.AlignPreProj(
-                *modules, syn=refsim.AMPA(4), comm=refsim.EventFixedProb(4, 4, 0.5, 1.0, seed=1),
-                out=refsim.COBA(E=0 * pq.mV), post=pop), pop)
+            proj = net.project(
+                refsim.AlignPreProj(
+                    *modules,
+                    syn=refsim.AMPA(4),
+                    comm=refsim.EventFixedProb(4, 4, 0.5, 1.0, seed=1),
+                    out=refsim.COBA(E=0 * pq.mV),
+                    post=pop,
+                ),
+                pop,
+            )
             refsim.init_all_states(net)
         monitors = {"V": pop.V} if refused_by == "projection" else {"f": lambda: 0.0}
-        with refsim.use_backend("numba"), pytest.warns(refsim.backends.BackendFallbackWarning,
-                                                       match="does not compile|monitor 'f'"):
+        with (
+            refsim.use_backend("numba"),
+            pytest.warns(
+                refsim.backends.BackendFallbackWarning, match="does not compile|monitor 'f'"
+            ),
+        ):
             res = refsim.run(net, 1 * pq.ms, monitors=monitors, progress=False)
         assert res.engine.startswith("numpy (numba could not compile")
         assert pop.V.data.dtype == proj.syn.g.data.dtype == np.float32
@@ -376,20 +431,26 @@ def test_a_network_of_two_precisions_does_not_compile_and_says_so():
     net.population(pop)
     net.population(refsim.LIF(10))
     refsim.init_all_states(net)
-    with refsim.use_backend("numba"), pytest.warns(refsim.backends.BackendFallbackWarning,
-                                                   match="mixes float32 .* and float64"):
+    with (
+        refsim.use_backend("numba"),
+        pytest.warns(refsim.backends.BackendFallbackWarning, match="mixes float32 .* and float64"),
+    ):
         res = refsim.run(net, 1 * pq.ms, progress=False)
-    assert res.engine.startswith("numpy (numba could not compile: the compiled loops run "
-                                 "one precision")
+    assert res.engine.startswith(
+        "numpy (numba could not compile: the compiled loops run one precision"
+    )
     assert pop.V.data.dtype == np.float32
 
 
 def test_the_docs_table_is_the_code_table():
     from pathlib import Path
+
     text = (Path(__file__).resolve().parents[2] / "docs" / "precision.md").read_text()
     for classes, one_step, V_mV, why in FLOAT32_TABLE:
+
         def sci(x):
             return f"{x:.0e}".replace("e-0", "e-")
+
         row = f"| {', '.join(classes)} | {sci(one_step)} | {sci(V_mV)} | {why} |"
         assert row in text, row
 
@@ -397,8 +458,14 @@ def test_the_docs_table_is_the_code_table():
 def test_the_precision_is_the_one_a_model_was_built_in():
     # built in float32; states made, inputs given and steps taken outside the context
     with refsim.environ.context(precision=32):
-        neuron = refsim.LIFRef(3, tau_ref=2 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                               V_rest=-60 * pq.mV, ref_var=True)
+        neuron = refsim.LIFRef(
+            3,
+            tau_ref=2 * pq.ms,
+            V_th=-50 * pq.mV,
+            V_reset=-60 * pq.mV,
+            V_rest=-60 * pq.mV,
+            ref_var=True,
+        )
         stp = refsim.STP(3)
     assert neuron.dtype == np.float32 and refsim.LIF(1).dtype == np.float64
     refsim.init_all_states(neuron)
@@ -418,6 +485,14 @@ def test_event_times_are_the_states_with_a_time_unit():
     neuron = refsim.init_all_states(refsim.LIFRef(2, ref_var=True))
     stp = refsim.init_all_states(refsim.STP(2))
     ampa = refsim.init_all_states(refsim.AMPA(2))
-    assert [s.is_event_time for s in (neuron.V, neuron.last_spike_time, neuron.refractory,
-                                      stp.u, ampa.g, ampa.spike_arrival_time)] == [
-        False, True, False, False, False, True]
+    assert [
+        s.is_event_time
+        for s in (
+            neuron.V,
+            neuron.last_spike_time,
+            neuron.refractory,
+            stp.u,
+            ampa.g,
+            ampa.spike_arrival_time,
+        )
+    ] == [False, True, False, False, False, True]

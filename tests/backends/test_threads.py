@@ -12,8 +12,7 @@ import quantities as pq
 import refsim
 from refsim.validation.networks import COBANet, CUBANet
 
-numba_backend = pytest.importorskip("refsim.backends.numba",
-                                    reason="the numba backend needs numba")
+numba_backend = pytest.importorskip("refsim.backends.numba", reason="the numba backend needs numba")
 import test_backends as cases  # noqa: E402  (the cases and their assertions)
 import test_precision as float32_cases  # noqa: E402
 from test_ctrl_c import SENDS_SIGINT, stop_and_go_on  # noqa: E402
@@ -27,8 +26,10 @@ def two_threads(monkeypatch):
     import numba
 
     if numba.get_num_threads() < 2 or driver.usable_cores() < 2:
-        pytest.skip(f"needs two cores and two Numba threads (cores {driver.usable_cores()}, "
-                    f"NUMBA_NUM_THREADS {numba.get_num_threads()})")
+        pytest.skip(
+            f"needs two cores and two Numba threads (cores {driver.usable_cores()}, "
+            f"NUMBA_NUM_THREADS {numba.get_num_threads()})"
+        )
     monkeypatch.setattr(driver, "MIN_NEURONS_PER_THREAD", 1)
     monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
     used = []
@@ -44,16 +45,16 @@ def two_threads(monkeypatch):
 
 @pytest.mark.parametrize("model", cases.MODEL_NETWORKS)
 def test_every_neuron_model_on_two_threads_equals_numpy(two_threads, model):
-    cases.test_every_compiled_neuron_model_equals_numpy_bit_for_bit_in_a_network(model,
-                                                                                 "numba")
+    cases.test_every_compiled_neuron_model_equals_numpy_bit_for_bit_in_a_network(model, "numba")
     assert two_threads == [2]
 
 
 def test_a_model_declared_outside_refsim_on_two_threads_equals_numpy(two_threads):
     import test_declared_models as declared
 
-    declared.test_a_model_defined_outside_refsim_compiles_bit_for_bit(declared.KickLIFRef,
-                                                                      "numba", "soft")
+    declared.test_a_model_defined_outside_refsim_compiles_bit_for_bit(
+        declared.KickLIFRef, "numba", "soft"
+    )
     assert two_threads == [2]
 
 
@@ -71,8 +72,7 @@ def test_align_pre_projections_on_two_threads_equal_numpy(two_threads, case):
 
 @pytest.mark.parametrize("delay", cases.DELAYS)
 def test_delayed_projections_on_two_threads_equal_numpy(two_threads, delay):
-    cases.test_delayed_projections_compile_bit_for_bit_and_continue_across_runs(delay,
-                                                                                 "numba")
+    cases.test_delayed_projections_compile_bit_for_bit_and_continue_across_runs(delay, "numba")
     assert two_threads == [2, 2]  # two continued runs
 
 
@@ -95,8 +95,7 @@ def test_float32_align_pre_projections_on_two_threads(two_threads, case):
 
 
 def test_blocks_and_per_neuron_tables_on_two_threads_equal_numpy(two_threads):
-    cases.test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_blocks(
-        "numba")
+    cases.test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_blocks("numba")
     assert two_threads == [2]
 
 
@@ -121,8 +120,7 @@ def test_benchmark_on_one_and_two_threads_is_the_same_run(monkeypatch, precision
         pytest.skip("needs two cores and two Numba threads")
     results = {}
     for threads in (1, 2):
-        monkeypatch.setattr(driver, "MIN_NEURONS_PER_THREAD",
-                            10**9 if threads == 1 else 1)
+        monkeypatch.setattr(driver, "MIN_NEURONS_PER_THREAD", 10**9 if threads == 1 else 1)
         refsim.random.seed(1)
         with refsim.environ.context(precision=precision):
             net = make(4000, 1)
@@ -131,8 +129,15 @@ def test_benchmark_on_one_and_two_threads_is_the_same_run(monkeypatch, precision
             net.kick_start(1)
         assert driver.threads_for(numba_backend.plan(net)) == threads
         with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
-            res = refsim.run(net, 200 * pq.ms, progress=False, monitors={
-                "spikes": net.pop, "g": refsim.StateMonitor(net.I.syn.g, indices=[3, 3999])})
+            res = refsim.run(
+                net,
+                200 * pq.ms,
+                progress=False,
+                monitors={
+                    "spikes": net.pop,
+                    "g": refsim.StateMonitor(net.I.syn.g, indices=[3, 3999]),
+                },
+            )
         results[threads] = res, cases._state_of(net)
     (a, a_states), (b, b_states) = results[1], results[2]
     assert a["spikes"].count > (10000 if make is COBANet else 3000)
@@ -190,7 +195,8 @@ def test_threads_follow_numba_the_cores_and_the_network_size(monkeypatch):
 
 @SENDS_SIGINT
 def test_ctrl_c_stops_a_run_on_two_threads_before_one_step_and_it_goes_on_bit_for_bit(
-        two_threads, python_handles_ctrl_c):
+    two_threads, python_handles_ctrl_c
+):
     # the loop runs in worker threads while the main thread waits where a signal reaches
     # it; part 0 decides to stop before a barrier, so every part stops before one step
     with refsim.use_backend("numba"):

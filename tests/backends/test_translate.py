@@ -37,8 +37,7 @@ def _stores(function, call: str, at: str) -> str:
     if size == 1:
         return f"out[{at}] = {call};"
     kind = "refsim_pair" if size == 2 else f"refsim_tuple{size}"
-    return (f"{kind} p = {call}; "
-            + " ".join(f"out[{at} + {i}] = p.v{i};" for i in range(size)))
+    return f"{kind} p = {call}; " + " ".join(f"out[{at} + {i}] = p.v{i};" for i in range(size))
 
 
 def _wrappers(functions) -> str:
@@ -49,8 +48,7 @@ def _wrappers(functions) -> str:
         args = list(inspect.signature(f).parameters)
         params = ", ".join(f"double {a}" for a in args)
         call = f"{f.__name__}({', '.join(args)})"
-        out.append(f"void test_{f.__name__}({params}, double *out)\n"
-                   f"{{ {_stores(f, call, '0')} }}")
+        out.append(f"void test_{f.__name__}({params}, double *out)\n{{ {_stores(f, call, '0')} }}")
     return "\n".join(out)
 
 
@@ -59,9 +57,23 @@ def library(tmp_path_factory):
     functions = list(KERNEL_TWINS)
     folder = tmp_path_factory.mktemp("twins")
     (folder / "twins.c").write_text(twin_source(functions) + "\n" + _wrappers(functions))
-    subprocess.run([COMPILER, "-O2", "-std=c99", "-ffp-contract=off", "-fno-fast-math",
-                    "-shared", "-fPIC", "-o", str(folder / "twins.so"), str(folder / "twins.c"),
-                    "-lm"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            COMPILER,
+            "-O2",
+            "-std=c99",
+            "-ffp-contract=off",
+            "-fno-fast-math",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(folder / "twins.so"),
+            str(folder / "twins.c"),
+            "-lm",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return ctypes.CDLL(str(folder / "twins.so"))
 
 
@@ -69,18 +81,21 @@ def _arguments(function, rng: np.random.Generator, n: int) -> list[np.ndarray]:
     """Random arguments over the ranges a network sees, plus signed zeros and extremes."""
     columns = []
     for _ in inspect.signature(function).parameters:
-        mixed = np.concatenate([
-            rng.normal(0.0, 1.0, n // 4), rng.uniform(-80.0, 20.0, n // 4),
-            rng.uniform(-800.0, 800.0, n // 4) * rng.uniform(0, 1, n // 4),
-            rng.uniform(0.05, 30.0, n // 4)])
+        mixed = np.concatenate(
+            [
+                rng.normal(0.0, 1.0, n // 4),
+                rng.uniform(-80.0, 20.0, n // 4),
+                rng.uniform(-800.0, 800.0, n // 4) * rng.uniform(0, 1, n // 4),
+                rng.uniform(0.05, 30.0, n // 4),
+            ]
+        )
         mixed[:6] = [0.0, -0.0, 0.5, -0.5, 1e-300, 709.0]
         columns.append(rng.permutation(mixed))
     return columns
 
 
 @needs_cc
-@pytest.mark.parametrize("function", list(KERNEL_TWINS),
-                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize("function", list(KERNEL_TWINS), ids=lambda f: f.__name__)
 def test_generated_c_twin_equals_python_bit_for_bit(library, function):
     rng = np.random.default_rng(7)
     columns = _arguments(function, rng, 4000)
@@ -96,8 +111,9 @@ def test_generated_c_twin_equals_python_bit_for_bit(library, function):
         c_function(*args, out)
         got[row] = out[:]
     differ = np.flatnonzero(~np.all(_same_bits(got, expected), axis=1))
-    assert differ.size == 0, (f"{differ.size} of 4000 differ, first at arguments "
-                              f"{[c[differ[0]] for c in columns]}")
+    assert differ.size == 0, (
+        f"{differ.size} of 4000 differ, first at arguments {[c[differ[0]] for c in columns]}"
+    )
 
 
 def _same_bits(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -130,18 +146,22 @@ def test_generated_twins_on_the_gpu_equal_python_bit_for_bit():
         params = ", ".join(f"const double *{a}" for a in args)
         call = f"{f.__name__}({', '.join(f'{a}[i]' for a in args)})"
         body = _stores(f, call, f"{_returned(f)} * i")
-        kernels.append(f'extern "C" __global__ void test_{f.__name__}({params}, double *out, '
-                       "long long n)\n{ long long i = blockIdx.x * (long long)blockDim.x + "
-                       f"threadIdx.x; if (i < n) {{ {body} }} }}")
-    module = cupy.RawModule(code=twin_source(functions) + "\n".join(kernels),
-                            options=COMPILE_OPTIONS)
+        kernels.append(
+            f'extern "C" __global__ void test_{f.__name__}({params}, double *out, '
+            "long long n)\n{ long long i = blockIdx.x * (long long)blockDim.x + "
+            f"threadIdx.x; if (i < n) {{ {body} }} }}"
+        )
+    module = cupy.RawModule(
+        code=twin_source(functions) + "\n".join(kernels), options=COMPILE_OPTIONS
+    )
     rng = np.random.default_rng(8)
     for f in functions:
         columns = _arguments(f, rng, 4000)
         expected = _expected(f, columns)
         out = cupy.zeros(expected.size)
         module.get_function(f"test_{f.__name__}")(
-            (16,), (256,), tuple(cupy.asarray(c) for c in columns) + (out, np.int64(4000)))
+            (16,), (256,), tuple(cupy.asarray(c) for c in columns) + (out, np.int64(4000))
+        )
         got = out.get().reshape(expected.shape)
         assert np.all(_same_bits(got, expected)), f.__name__
 
@@ -173,8 +193,9 @@ def test_columns_for_the_gpu_gather_keep_the_cpus_order_of_addition():
     indptr = np.r_[0, np.cumsum(rng.integers(0, 25, 50))]
     indices = rng.integers(0, 40, indptr[-1]).astype(np.int32)
     weights = rng.normal(size=indptr[-1])
-    assert any(np.unique(indices[a:b]).size < b - a
-               for a, b in zip(indptr[:-1], indptr[1:], strict=True))
+    assert any(
+        np.unique(indices[a:b]).size < b - a for a, b in zip(indptr[:-1], indptr[1:], strict=True)
+    )
     colptr, row_of, data = _csc(indptr, indices, weights, 40)
     fired = rng.random(50) < 0.4
     for j in range(40):
@@ -212,9 +233,21 @@ def test_the_whole_kernel_source_compiles_for_the_gpu(tmp_path, declared):
 
     classes = _declared_models() if declared else ()
     (tmp_path / "kernels.cu").write_text(kernel_source(classes))
-    built = subprocess.run([NVCC, "-arch=sm_80", "--ptx", *COMPILE_OPTIONS, "-Werror",
-                            "all-warnings", "-o", str(tmp_path / "kernels.ptx"),
-                            str(tmp_path / "kernels.cu")], capture_output=True, text=True)
+    built = subprocess.run(
+        [
+            NVCC,
+            "-arch=sm_80",
+            "--ptx",
+            *COMPILE_OPTIONS,
+            "-Werror",
+            "all-warnings",
+            "-o",
+            str(tmp_path / "kernels.ptx"),
+            str(tmp_path / "kernels.cu"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert built.returncode == 0, built.stderr
     ptx = (tmp_path / "kernels.ptx").read_text()
     for kernel in ("count_events", "gather_events", "population_step", "begin_populations"):

@@ -41,6 +41,9 @@ def test_dt_must_be_positive():
 
 def test_refractory_model_without_time_says_what_to_do():
     n = refsim.init_all_states(refsim.LIFRef(1))
-    with pytest.raises(RuntimeError, match=r"LIFRef needs the current time: step it inside "
-                                           r"refsim.environ.context\(t=...\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"LIFRef needs the current time: step it inside "
+        r"refsim.environ.context\(t=...\)",
+    ):
         n(1 * pq.mA)

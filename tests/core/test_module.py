@@ -27,7 +27,10 @@ def test_init_all_states_walks_projections_and_shared_synapses():
     post = refsim.LIF(4)
     proj = refsim.AlignPostProj(
         comm=refsim.EventFixedProb(3, 4, 2, 1 * pq.mS, seed=0),
-        syn=refsim.Expon.desc(4, tau=5 * pq.ms), out=refsim.CUBA.desc(), post=post)
+        syn=refsim.Expon.desc(4, tau=5 * pq.ms),
+        out=refsim.CUBA.desc(),
+        post=post,
+    )
     refsim.init_all_states(post)  # the synapse hangs below post, as a before-update
     assert proj.syn.g.shape == (4,)
     assert post.V.shape == (4,)
@@ -58,10 +61,16 @@ def test_desc_identifiers_compare_arguments():
 
 
 def test_current_inputs_add_and_delta_inputs_are_consumed_once():
-    n = refsim.init_all_states(refsim.LIF(1, tau=10 * pq.ms, V_initializer=refsim.init.Constant(
-        0 * pq.mV), V_th=100 * pq.mV))
-    m = refsim.init_all_states(refsim.LIF(1, tau=10 * pq.ms, V_initializer=refsim.init.Constant(
-        0 * pq.mV), V_th=100 * pq.mV))
+    n = refsim.init_all_states(
+        refsim.LIF(
+            1, tau=10 * pq.ms, V_initializer=refsim.init.Constant(0 * pq.mV), V_th=100 * pq.mV
+        )
+    )
+    m = refsim.init_all_states(
+        refsim.LIF(
+            1, tau=10 * pq.ms, V_initializer=refsim.init.Constant(0 * pq.mV), V_th=100 * pq.mV
+        )
+    )
     n.add_current_input("a", 2 * pq.mA)
     n.add_current_input("b", 3 * pq.mA)
     with refsim.environ.context(t=0 * pq.ms):

@@ -28,8 +28,9 @@ def test_internal_system_is_coherent():
     assert internal_unit(pq.ohm).dimensionality.string == "mV/nA"
     assert internal_unit(pq.S).dimensionality.string == "nA/mV"
     assert internal_unit(pq.F).dimensionality.string == "ms*nA/mV"
-    assert float(to_internal(100 * pq.MOhm, "R", pq.ohm) * to_internal(0.1 * pq.nA, "I", pq.nA)) \
-        == pytest.approx(10.0, rel=1e-15)  # 10 mV; rel: one rounding of the product
+    assert float(
+        to_internal(100 * pq.MOhm, "R", pq.ohm) * to_internal(0.1 * pq.nA, "I", pq.nA)
+    ) == pytest.approx(10.0, rel=1e-15)  # 10 mV; rel: one rounding of the product
 
 
 def test_to_quantity_round_trip():
@@ -39,14 +40,20 @@ def test_to_quantity_round_trip():
 
 
 def test_bare_number_for_a_dimension_names_parameter_and_dimension():
-    with pytest.raises(UnitError, match=r"parameter 'tau' expects a time \(e\.g\. in ms\), "
-                                        r"got the bare number 5"):
+    with pytest.raises(
+        UnitError,
+        match=r"parameter 'tau' expects a time \(e\.g\. in ms\), "
+        r"got the bare number 5",
+    ):
         to_internal(5, "tau", pq.ms)
 
 
 def test_wrong_dimension_names_what_was_given():
-    with pytest.raises(UnitError, match=r"parameter 'V_th' expects a voltage .* got 5\.0 ms "
-                                        r"\(a time\)"):
+    with pytest.raises(
+        UnitError,
+        match=r"parameter 'V_th' expects a voltage .* got 5\.0 ms "
+        r"\(a time\)",
+    ):
         to_internal(5 * pq.ms, "V_th", pq.mV)
 
 

@@ -25,8 +25,10 @@ def test_validate_selected_cases_writes_table_json_and_plots(tmp_path, capsys):
     assert "case" in out and "tolerance" in out and "PASS" in out and "FAIL" not in out
     assert "2 cases, 2 passed, 0 failed" in out
     data = json.loads((tmp_path / "results.json").read_text())
-    assert sorted(c["name"] for c in data["cases"]) == ["analytic/lif_subthreshold",
-                                                       "golden/tut1b_lifref_25mA_soft"]
+    assert sorted(c["name"] for c in data["cases"]) == [
+        "analytic/lif_subthreshold",
+        "golden/tut1b_lifref_25mA_soft",
+    ]
     assert all(m["reason"] for c in data["cases"] for m in c["metrics"])
     summary = (tmp_path / "summary.md").read_text()
     assert "![golden/tut1b_lifref_25mA_soft](plots/golden_tut1b_lifref_25mA_soft.png)" in summary
@@ -61,8 +63,9 @@ def test_unknown_case_pattern(capsys):
 
 
 def test_console_script_runs_info():
-    proc = subprocess.run([sys.executable, "-m", "refsim.cli", "info"], capture_output=True,
-                          text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "refsim.cli", "info"], capture_output=True, text=True, check=True
+    )
     assert f"refsim {refsim.__version__}" in proc.stdout
     assert "backends (* in use):" in proc.stdout
     assert "  * numba  ok " in proc.stdout or "  * numpy  ok " in proc.stdout
@@ -73,8 +76,15 @@ def test_html_report_references_a_valid_image_for_every_plotted_case(tmp_path, c
     import base64
     from html.parser import HTMLParser
 
-    rc = cli.main(["validate", "--case", "analytic/*,golden/tut1*,golden/outputs_grid,einet_seed0",
-                   "--out", str(tmp_path)])
+    rc = cli.main(
+        [
+            "validate",
+            "--case",
+            "analytic/*,golden/tut1*,golden/outputs_grid,einet_seed0",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
     page = (tmp_path / "report.html").read_text()
 
@@ -119,29 +129,45 @@ def test_json_flag_writes_results(tmp_path, capsys):
     assert data["summary"] == {"cases": 1, "passed": 1, "failed": 0}
 
 
-CHROMIUM = next((p for p in ("chromium", "chromium-browser", "google-chrome")
-                 if __import__("shutil").which(p)), None)
+CHROMIUM = next(
+    (p for p in ("chromium", "chromium-browser", "google-chrome") if __import__("shutil").which(p)),
+    None,
+)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to render the report "
-                                              "(apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium to render the report (apt-get install chromium)"
+)
 def test_report_renders_every_plot_in_a_browser(tmp_path, capsys):
     rc = cli.main(["validate", "--case", "analytic/lif*,golden/tut1*", "--out", str(tmp_path)])
     assert rc == 0
     n_cases = len(json.loads((tmp_path / "results.json").read_text())["cases"])
     dom = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-         (tmp_path / "report.html").as_uri()],
-        capture_output=True, text=True, timeout=120).stdout
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            (tmp_path / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     shown = int(re.search(r'data-images-shown="(\d+)"', dom).group(1))
     assert shown == n_cases >= 6
 
 
 @pytest.mark.parametrize("command", [["validate", "--jobs", "1", "--case", "lif"], ["bench"]])
 def test_a_ctrl_c_ends_the_command_with_one_line_and_status_130(
-        command, monkeypatch, capsys, python_handles_ctrl_c):
+    command, monkeypatch, capsys, python_handles_ctrl_c
+):
     import signal
 
     from refsim.validation import bench
@@ -163,8 +189,20 @@ def test_the_report_says_when_where_and_with_what_and_keeps_every_row_whole(tmp_
         return [Metric("|V| (mV) | max", 0.0, 1e-12, "a | in the reason too")], []
 
     try:
-        assert cli.main(["validate", "--case", "test/pipes,lif_subthreshold", "--out",
-                         str(tmp_path), "--jobs", "1"]) == 0
+        assert (
+            cli.main(
+                [
+                    "validate",
+                    "--case",
+                    "test/pipes,lif_subthreshold",
+                    "--out",
+                    str(tmp_path),
+                    "--jobs",
+                    "1",
+                ]
+            )
+            == 0
+        )
     finally:
         del CASES["test/pipes"]
     err = capsys.readouterr().err
@@ -183,8 +221,9 @@ def test_the_report_says_when_where_and_with_what_and_keeps_every_row_whole(tmp_
     data = json.loads((tmp_path / "results.json").read_text())
     env = data["environment"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d \w+", env["date"])
-    assert re.fullmatch(r"[0-9a-f]{40}( \+ changes)?|not run from a git checkout",
-                        env["git commit"])
+    assert re.fullmatch(
+        r"[0-9a-f]{40}( \+ changes)?|not run from a git checkout", env["git commit"]
+    )
     assert env["numba"] and env["cpu"] and "cores usable" in env["machine"]
     html = (tmp_path / "report.html").read_text()
     assert "<a href='#test_pipes'>test/pipes</a>" in html and "git commit" in html

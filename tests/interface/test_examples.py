@@ -17,8 +17,14 @@ def _run(name: str, tmp_path: Path) -> str:
 
 def _run_with(name: str, tmp_path: Path, *args: str) -> str:
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -28,7 +34,9 @@ def test_tutorial_first_neuron(tmp_path):
     assert "membrane trace shape: (2000, 1)" in out
     assert "total spikes: 17.0" in out
     assert {p.name for p in tmp_path.glob("*.png")} == {
-        "tutorial_first_neuron_25mA.png", "tutorial_first_neuron_8mA.png"}
+        "tutorial_first_neuron_25mA.png",
+        "tutorial_first_neuron_8mA.png",
+    }
 
 
 def test_model_anatomy(tmp_path):
@@ -55,10 +63,12 @@ def test_when_a_run_goes_wrong(tmp_path):
     assert "stopped after step 99: V[0] = nan; 100 steps kept, V recorded (100, 10)" in out
     first = int(re.search(r"first step that went wrong: (\d+)", out).group(1))
     assert 0 < first < 99
-    assert int(re.search(r"at dt = 0.01 ms the same network runs: (\d+) spikes", out)
-               .group(1)) > 0
-    assert re.search(r"refused: refsim.run recording V: [0-9.]+ .iB over 864000000 steps "
-                     r"needs [0-9.]+ .iB, [0-9.]+ .iB available", out)
+    assert int(re.search(r"at dt = 0.01 ms the same network runs: (\d+) spikes", out).group(1)) > 0
+    assert re.search(
+        r"refused: refsim.run recording V: [0-9.]+ .iB over 864000000 steps "
+        r"needs [0-9.]+ .iB, [0-9.]+ .iB available",
+        out,
+    )
     assert "['V.npy', 'run.json', 'spikes.spikes.npy']" in out
     assert "V (2000, 1000)" in out and "the same: True" in out
 
@@ -77,19 +87,28 @@ def test_building_an_snn(tmp_path):
 def test_check_a_candidate(tmp_path):
     out = _run("check_a_candidate.py", tmp_path)
     assert "reference: 2000 steps of 20 neurons" in out
-    float32 = float(re.search(r"candidate_float32 +V_mV: max \|candidate - reference\| +(\S+)",
-                              out).group(1))
+    float32 = float(
+        re.search(r"candidate_float32 +V_mV: max \|candidate - reference\| +(\S+)", out).group(1)
+    )
     assert 0 < float32 < 1e-3  # float32 state: not the float64 bits, within the tolerance
-    wrong = re.search(r"candidate_wrong_tau_ref +spike counts: sum over neurons of "
-                      r"\|difference\| +(\d+)", out)
+    wrong = re.search(
+        r"candidate_wrong_tau_ref +spike counts: sum over neurons of "
+        r"\|difference\| +(\d+)",
+        out,
+    )
     assert int(wrong.group(1)) > 0  # a longer refractory period fires less
     assert out.split("\n")[-2:] == ["FAIL", ""] and "\nPASS\n" in out
     assert {p.name for p in tmp_path.glob("*.npz")} == {
-        "reference.npz", "candidate_float32.npz", "candidate_wrong_tau_ref.npz"}
+        "reference.npz",
+        "candidate_float32.npz",
+        "candidate_wrong_tau_ref.npz",
+    }
 
 
-@pytest.mark.parametrize("name", ["tutorial_first_neuron.py", "model_anatomy.py",
-                                  "mental_model.py", "building_an_snn.py"])
+@pytest.mark.parametrize(
+    "name",
+    ["tutorial_first_neuron.py", "model_anatomy.py", "mental_model.py", "building_an_snn.py"],
+)
 def test_examples_only_import_refsim_numpy_quantities_matplotlib(name):
     text = (EXAMPLES / name).read_text()
     imports = set(re.findall(r"^(?:import|from) (\w+)", text, flags=re.M))
@@ -102,8 +121,9 @@ def test_readme_example_runs_as_printed(tmp_path):
     assert len(code.strip().splitlines()) <= 25
     script = tmp_path / "readme_example.py"
     script.write_text(code)
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     count = int(re.match(r"(\d+) spikes; \(2000, 500\) 1.0 mV", proc.stdout).group(1))
     assert abs(count - 4364.4) <= 3 * 60.9  # brainpy's spread over seeds 0-4
@@ -115,7 +135,9 @@ BACKEND_EXAMPLES = {
     "adex_network_backends.py": (8443, "adaptation current w recorded: (2000, 1000)"),
     "integrators_backends.py": (80823, "membrane potential of 3 neurons recorded: (5000, 3)"),
     "receptor_network_backends.py": (
-        4514, "release fraction u of 3 presynaptic neurons recorded: (3000, 3)"),
+        4514,
+        "release fraction u of 3 presynaptic neurons recorded: (3000, 3)",
+    ),
     # a neuron model defined in the example itself (refsim.NeuronTwins)
     "your_own_neuron.py": (4787, "threshold shift theta recorded: (2000, 1000)"),
 }

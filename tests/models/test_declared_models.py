@@ -20,6 +20,7 @@ numba = pytest.importorskip("numba", reason="the compiled side of the comparison
 
 # -- the model's scalar twins: one neuron, the order of its NumPy update ------------------
 
+
 def kick_reset_scalar(V, w, spike, V_th, V_reset, b, hard):
     """The reset from the stored spike, and the kick of the adaptation current."""
     s = 1.0 if spike else 0.0
@@ -45,13 +46,27 @@ class KickLIF(SpikingNeuron):
     :math:`\tau dV/dt = -(V - V_{rest}) - R w + R I`, :math:`\tau_w dw/dt = -w`."""
 
     compiled = refsim.NeuronTwins(
-        states=("w",), params=("R", "tau", "V_rest", "V_th", "V_reset", "b", "tau_w"),
-        reset=kick_reset_scalar, step=kick_step_scalar, spike=kick_spike_scalar)
+        states=("w",),
+        params=("R", "tau", "V_rest", "V_th", "V_reset", "b", "tau_w"),
+        reset=kick_reset_scalar,
+        step=kick_step_scalar,
+        spike=kick_spike_scalar,
+    )
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, V_rest=-65.0 * pq.mV,
-                 V_th=-50.0 * pq.mV, V_reset=-68.0 * pq.mV, b=0.5 * pq.mA,
-                 tau_w=50.0 * pq.ms, V_initializer=refsim.init.Constant(-65.0 * pq.mV),
-                 spk_reset="soft", name=None):
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=10.0 * pq.ms,
+        V_rest=-65.0 * pq.mV,
+        V_th=-50.0 * pq.mV,
+        V_reset=-68.0 * pq.mV,
+        b=0.5 * pq.mA,
+        tau_w=50.0 * pq.ms,
+        V_initializer=refsim.init.Constant(-65.0 * pq.mV),
+        spk_reset="soft",
+        name=None,
+    ):
         super().__init__(in_size, spk_reset, name)
         self._param("R", R, pq.ohm, nonnegative=True)
         self._param("tau", tau, pq.ms, positive=True)
@@ -109,17 +124,40 @@ def _network(cls, n=300, seed=3, **params):
     refsim.random.seed(seed)
     net = refsim.Network()
     thresholds = np.random.default_rng(seed).uniform(-52.0, -48.0, n) * pq.mV
-    pop = net.population(cls(n, V_th=thresholds, V_initializer=refsim.init.Uniform(
-        -66.0, -50.0, unit=pq.mV), **params), current=16.0 * pq.mA)
+    pop = net.population(
+        cls(
+            n,
+            V_th=thresholds,
+            V_initializer=refsim.init.Uniform(-66.0, -50.0, unit=pq.mV),
+            **params,
+        ),
+        current=16.0 * pq.mA,
+    )
     n_e = int(0.8 * n)
-    net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n_e, n, 0.1, 2.0 * pq.nS, seed=seed),
-        syn=refsim.Expon.desc(n, tau=5 * pq.ms), out=refsim.COBA.desc(E=0 * pq.mV),
-        post=pop), pop, 0, n_e)
-    net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(n - n_e, n, 0.1, -0.5 * pq.mA, seed=seed + 1),
-        syn=refsim.Expon.desc(n, tau=10 * pq.ms, g_initializer=refsim.init.Constant(
-            0.0 * pq.mA)), out=refsim.CUBA.desc(scale=1.0), post=pop), pop, n_e, n)
+    net.project(
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n_e, n, 0.1, 2.0 * pq.nS, seed=seed),
+            syn=refsim.Expon.desc(n, tau=5 * pq.ms),
+            out=refsim.COBA.desc(E=0 * pq.mV),
+            post=pop,
+        ),
+        pop,
+        0,
+        n_e,
+    )
+    net.project(
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n - n_e, n, 0.1, -0.5 * pq.mA, seed=seed + 1),
+            syn=refsim.Expon.desc(
+                n, tau=10 * pq.ms, g_initializer=refsim.init.Constant(0.0 * pq.mA)
+            ),
+            out=refsim.CUBA.desc(scale=1.0),
+            post=pop,
+        ),
+        pop,
+        n_e,
+        n,
+    )
     refsim.init_all_states(net)
     return net, pop
 
@@ -130,13 +168,16 @@ def _run(cls, backend, precision=64, **params):
         context, backend = host_cupy.installed(), "cupy"
     with context, refsim.use_backend(backend), refsim.environ.context(precision=precision):
         net, pop = _network(cls, **params)
-        res = refsim.run(net, 100 * pq.ms, monitors={"spikes": pop, "w": pop.w},
-                         progress=False)
+        res = refsim.run(net, 100 * pq.ms, monitors={"spikes": pop, "w": pop.w}, progress=False)
     return res, pop
 
 
-ON_THE_HOST = pytest.param("cupy-host", marks=pytest.mark.skipif(
-    host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"))
+ON_THE_HOST = pytest.param(
+    "cupy-host",
+    marks=pytest.mark.skipif(
+        host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
+    ),
+)
 
 
 @pytest.mark.parametrize("backend", ["numba", ON_THE_HOST])
@@ -148,16 +189,16 @@ def test_a_model_defined_outside_refsim_compiles_bit_for_bit(cls, backend, spk_r
     assert compiled.engine == backend.split("-")[0]  # compiled, not a fallback
     assert oracle["spikes"].count > 100
     np.testing.assert_array_equal(compiled["spikes"].steps, oracle["spikes"].steps)
-    np.testing.assert_array_equal(compiled["spikes"].indices_fired,
-                                  oracle["spikes"].indices_fired)
+    np.testing.assert_array_equal(compiled["spikes"].indices_fired, oracle["spikes"].indices_fired)
     np.testing.assert_array_equal(compiled["w"].magnitude, oracle["w"].magnitude)
     np.testing.assert_array_equal(pop.V.data, oracle_pop.V.data)
     if cls is KickLIFRef:
         np.testing.assert_array_equal(pop.last_spike_time.data, oracle_pop.last_spike_time.data)
 
 
-@pytest.mark.skipif(host_cupy.COMPILER is None,
-                    reason="no host C++ compiler (g++) to run the GPU kernels on")
+@pytest.mark.skipif(
+    host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
+)
 @pytest.mark.parametrize("cls", [KickLIF, KickLIFRef], ids=["KickLIF", "KickLIFRef"])
 def test_a_declared_model_in_float32_is_the_same_on_numba_and_the_cupy_kernels(cls):
     """float32 on the compiled backends: float64 arithmetic, each state rounded where it
@@ -167,13 +208,16 @@ def test_a_declared_model_in_float32_is_the_same_on_numba_and_the_cupy_kernels(c
     numpy_run, _ = _run(cls, "numpy", precision=32)
     assert numba_run.engine == "numba" and cupy_run.engine == "cupy"
     assert numba_pop.V.data.dtype == np.float32
-    np.testing.assert_array_equal(cupy_run["spikes"].indices_fired,
-                                  numba_run["spikes"].indices_fired)
+    np.testing.assert_array_equal(
+        cupy_run["spikes"].indices_fired, numba_run["spikes"].indices_fired
+    )
     np.testing.assert_array_equal(cupy_pop.V.data, numba_pop.V.data)
     np.testing.assert_array_equal(cupy_run["w"].magnitude, numba_run["w"].magnitude)
     # float32 rounding, order by order, moves a few spikes by a step at most
-    assert abs(numba_run["spikes"].count - numpy_run["spikes"].count) <= \
-        0.02 * numpy_run["spikes"].count
+    assert (
+        abs(numba_run["spikes"].count - numpy_run["spikes"].count)
+        <= 0.02 * numpy_run["spikes"].count
+    )
 
 
 def test_a_declaration_that_names_an_unknown_argument_does_not_compile_and_says_so():
@@ -181,17 +225,25 @@ def test_a_declaration_that_names_an_unknown_argument_does_not_compile_and_says_
         return V, w
 
     class Bad(KickLIF):
-        compiled = refsim.NeuronTwins(states=("w",), params=("tau", "V_th", "V_reset", "b"),
-                                      step=bad_step,
-                                      spike=kick_spike_scalar, reset=kick_reset_scalar)
+        compiled = refsim.NeuronTwins(
+            states=("w",),
+            params=("tau", "V_th", "V_reset", "b"),
+            step=bad_step,
+            spike=kick_spike_scalar,
+            reset=kick_reset_scalar,
+        )
 
     net = refsim.Network()
     net.population(Bad(3), current=16 * pq.mA)
     refsim.init_all_states(net)
-    with refsim.use_backend("numba"), pytest.warns(
+    with (
+        refsim.use_backend("numba"),
+        pytest.warns(
             refsim.backends.BackendFallbackWarning,
             match=r"Bad.compiled: bad_step takes mystery: expected a state \(w besides V\), "
-                  r"a declared parameter \(tau, V_th, V_reset, b\) or one of current"):
+            r"a declared parameter \(tau, V_th, V_reset, b\) or one of current",
+        ),
+    ):
         res = refsim.run(net, 1 * pq.ms, progress=False)
     assert res.engine.startswith("numpy")
 
@@ -208,11 +260,14 @@ def test_the_twins_each_equal_the_numpy_step():
     for j in range(5):
         r = kick_reset_scalar(V0[j], w0[j], spikes[j], p.V_th, p.V_reset, p.b, False)
         assert r == (V_r[j], w_r[j])
-        assert kick_step_scalar(r[0], r[1], 2.0, 0.0, p.R, p.tau, p.V_rest, p.tau_w, 0.1) == \
-            (V[j], w[j])
+        assert kick_step_scalar(r[0], r[1], 2.0, 0.0, p.R, p.tau, p.V_rest, p.tau_w, 0.1) == (
+            V[j],
+            w[j],
+        )
 
 
 # -- a model with no state but V: its twins return V alone ---------------------------------
+
 
 def ramp_reset_scalar(V, spike, V_reset):
     return V_reset if spike else V
@@ -229,14 +284,26 @@ def ramp_spike_scalar(V, V_th):
 class RampIF(SpikingNeuron):
     """An integrate-and-fire neuron stepped by forward Euler, reset to ``V_reset``."""
 
-    compiled = refsim.NeuronTwins(states=(), params=("R", "tau", "V_rest", "V_th", "V_reset"),
-                                  reset=ramp_reset_scalar, step=ramp_step_scalar,
-                                  spike=ramp_spike_scalar)
+    compiled = refsim.NeuronTwins(
+        states=(),
+        params=("R", "tau", "V_rest", "V_th", "V_reset"),
+        reset=ramp_reset_scalar,
+        step=ramp_step_scalar,
+        spike=ramp_spike_scalar,
+    )
 
-    def __init__(self, in_size, R=1.0 * pq.ohm, tau=10.0 * pq.ms, V_rest=-65.0 * pq.mV,
-                 V_th=-50.0 * pq.mV, V_reset=-68.0 * pq.mV,
-                 V_initializer=refsim.init.Constant(-65.0 * pq.mV), spk_reset="hard",
-                 name=None):
+    def __init__(
+        self,
+        in_size,
+        R=1.0 * pq.ohm,
+        tau=10.0 * pq.ms,
+        V_rest=-65.0 * pq.mV,
+        V_th=-50.0 * pq.mV,
+        V_reset=-68.0 * pq.mV,
+        V_initializer=refsim.init.Constant(-65.0 * pq.mV),
+        spk_reset="hard",
+        name=None,
+    ):
         super().__init__(in_size, spk_reset, name)
         self._param("R", R, pq.ohm, nonnegative=True)
         self._param("tau", tau, pq.ms, positive=True)
@@ -265,8 +332,10 @@ def _run_ramp(backend):
     refsim.random.seed(5)
     with context, refsim.use_backend(backend.split("-")[0]):
         net = refsim.Network()
-        pop = net.population(RampIF(50, V_initializer=refsim.init.Uniform(
-            -66.0, -50.0, unit=pq.mV)), current=np.linspace(10, 30, 50) * pq.mA)
+        pop = net.population(
+            RampIF(50, V_initializer=refsim.init.Uniform(-66.0, -50.0, unit=pq.mV)),
+            current=np.linspace(10, 30, 50) * pq.mA,
+        )
         refsim.init_all_states(net)
         res = refsim.run(net, 50 * pq.ms, monitors={"spikes": pop, "V": pop.V}, progress=False)
     return res
@@ -283,6 +352,7 @@ def test_a_model_of_V_alone_compiles_bit_for_bit(backend):
 
 # -- twins one backend cannot compile: that backend says so and runs the NumPy code -------
 
+
 def exp_step_scalar(V, current, R, tau, V_rest, dt):
     """Exact integration of the membrane, with math.exp: numba compiles it, the C
     translator does not (not a twin, not a function it knows)."""
@@ -291,9 +361,13 @@ def exp_step_scalar(V, current, R, tau, V_rest, dt):
 
 
 class ExpIntegrated(RampIF):
-    compiled = refsim.NeuronTwins(states=(), params=("R", "tau", "V_rest", "V_th", "V_reset"),
-                                  reset=ramp_reset_scalar, step=exp_step_scalar,
-                                  spike=ramp_spike_scalar)
+    compiled = refsim.NeuronTwins(
+        states=(),
+        params=("R", "tau", "V_rest", "V_th", "V_reset"),
+        reset=ramp_reset_scalar,
+        step=exp_step_scalar,
+        spike=ramp_spike_scalar,
+    )
 
     def update(self, x=None):
         p, dt = self.p, refsim.environ.dt_ms()
@@ -310,15 +384,22 @@ def _one_population(cls):
     return net
 
 
-@pytest.mark.skipif(host_cupy.COMPILER is None,
-                    reason="no host C++ compiler (g++) to run the GPU kernels on")
+@pytest.mark.skipif(
+    host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
+)
 def test_twins_that_do_not_translate_to_C_fall_back_on_cupy_with_a_warning_naming_them():
-    assert refsim.run(_one_population(ExpIntegrated), 1 * pq.ms,
-                      progress=False).engine == "numba"  # numba compiles math.exp
-    with host_cupy.installed(), refsim.use_backend("cupy"), pytest.warns(
+    assert (
+        refsim.run(_one_population(ExpIntegrated), 1 * pq.ms, progress=False).engine == "numba"
+    )  # numba compiles math.exp
+    with (
+        host_cupy.installed(),
+        refsim.use_backend("cupy"),
+        pytest.warns(
             refsim.backends.BackendFallbackWarning,
             match=r"ExpIntegrated.compiled: its twins do not translate to C "
-                  r"\(exp_step_scalar, line \d+: a call of something other than a twin"):
+            r"\(exp_step_scalar, line \d+: a call of something other than a twin",
+        ),
+    ):
         res = refsim.run(_one_population(ExpIntegrated), 1 * pq.ms, progress=False)
     assert res.engine.startswith("numpy")
 
@@ -328,17 +409,25 @@ def list_step_scalar(V, current, dt):
 
 
 class Unlisted(RampIF):
-    compiled = refsim.NeuronTwins(states=(), params=("V_th", "V_reset"),
-                                  reset=ramp_reset_scalar, step=list_step_scalar,
-                                  spike=ramp_spike_scalar)
+    compiled = refsim.NeuronTwins(
+        states=(),
+        params=("V_th", "V_reset"),
+        reset=ramp_reset_scalar,
+        step=list_step_scalar,
+        spike=ramp_spike_scalar,
+    )
 
 
 def test_twins_numba_does_not_compile_fall_back_with_a_warning_naming_them():
-    with refsim.use_backend("numba"), pytest.warns(
+    with (
+        refsim.use_backend("numba"),
+        pytest.warns(
             refsim.backends.BackendFallbackWarning,
             match=r"Unlisted.compiled: numba does not compile its twins \(No implementation "
-                  r"of function .*list.* found for signature: list\(float64\) in "
-                  r".*test_declared_models.py, line \d+\)"):
+            r"of function .*list.* found for signature: list\(float64\) in "
+            r".*test_declared_models.py, line \d+\)",
+        ),
+    ):
         res = refsim.run(_one_population(Unlisted), 1 * pq.ms, progress=False)
     assert res.engine.startswith("numpy")
 
@@ -349,19 +438,29 @@ def lif_drift_scalar(V, current, R, tau, V_rest, dt):
 
 
 class SameName(RampIF):
-    compiled = refsim.NeuronTwins(states=(), params=("R", "tau", "V_rest", "V_th", "V_reset"),
-                                  reset=ramp_reset_scalar, step=lif_drift_scalar,
-                                  spike=ramp_spike_scalar)
+    compiled = refsim.NeuronTwins(
+        states=(),
+        params=("R", "tau", "V_rest", "V_th", "V_reset"),
+        reset=ramp_reset_scalar,
+        step=lif_drift_scalar,
+        spike=ramp_spike_scalar,
+    )
 
 
-@pytest.mark.skipif(host_cupy.COMPILER is None,
-                    reason="no host C++ compiler (g++) to run the GPU kernels on")
+@pytest.mark.skipif(
+    host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
+)
 def test_a_twin_named_as_one_of_refsims_is_refused_on_cupy_with_the_name():
     assert refsim.run(_one_population(SameName), 1 * pq.ms, progress=False).engine == "numba"
-    with host_cupy.installed(), refsim.use_backend("cupy"), pytest.warns(
+    with (
+        host_cupy.installed(),
+        refsim.use_backend("cupy"),
+        pytest.warns(
             refsim.backends.BackendFallbackWarning,
             match=r"SameName.compiled: its twins do not translate to C \(two twins are named "
-                  r"lif_drift_scalar \(refsim.neurons.lif and test_declared_models\); C has "
-                  r"one namespace: rename one\)"):
+            r"lif_drift_scalar \(refsim.neurons.lif and test_declared_models\); C has "
+            r"one namespace: rename one\)",
+        ),
+    ):
         res = refsim.run(_one_population(SameName), 1 * pq.ms, progress=False)
     assert res.engine.startswith("numpy")

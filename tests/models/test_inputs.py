@@ -51,20 +51,28 @@ def test_spike_times_fire_on_the_rounded_steps():
     st = refsim.init_all_states(refsim.SpikeTime(3, [0, 2, 1, 1], [1.0, 0.26, 0.94, 0.31] * pq.ms))
     res = refsim.run(st, 2 * pq.ms, monitors={"s": st})
     assert list(zip(res["s"].steps, res["s"].indices_fired, strict=True)) == [
-        (3, 1), (3, 2), (9, 1), (10, 0)]
+        (3, 1),
+        (3, 2),
+        (9, 1),
+        (10, 0),
+    ]
     with pytest.raises(ValueError, match="time_as_step must be"):
         refsim.SpikeTime(2, [0], [1] * pq.ms, time_as_step="nearest")
 
 
-@pytest.mark.parametrize("waveform, expected", [
-    (refsim.ConstantInput(2 * pq.nA, 0.3 * pq.ms), [2, 2, 2, 0, 0]),
-    (refsim.SectionInput([1, 3] * pq.nA, [0.2, 0.2] * pq.ms), [1, 1, 3, 3, 0]),
-    (refsim.StepInput([1, 4] * pq.nA, [0.1, 0.3] * pq.ms), [0, 1, 1, 4, 4]),
-    (refsim.RampInput(0 * pq.nA, 4 * pq.nA, 0.4 * pq.ms), [0, 1, 2, 3, 0]),
-])
+@pytest.mark.parametrize(
+    "waveform, expected",
+    [
+        (refsim.ConstantInput(2 * pq.nA, 0.3 * pq.ms), [2, 2, 2, 0, 0]),
+        (refsim.SectionInput([1, 3] * pq.nA, [0.2, 0.2] * pq.ms), [1, 1, 3, 3, 0]),
+        (refsim.StepInput([1, 4] * pq.nA, [0.1, 0.3] * pq.ms), [0, 1, 1, 4, 4]),
+        (refsim.RampInput(0 * pq.nA, 4 * pq.nA, 0.4 * pq.ms), [0, 1, 2, 3, 0]),
+    ],
+)
 def test_waveforms_on_the_grid(waveform, expected):
-    res = refsim.run(lambda: None, 0.5 * pq.ms, monitors={"I": waveform},
-                     check_every=None)  # no model to check
+    res = refsim.run(
+        lambda: None, 0.5 * pq.ms, monitors={"I": waveform}, check_every=None
+    )  # no model to check
     assert res["I"].units == pq.nA
     np.testing.assert_allclose(res["I"].magnitude.ravel(), expected, rtol=1e-12, atol=1e-12)
 
@@ -73,8 +81,9 @@ def test_sinusoid_and_ou_statistics():
     sine = refsim.SinusoidalInput(1 * pq.nA, 100 * pq.Hz, 20 * pq.ms, bias=0.5 * pq.nA)
     res = refsim.run(lambda: None, 10 * pq.ms, monitors={"I": sine}, check_every=None)
     t = np.arange(100) * 0.1
-    np.testing.assert_allclose(res["I"].magnitude.ravel(), np.sin(2 * np.pi * 0.1 * t) + 0.5,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        res["I"].magnitude.ravel(), np.sin(2 * np.pi * 0.1 * t) + 0.5, atol=1e-12
+    )
     ou = refsim.OUProcessInput(1 * pq.nA, 0.2 * pq.nA, 5 * pq.ms, 500 * pq.ms, size=2000, seed=1)
     res = refsim.run(lambda: None, 200 * pq.ms, monitors={"I": ou}, check_every=None)
     last = res["I"].magnitude[-1]

@@ -29,8 +29,12 @@ def _dimensional_parameters(cls):
 # CUBA's scale may be any unit that turns the synapse's variable into a current (a
 # voltage for a conductance, a pure number for a current); test_projection checks that.
 FREE_DIMENSION = {(refsim.CUBA, "scale")}
-CASES = [(cls, name, default) for cls in MODELS for name, default in
-         _dimensional_parameters(cls) if (cls, name) not in FREE_DIMENSION]
+CASES = [
+    (cls, name, default)
+    for cls in MODELS
+    for name, default in _dimensional_parameters(cls)
+    if (cls, name) not in FREE_DIMENSION
+]
 
 
 def _build(cls, **kwargs):
@@ -40,13 +44,15 @@ def _build(cls, **kwargs):
     return cls(2, **kwargs)
 
 
-@pytest.mark.parametrize("cls, name, default", CASES,
-                         ids=[f"{c.__name__}.{n}" for c, n, _ in CASES])
+@pytest.mark.parametrize(
+    "cls, name, default", CASES, ids=[f"{c.__name__}.{n}" for c, n, _ in CASES]
+)
 def test_every_dimensional_parameter_refuses_bare_numbers_and_wrong_dimensions(cls, name, default):
     with pytest.raises(refsim.UnitError, match=f"parameter '{name}' expects .*bare number 3"):
         _build(cls, **{name: 3.0})
-    wrong = 3.0 * (pq.ms if default.simplified.dimensionality != pq.ms.simplified.dimensionality
-                   else pq.mV)
+    wrong = 3.0 * (
+        pq.ms if default.simplified.dimensionality != pq.ms.simplified.dimensionality else pq.mV
+    )
     with pytest.raises(refsim.UnitError, match=f"parameter '{name}' expects .* got 3.0"):
         _build(cls, **{name: wrong})
     _build(cls, **{name: default})  # the default itself is accepted
@@ -54,11 +60,39 @@ def test_every_dimensional_parameter_refuses_bare_numbers_and_wrong_dimensions(c
 
 def test_the_catalog_is_complete():
     assert {c.__name__ for c in NEURONS} >= {
-        "IF", "LIF", "LIFRef", "ALIF", "ExpIF", "ExpIFRef", "AdExIF", "AdExIFRef", "QuaIF",
-        "AdQuaIF", "AdQuaIFRef", "Gif", "GifRef", "Izhikevich", "IzhikevichRef", "HH",
-        "MorrisLecar", "WangBuzsakiHH", "FitzHughNagumo", "HindmarshRose", "CubaLIF", "CobaLIF"}
+        "IF",
+        "LIF",
+        "LIFRef",
+        "ALIF",
+        "ExpIF",
+        "ExpIFRef",
+        "AdExIF",
+        "AdExIFRef",
+        "QuaIF",
+        "AdQuaIF",
+        "AdQuaIFRef",
+        "Gif",
+        "GifRef",
+        "Izhikevich",
+        "IzhikevichRef",
+        "HH",
+        "MorrisLecar",
+        "WangBuzsakiHH",
+        "FitzHughNagumo",
+        "HindmarshRose",
+        "CubaLIF",
+        "CobaLIF",
+    }
     assert {c.__name__ for c in SYNAPSES} == {
-        "Expon", "DualExpon", "Alpha", "AMPA", "GABAa", "BioNMDA", "STP", "STD"}
+        "Expon",
+        "DualExpon",
+        "Alpha",
+        "AMPA",
+        "GABAa",
+        "BioNMDA",
+        "STP",
+        "STD",
+    }
     assert len(CASES) > 150
 
 
@@ -75,10 +109,21 @@ METHOD_MODELS = [c for c in NEURONS if "method" in inspect.signature(c).paramete
 
 def test_nonlinear_neurons_offer_the_integrators():
     names = {c.__name__ for c in METHOD_MODELS}
-    assert {"ExpIF", "AdExIF", "QuaIF", "AdQuaIF", "Izhikevich", "HH", "MorrisLecar",
-            "WangBuzsakiHH", "FitzHughNagumo", "HindmarshRose"} <= names
-    with pytest.raises(ValueError, match="method must be one of exp_euler, euler, rk2, rk4; "
-                                         "got 'rk3'"):
+    assert {
+        "ExpIF",
+        "AdExIF",
+        "QuaIF",
+        "AdQuaIF",
+        "Izhikevich",
+        "HH",
+        "MorrisLecar",
+        "WangBuzsakiHH",
+        "FitzHughNagumo",
+        "HindmarshRose",
+    } <= names
+    with pytest.raises(
+        ValueError, match="method must be one of exp_euler, euler, rk2, rk4; got 'rk3'"
+    ):
         refsim.HH(1, method="rk3")
 
 
@@ -86,6 +131,7 @@ def test_nonlinear_neurons_offer_the_integrators():
 @pytest.mark.parametrize("method", ["euler", "rk2", "rk4"])
 def test_explicit_methods_agree_with_exp_euler_as_dt_shrinks(cls, method):
     """One step of 1e-5 ms from the same state: both give V + dt * dV/dt to O(dt^2)."""
+
     def one_step(m):
         refsim.random.seed(3)  # the same initial state (HH's default is drawn)
         n = refsim.init_all_states(cls(1, method=m))
@@ -102,10 +148,12 @@ def test_explicit_methods_agree_with_exp_euler_as_dt_shrinks(cls, method):
 
 def test_hh_orders_of_convergence():
     """Fitted orders on a 20 ms subthreshold HH trace against a fine RK4 reference."""
+
     def final_V(method, dt):
         with refsim.environ.context(dt=dt * pq.ms):
-            n = refsim.init_all_states(refsim.HH(1, V_initializer=refsim.init.Constant(
-                -65 * pq.mV), method=method))
+            n = refsim.init_all_states(
+                refsim.HH(1, V_initializer=refsim.init.Constant(-65 * pq.mV), method=method)
+            )
             refsim.run(lambda: n(2 * pq.uA), 20 * pq.ms)
             return float(n.V.data[0])
 

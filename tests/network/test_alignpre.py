@@ -7,8 +7,15 @@ import refsim
 
 
 def _post(n=6):
-    return refsim.LIF(n, R=100 * pq.MOhm, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-65 * pq.mV,
-                      V_rest=-65 * pq.mV, V_initializer=refsim.init.Constant(-65 * pq.mV))
+    return refsim.LIF(
+        n,
+        R=100 * pq.MOhm,
+        tau=10 * pq.ms,
+        V_th=-50 * pq.mV,
+        V_reset=-65 * pq.mV,
+        V_rest=-65 * pq.mV,
+        V_initializer=refsim.init.Constant(-65 * pq.mV),
+    )
 
 
 def _spikes(n_steps=400, n_pre=8, seed=0):
@@ -23,13 +30,19 @@ def test_with_a_linear_synapse_align_pre_equals_align_post():
         post = _post()
         comm = refsim.FixedOutDegree(*comm_args, seed=4)
         if kind == "post":
-            proj = refsim.AlignPostProj(comm=comm, post=post, out=refsim.COBA.desc(E=0 * pq.mV),
-                                        syn=refsim.Expon.desc(6, tau=5 * pq.ms))
+            proj = refsim.AlignPostProj(
+                comm=comm,
+                post=post,
+                out=refsim.COBA.desc(E=0 * pq.mV),
+                syn=refsim.Expon.desc(6, tau=5 * pq.ms),
+            )
         else:  # the weights carry the unit: the pre-side synapse counts events (a pure number)
-            proj = refsim.AlignPreProj(comm=comm, post=post, out=refsim.COBA(E=0 * pq.mV),
-                                       syn=refsim.Expon.desc(8, tau=5 * pq.ms,
-                                                             g_initializer=refsim.init.Constant(
-                                                                 0.0)))
+            proj = refsim.AlignPreProj(
+                comm=comm,
+                post=post,
+                out=refsim.COBA(E=0 * pq.mV),
+                syn=refsim.Expon.desc(8, tau=5 * pq.ms, g_initializer=refsim.init.Constant(0.0)),
+            )
         refsim.init_all_states(proj)
         V = []
         for s in spikes:
@@ -48,10 +61,12 @@ def test_with_ampa_align_pre_equals_a_direct_per_synapse_reference():
     rng = np.random.default_rng(7)
     W = rng.random((5, 4)) * (rng.random((5, 4)) < 0.6)  # unitless fractions
     post = _post(4)
-    proj = refsim.AlignPreProj(comm=refsim.SparseLinear(W), post=post,
-                               syn=refsim.AMPA.desc(5, g_initializer=refsim.init.Constant(
-                                   0 * pq.nS)),
-                               out=refsim.COBA(E=0 * pq.mV))
+    proj = refsim.AlignPreProj(
+        comm=refsim.SparseLinear(W),
+        post=post,
+        syn=refsim.AMPA.desc(5, g_initializer=refsim.init.Constant(0 * pq.nS)),
+        out=refsim.COBA(E=0 * pq.mV),
+    )
     refsim.init_all_states(proj)
     dt, tau, R, V_rest = 0.1, 10.0, 100.0, -65.0
     alpha, beta, T, T_dur = 0.98, 0.18, 0.5, 0.5
@@ -85,20 +100,31 @@ def test_align_pre_sizes_and_units():
     import pytest
 
     with pytest.raises(ValueError, match="synapse AMPA has size 3 but comm's input has size 5"):
-        refsim.AlignPreProj(comm=refsim.SparseLinear(np.ones((5, 4))), post=post,
-                            syn=refsim.AMPA(3), out=refsim.COBA(E=0 * pq.mV))
+        refsim.AlignPreProj(
+            comm=refsim.SparseLinear(np.ones((5, 4))),
+            post=post,
+            syn=refsim.AMPA(3),
+            out=refsim.COBA(E=0 * pq.mV),
+        )
     with pytest.raises(refsim.UnitError, match="COBA needs a conductance"):
-        refsim.AlignPreProj(comm=refsim.SparseLinear(np.ones((5, 4)) * pq.mV), post=post,
-                            syn=refsim.AMPA(5), out=refsim.COBA(E=0 * pq.mV))
+        refsim.AlignPreProj(
+            comm=refsim.SparseLinear(np.ones((5, 4)) * pq.mV),
+            post=post,
+            syn=refsim.AMPA(5),
+            out=refsim.COBA(E=0 * pq.mV),
+        )
 
 
 def test_stp_scales_the_events_of_a_linear_pre_synapse():
     post = _post(1)
     stp = refsim.STD(1, tau=200 * pq.ms, U=0.5)
-    proj = refsim.AlignPreProj(comm=refsim.SparseLinear(np.ones((1, 1)) * pq.nS), post=post,
-                               syn=refsim.Expon.desc(1, tau=5 * pq.ms, g_initializer=refsim.init
-                                                     .Constant(0.0)),
-                               out=refsim.COBA(E=0 * pq.mV), stp=stp)
+    proj = refsim.AlignPreProj(
+        comm=refsim.SparseLinear(np.ones((1, 1)) * pq.nS),
+        post=post,
+        syn=refsim.Expon.desc(1, tau=5 * pq.ms, g_initializer=refsim.init.Constant(0.0)),
+        out=refsim.COBA(E=0 * pq.mV),
+        stp=stp,
+    )
     refsim.init_all_states(proj)
     refsim.init_all_states(stp)
     jumps = []

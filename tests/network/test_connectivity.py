@@ -32,8 +32,10 @@ def test_integer_conn_num_is_the_out_degree_and_weights_may_be_an_initializer():
     comm = refsim.EventFixedProb(5, 20, 7, refsim.init.Normal(1.0, 0.1, unit=pq.nS, seed=1))
     assert comm.nnz == 35
     assert comm.W.data.std() > 0
-    with pytest.raises(ValueError, match=re.escape(
-            "conn_num (a probability) must be a probability in [0, 1], got 1.5")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("conn_num (a probability) must be a probability in [0, 1], got 1.5"),
+    ):
         refsim.EventFixedProb(5, 20, 1.5, 1 * pq.nS)
 
 
@@ -49,8 +51,9 @@ def test_event_propagation_equals_the_dense_product():
 
 
 def test_duplicate_targets_add():
-    comm = refsim.SparseLinear(sp.csr_matrix(([1.0, 2.0], [3, 3], [0, 2]), shape=(1, 5)),
-                               unit=pq.nS)
+    comm = refsim.SparseLinear(
+        sp.csr_matrix(([1.0, 2.0], [3, 3], [0, 2]), shape=(1, 5)), unit=pq.nS
+    )
     out = comm(np.array([True]))
     assert out.units == pq.nS
     np.testing.assert_array_equal(out.magnitude, [0, 0, 0, 3.0, 0])
@@ -60,8 +63,11 @@ def test_sparse_linear_from_a_dense_quantity_and_wrong_input_size():
     comm = refsim.SparseLinear(np.array([[0.0, 2.0], [1.0, 0.0], [0.0, 0.0]]) * pq.mV)
     assert (comm.n_pre, comm.n_post, comm.nnz) == (3, 2, 2)
     np.testing.assert_array_equal(comm(np.array([1, 1, 0])).magnitude, [1.0, 2.0])
-    with pytest.raises(ValueError, match=r"expects 3 presynaptic values, got an array of shape "
-                                         r"\(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expects 3 presynaptic values, got an array of shape "
+        r"\(4,\)",
+    ):
         comm(np.zeros(4))
 
 
@@ -86,7 +92,7 @@ def test_fixed_in_and_out_degrees_are_exact_and_distinct():
     out = refsim.FixedOutDegree(50, 30, 12, 1 * pq.nS, seed=0)
     np.testing.assert_array_equal(np.diff(out.W.indptr), 12)
     for i in range(50):
-        row = out.W.indices[out.W.indptr[i]:out.W.indptr[i + 1]]
+        row = out.W.indices[out.W.indptr[i] : out.W.indptr[i + 1]]
         assert len(set(row)) == 12
     inn = refsim.FixedInDegree(30, 50, 12, refsim.init.Uniform(1, 2, unit=pq.nS, seed=3), seed=0)
     np.testing.assert_array_equal(np.bincount(inn.W.indices, minlength=50), 12)
@@ -100,16 +106,18 @@ def test_all_to_all_one_to_one_and_explicit_indices():
     np.testing.assert_array_equal(a.W.toarray(), 0.002 * (1 - np.eye(3)))
     o = refsim.OneToOne(4, np.arange(4.0) * pq.nS)
     np.testing.assert_array_equal(o.W.toarray(), np.diag(np.arange(4.0) / 1000))
-    e = refsim.SparseLinear.from_indices(3, 2, [2, 0, 0], [0, 1, 1], np.array([1.0, 2.0, 3.0]) *
-                                         pq.mV)
+    e = refsim.SparseLinear.from_indices(
+        3, 2, [2, 0, 0], [0, 1, 1], np.array([1.0, 2.0, 3.0]) * pq.mV
+    )
     np.testing.assert_array_equal(e.W.toarray(), [[0, 5.0], [0, 0], [1.0, 0]])
     with pytest.raises(ValueError, match="indices out of range for 3 x 2 neurons"):
         refsim.SparseLinear.from_indices(3, 2, [3], [0], 1 * pq.mV)
 
 
 def test_lognormal_weights():
-    comm = refsim.FixedOutDegree(200, 100, 50, refsim.init.LogNormal(0.0, 0.5, unit=pq.nS,
-                                                                      seed=1), seed=2)
+    comm = refsim.FixedOutDegree(
+        200, 100, 50, refsim.init.LogNormal(0.0, 0.5, unit=pq.nS, seed=1), seed=2
+    )
     logs = np.log(comm.weight.data)  # weights in nS
     assert comm.weight_unit == pq.nS
     assert abs(logs.mean()) < 2.576 * 0.5 / np.sqrt(logs.size)

@@ -10,9 +10,12 @@ def _net(delay, n_pre=3):
     post = refsim.LIF(2, V_th=1000 * pq.mV)
     W = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])[:n_pre] * pq.nS
     proj = refsim.AlignPostProj(
-        comm=refsim.SparseLinear(W), post=post, delay=delay,
+        comm=refsim.SparseLinear(W),
+        post=post,
+        delay=delay,
         syn=refsim.Expon.desc(2, tau=5 * pq.ms, g_initializer=refsim.init.Constant(0 * pq.nS)),
-        out=refsim.CUBA.desc(scale=1 * pq.mV))
+        out=refsim.CUBA.desc(scale=1 * pq.mV),
+    )
     refsim.init_all_states(proj)  # the projection holds its delay and, below it, post
     return post, proj
 
@@ -29,8 +32,7 @@ def _g_trace(delay, spike_steps, n_steps, split=None):
     if split is None:
         return refsim.run(step, n_steps * 0.1 * pq.ms, monitors=mon)["g"].magnitude
     first = refsim.run(step, split * 0.1 * pq.ms, monitors=mon)
-    second = refsim.run(step, (n_steps - split) * 0.1 * pq.ms, monitors=mon,
-                        t_start=first.next_t)
+    second = refsim.run(step, (n_steps - split) * 0.1 * pq.ms, monitors=mon, t_start=first.next_t)
     return np.concatenate([first["g"].magnitude, second["g"].magnitude])
 
 
@@ -61,8 +63,13 @@ def test_reset_clears_spikes_in_flight():
 
 def test_a_delay_needs_its_state_and_at_least_one_step():
     post = refsim.init_all_states(refsim.LIF(2))
-    proj = refsim.AlignPostProj(comm=refsim.SparseLinear(np.eye(2) * pq.mS), post=post,
-                                syn=refsim.Expon.desc(2), out=refsim.CUBA.desc(), delay=1 * pq.ms)
+    proj = refsim.AlignPostProj(
+        comm=refsim.SparseLinear(np.eye(2) * pq.mS),
+        post=post,
+        syn=refsim.Expon.desc(2),
+        out=refsim.CUBA.desc(),
+        delay=1 * pq.ms,
+    )
     with pytest.raises(RuntimeError, match="delay has no state yet"):
         proj(np.array([True, False]))
     with pytest.raises(ValueError, match=r"shorter than one step \(dt = 0.1 ms\)"):
@@ -80,9 +87,12 @@ def test_heterogeneous_delays_deliver_each_synapse_on_its_own_step():
     post = refsim.LIF(2, V_th=1000 * pq.mV)
     comm = refsim.SparseLinear.from_indices(1, 2, [0, 0], [0, 1], np.array([1.0, 2.0]) * pq.nS)
     proj = refsim.AlignPostProj(
-        comm=comm, post=post, delay=np.array([0.3, 1.0]) * pq.ms,
+        comm=comm,
+        post=post,
+        delay=np.array([0.3, 1.0]) * pq.ms,
         syn=refsim.Expon.desc(2, tau=5 * pq.ms, g_initializer=refsim.init.Constant(0 * pq.nS)),
-        out=refsim.CUBA.desc(scale=1 * pq.mV))
+        out=refsim.CUBA.desc(scale=1 * pq.mV),
+    )
     refsim.init_all_states(proj)
     g = []
     for i in range(15):

@@ -25,13 +25,15 @@ import refsim
 numba = pytest.importorskip("numba", reason="the compiled side of the properties")
 
 #: the same examples everywhere, few enough for CI (each property below states its count)
-_DETERMINISTIC = settings(derandomize=True, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+_DETERMINISTIC = settings(
+    derandomize=True, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def budget(examples: int) -> settings:
     """Deterministic settings with ``examples`` examples."""
     return settings(_DETERMINISTIC, max_examples=examples)
+
 
 NEURONS = [getattr(refsim, n) for n in refsim.neurons.__all__]
 #: what a refused construction may say: the parameter, or the relation, by name
@@ -56,8 +58,9 @@ def perturbed_model(draw):
     cls = draw(st.sampled_from(NEURONS))
     params = _quantity_parameters(cls)
     names = draw(st.lists(st.sampled_from(sorted(params)), max_size=4, unique=True))
-    factors = draw(st.lists(st.floats(-10, 10, allow_nan=False), min_size=len(names),
-                            max_size=len(names)))
+    factors = draw(
+        st.lists(st.floats(-10, 10, allow_nan=False), min_size=len(names), max_size=len(names))
+    )
     return cls, {n: f * params[n] for n, f in zip(names, factors, strict=True)}
 
 
@@ -100,17 +103,33 @@ def small_network(draw):
 def _build(n, tau, V_th, gap, p, w_e, w_i, drive, seed):
     refsim.random.seed(seed)
     net = refsim.Network()
-    pop = net.population(refsim.LIFRef(
-        n, R=1.0 * pq.MOhm, tau=tau * pq.ms, V_th=V_th * pq.mV, V_reset=(V_th - gap) * pq.mV,
-        V_rest=(V_th - gap) * pq.mV, tau_ref=2 * pq.ms,
-        V_initializer=refsim.init.Uniform(V_th - gap, V_th, unit=pq.mV)), current=drive * pq.nA)
+    pop = net.population(
+        refsim.LIFRef(
+            n,
+            R=1.0 * pq.MOhm,
+            tau=tau * pq.ms,
+            V_th=V_th * pq.mV,
+            V_reset=(V_th - gap) * pq.mV,
+            V_rest=(V_th - gap) * pq.mV,
+            tau_ref=2 * pq.ms,
+            V_initializer=refsim.init.Uniform(V_th - gap, V_th, unit=pq.mV),
+        ),
+        current=drive * pq.nA,
+    )
     n_e = max(1, int(0.8 * n))
     for lo, hi, w, E in ((0, n_e, w_e, 0.0), (n_e, n, w_i, -80.0)):
         if hi > lo:
-            net.project(refsim.AlignPostProj(
-                comm=refsim.EventFixedProb(hi - lo, n, p, w * pq.nS, seed=seed + lo),
-                syn=refsim.Expon.desc(n, tau=5 * pq.ms), out=refsim.COBA.desc(E=E * pq.mV),
-                post=pop), pop, lo, hi)
+            net.project(
+                refsim.AlignPostProj(
+                    comm=refsim.EventFixedProb(hi - lo, n, p, w * pq.nS, seed=seed + lo),
+                    syn=refsim.Expon.desc(n, tau=5 * pq.ms),
+                    out=refsim.COBA.desc(E=E * pq.mV),
+                    post=pop,
+                ),
+                pop,
+                lo,
+                hi,
+            )
     refsim.init_all_states(net)
     return net, pop
 
@@ -129,25 +148,43 @@ def test_numpy_equals_numba_bit_for_bit_on_random_networks(drawn):
 
 
 @budget(200)
-@given(st.sampled_from(["LIF", "LIFRef"]), st.floats(1, 50), st.floats(-70, -40),
-       st.floats(0.1, 20), st.floats(0, 0.999), st.floats(0, 0.999))
-def test_a_lif_whose_steady_state_lies_below_threshold_never_fires(name, tau, V_rest, gap,
-                                                                   start, level):
+@given(
+    st.sampled_from(["LIF", "LIFRef"]),
+    st.floats(1, 50),
+    st.floats(-70, -40),
+    st.floats(0.1, 20),
+    st.floats(0, 0.999),
+    st.floats(0, 0.999),
+)
+def test_a_lif_whose_steady_state_lies_below_threshold_never_fires(
+    name, tau, V_rest, gap, start, level
+):
     """With V_rest <= V(0) < V_th and a constant input whose steady state V_rest + R I is
     below V_th, the potential rises monotonically towards a value under threshold."""
     V_th = V_rest + gap
     current = level * gap  # R = 1 MOhm: R I = level * gap < gap
-    neuron = refsim.init_all_states(getattr(refsim, name)(
-        4, R=1 * pq.MOhm, tau=tau * pq.ms, V_rest=V_rest * pq.mV, V_th=V_th * pq.mV,
-        V_reset=(V_rest - 5) * pq.mV,
-        V_initializer=refsim.init.Constant((V_rest + start * gap) * pq.mV)))
+    neuron = refsim.init_all_states(
+        getattr(refsim, name)(
+            4,
+            R=1 * pq.MOhm,
+            tau=tau * pq.ms,
+            V_rest=V_rest * pq.mV,
+            V_th=V_th * pq.mV,
+            V_reset=(V_rest - 5) * pq.mV,
+            V_initializer=refsim.init.Constant((V_rest + start * gap) * pq.mV),
+        )
+    )
     res = refsim.run(lambda: neuron(current * pq.nA), 50 * pq.ms, monitors={"s": neuron})
     assert res["s"].count == 0
 
 
 @budget(15)
-@given(first=st.integers(1, 400), second=st.integers(1, 400), seed=st.integers(0, 2**16),
-       backend=st.sampled_from(["numpy", "numba"]))
+@given(
+    first=st.integers(1, 400),
+    second=st.integers(1, 400),
+    seed=st.integers(0, 2**16),
+    backend=st.sampled_from(["numpy", "numba"]),
+)
 def test_a_checkpoint_round_trip_equals_one_run(tmp_path_factory, first, second, seed, backend):
     from refsim.validation.networks import COBANet
 
@@ -165,22 +202,33 @@ def test_a_checkpoint_round_trip_equals_one_run(tmp_path_factory, first, second,
         refsim.save_state(net, path, t=a.next_t)
         net = build()
         t = refsim.load_state(net, path.with_suffix(".npz"))
-        b = refsim.run(net, second * 0.1 * pq.ms, t_start=t, monitors={"s": net.pop},
-                       progress=False)
+        b = refsim.run(
+            net, second * 0.1 * pq.ms, t_start=t, monitors={"s": net.pop}, progress=False
+        )
         split = net.pop.V.data.copy(), np.concatenate([a["s"].steps, b["s"].steps])
         net = build()
-        whole = refsim.run(net, (first + second) * 0.1 * pq.ms, monitors={"s": net.pop},
-                           progress=False)
+        whole = refsim.run(
+            net, (first + second) * 0.1 * pq.ms, monitors={"s": net.pop}, progress=False
+        )
     np.testing.assert_array_equal(split[0], net.pop.V.data)
     np.testing.assert_array_equal(split[1], whole["s"].steps)
 
 
 @budget(100)
-@given(st.integers(1, 60), st.integers(1, 60), st.floats(0, 1), st.integers(0, 2**16),
-       st.sampled_from(["float", "np.float32", "np.float64", "0-d array"]))
+@given(
+    st.integers(1, 60),
+    st.integers(1, 60),
+    st.floats(0, 1),
+    st.integers(0, 2**16),
+    st.sampled_from(["float", "np.float32", "np.float64", "0-d array"]),
+)
 def test_connectivity_counts_match_their_rule(n_pre, n_post, p, seed, kind):
-    given = {"float": float, "np.float32": np.float32, "np.float64": np.float64,
-             "0-d array": np.array}[kind](p)
+    given = {
+        "float": float,
+        "np.float32": np.float32,
+        "np.float64": np.float64,
+        "0-d array": np.array,
+    }[kind](p)
     comm = refsim.EventFixedProb(n_pre, n_post, given, 1 * pq.nS, seed=seed)
     assert comm.nnz == n_pre * int(n_post * float(given))  # brainpy's out-degree, any float
     k = seed % (n_post + 1)
@@ -191,8 +239,9 @@ def test_connectivity_counts_match_their_rule(n_pre, n_post, p, seed, kind):
     assert np.all(np.diff(inn.W.tocsc().indptr) == k)
     assert refsim.AllToAll(n_pre, n_post, 1 * pq.nS).nnz == n_pre * n_post
     if n_pre == n_post:
-        assert refsim.AllToAll(n_pre, n_post, 1 * pq.nS, include_self=False).nnz == \
-            n_pre * (n_pre - 1)
+        assert refsim.AllToAll(n_pre, n_post, 1 * pq.nS, include_self=False).nnz == n_pre * (
+            n_pre - 1
+        )
     fixed = refsim.FixedProb(n_pre, n_post, p, 1 * pq.nS, seed=seed)
     mean, sd = n_pre * n_post * p, np.sqrt(n_pre * n_post * p * (1 - p))
     assert abs(fixed.nnz - mean) <= 6 * sd + 1  # binomial: 6 sd, one in 1e9 by chance

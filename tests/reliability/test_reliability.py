@@ -14,20 +14,27 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 def _marks(case):
     marks = []
     if "numba" in case.name or "compiling" in case.name:
-        marks.append(pytest.mark.skipif(not harness.refsim.backends.available()["numba"][0],
-                                        reason="needs numba"))
+        marks.append(
+            pytest.mark.skipif(
+                not harness.refsim.backends.available()["numba"][0], reason="needs numba"
+            )
+        )
     if "cupy kernels on the host" in case.name:
         import host_cupy
 
-        marks.append(pytest.mark.skipif(host_cupy.COMPILER is None,
-                                        reason="the host emulation of the kernels needs g++"))
+        marks.append(
+            pytest.mark.skipif(
+                host_cupy.COMPILER is None, reason="the host emulation of the kernels needs g++"
+            )
+        )
     if case.child or case.category == "concurrency":
         marks.append(pytest.mark.slow)
     return marks
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=f"{c.category}: {c.name}",
-                                               marks=_marks(c)) for c in CASES])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=f"{c.category}: {c.name}", marks=_marks(c)) for c in CASES]
+)
 def test_each_case_ends_as_a_named_error_or_a_correct_result(case, python_handles_ctrl_c):
     kind, detail = harness.outcome(case)
     assert kind == case.expect, f"{case.name}: {kind}: {detail}"
@@ -45,10 +52,14 @@ def test_the_harness_tries_every_category_and_names_what_it_refuses():
 def test_the_docs_table_lists_what_the_harness_tries():
     """The table of docs/reliability.md: per category the cases tried, all in the named
     and correct columns (the test above holds each case to its column)."""
-    expected = {c: (sum(case.category == c for case in CASES),
-                    sum(case.category == c and case.expect == "named error" for case in CASES),
-                    sum(case.category == c and case.expect == "correct" for case in CASES))
-                for c in harness.CATEGORIES}
+    expected = {
+        c: (
+            sum(case.category == c for case in CASES),
+            sum(case.category == c and case.expect == "named error" for case in CASES),
+            sum(case.category == c and case.expect == "correct" for case in CASES),
+        )
+        for c in harness.CATEGORIES
+    }
     text = DOCS.read_text()
     for category, (tried, named, correct) in expected.items():
         row = rf"\| {re.escape(category)} \| {tried} \| {named} \| {correct} \| 0 \| 0 \| 0 \|"

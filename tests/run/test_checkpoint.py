@@ -23,8 +23,12 @@ def _every_state(model):
     """Copies of every state of every module of ``model``, by path."""
     from refsim.checkpoint import _join, _paths
 
-    return {_join(where, name): value.data.copy() for where, node in _paths(model)
-            for name, value in vars(node).items() if isinstance(value, refsim.State)}
+    return {
+        _join(where, name): value.data.copy()
+        for where, node in _paths(model)
+        for name, value in vars(node).items()
+        if isinstance(value, refsim.State)
+    }
 
 
 def split_equals_straight(make, backend, tmp_path, first_ms=60.1, then_ms=40.0) -> int:
@@ -41,17 +45,21 @@ def split_equals_straight(make, backend, tmp_path, first_ms=60.1, then_ms=40.0) 
         net, pop = make()  # (its builder reseeds refsim.random: the file restores it)
         t = refsim.load_state(net, saved)
         assert float(t.magnitude) == pytest.approx(first_ms, rel=1e-12)
-        then = refsim.run(net, then_ms * pq.ms, monitors={"spikes": pop}, t_start=t,
-                          progress=False)
+        then = refsim.run(net, then_ms * pq.ms, monitors={"spikes": pop}, t_start=t, progress=False)
 
         straight, straight_pop = make()
-        whole = refsim.run(straight, (first_ms + then_ms) * pq.ms,
-                           monitors={"spikes": straight_pop}, progress=False)
+        whole = refsim.run(
+            straight,
+            (first_ms + then_ms) * pq.ms,
+            monitors={"spikes": straight_pop},
+            progress=False,
+        )
     assert whole.engine == then.engine == first.engine == backend  # compiled where asked
     for part in ("steps", "indices_fired"):
         np.testing.assert_array_equal(
             getattr(whole["spikes"], part),
-            np.concatenate([getattr(first["spikes"], part), getattr(then["spikes"], part)]))
+            np.concatenate([getattr(first["spikes"], part), getattr(then["spikes"], part)]),
+        )
     a, b = _every_state(straight), _every_state(net)
     assert a.keys() == b.keys() and len(a) >= 3
     for name in a:
@@ -118,14 +126,22 @@ def _poisson_network(seed):
     with ``seed`` None both draw from refsim.random's stream, else from their own."""
     refsim.random.seed(3)
     net = refsim.Network()
-    pop = net.population(refsim.LIF(50, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                                    V_rest=-60 * pq.mV))
+    pop = net.population(
+        refsim.LIF(50, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV, V_rest=-60 * pq.mV)
+    )
     src = net.population(refsim.PoissonSpike(40, 200 * pq.Hz, seed=seed))
-    net.project(refsim.AlignPostProj(
-        comm=refsim.EventFixedProb(40, 50, 0.3, 2.0 * pq.mS, seed=1),
-        syn=refsim.Expon.desc(50, tau=5 * pq.ms), out=refsim.CUBA.desc(), post=pop), pre=src)
-    net.poisson = refsim.PoissonInput(pop, 20, 100 * pq.Hz, 1.5 * pq.mV,
-                                      seed=None if seed is None else seed + 1)
+    net.project(
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(40, 50, 0.3, 2.0 * pq.mS, seed=1),
+            syn=refsim.Expon.desc(50, tau=5 * pq.ms),
+            out=refsim.CUBA.desc(),
+            post=pop,
+        ),
+        pre=src,
+    )
+    net.poisson = refsim.PoissonInput(
+        pop, 20, 100 * pq.Hz, 1.5 * pq.mV, seed=None if seed is None else seed + 1
+    )
     refsim.init_all_states(net)
     return net, pop
 
@@ -138,10 +154,14 @@ def test_random_inputs_go_on_with_the_same_draws(seed, tmp_path):
 def test_an_unseeded_noise_waveform_goes_on_with_refsim_randoms_stream(tmp_path):
     """A waveform is no module of a model, but an unseeded one draws from refsim.random's
     state stream, which the file holds."""
+
     def make():
         refsim.random.seed(5)
-        neuron = refsim.init_all_states(refsim.LIF(10, tau=10 * pq.ms, V_th=-50 * pq.mV,
-                                                   V_reset=-60 * pq.mV, V_rest=-60 * pq.mV))
+        neuron = refsim.init_all_states(
+            refsim.LIF(
+                10, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV, V_rest=-60 * pq.mV
+            )
+        )
         noise = refsim.WienerProcessInput(40 * pq.mA, 1 * pq.s, size=10)
         return neuron, lambda: neuron(12 * pq.mA + noise())
 
@@ -149,12 +169,14 @@ def test_an_unseeded_noise_waveform_goes_on_with_refsim_randoms_stream(tmp_path)
     first = refsim.run(step, 30 * pq.ms, monitors={"V": neuron.V})
     path = refsim.save_state(neuron, tmp_path / "noisy", t=first.next_t)
     again, step = make()
-    then = refsim.run(step, 20 * pq.ms, monitors={"V": again.V},
-                      t_start=refsim.load_state(again, path))
+    then = refsim.run(
+        step, 20 * pq.ms, monitors={"V": again.V}, t_start=refsim.load_state(again, path)
+    )
     straight, step = make()
     whole = refsim.run(step, 50 * pq.ms, monitors={"V": straight.V})
-    np.testing.assert_array_equal(whole["V"].magnitude,
-                                  np.concatenate([first["V"].magnitude, then["V"].magnitude]))
+    np.testing.assert_array_equal(
+        whole["V"].magnitude, np.concatenate([first["V"].magnitude, then["V"].magnitude])
+    )
     assert np.ptp(then["V"].magnitude[:, 0]) > 1.0  # the noise moves the potential
 
 
@@ -164,27 +186,31 @@ def test_a_poisson_encoder_goes_on_with_the_last_rates_it_was_given(tmp_path):
 
         def step():  # rates given for the first 30 ms only, then the last ones hold
             encoder.update(80 * pq.Hz if refsim.environ.get("i") < 300 else None)
+
         return encoder, step
 
     encoder, step = make()
     first = refsim.run(step, 30 * pq.ms, monitors={"spikes": encoder})
     path = refsim.save_state(encoder, tmp_path / "encoder", t=first.next_t)
     again, step = make()
-    then = refsim.run(step, 20 * pq.ms, monitors={"spikes": again},
-                      t_start=refsim.load_state(again, path))
+    then = refsim.run(
+        step, 20 * pq.ms, monitors={"spikes": again}, t_start=refsim.load_state(again, path)
+    )
     straight, step = make()
     whole = refsim.run(step, 50 * pq.ms, monitors={"spikes": straight})
     assert then["spikes"].count > 10
     for part in ("steps", "indices_fired"):
         np.testing.assert_array_equal(
             getattr(whole["spikes"], part),
-            np.concatenate([getattr(first["spikes"], part), getattr(then["spikes"], part)]))
+            np.concatenate([getattr(first["spikes"], part), getattr(then["spikes"], part)]),
+        )
 
 
 def test_an_input_queued_for_the_next_update_is_kept(tmp_path):
     def make():
-        neuron = refsim.init_all_states(refsim.LIF(3, tau=10 * pq.ms, V_th=-50 * pq.mV,
-                                                   V_reset=-60 * pq.mV, V_rest=-60 * pq.mV))
+        neuron = refsim.init_all_states(
+            refsim.LIF(3, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV, V_rest=-60 * pq.mV)
+        )
         return neuron
 
     neuron = make()
@@ -212,8 +238,9 @@ def test_loading_sets_the_clock_the_states_hold(tmp_path):
     t = refsim.load_state(net, path)
     assert len(refsim.run(net, 5 * pq.ms, t_start=t).t) == 50  # from 5 ms: no warning
     refsim.load_state(net, path)
-    with pytest.warns(refsim.ClockWarning, match="stepped at t = 0 ms after it was stepped "
-                                                 "at t = 4.9 ms"):
+    with pytest.warns(
+        refsim.ClockWarning, match="stepped at t = 0 ms after it was stepped at t = 4.9 ms"
+    ):
         refsim.run(net, 1 * pq.ms)
 
 
@@ -239,18 +266,28 @@ def test_another_model_another_dt_or_no_checkpoint_is_refused(tmp_path):
         return net
 
     path = refsim.save_state(coba(100), tmp_path / "coba", t=0 * pq.ms)
-    with pytest.raises(ValueError, match=re.escape(
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
             "populations[0].V was saved with shape (100,) and dtype float64; this model's "
-            "has shape (200,) and dtype float64")):
+            "has shape (200,) and dtype float64"
+        ),
+    ):
         refsim.load_state(coba(200), path)
     lif = refsim.init_all_states(refsim.LIF(100))
-    with pytest.raises(ValueError, match=re.escape(
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
             "holds the states of another model; this model's not in the file: V; the file's "
             "not in this model: populations[0].V, populations[0].last_spike_time, "
-            "feeds[0][0].syn.g and 1 more")):
+            "feeds[0][0].syn.g and 1 more"
+        ),
+    ):
         refsim.load_state(lif, path)
-    with refsim.environ.context(dt=0.05 * pq.ms), pytest.raises(
-            ValueError, match=r"was saved at dt = 0.1 ms; dt is now 0.05 ms"):
+    with (
+        refsim.environ.context(dt=0.05 * pq.ms),
+        pytest.raises(ValueError, match=r"was saved at dt = 0.1 ms; dt is now 0.05 ms"),
+    ):
         refsim.load_state(coba(100), path)
     (tmp_path / "not.npz").write_text("hello")
     with pytest.raises(ValueError, match="not.npz is not a readable refsim checkpoint"):

@@ -22,8 +22,9 @@ from refsim.validation.networks import COBANet
 
 DT_MS = 0.1  # the default dt (tests/conftest.py)
 #: the tests that send SIGINT to the main thread from a timer
-SENDS_SIGINT = pytest.mark.skipif(not hasattr(signal, "pthread_kill"),
-                                  reason="sends SIGINT to the main thread (POSIX only)")
+SENDS_SIGINT = pytest.mark.skipif(
+    not hasattr(signal, "pthread_kill"), reason="sends SIGINT to the main thread (POSIX only)"
+)
 
 
 def _network(n: int):
@@ -46,10 +47,10 @@ def _stopped_run(n: int, after_s: float, record_V: bool):
         if record_V:
             monitors["V0"] = refsim.StateMonitor(net.pop.V, indices=[0])  # a record a step
         main = threading.main_thread().ident
-        threading.Timer(after_s * 2 ** attempt, signal.pthread_kill,
-                        (main, signal.SIGINT)).start()
-        with pytest.raises(refsim.RunInterrupted,
-                           match=r"stopped by Ctrl-C after \d+ of 200000 steps") as stop:
+        threading.Timer(after_s * 2**attempt, signal.pthread_kill, (main, signal.SIGINT)).start()
+        with pytest.raises(
+            refsim.RunInterrupted, match=r"stopped by Ctrl-C after \d+ of 200000 steps"
+        ) as stop:
             refsim.run(net, 20 * pq.s, monitors=monitors)
         if len(stop.value.result.t) > 0:
             break
@@ -72,47 +73,49 @@ def stop_and_go_on(n: int = 1000, after_s: float = 0.3, record_V: bool = True) -
     assert 0 < done < 200_000
     if record_V:
         assert result["V0"].shape == (done, 1) and monitors["V0"].steps[-1] == done - 1
-    assert float(result.next_t.rescale(pq.ms).magnitude) == pytest.approx(done * DT_MS,
-                                                                          rel=1e-15)
+    assert float(result.next_t.rescale(pq.ms).magnitude) == pytest.approx(done * DT_MS, rel=1e-15)
     assert spikes.count > 0 and spikes.steps.max() < done
     assert f"t_start = {done * DT_MS:g} ms" in str(stop.value)
 
-    more = refsim.run(net, 50 * DT_MS * pq.ms, monitors={"spikes": net.pop},
-                      t_start=result.next_t)
+    more = refsim.run(net, 50 * DT_MS * pq.ms, monitors={"spikes": net.pop}, t_start=result.next_t)
     straight = _network(n)
     whole = refsim.run(straight, (done + 50) * DT_MS * pq.ms, monitors={"spikes": straight.pop})
     assert whole.engine == result.engine == more.engine
-    np.testing.assert_array_equal(whole["spikes"].steps,
-                                  np.concatenate([spikes.steps, more["spikes"].steps]))
-    np.testing.assert_array_equal(whole["spikes"].indices_fired,
-                                  np.concatenate([spikes.indices_fired,
-                                                  more["spikes"].indices_fired]))
+    np.testing.assert_array_equal(
+        whole["spikes"].steps, np.concatenate([spikes.steps, more["spikes"].steps])
+    )
+    np.testing.assert_array_equal(
+        whole["spikes"].indices_fired,
+        np.concatenate([spikes.indices_fired, more["spikes"].indices_fired]),
+    )
     np.testing.assert_array_equal(straight.pop.V.data, net.pop.V.data)
     np.testing.assert_array_equal(straight.E.syn.g.data, net.E.syn.g.data)
     return done
 
 
 @SENDS_SIGINT
-def test_ctrl_c_stops_a_numpy_run_between_steps_and_it_goes_on_bit_for_bit(
-        python_handles_ctrl_c):
+def test_ctrl_c_stops_a_numpy_run_between_steps_and_it_goes_on_bit_for_bit(python_handles_ctrl_c):
     with refsim.use_backend("numpy"):
         stop_and_go_on(n=400)
 
 
 @SENDS_SIGINT
 def test_ctrl_c_stops_a_compiled_run_between_steps_and_it_goes_on_bit_for_bit(
-        python_handles_ctrl_c):
+    python_handles_ctrl_c,
+):
     pytest.importorskip("numba", reason="the numba backend needs numba installed")
     with refsim.use_backend("numba"):
         stop_and_go_on(n=1000)
 
 
 @SENDS_SIGINT
-@pytest.mark.skipif(host_cupy.COMPILER is None,
-                    reason="no host C++ compiler (g++) to run the GPU kernels on")
+@pytest.mark.skipif(
+    host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
+)
 @pytest.mark.parametrize("record_V", [True, False], ids=["step by step", "graphs"])
 def test_ctrl_c_stops_a_cupy_run_between_steps_and_it_goes_on_bit_for_bit(
-        python_handles_ctrl_c, record_V):
+    python_handles_ctrl_c, record_V
+):
     # the GPU kernels on the CPU (tests/support/host_cupy.py); a state monitor reads between steps,
     # else a CUDA graph of 1000 steps replays whole, and the stop comes at a chunk's end
     with host_cupy.installed(), refsim.use_backend("cupy"):
@@ -122,6 +125,7 @@ def test_ctrl_c_stops_a_cupy_run_between_steps_and_it_goes_on_bit_for_bit(
 
 
 # -- the step in progress, exactly: the signal raised from inside a step (numpy path) --
+
 
 class _RaisesAt:
     """A step that counts its calls and raises SIGINT (to this process) during call

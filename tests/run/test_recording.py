@@ -23,10 +23,12 @@ def _network():
 
 
 def _monitors(net):
-    return {"V": refsim.StateMonitor(net.pop.V, indices=[0, 7, 99], every=3),
-            "g": net.E.syn.g,
-            "spikes": net.pop,
-            "some": refsim.SpikeMonitor(net.pop, indices=[250, 3, 100])}
+    return {
+        "V": refsim.StateMonitor(net.pop.V, indices=[0, 7, 99], every=3),
+        "g": net.E.syn.g,
+        "spikes": net.pop,
+        "some": refsim.SpikeMonitor(net.pop, indices=[250, 3, 100]),
+    }
 
 
 def _same(a, b):
@@ -54,8 +56,9 @@ def test_a_run_streamed_to_disk_equals_a_run_in_memory(backend, tmp_path, monkey
         net = _network()
         memory = refsim.run(net, 60 * pq.ms, monitors=_monitors(net), progress=False)
         net = _network()
-        disk = refsim.run(net, 60 * pq.ms, monitors=_monitors(net), progress=False,
-                          record_to=tmp_path / "rec")
+        disk = refsim.run(
+            net, 60 * pq.ms, monitors=_monitors(net), progress=False, record_to=tmp_path / "rec"
+        )
     assert memory.engine == disk.engine == backend
     _same(memory, disk)
     assert isinstance(disk.monitors["g"].data, np.memmap)  # on disk, read in parts
@@ -63,8 +66,9 @@ def test_a_run_streamed_to_disk_equals_a_run_in_memory(backend, tmp_path, monkey
     loaded = refsim.load_result(tmp_path / "rec")
     _same(memory, loaded)
     assert (loaded.n_steps, loaded.first_step, loaded.engine) == (600, 0, backend)
-    np.testing.assert_array_equal(loaded["spikes"].times().magnitude,
-                                  memory["spikes"].times().magnitude)
+    np.testing.assert_array_equal(
+        loaded["spikes"].times().magnitude, memory["spikes"].times().magnitude
+    )
     files = sorted(p.name for p in (tmp_path / "rec").iterdir())
     assert files == ["V.npy", "g.npy", "run.json", "some.spikes.npy", "spikes.spikes.npy"]
     # the files are plain NumPy arrays, for any other tool
@@ -83,8 +87,9 @@ def test_a_full_numba_spike_buffer_goes_to_the_monitors(tmp_path, monkeypatch):
     monkeypatch.setattr(driver, "_FIRST_SPIKES", 1)  # a buffer of 4 x 400 pairs
     for record_to in (None, tmp_path / "rec"):
         net = _network()
-        parts = refsim.run(net, 300 * pq.ms, monitors={"s": net.pop}, progress=False,
-                           record_to=record_to)
+        parts = refsim.run(
+            net, 300 * pq.ms, monitors={"s": net.pop}, progress=False, record_to=record_to
+        )
         np.testing.assert_array_equal(parts["s"].steps, whole["s"].steps)
         np.testing.assert_array_equal(parts["s"].indices_fired, whole["s"].indices_fired)
     assert whole["s"].count > 4 * 400
@@ -106,8 +111,9 @@ def test_a_run_that_stops_keeps_a_readable_folder(tmp_path):
 def test_disk_space_and_folders_are_checked_before_the_run(tmp_path):
     net = _network()
     V = net.pop.V.data.copy()
-    with pytest.raises(refsim.ResourceError,
-                       match=r"record_to=.*state monitors need .*TiB on disk, .* free"):
+    with pytest.raises(
+        refsim.ResourceError, match=r"record_to=.*state monitors need .*TiB on disk, .* free"
+    ):
         refsim.run(net, 1e8 * pq.ms, monitors={"V": net.pop.V}, record_to=tmp_path / "big")
     np.testing.assert_array_equal(net.pop.V.data, V)  # nothing ran
     refsim.run(net, 1 * pq.ms, monitors={"V": net.pop.V}, record_to=tmp_path / "once")
@@ -121,5 +127,11 @@ def test_disk_space_and_folders_are_checked_before_the_run(tmp_path):
     with pytest.raises(ValueError, match="holds no refsim recording"):
         refsim.load_result(tmp_path / "x")
     manifest = json.loads((tmp_path / "once" / "run.json").read_text())
-    assert manifest["monitors"]["V"] == {"kind": "state", "file": "V.npy", "records": 10,
-                                         "first_step": 0, "every": 1, "unit": "mV"}
+    assert manifest["monitors"]["V"] == {
+        "kind": "state",
+        "file": "V.npy",
+        "records": 10,
+        "first_step": 0,
+        "every": 1,
+        "unit": "mV",
+    }

@@ -25,11 +25,25 @@ def test_for_loop_stacks_quantities_tuples_and_dicts():
 
 
 def test_run_records_states_spikes_every_k_and_subsets():
-    n = refsim.init_all_states(refsim.LIFRef(3, tau=10 * pq.ms, V_th=-50 * pq.mV,
-                                             V_reset=-65 * pq.mV, V_rest=-65 * pq.mV,
-                                             V_initializer=refsim.init.Constant(-65 * pq.mV)))
-    res = refsim.run(lambda: n(np.array([10.0, 20.0, 30.0]) * pq.mA), 50 * pq.ms, monitors={
-        "V": n.V, "V0_every5": refsim.StateMonitor(n.V, indices=[0], every=5), "spikes": n})
+    n = refsim.init_all_states(
+        refsim.LIFRef(
+            3,
+            tau=10 * pq.ms,
+            V_th=-50 * pq.mV,
+            V_reset=-65 * pq.mV,
+            V_rest=-65 * pq.mV,
+            V_initializer=refsim.init.Constant(-65 * pq.mV),
+        )
+    )
+    res = refsim.run(
+        lambda: n(np.array([10.0, 20.0, 30.0]) * pq.mA),
+        50 * pq.ms,
+        monitors={
+            "V": n.V,
+            "V0_every5": refsim.StateMonitor(n.V, indices=[0], every=5),
+            "spikes": n,
+        },
+    )
     assert res["V"].shape == (500, 3) and res["V"].units == pq.mV
     assert res["V0_every5"].shape == (100, 1)
     np.testing.assert_array_equal(res["V0_every5"].magnitude[:, 0], res["V"].magnitude[::5, 0])
@@ -44,16 +58,25 @@ def test_run_records_states_spikes_every_k_and_subsets():
 def test_consecutive_runs_equal_one_long_run():
     def make():
         refsim.random.seed(5)
-        return refsim.init_all_states(refsim.LIFRef(20, tau=10 * pq.ms, V_th=-50 * pq.mV,
-                                      V_reset=-65 * pq.mV, V_rest=-65 * pq.mV, tau_ref=2 * pq.ms,
-                                      V_initializer=refsim.init.Uniform(-65, -50, unit=pq.mV)))
+        return refsim.init_all_states(
+            refsim.LIFRef(
+                20,
+                tau=10 * pq.ms,
+                V_th=-50 * pq.mV,
+                V_reset=-65 * pq.mV,
+                V_rest=-65 * pq.mV,
+                tau_ref=2 * pq.ms,
+                V_initializer=refsim.init.Uniform(-65, -50, unit=pq.mV),
+            )
+        )
 
     a = make()
     one = refsim.run(lambda: a(20 * pq.mA), 30 * pq.ms, monitors={"V": a.V})
     b = make()
     first = refsim.run(lambda: b(20 * pq.mA), 10 * pq.ms, monitors={"V": b.V})
-    second = refsim.run(lambda: b(20 * pq.mA), 20 * pq.ms, monitors={"V": b.V},
-                        t_start=first.next_t)
+    second = refsim.run(
+        lambda: b(20 * pq.mA), 20 * pq.ms, monitors={"V": b.V}, t_start=first.next_t
+    )
     joined = np.concatenate([first["V"].magnitude, second["V"].magnitude])
     np.testing.assert_array_equal(joined, one["V"].magnitude)
     assert second.monitors["V"].steps[0] == 100
@@ -73,19 +96,29 @@ def test_progress_bar_can_be_forced(capsys):
 
 def test_monitor_memory_is_announced_before_a_run_with_progress(capsys):
     n = refsim.init_all_states(refsim.LIF(1000))
-    refsim.run(lambda: n(), 10 * pq.ms, monitors={"V": n.V, "m": refsim.StateMonitor(
-        n.V, reduce="mean")}, progress=True)
+    refsim.run(
+        lambda: n(),
+        10 * pq.ms,
+        monitors={"V": n.V, "m": refsim.StateMonitor(n.V, reduce="mean")},
+        progress=True,
+    )
     err = capsys.readouterr().err
     # 100 records x 1000 neurons x 8 bytes = 0.8 MB, plus 100 means
     assert "refsim.run: 100 steps; monitors will take 0.8 MiB (V 0.8 MiB, m 0.0 MiB)" in err
 
 
 def test_reducers_record_population_mean_and_sum():
-    n = refsim.init_all_states(refsim.LIF(4, V_initializer=refsim.init.Constant(
-        np.array([0.0, 1.0, 2.0, 3.0]) * pq.mV)))
-    res = refsim.run(lambda: None, 0.3 * pq.ms, monitors={
-        "mean": refsim.StateMonitor(n.V, reduce="mean"),
-        "sum": refsim.StateMonitor(n.V, indices=[1, 3], reduce="sum")})
+    n = refsim.init_all_states(
+        refsim.LIF(4, V_initializer=refsim.init.Constant(np.array([0.0, 1.0, 2.0, 3.0]) * pq.mV))
+    )
+    res = refsim.run(
+        lambda: None,
+        0.3 * pq.ms,
+        monitors={
+            "mean": refsim.StateMonitor(n.V, reduce="mean"),
+            "sum": refsim.StateMonitor(n.V, indices=[1, 3], reduce="sum"),
+        },
+    )
     np.testing.assert_array_equal(res["mean"].magnitude, [1.5, 1.5, 1.5])
     np.testing.assert_array_equal(res["sum"].magnitude, [4.0, 4.0, 4.0])
     with pytest.raises(ValueError, match="reduce must be 'mean', 'sum' or None"):
@@ -97,9 +130,16 @@ def _clock_warnings(record) -> list[str]:
 
 
 def test_a_second_run_from_0_ms_of_a_refractory_model_warns_at_the_users_line():
-    neuron = refsim.init_all_states(refsim.LIFRef(3, tau_ref=5 * pq.ms, V_th=-50 * pq.mV,
-                                                  V_reset=-60 * pq.mV, V_rest=-60 * pq.mV,
-                                                  tau=10 * pq.ms))
+    neuron = refsim.init_all_states(
+        refsim.LIFRef(
+            3,
+            tau_ref=5 * pq.ms,
+            V_th=-50 * pq.mV,
+            V_reset=-60 * pq.mV,
+            V_rest=-60 * pq.mV,
+            tau=10 * pq.ms,
+        )
+    )
     first = refsim.run(lambda: neuron(30 * pq.mA), 20 * pq.ms)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
@@ -108,8 +148,9 @@ def test_a_second_run_from_0_ms_of_a_refractory_model_warns_at_the_users_line():
         refsim.run(lambda: neuron(30 * pq.mA), 20 * pq.ms)  # from 0 ms again
     messages = _clock_warnings(record)
     assert len(messages) == 1  # once, at the step where the clock went back
-    assert messages[0].startswith(f"LIFRef '{neuron.name}' is stepped at t = 0 ms after it "
-                                  "was stepped at t = 39.9 ms")
+    assert messages[0].startswith(
+        f"LIFRef '{neuron.name}' is stepped at t = 0 ms after it was stepped at t = 39.9 ms"
+    )
     assert "pass t_start=result.next_t" in messages[0]
     assert [w.filename for w in record] == [__file__]
     with warnings.catch_warnings():
@@ -122,8 +163,11 @@ def test_a_kinetic_synapse_stepped_back_in_time_warns():
     syn = refsim.init_all_states(refsim.AMPA(2))
     with refsim.environ.context(t=5.0 * pq.ms):
         syn(np.array([1.0, 0.0]))
-    with pytest.warns(refsim.ClockWarning, match=r"AMPA '\w+' is stepped at t = 1 ms after "
-                                                 r"it was stepped at t = 5 ms"):
+    with pytest.warns(
+        refsim.ClockWarning,
+        match=r"AMPA '\w+' is stepped at t = 1 ms after "
+        r"it was stepped at t = 5 ms",
+    ):
         with refsim.environ.context(t=1.0 * pq.ms):
             syn(np.array([0.0, 0.0]))
 
@@ -139,6 +183,9 @@ def test_a_compiled_network_run_from_0_ms_again_warns_too():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             refsim.run(net, 5 * pq.ms, t_start=first.next_t)
-        with pytest.warns(refsim.ClockWarning, match=r"stepped at t = 0 ms after it was "
-                                                     r"stepped at t = 9.9 ms"):
+        with pytest.warns(
+            refsim.ClockWarning,
+            match=r"stepped at t = 0 ms after it was "
+            r"stepped at t = 9.9 ms",
+        ):
             refsim.run(net, 5 * pq.ms)

@@ -36,8 +36,11 @@ def _blow_up(backend, duration_ms=200.0, **kwargs):
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_a_run_that_turns_nan_stops_with_the_population_state_neuron_and_step(backend):
     stop, pop = _blow_up(backend)
-    assert re.search(rf"after step 99 \(t = 49.5 ms\), HH '{pop.name}'\.V\[0\] = nan mV "
-                     r"is not finite \(states are checked every 100 steps", str(stop))
+    assert re.search(
+        rf"after step 99 \(t = 49.5 ms\), HH '{pop.name}'\.V\[0\] = nan mV "
+        r"is not finite \(states are checked every 100 steps",
+        str(stop),
+    )
     f = stop.finding
     assert (f.module, f.state, f.index, f.step) == (pop, "V", (0,), 99) and np.isnan(f.value)
     # the steps done, that step included, are in the result; the model holds its state
@@ -71,8 +74,11 @@ def test_check_every_none_turns_the_check_off():
         net, pop = _hh_network()
         result = refsim.run(net, 200 * pq.ms, check_every=None)
     assert result.n_steps == 400 and np.isnan(pop.V.data).all()
-    with pytest.raises(ValueError, match=r"check_every must be a number of steps >= 1, or "
-                                         r"None .* got -5"):
+    with pytest.raises(
+        ValueError,
+        match=r"check_every must be a number of steps >= 1, or "
+        r"None .* got -5",
+    ):
         refsim.run(net, 1 * pq.ms, check_every=-5)
 
 
@@ -84,9 +90,11 @@ def test_a_finite_value_beyond_a_models_bounds_stops_the_run(backend):
         net = refsim.Network()
         net.population(refsim.AdExIF(3, a=1e3 * pq.S, tau_w=0.1 * pq.ms))
         refsim.init_all_states(net)
-        with pytest.raises(refsim.NumericalInstability,
-                           match=r"AdExIF '.*'\.V\[0\] = (-[0-9.e+]+ mV lies outside the bounds "
-                                 r"its model declares, \[-1000, inf\]|nan mV is not finite)"):
+        with pytest.raises(
+            refsim.NumericalInstability,
+            match=r"AdExIF '.*'\.V\[0\] = (-[0-9.e+]+ mV lies outside the bounds "
+            r"its model declares, \[-1000, inf\]|nan mV is not finite)",
+        ):
             refsim.run(net, 100 * pq.ms, check_every=1)
     assert refsim.AdExIF.state_bounds == {"V": (-1e3, np.inf)}
 
@@ -117,8 +125,10 @@ def test_a_run_whose_models_the_check_cannot_see_says_so():
     neuron = refsim.init_all_states(refsim.LIF(2))
     step = functools.partial(refsim.LIF.__call__, neuron)  # holds it where no code names it
     assert modules_of(step) == []
-    with refsim.use_backend("numpy"), pytest.warns(UncheckedRunWarning,
-                                                   match="no state is checked"):
+    with (
+        refsim.use_backend("numpy"),
+        pytest.warns(UncheckedRunWarning, match="no state is checked"),
+    ):
         refsim.run(step, 1 * pq.ms)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -65,10 +65,14 @@ template <class T> static T atomicAdd(T *address, T value)
 """
 
 #: C types of kernel parameters: (ctypes type of a value, numpy dtype of an array)
-_C_TYPES = {"double": (ctypes.c_double, np.float64), "float": (ctypes.c_float, np.float32),
-            "long long": (ctypes.c_longlong, np.int64), "int": (ctypes.c_int32, np.int32),
-            "unsigned long long": (ctypes.c_ulonglong, np.uint64),
-            "unsigned char": (ctypes.c_ubyte, np.uint8)}
+_C_TYPES = {
+    "double": (ctypes.c_double, np.float64),
+    "float": (ctypes.c_float, np.float32),
+    "long long": (ctypes.c_longlong, np.int64),
+    "int": (ctypes.c_int32, np.int32),
+    "unsigned long long": (ctypes.c_ulonglong, np.uint64),
+    "unsigned char": (ctypes.c_ubyte, np.uint8),
+}
 _KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)')
 
 
@@ -91,7 +95,7 @@ def _device(a) -> ndarray:
     """``a`` copied between two guard zones (:func:`_root_intact` checks them)."""
     a = np.ascontiguousarray(a)
     raw = np.full(a.nbytes + 2 * _GUARD, _PATTERN, dtype=np.uint8)
-    inside = raw[_GUARD:_GUARD + a.nbytes].view(a.dtype).reshape(a.shape)
+    inside = raw[_GUARD : _GUARD + a.nbytes].view(a.dtype).reshape(a.shape)
     inside[...] = a
     return inside.view(ndarray)
 
@@ -115,8 +119,9 @@ def zeros(shape, dtype=np.float64) -> ndarray:
 
 
 def empty(shape, dtype=np.float64) -> ndarray:
-    return _device(np.full(shape, np.nan) if np.dtype(dtype).kind == "f"
-                   else np.zeros(shape, dtype=dtype))  # NaN: a read before a write shows
+    return _device(
+        np.full(shape, np.nan) if np.dtype(dtype).kind == "f" else np.zeros(shape, dtype=dtype)
+    )  # NaN: a read before a write shows
 
 
 def arange(*args, **kwargs) -> ndarray:
@@ -137,6 +142,7 @@ def take(a, indices, out=None):
 
 # -- kernels ---------------------------------------------------------------------------
 
+
 def _parameters(text: str) -> list[tuple[str, str, bool]]:
     """(name, C base type, is a pointer) of each parameter of a kernel's declaration."""
     out = []
@@ -146,8 +152,10 @@ def _parameters(text: str) -> list[tuple[str, str, bool]]:
         words = declaration.replace("*", " ").split()
         base = " ".join(words[:-1])
         if base not in _C_TYPES:
-            raise TypeError(f"kernel parameter {item.strip()!r}: type {base!r} is not one "
-                            f"the host emulation knows ({', '.join(_C_TYPES)})")
+            raise TypeError(
+                f"kernel parameter {item.strip()!r}: type {base!r} is not one "
+                f"the host emulation knows ({', '.join(_C_TYPES)})"
+            )
         out.append((words[-1], base, pointer))
     return out
 
@@ -184,18 +192,35 @@ def _library(code: str, options) -> tuple[ctypes.CDLL, dict]:
     if COMPILER is None:
         raise RuntimeError("the host emulation of the CUDA kernels needs g++ on PATH")
     defines = [o for o in options if o.startswith("-D")]
-    kernels = {m.group(1): _parameters(m.group(2))
-               for m in _KERNEL.finditer(_without_comments(code))}
+    kernels = {
+        m.group(1): _parameters(m.group(2)) for m in _KERNEL.finditer(_without_comments(code))
+    }
     source = _SHIM + code + "".join(_launcher(n, p) for n, p in kernels.items())
     key = hashlib.sha256((source + repr(defines)).encode()).hexdigest()[:16]
     if key not in _BUILT:
         folder = Path(tempfile.mkdtemp(prefix="refsim-host-cuda-"))
         (folder / "kernels.cpp").write_text(source)
         built = subprocess.run(
-            [COMPILER, "-O1", "-std=c++17", "-ffp-contract=off", "-fno-fast-math", "-Wall",
-             "-Wno-unused-function", "-Werror", *defines, "-shared", "-fPIC", "-o",
-             str(folder / "kernels.so"), str(folder / "kernels.cpp"), "-lm"],
-            capture_output=True, text=True)
+            [
+                COMPILER,
+                "-O1",
+                "-std=c++17",
+                "-ffp-contract=off",
+                "-fno-fast-math",
+                "-Wall",
+                "-Wno-unused-function",
+                "-Werror",
+                *defines,
+                "-shared",
+                "-fPIC",
+                "-o",
+                str(folder / "kernels.so"),
+                str(folder / "kernels.cpp"),
+                "-lm",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if built.returncode:
             raise RuntimeError(f"the kernels do not compile on the host:\n{built.stderr}")
         _BUILT[key] = ctypes.CDLL(str(folder / "kernels.so"))
@@ -212,29 +237,33 @@ class RawKernel:
         self.function = getattr(library, f"refsim_launch_{name}")
         self.function.restype = None
         self.function.argtypes = [ctypes.c_longlong, ctypes.c_longlong] + [
-            ctypes.c_void_p if ptr else _C_TYPES[base][0] for _, base, ptr in params]
+            ctypes.c_void_p if ptr else _C_TYPES[base][0] for _, base, ptr in params
+        ]
 
     def _checked(self, args) -> list:
         if len(args) != len(self.params):
-            raise TypeError(f"{self.name}: {len(args)} arguments for "
-                            f"{len(self.params)} parameters")
+            raise TypeError(f"{self.name}: {len(args)} arguments for {len(self.params)} parameters")
         out, arrays = [], []
         for value, (name, base, ptr) in zip(args, self.params, strict=True):
             dtype = np.dtype(_C_TYPES[base][1])
             if ptr:
                 if not isinstance(value, ndarray) or value.dtype != dtype:
-                    raise TypeError(f"{self.name}: parameter {name} ({base} *) takes a device "
-                                    f"array of {dtype}; got {type(value).__name__} of "
-                                    f"{getattr(value, 'dtype', '-')}")
+                    raise TypeError(
+                        f"{self.name}: parameter {name} ({base} *) takes a device "
+                        f"array of {dtype}; got {type(value).__name__} of "
+                        f"{getattr(value, 'dtype', '-')}"
+                    )
                 if not value.flags.c_contiguous:
                     raise TypeError(f"{self.name}: parameter {name} is not contiguous")
                 out.append(value.ctypes.data)
                 arrays.append((name, value))
             else:
                 if not isinstance(value, np.generic) or value.dtype != dtype:
-                    raise TypeError(f"{self.name}: parameter {name} ({base}) takes a numpy "
-                                    f"{dtype} scalar; got {type(value).__name__} "
-                                    f"{getattr(value, 'dtype', '')}")
+                    raise TypeError(
+                        f"{self.name}: parameter {name} ({base}) takes a numpy "
+                        f"{dtype} scalar; got {type(value).__name__} "
+                        f"{getattr(value, 'dtype', '')}"
+                    )
                 out.append(value.item())
         return out, arrays
 
@@ -252,8 +281,9 @@ def _run(launch) -> None:
     kernel.function(grid, block, *args)
     for name, array in arrays:
         if not _root_intact(array):
-            raise IndexError(f"{kernel.name} wrote out of the bounds of the array given as "
-                             f"its parameter {name}")
+            raise IndexError(
+                f"{kernel.name} wrote out of the bounds of the array given as its parameter {name}"
+            )
 
 
 class RawModule:
@@ -265,6 +295,7 @@ class RawModule:
 
 
 # -- streams, graphs, the device -------------------------------------------------------
+
 
 class _Graph:
     def __init__(self, launches: list):
@@ -311,8 +342,13 @@ class _Runtime:
         return {"name": b"the CPU (g++)"}
 
 
-cuda = types.SimpleNamespace(Stream=_Stream, Device=_Device, runtime=_Runtime,
-                             _streams=[_Stream()], is_available=lambda: True)
+cuda = types.SimpleNamespace(
+    Stream=_Stream,
+    Device=_Device,
+    runtime=_Runtime,
+    _streams=[_Stream()],
+    is_available=lambda: True,
+)
 cuda.get_current_stream = lambda: cuda._streams[-1]
 
 

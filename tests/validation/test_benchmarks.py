@@ -58,9 +58,26 @@ def test_refsim_bench_reports_each_backend_and_they_agree(tmp_path, capsys):
     from refsim.validation import bench
 
     out = tmp_path / "bench.json"
-    assert bench.main(["--model", "cuba", "--N", "800", "--duration", "0.05",
-                       "--backend", "all", "--peers", "--peer-python", sys.executable,
-                       "--json", str(out)]) == 0
+    assert (
+        bench.main(
+            [
+                "--model",
+                "cuba",
+                "--N",
+                "800",
+                "--duration",
+                "0.05",
+                "--backend",
+                "all",
+                "--peers",
+                "--peer-python",
+                sys.executable,
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     # the machine first: a timing means little without it
     import platform
@@ -75,8 +92,27 @@ def test_refsim_bench_reports_each_backend_and_they_agree(tmp_path, capsys):
     assert where["date"][:4] == first[2:6]
     header = next(line for line in printed.splitlines() if line.startswith("model"))
     assert header.split() == [
-        "model", "N", "backend", "build", "s", "compile", "s", "run", "s/sim-s", "spikes",
-        "rate", "Hz", "events/s", "peak", "MiB", "process", "s", "threads", "GPU", "MiB"]
+        "model",
+        "N",
+        "backend",
+        "build",
+        "s",
+        "compile",
+        "s",
+        "run",
+        "s/sim-s",
+        "spikes",
+        "rate",
+        "Hz",
+        "events/s",
+        "peak",
+        "MiB",
+        "process",
+        "s",
+        "threads",
+        "GPU",
+        "MiB",
+    ]
     runs = {r["backend"]: r for r in json.loads(out.read_text())["runs"]}
     assert set(runs) >= {"numpy"}
     for r in runs.values():
@@ -103,13 +139,34 @@ def test_refsim_bench_runs_each_precision_asked_for(tmp_path, capsys):
     from refsim.validation import bench
 
     out = tmp_path / "bench.json"
-    assert bench.main(["--model", "coba", "--N", "800", "--duration", "0.05", "--backend",
-                       "numba", "--precision", "64", "32", "--repeats", "2",
-                       "--json", str(out)]) == 0
+    assert (
+        bench.main(
+            [
+                "--model",
+                "coba",
+                "--N",
+                "800",
+                "--duration",
+                "0.05",
+                "--backend",
+                "numba",
+                "--precision",
+                "64",
+                "32",
+                "--repeats",
+                "2",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     runs = json.loads(out.read_text())["runs"]
     assert [(r["backend"], r["precision"], r["engine"]) for r in runs] == [
-        ("numba", 64, "numba"), ("numba", 32, "numba")]  # float32 compiles on numba
+        ("numba", 64, "numba"),
+        ("numba", 32, "numba"),
+    ]  # float32 compiles on numba
     assert all(r["spikes"] > 0 for r in runs)
     lines = printed.splitlines()[1:]  # after the machine's line
     first, second = lines[1].split(), lines[3].split()
@@ -129,14 +186,22 @@ def test_peer_networks_have_the_parameters_of_refsim_networks():
     q = peers.NETWORKS["coba"]  # internal units: ms, mV, MOhm, uS
     assert (coba.pop.p.tau, 1e3 / coba.pop.p.R) == (q["C"] / q["g_L"], q["g_L"])
     assert (coba.pop.p.V_rest, coba.pop.p.V_th, coba.pop.p.V_reset, coba.pop.p.tau_ref) == (
-        q["E_L"], q["V_th"], q["V_reset"], q["t_ref"])
+        q["E_L"],
+        q["V_th"],
+        q["V_reset"],
+        q["t_ref"],
+    )
     assert (coba.E.syn.p.tau, coba.I.syn.p.tau) == (q["tau_e"], q["tau_i"])
     assert (coba.E.out.p.E, coba.I.out.p.E) == (q["E_e"], q["E_i"])
     assert (coba.E.comm.W.data[0] * 1e3, coba.I.comm.W.data[0] * 1e3) == (q["w_e"], q["w_i"])
     q = peers.NETWORKS["cuba"]  # a current jump w through R = 1 MOhm is w mV
     assert (cuba.pop.p.tau, cuba.pop.p.R) == (q["tau_m"], 1.0)
     assert (cuba.pop.p.V_rest, cuba.pop.p.V_th, cuba.pop.p.V_reset, cuba.pop.p.tau_ref) == (
-        q["E_L"], q["V_th"], q["V_reset"], q["t_ref"])
+        q["E_L"],
+        q["V_th"],
+        q["V_reset"],
+        q["t_ref"],
+    )
     assert (cuba.E.syn.p.tau, cuba.I.syn.p.tau) == (q["tau_e"], q["tau_i"])
     assert (cuba.E.comm.W.data[0], cuba.I.comm.W.data[0]) == (q["w_e"], q["w_i"])
     assert peers.EXC_FRACTION * 800 == coba.n_exc == cuba.n_exc
@@ -154,11 +219,14 @@ def test_ratio_lines_divide_by_the_fastest_peer_of_the_run():
     from refsim.validation import bench
 
     ours = [dict(backend="numpy", run_per_sim_s=1.0), dict(backend="numba", run_per_sim_s=0.05)]
-    theirs = [dict(backend="nest-2t", run_per_sim_s=0.5),
-              dict(backend="brian2-cpp", run_per_sim_s=0.1)]
+    theirs = [
+        dict(backend="nest-2t", run_per_sim_s=0.5),
+        dict(backend="brian2-cpp", run_per_sim_s=0.1),
+    ]
     assert bench._ratio_lines("cuba", 4000, ours, theirs) == [
         "  cuba N=4000: refsim numpy / fastest peer (brian2-cpp, this run) = 10.00",
-        "  cuba N=4000: refsim numba / fastest peer (brian2-cpp, this run) = 0.50"]
+        "  cuba N=4000: refsim numba / fastest peer (brian2-cpp, this run) = 0.50",
+    ]
 
 
 def _peer_python(module: str) -> str:
@@ -185,7 +253,12 @@ def test_peer_runs_the_network_at_refsims_rate(sim, mode, threads, model):
     python = _peer_python(sim)
     r = bench.run_peer(python, sim, mode, threads, model, 4000, 1.0, 1, 80.0)
     assert (r["sim"], r["mode"], r["threads"], r["model"], r["N"]) == (
-        sim, mode, threads, model, 4000)
+        sim,
+        mode,
+        threads,
+        model,
+        4000,
+    )
     # Bernoulli(p = 0.02) pairs: 320000 expected synapses, sd 560; 5 sd
     assert abs(r["n_syn"] - 4000 * 80) < 2800
     ours = bench.measure(model, 4000, 1.0, 1, refsim.get_backend())
@@ -212,11 +285,13 @@ def test_the_gpu_check_script_parses_and_calls_what_exists():
     for kernel in ("population_step", "count_events", "gather_events"):
         assert f'"{kernel}"' in pathlib.Path(source.__file__).read_text()
     # each option given to refsim bench is one of its options
-    bench_lines = re.findall(r"refsim\.validation\.bench (.*?)\n(?!\s+--)", text.replace(
-        "\\\n", " "))
+    bench_lines = re.findall(
+        r"refsim\.validation\.bench (.*?)\n(?!\s+--)", text.replace("\\\n", " ")
+    )
     assert len(bench_lines) == 2
-    completed = subprocess.run([sys.executable, "-m", "refsim.validation.bench", "--help"],
-                               capture_output=True, text=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "refsim.validation.bench", "--help"], capture_output=True, text=True
+    )
     for line in bench_lines:
         for option in re.findall(r"(--[A-Za-z-]+)", line):
             assert f"{option} " in completed.stdout, option

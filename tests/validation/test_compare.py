@@ -27,8 +27,19 @@ def test_a_known_perturbation_is_reported_exactly(tmp_path, capsys):
     trace = result.metrics[0]
     assert trace.error == abs((ref["V_mV"][123, 1] + 2.5e-6) - ref["V_mV"][123, 1])
     assert abs(trace.error - 2.5e-6) < 1e-13 and not trace.passed
-    rc = cli.main(["compare", str(tmp_path / "ref.npz"), str(tmp_path / "cand.npz"),
-                   "--rtol", "0", "--atol", "1e-6", "--json", str(tmp_path / "c.json")])
+    rc = cli.main(
+        [
+            "compare",
+            str(tmp_path / "ref.npz"),
+            str(tmp_path / "cand.npz"),
+            "--rtol",
+            "0",
+            "--atol",
+            "1e-6",
+            "--json",
+            str(tmp_path / "c.json"),
+        ]
+    )
     assert rc == 1 and "FAIL" in capsys.readouterr().out
     data = json.loads((tmp_path / "c.json").read_text())
     assert data["cases"][0]["metrics"][0]["error"] == trace.error
@@ -42,19 +53,24 @@ def test_spike_offsets_and_count_differences():
     assert by["largest step offset between matched spikes"].error == 2.0
     assert by["spike counts: sum over neurons of |difference|"].error == 0
     assert result.passed
-    extra = {**ref, "spike_steps": np.append(ref["spike_steps"], 200),
-             "spike_indices": np.append(ref["spike_indices"], 2)}
+    extra = {
+        **ref,
+        "spike_steps": np.append(ref["spike_steps"], 200),
+        "spike_indices": np.append(ref["spike_indices"], 2),
+    }
     result = compare(ref, extra, van_rossum_tau_ms=5.0)
     by = {m.quantity: m for m in result.metrics}
     assert by["spike counts: sum over neurons of |difference|"].error == 1
     assert by["van Rossum distance (tau 5.0 ms), worst neuron"].error == pytest.approx(
-        np.sqrt(0.5), rel=1e-2)  # one isolated extra spike; 1%: its overlap with step 30
+        np.sqrt(0.5), rel=1e-2
+    )  # one isolated extra spike; 1%: its overlap with step 30
 
 
 def test_spike_formats_agree():
     pairs = spike_pairs({"spike_steps": np.array([3, 1]), "spike_indices": np.array([1, 1])})
-    times = spike_pairs({"spike_times_ms": np.array([0.3, 0.1]), "spike_indices": np.array(
-        [1, 1]), "dt_ms": 0.1})
+    times = spike_pairs(
+        {"spike_times_ms": np.array([0.3, 0.1]), "spike_indices": np.array([1, 1]), "dt_ms": 0.1}
+    )
     raster = np.zeros((5, 2))
     raster[[1, 3], 1] = 1
     np.testing.assert_array_equal(pairs[0], times[0])
@@ -94,18 +110,23 @@ def _npy_bytes() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("content,reason", [
-    (None, "no such file"),
-    (b"hello", "it is not an .npz archive (np.savez writes one)"),
-    (_npy_bytes(), "it is not an .npz archive (np.savez writes one)"),  # one .npy array
-])
-def test_a_file_that_is_not_an_npz_archive_is_refused_with_status_2(tmp_path, capsys, content,
-                                                                     reason):
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (None, "no such file"),
+        (b"hello", "it is not an .npz archive (np.savez writes one)"),
+        (_npy_bytes(), "it is not an .npz archive (np.savez writes one)"),  # one .npy array
+    ],
+)
+def test_a_file_that_is_not_an_npz_archive_is_refused_with_status_2(
+    tmp_path, capsys, content, reason
+):
     np.savez(tmp_path / "ref.npz", **_recording())
     cand = tmp_path / "cand.npz"
     if content is not None:
         cand.write_bytes(content)
     rc = cli.main(["compare", str(tmp_path / "ref.npz"), str(cand)])
     assert rc == 2
-    assert capsys.readouterr().err.strip() == (f"refsim compare: cannot read {cand} as an "
-                                               f".npz file: {reason}")
+    assert capsys.readouterr().err.strip() == (
+        f"refsim compare: cannot read {cand} as an .npz file: {reason}"
+    )

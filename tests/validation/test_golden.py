@@ -24,18 +24,41 @@ def test_golden_case(case):
 
 def test_every_lif_lifref_expon_and_alignpost_golden_file_has_a_case():
     names = {c.name.split("/", 1)[1] for c in GOLDEN}
-    wanted = [n for n in golden_data.case_names()
-              if n.startswith(("neuron_LIF_", "neuron_LIFRef_", "syn_Expon", "tut1a", "tut1b",
-                               "einet_seed0", "outputs_grid"))
-              or (n.startswith("proj_alignpost") and "delay" not in n and n.endswith(
-                  ("coba", "eager", "cuba", "manual")) and not n.endswith("postfirst"))]
+    wanted = [
+        n
+        for n in golden_data.case_names()
+        if n.startswith(
+            (
+                "neuron_LIF_",
+                "neuron_LIFRef_",
+                "syn_Expon",
+                "tut1a",
+                "tut1b",
+                "einet_seed0",
+                "outputs_grid",
+            )
+        )
+        or (
+            n.startswith("proj_alignpost")
+            and "delay" not in n
+            and n.endswith(("coba", "eager", "cuba", "manual"))
+            and not n.endswith("postfirst")
+        )
+    ]
     assert len(wanted) >= 17
     assert sorted(set(wanted) - names) == []
 
 
 def test_tutorial_one_step_value_in_float64():
-    n = refsim.LIF(4, R=1 * pq.ohm, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-                   V_rest=-52 * pq.mV, V_initializer=refsim.init.Constant(-60 * pq.mV))
+    n = refsim.LIF(
+        4,
+        R=1 * pq.ohm,
+        tau=10 * pq.ms,
+        V_th=-50 * pq.mV,
+        V_reset=-60 * pq.mV,
+        V_rest=-52 * pq.mV,
+        V_initializer=refsim.init.Constant(-60 * pq.mV),
+    )
     refsim.init_all_states(n)
     with refsim.environ.context(t=0 * pq.ms):
         n(8 * pq.mA)

@@ -29,5 +29,11 @@ from refsim.backends.cupy.prepare import plan
 from refsim.backends.cupy.source import COMPILE_OPTIONS, KERNEL_TWINS, kernel_source
 from refsim.backends.plan import NotCompilable
 
-__all__ = ["COMPILE_OPTIONS", "KERNEL_TWINS", "NotCompilable", "kernel_source", "plan",
-           "run_compiled"]
+__all__ = [
+    "COMPILE_OPTIONS",
+    "KERNEL_TWINS",
+    "NotCompilable",
+    "kernel_source",
+    "plan",
+    "run_compiled",
+]

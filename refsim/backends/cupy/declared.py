@@ -19,8 +19,13 @@ from refsim.compiled import NeuronTwins
 __all__ = ["declared_source", "declared_twins"]
 
 #: what the context names of a twin are in C (``refsim/compiled.py``'s CONTEXT)
-_CONTEXT = {"current": "current", "slope": "slope", "spike": "(double)spike",
-            "hard": "(double)P.hard", "dt": "dt"}
+_CONTEXT = {
+    "current": "current",
+    "slope": "slope",
+    "spike": "(double)spike",
+    "hard": "(double)P.hard",
+    "dt": "dt",
+}
 
 
 def declared_twins(classes: list) -> tuple:
@@ -44,8 +49,11 @@ def _call(declared: NeuronTwins, twin, pad: str) -> list[str]:
     if len(names) == 1:
         return [f"{pad}{names[0]} = {call};"]
     kind = "refsim_pair" if len(names) == 2 else f"refsim_tuple{len(names)}"
-    return ([f"{pad}{{", f"{pad}    const {kind} _r = {call};"]
-            + [f"{pad}    {name} = _r.v{i};" for i, name in enumerate(names)] + [f"{pad}}}"])
+    return (
+        [f"{pad}{{", f"{pad}    const {kind} _r = {call};"]
+        + [f"{pad}    {name} = _r.v{i};" for i, name in enumerate(names)]
+        + [f"{pad}}}"]
+    )
 
 
 def _branch(slot: int, cls) -> list[str]:
@@ -62,30 +70,44 @@ def _branch(slot: int, cls) -> list[str]:
     if declared.reset is not None:
         lines += _call(declared, declared.reset, pad)
     lines += [f"{pad}const double {s}_reset = {s};" for s in states]
-    lines += [f"{pad}const refsim_pair in = input_current(P, j, k, s_V);",
-              f"{pad}const double current = in.v0, slope = in.v1;"]
+    lines += [
+        f"{pad}const refsim_pair in = input_current(P, j, k, s_V);",
+        f"{pad}const double current = in.v0, slope = in.v1;",
+    ]
     lines += _call(declared, declared.step, pad)
-    lines += [f"{pad}const int held = P.refractory && (t - P.last_spike[j]) < PAR(5);",
-              f"{pad}P.V[j] = s_V = stored(held ? s_V_reset : s_V, P.single);"]
-    lines += [f"{pad}x[{r} * n + j] = {s} = stored(held ? {s}_reset : {s}, P.single);"
-              for r, s in enumerate(states[1:])]
+    lines += [
+        f"{pad}const int held = P.refractory && (t - P.last_spike[j]) < PAR(5);",
+        f"{pad}P.V[j] = s_V = stored(held ? s_V_reset : s_V, P.single);",
+    ]
+    lines += [
+        f"{pad}x[{r} * n + j] = {s} = stored(held ? {s}_reset : {s}, P.single);"
+        for r, s in enumerate(states[1:])
+    ]
     spike = ", ".join(_c(a, declared) for a in declared.arguments(declared.spike))
-    lines += [f"{pad}note_refractory(P, j, held, s_V >= PAR(2), t);",
-              f"{pad}(void)current; (void)slope;",
-              *[f"{pad}(void)p_{name};" for name in declared.params],
-              f"{pad}return {declared.spike.__name__}({spike}) != 0.0;", "    }"]
+    lines += [
+        f"{pad}note_refractory(P, j, held, s_V >= PAR(2), t);",
+        f"{pad}(void)current; (void)slope;",
+        *[f"{pad}(void)p_{name};" for name in declared.params],
+        f"{pad}return {declared.spike.__name__}({spike}) != 0.0;",
+        "    }",
+    ]
     return lines
 
 
 def declared_source(classes: list) -> str:
     """C of ``declared_neuron`` for the declared models ``classes`` (in their slots'
     order), to append after the kernels' own code (which declares it)."""
-    lines = ["/* The declared models of this network (refsim/backends/cupy/declared.py) */",
-             "REFSIM_FN int declared_neuron(const Population &P, long long j, long long k,",
-             "                              int slot, int spike, double t, double dt)",
-             "{"]
+    lines = [
+        "/* The declared models of this network (refsim/backends/cupy/declared.py) */",
+        "REFSIM_FN int declared_neuron(const Population &P, long long j, long long k,",
+        "                              int slot, int spike, double t, double dt)",
+        "{",
+    ]
     for slot, cls in enumerate(classes):
         lines += _branch(slot, cls)
-    lines += ["    (void)P; (void)j; (void)k; (void)slot; (void)spike; (void)t; (void)dt;",
-              "    return 0;", "}"]
+    lines += [
+        "    (void)P; (void)j; (void)k; (void)slot; (void)spike; (void)t; (void)dt;",
+        "    return 0;",
+        "}",
+    ]
     return "\n".join(lines) + "\n"

@@ -15,8 +15,9 @@ from refsim.backends.plan import (
 _THREADS = 256  # threads per block
 
 
-def _csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int,
-         *per_synapse: np.ndarray):
+def _csc(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int, *per_synapse: np.ndarray
+):
     """The CSR matrix reordered by column: per column, rows ascending and, within one row,
     storage order (a stable sort of the CSR's own order), which is the order in which the
     CPU loop adds a target's events.  Returns (colptr, rows, data) and each array of
@@ -25,8 +26,7 @@ def _csc(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_cols: int,
     order = np.argsort(indices, kind="stable")
     colptr = np.zeros(n_cols + 1, dtype=np.int64)
     np.cumsum(np.bincount(indices, minlength=n_cols), out=colptr[1:])
-    return (colptr, rows[order].astype(np.int32), data[order],
-            *(a[order] for a in per_synapse))
+    return (colptr, rows[order].astype(np.int32), data[order], *(a[order] for a in per_synapse))
 
 
 class _Device:
@@ -45,6 +45,7 @@ class _Device:
         up = cupy.asarray
         # [this step, the run's first step]; begin_populations advances it before each step
         self.clock = up(np.asarray([first_step - 1, first_step], dtype=np.int64))
+
         def up_or_stub(a):  # an empty table still needs a valid pointer (never read)
             return up(a) if a.size else cupy.zeros(1, dtype=a.dtype)
 
@@ -66,10 +67,9 @@ class _Device:
             self.fired.append(up(listed))
             counts.append(np.count_nonzero(flags))
         self.n_fired_all = up(np.asarray(counts, dtype=np.int32))  # one counter per population
-        self.n_fired = [self.n_fired_all[p:p + 1] for p in range(len(pl.V))]
+        self.n_fired = [self.n_fired_all[p : p + 1] for p in range(len(pl.V))]
         # spike flags of the recorded populations, a row per step of a chunk
-        self.record = {p: cupy.zeros((record_rows, pl.V[p].size), dtype=np.uint8)
-                       for p in recorded}
+        self.record = {p: cupy.zeros((record_rows, pl.V[p].size), dtype=np.uint8) for p in recorded}
         # each delay's ring (feeds, then AlignPreProj; an empty one: no delay) and the
         # row it writes this step, kept on the GPU
         rings = pl.feed_ring + pl.pre_ring
@@ -85,38 +85,96 @@ class _Device:
         warps = 32 * cupy.cuda.Device().attributes["MultiProcessorCount"]
         no_values = cupy.zeros(1)
         for f in range(len(pl.feed_indptr)):
-            indptr, indices, weights = (pl.feed_indptr[f], pl.feed_indices[f],
-                                        pl.feed_weights[f])
+            indptr, indices, weights = (pl.feed_indptr[f], pl.feed_indices[f], pl.feed_weights[f])
             n_post, pre, delay = pl.feed_buffer[f].size, pl.feed_pre[f], pl.feed_delay_kind[f]
             spiking, start = self.spiking[pre], np.int64(pl.feed_start[f])
-            ring, length, at = self.rings[f], np.int64(rings[f].shape[0]), self.ring_at[f:f + 1]
+            ring, length, at = self.rings[f], np.int64(rings[f].shape[0]), self.ring_at[f : f + 1]
             self.counted.append(bool(pl.feed_uniform[f]) and delay == plan_codes.NO_DELAY_KIND)
             if self.counted[-1]:
                 counts = cupy.zeros(n_post, dtype=np.int32)
-                self.launches.append(("count_events", 32 * warps, (
-                    self.fired[pre], self.n_fired[pre], start, np.int64(pl.feed_stop[f]),
-                    up(indptr), up(indices), counts)))
+                self.launches.append(
+                    (
+                        "count_events",
+                        32 * warps,
+                        (
+                            self.fired[pre],
+                            self.n_fired[pre],
+                            start,
+                            np.int64(pl.feed_stop[f]),
+                            up(indptr),
+                            up(indices),
+                            counts,
+                        ),
+                    )
+                )
                 self.feed_data.append(counts)
                 continue
             sums = cupy.zeros(n_post, dtype=np.float64)
             self.feed_data.append(sums)
             if delay == plan_codes.SYNAPTIC_DELAY_KIND:
-                colptr, rows, w, steps = _csc(indptr, indices, weights, n_post,
-                                              pl.feed_delay_steps[f])
-                self.launches.append(("delay_events", n_post, (
-                    np.int64(n_post), spiking, start, up(colptr), up(rows), up(w), up(steps),
-                    ring, length, at, sums, np.int32(pl.single))))
+                colptr, rows, w, steps = _csc(
+                    indptr, indices, weights, n_post, pl.feed_delay_steps[f]
+                )
+                self.launches.append(
+                    (
+                        "delay_events",
+                        n_post,
+                        (
+                            np.int64(n_post),
+                            spiking,
+                            start,
+                            up(colptr),
+                            up(rows),
+                            up(w),
+                            up(steps),
+                            ring,
+                            length,
+                            at,
+                            sums,
+                            np.int32(pl.single),
+                        ),
+                    )
+                )
                 continue
             x = no_values
             if delay == plan_codes.SPIKE_DELAY_KIND:  # the delayed input, then through W
                 x = cupy.zeros(pl.feed_x[f].size)
-                self.launches.append(("delay_spikes", x.size, (
-                    np.int64(x.size), spiking, start, ring, length, at,
-                    np.int64(pl.feed_delay_low[f]), np.float64(pl.feed_delay_frac[f]), x)))
+                self.launches.append(
+                    (
+                        "delay_spikes",
+                        x.size,
+                        (
+                            np.int64(x.size),
+                            spiking,
+                            start,
+                            ring,
+                            length,
+                            at,
+                            np.int64(pl.feed_delay_low[f]),
+                            np.float64(pl.feed_delay_frac[f]),
+                            x,
+                        ),
+                    )
+                )
             colptr, rows, w = _csc(indptr, indices, weights, n_post)
-            self.launches.append(("gather_events", n_post, (
-                np.int64(n_post), spiking, start, x, np.int32(x is not no_values), up(colptr),
-                up(rows), up(w), sums, np.int32(0))))
+            self.launches.append(
+                (
+                    "gather_events",
+                    n_post,
+                    (
+                        np.int64(n_post),
+                        spiking,
+                        start,
+                        x,
+                        np.int32(x is not no_values),
+                        up(colptr),
+                        up(rows),
+                        up(w),
+                        sums,
+                        np.int32(0),
+                    ),
+                )
+            )
         # each AlignPreProj: its presynaptic synapses, then their output through W into its
         # row of the target population's conductances
         self.pre_S = [up(table) for table in pl.pre_state]
@@ -124,48 +182,109 @@ class _Device:
         for q in range(len(pl.pre_indptr)):
             r, n_pre = len(pl.feed_indptr) + q, pl.pre_out[q].size
             out = cupy.zeros(n_pre)
-            self.launches.append(("pre_synapses", n_pre, (
-                np.int64(n_pre), self.spiking[pl.pre_from[q]], np.int64(pl.pre_start[q]),
-                self.rings[r], np.int64(rings[r].shape[0]), self.ring_at[r:r + 1],
-                np.int64(pl.pre_delay_low[q]), np.float64(pl.pre_delay_frac[q]),
-                np.int32(pl.pre_syn_kind[q]), self.pre_S[q], up(pl.pre_param[q]),
-                np.int32(pl.pre_stp_kind[q]), self.pre_Q[q], up_or_stub(pl.pre_stp_param[q]),
-                out, self.clock, np.float64(dt), np.int32(pl.single))))
+            self.launches.append(
+                (
+                    "pre_synapses",
+                    n_pre,
+                    (
+                        np.int64(n_pre),
+                        self.spiking[pl.pre_from[q]],
+                        np.int64(pl.pre_start[q]),
+                        self.rings[r],
+                        np.int64(rings[r].shape[0]),
+                        self.ring_at[r : r + 1],
+                        np.int64(pl.pre_delay_low[q]),
+                        np.float64(pl.pre_delay_frac[q]),
+                        np.int32(pl.pre_syn_kind[q]),
+                        self.pre_S[q],
+                        up(pl.pre_param[q]),
+                        np.int32(pl.pre_stp_kind[q]),
+                        self.pre_Q[q],
+                        up_or_stub(pl.pre_stp_param[q]),
+                        out,
+                        self.clock,
+                        np.float64(dt),
+                        np.int32(pl.single),
+                    ),
+                )
+            )
             p = pl.pre_pop[q]
             n_post = pl.V[p].size
-            colptr, rows, w = _csc(pl.pre_indptr[q], pl.pre_indices[q], pl.pre_weights[q],
-                                   n_post)
-            self.launches.append(("gather_events", n_post, (
-                np.int64(n_post), self.spiking[pl.pre_from[q]], np.int64(0), out, np.int32(1),
-                up(colptr), up(rows), up(w), self.G[p][pl.pre_row[q]], np.int32(pl.single))))
+            colptr, rows, w = _csc(pl.pre_indptr[q], pl.pre_indices[q], pl.pre_weights[q], n_post)
+            self.launches.append(
+                (
+                    "gather_events",
+                    n_post,
+                    (
+                        np.int64(n_post),
+                        self.spiking[pl.pre_from[q]],
+                        np.int64(0),
+                        out,
+                        np.int32(1),
+                        up(colptr),
+                        up(rows),
+                        up(w),
+                        self.G[p][pl.pre_row[q]],
+                        np.int32(pl.single),
+                    ),
+                )
+            )
         self.populations = []  # per population: (neurons, launch arguments)
         no_record = cupy.zeros(1, dtype=np.uint8)
         for p in range(len(pl.V)):
             n = pl.V[p].size
             mine = [f for f in range(len(pl.feed_indptr)) if pl.feed_pop[f] == p]
             o0, o1 = pl.out_start[p], pl.out_start[p + 1]
-            self.populations.append((n, (
-                np.int64(n), np.int32(pl.kind[p]), np.int32(pl.declared_slot[p]),
-                np.int32(pl.method[p]),
-                np.int32(pl.narrow[p]),
-                np.int32(pl.refractory[p]), np.int32(pl.hard[p]), np.int32(pl.single),
-                self.clock, np.float64(dt), self.V[p], self.extra[p],
-                np.int32(pl.extra[p].shape[0]), self.last[p], self.flag[p],
-                np.int32(pl.in_refractory[p].size > 0),
-                self.spiking[p], self.fired[p], self.n_fired[p],
-                self.record.get(p, no_record), np.int64(record_rows if p in recorded else 0),
-                self.params[p], np.int64(pl.params[p].shape[1]),
-                self.G[p], self.TAU[p], np.int32(self.G[p].shape[0]),
-                up(pl.pop_syn_kind[p].astype(np.int32)), self.DUAL[p],
-                up_or_stub(pl.pop_dual_param[p]),
-                np.int32(len(mine)), up(np.asarray(pl.feed_row[mine], dtype=np.int32)),
-                up(np.asarray([self.counted[f] for f in mine], dtype=np.int32)),
-                up(np.asarray([pl.feed_weights[f][0] if self.counted[f] else 0.0
-                               for f in mine], dtype=np.float64)),
-                up(np.asarray([self.feed_data[f].data.ptr for f in mine], dtype=np.uint64)),
-                np.int32(o1 - o0), up(np.asarray(pl.out_row[o0:o1], dtype=np.int32)),
-                up(np.asarray(pl.out_kind[o0:o1], dtype=np.int32)),
-                up(np.asarray(pl.out_value[o0:o1], dtype=np.float64)))))
+            self.populations.append(
+                (
+                    n,
+                    (
+                        np.int64(n),
+                        np.int32(pl.kind[p]),
+                        np.int32(pl.declared_slot[p]),
+                        np.int32(pl.method[p]),
+                        np.int32(pl.narrow[p]),
+                        np.int32(pl.refractory[p]),
+                        np.int32(pl.hard[p]),
+                        np.int32(pl.single),
+                        self.clock,
+                        np.float64(dt),
+                        self.V[p],
+                        self.extra[p],
+                        np.int32(pl.extra[p].shape[0]),
+                        self.last[p],
+                        self.flag[p],
+                        np.int32(pl.in_refractory[p].size > 0),
+                        self.spiking[p],
+                        self.fired[p],
+                        self.n_fired[p],
+                        self.record.get(p, no_record),
+                        np.int64(record_rows if p in recorded else 0),
+                        self.params[p],
+                        np.int64(pl.params[p].shape[1]),
+                        self.G[p],
+                        self.TAU[p],
+                        np.int32(self.G[p].shape[0]),
+                        up(pl.pop_syn_kind[p].astype(np.int32)),
+                        self.DUAL[p],
+                        up_or_stub(pl.pop_dual_param[p]),
+                        np.int32(len(mine)),
+                        up(np.asarray(pl.feed_row[mine], dtype=np.int32)),
+                        up(np.asarray([self.counted[f] for f in mine], dtype=np.int32)),
+                        up(
+                            np.asarray(
+                                [pl.feed_weights[f][0] if self.counted[f] else 0.0 for f in mine],
+                                dtype=np.float64,
+                            )
+                        ),
+                        up(np.asarray([self.feed_data[f].data.ptr for f in mine], dtype=np.uint64)),
+                        np.int32(o1 - o0),
+                        up(np.asarray(pl.out_row[o0:o1], dtype=np.int32)),
+                        up(np.asarray(pl.out_kind[o0:o1], dtype=np.int32)),
+                        up(np.asarray(pl.out_value[o0:o1], dtype=np.float64)),
+                    ),
+                )
+            )
 
     def launch(self, name: str, threads: int, args) -> None:
         if threads > 0:
@@ -175,9 +294,18 @@ class _Device:
         """One step (the order of the module text), at the step on the GPU's clock."""
         for name, threads, args in self.launches:
             self.launch(name, threads, args)
-        self.kernels["begin_populations"]((1,), (128,), (
-            self.clock, self.n_fired_all, np.int32(len(self.populations)), self.ring_at,
-            self.ring_length, np.int32(len(self.rings))))
+        self.kernels["begin_populations"](
+            (1,),
+            (128,),
+            (
+                self.clock,
+                self.n_fired_all,
+                np.int32(len(self.populations)),
+                self.ring_at,
+                self.ring_length,
+                np.int32(len(self.rings)),
+            ),
+        )
         for n, args in self.populations:
             self.launch("population_step", n, args)
 
@@ -199,23 +327,33 @@ class _Device:
                 pairs.append((pl.in_refractory[p], self.flag[p]))
             pairs += [(pl.extra[p][r], self.extra[p][r]) for r in range(pl.extra[p].shape[0])]
             pairs += [(pl.pop_g[p][r], self.G[p][r]) for r in range(pl.pop_g[p].shape[0])]
-            pairs += [(pl.pop_dual[p][r, i], self.DUAL[p][r, i])
-                      for r in range(pl.pop_dual[p].shape[0]) for i in range(2)]
-        for host, gpu in zip(pl.pre_state + pl.pre_stp_state, self.pre_S + self.pre_Q,
-                             strict=True):
+            pairs += [
+                (pl.pop_dual[p][r, i], self.DUAL[p][r, i])
+                for r in range(pl.pop_dual[p].shape[0])
+                for i in range(2)
+            ]
+        for host, gpu in zip(pl.pre_state + pl.pre_stp_state, self.pre_S + self.pre_Q, strict=True):
             pairs += [(host[r], gpu[r]) for r in range(host.shape[0])]
         n_feeds = len(pl.feed_ring)
-        pairs += [(ring, gpu) for ring, gpu in zip(pl.feed_ring + pl.pre_ring, self.rings,
-                                                     strict=True) if ring.size]
-        pairs += [(pl.feed_ring_at, self.ring_at[:n_feeds]),
-                  (pl.pre_ring_at, self.ring_at[n_feeds:n_feeds + pl.pre_ring_at.size])]
+        pairs += [
+            (ring, gpu)
+            for ring, gpu in zip(pl.feed_ring + pl.pre_ring, self.rings, strict=True)
+            if ring.size
+        ]
+        pairs += [
+            (pl.feed_ring_at, self.ring_at[:n_feeds]),
+            (pl.pre_ring_at, self.ring_at[n_feeds : n_feeds + pl.pre_ring_at.size]),
+        ]
         return pairs
 
     def copy_of(self, state: np.ndarray):
         """The GPU array that mirrors one of the plan's state arrays (or one of its
         tables' rows)."""
-        return next(gpu for host, gpu in self.mirrors()
-                    if host.ctypes.data == state.ctypes.data and host.shape == state.shape)
+        return next(
+            gpu
+            for host, gpu in self.mirrors()
+            if host.ctypes.data == state.ctypes.data and host.shape == state.shape
+        )
 
     def copy_back(self) -> None:
         """The final states into the plan's host arrays (which the models view)."""

@@ -33,14 +33,29 @@ def _first_unstable(cupy, gpu_vectors, bounds, names, step: int, dt: float):
         if bad.size:
             j = int(bad[:1].get()[0])
             module, name, unit = names[k]
-            return Finding(module, name, (j,), float(vector[j:j + 1].get()[0]), unit, step,
-                           step * dt, (float(low), float(high)))
+            return Finding(
+                module,
+                name,
+                (j,),
+                float(vector[j : j + 1].get()[0]),
+                unit,
+                step,
+                step * dt,
+                (float(low), float(high)),
+            )
     return None
 
 
-def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
-                 bar=None, ctrl_c: CtrlC | None = None,
-                 check_every: int | None = None) -> tuple[float, float, int, Finding | None]:
+def run_compiled(
+    pl: Plan,
+    first_step: int,
+    n_steps: int,
+    dt: float,
+    mons: dict,
+    bar=None,
+    ctrl_c: CtrlC | None = None,
+    check_every: int | None = None,
+) -> tuple[float, float, int, Finding | None]:
     """Run ``n_steps`` of a planned network on the GPU, filling ``mons``; return
     (compile s, run s, steps done, the instability found or None).  Compilation (or
     CuPy's cache), the upload and the capture of the step graph are timed apart from the
@@ -62,10 +77,16 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
         dev = _Device(pl, first_step, dt, recorded, chunk)
         # per state monitor: its source on the GPU, its selection, a GPU buffer of the
         # records of one chunk, and its own buffer on the host (in memory or mapped to disk)
-        readers = [(mon, dev.copy_of(state), cupy.asarray(sel),
-                    cupy.empty((-(-chunk // mon.every) + 1, sel.size)),
-                    mon.allocate((sel.size,)))
-                   for mon, state, sel in monitored_states]
+        readers = [
+            (
+                mon,
+                dev.copy_of(state),
+                cupy.asarray(sel),
+                cupy.empty((-(-chunk // mon.every) + 1, sel.size)),
+                mon.allocate((sel.size,)),
+            )
+            for mon, state, sel in monitored_states
+        ]
         # a graph of a whole chunk, unless a state monitor reads between steps
         graph = dev.graph(chunk) if not readers and n_steps >= chunk else None
         stream.synchronize()
@@ -78,8 +99,11 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
 
         def checked(i: int):  # the check after step i of the run, where it is due
             step = first_step + i
-            return _first_unstable(cupy, gpu_vectors, bounds, names, step, dt) \
-                if is_checked(step, check_every, last) else None
+            return (
+                _first_unstable(cupy, gpu_vectors, bounds, names, step, dt)
+                if is_checked(step, check_every, last)
+                else None
+            )
 
         spikes = {}
         counts = [0] * len(readers)  # records taken, and copied to the host
@@ -93,8 +117,9 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             if graph is not None and c1 - c0 == chunk:
                 graph.launch(stream)
                 if check_every:  # the chunk's end, checked whether due or not
-                    found = _first_unstable(cupy, gpu_vectors, bounds, names,
-                                            first_step + c1 - 1, dt)
+                    found = _first_unstable(
+                        cupy, gpu_vectors, bounds, names, first_step + c1 - 1, dt
+                    )
             else:
                 for i in range(c0, c1):
                     if ctrl_c is not None and ctrl_c.asked:
@@ -114,7 +139,7 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
                 spikes[p] = (steps.get() + first_step + c0, index.get())
             add_spikes(pl, mons, spikes.__getitem__)
             for m, (_, _, _, buffer, host) in enumerate(readers):  # this chunk's records
-                host[moved[m]:counts[m]] = buffer[: counts[m] - moved[m]].get()
+                host[moved[m] : counts[m]] = buffer[: counts[m] - moved[m]].get()
                 moved[m] = counts[m]
             stream.synchronize()
             done = c1
@@ -123,6 +148,10 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
         run_s = time.perf_counter() - t0
         dev.copy_back()
         empty = np.zeros(0, dtype=np.int64)  # every chunk's spikes went to the monitors
-        deliver(pl, mons, lambda p: (empty, empty),
-                [(mon, count) for (mon, *_), count in zip(readers, counts, strict=True)])
+        deliver(
+            pl,
+            mons,
+            lambda p: (empty, empty),
+            [(mon, count) for (mon, *_), count in zip(readers, counts, strict=True)],
+        )
     return compile_s, run_s, done, found

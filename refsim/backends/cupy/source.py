@@ -37,24 +37,43 @@ COMPILE_OPTIONS = ("--fmad=false", "-std=c++17")
 def _plan_codes() -> str:
     """``#define REFSIM_<NAME>`` for the plan's codes (``*_KIND``: neurons, synapses,
     outputs, delays, plasticity; ``*_METHOD``: integrators)."""
-    return "".join(f"#define REFSIM_{name} {getattr(plan_codes, name)}\n"
-                   for name in dir(plan_codes)
-                   if name.endswith(("_KIND", "_METHOD")) and not name.startswith("_")
-                   and isinstance(getattr(plan_codes, name), int))
+    return "".join(
+        f"#define REFSIM_{name} {getattr(plan_codes, name)}\n"
+        for name in dir(plan_codes)
+        if name.endswith(("_KIND", "_METHOD"))
+        and not name.startswith("_")
+        and isinstance(getattr(plan_codes, name), int)
+    )
 
 
 def kernel_source(declared: tuple = ()) -> str:
     """The whole CUDA source: the translated twins (the kernels' and those of the
     ``declared`` models' classes), the plan's codes, ``kernels.cu``, then the
     declared models' ``declared_neuron`` (:mod:`refsim.backends.cupy.declared`)."""
-    return (twin_source(KERNEL_TWINS + declared_twins(declared)) + "\n" + _plan_codes()
-            + "\n" + _KERNELS + "\n" + declared_source(declared))
+    return (
+        twin_source(KERNEL_TWINS + declared_twins(declared))
+        + "\n"
+        + _plan_codes()
+        + "\n"
+        + _KERNELS
+        + "\n"
+        + declared_source(declared)
+    )
 
 
 def _module(declared: tuple = ()):
     import cupy
 
     module = cupy.RawModule(code=kernel_source(declared), options=COMPILE_OPTIONS)
-    return {name: module.get_function(name)
-            for name in ("count_events", "gather_events", "delay_spikes", "delay_events",
-                         "pre_synapses", "population_step", "begin_populations")}
+    return {
+        name: module.get_function(name)
+        for name in (
+            "count_events",
+            "gather_events",
+            "delay_spikes",
+            "delay_events",
+            "pre_synapses",
+            "population_step",
+            "begin_populations",
+        )
+    }

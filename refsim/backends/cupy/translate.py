@@ -81,25 +81,32 @@ def _tuple_definitions() -> str:
     out = []
     for size in range(2, MAX_TUPLE + 1):
         fields = [f"v{i}" for i in range(size)]
-        out.append(f"typedef struct {{ double {', '.join(fields)}; }} {_tuple_type(size)};\n\n"
-                   f"REFSIM_FN {_tuple_type(size)} {_make_tuple(size)}("
-                   + ", ".join(f"double {f}" for f in fields) + ")\n{\n"
-                   f"    {_tuple_type(size)} t;\n"
-                   + "".join(f"    t.{f} = {f};\n" for f in fields)
-                   + "    return t;\n}\n")
+        out.append(
+            f"typedef struct {{ double {', '.join(fields)}; }} {_tuple_type(size)};\n\n"
+            f"REFSIM_FN {_tuple_type(size)} {_make_tuple(size)}("
+            + ", ".join(f"double {f}" for f in fields)
+            + ")\n{\n"
+            f"    {_tuple_type(size)} t;\n"
+            + "".join(f"    t.{f} = {f};\n" for f in fields)
+            + "    return t;\n}\n"
+        )
     return "\n".join(out)
 
 
 PRELUDE = PRELUDE.replace("{tuples}", _tuple_definitions())
 
 # Python callables with a fixed C spelling
-_BUILTINS = {abs: "fabs", min: "refsim_min", max: "refsim_max", math.floor: "floor",
-             fmath._pow2_scalar: "refsim_pow2"}
+_BUILTINS = {
+    abs: "fabs",
+    min: "refsim_min",
+    max: "refsim_max",
+    math.floor: "floor",
+    fmath._pow2_scalar: "refsim_pow2",
+}
 _NUMPY_FUNCTIONS = {"floor": "floor", "fabs": "fabs"}
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
-_COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
-            ast.NotEq: "!="}
+_COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
 
 class TranslationError(ValueError):
@@ -136,21 +143,30 @@ class _Function:
                 names = target.elts if isinstance(target, ast.Tuple) else [target]
                 assigned |= {t.id for t in names if isinstance(t, ast.Name)}
         self.locals = sorted(assigned - set(self.arguments))
-        sizes = {len(node.value.elts) if isinstance(node.value, ast.Tuple) else 1
-                 for node in ast.walk(self.tree) if isinstance(node, ast.Return) and node.value}
+        sizes = {
+            len(node.value.elts) if isinstance(node.value, ast.Tuple) else 1
+            for node in ast.walk(self.tree)
+            if isinstance(node, ast.Return) and node.value
+        }
         #: how many values it returns (1: a double; more: a tuple struct)
         self.returns = max(sizes, default=1)
         if len(sizes) > 1:
-            raise TranslationError(f"{function.__name__}: returns tuples of different sizes "
-                                   f"or a value and a tuple ({sorted(sizes)})")
+            raise TranslationError(
+                f"{function.__name__}: returns tuples of different sizes "
+                f"or a value and a tuple ({sorted(sizes)})"
+            )
         if self.returns > MAX_TUPLE:
-            raise TranslationError(f"{function.__name__}: returns {self.returns} values; at "
-                                   f"most {MAX_TUPLE} translate to C")
+            raise TranslationError(
+                f"{function.__name__}: returns {self.returns} values; at "
+                f"most {MAX_TUPLE} translate to C"
+            )
         self.temporaries = 0  # the C names _t0, _t1... of unpacked values
 
     def fail(self, node: ast.AST, what: str) -> TranslationError:
-        return TranslationError(f"{self.function.__name__}, line {getattr(node, 'lineno', '?')}: "
-                                f"{what} ({ast.unparse(node)!r}) does not translate to C")
+        return TranslationError(
+            f"{self.function.__name__}, line {getattr(node, 'lineno', '?')}: "
+            f"{what} ({ast.unparse(node)!r}) does not translate to C"
+        )
 
     # -- statements -------------------------------------------------------------------
     def text(self) -> str:
@@ -176,8 +192,9 @@ class _Function:
                 target = node.targets[0]
                 if isinstance(target, ast.Name):
                     out.append(f"{pad}{target.id} = {self.expr(node.value)};")
-                elif isinstance(target, ast.Tuple) and all(isinstance(t, ast.Name)
-                                                           for t in target.elts):
+                elif isinstance(target, ast.Tuple) and all(
+                    isinstance(t, ast.Name) for t in target.elts
+                ):
                     out += self.unpack(node, [t.id for t in target.elts], node.value, pad)
                 else:
                     raise self.fail(node, "an assignment to anything but names")
@@ -197,10 +214,13 @@ class _Function:
     def unpack(self, node: ast.Assign, names: list[str], value: ast.expr, pad: str) -> list[str]:
         """``a, b, ... = value``: every value first (into temporaries), then the names."""
         if isinstance(value, ast.IfExp):
-            return ([f"{pad}if ({self.expr(value.test)}) {{"]
-                    + self.unpack(node, names, value.body, pad + "    ")
-                    + [f"{pad}}} else {{"]
-                    + self.unpack(node, names, value.orelse, pad + "    ") + [f"{pad}}}"])
+            return (
+                [f"{pad}if ({self.expr(value.test)}) {{"]
+                + self.unpack(node, names, value.body, pad + "    ")
+                + [f"{pad}}} else {{"]
+                + self.unpack(node, names, value.orelse, pad + "    ")
+                + [f"{pad}}}"]
+            )
         if isinstance(value, ast.Tuple):
             if len(value.elts) != len(names):
                 raise self.fail(node, f"{len(names)} names given {len(value.elts)} values")
@@ -213,19 +233,30 @@ class _Function:
             tuple_name = f"_t{self.temporaries}"
             self.temporaries += 1
             call = self.expr(value)
-            return ([f"{pad}{{", f"{pad}    {_tuple_type(size)} {tuple_name} = {call};"]
-                    + [f"{pad}    {n} = {tuple_name}.v{i};" for i, n in enumerate(names)]
-                    + [f"{pad}}}"])
+            return (
+                [f"{pad}{{", f"{pad}    {_tuple_type(size)} {tuple_name} = {call};"]
+                + [f"{pad}    {n} = {tuple_name}.v{i};" for i, n in enumerate(names)]
+                + [f"{pad}}}"]
+            )
         else:
-            raise self.fail(node, "unpacking of something other than a tuple, a call or a "
-                                  "conditional choice between tuples")
+            raise self.fail(
+                node,
+                "unpacking of something other than a tuple, a call or a "
+                "conditional choice between tuples",
+            )
         first = self.temporaries
         self.temporaries += len(values)
         held = [f"_t{first + i}" for i in range(len(values))]
-        return ([f"{pad}{{", f"{pad}    double "
-                 + ", ".join(f"{h} = {v}" for h, v in zip(held, values, strict=True)) + ";"]
-                + [f"{pad}    {n} = {h};" for n, h in zip(names, held, strict=True)]
-                + [f"{pad}}}"])
+        return (
+            [
+                f"{pad}{{",
+                f"{pad}    double "
+                + ", ".join(f"{h} = {v}" for h, v in zip(held, values, strict=True))
+                + ";",
+            ]
+            + [f"{pad}    {n} = {h};" for n, h in zip(names, held, strict=True)]
+            + [f"{pad}}}"]
+        )
 
     def returned(self, node: ast.Return) -> str:
         if node.value is None:
@@ -247,14 +278,15 @@ class _Function:
         if isinstance(node, ast.Compare):
             if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE:
                 raise self.fail(node, "a chained or unknown comparison")
-            return (f"({self.expr(node.left)} {_COMPARE[type(node.ops[0])]} "
-                    f"{self.expr(node.comparators[0])})")
+            return (
+                f"({self.expr(node.left)} {_COMPARE[type(node.ops[0])]} "
+                f"{self.expr(node.comparators[0])})"
+            )
         if isinstance(node, ast.BoolOp):
             operator = " && " if isinstance(node.op, ast.And) else " || "
             return "(" + operator.join(self.expr(v) for v in node.values) + ")"
         if isinstance(node, ast.IfExp):
-            return (f"({self.expr(node.test)} ? {self.expr(node.body)} : "
-                    f"{self.expr(node.orelse)})")
+            return f"({self.expr(node.test)} ? {self.expr(node.body)} : {self.expr(node.orelse)})"
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
                 raise self.fail(node, "a constant other than a number")
@@ -284,6 +316,7 @@ class _Function:
             if node.id in scope:
                 return scope[node.id]
             import builtins
+
             if hasattr(builtins, node.id):
                 return getattr(builtins, node.id)
             raise self.fail(node, "an unknown name")
@@ -324,7 +357,8 @@ def twin_source(functions) -> str:
         if other is not function:
             raise TranslationError(
                 f"two twins are named {c_name(function)} ({other.__module__} and "
-                f"{function.__module__}); C has one namespace: rename one")
+                f"{function.__module__}); C has one namespace: rename one"
+            )
         translated = _Function(function)
         text = translated.text()
         for callee in translated.calls:

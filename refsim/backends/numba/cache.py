@@ -24,8 +24,11 @@ def _drop_stale_cache() -> None:
 
     here = pathlib.Path(__file__).parent
     modules = sorted(here.glob("*.py"))
-    files = sorted({inspect.getsourcefile(f) for f in support.TWINS}
-                   | {str(m) for m in modules} | {plan_module.__file__})
+    files = sorted(
+        {inspect.getsourcefile(f) for f in support.TWINS}
+        | {str(m) for m in modules}
+        | {plan_module.__file__}
+    )
     digest = hashlib.sha256(b"".join(pathlib.Path(f).read_bytes() for f in files)).hexdigest()
     dirs = [here / "__pycache__"]
     if os.environ.get("NUMBA_CACHE_DIR"):
@@ -37,8 +40,7 @@ def _drop_stale_cache() -> None:
                 continue
             for module in modules:  # (in NUMBA_CACHE_DIR, a folder named as this one)
                 for old in cache_dir.rglob(f"{module.stem}.*.nb[ic]"):
-                    if old.parent.name == "__pycache__" or \
-                            old.parent.parts[-2:] == here.parts[-2:]:
+                    if old.parent.name == "__pycache__" or old.parent.parts[-2:] == here.parts[-2:]:
                         old.unlink()
             cache_dir.mkdir(parents=True, exist_ok=True)
             stamp.write_text(digest)
@@ -61,8 +63,9 @@ def _compile_lock():
     import os
     import pathlib
 
-    folder = pathlib.Path(os.environ.get("NUMBA_CACHE_DIR") or
-                          pathlib.Path(__file__).parent / "__pycache__")
+    folder = pathlib.Path(
+        os.environ.get("NUMBA_CACHE_DIR") or pathlib.Path(__file__).parent / "__pycache__"
+    )
     try:
         import fcntl
 

@@ -52,8 +52,13 @@ def _argument(name: str, declared: NeuronTwins) -> str:
         return f"s_{name}"
     if name in declared.params:
         return f"p_{name}"
-    return {"current": "_current", "slope": "_slope", "spike": "_spike", "hard": "_hard",
-            "dt": "dt"}[name]
+    return {
+        "current": "_current",
+        "slope": "_slope",
+        "spike": "_spike",
+        "hard": "_hard",
+        "dt": "dt",
+    }[name]
 
 
 def adapter_source(cls, declared: NeuronTwins) -> str:
@@ -75,15 +80,15 @@ def adapter_source(cls, declared: NeuronTwins) -> str:
         "    spk = carray(pointer(spk_at), j0 + n, bool_)",
         f"    par = carray(pointer(par_at), ({len(PARAMS) + len(declared.params)}, width), "
         "float64)",
-        f"    work = carray(pointer(work_at), ({n_states + 1 + INPUT_ROWS}, work_stride), "
-        "float64)",
+        f"    work = carray(pointer(work_at), ({n_states + 1 + INPUT_ROWS}, work_stride), float64)",
         "    _hard = hard != 0",
         "    if phase == 0:",
         "        for _w in range(n):",
         "            _j, _k = j0 + _w, k0 + _w",
         "            _spike = 1.0 if spk[_j] else 0.0",
         *read_params,
-        f"{pad}s_V = v[_j]"]
+        f"{pad}s_V = v[_j]",
+    ]
     if n_states:
         lines.insert(4, f"    x = carray(pointer(x_at), ({n_states}, x_stride), float64)")
     lines += [f"{pad}{s} = x[{r}, _j]" for r, s in enumerate(states[1:])]
@@ -116,7 +121,8 @@ def adapter_source(cls, declared: NeuronTwins) -> str:
         "        spk[_j] = spike("
         + ", ".join(_argument(a, declared) for a in declared.arguments(declared.spike))
         + ")",
-        "    return 0.0"]
+        "    return 0.0",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -139,9 +145,22 @@ def _what_and_where(message: str) -> str:
     """The line of numba's long message that says what failed, and the file and line of
     the twin where (the adapter's own lines aside)."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    found = [i for i, line in enumerate(lines) if line.startswith((
-        "No implementation", "Cannot", "Unknown attribute", "Use of unsupported",
-        "Invalid use", "NameError", "Untyped global", "Unsupported"))]
+    found = [
+        i
+        for i, line in enumerate(lines)
+        if line.startswith(
+            (
+                "No implementation",
+                "Cannot",
+                "Unknown attribute",
+                "Use of unsupported",
+                "Invalid use",
+                "NameError",
+                "Untyped global",
+                "Unsupported",
+            )
+        )
+    ]
     i = found[-1] if found else 0  # the innermost: the twin's own line, not its caller's
     what = lines[i]
     if i + 1 < len(lines) and lines[i + 1].startswith(">>>"):  # the signature tried
@@ -161,15 +180,24 @@ def adapter(cls):
     if key not in _COMPILED:
         for twin in declared.twins():
             _jittable(twin)
-        space = {"carray": numba.carray, "pointer": _pointer, "float64": np.float64,
-                 "bool_": np.bool_, "stored": stored, "reset": declared.reset,
-                 "step": declared.step, "spike": declared.spike}
+        space = {
+            "carray": numba.carray,
+            "pointer": _pointer,
+            "float64": np.float64,
+            "bool_": np.bool_,
+            "stored": stored,
+            "reset": declared.reset,
+            "step": declared.step,
+            "spike": declared.spike,
+        }
         exec(compile(source, f"<refsim adapter of {cls.__qualname__}>", "exec"), space)
         try:
             _COMPILED[key] = numba.cfunc(SIGNATURE, error_model="numpy")(space["adapter"])
         except numba.core.errors.NumbaError as exc:
-            raise NotCompilable(f"{cls.__name__}.compiled: numba does not compile its twins "
-                                f"({_what_and_where(str(exc))})") from None
+            raise NotCompilable(
+                f"{cls.__name__}.compiled: numba does not compile its twins "
+                f"({_what_and_where(str(exc))})"
+            ) from None
     return _COMPILED[key]
 
 
@@ -186,15 +214,35 @@ def stored(x, single):
 
 
 @intrinsic
-def call_adapter(typingctx, address, phase, n, j0, k0, V, extra, extra_stride, spiking, par,
-                 width, work, work_stride, last_spike, flag, has_flag, refractory, hard,
-                 single, t, dt):
+def call_adapter(
+    typingctx,
+    address,
+    phase,
+    n,
+    j0,
+    k0,
+    V,
+    extra,
+    extra_stride,
+    spiking,
+    par,
+    width,
+    work,
+    work_stride,
+    last_spike,
+    flag,
+    has_flag,
+    refractory,
+    hard,
+    single,
+    t,
+    dt,
+):
     """Call the adapter at ``address`` (an int64, from :func:`addresses`) with the
     other arguments, as a C function of :data:`SIGNATURE`: one indirect call, no type the
     loop's cached code depends on."""
     c_types = {_I: ir.IntType(64), _F: ir.DoubleType()}
-    c_type = ir.FunctionType(c_types[SIGNATURE.return_type],
-                             [c_types[a] for a in SIGNATURE.args])
+    c_type = ir.FunctionType(c_types[SIGNATURE.return_type], [c_types[a] for a in SIGNATURE.args])
 
     def codegen(context, builder, signature, args):
         function = builder.inttoptr(args[0], c_type.as_pointer())

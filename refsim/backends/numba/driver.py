@@ -61,8 +61,17 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
             size = max(4 * pop.num, min(pop.num * n_steps, _FIRST_SPIKES))
         steps.append(np.zeros(size, dtype=np.int64))
         index.append(np.zeros(size, dtype=np.int64))
-    return (steps, index, np.zeros(len(pl.pops), dtype=np.int64), rec_src, rec_idx,
-            rec_every, rec_buf, np.zeros(len(rec_mons), np.int64), rec_mons)
+    return (
+        steps,
+        index,
+        np.zeros(len(pl.pops), dtype=np.int64),
+        rec_src,
+        rec_idx,
+        rec_every,
+        rec_buf,
+        np.zeros(len(rec_mons), np.int64),
+        rec_mons,
+    )
 
 
 @contextlib.contextmanager
@@ -85,13 +94,20 @@ def threads_for(pl: Plan) -> int:
     (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), :func:`usable_cores`, and at
     least :data:`MIN_NEURONS_PER_THREAD` neurons each, whichever is fewest."""
     neurons = sum(v.size for v in pl.V)
-    return max(1, min(numba.get_num_threads(), usable_cores(),
-                      neurons // MIN_NEURONS_PER_THREAD))
+    return max(1, min(numba.get_num_threads(), usable_cores(), neurons // MIN_NEURONS_PER_THREAD))
 
 
-def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
-                 bar=None, ctrl_c: CtrlC | None = None, check_every: int | None = None,
-                 chunk: int = 1000) -> tuple[float, float, int, Finding | None]:
+def run_compiled(
+    pl: Plan,
+    first_step: int,
+    n_steps: int,
+    dt: float,
+    mons: dict,
+    bar=None,
+    ctrl_c: CtrlC | None = None,
+    check_every: int | None = None,
+    chunk: int = 1000,
+) -> tuple[float, float, int, Finding | None]:
     """Run ``n_steps`` of a planned network, filling ``mons``; return (compile s, run s,
     steps done, the instability found or None).
 
@@ -103,8 +119,9 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     """
     import time
 
-    (steps, index, n_spikes, rec_src, rec_idx, rec_every, rec_buf, rec_count,
-     rec_mons) = _spike_buffers(pl, mons, n_steps)
+    (steps, index, n_spikes, rec_src, rec_idx, rec_every, rec_buf, rec_count, rec_mons) = (
+        _spike_buffers(pl, mons, n_steps)
+    )
 
     def spikes_of(p):  # the pairs in population p's buffer, not yet handed over
         return steps[p][: n_spikes[p]].copy(), index[p][: n_spikes[p]].copy()
@@ -119,27 +136,56 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     checked, check_bounds, names = checked_vectors(pl)
     found = np.full((parts, 3), -1, dtype=np.int64)  # step, checked vector, index
     found_value = np.zeros(parts)
-    check = (int(check_every or 0), first_step + n_steps - 1, array_table(checked, np.float64, 1),
-             check_bounds, found, found_value)
+    check = (
+        int(check_every or 0),
+        first_step + n_steps - 1,
+        array_table(checked, np.float64, 1),
+        check_bounds,
+        found,
+        found_value,
+    )
 
     table = array_table
 
     def advance(i0, i1):
         # the records' tables, made again for each call (a few microseconds)
-        records = (table(steps, np.int64, 1), table(index, np.int64, 1), n_spikes,
-                   table(rec_src, np.float64, 1), table(rec_idx, np.int64, 1), rec_every,
-                   table(rec_buf, np.float64, 2), rec_count)
+        records = (
+            table(steps, np.int64, 1),
+            table(index, np.int64, 1),
+            n_spikes,
+            table(rec_src, np.float64, 1),
+            table(rec_idx, np.int64, 1),
+            rec_every,
+            table(rec_buf, np.float64, 2),
+            rec_count,
+        )
 
         def advance_part(part):
-            return _advance(part, parts, sync, part_fired, i0, i1, first_step, dt, pl.single,
-                            *populations, *feeds, *pre, *records, *check)
+            return _advance(
+                part,
+                parts,
+                sync,
+                part_fired,
+                i0,
+                i1,
+                first_step,
+                dt,
+                pl.single,
+                *populations,
+                *feeds,
+                *pre,
+                *records,
+                *check,
+            )
 
         # every part in a thread of its own, while the main thread waits in join(), where
         # a Ctrl-C reaches it at once: refsim.run's handler asks the parts to stop before
         # the next step
         reached = [i0] * parts
-        workers = [threading.Thread(target=lambda k: reached.__setitem__(k, advance_part(k)),
-                                    args=(k,)) for k in range(parts)]
+        workers = [
+            threading.Thread(target=lambda k: reached.__setitem__(k, advance_part(k)), args=(k,))
+            for k in range(parts)
+        ]
         with _sigint_blocked():  # in the workers, which inherit it: the main thread
             for worker in workers:  # receives a Ctrl-C, and its join() is interrupted
                 worker.start()
@@ -150,45 +196,99 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
     t0 = time.perf_counter()
     with _compile_lock():  # the first call of each jitted function compiles or loads it
         factors = [_decay_factors(TAU, dt) for TAU in pl.pop_tau]
-        dual_factors = [_dual_factors(*arrays, dt) for arrays
-                        in zip(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, strict=True)]
-        e_linear = [_linear_exprel(par, linear, dt)
-                    for par, linear in zip(pl.params, pl.linear, strict=True)]
+        dual_factors = [
+            _dual_factors(*arrays, dt)
+            for arrays in zip(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, strict=True)
+        ]
+        e_linear = [
+            _linear_exprel(par, linear, dt)
+            for par, linear in zip(pl.params, pl.linear, strict=True)
+        ]
         # per population and thread: six rows of a block (a declared model: its states,
         # V, current and slope)
-        scratch = [np.zeros((parts, max(6, x.shape[0] + 3), min(v.size, _BLOCK)))
-                   for v, x in zip(pl.V, pl.extra, strict=True)]
-        cuts = [_cut_rows(indptr, indices, buffer.size, parts) for indptr, indices, buffer
-                in zip(pl.feed_indptr, pl.feed_indices, pl.feed_buffer, strict=True)]
+        scratch = [
+            np.zeros((parts, max(6, x.shape[0] + 3), min(v.size, _BLOCK)))
+            for v, x in zip(pl.V, pl.extra, strict=True)
+        ]
+        cuts = [
+            _cut_rows(indptr, indices, buffer.size, parts)
+            for indptr, indices, buffer in zip(
+                pl.feed_indptr, pl.feed_indices, pl.feed_buffer, strict=True
+            )
+        ]
         f8 = np.float64
         populations = (
-            table(pl.V, f8, 1), table(pl.extra, f8, 2), table(pl.last_spike, f8, 1),
-            table(pl.in_refractory, f8, 1), table(pl.params, f8, 2), pl.narrow, pl.kind,
-            pl.method, pl.refractory, pl.hard, table(pl.spiking, np.bool_, 1),
-            table(pl.fired, np.int64, 1), table(pl.pop_g, f8, 2),
-            table(pl.pop_tau, f8, 2), table(factors, f8, 2),
-            table(pl.pop_syn_kind, np.int64, 1), table(pl.pop_dual, f8, 3),
-            table(pl.pop_dual_param, f8, 3), table(dual_factors, f8, 3),
-            table(e_linear, f8, 1), table(scratch, f8, 3),
-            pl.out_row, pl.out_kind, pl.out_value, pl.out_start, pl.declared_slot,
-            declared_addresses(pl.declared))
+            table(pl.V, f8, 1),
+            table(pl.extra, f8, 2),
+            table(pl.last_spike, f8, 1),
+            table(pl.in_refractory, f8, 1),
+            table(pl.params, f8, 2),
+            pl.narrow,
+            pl.kind,
+            pl.method,
+            pl.refractory,
+            pl.hard,
+            table(pl.spiking, np.bool_, 1),
+            table(pl.fired, np.int64, 1),
+            table(pl.pop_g, f8, 2),
+            table(pl.pop_tau, f8, 2),
+            table(factors, f8, 2),
+            table(pl.pop_syn_kind, np.int64, 1),
+            table(pl.pop_dual, f8, 3),
+            table(pl.pop_dual_param, f8, 3),
+            table(dual_factors, f8, 3),
+            table(e_linear, f8, 1),
+            table(scratch, f8, 3),
+            pl.out_row,
+            pl.out_kind,
+            pl.out_value,
+            pl.out_start,
+            pl.declared_slot,
+            declared_addresses(pl.declared),
+        )
         feeds = (
-            table(pl.feed_indptr, np.int64, 1), table(cuts, np.int64, 1),
-            table(pl.feed_indices, np.int32, 1), table(pl.feed_weights, f8, 1),
-            pl.feed_uniform, pl.feed_pre, pl.feed_start, pl.feed_stop, pl.feed_pop,
-            pl.feed_row, table(pl.feed_buffer, f8, 1), pl.feed_delay_kind,
-            table(pl.feed_ring, f8, 2), pl.feed_ring_at,
-            table(pl.feed_delay_steps, np.int64, 1), pl.feed_delay_low, pl.feed_delay_frac,
-            table(pl.feed_x, f8, 1))
+            table(pl.feed_indptr, np.int64, 1),
+            table(cuts, np.int64, 1),
+            table(pl.feed_indices, np.int32, 1),
+            table(pl.feed_weights, f8, 1),
+            pl.feed_uniform,
+            pl.feed_pre,
+            pl.feed_start,
+            pl.feed_stop,
+            pl.feed_pop,
+            pl.feed_row,
+            table(pl.feed_buffer, f8, 1),
+            pl.feed_delay_kind,
+            table(pl.feed_ring, f8, 2),
+            pl.feed_ring_at,
+            table(pl.feed_delay_steps, np.int64, 1),
+            pl.feed_delay_low,
+            pl.feed_delay_frac,
+            table(pl.feed_x, f8, 1),
+        )
         pre = (
-            pl.pre_syn_kind, table(pl.pre_state, f8, 2), table(pl.pre_param, f8, 2),
-            pl.pre_stp_kind, table(pl.pre_stp_state, f8, 2), table(pl.pre_stp_param, f8, 2),
-            table(pl.pre_indptr, np.int64, 1), table(pl.pre_indices, np.int32, 1),
-            table(pl.pre_weights, f8, 1), pl.pre_from, pl.pre_start, pl.pre_pop, pl.pre_row,
-            table(pl.pre_out, f8, 1), table(pl.pre_ring, f8, 2), pl.pre_ring_at,
-            pl.pre_delay_low, pl.pre_delay_frac, table(pl.pre_x, f8, 1))
+            pl.pre_syn_kind,
+            table(pl.pre_state, f8, 2),
+            table(pl.pre_param, f8, 2),
+            pl.pre_stp_kind,
+            table(pl.pre_stp_state, f8, 2),
+            table(pl.pre_stp_param, f8, 2),
+            table(pl.pre_indptr, np.int64, 1),
+            table(pl.pre_indices, np.int32, 1),
+            table(pl.pre_weights, f8, 1),
+            pl.pre_from,
+            pl.pre_start,
+            pl.pre_pop,
+            pl.pre_row,
+            table(pl.pre_out, f8, 1),
+            table(pl.pre_ring, f8, 2),
+            pl.pre_ring_at,
+            pl.pre_delay_low,
+            pl.pre_delay_frac,
+            table(pl.pre_x, f8, 1),
+        )
         for p, spk in enumerate(pl.spiking):  # the stored spikes of the initial states,
-            for part in range(parts):           # listed as the threads list them
+            for part in range(parts):  # listed as the threads list them
                 lo, hi = _share(spk.size, part, parts), _share(spk.size, part + 1, parts)
                 part_fired[p, part] = _list_fired(spk, pl.fired[p], lo, hi)
         advance(0, 0)
@@ -201,8 +301,11 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             reached = advance(i, stop)
             if reached < stop and not sync[3] and found[:, 1].max() < 0:  # a spike buffer
                 # is full: its pairs go to the monitors (to disk, when streamed), go on
-                full = [p for p in range(len(steps))
-                        if steps[p].size and n_spikes[p] + pl.V[p].size > steps[p].size]
+                full = [
+                    p
+                    for p in range(len(steps))
+                    if steps[p].size and n_spikes[p] + pl.V[p].size > steps[p].size
+                ]
                 add_spikes(pl, mons, spikes_of, full)
                 n_spikes[full] = 0
             if bar is not None:
@@ -210,6 +313,10 @@ def run_compiled(pl: Plan, first_step: int, n_steps: int, dt: float, mons: dict,
             i = reached
     finally:  # whatever happens, the monitors get every step done (the states' last)
         run_s = time.perf_counter() - t0
-        deliver(pl, mons, spikes_of, [(mon, count) for mon, count
-                                      in zip(rec_mons, rec_count, strict=True)])
+        deliver(
+            pl,
+            mons,
+            spikes_of,
+            [(mon, count) for mon, count in zip(rec_mons, rec_count, strict=True)],
+        )
     return compile_s, run_s, i, first_found(found, found_value, names, dt)

@@ -45,6 +45,7 @@ from refsim.neurons.reduced import (
 # instead of 19 ns.  The stages run in a loop, so the right-hand sides are compiled once
 # per caller, not once per stage (a cold compile of 55 s otherwise, 26 s so).
 
+
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _exp_or_quadratic_rhs(kind, y, current, par, own, k):
     """ExpIF and AdExIF (own: V_T, delta_T, then tau_w, a, b), QuaIF and AdQuaIF (own: V_c,
@@ -52,65 +53,135 @@ def _exp_or_quadratic_rhs(kind, y, current, par, own, k):
     adaptive = kind == _ADEX or kind == _ADQUAIF
     w, tau_w, a = (y[1], own[2, k], own[3, k]) if adaptive else (0.0, 1.0, 0.0)
     if kind == _QUAIF or kind == _ADQUAIF:
-        dV, dw = quaif_derivatives_scalar(y[0], w, current, adaptive, par[0, k], par[1, k],
-                                          par[4, k], own[0, k], own[1, k], tau_w, a)
+        dV, dw = quaif_derivatives_scalar(
+            y[0],
+            w,
+            current,
+            adaptive,
+            par[0, k],
+            par[1, k],
+            par[4, k],
+            own[0, k],
+            own[1, k],
+            tau_w,
+            a,
+        )
     else:
-        dV, dw = expif_derivatives_scalar(y[0], w, current, adaptive, par[0, k], par[1, k],
-                                          par[4, k], own[0, k], own[1, k], tau_w, a)
+        dV, dw = expif_derivatives_scalar(
+            y[0],
+            w,
+            current,
+            adaptive,
+            par[0, k],
+            par[1, k],
+            par[4, k],
+            own[0, k],
+            own[1, k],
+            tau_w,
+            a,
+        )
     return dV, dw, 0.0, 0.0
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _izhikevich_rhs(y, current, par, own, k):  # own: a, b, c, d, p1, p2, p3
-    dV, du = izhikevich_derivatives_scalar(y[0], y[1], current, own[0, k], own[1, k],
-                                           own[4, k], own[5, k], own[6, k])
+    dV, du = izhikevich_derivatives_scalar(
+        y[0], y[1], current, own[0, k], own[1, k], own[4, k], own[5, k], own[6, k]
+    )
     return dV, du, 0.0, 0.0
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _hh_rhs(y, current, par, own, k):  # own: ENa, EK, EL, gNa, gK, gL, C
-    return hh_derivatives_scalar(y[0], y[1], y[2], y[3], current, own[0, k], own[1, k],
-                                 own[2, k], own[3, k], own[4, k], own[5, k], own[6, k])
+    return hh_derivatives_scalar(
+        y[0],
+        y[1],
+        y[2],
+        y[3],
+        current,
+        own[0, k],
+        own[1, k],
+        own[2, k],
+        own[3, k],
+        own[4, k],
+        own[5, k],
+        own[6, k],
+    )
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _wang_buzsaki_rhs(y, current, par, own, k):  # own: ENa, EK, EL, gNa, gK, gL, C, phi
-    dV, dh, dn = wang_buzsaki_derivatives_scalar(y[0], y[1], y[2], current, own[0, k],
-                                                 own[1, k], own[2, k], own[3, k], own[4, k],
-                                                 own[5, k], own[6, k], own[7, k])
+    dV, dh, dn = wang_buzsaki_derivatives_scalar(
+        y[0],
+        y[1],
+        y[2],
+        current,
+        own[0, k],
+        own[1, k],
+        own[2, k],
+        own[3, k],
+        own[4, k],
+        own[5, k],
+        own[6, k],
+        own[7, k],
+    )
     return dV, dh, dn, 0.0
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _morris_lecar_rhs(y, current, par, own, k):  # own: V_Ca, V_K, V_leak, g_Ca, g_K,
     #                                              g_leak, C, V1, V2, V3, V4, phi
-    dV, dW = morris_lecar_derivatives_scalar(y[0], y[1], current, own[0, k], own[1, k],
-                                             own[2, k], own[3, k], own[4, k], own[5, k],
-                                             own[6, k], own[7, k], own[8, k], own[9, k],
-                                             own[10, k], own[11, k])
+    dV, dW = morris_lecar_derivatives_scalar(
+        y[0],
+        y[1],
+        current,
+        own[0, k],
+        own[1, k],
+        own[2, k],
+        own[3, k],
+        own[4, k],
+        own[5, k],
+        own[6, k],
+        own[7, k],
+        own[8, k],
+        own[9, k],
+        own[10, k],
+        own[11, k],
+    )
     return dV, dW, 0.0, 0.0
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _fitzhugh_nagumo_rhs(y, current, par, own, k):  # own: a, b, tau_w
-    dV, dw = fitzhugh_nagumo_derivatives_scalar(y[0], y[1], current, own[0, k], own[1, k],
-                                                par[1, k], own[2, k])
+    dV, dw = fitzhugh_nagumo_derivatives_scalar(
+        y[0], y[1], current, own[0, k], own[1, k], par[1, k], own[2, k]
+    )
     return dV, dw, 0.0, 0.0
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _hindmarsh_rose_rhs(y, current, par, own, k):  # own: a, b, c, d, r, s, V_r
-    dV, dy, dz = hindmarsh_rose_derivatives_scalar(y[0], y[1], y[2], current, own[0, k],
-                                                   own[1, k], own[2, k], own[3, k],
-                                                   own[4, k], own[5, k], own[6, k], par[1, k])
+    dV, dy, dz = hindmarsh_rose_derivatives_scalar(
+        y[0],
+        y[1],
+        y[2],
+        current,
+        own[0, k],
+        own[1, k],
+        own[2, k],
+        own[3, k],
+        own[4, k],
+        own[5, k],
+        own[6, k],
+        par[1, k],
+    )
     return dV, dy, dz, 0.0
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _shifted(y, slope, h):
     """``y + h * slope``, element by element (``explicit_step``'s ``shifted``)."""
-    return (y[0] + h * slope[0], y[1] + h * slope[1], y[2] + h * slope[2],
-            y[3] + h * slope[3])
+    return (y[0] + h * slope[0], y[1] + h * slope[1], y[2] + h * slope[2], y[3] + h * slope[3])
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -119,8 +190,7 @@ def _derivatives(kind, j, k, y, par, own, outputs):
     (:func:`_input_current`; ``outputs`` are its arguments after the potential and the
     direct input), then the right-hand side of population kind ``kind``."""
     G, out_row, out_kind, out_value, o_begin, o_end = outputs
-    current = _input_current(j, y[0], par[6, k], G, out_row, out_kind, out_value, o_begin,
-                             o_end)[0]
+    current = _input_current(j, y[0], par[6, k], G, out_row, out_kind, out_value, o_begin, o_end)[0]
     if kind == _EXPIF or kind == _ADEX or kind == _QUAIF or kind == _ADQUAIF:
         return _exp_or_quadratic_rhs(kind, y, current, par, own, k)
     if kind == _IZHIKEVICH:
@@ -137,8 +207,9 @@ def _derivatives(kind, j, k, y, par, own, outputs):
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _explicit_step(kind, method, j, k, y, par, own, G, out_row, out_kind, out_value, o_begin,
-                   o_end, dt):
+def _explicit_step(
+    kind, method, j, k, y, par, own, G, out_row, out_kind, out_value, o_begin, o_end, dt
+):
     """One step of :func:`refsim.integrators.explicit_step` (euler, rk2 or rk4) of neuron
     ``j`` from ``y``, the same operations in the same order (:func:`_derivatives` at each
     stage)."""

@@ -28,21 +28,95 @@ from refsim.synapses.expon import (
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _membrane(b0, b1, narrow, v, last, flag, spk, par, is_hard, refractory_model, G, out_row,
-              out_kind, out_value, o_begin, o_end, e_linear, floor, work, t, dt, single):
+def _membrane(
+    b0,
+    b1,
+    narrow,
+    v,
+    last,
+    flag,
+    spk,
+    par,
+    is_hard,
+    refractory_model,
+    G,
+    out_row,
+    out_kind,
+    out_value,
+    o_begin,
+    o_end,
+    e_linear,
+    floor,
+    work,
+    t,
+    dt,
+    single,
+):
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step (:func:`_lif_block`)
     with its parameters (and ``e_linear``) read from the columns of the table ``par``,
     or, ``narrow``, as one number each (and the spike tested against ``floor``)."""
     if narrow:
-        _lif_block(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, out_row,
-                   out_kind, out_value, o_begin, o_end, par[0, 0], par[1, 0], par[2, 0],
-                   par[3, 0], par[4, 0], par[5, 0], par[6, 0], e_linear.size > 0,
-                   e_linear[0] if e_linear.size else 0.0, floor, work, t, dt, single)
+        _lif_block(
+            b0,
+            b1,
+            v,
+            last,
+            flag,
+            spk,
+            is_hard,
+            refractory_model,
+            G,
+            out_row,
+            out_kind,
+            out_value,
+            o_begin,
+            o_end,
+            par[0, 0],
+            par[1, 0],
+            par[2, 0],
+            par[3, 0],
+            par[4, 0],
+            par[5, 0],
+            par[6, 0],
+            e_linear.size > 0,
+            e_linear[0] if e_linear.size else 0.0,
+            floor,
+            work,
+            t,
+            dt,
+            single,
+        )
     else:
-        _lif_block(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, out_row,
-                   out_kind, out_value, o_begin, o_end, par[0], par[1], par[2], par[3],
-                   par[4], par[5], par[6], e_linear.size > 0, e_linear, np.nan, work, t, dt,
-                   single)
+        _lif_block(
+            b0,
+            b1,
+            v,
+            last,
+            flag,
+            spk,
+            is_hard,
+            refractory_model,
+            G,
+            out_row,
+            out_kind,
+            out_value,
+            o_begin,
+            o_end,
+            par[0],
+            par[1],
+            par[2],
+            par[3],
+            par[4],
+            par[5],
+            par[6],
+            e_linear.size > 0,
+            e_linear,
+            np.nan,
+            work,
+            t,
+            dt,
+            single,
+        )
 
 
 @numba.njit(cache=True, error_model="numpy", inline="never")
@@ -54,9 +128,36 @@ def _exprel_rarely(z):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _lif_block(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, out_row, out_kind,
-               out_value, o_begin, o_end, R, tau_m, V_th, V_reset, V_rest, tau_ref, direct,
-               linear, e_linear, floor, work, t, dt, single):
+def _lif_block(
+    b0,
+    b1,
+    v,
+    last,
+    flag,
+    spk,
+    is_hard,
+    refractory_model,
+    G,
+    out_row,
+    out_kind,
+    out_value,
+    o_begin,
+    o_end,
+    R,
+    tau_m,
+    V_th,
+    V_reset,
+    V_rest,
+    tau_ref,
+    direct,
+    linear,
+    e_linear,
+    floor,
+    work,
+    t,
+    dt,
+    single,
+):
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step, in passes that
     vectorise; ``work`` is scratch.  Each parameter is a row (read at ``j``) or one number
     (:func:`param_at`).  ``linear``: the Jacobian is constant (all outputs CUBA) and
@@ -68,27 +169,98 @@ def _lif_block(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, out_row
         j = b0 + w
         V_r[w] = reset_scalar(v[j], spk[j], param_at(V_th, j), param_at(V_reset, j), is_hard)
     # the oracle's sum starts from the direct input (or 0), outputs in registration order
-    _currents(n, V_r, 0, b0, direct, b0, cur, slope, G, out_row, out_kind, out_value, o_begin,
-              o_end)
+    _currents(
+        n, V_r, 0, b0, direct, b0, cur, slope, G, out_row, out_kind, out_value, o_begin, o_end
+    )
     if linear:
-        _integrate(b0, b0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
-                   refractory_model, V_r, cur, slope, e_linear, floor, t, dt, single)
+        _integrate(
+            b0,
+            b0,
+            n,
+            v,
+            last,
+            flag,
+            spk,
+            R,
+            tau_m,
+            V_th,
+            V_reset,
+            V_rest,
+            tau_ref,
+            refractory_model,
+            V_r,
+            cur,
+            slope,
+            e_linear,
+            floor,
+            t,
+            dt,
+            single,
+        )
         return
     for w in range(n):
         j = b0 + w
-        z[w] = dt * lif_drift_scalar(V_r[w], cur[w], slope[w], param_at(R, j),
-                                     param_at(tau_m, j), param_at(V_rest, j))[1]
+        z[w] = (
+            dt
+            * lif_drift_scalar(
+                V_r[w], cur[w], slope[w], param_at(R, j), param_at(tau_m, j), param_at(V_rest, j)
+            )[1]
+        )
         e[w] = exprel_series(z[w])  # exprel_scalar's value wherever |z| < 1/2 ...
     for w in range(n):
         if not abs(z[w]) < EXPREL_SERIES_BELOW:  # ... and its other branch elsewhere
             e[w] = _exprel_rarely(z[w])
-    _integrate(b0, 0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
-               refractory_model, V_r, cur, slope, e, floor, t, dt, single)
+    _integrate(
+        b0,
+        0,
+        n,
+        v,
+        last,
+        flag,
+        spk,
+        R,
+        tau_m,
+        V_th,
+        V_reset,
+        V_rest,
+        tau_ref,
+        refractory_model,
+        V_r,
+        cur,
+        slope,
+        e,
+        floor,
+        t,
+        dt,
+        single,
+    )
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _integrate(b0, e0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, tau_ref,
-               refractory_model, V_r, cur, slope, e, floor, t, dt, single):
+def _integrate(
+    b0,
+    e0,
+    n,
+    v,
+    last,
+    flag,
+    spk,
+    R,
+    tau_m,
+    V_th,
+    V_reset,
+    V_rest,
+    tau_ref,
+    refractory_model,
+    V_r,
+    cur,
+    slope,
+    e,
+    floor,
+    t,
+    dt,
+    single,
+):
     """The exponential-Euler step of a block given ``e = exprel(dt * J)`` (at ``e0 + w``,
     or one number); parameters as in :func:`_lif_block`.  The spike is ``V - V_th >=
     floor`` where ``floor`` is a number (:func:`spike_floor` of shared ``V_th`` and
@@ -99,8 +271,9 @@ def _integrate(b0, e0, n, v, last, flag, spk, R, tau_m, V_th, V_reset, V_rest, t
     for w in range(n):
         j = b0 + w
         V_th_j = param_at(V_th, j)
-        drift = lif_drift_scalar(V_r[w], cur[w], slope[w], param_at(R, j),
-                                 param_at(tau_m, j), param_at(V_rest, j))[0]
+        drift = lif_drift_scalar(
+            V_r[w], cur[w], slope[w], param_at(R, j), param_at(tau_m, j), param_at(V_rest, j)
+        )[0]
         V_new = _stored(exp_euler_scalar(V_r[w], drift, param_at(e, e0 + w), dt), single)
         if refractory_model:
             held = (t - last[j]) < param_at(tau_ref, j)
@@ -148,9 +321,35 @@ def spike_floor(V_th, V_reset):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _lif_cuba_pass(b0, b1, v, last, flag, spk, is_hard, refractory_model, G, TAU, FACTOR,
-                   f_buffer, feed0, feed1, scale, R, tau_m, V_th, V_reset, V_rest, tau_ref,
-                   direct, e, floor, t, dt, single):
+def _lif_cuba_pass(
+    b0,
+    b1,
+    v,
+    last,
+    flag,
+    spk,
+    is_hard,
+    refractory_model,
+    G,
+    TAU,
+    FACTOR,
+    f_buffer,
+    feed0,
+    feed1,
+    scale,
+    R,
+    tau_m,
+    V_th,
+    V_reset,
+    V_rest,
+    tau_ref,
+    direct,
+    e,
+    floor,
+    t,
+    dt,
+    single,
+):
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population with shared parameters whose
     one or two Expon rows each take one feed and drive one CUBA output (the CUBA
     benchmark's E and I): :func:`_synapses` and :func:`_lif_block` in one pass that

@@ -83,22 +83,95 @@ def _first_unstable(k, v, low, high, lo, hi, found, found_value):
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
-def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, single,
-             V, extra, last_spike, in_refractory, params, narrow, kind, method, refractory,
-             hard,
-             spiking, fired,
-             pop_g, pop_tau, pop_factor, pop_syn_kind, pop_dual, pop_dual_param,
-             pop_dual_factor, pop_e_linear, scratch,
-             out_row, out_kind, out_value, out_start, declared_slot, declared_models,
-             f_indptr, f_cut, f_indices, f_weights, f_uniform, f_pre, f_start, f_stop, f_pop,
-             f_row, f_buffer, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low,
-             f_delay_frac, f_x,
-             pre_kind, pre_state, pre_param, pre_stp_kind, pre_stp_state, pre_stp_param,
-             pre_indptr, pre_indices, pre_weights, pre_from, pre_start, pre_pop, pre_row,
-             pre_out, pre_ring, pre_ring_at, pre_delay_low, pre_delay_frac, pre_x,
-             spike_steps, spike_index, n_spikes,
-             rec_src, rec_indices, rec_every, rec_buffer, rec_count,
-             check_every, last_step, checked, check_bounds, found, found_value):
+def _advance(
+    part,
+    parts,
+    sync,
+    part_fired,
+    i_begin,
+    i_end,
+    first_step,
+    dt,
+    single,
+    V,
+    extra,
+    last_spike,
+    in_refractory,
+    params,
+    narrow,
+    kind,
+    method,
+    refractory,
+    hard,
+    spiking,
+    fired,
+    pop_g,
+    pop_tau,
+    pop_factor,
+    pop_syn_kind,
+    pop_dual,
+    pop_dual_param,
+    pop_dual_factor,
+    pop_e_linear,
+    scratch,
+    out_row,
+    out_kind,
+    out_value,
+    out_start,
+    declared_slot,
+    declared_models,
+    f_indptr,
+    f_cut,
+    f_indices,
+    f_weights,
+    f_uniform,
+    f_pre,
+    f_start,
+    f_stop,
+    f_pop,
+    f_row,
+    f_buffer,
+    f_delay_kind,
+    f_ring,
+    f_ring_at,
+    f_delay_steps,
+    f_delay_low,
+    f_delay_frac,
+    f_x,
+    pre_kind,
+    pre_state,
+    pre_param,
+    pre_stp_kind,
+    pre_stp_state,
+    pre_stp_param,
+    pre_indptr,
+    pre_indices,
+    pre_weights,
+    pre_from,
+    pre_start,
+    pre_pop,
+    pre_row,
+    pre_out,
+    pre_ring,
+    pre_ring_at,
+    pre_delay_low,
+    pre_delay_frac,
+    pre_x,
+    spike_steps,
+    spike_index,
+    n_spikes,
+    rec_src,
+    rec_indices,
+    rec_every,
+    rec_buffer,
+    rec_count,
+    check_every,
+    last_step,
+    checked,
+    check_bounds,
+    found,
+    found_value,
+):
     """Advance steps ``i_begin .. i_end - 1`` of a run; return the next step.
 
     Each list of arrays (one per population, projection or monitor: ``V``, ``pop_g``,
@@ -149,8 +222,16 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
         if kind[p] == _LIF and narrow[p]:
             spike_floors[p] = spike_floor(par[2, 0], par[3, 0])
             if not np.isnan(spike_floors[p]) and pop_e_linear[p, 1] > 0:
-                cuba_feeds[p] = _cuba_rows(p, vector_at(pop_syn_kind, p, i8), f_pop, f_row,
-                                           out_row, out_kind, out_start[p], out_start[p + 1])
+                cuba_feeds[p] = _cuba_rows(
+                    p,
+                    vector_at(pop_syn_kind, p, i8),
+                    f_pop,
+                    f_row,
+                    out_row,
+                    out_kind,
+                    out_start[p],
+                    out_start[p + 1],
+                )
     for i in range(i_begin, i_end):
         for p in range(n_pops):  # (a table's row: address, then the sizes)
             if spike_steps[p, 1] > 0 and recorded[p] + V[p, 1] > spike_steps[p, 1]:
@@ -187,30 +268,67 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
             indptr, ring = vector_at(f_indptr, f, i8), matrix_at(f_ring, f, f8)
             if f_delay_kind[f] == _SPIKE_DELAY:
                 x = vector_at(f_x, f, f8)
-                f_ring_at[f] = _spike_input(vector_at(spiking, pre, np.bool_), start, ring,
-                                            f_ring_at[f], f_delay_low[f], f_delay_frac[f], x)
+                f_ring_at[f] = _spike_input(
+                    vector_at(spiking, pre, np.bool_),
+                    start,
+                    ring,
+                    f_ring_at[f],
+                    f_delay_low[f],
+                    f_delay_frac[f],
+                    x,
+                )
                 _feed_values(x, indptr, idx, w, buf)
             else:
-                f_ring_at[f] = _feed_synaptic_delay(cells, part_fired[pre], start, stop, ring,
-                                                    f_ring_at[f], vector_at(f_delay_steps, f,
-                                                                            i8),
-                                                    indptr, idx, w, buf, single)
+                f_ring_at[f] = _feed_synaptic_delay(
+                    cells,
+                    part_fired[pre],
+                    start,
+                    stop,
+                    ring,
+                    f_ring_at[f],
+                    vector_at(f_delay_steps, f, i8),
+                    indptr,
+                    idx,
+                    w,
+                    buf,
+                    single,
+                )
         #    and each AlignPreProj: its synapses, then their outputs through W
         for q in range(pre_kind.size):
             if (f_pre.size + q) % parts != part:
                 continue
             x, out = vector_at(pre_x, q, f8), vector_at(pre_out, q, f8)
-            pre_ring_at[q] = _spike_input(vector_at(spiking, pre_from[q], np.bool_),
-                                          pre_start[q], matrix_at(pre_ring, q, f8),
-                                          pre_ring_at[q], pre_delay_low[q], pre_delay_frac[q],
-                                          x)
-            _pre_synapses(x, pre_kind[q], matrix_at(pre_state, q, f8),
-                          matrix_at(pre_param, q, f8), pre_stp_kind[q],
-                          matrix_at(pre_stp_state, q, f8), matrix_at(pre_stp_param, q, f8),
-                          out, t, dt, single)
-            _pre_propagate(out, vector_at(pre_indptr, q, i8), vector_at(pre_indices, q, i4),
-                           vector_at(pre_weights, q, f8), matrix_at(pop_g, pre_pop[q], f8),
-                           pre_row[q], single)
+            pre_ring_at[q] = _spike_input(
+                vector_at(spiking, pre_from[q], np.bool_),
+                pre_start[q],
+                matrix_at(pre_ring, q, f8),
+                pre_ring_at[q],
+                pre_delay_low[q],
+                pre_delay_frac[q],
+                x,
+            )
+            _pre_synapses(
+                x,
+                pre_kind[q],
+                matrix_at(pre_state, q, f8),
+                matrix_at(pre_param, q, f8),
+                pre_stp_kind[q],
+                matrix_at(pre_stp_state, q, f8),
+                matrix_at(pre_stp_param, q, f8),
+                out,
+                t,
+                dt,
+                single,
+            )
+            _pre_propagate(
+                out,
+                vector_at(pre_indptr, q, i8),
+                vector_at(pre_indices, q, i4),
+                vector_at(pre_weights, q, f8),
+                matrix_at(pop_g, pre_pop[q], f8),
+                pre_row[q],
+                single,
+            )
         _barrier(sync, parts)
         # 2. populations in order, each thread its share: synapses, then membranes
         for p in range(n_pops):
@@ -218,36 +336,92 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
             lo, hi = _share(v.size, part, parts), _share(v.size, part + 1, parts)
             if cuba_feeds[p, 0] >= 0:  # the whole share in one pass
                 par = matrix_at(params, p, f8)
-                _lif_cuba_pass(lo, hi, v, vector_at(last_spike, p, f8),
-                               vector_at(in_refractory, p, f8), spk, hard[p], refractory[p],
-                               matrix_at(pop_g, p, f8), matrix_at(pop_tau, p, f8),
-                               matrix_at(pop_factor, p, f8), f_buffer, cuba_feeds[p, 0],
-                               cuba_feeds[p, 1], out_value[out_start[p]:out_start[p + 1]],
-                               par[0, 0], par[1, 0], par[2, 0], par[3, 0], par[4, 0],
-                               par[5, 0], par[6, 0], vector_at(pop_e_linear, p, f8)[0],
-                               spike_floors[p], t, dt, single)
+                _lif_cuba_pass(
+                    lo,
+                    hi,
+                    v,
+                    vector_at(last_spike, p, f8),
+                    vector_at(in_refractory, p, f8),
+                    spk,
+                    hard[p],
+                    refractory[p],
+                    matrix_at(pop_g, p, f8),
+                    matrix_at(pop_tau, p, f8),
+                    matrix_at(pop_factor, p, f8),
+                    f_buffer,
+                    cuba_feeds[p, 0],
+                    cuba_feeds[p, 1],
+                    out_value[out_start[p] : out_start[p + 1]],
+                    par[0, 0],
+                    par[1, 0],
+                    par[2, 0],
+                    par[3, 0],
+                    par[4, 0],
+                    par[5, 0],
+                    par[6, 0],
+                    vector_at(pop_e_linear, p, f8)[0],
+                    spike_floors[p],
+                    t,
+                    dt,
+                    single,
+                )
             else:  # in blocks, through the passes of its kind
                 for b0 in range(lo, hi, _BLOCK):
-                    _step_range(b0, min(b0 + _BLOCK, hi), p, narrow[p], kind[p],
-                                declared_slot[p], declared_models, method[p], v,
-                                matrix_at(extra, p, f8), vector_at(last_spike, p, f8),
-                                vector_at(in_refractory, p, f8), spk, matrix_at(params, p, f8),
-                                hard[p], refractory[p], matrix_at(pop_g, p, f8),
-                                matrix_at(pop_tau, p, f8), matrix_at(pop_factor, p, f8),
-                                vector_at(pop_syn_kind, p, i8), cube_at(pop_dual, p, f8),
-                                cube_at(pop_dual_param, p, f8), cube_at(pop_dual_factor, p, f8),
-                                f_pop, f_row, f_buffer, out_row, out_kind, out_value,
-                                out_start[p], out_start[p + 1], vector_at(pop_e_linear, p, f8),
-                                spike_floors[p], cube_at(scratch, p, f8)[part], t, dt, single)
+                    _step_range(
+                        b0,
+                        min(b0 + _BLOCK, hi),
+                        p,
+                        narrow[p],
+                        kind[p],
+                        declared_slot[p],
+                        declared_models,
+                        method[p],
+                        v,
+                        matrix_at(extra, p, f8),
+                        vector_at(last_spike, p, f8),
+                        vector_at(in_refractory, p, f8),
+                        spk,
+                        matrix_at(params, p, f8),
+                        hard[p],
+                        refractory[p],
+                        matrix_at(pop_g, p, f8),
+                        matrix_at(pop_tau, p, f8),
+                        matrix_at(pop_factor, p, f8),
+                        vector_at(pop_syn_kind, p, i8),
+                        cube_at(pop_dual, p, f8),
+                        cube_at(pop_dual_param, p, f8),
+                        cube_at(pop_dual_factor, p, f8),
+                        f_pop,
+                        f_row,
+                        f_buffer,
+                        out_row,
+                        out_kind,
+                        out_value,
+                        out_start[p],
+                        out_start[p + 1],
+                        vector_at(pop_e_linear, p, f8),
+                        spike_floors[p],
+                        cube_at(scratch, p, f8)[part],
+                        t,
+                        dt,
+                        single,
+                    )
             part_fired[p, part] = _list_fired(spk, vector_at(fired, p, i8), lo, hi)
         step = first_step + i
         checking = check_every > 0 and ((step + 1) % check_every == 0 or step == last_step)
         if checking:
             for k in range(check_bounds.shape[0]):
                 v = vector_at(checked, k, f8)
-                _first_unstable(k, v, check_bounds[k, 0], check_bounds[k, 1],
-                                _share(v.size, part, parts), _share(v.size, part + 1, parts),
-                                found[part], found_value[part:part + 1])
+                _first_unstable(
+                    k,
+                    v,
+                    check_bounds[k, 0],
+                    check_bounds[k, 1],
+                    _share(v.size, part, parts),
+                    _share(v.size, part + 1, parts),
+                    found[part],
+                    found_value[part : part + 1],
+                )
             if found[part, 1] >= 0:
                 found[part, 0] = step
         if part == 0 and atomic_load(sync, 2):  # decided once, read by all after the barrier
@@ -261,8 +435,7 @@ def _advance(part, parts, sync, part_fired, i_begin, i_end, first_step, dt, sing
             if spike_steps[p, 1] > 0:
                 recorded[p] += part_fired[p].sum()
         if part == 0:
-            _record_spikes(first_step + i, part_fired, fired, spike_steps, spike_index,
-                           n_spikes)
+            _record_spikes(first_step + i, part_fired, fired, spike_steps, spike_index, n_spikes)
             # 3. state monitors, read after the step
             for m in range(rec_every.size):
                 if i % rec_every[m] == 0:

@@ -63,9 +63,31 @@ _OWN = len(PARAMS)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _membrane_scalar(b0, b1, shift, kind, method, v, extra, last, flag, spk, par, is_hard,
-                     refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, work,
-                     t, dt, single):
+def _membrane_scalar(
+    b0,
+    b1,
+    shift,
+    kind,
+    method,
+    v,
+    extra,
+    last,
+    flag,
+    spk,
+    par,
+    is_hard,
+    refractory_model,
+    G,
+    out_row,
+    out_kind,
+    out_value,
+    o_begin,
+    o_end,
+    work,
+    t,
+    dt,
+    single,
+):
     """Neurons ``b0 .. b1 - 1`` of a population with a reset, other than LIF: one step
     through the model's scalar twins, in the order of its ``update``: reset (and the jump
     of its second state), the input at the post-reset potential, the step, the
@@ -77,11 +99,39 @@ def _membrane_scalar(b0, b1, shift, kind, method, v, extra, last, flag, spk, par
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     R, tau_m, V_th, V_reset, V_rest, tau_ref, direct = (
-        par[0], par[1], par[2], par[3], par[4], par[5], par[6])
+        par[0],
+        par[1],
+        par[2],
+        par[3],
+        par[4],
+        par[5],
+        par[6],
+    )
     own = par[_OWN:]  # the kind's rows, named in plan.KIND_PARAMS
     if kind == _GIF:
-        _gif_block(b0, n, k0, v, extra, last, flag, spk, par, is_hard, refractory_model, G,
-                   out_row, out_kind, out_value, o_begin, o_end, work, t, dt, single)
+        _gif_block(
+            b0,
+            n,
+            k0,
+            v,
+            extra,
+            last,
+            flag,
+            spk,
+            par,
+            is_hard,
+            refractory_model,
+            G,
+            out_row,
+            out_kind,
+            out_value,
+            o_begin,
+            o_end,
+            work,
+            t,
+            dt,
+            single,
+        )
         return
     adaptive = kind == _ADEX or kind == _ADQUAIF  # own: ..., tau_w, a, b
     V_r, x_r, cur, slope, V_new, x_new = work[0], work[1], work[2], work[3], work[4], work[5]
@@ -110,24 +160,47 @@ def _membrane_scalar(b0, b1, shift, kind, method, v, extra, last, flag, spk, par
     #    whole ODE system, the input at each stage's V)
     if method != _EXP_EULER:
         for w in range(n):
-            V_new[w], x_new[w] = _explicit_step(kind, method, b0 + w, k0 + w,
-                                                (V_r[w], x_r[w], 0.0, 0.0), par, own, G,
-                                                out_row, out_kind, out_value, o_begin, o_end,
-                                                dt)[:2]
+            V_new[w], x_new[w] = _explicit_step(
+                kind,
+                method,
+                b0 + w,
+                k0 + w,
+                (V_r[w], x_r[w], 0.0, 0.0),
+                par,
+                own,
+                G,
+                out_row,
+                out_kind,
+                out_value,
+                o_begin,
+                o_end,
+                dt,
+            )[:2]
     else:
-        _currents(n, V_r, 0, b0, direct, k0, cur, slope, G, out_row, out_kind, out_value,
-                  o_begin, o_end)
+        _currents(
+            n, V_r, 0, b0, direct, k0, cur, slope, G, out_row, out_kind, out_value, o_begin, o_end
+        )
         if kind == _ALIF:  # own: beta, tau_a
             for w in range(n):
                 k = k0 + w
-                V_new[w], x_new[w] = alif_step_scalar(V_r[w], x_r[w], cur[w], slope[w], R[k],
-                                                      tau_m[k], V_rest[k], own[1, k], dt)
+                V_new[w], x_new[w] = alif_step_scalar(
+                    V_r[w], x_r[w], cur[w], slope[w], R[k], tau_m[k], V_rest[k], own[1, k], dt
+                )
         elif kind == _IZHIKEVICH:
             for w in range(n):
                 k = k0 + w
                 V_new[w], x_new[w] = izhikevich_step_scalar(
-                    V_r[w], x_r[w], cur[w], slope[w], own[0, k], own[1, k], own[4, k],
-                    own[5, k], own[6, k], dt)
+                    V_r[w],
+                    x_r[w],
+                    cur[w],
+                    slope[w],
+                    own[0, k],
+                    own[1, k],
+                    own[4, k],
+                    own[5, k],
+                    own[6, k],
+                    dt,
+                )
         elif kind == _IF:
             for w in range(n):
                 k = k0 + w
@@ -138,8 +211,18 @@ def _membrane_scalar(b0, b1, shift, kind, method, v, extra, last, flag, spk, par
             for w in range(n):
                 k = k0 + w
                 V_new[w], x_new[w] = lif_synapse_step_scalar(
-                    V_r[w], x_r[w], cur[w], slope[w], coba, R[k], tau_m[k], V_rest[k],
-                    own[0, k], own[1, k] if coba else 0.0, dt)
+                    V_r[w],
+                    x_r[w],
+                    cur[w],
+                    slope[w],
+                    coba,
+                    R[k],
+                    tau_m[k],
+                    V_rest[k],
+                    own[0, k],
+                    own[1, k] if coba else 0.0,
+                    dt,
+                )
         elif kind == _QUAIF or kind == _ADQUAIF:  # own: V_c, c (, tau_w, a, b)
             # (a loop per twin, as for each kind: one loop choosing its twin per neuron
             # computed both, ExpIF and QuaIF 1.2-1.7x slower)
@@ -147,15 +230,39 @@ def _membrane_scalar(b0, b1, shift, kind, method, v, extra, last, flag, spk, par
                 k = k0 + w
                 tau_w, a = (own[2, k], own[3, k]) if adaptive else (1.0, 0.0)
                 V_new[w], x_new[w] = quaif_step_scalar(
-                    V_r[w], x_r[w], cur[w], slope[w], adaptive, R[k], tau_m[k], V_rest[k],
-                    own[0, k], own[1, k], tau_w, a, dt)
+                    V_r[w],
+                    x_r[w],
+                    cur[w],
+                    slope[w],
+                    adaptive,
+                    R[k],
+                    tau_m[k],
+                    V_rest[k],
+                    own[0, k],
+                    own[1, k],
+                    tau_w,
+                    a,
+                    dt,
+                )
         else:  # ExpIF, AdExIF; own: V_T, delta_T (, tau_w, a, b)
             for w in range(n):
                 k = k0 + w
                 tau_w, a = (own[2, k], own[3, k]) if adaptive else (1.0, 0.0)
                 V_new[w], x_new[w] = expif_step_scalar(
-                    V_r[w], x_r[w], cur[w], slope[w], adaptive, R[k], tau_m[k], V_rest[k],
-                    own[0, k], own[1, k], tau_w, a, dt)
+                    V_r[w],
+                    x_r[w],
+                    cur[w],
+                    slope[w],
+                    adaptive,
+                    R[k],
+                    tau_m[k],
+                    V_rest[k],
+                    own[0, k],
+                    own[1, k],
+                    tau_w,
+                    a,
+                    dt,
+                )
     # 3. the refractory hold, the states as stored, the bookkeeping of a refractory model
     #    (Refractory._note_spikes, written here as in _integrate)
     for w in range(n):
@@ -180,8 +287,7 @@ def _membrane_scalar(b0, b1, shift, kind, method, v, extra, last, flag, spk, par
     if kind == _ALIF:
         for w in range(n):
             k = k0 + w
-            spk[b0 + w] = alif_spike_scalar(v[b0 + w], x_new[w], V_th[k], V_reset[k],
-                                            own[0, k])
+            spk[b0 + w] = alif_spike_scalar(v[b0 + w], x_new[w], V_th[k], V_reset[k], own[0, k])
     elif kind == _IZHIKEVICH or kind == _IF:
         for w in range(n):
             spk[b0 + w] = level_spike_scalar(v[b0 + w], V_th[k0 + w])
@@ -191,9 +297,30 @@ def _membrane_scalar(b0, b1, shift, kind, method, v, extra, last, flag, spk, par
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _declared_block(b0, b1, shift, adapter, v, extra, last, flag, spk, par, is_hard,
-                    refractory_model, G, out_row, out_kind, out_value, o_begin, o_end, work,
-                    t, dt, single):
+def _declared_block(
+    b0,
+    b1,
+    shift,
+    adapter,
+    v,
+    extra,
+    last,
+    flag,
+    spk,
+    par,
+    is_hard,
+    refractory_model,
+    G,
+    out_row,
+    out_kind,
+    out_value,
+    o_begin,
+    o_end,
+    work,
+    t,
+    dt,
+    single,
+):
     """Neurons ``b0 .. b1 - 1`` of a population of a declared model
     (:class:`refsim.NeuronTwins`) through its ``adapter``
     (:mod:`refsim.backends.numba.declared`): the reset into ``work``, the input at each
@@ -202,23 +329,57 @@ def _declared_block(b0, b1, shift, adapter, v, extra, last, flag, spk, par, is_h
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     rows = extra.shape[0]
-    arrays = (v.ctypes.data, extra.ctypes.data, extra.shape[1], spk.ctypes.data,
-              par.ctypes.data, par.shape[1], work.ctypes.data, work.shape[1],
-              last.ctypes.data, flag.ctypes.data, 1 if flag.size else 0,
-              1 if refractory_model else 0, 1 if is_hard else 0, 1 if single else 0)
+    arrays = (
+        v.ctypes.data,
+        extra.ctypes.data,
+        extra.shape[1],
+        spk.ctypes.data,
+        par.ctypes.data,
+        par.shape[1],
+        work.ctypes.data,
+        work.shape[1],
+        last.ctypes.data,
+        flag.ctypes.data,
+        1 if flag.size else 0,
+        1 if refractory_model else 0,
+        1 if is_hard else 0,
+        1 if single else 0,
+    )
     call_adapter(adapter, 0, n, b0, k0, *arrays, t, dt)
     direct = par[6]
     for w in range(n):
-        current, slope = _input_current(b0 + w, work[0, w], direct[k0 + w], G, out_row,
-                                        out_kind, out_value, o_begin, o_end)
+        current, slope = _input_current(
+            b0 + w, work[0, w], direct[k0 + w], G, out_row, out_kind, out_value, o_begin, o_end
+        )
         work[rows + 1, w] = current
         work[rows + 2, w] = slope
     call_adapter(adapter, 1, n, b0, k0, *arrays, t, dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _gif_block(b0, n, k0, v, extra, last, flag, spk, par, is_hard, refractory_model, G,
-               out_row, out_kind, out_value, o_begin, o_end, work, t, dt, single):
+def _gif_block(
+    b0,
+    n,
+    k0,
+    v,
+    extra,
+    last,
+    flag,
+    spk,
+    par,
+    is_hard,
+    refractory_model,
+    G,
+    out_row,
+    out_kind,
+    out_value,
+    o_begin,
+    o_end,
+    work,
+    t,
+    dt,
+    single,
+):
     """Neurons ``b0 .. b0 + n - 1`` of a Gif/GifRef population (its states I1, I2 and the
     moving threshold V_th in the rows of ``extra``), in passes as
     :func:`_membrane_scalar`: every state held while refractory, and the spike tested
@@ -230,15 +391,42 @@ def _gif_block(b0, n, k0, v, extra, last, flag, spk, par, is_hard, refractory_mo
     for w in range(n):  # 1. the reset
         j, k = b0 + w, k0 + w
         V_r[w], I1_r[w], I2_r[w], th_r[w] = gif_reset_scalar(
-            v[j], I1[j], I2[j], th[j], spk[j], V_reset[k], own[1, k], own[6, k], own[7, k],
-            own[8, k], own[9, k], is_hard)
-    _currents(n, V_r, 0, b0, direct, k0, cur, slope, G, out_row, out_kind, out_value,
-              o_begin, o_end)  # 2. the input at V_r
+            v[j],
+            I1[j],
+            I2[j],
+            th[j],
+            spk[j],
+            V_reset[k],
+            own[1, k],
+            own[6, k],
+            own[7, k],
+            own[8, k],
+            own[9, k],
+            is_hard,
+        )
+    _currents(
+        n, V_r, 0, b0, direct, k0, cur, slope, G, out_row, out_kind, out_value, o_begin, o_end
+    )  # 2. the input at V_r
     for w in range(n):  # 3. the step
         j, k = b0 + w, k0 + w
         v[j], I1[j], I2[j], th[j] = gif_step_scalar(
-            V_r[w], I1_r[w], I2_r[w], th_r[w], cur[w], slope[w], not refractory_model, R[k],
-            tau_m[k], V_rest[k], own[0, k], own[2, k], own[3, k], own[4, k], own[5, k], dt)
+            V_r[w],
+            I1_r[w],
+            I2_r[w],
+            th_r[w],
+            cur[w],
+            slope[w],
+            not refractory_model,
+            R[k],
+            tau_m[k],
+            V_rest[k],
+            own[0, k],
+            own[2, k],
+            own[3, k],
+            own[4, k],
+            own[5, k],
+            dt,
+        )
     for w in range(n):  # 4. the hold, the states as stored, the bookkeeping
         j, k = b0 + w, k0 + w
         held = False
@@ -258,8 +446,26 @@ def _gif_block(b0, n, k0, v, extra, last, flag, spk, par, is_hard, refractory_mo
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _continuous_scalar(b0, b1, shift, kind, method, v, extra, spk, par, G, out_row, out_kind,
-                       out_value, o_begin, o_end, work, dt, single):
+def _continuous_scalar(
+    b0,
+    b1,
+    shift,
+    kind,
+    method,
+    v,
+    extra,
+    spk,
+    par,
+    G,
+    out_row,
+    out_kind,
+    out_value,
+    o_begin,
+    o_end,
+    work,
+    dt,
+    single,
+):
     """Neurons ``b0 .. b1 - 1`` of a population without reset (HH, WangBuzsakiHH,
     MorrisLecar, FitzHughNagumo, HindmarshRose): the input at the old potential, then the
     model's step twin (its further states are the rows of ``extra``, named in
@@ -274,52 +480,121 @@ def _continuous_scalar(b0, b1, shift, kind, method, v, extra, spk, par, G, out_r
     if method != _EXP_EULER:  # the whole ODE system, the input at each stage's V
         for w in range(n):
             j, k = b0 + w, k0 + w
-            y = _explicit_step(kind, method, j, k, (v[j], extra[0, j] if rows > 0 else 0.0,
-                                                    extra[1, j] if rows > 1 else 0.0,
-                                                    extra[2, j] if rows > 2 else 0.0),
-                               par, own, G, out_row, out_kind, out_value, o_begin, o_end, dt)
+            y = _explicit_step(
+                kind,
+                method,
+                j,
+                k,
+                (
+                    v[j],
+                    extra[0, j] if rows > 0 else 0.0,
+                    extra[1, j] if rows > 1 else 0.0,
+                    extra[2, j] if rows > 2 else 0.0,
+                ),
+                par,
+                own,
+                G,
+                out_row,
+                out_kind,
+                out_value,
+                o_begin,
+                o_end,
+                dt,
+            )
             v[j] = y[0]
             for r in range(rows):
                 extra[r, j] = y[1 + r]
     else:
         cur = work[0]
-        _currents(n, v, b0, b0, direct, k0, cur, work[1], G, out_row, out_kind, out_value,
-                  o_begin, o_end)
+        _currents(
+            n, v, b0, b0, direct, k0, cur, work[1], G, out_row, out_kind, out_value, o_begin, o_end
+        )
         if kind == _HH:  # own: ENa, EK, EL, gNa, gK, gL, C; extra: m, h, n
             m, h, n_K = extra[0], extra[1], extra[2]
             for w in range(n):
                 j, k = b0 + w, k0 + w
                 v[j], m[j], h[j], n_K[j] = hh_step_scalar(
-                    v[j], m[j], h[j], n_K[j], cur[w], own[0, k], own[1, k], own[2, k],
-                    own[3, k], own[4, k], own[5, k], own[6, k], dt)
+                    v[j],
+                    m[j],
+                    h[j],
+                    n_K[j],
+                    cur[w],
+                    own[0, k],
+                    own[1, k],
+                    own[2, k],
+                    own[3, k],
+                    own[4, k],
+                    own[5, k],
+                    own[6, k],
+                    dt,
+                )
         elif kind == _WANG_BUZSAKI:  # own: ENa, EK, EL, gNa, gK, gL, C, phi; extra: h, n
             h, n_K = extra[0], extra[1]
             for w in range(n):
                 j, k = b0 + w, k0 + w
                 v[j], h[j], n_K[j] = wang_buzsaki_step_scalar(
-                    v[j], h[j], n_K[j], cur[w], own[0, k], own[1, k], own[2, k], own[3, k],
-                    own[4, k], own[5, k], own[6, k], own[7, k], dt)
+                    v[j],
+                    h[j],
+                    n_K[j],
+                    cur[w],
+                    own[0, k],
+                    own[1, k],
+                    own[2, k],
+                    own[3, k],
+                    own[4, k],
+                    own[5, k],
+                    own[6, k],
+                    own[7, k],
+                    dt,
+                )
         elif kind == _MORRIS_LECAR:  # own: V_Ca, V_K, V_leak, g_Ca, g_K, g_leak, C,
-            W = extra[0]               # V1, V2, V3, V4, phi; extra: W
+            W = extra[0]  # V1, V2, V3, V4, phi; extra: W
             for w in range(n):
                 j, k = b0 + w, k0 + w
                 v[j], W[j] = morris_lecar_step_scalar(
-                    v[j], W[j], cur[w], own[0, k], own[1, k], own[2, k], own[3, k], own[4, k],
-                    own[5, k], own[6, k], own[7, k], own[8, k], own[9, k], own[10, k],
-                    own[11, k], dt)
+                    v[j],
+                    W[j],
+                    cur[w],
+                    own[0, k],
+                    own[1, k],
+                    own[2, k],
+                    own[3, k],
+                    own[4, k],
+                    own[5, k],
+                    own[6, k],
+                    own[7, k],
+                    own[8, k],
+                    own[9, k],
+                    own[10, k],
+                    own[11, k],
+                    dt,
+                )
         elif kind == _FITZHUGH_NAGUMO:  # own: a, b, tau_w; extra: w
             W = extra[0]
             for w in range(n):
                 j, k = b0 + w, k0 + w
-                v[j], W[j] = fitzhugh_nagumo_step_scalar(v[j], W[j], cur[w], own[0, k],
-                                                         own[1, k], tau[k], own[2, k], dt)
+                v[j], W[j] = fitzhugh_nagumo_step_scalar(
+                    v[j], W[j], cur[w], own[0, k], own[1, k], tau[k], own[2, k], dt
+                )
         else:  # Hindmarsh-Rose; own: a, b, c, d, r, s, V_r; extra: y, z
             Y, Z = extra[0], extra[1]
             for w in range(n):
                 j, k = b0 + w, k0 + w
                 v[j], Y[j], Z[j] = hindmarsh_rose_step_scalar(
-                    v[j], Y[j], Z[j], cur[w], own[0, k], own[1, k], own[2, k], own[3, k],
-                    own[4, k], own[5, k], own[6, k], tau[k], dt)
+                    v[j],
+                    Y[j],
+                    Z[j],
+                    cur[w],
+                    own[0, k],
+                    own[1, k],
+                    own[2, k],
+                    own[3, k],
+                    own[4, k],
+                    own[5, k],
+                    own[6, k],
+                    tau[k],
+                    dt,
+                )
     if single:
         for w in range(n):
             v[b0 + w] = _stored(v[b0 + w], single)
@@ -331,30 +606,163 @@ def _continuous_scalar(b0, b1, shift, kind, method, v, extra, spk, par, G, out_r
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _step_range(b0, b1, p, narrow, kind, slot, declared_models, method, v, extra, last, flag,
-                spk, par, is_hard, refractory_model,
-                G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop, f_row, f_buffer,
-                out_row, out_kind, out_value, o_begin, o_end, e_lin, floor, work, t, dt,
-                single):
+def _step_range(
+    b0,
+    b1,
+    p,
+    narrow,
+    kind,
+    slot,
+    declared_models,
+    method,
+    v,
+    extra,
+    last,
+    flag,
+    spk,
+    par,
+    is_hard,
+    refractory_model,
+    G,
+    TAU,
+    FACTOR,
+    KIND,
+    DUAL,
+    DUAL_PARAM,
+    DUAL_FACTOR,
+    f_pop,
+    f_row,
+    f_buffer,
+    out_row,
+    out_kind,
+    out_value,
+    o_begin,
+    o_end,
+    e_lin,
+    floor,
+    work,
+    t,
+    dt,
+    single,
+):
     """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses,
     then their membranes; ``floor``: a LIF population's :func:`spike_floor` (NaN: the
     spike test divides); ``work`` is the scratch of the thread running them; ``single``:
     each state written is rounded to float32 (:func:`_stored`)."""
     shift = b0 if narrow else 0  # narrow tables: one block, reused
-    _synapses(b0, b1, shift, narrow, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
-              f_pop, f_row, f_buffer, dt, single)
+    _synapses(
+        b0,
+        b1,
+        shift,
+        narrow,
+        p,
+        G,
+        TAU,
+        FACTOR,
+        KIND,
+        DUAL,
+        DUAL_PARAM,
+        DUAL_FACTOR,
+        f_pop,
+        f_row,
+        f_buffer,
+        dt,
+        single,
+    )
     if kind == _LIF:
-        _membrane(b0, b1, narrow, v, last, flag, spk, par, is_hard, refractory_model, G,
-                  out_row, out_kind, out_value, o_begin, o_end, e_lin, floor, work, t, dt,
-                  single)
+        _membrane(
+            b0,
+            b1,
+            narrow,
+            v,
+            last,
+            flag,
+            spk,
+            par,
+            is_hard,
+            refractory_model,
+            G,
+            out_row,
+            out_kind,
+            out_value,
+            o_begin,
+            o_end,
+            e_lin,
+            floor,
+            work,
+            t,
+            dt,
+            single,
+        )
     elif kind == _DECLARED:
-        _declared_block(b0, b1, shift, declared_models[slot], v, extra, last, flag, spk, par,
-                        is_hard, refractory_model, G, out_row, out_kind, out_value, o_begin,
-                        o_end, work, t, dt, single)
+        _declared_block(
+            b0,
+            b1,
+            shift,
+            declared_models[slot],
+            v,
+            extra,
+            last,
+            flag,
+            spk,
+            par,
+            is_hard,
+            refractory_model,
+            G,
+            out_row,
+            out_kind,
+            out_value,
+            o_begin,
+            o_end,
+            work,
+            t,
+            dt,
+            single,
+        )
     elif kind >= _HH:
-        _continuous_scalar(b0, b1, shift, kind, method, v, extra, spk, par, G, out_row,
-                           out_kind, out_value, o_begin, o_end, work, dt, single)
+        _continuous_scalar(
+            b0,
+            b1,
+            shift,
+            kind,
+            method,
+            v,
+            extra,
+            spk,
+            par,
+            G,
+            out_row,
+            out_kind,
+            out_value,
+            o_begin,
+            o_end,
+            work,
+            dt,
+            single,
+        )
     else:
-        _membrane_scalar(b0, b1, shift, kind, method, v, extra, last, flag, spk, par, is_hard,
-                         refractory_model, G, out_row, out_kind, out_value, o_begin, o_end,
-                         work, t, dt, single)
+        _membrane_scalar(
+            b0,
+            b1,
+            shift,
+            kind,
+            method,
+            v,
+            extra,
+            last,
+            flag,
+            spk,
+            par,
+            is_hard,
+            refractory_model,
+            G,
+            out_row,
+            out_kind,
+            out_value,
+            o_begin,
+            o_end,
+            work,
+            t,
+            dt,
+            single,
+        )

@@ -27,8 +27,9 @@ def _input_current(j, V, direct, G, out_row, out_kind, out_value, o_begin, o_end
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _currents(n, V, V0, c0, direct, d0, cur, slope, G, out_row, out_kind, out_value, o_begin,
-              o_end):
+def _currents(
+    n, V, V0, c0, direct, d0, cur, slope, G, out_row, out_kind, out_value, o_begin, o_end
+):
     """The input of ``n`` neurons at the potentials ``V[V0 + w]`` into ``cur[w]`` and
     ``slope[w]``: the direct input (:func:`param_at` ``d0 + w``), then every output's
     current in registration order (conductance column ``c0 + w``); a pass per output, so

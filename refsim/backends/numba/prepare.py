@@ -34,7 +34,8 @@ def plan(net) -> Plan:
     for f in range(len(pl.feed_indptr)):
         if pl.feed_delay_kind[f] == _NO_DELAY:
             pl.feed_indices[f], pl.feed_weights[f] = _sorted_rows(
-                pl.feed_indptr[f], pl.feed_indices[f], pl.feed_weights[f], pl.feed_uniform[f])
+                pl.feed_indptr[f], pl.feed_indices[f], pl.feed_weights[f], pl.feed_uniform[f]
+            )
     return pl
 
 

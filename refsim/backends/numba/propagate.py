@@ -67,8 +67,7 @@ def _feed_values(x, indptr, idx, w, buf):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _feed_synaptic_delay(cells, counts, start, stop, ring, at, steps, indptr, idx, w, buf,
-                         single):
+def _feed_synaptic_delay(cells, counts, start, stop, ring, at, steps, indptr, idx, w, buf, single):
     """A feed through a :class:`~refsim.delays.SynapticDelay`: each synapse of a row that
     fired (``cells``: the threads' spike lists, each from the start of its share,
     ``counts[part]`` long) adds its weight into the ring row of its arrival (rows in

@@ -24,8 +24,10 @@ from refsim.backends.plan import scalar_twins
 @intrinsic
 def _float_from_bits(typingctx, bits):
     """Reinterpret an int64 as the float64 with the same bits (no conversion)."""
+
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.DoubleType())
+
     return types.float64(types.int64), codegen
 
 
@@ -33,24 +35,34 @@ def _item_pointer(context, builder, signature, args):
     """The address of ``array[index]`` (``args``: the array, the index), unchecked."""
     array_type = signature.args[0]
     view = context.make_array(array_type)(context, builder, args[0])
-    return cgutils.get_item_pointer(context, builder, array_type, view, [args[1]],
-                                    wraparound=False)
+    return cgutils.get_item_pointer(context, builder, array_type, view, [args[1]], wraparound=False)
 
 
 @intrinsic
 def prefetch(typingctx, array, index):
     """Ask the CPU to bring ``array[index]`` into its caches ahead of use (no effect on
     any value: LLVM's ``llvm.prefetch``, for reading, highest locality)."""
+
     def codegen(context, builder, signature, args):
         address = _item_pointer(context, builder, signature, args)
         byte_pointer = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         function = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
-            "llvm.prefetch.p0")
-        builder.call(function, [builder.bitcast(address, byte_pointer), ir.Constant(i32, 0),
-                                ir.Constant(i32, 3), ir.Constant(i32, 1)])
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        builder.call(
+            function,
+            [
+                builder.bitcast(address, byte_pointer),
+                ir.Constant(i32, 0),
+                ir.Constant(i32, 3),
+                ir.Constant(i32, 1),
+            ],
+        )
         return context.get_dummy_value()
+
     return types.none(array, index), codegen
 
 
@@ -59,10 +71,12 @@ def eight_flags(typingctx, array, index):
     """The eight one-byte flags ``array[index : index + 8]`` of a boolean array as one
     int64, nonzero when any is set (one load; the caller keeps ``index + 8`` within the
     array)."""
+
     def codegen(context, builder, signature, args):
         address = _item_pointer(context, builder, signature, args)
         word = builder.bitcast(address, ir.IntType(64).as_pointer())
         return builder.load(word, align=1)
+
     return types.int64(array, index), codegen
 
 
@@ -70,9 +84,11 @@ def eight_flags(typingctx, array, index):
 def atomic_add(typingctx, array, index, value):
     """``array[index] += value`` as one sequentially consistent atomic operation on an
     int64 array; returns the value before."""
+
     def codegen(context, builder, signature, args):
         address = _item_pointer(context, builder, signature, args)
         return builder.atomic_rmw("add", address, args[2], "seq_cst")
+
     return types.int64(array, index, types.int64), codegen
 
 
@@ -80,9 +96,11 @@ def atomic_add(typingctx, array, index, value):
 def atomic_load(typingctx, array, index):
     """``array[index]`` of an int64 array, read atomically (sequentially consistent), so
     that a loop waiting on it sees other threads' writes."""
+
     def codegen(context, builder, signature, args):
         address = _item_pointer(context, builder, signature, args)
         return builder.load_atomic(address, "seq_cst", 8)
+
     return types.int64(array, index), codegen
 
 
@@ -90,11 +108,14 @@ def atomic_load(typingctx, array, index):
 def yield_cpu(typingctx):
     """Give the core to another thread (POSIX ``sched_yield``): a waiting thread calls it
     so that two threads sharing one core still make progress."""
+
     def codegen(context, builder, signature, args):
         function = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+            builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield"
+        )
         builder.call(function, [])
         return context.get_dummy_value()
+
     return types.none(), codegen
 
 
@@ -104,12 +125,20 @@ def unowned(typingctx, array):
     :func:`array_table` do: a function that is not inlined takes it without an atomic
     reference count on entry and exit (about 20 ns a call with three such arrays here,
     more when two threads count on the same array).  The caller keeps ``array`` alive."""
+
     def codegen(context, builder, signature, args):
         source = context.make_array(signature.args[0])(context, builder, args[0])
         view = context.make_array(signature.return_type)(context, builder)
-        populate_array(view, data=source.data, shape=source.shape, strides=source.strides,
-                       itemsize=source.itemsize, meminfo=None)
+        populate_array(
+            view,
+            data=source.data,
+            shape=source.shape,
+            strides=source.strides,
+            itemsize=source.itemsize,
+            meminfo=None,
+        )
         return view._getvalue()
+
     return array(array), codegen
 
 
@@ -131,8 +160,10 @@ def _param_at_numba(x, k):
 @intrinsic
 def _pointer(typingctx, address):
     """The int64 ``address`` as a raw pointer (``void *``)."""
+
     def codegen(context, builder, signature, args):
         return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
+
     return types.voidptr(types.int64), codegen
 
 
@@ -150,11 +181,13 @@ def array_table(arrays, dtype, ndim: int) -> np.ndarray:
     table = np.zeros((len(arrays), 4), dtype=np.int64)
     for i, array in enumerate(arrays):
         if array.dtype != dtype or array.ndim != ndim or not array.flags.c_contiguous:
-            raise TypeError(f"array_table: item {i} is a {array.ndim}-d {array.dtype} array "
-                            f"(C-contiguous: {array.flags.c_contiguous}); expected a "
-                            f"C-contiguous {ndim}-d {np.dtype(dtype)} array")
+            raise TypeError(
+                f"array_table: item {i} is a {array.ndim}-d {array.dtype} array "
+                f"(C-contiguous: {array.flags.c_contiguous}); expected a "
+                f"C-contiguous {ndim}-d {np.dtype(dtype)} array"
+            )
         table[i, 0] = array.ctypes.data
-        table[i, 1:1 + ndim] = array.shape
+        table[i, 1 : 1 + ndim] = array.shape
     return table
 
 
@@ -181,6 +214,7 @@ def cube_at(table, i, dtype):
 def _pow2_numba(k):
     def impl(k):  # k integer-valued, within [-1022, 1023]
         return _float_from_bits((int(k) + 1023) << 52)
+
     return impl
 
 

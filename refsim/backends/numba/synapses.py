@@ -38,9 +38,27 @@ from refsim.synapses.stp import std_step_scalar, stp_step_scalar
 # wrap-around) and vectorises the loops.  Slicing instead would cost two atomic
 # reference counts per view.
 
+
 @numba.njit(cache=True, error_model="numpy")
-def _synapses(b0, b1, shift, narrow, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
-              f_pop, f_row, f_buffer, dt, single):
+def _synapses(
+    b0,
+    b1,
+    shift,
+    narrow,
+    p,
+    G,
+    TAU,
+    FACTOR,
+    KIND,
+    DUAL,
+    DUAL_PARAM,
+    DUAL_FACTOR,
+    f_pop,
+    f_row,
+    f_buffer,
+    dt,
+    single,
+):
     """Neurons ``b0 .. b1 - 1`` of population ``p``: each synapse decays, then adds its
     feeds' buffers in feeding order (the oracle's delta queue) and clears them.
     Tables (``TAU``, ``FACTOR``, ``DUAL_PARAM``, ``DUAL_FACTOR``) are read at column
@@ -53,8 +71,25 @@ def _synapses(b0, b1, shift, narrow, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, 
         if KIND[r] == _PRE_OUTPUT:  # filled by its AlignPreProj, in step 1
             continue
         if KIND[r] != _EXPON:
-            _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR,
-                        f_pop, f_row, f_buffer, dt, single)
+            _dual_expon(
+                b0,
+                k0,
+                n,
+                r,
+                p,
+                G,
+                TAU,
+                FACTOR,
+                KIND,
+                DUAL,
+                DUAL_PARAM,
+                DUAL_FACTOR,
+                f_pop,
+                f_row,
+                f_buffer,
+                dt,
+                single,
+            )
             continue
         decayed = False
         for f in range(f_pop.size):
@@ -92,13 +127,29 @@ def _expon_decay(b0, n, g, tau, factor, fed, buf, single):
     else:
         for w in range(n):
             j = b0 + w
-            g[j] = _stored(expon_decay_scalar(g[j], param_at(tau, j), param_at(factor, j)),
-                           single)
+            g[j] = _stored(expon_decay_scalar(g[j], param_at(tau, j), param_at(factor, j)), single)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FACTOR, f_pop,
-                f_row, f_buffer, dt, single):
+def _dual_expon(
+    b0,
+    k0,
+    n,
+    r,
+    p,
+    G,
+    TAU,
+    FACTOR,
+    KIND,
+    DUAL,
+    DUAL_PARAM,
+    DUAL_FACTOR,
+    f_pop,
+    f_row,
+    f_buffer,
+    dt,
+    single,
+):
     """Row ``r`` (a DualExpon) over neurons ``b0 .. b0 + n - 1``: the events
     ``0.0 + x_1 + x_2 ...`` (the oracle's ``sum_delta_inputs(0.0)``) into ``G[r]``, then
     the step twin, whose output replaces them."""
@@ -118,9 +169,18 @@ def _dual_expon(b0, k0, n, r, p, G, TAU, FACTOR, KIND, DUAL, DUAL_PARAM, DUAL_FA
         j, k = b0 + w, k0 + w
         events = 0.0 if first else G[r, j]
         rise, decay, g = dual_expon_step_scalar(
-            DUAL[r, 0, j], DUAL[r, 1, j], events, DUAL_PARAM[r, 0, k], TAU[r, k],
-            DUAL_FACTOR[r, 0, k], FACTOR[r, k], DUAL_PARAM[r, 1, k], alpha,
-            DUAL_FACTOR[r, 1, k], dt)
+            DUAL[r, 0, j],
+            DUAL[r, 1, j],
+            events,
+            DUAL_PARAM[r, 0, k],
+            TAU[r, k],
+            DUAL_FACTOR[r, 0, k],
+            FACTOR[r, k],
+            DUAL_PARAM[r, 1, k],
+            alpha,
+            DUAL_FACTOR[r, 1, k],
+            dt,
+        )
         DUAL[r, 0, j], DUAL[r, 1, j] = _stored(rise, single), _stored(decay, single)
         G[r, j] = _stored(g, single)
 
@@ -134,8 +194,9 @@ def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt, single):
     for j in range(out.size):
         x = x_in[j]
         if stp_kind == _STP:  # QP: U, tau_f, tau_d
-            Q[0, j], Q[1, j], x = stp_step_scalar(Q[0, j], Q[1, j], x, QP[0, j], QP[1, j],
-                                                  QP[2, j], dt)
+            Q[0, j], Q[1, j], x = stp_step_scalar(
+                Q[0, j], Q[1, j], x, QP[0, j], QP[1, j], QP[2, j], dt
+            )
         elif stp_kind == _STD:  # QP: tau, U
             Q[0, j], x = std_step_scalar(Q[0, j], x, QP[0, j], QP[1, j], dt)
         if kind == _EXPON:  # P: tau
@@ -151,14 +212,24 @@ def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt, single):
         elif kind == _BIONMDA:  # P: alpha1, beta1, alpha2, beta2, T, T_dur, g_max;
             #                     S: g, x, spike_arrival_time
             S[2, j], TT = transmitter_scalar(S[2, j], x, P[4, j], P[5, j], t)
-            S[0, j], S[1, j] = bionmda_step_scalar(S[0, j], S[1, j], TT, P[0, j], P[1, j],
-                                                   P[2, j], P[3, j], P[6, j], dt)
+            S[0, j], S[1, j] = bionmda_step_scalar(
+                S[0, j], S[1, j], TT, P[0, j], P[1, j], P[2, j], P[3, j], P[6, j], dt
+            )
             out[j] = S[0, j]
         else:  # DualExpon; P: tau_rise, tau_decay, factor; S: g_rise, g_decay
             S[0, j], S[1, j], out[j] = dual_expon_step_scalar(
-                S[0, j], S[1, j], 0.0 + x, P[0, j], P[1, j], expon_factor_scalar(P[0, j], dt),
-                expon_factor_scalar(P[1, j], dt), P[2, j], kind == _DUAL_ALPHA,
-                exp_scalar(-dt / P[1, j]), dt)
+                S[0, j],
+                S[1, j],
+                0.0 + x,
+                P[0, j],
+                P[1, j],
+                expon_factor_scalar(P[0, j], dt),
+                expon_factor_scalar(P[1, j], dt),
+                P[2, j],
+                kind == _DUAL_ALPHA,
+                exp_scalar(-dt / P[1, j]),
+                dt,
+            )
         if single:  # the states (but an event time, the last row of AMPA and BioNMDA)
             for r in range(Q.shape[0]):
                 Q[r, j] = _stored(Q[r, j], single)
