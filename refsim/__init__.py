@@ -4,7 +4,12 @@ It speaks the model vocabulary of ``brainpy.state`` and reproduces its numbers
 step for step, with every parameter carrying units through :mod:`quantities`.
 
 >>> import quantities as pq, refsim
->>> neuron = refsim.LIF(4, tau=10 * pq.ms, V_th=-50 * pq.mV)
+>>> neuron = refsim.init_all_states(
+...     refsim.LIF(4, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-60 * pq.mV, V_rest=-60 * pq.mV)
+... )
+>>> result = refsim.run(lambda: neuron(20 * pq.mA), 100 * pq.ms, monitors={"spikes": neuron})
+>>> result["spikes"].count > 0
+True
 """
 
 from refsim import backends, environ, init, inputs, neurons, random, synapses, units
