@@ -11,6 +11,7 @@ writes in place and the model objects keep viewing.  The numba backend
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,18 +225,41 @@ KIND_PARAMS = {
 }
 
 
+def _own_rows(kind: int):
+    """The rows of kind ``kind``'s own parameters, by name (a named tuple: ``.tau_w`` is
+    the row of ``tau_w`` in the kind's ``own`` table, the parameter table after
+    :data:`PARAMS`).  The compiled loops read a parameter by its name through it (numba
+    takes a global named tuple as constants); the GPU source has the same rows as
+    ``#define``s (``REFSIM_ADEX_TAU_W``)."""
+    names = KIND_PARAMS[kind]
+    return namedtuple("OwnRows", names)(*range(len(names))) if names else ()
+
+
+ALIF_OWN = _own_rows(ALIF_KIND)
+#: ExpIF's rows are AdEx's first (V_T, delta_T): one pass serves both
+ADEX_OWN = _own_rows(ADEX_KIND)
+#: QuaIF's rows are AdQuaIF's first (V_c, c)
+ADQUAIF_OWN = _own_rows(ADQUAIF_KIND)
+IZHIKEVICH_OWN = _own_rows(IZHIKEVICH_KIND)
+#: CubaLIF's row is CobaLIF's first (tau_syn)
+COBALIF_OWN = _own_rows(COBALIF_KIND)
+GIF_OWN = _own_rows(GIF_KIND)
+HH_OWN = _own_rows(HH_KIND)
+WANG_BUZSAKI_OWN = _own_rows(WANG_BUZSAKI_KIND)
+MORRIS_LECAR_OWN = _own_rows(MORRIS_LECAR_KIND)
+FITZHUGH_NAGUMO_OWN = _own_rows(FITZHUGH_NAGUMO_KIND)
+HINDMARSH_ROSE_OWN = _own_rows(HINDMARSH_ROSE_KIND)
+
+
 class NotCompilable(Exception):
     """The network has a component without a compiled twin (the message names it)."""
 
 
 @dataclass
-class Plan:
-    """A network as flat arrays, in the loop's order (see the module text)."""
+class Neurons:
+    """Per population (in the network's order): its states, parameter table and kind."""
 
-    pops: list
-    declared: list  # the classes of the declared models, in the order of their slots
     declared_slot: np.ndarray  # per population: its class's slot, or -1
-    single: bool
     V: list
     extra: list
     extra_names: list  # per population: the names of the rows of ``extra``
@@ -250,59 +274,91 @@ class Plan:
     linear: np.ndarray
     spiking: list
     fired: list
-    bound: list
-    held: dict
+
+
+@dataclass
+class SynapseRows:
+    """Each population's synaptic rows (``g[p]``: a row per synapse or AlignPreProj
+    output), and its outputs (``out_*``, from row ``out_start[p]`` on)."""
+
     syn_g: list
-    row_owner: list  # per population, per synaptic row: (module, name) it reports as
-    syn_pop: np.ndarray
-    syn_row: np.ndarray
-    pop_g: list
-    pop_tau: list
-    pop_syn_kind: list
-    pop_dual: list
-    pop_dual_param: list
+    owner: list  # per population, per synaptic row: (module, name) it reports as
+    pop: np.ndarray
+    index: np.ndarray
+    g: list
+    tau: list
+    kind: list
+    dual: list
+    dual_param: list
     out_row: np.ndarray
     out_kind: np.ndarray
     out_value: np.ndarray
     out_start: np.ndarray
-    feed_indptr: list
-    feed_indices: list
-    feed_weights: list
-    feed_uniform: np.ndarray
-    feed_pre: np.ndarray
-    feed_start: np.ndarray
-    feed_stop: np.ndarray
-    feed_pop: np.ndarray
-    feed_row: np.ndarray
-    feed_buffer: list
-    feed_delay: list
-    feed_delay_kind: np.ndarray
-    feed_ring: list
-    feed_ring_at: np.ndarray
-    feed_delay_steps: list
-    feed_delay_low: np.ndarray
-    feed_delay_frac: np.ndarray
-    feed_x: list
-    pre_syn_kind: np.ndarray
-    pre_state: list
-    pre_param: list
-    pre_stp_kind: np.ndarray
-    pre_stp_state: list
-    pre_stp_param: list
-    pre_indptr: list
-    pre_indices: list
-    pre_weights: list
-    pre_from: np.ndarray
-    pre_start: np.ndarray
-    pre_pop: np.ndarray
-    pre_row: np.ndarray
-    pre_out: list
-    pre_delay: list
-    pre_ring: list
-    pre_ring_at: np.ndarray
-    pre_delay_low: np.ndarray
-    pre_delay_frac: np.ndarray
-    pre_x: list
+
+
+@dataclass
+class Feeds:
+    """Per AlignPostProj (a *feed*): its CSR rows, source slice, target row, delay."""
+
+    indptr: list
+    indices: list
+    weights: list
+    uniform: np.ndarray
+    pre: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+    pop: np.ndarray
+    row: np.ndarray
+    buffer: list
+    delay: list
+    delay_kind: np.ndarray
+    ring: list
+    ring_at: np.ndarray
+    delay_steps: list
+    delay_low: np.ndarray
+    delay_frac: np.ndarray
+    x: list
+
+
+@dataclass
+class PreProjections:
+    """Per AlignPreProj: its presynaptic synapses and plasticity, CSR rows, delay."""
+
+    syn_kind: np.ndarray
+    state: list
+    param: list
+    stp_kind: np.ndarray
+    stp_state: list
+    stp_param: list
+    indptr: list
+    indices: list
+    weights: list
+    source: np.ndarray
+    start: np.ndarray
+    pop: np.ndarray
+    row: np.ndarray
+    out: list
+    delay: list
+    ring: list
+    ring_at: np.ndarray
+    delay_low: np.ndarray
+    delay_frac: np.ndarray
+    x: list
+
+
+@dataclass
+class Plan:
+    """A network as arrays, in the loop's order (see the module text), in four groups."""
+
+    pops: list
+    declared: list  # the classes of the declared models, in the order of their slots
+    single: bool
+    bound: list
+    held: dict
+    neurons: Neurons
+    rows: SynapseRows
+    feeds: Feeds
+    pre: PreProjections
 
 
 def _vector(value, n: int) -> np.ndarray:
@@ -438,28 +494,23 @@ def _check_pre(proj) -> None:
             _check_synapse(part)
 
 
-def _neuron_kind(pop, kinds) -> tuple:
+def _neuron_kind(pop) -> tuple:
     """(kind, refractory, its states besides V and last_spike_time, its own parameter
     rows) of population ``pop``: a built-in code path (:data:`NEURON_KINDS`), or a model
-    that declares its twins (:data:`DECLARED_KIND`).  :class:`NotCompilable` unless the
-    backend runs that kind (``kinds``)."""
+    that declares its twins (:data:`DECLARED_KIND`); else :class:`NotCompilable`."""
     k, is_refractory, extra_names = NEURON_KINDS.get(type(pop), (None, False, ()))
-    if k is not None and k in kinds:
+    if k is not None:
         return k, is_refractory, extra_names, KIND_PARAMS[k]
-    if (
-        k is None
-        and DECLARED_KIND in kinds
-        and isinstance(getattr(type(pop), "compiled", None), NeuronTwins)
-    ):
+    if isinstance(getattr(type(pop), "compiled", None), NeuronTwins):
         try:
             declared = check_declaration(type(pop))
         except TypeError as exc:
             raise NotCompilable(str(exc)) from None
         return (DECLARED_KIND, isinstance(pop, base.Refractory), declared.states, declared.params)
-    names = ", ".join(c.__name__ for c, (ck, *_) in NEURON_KINDS.items() if ck in kinds)
+    names = ", ".join(sorted({c.__name__ for c in NEURON_KINDS}))
     raise NotCompilable(
-        f"{type(pop).__name__} has no compiled twin on this backend yet "
-        f"({names}; or a model declaring compiled = refsim.NeuronTwins(...))"
+        f"{type(pop).__name__} has no compiled twin ({names}; or a model declaring "
+        "compiled = refsim.NeuronTwins(...))"
     )
 
 
@@ -492,10 +543,9 @@ def _unmerged_projections(net) -> dict:
     return found
 
 
-def _single(net, single_ok: bool) -> bool:
+def _single(net) -> bool:
     """Whether ``net`` was built under ``precision=32``: the precision of its models (their
-    ``dtype``), which must be one for all.  Raises :class:`NotCompilable` for a float32
-    network unless ``single_ok`` (checked before :func:`_hold` takes any state)."""
+    ``dtype``), which must be one for all (checked before :func:`_hold` takes any state)."""
     built = {}
     for node in net.nodes():
         if isinstance(getattr(node, "dtype", None), type):
@@ -505,58 +555,35 @@ def _single(net, single_ok: bool) -> bool:
             "the compiled loops run one precision; this network mixes "
             + " and ".join(f"{dtype} ({name})" for dtype, name in built.items())
         )
-    single = np.dtype(np.float32) in built
-    if single and not single_ok:
-        raise NotCompilable(
-            f"{built[np.dtype(np.float32)]} is float32 (precision=32): this "
-            "backend's kernels are float64 only"
-        )
-    return single
+    return np.dtype(np.float32) in built
 
 
-def plan(
-    net,
-    narrow_width: int,
-    kinds=(*KIND_PARAMS, DECLARED_KIND),
-    synapse_kinds=(Expon, DualExpon),
-    align_pre: bool = True,
-    delays: bool = True,
-    single_ok: bool = False,
-    unmerged: bool = False,
-    explicit: bool = False,
-) -> Plan:
-    """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`.
+#: the synapse classes a population's synaptic rows run (merged or their own AlignPostProj)
+SYNAPSE_CLASSES = (Expon, DualExpon)
+
+
+def plan(net, narrow_width: int) -> Plan:
+    """Read ``net`` (a :class:`refsim.Network`) into a :class:`Plan`: what both compiled
+    backends run.
 
     Parameters shared by every neuron of a population are stored ``narrow_width``
-    columns wide (the loops read column ``j`` of a block, or ``0`` on a GPU).  ``kinds``
-    are the population kinds the caller's loops run, ``synapse_kinds`` the synapse classes
-    of merged AlignPostProj, ``align_pre`` whether they run AlignPreProj, ``delays``
-    whether they run the delays of AlignPostProj, ``unmerged`` whether they run an
-    AlignPostProj given a synapse instance (not a ``.desc``; its synapse is then a row of
-    the population like a merged one: it steps once a step either way, so only where no
-    other projection steps the same instance), ``explicit`` whether they run the explicit
-    methods (``method='euler'``, ``'rk2'`` or ``'rk4'``: :attr:`Plan.method`),
-    ``single_ok`` whether they run a network built under ``precision=32``
-    (:attr:`Plan.single`: float64 arrays whose states the loops round to float32 where
-    they write them; :func:`deliver` gives the states back as float32).
+    columns wide (the numba loop reads column ``j`` of a block; the GPU column ``0``).
+    Every neuron kind of :data:`KIND_PARAMS` and the declared models
+    (:data:`DECLARED_KIND`), with exponential Euler or an explicit method
+    (:attr:`Plan.method`); the synapses of :data:`SYNAPSE_CLASSES` of AlignPostProj,
+    merged or given a synapse instance (its synapse is then a row of the population like a
+    merged one: it steps once a step either way, so only where no other projection steps
+    the same instance), with or without a delay; AlignPreProj; float64 or a network built
+    under ``precision=32`` (:attr:`Plan.single`: float64 arrays whose states the loops
+    round to float32 where they write them; :func:`deliver` gives the states back as
+    float32).
 
     Raises :class:`NotCompilable` naming the first component that has no compiled twin.
     """
-    single = _single(net, single_ok)
+    single = _single(net)
     held = {}  # every state array the loop writes, by identity
     try:
-        return _read(
-            net,
-            single,
-            held,
-            narrow_width,
-            kinds,
-            synapse_kinds,
-            align_pre,
-            delays,
-            unmerged,
-            explicit,
-        )
+        return _read(net, single, held, narrow_width)
     except NotCompilable:
         give_back(held, single)  # a network that does not compile keeps its dtypes
         raise
@@ -573,21 +600,10 @@ def give_back(held: dict, single: bool) -> None:
             state.data = state.data.astype(dtype)
 
 
-def _read(
-    net,
-    single: bool,
-    held: dict,
-    narrow_width: int,
-    kinds,
-    synapse_kinds,
-    align_pre: bool,
-    delays: bool,
-    unmerged: bool,
-    explicit: bool,
-) -> Plan:
+def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
     """:func:`plan`'s reading of ``net``, noting each state it takes in ``held``."""
     pops = list(net.populations)
-    own_syn = _unmerged_projections(net) if unmerged else {}
+    own_syn = _unmerged_projections(net)
     V, extra, last, in_refractory, params, kind, method = [], [], [], [], [], [], []
     refractory = []
     hard, spiking, fired = [], [], []
@@ -596,7 +612,7 @@ def _read(
     out_syn, out_kind, out_value, out_start, linear = [], [], [], [0], []
     declared_classes, declared_slot, names_of_extra = [], [], []
     for p, pop in enumerate(pops):
-        k, is_refractory, extra_names, own_names = _neuron_kind(pop, kinds)
+        k, is_refractory, extra_names, own_names = _neuron_kind(pop)
         names_of_extra.append(extra_names)
         slot = -1
         if k == DECLARED_KIND:
@@ -609,11 +625,6 @@ def _read(
             raise NotCompilable(
                 f"{pop.name}: method={pop.method!r}: a declared model "
                 "compiles with exponential Euler only (its step twin)"
-            )
-        if method[-1] != EXP_EULER_METHOD and not explicit:
-            raise NotCompilable(
-                f"{pop.name}: method={pop.method!r} does not compile on "
-                "this backend (only exp_euler)"
             )
         if pop.delta_inputs or pop.after_updates:
             raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
@@ -647,8 +658,8 @@ def _read(
         fired.append(aligned_zeros(n, np.int64))
         merged = {}
         for key, before in pop.before_updates.items():
-            if not isinstance(before, _MergedAlignPost) or type(before.syn) not in synapse_kinds:
-                names = " or ".join(c.__name__ for c in synapse_kinds)
+            if not isinstance(before, _MergedAlignPost) or type(before.syn) not in SYNAPSE_CLASSES:
+                names = " or ".join(c.__name__ for c in SYNAPSE_CLASSES)
                 raise NotCompilable(
                     f"{pop.name}: before-update {key!r} does not compile "
                     f"on this backend (only merged AlignPostProj with {names})"
@@ -659,7 +670,7 @@ def _read(
             syn_pop.append(p)
         for key, out in pop.current_inputs.items():
             proj = pre_projs.get(id(out))
-            if align_pre and proj is not None and proj.post is pop:
+            if proj is not None and proj.post is pop:
                 merged[id(out)] = len(synapses)  # a row that the projection fills
                 synapses.append(proj)
                 syn_out.append(out)
@@ -668,7 +679,7 @@ def _read(
             if (
                 own_proj is not None
                 and own_proj.post is pop
-                and type(own_proj.syn) in synapse_kinds
+                and type(own_proj.syn) in SYNAPSE_CLASSES
             ):
                 merged[id(out)] = len(synapses)  # its own synapse, a row like a merged one
                 synapses.append(own_proj.syn)
@@ -677,9 +688,7 @@ def _read(
             if id(out) not in merged or type(out) not in (COBA, CUBA):
                 raise NotCompilable(
                     f"{pop.name}: current input {key!r} does not compile "
-                    "(only COBA or CUBA outputs of "
-                    + ("AlignPostProj" if unmerged else "merged AlignPostProj")
-                    + (" or AlignPreProj)" if align_pre else ")")
+                    "(only COBA or CUBA outputs of AlignPostProj or AlignPreProj)"
                 )
             out_syn.append(merged[id(out)])
             out_kind.append(COBA_KIND if type(out) is COBA else CUBA_KIND)
@@ -786,22 +795,17 @@ def _read(
     )
     syn_index = {id(s): i for i, s in enumerate(synapses)}
     for proj, pre, start, stop in net.feeds:
-        is_pre = align_pre and type(proj) is AlignPreProj
+        is_pre = type(proj) is AlignPreProj
         own = type(proj) is AlignPostProj and id(proj.out) in own_syn
         if not is_pre and (
             type(proj) is not AlignPostProj
             or not (proj.merged or own)
-            or (proj.delay is not None and not delays)
             or proj.modules
             or not isinstance(proj.comm, _CSRComm)
         ):
             raise NotCompilable(
-                f"projection {proj.name} does not compile (only "
-                + ("" if unmerged else "merged ")
-                + "AlignPostProj"
-                + ("" if delays else " without delay")
-                + " on a sparse comm"
-                + (", or AlignPreProj)" if align_pre else ")")
+                f"projection {proj.name} does not compile (only AlignPostProj on a sparse "
+                "comm, or AlignPreProj)"
             )
         if is_pre:
             _check_pre(proj)
@@ -870,75 +874,83 @@ def _read(
     return Plan(
         pops=pops,
         declared=declared_classes,
-        declared_slot=as_int(declared_slot),
-        extra_names=names_of_extra,
         single=single,
-        V=V,
-        extra=extra,
-        last_spike=last,
-        in_refractory=in_refractory,
-        params=params,
-        narrow=as_bool(narrow),
-        kind=as_int(kind),
-        method=as_int(method),
-        refractory=as_bool(refractory),
-        hard=as_bool(hard),
-        linear=as_bool(linear),
-        spiking=spiking,
-        fired=fired,
         bound=bound,
         held=held,
-        syn_g=syn_g,
-        row_owner=row_owner,
-        syn_pop=as_int(syn_pop),
-        syn_row=as_int(syn_row),
-        pop_g=pop_g,
-        pop_tau=pop_tau,
-        pop_syn_kind=pop_syn_kind,
-        pop_dual=pop_dual,
-        pop_dual_param=pop_dual_param,
-        out_row=as_int(out_row),
-        out_kind=as_int(out_kind),
-        out_value=np.asarray(out_value, dtype=np.float64),
-        out_start=as_int(out_start),
-        feed_indptr=f_indptr,
-        feed_indices=f_indices,
-        feed_weights=f_weights,
-        feed_uniform=as_bool(f_uniform),
-        feed_pre=as_int(f_pre),
-        feed_start=as_int(f_start),
-        feed_stop=as_int(f_stop),
-        feed_pop=as_int(f_pop),
-        feed_row=as_int(f_row),
-        feed_buffer=f_buffer,
-        feed_delay=f_delay,
-        feed_delay_kind=as_int(f_delay_kind),
-        feed_ring=f_ring,
-        feed_ring_at=as_int(f_ring_at),
-        feed_delay_steps=f_delay_steps,
-        feed_delay_low=as_int(f_delay_low),
-        feed_delay_frac=np.asarray(f_delay_frac, dtype=np.float64),
-        feed_x=f_x,
-        pre_syn_kind=as_int(pre_kind),
-        pre_state=pre_state,
-        pre_param=pre_param,
-        pre_stp_kind=as_int(pre_stp_kind),
-        pre_stp_state=pre_stp_state,
-        pre_stp_param=pre_stp_param,
-        pre_indptr=pre_indptr,
-        pre_indices=pre_indices,
-        pre_weights=pre_weights,
-        pre_from=as_int(pre_from),
-        pre_start=as_int(pre_start),
-        pre_pop=as_int(pre_pop),
-        pre_row=as_int(pre_row),
-        pre_out=pre_out,
-        pre_delay=pre_delay,
-        pre_ring=pre_ring,
-        pre_ring_at=as_int(pre_ring_at),
-        pre_delay_low=as_int(pre_delay_low),
-        pre_delay_frac=np.asarray(pre_delay_frac, dtype=np.float64),
-        pre_x=pre_x,
+        neurons=Neurons(
+            declared_slot=as_int(declared_slot),
+            extra_names=names_of_extra,
+            V=V,
+            extra=extra,
+            last_spike=last,
+            in_refractory=in_refractory,
+            params=params,
+            narrow=as_bool(narrow),
+            kind=as_int(kind),
+            method=as_int(method),
+            refractory=as_bool(refractory),
+            hard=as_bool(hard),
+            linear=as_bool(linear),
+            spiking=spiking,
+            fired=fired,
+        ),
+        rows=SynapseRows(
+            syn_g=syn_g,
+            owner=row_owner,
+            pop=as_int(syn_pop),
+            index=as_int(syn_row),
+            g=pop_g,
+            tau=pop_tau,
+            kind=pop_syn_kind,
+            dual=pop_dual,
+            dual_param=pop_dual_param,
+            out_row=as_int(out_row),
+            out_kind=as_int(out_kind),
+            out_value=np.asarray(out_value, dtype=np.float64),
+            out_start=as_int(out_start),
+        ),
+        feeds=Feeds(
+            indptr=f_indptr,
+            indices=f_indices,
+            weights=f_weights,
+            uniform=as_bool(f_uniform),
+            pre=as_int(f_pre),
+            start=as_int(f_start),
+            stop=as_int(f_stop),
+            pop=as_int(f_pop),
+            row=as_int(f_row),
+            buffer=f_buffer,
+            delay=f_delay,
+            delay_kind=as_int(f_delay_kind),
+            ring=f_ring,
+            ring_at=as_int(f_ring_at),
+            delay_steps=f_delay_steps,
+            delay_low=as_int(f_delay_low),
+            delay_frac=np.asarray(f_delay_frac, dtype=np.float64),
+            x=f_x,
+        ),
+        pre=PreProjections(
+            syn_kind=as_int(pre_kind),
+            state=pre_state,
+            param=pre_param,
+            stp_kind=as_int(pre_stp_kind),
+            stp_state=pre_stp_state,
+            stp_param=pre_stp_param,
+            indptr=pre_indptr,
+            indices=pre_indices,
+            weights=pre_weights,
+            source=as_int(pre_from),
+            start=as_int(pre_start),
+            pop=as_int(pre_pop),
+            row=as_int(pre_row),
+            out=pre_out,
+            delay=pre_delay,
+            ring=pre_ring,
+            ring_at=as_int(pre_ring_at),
+            delay_low=as_int(pre_delay_low),
+            delay_frac=np.asarray(pre_delay_frac, dtype=np.float64),
+            x=pre_x,
+        ),
     )
 
 
@@ -949,11 +961,11 @@ def checked_vectors(pl: Plan) -> tuple[list, np.ndarray, list]:
     reports as."""
     vectors, bounds, names = [], [], []
     for p, pop in enumerate(pl.pops):
-        extra_names = pl.extra_names[p]
-        owned = [(pop, "V", pl.V[p])]
-        owned += [(pop, name, pl.extra[p][r]) for r, name in enumerate(extra_names)]
+        extra_names = pl.neurons.extra_names[p]
+        owned = [(pop, "V", pl.neurons.V[p])]
+        owned += [(pop, name, pl.neurons.extra[p][r]) for r, name in enumerate(extra_names)]
         owned += [
-            (module, name, pl.pop_g[p][r]) for r, (module, name) in enumerate(pl.row_owner[p])
+            (module, name, pl.rows.g[p][r]) for r, (module, name) in enumerate(pl.rows.owner[p])
         ]
         for module, name, vector in owned:
             vectors.append(vector)
@@ -1031,7 +1043,7 @@ def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
     for out, g in pl.bound:
         out.bind_data(g.astype(np.float32) if pl.single else g)
     for delay, at in zip(
-        pl.feed_delay + pl.pre_delay, list(pl.feed_ring_at) + list(pl.pre_ring_at), strict=True
+        pl.feeds.delay + pl.pre.delay, list(pl.feeds.ring_at) + list(pl.pre.ring_at), strict=True
     ):
         _hand_back(delay, at)
 

@@ -381,9 +381,9 @@ def test_compiled_equals_numpy_with_per_neuron_parameters_and_weights_over_block
             pl = numba_backend.plan(net)
             # the cases this test is for: a per-neuron table and a shared one, a
             # population over one block, per-synapse and shared weights
-            assert list(pl.narrow) == [False, True]
+            assert list(pl.neurons.narrow) == [False, True]
             assert a.num > loop._BLOCK
-            assert sorted(pl.feed_uniform) == [False, True, True]
+            assert sorted(pl.feeds.uniform) == [False, True, True]
         with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
             res = refsim.run(net, 150 * pq.ms, monitors={"a": a, "b": b}, progress=False)
         results[backend] = (res, a.V.data.copy(), b.V.data.copy(), a.last_spike_time.data.copy())
@@ -563,9 +563,16 @@ def test_which_populations_take_the_one_pass_cuba_kernel():
     def feeds_of(net, p=0):
         refsim.init_all_states(net)
         pl = numba_backend.plan(net)
-        o0, o1 = pl.out_start[p], pl.out_start[p + 1]
+        o0, o1 = pl.rows.out_start[p], pl.rows.out_start[p + 1]
         return synapses._cuba_rows(
-            p, pl.pop_syn_kind[p], pl.feed_pop, pl.feed_row, pl.out_row, pl.out_kind, o0, o1
+            p,
+            pl.rows.kind[p],
+            pl.feeds.pop,
+            pl.feeds.row,
+            pl.rows.out_row,
+            pl.rows.out_kind,
+            o0,
+            o1,
         )
 
     refsim.random.seed(1)
@@ -968,7 +975,7 @@ def test_model_passes_equal_numpy_over_blocks(model, per_neuron):
             cls, params, current, n=n, n_exc=n * 4 // 5, weights=(1e-4, -1e-3)
         )
         if engine == "numba":
-            assert list(numba_backend.plan(net).narrow) == [not per_neuron]
+            assert list(numba_backend.plan(net).neurons.narrow) == [not per_neuron]
         with refsim.use_backend(engine), refsim.environ.context(dt=0.1 * pq.ms):
             res = refsim.run(net, 30 * pq.ms, monitors={"spikes": pop}, progress=False)
         results[engine] = res, _states(net, pop)
@@ -1028,16 +1035,19 @@ def test_the_gpu_plan_takes_every_model_and_gives_the_kernels_the_plans_codes():
 
     net, pop = _model_network(*MODEL_NETWORKS["GifRef"])
     pl = cupy_backend.plan(net)
-    assert list(pl.refractory) == [True] and pl.params[0].shape == (17, 1)  # narrow: 1 wide
-    assert pl.extra[0].shape == (3, 200) and pl.in_refractory[0].shape == (200,)
-    assert np.array_equal(pl.spiking[0], pop.get_spike() != 0)
+    assert list(pl.neurons.refractory) == [True] and pl.neurons.params[0].shape == (
+        17,
+        1,
+    )  # narrow: 1 wide
+    assert pl.neurons.extra[0].shape == (3, 200) and pl.neurons.in_refractory[0].shape == (200,)
+    assert np.array_equal(pl.neurons.spiking[0], pop.get_spike() != 0)
     source = cupy_backend.kernel_source()
     for cls, (kind, *_) in NEURON_KINDS.items():  # each kind's code is the plan's
         assert f"#define REFSIM_{_KIND_NAMES[kind]}_KIND {kind}\n" in source, cls.__name__
     for method, code in METHOD_CODES.items():
         assert f"#define REFSIM_{method.upper()}_METHOD {code}\n" in source
     net, _ = _explicit_network("AdExIF", "rk2")
-    assert list(cupy_backend.plan(net).method) == [METHOD_CODES["rk2"]]
+    assert list(cupy_backend.plan(net).neurons.method) == [METHOD_CODES["rk2"]]
 
 
 #: the names of the plan's neuron kinds, as the kernels spell them (REFSIM_<name>_KIND)

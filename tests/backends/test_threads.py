@@ -165,11 +165,18 @@ def test_the_arrays_the_threads_write_in_shares_start_on_a_cache_line():
     net = COBANet(1000, 1)
     refsim.init_all_states(net)
     pl = numba_backend.plan(net)
-    arrays = [*pl.V, *pl.last_spike, *pl.spiking, *pl.fired, *pl.pop_g, *pl.feed_buffer]
+    arrays = [
+        *pl.neurons.V,
+        *pl.neurons.last_spike,
+        *pl.neurons.spiking,
+        *pl.neurons.fired,
+        *pl.rows.g,
+        *pl.feeds.buffer,
+    ]
     assert len(arrays) == 7 and all(a.size for a in arrays)
     assert all(a.ctypes.data % planning.CACHE_LINE == 0 for a in arrays)
     # the states are the loop's: the model reads the aligned arrays
-    assert net.pop.V.data is pl.V[0]
+    assert net.pop.V.data is pl.neurons.V[0]
     zeros = planning.aligned_zeros((3, 5), np.int32)
     assert zeros.shape == (3, 5) and zeros.dtype == np.int32 and not zeros.any()
     assert zeros.ctypes.data % 64 == 0 and zeros.flags.c_contiguous

@@ -49,32 +49,34 @@ class _Device:
         def up_or_stub(a):  # an empty table still needs a valid pointer (never read)
             return up(a) if a.size else cupy.zeros(1, dtype=a.dtype)
 
-        self.V = [up(v) for v in pl.V]
-        self.extra = [up_or_stub(x) for x in pl.extra]
-        self.last = [up(v) for v in pl.last_spike]
-        self.flag = [up_or_stub(f) for f in pl.in_refractory]
-        self.params = [up(p) for p in pl.params]
-        self.G = [up(g) for g in pl.pop_g]
-        self.TAU = [up(t) for t in pl.pop_tau]
-        self.DUAL = [up_or_stub(d) for d in pl.pop_dual]
+        self.V = [up(v) for v in pl.neurons.V]
+        self.extra = [up_or_stub(x) for x in pl.neurons.extra]
+        self.last = [up(v) for v in pl.neurons.last_spike]
+        self.flag = [up_or_stub(f) for f in pl.neurons.in_refractory]
+        self.params = [up(p) for p in pl.neurons.params]
+        self.G = [up(g) for g in pl.rows.g]
+        self.TAU = [up(t) for t in pl.rows.tau]
+        self.DUAL = [up_or_stub(d) for d in pl.rows.dual]
         # the stored spikes of the initial states (the plan's), as flags and as the list
         # of the neurons that fired
         self.spiking, self.fired, counts = [], [], []
-        for flags in pl.spiking:
+        for flags in pl.neurons.spiking:
             self.spiking.append(up(flags.astype(np.uint8)))
             listed = np.zeros(flags.size, dtype=np.int32)
             listed[: np.count_nonzero(flags)] = np.flatnonzero(flags)
             self.fired.append(up(listed))
             counts.append(np.count_nonzero(flags))
         self.n_fired_all = up(np.asarray(counts, dtype=np.int32))  # one counter per population
-        self.n_fired = [self.n_fired_all[p : p + 1] for p in range(len(pl.V))]
+        self.n_fired = [self.n_fired_all[p : p + 1] for p in range(len(pl.neurons.V))]
         # spike flags of the recorded populations, a row per step of a chunk
-        self.record = {p: cupy.zeros((record_rows, pl.V[p].size), dtype=np.uint8) for p in recorded}
+        self.record = {
+            p: cupy.zeros((record_rows, pl.neurons.V[p].size), dtype=np.uint8) for p in recorded
+        }
         # each delay's ring (feeds, then AlignPreProj; an empty one: no delay) and the
         # row it writes this step, kept on the GPU
-        rings = pl.feed_ring + pl.pre_ring
+        rings = pl.feeds.ring + pl.pre.ring
         self.rings = [up_or_stub(ring) for ring in rings]
-        self.ring_at = up_or_stub(np.concatenate([pl.feed_ring_at, pl.pre_ring_at]))
+        self.ring_at = up_or_stub(np.concatenate([pl.feeds.ring_at, pl.pre.ring_at]))
         self.ring_length = up_or_stub(np.asarray([r.shape[0] for r in rings], dtype=np.int64))
         self.launches = []  # the launches of a step before the populations': (kernel,
         #                     threads, arguments)
@@ -84,12 +86,16 @@ class _Device:
         # every so many of the neurons that fired
         warps = 32 * cupy.cuda.Device().attributes["MultiProcessorCount"]
         no_values = cupy.zeros(1)
-        for f in range(len(pl.feed_indptr)):
-            indptr, indices, weights = (pl.feed_indptr[f], pl.feed_indices[f], pl.feed_weights[f])
-            n_post, pre, delay = pl.feed_buffer[f].size, pl.feed_pre[f], pl.feed_delay_kind[f]
-            spiking, start = self.spiking[pre], np.int64(pl.feed_start[f])
+        for f in range(len(pl.feeds.indptr)):
+            indptr, indices, weights = (
+                pl.feeds.indptr[f],
+                pl.feeds.indices[f],
+                pl.feeds.weights[f],
+            )
+            n_post, pre, delay = pl.feeds.buffer[f].size, pl.feeds.pre[f], pl.feeds.delay_kind[f]
+            spiking, start = self.spiking[pre], np.int64(pl.feeds.start[f])
             ring, length, at = self.rings[f], np.int64(rings[f].shape[0]), self.ring_at[f : f + 1]
-            self.counted.append(bool(pl.feed_uniform[f]) and delay == plan_codes.NO_DELAY_KIND)
+            self.counted.append(bool(pl.feeds.uniform[f]) and delay == plan_codes.NO_DELAY_KIND)
             if self.counted[-1]:
                 counts = cupy.zeros(n_post, dtype=np.int32)
                 self.launches.append(
@@ -100,7 +106,7 @@ class _Device:
                             self.fired[pre],
                             self.n_fired[pre],
                             start,
-                            np.int64(pl.feed_stop[f]),
+                            np.int64(pl.feeds.stop[f]),
                             up(indptr),
                             up(indices),
                             counts,
@@ -113,7 +119,7 @@ class _Device:
             self.feed_data.append(sums)
             if delay == plan_codes.SYNAPTIC_DELAY_KIND:
                 colptr, rows, w, steps = _csc(
-                    indptr, indices, weights, n_post, pl.feed_delay_steps[f]
+                    indptr, indices, weights, n_post, pl.feeds.delay_steps[f]
                 )
                 self.launches.append(
                     (
@@ -138,7 +144,7 @@ class _Device:
                 continue
             x = no_values
             if delay == plan_codes.SPIKE_DELAY_KIND:  # the delayed input, then through W
-                x = cupy.zeros(pl.feed_x[f].size)
+                x = cupy.zeros(pl.feeds.x[f].size)
                 self.launches.append(
                     (
                         "delay_spikes",
@@ -150,8 +156,8 @@ class _Device:
                             ring,
                             length,
                             at,
-                            np.int64(pl.feed_delay_low[f]),
-                            np.float64(pl.feed_delay_frac[f]),
+                            np.int64(pl.feeds.delay_low[f]),
+                            np.float64(pl.feeds.delay_frac[f]),
                             x,
                         ),
                     )
@@ -177,10 +183,10 @@ class _Device:
             )
         # each AlignPreProj: its presynaptic synapses, then their output through W into its
         # row of the target population's conductances
-        self.pre_S = [up(table) for table in pl.pre_state]
-        self.pre_Q = [up_or_stub(table) for table in pl.pre_stp_state]
-        for q in range(len(pl.pre_indptr)):
-            r, n_pre = len(pl.feed_indptr) + q, pl.pre_out[q].size
+        self.pre_S = [up(table) for table in pl.pre.state]
+        self.pre_Q = [up_or_stub(table) for table in pl.pre.stp_state]
+        for q in range(len(pl.pre.indptr)):
+            r, n_pre = len(pl.feeds.indptr) + q, pl.pre.out[q].size
             out = cupy.zeros(n_pre)
             self.launches.append(
                 (
@@ -188,19 +194,19 @@ class _Device:
                     n_pre,
                     (
                         np.int64(n_pre),
-                        self.spiking[pl.pre_from[q]],
-                        np.int64(pl.pre_start[q]),
+                        self.spiking[pl.pre.source[q]],
+                        np.int64(pl.pre.start[q]),
                         self.rings[r],
                         np.int64(rings[r].shape[0]),
                         self.ring_at[r : r + 1],
-                        np.int64(pl.pre_delay_low[q]),
-                        np.float64(pl.pre_delay_frac[q]),
-                        np.int32(pl.pre_syn_kind[q]),
+                        np.int64(pl.pre.delay_low[q]),
+                        np.float64(pl.pre.delay_frac[q]),
+                        np.int32(pl.pre.syn_kind[q]),
                         self.pre_S[q],
-                        up(pl.pre_param[q]),
-                        np.int32(pl.pre_stp_kind[q]),
+                        up(pl.pre.param[q]),
+                        np.int32(pl.pre.stp_kind[q]),
                         self.pre_Q[q],
-                        up_or_stub(pl.pre_stp_param[q]),
+                        up_or_stub(pl.pre.stp_param[q]),
                         out,
                         self.clock,
                         np.float64(dt),
@@ -208,80 +214,80 @@ class _Device:
                     ),
                 )
             )
-            p = pl.pre_pop[q]
-            n_post = pl.V[p].size
-            colptr, rows, w = _csc(pl.pre_indptr[q], pl.pre_indices[q], pl.pre_weights[q], n_post)
+            p = pl.pre.pop[q]
+            n_post = pl.neurons.V[p].size
+            colptr, rows, w = _csc(pl.pre.indptr[q], pl.pre.indices[q], pl.pre.weights[q], n_post)
             self.launches.append(
                 (
                     "gather_events",
                     n_post,
                     (
                         np.int64(n_post),
-                        self.spiking[pl.pre_from[q]],
+                        self.spiking[pl.pre.source[q]],
                         np.int64(0),
                         out,
                         np.int32(1),
                         up(colptr),
                         up(rows),
                         up(w),
-                        self.G[p][pl.pre_row[q]],
+                        self.G[p][pl.pre.row[q]],
                         np.int32(pl.single),
                     ),
                 )
             )
         self.populations = []  # per population: (neurons, launch arguments)
         no_record = cupy.zeros(1, dtype=np.uint8)
-        for p in range(len(pl.V)):
-            n = pl.V[p].size
-            mine = [f for f in range(len(pl.feed_indptr)) if pl.feed_pop[f] == p]
-            o0, o1 = pl.out_start[p], pl.out_start[p + 1]
+        for p in range(len(pl.neurons.V)):
+            n = pl.neurons.V[p].size
+            mine = [f for f in range(len(pl.feeds.indptr)) if pl.feeds.pop[f] == p]
+            o0, o1 = pl.rows.out_start[p], pl.rows.out_start[p + 1]
             self.populations.append(
                 (
                     n,
                     (
                         np.int64(n),
-                        np.int32(pl.kind[p]),
-                        np.int32(pl.declared_slot[p]),
-                        np.int32(pl.method[p]),
-                        np.int32(pl.narrow[p]),
-                        np.int32(pl.refractory[p]),
-                        np.int32(pl.hard[p]),
+                        np.int32(pl.neurons.kind[p]),
+                        np.int32(pl.neurons.declared_slot[p]),
+                        np.int32(pl.neurons.method[p]),
+                        np.int32(pl.neurons.narrow[p]),
+                        np.int32(pl.neurons.refractory[p]),
+                        np.int32(pl.neurons.hard[p]),
                         np.int32(pl.single),
                         self.clock,
                         np.float64(dt),
                         self.V[p],
                         self.extra[p],
-                        np.int32(pl.extra[p].shape[0]),
+                        np.int32(pl.neurons.extra[p].shape[0]),
                         self.last[p],
                         self.flag[p],
-                        np.int32(pl.in_refractory[p].size > 0),
+                        np.int32(pl.neurons.in_refractory[p].size > 0),
                         self.spiking[p],
                         self.fired[p],
                         self.n_fired[p],
                         self.record.get(p, no_record),
                         np.int64(record_rows if p in recorded else 0),
                         self.params[p],
-                        np.int64(pl.params[p].shape[1]),
+                        np.int64(pl.neurons.params[p].shape[1]),
                         self.G[p],
                         self.TAU[p],
                         np.int32(self.G[p].shape[0]),
-                        up(pl.pop_syn_kind[p].astype(np.int32)),
+                        up(pl.rows.kind[p].astype(np.int32)),
                         self.DUAL[p],
-                        up_or_stub(pl.pop_dual_param[p]),
+                        up_or_stub(pl.rows.dual_param[p]),
                         np.int32(len(mine)),
-                        up(np.asarray(pl.feed_row[mine], dtype=np.int32)),
+                        up(np.asarray(pl.feeds.row[mine], dtype=np.int32)),
                         up(np.asarray([self.counted[f] for f in mine], dtype=np.int32)),
                         up(
                             np.asarray(
-                                [pl.feed_weights[f][0] if self.counted[f] else 0.0 for f in mine],
+                                [pl.feeds.weights[f][0] if self.counted[f] else 0.0 for f in mine],
                                 dtype=np.float64,
                             )
                         ),
                         up(np.asarray([self.feed_data[f].data.ptr for f in mine], dtype=np.uint64)),
                         np.int32(o1 - o0),
-                        up(np.asarray(pl.out_row[o0:o1], dtype=np.int32)),
-                        up(np.asarray(pl.out_kind[o0:o1], dtype=np.int32)),
-                        up(np.asarray(pl.out_value[o0:o1], dtype=np.float64)),
+                        up(np.asarray(pl.rows.out_row[o0:o1], dtype=np.int32)),
+                        up(np.asarray(pl.rows.out_kind[o0:o1], dtype=np.int32)),
+                        up(np.asarray(pl.rows.out_value[o0:o1], dtype=np.float64)),
                     ),
                 )
             )
@@ -321,28 +327,31 @@ class _Device:
         """(host array, GPU array) of every state the kernels write: the plan's arrays
         and each row of its tables."""
         pl, pairs = self.pl, []
-        for p in range(len(pl.V)):
-            pairs += [(pl.V[p], self.V[p]), (pl.last_spike[p], self.last[p])]
-            if pl.in_refractory[p].size:
-                pairs.append((pl.in_refractory[p], self.flag[p]))
-            pairs += [(pl.extra[p][r], self.extra[p][r]) for r in range(pl.extra[p].shape[0])]
-            pairs += [(pl.pop_g[p][r], self.G[p][r]) for r in range(pl.pop_g[p].shape[0])]
+        for p in range(len(pl.neurons.V)):
+            pairs += [(pl.neurons.V[p], self.V[p]), (pl.neurons.last_spike[p], self.last[p])]
+            if pl.neurons.in_refractory[p].size:
+                pairs.append((pl.neurons.in_refractory[p], self.flag[p]))
             pairs += [
-                (pl.pop_dual[p][r, i], self.DUAL[p][r, i])
-                for r in range(pl.pop_dual[p].shape[0])
+                (pl.neurons.extra[p][r], self.extra[p][r])
+                for r in range(pl.neurons.extra[p].shape[0])
+            ]
+            pairs += [(pl.rows.g[p][r], self.G[p][r]) for r in range(pl.rows.g[p].shape[0])]
+            pairs += [
+                (pl.rows.dual[p][r, i], self.DUAL[p][r, i])
+                for r in range(pl.rows.dual[p].shape[0])
                 for i in range(2)
             ]
-        for host, gpu in zip(pl.pre_state + pl.pre_stp_state, self.pre_S + self.pre_Q, strict=True):
+        for host, gpu in zip(pl.pre.state + pl.pre.stp_state, self.pre_S + self.pre_Q, strict=True):
             pairs += [(host[r], gpu[r]) for r in range(host.shape[0])]
-        n_feeds = len(pl.feed_ring)
+        n_feeds = len(pl.feeds.ring)
         pairs += [
             (ring, gpu)
-            for ring, gpu in zip(pl.feed_ring + pl.pre_ring, self.rings, strict=True)
+            for ring, gpu in zip(pl.feeds.ring + pl.pre.ring, self.rings, strict=True)
             if ring.size
         ]
         pairs += [
-            (pl.feed_ring_at, self.ring_at[:n_feeds]),
-            (pl.pre_ring_at, self.ring_at[n_feeds : n_feeds + pl.pre_ring_at.size]),
+            (pl.feeds.ring_at, self.ring_at[:n_feeds]),
+            (pl.pre.ring_at, self.ring_at[n_feeds : n_feeds + pl.pre.ring_at.size]),
         ]
         return pairs
 

@@ -68,7 +68,7 @@ def run_compiled(
     import cupy
 
     recorded, monitored_states = monitored(pl, mons)
-    width = sum(pl.V[p].size for p in recorded)
+    width = sum(pl.neurons.V[p].size for p in recorded)
     chunk = int(max(1, min(1000, n_steps, (1 << 27) // max(width, 1))))  # <= 128 MiB of flags
 
     stream = cupy.cuda.Stream(non_blocking=True)

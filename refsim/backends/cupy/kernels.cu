@@ -240,8 +240,9 @@ struct Population {
 
 /* The parameter in row `row` of the table, for the neuron whose column is k */
 #define PAR(row) P.par[(row) * P.width + k]
-/* The kind's own parameter `i` (plan.KIND_PARAMS), after the seven shared rows */
-#define OWN(i) PAR(7 + (i))
+/* The kind's own parameter `name` (plan.KIND_PARAMS), after the seven shared rows: its
+   row by name, REFSIM_<KIND>_OWN_<name>, from plan.<KIND>_OWN (refsim/backends/cupy/source.py) */
+#define OWN(kind, name) PAR(7 + REFSIM_##kind##_OWN_##name)
 
 /* Neuron j's input at potential V: the direct input, then every output's current in
    registration order (numba's _currents), and their slope. */
@@ -289,44 +290,44 @@ REFSIM_FN refsim_tuple4 derivatives(const Population &P, long long j, long long 
     if (kind == REFSIM_EXPIF_KIND || kind == REFSIM_ADEX_KIND || kind == REFSIM_QUAIF_KIND
         || kind == REFSIM_ADQUAIF_KIND) {  /* own: V_T, delta_T or V_c, c (, tau_w, a, b) */
         const int adaptive = kind == REFSIM_ADEX_KIND || kind == REFSIM_ADQUAIF_KIND;
-        const double w = adaptive ? y.v1 : 0.0, tau_w = adaptive ? OWN(2) : 1.0,
-                     a = adaptive ? OWN(3) : 0.0;
+        const double w = adaptive ? y.v1 : 0.0, tau_w = adaptive ? OWN(ADEX, tau_w) : 1.0,
+                     a = adaptive ? OWN(ADEX, a) : 0.0;  /* AdQuaIF's: the same rows */
         const refsim_pair d =
             kind == REFSIM_QUAIF_KIND || kind == REFSIM_ADQUAIF_KIND
                 ? quaif_derivatives_scalar(y.v0, w, current, adaptive, PAR(0), PAR(1), PAR(4),
-                                           OWN(0), OWN(1), tau_w, a)
+                                           OWN(ADQUAIF, V_c), OWN(ADQUAIF, c), tau_w, a)
                 : expif_derivatives_scalar(y.v0, w, current, adaptive, PAR(0), PAR(1), PAR(4),
-                                           OWN(0), OWN(1), tau_w, a);
+                                           OWN(ADEX, V_T), OWN(ADEX, delta_T), tau_w, a);
         return refsim_make_tuple4(d.v0, d.v1, 0.0, 0.0);
     }
     if (kind == REFSIM_IZHIKEVICH_KIND) {  /* own: a, b, c, d, p1, p2, p3 */
-        const refsim_pair d = izhikevich_derivatives_scalar(y.v0, y.v1, current, OWN(0),
-                                                            OWN(1), OWN(4), OWN(5), OWN(6));
+        const refsim_pair d = izhikevich_derivatives_scalar(y.v0, y.v1, current, OWN(IZHIKEVICH, a),
+                                                            OWN(IZHIKEVICH, b), OWN(IZHIKEVICH, p1), OWN(IZHIKEVICH, p2), OWN(IZHIKEVICH, p3));
         return refsim_make_tuple4(d.v0, d.v1, 0.0, 0.0);
     }
     if (kind == REFSIM_HH_KIND)  /* own: ENa, EK, EL, gNa, gK, gL, C */
-        return hh_derivatives_scalar(y.v0, y.v1, y.v2, y.v3, current, OWN(0), OWN(1), OWN(2),
-                                     OWN(3), OWN(4), OWN(5), OWN(6));
+        return hh_derivatives_scalar(y.v0, y.v1, y.v2, y.v3, current, OWN(HH, ENa), OWN(HH, EK), OWN(HH, EL),
+                                     OWN(HH, gNa), OWN(HH, gK), OWN(HH, gL), OWN(HH, C));
     if (kind == REFSIM_WANG_BUZSAKI_KIND) {  /* own: ENa, EK, EL, gNa, gK, gL, C, phi */
         const refsim_tuple3 d = wang_buzsaki_derivatives_scalar(
-            y.v0, y.v1, y.v2, current, OWN(0), OWN(1), OWN(2), OWN(3), OWN(4), OWN(5), OWN(6),
-            OWN(7));
+            y.v0, y.v1, y.v2, current, OWN(WANG_BUZSAKI, ENa), OWN(WANG_BUZSAKI, EK), OWN(WANG_BUZSAKI, EL), OWN(WANG_BUZSAKI, gNa), OWN(WANG_BUZSAKI, gK), OWN(WANG_BUZSAKI, gL), OWN(WANG_BUZSAKI, C),
+            OWN(WANG_BUZSAKI, phi));
         return refsim_make_tuple4(d.v0, d.v1, d.v2, 0.0);
     }
     if (kind == REFSIM_MORRIS_LECAR_KIND) {  /* own: V_Ca ... phi (12) */
         const refsim_pair d = morris_lecar_derivatives_scalar(
-            y.v0, y.v1, current, OWN(0), OWN(1), OWN(2), OWN(3), OWN(4), OWN(5), OWN(6),
-            OWN(7), OWN(8), OWN(9), OWN(10), OWN(11));
+            y.v0, y.v1, current, OWN(MORRIS_LECAR, V_Ca), OWN(MORRIS_LECAR, V_K), OWN(MORRIS_LECAR, V_leak), OWN(MORRIS_LECAR, g_Ca), OWN(MORRIS_LECAR, g_K), OWN(MORRIS_LECAR, g_leak), OWN(MORRIS_LECAR, C),
+            OWN(MORRIS_LECAR, V1), OWN(MORRIS_LECAR, V2), OWN(MORRIS_LECAR, V3), OWN(MORRIS_LECAR, V4), OWN(MORRIS_LECAR, phi));
         return refsim_make_tuple4(d.v0, d.v1, 0.0, 0.0);
     }
     if (kind == REFSIM_FITZHUGH_NAGUMO_KIND) {  /* own: a, b, tau_w */
-        const refsim_pair d = fitzhugh_nagumo_derivatives_scalar(y.v0, y.v1, current, OWN(0),
-                                                                 OWN(1), PAR(1), OWN(2));
+        const refsim_pair d = fitzhugh_nagumo_derivatives_scalar(y.v0, y.v1, current, OWN(FITZHUGH_NAGUMO, a),
+                                                                 OWN(FITZHUGH_NAGUMO, b), PAR(1), OWN(FITZHUGH_NAGUMO, tau_w));
         return refsim_make_tuple4(d.v0, d.v1, 0.0, 0.0);
     }
     /* Hindmarsh-Rose, the last kind; own: a, b, c, d, r, s, V_r */
     const refsim_tuple3 d = hindmarsh_rose_derivatives_scalar(
-        y.v0, y.v1, y.v2, current, OWN(0), OWN(1), OWN(2), OWN(3), OWN(4), OWN(5), OWN(6),
+        y.v0, y.v1, y.v2, current, OWN(HINDMARSH_ROSE, a), OWN(HINDMARSH_ROSE, b), OWN(HINDMARSH_ROSE, c), OWN(HINDMARSH_ROSE, d), OWN(HINDMARSH_ROSE, r), OWN(HINDMARSH_ROSE, s), OWN(HINDMARSH_ROSE, V_r),
         PAR(1));
     return refsim_make_tuple4(d.v0, d.v1, d.v2, 0.0);
 }
@@ -384,7 +385,7 @@ REFSIM_FN int reset_neuron(const Population &P, long long j, long long k, int sp
     const int adaptive = kind == REFSIM_ADEX_KIND || kind == REFSIM_ADQUAIF_KIND;
     double V_r, x_r = P.n_extra ? P.extra[j] : 0.0;
     if (kind == REFSIM_IZHIKEVICH_KIND) {  /* own: a, b, c, d, p1, p2, p3 */
-        const refsim_pair r = izhikevich_reset_scalar(P.V[j], x_r, spike, OWN(2), OWN(3));
+        const refsim_pair r = izhikevich_reset_scalar(P.V[j], x_r, spike, OWN(IZHIKEVICH, c), OWN(IZHIKEVICH, d));
         V_r = r.v0;
         x_r = r.v1;
     } else if (kind == REFSIM_IF_KIND) {
@@ -394,7 +395,7 @@ REFSIM_FN int reset_neuron(const Population &P, long long j, long long k, int sp
         if (kind == REFSIM_ALIF_KIND)
             x_r = x_r + (spike ? 1.0 : 0.0);
         else if (adaptive)  /* own: ..., tau_w, a, b */
-            x_r = x_r + OWN(4) * (spike ? 1.0 : 0.0);
+            x_r = x_r + OWN(ADEX, b) * (spike ? 1.0 : 0.0);  /* AdQuaIF's b: the same row */
     }
     refsim_pair next;  /* V, x */
     const refsim_pair in = P.method == REFSIM_EXP_EULER_METHOD ? input_current(P, j, k, V_r)
@@ -405,22 +406,22 @@ REFSIM_FN int reset_neuron(const Population &P, long long j, long long k, int sp
                                               dt);
         next = refsim_make_pair(y.v0, y.v1);
     } else if (kind == REFSIM_ALIF_KIND) {  /* own: beta, tau_a */
-        next = alif_step_scalar(V_r, x_r, current, slope, R, tau_m, V_rest, OWN(1), dt);
+        next = alif_step_scalar(V_r, x_r, current, slope, R, tau_m, V_rest, OWN(ALIF, tau_a), dt);
     } else if (kind == REFSIM_IZHIKEVICH_KIND) {
-        next = izhikevich_step_scalar(V_r, x_r, current, slope, OWN(0), OWN(1), OWN(4),
-                                      OWN(5), OWN(6), dt);
+        next = izhikevich_step_scalar(V_r, x_r, current, slope, OWN(IZHIKEVICH, a), OWN(IZHIKEVICH, b), OWN(IZHIKEVICH, p1),
+                                      OWN(IZHIKEVICH, p2), OWN(IZHIKEVICH, p3), dt);
     } else if (kind == REFSIM_IF_KIND) {
         next = refsim_make_pair(if_step_scalar(V_r, current, slope, R, tau_m, dt), x_r);
     } else if (kind == REFSIM_CUBALIF_KIND || kind == REFSIM_COBALIF_KIND) {
         const int coba = kind == REFSIM_COBALIF_KIND;  /* own: tau_syn (, E) */
         next = lif_synapse_step_scalar(V_r, x_r, current, slope, coba, R, tau_m, V_rest,
-                                       OWN(0), coba ? OWN(1) : 0.0, dt);
+                                       OWN(COBALIF, tau_syn), coba ? OWN(COBALIF, E) : 0.0, dt);
     } else if (kind == REFSIM_QUAIF_KIND || kind == REFSIM_ADQUAIF_KIND) {
-        next = quaif_step_scalar(V_r, x_r, current, slope, adaptive, R, tau_m, V_rest, OWN(0),
-                                 OWN(1), adaptive ? OWN(2) : 1.0, adaptive ? OWN(3) : 0.0, dt);
+        next = quaif_step_scalar(V_r, x_r, current, slope, adaptive, R, tau_m, V_rest, OWN(ADQUAIF, V_c),
+                                 OWN(ADQUAIF, c), adaptive ? OWN(ADQUAIF, tau_w) : 1.0, adaptive ? OWN(ADQUAIF, a) : 0.0, dt);
     } else {  /* ExpIF, AdExIF; own: V_T, delta_T (, tau_w, a, b) */
-        next = expif_step_scalar(V_r, x_r, current, slope, adaptive, R, tau_m, V_rest, OWN(0),
-                                 OWN(1), adaptive ? OWN(2) : 1.0, adaptive ? OWN(3) : 0.0, dt);
+        next = expif_step_scalar(V_r, x_r, current, slope, adaptive, R, tau_m, V_rest, OWN(ADEX, V_T),
+                                 OWN(ADEX, delta_T), adaptive ? OWN(ADEX, tau_w) : 1.0, adaptive ? OWN(ADEX, a) : 0.0, dt);
     }
     const int held = P.refractory && (t - P.last_spike[j]) < PAR(5);
     const double V_new = stored(held ? V_r : next.v0, P.single);
@@ -430,7 +431,7 @@ REFSIM_FN int reset_neuron(const Population &P, long long j, long long k, int sp
     if (P.n_extra)
         P.extra[j] = x_new;
     if (kind == REFSIM_ALIF_KIND)
-        return alif_spike_scalar(V_new, x_new, V_th, V_reset, OWN(0)) != 0.0;
+        return alif_spike_scalar(V_new, x_new, V_th, V_reset, OWN(ALIF, beta)) != 0.0;
     if (kind == REFSIM_IZHIKEVICH_KIND || kind == REFSIM_IF_KIND)
         return level_spike_scalar(V_new, V_th) != 0.0;
     return spike_scalar(V_new, V_th, V_reset) != 0.0;
@@ -443,11 +444,11 @@ REFSIM_FN int gif_neuron(const Population &P, long long j, long long k, int spik
     const long long n = P.n;  /* own: V_th_inf, V_th_reset, a, b, k1, k2, R1, R2, A1, A2 */
     double *I1 = P.extra, *I2 = P.extra + n, *th = P.extra + 2 * n;
     const refsim_tuple4 r = gif_reset_scalar(P.V[j], I1[j], I2[j], th[j], spike, PAR(3),
-                                             OWN(1), OWN(6), OWN(7), OWN(8), OWN(9), P.hard);
+                                             OWN(GIF, V_th_reset), OWN(GIF, R1), OWN(GIF, R2), OWN(GIF, A1), OWN(GIF, A2), P.hard);
     const refsim_pair in = input_current(P, j, k, r.v0);
     const refsim_tuple4 s = gif_step_scalar(r.v0, r.v1, r.v2, r.v3, in.v0, in.v1,
-                                            !P.refractory, PAR(0), PAR(1), PAR(4), OWN(0),
-                                            OWN(2), OWN(3), OWN(4), OWN(5), dt);
+                                            !P.refractory, PAR(0), PAR(1), PAR(4), OWN(GIF, V_th_inf),
+                                            OWN(GIF, a), OWN(GIF, b), OWN(GIF, k1), OWN(GIF, k2), dt);
     const int held = P.refractory && (t - P.last_spike[j]) < PAR(5);
     P.V[j] = stored(held ? r.v0 : s.v0, P.single);
     I1[j] = stored(held ? r.v1 : s.v1, P.single);
@@ -477,34 +478,34 @@ REFSIM_FN int continuous_neuron(const Population &P, long long j, long long k, d
             x[r * n + j] = rows[r];
     } else if (P.kind == REFSIM_HH_KIND) {  /* own: ENa, EK, EL, gNa, gK, gL, C; extra: m, h, n */
         const refsim_tuple4 s = hh_step_scalar(V, x[j], x[n + j], x[2 * n + j],
-                                               input_current(P, j, k, V).v0, OWN(0), OWN(1),
-                                               OWN(2), OWN(3), OWN(4), OWN(5), OWN(6), dt);
+                                               input_current(P, j, k, V).v0, OWN(HH, ENa), OWN(HH, EK),
+                                               OWN(HH, EL), OWN(HH, gNa), OWN(HH, gK), OWN(HH, gL), OWN(HH, C), dt);
         V_new = s.v0;
         x[j] = s.v1;
         x[n + j] = s.v2;
         x[2 * n + j] = s.v3;
     } else if (P.kind == REFSIM_WANG_BUZSAKI_KIND) {  /* own: ..., C, phi; extra: h, n */
         const refsim_tuple3 s = wang_buzsaki_step_scalar(
-            V, x[j], x[n + j], input_current(P, j, k, V).v0, OWN(0), OWN(1), OWN(2), OWN(3),
-            OWN(4), OWN(5), OWN(6), OWN(7), dt);
+            V, x[j], x[n + j], input_current(P, j, k, V).v0, OWN(WANG_BUZSAKI, ENa), OWN(WANG_BUZSAKI, EK), OWN(WANG_BUZSAKI, EL), OWN(WANG_BUZSAKI, gNa),
+            OWN(WANG_BUZSAKI, gK), OWN(WANG_BUZSAKI, gL), OWN(WANG_BUZSAKI, C), OWN(WANG_BUZSAKI, phi), dt);
         V_new = s.v0;
         x[j] = s.v1;
         x[n + j] = s.v2;
     } else if (P.kind == REFSIM_MORRIS_LECAR_KIND) {  /* own: V_Ca ... phi (12); extra: W */
         const refsim_pair s = morris_lecar_step_scalar(
-            V, x[j], input_current(P, j, k, V).v0, OWN(0), OWN(1), OWN(2), OWN(3), OWN(4),
-            OWN(5), OWN(6), OWN(7), OWN(8), OWN(9), OWN(10), OWN(11), dt);
+            V, x[j], input_current(P, j, k, V).v0, OWN(MORRIS_LECAR, V_Ca), OWN(MORRIS_LECAR, V_K), OWN(MORRIS_LECAR, V_leak), OWN(MORRIS_LECAR, g_Ca), OWN(MORRIS_LECAR, g_K),
+            OWN(MORRIS_LECAR, g_leak), OWN(MORRIS_LECAR, C), OWN(MORRIS_LECAR, V1), OWN(MORRIS_LECAR, V2), OWN(MORRIS_LECAR, V3), OWN(MORRIS_LECAR, V4), OWN(MORRIS_LECAR, phi), dt);
         V_new = s.v0;
         x[j] = s.v1;
     } else if (P.kind == REFSIM_FITZHUGH_NAGUMO_KIND) {  /* own: a, b, tau_w; extra: w */
         const refsim_pair s = fitzhugh_nagumo_step_scalar(
-            V, x[j], input_current(P, j, k, V).v0, OWN(0), OWN(1), tau, OWN(2), dt);
+            V, x[j], input_current(P, j, k, V).v0, OWN(FITZHUGH_NAGUMO, a), OWN(FITZHUGH_NAGUMO, b), tau, OWN(FITZHUGH_NAGUMO, tau_w), dt);
         V_new = s.v0;
         x[j] = s.v1;
     } else {  /* Hindmarsh-Rose; own: a, b, c, d, r, s, V_r; extra: y, z */
         const refsim_tuple3 s = hindmarsh_rose_step_scalar(
-            V, x[j], x[n + j], input_current(P, j, k, V).v0, OWN(0), OWN(1), OWN(2), OWN(3),
-            OWN(4), OWN(5), OWN(6), tau, dt);
+            V, x[j], x[n + j], input_current(P, j, k, V).v0, OWN(HINDMARSH_ROSE, a), OWN(HINDMARSH_ROSE, b), OWN(HINDMARSH_ROSE, c), OWN(HINDMARSH_ROSE, d),
+            OWN(HINDMARSH_ROSE, r), OWN(HINDMARSH_ROSE, s), OWN(HINDMARSH_ROSE, V_r), tau, dt);
         V_new = s.v0;
         x[j] = s.v1;
         x[n + j] = s.v2;

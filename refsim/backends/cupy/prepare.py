@@ -11,7 +11,6 @@ from refsim.backends.plan import (
     Plan,
 )
 from refsim.backends.plan import plan as plan_network
-from refsim.synapses.expon import DualExpon, Expon
 
 
 def plan(net) -> Plan:
@@ -20,14 +19,7 @@ def plan(net) -> Plan:
     Expon and DualExpon synapses of AlignPostProj (merged or their own), with or without a
     delay, and AlignPreProj (every presynaptic synapse, STP or STD, a SpikeDelay), on COBA
     or CUBA outputs; float64 or float32 (states rounded where they are written)."""
-    pl = plan_network(
-        net,
-        narrow_width=1,
-        synapse_kinds=(Expon, DualExpon),
-        single_ok=True,
-        unmerged=True,
-        explicit=True,
-    )
+    pl = plan_network(net, narrow_width=1)
     for slot, cls in enumerate(pl.declared):  # its twins translate, beside the others
         try:
             twin_source(KERNEL_TWINS + declared_twins(pl.declared[: slot + 1]))

@@ -36,14 +36,23 @@ COMPILE_OPTIONS = ("--fmad=false", "-std=c++17")
 
 def _plan_codes() -> str:
     """``#define REFSIM_<NAME>`` for the plan's codes (``*_KIND``: neurons, synapses,
-    outputs, delays, plasticity; ``*_METHOD``: integrators)."""
-    return "".join(
+    outputs, delays, plasticity; ``*_METHOD``: integrators), and
+    ``#define REFSIM_<KIND>_OWN_<name>`` for the row of each kind's own parameter
+    (``plan.<KIND>_OWN``), which the kernels read as ``OWN(KIND, name)``."""
+    codes = [
         f"#define REFSIM_{name} {getattr(plan_codes, name)}\n"
         for name in dir(plan_codes)
         if name.endswith(("_KIND", "_METHOD"))
         and not name.startswith("_")
         and isinstance(getattr(plan_codes, name), int)
-    )
+    ]
+    rows = [
+        f"#define REFSIM_{name}_{field} {row}\n"
+        for name in dir(plan_codes)
+        if name.endswith("_OWN") and isinstance(getattr(plan_codes, name), tuple)
+        for field, row in getattr(plan_codes, name)._asdict().items()
+    ]
+    return "".join(codes + rows)
 
 
 def kernel_source(declared: tuple = ()) -> str:

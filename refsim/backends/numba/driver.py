@@ -93,8 +93,110 @@ def threads_for(pl: Plan) -> int:
     """How many threads run a planned network: Numba's thread count
     (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), :func:`usable_cores`, and at
     least :data:`MIN_NEURONS_PER_THREAD` neurons each, whichever is fewest."""
-    neurons = sum(v.size for v in pl.V)
+    neurons = sum(v.size for v in pl.neurons.V)
     return max(1, min(numba.get_num_threads(), usable_cores(), neurons // MIN_NEURONS_PER_THREAD))
+
+
+def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, list]:
+    """The loop's tuples of a planned network's arrays (``populations``, ``feeds``,
+    ``pre``: :func:`~refsim.backends.numba.loop._advance` unpacks them) with the
+    per-run constants computed here, and those constants' arrays: the tables hold no
+    reference (:func:`~refsim.backends.numba.support.array_table`), so the caller keeps
+    them alive while the tables are used."""
+    table = array_table
+    factors = [_decay_factors(TAU, dt) for TAU in pl.rows.tau]
+    dual_factors = [
+        _dual_factors(*arrays, dt)
+        for arrays in zip(pl.rows.kind, pl.rows.dual_param, pl.rows.tau, strict=True)
+    ]
+    e_linear = [
+        _linear_exprel(par, linear, dt)
+        for par, linear in zip(pl.neurons.params, pl.neurons.linear, strict=True)
+    ]
+    # per population and thread: six rows of a block (a declared model: its states,
+    # V, current and slope)
+    scratch = [
+        np.zeros((parts, max(6, x.shape[0] + 3), min(v.size, _BLOCK)))
+        for v, x in zip(pl.neurons.V, pl.neurons.extra, strict=True)
+    ]
+    cuts = [
+        _cut_rows(indptr, indices, buffer.size, parts)
+        for indptr, indices, buffer in zip(
+            pl.feeds.indptr, pl.feeds.indices, pl.feeds.buffer, strict=True
+        )
+    ]
+    f8 = np.float64
+    populations = (
+        table(pl.neurons.V, f8, 1),
+        table(pl.neurons.extra, f8, 2),
+        table(pl.neurons.last_spike, f8, 1),
+        table(pl.neurons.in_refractory, f8, 1),
+        table(pl.neurons.params, f8, 2),
+        pl.neurons.narrow,
+        pl.neurons.kind,
+        pl.neurons.method,
+        pl.neurons.refractory,
+        pl.neurons.hard,
+        table(pl.neurons.spiking, np.bool_, 1),
+        table(pl.neurons.fired, np.int64, 1),
+        table(pl.rows.g, f8, 2),
+        table(pl.rows.tau, f8, 2),
+        table(factors, f8, 2),
+        table(pl.rows.kind, np.int64, 1),
+        table(pl.rows.dual, f8, 3),
+        table(pl.rows.dual_param, f8, 3),
+        table(dual_factors, f8, 3),
+        table(e_linear, f8, 1),
+        table(scratch, f8, 3),
+        pl.rows.out_row,
+        pl.rows.out_kind,
+        pl.rows.out_value,
+        pl.rows.out_start,
+        pl.neurons.declared_slot,
+        declared_addresses(pl.declared),
+    )
+    feeds = (
+        table(pl.feeds.indptr, np.int64, 1),
+        table(cuts, np.int64, 1),
+        table(pl.feeds.indices, np.int32, 1),
+        table(pl.feeds.weights, f8, 1),
+        pl.feeds.uniform,
+        pl.feeds.pre,
+        pl.feeds.start,
+        pl.feeds.stop,
+        pl.feeds.pop,
+        pl.feeds.row,
+        table(pl.feeds.buffer, f8, 1),
+        pl.feeds.delay_kind,
+        table(pl.feeds.ring, f8, 2),
+        pl.feeds.ring_at,
+        table(pl.feeds.delay_steps, np.int64, 1),
+        pl.feeds.delay_low,
+        pl.feeds.delay_frac,
+        table(pl.feeds.x, f8, 1),
+    )
+    pre = (
+        pl.pre.syn_kind,
+        table(pl.pre.state, f8, 2),
+        table(pl.pre.param, f8, 2),
+        pl.pre.stp_kind,
+        table(pl.pre.stp_state, f8, 2),
+        table(pl.pre.stp_param, f8, 2),
+        table(pl.pre.indptr, np.int64, 1),
+        table(pl.pre.indices, np.int32, 1),
+        table(pl.pre.weights, f8, 1),
+        pl.pre.source,
+        pl.pre.start,
+        pl.pre.pop,
+        pl.pre.row,
+        table(pl.pre.out, f8, 1),
+        table(pl.pre.ring, f8, 2),
+        pl.pre.ring_at,
+        pl.pre.delay_low,
+        pl.pre.delay_frac,
+        table(pl.pre.x, f8, 1),
+    )
+    return populations, feeds, pre, [factors, dual_factors, e_linear, scratch, cuts]
 
 
 def run_compiled(
@@ -132,7 +234,7 @@ def run_compiled(
         ctrl_c.then(lambda: sync.__setitem__(2, 1))  # read by part 0 before a mid-step barrier
         if ctrl_c.asked:  # while the run was prepared: decided before the first step
             sync[3] = 1
-    part_fired = np.zeros((len(pl.V), parts), dtype=np.int64)
+    part_fired = np.zeros((len(pl.neurons.V), parts), dtype=np.int64)
     checked, check_bounds, names = checked_vectors(pl)
     found = np.full((parts, 3), -1, dtype=np.int64)  # step, checked vector, index
     found_value = np.zeros(parts)
@@ -171,11 +273,11 @@ def run_compiled(
                 first_step,
                 dt,
                 pl.single,
-                *populations,
-                *feeds,
-                *pre,
-                *records,
-                *check,
+                populations,
+                feeds,
+                pre,
+                records,
+                check,
             )
 
         # every part in a thread of its own, while the main thread waits in join(), where
@@ -195,102 +297,11 @@ def run_compiled(
 
     t0 = time.perf_counter()
     with _compile_lock():  # the first call of each jitted function compiles or loads it
-        factors = [_decay_factors(TAU, dt) for TAU in pl.pop_tau]
-        dual_factors = [
-            _dual_factors(*arrays, dt)
-            for arrays in zip(pl.pop_syn_kind, pl.pop_dual_param, pl.pop_tau, strict=True)
-        ]
-        e_linear = [
-            _linear_exprel(par, linear, dt)
-            for par, linear in zip(pl.params, pl.linear, strict=True)
-        ]
-        # per population and thread: six rows of a block (a declared model: its states,
-        # V, current and slope)
-        scratch = [
-            np.zeros((parts, max(6, x.shape[0] + 3), min(v.size, _BLOCK)))
-            for v, x in zip(pl.V, pl.extra, strict=True)
-        ]
-        cuts = [
-            _cut_rows(indptr, indices, buffer.size, parts)
-            for indptr, indices, buffer in zip(
-                pl.feed_indptr, pl.feed_indices, pl.feed_buffer, strict=True
-            )
-        ]
-        f8 = np.float64
-        populations = (
-            table(pl.V, f8, 1),
-            table(pl.extra, f8, 2),
-            table(pl.last_spike, f8, 1),
-            table(pl.in_refractory, f8, 1),
-            table(pl.params, f8, 2),
-            pl.narrow,
-            pl.kind,
-            pl.method,
-            pl.refractory,
-            pl.hard,
-            table(pl.spiking, np.bool_, 1),
-            table(pl.fired, np.int64, 1),
-            table(pl.pop_g, f8, 2),
-            table(pl.pop_tau, f8, 2),
-            table(factors, f8, 2),
-            table(pl.pop_syn_kind, np.int64, 1),
-            table(pl.pop_dual, f8, 3),
-            table(pl.pop_dual_param, f8, 3),
-            table(dual_factors, f8, 3),
-            table(e_linear, f8, 1),
-            table(scratch, f8, 3),
-            pl.out_row,
-            pl.out_kind,
-            pl.out_value,
-            pl.out_start,
-            pl.declared_slot,
-            declared_addresses(pl.declared),
-        )
-        feeds = (
-            table(pl.feed_indptr, np.int64, 1),
-            table(cuts, np.int64, 1),
-            table(pl.feed_indices, np.int32, 1),
-            table(pl.feed_weights, f8, 1),
-            pl.feed_uniform,
-            pl.feed_pre,
-            pl.feed_start,
-            pl.feed_stop,
-            pl.feed_pop,
-            pl.feed_row,
-            table(pl.feed_buffer, f8, 1),
-            pl.feed_delay_kind,
-            table(pl.feed_ring, f8, 2),
-            pl.feed_ring_at,
-            table(pl.feed_delay_steps, np.int64, 1),
-            pl.feed_delay_low,
-            pl.feed_delay_frac,
-            table(pl.feed_x, f8, 1),
-        )
-        pre = (
-            pl.pre_syn_kind,
-            table(pl.pre_state, f8, 2),
-            table(pl.pre_param, f8, 2),
-            pl.pre_stp_kind,
-            table(pl.pre_stp_state, f8, 2),
-            table(pl.pre_stp_param, f8, 2),
-            table(pl.pre_indptr, np.int64, 1),
-            table(pl.pre_indices, np.int32, 1),
-            table(pl.pre_weights, f8, 1),
-            pl.pre_from,
-            pl.pre_start,
-            pl.pre_pop,
-            pl.pre_row,
-            table(pl.pre_out, f8, 1),
-            table(pl.pre_ring, f8, 2),
-            pl.pre_ring_at,
-            pl.pre_delay_low,
-            pl.pre_delay_frac,
-            table(pl.pre_x, f8, 1),
-        )
-        for p, spk in enumerate(pl.spiking):  # the stored spikes of the initial states,
+        populations, feeds, pre, made = _tables(pl, parts, dt)  # (``made``: kept alive)
+        for p, spk in enumerate(pl.neurons.spiking):  # the stored spikes of the initial states,
             for part in range(parts):  # listed as the threads list them
                 lo, hi = _share(spk.size, part, parts), _share(spk.size, part + 1, parts)
-                part_fired[p, part] = _list_fired(spk, pl.fired[p], lo, hi)
+                part_fired[p, part] = _list_fired(spk, pl.neurons.fired[p], lo, hi)
         advance(0, 0)
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -304,7 +315,7 @@ def run_compiled(
                 full = [
                     p
                     for p in range(len(steps))
-                    if steps[p].size and n_spikes[p] + pl.V[p].size > steps[p].size
+                    if steps[p].size and n_spikes[p] + pl.neurons.V[p].size > steps[p].size
                 ]
                 add_spikes(pl, mons, spikes_of, full)
                 n_spikes[full] = 0

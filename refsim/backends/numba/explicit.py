@@ -8,6 +8,16 @@ import numba
 
 from refsim.backends.numba.outputs import _input_current
 from refsim.backends.plan import ADEX_KIND as _ADEX
+from refsim.backends.plan import (
+    ADEX_OWN,
+    ADQUAIF_OWN,
+    FITZHUGH_NAGUMO_OWN,
+    HH_OWN,
+    HINDMARSH_ROSE_OWN,
+    IZHIKEVICH_OWN,
+    MORRIS_LECAR_OWN,
+    WANG_BUZSAKI_OWN,
+)
 from refsim.backends.plan import ADQUAIF_KIND as _ADQUAIF
 from refsim.backends.plan import EULER_METHOD as _EULER
 from refsim.backends.plan import EXPIF_KIND as _EXPIF
@@ -51,7 +61,10 @@ def _exp_or_quadratic_rhs(kind, y, current, par, own, k):
     """ExpIF and AdExIF (own: V_T, delta_T, then tau_w, a, b), QuaIF and AdQuaIF (own: V_c,
     c, then tau_w, a, b); ``y[1]`` is ``w`` with adaptation, unused without."""
     adaptive = kind == _ADEX or kind == _ADQUAIF
-    w, tau_w, a = (y[1], own[2, k], own[3, k]) if adaptive else (0.0, 1.0, 0.0)
+    # (AdQuaIF's tau_w and a sit in AdEx's rows)
+    w, tau_w, a = (
+        (y[1], own[ADEX_OWN.tau_w, k], own[ADEX_OWN.a, k]) if adaptive else (0.0, 1.0, 0.0)
+    )
     if kind == _QUAIF or kind == _ADQUAIF:
         dV, dw = quaif_derivatives_scalar(
             y[0],
@@ -61,8 +74,8 @@ def _exp_or_quadratic_rhs(kind, y, current, par, own, k):
             par[0, k],
             par[1, k],
             par[4, k],
-            own[0, k],
-            own[1, k],
+            own[ADQUAIF_OWN.V_c, k],
+            own[ADQUAIF_OWN.c, k],
             tau_w,
             a,
         )
@@ -75,8 +88,8 @@ def _exp_or_quadratic_rhs(kind, y, current, par, own, k):
             par[0, k],
             par[1, k],
             par[4, k],
-            own[0, k],
-            own[1, k],
+            own[ADEX_OWN.V_T, k],
+            own[ADEX_OWN.delta_T, k],
             tau_w,
             a,
         )
@@ -86,7 +99,14 @@ def _exp_or_quadratic_rhs(kind, y, current, par, own, k):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _izhikevich_rhs(y, current, par, own, k):  # own: a, b, c, d, p1, p2, p3
     dV, du = izhikevich_derivatives_scalar(
-        y[0], y[1], current, own[0, k], own[1, k], own[4, k], own[5, k], own[6, k]
+        y[0],
+        y[1],
+        current,
+        own[IZHIKEVICH_OWN.a, k],
+        own[IZHIKEVICH_OWN.b, k],
+        own[IZHIKEVICH_OWN.p1, k],
+        own[IZHIKEVICH_OWN.p2, k],
+        own[IZHIKEVICH_OWN.p3, k],
     )
     return dV, du, 0.0, 0.0
 
@@ -99,13 +119,13 @@ def _hh_rhs(y, current, par, own, k):  # own: ENa, EK, EL, gNa, gK, gL, C
         y[2],
         y[3],
         current,
-        own[0, k],
-        own[1, k],
-        own[2, k],
-        own[3, k],
-        own[4, k],
-        own[5, k],
-        own[6, k],
+        own[HH_OWN.ENa, k],
+        own[HH_OWN.EK, k],
+        own[HH_OWN.EL, k],
+        own[HH_OWN.gNa, k],
+        own[HH_OWN.gK, k],
+        own[HH_OWN.gL, k],
+        own[HH_OWN.C, k],
     )
 
 
@@ -116,14 +136,14 @@ def _wang_buzsaki_rhs(y, current, par, own, k):  # own: ENa, EK, EL, gNa, gK, gL
         y[1],
         y[2],
         current,
-        own[0, k],
-        own[1, k],
-        own[2, k],
-        own[3, k],
-        own[4, k],
-        own[5, k],
-        own[6, k],
-        own[7, k],
+        own[WANG_BUZSAKI_OWN.ENa, k],
+        own[WANG_BUZSAKI_OWN.EK, k],
+        own[WANG_BUZSAKI_OWN.EL, k],
+        own[WANG_BUZSAKI_OWN.gNa, k],
+        own[WANG_BUZSAKI_OWN.gK, k],
+        own[WANG_BUZSAKI_OWN.gL, k],
+        own[WANG_BUZSAKI_OWN.C, k],
+        own[WANG_BUZSAKI_OWN.phi, k],
     )
     return dV, dh, dn, 0.0
 
@@ -135,18 +155,18 @@ def _morris_lecar_rhs(y, current, par, own, k):  # own: V_Ca, V_K, V_leak, g_Ca,
         y[0],
         y[1],
         current,
-        own[0, k],
-        own[1, k],
-        own[2, k],
-        own[3, k],
-        own[4, k],
-        own[5, k],
-        own[6, k],
-        own[7, k],
-        own[8, k],
-        own[9, k],
-        own[10, k],
-        own[11, k],
+        own[MORRIS_LECAR_OWN.V_Ca, k],
+        own[MORRIS_LECAR_OWN.V_K, k],
+        own[MORRIS_LECAR_OWN.V_leak, k],
+        own[MORRIS_LECAR_OWN.g_Ca, k],
+        own[MORRIS_LECAR_OWN.g_K, k],
+        own[MORRIS_LECAR_OWN.g_leak, k],
+        own[MORRIS_LECAR_OWN.C, k],
+        own[MORRIS_LECAR_OWN.V1, k],
+        own[MORRIS_LECAR_OWN.V2, k],
+        own[MORRIS_LECAR_OWN.V3, k],
+        own[MORRIS_LECAR_OWN.V4, k],
+        own[MORRIS_LECAR_OWN.phi, k],
     )
     return dV, dW, 0.0, 0.0
 
@@ -154,7 +174,13 @@ def _morris_lecar_rhs(y, current, par, own, k):  # own: V_Ca, V_K, V_leak, g_Ca,
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _fitzhugh_nagumo_rhs(y, current, par, own, k):  # own: a, b, tau_w
     dV, dw = fitzhugh_nagumo_derivatives_scalar(
-        y[0], y[1], current, own[0, k], own[1, k], par[1, k], own[2, k]
+        y[0],
+        y[1],
+        current,
+        own[FITZHUGH_NAGUMO_OWN.a, k],
+        own[FITZHUGH_NAGUMO_OWN.b, k],
+        par[1, k],
+        own[FITZHUGH_NAGUMO_OWN.tau_w, k],
     )
     return dV, dw, 0.0, 0.0
 
@@ -166,13 +192,13 @@ def _hindmarsh_rose_rhs(y, current, par, own, k):  # own: a, b, c, d, r, s, V_r
         y[1],
         y[2],
         current,
-        own[0, k],
-        own[1, k],
-        own[2, k],
-        own[3, k],
-        own[4, k],
-        own[5, k],
-        own[6, k],
+        own[HINDMARSH_ROSE_OWN.a, k],
+        own[HINDMARSH_ROSE_OWN.b, k],
+        own[HINDMARSH_ROSE_OWN.c, k],
+        own[HINDMARSH_ROSE_OWN.d, k],
+        own[HINDMARSH_ROSE_OWN.r, k],
+        own[HINDMARSH_ROSE_OWN.s, k],
+        own[HINDMARSH_ROSE_OWN.V_r, k],
         par[1, k],
     )
     return dV, dy, dz, 0.0

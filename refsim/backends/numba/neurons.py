@@ -15,6 +15,20 @@ from refsim.backends.numba.outputs import _currents, _input_current
 from refsim.backends.numba.support import _stored
 from refsim.backends.numba.synapses import _synapses
 from refsim.backends.plan import ADEX_KIND as _ADEX
+from refsim.backends.plan import (
+    ADEX_OWN,
+    ADQUAIF_OWN,
+    ALIF_OWN,
+    COBALIF_OWN,
+    FITZHUGH_NAGUMO_OWN,
+    GIF_OWN,
+    HH_OWN,
+    HINDMARSH_ROSE_OWN,
+    IZHIKEVICH_OWN,
+    MORRIS_LECAR_OWN,
+    PARAMS,
+    WANG_BUZSAKI_OWN,
+)
 from refsim.backends.plan import ADQUAIF_KIND as _ADQUAIF
 from refsim.backends.plan import ALIF_KIND as _ALIF
 from refsim.backends.plan import COBALIF_KIND as _COBALIF
@@ -28,9 +42,6 @@ from refsim.backends.plan import IF_KIND as _IF
 from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
 from refsim.backends.plan import LIF_KIND as _LIF
 from refsim.backends.plan import MORRIS_LECAR_KIND as _MORRIS_LECAR
-from refsim.backends.plan import (
-    PARAMS,
-)
 from refsim.backends.plan import QUAIF_KIND as _QUAIF
 from refsim.backends.plan import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
@@ -142,7 +153,9 @@ def _membrane_scalar(
     if kind == _IZHIKEVICH:  # own: a, b, c, d, p1, p2, p3
         for w in range(n):
             j, k = b0 + w, k0 + w
-            V_r[w], x_r[w] = izhikevich_reset_scalar(v[j], x_r[w], spk[j], own[2, k], own[3, k])
+            V_r[w], x_r[w] = izhikevich_reset_scalar(
+                v[j], x_r[w], spk[j], own[IZHIKEVICH_OWN.c, k], own[IZHIKEVICH_OWN.d, k]
+            )
     elif kind == _IF:
         for w in range(n):
             V_r[w] = if_reset_scalar(v[b0 + w], spk[b0 + w], V_th[k0 + w], is_hard)
@@ -155,7 +168,8 @@ def _membrane_scalar(
                 x_r[w] = x_r[w] + (1.0 if spk[b0 + w] else 0.0)
         elif adaptive:
             for w in range(n):
-                x_r[w] = x_r[w] + own[4, k0 + w] * (1.0 if spk[b0 + w] else 0.0)
+                # the jump b (AdQuaIF's b sits in AdEx's row)
+                x_r[w] = x_r[w] + own[ADEX_OWN.b, k0 + w] * (1.0 if spk[b0 + w] else 0.0)
     # 2. the step: exponential Euler from the input at V_r, or an explicit method (the
     #    whole ODE system, the input at each stage's V)
     if method != _EXP_EULER:
@@ -184,7 +198,15 @@ def _membrane_scalar(
             for w in range(n):
                 k = k0 + w
                 V_new[w], x_new[w] = alif_step_scalar(
-                    V_r[w], x_r[w], cur[w], slope[w], R[k], tau_m[k], V_rest[k], own[1, k], dt
+                    V_r[w],
+                    x_r[w],
+                    cur[w],
+                    slope[w],
+                    R[k],
+                    tau_m[k],
+                    V_rest[k],
+                    own[ALIF_OWN.tau_a, k],
+                    dt,
                 )
         elif kind == _IZHIKEVICH:
             for w in range(n):
@@ -194,11 +216,11 @@ def _membrane_scalar(
                     x_r[w],
                     cur[w],
                     slope[w],
-                    own[0, k],
-                    own[1, k],
-                    own[4, k],
-                    own[5, k],
-                    own[6, k],
+                    own[IZHIKEVICH_OWN.a, k],
+                    own[IZHIKEVICH_OWN.b, k],
+                    own[IZHIKEVICH_OWN.p1, k],
+                    own[IZHIKEVICH_OWN.p2, k],
+                    own[IZHIKEVICH_OWN.p3, k],
                     dt,
                 )
         elif kind == _IF:
@@ -219,8 +241,8 @@ def _membrane_scalar(
                     R[k],
                     tau_m[k],
                     V_rest[k],
-                    own[0, k],
-                    own[1, k] if coba else 0.0,
+                    own[COBALIF_OWN.tau_syn, k],
+                    own[COBALIF_OWN.E, k] if coba else 0.0,
                     dt,
                 )
         elif kind == _QUAIF or kind == _ADQUAIF:  # own: V_c, c (, tau_w, a, b)
@@ -228,7 +250,9 @@ def _membrane_scalar(
             # computed both, ExpIF and QuaIF 1.2-1.7x slower)
             for w in range(n):
                 k = k0 + w
-                tau_w, a = (own[2, k], own[3, k]) if adaptive else (1.0, 0.0)
+                tau_w, a = (
+                    (own[ADQUAIF_OWN.tau_w, k], own[ADQUAIF_OWN.a, k]) if adaptive else (1.0, 0.0)
+                )
                 V_new[w], x_new[w] = quaif_step_scalar(
                     V_r[w],
                     x_r[w],
@@ -238,8 +262,8 @@ def _membrane_scalar(
                     R[k],
                     tau_m[k],
                     V_rest[k],
-                    own[0, k],
-                    own[1, k],
+                    own[ADQUAIF_OWN.V_c, k],
+                    own[ADQUAIF_OWN.c, k],
                     tau_w,
                     a,
                     dt,
@@ -247,7 +271,7 @@ def _membrane_scalar(
         else:  # ExpIF, AdExIF; own: V_T, delta_T (, tau_w, a, b)
             for w in range(n):
                 k = k0 + w
-                tau_w, a = (own[2, k], own[3, k]) if adaptive else (1.0, 0.0)
+                tau_w, a = (own[ADEX_OWN.tau_w, k], own[ADEX_OWN.a, k]) if adaptive else (1.0, 0.0)
                 V_new[w], x_new[w] = expif_step_scalar(
                     V_r[w],
                     x_r[w],
@@ -257,8 +281,8 @@ def _membrane_scalar(
                     R[k],
                     tau_m[k],
                     V_rest[k],
-                    own[0, k],
-                    own[1, k],
+                    own[ADEX_OWN.V_T, k],
+                    own[ADEX_OWN.delta_T, k],
                     tau_w,
                     a,
                     dt,
@@ -287,7 +311,9 @@ def _membrane_scalar(
     if kind == _ALIF:
         for w in range(n):
             k = k0 + w
-            spk[b0 + w] = alif_spike_scalar(v[b0 + w], x_new[w], V_th[k], V_reset[k], own[0, k])
+            spk[b0 + w] = alif_spike_scalar(
+                v[b0 + w], x_new[w], V_th[k], V_reset[k], own[ALIF_OWN.beta, k]
+            )
     elif kind == _IZHIKEVICH or kind == _IF:
         for w in range(n):
             spk[b0 + w] = level_spike_scalar(v[b0 + w], V_th[k0 + w])
@@ -397,11 +423,11 @@ def _gif_block(
             th[j],
             spk[j],
             V_reset[k],
-            own[1, k],
-            own[6, k],
-            own[7, k],
-            own[8, k],
-            own[9, k],
+            own[GIF_OWN.V_th_reset, k],
+            own[GIF_OWN.R1, k],
+            own[GIF_OWN.R2, k],
+            own[GIF_OWN.A1, k],
+            own[GIF_OWN.A2, k],
             is_hard,
         )
     _currents(
@@ -420,11 +446,11 @@ def _gif_block(
             R[k],
             tau_m[k],
             V_rest[k],
-            own[0, k],
-            own[2, k],
-            own[3, k],
-            own[4, k],
-            own[5, k],
+            own[GIF_OWN.V_th_inf, k],
+            own[GIF_OWN.a, k],
+            own[GIF_OWN.b, k],
+            own[GIF_OWN.k1, k],
+            own[GIF_OWN.k2, k],
             dt,
         )
     for w in range(n):  # 4. the hold, the states as stored, the bookkeeping
@@ -519,13 +545,13 @@ def _continuous_scalar(
                     h[j],
                     n_K[j],
                     cur[w],
-                    own[0, k],
-                    own[1, k],
-                    own[2, k],
-                    own[3, k],
-                    own[4, k],
-                    own[5, k],
-                    own[6, k],
+                    own[HH_OWN.ENa, k],
+                    own[HH_OWN.EK, k],
+                    own[HH_OWN.EL, k],
+                    own[HH_OWN.gNa, k],
+                    own[HH_OWN.gK, k],
+                    own[HH_OWN.gL, k],
+                    own[HH_OWN.C, k],
                     dt,
                 )
         elif kind == _WANG_BUZSAKI:  # own: ENa, EK, EL, gNa, gK, gL, C, phi; extra: h, n
@@ -537,14 +563,14 @@ def _continuous_scalar(
                     h[j],
                     n_K[j],
                     cur[w],
-                    own[0, k],
-                    own[1, k],
-                    own[2, k],
-                    own[3, k],
-                    own[4, k],
-                    own[5, k],
-                    own[6, k],
-                    own[7, k],
+                    own[WANG_BUZSAKI_OWN.ENa, k],
+                    own[WANG_BUZSAKI_OWN.EK, k],
+                    own[WANG_BUZSAKI_OWN.EL, k],
+                    own[WANG_BUZSAKI_OWN.gNa, k],
+                    own[WANG_BUZSAKI_OWN.gK, k],
+                    own[WANG_BUZSAKI_OWN.gL, k],
+                    own[WANG_BUZSAKI_OWN.C, k],
+                    own[WANG_BUZSAKI_OWN.phi, k],
                     dt,
                 )
         elif kind == _MORRIS_LECAR:  # own: V_Ca, V_K, V_leak, g_Ca, g_K, g_leak, C,
@@ -555,18 +581,18 @@ def _continuous_scalar(
                     v[j],
                     W[j],
                     cur[w],
-                    own[0, k],
-                    own[1, k],
-                    own[2, k],
-                    own[3, k],
-                    own[4, k],
-                    own[5, k],
-                    own[6, k],
-                    own[7, k],
-                    own[8, k],
-                    own[9, k],
-                    own[10, k],
-                    own[11, k],
+                    own[MORRIS_LECAR_OWN.V_Ca, k],
+                    own[MORRIS_LECAR_OWN.V_K, k],
+                    own[MORRIS_LECAR_OWN.V_leak, k],
+                    own[MORRIS_LECAR_OWN.g_Ca, k],
+                    own[MORRIS_LECAR_OWN.g_K, k],
+                    own[MORRIS_LECAR_OWN.g_leak, k],
+                    own[MORRIS_LECAR_OWN.C, k],
+                    own[MORRIS_LECAR_OWN.V1, k],
+                    own[MORRIS_LECAR_OWN.V2, k],
+                    own[MORRIS_LECAR_OWN.V3, k],
+                    own[MORRIS_LECAR_OWN.V4, k],
+                    own[MORRIS_LECAR_OWN.phi, k],
                     dt,
                 )
         elif kind == _FITZHUGH_NAGUMO:  # own: a, b, tau_w; extra: w
@@ -574,7 +600,14 @@ def _continuous_scalar(
             for w in range(n):
                 j, k = b0 + w, k0 + w
                 v[j], W[j] = fitzhugh_nagumo_step_scalar(
-                    v[j], W[j], cur[w], own[0, k], own[1, k], tau[k], own[2, k], dt
+                    v[j],
+                    W[j],
+                    cur[w],
+                    own[FITZHUGH_NAGUMO_OWN.a, k],
+                    own[FITZHUGH_NAGUMO_OWN.b, k],
+                    tau[k],
+                    own[FITZHUGH_NAGUMO_OWN.tau_w, k],
+                    dt,
                 )
         else:  # Hindmarsh-Rose; own: a, b, c, d, r, s, V_r; extra: y, z
             Y, Z = extra[0], extra[1]
@@ -585,13 +618,13 @@ def _continuous_scalar(
                     Y[j],
                     Z[j],
                     cur[w],
-                    own[0, k],
-                    own[1, k],
-                    own[2, k],
-                    own[3, k],
-                    own[4, k],
-                    own[5, k],
-                    own[6, k],
+                    own[HINDMARSH_ROSE_OWN.a, k],
+                    own[HINDMARSH_ROSE_OWN.b, k],
+                    own[HINDMARSH_ROSE_OWN.c, k],
+                    own[HINDMARSH_ROSE_OWN.d, k],
+                    own[HINDMARSH_ROSE_OWN.r, k],
+                    own[HINDMARSH_ROSE_OWN.s, k],
+                    own[HINDMARSH_ROSE_OWN.V_r, k],
                     tau[k],
                     dt,
                 )

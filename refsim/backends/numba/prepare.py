@@ -29,12 +29,12 @@ def plan(net) -> Plan:
     """Read ``net`` into a :class:`~refsim.backends.plan.Plan` (shared parameters one
     block wide, the rows of undelayed projections sorted by target: :func:`_sorted_rows`).
     Raises :class:`NotCompilable`."""
-    pl = plan_network(net, narrow_width=_BLOCK, single_ok=True, unmerged=True, explicit=True)
+    pl = plan_network(net, narrow_width=_BLOCK)
     declared_addresses(pl.declared)  # the declared models' twins compile, or NotCompilable
-    for f in range(len(pl.feed_indptr)):
-        if pl.feed_delay_kind[f] == _NO_DELAY:
-            pl.feed_indices[f], pl.feed_weights[f] = _sorted_rows(
-                pl.feed_indptr[f], pl.feed_indices[f], pl.feed_weights[f], pl.feed_uniform[f]
+    for f in range(len(pl.feeds.indptr)):
+        if pl.feeds.delay_kind[f] == _NO_DELAY:
+            pl.feeds.indices[f], pl.feeds.weights[f] = _sorted_rows(
+                pl.feeds.indptr[f], pl.feeds.indices[f], pl.feeds.weights[f], pl.feeds.uniform[f]
             )
     return pl
 
