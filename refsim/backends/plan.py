@@ -41,7 +41,6 @@ from refsim.neurons.quadratic import AdQuaIF, AdQuaIFRef, QuaIF
 from refsim.neurons.reduced import FitzHughNagumo, HindmarshRose
 from refsim.outputs import COBA, CUBA
 from refsim.projections import AlignPostProj, AlignPreProj, _MergedAlignPost
-from refsim.stability import Finding, bounds_of
 from refsim.synapses import alpha, expon, kinetic, stp
 from refsim.synapses.alpha import Alpha
 from refsim.synapses.expon import DualExpon, Expon
@@ -51,11 +50,8 @@ from refsim.synapses.stp import STD, STP
 __all__ = [
     "NotCompilable",
     "Plan",
-    "add_spikes",
-    "checked_vectors",
-    "first_found",
     "give_back",
-    "monitored",
+    "hand_back",
     "plan",
     "scalar_twins",
 ]
@@ -191,6 +187,8 @@ NEURON_KINDS = {
 }
 #: rows of a population's parameter table (0.0 where a model has no such parameter) ...
 PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref", "direct input")
+#: the first row of a kind's own parameters in its table (``par[OWN_START:]``, ``own``)
+OWN_START = len(PARAMS)
 #: ... followed by its kind's own rows
 KIND_PARAMS = {
     LIF_KIND: (),
@@ -469,7 +467,7 @@ def _delay_fields(delay, held: dict) -> tuple:
     )
 
 
-def _hand_back(delay, at: int) -> None:
+def hand_back(delay, at: int) -> None:
     """Tell ``delay`` (or None) which ring row the next step writes."""
     if type(delay) is SpikeDelay:
         delay.write_index = int(at)
@@ -600,131 +598,193 @@ def give_back(held: dict, single: bool) -> None:
             state.data = state.data.astype(dtype)
 
 
+def _lists(group) -> dict:
+    """An empty list per field of dataclass ``group``, filled by the readers below."""
+    return {name: [] for name in group.__dataclass_fields__}
+
+
+def _arrays(group, lists: dict, ints=(), bools=(), floats=()):
+    """``group`` of the readers' ``lists``: the fields named in ``ints``, ``bools`` and
+    ``floats`` as one array each (int64, bool, float64), the others lists of arrays."""
+    kinds = {**dict.fromkeys(ints, np.int64), **dict.fromkeys(bools, np.bool_)}
+    kinds.update(dict.fromkeys(floats, np.float64))
+    return group(
+        **{k: np.asarray(v, dtype=kinds[k]) if k in kinds else v for k, v in lists.items()}
+    )
+
+
 def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
-    """:func:`plan`'s reading of ``net``, noting each state it takes in ``held``."""
+    """:func:`plan`'s reading of ``net``, noting each state it takes in ``held``: the
+    populations (their states, parameters and inputs), then their synaptic rows, then the
+    projections that feed the rows."""
     pops = list(net.populations)
-    own_syn = _unmerged_projections(net)
-    V, extra, last, in_refractory, params, kind, method = [], [], [], [], [], [], []
-    refractory = []
-    hard, spiking, fired = [], [], []
-    synapses, syn_pop, syn_out = [], [], []  # per synaptic row: synapse (or AlignPreProj)
-    pre_projs = {id(proj.out): proj for proj, *_ in net.feeds if type(proj) is AlignPreProj}
-    out_syn, out_kind, out_value, out_start, linear = [], [], [], [0], []
-    declared_classes, declared_slot, names_of_extra = [], [], []
+    neurons, rows = _lists(Neurons), _lists(SynapseRows)
+    rows["out_start"].append(0)
+    declared: list = []  # the declared models' classes, in the order of their slots
+    synapses = []  # per synaptic row: (synapse or AlignPreProj, its output, population)
     for p, pop in enumerate(pops):
-        k, is_refractory, extra_names, own_names = _neuron_kind(pop)
-        names_of_extra.append(extra_names)
-        slot = -1
-        if k == DECLARED_KIND:
-            if type(pop) not in declared_classes:
-                declared_classes.append(type(pop))
-            slot = declared_classes.index(type(pop))
-        declared_slot.append(slot)
-        method.append(METHOD_CODES[getattr(pop, "method", "exp_euler")])
-        if method[-1] != EXP_EULER_METHOD and k == DECLARED_KIND:
-            raise NotCompilable(
-                f"{pop.name}: method={pop.method!r}: a declared model "
-                "compiles with exponential Euler only (its step twin)"
-            )
-        if pop.delta_inputs or pop.after_updates:
-            raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
-        n = pop.num
-        V.append(_hold(pop.V, f"{pop.name}.V", held))
-        table = np.zeros((len(extra_names), n))  # the states become views of its rows
-        for row, name in enumerate(extra_names):
-            _hold(getattr(pop, name), f"{pop.name}.{name}", held, into=table[row])
-        extra.append(table)
-        last.append(_hold(pop.last_spike_time, pop.name, held) if is_refractory else np.zeros(n))
-        in_refractory.append(
-            _hold(pop.refractory, f"{pop.name}.refractory", held)
-            if getattr(pop, "ref_var", False)
-            else np.zeros(0)
+        _read_population(net, p, pop, held, neurons, rows, declared, synapses)
+    bound = _read_rows(pops, held, narrow_width, neurons, rows, synapses)
+    feeds, pre = _lists(Feeds), _lists(PreProjections)
+    syn_index = {id(syn): i for i, (syn, _, _) in enumerate(synapses)}
+    for proj, source, start, stop in net.feeds:
+        _read_projection(net, proj, source, start, stop, held, syn_index, rows, feeds, pre)
+    ints = ("pop", "row", "start", "ring_at", "delay_low")
+    return Plan(
+        pops=pops,
+        declared=declared,
+        single=single,
+        bound=bound,
+        held=held,
+        neurons=_arrays(
+            Neurons,
+            neurons,
+            ints=("declared_slot", "kind", "method"),
+            bools=("narrow", "refractory", "hard", "linear"),
+        ),
+        rows=_arrays(
+            SynapseRows,
+            rows,
+            ints=("pop", "index", "out_row", "out_kind", "out_start"),
+            floats=("out_value",),
+        ),
+        feeds=_arrays(
+            Feeds,
+            feeds,
+            ints=(*ints, "pre", "stop", "delay_kind"),
+            bools=("uniform",),
+            floats=("delay_frac",),
+        ),
+        pre=_arrays(
+            PreProjections,
+            pre,
+            ints=(*ints, "syn_kind", "stp_kind", "source"),
+            floats=("delay_frac",),
+        ),
+    )
+
+
+def _read_population(
+    net, p: int, pop, held: dict, neurons: dict, rows: dict, declared: list, synapses: list
+) -> None:
+    """Population ``p``: its kind, states, parameter table and spikes into ``neurons``;
+    each of its inputs a synaptic row (``synapses``) and an output (``rows``' ``out_*``)."""
+    k, is_refractory, extra_names, own_names = _neuron_kind(pop)
+    neurons["extra_names"].append(extra_names)
+    if k == DECLARED_KIND and type(pop) not in declared:
+        declared.append(type(pop))
+    neurons["declared_slot"].append(declared.index(type(pop)) if k == DECLARED_KIND else -1)
+    neurons["method"].append(METHOD_CODES[getattr(pop, "method", "exp_euler")])
+    if neurons["method"][-1] != EXP_EULER_METHOD and k == DECLARED_KIND:
+        raise NotCompilable(
+            f"{pop.name}: method={pop.method!r}: a declared model "
+            "compiles with exponential Euler only (its step twin)"
         )
-        rows = PARAMS + own_names
-        table = np.empty((len(rows), n))
-        for row, name in enumerate(rows):
-            value = (
-                pop._external(net.currents[p]) if name == "direct input" else raw(pop, name, 0.0)
+    if pop.delta_inputs or pop.after_updates:
+        raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
+    n = pop.num
+    neurons["V"].append(_hold(pop.V, f"{pop.name}.V", held))
+    table = np.zeros((len(extra_names), n))  # the states become views of its rows
+    for row, name in enumerate(extra_names):
+        _hold(getattr(pop, name), f"{pop.name}.{name}", held, into=table[row])
+    neurons["extra"].append(table)
+    neurons["last_spike"].append(
+        _hold(pop.last_spike_time, pop.name, held) if is_refractory else np.zeros(n)
+    )
+    neurons["in_refractory"].append(
+        _hold(pop.refractory, f"{pop.name}.refractory", held)
+        if getattr(pop, "ref_var", False)
+        else np.zeros(0)
+    )
+    names = PARAMS + own_names
+    table = np.empty((len(names), n))
+    for row, name in enumerate(names):
+        value = pop._external(net.currents[p]) if name == "direct input" else raw(pop, name, 0.0)
+        if isinstance(value, State):  # Gif's moving threshold: in ``extra``, not here
+            value = 0.0
+        table[row] = _vector(value, n)
+    neurons["params"].append(table)
+    neurons["kind"].append(k)
+    neurons["refractory"].append(is_refractory)
+    neurons["hard"].append(pop.spk_reset == "hard")
+    # the oracle's own spikes of the stored states (as Network.update reads them)
+    neurons["spiking"].append(_aligned_copy(pop.get_spike().reshape(-1) != 0.0))
+    neurons["fired"].append(aligned_zeros(n, np.int64))
+    _read_inputs(net, p, pop, rows, synapses)
+    mine = rows["out_kind"][rows["out_start"][-2] :]
+    neurons["linear"].append(k == LIF_KIND and all(o == CUBA_KIND for o in mine))
+
+
+def _read_inputs(net, p: int, pop, rows: dict, synapses: list) -> None:
+    """Population ``p``'s merged synapses and current inputs: a synaptic row each (an
+    AlignPreProj's output, a synapse of its own, a merged one), an output each."""
+    pre_projs = {id(proj.out): proj for proj, *_ in net.feeds if type(proj) is AlignPreProj}
+    own_syn = _unmerged_projections(net)
+    merged = {}
+    for key, before in pop.before_updates.items():
+        if not isinstance(before, _MergedAlignPost) or type(before.syn) not in SYNAPSE_CLASSES:
+            names = " or ".join(c.__name__ for c in SYNAPSE_CLASSES)
+            raise NotCompilable(
+                f"{pop.name}: before-update {key!r} does not compile "
+                f"on this backend (only merged AlignPostProj with {names})"
             )
-            if isinstance(value, State):  # Gif's moving threshold: in ``extra``, not here
-                value = 0.0
-            table[row] = _vector(value, n)
-        params.append(table)
-        kind.append(k)
-        refractory.append(is_refractory)
-        hard.append(pop.spk_reset == "hard")
-        # the oracle's own spikes of the stored states (as Network.update reads them)
-        spiking.append(_aligned_copy(pop.get_spike().reshape(-1) != 0.0))
-        fired.append(aligned_zeros(n, np.int64))
-        merged = {}
-        for key, before in pop.before_updates.items():
-            if not isinstance(before, _MergedAlignPost) or type(before.syn) not in SYNAPSE_CLASSES:
-                names = " or ".join(c.__name__ for c in SYNAPSE_CLASSES)
-                raise NotCompilable(
-                    f"{pop.name}: before-update {key!r} does not compile "
-                    f"on this backend (only merged AlignPostProj with {names})"
-                )
-            merged[id(before.out)] = len(synapses)
-            synapses.append(before.syn)
-            syn_out.append(before.out)
-            syn_pop.append(p)
-        for key, out in pop.current_inputs.items():
-            proj = pre_projs.get(id(out))
-            if proj is not None and proj.post is pop:
-                merged[id(out)] = len(synapses)  # a row that the projection fills
-                synapses.append(proj)
-                syn_out.append(out)
-                syn_pop.append(p)
-            own_proj = own_syn.get(id(out))
-            if (
-                own_proj is not None
-                and own_proj.post is pop
-                and type(own_proj.syn) in SYNAPSE_CLASSES
-            ):
-                merged[id(out)] = len(synapses)  # its own synapse, a row like a merged one
-                synapses.append(own_proj.syn)
-                syn_out.append(out)
-                syn_pop.append(p)
-            if id(out) not in merged or type(out) not in (COBA, CUBA):
-                raise NotCompilable(
-                    f"{pop.name}: current input {key!r} does not compile "
-                    "(only COBA or CUBA outputs of AlignPostProj or AlignPreProj)"
-                )
-            out_syn.append(merged[id(out)])
-            out_kind.append(COBA_KIND if type(out) is COBA else CUBA_KIND)
-            out_value.append(float(out.p.E) if type(out) is COBA else float(out.p.scale))
-        out_start.append(len(out_syn))
-        linear.append(k == LIF_KIND and all(o == CUBA_KIND for o in out_kind[out_start[-2] :]))
-    # each population's synaptic outputs as the rows of one array, so the membrane loop
-    # reads G[row, j]: an Expon's g itself (its state becomes a view of the row), a
-    # DualExpon's output, its states g_rise and g_decay the rows of DUAL[row]
-    # (an AlignPreProj's row holds its summed output, ``g_pre @ W``)
-    syn_g, pop_g, pop_tau, syn_row, narrow, bound, row_owner = [], [], [], [], [], [], []
-    pop_syn_kind, pop_dual, pop_dual_param = [], [], []
+        merged[id(before.out)] = len(synapses)
+        synapses.append((before.syn, before.out, p))
+    for key, out in pop.current_inputs.items():
+        proj = pre_projs.get(id(out))
+        if proj is not None and proj.post is pop:
+            merged[id(out)] = len(synapses)  # a row that the projection fills
+            synapses.append((proj, out, p))
+        own = own_syn.get(id(out))
+        if own is not None and own.post is pop and type(own.syn) in SYNAPSE_CLASSES:
+            merged[id(out)] = len(synapses)  # its own synapse, a row like a merged one
+            synapses.append((own.syn, out, p))
+        if id(out) not in merged or type(out) not in (COBA, CUBA):
+            raise NotCompilable(
+                f"{pop.name}: current input {key!r} does not compile "
+                "(only COBA or CUBA outputs of AlignPostProj or AlignPreProj)"
+            )
+        rows["out_row"].append(merged[id(out)])  # its synapse; the row: _read_rows
+        rows["out_kind"].append(COBA_KIND if type(out) is COBA else CUBA_KIND)
+        rows["out_value"].append(float(out.p.E) if type(out) is COBA else float(out.p.scale))
+    rows["out_start"].append(len(rows["out_row"]))
+
+
+def _read_rows(
+    pops: list, held: dict, narrow_width: int, neurons: dict, rows: dict, synapses: list
+) -> list:
+    """Each population's synaptic outputs as the rows of one array, so that the membrane
+    loop reads ``G[row, j]``: an Expon's ``g`` itself (its state becomes a view of the
+    row), a DualExpon's output, its states ``g_rise`` and ``g_decay`` the rows of
+    ``DUAL[row]`` (an AlignPreProj's row holds its summed output, ``g_pre @ W``).  The
+    tables shared by every neuron become one block wide.  Returns the (output, g) pairs
+    bound while the loop runs."""
+    bound = []
     for p, pop in enumerate(pops):
-        own = [s for s, q in enumerate(syn_pop) if q == p]
-        n, rows = pop.num, len(own)
-        G, TAU, KIND = aligned_zeros((rows, n)), np.zeros((rows, n)), np.zeros(rows, np.int64)
-        DUAL, DUAL_PARAM = aligned_zeros((rows, 2, n)), np.zeros((rows, 2, n))  # tau_rise, factor
-        row_owner.append(
+        own = [s for s, (_, _, q) in enumerate(synapses) if q == p]
+        n, count = pop.num, len(own)
+        G, TAU, KIND = aligned_zeros((count, n)), np.zeros((count, n)), np.zeros(count, np.int64)
+        DUAL = aligned_zeros((count, 2, n))
+        DUAL_PARAM = np.zeros((count, 2, n))  # tau_rise, factor
+        rows["owner"].append(
             [
                 (
-                    synapses[s],
+                    synapses[s][0],
                     "g (summed through the weights)"
-                    if isinstance(synapses[s], AlignPreProj)
+                    if isinstance(synapses[s][0], AlignPreProj)
                     else "g",
                 )
                 for s in own
             ]
         )
         for row, s in enumerate(own):
-            syn = synapses[s]
+            syn, out, _ = synapses[s]
             if isinstance(syn, AlignPreProj):
                 KIND[row] = PRE_OUTPUT_KIND
-                syn_g.append(G[row])
+                rows["syn_g"].append(G[row])
             elif type(syn) is Expon:
                 _check_synapse(syn)
-                syn_g.append(_hold(syn.g, syn.name, held, into=G[row]))
+                rows["syn_g"].append(_hold(syn.g, syn.name, held, into=G[row]))
                 TAU[row] = _vector(syn.p.tau, n)
             else:
                 _check_synapse(syn)
@@ -733,330 +793,105 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
                     _hold(state, syn.name, held, into=DUAL[row, i])
                 TAU[row] = _vector(syn.p.tau_decay, n)
                 DUAL_PARAM[row] = _vector(syn.p.tau_rise, n), _vector(syn.factor, n)
-                syn_g.append(G[row])
-            syn_row.append(row)
-            bound.append((syn_out[s], syn_g[-1]))
+                rows["syn_g"].append(G[row])
+            rows["pop"].append(p)
+            rows["index"].append(row)
+            bound.append((out, rows["syn_g"][-1]))
         # the same parameters for every neuron: tables one block wide, reused per block
-        table = params[p]
-        narrow.append(
-            all(
-                np.all(x.view(np.int64) == x[..., :1].view(np.int64))
-                for x in (table, TAU, DUAL_PARAM)
-            )
+        table = neurons["params"][p]
+        narrow = all(
+            np.all(x.view(np.int64) == x[..., :1].view(np.int64)) for x in (table, TAU, DUAL_PARAM)
         )
-        if narrow[-1]:
+        neurons["narrow"].append(narrow)
+        if narrow:
             width = min(n, narrow_width)
-            params[p] = np.ascontiguousarray(table[:, :width])
+            neurons["params"][p] = np.ascontiguousarray(table[:, :width])
             TAU = np.ascontiguousarray(TAU[:, :width])
             DUAL_PARAM = np.ascontiguousarray(DUAL_PARAM[..., :width])
-        pop_g.append(G)
-        pop_tau.append(TAU)
-        pop_syn_kind.append(KIND)
-        pop_dual.append(DUAL)
-        pop_dual_param.append(DUAL_PARAM)
-    out_row = [syn_row[s] for s in out_syn]
-    f_indptr, f_indices, f_weights, f_buffer = [], [], [], []
-    f_pre, f_start, f_stop, f_pop, f_row, f_uniform = [], [], [], [], [], []
-    f_delay, f_delay_kind, f_ring, f_ring_at, f_delay_steps, f_delay_low, f_delay_frac, f_x = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-    )
-    pre_delay, pre_ring, pre_ring_at, pre_delay_low, pre_delay_frac, pre_x = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-    )
-    pre_kind, pre_state, pre_param, pre_stp_kind, pre_stp_state, pre_stp_param = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-    )
-    pre_indptr, pre_indices, pre_weights, pre_from, pre_start, pre_pop, pre_row, pre_out = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-    )
-    syn_index = {id(s): i for i, s in enumerate(synapses)}
-    for proj, pre, start, stop in net.feeds:
-        is_pre = type(proj) is AlignPreProj
-        own = type(proj) is AlignPostProj and id(proj.out) in own_syn
-        if not is_pre and (
-            type(proj) is not AlignPostProj
-            or not (proj.merged or own)
-            or proj.modules
-            or not isinstance(proj.comm, _CSRComm)
+        for name, value in (
+            ("g", G),
+            ("tau", TAU),
+            ("kind", KIND),
+            ("dual", DUAL),
+            ("dual_param", DUAL_PARAM),
         ):
-            raise NotCompilable(
-                f"projection {proj.name} does not compile (only AlignPostProj on a sparse "
-                "comm, or AlignPreProj)"
-            )
-        if is_pre:
-            _check_pre(proj)
-            if not isinstance(proj.comm, _CSRComm):
-                raise NotCompilable(f"projection {proj.name}: only a sparse comm compiles")
-        s = syn_index.get(id(proj if is_pre else proj.syn))
-        if s is None:
-            raise NotCompilable(f"projection {proj.name} targets a population outside the network")
-        W = proj.comm.W
-        if W.shape[1] >= 2**31:  # the loops read column indices as int32 (half the bytes)
-            raise NotCompilable(
-                f"projection {proj.name}: {W.shape[1]} postsynaptic neurons "
-                "do not fit the compiled loops' 32-bit indices"
-            )
-        indptr = np.ascontiguousarray(W.indptr, dtype=np.int64)
-        indices = np.ascontiguousarray(W.indices, dtype=np.int32)
-        weights = np.ascontiguousarray(W.data, dtype=np.float64)
-        if is_pre:  # the synapse (and its plasticity) per presynaptic neuron, then W
-            syn, n_pre = proj.syn, W.shape[0]
-            states, names = PRE_SYNAPSES[type(syn)]
-            stp_kind, stp_states, stp_names = PRE_STP[type(proj.stp)]
-            pre_kind.append(_pre_kind(syn))
-            pre_state.append(_table(syn, states, n_pre, held))
-            pre_param.append(_table(syn, names, n_pre))
-            pre_stp_kind.append(stp_kind)
-            pre_stp_state.append(_table(proj.stp, stp_states, n_pre, held))
-            pre_stp_param.append(_table(proj.stp, stp_names, n_pre))
-            pre_indptr.append(indptr)
-            pre_indices.append(indices)
-            pre_weights.append(weights)
-            pre_from.append(net._index(pre))
-            pre_start.append(start)
-            pre_pop.append(syn_pop[s])
-            pre_row.append(syn_row[s])
-            pre_out.append(np.zeros(n_pre))
-            _, ring, at, _, low, frac = _delay_fields(proj.delay, held)  # a SpikeDelay or none
-            pre_delay.append(proj.delay)
-            pre_ring.append(ring)
-            pre_ring_at.append(at)
-            pre_delay_low.append(low)
-            pre_delay_frac.append(frac)
-            pre_x.append(np.zeros(n_pre))
-            continue
-        f_indptr.append(indptr)
-        f_indices.append(indices)
-        f_weights.append(weights)
-        bits = f_weights[-1].view(np.int64)  # one weight for all (bit for bit): no loads
-        f_uniform.append(bits.size > 0 and bool(np.all(bits == bits[0])))
-        f_buffer.append(aligned_zeros(W.shape[1]))
-        f_pre.append(net._index(pre))
-        f_start.append(start)
-        f_stop.append(stop)
-        f_pop.append(syn_pop[s])
-        f_row.append(syn_row[s])
-        delay_kind, ring, at, steps, low, frac = _delay_fields(proj.delay, held)
-        f_delay.append(proj.delay)
-        f_delay_kind.append(delay_kind)
-        f_ring.append(ring)
-        f_ring_at.append(at)
-        f_delay_steps.append(steps)
-        f_delay_low.append(low)
-        f_delay_frac.append(frac)
-        f_x.append(np.zeros(W.shape[0] if delay_kind == SPIKE_DELAY_KIND else 0))
-    as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
-    as_bool = lambda x: np.asarray(x, dtype=np.bool_)  # noqa: E731
-    return Plan(
-        pops=pops,
-        declared=declared_classes,
-        single=single,
-        bound=bound,
-        held=held,
-        neurons=Neurons(
-            declared_slot=as_int(declared_slot),
-            extra_names=names_of_extra,
-            V=V,
-            extra=extra,
-            last_spike=last,
-            in_refractory=in_refractory,
-            params=params,
-            narrow=as_bool(narrow),
-            kind=as_int(kind),
-            method=as_int(method),
-            refractory=as_bool(refractory),
-            hard=as_bool(hard),
-            linear=as_bool(linear),
-            spiking=spiking,
-            fired=fired,
-        ),
-        rows=SynapseRows(
-            syn_g=syn_g,
-            owner=row_owner,
-            pop=as_int(syn_pop),
-            index=as_int(syn_row),
-            g=pop_g,
-            tau=pop_tau,
-            kind=pop_syn_kind,
-            dual=pop_dual,
-            dual_param=pop_dual_param,
-            out_row=as_int(out_row),
-            out_kind=as_int(out_kind),
-            out_value=np.asarray(out_value, dtype=np.float64),
-            out_start=as_int(out_start),
-        ),
-        feeds=Feeds(
-            indptr=f_indptr,
-            indices=f_indices,
-            weights=f_weights,
-            uniform=as_bool(f_uniform),
-            pre=as_int(f_pre),
-            start=as_int(f_start),
-            stop=as_int(f_stop),
-            pop=as_int(f_pop),
-            row=as_int(f_row),
-            buffer=f_buffer,
-            delay=f_delay,
-            delay_kind=as_int(f_delay_kind),
-            ring=f_ring,
-            ring_at=as_int(f_ring_at),
-            delay_steps=f_delay_steps,
-            delay_low=as_int(f_delay_low),
-            delay_frac=np.asarray(f_delay_frac, dtype=np.float64),
-            x=f_x,
-        ),
-        pre=PreProjections(
-            syn_kind=as_int(pre_kind),
-            state=pre_state,
-            param=pre_param,
-            stp_kind=as_int(pre_stp_kind),
-            stp_state=pre_stp_state,
-            stp_param=pre_stp_param,
-            indptr=pre_indptr,
-            indices=pre_indices,
-            weights=pre_weights,
-            source=as_int(pre_from),
-            start=as_int(pre_start),
-            pop=as_int(pre_pop),
-            row=as_int(pre_row),
-            out=pre_out,
-            delay=pre_delay,
-            ring=pre_ring,
-            ring_at=as_int(pre_ring_at),
-            delay_low=as_int(pre_delay_low),
-            delay_frac=np.asarray(pre_delay_frac, dtype=np.float64),
-            x=pre_x,
-        ),
-    )
+            rows[name].append(value)
+    rows["out_row"] = [rows["index"][s] for s in rows["out_row"]]  # synapse -> its row
+    return bound
 
 
-def checked_vectors(pl: Plan) -> tuple[list, np.ndarray, list]:
-    """What the stability check of a compiled run scans (:mod:`refsim.stability`): every
-    population's V, its extra states and its synaptic rows, population by population;
-    their bounds (rows of (low, high), internal units); and the (module, state name) each
-    reports as."""
-    vectors, bounds, names = [], [], []
-    for p, pop in enumerate(pl.pops):
-        extra_names = pl.neurons.extra_names[p]
-        owned = [(pop, "V", pl.neurons.V[p])]
-        owned += [(pop, name, pl.neurons.extra[p][r]) for r, name in enumerate(extra_names)]
-        owned += [
-            (module, name, pl.rows.g[p][r]) for r, (module, name) in enumerate(pl.rows.owner[p])
-        ]
-        for module, name, vector in owned:
-            vectors.append(vector)
-            bounds.append(bounds_of(module, name))
-            names.append((module, name, getattr(getattr(module, name, None), "unit", None)))
-    return vectors, np.array(bounds, dtype=np.float64).reshape(-1, 2), names
-
-
-def first_found(
-    found: np.ndarray, found_value: np.ndarray, names: list, dt: float
-) -> Finding | None:
-    """The instability a compiled run's parts noted (rows of step, checked vector, index;
-    -1 where none), as the oracle's check would report it: the first in the order of
-    :func:`checked_vectors`, then of the index; None if none was."""
-    rows = [k for k in range(found.shape[0]) if found[k, 1] >= 0]
-    if not rows:
-        return None
-    k = min(rows, key=lambda r: (found[r, 1], found[r, 2]))
-    step, vector, index = (int(x) for x in found[k])
-    module, name, unit = names[vector]
-    return Finding(
-        module,
-        name,
-        (index,),
-        float(found_value[k]),
-        unit,
-        step,
-        step * dt,
-        bounds_of(module, name),
-    )
-
-
-def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
-    """What the monitors of a compiled run read: the indices of the populations whose
-    spikes are recorded, and per state monitor ``(monitor, the plan's state array,
-    selected indices)``.  Raises :class:`NotCompilable` for a monitor of something the
-    plan does not hold (or a reduced one)."""
-    from refsim.recording import SpikeMonitor, StateMonitor
-
-    recorded, readers = set(), []
-    for name, mon in mons.items():
-        if isinstance(mon, SpikeMonitor):
-            where = [p for p, pop in enumerate(pl.pops) if pop is mon.neuron]
-            if not where:
-                raise NotCompilable(f"monitor '{name}' records a population outside the network")
-            recorded.add(where[0])
-        elif isinstance(mon, StateMonitor):
-            data = getattr(mon.target, "data", None)
-            if data is None or id(data) not in pl.held or mon.reduce is not None:
-                raise NotCompilable(
-                    f"monitor '{name}' reads something other than a state of "
-                    "a compiled component (or reduces it)"
-                )
-            sel = np.arange(data.size) if mon.indices is None else mon.indices
-            readers.append((mon, data, np.ascontiguousarray(sel, dtype=np.int64)))
-        else:  # pragma: no cover - run() only makes these two kinds
-            raise NotCompilable(f"monitor '{name}' is of an unknown kind")
-    return recorded, readers
-
-
-def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
-    """Hand a compiled run's recordings to the monitor objects, give each state of a
-    float32 network back in float32, bind each output to its synapse's (now private)
-    output array, and tell each delay where its ring buffer now stands.
-
-    ``spikes_of(p)`` gives population ``p``'s (steps, indices) not yet handed over, in step
-    order, indices ascending within a step (:meth:`SpikeMonitor.add`); ``state_records``
-    pairs each state monitor with the number of rows of its buffer
-    (:meth:`StateMonitor.allocate`) filled.
-    """
-    add_spikes(pl, mons, spikes_of)
-    for mon, count in state_records:
-        mon.filled(count)
-    give_back(pl.held, pl.single)  # a float32 network's states: float32 again
-    for out, g in pl.bound:
-        out.bind_data(g.astype(np.float32) if pl.single else g)
-    for delay, at in zip(
-        pl.feeds.delay + pl.pre.delay, list(pl.feeds.ring_at) + list(pl.pre.ring_at), strict=True
+def _read_projection(
+    net,
+    proj,
+    source,
+    start: int,
+    stop: int,
+    held: dict,
+    syn_index: dict,
+    rows: dict,
+    feeds: dict,
+    pre: dict,
+) -> None:
+    """Projection ``proj`` fed by ``source[start:stop]``: an AlignPostProj into ``feeds``
+    (its CSR rows, target row, delay), an AlignPreProj into ``pre`` (its presynaptic
+    synapses and plasticity too)."""
+    is_pre = type(proj) is AlignPreProj
+    own = type(proj) is AlignPostProj and id(proj.out) in _unmerged_projections(net)
+    if not is_pre and (
+        type(proj) is not AlignPostProj
+        or not (proj.merged or own)
+        or proj.modules
+        or not isinstance(proj.comm, _CSRComm)
     ):
-        _hand_back(delay, at)
-
-
-def add_spikes(pl: Plan, mons: dict, spikes_of, populations=None) -> None:
-    """Give each spike monitor its population's pairs ``spikes_of(p)`` (of the
-    ``populations`` given, default all): at the end of a run, or whenever a compiled loop's
-    spike buffer is full."""
-    from refsim.recording import SpikeMonitor
-
-    for mon in mons.values():
-        if not isinstance(mon, SpikeMonitor):
-            continue
-        p = next(k for k, pop in enumerate(pl.pops) if pop is mon.neuron)
-        if populations is None or p in populations:
-            mon.add(*spikes_of(p))
+        raise NotCompilable(
+            f"projection {proj.name} does not compile (only AlignPostProj on a sparse "
+            "comm, or AlignPreProj)"
+        )
+    if is_pre:
+        _check_pre(proj)
+        if not isinstance(proj.comm, _CSRComm):
+            raise NotCompilable(f"projection {proj.name}: only a sparse comm compiles")
+    s = syn_index.get(id(proj if is_pre else proj.syn))
+    if s is None:
+        raise NotCompilable(f"projection {proj.name} targets a population outside the network")
+    W = proj.comm.W
+    if W.shape[1] >= 2**31:  # the loops read column indices as int32 (half the bytes)
+        raise NotCompilable(
+            f"projection {proj.name}: {W.shape[1]} postsynaptic neurons "
+            "do not fit the compiled loops' 32-bit indices"
+        )
+    into = pre if is_pre else feeds
+    into["indptr"].append(np.ascontiguousarray(W.indptr, dtype=np.int64))
+    into["indices"].append(np.ascontiguousarray(W.indices, dtype=np.int32))
+    into["weights"].append(np.ascontiguousarray(W.data, dtype=np.float64))
+    into["start"].append(start)
+    into["pop"].append(rows["pop"][s])
+    into["row"].append(rows["index"][s])
+    into["delay"].append(proj.delay)
+    delay_kind, ring, at, steps, low, frac = _delay_fields(proj.delay, held)
+    into["ring"].append(ring)
+    into["ring_at"].append(at)
+    into["delay_low"].append(low)
+    into["delay_frac"].append(frac)
+    if is_pre:  # the synapse (and its plasticity) per presynaptic neuron, then W
+        syn, n_pre = proj.syn, W.shape[0]
+        states, names = PRE_SYNAPSES[type(syn)]
+        stp_kind, stp_states, stp_names = PRE_STP[type(proj.stp)]
+        pre["syn_kind"].append(_pre_kind(syn))
+        pre["state"].append(_table(syn, states, n_pre, held))
+        pre["param"].append(_table(syn, names, n_pre))
+        pre["stp_kind"].append(stp_kind)
+        pre["stp_state"].append(_table(proj.stp, stp_states, n_pre, held))
+        pre["stp_param"].append(_table(proj.stp, stp_names, n_pre))
+        pre["source"].append(net._index(source))
+        pre["out"].append(np.zeros(n_pre))
+        pre["x"].append(np.zeros(n_pre))  # (its delay: a SpikeDelay or none)
+        return
+    bits = feeds["weights"][-1].view(np.int64)  # one weight for all (bit for bit): no loads
+    feeds["uniform"].append(bits.size > 0 and bool(np.all(bits == bits[0])))
+    feeds["buffer"].append(aligned_zeros(W.shape[1]))
+    feeds["pre"].append(net._index(source))
+    feeds["stop"].append(stop)
+    feeds["delay_kind"].append(delay_kind)
+    feeds["delay_steps"].append(steps)
+    feeds["x"].append(np.zeros(W.shape[0] if delay_kind == SPIKE_DELAY_KIND else 0))

@@ -42,12 +42,9 @@ class _Device:
 
         self.cp, self.pl = cupy, pl
         self.kernels = _module(tuple(pl.declared))
-        up = cupy.asarray
+        up, up_or_stub = cupy.asarray, self._up_or_stub
         # [this step, the run's first step]; begin_populations advances it before each step
         self.clock = up(np.asarray([first_step - 1, first_step], dtype=np.int64))
-
-        def up_or_stub(a):  # an empty table still needs a valid pointer (never read)
-            return up(a) if a.size else cupy.zeros(1, dtype=a.dtype)
 
         self.V = [up(v) for v in pl.neurons.V]
         self.extra = [up_or_stub(x) for x in pl.neurons.extra]
@@ -78,6 +75,19 @@ class _Device:
         self.rings = [up_or_stub(ring) for ring in rings]
         self.ring_at = up_or_stub(np.concatenate([pl.feeds.ring_at, pl.pre.ring_at]))
         self.ring_length = up_or_stub(np.asarray([r.shape[0] for r in rings], dtype=np.int64))
+        self._feed_launches(pl)
+        self._pre_launches(pl, dt)
+        self._population_launches(pl, dt, recorded, record_rows)
+
+    def _up_or_stub(self, a: np.ndarray):
+        """``a`` on the GPU; an empty table still needs a valid pointer (never read)."""
+        return self.cp.asarray(a) if a.size else self.cp.zeros(1, dtype=a.dtype)
+
+    def _feed_launches(self, pl: Plan) -> None:
+        """The launches of each AlignPostProj (a feed): its events counted, gathered or
+        delayed into its buffer of sums or counts per target (``feed_data``)."""
+        cupy, up = self.cp, self.cp.asarray
+        rings = pl.feeds.ring + pl.pre.ring
         self.launches = []  # the launches of a step before the populations': (kernel,
         #                     threads, arguments)
         self.feed_data = []  # per feed: its counts (int32) or sums (float64) per target
@@ -181,6 +191,12 @@ class _Device:
                     ),
                 )
             )
+
+    def _pre_launches(self, pl: Plan, dt: float) -> None:
+        """The launches of each AlignPreProj: its presynaptic synapses, then their output
+        through W into its row of the target population's conductances."""
+        cupy, up, up_or_stub = self.cp, self.cp.asarray, self._up_or_stub
+        rings = pl.feeds.ring + pl.pre.ring
         # each AlignPreProj: its presynaptic synapses, then their output through W into its
         # row of the target population's conductances
         self.pre_S = [up(table) for table in pl.pre.state]
@@ -235,6 +251,10 @@ class _Device:
                     ),
                 )
             )
+
+    def _population_launches(self, pl: Plan, dt: float, recorded: set, record_rows: int) -> None:
+        """Per population, the arguments of its ``population_step`` launch."""
+        cupy, up, up_or_stub = self.cp, self.cp.asarray, self._up_or_stub
         self.populations = []  # per population: (neurons, launch arguments)
         no_record = cupy.zeros(1, dtype=np.uint8)
         for p in range(len(pl.neurons.V)):

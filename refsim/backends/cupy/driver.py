@@ -9,13 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from refsim.backends.plan import (
-    Plan,
-    add_spikes,
-    checked_vectors,
-    deliver,
-    monitored,
-)
+from refsim.backends.monitoring import add_spikes, checked_vectors, deliver, monitored
+from refsim.backends.plan import Plan
 from refsim.stability import Finding, is_checked
 
 if TYPE_CHECKING:

@@ -72,8 +72,10 @@ One concern a file:
   thread, decay factors);
 * ``propagate``: spikes into the projections' buffers (delays, ring buffers);
 * ``synapses``: the synaptic rows of a population, and the AlignPreProj synapses;
-* ``lif``: the LIF family's vectorised passes; ``neurons``: every other model's passes,
-  and the choice of pass by kind (``_step_range``); ``explicit``: Euler, RK2 and RK4;
+* ``outputs``: a neuron's input current (its direct input and every output);
+* ``lif``: the LIF family's vectorised passes; ``neurons``: the other models with a reset,
+  and the choice of pass by kind (``_step_range``); ``continuous``: the models without
+  reset; ``explicit``: Euler, RK2 and RK4;
 * ``declared``: models declared outside refsim (:class:`refsim.NeuronTwins`);
 * ``loop``: :func:`_advance`, the steps of a chunk on one thread, and its barriers;
 * ``driver``: :func:`run_compiled`, the threads and the chunks;

@@ -28,6 +28,7 @@ from numba import types
 from numba.extending import intrinsic, register_jitable
 
 from refsim.backends.cupy.translate import _Function
+from refsim.backends.numba.outputs import _input_current
 from refsim.backends.numba.support import _pointer
 from refsim.backends.plan import PARAMS, NotCompilable
 from refsim.compiled import NeuronTwins
@@ -249,3 +250,63 @@ def call_adapter(
         return builder.call(function, args[1:])
 
     return SIGNATURE.return_type(_I, *SIGNATURE.args), codegen
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _declared_block(
+    b0,
+    b1,
+    shift,
+    adapter,
+    v,
+    extra,
+    last,
+    flag,
+    spk,
+    par,
+    is_hard,
+    refractory_model,
+    G,
+    out_row,
+    out_kind,
+    out_value,
+    o_begin,
+    o_end,
+    work,
+    t,
+    dt,
+    single,
+):
+    """Neurons ``b0 .. b1 - 1`` of a population of a declared model
+    (:class:`refsim.NeuronTwins`) through its ``adapter``
+    (:mod:`refsim.backends.numba.declared`): the reset into ``work``, the input at each
+    post-reset potential (two more rows of ``work``), then the step, the refractory hold,
+    the states as stored and the spike."""
+    b0, n = max(b0, 0), b1 - b0
+    k0 = max(b0 - shift, 0)
+    rows = extra.shape[0]
+    arrays = (
+        v.ctypes.data,
+        extra.ctypes.data,
+        extra.shape[1],
+        spk.ctypes.data,
+        par.ctypes.data,
+        par.shape[1],
+        work.ctypes.data,
+        work.shape[1],
+        last.ctypes.data,
+        flag.ctypes.data,
+        1 if flag.size else 0,
+        1 if refractory_model else 0,
+        1 if is_hard else 0,
+        1 if single else 0,
+    )
+    call_adapter(adapter, 0, n, b0, k0, *arrays, t, dt)
+    direct = par[6]
+    for w in range(n):
+        current, slope = _input_current(
+            b0 + w, work[0, w], direct[k0 + w], G, out_row, out_kind, out_value, o_begin, o_end
+        )
+        work[rows + 1, w] = current
+        work[rows + 2, w] = slope
+    call_adapter(adapter, 1, n, b0, k0, *arrays, t, dt)

@@ -11,19 +11,12 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from refsim.backends.monitoring import add_spikes, checked_vectors, deliver, first_found, monitored
 from refsim.backends.numba.declared import addresses as declared_addresses
 from refsim.backends.numba.support import (
     array_table,
 )
-from refsim.backends.plan import (
-    Plan,
-    add_spikes,
-    checked_vectors,
-    deliver,
-    first_found,
-    monitored,
-    usable_cores,
-)
+from refsim.backends.plan import Plan, usable_cores
 
 if TYPE_CHECKING:
     from refsim.interrupt import CtrlC

@@ -1,17 +1,18 @@
-"""Every other neuron model's passes over a block, by kind: models with a reset
-(``_membrane_scalar``, ``_gif_block``), models declared outside refsim
-(``_declared_block``), models without reset (``_continuous_scalar``), and the choice
-among them (``_step_range``).  Each is the oracle's order: reset, the input at the
-post-reset potential, the model's step twin, the refractory hold, the spike."""
+"""The passes of the models with a reset other than the LIF family over a block
+(``_membrane_scalar``, ``_gif_block``), and the choice of a population's pass by its kind
+(``_step_range``: these, ``lif``'s, ``continuous``'s or a declared model's).  Each is
+the oracle's order: reset, the input at the post-reset potential, the model's step twin,
+the refractory hold, the spike."""
 
 from __future__ import annotations
 
 import numba
 
-from refsim.backends.numba.declared import call_adapter
+from refsim.backends.numba.continuous import _continuous_scalar
+from refsim.backends.numba.declared import _declared_block
 from refsim.backends.numba.explicit import _explicit_step
 from refsim.backends.numba.lif import _membrane
-from refsim.backends.numba.outputs import _currents, _input_current
+from refsim.backends.numba.outputs import _currents
 from refsim.backends.numba.support import _stored
 from refsim.backends.numba.synapses import _synapses
 from refsim.backends.plan import ADEX_KIND as _ADEX
@@ -20,14 +21,9 @@ from refsim.backends.plan import (
     ADQUAIF_OWN,
     ALIF_OWN,
     COBALIF_OWN,
-    FITZHUGH_NAGUMO_OWN,
     GIF_OWN,
-    HH_OWN,
-    HINDMARSH_ROSE_OWN,
     IZHIKEVICH_OWN,
-    MORRIS_LECAR_OWN,
-    PARAMS,
-    WANG_BUZSAKI_OWN,
+    OWN_START,
 )
 from refsim.backends.plan import ADQUAIF_KIND as _ADQUAIF
 from refsim.backends.plan import ALIF_KIND as _ALIF
@@ -35,23 +31,15 @@ from refsim.backends.plan import COBALIF_KIND as _COBALIF
 from refsim.backends.plan import CUBALIF_KIND as _CUBALIF
 from refsim.backends.plan import DECLARED_KIND as _DECLARED
 from refsim.backends.plan import EXP_EULER_METHOD as _EXP_EULER
-from refsim.backends.plan import FITZHUGH_NAGUMO_KIND as _FITZHUGH_NAGUMO
 from refsim.backends.plan import GIF_KIND as _GIF
 from refsim.backends.plan import HH_KIND as _HH
 from refsim.backends.plan import IF_KIND as _IF
 from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
 from refsim.backends.plan import LIF_KIND as _LIF
-from refsim.backends.plan import MORRIS_LECAR_KIND as _MORRIS_LECAR
 from refsim.backends.plan import QUAIF_KIND as _QUAIF
-from refsim.backends.plan import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
 from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
-from refsim.neurons.hh import (
-    hh_step_scalar,
-    morris_lecar_step_scalar,
-    wang_buzsaki_step_scalar,
-)
 from refsim.neurons.izhikevich import (
     izhikevich_reset_scalar,
     izhikevich_step_scalar,
@@ -64,13 +52,8 @@ from refsim.neurons.lif import (
     lif_synapse_step_scalar,
 )
 from refsim.neurons.quadratic import quaif_step_scalar
-from refsim.neurons.reduced import (
-    fitzhugh_nagumo_step_scalar,
-    hindmarsh_rose_step_scalar,
-)
 
 #: the first of a kind's own rows in a parameter table (``plan.KIND_PARAMS``)
-_OWN = len(PARAMS)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -118,7 +101,7 @@ def _membrane_scalar(
         par[5],
         par[6],
     )
-    own = par[_OWN:]  # the kind's rows, named in plan.KIND_PARAMS
+    own = par[OWN_START:]  # the kind's rows, named in plan.KIND_PARAMS
     if kind == _GIF:
         _gif_block(
             b0,
@@ -323,66 +306,6 @@ def _membrane_scalar(
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _declared_block(
-    b0,
-    b1,
-    shift,
-    adapter,
-    v,
-    extra,
-    last,
-    flag,
-    spk,
-    par,
-    is_hard,
-    refractory_model,
-    G,
-    out_row,
-    out_kind,
-    out_value,
-    o_begin,
-    o_end,
-    work,
-    t,
-    dt,
-    single,
-):
-    """Neurons ``b0 .. b1 - 1`` of a population of a declared model
-    (:class:`refsim.NeuronTwins`) through its ``adapter``
-    (:mod:`refsim.backends.numba.declared`): the reset into ``work``, the input at each
-    post-reset potential (two more rows of ``work``), then the step, the refractory hold,
-    the states as stored and the spike."""
-    b0, n = max(b0, 0), b1 - b0
-    k0 = max(b0 - shift, 0)
-    rows = extra.shape[0]
-    arrays = (
-        v.ctypes.data,
-        extra.ctypes.data,
-        extra.shape[1],
-        spk.ctypes.data,
-        par.ctypes.data,
-        par.shape[1],
-        work.ctypes.data,
-        work.shape[1],
-        last.ctypes.data,
-        flag.ctypes.data,
-        1 if flag.size else 0,
-        1 if refractory_model else 0,
-        1 if is_hard else 0,
-        1 if single else 0,
-    )
-    call_adapter(adapter, 0, n, b0, k0, *arrays, t, dt)
-    direct = par[6]
-    for w in range(n):
-        current, slope = _input_current(
-            b0 + w, work[0, w], direct[k0 + w], G, out_row, out_kind, out_value, o_begin, o_end
-        )
-        work[rows + 1, w] = current
-        work[rows + 2, w] = slope
-    call_adapter(adapter, 1, n, b0, k0, *arrays, t, dt)
-
-
-@numba.njit(cache=True, error_model="numpy")
 def _gif_block(
     b0,
     n,
@@ -411,7 +334,7 @@ def _gif_block(
     :func:`_membrane_scalar`: every state held while refractory, and the spike tested
     against the state threshold."""
     R, tau_m, V_reset, V_rest, tau_ref, direct = par[0], par[1], par[3], par[4], par[5], par[6]
-    own = par[_OWN:]  # V_th_inf, V_th_reset, a, b, k1, k2, R1, R2, A1, A2
+    own = par[OWN_START:]  # V_th_inf, V_th_reset, a, b, k1, k2, R1, R2, A1, A2
     I1, I2, th = extra[0], extra[1], extra[2]
     V_r, I1_r, I2_r, th_r, cur, slope = work[0], work[1], work[2], work[3], work[4], work[5]
     for w in range(n):  # 1. the reset
@@ -469,173 +392,6 @@ def _gif_block(
                 flag[j] = 1.0 if held or v[j] >= th[j] else 0.0
     for w in range(n):  # 5. the spike
         spk[b0 + w] = spike_scalar(v[b0 + w], th[b0 + w], V_reset[k0 + w])
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _continuous_scalar(
-    b0,
-    b1,
-    shift,
-    kind,
-    method,
-    v,
-    extra,
-    spk,
-    par,
-    G,
-    out_row,
-    out_kind,
-    out_value,
-    o_begin,
-    o_end,
-    work,
-    dt,
-    single,
-):
-    """Neurons ``b0 .. b1 - 1`` of a population without reset (HH, WangBuzsakiHH,
-    MorrisLecar, FitzHughNagumo, HindmarshRose): the input at the old potential, then the
-    model's step twin (its further states are the rows of ``extra``, named in
-    ``plan.NEURON_KINDS``); the stored spike is the level ``(V - V_th) / V_th >= 0``.
-    Exponential Euler runs in passes over the block (the input into ``work``, then one
-    loop of the model's twin, which vectorises); an explicit method, neuron by neuron."""
-    b0, n = max(b0, 0), b1 - b0
-    k0 = max(b0 - shift, 0)
-    tau, V_th, direct = par[1], par[2], par[6]
-    own = par[_OWN:]  # the kind's rows, named in plan.KIND_PARAMS
-    rows = extra.shape[0]
-    if method != _EXP_EULER:  # the whole ODE system, the input at each stage's V
-        for w in range(n):
-            j, k = b0 + w, k0 + w
-            y = _explicit_step(
-                kind,
-                method,
-                j,
-                k,
-                (
-                    v[j],
-                    extra[0, j] if rows > 0 else 0.0,
-                    extra[1, j] if rows > 1 else 0.0,
-                    extra[2, j] if rows > 2 else 0.0,
-                ),
-                par,
-                own,
-                G,
-                out_row,
-                out_kind,
-                out_value,
-                o_begin,
-                o_end,
-                dt,
-            )
-            v[j] = y[0]
-            for r in range(rows):
-                extra[r, j] = y[1 + r]
-    else:
-        cur = work[0]
-        _currents(
-            n, v, b0, b0, direct, k0, cur, work[1], G, out_row, out_kind, out_value, o_begin, o_end
-        )
-        if kind == _HH:  # own: ENa, EK, EL, gNa, gK, gL, C; extra: m, h, n
-            m, h, n_K = extra[0], extra[1], extra[2]
-            for w in range(n):
-                j, k = b0 + w, k0 + w
-                v[j], m[j], h[j], n_K[j] = hh_step_scalar(
-                    v[j],
-                    m[j],
-                    h[j],
-                    n_K[j],
-                    cur[w],
-                    own[HH_OWN.ENa, k],
-                    own[HH_OWN.EK, k],
-                    own[HH_OWN.EL, k],
-                    own[HH_OWN.gNa, k],
-                    own[HH_OWN.gK, k],
-                    own[HH_OWN.gL, k],
-                    own[HH_OWN.C, k],
-                    dt,
-                )
-        elif kind == _WANG_BUZSAKI:  # own: ENa, EK, EL, gNa, gK, gL, C, phi; extra: h, n
-            h, n_K = extra[0], extra[1]
-            for w in range(n):
-                j, k = b0 + w, k0 + w
-                v[j], h[j], n_K[j] = wang_buzsaki_step_scalar(
-                    v[j],
-                    h[j],
-                    n_K[j],
-                    cur[w],
-                    own[WANG_BUZSAKI_OWN.ENa, k],
-                    own[WANG_BUZSAKI_OWN.EK, k],
-                    own[WANG_BUZSAKI_OWN.EL, k],
-                    own[WANG_BUZSAKI_OWN.gNa, k],
-                    own[WANG_BUZSAKI_OWN.gK, k],
-                    own[WANG_BUZSAKI_OWN.gL, k],
-                    own[WANG_BUZSAKI_OWN.C, k],
-                    own[WANG_BUZSAKI_OWN.phi, k],
-                    dt,
-                )
-        elif kind == _MORRIS_LECAR:  # own: V_Ca, V_K, V_leak, g_Ca, g_K, g_leak, C,
-            W = extra[0]  # V1, V2, V3, V4, phi; extra: W
-            for w in range(n):
-                j, k = b0 + w, k0 + w
-                v[j], W[j] = morris_lecar_step_scalar(
-                    v[j],
-                    W[j],
-                    cur[w],
-                    own[MORRIS_LECAR_OWN.V_Ca, k],
-                    own[MORRIS_LECAR_OWN.V_K, k],
-                    own[MORRIS_LECAR_OWN.V_leak, k],
-                    own[MORRIS_LECAR_OWN.g_Ca, k],
-                    own[MORRIS_LECAR_OWN.g_K, k],
-                    own[MORRIS_LECAR_OWN.g_leak, k],
-                    own[MORRIS_LECAR_OWN.C, k],
-                    own[MORRIS_LECAR_OWN.V1, k],
-                    own[MORRIS_LECAR_OWN.V2, k],
-                    own[MORRIS_LECAR_OWN.V3, k],
-                    own[MORRIS_LECAR_OWN.V4, k],
-                    own[MORRIS_LECAR_OWN.phi, k],
-                    dt,
-                )
-        elif kind == _FITZHUGH_NAGUMO:  # own: a, b, tau_w; extra: w
-            W = extra[0]
-            for w in range(n):
-                j, k = b0 + w, k0 + w
-                v[j], W[j] = fitzhugh_nagumo_step_scalar(
-                    v[j],
-                    W[j],
-                    cur[w],
-                    own[FITZHUGH_NAGUMO_OWN.a, k],
-                    own[FITZHUGH_NAGUMO_OWN.b, k],
-                    tau[k],
-                    own[FITZHUGH_NAGUMO_OWN.tau_w, k],
-                    dt,
-                )
-        else:  # Hindmarsh-Rose; own: a, b, c, d, r, s, V_r; extra: y, z
-            Y, Z = extra[0], extra[1]
-            for w in range(n):
-                j, k = b0 + w, k0 + w
-                v[j], Y[j], Z[j] = hindmarsh_rose_step_scalar(
-                    v[j],
-                    Y[j],
-                    Z[j],
-                    cur[w],
-                    own[HINDMARSH_ROSE_OWN.a, k],
-                    own[HINDMARSH_ROSE_OWN.b, k],
-                    own[HINDMARSH_ROSE_OWN.c, k],
-                    own[HINDMARSH_ROSE_OWN.d, k],
-                    own[HINDMARSH_ROSE_OWN.r, k],
-                    own[HINDMARSH_ROSE_OWN.s, k],
-                    own[HINDMARSH_ROSE_OWN.V_r, k],
-                    tau[k],
-                    dt,
-                )
-    if single:
-        for w in range(n):
-            v[b0 + w] = _stored(v[b0 + w], single)
-        for r in range(rows):
-            for w in range(n):
-                extra[r, b0 + w] = _stored(extra[r, b0 + w], single)
-    for w in range(n):
-        spk[b0 + w] = level_spike_scalar(v[b0 + w], V_th[k0 + w])
 
 
 @numba.njit(cache=True, error_model="numpy")

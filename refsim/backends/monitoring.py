@@ -1,0 +1,121 @@
+"""What a compiled run hands over: the states the stability check scans and what it
+found (:func:`checked_vectors`, :func:`first_found`), the monitors a plan can fill
+(:func:`monitored`), and their records (:func:`add_spikes`, :func:`deliver`), through the
+monitors' public interface (:mod:`refsim.recording`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from refsim.backends.plan import NotCompilable, Plan, give_back, hand_back
+
+__all__ = ["add_spikes", "checked_vectors", "deliver", "first_found", "monitored"]
+from refsim.stability import Finding, bounds_of
+
+
+def checked_vectors(pl: Plan) -> tuple[list, np.ndarray, list]:
+    """What the stability check of a compiled run scans (:mod:`refsim.stability`): every
+    population's V, its extra states and its synaptic rows, population by population;
+    their bounds (rows of (low, high), internal units); and the (module, state name) each
+    reports as."""
+    vectors, bounds, names = [], [], []
+    for p, pop in enumerate(pl.pops):
+        extra_names = pl.neurons.extra_names[p]
+        owned = [(pop, "V", pl.neurons.V[p])]
+        owned += [(pop, name, pl.neurons.extra[p][r]) for r, name in enumerate(extra_names)]
+        owned += [
+            (module, name, pl.rows.g[p][r]) for r, (module, name) in enumerate(pl.rows.owner[p])
+        ]
+        for module, name, vector in owned:
+            vectors.append(vector)
+            bounds.append(bounds_of(module, name))
+            names.append((module, name, getattr(getattr(module, name, None), "unit", None)))
+    return vectors, np.array(bounds, dtype=np.float64).reshape(-1, 2), names
+
+
+def first_found(
+    found: np.ndarray, found_value: np.ndarray, names: list, dt: float
+) -> Finding | None:
+    """The instability a compiled run's parts noted (rows of step, checked vector, index;
+    -1 where none), as the oracle's check would report it: the first in the order of
+    :func:`checked_vectors`, then of the index; None if none was."""
+    rows = [k for k in range(found.shape[0]) if found[k, 1] >= 0]
+    if not rows:
+        return None
+    k = min(rows, key=lambda r: (found[r, 1], found[r, 2]))
+    step, vector, index = (int(x) for x in found[k])
+    module, name, unit = names[vector]
+    return Finding(
+        module,
+        name,
+        (index,),
+        float(found_value[k]),
+        unit,
+        step,
+        step * dt,
+        bounds_of(module, name),
+    )
+
+
+def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
+    """What the monitors of a compiled run read: the indices of the populations whose
+    spikes are recorded, and per state monitor ``(monitor, the plan's state array,
+    selected indices)``.  Raises :class:`NotCompilable` for a monitor of something the
+    plan does not hold (or a reduced one)."""
+    from refsim.recording import SpikeMonitor, StateMonitor
+
+    recorded, readers = set(), []
+    for name, mon in mons.items():
+        if isinstance(mon, SpikeMonitor):
+            where = [p for p, pop in enumerate(pl.pops) if pop is mon.neuron]
+            if not where:
+                raise NotCompilable(f"monitor '{name}' records a population outside the network")
+            recorded.add(where[0])
+        elif isinstance(mon, StateMonitor):
+            data = getattr(mon.target, "data", None)
+            if data is None or id(data) not in pl.held or mon.reduce is not None:
+                raise NotCompilable(
+                    f"monitor '{name}' reads something other than a state of "
+                    "a compiled component (or reduces it)"
+                )
+            sel = np.arange(data.size) if mon.indices is None else mon.indices
+            readers.append((mon, data, np.ascontiguousarray(sel, dtype=np.int64)))
+        else:  # pragma: no cover - run() only makes these two kinds
+            raise NotCompilable(f"monitor '{name}' is of an unknown kind")
+    return recorded, readers
+
+
+def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:
+    """Hand a compiled run's recordings to the monitor objects, give each state of a
+    float32 network back in float32, bind each output to its synapse's (now private)
+    output array, and tell each delay where its ring buffer now stands.
+
+    ``spikes_of(p)`` gives population ``p``'s (steps, indices) not yet handed over, in step
+    order, indices ascending within a step (:meth:`SpikeMonitor.add`); ``state_records``
+    pairs each state monitor with the number of rows of its buffer
+    (:meth:`StateMonitor.allocate`) filled.
+    """
+    add_spikes(pl, mons, spikes_of)
+    for mon, count in state_records:
+        mon.filled(count)
+    give_back(pl.held, pl.single)  # a float32 network's states: float32 again
+    for out, g in pl.bound:
+        out.bind_data(g.astype(np.float32) if pl.single else g)
+    for delay, at in zip(
+        pl.feeds.delay + pl.pre.delay, list(pl.feeds.ring_at) + list(pl.pre.ring_at), strict=True
+    ):
+        hand_back(delay, at)
+
+
+def add_spikes(pl: Plan, mons: dict, spikes_of, populations=None) -> None:
+    """Give each spike monitor its population's pairs ``spikes_of(p)`` (of the
+    ``populations`` given, default all): at the end of a run, or whenever a compiled loop's
+    spike buffer is full."""
+    from refsim.recording import SpikeMonitor
+
+    for mon in mons.values():
+        if not isinstance(mon, SpikeMonitor):
+            continue
+        p = next(k for k, pop in enumerate(pl.pops) if pop is mon.neuron)
+        if populations is None or p in populations:
+            mon.add(*spikes_of(p))
