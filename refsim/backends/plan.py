@@ -622,13 +622,23 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
     rows["out_start"].append(0)
     declared: list = []  # the declared models' classes, in the order of their slots
     synapses = []  # per synaptic row: (synapse or AlignPreProj, its output, population)
+    # the projections by their output's identity: AlignPreProj, and AlignPostProj given a
+    # synapse instance (once: the populations' inputs and the projections both look here)
+    pre_projs = {id(proj.out): proj for proj, *_ in net.feeds if type(proj) is AlignPreProj}
+    own_syn = _unmerged_projections(net)
     for p, pop in enumerate(pops):
-        _read_population(net, p, pop, held, neurons, rows, declared, synapses)
+        _read_population(net, p, pop, held, neurons, declared)
+        _read_inputs(p, pop, pre_projs, own_syn, rows, synapses)
+        mine = rows["out_kind"][rows["out_start"][-2] :]
+        neurons["linear"].append(
+            neurons["kind"][-1] == LIF_KIND and all(o == CUBA_KIND for o in mine)
+        )
     bound = _read_rows(pops, held, narrow_width, neurons, rows, synapses)
     feeds, pre = _lists(Feeds), _lists(PreProjections)
     syn_index = {id(syn): i for i, (syn, _, _) in enumerate(synapses)}
     for proj, source, start, stop in net.feeds:
-        _read_projection(net, proj, source, start, stop, held, syn_index, rows, feeds, pre)
+        own = type(proj) is AlignPostProj and id(proj.out) in own_syn
+        _read_projection(net, proj, source, start, stop, own, held, syn_index, rows, feeds, pre)
     ints = ("pop", "row", "start", "ring_at", "delay_low")
     return Plan(
         pops=pops,
@@ -664,11 +674,9 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
     )
 
 
-def _read_population(
-    net, p: int, pop, held: dict, neurons: dict, rows: dict, declared: list, synapses: list
-) -> None:
-    """Population ``p``: its kind, states, parameter table and spikes into ``neurons``;
-    each of its inputs a synaptic row (``synapses``) and an output (``rows``' ``out_*``)."""
+def _read_population(net, p: int, pop, held: dict, neurons: dict, declared: list) -> None:
+    """Population ``p``: its kind, states, parameter table and spikes into ``neurons``
+    (its inputs: :func:`_read_inputs`)."""
     k, is_refractory, extra_names, own_names = _neuron_kind(pop)
     neurons["extra_names"].append(extra_names)
     if k == DECLARED_KIND and type(pop) not in declared:
@@ -710,16 +718,12 @@ def _read_population(
     # the oracle's own spikes of the stored states (as Network.update reads them)
     neurons["spiking"].append(_aligned_copy(pop.get_spike().reshape(-1) != 0.0))
     neurons["fired"].append(aligned_zeros(n, np.int64))
-    _read_inputs(net, p, pop, rows, synapses)
-    mine = rows["out_kind"][rows["out_start"][-2] :]
-    neurons["linear"].append(k == LIF_KIND and all(o == CUBA_KIND for o in mine))
 
 
-def _read_inputs(net, p: int, pop, rows: dict, synapses: list) -> None:
+def _read_inputs(p: int, pop, pre_projs: dict, own_syn: dict, rows: dict, synapses: list) -> None:
     """Population ``p``'s merged synapses and current inputs: a synaptic row each (an
-    AlignPreProj's output, a synapse of its own, a merged one), an output each."""
-    pre_projs = {id(proj.out): proj for proj, *_ in net.feeds if type(proj) is AlignPreProj}
-    own_syn = _unmerged_projections(net)
+    AlignPreProj's output, a synapse of its own, a merged one), an output each
+    (``pre_projs``, ``own_syn``: the projections by their output's identity)."""
     merged = {}
     for key, before in pop.before_updates.items():
         if not isinstance(before, _MergedAlignPost) or type(before.syn) not in SYNAPSE_CLASSES:
@@ -826,6 +830,7 @@ def _read_projection(
     source,
     start: int,
     stop: int,
+    own: bool,
     held: dict,
     syn_index: dict,
     rows: dict,
@@ -833,10 +838,9 @@ def _read_projection(
     pre: dict,
 ) -> None:
     """Projection ``proj`` fed by ``source[start:stop]``: an AlignPostProj into ``feeds``
-    (its CSR rows, target row, delay), an AlignPreProj into ``pre`` (its presynaptic
-    synapses and plasticity too)."""
+    (its CSR rows, target row, delay; ``own``: given a synapse instance), an AlignPreProj
+    into ``pre`` (its presynaptic synapses and plasticity too)."""
     is_pre = type(proj) is AlignPreProj
-    own = type(proj) is AlignPostProj and id(proj.out) in _unmerged_projections(net)
     if not is_pre and (
         type(proj) is not AlignPostProj
         or not (proj.merged or own)

@@ -29,7 +29,7 @@ from numba.extending import intrinsic, register_jitable
 
 from refsim.backends.cupy.translate import _Function
 from refsim.backends.numba.outputs import _input_current
-from refsim.backends.numba.support import _pointer
+from refsim.backends.numba.support import _pointer, _stored
 from refsim.backends.plan import PARAMS, NotCompilable
 from refsim.compiled import NeuronTwins
 
@@ -186,7 +186,7 @@ def adapter(cls):
             "pointer": _pointer,
             "float64": np.float64,
             "bool_": np.bool_,
-            "stored": stored,
+            "stored": _stored,  # the loops' rounding (support.py)
             "reset": declared.reset,
             "step": declared.step,
             "spike": declared.spike,
@@ -206,12 +206,6 @@ def addresses(classes: list) -> np.ndarray:
     """The addresses of the adapters of ``classes`` (the declared models of a network,
     in their slots' order): what the loop calls through :func:`call_adapter`."""
     return np.array([adapter(cls).address for cls in classes] or [0], dtype=np.int64)
-
-
-@register_jitable
-def stored(x, single):
-    """``x`` as a state holds it: rounded to float32 where ``single`` (as the loop's)."""
-    return np.float64(np.float32(x)) if single else x
 
 
 @intrinsic
