@@ -16,7 +16,7 @@ from refsim import backends, environ, init, inputs, neurons, random, synapses, u
 from refsim._version import __version__
 from refsim.backends import get_backend, set_backend, use_backend
 from refsim.checkpoint import CheckpointError, CheckpointWarning, load_state, save_state
-from refsim.compiled import NeuronTwins
+from refsim.compiled import NeuronTwins, SynapseTwins
 from refsim.connectivity import (
     AllToAll,
     EventFixedProb,
@@ -73,6 +73,7 @@ __all__ = [
     "ClockWarning",
     "NumericalInstability",
     "NeuronTwins",
+    "SynapseTwins",
     "load_result",
     "CheckpointError",
     "CheckpointWarning",

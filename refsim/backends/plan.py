@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from refsim import fmath, integrators, outputs
-from refsim.compiled import NeuronTwins, check_declaration
+from refsim.compiled import NeuronTwins, SynapseTwins, check_declaration
 from refsim.connectivity import _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay, _require_state
 from refsim.module import State
@@ -122,11 +122,20 @@ def scalar_twins() -> tuple:
 DECLARED_KIND = 16
 CUBA_KIND, COBA_KIND = 0, 1
 #: synapse kinds: Expon, DualExpon, DualExpon with equal time constants, normalised; on
-#: the presynaptic side of an AlignPreProj also Alpha, AMPA (and GABAa), BioNMDA; and the
-#: row of a population's synaptic table that an AlignPreProj fills (no dynamics of its own)
-(EXPON_KIND, DUAL_KIND, DUAL_ALPHA_KIND, ALPHA_KIND, AMPA_KIND, BIONMDA_KIND, PRE_OUTPUT_KIND) = (
-    range(7)
-)
+#: the presynaptic side of an AlignPreProj also Alpha, AMPA (and GABAa), BioNMDA; the
+#: row of a population's synaptic table that an AlignPreProj fills (no dynamics of its
+#: own); a synapse that declares its twins (``compiled = refsim.SynapseTwins(...)``),
+#: called by name as a declared neuron model is
+(
+    EXPON_KIND,
+    DUAL_KIND,
+    DUAL_ALPHA_KIND,
+    ALPHA_KIND,
+    AMPA_KIND,
+    BIONMDA_KIND,
+    PRE_OUTPUT_KIND,
+    DECLARED_SYNAPSE_KIND,
+) = range(8)
 #: a population's integrator (``method=``): brainpy's exponential Euler, or an explicit
 #: method on the model's whole ODE system (``integrators.explicit_step``)
 EXP_EULER_METHOD, EULER_METHOD, RK2_METHOD, RK4_METHOD = range(4)
@@ -277,7 +286,10 @@ class Neurons:
 @dataclass
 class SynapseRows:
     """Each population's synaptic rows (``g[p]``: a row per synapse or AlignPreProj
-    output), and its outputs (``out_*``, from row ``out_start[p]`` on)."""
+    output: what its output reads), and its outputs (``out_*``, from row ``out_start[p]``
+    on).  A row's own states and parameters besides an Expon's ``g`` and ``tau`` (a
+    DualExpon's ``g_rise, g_decay`` and ``tau_rise, factor``; a declared synapse's, in its
+    declaration's order) are ``state[p][row]`` and ``param[p][row]``."""
 
     syn_g: list
     owner: list  # per population, per synaptic row: (module, name) it reports as
@@ -286,8 +298,9 @@ class SynapseRows:
     g: list
     tau: list
     kind: list
-    dual: list
-    dual_param: list
+    slot: list  # per population, per row: its declared synapse's slot, or -1
+    state: list
+    param: list
     out_row: np.ndarray
     out_kind: np.ndarray
     out_value: np.ndarray
@@ -349,7 +362,8 @@ class Plan:
     """A network as arrays, in the loop's order (see the module text), in four groups."""
 
     pops: list
-    declared: list  # the classes of the declared models, in the order of their slots
+    declared: list  # the classes of the declared neuron models, in the order of their slots
+    declared_synapses: list  # the classes of the declared synapses, likewise
     single: bool
     bound: list
     held: dict
@@ -485,7 +499,7 @@ def _check_pre(proj) -> None:
             f"{type(proj.syn).__name__} and stp={type(proj.stp).__name__} does "
             "not compile (synapses: "
             + ", ".join(c.__name__ for c in PRE_SYNAPSES)
-            + "; stp: STP, STD)"
+            + "; stp: STP, STD; a declared synapse compiles on an AlignPostProj)"
         )
     for part in (proj.syn, proj.stp):
         if part is not None:
@@ -556,8 +570,29 @@ def _single(net) -> bool:
     return np.dtype(np.float32) in built
 
 
-#: the synapse classes a population's synaptic rows run (merged or their own AlignPostProj)
+#: the synapse classes a population's synaptic rows run (merged or their own
+#: AlignPostProj), besides the synapses that declare their twins (:func:`_is_row`)
 SYNAPSE_CLASSES = (Expon, DualExpon)
+
+
+def _is_row(syn) -> bool:
+    """Whether ``syn`` runs as a synaptic row: one of :data:`SYNAPSE_CLASSES`, or a
+    synapse declaring ``compiled = refsim.SynapseTwins(...)`` (checked: a declaration that
+    does not fit its class raises :class:`NotCompilable` saying why)."""
+    if type(syn) in SYNAPSE_CLASSES:
+        return True
+    if not isinstance(getattr(type(syn), "compiled", None), SynapseTwins):
+        return False
+    try:
+        check_declaration(type(syn), SynapseTwins)
+    except TypeError as exc:
+        raise NotCompilable(str(exc)) from None
+    return True
+
+
+def _row_classes() -> str:
+    """The synapses a row runs, for a message."""
+    return " or ".join(c.__name__ for c in SYNAPSE_CLASSES) + " or a declared synapse"
 
 
 def plan(net, narrow_width: int) -> Plan:
@@ -633,7 +668,8 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
         neurons["linear"].append(
             neurons["kind"][-1] == LIF_KIND and all(o == CUBA_KIND for o in mine)
         )
-    bound = _read_rows(pops, held, narrow_width, neurons, rows, synapses)
+    declared_synapses: list = []  # the declared synapses' classes, in their slots' order
+    bound = _read_rows(pops, held, narrow_width, neurons, rows, synapses, declared_synapses)
     feeds, pre = _lists(Feeds), _lists(PreProjections)
     syn_index = {id(syn): i for i, (syn, _, _) in enumerate(synapses)}
     for proj, source, start, stop in net.feeds:
@@ -643,6 +679,7 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
     return Plan(
         pops=pops,
         declared=declared,
+        declared_synapses=declared_synapses,
         single=single,
         bound=bound,
         held=held,
@@ -726,11 +763,10 @@ def _read_inputs(p: int, pop, pre_projs: dict, own_syn: dict, rows: dict, synaps
     (``pre_projs``, ``own_syn``: the projections by their output's identity)."""
     merged = {}
     for key, before in pop.before_updates.items():
-        if not isinstance(before, _MergedAlignPost) or type(before.syn) not in SYNAPSE_CLASSES:
-            names = " or ".join(c.__name__ for c in SYNAPSE_CLASSES)
+        if not isinstance(before, _MergedAlignPost) or not _is_row(before.syn):
             raise NotCompilable(
                 f"{pop.name}: before-update {key!r} does not compile "
-                f"on this backend (only merged AlignPostProj with {names})"
+                f"on this backend (only merged AlignPostProj with {_row_classes()})"
             )
         merged[id(before.out)] = len(synapses)
         synapses.append((before.syn, before.out, p))
@@ -740,7 +776,7 @@ def _read_inputs(p: int, pop, pre_projs: dict, own_syn: dict, rows: dict, synaps
             merged[id(out)] = len(synapses)  # a row that the projection fills
             synapses.append((proj, out, p))
         own = own_syn.get(id(out))
-        if own is not None and own.post is pop and type(own.syn) in SYNAPSE_CLASSES:
+        if own is not None and own.post is pop and _is_row(own.syn):
             merged[id(out)] = len(synapses)  # its own synapse, a row like a merged one
             synapses.append((own.syn, out, p))
         if id(out) not in merged or type(out) not in (COBA, CUBA):
@@ -755,73 +791,99 @@ def _read_inputs(p: int, pop, pre_projs: dict, own_syn: dict, rows: dict, synaps
 
 
 def _read_rows(
-    pops: list, held: dict, narrow_width: int, neurons: dict, rows: dict, synapses: list
+    pops: list,
+    held: dict,
+    narrow_width: int,
+    neurons: dict,
+    rows: dict,
+    synapses: list,
+    declared: list,
 ) -> list:
     """Each population's synaptic outputs as the rows of one array, so that the membrane
     loop reads ``G[row, j]``: an Expon's ``g`` itself (its state becomes a view of the
-    row), a DualExpon's output, its states ``g_rise`` and ``g_decay`` the rows of
-    ``DUAL[row]`` (an AlignPreProj's row holds its summed output, ``g_pre @ W``).  The
-    tables shared by every neuron become one block wide.  Returns the (output, g) pairs
-    bound while the loop runs."""
+    row), a DualExpon's or a declared synapse's output (its states the rows of
+    ``state[row]``), an AlignPreProj's summed output (``g_pre @ W``).  The tables shared by
+    every neuron become one block wide.  ``declared``: the declared synapses' classes, in
+    the order of their slots (filled here).  Returns the (output, g) pairs bound while the
+    loop runs."""
     bound = []
     for p, pop in enumerate(pops):
-        own = [s for s, (_, _, q) in enumerate(synapses) if q == p]
+        own = [(syn, out) for syn, out, q in synapses if q == p]
         n, count = pop.num, len(own)
-        G, TAU, KIND = aligned_zeros((count, n)), np.zeros((count, n)), np.zeros(count, np.int64)
-        DUAL = aligned_zeros((count, 2, n))
-        DUAL_PARAM = np.zeros((count, 2, n))  # tau_rise, factor
-        rows["owner"].append(
-            [
-                (
-                    synapses[s][0],
-                    "g (summed through the weights)"
-                    if isinstance(synapses[s][0], AlignPreProj)
-                    else "g",
-                )
-                for s in own
-            ]
-        )
-        for row, s in enumerate(own):
-            syn, out, _ = synapses[s]
-            if isinstance(syn, AlignPreProj):
-                KIND[row] = PRE_OUTPUT_KIND
-                rows["syn_g"].append(G[row])
-            elif type(syn) is Expon:
-                _check_synapse(syn)
-                rows["syn_g"].append(_hold(syn.g, syn.name, held, into=G[row]))
-                TAU[row] = _vector(syn.p.tau, n)
-            else:
-                _check_synapse(syn)
-                KIND[row] = _pre_kind(syn)  # DualExpon: DUAL_KIND or DUAL_ALPHA_KIND
-                for i, state in enumerate((syn.g_rise, syn.g_decay)):
-                    _hold(state, syn.name, held, into=DUAL[row, i])
-                TAU[row] = _vector(syn.p.tau_decay, n)
-                DUAL_PARAM[row] = _vector(syn.p.tau_rise, n), _vector(syn.factor, n)
-                rows["syn_g"].append(G[row])
+        depth = max([2] + [len(_declared(syn).states) for syn, _ in own])
+        n_params = max([2] + [len(_declared(syn).params) for syn, _ in own])
+        table = {
+            "g": aligned_zeros((count, n)),
+            "tau": np.zeros((count, n)),
+            "kind": np.zeros(count, np.int64),
+            "slot": np.full(count, -1, np.int64),
+            "state": aligned_zeros((count, depth, n)),
+            "param": np.zeros((count, n_params, n)),
+        }
+        rows["owner"].append([])
+        for row, (syn, out) in enumerate(own):
+            _read_row(row, syn, n, held, table, declared)
+            summed = isinstance(syn, AlignPreProj)
+            rows["owner"][p].append((syn, "g (summed through the weights)" if summed else "g"))
+            rows["syn_g"].append(table["g"][row])
             rows["pop"].append(p)
             rows["index"].append(row)
-            bound.append((out, rows["syn_g"][-1]))
+            bound.append((out, table["g"][row]))
         # the same parameters for every neuron: tables one block wide, reused per block
-        table = neurons["params"][p]
+        params = neurons["params"][p]
         narrow = all(
-            np.all(x.view(np.int64) == x[..., :1].view(np.int64)) for x in (table, TAU, DUAL_PARAM)
+            np.all(x.view(np.int64) == x[..., :1].view(np.int64))
+            for x in (params, table["tau"], table["param"])
         )
         neurons["narrow"].append(narrow)
         if narrow:
             width = min(n, narrow_width)
-            neurons["params"][p] = np.ascontiguousarray(table[:, :width])
-            TAU = np.ascontiguousarray(TAU[:, :width])
-            DUAL_PARAM = np.ascontiguousarray(DUAL_PARAM[..., :width])
-        for name, value in (
-            ("g", G),
-            ("tau", TAU),
-            ("kind", KIND),
-            ("dual", DUAL),
-            ("dual_param", DUAL_PARAM),
-        ):
+            neurons["params"][p] = np.ascontiguousarray(params[:, :width])
+            table["tau"] = np.ascontiguousarray(table["tau"][:, :width])
+            table["param"] = np.ascontiguousarray(table["param"][..., :width])
+        for name, value in table.items():
             rows[name].append(value)
     rows["out_row"] = [rows["index"][s] for s in rows["out_row"]]  # synapse -> its row
     return bound
+
+
+def _declared(syn) -> SynapseTwins:
+    """The declaration of a declared synapse; an empty one for refsim's own rows."""
+    declared = getattr(type(syn), "compiled", None)
+    return declared if isinstance(declared, SynapseTwins) else _NONE_DECLARED
+
+
+_NONE_DECLARED = SynapseTwins(states=(), params=(), step=None)
+
+
+def _read_row(row: int, syn, n: int, held: dict, table: dict, declared: list) -> None:
+    """Synaptic row ``row`` of ``syn`` (a synapse or an AlignPreProj) into ``table``: its
+    kind, its states (held: they become views of the table's rows) and parameters."""
+    if isinstance(syn, AlignPreProj):
+        table["kind"][row] = PRE_OUTPUT_KIND
+        return
+    _check_synapse(syn)
+    if type(syn) is Expon:
+        table["kind"][row] = EXPON_KIND
+        _hold(syn.g, syn.name, held, into=table["g"][row])
+        table["tau"][row] = _vector(syn.p.tau, n)
+        return
+    if type(syn) is DualExpon:
+        table["kind"][row] = _pre_kind(syn)  # DUAL_KIND or DUAL_ALPHA_KIND
+        for i, state in enumerate((syn.g_rise, syn.g_decay)):
+            _hold(state, syn.name, held, into=table["state"][row, i])
+        table["tau"][row] = _vector(syn.p.tau_decay, n)
+        table["param"][row, :2] = _vector(syn.p.tau_rise, n), _vector(syn.factor, n)
+        return
+    twins = _declared(syn)
+    if type(syn) not in declared:
+        declared.append(type(syn))
+    table["kind"][row] = DECLARED_SYNAPSE_KIND
+    table["slot"][row] = declared.index(type(syn))
+    for i, name in enumerate(twins.states):
+        _hold(getattr(syn, name), f"{syn.name}.{name}", held, into=table["state"][row, i])
+    for i, name in enumerate(twins.params):
+        table["param"][row, i] = _vector(raw(syn, name), n)
 
 
 def _read_projection(

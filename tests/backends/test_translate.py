@@ -217,22 +217,31 @@ NVCC = shutil.which("nvcc")
 
 
 def _declared_models() -> tuple:
-    """Two neuron models declared outside refsim (tests/models/test_declared_models.py)."""
+    """Two neuron models and two synapses declared outside refsim
+    (tests/models/test_declared_models.py, test_declared_synapses.py)."""
     import test_declared_models
+    import test_declared_synapses
 
-    return test_declared_models.KickLIF, test_declared_models.RampIF
+    return (
+        (test_declared_models.KickLIF, test_declared_models.RampIF),
+        (test_declared_synapses.RiseSynapse, test_declared_synapses.Trace),
+    )
 
 
 @pytest.mark.skipif(NVCC is None, reason="no CUDA compiler (nvcc) on PATH")
-@pytest.mark.parametrize("declared", [(), "two declared models"])
+@pytest.mark.parametrize("declared", [(), "two declared models and two synapses"])
 def test_the_whole_kernel_source_compiles_for_the_gpu(tmp_path, declared):
     """NVCC (CUDA's compiler; no GPU needed) takes the source the cupy backend hands to
     NVRTC, with its options, without a warning: the kernels alone, and with the
-    ``declared_neuron`` of declared models."""
+    ``declared_neuron`` and ``declared_synapse`` of declared models."""
     from refsim.backends.cupy import kernel_source
 
-    classes = _declared_models() if declared else ()
-    (tmp_path / "kernels.cu").write_text(kernel_source(classes))
+    neurons, synapses = _declared_models() if declared else ((), ())
+    source = kernel_source(neurons, synapses)
+    if declared:  # a branch per model, by its slot
+        assert "if (slot == 1) {  /* test_declared_synapses.Trace */" in source
+        assert "const double p_tau_rise = par[0 * width + k];" in source
+    (tmp_path / "kernels.cu").write_text(source)
     built = subprocess.run(
         [
             NVCC,

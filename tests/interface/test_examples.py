@@ -140,6 +140,8 @@ BACKEND_EXAMPLES = {
     ),
     # a neuron model defined in the example itself (refsim.NeuronTwins)
     "your_own_neuron.py": (4787, "threshold shift theta recorded: (2000, 1000)"),
+    # a synapse model defined in the example itself (refsim.SynapseTwins)
+    "your_own_synapse.py": (3811, "rising state h recorded: (2000, 1000)"),
 }
 
 

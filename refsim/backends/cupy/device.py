@@ -41,7 +41,7 @@ class _Device:
         import cupy
 
         self.cp, self.pl = cupy, pl
-        self.kernels = _module(tuple(pl.declared))
+        self.kernels = _module(tuple(pl.declared), tuple(pl.declared_synapses))
         up, up_or_stub = cupy.asarray, self._up_or_stub
         # [this step, the run's first step]; begin_populations advances it before each step
         self.clock = up(np.asarray([first_step - 1, first_step], dtype=np.int64))
@@ -53,7 +53,7 @@ class _Device:
         self.params = [up(p) for p in pl.neurons.params]
         self.G = [up(g) for g in pl.rows.g]
         self.TAU = [up(t) for t in pl.rows.tau]
-        self.DUAL = [up_or_stub(d) for d in pl.rows.dual]
+        self.STATE = [up_or_stub(d) for d in pl.rows.state]
         # the stored spikes of the initial states (the plan's), as flags and as the list
         # of the neurons that fired
         self.spiking, self.fired, counts = [], [], []
@@ -292,8 +292,11 @@ class _Device:
                         self.TAU[p],
                         np.int32(self.G[p].shape[0]),
                         up(pl.rows.kind[p].astype(np.int32)),
-                        self.DUAL[p],
-                        up_or_stub(pl.rows.dual_param[p]),
+                        up_or_stub(pl.rows.slot[p].astype(np.int32)),
+                        self.STATE[p],
+                        np.int32(pl.rows.state[p].shape[1]),
+                        up_or_stub(pl.rows.param[p]),
+                        np.int32(pl.rows.param[p].shape[1]),
                         np.int32(len(mine)),
                         up(np.asarray(pl.feeds.row[mine], dtype=np.int32)),
                         up(np.asarray([self.counted[f] for f in mine], dtype=np.int32)),
@@ -357,9 +360,9 @@ class _Device:
             ]
             pairs += [(pl.rows.g[p][r], self.G[p][r]) for r in range(pl.rows.g[p].shape[0])]
             pairs += [
-                (pl.rows.dual[p][r, i], self.DUAL[p][r, i])
-                for r in range(pl.rows.dual[p].shape[0])
-                for i in range(2)
+                (pl.rows.state[p][r, i], self.STATE[p][r, i])
+                for r in range(pl.rows.state[p].shape[0])
+                for i in range(pl.rows.state[p].shape[1])
             ]
         for host, gpu in zip(pl.pre.state + pl.pre.stp_state, self.pre_S + self.pre_Q, strict=True):
             pairs += [(host[r], gpu[r]) for r in range(host.shape[0])]

@@ -547,6 +547,12 @@ REFSIM_FN double row_events(int r, long long j, double start, int single, int *f
 REFSIM_FN int declared_neuron(const Population &P, long long j, long long k, int slot,
                               int spike, double t, double dt);
 
+/* A synaptic row of a declared synapse (refsim.SynapseTwins): generated likewise; steps
+   element j's states (rows of n from x) and returns its output */
+REFSIM_FN double declared_synapse(int slot, long long j, long long k, double *x, long long n,
+                                  const double *par, long long width, double events,
+                                  int single, double dt);
+
 /* One step of a population: its merged synapses (an Expon decays, then adds the events
    of each feed in feeding order; a DualExpon sums its events, then steps), then each
    neuron's step by the model's kind. */
@@ -560,8 +566,11 @@ extern "C" __global__ void population_step(
     const double *par, const long long width,
     double *G, const double *TAU, const int n_syn,      /* conductances: n_syn rows of n */
     const int *syn_kind,                                /* per row: REFSIM_EXPON_KIND ... */
-    double *DUAL, const double *DUAL_PARAM,  /* a DualExpon's g_rise, g_decay (2 rows of n
-                                                per row); its tau_rise, factor (2 of width) */
+    const int *syn_slot,                    /* per row: a declared synapse's slot, or -1 */
+    double *STATE, const int depth,   /* per row: its states (a DualExpon's g_rise, g_decay;
+                                         a declared synapse's), `depth` rows of n */
+    const double *PARAM, const int n_params,  /* per row: its parameters (a DualExpon's
+                                                 tau_rise, factor), n_params rows of width */
     const int n_feeds, const int *feed_row, const int *feed_uniform, const double *feed_w0,
     const unsigned long long *feed_data,                /* int counts[n] or double sums[n] */
     const int n_out, const int *out_row, const int *out_kind, const double *out_value)
@@ -586,13 +595,19 @@ extern "C" __global__ void population_step(
             G[r * n + j] = fed ? g : stored(g, single);
             continue;
         }
-        /* DualExpon: the events 0.0 + x_1 + x_2 ... (the oracle's sum_delta_inputs), then
-           its step twin */
-        double *rise = DUAL + (2 * r) * n, *decay = DUAL + (2 * r + 1) * n;
-        const double tau_rise = DUAL_PARAM[(2 * r) * width + k];
-        const double factor = DUAL_PARAM[(2 * r + 1) * width + k];
+        /* DualExpon and a declared synapse: the events 0.0 + x_1 + x_2 ... (the oracle's
+           sum_delta_inputs), then the step twin */
+        double *x = STATE + (long long)depth * r * n;
+        const double *own = PARAM + (long long)n_params * r * width;
         const double events = row_events(r, j, 0.0, single, &fed, n_feeds, feed_row,
                                          feed_uniform, feed_w0, feed_data);
+        if (syn_kind[r] == REFSIM_DECLARED_SYNAPSE_KIND) {
+            G[r * n + j] = declared_synapse(syn_slot[r], j, k, x, n, own, width,
+                                            fed ? events : 0.0, single, dt);
+            continue;
+        }
+        double *rise = x, *decay = x + n;
+        const double tau_rise = own[k], factor = own[width + k];
         const refsim_tuple3 s = dual_expon_step_scalar(
             rise[j], decay[j], fed ? events : 0.0, tau_rise, tau,
             expon_factor_scalar(tau_rise, dt), expon_factor_scalar(tau, dt), factor,

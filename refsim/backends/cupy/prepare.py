@@ -16,13 +16,15 @@ from refsim.backends.plan import plan as plan_network
 def plan(net) -> Plan:
     """Read ``net`` into a plan for the GPU (shared parameters one column wide): every
     neuron model of the numba backend, with exponential Euler or an explicit method;
-    Expon and DualExpon synapses of AlignPostProj (merged or their own), with or without a
-    delay, and AlignPreProj (every presynaptic synapse, STP or STD, a SpikeDelay), on COBA
-    or CUBA outputs; float64 or float32 (states rounded where they are written)."""
+    Expon, DualExpon and declared synapses of AlignPostProj (merged or their own), with or
+    without a delay, and AlignPreProj (every presynaptic synapse, STP or STD, a
+    SpikeDelay), on COBA or CUBA outputs; float64 or float32 (states rounded where they
+    are written)."""
     pl = plan_network(net, narrow_width=1)
-    for slot, cls in enumerate(pl.declared):  # its twins translate, beside the others
+    declared = tuple(pl.declared) + tuple(pl.declared_synapses)
+    for slot, cls in enumerate(declared):  # its twins translate, beside the others
         try:
-            twin_source(KERNEL_TWINS + declared_twins(pl.declared[: slot + 1]))
+            twin_source(KERNEL_TWINS + declared_twins(declared[: slot + 1]))
         except TranslationError as exc:
             raise NotCompilable(
                 f"{cls.__name__}.compiled: its twins do not translate to C ({exc})"

@@ -55,25 +55,26 @@ def _plan_codes() -> str:
     return "".join(codes + rows)
 
 
-def kernel_source(declared: tuple = ()) -> str:
+def kernel_source(declared: tuple = (), synapses: tuple = ()) -> str:
     """The whole CUDA source: the translated twins (the kernels' and those of the
-    ``declared`` models' classes), the plan's codes, ``kernels.cu``, then the
-    declared models' ``declared_neuron`` (:mod:`refsim.backends.cupy.declared`)."""
+    declared models' classes: neurons ``declared``, ``synapses``), the plan's codes,
+    ``kernels.cu``, then the declared models' ``declared_neuron`` and
+    ``declared_synapse`` (:mod:`refsim.backends.cupy.declared`)."""
     return (
-        twin_source(KERNEL_TWINS + declared_twins(declared))
+        twin_source(KERNEL_TWINS + declared_twins(declared + synapses))
         + "\n"
         + _plan_codes()
         + "\n"
         + _KERNELS
         + "\n"
-        + declared_source(declared)
+        + declared_source(declared, synapses)
     )
 
 
-def _module(declared: tuple = ()):
+def _module(declared: tuple = (), synapses: tuple = ()):
     import cupy
 
-    module = cupy.RawModule(code=kernel_source(declared), options=COMPILE_OPTIONS)
+    module = cupy.RawModule(code=kernel_source(declared, synapses), options=COMPILE_OPTIONS)
     return {
         name: module.get_function(name)
         for name in (

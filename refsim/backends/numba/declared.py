@@ -1,20 +1,25 @@
-"""Neuron models declared outside refsim, on the numba backend: one adapter each.
+"""Models declared outside refsim, on the numba backend: one adapter each.
 
 The compiled loop is cached once for all networks, so it cannot name a model it has never
-seen.  It calls a declared model (:class:`refsim.NeuronTwins`) through an *adapter*: a
-function of one fixed signature, generated and compiled for that model as a C-callable
-(``numba.cfunc``), that runs the model's twins over a block of neurons with their
-arguments bound by name.  Two calls a block and step, in the order of one step
+seen.  It calls a declared model (:class:`refsim.NeuronTwins`,
+:class:`refsim.SynapseTwins`) through an *adapter*: a function of one fixed signature,
+generated and compiled for that model as a C-callable (``numba.cfunc``), that runs the
+model's twins over a block of neurons with their arguments bound by name.  A neuron
+model's adapter is called twice a block and step, in the order of one step
 (``refsim/compiled.py``)::
 
     adapter(0, ...)   reset: the post-reset states into the scratch rows
     (the loop)        the input at each post-reset V into two more scratch rows
     adapter(1, ...)   step, refractory hold, states stored, spike
 
+and a synapse's once a block and step, after the loop has summed the row's events::
+
+    adapter(...)      step, states stored, output stored
+
 Inside the adapter the twins are inlined in a plain loop, as in refsim's own model
 passes; only the call into the adapter is indirect.  The loop takes the adapters'
-addresses (an int64 array) and calls them through :func:`call_adapter`, so that its cached
-code serves any model.
+addresses (an int64 array) and calls them through :func:`call_neuron` and
+:func:`call_synapse`, so that its cached code serves any model.
 """
 
 from __future__ import annotations
@@ -31,40 +36,52 @@ from refsim.backends.cupy.translate import _Function
 from refsim.backends.numba.outputs import _input_current
 from refsim.backends.numba.support import _pointer, _stored
 from refsim.backends.plan import PARAMS, NotCompilable
-from refsim.compiled import NeuronTwins
+from refsim.compiled import NeuronTwins, SynapseTwins
 
-__all__ = ["SIGNATURE", "addresses", "adapter_source", "call_adapter"]
+__all__ = [
+    "NEURON_SIGNATURE",
+    "SYNAPSE_SIGNATURE",
+    "addresses",
+    "adapter_source",
+    "synapse_adapter_source",
+    "call_neuron",
+    "call_synapse",
+]
 
 _I, _F = types.int64, types.float64
-#: the adapters' one signature: (phase, n, j0, k0, V, extra, extra_stride, spiking, par,
+#: a neuron model's adapter: (phase, n, j0, k0, V, extra, extra_stride, spiking, par,
 #: width, work, work_stride, last_spike, flag, has_flag, refractory, hard, single, t, dt);
 #: the arrays as addresses (``V``, ``last_spike``, ``flag`` of float64, ``spiking`` of
 #: bool, ``extra`` rows of ``extra_stride``, ``par`` rows of ``width``, ``work`` rows of
 #: ``work_stride``); neurons ``j0 .. j0 + n - 1``, parameter columns ``k0 ...``
-SIGNATURE = _F(*[_I] * 18, _F, _F)
+NEURON_SIGNATURE = _F(*[_I] * 18, _F, _F)
+#: a synapse's adapter: (n, j0, k0, g, fed, state, state_stride, par, width, single,
+#: dt); ``g``: the row's events (``fed``: any) in, its output out; ``state`` rows of
+#: ``state_stride``, ``par`` rows of ``width``
+SYNAPSE_SIGNATURE = _F(*[_I] * 10, _F)
 #: the rows of an adapter's scratch (the ``work`` of its thread) besides the states'
 INPUT_ROWS = 2  # current, slope
 
 
-def _argument(name: str, declared: NeuronTwins) -> str:
-    """A twin argument's local in the generated code: a state (``s_``), a parameter
-    (``p_``) or the context, so that no name of a model meets the adapter's own."""
-    if name == "V" or name in declared.states:
-        return f"s_{name}"
-    if name in declared.params:
-        return f"p_{name}"
-    return {
-        "current": "_current",
-        "slope": "_slope",
-        "spike": "_spike",
-        "hard": "_hard",
-        "dt": "dt",
-    }[name]
+#: the locals of the context names in the generated code (``refsim/compiled.py``)
+_CONTEXT = {
+    "current": "_current",
+    "slope": "_slope",
+    "spike": "_spike",
+    "hard": "_hard",
+    "events": "_events",
+    "dt": "dt",
+}
+
+
+def _argument(name: str, declared: NeuronTwins | SynapseTwins) -> str:
+    """A twin argument's local in the generated code (:meth:`NeuronTwins.local`)."""
+    return declared.local(name, _CONTEXT)
 
 
 def adapter_source(cls, declared: NeuronTwins) -> str:
     """The Python source of ``cls``'s adapter (see the module text)."""
-    states = [_argument(name, declared) for name in ("V", *declared.states)]
+    states = [_argument(name, declared) for name in declared.state_names]
     rows = {name: r for r, name in reversed(list(enumerate(PARAMS + declared.params)))}
     n_states, pad = len(declared.states), "            "
 
@@ -127,6 +144,35 @@ def adapter_source(cls, declared: NeuronTwins) -> str:
     return "\n".join(lines) + "\n"
 
 
+def synapse_adapter_source(cls, declared: SynapseTwins) -> str:
+    """The Python source of the adapter of ``cls``, a declared synapse (see the module
+    text): for each element, its events, the step, the states as stored, the output."""
+    states = [_argument(name, declared) for name in declared.states]
+    step = ", ".join(_argument(a, declared) for a in declared.arguments(declared.step))
+    if declared.output is None:
+        output = states[0]
+    else:
+        arguments = declared.arguments(declared.output)
+        output = f"output({', '.join(_argument(a, declared) for a in arguments)})"
+    lines = [
+        "def adapter(n, j0, k0, g_at, fed, x_at, x_stride, par_at, width, single, dt):",
+        "    g = carray(pointer(g_at), j0 + n, float64)",
+        f"    x = carray(pointer(x_at), ({len(states)}, x_stride), float64)",
+        f"    par = carray(pointer(par_at), ({max(len(declared.params), 1)}, width), float64)",
+        "    for _w in range(n):",
+        "        _j, _k = j0 + _w, k0 + _w",
+        *[f"        p_{name} = par[{r}, _k]" for r, name in enumerate(declared.params)],
+        *[f"        {s} = x[{r}, _j]" for r, s in enumerate(states)],
+        "        _events = g[_j] if fed != 0 else 0.0",
+        f"        {', '.join(states)} = step({step})",
+        *[f"        {s} = stored({s}, single != 0)" for s in states],
+        *[f"        x[{r}, _j] = {s}" for r, s in enumerate(states)],
+        f"        g[_j] = stored({output}, single != 0)",
+        "    return 0.0",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 _REGISTERED: set = set()  # the functions made jittable here, once each
 
 
@@ -174,9 +220,11 @@ _COMPILED: dict = {}  # (class, source) -> adapter, for the life of the process
 
 
 def adapter(cls):
-    """``cls``'s compiled adapter (made once per class and declaration in a process)."""
+    """``cls``'s compiled adapter (made once per class and declaration in a process): a
+    declared neuron model's or a declared synapse's."""
     declared = cls.compiled
-    source = adapter_source(cls, declared)
+    is_synapse = isinstance(declared, SynapseTwins)
+    source = (synapse_adapter_source if is_synapse else adapter_source)(cls, declared)
     key = (cls, source)
     if key not in _COMPILED:
         for twin in declared.twins():
@@ -187,13 +235,12 @@ def adapter(cls):
             "float64": np.float64,
             "bool_": np.bool_,
             "stored": _stored,  # the loops' rounding (support.py)
-            "reset": declared.reset,
-            "step": declared.step,
-            "spike": declared.spike,
+            **{name: getattr(declared, name, None) for name in _TWINS},
         }
         exec(compile(source, f"<refsim adapter of {cls.__qualname__}>", "exec"), space)
+        signature = SYNAPSE_SIGNATURE if is_synapse else NEURON_SIGNATURE
         try:
-            _COMPILED[key] = numba.cfunc(SIGNATURE, error_model="numpy")(space["adapter"])
+            _COMPILED[key] = numba.cfunc(signature, error_model="numpy")(space["adapter"])
         except numba.core.errors.NumbaError as exc:
             raise NotCompilable(
                 f"{cls.__name__}.compiled: numba does not compile its twins "
@@ -202,48 +249,47 @@ def adapter(cls):
     return _COMPILED[key]
 
 
+#: the names of the twins in the adapters' source
+_TWINS = ("reset", "step", "spike", "output")
+
+
 def addresses(classes: list) -> np.ndarray:
     """The addresses of the adapters of ``classes`` (the declared models of a network,
-    in their slots' order): what the loop calls through :func:`call_adapter`."""
+    in their slots' order): what the loop calls through :func:`call_neuron` or
+    :func:`call_synapse`."""
     return np.array([adapter(cls).address for cls in classes] or [0], dtype=np.int64)
 
 
-@intrinsic
-def call_adapter(
-    typingctx,
-    address,
-    phase,
-    n,
-    j0,
-    k0,
-    V,
-    extra,
-    extra_stride,
-    spiking,
-    par,
-    width,
-    work,
-    work_stride,
-    last_spike,
-    flag,
-    has_flag,
-    refractory,
-    hard,
-    single,
-    t,
-    dt,
-):
-    """Call the adapter at ``address`` (an int64, from :func:`addresses`) with the
-    other arguments, as a C function of :data:`SIGNATURE`: one indirect call, no type the
-    loop's cached code depends on."""
+def _caller(signature):
+    """An intrinsic ``call(address, arguments)`` that calls the C function of
+    ``signature`` at ``address`` (an int64, from :func:`addresses`) with the tuple
+    ``arguments`` (each cast to its type in ``signature``): one indirect call, no type
+    the loop's cached code depends on."""
     c_types = {_I: ir.IntType(64), _F: ir.DoubleType()}
-    c_type = ir.FunctionType(c_types[SIGNATURE.return_type], [c_types[a] for a in SIGNATURE.args])
+    c_type = ir.FunctionType(c_types[signature.return_type], [c_types[a] for a in signature.args])
 
-    def codegen(context, builder, signature, args):
-        function = builder.inttoptr(args[0], c_type.as_pointer())
-        return builder.call(function, args[1:])
+    @intrinsic
+    def call(typingctx, address, arguments):
+        if not isinstance(arguments, types.BaseTuple) or len(arguments) != len(signature.args):
+            return None
 
-    return SIGNATURE.return_type(_I, *SIGNATURE.args), codegen
+        def codegen(context, builder, _, args):
+            function = builder.inttoptr(args[0], c_type.as_pointer())
+            values = [
+                context.cast(builder, builder.extract_value(args[1], i), arguments[i], want)
+                for i, want in enumerate(signature.args)
+            ]
+            return builder.call(function, values)
+
+        return signature.return_type(_I, arguments), codegen
+
+    return call
+
+
+#: call a declared neuron model's adapter: ``call_neuron(address, (phase, n, ...))``
+call_neuron = _caller(NEURON_SIGNATURE)
+#: call a declared synapse's adapter: ``call_synapse(address, (n, j0, ...))``
+call_synapse = _caller(SYNAPSE_SIGNATURE)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -295,7 +341,7 @@ def _declared_block(
         1 if is_hard else 0,
         1 if single else 0,
     )
-    call_adapter(adapter, 0, n, b0, k0, *arrays, t, dt)
+    call_neuron(adapter, (0, n, b0, k0) + arrays + (t, dt))
     direct = par[6]
     for w in range(n):
         current, slope = _input_current(
@@ -303,4 +349,26 @@ def _declared_block(
         )
         work[rows + 1, w] = current
         work[rows + 2, w] = slope
-    call_adapter(adapter, 1, n, b0, k0, *arrays, t, dt)
+    call_neuron(adapter, (1, n, b0, k0) + arrays + (t, dt))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _declared_synapse(b0, k0, n, r, adapter, G, fed, STATE, PARAM, dt, single):
+    """Row ``r`` (a declared synapse, :class:`refsim.SynapseTwins`) over neurons ``b0 ..
+    b0 + n - 1`` through its ``adapter``: ``G[r]`` holds the row's events (``fed``: any)
+    and gets its output; its states are ``STATE[r]``, its parameters ``PARAM[r]`` (columns
+    from ``k0``)."""
+    arguments = (
+        n,
+        b0,
+        k0,
+        G.ctypes.data + r * G.strides[0],
+        1 if fed else 0,
+        STATE.ctypes.data + r * STATE.strides[0],
+        STATE.shape[2],
+        PARAM.ctypes.data + r * PARAM.strides[0],
+        PARAM.shape[2],
+        1 if single else 0,
+        dt,
+    )
+    call_synapse(adapter, arguments)

@@ -98,9 +98,9 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, list]
     them alive while the tables are used."""
     table = array_table
     factors = [_decay_factors(TAU, dt) for TAU in pl.rows.tau]
-    dual_factors = [
+    state_factors = [
         _dual_factors(*arrays, dt)
-        for arrays in zip(pl.rows.kind, pl.rows.dual_param, pl.rows.tau, strict=True)
+        for arrays in zip(pl.rows.kind, pl.rows.param, pl.rows.tau, strict=True)
     ]
     e_linear = [
         _linear_exprel(par, linear, dt)
@@ -136,9 +136,10 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, list]
         table(pl.rows.tau, f8, 2),
         table(factors, f8, 2),
         table(pl.rows.kind, np.int64, 1),
-        table(pl.rows.dual, f8, 3),
-        table(pl.rows.dual_param, f8, 3),
-        table(dual_factors, f8, 3),
+        table(pl.rows.slot, np.int64, 1),
+        table(pl.rows.state, f8, 3),
+        table(pl.rows.param, f8, 3),
+        table(state_factors, f8, 3),
         table(e_linear, f8, 1),
         table(scratch, f8, 3),
         pl.rows.out_row,
@@ -147,6 +148,7 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, list]
         pl.rows.out_start,
         pl.neurons.declared_slot,
         declared_addresses(pl.declared),
+        declared_addresses(pl.declared_synapses),
     )
     feeds = (
         table(pl.feeds.indptr, np.int64, 1),
@@ -189,7 +191,7 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, list]
         pl.pre.delay_frac,
         table(pl.pre.x, f8, 1),
     )
-    return populations, feeds, pre, [factors, dual_factors, e_linear, scratch, cuts]
+    return populations, feeds, pre, [factors, state_factors, e_linear, scratch, cuts]
 
 
 def run_compiled(

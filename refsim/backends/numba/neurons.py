@@ -412,16 +412,8 @@ def _step_range(
     par,
     is_hard,
     refractory_model,
-    G,
-    TAU,
-    FACTOR,
-    KIND,
-    DUAL,
-    DUAL_PARAM,
-    DUAL_FACTOR,
-    f_pop,
-    f_row,
-    f_buffer,
+    rows,
+    feeds,
     out_row,
     out_kind,
     out_value,
@@ -434,30 +426,14 @@ def _step_range(
     dt,
     single,
 ):
-    """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses,
-    then their membranes; ``floor``: a LIF population's :func:`spike_floor` (NaN: the
-    spike test divides); ``work`` is the scratch of the thread running them; ``single``:
-    each state written is rounded to float32 (:func:`_stored`)."""
+    """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses
+    (``rows``, ``feeds``: :func:`_synapses`), then their membranes; ``floor``: a LIF
+    population's :func:`spike_floor` (NaN: the spike test divides); ``work`` is the
+    scratch of the thread running them; ``single``: each state written is rounded to
+    float32 (:func:`_stored`)."""
     shift = b0 if narrow else 0  # narrow tables: one block, reused
-    _synapses(
-        b0,
-        b1,
-        shift,
-        narrow,
-        p,
-        G,
-        TAU,
-        FACTOR,
-        KIND,
-        DUAL,
-        DUAL_PARAM,
-        DUAL_FACTOR,
-        f_pop,
-        f_row,
-        f_buffer,
-        dt,
-        single,
-    )
+    _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single)
+    G = rows[0]  # what the outputs read
     if kind == _LIF:
         _membrane(
             b0,

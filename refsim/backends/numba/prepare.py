@@ -10,7 +10,8 @@ import numpy as np
 from refsim.backends.numba.declared import addresses as declared_addresses
 from refsim.backends.numba.loop import _BLOCK
 from refsim.backends.numba.support import _share
-from refsim.backends.plan import EXPON_KIND as _EXPON
+from refsim.backends.plan import DUAL_ALPHA_KIND as _DUAL_ALPHA
+from refsim.backends.plan import DUAL_KIND as _DUAL
 from refsim.backends.plan import NO_DELAY_KIND as _NO_DELAY
 from refsim.backends.plan import (
     Plan,
@@ -31,6 +32,7 @@ def plan(net) -> Plan:
     Raises :class:`NotCompilable`."""
     pl = plan_network(net, narrow_width=_BLOCK)
     declared_addresses(pl.declared)  # the declared models' twins compile, or NotCompilable
+    declared_addresses(pl.declared_synapses)
     for f in range(len(pl.feeds.indptr)):
         if pl.feeds.delay_kind[f] == _NO_DELAY:
             pl.feeds.indices[f], pl.feeds.weights[f] = _sorted_rows(
@@ -99,15 +101,15 @@ def _decay_factors(TAU, dt):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _dual_factors(syn_kind, DUAL_PARAM, TAU, dt):
+def _dual_factors(syn_kind, PARAM, TAU, dt):
     """Per DualExpon element of a population: the decay constant of its rise, ``dt *
     exprel(-dt / tau_rise)``, and the equal-tau propagator ``exp(-dt / tau_decay)`` (0
-    elsewhere)."""
-    F = np.zeros_like(DUAL_PARAM)
+    elsewhere: the other rows' ``PARAM`` and ``TAU`` mean other things)."""
+    F = np.zeros_like(PARAM)
     for r in range(TAU.shape[0]):
-        if syn_kind[r] != _EXPON:
+        if syn_kind[r] == _DUAL or syn_kind[r] == _DUAL_ALPHA:
             for k in range(TAU.shape[1]):
-                F[r, 0, k] = expon_factor_scalar(DUAL_PARAM[r, 0, k], dt)
+                F[r, 0, k] = expon_factor_scalar(PARAM[r, 0, k], dt)
                 F[r, 1, k] = exp_scalar(-dt / TAU[r, k])
     return F
 

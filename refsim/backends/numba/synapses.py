@@ -7,6 +7,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from refsim.backends.numba.declared import _declared_synapse
 from refsim.backends.numba.propagate import _feed_values
 from refsim.backends.numba.support import (
     _stored,
@@ -17,6 +18,7 @@ from refsim.backends.plan import ALPHA_KIND as _ALPHA
 from refsim.backends.plan import AMPA_KIND as _AMPA
 from refsim.backends.plan import BIONMDA_KIND as _BIONMDA
 from refsim.backends.plan import CUBA_KIND as _CUBA
+from refsim.backends.plan import DECLARED_SYNAPSE_KIND as _DECLARED_SYNAPSE
 from refsim.backends.plan import DUAL_ALPHA_KIND as _DUAL_ALPHA
 from refsim.backends.plan import EXPON_KIND as _EXPON
 from refsim.backends.plan import PRE_OUTPUT_KIND as _PRE_OUTPUT
@@ -40,56 +42,31 @@ from refsim.synapses.stp import std_step_scalar, stp_step_scalar
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _synapses(
-    b0,
-    b1,
-    shift,
-    narrow,
-    p,
-    G,
-    TAU,
-    FACTOR,
-    KIND,
-    DUAL,
-    DUAL_PARAM,
-    DUAL_FACTOR,
-    f_pop,
-    f_row,
-    f_buffer,
-    dt,
-    single,
-):
-    """Neurons ``b0 .. b1 - 1`` of population ``p``: each synapse decays, then adds its
-    feeds' buffers in feeding order (the oracle's delta queue) and clears them.
-    Tables (``TAU``, ``FACTOR``, ``DUAL_PARAM``, ``DUAL_FACTOR``) are read at column
-    ``j - shift``, or, ``narrow`` (one value for the population), as numbers; a DualExpon
-    row keeps its states in ``DUAL[r]`` and its output in ``G[r]``, which first sums this
-    step's events."""
+def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single):
+    """Neurons ``b0 .. b1 - 1`` of population ``p``: each synaptic row steps, taking its
+    feeds' buffers in feeding order (the oracle's delta queue) and clearing them.
+
+    ``rows``: the population's synaptic rows, ``(G, TAU, FACTOR, KIND, SLOT, STATE,
+    PARAM, STATE_FACTOR, adapters)`` (:func:`~refsim.backends.numba.loop._advance`);
+    ``feeds``: every feed's ``(f_pop, f_row, f_buffer)``.  An Expon row decays, then adds
+    each buffer; a DualExpon or a declared synapse (its ``adapters[SLOT[r]]``) first sums
+    this step's events into ``G[r]``, then steps its states ``STATE[r]``, its output
+    replacing them.  Tables (``TAU``, ``FACTOR``, ``PARAM``, ``STATE_FACTOR``) are read at
+    column ``j - shift``, or, ``narrow`` (one value for the population), as numbers."""
+    G, TAU, FACTOR, KIND, SLOT, STATE, PARAM, _, adapters = rows
+    f_pop, f_row, f_buffer = feeds
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     for r in range(G.shape[0]):
         if KIND[r] == _PRE_OUTPUT:  # filled by its AlignPreProj, in step 1
             continue
         if KIND[r] != _EXPON:
-            _dual_expon(
-                b0,
-                k0,
-                n,
-                r,
-                p,
-                G,
-                TAU,
-                FACTOR,
-                KIND,
-                DUAL,
-                DUAL_PARAM,
-                DUAL_FACTOR,
-                f_pop,
-                f_row,
-                f_buffer,
-                dt,
-                single,
-            )
+            fed = _sum_events(b0, n, r, p, G, feeds, single)
+            if KIND[r] == _DECLARED_SYNAPSE:
+                adapter = adapters[SLOT[r]]
+                _declared_synapse(b0, k0, n, r, adapter, G, fed, STATE, PARAM, dt, single)
+            else:
+                _dual_expon(b0, k0, n, r, fed, rows, dt, single)
             continue
         decayed = False
         for f in range(f_pop.size):
@@ -113,6 +90,26 @@ def _synapses(
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _sum_events(b0, n, r, p, G, feeds, single):
+    """This step's events of row ``r`` over neurons ``b0 .. b0 + n - 1``, ``0.0 + x_1 +
+    x_2 ...`` in feeding order (the oracle's ``sum_delta_inputs(0.0)``), into ``G[r]``,
+    each feed's buffer cleared; returns whether any feed takes the row (if none, ``G[r]``
+    is left as it was and the events are 0.0)."""
+    f_pop, f_row, f_buffer = feeds
+    first = True
+    for f in range(f_pop.size):
+        if f_pop[f] != p or f_row[f] != r:
+            continue
+        buf = vector_at(f_buffer, f, np.float64)
+        for w in range(n):
+            j = b0 + w
+            G[r, j] = _stored((0.0 if first else G[r, j]) + buf[j], single)
+            buf[j] = 0.0
+        first = False
+    return not first
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _expon_decay(b0, n, g, tau, factor, fed, buf, single):
     """``g[j]`` of neurons ``b0 .. b0 + n - 1`` (an Expon's conductance): its decay, then,
     if ``fed``, ``+ buf[j]`` (clearing ``buf``).  ``tau``, ``factor``: rows of the
@@ -131,57 +128,32 @@ def _expon_decay(b0, n, g, tau, factor, fed, buf, single):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _dual_expon(
-    b0,
-    k0,
-    n,
-    r,
-    p,
-    G,
-    TAU,
-    FACTOR,
-    KIND,
-    DUAL,
-    DUAL_PARAM,
-    DUAL_FACTOR,
-    f_pop,
-    f_row,
-    f_buffer,
-    dt,
-    single,
-):
-    """Row ``r`` (a DualExpon) over neurons ``b0 .. b0 + n - 1``: the events
-    ``0.0 + x_1 + x_2 ...`` (the oracle's ``sum_delta_inputs(0.0)``) into ``G[r]``, then
-    the step twin, whose output replaces them."""
+def _dual_expon(b0, k0, n, r, fed, rows, dt, single):
+    """Row ``r`` (a DualExpon) over neurons ``b0 .. b0 + n - 1``, its events summed in
+    ``G[r]`` (:func:`_sum_events`; ``fed``: any): the step twin, whose output replaces
+    them.  ``STATE[r]``: g_rise, g_decay; ``PARAM[r]``: tau_rise, factor; ``TAU[r]``,
+    ``FACTOR[r]``: tau_decay and its decay constant; ``STATE_FACTOR[r]``: the rise's decay
+    constant, the equal-tau propagator."""
+    G, TAU, FACTOR, KIND, _, STATE, PARAM, STATE_FACTOR, _ = rows
     b0, k0 = max(b0, 0), max(k0, 0)
-    first = True
-    for f in range(f_pop.size):
-        if f_pop[f] != p or f_row[f] != r:
-            continue
-        buf = vector_at(f_buffer, f, np.float64)
-        for w in range(n):
-            j = b0 + w
-            G[r, j] = _stored((0.0 if first else G[r, j]) + buf[j], single)
-            buf[j] = 0.0
-        first = False
     alpha = KIND[r] == _DUAL_ALPHA
     for w in range(n):
         j, k = b0 + w, k0 + w
-        events = 0.0 if first else G[r, j]
+        events = G[r, j] if fed else 0.0
         rise, decay, g = dual_expon_step_scalar(
-            DUAL[r, 0, j],
-            DUAL[r, 1, j],
+            STATE[r, 0, j],
+            STATE[r, 1, j],
             events,
-            DUAL_PARAM[r, 0, k],
+            PARAM[r, 0, k],
             TAU[r, k],
-            DUAL_FACTOR[r, 0, k],
+            STATE_FACTOR[r, 0, k],
             FACTOR[r, k],
-            DUAL_PARAM[r, 1, k],
+            PARAM[r, 1, k],
             alpha,
-            DUAL_FACTOR[r, 1, k],
+            STATE_FACTOR[r, 1, k],
             dt,
         )
-        DUAL[r, 0, j], DUAL[r, 1, j] = _stored(rise, single), _stored(decay, single)
+        STATE[r, 0, j], STATE[r, 1, j] = _stored(rise, single), _stored(decay, single)
         G[r, j] = _stored(g, single)
 
 
