@@ -512,8 +512,9 @@ def _compiled_plan(step, mons: dict):
     if type(net).update is not Network.update:
         reason = f"{type(net).__name__} overrides Network.update"
     else:
+        from refsim.backends.codes import NotCompilable
         from refsim.backends.monitoring import monitored
-        from refsim.backends.plan import NotCompilable, give_back
+        from refsim.backends.plan import give_back
 
         try:
             plan = backends.engine(backend).plan(net)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from refsim.backends.plan import NotCompilable, Plan, give_back, hand_back
+from refsim.backends.codes import NotCompilable
+from refsim.backends.plan import Plan, give_back
+from refsim.backends.reading import hand_back
 
 __all__ = ["add_spikes", "checked_vectors", "deliver", "first_found", "monitored"]
 from refsim.stability import Finding, bounds_of

@@ -6,260 +6,29 @@ states, parameters and connectivity into the arrays of a :class:`Plan`, in the o
 one step (docs/backends.md).  The states become private arrays that the compiled loop
 writes in place and the model objects keep viewing.  The numba backend
 (``backends/numba/``) and the cupy backend (``backends/cupy/``) both start from it.
+
+The codes it writes (kinds, parameter rows) are :mod:`refsim.backends.codes`; the reading
+of each component is :mod:`refsim.backends.reading`.
 """
 
 from __future__ import annotations
 
-import math
-from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
 
-from refsim import fmath, integrators, outputs
-from refsim.compiled import NeuronTwins, SynapseTwins, check_declaration
-from refsim.connectivity import _CSRComm
-from refsim.delays import SpikeDelay, SynapticDelay, _require_state
-from refsim.module import State
-from refsim.neurons import (
-    adaptive,
-    base,
-    exponential,
-    gif,
-    hh,
-    izhikevich,
-    lif,
-    quadratic,
-    reduced,
+from refsim.backends.codes import CUBA_KIND, LIF_KIND, NotCompilable
+from refsim.backends.reading import (
+    read_inputs,
+    read_population,
+    read_projection,
+    read_rows,
+    single_precision,
+    unmerged_projections,
 )
-from refsim.neurons.exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
-from refsim.neurons.gif import Gif, GifRef
-from refsim.neurons.hh import HH, MorrisLecar, WangBuzsakiHH
-from refsim.neurons.izhikevich import Izhikevich, IzhikevichRef
-from refsim.neurons.lif import ALIF, IF, LIF, CobaLIF, CubaLIF, LIFRef
-from refsim.neurons.quadratic import AdQuaIF, AdQuaIFRef, QuaIF
-from refsim.neurons.reduced import FitzHughNagumo, HindmarshRose
-from refsim.outputs import COBA, CUBA
-from refsim.projections import AlignPostProj, AlignPreProj, _MergedAlignPost
-from refsim.synapses import alpha, expon, kinetic, stp
-from refsim.synapses.alpha import Alpha
-from refsim.synapses.expon import DualExpon, Expon
-from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
-from refsim.synapses.stp import STD, STP
+from refsim.projections import AlignPostProj, AlignPreProj
 
-__all__ = [
-    "NotCompilable",
-    "Plan",
-    "give_back",
-    "hand_back",
-    "plan",
-    "scalar_twins",
-]
-
-#: the modules holding the scalar twins the compiled backends call: every function defined
-#: in one of them whose name ends in ``_scalar`` is a twin, so a new twin needs no entry
-#: here (but ``fmath._pow2_scalar``, which each backend gives natively: a bit cast in
-#: Numba, ``refsim_pow2`` in C)
-TWIN_MODULES = (
-    fmath,
-    integrators,
-    outputs,
-    base,
-    adaptive,
-    lif,
-    exponential,
-    quadratic,
-    izhikevich,
-    gif,
-    hh,
-    reduced,
-    expon,
-    alpha,
-    kinetic,
-    stp,
-)
-
-
-def scalar_twins() -> tuple:
-    """Every scalar twin (and fmath's polynomials, named for what they are): the one-element
-    functions the numba loop compiles in and the cupy kernels call, translated to C."""
-    found = [fmath._poly_exp, fmath._poly_exprel]
-    for module in TWIN_MODULES:
-        found += [
-            f
-            for name, f in vars(module).items()
-            if name.endswith("_scalar")
-            and callable(f)
-            and f.__module__ == module.__name__
-            and f is not fmath._pow2_scalar
-        ]
-    return tuple(found)
-
-
-# population kinds (the equations a loop runs) and output kinds, as the loops see them
-# (the models without reset last, from HH_KIND on)
-(
-    LIF_KIND,
-    ALIF_KIND,
-    EXPIF_KIND,
-    ADEX_KIND,
-    QUAIF_KIND,
-    ADQUAIF_KIND,
-    IZHIKEVICH_KIND,
-    IF_KIND,
-    CUBALIF_KIND,
-    COBALIF_KIND,
-    GIF_KIND,
-    HH_KIND,
-    WANG_BUZSAKI_KIND,
-    MORRIS_LECAR_KIND,
-    FITZHUGH_NAGUMO_KIND,
-    HINDMARSH_ROSE_KIND,
-) = range(16)
-#: a model that declares its twins (``compiled = refsim.NeuronTwins(...)``, refsim/compiled.py)
-#: instead of having a code path of its own in the loops: the loops call them by name
-#: through an adapter (numba) or a generated function (cupy); tested before ``HH_KIND``
-DECLARED_KIND = 16
-CUBA_KIND, COBA_KIND = 0, 1
-#: synapse kinds: Expon, DualExpon, DualExpon with equal time constants, normalised; on
-#: the presynaptic side of an AlignPreProj also Alpha, AMPA (and GABAa), BioNMDA; the
-#: row of a population's synaptic table that an AlignPreProj fills (no dynamics of its
-#: own); a synapse that declares its twins (``compiled = refsim.SynapseTwins(...)``),
-#: called by name as a declared neuron model is
-(
-    EXPON_KIND,
-    DUAL_KIND,
-    DUAL_ALPHA_KIND,
-    ALPHA_KIND,
-    AMPA_KIND,
-    BIONMDA_KIND,
-    PRE_OUTPUT_KIND,
-    DECLARED_SYNAPSE_KIND,
-) = range(8)
-#: a population's integrator (``method=``): brainpy's exponential Euler, or an explicit
-#: method on the model's whole ODE system (``integrators.explicit_step``)
-EXP_EULER_METHOD, EULER_METHOD, RK2_METHOD, RK4_METHOD = range(4)
-METHOD_CODES = {
-    "exp_euler": EXP_EULER_METHOD,
-    "euler": EULER_METHOD,
-    "rk2": RK2_METHOD,
-    "rk4": RK4_METHOD,
-}
-#: the delay of an AlignPostProj: none, one for the projection (SpikeDelay), per synapse
-NO_DELAY_KIND, SPIKE_DELAY_KIND, SYNAPTIC_DELAY_KIND = 0, 1, 2
-#: short-term plasticity on an AlignPreProj: none, STP, STD
-NO_STP_KIND, STP_KIND, STD_KIND = 0, 1, 2
-#: synapse classes an AlignPreProj compiles with: (their states, their parameters), the
-#: rows of the plan's ``pre_state`` and ``pre_param`` tables (the kind: :func:`_pre_kind`)
-PRE_SYNAPSES = {
-    Expon: (("g",), ("tau",)),
-    DualExpon: (("g_rise", "g_decay"), ("tau_rise", "tau_decay", "factor")),
-    Alpha: (("g", "h"), ("tau",)),
-    AMPA: (("g", "spike_arrival_time"), ("alpha", "beta", "T", "T_dur", "g_max")),
-    GABAa: (("g", "spike_arrival_time"), ("alpha", "beta", "T", "T_dur", "g_max")),
-    BioNMDA: (
-        ("g", "x", "spike_arrival_time"),
-        ("alpha1", "beta1", "alpha2", "beta2", "T", "T_dur", "g_max"),
-    ),
-}
-#: short-term plasticity: (kind, states, parameters), as the rows of ``pre_stp_*``
-PRE_STP = {
-    type(None): (NO_STP_KIND, (), ()),
-    STP: (STP_KIND, ("u", "x"), ("U", "tau_f", "tau_d")),
-    STD: (STD_KIND, ("x",), ("tau", "U")),
-}
-#: neuron classes with a compiled twin: (kind, refractory, its states besides V and
-#: last_spike_time, in the rows of the plan's ``extra`` table)
-NEURON_KINDS = {
-    LIF: (LIF_KIND, False, ()),
-    LIFRef: (LIF_KIND, True, ()),
-    ALIF: (ALIF_KIND, False, ("a",)),
-    ExpIF: (EXPIF_KIND, False, ()),
-    ExpIFRef: (EXPIF_KIND, True, ()),
-    AdExIF: (ADEX_KIND, False, ("w",)),
-    AdExIFRef: (ADEX_KIND, True, ("w",)),
-    QuaIF: (QUAIF_KIND, False, ()),
-    AdQuaIF: (ADQUAIF_KIND, False, ("w",)),
-    AdQuaIFRef: (ADQUAIF_KIND, True, ("w",)),
-    Izhikevich: (IZHIKEVICH_KIND, False, ("u",)),
-    IzhikevichRef: (IZHIKEVICH_KIND, True, ("u",)),
-    IF: (IF_KIND, False, ()),
-    CubaLIF: (CUBALIF_KIND, False, ("g",)),
-    CobaLIF: (COBALIF_KIND, False, ("g",)),
-    Gif: (GIF_KIND, False, ("I1", "I2", "V_th")),
-    GifRef: (GIF_KIND, True, ("I1", "I2", "V_th")),
-    HH: (HH_KIND, False, ("m", "h", "n")),
-    WangBuzsakiHH: (WANG_BUZSAKI_KIND, False, ("h", "n")),
-    MorrisLecar: (MORRIS_LECAR_KIND, False, ("W",)),
-    FitzHughNagumo: (FITZHUGH_NAGUMO_KIND, False, ("w",)),
-    HindmarshRose: (HINDMARSH_ROSE_KIND, False, ("y", "z")),
-}
-#: rows of a population's parameter table (0.0 where a model has no such parameter) ...
-PARAMS = ("R", "tau", "V_th", "V_reset", "V_rest", "tau_ref", "direct input")
-#: the first row of a kind's own parameters in its table (``par[OWN_START:]``, ``own``)
-OWN_START = len(PARAMS)
-#: ... followed by its kind's own rows
-KIND_PARAMS = {
-    LIF_KIND: (),
-    ALIF_KIND: ("beta", "tau_a"),
-    EXPIF_KIND: ("V_T", "delta_T"),
-    ADEX_KIND: ("V_T", "delta_T", "tau_w", "a", "b"),
-    QUAIF_KIND: ("V_c", "c"),
-    ADQUAIF_KIND: ("V_c", "c", "tau_w", "a", "b"),
-    IZHIKEVICH_KIND: ("a", "b", "c", "d", "p1", "p2", "p3"),
-    IF_KIND: (),
-    CUBALIF_KIND: ("tau_syn",),
-    COBALIF_KIND: ("tau_syn", "E"),
-    GIF_KIND: ("V_th_inf", "V_th_reset", "a", "b", "k1", "k2", "R1", "R2", "A1", "A2"),
-    HH_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C"),
-    WANG_BUZSAKI_KIND: ("ENa", "EK", "EL", "gNa", "gK", "gL", "C", "phi"),
-    MORRIS_LECAR_KIND: (
-        "V_Ca",
-        "V_K",
-        "V_leak",
-        "g_Ca",
-        "g_K",
-        "g_leak",
-        "C",
-        "V1",
-        "V2",
-        "V3",
-        "V4",
-        "phi",
-    ),
-    FITZHUGH_NAGUMO_KIND: ("a", "b", "tau_w"),
-    HINDMARSH_ROSE_KIND: ("a", "b", "c", "d", "r", "s", "V_r"),
-}
-
-
-def _own_rows(kind: int):
-    """The rows of kind ``kind``'s own parameters, by name (a named tuple: ``.tau_w`` is
-    the row of ``tau_w`` in the kind's ``own`` table, the parameter table after
-    :data:`PARAMS`).  The compiled loops read a parameter by its name through it (numba
-    takes a global named tuple as constants); the GPU source has the same rows as
-    ``#define``s (``REFSIM_ADEX_TAU_W``)."""
-    names = KIND_PARAMS[kind]
-    return namedtuple("OwnRows", names)(*range(len(names))) if names else ()
-
-
-ALIF_OWN = _own_rows(ALIF_KIND)
-#: ExpIF's rows are AdEx's first (V_T, delta_T): one pass serves both
-ADEX_OWN = _own_rows(ADEX_KIND)
-#: QuaIF's rows are AdQuaIF's first (V_c, c)
-ADQUAIF_OWN = _own_rows(ADQUAIF_KIND)
-IZHIKEVICH_OWN = _own_rows(IZHIKEVICH_KIND)
-#: CubaLIF's row is CobaLIF's first (tau_syn)
-COBALIF_OWN = _own_rows(COBALIF_KIND)
-GIF_OWN = _own_rows(GIF_KIND)
-HH_OWN = _own_rows(HH_KIND)
-WANG_BUZSAKI_OWN = _own_rows(WANG_BUZSAKI_KIND)
-MORRIS_LECAR_OWN = _own_rows(MORRIS_LECAR_KIND)
-FITZHUGH_NAGUMO_OWN = _own_rows(FITZHUGH_NAGUMO_KIND)
-HINDMARSH_ROSE_OWN = _own_rows(HINDMARSH_ROSE_KIND)
-
-
-class NotCompilable(Exception):
-    """The network has a component without a compiled twin (the message names it)."""
+__all__ = ["Plan", "give_back", "plan", "usable_cores"]
 
 
 @dataclass
@@ -373,10 +142,6 @@ class Plan:
     pre: PreProjections
 
 
-def _vector(value, n: int) -> np.ndarray:
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)))
-
-
 def usable_cores() -> int:
     """The cores this process may run on (its affinity where the OS tells, else all)."""
     import os
@@ -384,215 +149,6 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
-
-
-#: bytes of a cache line: the arrays that the compiled loop's threads write in shares
-#: (states, spike flags and lists, conductances, buffers) start on one, so that no line
-#: holds the ends of two threads' shares and moves between their cores at every write
-#: (COBA and CUBA 4000 on two threads: about 3 %, within this machine's noise)
-CACHE_LINE = 64
-
-
-def aligned_zeros(shape, dtype=np.float64) -> np.ndarray:
-    """Zeros of ``shape`` whose first item starts a :data:`CACHE_LINE`."""
-    dtype = np.dtype(dtype)
-    size = int(np.prod(shape)) * dtype.itemsize
-    raw = np.zeros(size + CACHE_LINE, dtype=np.uint8)
-    start = -raw.ctypes.data % CACHE_LINE
-    return raw[start : start + size].view(dtype).reshape(shape)
-
-
-def _aligned_copy(values) -> np.ndarray:
-    values = np.asarray(values)
-    out = aligned_zeros(values.shape, values.dtype)
-    out[...] = values
-    return out
-
-
-def _hold(
-    state, what: str, held: dict, into: np.ndarray | None = None, ndim: int = 1
-) -> np.ndarray:
-    """Give ``state`` a private float64 array that the loop writes in place (a copy, or
-    ``into``, a row of one of the plan's tables, filled with its values); note it in
-    ``held`` (by identity, with the state and its dtype before), where :func:`monitored`
-    finds what a state monitor reads and :func:`deliver` the dtype to give back."""
-    if state.data.ndim != ndim:
-        raise NotCompilable(f"{what}: only unbatched states compile")
-    dtype = state.data.dtype
-    values = _aligned_copy(np.asarray(state.data, dtype=np.float64))
-    if into is not None:
-        into[...] = values
-        values = into
-    state.data = values
-    held[id(values)] = (state, dtype)
-    return values
-
-
-def raw(obj, name: str, default=None):
-    """``obj``'s parameter ``name`` in internal units (``obj.p``), or a constant it
-    derived (``factor``, ``g_max``); ``default`` where it has neither."""
-    if name in obj.p.names():
-        return getattr(obj.p, name)
-    return getattr(obj, name) if default is None else getattr(obj, name, default)
-
-
-def _table(obj, names, n: int, held: dict | None = None) -> np.ndarray:
-    """A ``len(names) x n`` table: ``obj``'s parameters by name, or (``held`` given) its
-    states, which become views of the rows."""
-    table = np.zeros((len(names), n))
-    for row, name in enumerate(names):
-        if held is None:
-            table[row] = _vector(raw(obj, name), n)
-        else:
-            _hold(getattr(obj, name), f"{obj.name}.{name}", held, into=table[row])
-    return table
-
-
-def _pre_kind(syn) -> int:
-    if type(syn) is DualExpon:
-        return DUAL_ALPHA_KIND if syn.equal_taus and syn.normalize else DUAL_KIND
-    return {
-        Expon: EXPON_KIND,
-        Alpha: ALPHA_KIND,
-        AMPA: AMPA_KIND,
-        GABAa: AMPA_KIND,
-        BioNMDA: BIONMDA_KIND,
-    }[type(syn)]
-
-
-def _delay_fields(delay, held: dict) -> tuple:
-    """A projection's delay as the loop reads it: (kind, ring buffer, the ring row of this
-    step, per-synapse steps, whole steps back, the fraction of a step beyond them).  The
-    ring is the delay's own state, held (:func:`_hold`) and written in place."""
-    if delay is None:
-        return NO_DELAY_KIND, np.zeros((0, 0)), 0, np.zeros(0, dtype=np.int64), 0, 0.0
-    _require_state(delay)  # the oracle's error when the buffer was never made
-    ring = _hold(delay.buffer, f"{delay.name}.buffer", held, ndim=2)
-    if type(delay) is SynapticDelay:
-        return (SYNAPTIC_DELAY_KIND, ring, delay.now, delay.steps.astype(np.int64), 0, 0.0)
-    low = math.floor(delay.steps)
-    return (
-        SPIKE_DELAY_KIND,
-        ring,
-        delay.write_index,
-        np.zeros(0, dtype=np.int64),
-        low,
-        delay.steps - low,
-    )
-
-
-def hand_back(delay, at: int) -> None:
-    """Tell ``delay`` (or None) which ring row the next step writes."""
-    if type(delay) is SpikeDelay:
-        delay.write_index = int(at)
-    elif delay is not None:
-        delay.now = int(at)
-
-
-def _check_pre(proj) -> None:
-    """Raise :class:`NotCompilable` unless the AlignPreProj ``proj`` has compiled twins."""
-    if proj.modules:
-        raise NotCompilable(f"projection {proj.name}: AlignPreProj with modules does not compile")
-    if type(proj.syn) not in PRE_SYNAPSES or type(proj.stp) not in PRE_STP:
-        raise NotCompilable(
-            f"projection {proj.name}: AlignPreProj with "
-            f"{type(proj.syn).__name__} and stp={type(proj.stp).__name__} does "
-            "not compile (synapses: "
-            + ", ".join(c.__name__ for c in PRE_SYNAPSES)
-            + "; stp: STP, STD; a declared synapse compiles on an AlignPostProj)"
-        )
-    for part in (proj.syn, proj.stp):
-        if part is not None:
-            _check_synapse(part)
-
-
-def _neuron_kind(pop) -> tuple:
-    """(kind, refractory, its states besides V and last_spike_time, its own parameter
-    rows) of population ``pop``: a built-in code path (:data:`NEURON_KINDS`), or a model
-    that declares its twins (:data:`DECLARED_KIND`); else :class:`NotCompilable`."""
-    k, is_refractory, extra_names = NEURON_KINDS.get(type(pop), (None, False, ()))
-    if k is not None:
-        return k, is_refractory, extra_names, KIND_PARAMS[k]
-    if isinstance(getattr(type(pop), "compiled", None), NeuronTwins):
-        try:
-            declared = check_declaration(type(pop))
-        except TypeError as exc:
-            raise NotCompilable(str(exc)) from None
-        return (DECLARED_KIND, isinstance(pop, base.Refractory), declared.states, declared.params)
-    names = ", ".join(sorted({c.__name__ for c in NEURON_KINDS}))
-    raise NotCompilable(
-        f"{type(pop).__name__} has no compiled twin ({names}; or a model declaring "
-        "compiled = refsim.NeuronTwins(...))"
-    )
-
-
-def _check_synapse(syn) -> None:
-    """Raise :class:`NotCompilable` where a synapse has what its compiled row does not run:
-    inputs queued before the run, or before/after-updates (a PoissonInput aimed at it)."""
-    if syn.delta_inputs or syn.current_inputs:
-        raise NotCompilable(f"{syn.name}: queued inputs at the start of a compiled run")
-    for key in [*syn.before_updates, *syn.after_updates]:
-        raise NotCompilable(
-            f"{syn.name}: its update {key!r} (an input or a module aimed at "
-            "the synapse) does not compile"
-        )
-
-
-def _unmerged_projections(net) -> dict:
-    """The AlignPostProj of ``net`` given a synapse instance, by their output's identity.
-    Raises :class:`NotCompilable` where two step the same synapse (each steps it once a
-    step: two decays a step, which a row of the loop does not do)."""
-    found, stepped = {}, {}
-    for proj, *_ in net.feeds:
-        if type(proj) is AlignPostProj and not proj.merged:
-            other = stepped.setdefault(id(proj.syn), proj)
-            if other is not proj:
-                raise NotCompilable(
-                    f"projections {other.name} and {proj.name} both step the "
-                    f"synapse {proj.syn.name}: does not compile"
-                )
-            found[id(proj.out)] = proj
-    return found
-
-
-def _single(net) -> bool:
-    """Whether ``net`` was built under ``precision=32``: the precision of its models (their
-    ``dtype``), which must be one for all (checked before :func:`_hold` takes any state)."""
-    built = {}
-    for node in net.nodes():
-        if isinstance(getattr(node, "dtype", None), type):
-            built.setdefault(np.dtype(node.dtype), node.name)
-    if len(built) > 1:
-        raise NotCompilable(
-            "the compiled loops run one precision; this network mixes "
-            + " and ".join(f"{dtype} ({name})" for dtype, name in built.items())
-        )
-    return np.dtype(np.float32) in built
-
-
-#: the synapse classes a population's synaptic rows run (merged or their own
-#: AlignPostProj), besides the synapses that declare their twins (:func:`_is_row`)
-SYNAPSE_CLASSES = (Expon, DualExpon)
-
-
-def _is_row(syn) -> bool:
-    """Whether ``syn`` runs as a synaptic row: one of :data:`SYNAPSE_CLASSES`, or a
-    synapse declaring ``compiled = refsim.SynapseTwins(...)`` (checked: a declaration that
-    does not fit its class raises :class:`NotCompilable` saying why)."""
-    if type(syn) in SYNAPSE_CLASSES:
-        return True
-    if not isinstance(getattr(type(syn), "compiled", None), SynapseTwins):
-        return False
-    try:
-        check_declaration(type(syn), SynapseTwins)
-    except TypeError as exc:
-        raise NotCompilable(str(exc)) from None
-    return True
-
-
-def _row_classes() -> str:
-    """The synapses a row runs, for a message."""
-    return " or ".join(c.__name__ for c in SYNAPSE_CLASSES) + " or a declared synapse"
 
 
 def plan(net, narrow_width: int) -> Plan:
@@ -613,7 +169,7 @@ def plan(net, narrow_width: int) -> Plan:
 
     Raises :class:`NotCompilable` naming the first component that has no compiled twin.
     """
-    single = _single(net)
+    single = single_precision(net)
     held = {}  # every state array the loop writes, by identity
     try:
         return _read(net, single, held, narrow_width)
@@ -625,7 +181,7 @@ def plan(net, narrow_width: int) -> Plan:
 def give_back(held: dict, single: bool) -> None:
     """Each held state in its model's precision again: float32 in a float32 network
     (``single``), but for the times of events (float64 as the clock); else the dtype it had
-    before :func:`_hold` (a float64 state keeps its private array)."""
+    before :func:`hold` (a float64 state keeps its private array)."""
     for state, dtype in held.values():
         if single and not state.is_event_time:
             dtype = np.dtype(np.float32)
@@ -660,21 +216,21 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
     # the projections by their output's identity: AlignPreProj, and AlignPostProj given a
     # synapse instance (once: the populations' inputs and the projections both look here)
     pre_projs = {id(proj.out): proj for proj, *_ in net.feeds if type(proj) is AlignPreProj}
-    own_syn = _unmerged_projections(net)
+    own_syn = unmerged_projections(net)
     for p, pop in enumerate(pops):
-        _read_population(net, p, pop, held, neurons, declared)
-        _read_inputs(p, pop, pre_projs, own_syn, rows, synapses)
+        read_population(net, p, pop, held, neurons, declared)
+        read_inputs(p, pop, pre_projs, own_syn, rows, synapses)
         mine = rows["out_kind"][rows["out_start"][-2] :]
         neurons["linear"].append(
             neurons["kind"][-1] == LIF_KIND and all(o == CUBA_KIND for o in mine)
         )
     declared_synapses: list = []  # the declared synapses' classes, in their slots' order
-    bound = _read_rows(pops, held, narrow_width, neurons, rows, synapses, declared_synapses)
+    bound = read_rows(pops, held, narrow_width, neurons, rows, synapses, declared_synapses)
     feeds, pre = _lists(Feeds), _lists(PreProjections)
     syn_index = {id(syn): i for i, (syn, _, _) in enumerate(synapses)}
     for proj, source, start, stop in net.feeds:
         own = type(proj) is AlignPostProj and id(proj.out) in own_syn
-        _read_projection(net, proj, source, start, stop, own, held, syn_index, rows, feeds, pre)
+        read_projection(net, proj, source, start, stop, own, held, syn_index, rows, feeds, pre)
     ints = ("pop", "row", "start", "ring_at", "delay_low")
     return Plan(
         pops=pops,
@@ -709,255 +265,3 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
             floats=("delay_frac",),
         ),
     )
-
-
-def _read_population(net, p: int, pop, held: dict, neurons: dict, declared: list) -> None:
-    """Population ``p``: its kind, states, parameter table and spikes into ``neurons``
-    (its inputs: :func:`_read_inputs`)."""
-    k, is_refractory, extra_names, own_names = _neuron_kind(pop)
-    neurons["extra_names"].append(extra_names)
-    if k == DECLARED_KIND and type(pop) not in declared:
-        declared.append(type(pop))
-    neurons["declared_slot"].append(declared.index(type(pop)) if k == DECLARED_KIND else -1)
-    neurons["method"].append(METHOD_CODES[getattr(pop, "method", "exp_euler")])
-    if neurons["method"][-1] != EXP_EULER_METHOD and k == DECLARED_KIND:
-        raise NotCompilable(
-            f"{pop.name}: method={pop.method!r}: a declared model "
-            "compiles with exponential Euler only (its step twin)"
-        )
-    if pop.delta_inputs or pop.after_updates:
-        raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
-    n = pop.num
-    neurons["V"].append(_hold(pop.V, f"{pop.name}.V", held))
-    table = np.zeros((len(extra_names), n))  # the states become views of its rows
-    for row, name in enumerate(extra_names):
-        _hold(getattr(pop, name), f"{pop.name}.{name}", held, into=table[row])
-    neurons["extra"].append(table)
-    neurons["last_spike"].append(
-        _hold(pop.last_spike_time, pop.name, held) if is_refractory else np.zeros(n)
-    )
-    neurons["in_refractory"].append(
-        _hold(pop.refractory, f"{pop.name}.refractory", held)
-        if getattr(pop, "ref_var", False)
-        else np.zeros(0)
-    )
-    names = PARAMS + own_names
-    table = np.empty((len(names), n))
-    for row, name in enumerate(names):
-        value = pop._external(net.currents[p]) if name == "direct input" else raw(pop, name, 0.0)
-        if isinstance(value, State):  # Gif's moving threshold: in ``extra``, not here
-            value = 0.0
-        table[row] = _vector(value, n)
-    neurons["params"].append(table)
-    neurons["kind"].append(k)
-    neurons["refractory"].append(is_refractory)
-    neurons["hard"].append(pop.spk_reset == "hard")
-    # the oracle's own spikes of the stored states (as Network.update reads them)
-    neurons["spiking"].append(_aligned_copy(pop.get_spike().reshape(-1) != 0.0))
-    neurons["fired"].append(aligned_zeros(n, np.int64))
-
-
-def _read_inputs(p: int, pop, pre_projs: dict, own_syn: dict, rows: dict, synapses: list) -> None:
-    """Population ``p``'s merged synapses and current inputs: a synaptic row each (an
-    AlignPreProj's output, a synapse of its own, a merged one), an output each
-    (``pre_projs``, ``own_syn``: the projections by their output's identity)."""
-    merged = {}
-    for key, before in pop.before_updates.items():
-        if not isinstance(before, _MergedAlignPost) or not _is_row(before.syn):
-            raise NotCompilable(
-                f"{pop.name}: before-update {key!r} does not compile "
-                f"on this backend (only merged AlignPostProj with {_row_classes()})"
-            )
-        merged[id(before.out)] = len(synapses)
-        synapses.append((before.syn, before.out, p))
-    for key, out in pop.current_inputs.items():
-        proj = pre_projs.get(id(out))
-        if proj is not None and proj.post is pop:
-            merged[id(out)] = len(synapses)  # a row that the projection fills
-            synapses.append((proj, out, p))
-        own = own_syn.get(id(out))
-        if own is not None and own.post is pop and _is_row(own.syn):
-            merged[id(out)] = len(synapses)  # its own synapse, a row like a merged one
-            synapses.append((own.syn, out, p))
-        if id(out) not in merged or type(out) not in (COBA, CUBA):
-            raise NotCompilable(
-                f"{pop.name}: current input {key!r} does not compile "
-                "(only COBA or CUBA outputs of AlignPostProj or AlignPreProj)"
-            )
-        rows["out_row"].append(merged[id(out)])  # its synapse; the row: _read_rows
-        rows["out_kind"].append(COBA_KIND if type(out) is COBA else CUBA_KIND)
-        rows["out_value"].append(float(out.p.E) if type(out) is COBA else float(out.p.scale))
-    rows["out_start"].append(len(rows["out_row"]))
-
-
-def _read_rows(
-    pops: list,
-    held: dict,
-    narrow_width: int,
-    neurons: dict,
-    rows: dict,
-    synapses: list,
-    declared: list,
-) -> list:
-    """Each population's synaptic outputs as the rows of one array, so that the membrane
-    loop reads ``G[row, j]``: an Expon's ``g`` itself (its state becomes a view of the
-    row), a DualExpon's or a declared synapse's output (its states the rows of
-    ``state[row]``), an AlignPreProj's summed output (``g_pre @ W``).  The tables shared by
-    every neuron become one block wide.  ``declared``: the declared synapses' classes, in
-    the order of their slots (filled here).  Returns the (output, g) pairs bound while the
-    loop runs."""
-    bound = []
-    for p, pop in enumerate(pops):
-        own = [(syn, out) for syn, out, q in synapses if q == p]
-        n, count = pop.num, len(own)
-        depth = max([2] + [len(_declared(syn).states) for syn, _ in own])
-        n_params = max([2] + [len(_declared(syn).params) for syn, _ in own])
-        table = {
-            "g": aligned_zeros((count, n)),
-            "tau": np.zeros((count, n)),
-            "kind": np.zeros(count, np.int64),
-            "slot": np.full(count, -1, np.int64),
-            "state": aligned_zeros((count, depth, n)),
-            "param": np.zeros((count, n_params, n)),
-        }
-        rows["owner"].append([])
-        for row, (syn, out) in enumerate(own):
-            _read_row(row, syn, n, held, table, declared)
-            summed = isinstance(syn, AlignPreProj)
-            rows["owner"][p].append((syn, "g (summed through the weights)" if summed else "g"))
-            rows["syn_g"].append(table["g"][row])
-            rows["pop"].append(p)
-            rows["index"].append(row)
-            bound.append((out, table["g"][row]))
-        # the same parameters for every neuron: tables one block wide, reused per block
-        params = neurons["params"][p]
-        narrow = all(
-            np.all(x.view(np.int64) == x[..., :1].view(np.int64))
-            for x in (params, table["tau"], table["param"])
-        )
-        neurons["narrow"].append(narrow)
-        if narrow:
-            width = min(n, narrow_width)
-            neurons["params"][p] = np.ascontiguousarray(params[:, :width])
-            table["tau"] = np.ascontiguousarray(table["tau"][:, :width])
-            table["param"] = np.ascontiguousarray(table["param"][..., :width])
-        for name, value in table.items():
-            rows[name].append(value)
-    rows["out_row"] = [rows["index"][s] for s in rows["out_row"]]  # synapse -> its row
-    return bound
-
-
-def _declared(syn) -> SynapseTwins:
-    """The declaration of a declared synapse; an empty one for refsim's own rows."""
-    declared = getattr(type(syn), "compiled", None)
-    return declared if isinstance(declared, SynapseTwins) else _NONE_DECLARED
-
-
-_NONE_DECLARED = SynapseTwins(states=(), params=(), step=None)
-
-
-def _read_row(row: int, syn, n: int, held: dict, table: dict, declared: list) -> None:
-    """Synaptic row ``row`` of ``syn`` (a synapse or an AlignPreProj) into ``table``: its
-    kind, its states (held: they become views of the table's rows) and parameters."""
-    if isinstance(syn, AlignPreProj):
-        table["kind"][row] = PRE_OUTPUT_KIND
-        return
-    _check_synapse(syn)
-    if type(syn) is Expon:
-        table["kind"][row] = EXPON_KIND
-        _hold(syn.g, syn.name, held, into=table["g"][row])
-        table["tau"][row] = _vector(syn.p.tau, n)
-        return
-    if type(syn) is DualExpon:
-        table["kind"][row] = _pre_kind(syn)  # DUAL_KIND or DUAL_ALPHA_KIND
-        for i, state in enumerate((syn.g_rise, syn.g_decay)):
-            _hold(state, syn.name, held, into=table["state"][row, i])
-        table["tau"][row] = _vector(syn.p.tau_decay, n)
-        table["param"][row, :2] = _vector(syn.p.tau_rise, n), _vector(syn.factor, n)
-        return
-    twins = _declared(syn)
-    if type(syn) not in declared:
-        declared.append(type(syn))
-    table["kind"][row] = DECLARED_SYNAPSE_KIND
-    table["slot"][row] = declared.index(type(syn))
-    for i, name in enumerate(twins.states):
-        _hold(getattr(syn, name), f"{syn.name}.{name}", held, into=table["state"][row, i])
-    for i, name in enumerate(twins.params):
-        table["param"][row, i] = _vector(raw(syn, name), n)
-
-
-def _read_projection(
-    net,
-    proj,
-    source,
-    start: int,
-    stop: int,
-    own: bool,
-    held: dict,
-    syn_index: dict,
-    rows: dict,
-    feeds: dict,
-    pre: dict,
-) -> None:
-    """Projection ``proj`` fed by ``source[start:stop]``: an AlignPostProj into ``feeds``
-    (its CSR rows, target row, delay; ``own``: given a synapse instance), an AlignPreProj
-    into ``pre`` (its presynaptic synapses and plasticity too)."""
-    is_pre = type(proj) is AlignPreProj
-    if not is_pre and (
-        type(proj) is not AlignPostProj
-        or not (proj.merged or own)
-        or proj.modules
-        or not isinstance(proj.comm, _CSRComm)
-    ):
-        raise NotCompilable(
-            f"projection {proj.name} does not compile (only AlignPostProj on a sparse "
-            "comm, or AlignPreProj)"
-        )
-    if is_pre:
-        _check_pre(proj)
-        if not isinstance(proj.comm, _CSRComm):
-            raise NotCompilable(f"projection {proj.name}: only a sparse comm compiles")
-    s = syn_index.get(id(proj if is_pre else proj.syn))
-    if s is None:
-        raise NotCompilable(f"projection {proj.name} targets a population outside the network")
-    W = proj.comm.W
-    if W.shape[1] >= 2**31:  # the loops read column indices as int32 (half the bytes)
-        raise NotCompilable(
-            f"projection {proj.name}: {W.shape[1]} postsynaptic neurons "
-            "do not fit the compiled loops' 32-bit indices"
-        )
-    into = pre if is_pre else feeds
-    into["indptr"].append(np.ascontiguousarray(W.indptr, dtype=np.int64))
-    into["indices"].append(np.ascontiguousarray(W.indices, dtype=np.int32))
-    into["weights"].append(np.ascontiguousarray(W.data, dtype=np.float64))
-    into["start"].append(start)
-    into["pop"].append(rows["pop"][s])
-    into["row"].append(rows["index"][s])
-    into["delay"].append(proj.delay)
-    delay_kind, ring, at, steps, low, frac = _delay_fields(proj.delay, held)
-    into["ring"].append(ring)
-    into["ring_at"].append(at)
-    into["delay_low"].append(low)
-    into["delay_frac"].append(frac)
-    if is_pre:  # the synapse (and its plasticity) per presynaptic neuron, then W
-        syn, n_pre = proj.syn, W.shape[0]
-        states, names = PRE_SYNAPSES[type(syn)]
-        stp_kind, stp_states, stp_names = PRE_STP[type(proj.stp)]
-        pre["syn_kind"].append(_pre_kind(syn))
-        pre["state"].append(_table(syn, states, n_pre, held))
-        pre["param"].append(_table(syn, names, n_pre))
-        pre["stp_kind"].append(stp_kind)
-        pre["stp_state"].append(_table(proj.stp, stp_states, n_pre, held))
-        pre["stp_param"].append(_table(proj.stp, stp_names, n_pre))
-        pre["source"].append(net._index(source))
-        pre["out"].append(np.zeros(n_pre))
-        pre["x"].append(np.zeros(n_pre))  # (its delay: a SpikeDelay or none)
-        return
-    bits = feeds["weights"][-1].view(np.int64)  # one weight for all (bit for bit): no loads
-    feeds["uniform"].append(bits.size > 0 and bool(np.all(bits == bits[0])))
-    feeds["buffer"].append(aligned_zeros(W.shape[1]))
-    feeds["pre"].append(net._index(source))
-    feeds["stop"].append(stop)
-    feeds["delay_kind"].append(delay_kind)
-    feeds["delay_steps"].append(steps)
-    feeds["x"].append(np.zeros(W.shape[0] if delay_kind == SPIKE_DELAY_KIND else 0))

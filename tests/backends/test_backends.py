@@ -999,7 +999,7 @@ def _golden_neuron_cases():
 
 
 def test_the_golden_neuron_cases_of_every_compiled_model_run_compiled():
-    from refsim.backends.plan import NEURON_KINDS
+    from refsim.backends.codes import NEURON_KINDS
 
     compiled = [
         n for n in _golden_neuron_cases() if getattr(refsim, n.split("_")[1]) in NEURON_KINDS
@@ -1031,7 +1031,7 @@ def test_the_gpu_plan_takes_every_model_and_gives_the_kernels_the_plans_codes():
     """The cupy backend plans on the host (no CuPy needed): every neuron model (ref_var too),
     parameters one column wide, every integrator; the kernels read the plan's codes."""
     from refsim.backends import cupy as cupy_backend
-    from refsim.backends.plan import METHOD_CODES, NEURON_KINDS
+    from refsim.backends.codes import METHOD_CODES, NEURON_KINDS
 
     net, pop = _model_network(*MODEL_NETWORKS["GifRef"])
     pl = cupy_backend.plan(net)
@@ -1178,7 +1178,7 @@ def test_dual_exponential_synapses_compile_bit_for_bit(pair, backend, own):
 
 def test_two_projections_stepping_one_synapse_do_not_compile_and_run_numpy():
     from refsim.backends import numba as numba_backend
-    from refsim.backends.plan import NotCompilable
+    from refsim.backends.codes import NotCompilable
 
     net, pop = _lif_target(50, 12 * pq.mA)
     syn, out = refsim.Expon(50, tau=5 * pq.ms), refsim.COBA(E=0 * pq.mV)
@@ -1321,7 +1321,7 @@ def test_align_pre_projections_compile_bit_for_bit(case, backend):
 def test_align_pre_projections_that_do_not_compile_say_why():
     from refsim.backends import cupy as cupy_backend
     from refsim.backends import numba as numba_backend
-    from refsim.backends.plan import NotCompilable
+    from refsim.backends.codes import NotCompilable
 
     def net_with(*modules, **extra):
         net = refsim.Network()

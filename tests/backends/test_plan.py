@@ -1,21 +1,22 @@
-"""The plan's named parameter rows: what the compiled loops and the kernels read by name."""
+"""The named parameter rows (backends/codes.py): what the compiled loops and the kernels
+read by name."""
 
 import re
 
 import pytest
 
-from refsim.backends import plan
+from refsim.backends import codes
 from refsim.backends.cupy.source import _plan_codes, kernel_source
 
-OWN_ROWS = {name: getattr(plan, name) for name in dir(plan) if name.endswith("_OWN")}
+OWN_ROWS = {name: getattr(codes, name) for name in dir(codes) if name.endswith("_OWN")}
 
 
 @pytest.mark.parametrize("name", sorted(OWN_ROWS))
 def test_each_kinds_rows_name_its_own_parameters_in_table_order(name):
-    kind = getattr(plan, name.replace("_OWN", "_KIND"))
+    kind = getattr(codes, name.replace("_OWN", "_KIND"))
     rows = OWN_ROWS[name]
-    assert rows._fields == plan.KIND_PARAMS[kind]
-    assert tuple(rows) == tuple(range(len(plan.KIND_PARAMS[kind])))
+    assert rows._fields == codes.KIND_PARAMS[kind]
+    assert tuple(rows) == tuple(range(len(codes.KIND_PARAMS[kind])))
 
 
 @pytest.mark.parametrize(
@@ -24,8 +25,8 @@ def test_each_kinds_rows_name_its_own_parameters_in_table_order(name):
 )
 def test_a_kind_read_through_anothers_rows_has_the_same_first_rows(short, full):
     """ExpIF runs the AdEx pass, QuaIF the AdQuaIF pass, CubaLIF the CobaLIF pass."""
-    first = plan.KIND_PARAMS[getattr(plan, f"{short}_KIND")]
-    assert plan.KIND_PARAMS[getattr(plan, f"{full}_KIND")][: len(first)] == first
+    first = codes.KIND_PARAMS[getattr(codes, f"{short}_KIND")]
+    assert codes.KIND_PARAMS[getattr(codes, f"{full}_KIND")][: len(first)] == first
 
 
 def test_the_kernels_read_own_parameters_by_name_and_every_name_is_defined():

@@ -24,10 +24,10 @@ twins' C), ``declared`` (models declared outside refsim), ``device`` (the networ
 GPU, one step's launches), ``driver`` (:func:`run_compiled`), ``kernels.cu``.
 """
 
+from refsim.backends.codes import NotCompilable
 from refsim.backends.cupy.driver import run_compiled
 from refsim.backends.cupy.prepare import plan
 from refsim.backends.cupy.source import COMPILE_OPTIONS, KERNEL_TWINS, kernel_source
-from refsim.backends.plan import NotCompilable
 
 __all__ = [
     "COMPILE_OPTIONS",

@@ -3,8 +3,8 @@
 The kernels' source is compiled per set of declared models (CuPy caches each source), so
 unlike the numba loop they can name the models.  :func:`declared_source` writes
 ``declared_neuron``, which ``population_step`` calls for a population of
-:data:`refsim.backends.plan.DECLARED_KIND`, and ``declared_synapse``, which it calls for
-a synaptic row of :data:`refsim.backends.plan.DECLARED_SYNAPSE_KIND`, with one branch per
+:data:`refsim.backends.codes.DECLARED_KIND`, and ``declared_synapse``, which it calls for
+a synaptic row of :data:`refsim.backends.codes.DECLARED_SYNAPSE_KIND`, with one branch per
 model (its slot).  Each branch is the order of one step of :mod:`refsim.compiled`, with
 the model's parameters read by name from its table and its twins (translated by
 :mod:`refsim.backends.cupy.translate`) called with their arguments bound by name::
@@ -16,7 +16,7 @@ the model's parameters read by name from its table and its twins (translated by
 
 from __future__ import annotations
 
-from refsim.backends.plan import PARAMS
+from refsim.backends.codes import PARAMS
 from refsim.compiled import NeuronTwins, SynapseTwins
 
 __all__ = ["declared_source", "declared_twins"]

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from refsim.backends import plan as plan_codes
+from refsim.backends import codes
 from refsim.backends.cupy.source import _module
-from refsim.backends.plan import (
-    Plan,
-)
+from refsim.backends.plan import Plan
 
 _THREADS = 256  # threads per block
 
@@ -105,7 +103,7 @@ class _Device:
             n_post, pre, delay = pl.feeds.buffer[f].size, pl.feeds.pre[f], pl.feeds.delay_kind[f]
             spiking, start = self.spiking[pre], np.int64(pl.feeds.start[f])
             ring, length, at = self.rings[f], np.int64(rings[f].shape[0]), self.ring_at[f : f + 1]
-            self.counted.append(bool(pl.feeds.uniform[f]) and delay == plan_codes.NO_DELAY_KIND)
+            self.counted.append(bool(pl.feeds.uniform[f]) and delay == codes.NO_DELAY_KIND)
             if self.counted[-1]:
                 counts = cupy.zeros(n_post, dtype=np.int32)
                 self.launches.append(
@@ -127,7 +125,7 @@ class _Device:
                 continue
             sums = cupy.zeros(n_post, dtype=np.float64)
             self.feed_data.append(sums)
-            if delay == plan_codes.SYNAPTIC_DELAY_KIND:
+            if delay == codes.SYNAPTIC_DELAY_KIND:
                 colptr, rows, w, steps = _csc(
                     indptr, indices, weights, n_post, pl.feeds.delay_steps[f]
                 )
@@ -153,7 +151,7 @@ class _Device:
                 )
                 continue
             x = no_values
-            if delay == plan_codes.SPIKE_DELAY_KIND:  # the delayed input, then through W
+            if delay == codes.SPIKE_DELAY_KIND:  # the delayed input, then through W
                 x = cupy.zeros(pl.feeds.x[f].size)
                 self.launches.append(
                     (

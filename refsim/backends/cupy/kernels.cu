@@ -147,7 +147,7 @@ extern "C" __global__ void delay_events(
 /* The presynaptic side of an AlignPreProj (numba's _pre_synapses), one thread per
    presynaptic neuron: its input (spike_input), through the plasticity (states Q,
    parameters QP: rows of n), into the synapse (states S, parameters SP; the rows of
-   plan.PRE_SYNAPSES); out[j] is the synapse's output, which gather_events sums through W. */
+   codes.PRE_SYNAPSES); out[j] is the synapse's output, which gather_events sums through W. */
 extern "C" __global__ void pre_synapses(
     const long long n, const unsigned char *spiking, const long long start,
     double *ring, const long long length, const long long *at, const long long low,
@@ -240,7 +240,7 @@ struct Population {
 
 /* The parameter in row `row` of the table, for the neuron whose column is k */
 #define PAR(row) P.par[(row) * P.width + k]
-/* The kind's own parameter `name` (plan.KIND_PARAMS), after the seven shared rows: its
+/* The kind's own parameter `name` (codes.KIND_PARAMS), after the seven shared rows: its
    row by name, REFSIM_<KIND>_OWN_<name>, from plan.<KIND>_OWN (refsim/backends/cupy/source.py) */
 #define OWN(kind, name) PAR(7 + REFSIM_##kind##_OWN_##name)
 
@@ -464,7 +464,7 @@ REFSIM_FN int gif_neuron(const Population &P, long long j, long long k, int spik
 REFSIM_FN int continuous_neuron(const Population &P, long long j, long long k, double dt)
 {
     const long long n = P.n;
-    double *x = P.extra;  /* the rows of plan.NEURON_KINDS: x[r * n + j] */
+    double *x = P.extra;  /* the rows of codes.NEURON_KINDS: x[r * n + j] */
     const double V = P.V[j], tau = PAR(1);
     double V_new;
     if (P.method != REFSIM_EXP_EULER_METHOD) {

@@ -3,13 +3,11 @@ parameters one column wide, and the twins of declared models checked to translat
 
 from __future__ import annotations
 
+from refsim.backends.codes import NotCompilable
 from refsim.backends.cupy.declared import declared_twins
 from refsim.backends.cupy.source import KERNEL_TWINS
 from refsim.backends.cupy.translate import TranslationError, twin_source
-from refsim.backends.plan import (
-    NotCompilable,
-    Plan,
-)
+from refsim.backends.plan import Plan
 from refsim.backends.plan import plan as plan_network
 
 

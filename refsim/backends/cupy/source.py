@@ -9,12 +9,10 @@ from __future__ import annotations
 import pathlib
 import re
 
-from refsim.backends import plan as plan_codes
+from refsim.backends import codes
+from refsim.backends.codes import scalar_twins
 from refsim.backends.cupy.declared import declared_source, declared_twins
 from refsim.backends.cupy.translate import twin_source
-from refsim.backends.plan import (
-    scalar_twins,
-)
 
 #: the kernels' own code (the loops around the twins)
 _KERNELS = (pathlib.Path(__file__).with_name("kernels.cu")).read_text()
@@ -38,21 +36,21 @@ def _plan_codes() -> str:
     """``#define REFSIM_<NAME>`` for the plan's codes (``*_KIND``: neurons, synapses,
     outputs, delays, plasticity; ``*_METHOD``: integrators), and
     ``#define REFSIM_<KIND>_OWN_<name>`` for the row of each kind's own parameter
-    (``plan.<KIND>_OWN``), which the kernels read as ``OWN(KIND, name)``."""
-    codes = [
-        f"#define REFSIM_{name} {getattr(plan_codes, name)}\n"
-        for name in dir(plan_codes)
+    (``codes.<KIND>_OWN``), which the kernels read as ``OWN(KIND, name)``."""
+    defines = [
+        f"#define REFSIM_{name} {getattr(codes, name)}\n"
+        for name in dir(codes)
         if name.endswith(("_KIND", "_METHOD"))
         and not name.startswith("_")
-        and isinstance(getattr(plan_codes, name), int)
+        and isinstance(getattr(codes, name), int)
     ]
     rows = [
         f"#define REFSIM_{name}_{field} {row}\n"
-        for name in dir(plan_codes)
-        if name.endswith("_OWN") and isinstance(getattr(plan_codes, name), tuple)
-        for field, row in getattr(plan_codes, name)._asdict().items()
+        for name in dir(codes)
+        if name.endswith("_OWN") and isinstance(getattr(codes, name), tuple)
+        for field, row in getattr(codes, name)._asdict().items()
     ]
-    return "".join(codes + rows)
+    return "".join(defines + rows)
 
 
 def kernel_source(declared: tuple = (), synapses: tuple = ()) -> str:

@@ -31,8 +31,8 @@ also in passes over a block (reset, input current, one loop of the model's step 
 the twins are compiled inline (``numba.support``); for ``method='euler'``, ``'rk2'`` or
 ``'rk4'``, neuron by neuron through ``_explicit_step`` and the model's derivatives twin
 (``hh_derivatives_scalar``...).  Their
-parameter rows and further states are named in ``plan.KIND_PARAMS`` and
-``plan.NEURON_KINDS``.
+parameter rows and further states are named in ``codes.KIND_PARAMS`` and
+``codes.NEURON_KINDS``.
 
 Float sums run in that fixed order: a rerun gives the same bits.
 
@@ -87,8 +87,8 @@ from refsim.backends.numba.cache import _compile_lock, _drop_stale_cache
 with _compile_lock():
     _drop_stale_cache()
 
+from refsim.backends.codes import NotCompilable  # noqa: E402
 from refsim.backends.numba.driver import run_compiled, threads_for  # noqa: E402
 from refsim.backends.numba.prepare import plan  # noqa: E402
-from refsim.backends.plan import NotCompilable  # noqa: E402
 
 __all__ = ["NotCompilable", "plan", "run_compiled", "threads_for"]

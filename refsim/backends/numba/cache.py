@@ -19,7 +19,7 @@ def _drop_stale_cache() -> None:
     import os
     import pathlib
 
-    from refsim.backends import plan as plan_module  # the kind constants
+    from refsim.backends import codes  # the kinds and rows, constants in the code
     from refsim.backends.numba import support
 
     here = pathlib.Path(__file__).parent
@@ -27,7 +27,7 @@ def _drop_stale_cache() -> None:
     files = sorted(
         {inspect.getsourcefile(f) for f in support.TWINS}
         | {str(m) for m in modules}
-        | {plan_module.__file__}
+        | {codes.__file__}
     )
     digest = hashlib.sha256(b"".join(pathlib.Path(f).read_bytes() for f in files)).hexdigest()
     dirs = [here / "__pycache__"]

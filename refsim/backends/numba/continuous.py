@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import numba
 
-from refsim.backends.numba.explicit import _explicit_step
-from refsim.backends.numba.outputs import _currents
-from refsim.backends.numba.support import _stored
-from refsim.backends.plan import EXP_EULER_METHOD as _EXP_EULER
-from refsim.backends.plan import FITZHUGH_NAGUMO_KIND as _FITZHUGH_NAGUMO
-from refsim.backends.plan import (
+from refsim.backends.codes import EXP_EULER_METHOD as _EXP_EULER
+from refsim.backends.codes import FITZHUGH_NAGUMO_KIND as _FITZHUGH_NAGUMO
+from refsim.backends.codes import (
     FITZHUGH_NAGUMO_OWN,
     HH_OWN,
     HINDMARSH_ROSE_OWN,
@@ -19,9 +16,12 @@ from refsim.backends.plan import (
     OWN_START,
     WANG_BUZSAKI_OWN,
 )
-from refsim.backends.plan import HH_KIND as _HH
-from refsim.backends.plan import MORRIS_LECAR_KIND as _MORRIS_LECAR
-from refsim.backends.plan import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
+from refsim.backends.codes import HH_KIND as _HH
+from refsim.backends.codes import MORRIS_LECAR_KIND as _MORRIS_LECAR
+from refsim.backends.codes import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
+from refsim.backends.numba.explicit import _explicit_step
+from refsim.backends.numba.outputs import _currents
+from refsim.backends.numba.support import _stored
 from refsim.neurons.base import level_spike_scalar
 from refsim.neurons.hh import (
     hh_step_scalar,
@@ -33,7 +33,7 @@ from refsim.neurons.reduced import (
     hindmarsh_rose_step_scalar,
 )
 
-#: the first of a kind's own rows in a parameter table (``plan.KIND_PARAMS``)
+#: the first of a kind's own rows in a parameter table (``codes.KIND_PARAMS``)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -60,13 +60,13 @@ def _continuous_scalar(
     """Neurons ``b0 .. b1 - 1`` of a population without reset (HH, WangBuzsakiHH,
     MorrisLecar, FitzHughNagumo, HindmarshRose): the input at the old potential, then the
     model's step twin (its further states are the rows of ``extra``, named in
-    ``plan.NEURON_KINDS``); the stored spike is the level ``(V - V_th) / V_th >= 0``.
+    ``codes.NEURON_KINDS``); the stored spike is the level ``(V - V_th) / V_th >= 0``.
     Exponential Euler runs in passes over the block (the input into ``work``, then one
     loop of the model's twin, which vectorises); an explicit method, neuron by neuron."""
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     tau, V_th, direct = par[1], par[2], par[6]
-    own = par[OWN_START:]  # the kind's rows, named in plan.KIND_PARAMS
+    own = par[OWN_START:]  # the kind's rows, named in codes.KIND_PARAMS
     rows = extra.shape[0]
     if method != _EXP_EULER:  # the whole ODE system, the input at each stage's V
         for w in range(n):

@@ -32,10 +32,10 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, register_jitable
 
+from refsim.backends.codes import PARAMS, NotCompilable
 from refsim.backends.cupy.translate import _Function
 from refsim.backends.numba.outputs import _input_current
 from refsim.backends.numba.support import _pointer, _stored
-from refsim.backends.plan import PARAMS, NotCompilable
 from refsim.compiled import NeuronTwins, SynapseTwins
 
 __all__ = [

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import numba
 
-from refsim.backends.numba.outputs import _input_current
-from refsim.backends.plan import ADEX_KIND as _ADEX
-from refsim.backends.plan import (
+from refsim.backends.codes import ADEX_KIND as _ADEX
+from refsim.backends.codes import (
     ADEX_OWN,
     ADQUAIF_OWN,
     FITZHUGH_NAGUMO_OWN,
@@ -18,16 +17,17 @@ from refsim.backends.plan import (
     MORRIS_LECAR_OWN,
     WANG_BUZSAKI_OWN,
 )
-from refsim.backends.plan import ADQUAIF_KIND as _ADQUAIF
-from refsim.backends.plan import EULER_METHOD as _EULER
-from refsim.backends.plan import EXPIF_KIND as _EXPIF
-from refsim.backends.plan import FITZHUGH_NAGUMO_KIND as _FITZHUGH_NAGUMO
-from refsim.backends.plan import HH_KIND as _HH
-from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
-from refsim.backends.plan import MORRIS_LECAR_KIND as _MORRIS_LECAR
-from refsim.backends.plan import QUAIF_KIND as _QUAIF
-from refsim.backends.plan import RK2_METHOD as _RK2
-from refsim.backends.plan import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
+from refsim.backends.codes import ADQUAIF_KIND as _ADQUAIF
+from refsim.backends.codes import EULER_METHOD as _EULER
+from refsim.backends.codes import EXPIF_KIND as _EXPIF
+from refsim.backends.codes import FITZHUGH_NAGUMO_KIND as _FITZHUGH_NAGUMO
+from refsim.backends.codes import HH_KIND as _HH
+from refsim.backends.codes import IZHIKEVICH_KIND as _IZHIKEVICH
+from refsim.backends.codes import MORRIS_LECAR_KIND as _MORRIS_LECAR
+from refsim.backends.codes import QUAIF_KIND as _QUAIF
+from refsim.backends.codes import RK2_METHOD as _RK2
+from refsim.backends.codes import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
+from refsim.backends.numba.outputs import _input_current
 from refsim.neurons.exponential import expif_derivatives_scalar
 from refsim.neurons.hh import (
     hh_derivatives_scalar,
@@ -45,8 +45,8 @@ from refsim.neurons.reduced import (
 
 # -- the explicit methods: each model's right-hand side, one stepper for all ------------
 # A right-hand side takes the states ``y = (V, s0, s1, s2)`` (the rows of ``extra`` in the
-# order of ``plan.NEURON_KINDS``, 0.0 past the model's), the input current at ``V``, the
-# parameter table ``par`` and its kind's rows ``own`` (``plan.KIND_PARAMS``), read at
+# order of ``codes.NEURON_KINDS``, 0.0 past the model's), the input current at ``V``, the
+# parameter table ``par`` and its kind's rows ``own`` (``codes.KIND_PARAMS``), read at
 # column ``k``; it returns the derivatives in the same order (0.0 past the model's).
 # :func:`_derivatives` picks one by kind, :func:`_explicit_step` combines the stages.
 # All are inlined by Numba (``inline="always"``) into the neuron loops: as calls, each

@@ -7,6 +7,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from refsim.backends.codes import LIF_KIND as _LIF
+from refsim.backends.codes import NO_DELAY_KIND as _NO_DELAY
+from refsim.backends.codes import SPIKE_DELAY_KIND as _SPIKE_DELAY
 from refsim.backends.numba.lif import _lif_cuba_pass, spike_floor
 from refsim.backends.numba.neurons import _step_range
 from refsim.backends.numba.propagate import (
@@ -28,9 +31,6 @@ from refsim.backends.numba.support import (
     yield_cpu,
 )
 from refsim.backends.numba.synapses import _cuba_rows, _pre_propagate, _pre_synapses
-from refsim.backends.plan import LIF_KIND as _LIF
-from refsim.backends.plan import NO_DELAY_KIND as _NO_DELAY
-from refsim.backends.plan import SPIKE_DELAY_KIND as _SPIKE_DELAY
 
 #: neurons advanced together through all the passes of a step, so that a block's columns
 #: stay in the L2 cache (measured on COBA 64k: 1024 2.74, 4096 2.43, unblocked 3.28 s per

@@ -8,15 +8,8 @@ from __future__ import annotations
 
 import numba
 
-from refsim.backends.numba.continuous import _continuous_scalar
-from refsim.backends.numba.declared import _declared_block
-from refsim.backends.numba.explicit import _explicit_step
-from refsim.backends.numba.lif import _membrane
-from refsim.backends.numba.outputs import _currents
-from refsim.backends.numba.support import _stored
-from refsim.backends.numba.synapses import _synapses
-from refsim.backends.plan import ADEX_KIND as _ADEX
-from refsim.backends.plan import (
+from refsim.backends.codes import ADEX_KIND as _ADEX
+from refsim.backends.codes import (
     ADEX_OWN,
     ADQUAIF_OWN,
     ALIF_OWN,
@@ -25,18 +18,25 @@ from refsim.backends.plan import (
     IZHIKEVICH_OWN,
     OWN_START,
 )
-from refsim.backends.plan import ADQUAIF_KIND as _ADQUAIF
-from refsim.backends.plan import ALIF_KIND as _ALIF
-from refsim.backends.plan import COBALIF_KIND as _COBALIF
-from refsim.backends.plan import CUBALIF_KIND as _CUBALIF
-from refsim.backends.plan import DECLARED_KIND as _DECLARED
-from refsim.backends.plan import EXP_EULER_METHOD as _EXP_EULER
-from refsim.backends.plan import GIF_KIND as _GIF
-from refsim.backends.plan import HH_KIND as _HH
-from refsim.backends.plan import IF_KIND as _IF
-from refsim.backends.plan import IZHIKEVICH_KIND as _IZHIKEVICH
-from refsim.backends.plan import LIF_KIND as _LIF
-from refsim.backends.plan import QUAIF_KIND as _QUAIF
+from refsim.backends.codes import ADQUAIF_KIND as _ADQUAIF
+from refsim.backends.codes import ALIF_KIND as _ALIF
+from refsim.backends.codes import COBALIF_KIND as _COBALIF
+from refsim.backends.codes import CUBALIF_KIND as _CUBALIF
+from refsim.backends.codes import DECLARED_KIND as _DECLARED
+from refsim.backends.codes import EXP_EULER_METHOD as _EXP_EULER
+from refsim.backends.codes import GIF_KIND as _GIF
+from refsim.backends.codes import HH_KIND as _HH
+from refsim.backends.codes import IF_KIND as _IF
+from refsim.backends.codes import IZHIKEVICH_KIND as _IZHIKEVICH
+from refsim.backends.codes import LIF_KIND as _LIF
+from refsim.backends.codes import QUAIF_KIND as _QUAIF
+from refsim.backends.numba.continuous import _continuous_scalar
+from refsim.backends.numba.declared import _declared_block
+from refsim.backends.numba.explicit import _explicit_step
+from refsim.backends.numba.lif import _membrane
+from refsim.backends.numba.outputs import _currents
+from refsim.backends.numba.support import _stored
+from refsim.backends.numba.synapses import _synapses
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
 from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
@@ -53,7 +53,7 @@ from refsim.neurons.lif import (
 )
 from refsim.neurons.quadratic import quaif_step_scalar
 
-#: the first of a kind's own rows in a parameter table (``plan.KIND_PARAMS``)
+#: the first of a kind's own rows in a parameter table (``codes.KIND_PARAMS``)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -87,7 +87,7 @@ def _membrane_scalar(
     of its second state), the input at the post-reset potential, the step, the
     refractory hold, the spike.  Each of these is a pass over the block through the rows
     of ``work`` (so that each vectorises); an explicit method steps neuron by neuron.
-    ``extra`` holds the states besides ``V`` (rows named in ``plan.NEURON_KINDS``: ``w``,
+    ``extra`` holds the states besides ``V`` (rows named in ``codes.NEURON_KINDS``: ``w``,
     ``a``, ``u`` or ``g``; Gif's ``I1, I2, V_th`` in :func:`_gif_block`); parameter
     tables are read at column ``j - shift``."""
     b0, n = max(b0, 0), b1 - b0
@@ -101,7 +101,7 @@ def _membrane_scalar(
         par[5],
         par[6],
     )
-    own = par[OWN_START:]  # the kind's rows, named in plan.KIND_PARAMS
+    own = par[OWN_START:]  # the kind's rows, named in codes.KIND_PARAMS
     if kind == _GIF:
         _gif_block(
             b0,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numba
 
+from refsim.backends.codes import COBA_KIND as _COBA
 from refsim.backends.numba.support import param_at
-from refsim.backends.plan import COBA_KIND as _COBA
 from refsim.outputs import coba_scalar, cuba_scalar
 
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from refsim.backends.codes import DUAL_ALPHA_KIND as _DUAL_ALPHA
+from refsim.backends.codes import DUAL_KIND as _DUAL
+from refsim.backends.codes import NO_DELAY_KIND as _NO_DELAY
 from refsim.backends.numba.declared import addresses as declared_addresses
 from refsim.backends.numba.loop import _BLOCK
 from refsim.backends.numba.support import _share
-from refsim.backends.plan import DUAL_ALPHA_KIND as _DUAL_ALPHA
-from refsim.backends.plan import DUAL_KIND as _DUAL
-from refsim.backends.plan import NO_DELAY_KIND as _NO_DELAY
-from refsim.backends.plan import (
-    Plan,
-)
+from refsim.backends.plan import Plan
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import exp_scalar, exprel_scalar
 from refsim.neurons.lif import (

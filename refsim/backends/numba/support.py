@@ -18,7 +18,7 @@ from numba.extending import intrinsic, overload, register_jitable
 from numba.np.arrayobj import populate_array
 
 from refsim import fmath
-from refsim.backends.plan import scalar_twins
+from refsim.backends.codes import scalar_twins
 
 
 @intrinsic
@@ -241,6 +241,6 @@ def _stored(x, single):
 def _share(n, part, parts):
     """The first index of ``part``'s share of ``n`` neurons, or ``n`` for ``part ==
     parts``: a multiple of 64, so that in the plan's arrays (which start on a cache line,
-    :func:`~refsim.backends.plan.aligned_zeros`) no cache line, of floats or of one-byte
+    :func:`~refsim.backends.reading.aligned_zeros`) no cache line, of floats or of one-byte
     flags, holds the neurons of two threads."""
     return n if part >= parts else (n * part // parts) // 64 * 64

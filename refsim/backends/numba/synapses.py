@@ -7,6 +7,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from refsim.backends.codes import ALPHA_KIND as _ALPHA
+from refsim.backends.codes import AMPA_KIND as _AMPA
+from refsim.backends.codes import BIONMDA_KIND as _BIONMDA
+from refsim.backends.codes import CUBA_KIND as _CUBA
+from refsim.backends.codes import DECLARED_SYNAPSE_KIND as _DECLARED_SYNAPSE
+from refsim.backends.codes import DUAL_ALPHA_KIND as _DUAL_ALPHA
+from refsim.backends.codes import EXPON_KIND as _EXPON
+from refsim.backends.codes import PRE_OUTPUT_KIND as _PRE_OUTPUT
+from refsim.backends.codes import STD_KIND as _STD
+from refsim.backends.codes import STP_KIND as _STP
 from refsim.backends.numba.declared import _declared_synapse
 from refsim.backends.numba.propagate import _feed_values
 from refsim.backends.numba.support import (
@@ -14,16 +24,6 @@ from refsim.backends.numba.support import (
     param_at,
     vector_at,
 )
-from refsim.backends.plan import ALPHA_KIND as _ALPHA
-from refsim.backends.plan import AMPA_KIND as _AMPA
-from refsim.backends.plan import BIONMDA_KIND as _BIONMDA
-from refsim.backends.plan import CUBA_KIND as _CUBA
-from refsim.backends.plan import DECLARED_SYNAPSE_KIND as _DECLARED_SYNAPSE
-from refsim.backends.plan import DUAL_ALPHA_KIND as _DUAL_ALPHA
-from refsim.backends.plan import EXPON_KIND as _EXPON
-from refsim.backends.plan import PRE_OUTPUT_KIND as _PRE_OUTPUT
-from refsim.backends.plan import STD_KIND as _STD
-from refsim.backends.plan import STP_KIND as _STP
 from refsim.fmath import exp_scalar
 from refsim.synapses.alpha import alpha_step_scalar
 from refsim.synapses.expon import (
@@ -161,7 +161,7 @@ def _dual_expon(b0, k0, n, r, fed, rows, dt, single):
 def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt, single):
     """The presynaptic side of one AlignPreProj, neuron by neuron: the input ``x_in[j]``
     (:func:`_spike_input`) through the plasticity (states ``Q``, parameters ``QP``), into
-    the synapse (states ``S``, parameters ``P``; rows named in ``plan.PRE_SYNAPSES``);
+    the synapse (states ``S``, parameters ``P``; rows named in ``codes.PRE_SYNAPSES``);
     ``out[j]`` is the synapse's output."""
     for j in range(out.size):
         x = x_in[j]
