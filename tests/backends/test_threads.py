@@ -159,7 +159,7 @@ def test_shares_cover_every_neuron_once_on_cache_line_boundaries(n, parts):
 
 
 def test_the_arrays_the_threads_write_in_shares_start_on_a_cache_line():
-    from refsim.backends import plan as planning
+    from refsim.backends import reading
 
     refsim.random.seed(1)
     net = COBANet(1000, 1)
@@ -174,10 +174,10 @@ def test_the_arrays_the_threads_write_in_shares_start_on_a_cache_line():
         *pl.feeds.buffer,
     ]
     assert len(arrays) == 7 and all(a.size for a in arrays)
-    assert all(a.ctypes.data % planning.CACHE_LINE == 0 for a in arrays)
+    assert all(a.ctypes.data % reading.CACHE_LINE == 0 for a in arrays)
     # the states are the loop's: the model reads the aligned arrays
     assert net.pop.V.data is pl.neurons.V[0]
-    zeros = planning.aligned_zeros((3, 5), np.int32)
+    zeros = reading.aligned_zeros((3, 5), np.int32)
     assert zeros.shape == (3, 5) and zeros.dtype == np.int32 and not zeros.any()
     assert zeros.ctypes.data % 64 == 0 and zeros.flags.c_contiguous
 

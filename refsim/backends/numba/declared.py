@@ -298,20 +298,8 @@ def _declared_block(
     b1,
     shift,
     adapter,
-    v,
-    extra,
-    last,
-    flag,
-    spk,
-    par,
-    is_hard,
-    refractory_model,
-    G,
-    out_row,
-    out_kind,
-    out_value,
-    o_begin,
-    o_end,
+    population,
+    outputs,
     work,
     t,
     dt,
@@ -322,6 +310,7 @@ def _declared_block(
     (:mod:`refsim.backends.numba.declared`): the reset into ``work``, the input at each
     post-reset potential (two more rows of ``work``), then the step, the refractory hold,
     the states as stored and the spike."""
+    v, extra, last, flag, spk, par, is_hard, refractory_model = population
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     rows = extra.shape[0]
@@ -344,9 +333,7 @@ def _declared_block(
     call_neuron(adapter, (0, n, b0, k0) + arrays + (t, dt))
     direct = par[6]
     for w in range(n):
-        current, slope = _input_current(
-            b0 + w, work[0, w], direct[k0 + w], G, out_row, out_kind, out_value, o_begin, o_end
-        )
+        current, slope = _input_current(b0 + w, work[0, w], direct[k0 + w], outputs)
         work[rows + 1, w] = current
         work[rows + 2, w] = slope
     call_neuron(adapter, (1, n, b0, k0) + arrays + (t, dt))

@@ -213,10 +213,9 @@ def _shifted(y, slope, h):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _derivatives(kind, j, k, y, par, own, outputs):
     """The derivatives of neuron ``j`` at ``y``: the input current at ``y[0]``
-    (:func:`_input_current`; ``outputs`` are its arguments after the potential and the
-    direct input), then the right-hand side of population kind ``kind``."""
-    G, out_row, out_kind, out_value, o_begin, o_end = outputs
-    current = _input_current(j, y[0], par[6, k], G, out_row, out_kind, out_value, o_begin, o_end)[0]
+    (:func:`_input_current`, through ``outputs``), then the right-hand side of population
+    kind ``kind``."""
+    current = _input_current(j, y[0], par[6, k], outputs)[0]
     if kind == _EXPIF or kind == _ADEX or kind == _QUAIF or kind == _ADQUAIF:
         return _exp_or_quadratic_rhs(kind, y, current, par, own, k)
     if kind == _IZHIKEVICH:
@@ -233,13 +232,10 @@ def _derivatives(kind, j, k, y, par, own, outputs):
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _explicit_step(
-    kind, method, j, k, y, par, own, G, out_row, out_kind, out_value, o_begin, o_end, dt
-):
+def _explicit_step(kind, method, j, k, y, par, own, outputs, dt):
     """One step of :func:`refsim.integrators.explicit_step` (euler, rk2 or rk4) of neuron
     ``j`` from ``y``, the same operations in the same order (:func:`_derivatives` at each
     stage)."""
-    outputs = (G, out_row, out_kind, out_value, o_begin, o_end)
     stages = 1 if method == _EULER else (2 if method == _RK2 else 4)
     at, total = y, y  # where the next stage is taken; rk4's k1 + 2 k2 + 2 k3 + k4 so far
     for stage in range(stages):  # one call site: the right-hand sides compile once

@@ -32,19 +32,8 @@ def _membrane(
     b0,
     b1,
     narrow,
-    v,
-    last,
-    flag,
-    spk,
-    par,
-    is_hard,
-    refractory_model,
-    G,
-    out_row,
-    out_kind,
-    out_value,
-    o_begin,
-    o_end,
+    population,
+    outputs,
     e_linear,
     floor,
     work,
@@ -55,6 +44,7 @@ def _membrane(
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step (:func:`_lif_block`)
     with its parameters (and ``e_linear``) read from the columns of the table ``par``,
     or, ``narrow``, as one number each (and the spike tested against ``floor``)."""
+    v, _, last, flag, spk, par, is_hard, refractory_model = population
     if narrow:
         _lif_block(
             b0,
@@ -65,12 +55,7 @@ def _membrane(
             spk,
             is_hard,
             refractory_model,
-            G,
-            out_row,
-            out_kind,
-            out_value,
-            o_begin,
-            o_end,
+            outputs,
             par[0, 0],
             par[1, 0],
             par[2, 0],
@@ -96,12 +81,7 @@ def _membrane(
             spk,
             is_hard,
             refractory_model,
-            G,
-            out_row,
-            out_kind,
-            out_value,
-            o_begin,
-            o_end,
+            outputs,
             par[0],
             par[1],
             par[2],
@@ -137,12 +117,7 @@ def _lif_block(
     spk,
     is_hard,
     refractory_model,
-    G,
-    out_row,
-    out_kind,
-    out_value,
-    o_begin,
-    o_end,
+    outputs,
     R,
     tau_m,
     V_th,
@@ -169,9 +144,7 @@ def _lif_block(
         j = b0 + w
         V_r[w] = reset_scalar(v[j], spk[j], param_at(V_th, j), param_at(V_reset, j), is_hard)
     # the oracle's sum starts from the direct input (or 0), outputs in registration order
-    _currents(
-        n, V_r, 0, b0, direct, b0, cur, slope, G, out_row, out_kind, out_value, o_begin, o_end
-    )
+    _currents(n, V_r, 0, b0, direct, b0, cur, slope, outputs)
     if linear:
         _integrate(
             b0,

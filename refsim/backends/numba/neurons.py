@@ -21,9 +21,9 @@ from refsim.backends.codes import (
 from refsim.backends.codes import ADQUAIF_KIND as _ADQUAIF
 from refsim.backends.codes import ALIF_KIND as _ALIF
 from refsim.backends.codes import COBALIF_KIND as _COBALIF
-from refsim.backends.codes import CUBALIF_KIND as _CUBALIF
 from refsim.backends.codes import DECLARED_KIND as _DECLARED
 from refsim.backends.codes import EXP_EULER_METHOD as _EXP_EULER
+from refsim.backends.codes import EXPIF_KIND as _EXPIF
 from refsim.backends.codes import GIF_KIND as _GIF
 from refsim.backends.codes import HH_KIND as _HH
 from refsim.backends.codes import IF_KIND as _IF
@@ -40,10 +40,7 @@ from refsim.backends.numba.synapses import _synapses
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
 from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
-from refsim.neurons.izhikevich import (
-    izhikevich_reset_scalar,
-    izhikevich_step_scalar,
-)
+from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
 from refsim.neurons.lif import (
     alif_spike_scalar,
     alif_step_scalar,
@@ -53,84 +50,65 @@ from refsim.neurons.lif import (
 )
 from refsim.neurons.quadratic import quaif_step_scalar
 
-#: the first of a kind's own rows in a parameter table (``codes.KIND_PARAMS``)
-
 
 @numba.njit(cache=True, error_model="numpy")
-def _membrane_scalar(
-    b0,
-    b1,
-    shift,
-    kind,
-    method,
-    v,
-    extra,
-    last,
-    flag,
-    spk,
-    par,
-    is_hard,
-    refractory_model,
-    G,
-    out_row,
-    out_kind,
-    out_value,
-    o_begin,
-    o_end,
-    work,
-    t,
-    dt,
-    single,
-):
+def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, work, t, dt, single):
     """Neurons ``b0 .. b1 - 1`` of a population with a reset, other than LIF: one step
     through the model's scalar twins, in the order of its ``update``: reset (and the jump
     of its second state), the input at the post-reset potential, the step, the
     refractory hold, the spike.  Each of these is a pass over the block through the rows
-    of ``work`` (so that each vectorises); an explicit method steps neuron by neuron.
-    ``extra`` holds the states besides ``V`` (rows named in ``codes.NEURON_KINDS``: ``w``,
-    ``a``, ``u`` or ``g``; Gif's ``I1, I2, V_th`` in :func:`_gif_block`); parameter
-    tables are read at column ``j - shift``."""
+    of ``work`` (``V_r, x_r, cur, slope, V_new, x_new``: so that each vectorises); an
+    explicit method steps neuron by neuron.  ``extra`` holds the states besides ``V``
+    (rows named in ``codes.NEURON_KINDS``: ``w``, ``a``, ``u`` or ``g``; Gif's ``I1, I2,
+    V_th`` in :func:`_gif_block`); parameter tables are read at column ``j - shift``."""
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
-    R, tau_m, V_th, V_reset, V_rest, tau_ref, direct = (
-        par[0],
-        par[1],
-        par[2],
-        par[3],
-        par[4],
-        par[5],
-        par[6],
-    )
-    own = par[OWN_START:]  # the kind's rows, named in codes.KIND_PARAMS
     if kind == _GIF:
-        _gif_block(
-            b0,
-            n,
-            k0,
-            v,
-            extra,
-            last,
-            flag,
-            spk,
-            par,
-            is_hard,
-            refractory_model,
-            G,
-            out_row,
-            out_kind,
-            out_value,
-            o_begin,
-            o_end,
-            work,
-            t,
-            dt,
-            single,
-        )
+        _gif_block(b0, n, k0, population, outputs, work, t, dt, single)
         return
-    adaptive = kind == _ADEX or kind == _ADQUAIF  # own: ..., tau_w, a, b
+    par = population[5]
+    own = par[OWN_START:]  # the kind's rows, named in codes.KIND_PARAMS
     V_r, x_r, cur, slope, V_new, x_new = work[0], work[1], work[2], work[3], work[4], work[5]
-    has_x = extra.shape[0] > 0
     # 1. the reset from the stored spike, and the jump of the second state
+    _resets(kind, b0, k0, n, population, V_r, x_r)
+    # 2. the step: exponential Euler from the input at V_r, or an explicit method (the
+    #    whole ODE system, the input at each stage's V)
+    if method != _EXP_EULER:
+        for w in range(n):
+            y = (V_r[w], x_r[w], 0.0, 0.0)
+            step = _explicit_step(kind, method, b0 + w, k0 + w, y, par, own, outputs, dt)
+            V_new[w], x_new[w] = step[0], step[1]
+    else:
+        _currents(n, V_r, 0, b0, par[6], k0, cur, slope, outputs)
+        if kind == _EXPIF or kind == _ADEX or kind == _QUAIF or kind == _ADQUAIF:
+            _exp_or_quadratic_steps(kind, k0, n, par, work, dt)
+        else:  # ALIF, Izhikevich, IF, CubaLIF, CobaLIF
+            _lif_family_steps(kind, k0, n, par, work, dt)
+    # 3. the refractory hold, the states as stored, the bookkeeping of a refractory model
+    _hold(b0, k0, n, population, work, t, single)
+    # 4. the spike
+    v, spk, V_th, V_reset = population[0], population[4], par[2], par[3]
+    if kind == _ALIF:
+        for w in range(n):
+            k = k0 + w
+            spk[b0 + w] = alif_spike_scalar(
+                v[b0 + w], x_new[w], V_th[k], V_reset[k], own[ALIF_OWN.beta, k]
+            )
+    elif kind == _IZHIKEVICH or kind == _IF:
+        for w in range(n):
+            spk[b0 + w] = level_spike_scalar(v[b0 + w], V_th[k0 + w])
+    else:
+        for w in range(n):
+            spk[b0 + w] = spike_scalar(v[b0 + w], V_th[k0 + w], V_reset[k0 + w])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _resets(kind, b0, k0, n, population, V_r, x_r):
+    """Stage 1 of :func:`_membrane_scalar`: the post-reset ``V_r`` from the stored spike,
+    and ``x_r``, the second state (``extra[0]``) after its jump."""
+    v, extra, _, _, spk, par, is_hard, _ = population
+    V_th, V_reset, own = par[2], par[3], par[OWN_START:]
+    has_x = extra.shape[0] > 0
     for w in range(n):
         x_r[w] = extra[0, b0 + w] if has_x else 0.0
     if kind == _IZHIKEVICH:  # own: a, b, c, d, p1, p2, p3
@@ -149,129 +127,130 @@ def _membrane_scalar(
         if kind == _ALIF:
             for w in range(n):
                 x_r[w] = x_r[w] + (1.0 if spk[b0 + w] else 0.0)
-        elif adaptive:
+        elif kind == _ADEX or kind == _ADQUAIF:
             for w in range(n):
                 # the jump b (AdQuaIF's b sits in AdEx's row)
                 x_r[w] = x_r[w] + own[ADEX_OWN.b, k0 + w] * (1.0 if spk[b0 + w] else 0.0)
-    # 2. the step: exponential Euler from the input at V_r, or an explicit method (the
-    #    whole ODE system, the input at each stage's V)
-    if method != _EXP_EULER:
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _lif_family_steps(kind, k0, n, par, work, dt):
+    """Stage 2 of :func:`_membrane_scalar` by exponential Euler for ALIF, Izhikevich, IF,
+    CubaLIF and CobaLIF: ``V_new, x_new`` (rows 4, 5 of ``work``) from the post-reset
+    ``V_r, x_r`` and the input ``cur, slope`` (rows 0 to 3), a loop per twin."""
+    V_r, x_r, cur, slope, V_new, x_new = work[0], work[1], work[2], work[3], work[4], work[5]
+    R, tau_m, V_rest, own = par[0], par[1], par[4], par[OWN_START:]
+    if kind == _ALIF:  # own: beta, tau_a
         for w in range(n):
-            V_new[w], x_new[w] = _explicit_step(
-                kind,
-                method,
-                b0 + w,
-                k0 + w,
-                (V_r[w], x_r[w], 0.0, 0.0),
-                par,
-                own,
-                G,
-                out_row,
-                out_kind,
-                out_value,
-                o_begin,
-                o_end,
+            k = k0 + w
+            V_new[w], x_new[w] = alif_step_scalar(
+                V_r[w],
+                x_r[w],
+                cur[w],
+                slope[w],
+                R[k],
+                tau_m[k],
+                V_rest[k],
+                own[ALIF_OWN.tau_a, k],
                 dt,
-            )[:2]
-    else:
-        _currents(
-            n, V_r, 0, b0, direct, k0, cur, slope, G, out_row, out_kind, out_value, o_begin, o_end
-        )
-        if kind == _ALIF:  # own: beta, tau_a
-            for w in range(n):
-                k = k0 + w
-                V_new[w], x_new[w] = alif_step_scalar(
-                    V_r[w],
-                    x_r[w],
-                    cur[w],
-                    slope[w],
-                    R[k],
-                    tau_m[k],
-                    V_rest[k],
-                    own[ALIF_OWN.tau_a, k],
-                    dt,
-                )
-        elif kind == _IZHIKEVICH:
-            for w in range(n):
-                k = k0 + w
-                V_new[w], x_new[w] = izhikevich_step_scalar(
-                    V_r[w],
-                    x_r[w],
-                    cur[w],
-                    slope[w],
-                    own[IZHIKEVICH_OWN.a, k],
-                    own[IZHIKEVICH_OWN.b, k],
-                    own[IZHIKEVICH_OWN.p1, k],
-                    own[IZHIKEVICH_OWN.p2, k],
-                    own[IZHIKEVICH_OWN.p3, k],
-                    dt,
-                )
-        elif kind == _IF:
-            for w in range(n):
-                k = k0 + w
-                V_new[w] = if_step_scalar(V_r[w], cur[w], slope[w], R[k], tau_m[k], dt)
-                x_new[w] = x_r[w]
-        elif kind == _CUBALIF or kind == _COBALIF:  # own: tau_syn (, E); extra: g
-            coba = kind == _COBALIF
-            for w in range(n):
-                k = k0 + w
-                V_new[w], x_new[w] = lif_synapse_step_scalar(
-                    V_r[w],
-                    x_r[w],
-                    cur[w],
-                    slope[w],
-                    coba,
-                    R[k],
-                    tau_m[k],
-                    V_rest[k],
-                    own[COBALIF_OWN.tau_syn, k],
-                    own[COBALIF_OWN.E, k] if coba else 0.0,
-                    dt,
-                )
-        elif kind == _QUAIF or kind == _ADQUAIF:  # own: V_c, c (, tau_w, a, b)
-            # (a loop per twin, as for each kind: one loop choosing its twin per neuron
-            # computed both, ExpIF and QuaIF 1.2-1.7x slower)
-            for w in range(n):
-                k = k0 + w
-                tau_w, a = (
-                    (own[ADQUAIF_OWN.tau_w, k], own[ADQUAIF_OWN.a, k]) if adaptive else (1.0, 0.0)
-                )
-                V_new[w], x_new[w] = quaif_step_scalar(
-                    V_r[w],
-                    x_r[w],
-                    cur[w],
-                    slope[w],
-                    adaptive,
-                    R[k],
-                    tau_m[k],
-                    V_rest[k],
-                    own[ADQUAIF_OWN.V_c, k],
-                    own[ADQUAIF_OWN.c, k],
-                    tau_w,
-                    a,
-                    dt,
-                )
-        else:  # ExpIF, AdExIF; own: V_T, delta_T (, tau_w, a, b)
-            for w in range(n):
-                k = k0 + w
-                tau_w, a = (own[ADEX_OWN.tau_w, k], own[ADEX_OWN.a, k]) if adaptive else (1.0, 0.0)
-                V_new[w], x_new[w] = expif_step_scalar(
-                    V_r[w],
-                    x_r[w],
-                    cur[w],
-                    slope[w],
-                    adaptive,
-                    R[k],
-                    tau_m[k],
-                    V_rest[k],
-                    own[ADEX_OWN.V_T, k],
-                    own[ADEX_OWN.delta_T, k],
-                    tau_w,
-                    a,
-                    dt,
-                )
-    # 3. the refractory hold, the states as stored, the bookkeeping of a refractory model
-    #    (Refractory._note_spikes, written here as in _integrate)
+            )
+    elif kind == _IZHIKEVICH:
+        for w in range(n):
+            k = k0 + w
+            V_new[w], x_new[w] = izhikevich_step_scalar(
+                V_r[w],
+                x_r[w],
+                cur[w],
+                slope[w],
+                own[IZHIKEVICH_OWN.a, k],
+                own[IZHIKEVICH_OWN.b, k],
+                own[IZHIKEVICH_OWN.p1, k],
+                own[IZHIKEVICH_OWN.p2, k],
+                own[IZHIKEVICH_OWN.p3, k],
+                dt,
+            )
+    elif kind == _IF:
+        for w in range(n):
+            k = k0 + w
+            V_new[w] = if_step_scalar(V_r[w], cur[w], slope[w], R[k], tau_m[k], dt)
+            x_new[w] = x_r[w]
+    else:  # CubaLIF, CobaLIF; own: tau_syn (, E); extra: g
+        coba = kind == _COBALIF
+        for w in range(n):
+            k = k0 + w
+            V_new[w], x_new[w] = lif_synapse_step_scalar(
+                V_r[w],
+                x_r[w],
+                cur[w],
+                slope[w],
+                coba,
+                R[k],
+                tau_m[k],
+                V_rest[k],
+                own[COBALIF_OWN.tau_syn, k],
+                own[COBALIF_OWN.E, k] if coba else 0.0,
+                dt,
+            )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _exp_or_quadratic_steps(kind, k0, n, par, work, dt):
+    """Stage 2 of :func:`_membrane_scalar` by exponential Euler for ExpIF, AdExIF, QuaIF
+    and AdQuaIF (rows of ``work`` as :func:`_lif_family_steps`); a loop per twin (one loop
+    choosing its twin per neuron computed both, ExpIF and QuaIF 1.2-1.7x slower)."""
+    V_r, x_r, cur, slope, V_new, x_new = work[0], work[1], work[2], work[3], work[4], work[5]
+    R, tau_m, V_rest, own = par[0], par[1], par[4], par[OWN_START:]
+    adaptive = kind == _ADEX or kind == _ADQUAIF  # own: ..., tau_w, a, b
+    if kind == _QUAIF or kind == _ADQUAIF:  # own: V_c, c (, tau_w, a, b)
+        for w in range(n):
+            k = k0 + w
+            tau_w, a = (
+                (own[ADQUAIF_OWN.tau_w, k], own[ADQUAIF_OWN.a, k]) if adaptive else (1.0, 0.0)
+            )
+            V_new[w], x_new[w] = quaif_step_scalar(
+                V_r[w],
+                x_r[w],
+                cur[w],
+                slope[w],
+                adaptive,
+                R[k],
+                tau_m[k],
+                V_rest[k],
+                own[ADQUAIF_OWN.V_c, k],
+                own[ADQUAIF_OWN.c, k],
+                tau_w,
+                a,
+                dt,
+            )
+    else:  # ExpIF, AdExIF; own: V_T, delta_T (, tau_w, a, b)
+        for w in range(n):
+            k = k0 + w
+            tau_w, a = (own[ADEX_OWN.tau_w, k], own[ADEX_OWN.a, k]) if adaptive else (1.0, 0.0)
+            V_new[w], x_new[w] = expif_step_scalar(
+                V_r[w],
+                x_r[w],
+                cur[w],
+                slope[w],
+                adaptive,
+                R[k],
+                tau_m[k],
+                V_rest[k],
+                own[ADEX_OWN.V_T, k],
+                own[ADEX_OWN.delta_T, k],
+                tau_w,
+                a,
+                dt,
+            )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _hold(b0, k0, n, population, work, t, single):
+    """Stage 3 of :func:`_membrane_scalar`: the refractory hold (both states at their
+    post-reset values), the states as stored, and a refractory model's bookkeeping
+    (``Refractory._note_spikes``, written here as in :func:`_integrate`)."""
+    v, extra, last, flag, _, par, _, refractory_model = population
+    V_th, tau_ref = par[2], par[5]
+    V_r, x_r, V_new, x_new = work[0], work[1], work[4], work[5]
     for w in range(n):
         j, k = b0 + w, k0 + w
         V_j, x_j = V_new[w], x_new[w]
@@ -287,52 +266,18 @@ def _membrane_scalar(
             if flag.size:
                 flag[j] = 1.0 if held or V_j >= V_th[k] else 0.0
         v[j], x_new[w] = V_j, x_j
-    if has_x:
+    if extra.shape[0] > 0:
         for w in range(n):
             extra[0, b0 + w] = x_new[w]
-    # 4. the spike
-    if kind == _ALIF:
-        for w in range(n):
-            k = k0 + w
-            spk[b0 + w] = alif_spike_scalar(
-                v[b0 + w], x_new[w], V_th[k], V_reset[k], own[ALIF_OWN.beta, k]
-            )
-    elif kind == _IZHIKEVICH or kind == _IF:
-        for w in range(n):
-            spk[b0 + w] = level_spike_scalar(v[b0 + w], V_th[k0 + w])
-    else:
-        for w in range(n):
-            spk[b0 + w] = spike_scalar(v[b0 + w], V_th[k0 + w], V_reset[k0 + w])
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _gif_block(
-    b0,
-    n,
-    k0,
-    v,
-    extra,
-    last,
-    flag,
-    spk,
-    par,
-    is_hard,
-    refractory_model,
-    G,
-    out_row,
-    out_kind,
-    out_value,
-    o_begin,
-    o_end,
-    work,
-    t,
-    dt,
-    single,
-):
+def _gif_block(b0, n, k0, population, outputs, work, t, dt, single):
     """Neurons ``b0 .. b0 + n - 1`` of a Gif/GifRef population (its states I1, I2 and the
     moving threshold V_th in the rows of ``extra``), in passes as
     :func:`_membrane_scalar`: every state held while refractory, and the spike tested
     against the state threshold."""
+    v, extra, last, flag, spk, par, is_hard, refractory_model = population
     R, tau_m, V_reset, V_rest, tau_ref, direct = par[0], par[1], par[3], par[4], par[5], par[6]
     own = par[OWN_START:]  # V_th_inf, V_th_reset, a, b, k1, k2, R1, R2, A1, A2
     I1, I2, th = extra[0], extra[1], extra[2]
@@ -353,9 +298,7 @@ def _gif_block(
             own[GIF_OWN.A2, k],
             is_hard,
         )
-    _currents(
-        n, V_r, 0, b0, direct, k0, cur, slope, G, out_row, out_kind, out_value, o_begin, o_end
-    )  # 2. the input at V_r
+    _currents(n, V_r, 0, b0, direct, k0, cur, slope, outputs)  # 2. the input at V_r
     for w in range(n):  # 3. the step
         j, k = b0 + w, k0 + w
         v[j], I1[j], I2[j], th[j] = gif_step_scalar(
@@ -404,21 +347,10 @@ def _step_range(
     slot,
     declared_models,
     method,
-    v,
-    extra,
-    last,
-    flag,
-    spk,
-    par,
-    is_hard,
-    refractory_model,
+    population,
     rows,
     feeds,
-    out_row,
-    out_kind,
-    out_value,
-    o_begin,
-    o_end,
+    outputs,
     e_lin,
     floor,
     work,
@@ -427,107 +359,21 @@ def _step_range(
     single,
 ):
     """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses
-    (``rows``, ``feeds``: :func:`_synapses`), then their membranes; ``floor``: a LIF
-    population's :func:`spike_floor` (NaN: the spike test divides); ``work`` is the
-    scratch of the thread running them; ``single``: each state written is rounded to
-    float32 (:func:`_stored`)."""
+    (``rows``, ``feeds``: :func:`_synapses`), then their membranes.  ``population``: its
+    states and table, ``(v, extra, last, flag, spk, par, is_hard, refractory_model)``;
+    ``outputs``: what its input reads, ``(G, out_row, out_kind, out_value, o_begin,
+    o_end)`` (:func:`_input_current`); ``floor``: a LIF population's :func:`spike_floor`
+    (NaN: the spike test divides); ``work`` is the scratch of the thread running them;
+    ``single``: each state written is rounded to float32 (:func:`_stored`)."""
     shift = b0 if narrow else 0  # narrow tables: one block, reused
     _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single)
-    G = rows[0]  # what the outputs read
     if kind == _LIF:
-        _membrane(
-            b0,
-            b1,
-            narrow,
-            v,
-            last,
-            flag,
-            spk,
-            par,
-            is_hard,
-            refractory_model,
-            G,
-            out_row,
-            out_kind,
-            out_value,
-            o_begin,
-            o_end,
-            e_lin,
-            floor,
-            work,
-            t,
-            dt,
-            single,
-        )
+        _membrane(b0, b1, narrow, population, outputs, e_lin, floor, work, t, dt, single)
     elif kind == _DECLARED:
         _declared_block(
-            b0,
-            b1,
-            shift,
-            declared_models[slot],
-            v,
-            extra,
-            last,
-            flag,
-            spk,
-            par,
-            is_hard,
-            refractory_model,
-            G,
-            out_row,
-            out_kind,
-            out_value,
-            o_begin,
-            o_end,
-            work,
-            t,
-            dt,
-            single,
+            b0, b1, shift, declared_models[slot], population, outputs, work, t, dt, single
         )
     elif kind >= _HH:
-        _continuous_scalar(
-            b0,
-            b1,
-            shift,
-            kind,
-            method,
-            v,
-            extra,
-            spk,
-            par,
-            G,
-            out_row,
-            out_kind,
-            out_value,
-            o_begin,
-            o_end,
-            work,
-            dt,
-            single,
-        )
+        _continuous_scalar(b0, b1, shift, kind, method, population, outputs, work, dt, single)
     else:
-        _membrane_scalar(
-            b0,
-            b1,
-            shift,
-            kind,
-            method,
-            v,
-            extra,
-            last,
-            flag,
-            spk,
-            par,
-            is_hard,
-            refractory_model,
-            G,
-            out_row,
-            out_kind,
-            out_value,
-            o_begin,
-            o_end,
-            work,
-            t,
-            dt,
-            single,
-        )
+        _membrane_scalar(b0, b1, shift, kind, method, population, outputs, work, t, dt, single)

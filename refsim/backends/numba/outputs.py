@@ -12,9 +12,12 @@ from refsim.outputs import coba_scalar, cuba_scalar
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _input_current(j, V, direct, G, out_row, out_kind, out_value, o_begin, o_end):
+def _input_current(j, V, direct, outputs):
     """Neuron ``j``'s input at potential ``V``: the direct input plus every output's
-    current (in registration order), and their slope."""
+    current (in registration order), and their slope.  ``outputs``: the conductance rows
+    ``G`` and the population's outputs, ``(G, out_row, out_kind, out_value, o_begin,
+    o_end)``."""
+    G, out_row, out_kind, out_value, o_begin, o_end = outputs
     current, slope = direct, 0.0
     for o in range(o_begin, o_end):
         if out_kind[o] == _COBA:
@@ -27,13 +30,12 @@ def _input_current(j, V, direct, G, out_row, out_kind, out_value, o_begin, o_end
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _currents(
-    n, V, V0, c0, direct, d0, cur, slope, G, out_row, out_kind, out_value, o_begin, o_end
-):
+def _currents(n, V, V0, c0, direct, d0, cur, slope, outputs):
     """The input of ``n`` neurons at the potentials ``V[V0 + w]`` into ``cur[w]`` and
     ``slope[w]``: the direct input (:func:`param_at` ``d0 + w``), then every output's
     current in registration order (conductance column ``c0 + w``); a pass per output, so
     that each vectorises (:func:`_input_current` is the same sum for one neuron)."""
+    G, out_row, out_kind, out_value, o_begin, o_end = outputs
     for w in range(n):
         cur[w] = param_at(direct, d0 + w)
         slope[w] = 0.0
