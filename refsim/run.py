@@ -25,6 +25,9 @@ import quantities as pq
 
 from refsim import backends, environ, stability
 from refsim.backends import BackendFallbackWarning
+from refsim.backends.codes import NotCompilable
+from refsim.backends.monitoring import monitored
+from refsim.backends.plan import give_back
 from refsim.interrupt import CtrlC, stop_between_steps
 from refsim.module import Neuron, State, _outside_refsim
 from refsim.network import Network
@@ -512,10 +515,6 @@ def _compiled_plan(step, mons: dict):
     if type(net).update is not Network.update:
         reason = f"{type(net).__name__} overrides Network.update"
     else:
-        from refsim.backends.codes import NotCompilable
-        from refsim.backends.monitoring import monitored
-        from refsim.backends.plan import give_back
-
         try:
             plan = backends.engine(backend).plan(net)
         except NotCompilable as exc:

@@ -10,6 +10,7 @@ import numpy as np
 from refsim.backends.codes import NotCompilable
 from refsim.backends.plan import Plan, give_back
 from refsim.backends.reading import hand_back
+from refsim.recording import SpikeMonitor, StateMonitor
 
 __all__ = ["add_spikes", "checked_vectors", "deliver", "first_found", "monitored"]
 from refsim.stability import Finding, bounds_of
@@ -64,8 +65,6 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
     spikes are recorded, and per state monitor ``(monitor, the plan's state array,
     selected indices)``.  Raises :class:`NotCompilable` for a monitor of something the
     plan does not hold (or a reduced one)."""
-    from refsim.recording import SpikeMonitor, StateMonitor
-
     recorded, readers = set(), []
     for name, mon in mons.items():
         if isinstance(mon, SpikeMonitor):
@@ -113,8 +112,6 @@ def add_spikes(pl: Plan, mons: dict, spikes_of, populations=None) -> None:
     """Give each spike monitor its population's pairs ``spikes_of(p)`` (of the
     ``populations`` given, default all): at the end of a run, or whenever a compiled loop's
     spike buffer is full."""
-    from refsim.recording import SpikeMonitor
-
     for mon in mons.values():
         if not isinstance(mon, SpikeMonitor):
             continue

@@ -4,6 +4,13 @@ written by one process at a time."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import inspect
+import os
+import pathlib
+
+from refsim.backends import codes  # the kinds and rows, constants in the code
+from refsim.backends.numba import support
 
 
 def _drop_stale_cache() -> None:
@@ -14,14 +21,6 @@ def _drop_stale_cache() -> None:
     each other across its files, so a change elsewhere would otherwise leave stale machine
     code in use.  A stamp of all those sources sits beside the cache.
     """
-    import hashlib
-    import inspect
-    import os
-    import pathlib
-
-    from refsim.backends import codes  # the kinds and rows, constants in the code
-    from refsim.backends.numba import support
-
     here = pathlib.Path(__file__).parent
     modules = sorted(here.glob("*.py"))
     files = sorted(
@@ -60,8 +59,6 @@ def _compile_lock():
     others wait and load.  Without ``fcntl`` (Windows) or a writable cache folder there is
     no lock.
     """
-    import os
-    import pathlib
 
     folder = pathlib.Path(
         os.environ.get("NUMBA_CACHE_DIR") or pathlib.Path(__file__).parent / "__pycache__"
