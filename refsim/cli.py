@@ -8,6 +8,9 @@
     table, optionally write the same report, exit 1 if a check fails.
 ``refsim bench [--model M] [--N N ...] [--backend B] [--repeats K] [--peers] ...``
     Time the COBA and CUBA benchmark networks per backend (:mod:`refsim.validation.bench`).
+``refsim compile [--backend B]``
+    Compile the numba loop (and the GPU kernels where CuPy runs) ahead of a sweep or a job,
+    so that the first run of each worker loads them from the cache; say where and how long.
 ``refsim info``
     Versions of refsim and its dependencies.
 
@@ -203,6 +206,55 @@ def _compare(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
+def _compile(args: argparse.Namespace) -> int:
+    """Compile (or load) each backend's code once, on a small network; a line per backend."""
+    import quantities as pq
+
+    import refsim
+    from refsim import backends
+
+    usable = backends.available()
+    chosen = ["numba", "cupy"] if args.backend == "all" else [args.backend]
+    failed = 0
+    for backend in chosen:
+        ok, detail = usable[backend]
+        if not ok:
+            print(f"{backend}: not compiled, not usable here: {detail}")
+            failed += args.backend != "all"
+            continue
+        net = refsim.Network()
+        pop = net.population(refsim.LIF(64), current=20.0 * pq.mA)
+        net.project(
+            refsim.AlignPostProj(
+                comm=refsim.EventFixedProb(64, 64, 0.1, 0.1 * pq.mS, seed=0),
+                syn=refsim.Expon.desc(64),
+                out=refsim.COBA.desc(E=0 * pq.mV),
+                post=pop,
+            ),
+            pop,
+        )
+        refsim.init_all_states(net)
+        with backends.use_backend(backend):
+            res = refsim.run(net, 1 * pq.ms, progress=True)
+        if res.engine != backend:
+            print(f"{backend}: not compiled: {res.engine}")
+            failed += 1
+            continue
+        print(f"{backend}: ready ({res.compile_s:.1f} s to compile or load){_where(backend)}")
+    return 1 if failed else 0
+
+
+def _where(backend: str) -> str:
+    """Where ``backend`` keeps what it compiled, for a message."""
+    if backend != "numba":
+        return ""
+    from refsim.backends.numba.cache import cache_folder, last_cold_compile
+
+    last = last_cold_compile()
+    cold = f"; the last cold compile here took {last:.0f} s" if last else ""
+    return f", cached in {cache_folder()}{cold}"
+
+
 def _info(args: argparse.Namespace) -> int:
     import numpy
     import quantities
@@ -306,6 +358,14 @@ def main(argv: list[str] | None = None) -> int:
         "bench", help="time the COBA and CUBA benchmark networks per backend", add_help=False
     )
     p.set_defaults(func=None)
+    p = sub.add_parser("compile", help="compile the backends' code ahead of a sweep or job")
+    p.add_argument(
+        "--backend",
+        choices=["numba", "cupy", "all"],
+        default="numba",
+        help="what to compile (default numba; all: numba and, where CuPy runs, the GPU kernels)",
+    )
+    p.set_defaults(func=_compile)
     p = sub.add_parser("info", help="print versions and the backend in use")
     p.set_defaults(func=_info)
     argv = sys.argv[1:] if argv is None else list(argv)

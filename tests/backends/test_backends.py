@@ -1215,31 +1215,6 @@ def test_two_projections_stepping_one_synapse_do_not_compile_and_run_numpy():
     )
 
 
-def test_compiling_processes_take_turns_through_the_cache_lock(tmp_path, monkeypatch):
-    """While one process compiles or loads the loop, another cannot (numba issue 10128)."""
-    import subprocess
-    import sys
-
-    pytest.importorskip("fcntl", reason="the compile lock needs fcntl (POSIX)")
-    from refsim.backends.numba import cache
-
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
-    probe = (
-        "import fcntl, sys\nh = open(sys.argv[1], 'a')\n"
-        "try:\n    fcntl.flock(h, fcntl.LOCK_EX | fcntl.LOCK_NB)\n    print('free')\n"
-        "except BlockingIOError:\n    print('held')\n"
-    )
-    lock = str(tmp_path / "refsim_compile.lock")
-    with cache._compile_lock():
-        inside = subprocess.run(
-            [sys.executable, "-c", probe, lock], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    after = subprocess.run(
-        [sys.executable, "-c", probe, lock], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert (inside, after) == ("held", "free")
-
-
 #: AlignPreProj compiled: each presynaptic synapse the loops run, with and without
 #: short-term plasticity and delay (synapse, stp, weight, delay; the weight makes the
 #: input matter)

@@ -227,3 +227,28 @@ def test_the_report_says_when_where_and_with_what_and_keeps_every_row_whole(tmp_
     assert env["numba"] and env["cpu"] and "cores usable" in env["machine"]
     html = (tmp_path / "report.html").read_text()
     assert "<a href='#test_pipes'>test/pipes</a>" in html and "git commit" in html
+
+
+def test_compile_warms_the_numba_cache_and_says_where(capsys):
+    pytest.importorskip("numba", reason="refsim compile compiles the numba loop")
+    from refsim.backends.numba.cache import cache_folder
+
+    assert cli.main(["compile"]) == 0
+    out = capsys.readouterr().out
+    line = out.strip().splitlines()[-1]
+    assert line.startswith("numba: ready (")
+    assert f"s to compile or load), cached in {cache_folder()}" in line
+    # a second time: loaded from the cache, well under a cold compile (5 s and more)
+    assert cli.main(["compile"]) == 0
+    again = capsys.readouterr().out.strip().splitlines()[-1]
+    assert float(again.split("(")[1].split(" s")[0]) < 5.0
+
+
+def test_compile_of_a_backend_that_cannot_run_here_says_why_and_fails(capsys):
+    from refsim import backends
+
+    usable, detail = backends.available()["cupy"]
+    if usable:
+        pytest.skip("cupy runs here: nothing to refuse")
+    assert cli.main(["compile", "--backend", "cupy"]) == 1
+    assert capsys.readouterr().out == f"cupy: not compiled, not usable here: {detail}\n"

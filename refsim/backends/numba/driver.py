@@ -5,6 +5,7 @@ a Ctrl-C is heard and full spike buffers are emptied."""
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from refsim.interrupt import CtrlC
     from refsim.stability import Finding
 
-from refsim.backends.numba.cache import _compile_lock
+from refsim.backends.numba.cache import _compile_lock, compile_notice
 from refsim.backends.numba.loop import _BLOCK, _advance
 from refsim.backends.numba.prepare import _cut_rows, _decay_factors, _dual_factors, _linear_exprel
 from refsim.backends.numba.propagate import _list_fired
@@ -291,7 +292,9 @@ def run_compiled(
         return reached[0]  # every part returns the same step (the same test, same data)
 
     t0 = time.perf_counter()
-    with _compile_lock():  # the first call of each jitted function compiles or loads it
+    say = None if bar is None else lambda line: bar.write(line, file=sys.stderr)
+    # the first call of each jitted function compiles or loads it (said when it compiles)
+    with compile_notice(say), _compile_lock():
         populations, feeds, pre, made = _tables(pl, parts, dt)  # (``made``: kept alive)
         for p, spk in enumerate(pl.neurons.spiking):  # the stored spikes of the initial states,
             for part in range(parts):  # listed as the threads list them

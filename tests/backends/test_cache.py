@@ -1,0 +1,139 @@
+"""The numba backend's cache: where it lives (as Numba locates it, NUMBA_CACHE_DIR
+honoured), kept in step with the sources, written by one process at a time, and the notice
+a compile gives on screen."""
+
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("numba", reason="the numba backend's cache")
+
+from refsim.backends.numba import cache  # noqa: E402
+
+
+def _in_fresh_process(code: str, env: dict) -> str:
+    import os
+
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+        timeout=300,
+    )
+    return done.stdout.strip()
+
+
+def test_the_cache_folder_is_numbas_own_under_NUMBA_CACHE_DIR(tmp_path):
+    """A read-only install or a shared cluster cache: the folder Numba writes to, and
+    the stale-cache stamp in it."""
+    folder = _in_fresh_process(
+        "from refsim.backends.numba.cache import cache_folder; print(cache_folder())",
+        {"NUMBA_CACHE_DIR": str(tmp_path)},
+    )
+    assert folder.startswith(str(tmp_path))
+    assert (tmp_path / folder[len(str(tmp_path)) + 1 :] / "refsim_twins.sha256").is_file()
+
+
+def test_a_stale_cache_under_NUMBA_CACHE_DIR_is_dropped(tmp_path):
+    """Compiled code of an older source is deleted when the package is imported, wherever
+    Numba keeps it (it was left in place under NUMBA_CACHE_DIR before)."""
+    code = "from refsim.backends.numba.cache import cache_folder; print(cache_folder())"
+    folder = _in_fresh_process(code, {"NUMBA_CACHE_DIR": str(tmp_path)})
+    from pathlib import Path
+
+    stale = Path(folder) / "loop._advance-42.py311.nbi"
+    stale.write_text("machine code of an older source")
+    (Path(folder) / "refsim_twins.sha256").write_text("an older digest")
+    _in_fresh_process(code, {"NUMBA_CACHE_DIR": str(tmp_path)})
+    assert not stale.exists()
+    assert (Path(folder) / "refsim_twins.sha256").read_text() != "an older digest"
+
+
+def test_compiling_processes_take_turns_through_the_cache_lock(tmp_path, monkeypatch):
+    """While one process compiles or loads the loop, another cannot (numba issue 10128)."""
+    pytest.importorskip("fcntl", reason="the compile lock needs fcntl (POSIX)")
+    monkeypatch.setattr(cache, "cache_folder", lambda: tmp_path)
+    probe = (
+        "import fcntl, sys\nh = open(sys.argv[1], 'a')\n"
+        "try:\n    fcntl.flock(h, fcntl.LOCK_EX | fcntl.LOCK_NB)\n    print('free')\n"
+        "except BlockingIOError:\n    print('held')\n"
+    )
+    lock = str(tmp_path / "refsim_compile.lock")
+    with cache._compile_lock():
+        inside = subprocess.run(
+            [sys.executable, "-c", probe, lock], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    after = subprocess.run(
+        [sys.executable, "-c", probe, lock], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert (inside, after) == ("held", "free")
+
+
+def _notice(monkeypatch, tmp_path, seconds: float) -> list:
+    """The lines :func:`cache.compile_notice` says around a call of ``seconds``."""
+    import time
+
+    monkeypatch.setattr(cache, "cache_folder", lambda: tmp_path)
+    monkeypatch.setattr(cache, "ANNOUNCE_AFTER_S", 0.2)
+    monkeypatch.setattr(cache, "COLD_COMPILE_S", 0.4)
+    lines = []
+    with cache.compile_notice(lines.append):
+        time.sleep(seconds)
+    return lines
+
+
+def test_a_compile_is_announced_with_where_it_is_cached_and_how_long_it_took(monkeypatch, tmp_path):
+    first = _notice(monkeypatch, tmp_path, 0.6)
+    assert first[0] == (
+        f"refsim: compiling the numba loop, once per install or update (cached in {tmp_path}) ..."
+    )
+    took = float(first[1].removeprefix("refsim: compiled in ").removesuffix(" s"))
+    assert 0.6 <= took < 5.0  # the sleep, and the scheduler's delay at most
+    assert cache.last_cold_compile() == round(took, 1)  # recorded beside the cache
+    again = _notice(monkeypatch, tmp_path, 0.6)
+    assert again[0].endswith(f"; the last one here took {round(took, 1):.0f} s) ...")
+
+
+def test_a_load_from_the_cache_says_nothing(monkeypatch, tmp_path):
+    assert _notice(monkeypatch, tmp_path, 0.0) == []
+    assert cache.last_cold_compile() is None  # not a cold compile: nothing recorded
+
+
+def test_no_notice_without_progress(monkeypatch, tmp_path, capsys):
+    """``progress=False`` (no ``say``): silent, but a cold compile is still recorded."""
+    import time
+
+    monkeypatch.setattr(cache, "cache_folder", lambda: tmp_path)
+    monkeypatch.setattr(cache, "ANNOUNCE_AFTER_S", 0.05)
+    monkeypatch.setattr(cache, "COLD_COMPILE_S", 0.1)
+    with cache.compile_notice(None):
+        time.sleep(0.2)
+    assert capsys.readouterr() == ("", "")
+    assert cache.last_cold_compile() >= 0.2
+
+
+def test_a_run_with_progress_shows_the_notice_and_one_without_does_not(monkeypatch, capsys):
+    """The notice goes through the run's progress bar (``progress`` not False); the
+    threshold set to 0 makes the load from the cache long enough to be announced."""
+    import quantities as pq
+
+    import refsim
+
+    monkeypatch.setattr(cache, "ANNOUNCE_AFTER_S", 0.0)
+
+    def run(progress):
+        net = refsim.Network()
+        net.population(refsim.LIF(8), current=20.0 * pq.mA)
+        refsim.init_all_states(net)
+        with refsim.use_backend("numba"):
+            return refsim.run(net, 0.5 * pq.ms, progress=progress)
+
+    assert run(progress=True).engine == "numba"
+    err = capsys.readouterr().err
+    assert "refsim: compiling the numba loop, once per install or update (cached in " in err
+    assert "refsim: compiled in " in err
+    assert run(progress=False).engine == "numba"
+    assert capsys.readouterr().err == ""
