@@ -81,16 +81,23 @@ def writable(kind: str):
 
 
 def _run_named(name: str, backend: str | None = None):
-    """Run one case by name (in a worker process)."""
+    """Run one case by name (in a worker process).  A case driven by a Python step
+    function runs its NumPy code on any backend: the command's header says so once, and
+    the per-run warning is not repeated for each case."""
+    import warnings
+
+    from refsim.backends import BackendFallbackWarning, use_backend
     from refsim.validation import CASES, run_case, select
 
     select()  # registers the cases in this process
-    if backend is None:
-        return run_case(CASES[name])
-    from refsim.backends import use_backend
-
-    with use_backend(backend):
-        return run_case(CASES[name])
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r".* runs a Python step function", category=BackendFallbackWarning
+        )
+        if backend is None:
+            return run_case(CASES[name])
+        with use_backend(backend):
+            return run_case(CASES[name])
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -119,8 +126,10 @@ def _validate(args: argparse.Namespace) -> int:
             f"refsim validate: {len(names)} cases on {backend}, {jobs} process"
             f"{'es' if jobs > 1 else ''}"
             + (
-                " (with a cold cache Numba first compiles the loops the cases use: minutes)"
-                if backend == "numba"
+                " (with a cold cache Numba first compiles the loops the cases use: minutes;"
+                " the cases driven by a Python step function, a single model or synapse,"
+                " run their NumPy code)"
+                if backend != "numpy"
                 else ""
             ),
             file=sys.stderr,

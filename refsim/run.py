@@ -84,6 +84,20 @@ def _stack(outs: list) -> Any:
     return np.stack([np.asarray(o) for o in outs])
 
 
+def _warn_python_steps(what: str, backend: str) -> None:
+    """Say that ``what`` (a run of a Python step function, ``refsim.for_loop``) runs the
+    NumPy code on a compiled ``backend``, naming the user's file and line."""
+    level = _outside_refsim()
+    caller = sys._getframe(level - 1)
+    warnings.warn(
+        f"{what} at {caller.f_code.co_filename}:{caller.f_lineno} runs a Python step "
+        f"function, as NumPy code step by step: the {backend} backend compiles a "
+        "refsim.Network (refsim.run(net, ...); docs/backends.md)",
+        BackendFallbackWarning,
+        stacklevel=level,
+    )
+
+
 def for_loop(step: Callable, *xs, progress: bool | None = False) -> Any:
     """Call ``step(*x[i])`` for every ``i`` along the leading axis and stack the results.
 
@@ -103,6 +117,8 @@ def for_loop(step: Callable, *xs, progress: bool | None = False) -> Any:
     """
     if not xs:
         raise ValueError("for_loop needs at least one sequence to iterate over")
+    if backends.get_backend() != "numpy":
+        _warn_python_steps("refsim.for_loop", backends.get_backend())
     n = len(xs[0])
     for x in xs[1:]:
         if len(x) != n:
@@ -511,6 +527,7 @@ def _compiled_plan(step, mons: dict):
     if not isinstance(net, Network) or (
         step is not net and getattr(step, "__func__", None) is not Network.update
     ):
+        _warn_python_steps("refsim.run", backend)
         return None, f"numpy (the {backend} backend compiles refsim.Network runs only)"
     if type(net).update is not Network.update:
         reason = f"{type(net).__name__} overrides Network.update"

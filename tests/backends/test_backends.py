@@ -3,6 +3,7 @@ GPU) against the numpy oracle, bit for bit."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 
@@ -279,14 +280,36 @@ def test_a_monitor_the_loop_cannot_fill_runs_numpy_with_a_warning():
     assert np.array_equal(res["mean"].magnitude, results["numpy"]["mean"].magnitude)
 
 
-def test_a_plain_step_function_runs_numpy_without_warning():
+def test_a_plain_step_function_runs_numpy_and_says_so_naming_the_line():
     n = refsim.init_all_states(refsim.LIF(2))
     with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
+        with pytest.warns(backends.BackendFallbackWarning) as caught:
+            line = inspect.currentframe().f_lineno + 1
             res = refsim.run(lambda: n(1 * pq.mA), 1 * pq.ms)
+    assert str(caught[0].message) == (
+        f"refsim.run at {__file__}:{line} runs a Python step function, as NumPy code step "
+        "by step: the numba backend compiles a refsim.Network (refsim.run(net, ...); "
+        "docs/backends.md)"
+    )
+    assert (caught[0].filename, caught[0].lineno) == (__file__, line)
     assert res.engine == "numpy (the numba backend compiles refsim.Network runs only)"
     assert res.plan_s == res.compile_s == 0.0 and res.wall_s > 0
+
+
+def test_for_loop_on_a_compiled_backend_says_it_runs_numpy_and_not_on_numpy():
+    n = refsim.init_all_states(refsim.LIF(2))
+    times = np.arange(5)
+    with (
+        refsim.use_backend("numba"),
+        pytest.warns(
+            backends.BackendFallbackWarning, match=r"refsim.for_loop at .*test_backends.py:\d+ runs"
+        ),
+    ):
+        out = refsim.for_loop(lambda i: n(1 * pq.mA), times)
+    assert out.shape == (5, 2)
+    with refsim.use_backend("numpy"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert refsim.for_loop(lambda i: n(1 * pq.mA), times).shape == (5, 2)
 
 
 def test_network_declaration_errors_name_the_problem():
