@@ -64,7 +64,8 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
     """What the monitors of a compiled run read: the indices of the populations whose
     spikes are recorded, and per state monitor ``(monitor, the plan's state array,
     selected indices)``.  Raises :class:`NotCompilable` for a monitor of something the
-    plan does not hold (or a reduced one)."""
+    plan does not hold.  A reducing monitor (``reduce='mean'`` or ``'sum'``) records the
+    selected elements like the others; :func:`records_of` reduces them."""
     recorded, readers = set(), []
     for name, mon in mons.items():
         if isinstance(mon, SpikeMonitor):
@@ -74,16 +75,34 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
             recorded.add(where[0])
         elif isinstance(mon, StateMonitor):
             data = getattr(mon.target, "data", None)
-            if data is None or id(data) not in pl.held or mon.reduce is not None:
+            if data is None or id(data) not in pl.held:
                 raise NotCompilable(
-                    f"monitor '{name}' reads something other than a state of "
-                    "a compiled component (or reduces it)"
+                    f"monitor '{name}' reads something other than a state of a compiled component"
                 )
             sel = np.arange(data.size) if mon.indices is None else mon.indices
             readers.append((mon, data, np.ascontiguousarray(sel, dtype=np.int64)))
         else:  # pragma: no cover - run() only makes these two kinds
             raise NotCompilable(f"monitor '{name}' is of an unknown kind")
     return recorded, readers
+
+
+def record_shape(mon: StateMonitor, sel: np.ndarray) -> tuple:
+    """The shape of one of ``mon``'s records: its selected elements, or () when it reduces
+    them to one number."""
+    return () if mon.reduce is not None else (sel.size,)
+
+
+def records_of(mon: StateMonitor, rows: np.ndarray, single: bool) -> np.ndarray:
+    """What ``mon`` keeps of ``rows`` (one row per recorded step, its selected elements as
+    the compiled loop copied them): the rows, or for a reducing monitor one number per row,
+    ``np.mean`` or ``np.sum`` of the row in the states' own precision (float32 in a float32
+    network, ``single``), as the NumPy path reduces the state itself: the same bits (NumPy's
+    sum does not depend on where the row lies in memory)."""
+    if mon.reduce is None:
+        return rows
+    reduce = np.mean if mon.reduce == "mean" else np.sum
+    values = rows.astype(np.float32) if single else rows
+    return np.array([reduce(row) for row in values], dtype=np.float64).reshape(-1)
 
 
 def deliver(pl: Plan, mons: dict, spikes_of, state_records) -> None:

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from refsim.backends.monitoring import add_spikes, checked_vectors, deliver, monitored
+from refsim.backends.monitoring import (
+    add_spikes,
+    checked_vectors,
+    deliver,
+    monitored,
+    record_shape,
+    records_of,
+)
 from refsim.backends.plan import Plan
 from refsim.stability import Finding, is_checked
 
@@ -78,7 +85,7 @@ def run_compiled(
                 dev.copy_of(state),
                 cupy.asarray(sel),
                 cupy.empty((-(-chunk // mon.every) + 1, sel.size)),
-                mon.allocate((sel.size,)),
+                mon.allocate(record_shape(mon, sel)),
             )
             for mon, state, sel in monitored_states
         ]
@@ -133,8 +140,9 @@ def run_compiled(
                 steps, index = cupy.nonzero(dev.record[p][: c1 - c0])
                 spikes[p] = (steps.get() + first_step + c0, index.get())
             add_spikes(pl, mons, spikes.__getitem__)
-            for m, (_, _, _, buffer, host) in enumerate(readers):  # this chunk's records
-                host[moved[m] : counts[m]] = buffer[: counts[m] - moved[m]].get()
+            for m, (mon, _, _, buffer, host) in enumerate(readers):  # this chunk's records
+                rows = buffer[: counts[m] - moved[m]].get()
+                host[moved[m] : counts[m]] = records_of(mon, rows, pl.single)
                 moved[m] = counts[m]
             stream.synchronize()
             done = c1

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
-from refsim.backends.monitoring import add_spikes, checked_vectors, deliver, first_found, monitored
+from refsim.backends.monitoring import (
+    add_spikes,
+    checked_vectors,
+    deliver,
+    first_found,
+    monitored,
+    record_shape,
+    records_of,
+)
 from refsim.backends.numba.declared import addresses as declared_addresses
 from refsim.backends.numba.support import (
     array_table,
@@ -39,15 +47,9 @@ MIN_NEURONS_PER_THREAD = 1000
 _FIRST_SPIKES = 1 << 20
 
 
-def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
-    """Per population: step and index buffers when a monitor records it, else empty;
-    per state monitor: its source, indices, period and buffer."""
-    recorded, readers = monitored(pl, mons)
-    rec_src = [source for _, source, _ in readers]
-    rec_idx = [sel for _, _, sel in readers]
-    rec_every = np.array([mon.every for mon, _, _ in readers], dtype=np.int64)
-    rec_buf = [mon.allocate((sel.size,)) for mon, _, sel in readers]  # (in memory or mapped)
-    rec_mons = [mon for mon, _, _ in readers]
+def _spike_buffers(pl: Plan, recorded: set, n_steps: int):
+    """Per population: step and index buffers when a monitor records it (``recorded``),
+    else empty; and the count of pairs in each."""
     steps, index = [], []
     for p, pop in enumerate(pl.pops):
         size = 0
@@ -55,17 +57,45 @@ def _spike_buffers(pl: Plan, mons: dict, n_steps: int):
             size = max(4 * pop.num, min(pop.num * n_steps, _FIRST_SPIKES))
         steps.append(np.zeros(size, dtype=np.int64))
         index.append(np.zeros(size, dtype=np.int64))
-    return (
-        steps,
-        index,
-        np.zeros(len(pl.pops), dtype=np.int64),
-        rec_src,
-        rec_idx,
-        rec_every,
-        rec_buf,
-        np.zeros(len(rec_mons), np.int64),
-        rec_mons,
-    )
+    return steps, index, np.zeros(len(pl.pops), dtype=np.int64)
+
+
+class _StateRecords:
+    """The state monitors of a compiled run.  The loop copies each one's selected elements
+    into its row of ``buffers`` at each recorded step (``count`` rows filled): a plain
+    monitor's buffer is its own, for the whole run; a reducing one's holds a chunk of
+    steps, reduced into its own after each chunk (:meth:`move`, :func:`records_of`)."""
+
+    def __init__(self, readers: list, chunk: int, single: bool):
+        self.mons = [mon for mon, _, _ in readers]
+        self.sources = [source for _, source, _ in readers]
+        self.indices = [sel for _, _, sel in readers]
+        self.every = np.array([mon.every for mon in self.mons], dtype=np.int64)
+        self.own = [mon.allocate(record_shape(mon, sel)) for mon, _, sel in readers]
+        self.buffers = [
+            own if mon.reduce is None else np.zeros((-(-chunk // mon.every) + 1, sel.size))
+            for own, (mon, _, sel) in zip(self.own, readers, strict=True)
+        ]
+        self.count = np.zeros(len(self.mons), np.int64)
+        self.moved = [0] * len(self.mons)  # a reducing monitor's records reduced so far
+        self.single = single
+        self.reducing = any(mon.reduce is not None for mon in self.mons)
+
+    def move(self) -> None:
+        """Reduce the rows the loop filled since the last call into each reducing
+        monitor's own buffer, and empty its chunk."""
+        for m, mon in enumerate(self.mons):
+            if mon.reduce is not None:
+                n, at = int(self.count[m]), self.moved[m]
+                self.own[m][at : at + n] = records_of(mon, self.buffers[m][:n], self.single)
+                self.moved[m], self.count[m] = at + n, 0
+
+    def filled(self) -> list:
+        """(monitor, records filled) of each, for :func:`deliver`."""
+        return [
+            (mon, self.moved[m] if mon.reduce is not None else int(self.count[m]))
+            for m, mon in enumerate(self.mons)
+        ]
 
 
 @contextlib.contextmanager
@@ -217,9 +247,9 @@ def run_compiled(
     """
     import time
 
-    (steps, index, n_spikes, rec_src, rec_idx, rec_every, rec_buf, rec_count, rec_mons) = (
-        _spike_buffers(pl, mons, n_steps)
-    )
+    recorded, readers = monitored(pl, mons)
+    steps, index, n_spikes = _spike_buffers(pl, recorded, n_steps)
+    states = _StateRecords(readers, chunk, pl.single)
 
     def spikes_of(p):  # the pairs in population p's buffer, not yet handed over
         return steps[p][: n_spikes[p]].copy(), index[p][: n_spikes[p]].copy()
@@ -251,11 +281,11 @@ def run_compiled(
             table(steps, np.int64, 1),
             table(index, np.int64, 1),
             n_spikes,
-            table(rec_src, np.float64, 1),
-            table(rec_idx, np.int64, 1),
-            rec_every,
-            table(rec_buf, np.float64, 2),
-            rec_count,
+            table(states.sources, np.float64, 1),
+            table(states.indices, np.int64, 1),
+            states.every,
+            table(states.buffers, np.float64, 2),
+            states.count,
         )
 
         def advance_part(part):
@@ -306,8 +336,10 @@ def run_compiled(
     i = 0
     try:
         while i < n_steps and not sync[3] and found[:, 1].max() < 0:
-            stop = min(n_steps, i + chunk) if bar is not None else n_steps
+            # in chunks where a bar advances or a monitor reduces its records
+            stop = min(n_steps, i + chunk) if bar is not None or states.reducing else n_steps
             reached = advance(i, stop)
+            states.move()
             if reached < stop and not sync[3] and found[:, 1].max() < 0:  # a spike buffer
                 # is full: its pairs go to the monitors (to disk, when streamed), go on
                 full = [
@@ -322,10 +354,6 @@ def run_compiled(
             i = reached
     finally:  # whatever happens, the monitors get every step done (the states' last)
         run_s = time.perf_counter() - t0
-        deliver(
-            pl,
-            mons,
-            spikes_of,
-            [(mon, count) for mon, count in zip(rec_mons, rec_count, strict=True)],
-        )
+        states.move()
+        deliver(pl, mons, spikes_of, states.filled())
     return compile_s, run_s, i, first_found(found, found_value, names, dt)
