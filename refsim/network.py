@@ -53,8 +53,11 @@ class Network(Module):
     def population(self, neuron: Neuron, current=None) -> Neuron:
         """Register ``neuron``; populations update in the order they are registered.
 
-        ``current`` (a quantity, scalar or one per neuron) is the direct input of every
-        ``update``, e.g. a constant drive; None for none.
+        ``current`` is the direct input of every ``update``: a quantity (scalar or one per
+        neuron), e.g. a constant drive; or a callable of no argument returning one at the
+        step's time (``refsim.environ``), e.g. a waveform (``refsim.StepInput``,
+        ``SectionInput``, ``RampInput``, ``SinusoidalInput``, ``ConstantInput``), called
+        once per step; None for none.
         """
         if not isinstance(neuron, Neuron):
             raise TypeError(f"population must be a refsim neuron, got {type(neuron).__name__}")
@@ -123,7 +126,7 @@ class Network(Module):
             proj(spikes[self._index(pre)][start:stop])
         out = None
         for pop, current in zip(self.populations, self.currents, strict=True):
-            result = pop(current)
+            result = pop(current() if callable(current) else current)
             out = result if out is None else out
         return out
 

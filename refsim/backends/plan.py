@@ -36,6 +36,7 @@ class Neurons:
     """Per population (in the network's order): its states, parameter table and kind."""
 
     declared_slot: np.ndarray  # per population: its class's slot, or -1
+    drive: list  # per population: a callable direct input (row 6 at each step), or None
     V: list
     extra: list
     extra_names: list  # per population: the names of the rows of ``extra``

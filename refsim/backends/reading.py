@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from refsim import environ
 from refsim.backends.codes import (
     ALPHA_KIND,
     AMPA_KIND,
@@ -39,6 +40,13 @@ from refsim.backends.codes import (
 from refsim.compiled import NeuronTwins, SynapseTwins, check_declaration
 from refsim.connectivity import _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay, _require_state
+from refsim.inputs import (
+    ConstantInput,
+    RampInput,
+    SectionInput,
+    SinusoidalInput,
+    StepInput,
+)
 from refsim.module import State
 from refsim.neurons import base
 from refsim.outputs import COBA, CUBA
@@ -49,6 +57,7 @@ from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
 
 __all__ = [
     "aligned_zeros",
+    "drive_rows",
     "hand_back",
     "hold",
     "raw",
@@ -63,6 +72,25 @@ __all__ = [
 
 def _vector(value, n: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)))
+
+
+#: the time-varying direct inputs the compiled loops take: functions of the time alone
+#: (their values for a chunk of steps are computed ahead, which a stateful input such as
+#: a noise process, drawing as it is called, would not allow)
+WAVEFORMS = (ConstantInput, SectionInput, StepInput, RampInput, SinusoidalInput)
+
+
+def drive_rows(pop, drive, steps: range, dt: float) -> np.ndarray:
+    """A callable direct input ``drive`` of population ``pop`` (``Network.population(pop,
+    current=drive)``) at each global step of ``steps``: one row per step, each the value
+    ``pop``'s update takes (``pop._external(drive())``, called at the step's time as
+    ``refsim.run`` calls it on the NumPy path), so the compiled loops write the oracle's
+    numbers into the population's direct-input row."""
+    rows = np.empty((len(steps), pop.num))
+    for r, step in enumerate(steps):
+        with environ._internal_context(t=step * dt, i=step):
+            rows[r] = _vector(pop._external(drive()), pop.num)
+    return rows
 
 
 #: bytes of a cache line: the arrays that the compiled loop's threads write in shares
@@ -304,8 +332,20 @@ def read_population(net, p: int, pop, held: dict, neurons: dict, declared: list)
     )
     names = PARAMS + own_names
     table = np.empty((len(names), n))
+    current = net.currents[p]  # a callable: its value at each step, written by the driver
+    if callable(current) and not isinstance(current, WAVEFORMS):
+        raise NotCompilable(
+            f"{pop.name}: its direct input {type(current).__name__} is called in Python at "
+            "each step (the compiled loops take refsim's deterministic waveforms: "
+            + ", ".join(c.__name__ for c in WAVEFORMS)
+            + ")"
+        )
+    neurons["drive"].append(current if callable(current) else None)
     for row, name in enumerate(names):
-        value = pop._external(net.currents[p]) if name == "direct input" else raw(pop, name, 0.0)
+        if name == "direct input":
+            value = 0.0 if callable(current) else pop._external(current)
+        else:
+            value = raw(pop, name, 0.0)
         if isinstance(value, State):  # Gif's moving threshold: in ``extra``, not here
             value = 0.0
         table[row] = _vector(value, n)
@@ -392,9 +432,12 @@ def read_rows(
             bound.append((out, table["g"][row]))
         # the same parameters for every neuron: tables one block wide, reused per block
         params = neurons["params"][p]
-        narrow = all(
-            np.all(x.view(np.int64) == x[..., :1].view(np.int64))
-            for x in (params, table["tau"], table["param"])
+        narrow = (
+            neurons["drive"][p] is None
+            and all(  # (a drive may differ per neuron)
+                np.all(x.view(np.int64) == x[..., :1].view(np.int64))
+                for x in (params, table["tau"], table["param"])
+            )
         )
         neurons["narrow"].append(narrow)
         if narrow:

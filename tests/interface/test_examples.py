@@ -180,3 +180,12 @@ def test_checkpoint_and_resume_in_two_processes(tmp_path):
     out = _run_with("checkpoint_and_resume.py", tmp_path, "--resume")
     assert "loaded coba_500ms.npz at t = 500 ms and ran 5000 more steps" in out
     assert out.rstrip().endswith("the same spikes and state, bit for bit: True")
+
+
+def test_time_varying_input_runs_the_staircase_compiled(tmp_path):
+    out = _run("time_varying_input.py", tmp_path)
+    assert "numpy  engine numpy: 32500 spikes" in out
+    assert "numba  engine numba: 32500 spikes" in out
+    rates = [float(x) for x in re.findall(r"mA:\s+([\d.]+) Hz", out)]
+    assert rates[0] == 0.0 and all(b > a for a, b in zip(rates, rates[1:], strict=False))
+    assert out.rstrip().endswith("same spikes on numpy and numba: True")

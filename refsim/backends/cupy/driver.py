@@ -18,6 +18,7 @@ from refsim.backends.monitoring import (
     records_of,
 )
 from refsim.backends.plan import Plan
+from refsim.backends.reading import drive_rows
 from refsim.stability import Finding, is_checked
 
 if TYPE_CHECKING:
@@ -89,8 +90,11 @@ def run_compiled(
             )
             for mon, state, sel in monitored_states
         ]
-        # a graph of a whole chunk, unless a state monitor reads between steps
-        graph = dev.graph(chunk) if not readers and n_steps >= chunk else None
+        # the populations with a time-varying direct input (written before each step)
+        driven = [p for p, drive in enumerate(pl.neurons.drive) if drive is not None]
+        # a graph of a whole chunk, unless a state monitor reads or an input is written
+        # between steps
+        graph = dev.graph(chunk) if not readers and not driven and n_steps >= chunk else None
         stream.synchronize()
         compile_s = time.perf_counter() - t0
 
@@ -123,10 +127,17 @@ def run_compiled(
                         cupy, gpu_vectors, bounds, names, first_step + c1 - 1, dt
                     )
             else:
+                steps = range(first_step + c0, first_step + c1)
+                drives = {
+                    p: cupy.asarray(drive_rows(pl.pops[p], pl.neurons.drive[p], steps, dt))
+                    for p in driven
+                }
                 for i in range(c0, c1):
                     if ctrl_c is not None and ctrl_c.asked:
                         c1 = i
                         break
+                    for p, rows in drives.items():  # this step's direct input, row 6
+                        dev.params[p][6] = rows[i - c0]
                     dev.step()
                     for m, (mon, source, sel, buffer, _) in enumerate(readers):
                         if i % mon.every == 0:

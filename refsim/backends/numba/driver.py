@@ -26,6 +26,7 @@ from refsim.backends.numba.support import (
     array_table,
 )
 from refsim.backends.plan import Plan, usable_cores
+from refsim.backends.reading import drive_rows
 
 if TYPE_CHECKING:
     from refsim.interrupt import CtrlC
@@ -275,7 +276,14 @@ def run_compiled(
 
     table = array_table
 
+    driven = [p for p, drive in enumerate(pl.neurons.drive) if drive is not None]
+    drives = [np.zeros((0, 0)) for _ in pl.pops]  # per population, this chunk's rows
+
     def advance(i0, i1):
+        for p in driven:  # the time-varying direct inputs of steps i0 .. i1 - 1
+            at = range(first_step + i0, first_step + i1)
+            drives[p] = drive_rows(pl.pops[p], pl.neurons.drive[p], at, dt)
+        drive = (table(drives, np.float64, 2), i0)
         # the records' tables, made again for each call (a few microseconds)
         records = (
             table(steps, np.int64, 1),
@@ -304,6 +312,7 @@ def run_compiled(
                 pre,
                 records,
                 check,
+                drive,
             )
 
         # every part in a thread of its own, while the main thread waits in join(), where
@@ -336,8 +345,10 @@ def run_compiled(
     i = 0
     try:
         while i < n_steps and not sync[3] and found[:, 1].max() < 0:
-            # in chunks where a bar advances or a monitor reduces its records
-            stop = min(n_steps, i + chunk) if bar is not None or states.reducing else n_steps
+            # in chunks where a bar advances, a monitor reduces its records or a direct
+            # input varies in time (its values are computed a chunk at a time)
+            chunked = bar is not None or states.reducing or driven
+            stop = min(n_steps, i + chunk) if chunked else n_steps
             reached = advance(i, stop)
             states.move()
             if reached < stop and not sync[3] and found[:, 1].max() < 0:  # a spike buffer

@@ -98,13 +98,15 @@ def _advance(
     pre,
     records,
     check,
+    drive,
 ):
     """Advance steps ``i_begin .. i_end - 1`` of a run; return the next step.
 
-    The network's arrays arrive in five tuples, unpacked below in their order
+    The network's arrays arrive in six tuples, unpacked below in their order
     (:func:`refsim.backends.numba.driver._tables` makes them): ``populations``, ``feeds``
-    (the AlignPostProj), ``pre`` (the AlignPreProj), ``records`` (the monitors) and
-    ``check`` (the stability check).  Each list of arrays (one per population, projection
+    (the AlignPostProj), ``pre`` (the AlignPreProj), ``records`` (the monitors),
+    ``check`` (the stability check) and ``drive`` (the time-varying direct inputs of this
+    chunk of steps: :func:`_set_drive`).  Each list of arrays (one per population, projection
     or monitor: ``V``, ``pop_g``, ``f_buffer``...) is an
     :func:`~refsim.backends.numba.support.array_table`,
     read with ``vector_at``, ``matrix_at`` or ``cube_at`` (``V[p]`` is
@@ -261,6 +263,8 @@ def _advance(
         if sync[3]:  # a stop asked for (Ctrl-C): part 0's decision of the last step
             return i
         t = (first_step + i) * dt
+        if part == 0:  # each time-varying direct input's value of this step, before any
+            _set_drive(drive, i, params)  # thread reads it (after the projections' barrier)
         # 1. projections: the rows of the presynaptic neurons that fired, in index
         #    order, into buffers that are zero (cleared where they are consumed)
         for f in range(f_pre.size):
@@ -481,6 +485,20 @@ def _advance(
         if unstable:  # this step recorded: every part returns after it
             return i + 1
     return i_end
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _set_drive(drive, i, params):
+    """Write step ``i``'s row of each population's time-varying direct input (``drive``:
+    a table of matrices, one row per step from ``drive[1]``, empty for a constant input)
+    into row 6 of its parameter table."""
+    table, first = drive
+    for p in range(table.shape[0]):
+        rows = matrix_at(table, p, np.float64)
+        if rows.shape[0] > 0:
+            par = matrix_at(params, p, np.float64)
+            for k in range(par.shape[1]):
+                par[6, k] = rows[i - first, k]
 
 
 @numba.njit(cache=True, error_model="numpy")
