@@ -81,23 +81,15 @@ def writable(kind: str):
 
 
 def _run_named(name: str, backend: str | None = None):
-    """Run one case by name (in a worker process).  A case driven by a Python step
-    function runs its NumPy code on any backend: the command's header says so once, and
-    the per-run warning is not repeated for each case."""
-    import warnings
-
-    from refsim.backends import BackendFallbackWarning, use_backend
+    """Run one case by name (in a worker process)."""
+    from refsim.backends import use_backend
     from refsim.validation import CASES, run_case, select
 
     select()  # registers the cases in this process
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=r".* runs a Python step function", category=BackendFallbackWarning
-        )
-        if backend is None:
-            return run_case(CASES[name])
-        with use_backend(backend):
-            return run_case(CASES[name])
+    if backend is None:
+        return run_case(CASES[name])
+    with use_backend(backend):
+        return run_case(CASES[name])
 
 
 def _validate(args: argparse.Namespace) -> int:

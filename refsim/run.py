@@ -88,9 +88,13 @@ def _warn_python_steps(what: str, backend: str) -> None:
     """Say that ``what`` (a run of a Python step function, ``refsim.for_loop``) runs the
     NumPy code on a compiled ``backend``, naming the user's file and line."""
     level = _outside_refsim()
-    caller = sys._getframe(level - 1)
+    try:
+        caller = sys._getframe(level - 1)
+        where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+    except ValueError:  # every frame inside refsim: no user line to name
+        where, level = "refsim", 1
     warnings.warn(
-        f"{what} at {caller.f_code.co_filename}:{caller.f_lineno} runs a Python step "
+        f"{what} at {where} runs a Python step "
         f"function, as NumPy code step by step: the {backend} backend compiles a "
         "refsim.Network (refsim.run(net, ...); docs/backends.md)",
         BackendFallbackWarning,
