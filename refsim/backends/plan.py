@@ -106,6 +106,7 @@ class PreProjections:
     """Per AlignPreProj: its presynaptic synapses and plasticity, CSR rows, delay."""
 
     syn_kind: np.ndarray
+    slot: np.ndarray  # a declared synapse's slot (in Plan.declared_synapses), or -1
     state: list
     param: list
     stp_kind: np.ndarray
@@ -231,7 +232,20 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
     syn_index = {id(syn): i for i, (syn, _, _) in enumerate(synapses)}
     for proj, source, start, stop in net.feeds:
         own = type(proj) is AlignPostProj and id(proj.out) in own_syn
-        read_projection(net, proj, source, start, stop, own, held, syn_index, rows, feeds, pre)
+        read_projection(
+            net,
+            proj,
+            source,
+            start,
+            stop,
+            own,
+            held,
+            syn_index,
+            rows,
+            feeds,
+            pre,
+            declared_synapses,
+        )
     ints = ("pop", "row", "start", "ring_at", "delay_low")
     return Plan(
         pops=pops,
@@ -262,7 +276,7 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
         pre=_arrays(
             PreProjections,
             pre,
-            ints=(*ints, "syn_kind", "stp_kind", "source"),
+            ints=(*ints, "syn_kind", "slot", "stp_kind", "source"),
             floats=("delay_frac",),
         ),
     )

@@ -198,13 +198,13 @@ def _check_pre(proj) -> None:
     """Raise :class:`NotCompilable` unless the AlignPreProj ``proj`` has compiled twins."""
     if proj.modules:
         raise NotCompilable(f"projection {proj.name}: AlignPreProj with modules does not compile")
-    if type(proj.syn) not in PRE_SYNAPSES or type(proj.stp) not in PRE_STP:
+    if not (type(proj.syn) in PRE_SYNAPSES or _is_row(proj.syn)) or type(proj.stp) not in PRE_STP:
         raise NotCompilable(
             f"projection {proj.name}: AlignPreProj with "
             f"{type(proj.syn).__name__} and stp={type(proj.stp).__name__} does "
             "not compile (synapses: "
             + ", ".join(c.__name__ for c in PRE_SYNAPSES)
-            + "; stp: STP, STD; a declared synapse compiles on an AlignPostProj)"
+            + " or a declared synapse; stp: STP, STD)"
         )
     for part in (proj.syn, proj.stp):
         if part is not None:
@@ -502,10 +502,12 @@ def read_projection(
     rows: dict,
     feeds: dict,
     pre: dict,
+    declared: list,
 ) -> None:
     """Projection ``proj`` fed by ``source[start:stop]``: an AlignPostProj into ``feeds``
     (its CSR rows, target row, delay; ``own``: given a synapse instance), an AlignPreProj
-    into ``pre`` (its presynaptic synapses and plasticity too)."""
+    into ``pre`` (its presynaptic synapses and plasticity too; a declared synapse takes its
+    slot in ``declared``, the declared synapses' classes)."""
     is_pre = type(proj) is AlignPreProj
     if not is_pre and (
         type(proj) is not AlignPostProj
@@ -545,9 +547,17 @@ def read_projection(
     into["delay_frac"].append(frac)
     if is_pre:  # the synapse (and its plasticity) per presynaptic neuron, then W
         syn, n_pre = proj.syn, W.shape[0]
-        states, names = PRE_SYNAPSES[type(syn)]
+        if type(syn) in PRE_SYNAPSES:
+            (states, names), kind, slot = PRE_SYNAPSES[type(syn)], _pre_kind(syn), -1
+        else:  # a declared synapse (refsim.SynapseTwins): its twins through its slot
+            twins = _declared(syn)
+            states, names, kind = twins.states, twins.params, DECLARED_SYNAPSE_KIND
+            if type(syn) not in declared:
+                declared.append(type(syn))
+            slot = declared.index(type(syn))
         stp_kind, stp_states, stp_names = PRE_STP[type(proj.stp)]
-        pre["syn_kind"].append(_pre_kind(syn))
+        pre["syn_kind"].append(kind)
+        pre["slot"].append(slot)
         pre["state"].append(_table(syn, states, n_pre, held))
         pre["param"].append(_table(syn, names, n_pre))
         pre["stp_kind"].append(stp_kind)

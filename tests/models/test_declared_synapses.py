@@ -213,33 +213,75 @@ def test_the_synapse_twins_each_equal_the_numpy_step():
         assert rise_output_scalar(g, p.scale) == out[j]
 
 
-def _trace_on_alignpre():
-    net = refsim.Network()
-    pop = net.population(KickLIF(10), current=15.0 * pq.mA)
-    net.project(
-        refsim.AlignPreProj(
-            comm=refsim.EventFixedProb(10, 10, 0.5, 0.5 * pq.mA, seed=1),
-            syn=Trace.desc(10, g_initializer=refsim.init.Constant(0.0)),
-            out=refsim.CUBA(scale=1.0),
-            post=pop,
-        ),
-        pop,
+def _run_on_alignpre(backend: str, precision: int = 64):
+    """KickLIF neurons whose inhibition goes through an AlignPreProj: a declared synapse
+    per presynaptic neuron (RiseSynapse behind short-term depression; Trace alone), its
+    output summed through the weights onto CUBA and COBA outputs."""
+    context = contextlib.nullcontext()
+    if backend == "cupy-host":
+        context, backend = host_cupy.installed(), "cupy"
+    n, n_e, unitless = 300, 240, Constant(0.0)
+    with context, refsim.use_backend(backend), refsim.environ.context(precision=precision):
+        net, pop, _ = _network(n=n)
+        rise = RiseSynapse(n - n_e, g_initializer=unitless)
+        net.project(
+            refsim.AlignPreProj(
+                comm=refsim.EventFixedProb(n - n_e, n, 0.1, 0.4 * pq.mS, seed=11),
+                syn=rise,
+                out=refsim.COBA(E=-80 * pq.mV),
+                post=pop,
+                stp=refsim.STD(n - n_e, tau=100 * pq.ms, U=0.3),
+            ),
+            pop,
+            n_e,
+            n,
+        )
+        net.project(
+            refsim.AlignPreProj(
+                comm=refsim.EventFixedProb(n_e, n, 0.05, 0.3 * pq.mA, seed=12),
+                syn=Trace.desc(n_e, g_initializer=unitless),
+                out=refsim.CUBA(scale=1.0),
+                post=pop,
+            ),
+            pop,
+            0,
+            n_e,
+        )
+        refsim.init_all_states(net)
+        monitors = {"spikes": pop, "h": rise.h}
+        res = refsim.run(net, 100 * pq.ms, monitors=monitors, progress=False)
+    return res, pop, rise
+
+
+@pytest.mark.parametrize("backend", ["numba", ON_THE_HOST])
+def test_a_declared_synapse_on_an_alignpreproj_compiles_bit_for_bit(backend):
+    (oracle, oracle_pop, oracle_rise), (compiled, pop, rise) = (
+        _run_on_alignpre("numpy"),
+        _run_on_alignpre(backend),
     )
-    refsim.init_all_states(net)
-    return net
+    assert compiled.engine == backend.split("-")[0]
+    assert oracle["spikes"].count > 100
+    assert np.count_nonzero(oracle["h"]) > 100  # the presynaptic synapses stepped (unitless)
+    np.testing.assert_array_equal(compiled["spikes"].steps, oracle["spikes"].steps)
+    np.testing.assert_array_equal(compiled["spikes"].indices_fired, oracle["spikes"].indices_fired)
+    np.testing.assert_array_equal(compiled["h"], oracle["h"])
+    np.testing.assert_array_equal(rise.g.data, oracle_rise.g.data)
+    np.testing.assert_array_equal(pop.V.data, oracle_pop.V.data)
 
 
-def test_a_declared_synapse_on_an_alignpreproj_falls_back_and_says_where_it_compiles():
-    with (
-        refsim.use_backend("numba"),
-        pytest.warns(
-            refsim.backends.BackendFallbackWarning,
-            match=r"AlignPreProj with Trace and stp=NoneType does not compile .*a declared "
-            r"synapse compiles on an AlignPostProj",
-        ),
-    ):
-        res = refsim.run(_trace_on_alignpre(), 1 * pq.ms, progress=False)
-    assert res.engine.startswith("numpy")
+@pytest.mark.skipif(
+    host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
+)
+def test_a_declared_presynaptic_synapse_in_float32_is_the_same_on_numba_and_the_kernels():
+    (numba_run, numba_pop, numba_rise), (cupy_run, cupy_pop, cupy_rise) = (
+        _run_on_alignpre("numba", precision=32),
+        _run_on_alignpre("cupy-host", precision=32),
+    )
+    assert numba_run.engine == "numba" and cupy_run.engine == "cupy"
+    assert numba_rise.h.data.dtype == np.float32
+    np.testing.assert_array_equal(cupy_run["h"], numba_run["h"])
+    np.testing.assert_array_equal(cupy_rise.g.data, numba_rise.g.data)
+    np.testing.assert_array_equal(cupy_pop.V.data, numba_pop.V.data)
 
 
 def test_a_synapse_declaration_naming_an_unknown_argument_does_not_compile_and_says_so():

@@ -216,6 +216,7 @@ class _Device:
                         np.int64(pl.pre.delay_low[q]),
                         np.float64(pl.pre.delay_frac[q]),
                         np.int32(pl.pre.syn_kind[q]),
+                        np.int32(pl.pre.slot[q]),
                         self.pre_S[q],
                         up(pl.pre.param[q]),
                         np.int32(pl.pre.stp_kind[q]),

@@ -144,6 +144,13 @@ extern "C" __global__ void delay_events(
     ring[*at * n_targets + j] = 0.0;
 }
 
+/* A declared synapse (refsim.SynapseTwins), of a synaptic row or of an AlignPreProj:
+   generated per network after this code (refsim/backends/cupy/declared.py); steps element
+   j's states (rows of n from x) and returns its output */
+REFSIM_FN double declared_synapse(int slot, long long j, long long k, double *x, long long n,
+                                  const double *par, long long width, double events,
+                                  int single, double dt);
+
 /* The presynaptic side of an AlignPreProj (numba's _pre_synapses), one thread per
    presynaptic neuron: its input (spike_input), through the plasticity (states Q,
    parameters QP: rows of n), into the synapse (states S, parameters SP; the rows of
@@ -152,7 +159,7 @@ extern "C" __global__ void pre_synapses(
     const long long n, const unsigned char *spiking, const long long start,
     double *ring, const long long length, const long long *at, const long long low,
     const double frac,
-    const int kind, double *S, const double *SP, const int stp_kind, double *Q,
+    const int kind, const int slot, double *S, const double *SP, const int stp_kind, double *Q,
     const double *QP, double *out,
     const long long *clock, const double dt, const int single)
 {
@@ -176,7 +183,10 @@ extern "C" __global__ void pre_synapses(
     }
     int n_states = 1, timed = 0;  /* S's rows; whether the last is an event time */
     double g;
-    if (kind == REFSIM_EXPON_KIND) {  /* SP: tau */
+    if (kind == REFSIM_DECLARED_SYNAPSE_KIND) {  /* its slot's twins; they store its states */
+        g = declared_synapse(slot, j, j, S, n, SP, n, 0.0 + x, single, dt);
+        n_states = 0;
+    } else if (kind == REFSIM_EXPON_KIND) {  /* SP: tau */
         ROW(S, 0) = expon_decay_scalar(ROW(S, 0), ROW(SP, 0),
                                        expon_factor_scalar(ROW(SP, 0), dt)) + x;
         g = ROW(S, 0);
@@ -546,12 +556,6 @@ REFSIM_FN double row_events(int r, long long j, double start, int single, int *f
    code, one branch per model's slot (refsim/backends/cupy/declared.py) */
 REFSIM_FN int declared_neuron(const Population &P, long long j, long long k, int slot,
                               int spike, double t, double dt);
-
-/* A synaptic row of a declared synapse (refsim.SynapseTwins): generated likewise; steps
-   element j's states (rows of n from x) and returns its output */
-REFSIM_FN double declared_synapse(int slot, long long j, long long k, double *x, long long n,
-                                  const double *par, long long width, double events,
-                                  int single, double dt);
 
 /* One step of a population: its merged synapses (an Expon decays, then adds the events
    of each feed in feeding order; a DualExpon sums its events, then steps), then each

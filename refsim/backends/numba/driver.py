@@ -204,6 +204,7 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, list]
     )
     pre = (
         pl.pre.syn_kind,
+        pl.pre.slot,
         table(pl.pre.state, f8, 2),
         table(pl.pre.param, f8, 2),
         pl.pre.stp_kind,

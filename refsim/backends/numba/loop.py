@@ -196,6 +196,7 @@ def _advance(
     ) = feeds
     (
         pre_kind,
+        pre_slot,
         pre_state,
         pre_param,
         pre_stp_kind,
@@ -336,6 +337,7 @@ def _advance(
             _pre_synapses(
                 x,
                 pre_kind[q],
+                synapse_adapters[max(pre_slot[q], 0)],  # (used only by a declared synapse)
                 matrix_at(pre_state, q, f8),
                 matrix_at(pre_param, q, f8),
                 pre_stp_kind[q],

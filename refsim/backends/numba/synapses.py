@@ -17,7 +17,7 @@ from refsim.backends.codes import EXPON_KIND as _EXPON
 from refsim.backends.codes import PRE_OUTPUT_KIND as _PRE_OUTPUT
 from refsim.backends.codes import STD_KIND as _STD
 from refsim.backends.codes import STP_KIND as _STP
-from refsim.backends.numba.declared import _declared_synapse
+from refsim.backends.numba.declared import _declared_synapse, call_synapse
 from refsim.backends.numba.propagate import _feed_values
 from refsim.backends.numba.support import (
     _stored,
@@ -158,11 +158,13 @@ def _dual_expon(b0, k0, n, r, fed, rows, dt, single):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt, single):
+def _pre_synapses(x_in, kind, adapter, S, P, stp_kind, Q, QP, out, t, dt, single):
     """The presynaptic side of one AlignPreProj, neuron by neuron: the input ``x_in[j]``
     (:func:`_spike_input`) through the plasticity (states ``Q``, parameters ``QP``), into
-    the synapse (states ``S``, parameters ``P``; rows named in ``codes.PRE_SYNAPSES``);
-    ``out[j]`` is the synapse's output."""
+    the synapse (states ``S``, parameters ``P``; rows named in ``codes.PRE_SYNAPSES``, or a
+    declared synapse's, stepped afterwards by its ``adapter`` with the events ``0.0 + x``
+    in ``out``); ``out[j]`` is the synapse's output."""
+    declared = kind == _DECLARED_SYNAPSE
     for j in range(out.size):
         x = x_in[j]
         if stp_kind == _STP:  # QP: U, tau_f, tau_d
@@ -171,7 +173,9 @@ def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt, single):
             )
         elif stp_kind == _STD:  # QP: tau, U
             Q[0, j], x = std_step_scalar(Q[0, j], x, QP[0, j], QP[1, j], dt)
-        if kind == _EXPON:  # P: tau
+        if declared:  # this step's events (the oracle's sum_delta_inputs(0.0) + x)
+            out[j] = 0.0 + x
+        elif kind == _EXPON:  # P: tau
             S[0, j] = expon_decay_scalar(S[0, j], P[0, j], expon_factor_scalar(P[0, j], dt)) + x
             out[j] = S[0, j]
         elif kind == _ALPHA:  # P: tau; S: g, h
@@ -205,9 +209,13 @@ def _pre_synapses(x_in, kind, S, P, stp_kind, Q, QP, out, t, dt, single):
         if single:  # the states (but an event time, the last row of AMPA and BioNMDA)
             for r in range(Q.shape[0]):
                 Q[r, j] = _stored(Q[r, j], single)
-            for r in range(S.shape[0] - (kind == _AMPA or kind == _BIONMDA)):
-                S[r, j] = _stored(S[r, j], single)
-            out[j] = _stored(out[j], single)
+            if not declared:  # (its adapter stores its states and output)
+                for r in range(S.shape[0] - (kind == _AMPA or kind == _BIONMDA)):
+                    S[r, j] = _stored(S[r, j], single)
+                out[j] = _stored(out[j], single)
+    if declared:
+        arguments = (out.size, 0, 0, out.ctypes.data, 1, S.ctypes.data, S.shape[1])
+        call_synapse(adapter, arguments + (P.ctypes.data, P.shape[1], 1 if single else 0, dt))
 
 
 @numba.njit(cache=True, error_model="numpy")
