@@ -20,14 +20,16 @@ from refsim.neurons import (
     hh,
     izhikevich,
     lif,
+    morris_lecar,
     quadratic,
     reduced,
 )
 from refsim.neurons.exponential import AdExIF, AdExIFRef, ExpIF, ExpIFRef
 from refsim.neurons.gif import Gif, GifRef
-from refsim.neurons.hh import HH, MorrisLecar, WangBuzsakiHH
+from refsim.neurons.hh import HH, WangBuzsakiHH
 from refsim.neurons.izhikevich import Izhikevich, IzhikevichRef
 from refsim.neurons.lif import ALIF, IF, LIF, CobaLIF, CubaLIF, LIFRef
+from refsim.neurons.morris_lecar import MorrisLecar
 from refsim.neurons.quadratic import AdQuaIF, AdQuaIFRef, QuaIF
 from refsim.neurons.reduced import FitzHughNagumo, HindmarshRose
 from refsim.synapses import alpha, expon, kinetic, stp
@@ -61,6 +63,7 @@ TWIN_MODULES = (
     izhikevich,
     gif,
     hh,
+    morris_lecar,
     reduced,
     expon,
     alpha,

@@ -546,26 +546,8 @@ def read_projection(
     into["delay_low"].append(low)
     into["delay_frac"].append(frac)
     if is_pre:  # the synapse (and its plasticity) per presynaptic neuron, then W
-        syn, n_pre = proj.syn, W.shape[0]
-        if type(syn) in PRE_SYNAPSES:
-            (states, names), kind, slot = PRE_SYNAPSES[type(syn)], _pre_kind(syn), -1
-        else:  # a declared synapse (refsim.SynapseTwins): its twins through its slot
-            twins = _declared(syn)
-            states, names, kind = twins.states, twins.params, DECLARED_SYNAPSE_KIND
-            if type(syn) not in declared:
-                declared.append(type(syn))
-            slot = declared.index(type(syn))
-        stp_kind, stp_states, stp_names = PRE_STP[type(proj.stp)]
-        pre["syn_kind"].append(kind)
-        pre["slot"].append(slot)
-        pre["state"].append(_table(syn, states, n_pre, held))
-        pre["param"].append(_table(syn, names, n_pre))
-        pre["stp_kind"].append(stp_kind)
-        pre["stp_state"].append(_table(proj.stp, stp_states, n_pre, held))
-        pre["stp_param"].append(_table(proj.stp, stp_names, n_pre))
+        _read_presynaptic(proj, W.shape[0], held, pre, declared)
         pre["source"].append(net._index(source))
-        pre["out"].append(np.zeros(n_pre))
-        pre["x"].append(np.zeros(n_pre))  # (its delay: a SpikeDelay or none)
         return
     bits = feeds["weights"][-1].view(np.int64)  # one weight for all (bit for bit): no loads
     feeds["uniform"].append(bits.size > 0 and bool(np.all(bits == bits[0])))
@@ -575,3 +557,28 @@ def read_projection(
     feeds["delay_kind"].append(delay_kind)
     feeds["delay_steps"].append(steps)
     feeds["x"].append(np.zeros(W.shape[0] if delay_kind == SPIKE_DELAY_KIND else 0))
+
+
+def _read_presynaptic(proj, n_pre: int, held: dict, pre: dict, declared: list) -> None:
+    """The synapses (and plasticity) of the AlignPreProj ``proj``, one per presynaptic
+    neuron, into ``pre``: refsim's own (:data:`PRE_SYNAPSES`), or a declared synapse through
+    its slot in ``declared``."""
+    syn = proj.syn
+    if type(syn) in PRE_SYNAPSES:
+        (states, names), kind, slot = PRE_SYNAPSES[type(syn)], _pre_kind(syn), -1
+    else:  # a declared synapse (refsim.SynapseTwins): its twins through its slot
+        twins = _declared(syn)
+        states, names, kind = twins.states, twins.params, DECLARED_SYNAPSE_KIND
+        if type(syn) not in declared:
+            declared.append(type(syn))
+        slot = declared.index(type(syn))
+    stp_kind, stp_states, stp_names = PRE_STP[type(proj.stp)]
+    pre["syn_kind"].append(kind)
+    pre["slot"].append(slot)
+    pre["state"].append(_table(syn, states, n_pre, held))
+    pre["param"].append(_table(syn, names, n_pre))
+    pre["stp_kind"].append(stp_kind)
+    pre["stp_state"].append(_table(proj.stp, stp_states, n_pre, held))
+    pre["stp_param"].append(_table(proj.stp, stp_names, n_pre))
+    pre["out"].append(np.zeros(n_pre))
+    pre["x"].append(np.zeros(n_pre))  # (its delay: a SpikeDelay or none)

@@ -22,10 +22,8 @@ from refsim.neurons.exponential import AdExIF, ExpIF, expif_step_scalar
 from refsim.neurons.gif import Gif, GifRef, gif_step_scalar
 from refsim.neurons.hh import (
     HH,
-    MorrisLecar,
     WangBuzsakiHH,
     hh_step_scalar,
-    morris_lecar_step_scalar,
     wang_buzsaki_step_scalar,
 )
 from refsim.neurons.izhikevich import Izhikevich, izhikevich_step_scalar
@@ -40,6 +38,7 @@ from refsim.neurons.lif import (
     lif_drift_scalar,
     lif_synapse_step_scalar,
 )
+from refsim.neurons.morris_lecar import MorrisLecar, morris_lecar_step_scalar
 from refsim.neurons.quadratic import AdQuaIF, QuaIF, quaif_step_scalar
 from refsim.neurons.reduced import (
     FitzHughNagumo,

@@ -24,7 +24,8 @@ from refsim.backends.numba.explicit import _explicit_step
 from refsim.backends.numba.outputs import _currents
 from refsim.backends.numba.support import _stored
 from refsim.neurons.base import level_spike_scalar
-from refsim.neurons.hh import hh_step_scalar, morris_lecar_step_scalar, wang_buzsaki_step_scalar
+from refsim.neurons.hh import hh_step_scalar, wang_buzsaki_step_scalar
+from refsim.neurons.morris_lecar import morris_lecar_step_scalar
 from refsim.neurons.reduced import fitzhugh_nagumo_step_scalar, hindmarsh_rose_step_scalar
 
 

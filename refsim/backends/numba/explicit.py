@@ -31,12 +31,12 @@ from refsim.backends.numba.outputs import _input_current
 from refsim.neurons.exponential import expif_derivatives_scalar
 from refsim.neurons.hh import (
     hh_derivatives_scalar,
-    morris_lecar_derivatives_scalar,
     wang_buzsaki_derivatives_scalar,
 )
 from refsim.neurons.izhikevich import (
     izhikevich_derivatives_scalar,
 )
+from refsim.neurons.morris_lecar import morris_lecar_derivatives_scalar
 from refsim.neurons.quadratic import quaif_derivatives_scalar
 from refsim.neurons.reduced import (
     fitzhugh_nagumo_derivatives_scalar,
