@@ -117,7 +117,8 @@ CUBA_KIND, COBA_KIND = 0, 1
 #: the presynaptic side of an AlignPreProj also Alpha, AMPA (and GABAa), BioNMDA; the
 #: row of a population's synaptic table that an AlignPreProj fills (no dynamics of its
 #: own); a synapse that declares its twins (``compiled = refsim.SynapseTwins(...)``),
-#: called by name as a declared neuron model is
+#: called by name as a declared neuron model is; the row a CurrentProj fills (this step's
+#: weighted spikes, ``comm(x)``, no dynamics)
 (
     EXPON_KIND,
     DUAL_KIND,
@@ -127,7 +128,8 @@ CUBA_KIND, COBA_KIND = 0, 1
     BIONMDA_KIND,
     PRE_OUTPUT_KIND,
     DECLARED_SYNAPSE_KIND,
-) = range(8)
+    CURRENT_PROJ_KIND,
+) = range(9)
 #: a population's integrator (``method=``): brainpy's exponential Euler, or an explicit
 #: method on the model's whole ODE system (``integrators.explicit_step``)
 EXP_EULER_METHOD, EULER_METHOD, RK2_METHOD, RK4_METHOD = range(4)

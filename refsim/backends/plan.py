@@ -26,7 +26,7 @@ from refsim.backends.reading import (
     single_precision,
     unmerged_projections,
 )
-from refsim.projections import AlignPostProj, AlignPreProj
+from refsim.projections import AlignPostProj, AlignPreProj, CurrentProj
 
 __all__ = ["Plan", "give_back", "plan", "usable_cores"]
 
@@ -214,14 +214,19 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
     neurons, rows = _lists(Neurons), _lists(SynapseRows)
     rows["out_start"].append(0)
     declared: list = []  # the declared models' classes, in the order of their slots
-    synapses = []  # per synaptic row: (synapse or AlignPreProj, its output, population)
-    # the projections by their output's identity: AlignPreProj, and AlignPostProj given a
-    # synapse instance (once: the populations' inputs and the projections both look here)
-    pre_projs = {id(proj.out): proj for proj, *_ in net.feeds if type(proj) is AlignPreProj}
+    synapses = []  # per synaptic row: (synapse or projection, its output, population)
+    # the projections by their output's identity: those that fill a row themselves
+    # (AlignPreProj, CurrentProj), and AlignPostProj given a synapse instance (once: the
+    # populations' inputs and the projections both look here)
+    fillers = {
+        id(proj.out): proj
+        for proj, *_ in net.feeds
+        if type(proj) is AlignPreProj or type(proj) is CurrentProj
+    }
     own_syn = unmerged_projections(net)
     for p, pop in enumerate(pops):
         read_population(net, p, pop, held, neurons, declared)
-        read_inputs(p, pop, pre_projs, own_syn, rows, synapses)
+        read_inputs(p, pop, fillers, own_syn, rows, synapses)
         mine = rows["out_kind"][rows["out_start"][-2] :]
         neurons["linear"].append(
             neurons["kind"][-1] == LIF_KIND and all(o == CUBA_KIND for o in mine)

@@ -19,6 +19,7 @@ from refsim.backends.codes import (
     BIONMDA_KIND,
     COBA_KIND,
     CUBA_KIND,
+    CURRENT_PROJ_KIND,
     DECLARED_KIND,
     DECLARED_SYNAPSE_KIND,
     DUAL_ALPHA_KIND,
@@ -50,7 +51,7 @@ from refsim.inputs import (
 from refsim.module import State
 from refsim.neurons import base
 from refsim.outputs import COBA, CUBA
-from refsim.projections import AlignPostProj, AlignPreProj, _MergedAlignPost
+from refsim.projections import AlignPostProj, AlignPreProj, CurrentProj, _MergedAlignPost
 from refsim.synapses.alpha import Alpha
 from refsim.synapses.expon import DualExpon, Expon
 from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
@@ -358,10 +359,10 @@ def read_population(net, p: int, pop, held: dict, neurons: dict, declared: list)
     neurons["fired"].append(aligned_zeros(n, np.int64))
 
 
-def read_inputs(p: int, pop, pre_projs: dict, own_syn: dict, rows: dict, synapses: list) -> None:
+def read_inputs(p: int, pop, fillers: dict, own_syn: dict, rows: dict, synapses: list) -> None:
     """Population ``p``'s merged synapses and current inputs: a synaptic row each (an
-    AlignPreProj's output, a synapse of its own, a merged one), an output each
-    (``pre_projs``, ``own_syn``: the projections by their output's identity)."""
+    AlignPreProj's or a CurrentProj's output, a synapse of its own, a merged one), an
+    output each (``fillers``, ``own_syn``: the projections by their output's identity)."""
     merged = {}
     for key, before in pop.before_updates.items():
         if not isinstance(before, _MergedAlignPost) or not _is_row(before.syn):
@@ -372,7 +373,7 @@ def read_inputs(p: int, pop, pre_projs: dict, own_syn: dict, rows: dict, synapse
         merged[id(before.out)] = len(synapses)
         synapses.append((before.syn, before.out, p))
     for key, out in pop.current_inputs.items():
-        proj = pre_projs.get(id(out))
+        proj = fillers.get(id(out))
         if proj is not None and proj.post is pop:
             merged[id(out)] = len(synapses)  # a row that the projection fills
             synapses.append((proj, out, p))
@@ -383,7 +384,7 @@ def read_inputs(p: int, pop, pre_projs: dict, own_syn: dict, rows: dict, synapse
         if id(out) not in merged or type(out) not in (COBA, CUBA):
             raise NotCompilable(
                 f"{pop.name}: current input {key!r} does not compile "
-                "(only COBA or CUBA outputs of AlignPostProj or AlignPreProj)"
+                "(only COBA or CUBA outputs of AlignPostProj, AlignPreProj or CurrentProj)"
             )
         rows["out_row"].append(merged[id(out)])  # its synapse; the row: read_rows
         rows["out_kind"].append(COBA_KIND if type(out) is COBA else CUBA_KIND)
@@ -424,7 +425,7 @@ def read_rows(
         rows["owner"].append([])
         for row, (syn, out) in enumerate(own):
             _read_row(row, syn, n, held, table, declared)
-            summed = isinstance(syn, AlignPreProj)
+            summed = isinstance(syn, AlignPreProj | CurrentProj)
             rows["owner"][p].append((syn, "g (summed through the weights)" if summed else "g"))
             rows["syn_g"].append(table["g"][row])
             rows["pop"].append(p)
@@ -465,6 +466,9 @@ def _read_row(row: int, syn, n: int, held: dict, table: dict, declared: list) ->
     kind, its states (held: they become views of the table's rows) and parameters."""
     if isinstance(syn, AlignPreProj):
         table["kind"][row] = PRE_OUTPUT_KIND
+        return
+    if isinstance(syn, CurrentProj):  # this step's comm(x), from its feed
+        table["kind"][row] = CURRENT_PROJ_KIND
         return
     _check_synapse(syn)
     if type(syn) is Expon:
@@ -508,22 +512,21 @@ def read_projection(
     (its CSR rows, target row, delay; ``own``: given a synapse instance), an AlignPreProj
     into ``pre`` (its presynaptic synapses and plasticity too; a declared synapse takes its
     slot in ``declared``, the declared synapses' classes)."""
-    is_pre = type(proj) is AlignPreProj
+    is_pre, is_current = type(proj) is AlignPreProj, type(proj) is CurrentProj
     if not is_pre and (
-        type(proj) is not AlignPostProj
-        or not (proj.merged or own)
+        not (type(proj) is AlignPostProj and (proj.merged or own) or is_current)
         or proj.modules
         or not isinstance(proj.comm, _CSRComm)
     ):
         raise NotCompilable(
-            f"projection {proj.name} does not compile (only AlignPostProj on a sparse "
-            "comm, or AlignPreProj)"
+            f"projection {proj.name} does not compile (only AlignPostProj or CurrentProj "
+            "on a sparse comm without modules, or AlignPreProj)"
         )
     if is_pre:
         _check_pre(proj)
         if not isinstance(proj.comm, _CSRComm):
             raise NotCompilable(f"projection {proj.name}: only a sparse comm compiles")
-    s = syn_index.get(id(proj if is_pre else proj.syn))
+    s = syn_index.get(id(proj if is_pre or is_current else proj.syn))
     if s is None:
         raise NotCompilable(f"projection {proj.name} targets a population outside the network")
     W = proj.comm.W
@@ -539,8 +542,9 @@ def read_projection(
     into["start"].append(start)
     into["pop"].append(rows["pop"][s])
     into["row"].append(rows["index"][s])
-    into["delay"].append(proj.delay)
-    delay_kind, ring, at, steps, low, frac = _delay_fields(proj.delay, held)
+    delay = None if is_current else proj.delay  # (a CurrentProj has none)
+    into["delay"].append(delay)
+    delay_kind, ring, at, steps, low, frac = _delay_fields(delay, held)
     into["ring"].append(ring)
     into["ring_at"].append(at)
     into["delay_low"].append(low)

@@ -589,6 +589,13 @@ extern "C" __global__ void population_step(
     for (int r = 0; r < n_syn; ++r) {
         if (syn_kind[r] == REFSIM_PRE_OUTPUT_KIND)  /* filled by its AlignPreProj */
             continue;
+        if (syn_kind[r] == REFSIM_CURRENT_PROJ_KIND) {  /* a CurrentProj's comm(x): 0.0 +
+                                                          its feed's events (0.0: none) */
+            int any;
+            G[r * n + j] = row_events(r, j, 0.0, single, &any, n_feeds, feed_row, feed_uniform,
+                                      feed_w0, feed_data);
+            continue;
+        }
         const double tau = TAU[r * width + k];
         int fed;
         if (syn_kind[r] == REFSIM_EXPON_KIND) {

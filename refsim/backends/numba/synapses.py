@@ -11,6 +11,7 @@ from refsim.backends.codes import ALPHA_KIND as _ALPHA
 from refsim.backends.codes import AMPA_KIND as _AMPA
 from refsim.backends.codes import BIONMDA_KIND as _BIONMDA
 from refsim.backends.codes import CUBA_KIND as _CUBA
+from refsim.backends.codes import CURRENT_PROJ_KIND as _CURRENT_PROJ
 from refsim.backends.codes import DECLARED_SYNAPSE_KIND as _DECLARED_SYNAPSE
 from refsim.backends.codes import DUAL_ALPHA_KIND as _DUAL_ALPHA
 from refsim.backends.codes import EXPON_KIND as _EXPON
@@ -59,6 +60,11 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single):
     k0 = max(b0 - shift, 0)
     for r in range(G.shape[0]):
         if KIND[r] == _PRE_OUTPUT:  # filled by its AlignPreProj, in step 1
+            continue
+        if KIND[r] == _CURRENT_PROJ:  # this step's comm(x): 0.0 plus its feed's buffer
+            if not _sum_events(b0, n, r, p, G, feeds, single):
+                for w in range(n):
+                    G[r, b0 + w] = 0.0
             continue
         if KIND[r] != _EXPON:
             fed = _sum_events(b0, n, r, p, G, feeds, single)
