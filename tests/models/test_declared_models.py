@@ -2,7 +2,6 @@
 once (``compiled = refsim.NeuronTwins(...)``) and runs on numpy, numba and the cupy
 kernels on the host with the same bits.  Nothing in refsim/ names it."""
 
-import contextlib
 import math
 
 import host_cupy
@@ -163,24 +162,13 @@ def _network(cls, n=300, seed=3, **params):
 
 
 def _run(cls, backend, precision=64, **params):
-    context = contextlib.nullcontext()
-    if backend == "cupy-host":
-        context, backend = host_cupy.installed(), "cupy"
-    with context, refsim.use_backend(backend), refsim.environ.context(precision=precision):
+    with host_cupy.backend(backend), refsim.environ.context(precision=precision):
         net, pop = _network(cls, **params)
         res = refsim.run(net, 100 * pq.ms, monitors={"spikes": pop, "w": pop.w}, progress=False)
     return res, pop
 
 
-ON_THE_HOST = pytest.param(
-    "cupy-host",
-    marks=pytest.mark.skipif(
-        host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
-    ),
-)
-
-
-@pytest.mark.parametrize("backend", ["numba", ON_THE_HOST])
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
 @pytest.mark.parametrize("cls", [KickLIF, KickLIFRef], ids=["KickLIF", "KickLIFRef"])
 @pytest.mark.parametrize("spk_reset", ["soft", "hard"])
 def test_a_model_defined_outside_refsim_compiles_bit_for_bit(cls, backend, spk_reset):
@@ -328,9 +316,8 @@ class RampIF(SpikingNeuron):
 
 
 def _run_ramp(backend):
-    context = host_cupy.installed() if backend == "cupy-host" else contextlib.nullcontext()
     refsim.random.seed(5)
-    with context, refsim.use_backend(backend.split("-")[0]):
+    with host_cupy.backend(backend):
         net = refsim.Network()
         pop = net.population(
             RampIF(50, V_initializer=refsim.init.Uniform(-66.0, -50.0, unit=pq.mV)),
@@ -341,7 +328,7 @@ def _run_ramp(backend):
     return res
 
 
-@pytest.mark.parametrize("backend", ["numba", ON_THE_HOST])
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
 def test_a_model_of_V_alone_compiles_bit_for_bit(backend):
     oracle, compiled = _run_ramp("numpy"), _run_ramp(backend)
     assert compiled.engine == backend.split("-")[0]

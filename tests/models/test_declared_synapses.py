@@ -3,13 +3,11 @@
 same way (``KickLIF``), on numpy, numba and the cupy kernels on the host with the same
 bits.  Nothing in refsim/ names it."""
 
-import contextlib
-
 import host_cupy
 import numpy as np
 import pytest
 import quantities as pq
-from test_declared_models import ON_THE_HOST, KickLIF
+from test_declared_models import KickLIF
 
 import refsim
 from refsim import fmath
@@ -152,10 +150,7 @@ def _network(n=300, seed=4, inhibitory=None):
 
 
 def _run(backend, precision=64):
-    context = contextlib.nullcontext()
-    if backend == "cupy-host":
-        context, backend = host_cupy.installed(), "cupy"
-    with context, refsim.use_backend(backend), refsim.environ.context(precision=precision):
+    with host_cupy.backend(backend), refsim.environ.context(precision=precision):
         net, pop, trace = _network()
         excitatory = net.populations[0].before_updates
         rise = next(iter(excitatory.values())).syn
@@ -164,7 +159,7 @@ def _run(backend, precision=64):
     return res, pop, rise
 
 
-@pytest.mark.parametrize("backend", ["numba", ON_THE_HOST])
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
 def test_a_synapse_defined_outside_refsim_compiles_bit_for_bit(backend):
     oracle, oracle_pop, oracle_rise = _run("numpy")
     compiled, pop, rise = _run(backend)
@@ -217,11 +212,8 @@ def _run_on_alignpre(backend: str, precision: int = 64):
     """KickLIF neurons whose inhibition goes through an AlignPreProj: a declared synapse
     per presynaptic neuron (RiseSynapse behind short-term depression; Trace alone), its
     output summed through the weights onto CUBA and COBA outputs."""
-    context = contextlib.nullcontext()
-    if backend == "cupy-host":
-        context, backend = host_cupy.installed(), "cupy"
     n, n_e, unitless = 300, 240, Constant(0.0)
-    with context, refsim.use_backend(backend), refsim.environ.context(precision=precision):
+    with host_cupy.backend(backend), refsim.environ.context(precision=precision):
         net, pop, _ = _network(n=n)
         rise = RiseSynapse(n - n_e, g_initializer=unitless)
         net.project(
@@ -253,7 +245,7 @@ def _run_on_alignpre(backend: str, precision: int = 64):
     return res, pop, rise
 
 
-@pytest.mark.parametrize("backend", ["numba", ON_THE_HOST])
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
 def test_a_declared_synapse_on_an_alignpreproj_compiles_bit_for_bit(backend):
     (oracle, oracle_pop, oracle_rise), (compiled, pop, rise) = (
         _run_on_alignpre("numpy"),

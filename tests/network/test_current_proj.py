@@ -3,8 +3,6 @@ runs compiled: its output is a synaptic row of its target that holds this step's
 ``comm(x)``, summed as the NumPy path sums it; the same bits on numpy, numba and the cupy
 kernels on the host."""
 
-import contextlib
-
 import host_cupy
 import numpy as np
 import pytest
@@ -14,19 +12,9 @@ import refsim
 
 pytest.importorskip("numba", reason="the compiled side of the comparison")
 
-ON_THE_HOST = pytest.param(
-    "cupy-host",
-    marks=pytest.mark.skipif(
-        host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
-    ),
-)
-
 
 def _run(backend: str, precision: int = 64):
-    context = contextlib.nullcontext()
-    if backend == "cupy-host":
-        context, backend = host_cupy.installed(), "cupy"
-    with context, refsim.use_backend(backend), refsim.environ.context(precision=precision):
+    with host_cupy.backend(backend), refsim.environ.context(precision=precision):
         refsim.random.seed(2)
         n, n_e = 400, 320
         net = refsim.Network()
@@ -66,7 +54,7 @@ def _run(backend: str, precision: int = 64):
     return res, pop
 
 
-@pytest.mark.parametrize("backend", ["numba", ON_THE_HOST])
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
 def test_current_projections_compile_bit_for_bit(backend):
     (oracle, oracle_pop), (compiled, pop) = _run("numpy"), _run(backend)
     assert compiled.engine == backend.split("-")[0]  # compiled, not a fallback

@@ -44,15 +44,9 @@ def _same(a, b):
 @pytest.mark.parametrize("backend", ["numpy", "numba", "cupy-host"])
 def test_a_run_streamed_to_disk_equals_a_run_in_memory(backend, tmp_path, monkeypatch):
     monkeypatch.setattr(recording, "_PENDING_SPIKES", 50)  # append to the file many times
-    if backend == "cupy-host":
-        import host_cupy
+    import host_cupy
 
-        context, backend = host_cupy.installed(), "cupy"
-    else:
-        import contextlib
-
-        context = contextlib.nullcontext()
-    with context, refsim.use_backend(backend):
+    with host_cupy.backend(backend) as backend:  # (cupy-host: the cupy engine)
         net = _network()
         memory = refsim.run(net, 60 * pq.ms, monitors=_monitors(net), progress=False)
         net = _network()

@@ -2,8 +2,6 @@
 the loop copies the selected elements, each chunk of steps is reduced afterwards as the
 NumPy path reduces the state, and the records are the same, bit for bit."""
 
-import contextlib
-
 import host_cupy
 import numpy as np
 import pytest
@@ -14,19 +12,9 @@ from refsim.validation.networks import COBANet
 
 pytest.importorskip("numba", reason="the compiled side of the comparison")
 
-ON_THE_HOST = pytest.param(
-    "cupy-host",
-    marks=pytest.mark.skipif(
-        host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
-    ),
-)
-
 
 def _run(backend: str, precision: int = 64, steps_ms: float = 200.0):
-    context = contextlib.nullcontext()
-    if backend == "cupy-host":
-        context, backend = host_cupy.installed(), "cupy"
-    with context, refsim.use_backend(backend), refsim.environ.context(precision=precision):
+    with host_cupy.backend(backend), refsim.environ.context(precision=precision):
         refsim.random.seed(7)  # the initial potentials
         net = COBANet(2000, 2, 80.0)
         refsim.init_all_states(net)
@@ -44,7 +32,7 @@ def _run(backend: str, precision: int = 64, steps_ms: float = 200.0):
         return refsim.run(net, steps_ms * pq.ms, monitors=monitors, progress=False)
 
 
-@pytest.mark.parametrize("backend", ["numba", ON_THE_HOST])
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
 def test_reducing_monitors_compile_and_record_the_numpy_bits(backend):
     oracle, compiled = _run("numpy"), _run(backend)
     assert compiled.engine == backend.split("-")[0]  # compiled, not a fallback

@@ -3,8 +3,6 @@ current=refsim.StepInput(...))``) runs compiled: the driver computes each step's
 the NumPy path's update takes it and the loop writes it into the population's input row
 before the step; the same bits on numpy, numba and the cupy kernels on the host."""
 
-import contextlib
-
 import host_cupy
 import numpy as np
 import pytest
@@ -13,13 +11,6 @@ import quantities as pq
 import refsim
 
 pytest.importorskip("numba", reason="the compiled side of the comparison")
-
-ON_THE_HOST = pytest.param(
-    "cupy-host",
-    marks=pytest.mark.skipif(
-        host_cupy.COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
-    ),
-)
 
 
 ZERO = refsim.init.Constant(0.0 * pq.mA)  # a current: CUBA's scale is a number
@@ -66,17 +57,14 @@ def _network(drive_b=None):
 
 
 def _run(backend: str):
-    context = contextlib.nullcontext()
-    if backend == "cupy-host":
-        context, backend = host_cupy.installed(), "cupy"
-    with context, refsim.use_backend(backend):
+    with host_cupy.backend(backend):
         net, pops = _network()
         monitors = {f"spikes {k}": pop for k, pop in zip("abc", pops, strict=True)}
         monitors["V b"] = refsim.StateMonitor(pops[1].V, indices=[0, 50, 99])
         return refsim.run(net, 150 * pq.ms, monitors=monitors, progress=False), pops
 
 
-@pytest.mark.parametrize("backend", ["numba", ON_THE_HOST])
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
 def test_waveform_currents_compile_bit_for_bit(backend):
     (oracle, oracle_pops), (compiled, pops) = _run("numpy"), _run(backend)
     assert compiled.engine == backend.split("-")[0]  # compiled, not a fallback

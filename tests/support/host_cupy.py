@@ -44,6 +44,7 @@ import types
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 COMPILER = shutil.which("g++") or shutil.which("c++")
 __version__ = "host emulation"  # of the CUDA kernels
@@ -369,3 +370,26 @@ def installed():
         else:
             sys.modules["cupy"] = saved
         backends._probe_cupy.cache_clear()
+
+
+#: the cupy backend with its kernels run on the host, as a pytest parameter of a test's
+#: backend: skipped where no host C++ compiler runs them
+ON_THE_HOST = pytest.param(
+    "cupy-host",
+    marks=pytest.mark.skipif(
+        COMPILER is None, reason="no host C++ compiler (g++) to run the GPU kernels on"
+    ),
+)
+
+
+@contextlib.contextmanager
+def backend(name: str):
+    """``refsim.use_backend(name)``, where ``'cupy-host'`` is the cupy backend with its
+    kernels run on the host (:func:`installed`); yields the backend's own name."""
+    import refsim
+
+    name, context = (
+        ("cupy", installed()) if name == "cupy-host" else (name, contextlib.nullcontext())
+    )
+    with context, refsim.use_backend(name):
+        yield name
