@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import quantities as pq
 
-from refsim import environ
+from refsim import environ, philox
 from refsim import random as _random
 from refsim.module import Dynamics, Neuron
 from refsim.parameters import count
@@ -44,6 +44,14 @@ def _rng(seed) -> np.random.Generator:
     return np.random.default_rng(seed) if seed is not None else _random.default_rng()
 
 
+def _stream_seed(seed) -> int:
+    """The 64-bit key of a counter-based input: its ``seed``, or one drawn from
+    :func:`refsim.random.default_rng` (so that ``refsim.random.seed`` sets it)."""
+    if seed is not None:
+        return int(seed) % 2**64
+    return int(_random.default_rng().integers(0, 2**63))
+
+
 def _spike_probability(freqs_per_ms, dt: float):
     """Probability of at least one event in a step: ``1 - exp(-f dt)`` (not ``f dt``)."""
     return -np.expm1(-freqs_per_ms * dt)
@@ -70,7 +78,8 @@ class PoissonSpike(Neuron):
     """
 
     input_unit = None
-    checkpointed = ("_rng",)
+    #: the key and the count of steps drawn: the next numbers (refsim.philox)
+    checkpointed = ("_stream_seed", "_draws")
     takes_current_inputs = takes_delta_inputs = False  # its spikes are drawn, not driven
 
     def __init__(self, in_size, freqs, seed: int | None = None, name: str | None = None):
@@ -81,21 +90,26 @@ class PoissonSpike(Neuron):
     def init_state(self, batch_size=None):
         shape = self.varshape if batch_size is None else (batch_size, *self.varshape)
         self.spike = self._new_state("spike", np.zeros(shape), None, batch_size)
-        self._rng = _rng(self.seed)
+        self._stream_seed, self._draws = _stream_seed(self.seed), 0
 
     def get_spike(self, V=None):
         return self.spike.data.copy()
 
     def update(self, x=None):
+        """Element ``j`` spikes where its uniform number of this step (``refsim.philox``,
+        stream 0) is below ``p_j``."""
         p = _spike_probability(self.p.freqs, environ.dt_ms())
-        self.spike.data = (self._rng.random(self.spike.shape) < p).astype(self.spike.data.dtype)
+        index = np.arange(self.spike.data.size).reshape(self.spike.shape)
+        u = philox.uniform(index, self._draws, 0, *philox.key_of(self._stream_seed))
+        self._draws += 1
+        self.spike.data = (u < p).astype(self.spike.data.dtype)
         return self.spike.data
 
 
 class PoissonEncoder(PoissonSpike):
     """Poisson spikes whose rates are given at each step: ``update(freqs)``."""
 
-    checkpointed = ("_rng", "p.freqs")  # the last rates given, used until new ones come
+    checkpointed = ("_stream_seed", "_draws", "p.freqs")  # the last rates: used until new ones
 
     def __init__(self, in_size, seed: int | None = None, name: str | None = None):
         super().__init__(in_size, 0.0 * pq.Hz, seed=seed, name=name)
@@ -113,7 +127,8 @@ class PoissonInput(Dynamics):
     It registers itself as a before-update of ``target``, so the jumps are queued before
     every step of the target; the weight must carry the unit of the target's jumps (mV
     for a neuron's potential; a current for CubaLIF).  brainpy switches to a normal
-    approximation for large counts; refsim draws the exact binomial.
+    approximation for large counts; refsim draws the exact binomial, by inversion from
+    a counter-based generator (:mod:`refsim.philox`): the same numbers on every backend.
 
     Parameters
     ----------
@@ -125,7 +140,7 @@ class PoissonInput(Dynamics):
     seed : int, optional
     """
 
-    checkpointed = ("_rng",)
+    checkpointed = ("_stream_seed", "_draws")  # the key and the steps drawn (refsim.philox)
     takes_current_inputs = takes_delta_inputs = False  # a source, stepped by its target
 
     def __init__(
@@ -152,11 +167,17 @@ class PoissonInput(Dynamics):
         target.before_updates[("PoissonInput", self.name)] = self
 
     def init_state(self, batch_size=None):
-        self._rng = _rng(self.seed)
+        self._stream_seed, self._draws = _stream_seed(self.seed), 0
+
+    def binomial_table(self, dt_ms: float) -> philox.BinomialTable:
+        """The draw of one step: ``num_input`` trials of probability :math:`1 - e^{-f dt}`."""
+        return philox.binomial_table(self.num_input, float(_spike_probability(self.p.freq, dt_ms)))
 
     def __call__(self):
-        p = float(_spike_probability(self.p.freq, environ.dt_ms()))
-        counts = self._rng.binomial(self.num_input, p, self.target.varshape)
+        table = self.binomial_table(environ.dt_ms())
+        index = np.arange(self.target.num).reshape(self.target.varshape)
+        counts = philox.binomial(index, self._draws, table, *philox.key_of(self._stream_seed))
+        self._draws += 1
         self.target._push_delta(self.name, self.p.weight * counts)
 
 

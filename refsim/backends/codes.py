@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from refsim import fmath, integrators, outputs
+from refsim import fmath, integrators, outputs, philox
 from refsim.neurons import (
     adaptive,
     base,
@@ -69,6 +69,7 @@ TWIN_MODULES = (
     alpha,
     kinetic,
     stp,
+    philox,
 )
 
 
@@ -139,6 +140,30 @@ METHOD_CODES = {
     "rk2": RK2_METHOD,
     "rk4": RK4_METHOD,
 }
+#: the "row" of a DeltaProj's feed: not a synaptic row but a jump of its population's
+#: potential (the population's ``jumps``, in the oracle's queue order)
+JUMP_ROW = -1
+#: the kinds whose jumps the compiled passes add after the step of V and before the
+#: refractory hold, as their ``update`` does (``sum_delta_inputs``); the others (AdEx,
+#: AdQuaIF and Izhikevich by exponential Euler, whose second state steps with the jumped
+#: V; CubaLIF and CobaLIF, whose jumps go to g; declared models) take none yet
+JUMPING_KINDS = frozenset(
+    (
+        LIF_KIND,
+        ALIF_KIND,
+        EXPIF_KIND,
+        QUAIF_KIND,
+        IF_KIND,
+        GIF_KIND,
+        HH_KIND,
+        WANG_BUZSAKI_KIND,
+        MORRIS_LECAR_KIND,
+        FITZHUGH_NAGUMO_KIND,
+        HINDMARSH_ROSE_KIND,
+    )
+)
+#: ... and those that take them by an explicit method (their whole system steps first)
+EXPLICIT_JUMPING_KINDS = frozenset((ADEX_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND))
 #: the delay of an AlignPostProj: none, one for the projection (SpikeDelay), per synapse
 NO_DELAY_KIND, SPIKE_DELAY_KIND, SYNAPTIC_DELAY_KIND = 0, 1, 2
 #: short-term plasticity on an AlignPreProj: none, STP, STD

@@ -17,7 +17,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from refsim.backends.codes import CUBA_KIND, LIF_KIND, NotCompilable
+from refsim import philox
+from refsim.backends.codes import (
+    CUBA_KIND,
+    EXP_EULER_METHOD,
+    EXPLICIT_JUMPING_KINDS,
+    JUMP_ROW,
+    JUMPING_KINDS,
+    LIF_KIND,
+    NotCompilable,
+)
 from refsim.backends.reading import (
     read_inputs,
     read_population,
@@ -129,6 +138,23 @@ class PreProjections:
 
 
 @dataclass
+class Jumps:
+    """What jumps each population's potential, in the order its update adds the jumps
+    (``sum_delta_inputs``: the DeltaProj in feeding order, then the PoissonInputs in the
+    order they were made): ``sources[p]`` holds a DeltaProj's feed ``f`` as ``f`` (its
+    buffer), PoissonInput ``q`` as ``-1 - q``.  Per PoissonInput: its target population,
+    its weight per target neuron, its key (``refsim.philox``) and the draws it made before
+    the run (the loop draws ``draws + i`` at step ``i``)."""
+
+    sources: list
+    poisson: list  # the PoissonInput objects (their draws are counted on after a run)
+    poisson_pop: np.ndarray
+    poisson_weight: list
+    poisson_key: np.ndarray  # (inputs, 2): the key's two 32-bit words
+    poisson_draws: np.ndarray
+
+
+@dataclass
 class Plan:
     """A network as arrays, in the loop's order (see the module text), in four groups."""
 
@@ -142,6 +168,7 @@ class Plan:
     rows: SynapseRows
     feeds: Feeds
     pre: PreProjections
+    jumps: Jumps
 
 
 def usable_cores() -> int:
@@ -224,9 +251,10 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
         if type(proj) is AlignPreProj or type(proj) is CurrentProj
     }
     own_syn = unmerged_projections(net)
+    poisson: list = []  # (population, PoissonInput), in the order the populations queue them
     for p, pop in enumerate(pops):
         read_population(net, p, pop, held, neurons, declared)
-        read_inputs(p, pop, fillers, own_syn, rows, synapses)
+        read_inputs(p, pop, fillers, own_syn, rows, synapses, poisson)
         mine = rows["out_kind"][rows["out_start"][-2] :]
         neurons["linear"].append(
             neurons["kind"][-1] == LIF_KIND and all(o == CUBA_KIND for o in mine)
@@ -252,6 +280,7 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
             declared_synapses,
         )
     ints = ("pop", "row", "start", "ring_at", "delay_low")
+    jumps = _jumps(pops, neurons, feeds, poisson)
     return Plan(
         pops=pops,
         declared=declared,
@@ -284,4 +313,47 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
             ints=(*ints, "syn_kind", "slot", "stp_kind", "source"),
             floats=("delay_frac",),
         ),
+        jumps=jumps,
     )
+
+
+def _jumps(pops: list, neurons: dict, feeds: dict, poisson: list) -> Jumps:
+    """Each population's jump sources (:class:`Jumps`), checked against its kind."""
+    sources = [
+        [
+            f
+            for f, (pop, row) in enumerate(zip(feeds["pop"], feeds["row"], strict=True))
+            if pop == p and row == JUMP_ROW
+        ]
+        for p in range(len(pops))
+    ]
+    for q, (p, _) in enumerate(poisson):
+        sources[p].append(-1 - q)
+    for p, pop in enumerate(pops):
+        kind, method = neurons["kind"][p], neurons["method"][p]
+        if sources[p] and not (
+            kind in JUMPING_KINDS or (method != EXP_EULER_METHOD and kind in EXPLICIT_JUMPING_KINDS)
+        ):
+            raise NotCompilable(
+                f"{pop.name}: jumps (DeltaProj, PoissonInput) onto {type(pop).__name__} "
+                "do not compile yet (its update steps a second state with the jumped "
+                "potential, or jumps its synaptic current)"
+            )
+    keys = [philox.key_of(inp._stream_seed) for _, inp in poisson]
+    return Jumps(
+        sources=[np.asarray(s, dtype=np.int64) for s in sources],
+        poisson=[inp for _, inp in poisson],
+        poisson_pop=np.asarray([p for p, _ in poisson], dtype=np.int64),
+        poisson_weight=[
+            np.ascontiguousarray(np.broadcast_to(inp.p.weight, (pops[p].num,)), dtype=np.float64)
+            for p, inp in poisson
+        ],
+        poisson_key=np.asarray(keys, dtype=np.int64).reshape(-1, 2),
+        poisson_draws=np.asarray([inp._draws for _, inp in poisson], dtype=np.int64),
+    )
+
+
+def count_draws(pl: Plan, steps: int) -> None:
+    """After a compiled run of ``steps`` steps, each PoissonInput has drawn them."""
+    for inp in pl.jumps.poisson:
+        inp._draws += int(steps)

@@ -26,6 +26,7 @@ from refsim.backends.codes import (
     DUAL_KIND,
     EXP_EULER_METHOD,
     EXPON_KIND,
+    JUMP_ROW,
     KIND_PARAMS,
     METHOD_CODES,
     NEURON_KINDS,
@@ -43,6 +44,7 @@ from refsim.connectivity import _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay, _require_state
 from refsim.inputs import (
     ConstantInput,
+    PoissonInput,
     RampInput,
     SectionInput,
     SinusoidalInput,
@@ -51,7 +53,13 @@ from refsim.inputs import (
 from refsim.module import State
 from refsim.neurons import base
 from refsim.outputs import COBA, CUBA
-from refsim.projections import AlignPostProj, AlignPreProj, CurrentProj, _MergedAlignPost
+from refsim.projections import (
+    AlignPostProj,
+    AlignPreProj,
+    CurrentProj,
+    DeltaProj,
+    _MergedAlignPost,
+)
 from refsim.synapses.alpha import Alpha
 from refsim.synapses.expon import DualExpon, Expon
 from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
@@ -359,16 +367,23 @@ def read_population(net, p: int, pop, held: dict, neurons: dict, declared: list)
     neurons["fired"].append(aligned_zeros(n, np.int64))
 
 
-def read_inputs(p: int, pop, fillers: dict, own_syn: dict, rows: dict, synapses: list) -> None:
+def read_inputs(
+    p: int, pop, fillers: dict, own_syn: dict, rows: dict, synapses: list, poisson: list
+) -> None:
     """Population ``p``'s merged synapses and current inputs: a synaptic row each (an
     AlignPreProj's or a CurrentProj's output, a synapse of its own, a merged one), an
-    output each (``fillers``, ``own_syn``: the projections by their output's identity)."""
+    output each (``fillers``, ``own_syn``: the projections by their output's identity);
+    its PoissonInputs, in the order they queue their jumps, into ``poisson``."""
     merged = {}
     for key, before in pop.before_updates.items():
+        if type(before) is PoissonInput:
+            poisson.append((p, before))
+            continue
         if not isinstance(before, _MergedAlignPost) or not _is_row(before.syn):
             raise NotCompilable(
                 f"{pop.name}: before-update {key!r} does not compile "
-                f"on this backend (only merged AlignPostProj with {_row_classes()})"
+                f"on this backend (only merged AlignPostProj with {_row_classes()}, "
+                "or PoissonInput)"
             )
         merged[id(before.out)] = len(synapses)
         synapses.append((before.syn, before.out, p))
@@ -513,21 +528,22 @@ def read_projection(
     into ``pre`` (its presynaptic synapses and plasticity too; a declared synapse takes its
     slot in ``declared``, the declared synapses' classes)."""
     is_pre, is_current = type(proj) is AlignPreProj, type(proj) is CurrentProj
+    is_jump = type(proj) is DeltaProj
     if not is_pre and (
-        not (type(proj) is AlignPostProj and (proj.merged or own) or is_current)
+        not (type(proj) is AlignPostProj and (proj.merged or own) or is_current or is_jump)
         or proj.modules
         or not isinstance(proj.comm, _CSRComm)
     ):
         raise NotCompilable(
-            f"projection {proj.name} does not compile (only AlignPostProj or CurrentProj "
-            "on a sparse comm without modules, or AlignPreProj)"
+            f"projection {proj.name} does not compile (only AlignPostProj, CurrentProj or "
+            "DeltaProj on a sparse comm without modules, or AlignPreProj)"
         )
     if is_pre:
         _check_pre(proj)
         if not isinstance(proj.comm, _CSRComm):
             raise NotCompilable(f"projection {proj.name}: only a sparse comm compiles")
-    s = syn_index.get(id(proj if is_pre or is_current else proj.syn))
-    if s is None:
+    s = None if is_jump else syn_index.get(id(proj if is_pre or is_current else proj.syn))
+    if s is None and not (is_jump and any(pop is proj.post for pop in net.populations)):
         raise NotCompilable(f"projection {proj.name} targets a population outside the network")
     W = proj.comm.W
     if W.shape[1] >= 2**31:  # the loops read column indices as int32 (half the bytes)
@@ -540,8 +556,8 @@ def read_projection(
     into["indices"].append(np.ascontiguousarray(W.indices, dtype=np.int32))
     into["weights"].append(np.ascontiguousarray(W.data, dtype=np.float64))
     into["start"].append(start)
-    into["pop"].append(rows["pop"][s])
-    into["row"].append(rows["index"][s])
+    into["pop"].append(net._index(proj.post) if is_jump else rows["pop"][s])
+    into["row"].append(JUMP_ROW if is_jump else rows["index"][s])  # a jump: not a row
     delay = None if is_current else proj.delay  # (a CurrentProj has none)
     into["delay"].append(delay)
     delay_kind, ring, at, steps, low, frac = _delay_fields(delay, held)

@@ -209,3 +209,12 @@ def test_ctrl_c_stops_a_run_on_two_threads_before_one_step_and_it_goes_on_bit_fo
     with refsim.use_backend("numba"):
         stop_and_go_on(n=1000)
     assert two_threads == [2, 2, 2, 2]  # every run on two threads
+
+
+def test_jumps_and_poisson_draws_on_two_threads_equal_numpy(two_threads):
+    """A Brunel network (DeltaProj with delays, PoissonInput): each thread draws its own
+    share of the neurons from the counter-based generator, the same numbers."""
+    import test_jumps
+
+    test_jumps.test_a_brunel_network_compiles_bit_for_bit()
+    assert two_threads == [2]

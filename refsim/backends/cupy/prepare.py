@@ -7,7 +7,7 @@ from refsim.backends.codes import NotCompilable
 from refsim.backends.cupy.declared import declared_twins
 from refsim.backends.cupy.source import KERNEL_TWINS
 from refsim.backends.cupy.translate import TranslationError, twin_source
-from refsim.backends.plan import Plan
+from refsim.backends.plan import Plan, give_back
 from refsim.backends.plan import plan as plan_network
 
 
@@ -19,11 +19,19 @@ def plan(net) -> Plan:
     SpikeDelay), on COBA or CUBA outputs; float64 or float32 (states rounded where they
     are written)."""
     pl = plan_network(net, narrow_width=1)
+    jumped = [pop.name for pop, s in zip(pl.pops, pl.jumps.sources, strict=True) if s.size]
+    if jumped:
+        give_back(pl.held, pl.single)  # the network keeps its dtypes for the NumPy run
+        raise NotCompilable(
+            f"{', '.join(jumped)}: jumps (DeltaProj, PoissonInput) do not compile on the GPU "
+            "kernels yet (they do on the numba backend)"
+        )
     declared = tuple(pl.declared) + tuple(pl.declared_synapses)
     for slot, cls in enumerate(declared):  # its twins translate, beside the others
         try:
             twin_source(KERNEL_TWINS + declared_twins(declared[: slot + 1]))
         except TranslationError as exc:
+            give_back(pl.held, pl.single)
             raise NotCompilable(
                 f"{cls.__name__}.compiled: its twins do not translate to C ({exc})"
             ) from None

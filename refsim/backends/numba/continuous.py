@@ -21,6 +21,7 @@ from refsim.backends.codes import HINDMARSH_ROSE_KIND as _HINDMARSH_ROSE
 from refsim.backends.codes import MORRIS_LECAR_KIND as _MORRIS_LECAR
 from refsim.backends.codes import WANG_BUZSAKI_KIND as _WANG_BUZSAKI
 from refsim.backends.numba.explicit import _explicit_step
+from refsim.backends.numba.jumps import _add_jumps
 from refsim.backends.numba.outputs import _currents
 from refsim.backends.numba.support import _stored
 from refsim.neurons.base import level_spike_scalar
@@ -30,7 +31,7 @@ from refsim.neurons.reduced import fitzhugh_nagumo_step_scalar, hindmarsh_rose_s
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _continuous_scalar(b0, b1, shift, kind, method, population, outputs, work, dt, single):
+def _continuous_scalar(b0, b1, shift, kind, method, population, outputs, jumps, work, dt, single):
     """Neurons ``b0 .. b1 - 1`` of a population without reset (HH, WangBuzsakiHH,
     MorrisLecar, FitzHughNagumo, HindmarshRose): the input at the old potential, then the
     model's step twin (its further states are the rows of ``extra``, named in
@@ -72,6 +73,8 @@ def _continuous_scalar(b0, b1, shift, kind, method, population, outputs, work, d
             _reduced_steps(kind, b0, k0, n, v, extra, cur, own, tau, dt)
         else:
             _conductance_steps(kind, b0, k0, n, v, extra, cur, own, dt)
+    if jumps[0].size:  # the jumps, after the step (the other states took the old V)
+        _add_jumps(b0, n, v, b0, jumps, single)
     if single:
         for w in range(n):
             v[b0 + w] = _stored(v[b0 + w], single)

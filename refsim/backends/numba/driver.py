@@ -25,7 +25,7 @@ from refsim.backends.numba.declared import addresses as declared_addresses
 from refsim.backends.numba.support import (
     array_table,
 )
-from refsim.backends.plan import Plan, usable_cores
+from refsim.backends.plan import Plan, count_draws, usable_cores
 from refsim.backends.reading import drive_rows
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from refsim.stability import Finding
 
 from refsim.backends.numba.cache import _compile_lock, compile_notice
+from refsim.backends.numba.jumps import poisson_tables
 from refsim.backends.numba.loop import _BLOCK, _advance
 from refsim.backends.numba.prepare import _cut_rows, _decay_factors, _dual_factors, _linear_exprel
 from refsim.backends.numba.propagate import _list_fired
@@ -122,9 +123,9 @@ def threads_for(pl: Plan) -> int:
     return max(1, min(numba.get_num_threads(), usable_cores(), neurons // MIN_NEURONS_PER_THREAD))
 
 
-def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, list]:
+def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, tuple, list]:
     """The loop's tuples of a planned network's arrays (``populations``, ``feeds``,
-    ``pre``: :func:`~refsim.backends.numba.loop._advance` unpacks them) with the
+    ``pre``, ``jumps``: :func:`~refsim.backends.numba.loop._advance` unpacks them) with the
     per-run constants computed here, and those constants' arrays: the tables hold no
     reference (:func:`~refsim.backends.numba.support.array_table`), so the caller keeps
     them alive while the tables are used."""
@@ -224,7 +225,17 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, list]
         pl.pre.delay_frac,
         table(pl.pre.x, f8, 1),
     )
-    return populations, feeds, pre, [factors, state_factors, e_linear, scratch, cuts]
+    counts, odds = poisson_tables(pl.jumps.poisson, dt)
+    jumps = (
+        table(pl.jumps.sources, np.int64, 1),
+        counts,
+        odds,
+        table(pl.jumps.poisson_weight, f8, 1),
+        pl.jumps.poisson_key,
+        pl.jumps.poisson_draws,
+    )
+    made = [factors, state_factors, e_linear, scratch, cuts]
+    return populations, feeds, pre, jumps, made
 
 
 def run_compiled(
@@ -314,6 +325,7 @@ def run_compiled(
                 records,
                 check,
                 drive,
+                jumps,
             )
 
         # every part in a thread of its own, while the main thread waits in join(), where
@@ -335,7 +347,7 @@ def run_compiled(
     say = None if bar is None else lambda line: bar.write(line, file=sys.stderr)
     # the first call of each jitted function compiles or loads it (said when it compiles)
     with compile_notice(say), _compile_lock():
-        populations, feeds, pre, made = _tables(pl, parts, dt)  # (``made``: kept alive)
+        populations, feeds, pre, jumps, made = _tables(pl, parts, dt)  # (``made``: kept alive)
         for p, spk in enumerate(pl.neurons.spiking):  # the stored spikes of the initial states,
             for part in range(parts):  # listed as the threads list them
                 lo, hi = _share(spk.size, part, parts), _share(spk.size, part + 1, parts)
@@ -368,4 +380,5 @@ def run_compiled(
         run_s = time.perf_counter() - t0
         states.move()
         deliver(pl, mons, spikes_of, states.filled())
+        count_draws(pl, i)
     return compile_s, run_s, i, first_found(found, found_value, names, dt)

@@ -99,15 +99,18 @@ def _advance(
     records,
     check,
     drive,
+    jumps,
 ):
     """Advance steps ``i_begin .. i_end - 1`` of a run; return the next step.
 
-    The network's arrays arrive in six tuples, unpacked below in their order
+    The network's arrays arrive in seven tuples, unpacked below in their order
     (:func:`refsim.backends.numba.driver._tables` makes them): ``populations``, ``feeds``
     (the AlignPostProj), ``pre`` (the AlignPreProj), ``records`` (the monitors),
     ``check`` (the stability check) and ``drive`` (the time-varying direct inputs of this
-    chunk of steps: :func:`_set_drive`).  Each list of arrays (one per population, projection
-    or monitor: ``V``, ``pop_g``, ``f_buffer``...) is an
+    chunk of steps: :func:`_set_drive`), ``jumps`` (each population's jump sources and
+    the PoissonInputs' tables: :func:`~refsim.backends.numba.jumps._add_jumps`).  Each
+    list of arrays (one per population, projection or monitor: ``V``, ``pop_g``,
+    ``f_buffer``...) is an
     :func:`~refsim.backends.numba.support.array_table`,
     read with ``vector_at``, ``matrix_at`` or ``cube_at`` (``V[p]`` is
     ``vector_at(V, p, np.float64)``).
@@ -234,6 +237,7 @@ def _advance(
         found,
         found_value,
     ) = check
+    j_sources, p_counts, p_odds, p_weights, p_keys, p_draws = jumps
 
     f8, i8, i4 = np.float64, np.int64, np.int32
     n_pops = V.shape[0]
@@ -244,7 +248,7 @@ def _advance(
     spike_floors = np.full(n_pops, np.nan)  # LIF populations' spike_floor (NaN: divide)
     for p in range(n_pops):
         par = matrix_at(params, p, f8)
-        if kind[p] == _LIF and narrow[p]:
+        if kind[p] == _LIF and narrow[p] and vector_at(j_sources, p, i8).size == 0:
             spike_floors[p] = spike_floor(par[2, 0], par[3, 0])
             if not np.isnan(spike_floors[p]) and pop_e_linear[p, 1] > 0:
                 cuba_feeds[p] = _cuba_rows(
@@ -415,6 +419,16 @@ def _advance(
                     cube_at(pop_state_factor, p, f8),
                     synapse_adapters,
                 )
+                jumping = (
+                    vector_at(j_sources, p, i8),
+                    f_buffer,
+                    p_counts,
+                    p_odds,
+                    p_weights,
+                    p_keys,
+                    p_draws,
+                    i,
+                )
                 outputs = (
                     syn_rows[0],
                     out_row,
@@ -437,6 +451,7 @@ def _advance(
                         syn_rows,
                         (f_pop, f_row, f_buffer),
                         outputs,
+                        jumping,
                         vector_at(pop_e_linear, p, f8),
                         spike_floors[p],
                         cube_at(scratch, p, f8)[part],

@@ -33,6 +33,7 @@ from refsim.backends.codes import QUAIF_KIND as _QUAIF
 from refsim.backends.numba.continuous import _continuous_scalar
 from refsim.backends.numba.declared import _declared_block
 from refsim.backends.numba.explicit import _explicit_step
+from refsim.backends.numba.jumps import _add_jumps
 from refsim.backends.numba.lif import _membrane
 from refsim.backends.numba.outputs import _currents
 from refsim.backends.numba.support import _stored
@@ -52,7 +53,7 @@ from refsim.neurons.quadratic import quaif_step_scalar
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, work, t, dt, single):
+def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, jumps, work, t, dt, single):
     """Neurons ``b0 .. b1 - 1`` of a population with a reset, other than LIF: one step
     through the model's scalar twins, in the order of its ``update``: reset (and the jump
     of its second state), the input at the post-reset potential, the step, the
@@ -60,11 +61,13 @@ def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, work, t, 
     of ``work`` (``V_r, x_r, cur, slope, V_new, x_new``: so that each vectorises); an
     explicit method steps neuron by neuron.  ``extra`` holds the states besides ``V``
     (rows named in ``codes.NEURON_KINDS``: ``w``, ``a``, ``u`` or ``g``; Gif's ``I1, I2,
-    V_th`` in :func:`_gif_block`); parameter tables are read at column ``j - shift``."""
+    V_th`` in :func:`_gif_block`); parameter tables are read at column ``j - shift``.
+    The jumps (``jumps``) add to the stepped potential before the hold, as in ``update``
+    (the plan takes them only for kinds where they come last: ``codes.JUMPING_KINDS``)."""
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     if kind == _GIF:
-        _gif_block(b0, n, k0, population, outputs, work, t, dt, single)
+        _gif_block(b0, n, k0, population, outputs, jumps, work, t, dt, single)
         return
     par = population[5]
     own = par[OWN_START:]  # the kind's rows, named in codes.KIND_PARAMS
@@ -84,6 +87,8 @@ def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, work, t, 
             _exp_or_quadratic_steps(kind, k0, n, par, work, dt)
         else:  # ALIF, Izhikevich, IF, CubaLIF, CobaLIF
             _lif_family_steps(kind, k0, n, par, work, dt)
+    if jumps[0].size:  # the jumps (DeltaProj, PoissonInput), after the step
+        _add_jumps(b0, n, V_new, 0, jumps, single)
     # 3. the refractory hold, the states as stored, the bookkeeping of a refractory model
     _hold(b0, k0, n, population, work, t, single)
     # 4. the spike
@@ -272,7 +277,7 @@ def _hold(b0, k0, n, population, work, t, single):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _gif_block(b0, n, k0, population, outputs, work, t, dt, single):
+def _gif_block(b0, n, k0, population, outputs, jumps, work, t, dt, single):
     """Neurons ``b0 .. b0 + n - 1`` of a Gif/GifRef population (its states I1, I2 and the
     moving threshold V_th in the rows of ``extra``), in passes as
     :func:`_membrane_scalar`: every state held while refractory, and the spike tested
@@ -319,6 +324,8 @@ def _gif_block(b0, n, k0, population, outputs, work, t, dt, single):
             own[GIF_OWN.k2, k],
             dt,
         )
+    if jumps[0].size:  # the jumps, after the step
+        _add_jumps(b0, n, v, b0, jumps, single)
     for w in range(n):  # 4. the hold, the states as stored, the bookkeeping
         j, k = b0 + w, k0 + w
         held = False
@@ -351,6 +358,7 @@ def _step_range(
     rows,
     feeds,
     outputs,
+    jumps,
     e_lin,
     floor,
     work,
@@ -362,18 +370,23 @@ def _step_range(
     (``rows``, ``feeds``: :func:`_synapses`), then their membranes.  ``population``: its
     states and table, ``(v, extra, last, flag, spk, par, is_hard, refractory_model)``;
     ``outputs``: what its input reads, ``(G, out_row, out_kind, out_value, o_begin,
-    o_end)`` (:func:`_input_current`); ``floor``: a LIF population's :func:`spike_floor`
-    (NaN: the spike test divides); ``work`` is the scratch of the thread running them;
-    ``single``: each state written is rounded to float32 (:func:`_stored`)."""
+    o_end)`` (:func:`_input_current`); ``jumps``: what jumps its potential
+    (:func:`~refsim.backends.numba.jumps._add_jumps`); ``floor``: a LIF population's
+    :func:`spike_floor` (NaN: the spike test divides); ``work`` is the scratch of the
+    thread running them; ``single``: each state written is rounded to float32 (:func:`_stored`)."""
     shift = b0 if narrow else 0  # narrow tables: one block, reused
     _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single)
     if kind == _LIF:
-        _membrane(b0, b1, narrow, population, outputs, e_lin, floor, work, t, dt, single)
+        _membrane(b0, b1, narrow, population, outputs, jumps, e_lin, floor, work, t, dt, single)
     elif kind == _DECLARED:
         _declared_block(
             b0, b1, shift, declared_models[slot], population, outputs, work, t, dt, single
         )
     elif kind >= _HH:
-        _continuous_scalar(b0, b1, shift, kind, method, population, outputs, work, dt, single)
+        _continuous_scalar(
+            b0, b1, shift, kind, method, population, outputs, jumps, work, dt, single
+        )
     else:
-        _membrane_scalar(b0, b1, shift, kind, method, population, outputs, work, t, dt, single)
+        _membrane_scalar(
+            b0, b1, shift, kind, method, population, outputs, jumps, work, t, dt, single
+        )

@@ -10,10 +10,11 @@ import numpy as np
 from refsim.backends.codes import DUAL_ALPHA_KIND as _DUAL_ALPHA
 from refsim.backends.codes import DUAL_KIND as _DUAL
 from refsim.backends.codes import NO_DELAY_KIND as _NO_DELAY
+from refsim.backends.codes import NotCompilable
 from refsim.backends.numba.declared import addresses as declared_addresses
 from refsim.backends.numba.loop import _BLOCK
 from refsim.backends.numba.support import _share
-from refsim.backends.plan import Plan
+from refsim.backends.plan import Plan, give_back
 from refsim.backends.plan import plan as plan_network
 from refsim.fmath import exp_scalar, exprel_scalar
 from refsim.neurons.lif import (
@@ -29,8 +30,12 @@ def plan(net) -> Plan:
     block wide, the rows of undelayed projections sorted by target: :func:`_sorted_rows`).
     Raises :class:`NotCompilable`."""
     pl = plan_network(net, narrow_width=_BLOCK)
-    declared_addresses(pl.declared)  # the declared models' twins compile, or NotCompilable
-    declared_addresses(pl.declared_synapses)
+    try:  # the declared models' twins compile, or NotCompilable
+        declared_addresses(pl.declared)
+        declared_addresses(pl.declared_synapses)
+    except NotCompilable:
+        give_back(pl.held, pl.single)  # the network keeps its dtypes for the NumPy run
+        raise
     for f in range(len(pl.feeds.indptr)):
         if pl.feeds.delay_kind[f] == _NO_DELAY:
             pl.feeds.indices[f], pl.feeds.weights[f] = _sorted_rows(

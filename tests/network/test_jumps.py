@@ -1,0 +1,180 @@
+"""Jumps of the potential compile: DeltaProj (undelayed, one delay, a delay per synapse)
+and PoissonInput (drawn from refsim.philox, the same numbers on every backend) add to a
+population's stepped potential in the oracle's order, bit for bit on numpy and numba;
+the models whose update steps another state with the jumped potential say they do not
+compile yet, and run the NumPy code."""
+
+import warnings
+
+import numpy as np
+import pytest
+import quantities as pq
+
+import refsim
+from refsim.backends import BackendFallbackWarning
+
+pytest.importorskip("numba", reason="the compiled side of the comparison")
+
+
+def brunel(N_E=400, seed=3):
+    """A small Brunel (2000) network: LIFRef, excitatory DeltaProj with one delay,
+    inhibitory with a delay per synapse, an undelayed one, two PoissonInputs."""
+    C_E, C_I, N = N_E // 10, N_E // 40, N_E + N_E // 4
+    refsim.random.seed(seed)
+    net = refsim.Network()
+    pop = net.population(
+        refsim.LIFRef(
+            N,
+            tau=20 * pq.ms,
+            tau_ref=2 * pq.ms,
+            V_th=20 * pq.mV,
+            V_reset=10 * pq.mV,
+            spk_reset="hard",
+            V_initializer=refsim.init.Uniform(0.0, 20.0, unit=pq.mV),
+        )
+    )
+    exc = refsim.FixedInDegree(N_E, N, C_E, 0.2 * pq.mV, seed=seed)
+    net.project(refsim.DeltaProj(comm=exc, post=pop, delay=1.5 * pq.ms), pop, 0, N_E)
+    inh = refsim.FixedInDegree(N - N_E, N, C_I, -1.0 * pq.mV, seed=seed + 1)
+    delays = refsim.random.default_rng().uniform(0.5, 2.0, inh.W.nnz) * pq.ms
+    net.project(refsim.DeltaProj(comm=inh, post=pop, delay=delays), pop, N_E, N)
+    fast = refsim.EventFixedProb(N, N, 0.02, 0.05 * pq.mV, seed=seed + 2)
+    net.project(refsim.DeltaProj(comm=fast, post=pop), pop)
+    net.drive = refsim.PoissonInput(pop, C_E, 250 * pq.Hz, 0.2 * pq.mV, seed=seed + 3)
+    net.noise = refsim.PoissonInput(pop, 100, 50 * pq.Hz, -0.05 * pq.mV)  # refsim.random key
+    refsim.init_all_states(net)
+    return net, pop
+
+
+def _run(build, backend, duration=150 * pq.ms):
+    with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
+        net, pop = build()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", BackendFallbackWarning)  # compiled, or it fails
+            res = refsim.run(net, duration, monitors={"spikes": pop, "V": pop.V}, progress=False)
+    return res, net, pop
+
+
+def _same(a, b):
+    np.testing.assert_array_equal(a["spikes"].steps, b["spikes"].steps)
+    np.testing.assert_array_equal(a["spikes"].indices_fired, b["spikes"].indices_fired)
+    np.testing.assert_array_equal(np.asarray(a["V"]), np.asarray(b["V"]))
+
+
+def test_a_brunel_network_compiles_bit_for_bit():
+    (oracle, _, o_pop), (compiled, net, pop) = _run(brunel, "numpy"), _run(brunel, "numba")
+    assert compiled.engine == "numba"
+    assert oracle["spikes"].count > 500  # active: the jumps move spikes
+    _same(compiled, oracle)
+    np.testing.assert_array_equal(pop.V.data, o_pop.V.data)
+    assert net.drive._draws == net.noise._draws == 1500  # each step drew once
+
+
+def test_the_draws_go_on_from_one_run_to_the_next_across_backends():
+    """Half on numba then half on numpy (and the reverse) draws what one numpy run draws."""
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        net, pop = brunel()
+        whole = refsim.run(net, 100 * pq.ms, monitors={"spikes": pop}, progress=False)
+        for first, then in (("numba", "numpy"), ("numpy", "numba")):
+            net, pop = brunel()
+            steps, t_start = [], 0 * pq.ms
+            for backend in (first, then):
+                with refsim.use_backend(backend), warnings.catch_warnings():
+                    warnings.simplefilter("error", BackendFallbackWarning)
+                    res = refsim.run(
+                        net, 50 * pq.ms, monitors={"spikes": pop}, t_start=t_start, progress=False
+                    )
+                steps.append(res["spikes"].steps)
+                t_start = res.next_t
+            assert net.drive._draws == 1000
+            np.testing.assert_array_equal(np.concatenate(steps), whole["spikes"].steps)
+
+
+def _jumped(model, current=2.0 * pq.nA, jump=1.0 * pq.mV):
+    def build():
+        refsim.random.seed(5)
+        net = refsim.Network()
+        pop = net.population(model(), current=current)
+        net.project(
+            refsim.DeltaProj(
+                comm=refsim.EventFixedProb(60, 60, 0.2, 0.5 * jump, seed=1),
+                post=pop,
+                delay=1.0 * pq.ms,
+            ),
+            pop,
+        )
+        net.drive = refsim.PoissonInput(pop, 50, 200 * pq.Hz, 0.4 * jump, seed=2)
+        refsim.init_all_states(net)
+        return net, pop
+
+    return build
+
+
+def _lif(cls, **kw):
+    return lambda: cls(60, tau=10 * pq.ms, V_th=-50 * pq.mV, V_rest=-65 * pq.mV, **kw)
+
+
+JUMPING_MODELS = {
+    "LIF": _lif(refsim.LIF, V_reset=-65 * pq.mV),
+    "LIFRef": _lif(refsim.LIFRef, V_reset=-65 * pq.mV, tau_ref=2 * pq.ms),
+    "ALIF": _lif(refsim.ALIF, V_reset=-65 * pq.mV, beta=2 * pq.mV),
+    "ExpIFRef": lambda: refsim.ExpIFRef(60, tau_ref=2 * pq.ms),
+    "QuaIF": lambda: refsim.QuaIF(60),
+    "IF": lambda: refsim.IF(60, tau=10 * pq.ms, V_th=15 * pq.mV),
+    "GifRef": lambda: refsim.GifRef(60, tau_ref=2 * pq.ms),
+    "HH": lambda: refsim.HH(60),
+    "FitzHughNagumo": (lambda: refsim.FitzHughNagumo(60), 0.5 * pq.dimensionless, 0.05),
+    "AdExIF rk2": lambda: refsim.AdExIF(60, method="rk2"),
+    "Izhikevich euler": (
+        lambda: refsim.Izhikevich(60, method="euler"),
+        10 * pq.mV / pq.ms,
+        1.0 * pq.mV,
+    ),
+}
+
+
+def _case(name):
+    """(model, direct input, jump unit) of a case of :data:`JUMPING_MODELS`."""
+    case = JUMPING_MODELS[name]
+    return case if isinstance(case, tuple) else (case, 2.0 * pq.nA, 1.0 * pq.mV)
+
+
+@pytest.mark.parametrize("name", JUMPING_MODELS)
+def test_every_model_that_takes_jumps_compiles_them_bit_for_bit(name):
+    model, current, jump = _case(name)
+    build = _jumped(model, current, jump)
+    (oracle, _, _), (compiled, _, _) = (
+        _run(build, "numpy", 60 * pq.ms),
+        _run(build, "numba", 60 * pq.ms),
+    )
+    assert compiled.engine == "numba"
+    _same(compiled, oracle)
+    # the jumps matter: without them the trace differs
+    with refsim.use_backend("numpy"), refsim.environ.context(dt=0.1 * pq.ms):
+        refsim.random.seed(5)
+        net = refsim.Network()
+        pop = net.population(model(), current=current)
+        refsim.init_all_states(net)
+        alone = refsim.run(net, 60 * pq.ms, monitors={"V": pop.V}, progress=False)
+    assert not np.array_equal(np.asarray(alone["V"]), np.asarray(oracle["V"]))
+
+
+@pytest.mark.parametrize(
+    "model, current, jump, name",
+    [
+        (lambda: refsim.AdExIF(60), 2.0 * pq.nA, 1.0 * pq.mV, "AdExIF"),
+        (lambda: refsim.Izhikevich(60), 10 * pq.mV / pq.ms, 1.0 * pq.mV, "Izhikevich"),
+        (lambda: refsim.CubaLIF(60), 2.0 * pq.nA, 0.1 * pq.nA, "CubaLIF"),
+    ],
+)
+def test_models_whose_update_steps_more_with_the_jump_say_they_run_numpy(
+    model, current, jump, name
+):
+    with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
+        net, pop = _jumped(model, current, jump)()
+        with pytest.warns(
+            BackendFallbackWarning, match=rf"jumps \(DeltaProj, PoissonInput\) onto {name}"
+        ):
+            res = refsim.run(net, 5 * pq.ms, monitors={"V": pop.V}, progress=False)
+    assert res.engine.startswith("numpy (numba could not compile")
+    assert res["V"].magnitude.shape == (50, 60)
