@@ -681,7 +681,12 @@ def test_the_general_lif_pass_tests_spikes_against_the_floor_as_spike_scalar_doe
     potentials set here: around the threshold, a few subnormals below it (where the
     oracle's quotient underflows to -0.0 and spikes), infinities and NaN."""
     from refsim.backends.numba.lif import _integrate, spike_floor
+    from refsim.backends.numba.support import array_table
     from refsim.neurons.base import spike_scalar
+
+    empty = array_table([], np.float64, 1)  # no jumps (DeltaProj, PoissonInput)
+    no_jumps = (np.zeros(0, np.int64), empty, np.zeros((0, 5), np.int64), np.zeros((0, 3)))
+    no_jumps += (empty, np.zeros((0, 2), np.int64), np.zeros(0, np.int64), 0)
 
     V_th, V_reset, t = 0.0, -10.0, 3.0  # V_th = 0: subnormal distances are representable
     tiny = 5e-324
@@ -726,6 +731,8 @@ def test_the_general_lif_pass_tests_spikes_against_the_floor_as_spike_scalar_doe
             np.zeros(n),
             np.zeros(n),
             1.0,
+            np.zeros(n),
+            no_jumps,
             floor,
             t,
             0.1,
