@@ -90,77 +90,84 @@ def uniform_scalar(index, draw, stream, key0, key1):
 
 
 class BinomialTable(NamedTuple):
-    """What a :math:`\\mathrm{Binomial}(n, p)` draw needs, computed once on the host: the
-    trials ``n`` in chunks of ``chunk`` (the last of ``last``), :math:`q^{chunk}`,
-    :math:`q^{last}` and the ratio :math:`p/q` (``p = 1``: every trial succeeds)."""
+    r"""What a :math:`\mathrm{Binomial}(n, p)` draw needs, computed once on the host: the
+    trials ``n`` in ``chunks`` chunks of ``chunk`` (the last of ``last``), and the CDF of
+    each chunk size (:func:`cdf_table`: ``cdf_chunk`` up to the count ``end_chunk``,
+    ``cdf_last`` up to ``end_last``); ``certain``: ``p = 1``, every trial succeeds."""
 
     n: int
     chunk: int
     last: int
     chunks: int
-    q_chunk: float
-    q_last: float
-    ratio: float
     certain: bool
+    cdf_chunk: np.ndarray
+    end_chunk: int
+    cdf_last: np.ndarray
+    end_last: int
+
+
+def cdf_table(m: int, p: float) -> tuple[np.ndarray, int]:
+    r"""The CDF of :math:`\mathrm{Binomial}(m, p)` (``0 < p < 1``) by the recurrence
+    :math:`P_0 = q^m`, :math:`P_k = P_{k-1} \cdot ((p/q)(m - k + 1)) / k`, summed from 0,
+    up to the last entry that still grows; and ``end``, the count of a uniform above
+    every entry (``m``, or the first ``k`` whose term no longer grows the sum)."""
+    q = 1.0 - p
+    ratio, pmf = p / q, q**m
+    cdf = [pmf]
+    for k in range(1, m + 1):
+        pmf = pmf * (ratio * (m - k + 1.0)) / k
+        grown = cdf[-1] + pmf
+        if grown == cdf[-1]:
+            break
+        cdf.append(grown)
+    return np.array(cdf), min(len(cdf), m)
 
 
 def binomial_table(n: int, p: float) -> BinomialTable:
-    """The :class:`BinomialTable` of ``n`` trials of probability ``p`` (in [0, 1])."""
+    """The :class:`BinomialTable` of ``n`` trials of probability ``p`` (in [0, 1]): chunks
+    of at most :data:`CHUNK_MEAN` expected successes, so that :math:`q^m` stays far from
+    underflow and the tables short."""
     q = 1.0 - p
     if n == 0 or p == 0.0 or q == 0.0:
-        return BinomialTable(n, max(n, 1), n, 1, 1.0, 1.0, 0.0, q == 0.0 and n > 0)
+        never = np.array([np.inf])  # every uniform below it: 0 successes
+        return BinomialTable(n, max(n, 1), n, 1, q == 0.0 and n > 0, never, 0, never, 0)
     chunk = int(max(1, min(n, CHUNK_MEAN // p)))
     chunks = -(-n // chunk)
     last = n - (chunks - 1) * chunk
-    return BinomialTable(n, chunk, last, chunks, q**chunk, q**last, p / q, False)
+    return BinomialTable(n, chunk, last, chunks, False, *cdf_table(chunk, p), *cdf_table(last, p))
 
 
-def _chunk_count(u, m, q_m, ratio):
-    """The inversion of one chunk of ``m`` trials at the uniforms ``u`` (array version:
-    the elements still searching step together)."""
-    k = np.zeros(u.shape, np.float64)
-    pmf = np.full(u.shape, q_m)
-    cdf = pmf.copy()
-    active = np.flatnonzero((u >= cdf) & (k < m))
-    while active.size:
-        k[active] += 1.0
-        pmf[active] = pmf[active] * (ratio * (m - k[active] + 1.0)) / k[active]
-        cdf[active] = cdf[active] + pmf[active]
-        active = active[(u[active] >= cdf[active]) & (k[active] < m)]
-    return k
-
-
-def binomial(index, draw, table: BinomialTable, key0, key1):
-    """The successes (float64) of ``table``'s trials for element ``index`` (an array) at
-    its ``draw``-th step; chunk ``c`` draws its uniform from stream ``c``."""
+def binomial(index, draw: int, table: BinomialTable, key0, key1) -> np.ndarray:
+    """The successes (float64) of ``table``'s trials for each element of ``index`` (an
+    integer array) at its ``draw``-th step: per chunk ``c``, the uniform ``u`` of stream
+    ``c`` inverted through the chunk's CDF, the count of entries at or below ``u`` (at most
+    the table's ``end``); the chunks summed in order."""
     if table.certain:
         return np.full(np.shape(index), float(table.n))
     total = np.zeros(np.shape(index), np.float64)
     for c in range(table.chunks):
-        m, q_m = (
-            (table.last, table.q_last) if c == table.chunks - 1 else (table.chunk, table.q_chunk)
+        cdf, end = (
+            (table.cdf_last, table.end_last)
+            if c == table.chunks - 1
+            else (table.cdf_chunk, table.end_chunk)
         )
-        u = uniform(index, draw, c, key0, key1).reshape(-1)
-        total += _chunk_count(u, float(m), q_m, table.ratio).reshape(np.shape(index))
+        u = uniform(index, draw, c, key0, key1)
+        total += np.minimum(np.searchsorted(cdf, u, side="right"), end)
     return total
 
 
-def binomial_scalar(
-    index, draw, n, chunk, last, chunks, q_chunk, q_last, ratio, certain, key0, key1
-):
-    """:func:`binomial` of one element (the twin the numba loop compiles): the same
-    operations in the same order."""
+def binomial_scalar(index, draw, chunks, certain, n, cdf, ends, key0, key1):
+    """:func:`binomial` of one element (the twin the numba loop compiles): ``cdf`` the two
+    CDF tables as rows (the full chunk's, the last's; padded with ``inf``), ``ends`` their
+    ends; the same comparisons, the same sum."""
     if certain:
         return float(n)
     total = 0.0
     for c in range(chunks):
-        m, q_m = (last, q_last) if c == chunks - 1 else (chunk, q_chunk)
+        row = 1 if c == chunks - 1 else 0
         u = uniform_scalar(index, draw, c, key0, key1)
-        k, pmf = 0.0, q_m
-        cdf = pmf
-        while u >= cdf and k < m:
-            k += 1.0
-            pmf = pmf * (ratio * (m - k + 1.0)) / k
-            cdf = cdf + pmf
-        total += k
+        k = 0
+        while k < cdf.shape[1] and u >= cdf[row, k]:
+            k += 1
+        total += min(k, ends[row])
     return total

@@ -70,13 +70,16 @@ def measure(
     import quantities as pq
 
     import refsim
-    from refsim.validation.networks import COBANet, CUBANet
+    from refsim.validation.networks import BrunelNet, COBANet, CUBANet
 
     imported = time.perf_counter() - t_import
     with refsim.use_backend(backend), refsim.environ.context(precision=precision):
         refsim.random.seed(seed)
         t0 = time.perf_counter()
-        net = (COBANet if model == "coba" else CUBANet)(N, seed, in_degree)
+        if model == "brunel":  # its own connection probability
+            net = BrunelNet(N, seed)
+        else:
+            net = (COBANet if model == "coba" else CUBANet)(N, seed, in_degree)
         refsim.init_all_states(net)
         if model == "coba":
             net.kick_start(seed)
@@ -91,6 +94,8 @@ def measure(
     out_degree[net.n_exc :] = np.diff(net.I.comm.W.indptr)
     events = int(out_degree[mon.indices_fired].sum())
     n_syn = net.E.comm.nnz + net.I.comm.nnz
+    if model == "brunel":  # its own in-degree, p = 0.1 of each population
+        in_degree = round(n_syn / N, 1)
     threads, device_mib = 1, 0.0
     if res.engine == "numba":  # blocks of a large population run on every Numba thread
         import numba
@@ -365,7 +370,13 @@ def _ratio_lines(model: str, N: int, ours: list[dict], theirs: list[dict]) -> li
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="refsim bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=["coba", "cuba", "all"], default="all")
+    parser.add_argument(
+        "--model",
+        choices=["coba", "cuba", "brunel", "all"],
+        default="all",
+        help="coba, cuba (Brette et al. 2007), brunel (Brunel 2000: 0.8 N excitatory, p = "
+        "0.1, delta synapses with 1.5 ms delay, Poisson drive), or all",
+    )
     parser.add_argument(
         "--N",
         type=at_least(int, 1),
@@ -377,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         "--in-degree",
         type=at_least(float, 0.0),
         default=80.0,
-        help="synapses per neuron, 0.8 of them excitatory (default 80: p = 0.02 at N = 4000)",
+        help="synapses per neuron, 0.8 of them excitatory (default 80: p = 0.02 at N = 4000; "
+        "brunel keeps its p = 0.1)",
     )
     parser.add_argument(
         "--duration", type=at_least(float, 0.0, strict=True), default=1.0, help="biological seconds"
@@ -449,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = (
         [b for b, (ok, _) in runs_here.items() if ok] if args.backend == "all" else [args.backend]
     )
-    models = ["coba", "cuba"] if args.model == "all" else [args.model]
+    models = ["coba", "cuba", "brunel"] if args.model == "all" else [args.model]
     rows, peer_rows = [], []
     where = machine()
     print(_machine_line(where), flush=True)
@@ -488,6 +500,9 @@ def main(argv: list[str] | None = None) -> int:
             rows += ours
             theirs = []
             for (sim, mode, threads), label in peer_configs:
+                if model == "brunel" and sim == "nest":
+                    print(f"      ({label}: Brunel's network is not written for NEST yet)")
+                    continue
                 r = _median(
                     _repeated(
                         partial(

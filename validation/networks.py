@@ -1,7 +1,9 @@
-"""The benchmark networks of Brette et al. (2007), shared by the benchmarks and validation.
+"""The benchmark networks, shared by the benchmarks and validation.
 
-``COBANet`` (benchmark 1) and ``CUBANet`` (benchmark 2) with the parameters of
-``shared/anchors/perf.md``, built as brainpy's scripts build them (fixed out-degree 80).
+``COBANet`` (benchmark 1) and ``CUBANet`` (benchmark 2) of Brette et al. (2007), with the
+parameters of docs/performance.md, built as brainpy's scripts build them (fixed
+out-degree 80); ``BrunelNet``, Brunel's (2000) sparsely connected network of
+current-jump LIF neurons driven by Poisson input (model A, g = 5, eta = 2).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import quantities as pq
 
 import refsim
 
-__all__ = ["COBANet", "CUBANet"]
+__all__ = ["BrunelNet", "COBANet", "CUBANet"]
 
 
 class COBANet(refsim.Network):
@@ -104,3 +106,65 @@ class CUBANet(refsim.Network):
         self.population(self.pop)
         self.project(self.E, self.pop, 0, self.n_exc)
         self.project(self.I, self.pop, self.n_exc, self.pop.num)
+
+
+#: Brunel (2000), model A: in ms and mV; ``p`` the connection probability (a fixed
+#: in-degree ``p N_E`` and ``p N_I``), ``g`` the relative inhibition, the external drive
+#: ``poisson_n`` sources at ``poisson_hz`` each (with p = 0.1 at N = 5000, the 400
+#: excitatory inputs' threshold rate is 25 Hz: eta = 1000 x 20 / (400 x 25) = 2)
+BRUNEL = dict(
+    tau=20.0,
+    tau_ref=2.0,
+    V_th=20.0,
+    V_reset=10.0,
+    J=0.1,
+    g=5.0,
+    p=0.1,
+    delay=1.5,
+    poisson_n=1000,
+    poisson_hz=20.0,
+)
+
+
+class BrunelNet(refsim.Network):
+    """Brunel's (2000) network: ``N`` LIFRef neurons (0.8 excitatory), DeltaProj jumps of
+    ``J`` (excitatory) and ``-g J`` (inhibitory) after a delay of 1.5 ms from a fixed
+    in-degree of ``p`` times each population, and a PoissonInput of 1000 sources at
+    20 Hz (:data:`BRUNEL`).  ``in_degree``: the total in-degree, default ``p N``."""
+
+    def __init__(self, N: int = 5000, seed: int = 1, in_degree: float | None = None):
+        super().__init__()
+        q = BRUNEL
+        self.n_exc = int(0.8 * N)
+        p = q["p"] if in_degree is None else in_degree / N
+        self.pop = refsim.LIFRef(
+            N,
+            tau=q["tau"] * pq.ms,
+            tau_ref=q["tau_ref"] * pq.ms,
+            V_rest=0.0 * pq.mV,
+            V_th=q["V_th"] * pq.mV,
+            V_reset=q["V_reset"] * pq.mV,
+            V_initializer=refsim.init.Uniform(0.0, q["V_th"], unit=pq.mV),
+            spk_reset="hard",
+        )
+        n_inh = N - self.n_exc
+        self.E = refsim.DeltaProj(
+            comm=refsim.FixedInDegree(
+                self.n_exc, N, round(p * self.n_exc), q["J"] * pq.mV, seed=seed
+            ),
+            post=self.pop,
+            delay=q["delay"] * pq.ms,
+        )
+        self.I = refsim.DeltaProj(
+            comm=refsim.FixedInDegree(
+                n_inh, N, round(p * n_inh), -q["g"] * q["J"] * pq.mV, seed=seed + 1
+            ),
+            post=self.pop,
+            delay=q["delay"] * pq.ms,
+        )
+        self.drive = refsim.PoissonInput(
+            self.pop, q["poisson_n"], q["poisson_hz"] * pq.Hz, q["J"] * pq.mV, seed=seed + 2
+        )
+        self.population(self.pop)
+        self.project(self.E, self.pop, 0, self.n_exc)
+        self.project(self.I, self.pop, self.n_exc, N)

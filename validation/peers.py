@@ -1,4 +1,7 @@
-"""The Brette et al. (2007) COBA and CUBA networks in Brian2 and NEST: ``refsim bench --peers``.
+"""The benchmark networks in Brian2 and NEST: ``refsim bench --peers``.
+
+The Brette et al. (2007) COBA and CUBA networks (Brian2 and NEST), and Brunel's (2000)
+network (Brian2 only, so far).
 
 This file runs as a script in whichever Python has the peer simulator installed, and
 imports nothing of refsim (Brian2 2.9, the last release for Python 3.11, needs
@@ -63,6 +66,21 @@ NETWORKS = {
         w_e=1.62,
         w_i=-9.0,
     ),
+    # Brunel (2000) model A, as refsim.validation.networks.BRUNEL: p the connection
+    # probability, J the excitatory jump (mV), g the relative inhibition, the drive
+    # poisson_n sources at poisson_hz each
+    "brunel": dict(
+        tau_m=20.0,
+        t_ref=2.0,
+        V_th=20.0,
+        V_reset=10.0,
+        J=0.1,
+        g=5.0,
+        p=0.1,
+        delay=1.5,
+        poisson_n=1000,
+        poisson_hz=20.0,
+    ),
 }
 #: what the peers are run as: (simulator, mode, threads) -> label in refsim bench's table
 CONFIGS = {
@@ -91,6 +109,8 @@ def brian2_network(
     b2.defaultclock.dt = DT_MS * ms
     b2.seed(seed)
     q = NETWORKS[model]
+    if model == "brunel":
+        return _brian2_brunel(b2, dict(q, N=N))
     if model == "coba":  # exponential Euler, conductances in the Jacobian
         eqs = """
         dv/dt = (g_L * (E_L - v) + ge * (E_e - v) + gi * (E_i - v)) / C : volt (unless refractory)
@@ -143,6 +163,34 @@ def brian2_network(
     return b2, b2.Network(pop, exc, inh, spikes), spikes, (exc, inh)
 
 
+def _brian2_brunel(b2, q: dict):
+    """Brunel's network in Brian2 (as its own examples write it): delta synapses with a
+    delay, connected with probability ``p`` (refsim draws a fixed in-degree), a
+    PoissonInput onto ``v``."""
+    from brian2 import Hz, ms, mV
+
+    N = q.get("N", 5000)
+    names = dict(tau=q["tau_m"] * ms, theta=q["V_th"] * mV, V_r=q["V_reset"] * mV)
+    pop = b2.NeuronGroup(
+        N,
+        "dv/dt = -v / tau : volt (unless refractory)",
+        threshold="v > theta",
+        reset="v = V_r",
+        refractory=q["t_ref"] * ms,
+        method="exact",
+        namespace=names,
+    )
+    pop.v = "rand() * theta"
+    n_exc = int(EXC_FRACTION * N)
+    exc = b2.Synapses(pop, pop, on_pre=f"v += {q['J']} * mV", delay=q["delay"] * ms)
+    inh = b2.Synapses(pop, pop, on_pre=f"v += {-q['g'] * q['J']} * mV", delay=q["delay"] * ms)
+    exc.connect(f"i < {n_exc}", p=q["p"])
+    inh.connect(f"i >= {n_exc}", p=q["p"])
+    drive = b2.PoissonInput(pop, "v", q["poisson_n"], q["poisson_hz"] * Hz, weight=q["J"] * mV)
+    spikes = b2.SpikeMonitor(pop, record=False)
+    return b2, b2.Network(pop, exc, inh, drive, spikes), spikes, (exc, inh)
+
+
 def run_brian2(
     model: str, N: int, in_degree: float, duration: float, mode: str, threads: int, seed: int
 ) -> dict:
@@ -192,6 +240,8 @@ def run_nest(
     NEST's smallest delay is one step, so its synapses deliver one step later than
     refsim's and Brian2's; CUBA jumps become currents through C (tau_m / C in mV per pA).
     """
+    if model == "brunel":
+        raise NotImplementedError("Brunel's network is not written for NEST here yet")
     import nest
 
     nest.set_verbosity("M_ERROR")

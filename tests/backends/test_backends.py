@@ -685,8 +685,9 @@ def test_the_general_lif_pass_tests_spikes_against_the_floor_as_spike_scalar_doe
     from refsim.neurons.base import spike_scalar
 
     empty = array_table([], np.float64, 1)  # no jumps (DeltaProj, PoissonInput)
-    no_jumps = (np.zeros(0, np.int64), empty, np.zeros((0, 5), np.int64), np.zeros((0, 3)))
-    no_jumps += (empty, np.zeros((0, 2), np.int64), np.zeros(0, np.int64), 0)
+    no_jumps = (np.zeros(0, np.int64), empty, np.zeros((0, 4), np.int64))
+    no_jumps += (np.zeros((0, 2, 1)), np.zeros((0, 2), np.int64), empty)
+    no_jumps += (np.zeros((0, 2), np.int64), np.zeros(0, np.int64), 0)
 
     V_th, V_reset, t = 0.0, -10.0, 3.0  # V_th = 0: subnormal distances are representable
     tiny = 5e-324
@@ -731,7 +732,7 @@ def test_the_general_lif_pass_tests_spikes_against_the_floor_as_spike_scalar_doe
             np.zeros(n),
             np.zeros(n),
             1.0,
-            np.zeros(n),
+            np.zeros((8, n)),
             no_jumps,
             floor,
             t,

@@ -44,7 +44,12 @@ def test_the_numba_twins_draw_the_numpy_numbers():
     assert table.chunks > 1
     k = philox.binomial(index, 11, table, *key)
     binomial = numba.njit(philox.binomial_scalar)
-    assert [binomial(int(i), 11, *table, *key) for i in index] == k.tolist()
+    length = max(table.cdf_chunk.size, table.cdf_last.size)
+    cdf = np.full((2, length), np.inf)
+    cdf[0, : table.cdf_chunk.size], cdf[1, : table.cdf_last.size] = table.cdf_chunk, table.cdf_last
+    ends = np.array([table.end_chunk, table.end_last])
+    drawn = [binomial(int(i), 11, table.chunks, False, 5000, cdf, ends, *key) for i in index]
+    assert drawn == k.tolist()
 
 
 def test_uniforms_are_uniform_and_differ_by_every_part_of_the_counter():
@@ -79,6 +84,29 @@ def test_binomial_draws_have_the_binomial_distribution(n, p):
     observed = np.bincount(k.astype(int), minlength=n + 1)[kept]
     chi2 = ((observed - expected[kept]) ** 2 / expected[kept]).sum()
     assert chi2 < stats.chi2.ppf(0.999, kept.sum() - 1)
+
+
+def test_the_table_inverts_as_the_recurrence_searches():
+    """The count of CDF entries at or below u is the sequential search of the CDF from 0,
+    its probabilities by the recurrence (the definition, written out here)."""
+    n, p = 300, 0.01
+    table = philox.binomial_table(n, p)
+    assert table.chunks == 1
+    u = philox.uniform(np.arange(20_000), 4, 0, *philox.key_of(9))
+    q = 1.0 - p
+    searched = []
+    for x in u:
+        k, pmf = 0, q**n
+        cdf = pmf
+        while x >= cdf and k < n:
+            k += 1
+            pmf = pmf * ((p / q) * (n - k + 1.0)) / k
+            if cdf + pmf == cdf:
+                break
+            cdf = cdf + pmf
+        searched.append(float(k))
+    drawn = philox.binomial(np.arange(20_000), 4, table, *philox.key_of(9))
+    assert drawn.tolist() == searched
 
 
 def test_binomial_tables_at_the_edges():

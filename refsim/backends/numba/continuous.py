@@ -74,7 +74,7 @@ def _continuous_scalar(b0, b1, shift, kind, method, population, outputs, jumps, 
         else:
             _conductance_steps(kind, b0, k0, n, v, extra, cur, own, dt)
     if jumps[0].size:  # the jumps, after the step (the other states took the old V)
-        _add_jumps(b0, n, v, b0, jumps, single)
+        _add_jumps(b0, n, v, b0, jumps, single, work[6], work[7])
     if single:
         for w in range(n):
             v[b0 + w] = _stored(v[b0 + w], single)

@@ -139,10 +139,10 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, tuple
         _linear_exprel(par, linear, dt)
         for par, linear in zip(pl.neurons.params, pl.neurons.linear, strict=True)
     ]
-    # per population and thread: six rows of a block (a declared model: its states,
-    # V, current and slope)
+    # per population and thread: eight rows of a block (six for the passes, two for the
+    # jumps' draws; a declared model: its states, V, current and slope)
     scratch = [
-        np.zeros((parts, max(6, x.shape[0] + 3), min(v.size, _BLOCK)))
+        np.zeros((parts, max(8, x.shape[0] + 3), min(v.size, _BLOCK)))
         for v, x in zip(pl.neurons.V, pl.neurons.extra, strict=True)
     ]
     cuts = [
@@ -225,11 +225,12 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, tuple
         pl.pre.delay_frac,
         table(pl.pre.x, f8, 1),
     )
-    counts, odds = poisson_tables(pl.jumps.poisson, dt)
+    counts, cdf, ends = poisson_tables(pl.jumps.poisson, dt)
     jumps = (
         table(pl.jumps.sources, np.int64, 1),
         counts,
-        odds,
+        cdf,
+        ends,
         table(pl.jumps.poisson_weight, f8, 1),
         pl.jumps.poisson_key,
         pl.jumps.poisson_draws,

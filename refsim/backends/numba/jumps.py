@@ -7,18 +7,19 @@ import numba
 import numpy as np
 
 from refsim.backends.numba.support import _stored, vector_at
-from refsim.philox import binomial_scalar
+from refsim.philox import uniform_scalar
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _add_jumps(b0, n, values, at, jumps, single):
+def _add_jumps(b0, n, values, at, jumps, single, u, drawn):
     """``values[at + w]``, the stepped potential of neuron ``b0 + w`` (``w < n``), plus
     each of its population's jumps in turn (``jumps``: its sources, every feed's buffer,
     the PoissonInputs' tables and the step, :func:`~refsim.backends.numba.loop._advance`):
     a DeltaProj's buffer, cleared as it is read, or ``weight * k`` with ``k`` the
-    PoissonInput's binomial draw of the step (:func:`~refsim.philox.binomial_scalar`).
-    ``single``: each sum rounded to float32 as a float32 state's would be."""
-    sources, f_buffer, counts, odds, weights, keys, draws, i = jumps
+    PoissonInput's binomial draw of the step (:func:`_binomials`, into the scratch rows
+    ``u`` and ``drawn``).  ``single``: each sum rounded to float32 as a float32 state's
+    would be."""
+    sources, f_buffer, counts, cdf, ends, weights, keys, draws, i = jumps
     b0 = max(b0, 0)
     for w in range(n):
         values[at + w] = _stored(values[at + w], single)
@@ -30,34 +31,50 @@ def _add_jumps(b0, n, values, at, jumps, single):
                 values[at + w] = _stored(values[at + w] + buf[b0 + w], single)
                 buf[b0 + w] = 0.0
             continue
-        q = -1 - code  # a PoissonInput: trials, chunk, last chunk, chunks, certain
-        weight, draw = vector_at(weights, q, np.float64), draws[q] + i
-        key0, key1 = np.uint64(keys[q, 0]), np.uint64(keys[q, 1])
+        q = -1 - code  # a PoissonInput
+        _binomials(b0, n, q, counts, cdf, ends, keys, draws[q] + i, u, drawn)
+        weight = vector_at(weights, q, np.float64)
         for w in range(n):
-            k = binomial_scalar(
-                b0 + w,
-                draw,
-                counts[q, 0],
-                counts[q, 1],
-                counts[q, 2],
-                counts[q, 3],
-                odds[q, 0],
-                odds[q, 1],
-                odds[q, 2],
-                counts[q, 4] != 0,
-                key0,
-                key1,
-            )
-            values[at + w] = _stored(values[at + w] + weight[b0 + w] * k, single)
+            values[at + w] = _stored(values[at + w] + weight[b0 + w] * drawn[w], single)
 
 
-def poisson_tables(inputs: list, dt: float) -> tuple[np.ndarray, np.ndarray]:
-    """The binomial tables of each PoissonInput at step ``dt`` (ms), as the loop reads
-    them: (inputs, 5) integers (trials, chunk, last chunk, chunks, certain) and (inputs,
-    3) floats (:math:`q^{chunk}`, :math:`q^{last}`, :math:`p/q`)."""
-    counts, odds = np.zeros((len(inputs), 5), np.int64), np.zeros((len(inputs), 3))
-    for q, inp in enumerate(inputs):
-        t = inp.binomial_table(dt)
-        counts[q] = t.n, t.chunk, t.last, t.chunks, int(t.certain)
-        odds[q] = t.q_chunk, t.q_last, t.ratio
-    return counts, odds
+@numba.njit(cache=True, error_model="numpy")
+def _binomials(b0, n, q, counts, cdf, ends, keys, draw, u, drawn):
+    """PoissonInput ``q``'s draw for neurons ``b0 .. b0 + n - 1`` into ``drawn``:
+    :func:`refsim.philox.binomial` in two passes per chunk that vectorise, the uniforms
+    (into ``u``), then the count of CDF entries at or below each (``counts[q]``: trials,
+    chunks, certain, the longest table's length; ``cdf[q]``, ``ends[q]``: the two
+    tables)."""
+    trials, chunks, certain, length = counts[q, 0], counts[q, 1], counts[q, 2], counts[q, 3]
+    key0, key1 = np.uint64(keys[q, 0]), np.uint64(keys[q, 1])
+    for w in range(n):
+        drawn[w] = float(trials) if certain else 0.0
+    if certain:
+        return
+    for c in range(chunks):
+        row = 1 if c == chunks - 1 else 0
+        table, end = cdf[q, row], float(ends[q, row])
+        for w in range(n):
+            u[w] = uniform_scalar(b0 + w, draw, c, key0, key1)
+        for w in range(n):  # the entries at or below u (a table is ascending)
+            k = 0.0
+            for t in range(length):
+                k += 1.0 if u[w] >= table[t] else 0.0
+            drawn[w] += min(k, end)
+
+
+def poisson_tables(inputs: list, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The binomial tables of each PoissonInput at step ``dt`` (ms), as the loop reads them:
+    (inputs, 4) integers (trials, chunks, certain, the longest table's length), (inputs,
+    2, length) the CDF of a full chunk and of the last, padded with ``inf``, and (inputs,
+    2) their ends (:class:`refsim.philox.BinomialTable`)."""
+    tables = [inp.binomial_table(dt) for inp in inputs]
+    length = max([1] + [max(t.cdf_chunk.size, t.cdf_last.size) for t in tables])
+    counts = np.zeros((len(tables), 4), np.int64)
+    cdf = np.full((len(tables), 2, length), np.inf)
+    ends = np.zeros((len(tables), 2), np.int64)
+    for q, t in enumerate(tables):
+        counts[q] = t.n, t.chunks, int(t.certain), length
+        cdf[q, 0, : t.cdf_chunk.size], cdf[q, 1, : t.cdf_last.size] = t.cdf_chunk, t.cdf_last
+        ends[q] = t.end_chunk, t.end_last
+    return counts, cdf, ends

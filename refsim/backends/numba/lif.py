@@ -145,7 +145,7 @@ def _lif_block(
     :func:`~refsim.backends.numba.jumps._add_jumps`.
     """
     b0, n = max(b0, 0), b1 - b0
-    V_r, cur, slope, z, e, stepped = work[0], work[1], work[2], work[3], work[4], work[5]
+    V_r, cur, slope, z, e = work[0], work[1], work[2], work[3], work[4]
     for w in range(n):
         j = b0 + w
         V_r[w] = reset_scalar(v[j], spk[j], param_at(V_th, j), param_at(V_reset, j), is_hard)
@@ -171,7 +171,7 @@ def _lif_block(
             cur,
             slope,
             e_linear,
-            stepped,
+            work,
             jumps,
             floor,
             t,
@@ -210,7 +210,7 @@ def _lif_block(
         cur,
         slope,
         e,
-        stepped,
+        work,
         jumps,
         floor,
         t,
@@ -239,7 +239,7 @@ def _integrate(
     cur,
     slope,
     e,
-    stepped,
+    work,
     jumps,
     floor,
     t,
@@ -248,14 +248,15 @@ def _integrate(
 ):
     """The exponential-Euler step of a block given ``e = exprel(dt * J)`` (at ``e0 + w``,
     or one number); parameters as in :func:`_lif_block`.  Where the population takes
-    jumps (``jumps``), the stepped potentials go through ``stepped`` (a row of scratch)
-    to have them added before the hold.  The spike is ``V - V_th >=
-    floor`` where ``floor`` is a number (:func:`spike_floor` of shared ``V_th`` and
+    jumps (``jumps``), the stepped potentials go through row 5 of ``work`` (the block's
+    scratch; rows 6 and 7 for the draws) to have them added before the hold.  The spike
+    is ``V - V_th >= floor`` where ``floor`` is a number (:func:`spike_floor` of shared ``V_th`` and
     ``V_reset``: ``spike_scalar``'s test without its division, which made COBA 5 to 18 %
     faster on the Intel host), else (NaN) ``spike_scalar``."""
     b0, e0 = max(b0, 0), max(e0, 0)
     by_floor = not np.isnan(floor)
     jumping = jumps[0].size > 0
+    stepped = work[5]
     if jumping:  # the step, then the jumps in the oracle's order
         for w in range(n):
             j = b0 + w
@@ -263,7 +264,7 @@ def _integrate(
                 V_r[w], cur[w], slope[w], param_at(R, j), param_at(tau_m, j), param_at(V_rest, j)
             )[0]
             stepped[w] = _stored(exp_euler_scalar(V_r[w], drift, param_at(e, e0 + w), dt), single)
-        _add_jumps(b0, n, stepped, 0, jumps, single)
+        _add_jumps(b0, n, stepped, 0, jumps, single, work[6], work[7])
     for w in range(n):
         j = b0 + w
         V_th_j = param_at(V_th, j)

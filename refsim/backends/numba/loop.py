@@ -237,7 +237,7 @@ def _advance(
         found,
         found_value,
     ) = check
-    j_sources, p_counts, p_odds, p_weights, p_keys, p_draws = jumps
+    j_sources, p_counts, p_cdf, p_ends, p_weights, p_keys, p_draws = jumps
 
     f8, i8, i4 = np.float64, np.int64, np.int32
     n_pops = V.shape[0]
@@ -423,7 +423,8 @@ def _advance(
                     vector_at(j_sources, p, i8),
                     f_buffer,
                     p_counts,
-                    p_odds,
+                    p_cdf,
+                    p_ends,
                     p_weights,
                     p_keys,
                     p_draws,

@@ -88,7 +88,7 @@ def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, jumps, wo
         else:  # ALIF, Izhikevich, IF, CubaLIF, CobaLIF
             _lif_family_steps(kind, k0, n, par, work, dt)
     if jumps[0].size:  # the jumps (DeltaProj, PoissonInput), after the step
-        _add_jumps(b0, n, V_new, 0, jumps, single)
+        _add_jumps(b0, n, V_new, 0, jumps, single, work[6], work[7])
     # 3. the refractory hold, the states as stored, the bookkeeping of a refractory model
     _hold(b0, k0, n, population, work, t, single)
     # 4. the spike
@@ -325,7 +325,7 @@ def _gif_block(b0, n, k0, population, outputs, jumps, work, t, dt, single):
             dt,
         )
     if jumps[0].size:  # the jumps, after the step
-        _add_jumps(b0, n, v, b0, jumps, single)
+        _add_jumps(b0, n, v, b0, jumps, single, work[6], work[7])
     for w in range(n):  # 4. the hold, the states as stored, the bookkeeping
         j, k = b0 + w, k0 + w
         held = False
