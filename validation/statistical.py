@@ -167,29 +167,26 @@ def brunel_network_rate(seed: int = 1, N_E: int = BRUNEL["N_E"]):
         spk_reset="hard",
         V_initializer=refsim.init.Uniform(0.0, 20.0, unit=pq.mV),
     )
-    holder = refsim.Module()
-    holder.E = refsim.DeltaProj(
+    net = refsim.Network()  # a network, so that it runs compiled
+    net.population(pop)
+    E = refsim.DeltaProj(
         comm=refsim.FixedInDegree(N_E, N, C_E, p["J_mV"] * pq.mV, seed=seed),
         post=pop,
         delay=p["delay_ms"] * pq.ms,
     )
-    holder.I = refsim.DeltaProj(
+    I = refsim.DeltaProj(  # noqa: E741 (Brunel's name)
         comm=refsim.FixedInDegree(N - N_E, N, C_I, -p["g"] * p["J_mV"] * pq.mV, seed=seed + 1),
         post=pop,
         delay=p["delay_ms"] * pq.ms,
     )
-    refsim.PoissonInput(pop, C_E, nu_ext * 1000 * pq.Hz, p["J_mV"] * pq.mV, seed=seed + 2)
-    holder.pop = pop
-    refsim.init_all_states(holder)
-
-    def step():
-        spikes = pop.get_spike() != 0
-        holder.E(spikes[:N_E])
-        holder.I(spikes[N_E:])
-        pop()
-
+    net.project(E, pop, 0, N_E)
+    net.project(I, pop, N_E, N)
+    net.drive = refsim.PoissonInput(
+        pop, C_E, nu_ext * 1000 * pq.Hz, p["J_mV"] * pq.mV, seed=seed + 2
+    )
+    refsim.init_all_states(net)
     with refsim.environ.context(dt=0.1 * pq.ms):
-        res = refsim.run(step, p["T_ms"] * pq.ms, monitors={"spikes": pop})
+        res = refsim.run(net, p["T_ms"] * pq.ms, monitors={"spikes": pop})
     steps = res["spikes"].steps
     late = steps >= int(p["transient_ms"] / 0.1)
     rate = late.sum() / N / ((p["T_ms"] - p["transient_ms"]) / 1000.0)
