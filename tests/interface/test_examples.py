@@ -189,3 +189,12 @@ def test_time_varying_input_runs_the_staircase_compiled(tmp_path):
     rates = [float(x) for x in re.findall(r"mA:\s+([\d.]+) Hz", out)]
     assert rates[0] == 0.0 and all(b > a for a, b in zip(rates, rates[1:], strict=False))
     assert out.rstrip().endswith("same spikes on numpy and numba: True")
+
+
+def test_brunel_network_runs_compiled_with_the_same_draws(tmp_path):
+    out = _run("brunel_network.py", tmp_path)
+    assert "numpy  engine numpy: 43104 spikes in 100 ms" in out
+    assert "numba  engine numba: 43104 spikes in 100 ms" in out
+    assert "same spikes on numpy and numba: True" in out
+    rate, predicted = map(float, re.search(r"([\d.]+) Hz \(Siegert: ([\d.]+) Hz\)", out).groups())
+    assert abs(rate / predicted - 1) < 0.10  # the validation case's tolerance (Brunel: ~10 %)
