@@ -216,5 +216,5 @@ def test_jumps_and_poisson_draws_on_two_threads_equal_numpy(two_threads):
     share of the neurons from the counter-based generator, the same numbers."""
     import test_jumps
 
-    test_jumps.test_a_brunel_network_compiles_bit_for_bit()
+    test_jumps.brunel_bit_for_bit("numba")
     assert two_threads == [2]

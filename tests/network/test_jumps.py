@@ -1,11 +1,12 @@
 """Jumps of the potential compile: DeltaProj (undelayed, one delay, a delay per synapse)
 and PoissonInput (drawn from refsim.philox, the same numbers on every backend) add to a
 population's stepped potential in the oracle's order, bit for bit on numpy and numba;
-the models whose update steps another state with the jumped potential say they do not
-compile yet, and run the NumPy code."""
+on the cupy kernels (run on the host); the models whose update steps another state with
+the jumped potential say they do not compile yet, and run the NumPy code."""
 
 import warnings
 
+import host_cupy
 import numpy as np
 import pytest
 import quantities as pq
@@ -47,7 +48,7 @@ def brunel(N_E=400, seed=3):
 
 
 def _run(build, backend, duration=150 * pq.ms):
-    with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
+    with host_cupy.backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
         net, pop = build()
         with warnings.catch_warnings():
             warnings.simplefilter("error", BackendFallbackWarning)  # compiled, or it fails
@@ -61,9 +62,15 @@ def _same(a, b):
     np.testing.assert_array_equal(np.asarray(a["V"]), np.asarray(b["V"]))
 
 
-def test_a_brunel_network_compiles_bit_for_bit():
-    (oracle, _, o_pop), (compiled, net, pop) = _run(brunel, "numpy"), _run(brunel, "numba")
-    assert compiled.engine == "numba"
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
+def test_a_brunel_network_compiles_bit_for_bit(backend):
+    brunel_bit_for_bit(backend)
+
+
+def brunel_bit_for_bit(backend):
+    """The Brunel network on ``backend`` against numpy: spikes, V, draws counted."""
+    (oracle, _, o_pop), (compiled, net, pop) = _run(brunel, "numpy"), _run(brunel, backend)
+    assert compiled.engine == backend.split("-")[0]
     assert oracle["spikes"].count > 500  # active: the jumps move spikes
     _same(compiled, oracle)
     np.testing.assert_array_equal(pop.V.data, o_pop.V.data)
@@ -104,6 +111,8 @@ def _jumped(model, current=2.0 * pq.nA, jump=1.0 * pq.mV):
             pop,
         )
         net.drive = refsim.PoissonInput(pop, 50, 200 * pq.Hz, 0.4 * jump, seed=2)
+        # p = 0.095 a step: 2000 trials drawn in 12 chunks of at most 16 expected successes
+        net.many = refsim.PoissonInput(pop, 2000, 1000 * pq.Hz, -0.002 * jump, seed=3)
         refsim.init_all_states(net)
         return net, pop
 
@@ -139,15 +148,16 @@ def _case(name):
     return case if isinstance(case, tuple) else (case, 2.0 * pq.nA, 1.0 * pq.mV)
 
 
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
 @pytest.mark.parametrize("name", JUMPING_MODELS)
-def test_every_model_that_takes_jumps_compiles_them_bit_for_bit(name):
+def test_every_model_that_takes_jumps_compiles_them_bit_for_bit(name, backend):
     model, current, jump = _case(name)
     build = _jumped(model, current, jump)
     (oracle, _, _), (compiled, _, _) = (
         _run(build, "numpy", 60 * pq.ms),
-        _run(build, "numba", 60 * pq.ms),
+        _run(build, backend, 60 * pq.ms),
     )
-    assert compiled.engine == "numba"
+    assert compiled.engine == backend.split("-")[0]
     _same(compiled, oracle)
     # the jumps matter: without them the trace differs
     with refsim.use_backend("numpy"), refsim.environ.context(dt=0.1 * pq.ms):

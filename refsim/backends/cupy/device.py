@@ -8,7 +8,7 @@ import numpy as np
 
 from refsim.backends import codes
 from refsim.backends.cupy.source import _module
-from refsim.backends.plan import Plan
+from refsim.backends.plan import Plan, poisson_tables
 
 _THREADS = 256  # threads per block
 
@@ -256,6 +256,7 @@ class _Device:
         cupy, up, up_or_stub = self.cp, self.cp.asarray, self._up_or_stub
         self.populations = []  # per population: (neurons, launch arguments)
         no_record = cupy.zeros(1, dtype=np.uint8)
+        poisson = poisson_tables(pl.jumps.poisson, dt)
         for p in range(len(pl.neurons.V)):
             n = pl.neurons.V[p].size
             mine = [f for f in range(len(pl.feeds.indptr)) if pl.feeds.pop[f] == p]
@@ -310,9 +311,28 @@ class _Device:
                         up(np.asarray(pl.rows.out_row[o0:o1], dtype=np.int32)),
                         up(np.asarray(pl.rows.out_kind[o0:o1], dtype=np.int32)),
                         up(np.asarray(pl.rows.out_value[o0:o1], dtype=np.float64)),
+                        *self._poisson_arguments(pl, p, n, poisson),
                     ),
                 )
             )
+
+    def _poisson_arguments(self, pl: Plan, p: int, n: int, poisson: tuple) -> tuple:
+        """The jumps' arguments of population ``p``'s launch: whether it has any, and its
+        PoissonInputs' tables (``poisson``: every input's, from :func:`poisson_tables`)."""
+        up_or_stub = self._up_or_stub
+        counts, cdf, ends = poisson
+        mine = np.flatnonzero(pl.jumps.poisson_pop == p)
+        weights = [pl.jumps.poisson_weight[q] for q in mine]
+        return (
+            np.int32(pl.jumps.sources[p].size > 0),
+            np.int32(mine.size),
+            up_or_stub(np.ascontiguousarray(counts[mine])),
+            up_or_stub(np.ascontiguousarray(cdf[mine])),
+            up_or_stub(np.ascontiguousarray(ends[mine])),
+            up_or_stub(np.concatenate(weights) if weights else np.zeros(0)),
+            up_or_stub(np.ascontiguousarray(pl.jumps.poisson_key[mine])),
+            up_or_stub(np.ascontiguousarray(pl.jumps.poisson_draws[mine])),
+        )
 
     def launch(self, name: str, threads: int, args) -> None:
         if threads > 0:

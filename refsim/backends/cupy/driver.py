@@ -17,7 +17,7 @@ from refsim.backends.monitoring import (
     record_shape,
     records_of,
 )
-from refsim.backends.plan import Plan
+from refsim.backends.plan import Plan, count_draws
 from refsim.backends.reading import drive_rows
 from refsim.stability import Finding, is_checked
 
@@ -168,4 +168,5 @@ def run_compiled(
             lambda p: (empty, empty),
             [(mon, count) for (mon, *_), count in zip(readers, counts, strict=True)],
         )
+        count_draws(pl, done)  # each PoissonInput drew the steps done
     return compile_s, run_s, done, found

@@ -246,7 +246,72 @@ struct Population {
     int n_out;
     const int *out_row, *out_kind;
     const double *out_value;
+    /* the jumps of V (numba's _add_jumps): the feeds of JUMP_ROW (DeltaProj) among the
+       population's feeds, then its PoissonInputs, in the oracle's order */
+    int jumps;  /* any */
+    int n_feeds;
+    const int *feed_row, *feed_uniform;
+    const double *feed_w0;
+    const unsigned long long *feed_data;
+    int n_poisson;  /* per PoissonInput q: trials, chunks, certain, the tables' length;
+                       its two CDF tables (full chunk, last); their ends; its weight per
+                       neuron (rows of n); its key; its draws before the run */
+    const long long *poisson_counts;
+    const double *poisson_cdf;
+    const long long *poisson_ends;
+    const double *poisson_weight;
+    const long long *poisson_keys, *poisson_draws;
+    long long step;  /* of the run: the draw is poisson_draws[q] + step */
 };
+
+/* refsim.philox.uniform_scalar: Philox4x32-10 of the counter (index, draw's two words,
+   stream) under the key (k0, k1); 53 bits of its first two words, in [0, 1) */
+REFSIM_FN double philox_uniform(unsigned long long index, unsigned long long draw,
+                                unsigned long long stream, unsigned long long k0,
+                                unsigned long long k1)
+{
+    const unsigned long long mask = 0xFFFFFFFFull;
+    unsigned long long c0 = index, c1 = draw & mask, c2 = draw >> 32, c3 = stream;
+    for (int r = 0; r < 10; ++r) {
+        if (r > 0) {
+            k0 = (k0 + 0x9E3779B9ull) & mask;
+            k1 = (k1 + 0xBB67AE85ull) & mask;
+        }
+        const unsigned long long p0 = 0xD2511F53ull * c0, p1 = 0xCD9E8D57ull * c2;
+        c0 = (p1 >> 32) ^ c1 ^ k0;
+        c1 = p1 & mask;
+        c2 = (p0 >> 32) ^ c3 ^ k1;
+        c3 = p0 & mask;
+    }
+    return ((double)(c0 >> 5) * 67108864.0 + (double)(c1 >> 6)) * (1.0 / 9007199254740992.0);
+}
+
+/* PoissonInput q's binomial draw for neuron j (numba's _binomials, refsim.philox.binomial):
+   per chunk, the count of CDF entries at or below the uniform, at most the table's end */
+REFSIM_FN double poisson_count(const Population &P, int q, long long j)
+{
+    const long long *c = P.poisson_counts + 4 * q;
+    if (c[2])  /* certain */
+        return (double)c[0];
+    const unsigned long long draw = (unsigned long long)(P.poisson_draws[q] + P.step);
+    const unsigned long long k0 = P.poisson_keys[2 * q], k1 = P.poisson_keys[2 * q + 1];
+    double total = 0.0;
+    for (long long chunk = 0; chunk < c[1]; ++chunk) {
+        const int row = chunk == c[1] - 1 ? 1 : 0;
+        const double *table = P.poisson_cdf + (2 * q + row) * c[3];
+        const double u = philox_uniform((unsigned long long)j, draw, chunk, k0, k1);
+        double k = 0.0;
+        for (long long t = 0; t < c[3]; ++t)
+            k += u >= table[t] ? 1.0 : 0.0;
+        const double end = (double)P.poisson_ends[2 * q + row];
+        total += k < end ? k : end;
+    }
+    return total;
+}
+
+/* V after the step, plus its population's jumps in the oracle's order (defined below,
+   after row_events) */
+REFSIM_FN double jumped(const Population &P, long long j, double V);
 
 /* The parameter in row `row` of the table, for the neuron whose column is k */
 #define PAR(row) P.par[(row) * P.width + k]
@@ -371,8 +436,8 @@ REFSIM_FN int lif_neuron(const Population &P, long long j, long long k, int spik
     const double V_r = reset_scalar(P.V[j], spike, V_th, V_reset, P.hard);
     const refsim_pair in = input_current(P, j, k, V_r);
     const refsim_pair dj = lif_drift_scalar(V_r, in.v0, in.v1, R, tau_m, V_rest);
-    double V_new = stored(exp_euler_scalar(V_r, dj.v0, exprel_scalar(dt * dj.v1), dt),
-                          P.single);
+    const double stepped = exp_euler_scalar(V_r, dj.v0, exprel_scalar(dt * dj.v1), dt);
+    double V_new = jumped(P, j, stored(stepped, P.single));
     int held = 0;
     if (P.refractory) {
         held = (t - P.last_spike[j]) < PAR(5);
@@ -433,8 +498,9 @@ REFSIM_FN int reset_neuron(const Population &P, long long j, long long k, int sp
         next = expif_step_scalar(V_r, x_r, current, slope, adaptive, R, tau_m, V_rest, OWN(ADEX, V_T),
                                  OWN(ADEX, delta_T), adaptive ? OWN(ADEX, tau_w) : 1.0, adaptive ? OWN(ADEX, a) : 0.0, dt);
     }
+    const double V_jumped = jumped(P, j, next.v0);  /* (held or not: it takes the events) */
     const int held = P.refractory && (t - P.last_spike[j]) < PAR(5);
-    const double V_new = stored(held ? V_r : next.v0, P.single);
+    const double V_new = stored(held ? V_r : V_jumped, P.single);
     const double x_new = stored(held ? x_r : next.v1, P.single);
     note_refractory(P, j, held, V_new >= V_th, t);
     P.V[j] = V_new;
@@ -459,8 +525,9 @@ REFSIM_FN int gif_neuron(const Population &P, long long j, long long k, int spik
     const refsim_tuple4 s = gif_step_scalar(r.v0, r.v1, r.v2, r.v3, in.v0, in.v1,
                                             !P.refractory, PAR(0), PAR(1), PAR(4), OWN(GIF, V_th_inf),
                                             OWN(GIF, a), OWN(GIF, b), OWN(GIF, k1), OWN(GIF, k2), dt);
+    const double V_jumped = jumped(P, j, s.v0);  /* (held or not: it takes the events) */
     const int held = P.refractory && (t - P.last_spike[j]) < PAR(5);
-    P.V[j] = stored(held ? r.v0 : s.v0, P.single);
+    P.V[j] = stored(held ? r.v0 : V_jumped, P.single);
     I1[j] = stored(held ? r.v1 : s.v1, P.single);
     I2[j] = stored(held ? r.v2 : s.v2, P.single);
     th[j] = stored(held ? r.v3 : s.v3, P.single);
@@ -520,7 +587,7 @@ REFSIM_FN int continuous_neuron(const Population &P, long long j, long long k, d
         x[j] = s.v1;
         x[n + j] = s.v2;
     }
-    P.V[j] = stored(V_new, P.single);
+    P.V[j] = stored(jumped(P, j, V_new), P.single);
     for (int r = 0; r < P.n_extra; ++r)
         x[r * n + j] = stored(x[r * n + j], P.single);
     return level_spike_scalar(P.V[j], PAR(2)) != 0.0;
@@ -552,6 +619,18 @@ REFSIM_FN double row_events(int r, long long j, double start, int single, int *f
     return sum;
 }
 
+REFSIM_FN double jumped(const Population &P, long long j, double V)
+{
+    if (!P.jumps)
+        return V;
+    int fed;  /* the DeltaProj's buffers in feeding order, then each PoissonInput's draw */
+    V = row_events(REFSIM_JUMP_ROW, j, stored(V, P.single), P.single, &fed, P.n_feeds,
+                   P.feed_row, P.feed_uniform, P.feed_w0, P.feed_data);
+    for (int q = 0; q < P.n_poisson; ++q)
+        V = stored(V + P.poisson_weight[q * P.n + j] * poisson_count(P, q, j), P.single);
+    return V;
+}
+
 /* A neuron of a declared model (refsim.NeuronTwins): generated per network after this
    code, one branch per model's slot (refsim/backends/cupy/declared.py) */
 REFSIM_FN int declared_neuron(const Population &P, long long j, long long k, int slot,
@@ -577,7 +656,10 @@ extern "C" __global__ void population_step(
                                                  tau_rise, factor), n_params rows of width */
     const int n_feeds, const int *feed_row, const int *feed_uniform, const double *feed_w0,
     const unsigned long long *feed_data,                /* int counts[n] or double sums[n] */
-    const int n_out, const int *out_row, const int *out_kind, const double *out_value)
+    const int n_out, const int *out_row, const int *out_kind, const double *out_value,
+    const int jumps, const int n_poisson, const long long *poisson_counts,
+    const double *poisson_cdf, const long long *poisson_ends, const double *poisson_weight,
+    const long long *poisson_keys, const long long *poisson_draws)
 {
     const long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x;
     if (j >= n)
@@ -631,7 +713,10 @@ extern "C" __global__ void population_step(
     /* 2. the neuron */
     const Population P = {n, width, kind, method, refractory, hard, single, V, extra,
                           last_spike, flag, n_extra, has_flag, par, G, n_out, out_row,
-                          out_kind, out_value};
+                          out_kind, out_value, jumps, n_feeds, feed_row, feed_uniform,
+                          feed_w0, feed_data, n_poisson, poisson_counts, poisson_cdf,
+                          poisson_ends, poisson_weight, poisson_keys, poisson_draws,
+                          clock[0] - clock[1]};
     const int before = spiking[j];
     int spike;
     if (kind == REFSIM_DECLARED_KIND)  /* slot: its model's branch */

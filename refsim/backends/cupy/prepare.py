@@ -19,13 +19,6 @@ def plan(net) -> Plan:
     SpikeDelay), on COBA or CUBA outputs; float64 or float32 (states rounded where they
     are written)."""
     pl = plan_network(net, narrow_width=1)
-    jumped = [pop.name for pop, s in zip(pl.pops, pl.jumps.sources, strict=True) if s.size]
-    if jumped:
-        give_back(pl.held, pl.single)  # the network keeps its dtypes for the NumPy run
-        raise NotCompilable(
-            f"{', '.join(jumped)}: jumps (DeltaProj, PoissonInput) do not compile on the GPU "
-            "kernels yet (they do on the numba backend)"
-        )
     declared = tuple(pl.declared) + tuple(pl.declared_synapses)
     for slot, cls in enumerate(declared):  # its twins translate, beside the others
         try:

@@ -34,13 +34,13 @@ COMPILE_OPTIONS = ("--fmad=false", "-std=c++17")
 
 def _plan_codes() -> str:
     """``#define REFSIM_<NAME>`` for the plan's codes (``*_KIND``: neurons, synapses,
-    outputs, delays, plasticity; ``*_METHOD``: integrators), and
+    outputs, delays, plasticity; ``*_METHOD``: integrators; ``JUMP_ROW``), and
     ``#define REFSIM_<KIND>_OWN_<name>`` for the row of each kind's own parameter
     (``codes.<KIND>_OWN``), which the kernels read as ``OWN(KIND, name)``."""
     defines = [
         f"#define REFSIM_{name} {getattr(codes, name)}\n"
         for name in dir(codes)
-        if name.endswith(("_KIND", "_METHOD"))
+        if name.endswith(("_KIND", "_METHOD", "_ROW"))
         and not name.startswith("_")
         and isinstance(getattr(codes, name), int)
     ]

@@ -25,7 +25,7 @@ from refsim.backends.numba.declared import addresses as declared_addresses
 from refsim.backends.numba.support import (
     array_table,
 )
-from refsim.backends.plan import Plan, count_draws, usable_cores
+from refsim.backends.plan import Plan, count_draws, poisson_tables, usable_cores
 from refsim.backends.reading import drive_rows
 
 if TYPE_CHECKING:
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from refsim.stability import Finding
 
 from refsim.backends.numba.cache import _compile_lock, compile_notice
-from refsim.backends.numba.jumps import poisson_tables
 from refsim.backends.numba.loop import _BLOCK, _advance
 from refsim.backends.numba.prepare import _cut_rows, _decay_factors, _dual_factors, _linear_exprel
 from refsim.backends.numba.propagate import _list_fired

@@ -61,20 +61,3 @@ def _binomials(b0, n, q, counts, cdf, ends, keys, draw, u, drawn):
             for t in range(length):
                 k += 1.0 if u[w] >= table[t] else 0.0
             drawn[w] += min(k, end)
-
-
-def poisson_tables(inputs: list, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The binomial tables of each PoissonInput at step ``dt`` (ms), as the loop reads them:
-    (inputs, 4) integers (trials, chunks, certain, the longest table's length), (inputs,
-    2, length) the CDF of a full chunk and of the last, padded with ``inf``, and (inputs,
-    2) their ends (:class:`refsim.philox.BinomialTable`)."""
-    tables = [inp.binomial_table(dt) for inp in inputs]
-    length = max([1] + [max(t.cdf_chunk.size, t.cdf_last.size) for t in tables])
-    counts = np.zeros((len(tables), 4), np.int64)
-    cdf = np.full((len(tables), 2, length), np.inf)
-    ends = np.zeros((len(tables), 2), np.int64)
-    for q, t in enumerate(tables):
-        counts[q] = t.n, t.chunks, int(t.certain), length
-        cdf[q, 0, : t.cdf_chunk.size], cdf[q, 1, : t.cdf_last.size] = t.cdf_chunk, t.cdf_last
-        ends[q] = t.end_chunk, t.end_last
-    return counts, cdf, ends
