@@ -188,3 +188,14 @@ def test_models_whose_update_steps_more_with_the_jump_say_they_run_numpy(
             res = refsim.run(net, 5 * pq.ms, monitors={"V": pop.V}, progress=False)
     assert res.engine.startswith("numpy (numba could not compile")
     assert res["V"].magnitude.shape == (50, 60)
+
+
+@pytest.mark.skipif(host_cupy.COMPILER is None, reason="no host C++ compiler (g++)")
+def test_float32_jumps_are_the_same_on_numba_and_the_kernels():
+    """In a float32 network each jump's sum is rounded as a float32 state is: the same
+    bits on both compiled backends (the oracle rounds every operation, docs/precision.md)."""
+    with refsim.environ.context(precision=32):
+        (numba_run, _, _), (kernels, _, _) = _run(brunel, "numba"), _run(brunel, "cupy-host")
+    assert numba_run.engine == "numba" and kernels.engine == "cupy"
+    assert numba_run["spikes"].count > 500
+    _same(numba_run, kernels)
