@@ -243,8 +243,7 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
     declared: list = []  # the declared models' classes, in the order of their slots
     synapses = []  # per synaptic row: (synapse or projection, its output, population)
     # the projections by their output's identity: those that fill a row themselves
-    # (AlignPreProj, CurrentProj), and AlignPostProj given a synapse instance (once: the
-    # populations' inputs and the projections both look here)
+    # (AlignPreProj, CurrentProj), and AlignPostProj given a synapse instance (once)
     fillers = {
         id(proj.out): proj
         for proj, *_ in net.feeds
@@ -280,7 +279,6 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
             declared_synapses,
         )
     ints = ("pop", "row", "start", "ring_at", "delay_low")
-    jumps = _jumps(pops, neurons, feeds, poisson)
     return Plan(
         pops=pops,
         declared=declared,
@@ -313,7 +311,7 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
             ints=(*ints, "syn_kind", "slot", "stp_kind", "source"),
             floats=("delay_frac",),
         ),
-        jumps=jumps,
+        jumps=_jumps(pops, neurons, feeds, poisson),
     )
 
 

@@ -53,13 +53,7 @@ from refsim.inputs import (
 from refsim.module import State
 from refsim.neurons import base
 from refsim.outputs import COBA, CUBA
-from refsim.projections import (
-    AlignPostProj,
-    AlignPreProj,
-    CurrentProj,
-    DeltaProj,
-    _MergedAlignPost,
-)
+from refsim.projections import AlignPostProj, AlignPreProj, CurrentProj, DeltaProj, _MergedAlignPost
 from refsim.synapses.alpha import Alpha
 from refsim.synapses.expon import DualExpon, Expon
 from refsim.synapses.kinetic import AMPA, BioNMDA, GABAa
