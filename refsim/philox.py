@@ -10,17 +10,18 @@ loop a block per thread, a GPU thread its element, and all get the same bits.
 ``uniform``
     53 random bits of two of the four output words, as a float64 in ``[0, 1)``.
 ``binomial``
-    :math:`\mathrm{Binomial}(n, p)` by inversion (sequential search of the CDF from 0,
-    the probabilities by the recurrence :math:`P_{k} = P_{k-1} \frac{(m - k + 1)}{k}
+    :math:`\mathrm{Binomial}(n, p)` by inversion (the count of CDF entries at or below
+    the uniform, which is the sequential search of the CDF from 0; the probabilities by
+    the recurrence :math:`P_{k} = P_{k-1} \frac{(m - k + 1)}{k}
     \frac{p}{q}`), in chunks of at most :func:`binomial_table`'s ``chunk`` trials (a sum
     of independent binomials of the same ``p`` is binomial): each chunk's :math:`q^m`
-    stays far above underflow and its search short (about ``m p`` steps).  Only ``+ *
-    /`` and comparisons, whose IEEE rounding is the same everywhere; :math:`q^m` comes
-    computed once, on the host.
+    stays far above underflow and its table short.  Only ``+ * /`` and comparisons, whose
+    IEEE rounding is the same everywhere; the tables come computed once, on the host.
 
-Each function works on NumPy arrays (``uint64`` holding 32-bit words; the NumPy
-oracle) and on scalars (the twins Numba compiles); ``kernels.cu`` has the C version,
-tested against these.
+``philox4x32_scalar`` works on NumPy arrays (``uint64`` holding 32-bit words; the NumPy
+oracle) and on scalars (``uniform_scalar``, the twin Numba compiles); the numba loop
+counts CDF entries in ``backends/numba/jumps.py`` and ``kernels.cu`` has the C version of
+both, tested against these.
 """
 
 from __future__ import annotations
@@ -153,21 +154,4 @@ def binomial(index, draw: int, table: BinomialTable, key0, key1) -> np.ndarray:
         )
         u = uniform(index, draw, c, key0, key1)
         total += np.minimum(np.searchsorted(cdf, u, side="right"), end)
-    return total
-
-
-def binomial_scalar(index, draw, chunks, certain, n, cdf, ends, key0, key1):
-    """:func:`binomial` of one element (the twin the numba loop compiles): ``cdf`` the two
-    CDF tables as rows (the full chunk's, the last's; padded with ``inf``), ``ends`` their
-    ends; the same comparisons, the same sum."""
-    if certain:
-        return float(n)
-    total = 0.0
-    for c in range(chunks):
-        row = 1 if c == chunks - 1 else 0
-        u = uniform_scalar(index, draw, c, key0, key1)
-        k = 0
-        while k < cdf.shape[1] and u >= cdf[row, k]:
-            k += 1
-        total += min(k, ends[row])
     return total

@@ -31,7 +31,7 @@ def test_philox_gives_random123s_known_answers(counter, key, expected):
     assert [a.tolist() for a in arrays] == [[e] * 5 for e in expected]
 
 
-def test_the_numba_twins_draw_the_numpy_numbers():
+def test_the_numba_twin_draws_the_numpy_uniforms():
     numba = pytest.importorskip("numba", reason="the compiled twin")
     import refsim.backends.numba.support  # noqa: F401  (registers the twins with Numba)
 
@@ -40,16 +40,29 @@ def test_the_numba_twins_draw_the_numpy_numbers():
     u = philox.uniform(index, 2**33 + 7, 3, *key)
     uniform = numba.njit(philox.uniform_scalar)
     assert [uniform(int(i), 2**33 + 7, 3, *key) for i in index] == u.tolist()
-    table = philox.binomial_table(5000, 0.3)  # several chunks
+
+
+def test_the_numba_loops_binomials_are_the_numpy_draws():
+    """The numba loop's block draw (uniforms, then the count of CDF entries) gives
+    :func:`philox.binomial`'s numbers, over several chunks."""
+    pytest.importorskip("numba", reason="the compiled loop")
+    from refsim.backends.numba.jumps import _binomials
+    from refsim.backends.plan import poisson_tables
+
+    table = philox.binomial_table(5000, 0.3)
     assert table.chunks > 1
-    k = philox.binomial(index, 11, table, *key)
-    binomial = numba.njit(philox.binomial_scalar)
-    length = max(table.cdf_chunk.size, table.cdf_last.size)
-    cdf = np.full((2, length), np.inf)
-    cdf[0, : table.cdf_chunk.size], cdf[1, : table.cdf_last.size] = table.cdf_chunk, table.cdf_last
-    ends = np.array([table.end_chunk, table.end_last])
-    drawn = [binomial(int(i), 11, table.chunks, False, 5000, cdf, ends, *key) for i in index]
-    assert drawn == k.tolist()
+
+    class Input:  # what poisson_tables reads of a PoissonInput
+        def binomial_table(self, dt):
+            return table
+
+    counts, cdf, ends = poisson_tables([Input()], 0.1)
+    key = philox.key_of(2**40 + 12345)
+    b0, n = 2_000_000, 3000
+    u, drawn = np.zeros(n), np.zeros(n)
+    keys = np.array([[int(key[0]), int(key[1])]], dtype=np.int64)
+    _binomials(b0, n, 0, counts, cdf, ends, keys, 11, u, drawn)
+    assert drawn.tolist() == philox.binomial(np.arange(b0, b0 + n), 11, table, *key).tolist()
 
 
 def test_uniforms_are_uniform_and_differ_by_every_part_of_the_counter():
