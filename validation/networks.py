@@ -130,9 +130,16 @@ class BrunelNet(refsim.Network):
     """Brunel's (2000) network: ``N`` LIFRef neurons (0.8 excitatory), DeltaProj jumps of
     ``J`` (excitatory) and ``-g J`` (inhibitory) after a delay of 1.5 ms from a fixed
     in-degree of ``p`` times each population, and a PoissonInput of 1000 sources at
-    20 Hz (:data:`BRUNEL`).  ``in_degree``: the total in-degree, default ``p N``."""
+    20 Hz (:data:`BRUNEL`).  ``in_degree``: the total in-degree, default ``p N``;
+    ``drive``: the PoissonInput's (sources, rate in Hz), default (1000, 20)."""
 
-    def __init__(self, N: int = 5000, seed: int = 1, in_degree: float | None = None):
+    def __init__(
+        self,
+        N: int = 5000,
+        seed: int = 1,
+        in_degree: float | None = None,
+        drive: tuple[int, float] | None = None,
+    ):
         super().__init__()
         q = BRUNEL
         self.n_exc = int(0.8 * N)
@@ -162,8 +169,9 @@ class BrunelNet(refsim.Network):
             post=self.pop,
             delay=q["delay"] * pq.ms,
         )
+        sources, rate_hz = (q["poisson_n"], q["poisson_hz"]) if drive is None else drive
         self.drive = refsim.PoissonInput(
-            self.pop, q["poisson_n"], q["poisson_hz"] * pq.Hz, q["J"] * pq.mV, seed=seed + 2
+            self.pop, sources, rate_hz * pq.Hz, q["J"] * pq.mV, seed=seed + 2
         )
         self.population(self.pop)
         self.project(self.E, self.pop, 0, self.n_exc)

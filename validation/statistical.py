@@ -16,7 +16,8 @@ import quantities as pq
 
 import refsim
 from refsim.validation import Curve, Metric, case
-from refsim.validation.networks import COBANet, CUBANet
+from refsim.validation.networks import BRUNEL as NETWORK
+from refsim.validation.networks import BrunelNet, COBANet, CUBANet
 
 SEEDS = (1, 2, 3, 4, 5)
 WHY = (
@@ -137,12 +138,10 @@ def brunel_prediction(
     return brentq(mismatch, 1e-6, 0.5), nu_ext
 
 
+#: the case's run of BrunelNet (its J, g, delay: networks.BRUNEL); eta sets the drive
 BRUNEL = {
     "N_E": 8000,
-    "J_mV": 0.1,
-    "g": 5.0,
     "eta": 2.0,
-    "delay_ms": 1.5,
     "T_ms": 600.0,
     "transient_ms": 100.0,
 }
@@ -152,38 +151,11 @@ def brunel_network_rate(seed: int = 1, N_E: int = BRUNEL["N_E"]):
     """Simulated and predicted rates (Hz) of the Brunel network (model A, J = 0.1 mV),
     and the population rate (Hz) in 5 ms bins."""
     p = BRUNEL
-    C_E, C_I = N_E // 10, N_E // 40
-    N = N_E + N_E // 4
-    nu, nu_ext = brunel_prediction(p["J_mV"], p["g"], p["eta"], C_E)
+    C_E, N = N_E // 10, N_E + N_E // 4
+    nu, nu_ext = brunel_prediction(NETWORK["J"], NETWORK["g"], p["eta"], C_E)
     refsim.random.seed(seed)
-    pop = refsim.LIFRef(
-        N,
-        R=1 * pq.MOhm,
-        tau=20 * pq.ms,
-        tau_ref=2 * pq.ms,
-        V_rest=0 * pq.mV,
-        V_th=20 * pq.mV,
-        V_reset=10 * pq.mV,
-        spk_reset="hard",
-        V_initializer=refsim.init.Uniform(0.0, 20.0, unit=pq.mV),
-    )
-    net = refsim.Network()  # a network, so that it runs compiled
-    net.population(pop)
-    E = refsim.DeltaProj(
-        comm=refsim.FixedInDegree(N_E, N, C_E, p["J_mV"] * pq.mV, seed=seed),
-        post=pop,
-        delay=p["delay_ms"] * pq.ms,
-    )
-    I = refsim.DeltaProj(  # noqa: E741 (Brunel's name)
-        comm=refsim.FixedInDegree(N - N_E, N, C_I, -p["g"] * p["J_mV"] * pq.mV, seed=seed + 1),
-        post=pop,
-        delay=p["delay_ms"] * pq.ms,
-    )
-    net.project(E, pop, 0, N_E)
-    net.project(I, pop, N_E, N)
-    net.drive = refsim.PoissonInput(
-        pop, C_E, nu_ext * 1000 * pq.Hz, p["J_mV"] * pq.mV, seed=seed + 2
-    )
+    net = BrunelNet(N, seed, drive=(C_E, nu_ext * 1000))  # C_E sources at the eta rate
+    pop = net.pop
     refsim.init_all_states(net)
     with refsim.environ.context(dt=0.1 * pq.ms):
         res = refsim.run(net, p["T_ms"] * pq.ms, monitors={"spikes": pop})
