@@ -119,8 +119,8 @@ def _validate(args: argparse.Namespace) -> int:
             f"{'es' if jobs > 1 else ''}"
             + (
                 " (with a cold cache Numba first compiles the loops the cases use: minutes;"
-                " the cases driven by a Python step function, a single model or synapse,"
-                " run their NumPy code)"
+                " the cases driven by a step function that does not compile, such as a"
+                " synapse alone, run their NumPy code)"
                 if backend != "numpy"
                 else ""
             ),

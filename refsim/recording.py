@@ -77,6 +77,7 @@ class StateMonitor:
         self._buffer: np.ndarray | None = None
         self._first, self._n, self._n_records = 0, 0, 0
         self._file: Path | None = None  # where the buffer is mapped, when streamed
+        self._resumed_at = 0  # the records made before a compiled loop took over
 
     def _read(self) -> np.ndarray:
         if isinstance(self.target, State):
@@ -122,13 +123,20 @@ class StateMonitor:
         self._n_records = -(-n_steps // self.every)
         self._first = first_step
         self._buffer = None  # allocated at the first record, once the shape is known
-        self._n = 0
+        self._n = self._resumed_at = 0
         self._file = None if folder is None else folder / f"{name}.npy"
 
     def allocate(self, shape: tuple) -> np.ndarray:
         """The buffer of this run's records, ``(records, *shape of one record)`` float64,
         in memory or, for a run streamed to disk, mapped to its file; the backend fills
-        rows and then calls :meth:`filled`."""
+        rows and then calls :meth:`filled`.  After :meth:`_resume`, the rows not yet
+        recorded of the buffer the first steps started."""
+        if self._resumed_at:
+            if self._buffer.shape[1:] != tuple(shape):
+                raise ValueError(
+                    f"a monitor's records change shape from {self._buffer.shape[1:]} to {shape}"
+                )
+            return self._buffer[self._resumed_at :]
         shape = (self._n_records, *shape)
         if self._file is not None:
             self._buffer = np.lib.format.open_memmap(
@@ -146,9 +154,13 @@ class StateMonitor:
 
     def filled(self, n: int) -> None:
         """The backend filled the first ``n`` rows of :meth:`allocate`'s buffer."""
-        self._n = int(n)
+        self._n = self._resumed_at + int(n)
         if isinstance(self._buffer, np.memmap):
             self._buffer.flush()
+
+    def _resume(self) -> None:
+        """A compiled loop records the rest of this run after the records made so far."""
+        self._resumed_at = self._n
 
     def _record(self, i: int) -> None:
         if i % self.every == 0:

@@ -13,23 +13,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import quantities as pq
 
-from refsim import backends, environ, stability
-from refsim.backends import BackendFallbackWarning
-from refsim.backends.codes import NotCompilable
-from refsim.backends.monitoring import monitored
-from refsim.backends.plan import give_back
-from refsim.interrupt import CtrlC, stop_between_steps
-from refsim.module import Neuron, State, _outside_refsim
+from refsim import backends, environ, stability, stepping
+from refsim.interrupt import stop_between_steps
+from refsim.module import Neuron, State
 from refsim.network import Network
 from refsim.parameters import _is_count
 from refsim.recording import (
@@ -84,24 +77,6 @@ def _stack(outs: list) -> Any:
     return np.stack([np.asarray(o) for o in outs])
 
 
-def _warn_python_steps(what: str, backend: str) -> None:
-    """Say that ``what`` (a run of a Python step function, ``refsim.for_loop``) runs the
-    NumPy code on a compiled ``backend``, naming the user's file and line."""
-    level = _outside_refsim()
-    try:
-        caller = sys._getframe(level - 1)
-        where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
-    except ValueError:  # every frame inside refsim: no user line to name
-        where, level = "refsim", 1
-    warnings.warn(
-        f"{what} at {where} runs a Python step "
-        f"function, as NumPy code step by step: the {backend} backend compiles a "
-        "refsim.Network (refsim.run(net, ...); docs/backends.md)",
-        BackendFallbackWarning,
-        stacklevel=level,
-    )
-
-
 def for_loop(step: Callable, *xs, progress: bool | None = False) -> Any:
     """Call ``step(*x[i])`` for every ``i`` along the leading axis and stack the results.
 
@@ -121,22 +96,35 @@ def for_loop(step: Callable, *xs, progress: bool | None = False) -> Any:
     """
     if not xs:
         raise ValueError("for_loop needs at least one sequence to iterate over")
-    if backends.get_backend() != "numpy":
-        _warn_python_steps("refsim.for_loop", backends.get_backend())
     n = len(xs[0])
     for x in xs[1:]:
         if len(x) != n:
             raise ValueError(f"for_loop sequences differ in length: {n} and {len(x)}")
     bar = _progress_bar(n, progress)
+    backend = backends.get_backend()
     outs = []
-    for i in range(n):
+    if backend != "numpy" and n > stepping.WATCHED_STEPS:
+        if all(isinstance(x, np.ndarray) for x in xs):
+            stacked, reason = stepping.loop_captured(step, xs, n, backend, bar)
+            if reason is None:
+                _close(bar, n)
+                return stacked
+            outs = stacked  # the steps watched: the NumPy code goes on after them
+        else:
+            reason = "it iterates over something other than arrays"
+        stepping.fallback_warning("refsim.for_loop of a step function", backend, reason)
+    for i in range(len(outs), n):
         outs.append(step(*(x[i] for x in xs)))
         if bar is not None and (i + 1) % 100 == 0:
             bar.update(100)
+    _close(bar, n)
+    return _stack(outs) if outs else None
+
+
+def _close(bar, n: int) -> None:
     if bar is not None:
         bar.update(n - bar.n)
         bar.close()
-    return _stack(outs) if outs else None
 
 
 def _progress_bar(total: int, progress: bool | None):
@@ -343,43 +331,27 @@ def run(
     check_every = _check_every(check_every)
     mons = {name: _as_monitor(name, target) for name, target in (monitors or {}).items()}
     with stop_between_steps() as ctrl_c:  # the preparation too: see Raises
-        net = _network_of(step)
+        net = stepping.network_of(step)
         if isinstance(net, Network):
             net.check()
         folder = _start_monitors(mons, n_steps, first_step, dt, record_to, progress)
-        planned = time.perf_counter()
-        plan, engine = _compiled_plan(step, mons)
-        plan_s = time.perf_counter() - planned if plan is not None else 0.0
         bar = _progress_bar(n_steps, progress)
         try:
-            if plan is not None:
-                compile_s, wall, done, finding = _run_plan(
-                    plan, engine, net, first_step, n_steps, dt, mons, bar, ctrl_c, check_every
-                )
-            else:
-                compile_s, (wall, done, finding) = (
-                    0.0,
-                    _run_python(
-                        step.update if isinstance(step, Network) else step,
-                        mons,
-                        first_step,
-                        n_steps,
-                        dt,
-                        bar,
-                        ctrl_c,
-                        _watched(step, mons, check_every, n_steps),
-                        check_every,
-                    ),
-                )
+            ran = stepping.steps(step, mons, first_step, n_steps, dt, bar, ctrl_c, check_every)
         except BaseException:
             if folder is not None:  # what the run recorded stays readable (run.json says
                 # how many records each monitor holds; the run's own count is unknown)
-                finish_folder(folder, RunResult(mons, first_step, 0, dt, 0.0, engine))
+                finish_folder(
+                    folder, RunResult(mons, first_step, 0, dt, 0.0, backends.get_backend())
+                )
             raise
+    done, finding = ran.done, ran.finding
     if bar is not None:
         bar.update(done - bar.n)
         bar.close()
-    result = RunResult(mons, first_step, done, dt, wall, engine, compile_s, plan_s, folder)
+    result = RunResult(
+        mons, first_step, done, dt, ran.wall, ran.engine, ran.compile_s, ran.plan_s, folder
+    )
     if folder is not None:
         finish_folder(folder, result)
     if finding is not None:
@@ -403,34 +375,6 @@ def _start_monitors(mons: dict, n_steps: int, first_step: int, dt: float, record
     return folder
 
 
-def _watched(step, mons: dict, check_every: int | None, n_steps: int) -> list:
-    """The states the stability check of a step-by-step run reads (none when it is off);
-    a warning where it finds no model to check."""
-    if not check_every:
-        return []
-    watched = stability.watches(
-        stability.modules_of(
-            step, [m.neuron for m in mons.values() if isinstance(m, SpikeMonitor)]
-        ),
-        [
-            m.target
-            for m in mons.values()
-            if isinstance(m, StateMonitor) and isinstance(m.target, State)
-        ],
-    )
-    if not watched and n_steps:
-        warnings.warn(
-            stability.UncheckedRunWarning(
-                "refsim.run: the stability check finds no refsim model in this step function, "
-                "so no state is checked for NaN or divergence; name the models in the step "
-                "function (its globals or closure), pass a refsim.Network, or check_every=None "
-                "to say so"
-            ),
-            stacklevel=_outside_refsim(),
-        )
-    return watched
-
-
 def _check_every(check_every) -> int | None:
     if check_every is None or check_every is False:
         return None
@@ -440,116 +384,3 @@ def _check_every(check_every) -> int | None:
             f"stability check off, got {check_every!r}"
         )
     return int(check_every)
-
-
-def _run_plan(
-    plan,
-    engine: str,
-    net,
-    first_step: int,
-    n_steps: int,
-    dt: float,
-    mons: dict,
-    bar,
-    ctrl_c: CtrlC,
-    check_every: int | None,
-):
-    """A compiled run: (compile s, wall s, steps done, the instability found or None)."""
-    # the check update() makes on the NumPy path, at the run's first and last step
-    clocked = (
-        [node for node in net.nodes() if getattr(node, "reads_clock", False)] if n_steps else []
-    )
-    for node in clocked:
-        node.clock_check(first_step * dt)
-    compile_s, wall, done, found = backends.engine(engine).run_compiled(
-        plan, first_step, n_steps, dt, mons, bar, ctrl_c, check_every
-    )
-    for node in clocked if done else ():
-        node.clock_check((first_step + done - 1) * dt)
-    return compile_s, wall, done, found
-
-
-def _run_python(
-    step,
-    mons: dict,
-    first_step: int,
-    n_steps: int,
-    dt: float,
-    bar,
-    ctrl_c: CtrlC,
-    watched: list,
-    check_every: int | None,
-):
-    """The step-by-step loop (numpy backend, or what does not compile); returns its wall
-    s, the number of steps done (fewer than asked after a Ctrl-C or an instability) and
-    the instability found (or None)."""
-    chunk = 100
-    last = first_step + n_steps - 1
-    start = time.perf_counter()
-    # with the check on, NumPy's own warnings of overflow and NaN (which name neither the
-    # population nor the step) give way to the check's NumericalInstability
-    quiet = (
-        np.errstate(over="ignore", invalid="ignore", divide="ignore")
-        if watched
-        else contextlib.nullcontext()
-    )
-    with quiet:
-        for i in range(n_steps):
-            if ctrl_c.asked:
-                return time.perf_counter() - start, i, None
-            t = (first_step + i) * dt  # from the integer step: no drift across runs
-            with environ._internal_context(t=t, i=first_step + i):
-                step()
-                for mon in mons.values():  # read at the step's time, after it
-                    mon._record(i)
-            if watched and stability.is_checked(first_step + i, check_every, last):
-                found = stability.check(watched, first_step + i, t)
-                if found is not None:
-                    return time.perf_counter() - start, i + 1, found
-            if bar is not None and (i + 1) % chunk == 0:
-                bar.update(chunk)
-    return time.perf_counter() - start, n_steps, None
-
-
-def _network_of(step):
-    """The :class:`Network` that ``step`` is (or whose bound method it is), else None."""
-    return step if isinstance(step, Network) else getattr(step, "__self__", None)
-
-
-def _compiled_plan(step, mons: dict):
-    """(plan, engine): a compiled plan on the numba or cupy backend when ``step`` is a
-    Network.
-
-    ``engine`` says what runs: ``'numpy'``, ``'numba'`` (one compiled loop), ``'cupy'``
-    (GPU kernels), or ``'numpy (numba could not compile: ...)'``; a Network that does not
-    compile also warns, naming the component.
-    """
-    backend = backends.get_backend()
-    if backend == "numpy":
-        return None, "numpy"
-    net = _network_of(step)
-    if not isinstance(net, Network) or (
-        step is not net and getattr(step, "__func__", None) is not Network.update
-    ):
-        _warn_python_steps("refsim.run", backend)
-        return None, f"numpy (the {backend} backend compiles refsim.Network runs only)"
-    if type(net).update is not Network.update:
-        reason = f"{type(net).__name__} overrides Network.update"
-    else:
-        try:
-            plan = backends.engine(backend).plan(net)
-        except NotCompilable as exc:
-            reason = str(exc)
-        else:
-            try:
-                monitored(plan, mons)  # every monitor must read what the plan holds
-                return plan, backend
-            except NotCompilable as exc:
-                give_back(plan.held, plan.single)  # the states as they were
-                reason = str(exc)
-    warnings.warn(
-        f"refsim.run on the {backend} backend: {reason}; running the NumPy code step by step",
-        BackendFallbackWarning,
-        stacklevel=3,
-    )
-    return None, f"numpy ({backend} could not compile: {reason})"

@@ -280,36 +280,51 @@ def test_a_monitor_the_loop_cannot_fill_runs_numpy_with_a_warning():
     assert np.array_equal(res["mean"].magnitude, results["numpy"]["mean"].magnitude)
 
 
-def test_a_plain_step_function_runs_numpy_and_says_so_naming_the_line():
+def test_a_plain_step_function_is_captured_and_runs_compiled():
+    n = refsim.init_all_states(refsim.LIF(2))
+    with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            res = refsim.run(lambda: n(1 * pq.mA), 1 * pq.ms, monitors={"V": n.V})
+    assert res.engine == "numba (a captured step function; its first 2 steps ran the NumPy code)"
+    assert res["V"].shape == (10, 2) and res.compile_s > 0
+
+
+def test_a_step_function_that_does_not_compile_says_why_naming_both_lines():
     n = refsim.init_all_states(refsim.LIF(2))
     with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
         with pytest.warns(backends.BackendFallbackWarning) as caught:
             line = inspect.currentframe().f_lineno + 1
-            res = refsim.run(lambda: n(1 * pq.mA), 1 * pq.ms)
+            res = refsim.run(lambda: n(1 * pq.mA + 0 * n.V.value / pq.mV * pq.mA), 1 * pq.ms)
     assert str(caught[0].message) == (
-        f"refsim.run at {__file__}:{line} runs a Python step function, as NumPy code step "
-        "by step: the numba backend compiles a refsim.Network (refsim.run(net, ...); "
-        "docs/backends.md)"
+        "refsim.run of a step function on the numba backend: the step function does not "
+        "compile: it computes with the state V in Python (numpy.multiply), at "
+        f"{__file__}:{line}; running the NumPy code step by step"
     )
     assert (caught[0].filename, caught[0].lineno) == (__file__, line)
-    assert res.engine == "numpy (the numba backend compiles refsim.Network runs only)"
+    assert res.engine.startswith("numpy (numba could not compile the step function: ")
     assert res.plan_s == res.compile_s == 0.0 and res.wall_s > 0
 
 
-def test_for_loop_on_a_compiled_backend_says_it_runs_numpy_and_not_on_numpy():
+def test_for_loop_on_a_compiled_backend_compiles_and_says_when_it_cannot():
     n = refsim.init_all_states(refsim.LIF(2))
-    times = np.arange(5)
+    with refsim.use_backend("numba"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled = refsim.for_loop(lambda i: n(1 * pq.mA), np.arange(5))
+    assert compiled.shape == (5, 2)
     with (
         refsim.use_backend("numba"),
         pytest.warns(
-            backends.BackendFallbackWarning, match=r"refsim.for_loop at .*test_backends.py:\d+ runs"
+            backends.BackendFallbackWarning,
+            match=r"refsim.for_loop of a step function on the numba backend: .*loop's argument 0"
+            r" in Python .*test_backends.py:\d+; running",
         ),
     ):
-        out = refsim.for_loop(lambda i: n(1 * pq.mA), times)
+        out = refsim.for_loop(lambda i: n(i * pq.mA), np.arange(5))
     assert out.shape == (5, 2)
     with refsim.use_backend("numpy"), warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert refsim.for_loop(lambda i: n(1 * pq.mA), times).shape == (5, 2)
+        assert refsim.for_loop(lambda i: n(1 * pq.mA), np.arange(5)).shape == (5, 2)
 
 
 def test_network_declaration_errors_name_the_problem():
