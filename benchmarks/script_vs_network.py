@@ -1,16 +1,18 @@
-"""COBA written as a brainpy-style script against the same network as a refsim.Network.
+"""A benchmark network written as a brainpy-style script against the same network declared.
 
 The script form is what a port of a brainpy.state program looks like: a step function
 that calls the projections and the population (``E(spikes[:n_exc])``, ``I(...)``,
-``pop()``), handed to ``refsim.run``.  The declared form (:class:`COBANet`) is one
-compiled loop on the numba backend.  Both run the same network from the same initial
-state in this process, one after the other, and must give the same spikes (the script runs
-the NumPy code, the oracle); the ratio of their run times is what compiling scripts
-(issue 26) has to close.
+``pop()``), handed to ``refsim.run``; on the numba backend refsim captures it (its first
+two steps run the NumPy code, watched: :mod:`refsim.capture`) and runs the rest compiled.
+The declared form (:class:`COBANet`, :class:`CUBANet`, :class:`BrunelNet`) is one compiled
+loop from the first step.  Both run the same network from the same initial state in this
+process, alternated, and must give the same spikes; the ratio of their run times
+(``RunResult.wall_s``: the steps, without compiling) is the cost of writing a script.
 
 Usage::
 
-    python benchmarks/script_vs_network.py [--N 4000] [--duration 1.0] [--repeats 3]
+    python benchmarks/script_vs_network.py [--model coba|cuba|brunel] [--N 4000]
+        [--duration 1.0] [--repeats 3]
 
 Prints one ``RESULT {json}`` line per form and repeat, then the medians and their ratio.
 """
@@ -27,19 +29,24 @@ import quantities as pq
 
 import refsim
 from refsim.backends import BackendFallbackWarning
-from refsim.validation.networks import COBANet
+from refsim.validation.networks import BrunelNet, COBANet, CUBANet
+
+MODELS = {"coba": COBANet, "cuba": CUBANet, "brunel": BrunelNet}
 
 
-def _network(N: int, seed: int) -> COBANet:
+def _network(model: str, N: int, seed: int):
     refsim.random.seed(seed)  # the initial potentials
-    net = COBANet(N, seed)
+    net = MODELS[model](N, seed)
     refsim.init_all_states(net)
-    net.kick_start(seed)
+    if hasattr(net, "kick_start"):
+        net.kick_start(seed)
     return net
 
 
-def _script_step(net: COBANet):
-    """The brainpy-style step of ``net``'s model: its projections, then its population."""
+def _script_step(net):
+    """The brainpy-style step of ``net``'s model: its two projections fed the last step's
+    spikes of their part of the population, then the population (a PoissonInput onto it
+    steps with it, as it does in the declared form)."""
 
     def step():
         spikes = net.pop.get_spike() != 0  # last step's spikes
@@ -50,9 +57,9 @@ def _script_step(net: COBANet):
     return step
 
 
-def measure(form: str, N: int, duration_s: float, seed: int) -> dict:
+def measure(form: str, N: int, duration_s: float, seed: int, model: str = "coba") -> dict:
     """One run of ``form`` ('script' or 'network') on the numba backend: its seconds."""
-    net = _network(N, seed)
+    net = _network(model, N, seed)
     step = _script_step(net) if form == "script" else net
     with refsim.use_backend("numba"), warnings.catch_warnings():
         warnings.simplefilter("ignore", BackendFallbackWarning)  # the script's: measured here
@@ -61,6 +68,7 @@ def measure(form: str, N: int, duration_s: float, seed: int) -> dict:
         wall = time.perf_counter() - t0
     return {
         "form": form,
+        "model": model,
         "N": N,
         "engine": res.engine,
         "run_s": res.wall_s,
@@ -73,6 +81,7 @@ def measure(form: str, N: int, duration_s: float, seed: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=sorted(MODELS), default="coba")
     parser.add_argument("--N", type=int, default=4000)
     parser.add_argument("--duration", type=float, default=1.0, help="biological seconds")
     parser.add_argument("--seed", type=int, default=1)
@@ -81,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     runs = {"script": [], "network": []}
     for _ in range(args.repeats):
         for form in runs:  # alternated
-            r = measure(form, args.N, args.duration, args.seed)
+            r = measure(form, args.N, args.duration, args.seed, args.model)
             spikes = r.pop("_spikes")
             runs[form].append((r, spikes))
             print("RESULT " + json.dumps(r), flush=True)
@@ -92,10 +101,10 @@ def main(argv: list[str] | None = None) -> None:
         for form, rs in runs.items()
     }
     print(
-        f"\nCOBA N={args.N}, numba backend: script ({a['engine']}) "
+        f"\n{args.model.upper()} N={args.N}, numba backend: script ({a['engine']}) "
         f"{medians['script']:.3f} s per simulated second, network ({b['engine']}) "
         f"{medians['network']:.3f} s (medians of {args.repeats}): the script takes "
-        f"{medians['script'] / medians['network']:.1f}x the network's time; "
+        f"{medians['script'] / medians['network']:.2f}x the network's time; "
         f"same spikes: {same} ({a['spikes']})"
     )
 
