@@ -27,12 +27,13 @@ from refsim.backends import BackendFallbackWarning
 from refsim.backends.codes import NotCompilable
 from refsim.backends.monitoring import monitored
 from refsim.backends.plan import give_back
-from refsim.capture import Capture, Origin, Traced, _plain_tree, _tracing
+from refsim.capture import Capture
 from refsim.interrupt import CtrlC
 from refsim.module import State, _outside_refsim
 from refsim.network import Network
 from refsim.neurons.base import SpikingNeuron
 from refsim.recording import SpikeMonitor, StateMonitor
+from refsim.traced import Origin, Traced, plain_tree, tracing
 from refsim.units import to_internal, to_quantity
 
 #: steps of a step function that run the NumPy code, watched, before it runs compiled
@@ -246,7 +247,7 @@ def loop_captured(step, xs: tuple, n: int, backend: str, bar):
     cap = Capture()
     outs = []
     for i in range(WATCHED_STEPS):
-        args = [_tracing(x[i], Origin("argument", j, i, 0)) for j, x in enumerate(xs)]
+        args = [tracing(x[i], Origin("argument", j, i, 0)) for j, x in enumerate(xs)]
         outs.append(cap.watch(step, *args))
     try:
         net = cap.network()
@@ -262,7 +263,7 @@ def loop_captured(step, xs: tuple, n: int, backend: str, bar):
                 raise NotCompilable(reason)
             run_plan(plan, backend, net, start, n - WATCHED_STEPS, dt, mons, bar, CtrlC(), None)
     except NotCompilable as exc:
-        return [_plain_tree(out) for out in outs], str(exc)
+        return [plain_tree(out) for out in outs], str(exc)
     values = iter([_stacked(mon, first_two, start, n) for mon, first_two in leaves])
     return _rebuild(outs[0], values), None
 
