@@ -45,6 +45,9 @@ syn = refsim.Expon(1, tau=5.0 * pq.ms, g_initializer=refsim.init.Constant(0.0 * 
 refsim.init_all_states(syn)
 
 
+# A synapse stepped on its own, its spike chosen in Python from t: this loop runs the NumPy
+# code on every backend (a BackendFallbackWarning says why and where); the loop above, of
+# a population driven by a fixed current, runs compiled on numba.
 def syn_step(t):
     with refsim.environ.context(t=t):
         spike = 1.0 * pq.mS if float(t) == 0.0 else 0.0 * pq.mS  # one spike at t = 0
