@@ -50,6 +50,13 @@ __all__ = ["Capture", "Origin", "Traced"]
 PROJECTIONS = (AlignPostProj, AlignPreProj, DeltaProj, CurrentProj)
 
 
+@dataclass(frozen=True)
+class LoopArgument:
+    """A population's input taken, as it is, from ``for_loop``'s ``index``-th sequence."""
+
+    index: int
+
+
 @dataclass
 class Call:
     """A component called by a watched step: ``kind`` 'neuron', 'projection', 'network'
@@ -187,10 +194,13 @@ class Capture:
                 return
             argument = origin
         elif kind == "neuron" and origin is not None:
-            if origin.kind != "waveform" or origin.step != here:
+            if origin.kind == "argument":  # a for_loop's input, one row per step
+                argument = LoopArgument(origin.source)
+            elif origin.kind != "waveform" or origin.step != here:
                 self.refuse(f"it passes {origin.text} to {name}")
                 return
-            argument = origin.source
+            else:
+                argument = origin.source
         elif isinstance(argument, Traced):  # an untraced view of a traced value
             argument = argument.plain()
         self.steps[-1].calls.append(Call(kind, module, argument))

@@ -30,6 +30,7 @@ __all__ = [
     "StepInput",
     "RampInput",
     "SinusoidalInput",
+    "SampledInput",
     "WienerProcessInput",
     "OUProcessInput",
 ]
@@ -348,6 +349,40 @@ class SinusoidalInput(_Waveform):
         if t_ms >= self.duration:
             return 0.0 * self.amplitude
         return self.amplitude * np.sin(2 * np.pi * self.frequency * t_ms) + self.bias
+
+
+class SampledInput(_Waveform):
+    """One value per step: ``values[k]`` at the ``k``-th step from ``t_start`` (what a
+    brainpy script hands ``for_loop`` beside its times, ``for_loop(step, times, inputs)``).
+
+    The value is returned as given (``values[k]``, unconverted), so a population driven by
+    it takes the same numbers as one called with ``values[k]`` directly.  A step outside
+    the samples raises ``ValueError``.
+
+    Parameters
+    ----------
+    values : quantity or array, one row per step
+    t_start : quantity, time
+        The time of ``values[0]``, on the grid of ``dt``.
+    """
+
+    def __init__(self, values, t_start=0.0 * pq.ms):
+        if np.ndim(values) == 0:
+            raise ValueError("SampledInput: values must hold one row per step, got a scalar")
+        self.values = values
+        self.t_start = float(to_internal(t_start, "t_start", pq.ms))
+
+    def __call__(self):
+        dt = environ.dt_ms()
+        i = environ.get("i", None)
+        step = i if i is not None else round(environ.t_ms("SampledInput") / dt)
+        k = step - round(self.t_start / dt)
+        if not 0 <= k < len(self.values):
+            raise ValueError(
+                f"SampledInput holds {len(self.values)} steps from {self.t_start} ms; "
+                f"step {step} of dt = {dt} ms is outside them"
+            )
+        return self.values[k]
 
 
 class WienerProcessInput(_Waveform):

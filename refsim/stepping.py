@@ -27,7 +27,8 @@ from refsim.backends import BackendFallbackWarning
 from refsim.backends.codes import NotCompilable
 from refsim.backends.monitoring import monitored
 from refsim.backends.plan import give_back
-from refsim.capture import Capture
+from refsim.capture import Capture, LoopArgument
+from refsim.inputs import SampledInput
 from refsim.interrupt import CtrlC
 from refsim.module import State, _outside_refsim
 from refsim.network import Network
@@ -255,6 +256,10 @@ def loop_captured(step, xs: tuple, n: int, backend: str, bar):
         leaves = _returned(outs, len(cap.steps[0].calls))
         mons = {f"leaf {k}": mon for k, (mon, _) in enumerate(leaves) if mon is not None}
         start = first + WATCHED_STEPS
+        net.currents = [  # a loop's input per step: sampled at the loop's steps
+            SampledInput(xs[c.index], first * dt * pq.ms) if isinstance(c, LoopArgument) else c
+            for c in net.currents
+        ]
         for mon in mons.values():
             mon._start(n - WATCHED_STEPS, start)
         with environ._internal_context(dt=dt):
@@ -276,7 +281,7 @@ def _loop_grid(cap: Capture, xs: tuple, n: int, net: Network) -> tuple[int, floa
     given = cap.steps[0].t_argument
     if given is None:
         clocked = [node.name for node in net.nodes() if getattr(node, "reads_clock", False)]
-        clocked += [type(c).__name__ for c in net.currents if callable(c)]
+        clocked += [type(c).__name__ for c in net.currents if callable(c) or _is_loop(c)]
         if t0 != t1 or clocked:
             raise NotCompilable(
                 "the step does not set the time from the loop's argument "
@@ -291,6 +296,10 @@ def _loop_grid(cap: Capture, xs: tuple, n: int, net: Network) -> tuple[int, floa
             "steps on (refsim.arange(0 * pq.ms, T) is; a start off 0 adds its own roundings)"
         )
     return first, dt
+
+
+def _is_loop(current) -> bool:
+    return isinstance(current, LoopArgument)
 
 
 def _leaves(tree, path=()) -> list:

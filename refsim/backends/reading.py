@@ -46,6 +46,7 @@ from refsim.inputs import (
     ConstantInput,
     PoissonInput,
     RampInput,
+    SampledInput,
     SectionInput,
     SinusoidalInput,
     StepInput,
@@ -80,7 +81,7 @@ def _vector(value, n: int) -> np.ndarray:
 #: the time-varying direct inputs the compiled loops take: functions of the time alone
 #: (their values for a chunk of steps are computed ahead, which a stateful input such as
 #: a noise process, drawing as it is called, would not allow)
-WAVEFORMS = (ConstantInput, SectionInput, StepInput, RampInput, SinusoidalInput)
+WAVEFORMS = (ConstantInput, SectionInput, StepInput, RampInput, SinusoidalInput, SampledInput)
 
 
 def drive_rows(pop, drive, steps: range, dt: float) -> np.ndarray:

@@ -176,6 +176,52 @@ def test_a_tutorial_step_that_sets_the_time_and_calls_a_waveform_runs_compiled(b
     np.testing.assert_array_equal(out["spikes"], oracle["spikes"])
 
 
+def inputs_loop(backend):
+    """brainpy's ``for_loop(step, times, inputs)``: a current per step and neuron."""
+    with host_cupy.backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
+        n = refsim.LIFRef(
+            3, tau=20 * pq.ms, V_rest=-60 * pq.mV, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+            tau_ref=2 * pq.ms, V_initializer=refsim.init.Constant(-60 * pq.mV),
+        )  # fmt: skip
+        refsim.init_all_states(n)
+        times = refsim.arange(0 * pq.ms, 100 * pq.ms)
+        ramp = np.linspace(0.0, 30.0, len(times))[:, None] * np.array([0.5, 1.0, 1.5]) * pq.mA
+
+        def step(t, current):
+            with refsim.environ.context(t=t):
+                n(current)
+                return n.V.value, n.get_spike()
+
+        counted = Counted(step)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", BackendFallbackWarning)
+            return refsim.for_loop(counted, times, ramp), counted.calls
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+def test_a_loop_with_an_input_per_step_runs_compiled(backend):
+    """The loop's second sequence, given as it is to the population, becomes a
+    SampledInput of the compiled network: the same numbers."""
+    (o_V, o_spikes), _ = inputs_loop("numpy")
+    (V, spikes), calls = inputs_loop(backend)
+    assert calls == 2 and V.shape == (1000, 3)
+    assert list(o_spikes.sum(axis=0)) == list(spikes.sum(axis=0)) and o_spikes[:, 2].sum() > 3
+    np.testing.assert_array_equal(V.magnitude, o_V.magnitude)
+
+
+def test_a_sampled_input_outside_its_samples_says_which_step():
+    drive = refsim.SampledInput([1.0, 2.0] * pq.mA, t_start=1 * pq.ms)
+    with refsim.environ.context(dt=0.5 * pq.ms, t=1.5 * pq.ms):
+        assert drive() == 2.0 * pq.mA
+    with (
+        refsim.environ.context(dt=0.5 * pq.ms, t=2.0 * pq.ms),
+        pytest.raises(
+            ValueError, match=r"SampledInput holds 2 steps from 1.0 ms; step 4 of dt = 0.5 ms"
+        ),
+    ):
+        drive()
+
+
 def test_a_loop_over_times_off_the_grid_runs_the_numpy_code_and_says_so():
     """``arange(10 ms, ...)`` gives ``10 + k * 0.1``, not the compiled loop's ``(100 + k) *
     0.1`` (they differ in the last bits): the NumPy code runs, saying why."""
