@@ -140,15 +140,20 @@ def test_a_for_loop_of_a_module_update_runs_compiled_bit_for_bit(backend):
     np.testing.assert_array_equal(net.N.V.data, o_net.N.V.data)
 
 
+def lifref(num, tau_ref):
+    """The first tutorial's neuron (it reads the clock), at rest, with its state."""
+    neuron = refsim.LIFRef(
+        num, tau=20 * pq.ms, V_rest=-60 * pq.mV, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
+        tau_ref=tau_ref, V_initializer=refsim.init.Constant(-60 * pq.mV),
+    )  # fmt: skip
+    return refsim.init_all_states(neuron)
+
+
 def tutorial_loop(backend, start=0.0, strict=True):
     """The first tutorial: a LIFRef (it reads the clock) stepped at the loop's times, its
     V and spikes returned."""
     with host_cupy.backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
-        neuron = refsim.LIFRef(
-            2, tau=20 * pq.ms, V_rest=-60 * pq.mV, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-            tau_ref=5 * pq.ms, V_initializer=refsim.init.Constant(-60 * pq.mV),
-        )  # fmt: skip
-        refsim.init_all_states(neuron)
+        neuron = lifref(2, tau_ref=5 * pq.ms)
         times = refsim.arange(start * pq.ms, start * pq.ms + 200 * pq.ms)
         drive = refsim.StepInput([10 * pq.mA, 25 * pq.mA, 15 * pq.mA], [0, 60, 150] * pq.ms)
 
@@ -179,11 +184,7 @@ def test_a_tutorial_step_that_sets_the_time_and_calls_a_waveform_runs_compiled(b
 def inputs_loop(backend):
     """brainpy's ``for_loop(step, times, inputs)``: a current per step and neuron."""
     with host_cupy.backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
-        n = refsim.LIFRef(
-            3, tau=20 * pq.ms, V_rest=-60 * pq.mV, V_th=-50 * pq.mV, V_reset=-60 * pq.mV,
-            tau_ref=2 * pq.ms, V_initializer=refsim.init.Constant(-60 * pq.mV),
-        )  # fmt: skip
-        refsim.init_all_states(n)
+        n = lifref(3, tau_ref=2 * pq.ms)
         times = refsim.arange(0 * pq.ms, 100 * pq.ms)
         ramp = np.linspace(0.0, 30.0, len(times))[:, None] * np.array([0.5, 1.0, 1.5]) * pq.mA
 
