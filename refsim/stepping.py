@@ -217,7 +217,8 @@ def run_captured(step, backend, mons, first_step, n_steps, dt, bar, ctrl_c, chec
 
     wall, done, finding = python_steps(first_steps, *args, watched, stop=head)
     if finding is not None or done < head or head == n_steps:
-        return Ran("numpy", 0.0, 0.0, wall, done, finding)
+        engine = f"numpy (a step function's first {head} steps run the NumPy code, watched)"
+        return Ran(engine, 0.0, 0.0, wall, done, finding)
     planned = time.perf_counter()
     try:
         net = cap.network()
@@ -253,7 +254,7 @@ def loop_captured(step, xs: tuple, n: int, backend: str, bar):
     try:
         net = cap.network()
         first, dt = _loop_grid(cap, xs, n, net)
-        leaves = _returned(outs, len(cap.steps[0].calls))
+        leaves = _returned(outs, cap.steps[0].calls)
         mons = {f"leaf {k}": mon for k, (mon, _) in enumerate(leaves) if mon is not None}
         start = first + WATCHED_STEPS
         net.currents = [  # a loop's input per step: sampled at the loop's steps
@@ -318,7 +319,7 @@ def _rebuild(template, values):
     return next(values)
 
 
-def _returned(outs: list, calls: int) -> list:
+def _returned(outs: list, calls: list) -> list:
     """Per leaf of what the step returns: (the monitor that records it, its first values),
     or (None, None) for None; NotCompilable for what a monitor cannot record."""
     first, second = _leaves(outs[0]), _leaves(outs[1])
@@ -334,15 +335,20 @@ def _returned(outs: list, calls: int) -> list:
     return leaves
 
 
-def _monitor_of(origins: list, calls: int):
+def _monitor_of(origins: list, calls: list):
+    """The monitor of a value returned in both watched steps: a state read after the
+    step's last call, or a population's spikes read after its update."""
     a, b = origins
     if a is None or b is None or (a.kind, a.source, a.step, b.step) != (b.kind, b.source, 0, 1):
         raise NotCompilable(
             "the step returns something other than a state's .value or a population's "
             "get_spike() read in that step"
         )
-    if a.calls != calls or b.calls != calls:
-        raise NotCompilable(f"the step returns {a.text} read before its last call")
+    last = len(calls)
+    if a.kind == "spikes":  # they change at their population's update only
+        last = 1 + max((k for k, c in enumerate(calls) if c.module is a.source), default=last)
+    if a.calls < last or b.calls < last:
+        raise NotCompilable(f"the step returns {a.text} read before the call that sets them")
     if a.kind == "state":
         return StateMonitor(a.source)
     whole = (a.start, a.stop, a.events) == (0, a.source.num, False)

@@ -231,6 +231,43 @@ def test_a_loop_over_times_off_the_grid_runs_the_numpy_code_and_says_so():
     assert calls == 2000 and off_grid["V"].shape == (2000, 2)
 
 
+def pre_post_loop(backend):
+    """The mental model's second network: a projection fed before its presynaptic
+    population's update, whose output (its spikes) the step returns after a later call."""
+    with host_cupy.backend(backend):
+        refsim.random.seed(2)
+        pre = refsim.LIF(20, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-65 * pq.mV,
+                         V_rest=-65 * pq.mV,
+                         V_initializer=refsim.init.Uniform(-65.0, -50.0, unit=pq.mV))  # fmt: skip
+        post = refsim.LIF(5, tau=10 * pq.ms, V_th=-50 * pq.mV, V_reset=-65 * pq.mV,
+                          V_rest=-65 * pq.mV)  # fmt: skip
+        proj = refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(20, 5, 0.5, 2 * pq.nS, seed=1),
+            syn=refsim.Expon.desc(5, tau=5 * pq.ms),
+            out=refsim.COBA.desc(E=0 * pq.mV),
+            post=post,
+        )
+        refsim.init_all_states(pre), refsim.init_all_states(post)
+
+        def step(t):
+            with refsim.environ.context(t=t):
+                proj(pre.get_spike() != 0)
+                fired = pre(20 * pq.mA)
+                post(0 * pq.mA)
+                return fired, post.V.value
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", BackendFallbackWarning)
+            return refsim.for_loop(step, refsim.arange(0 * pq.ms, 50 * pq.ms))
+
+
+def test_spikes_returned_by_an_update_before_a_later_call_are_recorded():
+    (o_fired, o_V), (fired, V) = pre_post_loop("numpy"), pre_post_loop("numba")
+    assert fired.shape == (500, 20) and o_fired.sum() > 20
+    np.testing.assert_array_equal(fired, o_fired)
+    np.testing.assert_array_equal(V.magnitude, o_V.magnitude)
+
+
 def test_a_network_subclass_with_its_own_update_runs_compiled():
     """``refsim.run(net)`` of a Network whose update is written by hand: captured."""
 
