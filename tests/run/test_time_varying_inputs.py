@@ -94,7 +94,7 @@ def test_a_stateful_input_does_not_compile_and_says_why():
             refsim.backends.BackendFallbackWarning,
             match=r"its direct input WienerProcessInput is called in Python at each step "
             r"\(the compiled loops take refsim's deterministic waveforms: ConstantInput, "
-            r"SectionInput, StepInput, RampInput, SinusoidalInput\)",
+            r"SectionInput, StepInput, RampInput, SinusoidalInput, SampledInput\)",
         ),
     ):
         res = refsim.run(net, 1 * pq.ms, progress=False)
