@@ -70,7 +70,7 @@ def measure(
     import quantities as pq
 
     import refsim
-    from refsim.validation.networks import BrunelNet, COBANet, CUBANet
+    from refsim.validation.networks import BrunelNet, COBAHHNet, COBANet, CUBANet
 
     imported = time.perf_counter() - t_import
     with refsim.use_backend(backend), refsim.environ.context(precision=precision):
@@ -79,9 +79,10 @@ def measure(
         if model == "brunel":  # its own connection probability
             net = BrunelNet(N, seed)
         else:
-            net = (COBANet if model == "coba" else CUBANet)(N, seed, in_degree)
+            kind = {"coba": COBANet, "cuba": CUBANet, "cobahh": COBAHHNet}[model]
+            net = kind(N, seed, in_degree)
         refsim.init_all_states(net)
-        if model == "coba":
+        if model in ("coba", "cobahh"):
             net.kick_start(seed)
         build_s = time.perf_counter() - t0
         with refsim.environ.context(dt=0.1 * pq.ms):
@@ -372,10 +373,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="refsim bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--model",
-        choices=["coba", "cuba", "brunel", "all"],
+        choices=["coba", "cuba", "cobahh", "brunel", "all"],
         default="all",
-        help="coba, cuba (Brette et al. 2007), brunel (Brunel 2000: 0.8 N excitatory, p = "
-        "0.1, delta synapses with 1.5 ms delay, Poisson drive), or all",
+        help="coba, cuba, cobahh (Brette et al. 2007), brunel (Brunel 2000: 0.8 N "
+        "excitatory, p = 0.1, delta synapses with 1.5 ms delay, Poisson drive), or all",
     )
     parser.add_argument(
         "--N",
@@ -461,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = (
         [b for b, (ok, _) in runs_here.items() if ok] if args.backend == "all" else [args.backend]
     )
-    models = ["coba", "cuba", "brunel"] if args.model == "all" else [args.model]
+    models = ["coba", "cuba", "cobahh", "brunel"] if args.model == "all" else [args.model]
     rows, peer_rows = [], []
     where = machine()
     print(_machine_line(where), flush=True)
@@ -500,8 +501,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += ours
             theirs = []
             for (sim, mode, threads), label in peer_configs:
-                if model == "brunel" and sim == "nest":
-                    print(f"      ({label}: Brunel's network is not written for NEST yet)")
+                if model in ("brunel", "cobahh") and sim == "nest":
+                    print(f"      ({label}: the {model} network is not written for NEST yet)")
                     continue
                 r = _median(
                     _repeated(

@@ -1,9 +1,11 @@
 """The benchmark networks, shared by the benchmarks and validation.
 
-``COBANet`` (benchmark 1) and ``CUBANet`` (benchmark 2) of Brette et al. (2007), with the
-parameters of docs/performance.md, built as brainpy's scripts build them (fixed
-out-degree 80); ``BrunelNet``, Brunel's (2000) sparsely connected network of
-current-jump LIF neurons driven by Poisson input (model A, g = 5, eta = 2).
+``COBANet`` (benchmark 1), ``CUBANet`` (benchmark 2) and ``COBAHHNet`` (benchmark 3) of
+Brette et al. (2007), with the parameters of docs/performance.md, built as brainpy's
+scripts build them (fixed out-degree 80); ``BrunelNet``, Brunel's (2000) sparsely
+connected network of current-jump LIF neurons driven by Poisson input (model A, g = 5,
+eta = 2).  COBAHH's neuron, :class:`TraubHH`, is declared here as a user declares a model
+of their own (``docs/extending.md``), and compiles that way.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ import numpy as np
 import quantities as pq
 
 import refsim
+from refsim.fmath import exp, exp_scalar, exprel, exprel_scalar
+from refsim.integrators import exp_euler, exp_euler_scalar
+from refsim.neurons.base import ContinuousNeuron
 
-__all__ = ["BrunelNet", "COBANet", "CUBANet"]
+__all__ = ["BrunelNet", "COBAHHNet", "COBANet", "CUBANet", "TraubHH"]
 
 
 class COBANet(refsim.Network):
@@ -176,3 +181,155 @@ class BrunelNet(refsim.Network):
         self.population(self.pop)
         self.project(self.E, self.pop, 0, self.n_exc)
         self.project(self.I, self.pop, self.n_exc, N)
+
+
+# -- benchmark 3: COBAHH ----------------------------------------------------------------------
+AREA_CM2 = 20000e-8  # the membrane area of Brette et al.'s cells: 20000 um^2
+
+
+def traub_rates(V, VT):
+    """The Traub & Miles rates (1/ms) at ``V`` (mV), ``u = V - V_T``: alpha and beta of
+    ``m``, ``h`` and ``n``."""
+    u = V - VT
+    return (
+        0.32 * 4.0 / exprel((13.0 - u) / 4.0),
+        0.28 * 5.0 / exprel((u - 40.0) / 5.0),
+        0.128 * exp((17.0 - u) / 18.0),
+        4.0 / (1.0 + exp((40.0 - u) / 5.0)),
+        0.032 * 5.0 / exprel((15.0 - u) / 5.0),
+        0.5 * exp((10.0 - u) / 40.0),
+    )
+
+
+def traub_rates_scalar(V: float, VT: float):
+    """The rates of one neuron (the compiled twin of :func:`traub_rates`)."""
+    u = V - VT
+    return (
+        0.32 * 4.0 / exprel_scalar((13.0 - u) / 4.0),
+        0.28 * 5.0 / exprel_scalar((u - 40.0) / 5.0),
+        0.128 * exp_scalar((17.0 - u) / 18.0),
+        4.0 / (1.0 + exp_scalar((40.0 - u) / 5.0)),
+        0.032 * 5.0 / exprel_scalar((15.0 - u) / 5.0),
+        0.5 * exp_scalar((10.0 - u) / 40.0),
+    )
+
+
+def traub_step_scalar(V, m, h, n, V_prev, current, slope, C, gL, gNa, gK, EL, ENa, EK, VT, dt):
+    """One exponential-Euler step of one :class:`TraubHH` neuron: the new ``V``, ``m``,
+    ``h``, ``n`` and ``V_prev`` (the ``V`` it started from)."""
+    g_Na = gNa * (m * m * m) * h
+    g_K = gK * (n * n * n * n)
+    drift = (gL * (EL - V) - g_Na * (V - ENa) - g_K * (V - EK) + current) / C
+    jacobian = (-gL - g_Na - g_K + slope) / C
+    V_new = exp_euler_scalar(V, drift, exprel_scalar(dt * jacobian), dt)
+    am, bm, ah, bh, an, bn = traub_rates_scalar(V, VT)
+    m_new = exp_euler_scalar(m, am * (1.0 - m) - bm * m, exprel_scalar(dt * -(am + bm)), dt)
+    h_new = exp_euler_scalar(h, ah * (1.0 - h) - bh * h, exprel_scalar(dt * -(ah + bh)), dt)
+    n_new = exp_euler_scalar(n, an * (1.0 - n) - bn * n, exprel_scalar(dt * -(an + bn)), dt)
+    return V_new, m_new, h_new, n_new, V
+
+
+def traub_spike_scalar(V: float, V_prev: float, V_th: float) -> bool:
+    """A spike: ``V`` crossed ``V_th`` upward in the last step (Brian2's ``v > -20*mV``
+    with its refractory condition, ``v > -20*mV``, in the benchmark)."""
+    return V - V_th >= 0.0 and V_prev - V_th < 0.0
+
+
+class TraubHH(ContinuousNeuron):
+    r"""Hodgkin-Huxley neuron with Traub & Miles (1991) kinetics (Brette et al. 2007).
+
+    .. math::
+
+        C \frac{dV}{dt} = g_L (E_L - V) - g_{Na} m^3 h (V - E_{Na}) - g_K n^4 (V - E_K) + I
+
+    with the rates of :func:`traub_rates` and each gate
+    :math:`dx/dt = \alpha_x (1 - x) - \beta_x x`, all by exponential Euler from the
+    step's start.  A spike is the upward crossing of ``V_th`` (-20 mV), so the model keeps
+    the potential it started the step from, ``V_prev``.
+
+    Parameters
+    ----------
+    in_size : int
+    V_initializer : initializer or quantity
+    """
+
+    compiled = refsim.NeuronTwins(
+        states=("m", "h", "n", "V_prev"),
+        params=("C", "gL", "gNa", "gK", "EL", "ENa", "EK", "VT", "V_th"),
+        step=traub_step_scalar,
+        spike=traub_spike_scalar,
+    )
+
+    def __init__(self, in_size, V_initializer, name=None):
+        super().__init__(in_size, name=name)
+        self._param("C", 1.0 * AREA_CM2 * pq.uF, pq.uF, positive=True)
+        self._param("gL", 5e-5 * AREA_CM2 * pq.S, pq.S, nonnegative=True)
+        self._param("gNa", 100e-3 * AREA_CM2 * pq.S, pq.S, nonnegative=True)
+        self._param("gK", 30e-3 * AREA_CM2 * pq.S, pq.S, nonnegative=True)
+        for name_, mV in (("EL", -60.0), ("ENa", 50.0), ("EK", -90.0), ("VT", -63.0)):
+            self._param(name_, mV * pq.mV, pq.mV)
+        self._param("V_th", -20.0 * pq.mV, pq.mV)
+        self.V_initializer = V_initializer
+
+    def init_state(self, batch_size=None):
+        self.V = self._new_state("V", self.V_initializer, pq.mV, batch_size)
+        self.V_prev = self._new_state("V_prev", self.V.value, pq.mV, batch_size)
+        for gate in ("m", "h", "n"):
+            setattr(self, gate, self._new_state(gate, refsim.init.Constant(0.0), None, batch_size))
+
+    def get_spike(self, V=None):
+        V = self.V.data if V is None else V
+        return ((V - self.p.V_th >= 0.0) & (self.V_prev.data - self.p.V_th < 0.0)).astype(float)
+
+    def update(self, x=None):
+        p, dt = self.p, refsim.environ.dt_ms()
+        V, m, h, n = self.V.data, self.m.data, self.h.data, self.n.data
+        current, slope = self.sum_current_inputs(self._external(x), V)  # COBA: g (E - V)
+        g_Na = p.gNa * (m * m * m) * h
+        g_K = p.gK * (n * n * n * n)
+        drift = (p.gL * (p.EL - V) - g_Na * (V - p.ENa) - g_K * (V - p.EK) + current) / p.C
+        jacobian = (-p.gL - g_Na - g_K + slope) / p.C
+        am, bm, ah, bh, an, bn = traub_rates(V, p.VT)
+        self.m.data = exp_euler(m, am * (1.0 - m) - bm * m, -(am + bm), dt)
+        self.h.data = exp_euler(h, ah * (1.0 - h) - bh * h, -(ah + bh), dt)
+        self.n.data = exp_euler(n, an * (1.0 - n) - bn * n, -(an + bn), dt)
+        self.V_prev.data = V
+        self.V.data = exp_euler(V, drift, jacobian, dt)
+        return self.get_spike()
+
+
+class COBAHHNet(refsim.Network):
+    """Benchmark 3: ``N`` :class:`TraubHH` cells (0.8 excitatory), exponential COBA synapses
+    (5 ms, 0 mV, 6 nS; 10 ms, -80 mV, 67 nS), fixed out-degree ``in_degree`` (80: p = 0.02
+    at N = 4000); ``V0 = E_L + (5 N(0, 1) - 5) mV`` (Brian2's example)."""
+
+    def __init__(self, N: int = 4000, seed: int = 1, in_degree: float = 80.0):
+        super().__init__()
+        self.n_exc = int(0.8 * N)
+        p = in_degree / N
+        V0 = -60.0 + (np.random.default_rng(seed).standard_normal(N) * 5.0 - 5.0)
+        self.pop = TraubHH(N, V_initializer=V0 * pq.mV)
+        zero = refsim.init.Constant(0.0 * pq.nS)
+        self.E = refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(self.n_exc, N, p, 6.0 * pq.nS, seed=seed),
+            syn=refsim.Expon.desc(N, tau=5.0 * pq.ms, g_initializer=zero),
+            out=refsim.COBA.desc(E=0.0 * pq.mV),
+            post=self.pop,
+        )
+        self.I = refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(N - self.n_exc, N, p, 67.0 * pq.nS, seed=seed + 1),
+            syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=zero),
+            out=refsim.COBA.desc(E=-80.0 * pq.mV),
+            post=self.pop,
+        )
+        self.population(self.pop)
+        self.project(self.E, self.pop, 0, self.n_exc)
+        self.project(self.I, self.pop, self.n_exc, N)
+
+    def kick_start(self, seed: int) -> None:
+        """Initial conductances ``(1.5 N(0,1) + 4) * 10 nS`` and ``(12 N(0,1) + 20) * 10 nS``
+        (Brian2's example)."""
+        rng = np.random.default_rng(seed + 100)
+        N = self.pop.num
+        self.E.syn.g.value = (rng.standard_normal(N) * 1.5 + 4.0) * 10.0 * pq.nS
+        self.I.syn.g.value = (rng.standard_normal(N) * 12.0 + 20.0) * 10.0 * pq.nS

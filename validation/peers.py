@@ -1,7 +1,7 @@
 """The benchmark networks in Brian2 and NEST: ``refsim bench --peers``.
 
-The Brette et al. (2007) COBA and CUBA networks (Brian2 and NEST), and Brunel's (2000)
-network (Brian2 only, so far).
+The Brette et al. (2007) COBA and CUBA networks (Brian2 and NEST), their COBAHH network
+and Brunel's (2000) network (Brian2 only, so far).
 
 This file runs as a script in whichever Python has the peer simulator installed, and
 imports nothing of refsim (Brian2 2.9, the last release for Python 3.11, needs
@@ -66,6 +66,25 @@ NETWORKS = {
         w_e=1.62,
         w_i=-9.0,
     ),
+    # COBAHH (Brette et al. 2007, benchmark 3), as refsim.validation.networks.COBAHHNet:
+    # Traub-Miles cells of 20000 um^2 (C in pF, conductances in nS), spikes at -20 mV
+    "cobahh": dict(
+        C=200.0,
+        g_L=10.0,
+        g_Na=20000.0,
+        g_K=6000.0,
+        E_L=-60.0,
+        E_Na=50.0,
+        E_K=-90.0,
+        V_T=-63.0,
+        V_th=-20.0,
+        tau_e=5.0,
+        tau_i=10.0,
+        E_e=0.0,
+        E_i=-80.0,
+        w_e=6.0,
+        w_i=67.0,
+    ),
     # Brunel (2000) model A, as refsim.validation.networks.BRUNEL: p the connection
     # probability, J the excitatory jump (mV), g the relative inhibition, the drive
     # poisson_n sources at poisson_hz each
@@ -111,6 +130,8 @@ def brian2_network(
     q = NETWORKS[model]
     if model == "brunel":
         return _brian2_brunel(b2, dict(q, N=N))
+    if model == "cobahh":
+        return _brian2_cobahh(b2, dict(q, N=N, in_degree=in_degree))
     if model == "coba":  # exponential Euler, conductances in the Jacobian
         eqs = """
         dv/dt = (g_L * (E_L - v) + ge * (E_e - v) + gi * (E_i - v)) / C : volt (unless refractory)
@@ -191,6 +212,60 @@ def _brian2_brunel(b2, q: dict):
     return b2, b2.Network(pop, exc, inh, drive, spikes), spikes, (exc, inh)
 
 
+def _brian2_cobahh(b2, q: dict):
+    """COBAHH in Brian2, as its own example writes it: exponential Euler, a spike where
+    ``v > -20 mV`` and, with the refractory condition ``v > -20 mV``, once per crossing;
+    pairs connected with probability ``in_degree / N``."""
+    from brian2 import ms, mV, nS, pF
+
+    N, q = q["N"], dict(q)
+    names = dict(
+        Cm=q["C"] * pF,
+        gl=q["g_L"] * nS,
+        g_na=q["g_Na"] * nS,
+        g_kd=q["g_K"] * nS,
+        El=q["E_L"] * mV,
+        ENa=q["E_Na"] * mV,
+        EK=q["E_K"] * mV,
+        VT=q["V_T"] * mV,
+        Ee=q["E_e"] * mV,
+        Ei=q["E_i"] * mV,
+        taue=q["tau_e"] * ms,
+        taui=q["tau_i"] * ms,
+        we=q["w_e"] * nS,
+        wi=q["w_i"] * nS,
+    )
+    eqs = """
+    dv/dt = (gl*(El-v) + ge*(Ee-v) + gi*(Ei-v) - g_na*(m*m*m)*h*(v-ENa) - g_kd*(n*n*n*n)*(v-EK))/Cm : volt
+    dm/dt = alpha_m*(1-m) - beta_m*m : 1
+    dn/dt = alpha_n*(1-n) - beta_n*n : 1
+    dh/dt = alpha_h*(1-h) - beta_h*h : 1
+    dge/dt = -ge/taue : siemens
+    dgi/dt = -gi/taui : siemens
+    alpha_m = 0.32*(mV**-1)*4*mV/exprel((13*mV-v+VT)/(4*mV))/ms : Hz
+    beta_m = 0.28*(mV**-1)*5*mV/exprel((v-VT-40*mV)/(5*mV))/ms : Hz
+    alpha_h = 0.128*exp((17*mV-v+VT)/(18*mV))/ms : Hz
+    beta_h = 4./(1+exp((40*mV-v+VT)/(5*mV)))/ms : Hz
+    alpha_n = 0.032*(mV**-1)*5*mV/exprel((15*mV-v+VT)/(5*mV))/ms : Hz
+    beta_n = .5*exp((10*mV-v+VT)/(40*mV))/ms : Hz
+    """  # noqa: E501 - Brian2's equations, one per line
+    threshold = f"v > {q['V_th']}*mV"
+    pop = b2.NeuronGroup(
+        N, eqs, threshold=threshold, refractory=threshold, method="exponential_euler",
+        namespace=names,
+    )  # fmt: skip
+    pop.v = "El + (randn() * 5 - 5) * mV"
+    pop.ge = "(randn() * 1.5 + 4) * 10 * nS"
+    pop.gi = "(randn() * 12 + 20) * 10 * nS"
+    n_exc = int(EXC_FRACTION * N)
+    exc = b2.Synapses(pop, pop, on_pre="ge += we", namespace=names)
+    inh = b2.Synapses(pop, pop, on_pre="gi += wi", namespace=names)
+    exc.connect(f"i < {n_exc}", p=q["in_degree"] / N)
+    inh.connect(f"i >= {n_exc}", p=q["in_degree"] / N)
+    spikes = b2.SpikeMonitor(pop, record=False)
+    return b2, b2.Network(pop, exc, inh, spikes), spikes, (exc, inh)
+
+
 def run_brian2(
     model: str, N: int, in_degree: float, duration: float, mode: str, threads: int, seed: int
 ) -> dict:
@@ -240,8 +315,8 @@ def run_nest(
     NEST's smallest delay is one step, so its synapses deliver one step later than
     refsim's and Brian2's; CUBA jumps become currents through C (tau_m / C in mV per pA).
     """
-    if model == "brunel":
-        raise NotImplementedError("Brunel's network is not written for NEST here yet")
+    if model in ("brunel", "cobahh"):
+        raise NotImplementedError(f"the {model} network is not written for NEST here yet")
     import nest
 
     nest.set_verbosity("M_ERROR")

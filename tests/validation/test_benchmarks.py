@@ -1,8 +1,10 @@
 """The benchmark networks build the published network (timings are not asserted here)."""
 
 import sys
+import warnings
 from pathlib import Path
 
+import host_cupy
 import numpy as np
 import pytest
 import quantities as pq
@@ -29,11 +31,42 @@ import cobahh  # noqa: E402
 
 def test_cobahh_network_is_the_published_one_and_fires():
     result = cobahh.measure(N=800, duration_s=0.05, seed=1)
-    assert result["spikes"] > 0
+    assert result["spikes"] > 0 and result["in_degree"] == 80.0
     net = cobahh.COBAHHNet(800, seed=1)
     assert float(net.pop.p.C) == 0.2  # 1 uF/cm^2 * 20000 um^2 = 200 pF, in nF
     assert float(net.pop.p.gL) == 0.01  # 5e-5 S/cm^2 * 20000 um^2 = 10 nS, in uS
     assert net.E.comm.conn_num == 80
+    from refsim.validation import peers
+
+    q = peers.NETWORKS["cobahh"]  # the Brian2 peer's parameters are the same
+    p = net.pop.p
+    assert (q["C"], q["g_L"], q["g_Na"], q["g_K"]) == pytest.approx(
+        (float(p.C) * 1e3, float(p.gL) * 1e3, float(p.gNa) * 1e3, float(p.gK) * 1e3)
+    )  # (a product of unit factors: equal to the last bits or so)
+    assert (q["E_L"], q["E_Na"], q["E_K"], q["V_T"], q["V_th"]) == tuple(
+        float(getattr(p, k)) for k in ("EL", "ENa", "EK", "VT", "V_th")
+    )
+
+
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
+def test_cobahh_compiles_through_its_declared_twins_bit_for_bit(backend):
+    """TraubHH is a declared model (its twins call a helper of their own module, which the
+    numba adapter makes jittable too): compiled, the NumPy run's spikes and V."""
+    pytest.importorskip("numba", reason="the compiled side of the comparison")
+    runs = {}
+    for b in ("numpy", backend):
+        with host_cupy.backend(b), warnings.catch_warnings():
+            warnings.simplefilter("error", refsim.backends.BackendFallbackWarning)
+            net = refsim.init_all_states(cobahh.COBAHHNet(400, seed=1))
+            net.kick_start(1)
+            runs[b] = refsim.run(
+                net, 30 * pq.ms, monitors={"s": net.pop, "V": net.pop.V}, progress=False
+            )
+    oracle, compiled = runs["numpy"], runs[backend]
+    assert compiled.engine == backend.split("-")[0] and oracle["s"].count > 50
+    np.testing.assert_array_equal(compiled["s"].steps, oracle["s"].steps)
+    np.testing.assert_array_equal(compiled["s"].indices_fired, oracle["s"].indices_fired)
+    np.testing.assert_array_equal(np.asarray(compiled["V"]), np.asarray(oracle["V"]))
 
 
 def test_traub_hh_spikes_where_V_crosses_minus_20_mV_upward():

@@ -24,7 +24,9 @@ addresses (an int64 array) and calls them through :func:`call_neuron` and
 
 from __future__ import annotations
 
+import ast
 import re
+from types import FunctionType
 
 import numba
 import numpy as np
@@ -33,9 +35,9 @@ from numba import types
 from numba.extending import intrinsic, register_jitable
 
 from refsim.backends.codes import PARAMS, NotCompilable
-from refsim.backends.cupy.translate import _Function
+from refsim.backends.cupy.translate import TranslationError, _Function
 from refsim.backends.numba.outputs import _input_current
-from refsim.backends.numba.support import _pointer, _stored
+from refsim.backends.numba.support import TWINS, _pointer, _stored
 from refsim.compiled import NeuronTwins, SynapseTwins
 
 __all__ = [
@@ -178,14 +180,29 @@ _REGISTERED: set = set()  # the functions made jittable here, once each
 
 def _jittable(function) -> None:
     """Make ``function`` and the Python functions it calls callable from compiled code
-    (refsim's own twins are so already: :mod:`refsim.backends.numba.support`)."""
-    if function in _REGISTERED:
+    (refsim's own twins are so already, :data:`refsim.backends.numba.support.TWINS`; a
+    model declared in a module of the ``refsim`` namespace, such as ``refsim.validation``,
+    is not one of them)."""
+    if function in _REGISTERED or function in TWINS:
         return
     _REGISTERED.add(function)
-    if not getattr(function, "__module__", "").startswith("refsim."):
-        register_jitable(forceinline=True)(function)
-    for callee in _Function(function).calls:
+    register_jitable(forceinline=True)(function)
+    for callee in _callees(function):
         _jittable(callee)
+
+
+def _callees(function) -> list:
+    """The plain Python functions that ``function`` calls (by name or attribute)."""
+    twin, found = _Function(function), []
+    for node in ast.walk(twin.tree):
+        if isinstance(node, ast.Call):
+            try:
+                target = twin.resolve(node.func)
+            except TranslationError:  # a name it does not know: numba will say
+                continue
+            if isinstance(target, FunctionType):
+                found.append(target)
+    return found
 
 
 def _what_and_where(message: str) -> str:
