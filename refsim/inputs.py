@@ -16,11 +16,13 @@ import quantities as pq
 
 from refsim import environ, philox
 from refsim import random as _random
+from refsim.compiled import NeuronTwins
 from refsim.module import Dynamics, Neuron
 from refsim.parameters import count
 from refsim.units import require_sign, to_internal, to_quantity
 
 __all__ = [
+    "SpikeSource",
     "PoissonSpike",
     "PoissonEncoder",
     "PoissonInput",
@@ -58,7 +60,49 @@ def _spike_probability(freqs_per_ms, dt: float):
     return -np.expm1(-freqs_per_ms * dt)
 
 
-class PoissonSpike(Neuron):
+def source_step_scalar(current: float) -> float:
+    """A spike source's compiled step: what it emits this step is its input row, which a
+    compiled run fills with the source's own spikes (:meth:`SpikeSource.spikes_at`)."""
+    return current
+
+
+def source_spike_scalar(V: float) -> bool:
+    """A spike source's spike: a value emitted this step."""
+    return V != 0.0
+
+
+class SpikeSource(Neuron):
+    """A population whose spikes are given or drawn, never driven: ``PoissonSpike``,
+    ``PoissonEncoder``, ``SpikeTime``.
+
+    Compiled runs take a source's spikes of each step, computed a chunk of steps ahead from
+    the source itself (:meth:`spikes_at`, which changes nothing) as the input row of a
+    declared model that emits that row (:data:`compiled`); after the run the source is
+    stepped over the steps done at once (:meth:`skip`): the state its NumPy updates would
+    have left."""
+
+    compiled = NeuronTwins(states=(), params=(), step=source_step_scalar, spike=source_spike_scalar)
+    input_unit = None
+    takes_current_inputs = takes_delta_inputs = False  # its spikes are given, not driven
+
+    def init_state(self, batch_size=None):
+        shape = self.varshape if batch_size is None else (batch_size, *self.varshape)
+        self.spike = self._new_state("spike", np.zeros(shape), None, batch_size)
+
+    def get_spike(self, V=None):
+        return self.spike.data.copy()
+
+    def spikes_at(self, k: int, step: int, x=None) -> np.ndarray:  # pragma: no cover
+        """The spikes of its ``k``-th update from now (0: the next), made at the global
+        step ``step`` with input ``x``, without changing the source."""
+        raise NotImplementedError
+
+    def skip(self, k: int, step: int, x=None) -> None:
+        """Its state after ``k`` updates, the last at global step ``step`` with input ``x``."""
+        self.spike.data = self.spikes_at(k - 1, step, x)
+
+
+class PoissonSpike(SpikeSource):
     r"""Independent Poisson spike trains: a spike in a step with probability
     :math:`1 - e^{-f\,\Delta t}`.
 
@@ -78,10 +122,8 @@ class PoissonSpike(Neuron):
     True
     """
 
-    input_unit = None
     #: the key and the count of steps drawn: the next numbers (refsim.philox)
     checkpointed = ("_stream_seed", "_draws")
-    takes_current_inputs = takes_delta_inputs = False  # its spikes are drawn, not driven
 
     def __init__(self, in_size, freqs, seed: int | None = None, name: str | None = None):
         super().__init__(in_size, name=name)
@@ -89,22 +131,29 @@ class PoissonSpike(Neuron):
         self.seed = seed
 
     def init_state(self, batch_size=None):
-        shape = self.varshape if batch_size is None else (batch_size, *self.varshape)
-        self.spike = self._new_state("spike", np.zeros(shape), None, batch_size)
+        super().init_state(batch_size)
         self._stream_seed, self._draws = _stream_seed(self.seed), 0
-
-    def get_spike(self, V=None):
-        return self.spike.data.copy()
 
     def update(self, x=None):
         """Element ``j`` spikes where its uniform number of this step (``refsim.philox``,
         stream 0) is below ``p_j``."""
-        p = _spike_probability(self.p.freqs, environ.dt_ms())
-        index = np.arange(self.spike.data.size).reshape(self.spike.shape)
-        u = philox.uniform(index, self._draws, 0, *philox.key_of(self._stream_seed))
+        self.spike.data = self._drawn(self._draws, self.p.freqs)
         self._draws += 1
-        self.spike.data = (u < p).astype(self.spike.data.dtype)
         return self.spike.data
+
+    def _drawn(self, draw: int, freqs) -> np.ndarray:
+        """The spikes of the ``draw``-th step drawn, at rates ``freqs`` (internal units)."""
+        p = _spike_probability(freqs, environ.dt_ms())
+        index = np.arange(self.spike.data.size).reshape(self.spike.shape)
+        u = philox.uniform(index, draw, 0, *philox.key_of(self._stream_seed))
+        return (u < p).astype(self.spike.data.dtype)
+
+    def spikes_at(self, k: int, step: int, x=None) -> np.ndarray:
+        return self._drawn(self._draws + k, self.p.freqs)
+
+    def skip(self, k: int, step: int, x=None) -> None:
+        super().skip(k, step, x)
+        self._draws += k
 
 
 class PoissonEncoder(PoissonSpike):
@@ -119,6 +168,15 @@ class PoissonEncoder(PoissonSpike):
         if freqs is not None:
             self.p.freqs = _checked(freqs, "freqs", pq.Hz)
         return super().update()
+
+    def spikes_at(self, k: int, step: int, freqs=None) -> np.ndarray:
+        rates = self.p.freqs if freqs is None else _checked(freqs, "freqs", pq.Hz)
+        return self._drawn(self._draws + k, rates)
+
+    def skip(self, k: int, step: int, freqs=None) -> None:
+        super().skip(k, step, freqs)
+        if freqs is not None:
+            self.p.freqs = _checked(freqs, "freqs", pq.Hz)
 
 
 class PoissonInput(Dynamics):
@@ -182,7 +240,7 @@ class PoissonInput(Dynamics):
         self.target._push_delta(self.name, self.p.weight * counts)
 
 
-class SpikeTime(Neuron):
+class SpikeTime(SpikeSource):
     """Spikes at given times: source ``indices[k]`` fires at ``times[k]``.
 
     Times are turned into steps by ``round`` (default), ``floor`` or ``ceil`` of
@@ -196,9 +254,6 @@ class SpikeTime(Neuron):
     weights : float or array, default 1.0
     time_as_step : {'round', 'floor', 'ceil'}
     """
-
-    input_unit = None
-    takes_current_inputs = takes_delta_inputs = False  # its spikes are given, not driven
 
     def __init__(
         self,
@@ -237,19 +292,19 @@ class SpikeTime(Neuron):
         order = np.argsort(steps, kind="stable")
         self._steps, self._idx = steps[order], self.indices[order]
         self._w = self.weights[order].astype(self.dtype)
-        self.spike = self._new_state("spike", np.zeros(self.varshape), None, batch_size)
-
-    def get_spike(self, V=None):
-        return self.spike.data.copy()
+        super().init_state(batch_size)
 
     def update(self, x=None):
         i = environ.get("i", None)
         step = i if i is not None else int(round(environ.t_ms("SpikeTime") / environ.dt_ms()))
+        self.spike.data = self.spikes_at(0, step)
+        return self.spike.data
+
+    def spikes_at(self, k: int, step: int, x=None) -> np.ndarray:
         lo, hi = np.searchsorted(self._steps, [step, step + 1])
         out = np.zeros(self.num, dtype=self._w.dtype)
         np.add.at(out, self._idx[lo:hi], self._w[lo:hi])
-        self.spike.data = out.reshape(self.varshape)
-        return self.spike.data
+        return out.reshape(self.varshape)
 
 
 class _Waveform:

@@ -49,6 +49,7 @@ from refsim.inputs import (
     SampledInput,
     SectionInput,
     SinusoidalInput,
+    SpikeSource,
     StepInput,
 )
 from refsim.module import State
@@ -95,6 +96,29 @@ def drive_rows(pop, drive, steps: range, dt: float) -> np.ndarray:
         with environ._internal_context(t=step * dt, i=step):
             rows[r] = _vector(pop._external(drive()), pop.num)
     return rows
+
+
+class SourceDrive:
+    """The input row of a spike source in a compiled run: at each global step, the spikes
+    the source emits there (:meth:`SpikeSource.spikes_at`, given its Network input: a
+    constant, a waveform or none); :meth:`skip` steps the source over the run's steps once
+    it is done."""
+
+    def __init__(self, source: SpikeSource, current):
+        self.source, self.current, self.first_step = source, current, 0
+
+    def _input(self):
+        return self.current() if callable(self.current) else self.current
+
+    def __call__(self) -> np.ndarray:
+        step = environ.get("i")
+        return self.source.spikes_at(step - self.first_step, step, self._input())
+
+    def skip(self, done: int, dt: float) -> None:
+        if done:
+            last = self.first_step + done - 1
+            with environ._internal_context(t=last * dt, i=last):
+                self.source.skip(done, last, self._input())
 
 
 #: bytes of a cache line: the arrays that the compiled loop's threads write in shares
@@ -321,7 +345,8 @@ def read_population(net, p: int, pop, held: dict, neurons: dict, declared: list)
     if pop.delta_inputs or pop.after_updates:
         raise NotCompilable(f"{pop.name}: delta inputs or after-updates do not compile")
     n = pop.num
-    neurons["V"].append(hold(pop.V, f"{pop.name}.V", held))
+    source = isinstance(pop, SpikeSource)  # no V: the loop's stand-in holds its emissions
+    neurons["V"].append(aligned_zeros(n) if source else hold(pop.V, f"{pop.name}.V", held))
     table = np.zeros((len(extra_names), n))  # the states become views of its rows
     for row, name in enumerate(extra_names):
         hold(getattr(pop, name), f"{pop.name}.{name}", held, into=table[row])
@@ -344,6 +369,8 @@ def read_population(net, p: int, pop, held: dict, neurons: dict, declared: list)
             + ", ".join(c.__name__ for c in WAVEFORMS)
             + ")"
         )
+    if source:  # its own spikes of each step, as its input row
+        current = SourceDrive(pop, current)
     neurons["drive"].append(current if callable(current) else None)
     for row, name in enumerate(names):
         if name == "direct input":
@@ -356,7 +383,7 @@ def read_population(net, p: int, pop, held: dict, neurons: dict, declared: list)
     neurons["params"].append(table)
     neurons["kind"].append(k)
     neurons["refractory"].append(is_refractory)
-    neurons["hard"].append(pop.spk_reset == "hard")
+    neurons["hard"].append(getattr(pop, "spk_reset", None) == "hard")
     # the oracle's own spikes of the stored states (as Network.update reads them)
     neurons["spiking"].append(aligned_copy(pop.get_spike().reshape(-1) != 0.0))
     neurons["fired"].append(aligned_zeros(n, np.int64))
