@@ -27,7 +27,7 @@ from refsim.backends import BackendFallbackWarning
 from refsim.backends.codes import NotCompilable
 from refsim.backends.monitoring import monitored
 from refsim.backends.plan import give_back
-from refsim.backends.reading import SourceDrive
+from refsim.backends.reading import AheadDrive
 from refsim.capture import Capture, LoopArgument
 from refsim.inputs import SampledInput
 from refsim.interrupt import CtrlC
@@ -164,15 +164,15 @@ def run_plan(plan, engine, net, first_step, n_steps, dt, mons, bar, ctrl_c, chec
     )
     for node in clocked:
         node.clock_check(first_step * dt)
-    sources = [drive for drive in plan.neurons.drive if isinstance(drive, SourceDrive)]
-    for drive in sources:  # their spikes: the draws from this run's first step on
+    ahead = [drive for drive in plan.neurons.drive if isinstance(drive, AheadDrive)]
+    for drive in ahead:  # sources and noises: their values from this run's first step on
         drive.first_step = first_step
     compile_s, wall, done, found = backends.engine(engine).run_compiled(
         plan, first_step, n_steps, dt, mons, bar, ctrl_c, check_every
     )
     for node in clocked if done else ():
         node.clock_check((first_step + done - 1) * dt)
-    for drive in sources:  # where their updates would have left them
+    for drive in ahead:  # where the steps done would have left them
         drive.skip(done, dt)
     return compile_s, wall, done, found
 

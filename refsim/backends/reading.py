@@ -8,6 +8,7 @@ takes becomes a private float64 array that the loops write in place (:func:`hold
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -44,6 +45,7 @@ from refsim.connectivity import _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay, _require_state
 from refsim.inputs import (
     ConstantInput,
+    OUProcessInput,
     PoissonInput,
     RampInput,
     SampledInput,
@@ -51,6 +53,7 @@ from refsim.inputs import (
     SinusoidalInput,
     SpikeSource,
     StepInput,
+    WienerProcessInput,
 )
 from refsim.module import State
 from refsim.neurons import base
@@ -79,6 +82,8 @@ def _vector(value, n: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)))
 
 
+#: noise processes: computed ahead by a copy, then drawn again by themselves (NoiseDrive)
+NOISES = (WienerProcessInput, OUProcessInput)
 #: the time-varying direct inputs the compiled loops take: functions of the time alone
 #: (their values for a chunk of steps are computed ahead, which a stateful input such as
 #: a noise process, drawing as it is called, would not allow)
@@ -98,14 +103,26 @@ def drive_rows(pop, drive, steps: range, dt: float) -> np.ndarray:
     return rows
 
 
-class SourceDrive:
+class AheadDrive:
+    """An input row that the driver computes a chunk of steps ahead from something that
+    changes as it steps (a spike source, a noise process), without changing it; once the
+    run is done, :meth:`skip` brings it to where the run's ``done`` steps from
+    :attr:`first_step` leave it (set before the run)."""
+
+    first_step = 0
+
+    def skip(self, done: int, dt: float) -> None:  # pragma: no cover - per kind
+        raise NotImplementedError
+
+
+class SourceDrive(AheadDrive):
     """The input row of a spike source in a compiled run: at each global step, the spikes
     the source emits there (:meth:`SpikeSource.spikes_at`, given its Network input: a
     constant, a waveform or none); :meth:`skip` steps the source over the run's steps once
     it is done."""
 
     def __init__(self, source: SpikeSource, current):
-        self.source, self.current, self.first_step = source, current, 0
+        self.source, self.current = source, current
 
     def _input(self):
         return self.current() if callable(self.current) else self.current
@@ -119,6 +136,23 @@ class SourceDrive:
             last = self.first_step + done - 1
             with environ._internal_context(t=last * dt, i=last):
                 self.source.skip(done, last, self._input())
+
+
+class NoiseDrive(AheadDrive):
+    """A noise process (it draws as it is called) as a compiled run's direct input: a copy
+    of it computes the rows ahead; once the run is done, the process itself is called at
+    each step done, so that it draws what the NumPy run drew and goes on from there."""
+
+    def __init__(self, noise):
+        self.noise, self.ahead = noise, copy.deepcopy(noise)
+
+    def __call__(self):
+        return self.ahead()
+
+    def skip(self, done: int, dt: float) -> None:
+        for step in range(self.first_step, self.first_step + done):
+            with environ._internal_context(t=step * dt, i=step):
+                self.noise()
 
 
 #: bytes of a cache line: the arrays that the compiled loop's threads write in shares
@@ -362,7 +396,14 @@ def read_population(net, p: int, pop, held: dict, neurons: dict, declared: list)
     names = PARAMS + own_names
     table = np.empty((len(names), n))
     current = net.currents[p]  # a callable: its value at each step, written by the driver
-    if callable(current) and not isinstance(current, WAVEFORMS):
+    if isinstance(current, NOISES):
+        if sum(c is current for c in net.currents) > 1:
+            raise NotCompilable(
+                f"{pop.name}: its direct input {type(current).__name__} drives another "
+                "population too (one process drawing for several, in turn, does not compile)"
+            )
+        current = NoiseDrive(current)
+    elif callable(current) and not isinstance(current, WAVEFORMS):
         raise NotCompilable(
             f"{pop.name}: its direct input {type(current).__name__} is called in Python at "
             "each step (the compiled loops take refsim's deterministic waveforms: "

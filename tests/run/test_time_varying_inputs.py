@@ -84,17 +84,55 @@ def test_waveform_currents_compile_bit_for_bit(backend):
     assert rates[1] > rates[0] > rates[2] == 0.0  # 30 mA, 18 mA, 5 mA (below threshold)
 
 
-def test_a_stateful_input_does_not_compile_and_says_why():
-    """A noise process draws as it is called: its values cannot be computed ahead."""
-    noise = refsim.WienerProcessInput(sigma=1.0 * pq.mA, duration=100 * pq.ms, size=100, seed=1)
+def _noise_run(backend: str, noise_of):
+    """The network with noise processes as direct inputs (``noise_of(tag)`` makes one),
+    run 60 ms and continued 40 ms; the runs' records and the processes."""
+    with host_cupy.backend(backend):
+        wiener, ou = noise_of("wiener"), noise_of("ou")
+        net, pops = _network(drive_b=wiener)
+        net.currents[2] = ou
+        monitors = {"V b": pops[1].V, "V c": pops[2].V, "spikes a": pops[0]}
+        first = refsim.run(net, 60 * pq.ms, monitors=monitors, progress=False)
+        then = refsim.run(net, 40 * pq.ms, monitors=monitors, t_start=first.next_t)
+    return (first, then), (wiener, ou)
+
+
+def _noises(tag):
+    if tag == "wiener":
+        return refsim.WienerProcessInput(sigma=20.0 * pq.mA, duration=80 * pq.ms, size=100, seed=1)
+    return refsim.OUProcessInput(
+        mean=14.0 * pq.mA, sigma=6.0 * pq.mA, tau=10 * pq.ms, duration=200 * pq.ms, size=50,
+        seed=2,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
+def test_noise_processes_compile_bit_for_bit_and_go_on_drawing(backend):
+    """A copy of each process computes the rows ahead; after the run the process draws the
+    steps done itself: the NumPy run's numbers, and its next draws."""
+    (o_runs, o_noises), (runs, noises) = _noise_run("numpy", _noises), _noise_run(backend, _noises)
+    for o_res, res in zip(o_runs, runs, strict=True):
+        assert res.engine == backend.split("-")[0]
+        for name in ("V b", "V c"):
+            np.testing.assert_array_equal(np.asarray(res[name]), np.asarray(o_res[name]))
+        np.testing.assert_array_equal(res["spikes a"].steps, o_res["spikes a"].steps)
+    assert np.ptp(np.asarray(o_runs[0]["V b"])) > 1.0  # the noise moves V
+    for o, c in zip(o_noises, noises, strict=True):  # the streams stand where NumPy's do
+        assert o.rng.standard_normal() == c.rng.standard_normal()
+    np.testing.assert_array_equal(noises[1].x, o_noises[1].x)
+
+
+def test_a_noise_process_driving_two_populations_does_not_compile_and_says_why():
+    """One process drawing in turn for two populations: each step's second draw is the
+    other population's, which a copy per population would not give."""
+    noise = refsim.WienerProcessInput(sigma=1.0 * pq.mA, duration=100 * pq.ms, size=1, seed=1)
     net, _ = _network(drive_b=noise)
+    net.currents[0] = noise
     with (
         refsim.use_backend("numba"),
         pytest.warns(
             refsim.backends.BackendFallbackWarning,
-            match=r"its direct input WienerProcessInput is called in Python at each step "
-            r"\(the compiled loops take refsim's deterministic waveforms: ConstantInput, "
-            r"SectionInput, StepInput, RampInput, SinusoidalInput, SampledInput\)",
+            match=r"its direct input WienerProcessInput drives another population too",
         ),
     ):
         res = refsim.run(net, 1 * pq.ms, progress=False)
