@@ -501,9 +501,6 @@ def main(argv: list[str] | None = None) -> int:
             rows += ours
             theirs = []
             for (sim, mode, threads), label in peer_configs:
-                if model in ("brunel", "cobahh") and sim == "nest":
-                    print(f"      ({label}: the {model} network is not written for NEST yet)")
-                    continue
                 r = _median(
                     _repeated(
                         partial(

@@ -1,7 +1,7 @@
 """The benchmark networks in Brian2 and NEST: ``refsim bench --peers``.
 
-The Brette et al. (2007) COBA and CUBA networks (Brian2 and NEST), their COBAHH network
-and Brunel's (2000) network (Brian2 only, so far).
+The Brette et al. (2007) COBA, CUBA and COBAHH networks and Brunel's (2000) network, in
+Brian2 and NEST.
 
 This file runs as a script in whichever Python has the peer simulator installed, and
 imports nothing of refsim (Brian2 2.9, the last release for Python 3.11, needs
@@ -310,13 +310,13 @@ def run_brian2(
 def run_nest(
     model: str, N: int, in_degree: float, duration: float, threads: int, seed: int
 ) -> dict:
-    """Build and run the network in NEST (iaf_cond_exp / iaf_psc_exp); seconds.
+    """Build and run the network in NEST (iaf_cond_exp, iaf_psc_exp, iaf_psc_delta,
+    hh_cond_exp_traub); seconds.
 
-    NEST's smallest delay is one step, so its synapses deliver one step later than
-    refsim's and Brian2's; CUBA jumps become currents through C (tau_m / C in mV per pA).
+    NEST's smallest delay is one step, so the synapses of COBA, CUBA and COBAHH deliver one
+    step later than refsim's and Brian2's; CUBA jumps become currents through C (tau_m / C
+    in mV per pA).
     """
-    if model in ("brunel", "cobahh"):
-        raise NotImplementedError(f"the {model} network is not written for NEST here yet")
     import nest
 
     nest.set_verbosity("M_ERROR")
@@ -326,6 +326,63 @@ def run_nest(
     )
     q = NETWORKS[model]
     t0 = time.perf_counter()
+    pop, (w_e, w_i), delay, p = _nest_population(nest, model, N, q, in_degree)
+    n_exc = int(EXC_FRACTION * N)
+    rule = {"rule": "pairwise_bernoulli", "p": p}
+    nest.Connect(pop[:n_exc], pop, rule, {"weight": w_e, "delay": delay})
+    nest.Connect(pop[n_exc:], pop, rule, {"weight": w_i, "delay": delay})
+    devices = 1 + (2 * N if model == "cobahh" else 0)  # the recorder's, the kick's
+    if model == "brunel":  # the Poisson drive: one generator of the sources' summed rate
+        drive = nest.Create("poisson_generator", params={"rate": q["poisson_n"] * q["poisson_hz"]})
+        nest.Connect(drive, pop, syn_spec={"weight": q["J"], "delay": DT_MS})
+        devices += N
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(pop, recorder)
+    nest.Prepare()
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nest.Run(duration * 1000.0)
+    run_s = time.perf_counter() - t0
+    nest.Cleanup()
+    return dict(
+        version=nest.__version__,
+        build_s=build_s,
+        compile_s=0.0,
+        run_s=run_s,
+        spikes=int(recorder.n_events),
+        n_syn=int(nest.GetKernelStatus("num_connections")) - N - devices + 1,
+    )
+
+
+def _nest_population(nest, model: str, N: int, q: dict, in_degree: float):
+    """The population of ``model`` in NEST, its (excitatory, inhibitory) weights, their
+    delay (ms) and the connection probability."""
+    p = in_degree / N
+    if model == "brunel":
+        pop = nest.Create(
+            "iaf_psc_delta",
+            N,
+            params=dict(tau_m=q["tau_m"], t_ref=q["t_ref"], V_th=q["V_th"], V_reset=q["V_reset"],
+                        E_L=0.0, C_m=1.0, I_e=0.0),
+        )  # fmt: skip
+        pop.V_m = nest.random.uniform(0.0, q["V_th"])
+        return pop, (q["J"], -q["g"] * q["J"]), q["delay"], q["p"]
+    if model == "cobahh":
+        pop = nest.Create(
+            "hh_cond_exp_traub",
+            N,
+            params=dict(C_m=q["C"], g_L=q["g_L"], g_Na=q["g_Na"], g_K=q["g_K"], E_L=q["E_L"],
+                        E_Na=q["E_Na"], E_K=q["E_K"], V_T=q["V_T"], E_ex=q["E_e"],
+                        E_in=q["E_i"], tau_syn_ex=q["tau_e"], tau_syn_in=q["tau_i"]),
+        )  # fmt: skip
+        pop.V_m = q["E_L"] + nest.random.normal(-5.0, 5.0)
+        # its conductances cannot be set: the initial ones arrive as one spike each at the
+        # first step, (1.5 N(0,1) + 4) * 10 nS and (12 N(0,1) + 20) * 10 nS, redrawn >= 0
+        kick = nest.Create("spike_generator", params={"spike_times": [DT_MS]})
+        for mean, sd, sign in ((40.0, 15.0, 1.0), (200.0, 120.0, -1.0)):
+            weight = nest.math.redraw(nest.random.normal(mean, sd), min=0.0, max=1e9)
+            nest.Connect(kick, pop, "all_to_all", {"weight": sign * weight, "delay": DT_MS})
+        return pop, (q["w_e"], -q["w_i"]), DT_MS, p
     common = dict(
         E_L=q["E_L"],
         V_th=q["V_th"],
@@ -343,32 +400,13 @@ def run_nest(
         )
         pop.g_ex = nest.random.normal(*q["g_e0"])
         pop.g_in = nest.random.normal(*q["g_i0"])
-        w_e, w_i = q["w_e"], -q["w_i"]  # nS; NEST marks inhibition by the sign
+        weights = q["w_e"], -q["w_i"]  # nS; NEST marks inhibition by the sign
     else:
         C = 200.0  # pF: any C works, the jump in mV is w * tau_m / C
         pop = nest.Create("iaf_psc_exp", N, params=dict(common, C_m=C, tau_m=q["tau_m"]))
-        w_e, w_i = q["w_e"] * C / q["tau_m"], q["w_i"] * C / q["tau_m"]  # pA
+        weights = q["w_e"] * C / q["tau_m"], q["w_i"] * C / q["tau_m"]  # pA
     pop.V_m = nest.random.uniform(q["V_reset"], q["V_th"])
-    n_exc = int(EXC_FRACTION * N)
-    rule = {"rule": "pairwise_bernoulli", "p": in_degree / N}
-    nest.Connect(pop[:n_exc], pop, rule, {"weight": w_e, "delay": DT_MS})
-    nest.Connect(pop[n_exc:], pop, rule, {"weight": w_i, "delay": DT_MS})
-    recorder = nest.Create("spike_recorder")
-    nest.Connect(pop, recorder)
-    nest.Prepare()
-    build_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nest.Run(duration * 1000.0)
-    run_s = time.perf_counter() - t0
-    nest.Cleanup()
-    return dict(
-        version=nest.__version__,
-        build_s=build_s,
-        compile_s=0.0,
-        run_s=run_s,
-        spikes=int(recorder.n_events),
-        n_syn=int(nest.GetKernelStatus("num_connections")) - N,
-    )
+    return pop, weights, DT_MS, p
 
 
 def main(argv: list[str] | None = None) -> int:
