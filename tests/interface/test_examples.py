@@ -39,6 +39,17 @@ def test_tutorial_first_neuron(tmp_path):
     }
 
 
+def test_brainpy_style_script(tmp_path):
+    out = _run("brainpy_style_script.py", tmp_path)
+    numpy_count, numba_count = map(int, re.search(r"spikes: (\d+) \(numpy\), (\d+)", out).groups())
+    assert numpy_count == numba_count > 1000
+    assert "same spikes, step by step: True" in out
+    assert (
+        "a step that reads the time in Python runs the NumPy code: it computes with the "
+        "loop's argument 0 in Python (magnitude)" in out
+    )
+
+
 def test_model_anatomy(tmp_path):
     out = _run("model_anatomy.py", tmp_path)
     assert "voltage trace: (1000, 100)" in out and "total spikes:  1100" in out
