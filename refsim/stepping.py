@@ -223,7 +223,10 @@ def run_captured(step, backend, mons, first_step, n_steps, dt, bar, ctrl_c, chec
 
     wall, done, finding = python_steps(first_steps, *args, watched, stop=head)
     if finding is not None or done < head or head == n_steps:
-        engine = f"numpy (a step function's first {head} steps run the NumPy code, watched)"
+        engine = (
+            f"numpy (a step function's first {WATCHED_STEPS} steps run the NumPy code, "
+            f"watched; this run stopped after {done} of {n_steps})"
+        )
         return Ran(engine, 0.0, 0.0, wall, done, finding)
     planned = time.perf_counter()
     try:
