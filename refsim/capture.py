@@ -135,6 +135,14 @@ class Capture:
                     f"it from a for_loop step), at {line}"
                 )
 
+    def setting(self, owner, name: str, what: str) -> None:
+        """The user's code sets ``owner.name``: refused unless ``owner`` is a module of
+        the user's own (a container: its attributes are its own Python state)."""
+        if what:
+            self.refuse(f"it sets {what}{name}")
+        elif _kind(owner) != "container":
+            self.refuse(f"it sets {name} of {getattr(owner, 'name', type(owner).__name__)}")
+
     def read(self, kind: str, source, value, **where):
         """``value`` read by the user's code, traced."""
         traced = tracing(value, self.origin(kind, source, **where))

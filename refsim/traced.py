@@ -23,6 +23,7 @@ import quantities as pq
 from refsim import environ
 from refsim.inputs import _Waveform
 from refsim.module import Module, Neuron, State
+from refsim.parameters import ParameterHolder, Parameters
 
 __all__ = ["Origin", "Traced", "TracedArray", "TracedQuantity", "hooks", "user_line"]
 
@@ -301,13 +302,27 @@ def _get(plain_get: Callable) -> Callable:
     return get
 
 
+def _setting(plain_set: Callable, what: str = "") -> Callable:
+    """``__setattr__`` as the hooks see it: the user's code setting an attribute of a
+    refsim component (or a parameter in its ``p``) refuses the capture: the compiled loop
+    would not see the change at the step it was made."""
+
+    def set_attribute(owner, name, value):
+        cap = _active
+        if cap is not None and not cap.depth:
+            cap.setting(owner, name, what)
+        plain_set(owner, name, value)
+
+    return set_attribute
+
+
 @contextlib.contextmanager
 def hooks(cap) -> Iterator[None]:
     global _active
     saved: list[tuple[Any, str, Any]] = []
 
     def patch(owner, name: str, new) -> None:
-        saved.append((owner, name, owner.__dict__[name]))
+        saved.append((owner, name, owner.__dict__.get(name)))
         setattr(owner, name, new)
 
     for cls in _subclasses(Module):
@@ -322,10 +337,15 @@ def hooks(cap) -> Iterator[None]:
     patch(State, "data", data)
     patch(environ, "context", _context(environ.context))
     patch(environ, "get", _get(environ.get))
+    patch(ParameterHolder, "__setattr__", _setting(ParameterHolder.__dict__["__setattr__"]))
+    patch(Parameters, "__setattr__", _setting(object.__setattr__, "a parameter, p."))
     _active = cap
     try:
         yield
     finally:
         _active = None
         for owner, name, old in reversed(saved):
-            setattr(owner, name, old)
+            if old is None:  # (Parameters has no __setattr__ of its own)
+                delattr(owner, name)
+            else:
+                setattr(owner, name, old)

@@ -395,6 +395,22 @@ def _changing(N, E, I):
     return step
 
 
+def _parameter_set(N, E, I):
+    def step():
+        N(3 * pq.mA)
+        N.p.tau = 5.0  # a parameter changed
+
+    return step
+
+
+def _attribute_set(N, E, I):
+    def step():
+        N(3 * pq.mA)
+        N.spk_reset = "hard"  # an attribute changed
+
+    return step
+
+
 def _data_read(N, E, I):
     def step():
         N(3 * pq.mA + 0 * N.V.data[0] * pq.mA)  # .data read
@@ -414,6 +430,8 @@ def _data_read(N, E, I):
         (_kept, False, "it keeps the state V for Python", "a state kept for Python"),
         (_changing, False, "does not do the same in its first two steps", None),
         (_data_read, False, "it reads V.data", ".data read"),
+        (_parameter_set, False, "it sets a parameter, p.tau", "a parameter changed"),
+        (_attribute_set, False, "it sets spk_reset of LIF", "an attribute changed"),
     ],
     ids=lambda v: getattr(v, "__name__", None) if callable(v) else None,
 )
