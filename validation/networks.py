@@ -43,6 +43,11 @@ class COBANet(refsim.Network):
             V_initializer=refsim.init.Uniform(-60.0, -50.0, unit=pq.mV),
             spk_reset="hard",
         )
+        self._synapses(N, p, seed)
+        self._wire()
+
+    def _synapses(self, N: int, p: float, seed: int) -> None:
+        """E (6 nS, 5 ms, 0 mV) and I (67 nS, 10 ms, -80 mV): Expon onto COBA outputs."""
         zero = refsim.init.Constant(0.0 * pq.nS)
         self.E = refsim.AlignPostProj(
             comm=refsim.EventFixedProb(self.n_exc, N, p, 6.0 * pq.nS, seed=seed),
@@ -56,7 +61,6 @@ class COBANet(refsim.Network):
             out=refsim.COBA.desc(E=-80.0 * pq.mV),
             post=self.pop,
         )
-        self._wire()
 
     def kick_start(self, seed: int) -> None:
         """Random initial conductances, as in the Brian2 and BrainPy scripts."""
@@ -298,33 +302,18 @@ class TraubHH(ContinuousNeuron):
         return self.get_spike()
 
 
-class COBAHHNet(refsim.Network):
-    """Benchmark 3: ``N`` :class:`TraubHH` cells (0.8 excitatory), exponential COBA synapses
-    (5 ms, 0 mV, 6 nS; 10 ms, -80 mV, 67 nS), fixed out-degree ``in_degree`` (80: p = 0.02
-    at N = 4000); ``V0 = E_L + (5 N(0, 1) - 5) mV`` (Brian2's example)."""
+class COBAHHNet(COBANet):
+    """Benchmark 3: :class:`COBANet`'s synapses onto ``N`` :class:`TraubHH` cells (0.8
+    excitatory), fixed out-degree ``in_degree`` (80: p = 0.02 at N = 4000);
+    ``V0 = E_L + (5 N(0, 1) - 5) mV`` (Brian2's example)."""
 
     def __init__(self, N: int = 4000, seed: int = 1, in_degree: float = 80.0):
-        super().__init__()
+        refsim.Network.__init__(self)
         self.n_exc = int(0.8 * N)
-        p = in_degree / N
         V0 = -60.0 + (np.random.default_rng(seed).standard_normal(N) * 5.0 - 5.0)
         self.pop = TraubHH(N, V_initializer=V0 * pq.mV)
-        zero = refsim.init.Constant(0.0 * pq.nS)
-        self.E = refsim.AlignPostProj(
-            comm=refsim.EventFixedProb(self.n_exc, N, p, 6.0 * pq.nS, seed=seed),
-            syn=refsim.Expon.desc(N, tau=5.0 * pq.ms, g_initializer=zero),
-            out=refsim.COBA.desc(E=0.0 * pq.mV),
-            post=self.pop,
-        )
-        self.I = refsim.AlignPostProj(
-            comm=refsim.EventFixedProb(N - self.n_exc, N, p, 67.0 * pq.nS, seed=seed + 1),
-            syn=refsim.Expon.desc(N, tau=10.0 * pq.ms, g_initializer=zero),
-            out=refsim.COBA.desc(E=-80.0 * pq.mV),
-            post=self.pop,
-        )
-        self.population(self.pop)
-        self.project(self.E, self.pop, 0, self.n_exc)
-        self.project(self.I, self.pop, self.n_exc, N)
+        self._synapses(N, in_degree / N, seed)
+        self._wire()
 
     def kick_start(self, seed: int) -> None:
         """Initial conductances ``(1.5 N(0,1) + 4) * 10 nS`` and ``(12 N(0,1) + 20) * 10 nS``
