@@ -143,10 +143,11 @@ METHOD_CODES = {
 #: the "row" of a DeltaProj's feed: not a synaptic row but a jump of its population's
 #: potential (the population's ``jumps``, in the oracle's queue order)
 JUMP_ROW = -1
-#: the kinds whose jumps the compiled passes add after the step of V and before the
-#: refractory hold, as their ``update`` does (``sum_delta_inputs``); the others (AdEx,
-#: AdQuaIF and Izhikevich by exponential Euler, whose second state steps with the jumped
-#: V; CubaLIF and CobaLIF, whose jumps go to g; declared models) take none yet
+#: the kinds whose jumps the compiled passes add as their ``update`` does
+#: (``sum_delta_inputs``): after the step of V and before the refractory hold, or, for
+#: CubaLIF and CobaLIF, to their synapse's g between its decay and V's step; the others
+#: (AdEx, AdQuaIF and Izhikevich by exponential Euler, whose second state steps with the
+#: jumped V; declared models) take none yet
 JUMPING_KINDS = frozenset(
     (
         LIF_KIND,
@@ -160,6 +161,8 @@ JUMPING_KINDS = frozenset(
         MORRIS_LECAR_KIND,
         FITZHUGH_NAGUMO_KIND,
         HINDMARSH_ROSE_KIND,
+        CUBALIF_KIND,
+        COBALIF_KIND,
     )
 )
 #: ... and those that take them by an explicit method (their whole system steps first)

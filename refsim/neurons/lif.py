@@ -510,9 +510,33 @@ def lif_synapse_step_scalar(
     dt: float,
 ) -> tuple[float, float]:
     """One step of :class:`CubaLIF` (``coba`` False) or :class:`CobaLIF` from the post-reset
-    ``V_r``: the built-in synapse decays first, the membrane sees the new ``g``."""
-    g = g + dt * exprel_scalar(dt * (-1.0 / tau_syn)) * (-g / tau_syn)
+    ``V_r``: the built-in synapse decays first, the membrane sees the new ``g``
+    (:func:`lif_synapse_decay_scalar`, then :func:`lif_synapse_membrane_scalar`; a
+    population with jumps adds them to ``g`` between the two)."""
+    g = lif_synapse_decay_scalar(g, tau_syn, dt)
+    return lif_synapse_membrane_scalar(V_r, g, current, slope, coba, R, tau, V_rest, E, dt), g
+
+
+def lif_synapse_decay_scalar(g: float, tau_syn: float, dt: float) -> float:
+    """The built-in synapse of :class:`CubaLIF` and :class:`CobaLIF` one step on."""
+    return g + dt * exprel_scalar(dt * (-1.0 / tau_syn)) * (-g / tau_syn)
+
+
+def lif_synapse_membrane_scalar(
+    V_r: float,
+    g: float,
+    current: float,
+    slope: float,
+    coba: bool,
+    R: float,
+    tau: float,
+    V_rest: float,
+    E: float,
+    dt: float,
+) -> float:
+    """The membrane of :class:`CubaLIF` or :class:`CobaLIF` one step on from ``V_r``,
+    driven by the synapse's new (and jumped) ``g``."""
     I_syn, dI_syn = (g * (E - V_r), -g) if coba else (g, 0.0)
     drift = (-V_r + V_rest + R * I_syn + R * current) / tau
     jacobian = (-1.0 + R * dI_syn + R * slope) / tau
-    return exp_euler_scalar(V_r, drift, exprel_scalar(dt * jacobian), dt), g
+    return exp_euler_scalar(V_r, drift, exprel_scalar(dt * jacobian), dt)

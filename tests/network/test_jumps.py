@@ -139,6 +139,14 @@ JUMPING_MODELS = {
         10 * pq.mV / pq.ms,
         1.0 * pq.mV,
     ),
+    # their jumps go to the synapse's g (a current; a conductance), between its decay and
+    # the membrane's step
+    "CubaLIF": (lambda: refsim.CubaLIF(60, V_th=15 * pq.mV), 10 * pq.mA, 5.0 * pq.mA),
+    "CobaLIF": (
+        lambda: refsim.CobaLIF(60, V_th=15 * pq.mV, E=60 * pq.mV),
+        10 * pq.mA,
+        0.1 * pq.S,
+    ),
 }
 
 
@@ -174,7 +182,6 @@ def test_every_model_that_takes_jumps_compiles_them_bit_for_bit(name, backend):
     [
         (lambda: refsim.AdExIF(60), 2.0 * pq.nA, 1.0 * pq.mV, "AdExIF"),
         (lambda: refsim.Izhikevich(60), 10 * pq.mV / pq.ms, 1.0 * pq.mV, "Izhikevich"),
-        (lambda: refsim.CubaLIF(60), 2.0 * pq.nA, 0.1 * pq.nA, "CubaLIF"),
     ],
 )
 def test_models_whose_update_steps_more_with_the_jump_say_they_run_numpy(

@@ -488,9 +488,12 @@ REFSIM_FN int reset_neuron(const Population &P, long long j, long long k, int sp
     } else if (kind == REFSIM_IF_KIND) {
         next = refsim_make_pair(if_step_scalar(V_r, current, slope, R, tau_m, dt), x_r);
     } else if (kind == REFSIM_CUBALIF_KIND || kind == REFSIM_COBALIF_KIND) {
-        const int coba = kind == REFSIM_COBALIF_KIND;  /* own: tau_syn (, E) */
-        next = lif_synapse_step_scalar(V_r, x_r, current, slope, coba, R, tau_m, V_rest,
-                                       OWN(COBALIF, tau_syn), coba ? OWN(COBALIF, E) : 0.0, dt);
+        const int coba = kind == REFSIM_COBALIF_KIND;  /* own: tau_syn (, E); the jumps go to
+                                                          g, between its decay and V's step */
+        const double g = jumped(P, j, lif_synapse_decay_scalar(x_r, OWN(COBALIF, tau_syn), dt));
+        next = refsim_make_pair(
+            lif_synapse_membrane_scalar(V_r, g, current, slope, coba, R, tau_m, V_rest,
+                                        coba ? OWN(COBALIF, E) : 0.0, dt), g);
     } else if (kind == REFSIM_QUAIF_KIND || kind == REFSIM_ADQUAIF_KIND) {
         next = quaif_step_scalar(V_r, x_r, current, slope, adaptive, R, tau_m, V_rest, OWN(ADQUAIF, V_c),
                                  OWN(ADQUAIF, c), adaptive ? OWN(ADQUAIF, tau_w) : 1.0, adaptive ? OWN(ADQUAIF, a) : 0.0, dt);
@@ -498,7 +501,9 @@ REFSIM_FN int reset_neuron(const Population &P, long long j, long long k, int sp
         next = expif_step_scalar(V_r, x_r, current, slope, adaptive, R, tau_m, V_rest, OWN(ADEX, V_T),
                                  OWN(ADEX, delta_T), adaptive ? OWN(ADEX, tau_w) : 1.0, adaptive ? OWN(ADEX, a) : 0.0, dt);
     }
-    const double V_jumped = jumped(P, j, next.v0);  /* (held or not: it takes the events) */
+    const int synaptic = kind == REFSIM_CUBALIF_KIND || kind == REFSIM_COBALIF_KIND;
+    /* (held or not: it takes the events; CubaLIF's and CobaLIF's g took them above) */
+    const double V_jumped = synaptic ? next.v0 : jumped(P, j, next.v0);
     const int held = P.refractory && (t - P.last_spike[j]) < PAR(5);
     const double V_new = stored(held ? V_r : V_jumped, P.single);
     const double x_new = stored(held ? x_r : next.v1, P.single);

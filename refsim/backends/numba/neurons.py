@@ -21,6 +21,7 @@ from refsim.backends.codes import (
 from refsim.backends.codes import ADQUAIF_KIND as _ADQUAIF
 from refsim.backends.codes import ALIF_KIND as _ALIF
 from refsim.backends.codes import COBALIF_KIND as _COBALIF
+from refsim.backends.codes import CUBALIF_KIND as _CUBALIF
 from refsim.backends.codes import DECLARED_KIND as _DECLARED
 from refsim.backends.codes import EXP_EULER_METHOD as _EXP_EULER
 from refsim.backends.codes import EXPIF_KIND as _EXPIF
@@ -47,6 +48,8 @@ from refsim.neurons.lif import (
     alif_step_scalar,
     if_reset_scalar,
     if_step_scalar,
+    lif_synapse_decay_scalar,
+    lif_synapse_membrane_scalar,
     lif_synapse_step_scalar,
 )
 from refsim.neurons.quadratic import quaif_step_scalar
@@ -72,6 +75,8 @@ def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, jumps, wo
     par = population[5]
     own = par[OWN_START:]  # the kind's rows, named in codes.KIND_PARAMS
     V_r, x_r, cur, slope, V_new, x_new = work[0], work[1], work[2], work[3], work[4], work[5]
+    # CubaLIF's and CobaLIF's jumps go to their synapse's g, between its decay and V's step
+    synaptic_jumps = jumps[0].size > 0 and (kind == _CUBALIF or kind == _COBALIF)
     # 1. the reset from the stored spike, and the jump of the second state
     _resets(kind, b0, k0, n, population, V_r, x_r)
     # 2. the step: exponential Euler from the input at V_r, or an explicit method (the
@@ -85,9 +90,11 @@ def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, jumps, wo
         _currents(n, V_r, 0, b0, par[6], k0, cur, slope, outputs)
         if kind == _EXPIF or kind == _ADEX or kind == _QUAIF or kind == _ADQUAIF:
             _exp_or_quadratic_steps(kind, k0, n, par, work, dt)
+        elif synaptic_jumps:
+            _lif_synapse_jumped_steps(kind, b0, k0, n, par, work, jumps, dt, single)
         else:  # ALIF, Izhikevich, IF, CubaLIF, CobaLIF
             _lif_family_steps(kind, k0, n, par, work, dt)
-    if jumps[0].size:  # the jumps (DeltaProj, PoissonInput), after the step
+    if jumps[0].size and not synaptic_jumps:  # the jumps (DeltaProj, PoissonInput)
         _add_jumps(b0, n, V_new, 0, jumps, single, work[6], work[7])
     # 3. the refractory hold, the states as stored, the bookkeeping of a refractory model
     _hold(b0, k0, n, population, work, t, single)
@@ -196,6 +203,25 @@ def _lif_family_steps(kind, k0, n, par, work, dt):
                 own[COBALIF_OWN.E, k] if coba else 0.0,
                 dt,
             )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _lif_synapse_jumped_steps(kind, b0, k0, n, par, work, jumps, dt, single):
+    """Stage 2 of :func:`_membrane_scalar` for CubaLIF and CobaLIF with jumps, as their
+    ``update``: the synapse's ``g`` decays, takes the jumps (``sum_delta_inputs``), and the
+    membrane steps with it (rows of ``work`` as :func:`_lif_family_steps`)."""
+    V_r, x_r, cur, slope, V_new, x_new = work[0], work[1], work[2], work[3], work[4], work[5]
+    R, tau_m, V_rest, own = par[0], par[1], par[4], par[OWN_START:]
+    coba = kind == _COBALIF
+    for w in range(n):
+        x_new[w] = lif_synapse_decay_scalar(x_r[w], own[COBALIF_OWN.tau_syn, k0 + w], dt)
+    _add_jumps(b0, n, x_new, 0, jumps, single, work[6], work[7])
+    for w in range(n):
+        k = k0 + w
+        E = own[COBALIF_OWN.E, k] if coba else 0.0
+        V_new[w] = lif_synapse_membrane_scalar(
+            V_r[w], x_new[w], cur[w], slope[w], coba, R[k], tau_m[k], V_rest[k], E, dt
+        )
 
 
 @numba.njit(cache=True, error_model="numpy")
