@@ -144,10 +144,10 @@ METHOD_CODES = {
 #: potential (the population's ``jumps``, in the oracle's queue order)
 JUMP_ROW = -1
 #: the kinds whose jumps the compiled passes add as their ``update`` does
-#: (``sum_delta_inputs``): after the step of V and before the refractory hold, or, for
-#: CubaLIF and CobaLIF, to their synapse's g between its decay and V's step; the others
-#: (AdEx, AdQuaIF and Izhikevich by exponential Euler, whose second state steps with the
-#: jumped V; declared models) take none yet
+#: (``sum_delta_inputs``): after the step of V and before the refractory hold (AdEx,
+#: AdQuaIF and Izhikevich by exponential Euler then step their second state again, with the
+#: jumped V), or, for CubaLIF and CobaLIF, to their synapse's g between its decay and V's
+#: step; declared models take none yet
 JUMPING_KINDS = frozenset(
     (
         LIF_KIND,
@@ -163,10 +163,11 @@ JUMPING_KINDS = frozenset(
         HINDMARSH_ROSE_KIND,
         CUBALIF_KIND,
         COBALIF_KIND,
+        ADEX_KIND,
+        ADQUAIF_KIND,
+        IZHIKEVICH_KIND,
     )
 )
-#: ... and those that take them by an explicit method (their whole system steps first)
-EXPLICIT_JUMPING_KINDS = frozenset((ADEX_KIND, ADQUAIF_KIND, IZHIKEVICH_KIND))
 #: the delay of an AlignPostProj: none, one for the projection (SpikeDelay), per synapse
 NO_DELAY_KIND, SPIKE_DELAY_KIND, SYNAPTIC_DELAY_KIND = 0, 1, 2
 #: short-term plasticity on an AlignPreProj: none, STP, STD

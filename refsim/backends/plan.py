@@ -20,8 +20,6 @@ import numpy as np
 from refsim import philox
 from refsim.backends.codes import (
     CUBA_KIND,
-    EXP_EULER_METHOD,
-    EXPLICIT_JUMPING_KINDS,
     JUMP_ROW,
     JUMPING_KINDS,
     LIF_KIND,
@@ -328,14 +326,10 @@ def _jumps(pops: list, neurons: dict, feeds: dict, poisson: list) -> Jumps:
     for q, (p, _) in enumerate(poisson):
         sources[p].append(-1 - q)
     for p, pop in enumerate(pops):
-        kind, method = neurons["kind"][p], neurons["method"][p]
-        if sources[p] and not (
-            kind in JUMPING_KINDS or (method != EXP_EULER_METHOD and kind in EXPLICIT_JUMPING_KINDS)
-        ):
+        if sources[p] and neurons["kind"][p] not in JUMPING_KINDS:
             raise NotCompilable(
                 f"{pop.name}: jumps (DeltaProj, PoissonInput) onto {type(pop).__name__} "
-                "do not compile yet (its update steps a second state with the jumped "
-                "potential, or jumps its synaptic current)"
+                "(a model declaring its twins) do not compile yet"
             )
     keys = [philox.key_of(inp._stream_seed) for _, inp in poisson]
     return Jumps(

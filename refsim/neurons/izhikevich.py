@@ -179,8 +179,12 @@ def izhikevich_step_scalar(
     drift = p1 * V_r * V_r + p2 * V_r + p3 - u_r + current
     jacobian = 2.0 * p1 * V_r + p2 + slope
     V = exp_euler_scalar(V_r, drift, exprel_scalar(dt * jacobian), dt)
-    u = exp_euler_scalar(u_r, a * (b * V - u_r), exprel_scalar(dt * -a), dt)
-    return V, u
+    return V, izhikevich_recovery_scalar(u_r, V, a, b, dt)
+
+
+def izhikevich_recovery_scalar(u_r: float, V: float, a: float, b: float, dt: float) -> float:
+    """``u`` one step on from ``u_r`` given the new (and jumped) potential ``V``."""
+    return exp_euler_scalar(u_r, a * (b * V - u_r), exprel_scalar(dt * -a), dt)
 
 
 def izhikevich_derivatives_scalar(

@@ -504,6 +504,16 @@ REFSIM_FN int reset_neuron(const Population &P, long long j, long long k, int sp
     const int synaptic = kind == REFSIM_CUBALIF_KIND || kind == REFSIM_COBALIF_KIND;
     /* (held or not: it takes the events; CubaLIF's and CobaLIF's g took them above) */
     const double V_jumped = synaptic ? next.v0 : jumped(P, j, next.v0);
+    if (P.jumps && P.method == REFSIM_EXP_EULER_METHOD) {  /* the second state steps with
+                                                              the jumped V (numba's
+                                                              _recovery_after_jumps) */
+        if (kind == REFSIM_IZHIKEVICH_KIND)
+            next.v1 = izhikevich_recovery_scalar(x_r, V_jumped, OWN(IZHIKEVICH, a), OWN(IZHIKEVICH, b), dt);
+        else if (kind == REFSIM_ADEX_KIND)
+            next.v1 = adaptation_step_scalar(x_r, V_jumped, V_rest, OWN(ADEX, tau_w), OWN(ADEX, a), dt);
+        else if (kind == REFSIM_ADQUAIF_KIND)
+            next.v1 = adaptation_step_scalar(x_r, V_jumped, V_rest, OWN(ADQUAIF, tau_w), OWN(ADQUAIF, a), dt);
+    }
     const int held = P.refractory && (t - P.last_spike[j]) < PAR(5);
     const double V_new = stored(held ? V_r : V_jumped, P.single);
     const double x_new = stored(held ? x_r : next.v1, P.single);

@@ -39,10 +39,15 @@ from refsim.backends.numba.lif import _membrane
 from refsim.backends.numba.outputs import _currents
 from refsim.backends.numba.support import _stored
 from refsim.backends.numba.synapses import _synapses
+from refsim.neurons.adaptive import adaptation_step_scalar
 from refsim.neurons.base import level_spike_scalar, reset_scalar, spike_scalar
 from refsim.neurons.exponential import expif_step_scalar
 from refsim.neurons.gif import gif_reset_scalar, gif_step_scalar
-from refsim.neurons.izhikevich import izhikevich_reset_scalar, izhikevich_step_scalar
+from refsim.neurons.izhikevich import (
+    izhikevich_recovery_scalar,
+    izhikevich_reset_scalar,
+    izhikevich_step_scalar,
+)
 from refsim.neurons.lif import (
     alif_spike_scalar,
     alif_step_scalar,
@@ -96,6 +101,8 @@ def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, jumps, wo
             _lif_family_steps(kind, k0, n, par, work, dt)
     if jumps[0].size and not synaptic_jumps:  # the jumps (DeltaProj, PoissonInput)
         _add_jumps(b0, n, V_new, 0, jumps, single, work[6], work[7])
+        if method == _EXP_EULER and (kind == _ADEX or kind == _ADQUAIF or kind == _IZHIKEVICH):
+            _recovery_after_jumps(kind, k0, n, par, work, dt)
     # 3. the refractory hold, the states as stored, the bookkeeping of a refractory model
     _hold(b0, k0, n, population, work, t, single)
     # 4. the spike
@@ -203,6 +210,28 @@ def _lif_family_steps(kind, k0, n, par, work, dt):
                 own[COBALIF_OWN.E, k] if coba else 0.0,
                 dt,
             )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _recovery_after_jumps(kind, k0, n, par, work, dt):
+    """AdExIF, AdQuaIF and Izhikevich by exponential Euler step their second state with
+    the jumped potential, as their ``update`` does: ``x_new`` again, from ``x_r`` and the
+    jumped ``V_new`` (rows of ``work`` as :func:`_lif_family_steps`)."""
+    x_r, V_new, x_new = work[1], work[4], work[5]
+    V_rest, own = par[4], par[OWN_START:]
+    if kind == _IZHIKEVICH:
+        for w in range(n):
+            k = k0 + w
+            x_new[w] = izhikevich_recovery_scalar(
+                x_r[w], V_new[w], own[IZHIKEVICH_OWN.a, k], own[IZHIKEVICH_OWN.b, k], dt
+            )
+        return
+    tau_w, a = (
+        (ADQUAIF_OWN.tau_w, ADQUAIF_OWN.a) if kind == _ADQUAIF else (ADEX_OWN.tau_w, ADEX_OWN.a)
+    )
+    for w in range(n):
+        k = k0 + w
+        x_new[w] = adaptation_step_scalar(x_r[w], V_new[w], V_rest[k], own[tau_w, k], own[a, k], dt)
 
 
 @numba.njit(cache=True, error_model="numpy")
