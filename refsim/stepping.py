@@ -25,9 +25,9 @@ import quantities as pq
 from refsim import backends, environ, stability
 from refsim.backends import BackendFallbackWarning
 from refsim.backends.codes import NotCompilable
+from refsim.backends.drives import AheadDrive
 from refsim.backends.monitoring import monitored
 from refsim.backends.plan import give_back
-from refsim.backends.reading import AheadDrive
 from refsim.capture import Capture, LoopArgument
 from refsim.inputs import SampledInput
 from refsim.interrupt import CtrlC

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from refsim.backends.drives import drive_rows
 from refsim.backends.monitoring import (
     add_spikes,
     checked_vectors,
@@ -18,7 +19,6 @@ from refsim.backends.monitoring import (
     records_of,
 )
 from refsim.backends.plan import Plan, count_draws
-from refsim.backends.reading import drive_rows
 from refsim.stability import Finding, is_checked
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from refsim.backends.drives import drive_rows
 from refsim.backends.monitoring import (
     add_spikes,
     checked_vectors,
@@ -26,7 +27,6 @@ from refsim.backends.numba.support import (
     array_table,
 )
 from refsim.backends.plan import Plan, count_draws, poisson_tables, usable_cores
-from refsim.backends.reading import drive_rows
 
 if TYPE_CHECKING:
     from refsim.interrupt import CtrlC
