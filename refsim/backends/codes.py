@@ -143,31 +143,11 @@ METHOD_CODES = {
 #: the "row" of a DeltaProj's feed: not a synaptic row but a jump of its population's
 #: potential (the population's ``jumps``, in the oracle's queue order)
 JUMP_ROW = -1
-#: the kinds whose jumps the compiled passes add as their ``update`` does
+#: every built-in kind takes jumps (DeltaProj, PoissonInput) as its ``update`` does
 #: (``sum_delta_inputs``): after the step of V and before the refractory hold (AdEx,
 #: AdQuaIF and Izhikevich by exponential Euler then step their second state again, with the
 #: jumped V), or, for CubaLIF and CobaLIF, to their synapse's g between its decay and V's
-#: step; declared models take none yet
-JUMPING_KINDS = frozenset(
-    (
-        LIF_KIND,
-        ALIF_KIND,
-        EXPIF_KIND,
-        QUAIF_KIND,
-        IF_KIND,
-        GIF_KIND,
-        HH_KIND,
-        WANG_BUZSAKI_KIND,
-        MORRIS_LECAR_KIND,
-        FITZHUGH_NAGUMO_KIND,
-        HINDMARSH_ROSE_KIND,
-        CUBALIF_KIND,
-        COBALIF_KIND,
-        ADEX_KIND,
-        ADQUAIF_KIND,
-        IZHIKEVICH_KIND,
-    )
-)
+#: step; a declared model (DECLARED_KIND) takes none yet
 #: the delay of an AlignPostProj: none, one for the projection (SpikeDelay), per synapse
 NO_DELAY_KIND, SPIKE_DELAY_KIND, SYNAPTIC_DELAY_KIND = 0, 1, 2
 #: short-term plasticity on an AlignPreProj: none, STP, STD

@@ -20,8 +20,8 @@ import numpy as np
 from refsim import philox
 from refsim.backends.codes import (
     CUBA_KIND,
+    DECLARED_KIND,
     JUMP_ROW,
-    JUMPING_KINDS,
     LIF_KIND,
     NotCompilable,
 )
@@ -326,7 +326,7 @@ def _jumps(pops: list, neurons: dict, feeds: dict, poisson: list) -> Jumps:
     for q, (p, _) in enumerate(poisson):
         sources[p].append(-1 - q)
     for p, pop in enumerate(pops):
-        if sources[p] and neurons["kind"][p] not in JUMPING_KINDS:
+        if sources[p] and neurons["kind"][p] == DECLARED_KIND:
             raise NotCompilable(
                 f"{pop.name}: jumps (DeltaProj, PoissonInput) onto {type(pop).__name__} "
                 "(a model declaring its twins) do not compile yet"

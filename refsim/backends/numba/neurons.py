@@ -71,7 +71,8 @@ def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, jumps, wo
     (rows named in ``codes.NEURON_KINDS``: ``w``, ``a``, ``u`` or ``g``; Gif's ``I1, I2,
     V_th`` in :func:`_gif_block`); parameter tables are read at column ``j - shift``.
     The jumps (``jumps``) add to the stepped potential before the hold, as in ``update``
-    (the plan takes them only for kinds where they come last: ``codes.JUMPING_KINDS``)."""
+    (every built-in kind takes them; CubaLIF's and CobaLIF's go to g, AdEx's, AdQuaIF's and
+    Izhikevich's second state steps again with the jumped V)."""
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     if kind == _GIF:
