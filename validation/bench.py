@@ -185,30 +185,39 @@ def _in_fresh_process(
     backend: str,
     in_degree: float,
     precision: int = 64,
+    cold: bool = False,
 ) -> dict:
-    return _result_of(
-        [
-            sys.executable,
-            "-m",
-            "refsim.validation.bench",
-            "--one",
-            model,
-            str(N),
-            str(duration),
-            str(seed),
-            backend,
-            str(in_degree),
-            str(precision),
-        ],
-        f"bench of {model} N={N} on {backend} (precision {precision})",
-    )
+    """One refsim measurement in a fresh process; ``cold``: with an empty Numba cache of
+    its own (``NUMBA_CACHE_DIR``, a new folder each time), so that it compiles."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="refsim-cold-") as folder:
+        env = dict(os.environ, NUMBA_CACHE_DIR=folder) if cold else None
+        return _result_of(
+            [
+                sys.executable,
+                "-m",
+                "refsim.validation.bench",
+                "--one",
+                model,
+                str(N),
+                str(duration),
+                str(seed),
+                backend,
+                str(in_degree),
+                str(precision),
+            ],
+            f"bench of {model} N={N} on {backend} (precision {precision})",
+            env,
+        )
 
 
-def _result_of(command: list[str], what: str) -> dict:
-    """Run ``command`` in a fresh process: the JSON of its last ``RESULT`` line, with the
-    whole process time added as ``process_s``; a clear error naming ``what`` if none."""
+def _result_of(command: list[str], what: str, env: dict | None = None) -> dict:
+    """Run ``command`` in a fresh process (environment ``env``, None: this one's): the JSON
+    of its last ``RESULT`` line, with the whole process time added as ``process_s``; a
+    clear error naming ``what`` if none."""
     t0 = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     total = time.perf_counter() - t0
     lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
     if done.returncode or not lines:
@@ -351,6 +360,29 @@ def _label(r: dict) -> str:
     return r["backend"] + (" f32" if r.get("precision") == 32 else "")
 
 
+def start_to_end(r: dict) -> float:
+    """A run's seconds from the network built to the simulation done: build, compile (or
+    load) and the simulation itself (a measurement's JSON)."""
+    return r["build_s"] + r["compile_s"] + r["run_s"]
+
+
+def _cold_lines(model: str, N: int, ours: list[dict], theirs: list[dict]) -> list[str]:
+    """Each refsim backend's cold start (:func:`start_to_end` with an empty cache) over
+    Brian2 cpp_standalone's, whose every run generates and compiles its C++ anew."""
+    brian = [r for r in theirs if r["backend"].startswith("Brian2 cpp")]
+    lines = []
+    for r in ours:
+        line = f"  {model} N={N}: cold start of refsim {_label(r)} {start_to_end(r):.2f} s"
+        if brian:
+            b = brian[0]
+            line += (
+                f" / Brian2 cpp_standalone's {start_to_end(b):.2f} s (build, compile and run, "
+                f"this run) = {start_to_end(r) / start_to_end(b):.2f}"
+            )
+        lines.append(line)
+    return lines
+
+
 def _ratio_lines(model: str, N: int, ours: list[dict], theirs: list[dict]) -> list[str]:
     """Each refsim backend's run time over the fastest peer's of this run (perf.md's
     figures, marked, when no peer ran)."""
@@ -426,6 +458,13 @@ def main(argv: list[str] | None = None) -> int:
         help="float precisions to run refsim in (default 64; e.g. --precision 64 32)",
     )
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="each refsim run with an empty Numba cache of its own (it compiles: the first "
+        "run after an install); with --peers, also the cold start against Brian2 "
+        "cpp_standalone's build, compile and run",
+    )
+    parser.add_argument(
         "--json", metavar="FILE", type=writable("file"), help="write every measurement here"
     )
     parser.add_argument("--one", nargs=7, help=argparse.SUPPRESS)
@@ -489,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
                                 backend,
                                 args.in_degree,
                                 precision,
+                                args.cold,
                             ),
                             args.repeats,
                             f"{model} N={N} on {backend} (precision {precision})",
@@ -525,6 +565,8 @@ def main(argv: list[str] | None = None) -> int:
             peer_rows += theirs
             if args.peers:
                 print("\n".join(_ratio_lines(model, N, ours, theirs)), flush=True)
+            if args.cold:
+                print("\n".join(_cold_lines(model, N, ours, theirs)), flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"machine": where, "runs": rows, "peers": peer_rows}, fh, indent=1)

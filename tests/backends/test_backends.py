@@ -596,22 +596,11 @@ def test_which_populations_take_the_one_pass_cuba_kernel():
     whose one or two Expon rows each take one feed into one CUBA output; the bit-for-bit
     tests run it on CUBA 4000 (two rows) and on the repeated-targets network (one row)."""
     from refsim.backends import numba as numba_backend
-    from refsim.backends.numba import synapses
+    from refsim.backends.numba import prepare
 
     def feeds_of(net, p=0):
         refsim.init_all_states(net)
-        pl = numba_backend.plan(net)
-        o0, o1 = pl.rows.out_start[p], pl.rows.out_start[p + 1]
-        return synapses._cuba_rows(
-            p,
-            pl.rows.kind[p],
-            pl.feeds.pop,
-            pl.feeds.row,
-            pl.rows.out_row,
-            pl.rows.out_kind,
-            o0,
-            o1,
-        )
+        return prepare.cuba_rows(numba_backend.plan(net), p)
 
     refsim.random.seed(1)
     assert feeds_of(CUBANet(400, 1)) == (0, 1)
@@ -641,7 +630,7 @@ def test_the_cuba_pass_spike_test_without_division_equals_spike_scalar(V_th, V_r
     ``(V - V_th) / (V_th - V_reset) >= 0`` for every V: near the threshold, at subnormal
     distances (where a quotient underflows to -0.0, which passes), at the floor and its
     neighbours, at infinities and NaN."""
-    from refsim.backends.numba.lif import spike_floor
+    from refsim.backends.numba.prepare import spike_floor
     from refsim.neurons.base import spike_scalar
 
     floor = spike_floor(V_th, V_reset)
@@ -680,7 +669,7 @@ def test_the_cuba_pass_spike_test_without_division_equals_spike_scalar(V_th, V_r
 
 
 def test_a_spike_floor_exists_only_for_a_positive_finite_reset_distance():
-    from refsim.backends.numba.lif import spike_floor
+    from refsim.backends.numba.prepare import spike_floor
 
     # 5 * 2**-1074 / 10 is half the least subnormal: a tie, rounded to even, 0
     assert spike_floor(-50.0, -60.0) == -5 * 5e-324
@@ -695,7 +684,8 @@ def test_the_general_lif_pass_tests_spikes_against_the_floor_as_spike_scalar_doe
     refractory period, each neuron keeps its post-reset potential, so the test sees
     potentials set here: around the threshold, a few subnormals below it (where the
     oracle's quotient underflows to -0.0 and spikes), infinities and NaN."""
-    from refsim.backends.numba.lif import _integrate, spike_floor
+    from refsim.backends.numba.lif import _integrate
+    from refsim.backends.numba.prepare import spike_floor
     from refsim.backends.numba.support import array_table
     from refsim.neurons.base import spike_scalar
 

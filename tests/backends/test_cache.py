@@ -137,3 +137,39 @@ def test_a_run_with_progress_shows_the_notice_and_one_without_does_not(monkeypat
     assert "refsim: compiled in " in err
     assert run(progress=False).engine == "numba"
     assert capsys.readouterr().err == ""
+
+
+def test_a_cold_compile_compiles_only_the_passes_the_network_uses(tmp_path):
+    """COBA (LIF, Expon rows into COBA outputs, no delay, jump, AlignPreProj or other
+    model) with an empty cache: its loop's passes compile, the others' do not; then a
+    Brunel network (delays, a PoissonInput) in the same cache compiles its own loop and
+    the jumps' and delays' passes. What each process compiled is read from the
+    dispatchers' signatures (compiled or loaded in that process)."""
+    code = """
+import quantities as pq
+import refsim
+from refsim.validation.networks import {net}
+from refsim.backends.numba import continuous, jumps, lif, neurons, propagate, synapses
+net = {net}(400, 1)
+refsim.init_all_states(net)
+res = refsim.run(net, 1 * pq.ms, progress=False)
+assert res.engine == 'numba', res.engine
+for f in (lif._membrane, lif._lif_block, lif._lif_cuba_pass, synapses._dual_expon,
+          neurons._membrane_scalar, continuous._continuous_scalar, jumps._add_jumps,
+          propagate._feed_synaptic_delay, propagate._spike_input, synapses._pre_synapses):
+    print(f.__name__, len(f.signatures))
+"""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def compiled(net):
+        lines = _in_fresh_process(code.format(net=net), env).splitlines()
+        return {name: int(n) for name, n in (line.split() for line in lines)}
+
+    coba = compiled("COBANet")
+    assert coba["_membrane"] == 1 and coba["_lif_block"] == 1
+    unused = set(coba) - {"_membrane", "_lif_block"}
+    assert {name: coba[name] for name in unused} == dict.fromkeys(unused, 0)
+    brunel = compiled("BrunelNet")
+    assert brunel["_add_jumps"] >= 1 and brunel["_spike_input"] >= 1
+    for name in ("_lif_cuba_pass", "_dual_expon", "_membrane_scalar", "_continuous_scalar"):
+        assert brunel[name] == 0, name

@@ -31,20 +31,24 @@ from refsim.neurons.reduced import fitzhugh_nagumo_step_scalar, hindmarsh_rose_s
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _continuous_scalar(b0, b1, shift, kind, method, population, outputs, jumps, work, dt, single):
+def _continuous_scalar(
+    b0, b1, shift, kind, method, explicit, population, outputs, jumps, work, dt, single
+):
     """Neurons ``b0 .. b1 - 1`` of a population without reset (HH, WangBuzsakiHH,
     MorrisLecar, FitzHughNagumo, HindmarshRose): the input at the old potential, then the
     model's step twin (its further states are the rows of ``extra``, named in
     ``codes.NEURON_KINDS``); the stored spike is the level ``(V - V_th) / V_th >= 0``.
     Exponential Euler runs in passes over the block (the input into ``work``, then one
-    loop of the model's twin, which vectorises); an explicit method, neuron by neuron."""
+    loop of the model's twin, which vectorises); an explicit method, neuron by neuron
+    (compiled where ``explicit`` is not None: a population of the network uses one)."""
     v, extra, _, _, spk, par, _, _ = population
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
     tau, V_th, direct = par[1], par[2], par[6]
     own = par[OWN_START:]  # the kind's rows, named in codes.KIND_PARAMS
     rows = extra.shape[0]
-    if method != _EXP_EULER:  # the whole ODE system, the input at each stage's V
+    if explicit is not None and method != _EXP_EULER:  # the whole ODE system, the
+        # input at each stage's V
         for w in range(n):
             j, k = b0 + w, k0 + w
             y = _explicit_step(
@@ -73,7 +77,8 @@ def _continuous_scalar(b0, b1, shift, kind, method, population, outputs, jumps, 
             _reduced_steps(kind, b0, k0, n, v, extra, cur, own, tau, dt)
         else:
             _conductance_steps(kind, b0, k0, n, v, extra, cur, own, dt)
-    if jumps[0].size:  # the jumps, after the step (the other states took the old V)
+    # the jumps, after the step (the other states took the old V)
+    if jumps is not None and jumps[0].size:
         _add_jumps(b0, n, v, b0, jumps, single, work[6], work[7])
     if single:
         for w in range(n):

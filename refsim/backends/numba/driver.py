@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from refsim.backends.codes import NO_DELAY_KIND as _NO_DELAY
 from refsim.backends.drives import drive_rows
 from refsim.backends.monitoring import (
     add_spikes,
@@ -34,7 +35,14 @@ if TYPE_CHECKING:
 
 from refsim.backends.numba.cache import _compile_lock, compile_notice
 from refsim.backends.numba.loop import _BLOCK, _advance
-from refsim.backends.numba.prepare import _cut_rows, _decay_factors, _dual_factors, _linear_exprel
+from refsim.backends.numba.prepare import (
+    _cut_rows,
+    _decay_factors,
+    _dual_factors,
+    _linear_exprel,
+    lif_constants,
+    passes_used,
+)
 from refsim.backends.numba.propagate import _list_fired
 from refsim.backends.numba.support import _share
 
@@ -122,12 +130,14 @@ def threads_for(pl: Plan) -> int:
     return max(1, min(numba.get_num_threads(), usable_cores(), neurons // MIN_NEURONS_PER_THREAD))
 
 
-def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, tuple, list]:
+def _tables(pl: Plan, parts: int, dt: float) -> tuple[dict, list]:
     """The loop's tuples of a planned network's arrays (``populations``, ``feeds``,
-    ``pre``, ``jumps``: :func:`~refsim.backends.numba.loop._advance` unpacks them) with the
-    per-run constants computed here, and those constants' arrays: the tables hold no
-    reference (:func:`~refsim.backends.numba.support.array_table`), so the caller keeps
-    them alive while the tables are used."""
+    ``delayed``, ``pre``, ``jumps``, ``models``:
+    :func:`~refsim.backends.numba.loop._advance` unpacks them; ``delayed``, ``pre`` and
+    ``jumps`` None where the network has none) with the per-run constants computed here,
+    and those constants' arrays: the tables hold no reference
+    (:func:`~refsim.backends.numba.support.array_table`), so the caller keeps them alive
+    while the tables are used."""
     table = array_table
     factors = [_decay_factors(TAU, dt) for TAU in pl.rows.tau]
     state_factors = [
@@ -144,6 +154,7 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, tuple
         np.zeros((parts, max(8, x.shape[0] + 3), min(v.size, _BLOCK)))
         for v, x in zip(pl.neurons.V, pl.neurons.extra, strict=True)
     ]
+    floors, cuba_feeds = lif_constants(pl, e_linear)
     cuts = [
         _cut_rows(indptr, indices, buffer.size, parts)
         for indptr, indices, buffer in zip(
@@ -179,11 +190,12 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, tuple
         pl.rows.out_value,
         pl.rows.out_start,
         pl.neurons.declared_slot,
-        declared_addresses(pl.declared),
+        declared_addresses(pl.declared) if pl.declared else None,
         declared_addresses(pl.declared_synapses),
+        floors,
+        cuba_feeds,
     )
     feeds = (
-        table(pl.feeds.indptr, np.int64, 1),
         table(cuts, np.int64, 1),
         table(pl.feeds.indices, np.int32, 1),
         table(pl.feeds.weights, f8, 1),
@@ -195,6 +207,9 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, tuple
         pl.feeds.row,
         table(pl.feeds.buffer, f8, 1),
         pl.feeds.delay_kind,
+    )
+    delayed = (
+        table(pl.feeds.indptr, np.int64, 1),
         table(pl.feeds.ring, f8, 2),
         pl.feeds.ring_at,
         table(pl.feeds.delay_steps, np.int64, 1),
@@ -235,7 +250,15 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[tuple, tuple, tuple, tuple
         pl.jumps.poisson_draws,
     )
     made = [factors, state_factors, e_linear, scratch, cuts]
-    return populations, feeds, pre, jumps, made
+    tuples = {
+        "populations": populations,
+        "feeds": feeds,
+        "delayed": delayed if (pl.feeds.delay_kind != _NO_DELAY).any() else None,
+        "pre": pre if pl.pre.syn_kind.size else None,
+        "jumps": jumps if pl.jumps.poisson or any(own.size for own in pl.jumps.sources) else None,
+        "models": passes_used(pl, cuba_feeds),
+    }
+    return tuples, made
 
 
 def run_compiled(
@@ -319,13 +342,15 @@ def run_compiled(
                 first_step,
                 dt,
                 pl.single,
-                populations,
-                feeds,
-                pre,
+                tuples["populations"],
+                tuples["feeds"],
+                tuples["delayed"],
+                tuples["pre"],
                 records,
                 check,
                 drive,
-                jumps,
+                tuples["jumps"],
+                tuples["models"],
             )
 
         # every part in a thread of its own, while the main thread waits in join(), where
@@ -347,7 +372,7 @@ def run_compiled(
     say = None if bar is None else lambda line: bar.write(line, file=sys.stderr)
     # the first call of each jitted function compiles or loads it (said when it compiles)
     with compile_notice(say), _compile_lock():
-        populations, feeds, pre, jumps, made = _tables(pl, parts, dt)  # (``made``: kept alive)
+        tuples, made = _tables(pl, parts, dt)  # (``made``: kept alive)
         for p, spk in enumerate(pl.neurons.spiking):  # the stored spikes of the initial states,
             for part in range(parts):  # listed as the threads list them
                 lo, hi = _share(spk.size, part, parts), _share(spk.size, part + 1, parts)

@@ -5,9 +5,45 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import overload
 
 from refsim.backends.numba.support import _stored, vector_at
 from refsim.philox import uniform_scalar
+
+
+def population_jumps(jumps, p, f_buffer, i):
+    """Population ``p``'s jumps at step ``i`` as :func:`_add_jumps` reads them: its
+    sources, every feed's buffer (``f_buffer``), the PoissonInputs' tables (from
+    ``jumps``, the network's: sources per population, then the tables), the step; None
+    when the network's ``jumps`` are None (nothing jumps: then no jump is compiled).
+
+    Compiled only, where the type of ``jumps`` chooses (:func:`_population_jumps`):
+    written as one function with an ``if jumps is None``, Numba would type its result
+    as optional, and every pass would test it at run time."""
+    raise NotImplementedError("population_jumps runs inside the compiled loop only")
+
+
+@overload(population_jumps)
+def _population_jumps(jumps, p, f_buffer, i):
+    if isinstance(jumps, types.NoneType):
+        return lambda jumps, p, f_buffer, i: None
+
+    def of_population(jumps, p, f_buffer, i):
+        sources, counts, cdf, ends, weights, keys, draws = jumps
+        return (
+            vector_at(sources, p, np.int64),
+            f_buffer,
+            counts,
+            cdf,
+            ends,
+            weights,
+            keys,
+            draws,
+            i,
+        )
+
+    return of_population
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -42,12 +42,14 @@ def _membrane(
     t,
     dt,
     single,
+    wide,
 ):
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step (:func:`_lif_block`)
     with its parameters (and ``e_linear``) read from the columns of the table ``par``,
-    or, ``narrow``, as one number each (and the spike tested against ``floor``)."""
+    or, ``narrow``, as one number each (and the spike tested against ``floor``); ``wide``
+    None: no population of the network has wide tables (that code is not compiled)."""
     v, _, last, flag, spk, par, is_hard, refractory_model = population
-    if narrow:
+    if narrow or wide is None:
         _lif_block(
             b0,
             b1,
@@ -255,12 +257,12 @@ def _integrate(
     faster on the Intel host), else (NaN) ``spike_scalar``."""
     b0, e0 = max(b0, 0), max(e0, 0)
     by_floor = not np.isnan(floor)
-    jumping = jumps[0].size > 0
+    jumping = jumps is not None and jumps[0].size > 0  # (None: none in the network)
     stepped = work[5]
     # the step written twice: apart from the hold where jumps come between (the oracle's
     # order), fused with it where none do (one pass for both: COBA 4000 5 % faster than
     # the step through ``stepped`` for every population, measured alternated 2026-12-07)
-    if jumping:  # the step, then the jumps in the oracle's order
+    if jumps is not None and jumping:  # the step, then the jumps in the oracle's order
         for w in range(n):
             j = b0 + w
             drift = lif_drift_scalar(

@@ -7,19 +7,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from refsim.backends.codes import LIF_KIND as _LIF
 from refsim.backends.codes import NO_DELAY_KIND as _NO_DELAY
-from refsim.backends.codes import SPIKE_DELAY_KIND as _SPIKE_DELAY
-from refsim.backends.numba.lif import _lif_cuba_pass, spike_floor
+from refsim.backends.numba.jumps import population_jumps
 from refsim.backends.numba.neurons import _step_range
-from refsim.backends.numba.propagate import (
-    _AHEAD,
-    _feed_synaptic_delay,
-    _feed_values,
-    _list_fired,
-    _prefetch_row,
-    _spike_input,
-)
+from refsim.backends.numba.propagate import _AHEAD, _feed_delayed, _list_fired, _prefetch_row
 from refsim.backends.numba.support import (
     _share,
     atomic_add,
@@ -30,7 +21,7 @@ from refsim.backends.numba.support import (
     vector_at,
     yield_cpu,
 )
-from refsim.backends.numba.synapses import _cuba_rows, _pre_propagate, _pre_synapses
+from refsim.backends.numba.synapses import _pre_projections
 
 #: neurons advanced together through all the passes of a step, so that a block's columns
 #: stay in the L2 cache (measured on COBA 64k: 1024 2.74, 4096 2.43, unblocked 3.28 s per
@@ -95,25 +86,36 @@ def _advance(
     single,
     populations,
     feeds,
+    delayed,
     pre,
     records,
     check,
     drive,
     jumps,
+    models,
 ):
     """Advance steps ``i_begin .. i_end - 1`` of a run; return the next step.
 
-    The network's arrays arrive in seven tuples, unpacked below in their order
+    The network's arrays arrive in tuples, unpacked below in their order
     (:func:`refsim.backends.numba.driver._tables` makes them): ``populations``, ``feeds``
-    (the AlignPostProj), ``pre`` (the AlignPreProj), ``records`` (the monitors),
-    ``check`` (the stability check) and ``drive`` (the time-varying direct inputs of this
-    chunk of steps: :func:`_set_drive`), ``jumps`` (each population's jump sources and
-    the PoissonInputs' tables: :func:`~refsim.backends.numba.jumps._add_jumps`).  Each
-    list of arrays (one per population, projection or monitor: ``V``, ``pop_g``,
-    ``f_buffer``...) is an
-    :func:`~refsim.backends.numba.support.array_table`,
-    read with ``vector_at``, ``matrix_at`` or ``cube_at`` (``V[p]`` is
-    ``vector_at(V, p, np.float64)``).
+    (the AlignPostProj), ``delayed`` (their delays:
+    :func:`~refsim.backends.numba.propagate._feed_delayed`), ``pre`` (the AlignPreProj:
+    :func:`~refsim.backends.numba.synapses._pre_projections`), ``records`` (the
+    monitors), ``check`` (the stability check) and ``drive`` (the time-varying direct
+    inputs of this chunk of steps: :func:`_set_drive`), ``jumps`` (each population's jump
+    sources and the PoissonInputs' tables:
+    :func:`~refsim.backends.numba.jumps._add_jumps`).  Each list of arrays (one per
+    population, projection or monitor: ``V``, ``pop_g``, ``f_buffer``...) is an
+    :func:`~refsim.backends.numba.support.array_table`, read with ``vector_at``,
+    ``matrix_at`` or ``cube_at`` (``V[p]`` is ``vector_at(V, p, np.float64)``).
+
+    Only what the network uses is compiled: ``delayed``, ``pre`` and ``jumps`` are None
+    when no projection has a delay, no AlignPreProj and nothing jumps, and ``models``
+    says which of the neuron passes run (:func:`~refsim.backends.numba.driver.passes_used`:
+    each True, or None).  Numba removes a branch on ``x is None`` of an argument ``x`` that
+    is None before it types the branch, so what a None part would call is never compiled;
+    each combination compiles once (a few seconds) and is cached, and the functions it
+    calls are cached on their own and shared by every combination.
 
     ``parts`` threads run this loop at once, each with its ``part``, meeting at two or
     three barriers a step (``sync``: the barrier's count and generation, a stop asked for,
@@ -176,9 +178,10 @@ def _advance(
         declared_slot,
         declared_models,
         synapse_adapters,
+        spike_floors,
+        cuba_feeds,
     ) = populations
     (
-        f_indptr,
         f_cut,
         f_indices,
         f_weights,
@@ -190,35 +193,7 @@ def _advance(
         f_row,
         f_buffer,
         f_delay_kind,
-        f_ring,
-        f_ring_at,
-        f_delay_steps,
-        f_delay_low,
-        f_delay_frac,
-        f_x,
     ) = feeds
-    (
-        pre_kind,
-        pre_slot,
-        pre_state,
-        pre_param,
-        pre_stp_kind,
-        pre_stp_state,
-        pre_stp_param,
-        pre_indptr,
-        pre_indices,
-        pre_weights,
-        pre_from,
-        pre_start,
-        pre_pop,
-        pre_row,
-        pre_out,
-        pre_ring,
-        pre_ring_at,
-        pre_delay_low,
-        pre_delay_frac,
-        pre_x,
-    ) = pre
     (
         spike_steps,
         spike_index,
@@ -237,30 +212,11 @@ def _advance(
         found,
         found_value,
     ) = check
-    j_sources, p_counts, p_cdf, p_ends, p_weights, p_keys, p_draws = jumps
-
     f8, i8, i4 = np.float64, np.int64, np.int32
     n_pops = V.shape[0]
     # read by every neuron's input current, through functions not always inlined
     out_row, out_kind, out_value = unowned(out_row), unowned(out_kind), unowned(out_value)
     recorded = n_spikes.copy()
-    cuba_feeds = np.full((n_pops, 2), -1)  # the populations _lif_cuba_pass steps
-    spike_floors = np.full(n_pops, np.nan)  # LIF populations' spike_floor (NaN: divide)
-    for p in range(n_pops):
-        par = matrix_at(params, p, f8)
-        if kind[p] == _LIF and narrow[p] and vector_at(j_sources, p, i8).size == 0:
-            spike_floors[p] = spike_floor(par[2, 0], par[3, 0])
-            if not np.isnan(spike_floors[p]) and pop_e_linear[p, 1] > 0:
-                cuba_feeds[p] = _cuba_rows(
-                    p,
-                    vector_at(pop_syn_kind, p, i8),
-                    f_pop,
-                    f_row,
-                    out_row,
-                    out_kind,
-                    out_start[p],
-                    out_start[p + 1],
-                )
     for i in range(i_begin, i_end):
         for p in range(n_pops):  # (a table's row: address, then the sizes)
             if spike_steps[p, 1] > 0 and recorded[p] + V[p, 1] > spike_steps[p, 1]:
@@ -273,13 +229,13 @@ def _advance(
         # 1. projections: the rows of the presynaptic neurons that fired, in index
         #    order, into buffers that are zero (cleared where they are consumed)
         for f in range(f_pre.size):
-            buf, pre = vector_at(f_buffer, f, f8), f_pre[f]
-            start, stop, cells = f_start[f], f_stop[f], vector_at(fired, pre, i8)
+            buf, source = vector_at(f_buffer, f, f8), f_pre[f]
+            start, stop, cells = f_start[f], f_stop[f], vector_at(fired, source, i8)
             idx, w = vector_at(f_indices, f, i4), vector_at(f_weights, f, f8)
             if f_delay_kind[f] == _NO_DELAY:  # every thread, onto its share of the targets
                 cut = vector_at(f_cut, f, i8)
                 for by in range(parts):  # the spikes listed by each thread, in turn
-                    first, n = _share(cells.size, by, parts), part_fired[pre, by]
+                    first, n = _share(cells.size, by, parts), part_fired[source, by]
                     for k in range(first, first + n):
                         if k + _AHEAD < first + n and start <= cells[k + _AHEAD] < stop:
                             ahead = (cells[k + _AHEAD] - start) * parts + part
@@ -294,172 +250,73 @@ def _advance(
                                 for s in range(cut[piece], cut[piece + 1]):
                                     buf[idx[s]] += w[s]
                 continue
-            if f % parts != part:  # a delayed feed: one thread
-                continue
-            indptr, ring = vector_at(f_indptr, f, i8), matrix_at(f_ring, f, f8)
-            if f_delay_kind[f] == _SPIKE_DELAY:
-                x = vector_at(f_x, f, f8)
-                f_ring_at[f] = _spike_input(
-                    vector_at(spiking, pre, np.bool_),
-                    start,
-                    ring,
-                    f_ring_at[f],
-                    f_delay_low[f],
-                    f_delay_frac[f],
-                    x,
-                )
-                _feed_values(x, indptr, idx, w, buf)
-            else:
-                f_ring_at[f] = _feed_synaptic_delay(
-                    cells,
-                    part_fired[pre],
-                    start,
-                    stop,
-                    ring,
-                    f_ring_at[f],
-                    vector_at(f_delay_steps, f, i8),
-                    indptr,
-                    idx,
-                    w,
-                    buf,
-                    single,
-                )
+            if f % parts == part:  # a delayed feed: one thread
+                _feed_delayed(
+                    f, f_delay_kind[f], delayed, spiking, source, cells, part_fired[source],
+                    start, stop, idx, w, buf, single
+                )  # fmt: skip
         #    and each AlignPreProj: its synapses, then their outputs through W
-        for q in range(pre_kind.size):
-            if (f_pre.size + q) % parts != part:
-                continue
-            x, out = vector_at(pre_x, q, f8), vector_at(pre_out, q, f8)
-            pre_ring_at[q] = _spike_input(
-                vector_at(spiking, pre_from[q], np.bool_),
-                pre_start[q],
-                matrix_at(pre_ring, q, f8),
-                pre_ring_at[q],
-                pre_delay_low[q],
-                pre_delay_frac[q],
-                x,
-            )
-            _pre_synapses(
-                x,
-                pre_kind[q],
-                synapse_adapters[max(pre_slot[q], 0)],  # (used only by a declared synapse)
-                matrix_at(pre_state, q, f8),
-                matrix_at(pre_param, q, f8),
-                pre_stp_kind[q],
-                matrix_at(pre_stp_state, q, f8),
-                matrix_at(pre_stp_param, q, f8),
-                out,
-                t,
-                dt,
-                single,
-            )
-            _pre_propagate(
-                out,
-                vector_at(pre_indptr, q, i8),
-                vector_at(pre_indices, q, i4),
-                vector_at(pre_weights, q, f8),
-                matrix_at(pop_g, pre_pop[q], f8),
-                pre_row[q],
-                single,
-            )
+        _pre_projections(
+            pre, part, parts, f_pre.size, spiking, pop_g, synapse_adapters, t, dt, single
+        )
         _barrier(sync, parts)
         # 2. populations in order, each thread its share: synapses, then membranes
         for p in range(n_pops):
             v, spk = vector_at(V, p, f8), vector_at(spiking, p, np.bool_)
             lo, hi = _share(v.size, part, parts), _share(v.size, part + 1, parts)
-            if cuba_feeds[p, 0] >= 0:  # the whole share in one pass
-                par = matrix_at(params, p, f8)
-                _lif_cuba_pass(
-                    lo,
-                    hi,
-                    v,
-                    vector_at(last_spike, p, f8),
-                    vector_at(in_refractory, p, f8),
-                    spk,
-                    hard[p],
-                    refractory[p],
-                    matrix_at(pop_g, p, f8),
-                    matrix_at(pop_tau, p, f8),
-                    matrix_at(pop_factor, p, f8),
-                    f_buffer,
-                    cuba_feeds[p, 0],
-                    cuba_feeds[p, 1],
-                    out_value[out_start[p] : out_start[p + 1]],
-                    par[0, 0],
-                    par[1, 0],
-                    par[2, 0],
-                    par[3, 0],
-                    par[4, 0],
-                    par[5, 0],
-                    par[6, 0],
-                    vector_at(pop_e_linear, p, f8)[0],
+            population = (
+                v,
+                matrix_at(extra, p, f8),
+                vector_at(last_spike, p, f8),
+                vector_at(in_refractory, p, f8),
+                spk,
+                matrix_at(params, p, f8),
+                hard[p],
+                refractory[p],
+            )
+            syn_rows = (
+                matrix_at(pop_g, p, f8),
+                matrix_at(pop_tau, p, f8),
+                matrix_at(pop_factor, p, f8),
+                vector_at(pop_syn_kind, p, i8),
+                vector_at(pop_syn_slot, p, i8),
+                cube_at(pop_syn_state, p, f8),
+                cube_at(pop_syn_param, p, f8),
+                cube_at(pop_state_factor, p, f8),
+                synapse_adapters,
+            )
+            outputs = (
+                syn_rows[0],
+                out_row,
+                out_kind,
+                out_value,
+                out_start[p],
+                out_start[p + 1],
+            )
+            for b0 in range(lo, hi, _BLOCK):
+                _step_range(
+                    b0,
+                    min(b0 + _BLOCK, hi),
+                    p,
+                    narrow[p],
+                    kind[p],
+                    declared_slot[p],
+                    declared_models,
+                    method[p],
+                    population,
+                    syn_rows,
+                    (f_pop, f_row, f_buffer),
+                    outputs,
+                    population_jumps(jumps, p, f_buffer, i),
+                    vector_at(pop_e_linear, p, f8),
                     spike_floors[p],
+                    cuba_feeds[p],
+                    cube_at(scratch, p, f8)[part],
                     t,
                     dt,
                     single,
+                    *models,
                 )
-            else:  # in blocks, through the passes of its kind
-                population = (
-                    v,
-                    matrix_at(extra, p, f8),
-                    vector_at(last_spike, p, f8),
-                    vector_at(in_refractory, p, f8),
-                    spk,
-                    matrix_at(params, p, f8),
-                    hard[p],
-                    refractory[p],
-                )
-                syn_rows = (
-                    matrix_at(pop_g, p, f8),
-                    matrix_at(pop_tau, p, f8),
-                    matrix_at(pop_factor, p, f8),
-                    vector_at(pop_syn_kind, p, i8),
-                    vector_at(pop_syn_slot, p, i8),
-                    cube_at(pop_syn_state, p, f8),
-                    cube_at(pop_syn_param, p, f8),
-                    cube_at(pop_state_factor, p, f8),
-                    synapse_adapters,
-                )
-                jumping = (
-                    vector_at(j_sources, p, i8),
-                    f_buffer,
-                    p_counts,
-                    p_cdf,
-                    p_ends,
-                    p_weights,
-                    p_keys,
-                    p_draws,
-                    i,
-                )
-                outputs = (
-                    syn_rows[0],
-                    out_row,
-                    out_kind,
-                    out_value,
-                    out_start[p],
-                    out_start[p + 1],
-                )
-                for b0 in range(lo, hi, _BLOCK):
-                    _step_range(
-                        b0,
-                        min(b0 + _BLOCK, hi),
-                        p,
-                        narrow[p],
-                        kind[p],
-                        declared_slot[p],
-                        declared_models,
-                        method[p],
-                        population,
-                        syn_rows,
-                        (f_pop, f_row, f_buffer),
-                        outputs,
-                        jumping,
-                        vector_at(pop_e_linear, p, f8),
-                        spike_floors[p],
-                        cube_at(scratch, p, f8)[part],
-                        t,
-                        dt,
-                        single,
-                    )
             part_fired[p, part] = _list_fired(spk, vector_at(fired, p, i8), lo, hi)
         step = first_step + i
         checking = check_every > 0 and ((step + 1) % check_every == 0 or step == last_step)

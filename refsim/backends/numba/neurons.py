@@ -35,7 +35,7 @@ from refsim.backends.numba.continuous import _continuous_scalar
 from refsim.backends.numba.declared import _declared_block
 from refsim.backends.numba.explicit import _explicit_step
 from refsim.backends.numba.jumps import _add_jumps
-from refsim.backends.numba.lif import _membrane
+from refsim.backends.numba.lif import _lif_cuba_pass, _membrane
 from refsim.backends.numba.outputs import _currents
 from refsim.backends.numba.support import _stored
 from refsim.backends.numba.synapses import _synapses
@@ -61,13 +61,16 @@ from refsim.neurons.quadratic import quaif_step_scalar
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, jumps, work, t, dt, single):
+def _membrane_scalar(
+    b0, b1, shift, kind, method, explicit, population, outputs, jumps, work, t, dt, single
+):
     """Neurons ``b0 .. b1 - 1`` of a population with a reset, other than LIF: one step
     through the model's scalar twins, in the order of its ``update``: reset (and the jump
     of its second state), the input at the post-reset potential, the step, the
     refractory hold, the spike.  Each of these is a pass over the block through the rows
     of ``work`` (``V_r, x_r, cur, slope, V_new, x_new``: so that each vectorises); an
-    explicit method steps neuron by neuron.  ``extra`` holds the states besides ``V``
+    explicit method steps neuron by neuron (compiled where ``explicit`` is not None: a
+    population of the network uses one).  ``extra`` holds the states besides ``V``
     (rows named in ``codes.NEURON_KINDS``: ``w``, ``a``, ``u`` or ``g``; Gif's ``I1, I2,
     V_th`` in :func:`_gif_block`); parameter tables are read at column ``j - shift``.
     The jumps (``jumps``) add to the stepped potential before the hold, as in ``update``
@@ -82,12 +85,14 @@ def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, jumps, wo
     own = par[OWN_START:]  # the kind's rows, named in codes.KIND_PARAMS
     V_r, x_r, cur, slope, V_new, x_new = work[0], work[1], work[2], work[3], work[4], work[5]
     # CubaLIF's and CobaLIF's jumps go to their synapse's g, between its decay and V's step
-    synaptic_jumps = jumps[0].size > 0 and (kind == _CUBALIF or kind == _COBALIF)
+    # (``jumps`` None: nothing jumps in the network, and no jump is compiled)
+    jumping = jumps is not None and jumps[0].size > 0
+    synaptic_jumps = jumping and (kind == _CUBALIF or kind == _COBALIF)
     # 1. the reset from the stored spike, and the jump of the second state
     _resets(kind, b0, k0, n, population, V_r, x_r)
     # 2. the step: exponential Euler from the input at V_r, or an explicit method (the
     #    whole ODE system, the input at each stage's V)
-    if method != _EXP_EULER:
+    if explicit is not None and method != _EXP_EULER:
         for w in range(n):
             y = (V_r[w], x_r[w], 0.0, 0.0)
             step = _explicit_step(kind, method, b0 + w, k0 + w, y, par, own, outputs, dt)
@@ -96,11 +101,11 @@ def _membrane_scalar(b0, b1, shift, kind, method, population, outputs, jumps, wo
         _currents(n, V_r, 0, b0, par[6], k0, cur, slope, outputs)
         if kind == _EXPIF or kind == _ADEX or kind == _QUAIF or kind == _ADQUAIF:
             _exp_or_quadratic_steps(kind, k0, n, par, work, dt)
-        elif synaptic_jumps:
+        elif jumps is not None and synaptic_jumps:
             _lif_synapse_jumped_steps(kind, b0, k0, n, par, work, jumps, dt, single)
         else:  # ALIF, Izhikevich, IF, CubaLIF, CobaLIF
             _lif_family_steps(kind, k0, n, par, work, dt)
-    if jumps[0].size and not synaptic_jumps:  # the jumps (DeltaProj, PoissonInput)
+    if jumps is not None and jumping and not synaptic_jumps:  # DeltaProj, PoissonInput
         _add_jumps(b0, n, V_new, 0, jumps, single, work[6], work[7])
         if method == _EXP_EULER and (kind == _ADEX or kind == _ADQUAIF or kind == _IZHIKEVICH):
             _recovery_after_jumps(kind, k0, n, par, work, dt)
@@ -380,7 +385,7 @@ def _gif_block(b0, n, k0, population, outputs, jumps, work, t, dt, single):
             own[GIF_OWN.k2, k],
             dt,
         )
-    if jumps[0].size:  # the jumps, after the step
+    if jumps is not None and jumps[0].size:  # the jumps, after the step
         _add_jumps(b0, n, v, b0, jumps, single, work[6], work[7])
     for w in range(n):  # 4. the hold, the states as stored, the bookkeeping
         j, k = b0 + w, k0 + w
@@ -417,32 +422,95 @@ def _step_range(
     jumps,
     e_lin,
     floor,
+    cuba_feeds,
     work,
     t,
     dt,
     single,
+    cuba_lif,
+    lif,
+    reset,
+    continuous,
+    explicit,
+    wide,
+    other_synapses,
 ):
     """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses
     (``rows``, ``feeds``: :func:`_synapses`), then their membranes.  ``population``: its
     states and table, ``(v, extra, last, flag, spk, par, is_hard, refractory_model)``;
     ``outputs``: what its input reads, ``(G, out_row, out_kind, out_value, o_begin,
     o_end)`` (:func:`_input_current`); ``jumps``: what jumps its potential
-    (:func:`~refsim.backends.numba.jumps._add_jumps`); ``floor``: a LIF population's
-    :func:`spike_floor` (NaN: the spike test divides); ``work`` is the scratch of the
-    thread running them; ``single``: each state written is rounded to float32 (:func:`_stored`)."""
+    (:func:`~refsim.backends.numba.jumps._add_jumps`; None: nothing in the network);
+    ``floor``: a LIF population's :func:`spike_floor` (NaN: the spike test divides);
+    ``cuba_feeds``: the feeds of a LIF population that :func:`_lif_cuba_pass` steps (-1:
+    not one); ``work`` is the scratch of the thread running them; ``single``: each state
+    written is rounded to float32 (:func:`_stored`).
+
+    ``cuba_lif``, ``lif``, ``reset``, ``continuous``, ``explicit``, ``wide``,
+    ``other_synapses``: whether a population of the network takes each pass (the
+    CUBA-only LIF pass, the LIF family's, the other models with a reset, those without,
+    an explicit method, parameter tables a column per neuron, synapses other than Expon),
+    True or None; the passes of None, and ``declared_models`` None, are not compiled
+    (Numba prunes their branches: :func:`~refsim.backends.numba.loop._advance`)."""
+    if cuba_lif is not None and cuba_feeds[0] >= 0:
+        _cuba_block(
+            b0, b1, population, rows, feeds, outputs, cuba_feeds, e_lin, floor, t, dt, single
+        )
+        return
     shift = b0 if narrow else 0  # narrow tables: one block, reused
-    _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single)
-    if kind == _LIF:
-        _membrane(b0, b1, narrow, population, outputs, jumps, e_lin, floor, work, t, dt, single)
-    elif kind == _DECLARED:
+    _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, other_synapses)
+    if lif is not None and kind == _LIF:
+        _membrane(
+            b0, b1, narrow, population, outputs, jumps, e_lin, floor, work, t, dt, single, wide
+        )
+    elif declared_models is not None and kind == _DECLARED:
         _declared_block(
             b0, b1, shift, declared_models[slot], population, outputs, work, t, dt, single
         )
-    elif kind >= _HH:
+    elif continuous is not None and kind >= _HH:
         _continuous_scalar(
-            b0, b1, shift, kind, method, population, outputs, jumps, work, dt, single
+            b0, b1, shift, kind, method, explicit, population, outputs, jumps, work, dt, single
         )
-    else:
+    elif reset is not None:
         _membrane_scalar(
-            b0, b1, shift, kind, method, population, outputs, jumps, work, t, dt, single
+            b0, b1, shift, kind, method, explicit, population, outputs, jumps, work, t, dt, single
         )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _cuba_block(b0, b1, population, rows, feeds, outputs, cuba_feeds, e_lin, floor, t, dt, single):
+    """Neurons ``b0 .. b1 - 1`` of a CUBA-only LIF population through
+    :func:`_lif_cuba_pass` (its synapses and membranes in one pass), its shared
+    parameters read as numbers."""
+    v, _, last, flag, spk, par, is_hard, refractory_model = population
+    G, TAU, FACTOR = rows[0], rows[1], rows[2]
+    out_value, o_begin, o_end = outputs[3], outputs[4], outputs[5]
+    _lif_cuba_pass(
+        b0,
+        b1,
+        v,
+        last,
+        flag,
+        spk,
+        is_hard,
+        refractory_model,
+        G,
+        TAU,
+        FACTOR,
+        feeds[2],
+        cuba_feeds[0],
+        cuba_feeds[1],
+        out_value[o_begin:o_end],
+        par[0, 0],
+        par[1, 0],
+        par[2, 0],
+        par[3, 0],
+        par[4, 0],
+        par[5, 0],
+        par[6, 0],
+        e_lin[0],
+        floor,
+        t,
+        dt,
+        single,
+    )

@@ -5,12 +5,16 @@ through a ring of inputs, a delay per synapse through a ring of events."""
 from __future__ import annotations
 
 import numba
+import numpy as np
 
+from refsim.backends.codes import SPIKE_DELAY_KIND as _SPIKE_DELAY
 from refsim.backends.numba.support import (
     _share,
     _stored,
     eight_flags,
+    matrix_at,
     prefetch,
+    vector_at,
 )
 
 
@@ -86,6 +90,31 @@ def _feed_synaptic_delay(cells, counts, start, stop, ring, at, steps, indptr, id
         buf[j] = ring[at, j]
         ring[at, j] = 0.0
     return (at + 1) % length
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _feed_delayed(
+    f, kind, delayed, spiking, source, cells, counts, start, stop, idx, w, buf, single
+):
+    """Feed ``f``, a delayed projection (delay ``kind``) from population ``source``
+    (``cells``, ``counts``: its spikes as :func:`_feed_synaptic_delay` reads them), into
+    ``buf`` through its ring; ``delayed``: the delays' tables of every feed (``indptr,
+    ring, ring_at, delay_steps, delay_low, delay_frac, x``), None when the network has no
+    delay (then none of this is compiled)."""
+    if delayed is None:
+        return
+    indptr_t, ring_t, ring_at, delay_steps, delay_low, delay_frac, x_t = delayed
+    indptr, ring = vector_at(indptr_t, f, np.int64), matrix_at(ring_t, f, np.float64)
+    if kind == _SPIKE_DELAY:
+        x = vector_at(x_t, f, np.float64)
+        spk = vector_at(spiking, source, np.bool_)
+        ring_at[f] = _spike_input(spk, start, ring, ring_at[f], delay_low[f], delay_frac[f], x)
+        _feed_values(x, indptr, idx, w, buf)
+    else:
+        steps = vector_at(delay_steps, f, np.int64)
+        ring_at[f] = _feed_synaptic_delay(
+            cells, counts, start, stop, ring, ring_at[f], steps, indptr, idx, w, buf, single
+        )
 
 
 #: rows ahead of the one being delivered whose synapses are prefetched (measured best:

@@ -1,6 +1,6 @@
 """The synaptic rows of a population in a step (Expon decay plus the projections'
 buffers, DualExpon), the presynaptic synapses of an AlignPreProj and their
-propagation through its weights, and the rows a CUBA-only LIF population reads."""
+propagation through its weights."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import numpy as np
 from refsim.backends.codes import ALPHA_KIND as _ALPHA
 from refsim.backends.codes import AMPA_KIND as _AMPA
 from refsim.backends.codes import BIONMDA_KIND as _BIONMDA
-from refsim.backends.codes import CUBA_KIND as _CUBA
 from refsim.backends.codes import CURRENT_PROJ_KIND as _CURRENT_PROJ
 from refsim.backends.codes import DECLARED_SYNAPSE_KIND as _DECLARED_SYNAPSE
 from refsim.backends.codes import DUAL_ALPHA_KIND as _DUAL_ALPHA
@@ -19,9 +18,10 @@ from refsim.backends.codes import PRE_OUTPUT_KIND as _PRE_OUTPUT
 from refsim.backends.codes import STD_KIND as _STD
 from refsim.backends.codes import STP_KIND as _STP
 from refsim.backends.numba.declared import _declared_synapse, call_synapse
-from refsim.backends.numba.propagate import _feed_values
+from refsim.backends.numba.propagate import _feed_values, _spike_input
 from refsim.backends.numba.support import (
     _stored,
+    matrix_at,
     param_at,
     vector_at,
 )
@@ -43,7 +43,7 @@ from refsim.synapses.stp import std_step_scalar, stp_step_scalar
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single):
+def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others):
     """Neurons ``b0 .. b1 - 1`` of population ``p``: each synaptic row steps, taking its
     feeds' buffers in feeding order (the oracle's delta queue) and clearing them.
 
@@ -53,7 +53,10 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single):
     each buffer; a DualExpon or a declared synapse (its ``adapters[SLOT[r]]``) first sums
     this step's events into ``G[r]``, then steps its states ``STATE[r]``, its output
     replacing them.  Tables (``TAU``, ``FACTOR``, ``PARAM``, ``STATE_FACTOR``) are read at
-    column ``j - shift``, or, ``narrow`` (one value for the population), as numbers."""
+    column ``j - shift``, or, ``narrow`` (one value for the population), as numbers.
+    ``wide`` None: no population of the network has wide tables; ``others`` None: every
+    row is an Expon (or filled by a projection); the code of either is then not
+    compiled."""
     G, TAU, FACTOR, KIND, SLOT, STATE, PARAM, _, adapters = rows
     f_pop, f_row, f_buffer = feeds
     b0, n = max(b0, 0), b1 - b0
@@ -66,7 +69,7 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single):
                 for w in range(n):
                     G[r, b0 + w] = 0.0
             continue
-        if KIND[r] != _EXPON:
+        if others is not None and KIND[r] != _EXPON:
             fed = _sum_events(b0, n, r, p, G, feeds, single)
             if KIND[r] == _DECLARED_SYNAPSE:
                 adapter = adapters[SLOT[r]]
@@ -84,12 +87,13 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single):
                     j = b0 + w
                     G[r, j] = _stored(G[r, j] + buf[j], single)
                     buf[j] = 0.0
-            elif narrow:  # the decay and the first feed in one pass
+            elif narrow or wide is None:  # the decay and the first feed in one pass
                 _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], True, buf, single)
             else:
                 _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], True, buf, single)
             decayed = True
-        if not decayed and narrow:  # no feed: the decay alone (``G[r]`` stands for a buffer)
+        if not decayed and (narrow or wide is None):  # no feed: the decay alone (``G[r]``
+            # stands for a buffer)
             _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], False, G[r], single)
         elif not decayed:
             _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], False, G[r], single)
@@ -164,6 +168,53 @@ def _dual_expon(b0, k0, n, r, fed, rows, dt, single):
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _pre_projections(pre, part, parts, offset, spiking, pop_g, adapters, t, dt, single):
+    """Thread ``part``'s share of the AlignPreProj (``q`` where ``(offset + q) % parts ==
+    part``, after the ``offset`` feeds): each one's input (:func:`_spike_input`, through
+    its delay), its synapses (:func:`_pre_synapses`), their outputs through ``W`` into
+    its row of the target's ``pop_g`` (:func:`_pre_propagate`).  ``pre``: their tables
+    (:func:`~refsim.backends.numba.driver._tables`), None when the network has none
+    (then none of this is compiled)."""
+    if pre is None:
+        return
+    (kind, slot, state, param, stp_kind, stp_state, stp_param, indptr, indices, weights,
+     source, start, pop, row, out_t, ring, ring_at, delay_low, delay_frac, x_t) = pre  # fmt: skip
+    f8 = np.float64
+    for q in range(kind.size):
+        if (offset + q) % parts != part:
+            continue
+        x, out = vector_at(x_t, q, f8), vector_at(out_t, q, f8)
+        spk = vector_at(spiking, source[q], np.bool_)
+        ring_q = matrix_at(ring, q, f8)
+        ring_at[q] = _spike_input(spk, start[q], ring_q, ring_at[q], delay_low[q], delay_frac[q], x)
+        _pre_synapses(
+            x,
+            kind[q],
+            adapters[max(slot[q], 0)],  # (used only by a declared synapse)
+            matrix_at(state, q, f8),
+            matrix_at(param, q, f8),
+            stp_kind[q],
+            matrix_at(stp_state, q, f8),
+            matrix_at(stp_param, q, f8),
+            out,
+            t,
+            dt,
+            single,
+        )
+        G = matrix_at(pop_g, pop[q], f8)
+        w = vector_at(weights, q, f8)
+        _pre_propagate(
+            out,
+            vector_at(indptr, q, np.int64),
+            vector_at(indices, q, np.int32),
+            w,
+            G,
+            row[q],
+            single,
+        )
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _pre_synapses(x_in, kind, adapter, S, P, stp_kind, Q, QP, out, t, dt, single):
     """The presynaptic side of one AlignPreProj, neuron by neuron: the input ``x_in[j]``
     (:func:`_spike_input`) through the plasticity (states ``Q``, parameters ``QP``), into
@@ -235,30 +286,3 @@ def _pre_propagate(g_pre, indptr, idx, w, G, row, single):
     if single:
         for j in range(out.size):
             out[j] = _stored(out[j], single)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _cuba_rows(p, KIND, f_pop, f_row, out_row, out_kind, o_begin, o_end):
-    """The feeds of population ``p``'s synapse rows when :func:`_lif_cuba_pass` can step
-    it: one or two Expon rows, each fed by exactly one projection and read by one CUBA
-    output, outputs in row order (else ``(-1, -1)``).  For two rows ``(f0, f1)``, for one
-    ``(f0, f0)``."""
-    rows = KIND.size
-    if rows < 1 or rows > 2 or o_end - o_begin != rows:
-        return -1, -1
-    feed0, feed1 = -1, -1
-    for r in range(rows):
-        if KIND[r] != _EXPON or out_row[o_begin + r] != r or out_kind[o_begin + r] != _CUBA:
-            return -1, -1
-        found = -1
-        for f in range(f_pop.size):
-            if f_pop[f] == p and f_row[f] == r:
-                if found >= 0:  # a second feed into one row: the general passes
-                    return -1, -1
-                found = f
-        if found < 0:
-            return -1, -1
-        if r == 0:
-            feed0 = found
-        feed1 = found
-    return feed0, feed1
