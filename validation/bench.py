@@ -369,7 +369,7 @@ def start_to_end(r: dict) -> float:
 def _cold_lines(model: str, N: int, ours: list[dict], theirs: list[dict]) -> list[str]:
     """Each refsim backend's cold start (:func:`start_to_end` with an empty cache) over
     Brian2 cpp_standalone's, whose every run generates and compiles its C++ anew."""
-    brian = [r for r in theirs if r["backend"].startswith("Brian2 cpp")]
+    brian = [r for r in theirs if r["backend"] == "brian2-cpp"]
     lines = []
     for r in ours:
         line = f"  {model} N={N}: cold start of refsim {_label(r)} {start_to_end(r):.2f} s"

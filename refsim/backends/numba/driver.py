@@ -256,7 +256,7 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[dict, list]:
         "delayed": delayed if (pl.feeds.delay_kind != _NO_DELAY).any() else None,
         "pre": pre if pl.pre.syn_kind.size else None,
         "jumps": jumps if pl.jumps.poisson or any(own.size for own in pl.jumps.sources) else None,
-        "models": passes_used(pl, cuba_feeds),
+        "models": passes_used(pl, cuba_feeds, e_linear),
     }
     return tuples, made
 
@@ -318,7 +318,7 @@ def run_compiled(
         for p in driven:  # the time-varying direct inputs of steps i0 .. i1 - 1
             at = range(first_step + i0, first_step + i1)
             drives[p] = drive_rows(pl.pops[p], pl.neurons.drive[p], at, dt)
-        drive = (table(drives, np.float64, 2), i0)
+        drive = (table(drives, np.float64, 2), i0) if driven else None
         # the records' tables, made again for each call (a few microseconds)
         records = (
             table(steps, np.int64, 1),

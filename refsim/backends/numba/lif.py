@@ -43,11 +43,13 @@ def _membrane(
     dt,
     single,
     wide,
+    linear_lif,
 ):
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step (:func:`_lif_block`)
     with its parameters (and ``e_linear``) read from the columns of the table ``par``,
     or, ``narrow``, as one number each (and the spike tested against ``floor``); ``wide``
-    None: no population of the network has wide tables (that code is not compiled)."""
+    None: no population of the network has wide tables, ``linear_lif`` None: none is
+    CUBA-only outside :func:`_lif_cuba_pass` (that code is then not compiled)."""
     v, _, last, flag, spk, par, is_hard, refractory_model = population
     if narrow or wide is None:
         _lif_block(
@@ -75,6 +77,7 @@ def _membrane(
             t,
             dt,
             single,
+            linear_lif,
         )
     else:
         _lif_block(
@@ -102,6 +105,7 @@ def _membrane(
             t,
             dt,
             single,
+            linear_lif,
         )
 
 
@@ -139,12 +143,14 @@ def _lif_block(
     t,
     dt,
     single,
+    linear_lif,
 ):
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step, in passes that
     vectorise; ``work`` is scratch.  Each parameter is a row (read at ``j``) or one number
     (:func:`param_at`).  ``linear``: the Jacobian is constant (all outputs CUBA) and
     ``e_linear`` holds ``exprel(dt * J)``; ``floor``: see :func:`_integrate`; ``jumps``:
-    :func:`~refsim.backends.numba.jumps._add_jumps`.
+    :func:`~refsim.backends.numba.jumps._add_jumps`; ``linear_lif`` None: no population of
+    the network is linear here (the linear step is not compiled).
     """
     b0, n = max(b0, 0), b1 - b0
     V_r, cur, slope, z, e = work[0], work[1], work[2], work[3], work[4]
@@ -153,7 +159,7 @@ def _lif_block(
         V_r[w] = reset_scalar(v[j], spk[j], param_at(V_th, j), param_at(V_reset, j), is_hard)
     # the oracle's sum starts from the direct input (or 0), outputs in registration order
     _currents(n, V_r, 0, b0, direct, b0, cur, slope, outputs)
-    if linear:
+    if linear_lif is not None and linear:
         _integrate(
             b0,
             b0,

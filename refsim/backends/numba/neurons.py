@@ -434,6 +434,7 @@ def _step_range(
     explicit,
     wide,
     other_synapses,
+    linear_lif,
 ):
     """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses
     (``rows``, ``feeds``: :func:`_synapses`), then their membranes.  ``population``: its
@@ -447,9 +448,10 @@ def _step_range(
     written is rounded to float32 (:func:`_stored`).
 
     ``cuba_lif``, ``lif``, ``reset``, ``continuous``, ``explicit``, ``wide``,
-    ``other_synapses``: whether a population of the network takes each pass (the
-    CUBA-only LIF pass, the LIF family's, the other models with a reset, those without,
-    an explicit method, parameter tables a column per neuron, synapses other than Expon),
+    ``other_synapses``, ``linear_lif``: whether a population of the network takes each
+    pass (the CUBA-only LIF pass, the LIF family's, the other models with a reset, those
+    without, an explicit method, parameter tables a column per neuron, synapses other than
+    Expon, the LIF family's linear step),
     True or None; the passes of None, and ``declared_models`` None, are not compiled
     (Numba prunes their branches: :func:`~refsim.backends.numba.loop._advance`)."""
     if cuba_lif is not None and cuba_feeds[0] >= 0:
@@ -461,7 +463,20 @@ def _step_range(
     _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, other_synapses)
     if lif is not None and kind == _LIF:
         _membrane(
-            b0, b1, narrow, population, outputs, jumps, e_lin, floor, work, t, dt, single, wide
+            b0,
+            b1,
+            narrow,
+            population,
+            outputs,
+            jumps,
+            e_lin,
+            floor,
+            work,
+            t,
+            dt,
+            single,
+            wide,
+            linear_lif,
         )
     elif declared_models is not None and kind == _DECLARED:
         _declared_block(

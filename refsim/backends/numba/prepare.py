@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from refsim.backends.codes import CUBA_KIND as _CUBA
+from refsim.backends.codes import CURRENT_PROJ_KIND as _CURRENT_PROJ
 from refsim.backends.codes import DECLARED_KIND as _DECLARED
 from refsim.backends.codes import DECLARED_SYNAPSE_KIND as _DECLARED_SYNAPSE
 from refsim.backends.codes import DUAL_ALPHA_KIND as _DUAL_ALPHA
@@ -51,8 +52,9 @@ def plan(net) -> Plan:
     return pl
 
 
-#: the synapse rows that step states of their own in a population's pass
-_OTHER_SYNAPSES = (_DUAL, _DUAL_ALPHA, _DECLARED_SYNAPSE)
+#: the synapse rows of a population's pass other than an Expon's decay and feeds (and a row
+#: an AlignPreProj fills): those that step states of their own, and a CurrentProj's
+_OTHER_SYNAPSES = (_DUAL, _DUAL_ALPHA, _DECLARED_SYNAPSE, _CURRENT_PROJ)
 
 #: synapses sorted or cut at once (bounds the temporary arrays: 8 bytes each per synapse)
 _CHUNK = 1 << 22
@@ -233,11 +235,13 @@ def lif_constants(pl: Plan, e_linear: list) -> tuple[np.ndarray, np.ndarray]:
     return floors, cuba_feeds
 
 
-def passes_used(pl: Plan, cuba_feeds: np.ndarray) -> tuple:
+def passes_used(pl: Plan, cuba_feeds: np.ndarray, e_linear: list) -> tuple:
     """Which of the loop's neuron passes a population of the network takes, each True or
     None (then not compiled: :func:`~refsim.backends.numba.loop._advance`): the CUBA-only
     LIF pass, the LIF family's, the other models with a reset, those without, an explicit
-    method, tables a column per neuron (not narrow), synapse rows other than Expon."""
+    method, tables a column per neuron (not narrow), synapse rows other than Expon
+    (:data:`_OTHER_SYNAPSES`), the
+    LIF family's linear step (CUBA-only outputs: ``e_linear`` not empty)."""
     kinds = np.asarray(pl.neurons.kind)
     cuba = cuba_feeds[:, 0] >= 0
     lif = (kinds == _LIF) & ~cuba
@@ -246,5 +250,6 @@ def passes_used(pl: Plan, cuba_feeds: np.ndarray) -> tuple:
     explicit = np.asarray(pl.neurons.method) != _EXP_EULER
     wide = ~np.asarray(pl.neurons.narrow, dtype=bool)
     others = np.isin(np.concatenate([[-1], *pl.rows.kind]), _OTHER_SYNAPSES)
-    used = (cuba, lif, reset, continuous, explicit, wide, others)
+    linear = lif & np.array([e.size > 0 for e in e_linear], dtype=bool)
+    used = (cuba, lif, reset, continuous, explicit, wide, others, linear)
     return tuple(True if any_.any() else None for any_ in used)

@@ -55,7 +55,7 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others):
     replacing them.  Tables (``TAU``, ``FACTOR``, ``PARAM``, ``STATE_FACTOR``) are read at
     column ``j - shift``, or, ``narrow`` (one value for the population), as numbers.
     ``wide`` None: no population of the network has wide tables; ``others`` None: every
-    row is an Expon (or filled by a projection); the code of either is then not
+    row is an Expon (or filled by an AlignPreProj); the code of either is then not
     compiled."""
     G, TAU, FACTOR, KIND, SLOT, STATE, PARAM, _, adapters = rows
     f_pop, f_row, f_buffer = feeds
@@ -64,7 +64,8 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others):
     for r in range(G.shape[0]):
         if KIND[r] == _PRE_OUTPUT:  # filled by its AlignPreProj, in step 1
             continue
-        if KIND[r] == _CURRENT_PROJ:  # this step's comm(x): 0.0 plus its feed's buffer
+        if others is not None and KIND[r] == _CURRENT_PROJ:  # this step's comm(x): 0.0
+            # plus its feed's buffer
             if not _sum_events(b0, n, r, p, G, feeds, single):
                 for w in range(n):
                     G[r, b0 + w] = 0.0
@@ -92,10 +93,11 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others):
             else:
                 _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], True, buf, single)
             decayed = True
-        if not decayed and (narrow or wide is None):  # no feed: the decay alone (``G[r]``
-            # stands for a buffer)
+        if decayed:
+            continue
+        if narrow or wide is None:  # no feed: the decay alone (``G[r]`` stands for a buffer)
             _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], False, G[r], single)
-        elif not decayed:
+        else:
             _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], False, G[r], single)
 
 
