@@ -43,7 +43,7 @@ from refsim.inputs import _Waveform
 from refsim.module import Dynamics, Neuron, _freeze
 from refsim.network import Network
 from refsim.projections import AlignPostProj, AlignPreProj, CurrentProj, DeltaProj
-from refsim.traced import Origin, Traced, hooks, plain_tree, tracing, user_line
+from refsim.traced import Origin, Traced, hooks, plain_tree, tracing, tree_leaves, user_line
 
 __all__ = ["Capture", "Origin", "Traced"]
 
@@ -123,7 +123,7 @@ class Capture:
         fed = {
             (id(c.argument.source), c.argument.calls) for c in step.calls if c.kind == "projection"
         }
-        returned = {id(value) for value in _leaves(result)}
+        returned = {id(value) for _, value in tree_leaves(result)}
         outputs = [(ref(), line) for ref, line in step.outputs]  # alive: the user kept it
         for value, line in step.reads + [(v, line) for v, line in outputs if v is not None]:
             origin = value._origin
@@ -249,14 +249,6 @@ class Capture:
         if dt0 != dt1:
             raise NotCompilable("the step changes dt from one step to the next")
         return t0, t1, dt0
-
-
-def _leaves(tree) -> list:
-    if isinstance(tree, tuple | list):
-        return [leaf for value in tree for leaf in _leaves(value)]
-    if isinstance(tree, dict):
-        return [leaf for value in tree.values() for leaf in _leaves(value)]
-    return [tree]
 
 
 def _now() -> float | None:

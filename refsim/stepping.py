@@ -35,7 +35,7 @@ from refsim.module import State, _outside_refsim
 from refsim.network import Network
 from refsim.neurons.base import SpikingNeuron
 from refsim.recording import SpikeMonitor, StateMonitor
-from refsim.traced import Origin, Traced, plain_tree, tracing
+from refsim.traced import Origin, Traced, plain_tree, tracing, tree_leaves
 from refsim.units import to_internal, to_quantity
 
 #: steps of a step function that run the NumPy code, watched, before it runs compiled
@@ -312,14 +312,6 @@ def _is_loop(current) -> bool:
     return isinstance(current, LoopArgument)
 
 
-def _leaves(tree, path=()) -> list:
-    if isinstance(tree, tuple | list):
-        return [leaf for k, v in enumerate(tree) for leaf in _leaves(v, (*path, k))]
-    if isinstance(tree, dict):
-        return [leaf for k, v in tree.items() for leaf in _leaves(v, (*path, k))]
-    return [(path, tree)]
-
-
 def _rebuild(template, values):
     if isinstance(template, tuple | list):
         return type(template)(_rebuild(v, values) for v in template)
@@ -331,7 +323,7 @@ def _rebuild(template, values):
 def _returned(outs: list, calls: list) -> list:
     """Per leaf of what the step returns: (the monitor that records it, its first values),
     or (None, None) for None; NotCompilable for what a monitor cannot record."""
-    first, second = _leaves(outs[0]), _leaves(outs[1])
+    first, second = tree_leaves(outs[0]), tree_leaves(outs[1])
     if [path for path, _ in first] != [path for path, _ in second]:
         raise NotCompilable("the step returns results of another shape in its second step")
     leaves = []

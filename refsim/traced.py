@@ -182,6 +182,16 @@ def _plain(value):
     return value.plain() if isinstance(value, Traced) else value
 
 
+def tree_leaves(tree, path: tuple = ()) -> list[tuple[tuple, Any]]:
+    """The leaves of a result of nested tuples, lists and dicts, each with its path (the
+    keys and indices from the root), depth first in order."""
+    if isinstance(tree, tuple | list):
+        return [leaf for k, v in enumerate(tree) for leaf in tree_leaves(v, (*path, k))]
+    if isinstance(tree, dict):
+        return [leaf for k, v in tree.items() for leaf in tree_leaves(v, (*path, k))]
+    return [(path, tree)]
+
+
 def plain_tree(value):
     if isinstance(value, tuple | list):
         return type(value)(plain_tree(v) for v in value)
