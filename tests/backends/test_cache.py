@@ -88,7 +88,8 @@ def _notice(monkeypatch, tmp_path, seconds: float) -> list:
 def test_a_compile_is_announced_with_where_it_is_cached_and_how_long_it_took(monkeypatch, tmp_path):
     first = _notice(monkeypatch, tmp_path, 0.6)
     assert first[0] == (
-        f"refsim: compiling the numba loop, once per install or update (cached in {tmp_path}) ..."
+        "refsim: compiling the numba loop of this network's passes, once per install "
+        f"(cached in {tmp_path}) ..."
     )
     took = float(first[1].removeprefix("refsim: compiled in ").removesuffix(" s"))
     assert 0.6 <= took < 5.0  # the sleep, and the scheduler's delay at most
@@ -133,7 +134,10 @@ def test_a_run_with_progress_shows_the_notice_and_one_without_does_not(monkeypat
 
     assert run(progress=True).engine == "numba"
     err = capsys.readouterr().err
-    assert "refsim: compiling the numba loop, once per install or update (cached in " in err
+    assert (
+        "refsim: compiling the numba loop of this network's passes, once per install (cached in "
+        in err
+    )
     assert "refsim: compiled in " in err
     assert run(progress=False).engine == "numba"
     assert capsys.readouterr().err == ""

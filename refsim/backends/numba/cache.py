@@ -94,8 +94,8 @@ def compile_notice(say=None):
         last = last_cold_compile()
         before = f"; the last one here took {last:.0f} s" if last else ""
         say(
-            "refsim: compiling the numba loop, once per install or update (cached in "
-            f"{cache_folder()}{before}) ..."
+            "refsim: compiling the numba loop of this network's passes, once per install "
+            f"(cached in {cache_folder()}{before}) ..."
         )
         announced.set()
 
