@@ -296,6 +296,46 @@ def test_ratio_lines_divide_by_the_fastest_peer_of_the_run():
     ]
 
 
+def test_cold_lines_compare_build_compile_and_run_with_brian2_cpp_standalone():
+    """``--cold``: refsim's build + compile + run over Brian2 cpp_standalone's (its C++
+    generated and compiled in every run); without that peer, refsim's own figure."""
+    from refsim.validation import bench
+
+    ours = [dict(backend="numba", build_s=0.5, compile_s=7.0, run_s=0.5)]
+    brian = dict(backend="brian2-cpp", build_s=1.0, compile_s=6.0, run_s=3.0)
+    nest = dict(backend="nest-2t", build_s=0.5, compile_s=0.0, run_s=1.0)
+    assert bench.start_to_end(ours[0]) == 8.0
+    assert bench._cold_lines("coba", 4000, ours, [nest, brian]) == [
+        "  coba N=4000: cold start of refsim numba 8.00 s / Brian2 cpp_standalone's 10.00 s "
+        "(build, compile and run, this run) = 0.80"
+    ]
+    assert bench._cold_lines("coba", 4000, ours, [nest]) == [
+        "  coba N=4000: cold start of refsim numba 8.00 s"
+    ]
+
+
+def test_a_cold_measurement_runs_with_an_empty_cache_of_its_own(monkeypatch):
+    """``--cold``: the measuring process gets a new, empty NUMBA_CACHE_DIR; otherwise this
+    process's environment."""
+    import os
+
+    from refsim.validation import bench
+
+    seen = []
+
+    def fake(command, what, env=None):
+        folder = None if env is None else env["NUMBA_CACHE_DIR"]
+        seen.append((folder, folder is not None and os.listdir(folder) == []))
+        return {}
+
+    monkeypatch.setattr(bench, "_result_of", fake)
+    bench._in_fresh_process("coba", 100, 0.01, 1, "numba", 80.0, cold=True)
+    bench._in_fresh_process("coba", 100, 0.01, 1, "numba", 80.0)
+    assert seen[0][0].startswith(os.path.join(os.path.dirname(seen[0][0]), "refsim-cold-"))
+    assert seen[0][1] is True  # empty when the process starts
+    assert seen[1] == (None, False)
+
+
 def _peer_python(module: str) -> str:
     """$REFSIM_PEER_PYTHON when it imports ``module``, else skip with the reason."""
     import os
