@@ -447,13 +447,9 @@ def _step_range(
     not one); ``work`` is the scratch of the thread running them; ``single``: each state
     written is rounded to float32 (:func:`_stored`).
 
-    ``cuba_lif``, ``lif``, ``reset``, ``continuous``, ``explicit``, ``wide``,
-    ``other_synapses``, ``linear_lif``: whether a population of the network takes each
-    pass (the CUBA-only LIF pass, the LIF family's, the other models with a reset, those
-    without, an explicit method, parameter tables a column per neuron, synapses other than
-    Expon, the LIF family's linear step),
-    True or None; the passes of None, and ``declared_models`` None, are not compiled
-    (Numba prunes their branches: :func:`~refsim.backends.numba.loop._advance`)."""
+    ``cuba_lif`` ... ``linear_lif``: whether a population of the network takes each pass
+    (:func:`~refsim.backends.numba.prepare.passes_used`), True or None; the passes of None,
+    and ``declared_models`` None, are not compiled (Numba prunes their branches)."""
     if cuba_lif is not None and cuba_feeds[0] >= 0:
         _cuba_block(
             b0, b1, population, rows, feeds, outputs, cuba_feeds, e_lin, floor, t, dt, single
@@ -463,21 +459,9 @@ def _step_range(
     _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, other_synapses)
     if lif is not None and kind == _LIF:
         _membrane(
-            b0,
-            b1,
-            narrow,
-            population,
-            outputs,
-            jumps,
-            e_lin,
-            floor,
-            work,
-            t,
-            dt,
-            single,
-            wide,
-            linear_lif,
-        )
+            b0, b1, narrow, population, outputs, jumps, e_lin, floor, work, t, dt, single,
+            wide, linear_lif,
+        )  # fmt: skip
     elif declared_models is not None and kind == _DECLARED:
         _declared_block(
             b0, b1, shift, declared_models[slot], population, outputs, work, t, dt, single
