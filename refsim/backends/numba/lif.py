@@ -258,9 +258,10 @@ def _integrate(
     or one number); parameters as in :func:`_lif_block`.  Where the population takes
     jumps (``jumps``), the stepped potentials go through row 5 of ``work`` (the block's
     scratch; rows 6 and 7 for the draws) to have them added before the hold.  The spike
-    is ``V - V_th >= floor`` where ``floor`` is a number (:func:`spike_floor` of shared ``V_th`` and
-    ``V_reset``: ``spike_scalar``'s test without its division, which made COBA 5 to 18 %
-    faster on the Intel host), else (NaN) ``spike_scalar``."""
+    is ``V - V_th >= floor`` where ``floor`` is a number
+    (:func:`~refsim.backends.numba.prepare.spike_floor` of shared ``V_th`` and ``V_reset``:
+    ``spike_scalar``'s test without its division, which made COBA 5 to 18 % faster on the
+    Intel host), else (NaN) ``spike_scalar``."""
     b0, e0 = max(b0, 0), max(e0, 0)
     by_floor = not np.isnan(floor)
     jumping = jumps is not None and jumps[0].size > 0  # (None: none in the network)
@@ -304,34 +305,6 @@ def _integrate(
 
 
 @numba.njit(cache=True, error_model="numpy")
-def spike_floor(V_th, V_reset):
-    """The number ``-t`` with which :func:`~refsim.neurons.base.spike_scalar`'s test
-    ``(V - V_th) / (V_th - V_reset) >= 0`` equals ``V - V_th >= -t`` for every ``V``; NaN
-    unless ``d = V_th - V_reset`` is positive and finite.
-
-    ``t`` is the largest float whose quotient by ``d`` rounds to zero (0 unless ``d >= 2``).
-    With ``x = V - V_th``: the quotient is ``>= 0`` for ``x >= 0`` (``-0.0`` and ``inf``
-    too) and, for ``x < 0``, only where it underflows to ``-0.0``, that is ``|x| <= t``
-    (a rounded quotient never shrinks as ``|x|`` grows); a NaN fails both tests.  Found
-    by bisection over the bit patterns of the floats from 0 to inf.
-    """
-    d = V_th - V_reset
-    if not 0.0 < d < np.inf:
-        return np.nan
-    bits = np.zeros(1, dtype=np.int64)
-    value = bits.view(np.float64)
-    below, above = 0, 0x7FF0000000000000  # quotients 0.0 (of 0.0) and inf (of inf)
-    while above - below > 1:
-        bits[0] = (below + above) // 2
-        if value[0] / d == 0.0:
-            below = bits[0]
-        else:
-            above = bits[0]
-    bits[0] = below
-    return -value[0]
-
-
-@numba.njit(cache=True, error_model="numpy")
 def _lif_cuba_pass(
     b0,
     b1,
@@ -367,9 +340,9 @@ def _lif_cuba_pass(
     vectorises, each neuron through the same operations in the same order (each row's
     decay and event, then the reset, ``direct + I_0 (+ I_1)``, the step, the refractory
     hold, the spike).  ``e`` is the population's constant ``exprel(dt * J)``; the spike is
-    ``V - V_th >= floor`` (:func:`spike_floor`): the same test as ``spike_scalar``
-    without its division, which cost a quarter of the pass (three remain: the two decays
-    and the drift, each the oracle's own rounding)."""
+    ``V - V_th >= floor`` (:func:`~refsim.backends.numba.prepare.spike_floor`): the same
+    test as ``spike_scalar`` without its division, which cost a quarter of the pass (three
+    remain: the two decays and the drift, each the oracle's own rounding)."""
     b0, n = max(b0, 0), b1 - b0
     two = G.shape[0] == 2
     g0, buf0 = G[0], vector_at(f_buffer, feed0, np.float64)

@@ -442,7 +442,8 @@ def _step_range(
     ``outputs``: what its input reads, ``(G, out_row, out_kind, out_value, o_begin,
     o_end)`` (:func:`_input_current`); ``jumps``: what jumps its potential
     (:func:`~refsim.backends.numba.jumps._add_jumps`; None: nothing in the network);
-    ``floor``: a LIF population's :func:`spike_floor` (NaN: the spike test divides);
+    ``floor``: a LIF population's :func:`~refsim.backends.numba.prepare.spike_floor` (NaN:
+    the spike test divides);
     ``cuba_feeds``: the feeds of a LIF population that :func:`_lif_cuba_pass` steps (-1:
     not one); ``work`` is the scratch of the thread running them; ``single``: each state
     written is rounded to float32 (:func:`_stored`).
