@@ -44,69 +44,26 @@ def _membrane(
     single,
     wide,
     linear_lif,
+    nonlinear_lif,
 ):
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step (:func:`_lif_block`)
     with its parameters (and ``e_linear``) read from the columns of the table ``par``,
     or, ``narrow``, as one number each (and the spike tested against ``floor``); ``wide``
-    None: no population of the network has wide tables, ``linear_lif`` None: none is
-    CUBA-only outside :func:`_lif_cuba_pass` (that code is then not compiled)."""
+    None: no population of the network has wide tables, ``linear_lif`` (``nonlinear_lif``)
+    None: none is (none is not) CUBA-only outside :func:`_lif_cuba_pass`; that code is
+    then not compiled."""
     v, _, last, flag, spk, par, is_hard, refractory_model = population
-    if narrow or wide is None:
-        _lif_block(
-            b0,
-            b1,
-            v,
-            last,
-            flag,
-            spk,
-            is_hard,
-            refractory_model,
-            outputs,
-            jumps,
-            par[0, 0],
-            par[1, 0],
-            par[2, 0],
-            par[3, 0],
-            par[4, 0],
-            par[5, 0],
-            par[6, 0],
-            e_linear.size > 0,
-            e_linear[0] if e_linear.size else 0.0,
-            floor,
-            work,
-            t,
-            dt,
-            single,
-            linear_lif,
-        )
-    else:
-        _lif_block(
-            b0,
-            b1,
-            v,
-            last,
-            flag,
-            spk,
-            is_hard,
-            refractory_model,
-            outputs,
-            jumps,
-            par[0],
-            par[1],
-            par[2],
-            par[3],
-            par[4],
-            par[5],
-            par[6],
-            e_linear.size > 0,
-            e_linear,
-            np.nan,
-            work,
-            t,
-            dt,
-            single,
-            linear_lif,
-        )
+    states = (v, last, flag, spk, is_hard, refractory_model, outputs, jumps)
+    linear, steps = e_linear.size > 0, (linear_lif, nonlinear_lif)
+    if narrow or wide is None:  # each parameter one number
+        R, tau_m, V_th, V_reset, V_rest = par[0, 0], par[1, 0], par[2, 0], par[3, 0], par[4, 0]
+        tau_ref, I = par[5, 0], par[6, 0]
+        e = e_linear[0] if linear else 0.0
+        _lif_block(b0, b1, *states, R, tau_m, V_th, V_reset, V_rest, tau_ref, I, linear, e,
+                   floor, work, t, dt, single, *steps)  # fmt: skip
+    else:  # each parameter a row
+        _lif_block(b0, b1, *states, par[0], par[1], par[2], par[3], par[4], par[5], par[6],
+                   linear, e_linear, np.nan, work, t, dt, single, *steps)  # fmt: skip
 
 
 @numba.njit(cache=True, error_model="numpy", inline="never")
@@ -144,13 +101,15 @@ def _lif_block(
     dt,
     single,
     linear_lif,
+    nonlinear_lif,
 ):
     """Neurons ``b0 .. b1 - 1`` of a LIF/LIFRef population: one step, in passes that
     vectorise; ``work`` is scratch.  Each parameter is a row (read at ``j``) or one number
     (:func:`param_at`).  ``linear``: the Jacobian is constant (all outputs CUBA) and
     ``e_linear`` holds ``exprel(dt * J)``; ``floor``: see :func:`_integrate`; ``jumps``:
-    :func:`~refsim.backends.numba.jumps._add_jumps`; ``linear_lif`` None: no population of
-    the network is linear here (the linear step is not compiled).
+    :func:`~refsim.backends.numba.jumps._add_jumps`; ``linear_lif`` (``nonlinear_lif``)
+    None: no population of the network takes the linear (the nonlinear) step here, which
+    is then not compiled.
     """
     b0, n = max(b0, 0), b1 - b0
     V_r, cur, slope, z, e = work[0], work[1], work[2], work[3], work[4]
@@ -186,6 +145,8 @@ def _lif_block(
             dt,
             single,
         )
+        return
+    if nonlinear_lif is None:  # (every LIF population of the network is linear)
         return
     for w in range(n):
         j = b0 + w

@@ -435,6 +435,7 @@ def _step_range(
     wide,
     other_synapses,
     linear_lif,
+    nonlinear_lif,
 ):
     """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses
     (``rows``, ``feeds``: :func:`_synapses`), then their membranes.  ``population``: its
@@ -461,7 +462,7 @@ def _step_range(
     if lif is not None and kind == _LIF:
         _membrane(
             b0, b1, narrow, population, outputs, jumps, e_lin, floor, work, t, dt, single,
-            wide, linear_lif,
+            wide, linear_lif, nonlinear_lif,
         )  # fmt: skip
     elif declared_models is not None and kind == _DECLARED:
         _declared_block(

@@ -241,7 +241,8 @@ def passes_used(pl: Plan, cuba_feeds: np.ndarray, e_linear: list) -> tuple:
     LIF pass, the LIF family's, the other models with a reset, those without, an explicit
     method, tables a column per neuron (not narrow), synapse rows other than Expon
     (:data:`_OTHER_SYNAPSES`), the
-    LIF family's linear step (CUBA-only outputs: ``e_linear`` not empty)."""
+    LIF family's linear step (CUBA-only outputs: ``e_linear`` not empty), its nonlinear
+    step."""
     kinds = np.asarray(pl.neurons.kind)
     cuba = cuba_feeds[:, 0] >= 0
     lif = (kinds == _LIF) & ~cuba
@@ -251,5 +252,5 @@ def passes_used(pl: Plan, cuba_feeds: np.ndarray, e_linear: list) -> tuple:
     wide = ~np.asarray(pl.neurons.narrow, dtype=bool)
     others = np.isin(np.concatenate([[-1], *pl.rows.kind]), _OTHER_SYNAPSES)
     linear = lif & np.array([e.size > 0 for e in e_linear], dtype=bool)
-    used = (cuba, lif, reset, continuous, explicit, wide, others, linear)
+    used = (cuba, lif, reset, continuous, explicit, wide, others, linear, lif & ~linear)
     return tuple(True if any_.any() else None for any_ in used)
