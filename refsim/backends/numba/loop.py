@@ -109,11 +109,12 @@ def _advance(
     :func:`~refsim.backends.numba.support.array_table`, read with ``vector_at``,
     ``matrix_at`` or ``cube_at`` (``V[p]`` is ``vector_at(V, p, np.float64)``).
 
-    Only what the network uses is compiled: ``delayed``, ``pre`` and ``jumps`` are None
-    when no projection has a delay, no AlignPreProj and nothing jumps, and ``models``
-    says which of the neuron passes run (:func:`~refsim.backends.numba.driver.passes_used`:
-    each True, or None).  Numba removes a branch on ``x is None`` of an argument ``x`` that
-    is None before it types the branch, so what a None part would call is never compiled;
+    Only what the network uses is compiled: ``delayed``, ``pre``, ``jumps`` and ``drive``
+    are None when no projection has a delay, no AlignPreProj, nothing jumps and no direct
+    input varies, ``declared_models`` when no model is declared, and ``models`` says which
+    of the neuron passes run (:func:`~refsim.backends.numba.prepare.passes_used`: each
+    True, or None).  Numba removes a branch on ``x is None`` of an argument ``x`` that is
+    None before it types the branch, so what a None part would call is never compiled;
     each combination compiles once (a few seconds) and is cached, and the functions it
     calls are cached on their own and shared by every combination.
 
