@@ -177,3 +177,34 @@ for f in (lif._membrane, lif._lif_block, lif._lif_cuba_pass, synapses._dual_expo
     assert brunel["_add_jumps"] >= 1 and brunel["_spike_input"] >= 1
     for name in ("_lif_cuba_pass", "_dual_expon", "_membrane_scalar", "_continuous_scalar"):
         assert brunel[name] == 0, name
+
+
+def test_the_passes_a_network_uses_are_named_and_the_others_none():
+    """``prepare.passes_used`` (read by ``driver._tables``): the CUBA pass, the LIF pass,
+    other models with a reset, without, an explicit method, wide tables, other synapse
+    rows, the LIF linear step, its nonlinear step; and None for delays, AlignPreProj and
+    jumps where the network has none."""
+    import quantities as pq
+
+    import refsim
+    from refsim.backends import numba as numba_backend
+    from refsim.backends.numba import driver
+    from refsim.validation.networks import BrunelNet, COBANet, CUBANet
+
+    def used(net):
+        refsim.init_all_states(net)
+        tables, _ = driver._tables(numba_backend.plan(net), 1, 0.1)
+        return tables
+
+    T, N = True, None
+    coba = used(COBANet(200, 1))
+    assert coba["models"] == (N, T, N, N, N, N, N, N, T)
+    assert coba["delayed"] is coba["pre"] is coba["jumps"] is None
+    assert used(CUBANet(200, 1))["models"] == (T, N, N, N, N, N, N, N, N)
+    brunel = used(BrunelNet(200, 1))
+    assert brunel["models"] == (N, T, N, N, N, N, N, T, N)  # no outputs: linear
+    assert brunel["delayed"] is not None and brunel["jumps"] is not None
+    net = refsim.Network()
+    net.population(refsim.AdExIF(10, method="rk4"), current=1.0 * pq.mA)
+    net.population(refsim.HH(10))
+    assert used(net)["models"] == (N, N, T, T, T, N, N, N, N)
