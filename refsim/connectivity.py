@@ -28,6 +28,7 @@ __all__ = [
     "FixedProb",
     "FixedInDegree",
     "FixedOutDegree",
+    "FixedTotalNumber",
     "AllToAll",
     "OneToOne",
     "SparseLinear",
@@ -478,6 +479,42 @@ class FixedInDegree(_CSRComm):
         W, unit, _ = _csr_from_pairs(n_pre, n_post, sources.ravel(), post, weight)
         super().__init__(W, unit, name=name)
         self.k = k
+
+
+class FixedTotalNumber(_CSRComm):
+    """``n`` synapses, the source and the target of each drawn uniformly and independently.
+
+    NEST's ``fixed_total_number`` rule and PyNN's ``FixedTotalNumberConnector`` with
+    multapses and autapses allowed: a pair drawn twice is two synapses (each with its own
+    weight and delay).  The Potjans-Diesmann microcircuit connects its populations so.
+
+    Parameters
+    ----------
+    n_pre, n_post : int
+    n : int
+        Number of synapses.
+    weight : quantity or initializer
+        A scalar, an array of ``n`` values, or an initializer (one value per synapse).
+    seed : int, optional
+        A private seed; by default :func:`refsim.random.default_rng`.
+    """
+
+    def __init__(
+        self,
+        n_pre: int,
+        n_post: int,
+        n: int,
+        weight,
+        seed: int | None = None,
+        name: str | None = None,
+    ):
+        n_pre, n_post, n = count("n_pre", n_pre), count("n_post", n_post), count("n", n, 0)
+        _require_synapses(n, "pairs", f"FixedTotalNumber({n_pre}, {n_post}, {n})")
+        rng = _rng(seed)
+        pre, post = rng.integers(0, n_pre, n), rng.integers(0, n_post, n)
+        W, unit, _ = _csr_from_pairs(n_pre, n_post, pre, post, weight)
+        super().__init__(W, unit, name=name)
+        self.n = n
 
 
 class AllToAll(_CSRComm):

@@ -101,6 +101,30 @@ def test_fixed_in_and_out_degrees_are_exact_and_distinct():
         refsim.FixedOutDegree(5, 30, 40, 1 * pq.nS)
 
 
+def test_fixed_total_number_draws_n_synapses_uniformly_with_repeats():
+    comm = refsim.FixedTotalNumber(40, 25, 5000, 87.8 * pq.pA, seed=4)
+    assert comm.nnz == comm.n == 5000 and comm.W.shape == (40, 25)
+    out_degrees = np.diff(comm.W.indptr)
+    in_degrees = np.bincount(comm.W.indices, minlength=25)
+    assert out_degrees.sum() == in_degrees.sum() == 5000
+    # multinomial counts: mean 125 (200) per source (target), sd ~11 (14); 6 sd bounds
+    assert np.all(np.abs(out_degrees - 125) < 6 * np.sqrt(125)), out_degrees
+    assert np.all(np.abs(in_degrees - 200) < 6 * np.sqrt(200)), in_degrees
+    pairs = list(zip(comm.W.tocoo().row, comm.W.tocoo().col, strict=True))
+    assert len(set(pairs)) < 5000  # 1000 pairs, 5000 draws: repeated pairs are kept
+    np.testing.assert_allclose(comm.W.data, 0.0878)  # pA in the internal unit, nA
+    same = refsim.FixedTotalNumber(40, 25, 5000, 87.8 * pq.pA, seed=4)
+    np.testing.assert_array_equal(same.W.indices, comm.W.indices)
+    weights = np.arange(5000.0) * pq.pA  # one per synapse
+    stored = refsim.FixedTotalNumber(40, 25, 5000, weights, seed=1).W.data
+    assert np.array_equal(np.sort(stored), np.arange(5000.0) / 1000)  # each given weight once
+    assert refsim.FixedTotalNumber(3, 25, 0, 1 * pq.pA).nnz == 0
+    with pytest.raises(ValueError, match="n_pre must be an integer >= 1, got 0"):
+        refsim.FixedTotalNumber(0, 25, 3, 1 * pq.pA)
+    with pytest.raises(ValueError, match="n must be"):
+        refsim.FixedTotalNumber(4, 4, -1, 1 * pq.pA)
+
+
 def test_all_to_all_one_to_one_and_explicit_indices():
     a = refsim.AllToAll(3, 3, 2 * pq.nS, include_self=False)
     np.testing.assert_array_equal(a.W.toarray(), 0.002 * (1 - np.eye(3)))
