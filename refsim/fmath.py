@@ -21,6 +21,10 @@ compiled code must not contract them into fused multiply-adds).
     :math:`1 - 2/(e^{2x} + 1)` and :math:`(e^x + 1/e^x)/2` from ``exp``: within a few
     ulp of 1 in absolute terms (``tanh`` loses relative accuracy near 0, where it is
     used as ``(1 + tanh)/2``).
+``flush_subnormals(x)``
+    A subnormal number (nonzero, below the smallest normal float of its precision in
+    magnitude) replaced by +0.0, everything else (zeros, NaN, infinities) unchanged: what
+    a state holds once written, on every backend (``docs/precision.md``).
 
 Each function exists twice in this file, one after the other: the array version
 (NumPy, and CuPy through the array API) and the scalar version that Numba compiles
@@ -41,7 +45,16 @@ __all__ = [
     "exprel_scalar",
     "tanh_scalar",
     "cosh_scalar",
+    "flush_subnormals",
+    "flushed_scalar",
+    "SMALLEST_NORMAL_64",
+    "SMALLEST_NORMAL_32",
 ]
+
+#: the smallest normal float64 and float32 (``np.finfo(...).smallest_normal``); a state
+#: of smaller nonzero magnitude, a subnormal, is stored as 0 (:func:`flush_subnormals`)
+SMALLEST_NORMAL_64 = 2.2250738585072014e-308
+SMALLEST_NORMAL_32 = 1.1754943508222875e-38
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # 21 trailing zero bits: k * _LN2_HI is exact
@@ -162,6 +175,22 @@ def cosh(x):
     return _rounded(0.5 * (e + 1.0 / e), x)
 
 
+def flush_subnormals(x):
+    """``x`` with each subnormal element replaced by +0.0 (a new array only if it has one);
+    zeros, NaN, infinities and arrays of integers or booleans come back unchanged.
+
+    Subnormal: nonzero and smaller in magnitude than the smallest normal number of
+    ``x``'s float type (:data:`SMALLEST_NORMAL_64`, :data:`SMALLEST_NORMAL_32`).  Arithmetic
+    on them is about a hundred times slower on a CPU, and a decaying state reaches them and
+    stays (``g + f * (-g / tau)`` rounds back to ``g``), so every state is flushed where it
+    is written (``State.data``, and the compiled loops' stores).  ``x``: an array."""
+    if x.dtype.kind != "f":
+        return x
+    size = np.abs(x)
+    subnormal = (size < np.finfo(x.dtype).smallest_normal) & (size > 0.0)
+    return np.where(subnormal, x.dtype.type(0.0), x) if subnormal.any() else x
+
+
 # -- scalar versions (compiled by Numba into the backend's loops) ----------------------
 # exp_scalar selects without branching (its loop vectorises); exprel_scalar branches,
 # which is cheaper than evaluating both sides when |z| < 1/2 almost always.
@@ -198,3 +227,10 @@ def cosh_scalar(x: float) -> float:
     """Scalar twin of :func:`cosh`."""
     e = exp_scalar(x)
     return 0.5 * (e + 1.0 / e)
+
+
+def flushed_scalar(x: float, single: bool) -> float:
+    """Scalar twin of :func:`flush_subnormals` for a state stored as a float64 (``single``
+    false) or as a float32 (true; ``x`` already rounded to one)."""
+    smallest = SMALLEST_NORMAL_32 if single else SMALLEST_NORMAL_64
+    return 0.0 if x != 0.0 and abs(x) < smallest else x

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import quantities as pq
 
-from refsim import environ
+from refsim import environ, fmath
 from refsim import init as _init
 from refsim.environ import to_model
 from refsim.parameters import ParameterHolder, _is_count, count
@@ -73,15 +73,26 @@ class State:
     ----------
     data : numpy.ndarray
         The raw array in internal units, float64 (float32 when built under
-        ``refsim.environ.set(precision=32)``); kernels read and write it.
+        ``refsim.environ.set(precision=32)``); kernels read and write it.  An array
+        assigned to it is stored with its subnormal numbers as 0
+        (:func:`refsim.fmath.flush_subnormals`).
     """
 
-    __slots__ = ("data", "unit", "name")
+    __slots__ = ("_data", "unit", "name")
 
     def __init__(self, data, unit=None, name: str = "state", dtype=None):
         self.data = np.array(data, dtype=environ.dftype() if dtype is None else dtype)
         self.unit = unit
         self.name = name
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data
+
+    @data.setter
+    def data(self, new: np.ndarray) -> None:
+        # a subnormal number is stored as 0, as the compiled loops store it
+        self._data = fmath.flush_subnormals(new)
 
     @property
     def value(self) -> pq.Quantity | np.ndarray:

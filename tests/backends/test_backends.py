@@ -26,18 +26,8 @@ ON_HOST = pytest.mark.skipif(
 ON_GPU = [pytest.mark.gpu, pytest.mark.skipif(not _CUPY_USABLE, reason=_CUPY_DETAIL)]
 #: the compiled backends each cross-backend test runs on: numba; cupy's kernels on the
 #: host (everywhere with g++) and on a GPU (where there is one)
+#: (the ``backend`` fixture, in ``conftest.py``, installs ``cupy-host``)
 COMPILED = ["numba", pytest.param("cupy-host", marks=ON_HOST), pytest.param("cupy", marks=ON_GPU)]
-
-
-@pytest.fixture
-def backend(request):
-    """The backend a test runs on (a ``COMPILED`` entry, by ``indirect=True``):
-    ``cupy-host`` is ``cupy`` with its kernels run on the CPU (``tests/support/host_cupy.py``)."""
-    if request.param == "cupy-host":
-        with host_cupy.installed():
-            yield "cupy"
-    else:
-        yield request.param
 
 
 # -- selection -------------------------------------------------------------------------

@@ -78,7 +78,8 @@ def library(tmp_path_factory):
 
 
 def _arguments(function, rng: np.random.Generator, n: int) -> list[np.ndarray]:
-    """Random arguments over the ranges a network sees, plus signed zeros and extremes."""
+    """Random arguments over the ranges a network sees, plus signed zeros, extremes and
+    subnormals."""
     columns = []
     for _ in inspect.signature(function).parameters:
         mixed = np.concatenate(
@@ -89,7 +90,7 @@ def _arguments(function, rng: np.random.Generator, n: int) -> list[np.ndarray]:
                 rng.uniform(0.05, 30.0, n // 4),
             ]
         )
-        mixed[:6] = [0.0, -0.0, 0.5, -0.5, 1e-300, 709.0]
+        mixed[:8] = [0.0, -0.0, 0.5, -0.5, 1e-300, 709.0, 5e-324, -1e-310]  # (subnormals)
         columns.append(rng.permutation(mixed))
     return columns
 

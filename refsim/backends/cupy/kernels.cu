@@ -28,8 +28,12 @@
  * the CPU, thread after thread; keep it so.
  */
 
-/* x as a state holds it: rounded to float32 in a network built under precision=32 */
-REFSIM_FN double stored(double x, int single) { return single ? (double)(float)x : x; }
+/* x rounded to float32 in a network built under precision=32: a sum queued for a state */
+REFSIM_FN double rounded(double x, int single) { return single ? (double)(float)x : x; }
+
+/* x as a state holds it: rounded, then a subnormal number stored as 0 (the numba loop's
+   _stored, State.data's flush_subnormals) */
+REFSIM_FN double stored(double x, int single) { return flushed_scalar(rounded(x, single), single); }
 
 /* Feed with one weight for all synapses: count each target's events this step.  One warp
    per neuron that fired (the list population_step wrote, in any order: integer counts do not
@@ -88,7 +92,7 @@ extern "C" __global__ void gather_events(
             sum = sum + weights[e];
         }
     }
-    sums[j] = stored(sum, single);
+    sums[j] = rounded(sum, single);
 }
 
 /* Presynaptic neuron j's input this step (numba's _spike_input): its spike, or, through a
@@ -137,7 +141,7 @@ extern "C" __global__ void delay_events(
     for (long long e = colptr[j]; e < colptr[j + 1]; ++e) {
         if (spiking[start + rows[e]]) {
             double *slot = ring + ring_row(*at + steps[e], length) * n_targets + j;
-            *slot = stored(*slot + weights[e], single);
+            *slot = rounded(*slot + weights[e], single);
         }
     }
     sums[j] = ring[*at * n_targets + j];
@@ -224,13 +228,12 @@ extern "C" __global__ void pre_synapses(
         g = s.v2;
         n_states = 2;
     }
-    if (single) {  /* the states as stored (but an event time) */
-        const int n_plastic = stp_kind == REFSIM_STP_KIND ? 2 : stp_kind == REFSIM_STD_KIND;
-        for (int r = 0; r < n_plastic; ++r)
-            ROW(Q, r) = stored(ROW(Q, r), single);
-        for (int r = 0; r < n_states - timed; ++r)
-            ROW(S, r) = stored(ROW(S, r), single);
-    }
+    /* the states as stored (but an event time) */
+    const int n_plastic = stp_kind == REFSIM_STP_KIND ? 2 : stp_kind == REFSIM_STD_KIND;
+    for (int r = 0; r < n_plastic; ++r)
+        ROW(Q, r) = stored(ROW(Q, r), single);
+    for (int r = 0; r < n_states - timed; ++r)
+        ROW(S, r) = stored(ROW(S, r), single);
     out[j] = stored(g, single);
 #undef ROW
 }

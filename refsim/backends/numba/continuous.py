@@ -80,12 +80,11 @@ def _continuous_scalar(
     # the jumps, after the step (the other states took the old V)
     if jumps is not None and jumps[0].size:
         _add_jumps(b0, n, v, b0, jumps, single, work[6], work[7])
-    if single:
+    for w in range(n):  # the states as stored
+        v[b0 + w] = _stored(v[b0 + w], single)
+    for r in range(rows):
         for w in range(n):
-            v[b0 + w] = _stored(v[b0 + w], single)
-        for r in range(rows):
-            for w in range(n):
-                extra[r, b0 + w] = _stored(extra[r, b0 + w], single)
+            extra[r, b0 + w] = _stored(extra[r, b0 + w], single)
     for w in range(n):
         spk[b0 + w] = level_spike_scalar(v[b0 + w], V_th[k0 + w])
 

@@ -9,8 +9,8 @@ import numpy as np
 
 from refsim.backends.codes import SPIKE_DELAY_KIND as _SPIKE_DELAY
 from refsim.backends.numba.support import (
+    _rounded,
     _share,
-    _stored,
     eight_flags,
     matrix_at,
     prefetch,
@@ -85,7 +85,7 @@ def _feed_synaptic_delay(cells, counts, start, stop, ring, at, steps, indptr, id
                 row = cells[first + k] - start
                 for s in range(indptr[row], indptr[row + 1]):
                     slot = (at + steps[s]) % length
-                    ring[slot, idx[s]] = _stored(ring[slot, idx[s]] + w[s], single)
+                    ring[slot, idx[s]] = _rounded(ring[slot, idx[s]] + w[s], single)
     for j in range(buf.size):
         buf[j] = ring[at, j]
         ring[at, j] = 0.0

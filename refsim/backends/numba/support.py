@@ -231,10 +231,18 @@ for _function in TWINS:
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _stored(x, single):
-    """``x`` as a state holds it: rounded to the nearest float32 in a network built under
-    ``precision=32`` (``single``, :attr:`Plan.single`), else unchanged."""
+def _rounded(x, single):
+    """``x`` rounded to the nearest float32 in a network built under ``precision=32``
+    (``single``, :attr:`Plan.single`), else unchanged: a sum queued for a state (a delay's
+    slot, an AlignPreProj's output through its weights), as a float32 array holds it."""
     return np.float64(np.float32(x)) if single else x
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _stored(x, single):
+    """``x`` as a state holds it: rounded as :func:`_rounded`, then a subnormal number
+    stored as 0 (:func:`refsim.fmath.flushed_scalar`, as ``State.data`` stores it)."""
+    return fmath.flushed_scalar(_rounded(x, single), single)
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -20,6 +20,7 @@ from refsim.backends.codes import STP_KIND as _STP
 from refsim.backends.numba.declared import _declared_synapse, call_synapse
 from refsim.backends.numba.propagate import _feed_values, _spike_input
 from refsim.backends.numba.support import (
+    _rounded,
     _stored,
     matrix_at,
     param_at,
@@ -265,13 +266,13 @@ def _pre_synapses(x_in, kind, adapter, S, P, stp_kind, Q, QP, out, t, dt, single
                 exp_scalar(-dt / P[1, j]),
                 dt,
             )
-        if single:  # the states (but an event time, the last row of AMPA and BioNMDA)
-            for r in range(Q.shape[0]):
-                Q[r, j] = _stored(Q[r, j], single)
-            if not declared:  # (its adapter stores its states and output)
-                for r in range(S.shape[0] - (kind == _AMPA or kind == _BIONMDA)):
-                    S[r, j] = _stored(S[r, j], single)
-                out[j] = _stored(out[j], single)
+        # the states as stored (but an event time, the last row of AMPA and BioNMDA)
+        for r in range(Q.shape[0]):
+            Q[r, j] = _stored(Q[r, j], single)
+        if not declared:  # (its adapter stores its states and output)
+            for r in range(S.shape[0] - (kind == _AMPA or kind == _BIONMDA)):
+                S[r, j] = _stored(S[r, j], single)
+            out[j] = _stored(out[j], single)
     if declared:
         arguments = (out.size, 0, 0, out.ctypes.data, 1, S.ctypes.data, S.shape[1])
         call_synapse(adapter, arguments + (P.ctypes.data, P.shape[1], 1 if single else 0, dt))
@@ -287,4 +288,4 @@ def _pre_propagate(g_pre, indptr, idx, w, G, row, single):
     _feed_values(g_pre, indptr, idx, w, out)
     if single:
         for j in range(out.size):
-            out[j] = _stored(out[j], single)
+            out[j] = _rounded(out[j], single)
