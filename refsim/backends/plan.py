@@ -33,6 +33,7 @@ from refsim.backends.reading import (
     single_precision,
     unmerged_projections,
 )
+from refsim.inputs import PoissonInput
 from refsim.projections import AlignPostProj, AlignPreProj, CurrentProj
 
 __all__ = ["Plan", "give_back", "plan", "usable_cores"]
@@ -140,13 +141,18 @@ class Jumps:
     """What jumps each population's potential, in the order its update adds the jumps
     (``sum_delta_inputs``: the DeltaProj in feeding order, then the PoissonInputs in the
     order they were made): ``sources[p]`` holds a DeltaProj's feed ``f`` as ``f`` (its
-    buffer), PoissonInput ``q`` as ``-1 - q``.  Per PoissonInput: its target population,
-    its weight per target neuron, its key (``refsim.philox``) and the draws it made before
-    the run (the loop draws ``draws + i`` at step ``i``)."""
+    buffer), PoissonInput ``q`` as ``-1 - q``.  A PoissonInput aimed at a synapse of a
+    synaptic row instead jumps the row, after its projections' events: ``row_sources[p]``
+    holds ``r, q`` pairs (row, input).  Per PoissonInput: its target population and row
+    (``JUMP_ROW``: the potential), its weight per target neuron, its key
+    (``refsim.philox``) and the draws it made before the run (the loop draws ``draws + i``
+    at step ``i``)."""
 
     sources: list
+    row_sources: list
     poisson: list  # the PoissonInput objects (their draws are counted on after a run)
     poisson_pop: np.ndarray
+    poisson_row: np.ndarray
     poisson_weight: list
     poisson_key: np.ndarray  # (inputs, 2): the key's two 32-bit words
     poisson_draws: np.ndarray
@@ -248,7 +254,8 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
         if type(proj) is AlignPreProj or type(proj) is CurrentProj
     }
     own_syn = unmerged_projections(net)
-    poisson: list = []  # (population, PoissonInput), in the order the populations queue them
+    # (population, PoissonInput, JUMP_ROW or its row), in the order the populations queue them
+    poisson: list = []
     for p, pop in enumerate(pops):
         read_population(net, p, pop, held, neurons, declared)
         read_inputs(p, pop, fillers, own_syn, rows, synapses, poisson)
@@ -258,6 +265,7 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
         )
     declared_synapses: list = []  # the declared synapses' classes, in their slots' order
     bound = read_rows(pops, held, narrow_width, neurons, rows, synapses, declared_synapses)
+    poisson += _row_poisson(rows["owner"], own_syn)
     feeds, pre = _lists(Feeds), _lists(PreProjections)
     syn_index = {id(syn): i for i, (syn, _, _) in enumerate(synapses)}
     for proj, source, start, stop in net.feeds:
@@ -313,6 +321,28 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
     )
 
 
+def _row_poisson(owners: list, own_syn: dict) -> list:
+    """The PoissonInputs aimed at the synapse of a synaptic row: (population, input, row).
+    Raises :class:`NotCompilable` for one aimed at a synapse that its AlignPostProj steps
+    itself (``own_syn``): there the projection's events come after the input's."""
+    stepping = {id(proj.syn): proj for proj in own_syn.values()}
+    found = []
+    for p, rows in enumerate(owners):
+        for r, (syn, _) in enumerate(rows):
+            inputs = [
+                b for b in getattr(syn, "before_updates", {}).values() if type(b) is PoissonInput
+            ]
+            if inputs and id(syn) in stepping:
+                raise NotCompilable(
+                    f"{syn.name}: a PoissonInput aimed at the synapse that projection "
+                    f"{stepping[id(syn)].name} steps itself does not compile (its events come "
+                    f"after the input's there); give the projection a merged synapse "
+                    f"({type(syn).__name__}.desc(...)) or aim the input at the population"
+                )
+            found += [(p, inp, r) for inp in inputs]
+    return found
+
+
 def _jumps(pops: list, neurons: dict, feeds: dict, poisson: list) -> Jumps:
     """Each population's jump sources (:class:`Jumps`), checked against its kind."""
     sources = [
@@ -323,25 +353,31 @@ def _jumps(pops: list, neurons: dict, feeds: dict, poisson: list) -> Jumps:
         ]
         for p in range(len(pops))
     ]
-    for q, (p, _) in enumerate(poisson):
-        sources[p].append(-1 - q)
+    row_sources: list = [[] for _ in pops]
+    for q, (p, _, row) in enumerate(poisson):
+        if row == JUMP_ROW:
+            sources[p].append(-1 - q)
+        else:
+            row_sources[p] += [row, q]
     for p, pop in enumerate(pops):
         if sources[p] and neurons["kind"][p] == DECLARED_KIND:
             raise NotCompilable(
                 f"{pop.name}: jumps (DeltaProj, PoissonInput) onto {type(pop).__name__} "
                 "(a model declaring its twins) do not compile yet"
             )
-    keys = [philox.key_of(inp._stream_seed) for _, inp in poisson]
+    keys = [philox.key_of(inp._stream_seed) for _, inp, _ in poisson]
     return Jumps(
         sources=[np.asarray(s, dtype=np.int64) for s in sources],
-        poisson=[inp for _, inp in poisson],
-        poisson_pop=np.asarray([p for p, _ in poisson], dtype=np.int64),
+        row_sources=[np.asarray(s, dtype=np.int64) for s in row_sources],
+        poisson=[inp for _, inp, _ in poisson],
+        poisson_pop=np.asarray([p for p, _, _ in poisson], dtype=np.int64),
+        poisson_row=np.asarray([row for _, _, row in poisson], dtype=np.int64),
         poisson_weight=[
             np.ascontiguousarray(np.broadcast_to(inp.p.weight, (pops[p].num,)), dtype=np.float64)
-            for p, inp in poisson
+            for p, inp, _ in poisson
         ],
         poisson_key=np.asarray(keys, dtype=np.int64).reshape(-1, 2),
-        poisson_draws=np.asarray([inp._draws for _, inp in poisson], dtype=np.int64),
+        poisson_draws=np.asarray([inp._draws for _, inp, _ in poisson], dtype=np.int64),
     )
 
 

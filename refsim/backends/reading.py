@@ -203,12 +203,15 @@ def _neuron_kind(pop) -> tuple:
     )
 
 
-def _check_synapse(syn) -> None:
+def _check_synapse(syn, row: bool = False) -> None:
     """Raise :class:`NotCompilable` where a synapse has what its compiled row does not run:
-    inputs queued before the run, or before/after-updates (a PoissonInput aimed at it)."""
+    inputs queued before the run, or before/after-updates (a module aimed at it; a
+    PoissonInput compiles onto a synaptic ``row``, :class:`~refsim.backends.plan.Jumps`)."""
     if syn.delta_inputs or syn.current_inputs:
         raise NotCompilable(f"{syn.name}: queued inputs at the start of a compiled run")
-    for key in [*syn.before_updates, *syn.after_updates]:
+    for key, update in [*syn.before_updates.items(), *syn.after_updates.items()]:
+        if row and type(update) is PoissonInput and key in syn.before_updates:
+            continue
         raise NotCompilable(
             f"{syn.name}: its update {key!r} (an input or a module aimed at "
             "the synapse) does not compile"
@@ -346,11 +349,12 @@ def read_inputs(
     """Population ``p``'s merged synapses and current inputs: a synaptic row each (an
     AlignPreProj's or a CurrentProj's output, a synapse of its own, a merged one), an
     output each (``fillers``, ``own_syn``: the projections by their output's identity);
-    its PoissonInputs, in the order they queue their jumps, into ``poisson``."""
+    its PoissonInputs, in the order they queue their jumps, into ``poisson`` (each with
+    ``JUMP_ROW``: they jump the potential)."""
     merged = {}
     for key, before in pop.before_updates.items():
         if type(before) is PoissonInput:
-            poisson.append((p, before))
+            poisson.append((p, before, JUMP_ROW))
             continue
         if not isinstance(before, _MergedAlignPost) or not _is_row(before.syn):
             raise NotCompilable(
@@ -458,7 +462,7 @@ def _read_row(row: int, syn, n: int, held: dict, table: dict, declared: list) ->
     if isinstance(syn, CurrentProj):  # this step's comm(x), from its feed
         table["kind"][row] = CURRENT_PROJ_KIND
         return
-    _check_synapse(syn)
+    _check_synapse(syn, row=True)
     if type(syn) is Expon:
         table["kind"][row] = EXPON_KIND
         hold(syn.g, syn.name, held, into=table["g"][row])

@@ -208,3 +208,120 @@ def test_float32_jumps_are_the_same_on_numba_and_the_kernels():
     assert numba_run.engine == "numba" and kernels.engine == "cupy"
     assert numba_run["spikes"].count > 500
     _same(numba_run, kernels)
+
+
+def poisson_onto_synapses(n=300, seed=5):
+    """PoissonInputs aimed at synapses, not potentials: two onto a merged Expon current
+    that two projections (one delayed per synapse) also feed, one onto a DualExpon current
+    that nothing else feeds; and one onto the potential, beside them and a projection's
+    own Expon conductance."""
+    refsim.random.seed(seed)  # (the key of the input given no seed)
+    net = refsim.Network()
+    pop = net.population(
+        refsim.LIFRef(
+            n,
+            R=40.0 * pq.MOhm,
+            tau=10 * pq.ms,
+            tau_ref=2 * pq.ms,
+            V_rest=-65 * pq.mV,
+            V_th=-50 * pq.mV,
+            V_reset=-65 * pq.mV,
+            spk_reset="hard",
+            V_initializer=refsim.init.Uniform(-65.0, -50.0, unit=pq.mV, seed=seed),
+        )
+    )
+    zero = refsim.init.Constant(0.0 * pq.pA)
+    current = refsim.Expon.desc(n, tau=0.5 * pq.ms, g_initializer=zero)
+    slow = refsim.DualExpon.desc(n, tau_rise=1 * pq.ms, tau_decay=5 * pq.ms, g_initializer=zero)
+    exc = refsim.FixedTotalNumber(n, n, 10 * n, 80.0 * pq.pA, seed=seed)
+    delays = np.random.default_rng(seed).uniform(0.1, 3.0, exc.nnz) * pq.ms
+    inh = refsim.FixedTotalNumber(n, n, 5 * n, -300.0 * pq.pA, seed=seed + 1)
+    own = refsim.Expon(n, tau=5 * pq.ms)
+    projections = [
+        refsim.AlignPostProj(
+            comm=exc, syn=current, out=refsim.CUBA.desc(scale=1.0), post=pop, delay=delays
+        ),
+        refsim.AlignPostProj(comm=inh, syn=current, out=refsim.CUBA.desc(scale=1.0), post=pop),
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n, n, 0.02, 0.0 * pq.pA, seed=seed + 2),
+            syn=slow,
+            out=refsim.CUBA.desc(scale=1.0),
+            post=pop,
+        ),
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n, n, 0.02, 0.5 * pq.nS, seed=seed + 3),
+            syn=own,
+            out=refsim.COBA(E=0 * pq.mV),
+            post=pop,
+        ),
+    ]
+    for proj in projections:
+        net.project(proj, pop)
+    net.drives = [
+        refsim.PoissonInput(projections[0].syn, 1200, 8 * pq.Hz, 90.0 * pq.pA, seed=seed + 4),
+        refsim.PoissonInput(projections[0].syn, 40, 8 * pq.Hz, -90.0 * pq.pA),  # random key
+        refsim.PoissonInput(projections[2].syn, 50, 10 * pq.Hz, 40.0 * pq.pA, seed=seed + 5),
+        refsim.PoissonInput(pop, 20, 10 * pq.Hz, 0.2 * pq.mV, seed=seed + 7),
+    ]
+    refsim.init_all_states(net)
+    return net, pop
+
+
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
+def test_poisson_inputs_aimed_at_synapses_compile_bit_for_bit(backend):
+    """Each adds to its synapse after the projections' events, as ``sum_delta_inputs``."""
+    (oracle, o_net, _), (compiled, net, _) = (
+        _run(poisson_onto_synapses, "numpy"),
+        _run(poisson_onto_synapses, backend),
+    )
+    assert compiled.engine == backend.split("-")[0]
+    assert oracle["spikes"].count > 1000  # active: the synaptic drives fire it
+    _same(compiled, oracle)
+    for proj, o_proj in zip(net.feeds, o_net.feeds, strict=True):
+        for name in ("g", "g_rise", "g_decay"):
+            if hasattr(proj[0].syn, name):
+                a, b = getattr(proj[0].syn, name).data, getattr(o_proj[0].syn, name).data
+                assert np.count_nonzero(a) > 0 and np.array_equal(a, b)
+    assert [d._draws for d in net.drives] == [1500] * 4
+
+
+def test_a_poisson_input_aimed_at_an_align_pre_synapse_still_says_it_does_not_compile():
+    net = refsim.Network()
+    pop = net.population(refsim.LIF(10), current=2 * pq.mA)
+    proj = refsim.AlignPreProj(
+        syn=refsim.Expon(10, tau=5 * pq.ms),
+        comm=refsim.EventFixedProb(10, 10, 0.5, 1.0, seed=1),
+        out=refsim.COBA(E=0 * pq.mV),
+        post=pop,
+    )
+    net.project(proj, pop)
+    refsim.PoissonInput(proj.syn, 10, 10 * pq.Hz, 1.0 * pq.mS, seed=1)
+    refsim.init_all_states(net)
+    with (
+        refsim.use_backend("numba"),
+        pytest.warns(
+            BackendFallbackWarning,
+            match=r"Expon\d*: its update \('PoissonInput', 'PoissonInput\d+'\)",
+        ),
+    ):
+        res = refsim.run(net, 2 * pq.ms, progress=False)
+    assert res.engine.startswith("numpy (numba could not compile")
+
+
+def test_a_poisson_input_aimed_at_a_synapse_its_projection_steps_says_it_does_not_compile():
+    """Such a synapse adds the projection's events after the input's (``step(x)``), a
+    merged one before: only the merged order compiles."""
+    net, pop = poisson_onto_synapses()
+    own = net.feeds[3][0]
+    net.extra = refsim.PoissonInput(own.syn, 30, 5 * pq.Hz, 0.5 * pq.nS, seed=1)
+    refsim.init_all_states(net)
+    with (
+        refsim.use_backend("numba"),
+        pytest.warns(
+            BackendFallbackWarning,
+            match=rf"{own.syn.name}: a PoissonInput aimed at the synapse that projection "
+            rf"{own.name} steps itself does not compile .*Expon.desc",
+        ),
+    ):
+        res = refsim.run(net, 2 * pq.ms, progress=False)
+    assert res.engine.startswith("numpy (numba could not compile")

@@ -317,8 +317,9 @@ class _Device:
             )
 
     def _poisson_arguments(self, pl: Plan, p: int, n: int, poisson: tuple) -> tuple:
-        """The jumps' arguments of population ``p``'s launch: whether it has any, and its
-        PoissonInputs' tables (``poisson``: every input's, from :func:`poisson_tables`)."""
+        """The jumps' arguments of population ``p``'s launch: whether its potential has any,
+        and its PoissonInputs' tables (``poisson``: every input's, from
+        :func:`poisson_tables`) and rows (``JUMP_ROW``: the potential; else a synaptic row)."""
         up_or_stub = self._up_or_stub
         counts, cdf, ends = poisson
         mine = np.flatnonzero(pl.jumps.poisson_pop == p)
@@ -332,6 +333,7 @@ class _Device:
             up_or_stub(np.concatenate(weights) if weights else np.zeros(0)),
             up_or_stub(np.ascontiguousarray(pl.jumps.poisson_key[mine])),
             up_or_stub(np.ascontiguousarray(pl.jumps.poisson_draws[mine])),
+            up_or_stub(pl.jumps.poisson_row[mine].astype(np.int32)),
         )
 
     def launch(self, name: str, threads: int, args) -> None:

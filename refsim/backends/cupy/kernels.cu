@@ -264,6 +264,7 @@ struct Population {
     const long long *poisson_ends;
     const double *poisson_weight;
     const long long *poisson_keys, *poisson_draws;
+    const int *poisson_row;  /* REFSIM_JUMP_ROW: it jumps V; else the synaptic row it jumps */
     long long step;  /* of the run: the draw is poisson_draws[q] + step */
 };
 
@@ -645,8 +646,22 @@ REFSIM_FN double jumped(const Population &P, long long j, double V)
     V = row_events(REFSIM_JUMP_ROW, j, stored(V, P.single), P.single, &fed, P.n_feeds,
                    P.feed_row, P.feed_uniform, P.feed_w0, P.feed_data);
     for (int q = 0; q < P.n_poisson; ++q)
-        V = stored(V + P.poisson_weight[q * P.n + j] * poisson_count(P, q, j), P.single);
+        if (P.poisson_row[q] == REFSIM_JUMP_ROW)
+            V = stored(V + P.poisson_weight[q * P.n + j] * poisson_count(P, q, j), P.single);
     return V;
+}
+
+/* The PoissonInputs aimed at synaptic row r's synapse, after its feeds' events (numba's
+   _row_jumps): `value` plus each one's weight times its count, in order; *fed set by any */
+REFSIM_FN double row_poisson(const Population &P, int r, long long j, double value, int *fed)
+{
+    for (int q = 0; q < P.n_poisson; ++q) {
+        if (P.poisson_row[q] != r)
+            continue;
+        value = stored(value + P.poisson_weight[q * P.n + j] * poisson_count(P, q, j), P.single);
+        *fed = 1;
+    }
+    return value;
 }
 
 /* A neuron of a declared model (refsim.NeuronTwins): generated per network after this
@@ -677,13 +692,19 @@ extern "C" __global__ void population_step(
     const int n_out, const int *out_row, const int *out_kind, const double *out_value,
     const int jumps, const int n_poisson, const long long *poisson_counts,
     const double *poisson_cdf, const long long *poisson_ends, const double *poisson_weight,
-    const long long *poisson_keys, const long long *poisson_draws)
+    const long long *poisson_keys, const long long *poisson_draws, const int *poisson_rows)
 {
     const long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x;
     if (j >= n)
         return;
     const long long k = narrow ? 0 : j;  /* column of the parameter tables */
     const double t = (double)clock[0] * dt;  /* as the CPU loop: (first_step + i) * dt */
+    const Population P = {n, width, kind, method, refractory, hard, single, V, extra,
+                          last_spike, flag, n_extra, has_flag, par, G, n_out, out_row,
+                          out_kind, out_value, jumps, n_feeds, feed_row, feed_uniform,
+                          feed_w0, feed_data, n_poisson, poisson_counts, poisson_cdf,
+                          poisson_ends, poisson_weight, poisson_keys, poisson_draws,
+                          poisson_rows, clock[0] - clock[1]};
 
     /* 1. synapses */
     for (int r = 0; r < n_syn; ++r) {
@@ -699,10 +720,11 @@ extern "C" __global__ void population_step(
         const double tau = TAU[r * width + k];
         int fed;
         if (syn_kind[r] == REFSIM_EXPON_KIND) {
-            const double g = row_events(r, j, expon_decay_scalar(G[r * n + j], tau,
-                                                                 expon_factor_scalar(tau, dt)),
-                                        single, &fed, n_feeds, feed_row, feed_uniform,
-                                        feed_w0, feed_data);
+            double g = row_events(r, j, expon_decay_scalar(G[r * n + j], tau,
+                                                           expon_factor_scalar(tau, dt)),
+                                  single, &fed, n_feeds, feed_row, feed_uniform, feed_w0,
+                                  feed_data);
+            g = row_poisson(P, r, j, g, &fed);
             G[r * n + j] = fed ? g : stored(g, single);
             continue;
         }
@@ -710,8 +732,9 @@ extern "C" __global__ void population_step(
            sum_delta_inputs), then the step twin */
         double *x = STATE + (long long)depth * r * n;
         const double *own = PARAM + (long long)n_params * r * width;
-        const double events = row_events(r, j, 0.0, single, &fed, n_feeds, feed_row,
-                                         feed_uniform, feed_w0, feed_data);
+        double events = row_events(r, j, 0.0, single, &fed, n_feeds, feed_row, feed_uniform,
+                                   feed_w0, feed_data);
+        events = row_poisson(P, r, j, events, &fed);
         if (syn_kind[r] == REFSIM_DECLARED_SYNAPSE_KIND) {
             G[r * n + j] = declared_synapse(syn_slot[r], j, k, x, n, own, width,
                                             fed ? events : 0.0, single, dt);
@@ -729,12 +752,6 @@ extern "C" __global__ void population_step(
     }
 
     /* 2. the neuron */
-    const Population P = {n, width, kind, method, refractory, hard, single, V, extra,
-                          last_spike, flag, n_extra, has_flag, par, G, n_out, out_row,
-                          out_kind, out_value, jumps, n_feeds, feed_row, feed_uniform,
-                          feed_w0, feed_data, n_poisson, poisson_counts, poisson_cdf,
-                          poisson_ends, poisson_weight, poisson_keys, poisson_draws,
-                          clock[0] - clock[1]};
     const int before = spiking[j];
     int spike;
     if (kind == REFSIM_DECLARED_KIND)  /* slot: its model's branch */

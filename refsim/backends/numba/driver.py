@@ -242,6 +242,7 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[dict, list]:
     counts, cdf, ends = poisson_tables(pl.jumps.poisson, dt)
     jumps = (
         table(pl.jumps.sources, np.int64, 1),
+        table(pl.jumps.row_sources, np.int64, 1),
         counts,
         cdf,
         ends,

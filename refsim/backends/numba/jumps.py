@@ -15,8 +15,9 @@ from refsim.philox import uniform_scalar
 def population_jumps(jumps, p, f_buffer, i):
     """Population ``p``'s jumps at step ``i`` as :func:`_add_jumps` reads them: its
     sources, every feed's buffer (``f_buffer``), the PoissonInputs' tables (from
-    ``jumps``, the network's: sources per population, then the tables), the step; None
-    when the network's ``jumps`` are None (nothing jumps: then no jump is compiled).
+    ``jumps``, the network's: sources and row sources per population, then the tables),
+    the step, and its row sources (:func:`_row_jumps`); None when the network's ``jumps``
+    are None (nothing jumps: then no jump is compiled).
 
     Compiled only, where the type of ``jumps`` chooses (:func:`_population_jumps`):
     written as one function with an ``if jumps is None``, Numba would type its result
@@ -30,7 +31,7 @@ def _population_jumps(jumps, p, f_buffer, i):
         return lambda jumps, p, f_buffer, i: None
 
     def of_population(jumps, p, f_buffer, i):
-        sources, counts, cdf, ends, weights, keys, draws = jumps
+        sources, row_sources, counts, cdf, ends, weights, keys, draws = jumps
         return (
             vector_at(sources, p, np.int64),
             f_buffer,
@@ -41,6 +42,7 @@ def _population_jumps(jumps, p, f_buffer, i):
             keys,
             draws,
             i,
+            vector_at(row_sources, p, np.int64),
         )
 
     return of_population
@@ -55,7 +57,7 @@ def _add_jumps(b0, n, values, at, jumps, single, u, drawn):
     PoissonInput's binomial draw of the step (:func:`_binomials`, into the scratch rows
     ``u`` and ``drawn``).  ``single``: each sum rounded to float32 as a float32 state's
     would be."""
-    sources, f_buffer, counts, cdf, ends, weights, keys, draws, i = jumps
+    sources, f_buffer = jumps[0], jumps[1]
     b0 = max(b0, 0)
     for w in range(n):
         values[at + w] = _stored(values[at + w], single)
@@ -67,11 +69,38 @@ def _add_jumps(b0, n, values, at, jumps, single, u, drawn):
                 values[at + w] = _stored(values[at + w] + buf[b0 + w], single)
                 buf[b0 + w] = 0.0
             continue
-        q = -1 - code  # a PoissonInput
-        _binomials(b0, n, q, counts, cdf, ends, keys, draws[q] + i, u, drawn)
-        weight = vector_at(weights, q, np.float64)
-        for w in range(n):
-            values[at + w] = _stored(values[at + w] + weight[b0 + w] * drawn[w], single)
+        _poisson_jump(b0, n, -1 - code, values, at, jumps, single, u, drawn)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _row_jumps(b0, n, r, g, fed, jumps, single, u, drawn):
+    """The PoissonInputs aimed at the synapse of synaptic row ``r`` (the population's row
+    sources, ``r, q`` pairs), after its projections' events as the oracle's
+    ``sum_delta_inputs`` adds them: ``g[b0 + w] += weight * k``.  ``fed``: whether ``g``
+    holds this step's value already (an Expon's decayed ``g``, a DualExpon's events), else
+    it starts from 0.0; returns whether it holds one now."""
+    pairs = jumps[9]
+    for s in range(0, pairs.size, 2):
+        if pairs[s] != r:
+            continue
+        if not fed:
+            for w in range(n):
+                g[b0 + w] = 0.0
+            fed = True
+        _poisson_jump(b0, n, pairs[s + 1], g, b0, jumps, single, u, drawn)
+    return fed
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _poisson_jump(b0, n, q, values, at, jumps, single, u, drawn):
+    """``values[at + w] += weight * k`` for neurons ``b0 + w`` (``w < n``), ``k`` PoissonInput
+    ``q``'s binomial draw of the step (:func:`_binomials`)."""
+    counts, cdf, ends, weights = jumps[2], jumps[3], jumps[4], jumps[5]
+    keys, draws, i = jumps[6], jumps[7], jumps[8]
+    _binomials(b0, n, q, counts, cdf, ends, keys, draws[q] + i, u, drawn)
+    weight = vector_at(weights, q, np.float64)
+    for w in range(n):
+        values[at + w] = _stored(values[at + w] + weight[b0 + w] * drawn[w], single)
 
 
 @numba.njit(cache=True, error_model="numpy")

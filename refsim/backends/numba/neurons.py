@@ -458,7 +458,10 @@ def _step_range(
         )
         return
     shift = b0 if narrow else 0  # narrow tables: one block, reused
-    _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, other_synapses)
+    _synapses(
+        b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, other_synapses, jumps,
+        work[6], work[7],
+    )  # fmt: skip
     if lif is not None and kind == _LIF:
         _membrane(
             b0, b1, narrow, population, outputs, jumps, e_lin, floor, work, t, dt, single,

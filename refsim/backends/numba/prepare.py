@@ -230,7 +230,8 @@ def lif_constants(pl: Plan, e_linear: list) -> tuple[np.ndarray, np.ndarray]:
         if pl.neurons.kind[p] == _LIF and pl.neurons.narrow[p] and pl.jumps.sources[p].size == 0:
             par = pl.neurons.params[p]
             floors[p] = spike_floor(par[2, 0], par[3, 0])
-            if not np.isnan(floors[p]) and e_linear[p].size > 0:
+            rows_jump = pl.jumps.row_sources[p].size > 0  # (the CUBA pass takes no jump)
+            if not np.isnan(floors[p]) and e_linear[p].size > 0 and not rows_jump:
                 cuba_feeds[p] = cuba_rows(pl, p)
     return floors, cuba_feeds
 

@@ -18,6 +18,7 @@ from refsim.backends.codes import PRE_OUTPUT_KIND as _PRE_OUTPUT
 from refsim.backends.codes import STD_KIND as _STD
 from refsim.backends.codes import STP_KIND as _STP
 from refsim.backends.numba.declared import _declared_synapse, call_synapse
+from refsim.backends.numba.jumps import _row_jumps
 from refsim.backends.numba.propagate import _feed_values, _spike_input
 from refsim.backends.numba.support import (
     _rounded,
@@ -44,7 +45,7 @@ from refsim.synapses.stp import std_step_scalar, stp_step_scalar
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others):
+def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others, jumps, u, drawn):
     """Neurons ``b0 .. b1 - 1`` of population ``p``: each synaptic row steps, taking its
     feeds' buffers in feeding order (the oracle's delta queue) and clearing them.
 
@@ -57,7 +58,9 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others):
     column ``j - shift``, or, ``narrow`` (one value for the population), as numbers.
     ``wide`` None: no population of the network has wide tables; ``others`` None: every
     row is an Expon (or filled by an AlignPreProj); the code of either is then not
-    compiled."""
+    compiled.  ``jumps``: the population's (:func:`~refsim.backends.numba.jumps.
+    population_jumps`), whose PoissonInputs aimed at a row's synapse add to it after its
+    feeds (:func:`_row_jumps`, scratch rows ``u``, ``drawn``); None: nothing jumps."""
     G, TAU, FACTOR, KIND, SLOT, STATE, PARAM, _, adapters = rows
     f_pop, f_row, f_buffer = feeds
     b0, n = max(b0, 0), b1 - b0
@@ -73,6 +76,8 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others):
             continue
         if others is not None and KIND[r] != _EXPON:
             fed = _sum_events(b0, n, r, p, G, feeds, single)
+            if jumps is not None:
+                fed = _row_jumps(b0, n, r, G[r], fed, jumps, single, u, drawn)
             if KIND[r] == _DECLARED_SYNAPSE:
                 adapter = adapters[SLOT[r]]
                 _declared_synapse(b0, k0, n, r, adapter, G, fed, STATE, PARAM, dt, single)
@@ -94,12 +99,13 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others):
             else:
                 _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], True, buf, single)
             decayed = True
-        if decayed:
-            continue
-        if narrow or wide is None:  # no feed: the decay alone (``G[r]`` stands for a buffer)
-            _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], False, G[r], single)
-        else:
-            _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], False, G[r], single)
+        if not decayed:  # no feed: the decay alone (``G[r]`` stands for a buffer)
+            if narrow or wide is None:
+                _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], False, G[r], single)
+            else:
+                _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], False, G[r], single)
+        if jumps is not None:
+            _row_jumps(b0, n, r, G[r], True, jumps, single, u, drawn)
 
 
 @numba.njit(cache=True, error_model="numpy")
