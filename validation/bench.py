@@ -1,12 +1,14 @@
-"""``refsim bench``: the Brette et al. (2007) COBA and CUBA networks, timed per backend.
+"""``refsim bench``: the benchmark networks (Brette et al. 2007's COBA, CUBA and COBAHH,
+Brunel 2000, the Potjans-Diesmann 2014 microcircuit), timed per backend.
 
 Each measurement runs in a fresh Python process (so peak memory and the cold-start
 cost are its own) and prints one JSON line; the parent prints a line naming the machine
 (date, CPU, cores, versions: :func:`machine`) and a table.  Reported:
 build s (connectivity, states, and the compiled loop's arrays: ``plan_s`` of the JSON),
 compile s (Numba: compile or cache load), run s per simulated second, spikes, rate,
-synaptic events per second of run time, peak resident memory, and the whole process time
-(import + build + compile + run).
+synaptic events per second of run time (recurrent: a Poisson drive's are not counted),
+peak resident memory (and per synapse, ``bytes_per_syn`` in the JSON), and the whole
+process time (import + build + compile + run).
 
 Peers: ``--peers`` runs Brian2 (cpp_standalone and runtime) and NEST (1 and 2 threads) on
 the same networks, in the same run, each in a fresh process of ``--peer-python`` (default
@@ -56,47 +58,33 @@ PEERS = {
 
 def measure(
     model: str,
-    N: int,
+    N: float,
     duration_s: float,
     seed: int,
     backend: str,
     in_degree: float = 80.0,
     precision: int = 64,
 ) -> dict:
-    """Build (under ``precision``, 64 or 32) and run one network in this process; timings
-    in seconds."""
+    """Build (under ``precision``, 64 or 32) and run one network in this process (``N``:
+    its neurons; the microcircuit's scale); timings in seconds."""
     t_import = time.perf_counter()
-    import numpy as np
     import quantities as pq
 
     import refsim
-    from refsim.validation.networks import BrunelNet, COBAHHNet, COBANet, CUBANet
 
     imported = time.perf_counter() - t_import
     with refsim.use_backend(backend), refsim.environ.context(precision=precision):
         refsim.random.seed(seed)
         t0 = time.perf_counter()
-        if model == "brunel":  # its own connection probability
-            net = BrunelNet(N, seed)
-        else:
-            kind = {"coba": COBANet, "cuba": CUBANet, "cobahh": COBAHHNet}[model]
-            net = kind(N, seed, in_degree)
-        refsim.init_all_states(net)
-        if model in ("coba", "cobahh"):
-            net.kick_start(seed)
+        net, pops, sources = _build(model, N, seed, in_degree)
         build_s = time.perf_counter() - t0
         with refsim.environ.context(dt=0.1 * pq.ms):
-            res = refsim.run(
-                net, duration_s * 1000 * pq.ms, monitors={"spikes": net.pop}, progress=False
-            )
-    mon = res["spikes"]
-    out_degree = np.zeros(N, dtype=np.int64)
-    out_degree[: net.n_exc] = np.diff(net.E.comm.W.indptr)
-    out_degree[net.n_exc :] = np.diff(net.I.comm.W.indptr)
-    events = int(out_degree[mon.indices_fired].sum())
-    n_syn = net.E.comm.nnz + net.I.comm.nnz
-    if model == "brunel":  # its own in-degree, p = 0.1 of each population
-        in_degree = round(n_syn / N, 1)
+            res = refsim.run(net, duration_s * 1000 * pq.ms, monitors=pops, progress=False)
+    spikes = sum(res[name].count for name in pops)
+    n_neurons = sum(pop.num for pop in pops.values())
+    n_syn = sum(comm.nnz for comm, _, _ in sources)
+    if model in ("brunel", "microcircuit"):  # their own in-degrees
+        in_degree = round(n_syn / n_neurons, 1)
     threads, device_mib = 1, 0.0
     if res.engine == "numba":  # blocks of a large population run on every Numba thread
         import numba
@@ -106,9 +94,11 @@ def measure(
         import cupy
 
         device_mib = cupy.get_default_memory_pool().total_bytes() / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return dict(
         model=model,
-        N=N,
+        N=n_neurons,
+        **({"scale": N} if model == "microcircuit" else {}),
         in_degree=in_degree,
         backend=backend,
         engine=res.engine,
@@ -123,12 +113,47 @@ def measure(
         compile_s=round(res.compile_s, 3),
         run_s=round(res.wall_s, 4),
         run_per_sim_s=round(res.wall_s / duration_s, 4),
-        spikes=mon.count,
-        rate_hz=round(mon.count / N / duration_s, 3),
+        spikes=spikes,
+        rate_hz=round(spikes / n_neurons / duration_s, 3),
         n_syn=n_syn,
-        events_per_s=round(events / res.wall_s),
-        peak_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        events_per_s=round(_events(res, sources) / res.wall_s),
+        peak_mib=round(peak / 2**20, 1),
+        bytes_per_syn=round(peak / max(n_syn, 1), 1),
     )
+
+
+def _build(model: str, N: float, seed: int, in_degree: float) -> tuple:
+    """The network, built and initialised: (network, its populations by monitor name, and
+    per projection (its comm, the name of its source population, its first neuron))."""
+    import refsim
+    from refsim.validation import networks
+
+    if model == "microcircuit":
+        net = networks.MicrocircuitNet(N, seed=seed)
+        refsim.init_all_states(net)
+        sources = [(p.comm, net.pops[j].name, 0) for (_, j), p in net.projections.items()]
+        return net, {pop.name: pop for pop in net.pops}, sources
+    if model == "brunel":  # its own connection probability
+        net = networks.BrunelNet(N, seed)
+    else:
+        kind = {"coba": networks.COBANet, "cuba": networks.CUBANet, "cobahh": networks.COBAHHNet}
+        net = kind[model](N, seed, in_degree)
+    refsim.init_all_states(net)
+    if model in ("coba", "cobahh"):
+        net.kick_start(seed)
+    return net, {"spikes": net.pop}, [(net.E.comm, "spikes", 0), (net.I.comm, "spikes", net.n_exc)]
+
+
+def _events(res, sources: list) -> int:
+    """The synaptic events of a run: each spike times its out-degree in each projection."""
+    import numpy as np
+
+    total = 0
+    for comm, name, first in sources:
+        fired = res[name].indices_fired - first
+        fired = fired[(fired >= 0) & (fired < comm.n_pre)]
+        total += int(np.diff(comm.W.indptr)[fired].sum())
+    return total
 
 
 def machine() -> dict:
@@ -244,12 +269,13 @@ def run_peer(
     mode: str,
     threads: int,
     model: str,
-    N: int,
+    N: float,
     duration: float,
     seed: int,
     in_degree: float,
 ) -> dict:
-    """One peer measurement in a fresh process of ``python`` (the peers script's JSON)."""
+    """One peer measurement in a fresh process of ``python`` (the peers script's JSON);
+    ``N``: neurons, or the microcircuit's scale."""
     from refsim.validation import peers
 
     return _result_of(
@@ -264,8 +290,7 @@ def run_peer(
             str(threads),
             "--model",
             model,
-            "--N",
-            str(N),
+            *(["--scale", str(N)] if model == "microcircuit" else ["--N", str(N)]),
             "--duration",
             str(duration),
             "--seed",
@@ -405,10 +430,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="refsim bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--model",
-        choices=["coba", "cuba", "cobahh", "brunel", "all"],
+        choices=["coba", "cuba", "cobahh", "brunel", "microcircuit", "all"],
         default="all",
         help="coba, cuba, cobahh (Brette et al. 2007), brunel (Brunel 2000: 0.8 N "
-        "excitatory, p = 0.1, delta synapses with 1.5 ms delay, Poisson drive), or all",
+        "excitatory, p = 0.1, delta synapses with 1.5 ms delay, Poisson drive), "
+        "microcircuit (Potjans & Diesmann 2014, sized by --scale), or all",
+    )
+    parser.add_argument(
+        "--scale",
+        type=at_least(float, 0.0, strict=True),
+        nargs="+",
+        default=[0.1],
+        help="the microcircuit's share of its neurons and in-degrees (default 0.1, as NEST's "
+        "example; 1.0: 77169 neurons, 0.3 billion synapses)",
     )
     parser.add_argument(
         "--N",
@@ -476,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
             + json.dumps(
                 measure(
                     model,
-                    int(N),
+                    float(N) if model == "microcircuit" else int(N),
                     float(duration),
                     int(seed),
                     backend,
@@ -501,7 +535,11 @@ def main(argv: list[str] | None = None) -> int:
     chosen = (
         [b for b, (ok, _) in runs_here.items() if ok] if args.backend == "all" else [args.backend]
     )
-    models = ["coba", "cuba", "cobahh", "brunel"] if args.model == "all" else [args.model]
+    models = (
+        ["coba", "cuba", "cobahh", "brunel", "microcircuit"]
+        if args.model == "all"
+        else [args.model]
+    )
     rows, peer_rows = [], []
     where = machine()
     print(_machine_line(where), flush=True)
@@ -513,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(header, flush=True)
     for model in models:
-        for N in args.N:
+        for N in args.scale if model == "microcircuit" else args.N:
             ours = []
             for backend in chosen:
                 for precision in args.precision:

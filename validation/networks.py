@@ -5,7 +5,8 @@ Brette et al. (2007), with the parameters of docs/performance.md, built as brain
 scripts build them (fixed out-degree 80); ``BrunelNet``, Brunel's (2000) sparsely
 connected network of current-jump LIF neurons driven by Poisson input (model A, g = 5,
 eta = 2).  COBAHH's neuron, :class:`TraubHH`, is declared here as a user declares a model
-of their own (``docs/extending.md``), and compiles that way.
+of their own (``docs/extending.md``), and compiles that way.  ``MicrocircuitNet``: the
+Potjans & Diesmann (2014) cortical microcircuit (:mod:`refsim.validation.microcircuit`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import refsim
 from refsim.fmath import exp, exp_scalar, exprel, exprel_scalar
 from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.neurons.base import ContinuousNeuron
+from refsim.validation import microcircuit
 
-__all__ = ["BrunelNet", "COBAHHNet", "COBANet", "CUBANet", "TraubHH"]
+__all__ = ["BrunelNet", "COBAHHNet", "COBANet", "CUBANet", "MicrocircuitNet", "TraubHH"]
 
 
 class COBANet(refsim.Network):
@@ -322,3 +324,82 @@ class COBAHHNet(COBANet):
         N = self.pop.num
         self.E.syn.g.value = (rng.standard_normal(N) * 1.5 + 4.0) * 10.0 * pq.nS
         self.I.syn.g.value = (rng.standard_normal(N) * 12.0 + 20.0) * 10.0 * pq.nS
+
+
+# -- the Potjans-Diesmann microcircuit --------------------------------------------------------
+
+
+class MicrocircuitNet(refsim.Network):
+    """The Potjans & Diesmann (2014) microcircuit at ``scale`` of its neurons and
+    ``k_scale`` of its in-degrees (default ``scale``; NEST's example: 0.1 and 0.1), as
+    NEST's example builds it (:mod:`refsim.validation.microcircuit`).
+
+    Eight :class:`refsim.LIFRef` populations (hard reset) in :attr:`pops`; for each pair of
+    populations with synapses, an AlignPostProj of :class:`refsim.FixedTotalNumber`
+    synapses with normal weights (pA) and per-synapse delays (ms) onto the target's
+    exponential current (tau_syn 0.5 ms, CUBA; the projections onto one population share
+    it); the Poisson background as a :class:`refsim.PoissonInput` onto that current
+    (``ext_indegrees`` sources at 8 Hz each), and the DC that makes up for the scaled
+    in-degrees.  NEST's neuron, ``iaf_psc_exp``, integrates exactly; refsim's LIFRef steps
+    as brainpy.state does (exponential Euler, the current held over a step), so rates
+    differ somewhat (``docs/performance.md``).
+    """
+
+    def __init__(self, scale: float = 0.1, k_scale: float | None = None, seed: int = 1):
+        super().__init__()
+        q, dt = microcircuit.PARAMS, float(refsim.environ.dt_ms())
+        self.numbers = s = microcircuit.scaled(scale, scale if k_scale is None else k_scale)
+        self.pops = [
+            refsim.LIFRef(
+                int(n),
+                R=q["tau_m"] / q["C_m"] * 1000.0 * pq.MOhm,  # ms / pF = 1000 MOhm
+                tau=q["tau_m"] * pq.ms,
+                tau_ref=q["t_ref"] * pq.ms,
+                V_rest=q["E_L"] * pq.mV,
+                V_th=q["V_th"] * pq.mV,
+                V_reset=q["V_reset"] * pq.mV,
+                V_initializer=refsim.init.Normal(
+                    microcircuit.V0_MEAN[i], microcircuit.V0_STD[i], unit=pq.mV, seed=seed + i
+                ),
+                spk_reset="hard",
+                name=microcircuit.POPULATIONS[i],
+            )
+            for i, n in enumerate(s.num_neurons)
+        ]
+        for i, pop in enumerate(self.pops):
+            self.population(pop, current=s.dc[i] * pq.pA)
+        self.projections = {}
+        for i, j in zip(*np.nonzero(s.num_synapses), strict=True):
+            rng = np.random.default_rng([seed, i, j])
+            n = int(s.num_synapses[i, j])
+            proj = refsim.AlignPostProj(
+                comm=refsim.FixedTotalNumber(
+                    self.pops[j].num,
+                    self.pops[i].num,
+                    n,
+                    microcircuit.draw_weights(rng, s.weight_mean[i, j], n) * pq.pA,
+                    seed=int(rng.integers(2**31)),
+                ),
+                syn=refsim.Expon.desc(
+                    self.pops[i].num,
+                    tau=q["tau_syn"] * pq.ms,
+                    g_initializer=refsim.init.Constant(0.0 * pq.pA),
+                ),
+                out=refsim.CUBA.desc(scale=1.0),  # g is a current already
+                post=self.pops[i],
+                # those in [dt/2, dt) round to one step, as in NEST (refsim asks for >= dt)
+                delay=np.maximum(microcircuit.draw_delays(rng, s.delay_mean[i, j], n, dt), dt)
+                * pq.ms,
+            )
+            self.projections[i, j] = proj
+            self.project(proj, self.pops[j])
+        self.background = [
+            refsim.PoissonInput(
+                next(p.syn for (t, _), p in self.projections.items() if t == i),
+                int(s.ext_indegrees[i]),
+                q["bg_rate"] * pq.Hz,
+                s.weight_ext * pq.pA,
+                seed=seed + 100 + i,
+            )
+            for i in range(len(self.pops))
+        ]

@@ -1,7 +1,8 @@
 """The benchmark networks in Brian2 and NEST: ``refsim bench --peers``.
 
-The Brette et al. (2007) COBA, CUBA and COBAHH networks and Brunel's (2000) network, in
-Brian2 and NEST.
+The Brette et al. (2007) COBA, CUBA and COBAHH networks, Brunel's (2000) network and the
+Potjans-Diesmann (2014) microcircuit (``peers_microcircuit.py``, ``--scale``), in Brian2
+and NEST.
 
 This file runs as a script in whichever Python has the peer simulator installed, and
 imports nothing of refsim (Brian2 2.9, the last release for Python 3.11, needs
@@ -36,6 +37,11 @@ import resource
 import shutil
 import tempfile
 import time
+
+try:  # run as a script by refsim bench: this file's folder is on the path
+    import peers_microcircuit
+except ImportError:  # imported as refsim.validation.peers
+    from refsim.validation import peers_microcircuit
 
 #: parameters of both networks, in ms, mV, nS, pF; weights: COBA nS, CUBA mV jumps
 NETWORKS = {
@@ -113,9 +119,10 @@ DT_MS = 0.1
 
 
 def brian2_network(
-    model: str, N: int, in_degree: float, mode: str, threads: int, seed: int, workdir: str | None
+    model: str, N: float, in_degree: float, mode: str, threads: int, seed: int, workdir: str | None
 ):
-    """The network as Brian2 objects; returns (brian2 module, Network, SpikeMonitor, synapses)."""
+    """The network as Brian2 objects; returns (brian2 module, Network, SpikeMonitor, synapses);
+    ``N``: the microcircuit's scale (a float)."""
     import brian2 as b2
     from brian2 import ms, mV, nS, pF
 
@@ -127,6 +134,10 @@ def brian2_network(
         b2.prefs.codegen.target = "cython"
     b2.defaultclock.dt = DT_MS * ms
     b2.seed(seed)
+    if model == "microcircuit":
+        objects, pops, synapses = peers_microcircuit.brian2_microcircuit(b2, N, seed)
+        spikes = _Spikes([b2.SpikeMonitor(pop, record=False) for pop in pops])
+        return b2, b2.Network(*objects, *spikes.monitors), spikes, synapses
     q = NETWORKS[model]
     if model == "brunel":
         return _brian2_brunel(b2, dict(q, N=N))
@@ -182,6 +193,17 @@ def brian2_network(
     inh.connect(f"i >= {n_exc}", p=in_degree / N)
     spikes = b2.SpikeMonitor(pop, record=False)  # a count, as refsim bench keeps
     return b2, b2.Network(pop, exc, inh, spikes), spikes, (exc, inh)
+
+
+class _Spikes:
+    """The spike counts of several Brian2 monitors, as one (``num_spikes``)."""
+
+    def __init__(self, monitors: list):
+        self.monitors = monitors
+
+    @property
+    def num_spikes(self) -> int:
+        return sum(int(m.num_spikes) for m in self.monitors)
 
 
 def _brian2_brunel(b2, q: dict):
@@ -267,9 +289,10 @@ def _brian2_cobahh(b2, q: dict):
 
 
 def run_brian2(
-    model: str, N: int, in_degree: float, duration: float, mode: str, threads: int, seed: int
+    model: str, N: float, in_degree: float, duration: float, mode: str, threads: int, seed: int
 ) -> dict:
-    """Build, compile and run the network in Brian2; timings in seconds."""
+    """Build, compile and run the network in Brian2; timings in seconds (``N``: neurons, or
+    the microcircuit's scale)."""
     workdir = tempfile.mkdtemp(prefix="refsim_brian2_") if mode == "cpp_standalone" else None
     try:
         t0 = time.perf_counter()
@@ -308,14 +331,14 @@ def run_brian2(
 
 
 def run_nest(
-    model: str, N: int, in_degree: float, duration: float, threads: int, seed: int
+    model: str, N: float, in_degree: float, duration: float, threads: int, seed: int
 ) -> dict:
     """Build and run the network in NEST (iaf_cond_exp, iaf_psc_exp, iaf_psc_delta,
     hh_cond_exp_traub); seconds.
 
     NEST's smallest delay is one step, so the synapses of COBA, CUBA and COBAHH deliver one
     step later than refsim's and Brian2's; CUBA jumps become currents through C (tau_m / C
-    in mV per pA).
+    in mV per pA).  ``N``: neurons, or the microcircuit's scale.
     """
     import nest
 
@@ -324,20 +347,14 @@ def run_nest(
     nest.SetKernelStatus(
         {"resolution": DT_MS, "local_num_threads": threads, "rng_seed": seed, "print_time": False}
     )
-    q = NETWORKS[model]
     t0 = time.perf_counter()
-    pop, (w_e, w_i), delay, p = _nest_population(nest, model, N, q, in_degree)
-    n_exc = int(EXC_FRACTION * N)
-    rule = {"rule": "pairwise_bernoulli", "p": p}
-    nest.Connect(pop[:n_exc], pop, rule, {"weight": w_e, "delay": delay})
-    nest.Connect(pop[n_exc:], pop, rule, {"weight": w_i, "delay": delay})
-    devices = 1 + (2 * N if model == "cobahh" else 0)  # the recorder's, the kick's
-    if model == "brunel":  # the Poisson drive: one generator of the sources' summed rate
-        drive = nest.Create("poisson_generator", params={"rate": q["poisson_n"] * q["poisson_hz"]})
-        nest.Connect(drive, pop, syn_spec={"weight": q["J"], "delay": DT_MS})
-        devices += N
-    recorder = nest.Create("spike_recorder")
-    nest.Connect(pop, recorder)
+    if model == "microcircuit":
+        pops, n_syn = peers_microcircuit.nest_microcircuit(nest, N)
+        recorder = nest.Create("spike_recorder")
+        for pop in pops:
+            nest.Connect(pop, recorder)
+    else:
+        recorder, n_syn = _nest_network(nest, model, N, in_degree)
     nest.Prepare()
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -350,8 +367,26 @@ def run_nest(
         compile_s=0.0,
         run_s=run_s,
         spikes=int(recorder.n_events),
-        n_syn=int(nest.GetKernelStatus("num_connections")) - N - devices + 1,
+        n_syn=n_syn,
     )
+
+
+def _nest_network(nest, model: str, N: int, in_degree: float):
+    """One of the Brette or Brunel networks in NEST: (its spike recorder, its synapses)."""
+    q = NETWORKS[model]
+    pop, (w_e, w_i), delay, p = _nest_population(nest, model, N, q, in_degree)
+    n_exc = int(EXC_FRACTION * N)
+    rule = {"rule": "pairwise_bernoulli", "p": p}
+    nest.Connect(pop[:n_exc], pop, rule, {"weight": w_e, "delay": delay})
+    nest.Connect(pop[n_exc:], pop, rule, {"weight": w_i, "delay": delay})
+    devices = 1 + (2 * N if model == "cobahh" else 0)  # the recorder's, the kick's
+    if model == "brunel":  # the Poisson drive: one generator of the sources' summed rate
+        drive = nest.Create("poisson_generator", params={"rate": q["poisson_n"] * q["poisson_hz"]})
+        nest.Connect(drive, pop, syn_spec={"weight": q["J"], "delay": DT_MS})
+        devices += N
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(pop, recorder)
+    return recorder, int(nest.GetKernelStatus("num_connections")) - N - devices + 1
 
 
 def _nest_population(nest, model: str, N: int, q: dict, in_degree: float):
@@ -413,24 +448,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sim", choices=["brian2", "nest"], required=True)
     parser.add_argument("--mode", choices=["cpp_standalone", "runtime", "native"], default="native")
-    parser.add_argument("--model", choices=sorted(NETWORKS), required=True)
+    parser.add_argument("--model", choices=[*sorted(NETWORKS), "microcircuit"], required=True)
     parser.add_argument("--N", type=int, default=4000)
+    parser.add_argument(
+        "--scale", type=float, default=0.1, help="the microcircuit's neurons and in-degrees"
+    )
     parser.add_argument("--in-degree", type=float, default=80.0)
     parser.add_argument("--duration", type=float, default=1.0, help="biological seconds")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    size = args.scale if args.model == "microcircuit" else args.N
     if args.sim == "brian2":
         if args.mode == "native":
             parser.error("--sim brian2 needs --mode cpp_standalone or runtime")
         result = run_brian2(
-            args.model, args.N, args.in_degree, args.duration, args.mode, args.threads, args.seed
+            args.model, size, args.in_degree, args.duration, args.mode, args.threads, args.seed
         )
     else:
-        result = run_nest(
-            args.model, args.N, args.in_degree, args.duration, args.threads, args.seed
-        )
+        result = run_nest(args.model, size, args.in_degree, args.duration, args.threads, args.seed)
     result = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
+    if args.model == "microcircuit":  # N: the neurons built
+        scale = args.scale
+        args.N = int(peers_microcircuit.microcircuit.scaled(scale, scale).num_neurons.sum())
+        result["scale"] = scale
     result.update(
         sim=args.sim,
         mode=args.mode,
