@@ -71,12 +71,12 @@ def _feed_values(x, indptr, idx, w, buf):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _feed_synaptic_delay(cells, counts, start, stop, ring, at, steps, indptr, idx, w, buf, single):
+def _feed_synaptic_delay(cells, counts, start, stop, ring, at, steps, indptr, idx, w, single):
     """A feed through a :class:`~refsim.delays.SynapticDelay`: each synapse of a row that
     fired (``cells``: the threads' spike lists, each from the start of its share,
     ``counts[part]`` long) adds its weight into the ring row of its arrival (rows in
-    index order, each in storage order, as ``np.add.at``); then row ``at`` arrives into
-    ``buf`` and is cleared.  Returns the ring's next row."""
+    index order, each in storage order, as ``np.add.at``).  Row ``at`` arrives this step
+    (:func:`_feed_delayed` makes it the feed's buffer).  Returns the ring's next row."""
     length = ring.shape[0]
     for part in range(counts.size):
         first = _share(cells.size, part, counts.size)
@@ -86,21 +86,23 @@ def _feed_synaptic_delay(cells, counts, start, stop, ring, at, steps, indptr, id
                 for s in range(indptr[row], indptr[row + 1]):
                     slot = (at + steps[s]) % length
                     ring[slot, idx[s]] = _rounded(ring[slot, idx[s]] + w[s], single)
-    for j in range(buf.size):
-        buf[j] = ring[at, j]
-        ring[at, j] = 0.0
     return (at + 1) % length
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _feed_delayed(
-    f, kind, delayed, spiking, source, cells, counts, start, stop, idx, w, buf, single
+    f, kind, delayed, spiking, source, cells, counts, start, stop, idx, w, f_buffer, single
 ):
     """Feed ``f``, a delayed projection (delay ``kind``) from population ``source``
     (``cells``, ``counts``: its spikes as :func:`_feed_synaptic_delay` reads them), into
-    ``buf`` through its ring; ``delayed``: the delays' tables of every feed (``indptr,
-    ring, ring_at, delay_steps, delay_low, delay_frac, x``), None when the network has no
-    delay (then none of this is compiled)."""
+    its buffer (row ``f`` of the table ``f_buffer``) through its ring; ``delayed``: the
+    delays' tables of every feed (``indptr, ring, ring_at, delay_steps, delay_low,
+    delay_frac, x``), None when the network has no delay (then none of this is compiled).
+
+    A delay per synapse hands over the ring row that arrives as the buffer itself (its
+    address in ``f_buffer``) instead of a copy: whoever consumes the buffer clears it,
+    which clears the row for its next turn (a copy cost the microcircuit's 55 projections
+    a pass over each target population every step)."""
     if delayed is None:
         return
     indptr_t, ring_t, ring_at, delay_steps, delay_low, delay_frac, x_t = delayed
@@ -109,12 +111,13 @@ def _feed_delayed(
         x = vector_at(x_t, f, np.float64)
         spk = vector_at(spiking, source, np.bool_)
         ring_at[f] = _spike_input(spk, start, ring, ring_at[f], delay_low[f], delay_frac[f], x)
-        _feed_values(x, indptr, idx, w, buf)
+        _feed_values(x, indptr, idx, w, vector_at(f_buffer, f, np.float64))
     else:
-        steps = vector_at(delay_steps, f, np.int64)
+        at, steps = ring_at[f], vector_at(delay_steps, f, np.int64)
         ring_at[f] = _feed_synaptic_delay(
-            cells, counts, start, stop, ring, ring_at[f], steps, indptr, idx, w, buf, single
+            cells, counts, start, stop, ring, at, steps, indptr, idx, w, single
         )
+        f_buffer[f, 0] = ring_t[f, 0] + at * ring.shape[1] * 8  # row ``at``: float64s
 
 
 #: rows ahead of the one being delivered whose synapses are prefetched (measured best:
