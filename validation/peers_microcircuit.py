@@ -38,6 +38,9 @@ def nest_microcircuit(nest, scale: float):
         )  # fmt: skip
         pop.V_m = nest.random.normal(microcircuit.V0_MEAN[i], microcircuit.V0_STD[i])
         pops.append(pop)
+    # NEST holds at most 134217726 connections per thread and synapse model: at full scale
+    # on 2 threads the inhibitory ones get a model of their own, as its users do
+    nest.CopyModel("static_synapse", "static_synapse_inh")
     for i, j in zip(*np.nonzero(s.num_synapses), strict=True):
         w, d = float(s.weight_mean[i, j]), float(s.delay_mean[i, j])
         low, high = (0.0, np.inf) if w >= 0 else (-np.inf, 0.0)
@@ -46,7 +49,7 @@ def nest_microcircuit(nest, scale: float):
             pops[i],
             {"rule": "fixed_total_number", "N": int(s.num_synapses[i, j])},
             {
-                "synapse_model": "static_synapse",
+                "synapse_model": "static_synapse" if w >= 0 else "static_synapse_inh",
                 "weight": nest.math.redraw(
                     nest.random.normal(w, abs(w) * q["weight_rel_std"]), min=low, max=high
                 ),

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -209,3 +210,23 @@ def test_brunel_network_runs_compiled_with_the_same_draws(tmp_path):
     assert "same spikes on numpy and numba: True" in out
     rate, predicted = map(float, re.search(r"([\d.]+) Hz \(Siegert: ([\d.]+) Hz\)", out).groups())
     assert abs(rate / predicted - 1) < 0.10  # the validation case's tolerance (Brunel: ~10 %)
+
+
+def test_microcircuit(tmp_path):
+    out = _run_with("microcircuit.py", tmp_path, "--scale", "0.02", "--duration", "0.2")
+    assert "1544 neurons, 119548 synapses" in out
+    assert "first 100 ms on numpy and on numba: same spikes: True" in out
+    rows = re.findall(r"^(L\d+[EI]) +(\d+\.\d+) +(\d+\.\d+)$", out, flags=re.M)
+    assert [name for name, _, _ in rows] == [
+        "L23E",
+        "L23I",
+        "L4E",
+        "L4I",
+        "L5E",
+        "L5I",
+        "L6E",
+        "L6I",
+    ]
+    assert [float(full) for _, _, full in rows][:2] == [0.971, 2.868]  # the full model's
+    assert 0.5 < np.mean([float(rate) for _, rate, _ in rows]) < 20  # active, not runaway
+    assert (tmp_path / "microcircuit_raster.png").exists()
