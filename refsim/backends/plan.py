@@ -254,8 +254,7 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
         if type(proj) is AlignPreProj or type(proj) is CurrentProj
     }
     own_syn = unmerged_projections(net)
-    # (population, PoissonInput, JUMP_ROW or its row), in the order the populations queue them
-    poisson: list = []
+    poisson: list = []  # (population, PoissonInput, JUMP_ROW or row), in their queues' order
     for p, pop in enumerate(pops):
         read_population(net, p, pop, held, neurons, declared)
         read_inputs(p, pop, fillers, own_syn, rows, synapses, poisson)
@@ -265,7 +264,6 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
         )
     declared_synapses: list = []  # the declared synapses' classes, in their slots' order
     bound = read_rows(pops, held, narrow_width, neurons, rows, synapses, declared_synapses)
-    poisson += _row_poisson(rows["owner"], own_syn)
     feeds, pre = _lists(Feeds), _lists(PreProjections)
     syn_index = {id(syn): i for i, (syn, _, _) in enumerate(synapses)}
     for proj, source, start, stop in net.feeds:
@@ -317,7 +315,7 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
             ints=(*ints, "syn_kind", "slot", "stp_kind", "source"),
             floats=("delay_frac",),
         ),
-        jumps=_jumps(pops, neurons, feeds, poisson),
+        jumps=_jumps(pops, neurons, feeds, poisson + _row_poisson(rows["owner"], own_syn)),
     )
 
 
