@@ -92,6 +92,57 @@ def _run_named(name: str, backend: str | None = None):
         return run_case(CASES[name])
 
 
+def _validate_on(backend: str, names: list, jobs: int) -> list:
+    """The validation cases ``names`` run on ``backend`` in ``jobs`` processes, with a bar
+    (or, where stderr is not a terminal, a line per case)."""
+    from tqdm.auto import tqdm
+
+    print(
+        f"refsim validate: {len(names)} cases on {backend}, {jobs} process"
+        f"{'es' if jobs > 1 else ''}"
+        + (
+            " (with a cold cache Numba first compiles the loops the cases use: minutes;"
+            " the cases driven by a step function that does not compile, such as a"
+            " synapse alone, run their NumPy code)"
+            if backend != "numpy"
+            else ""
+        ),
+        file=sys.stderr,
+        flush=True,
+    )
+    bar = tqdm(
+        total=len(names), desc=f"validating ({backend})", unit="case", disable=None, leave=False
+    )
+    piped = not sys.stderr.isatty()  # no bar there: a line per case instead
+    batch = []
+
+    def done(result):
+        batch.append(result)
+        bar.update()
+        if piped:
+            print(
+                f"[{len(batch)}/{len(names)}] {result.name}: "
+                f"{'pass' if result.passed else 'FAIL'} ({result.seconds:.1f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    if jobs > 1 and len(names) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # a CUDA context does not survive fork(): cupy workers start afresh
+        context = multiprocessing.get_context("spawn" if backend == "cupy" else None)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            for result in pool.map(_run_named, names, [backend] * len(names)):
+                done(result)
+    else:
+        for name in names:
+            done(_run_named(name, backend))
+    bar.close()
+    return batch
+
+
 def _validate(args: argparse.Namespace) -> int:
     from refsim.validation import select
     from refsim.validation.report import format_table, write_json, write_report
@@ -100,8 +151,6 @@ def _validate(args: argparse.Namespace) -> int:
     if not cases:
         print(f"no validation case matches {args.case!r}", file=sys.stderr)
         return 2
-    from tqdm.auto import tqdm
-
     from refsim import backends
     from refsim.backends.plan import usable_cores
 
@@ -112,50 +161,8 @@ def _validate(args: argparse.Namespace) -> int:
     names = [c.name for c in cases]
     jobs = args.jobs or min(2, usable_cores())
     results = []
-    piped = not sys.stderr.isatty()  # no bar there: a line per case instead
     for backend in chosen:
-        print(
-            f"refsim validate: {len(names)} cases on {backend}, {jobs} process"
-            f"{'es' if jobs > 1 else ''}"
-            + (
-                " (with a cold cache Numba first compiles the loops the cases use: minutes;"
-                " the cases driven by a step function that does not compile, such as a"
-                " synapse alone, run their NumPy code)"
-                if backend != "numpy"
-                else ""
-            ),
-            file=sys.stderr,
-            flush=True,
-        )
-        bar = tqdm(
-            total=len(names), desc=f"validating ({backend})", unit="case", disable=None, leave=False
-        )
-        batch = []
-
-        def done(result, batch=batch, bar=bar):
-            batch.append(result)
-            bar.update()
-            if piped:
-                print(
-                    f"[{len(batch)}/{len(names)}] {result.name}: "
-                    f"{'pass' if result.passed else 'FAIL'} ({result.seconds:.1f} s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
-
-        if jobs > 1 and len(names) > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            # a CUDA context does not survive fork(): cupy workers start afresh
-            context = multiprocessing.get_context("spawn" if backend == "cupy" else None)
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                for result in pool.map(_run_named, names, [backend] * len(names)):
-                    done(result)
-        else:
-            for name in names:
-                done(_run_named(name, backend))
-        bar.close()
+        batch = _validate_on(backend, names, jobs)
         if len(chosen) > 1:
             for result in batch:
                 result.name = f"{result.name} [{backend}]"
@@ -275,13 +282,8 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="refsim", description="A reference simulator for spiking neural networks."
-    )
-    parser.add_argument("--version", action="version", version=f"refsim {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("validate", help="run the validation suite")
+def _validate_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``refsim validate``."""
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -317,7 +319,10 @@ def main(argv: list[str] | None = None) -> int:
         "backend that runs here, one after the other",
     )
     p.set_defaults(func=_validate)
-    p = sub.add_parser("compare", help="compare another simulator's output with a reference")
+
+
+def _compare_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``refsim compare``."""
     p.add_argument("reference", help="reference .npz (layout: docs/validation.md)")
     p.add_argument("candidate", help="candidate .npz")
     p.add_argument(
@@ -353,8 +358,23 @@ def main(argv: list[str] | None = None) -> int:
         "--json", metavar="FILE", type=writable("file"), help="write machine-readable results here"
     )
     p.set_defaults(func=_compare)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """``refsim``'s parser: validate, compare, bench (its own parser), compile, info."""
+    parser = argparse.ArgumentParser(
+        prog="refsim", description="A reference simulator for spiking neural networks."
+    )
+    parser.add_argument("--version", action="version", version=f"refsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _validate_options(sub.add_parser("validate", help="run the validation suite"))
+    _compare_options(
+        sub.add_parser("compare", help="compare another simulator's output with a reference")
+    )
     p = sub.add_parser(
-        "bench", help="time the COBA and CUBA benchmark networks per backend", add_help=False
+        "bench",
+        help="time the benchmark networks (COBA, CUBA, COBAHH, Brunel, the microcircuit)",
+        add_help=False,
     )
     p.set_defaults(func=None)
     p = sub.add_parser("compile", help="compile the backends' code ahead of a sweep or job")
@@ -367,6 +387,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_compile)
     p = sub.add_parser("info", help="print versions and the backend in use")
     p.set_defaults(func=_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if argv[:1] == ["bench"]:  # its own parser: refsim bench --help lists its options
