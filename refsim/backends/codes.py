@@ -143,6 +143,10 @@ METHOD_CODES = {
 #: the "row" of a DeltaProj's feed: not a synaptic row but a jump of its population's
 #: potential (the population's ``jumps``, in the oracle's queue order)
 JUMP_ROW = -1
+#: a PoissonInput aimed at the synapse of row ``r`` that its AlignPostProj steps itself
+#: comes before the projection's events (``step(x)`` adds ``x`` last): row code
+#: ``EARLY_ROW - r`` (a merged synapse's input comes after them: code ``r``)
+EARLY_ROW = -2
 #: every built-in kind takes jumps (DeltaProj, PoissonInput) as its ``update`` does
 #: (``sum_delta_inputs``): after the step of V and before the refractory hold (AdEx,
 #: AdQuaIF and Izhikevich by exponential Euler then step their second state again, with the

@@ -21,6 +21,7 @@ from refsim import philox
 from refsim.backends.codes import (
     CUBA_KIND,
     DECLARED_KIND,
+    EARLY_ROW,
     JUMP_ROW,
     LIF_KIND,
     NotCompilable,
@@ -142,11 +143,11 @@ class Jumps:
     (``sum_delta_inputs``: the DeltaProj in feeding order, then the PoissonInputs in the
     order they were made): ``sources[p]`` holds a DeltaProj's feed ``f`` as ``f`` (its
     buffer), PoissonInput ``q`` as ``-1 - q``.  A PoissonInput aimed at a synapse of a
-    synaptic row instead jumps the row, after its projections' events: ``row_sources[p]``
-    holds ``r, q`` pairs (row, input).  Per PoissonInput: its target population and row
-    (``JUMP_ROW``: the potential), its weight per target neuron, its key
-    (``refsim.philox``) and the draws it made before the run (the loop draws ``draws + i``
-    at step ``i``)."""
+    synaptic row instead jumps the row, after its projections' events (or before them:
+    :func:`_row_poisson`): ``row_sources[p]`` holds ``r, q`` pairs (row code, input).
+    Per PoissonInput: its target population and row code (``JUMP_ROW``: the potential),
+    its weight per target neuron, its key (``refsim.philox``) and the draws it made before
+    the run (the loop draws ``draws + i`` at step ``i``)."""
 
     sources: list
     row_sources: list
@@ -320,25 +321,18 @@ def _read(net, single: bool, held: dict, narrow_width: int) -> Plan:
 
 
 def _row_poisson(owners: list, own_syn: dict) -> list:
-    """The PoissonInputs aimed at the synapse of a synaptic row: (population, input, row).
-    Raises :class:`NotCompilable` for one aimed at a synapse that its AlignPostProj steps
-    itself (``own_syn``): there the projection's events come after the input's."""
-    stepping = {id(proj.syn): proj for proj in own_syn.values()}
-    found = []
-    for p, rows in enumerate(owners):
-        for r, (syn, _) in enumerate(rows):
-            inputs = [
-                b for b in getattr(syn, "before_updates", {}).values() if type(b) is PoissonInput
-            ]
-            if inputs and id(syn) in stepping:
-                raise NotCompilable(
-                    f"{syn.name}: a PoissonInput aimed at the synapse that projection "
-                    f"{stepping[id(syn)].name} steps itself does not compile (its events come "
-                    f"after the input's there); give the projection a merged synapse "
-                    f"({type(syn).__name__}.desc(...)) or aim the input at the population"
-                )
-            found += [(p, inp, r) for inp in inputs]
-    return found
+    """The PoissonInputs aimed at the synapse of a synaptic row: (population, input, row
+    code): ``r``, after the projections' events (a merged synapse), or ``EARLY_ROW - r``,
+    before them (a synapse that its AlignPostProj steps itself, ``own_syn``: its
+    ``step(x)`` adds the projection's ``x`` last)."""
+    stepped = {id(proj.syn) for proj in own_syn.values()}
+    return [
+        (p, before, EARLY_ROW - r if id(syn) in stepped else r)
+        for p, rows in enumerate(owners)
+        for r, (syn, _) in enumerate(rows)
+        for before in getattr(syn, "before_updates", {}).values()
+        if type(before) is PoissonInput
+    ]
 
 
 def _jumps(pops: list, neurons: dict, feeds: dict, poisson: list) -> Jumps:

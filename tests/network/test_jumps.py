@@ -213,8 +213,9 @@ def test_float32_jumps_are_the_same_on_numba_and_the_kernels():
 def poisson_onto_synapses(n=300, seed=5):
     """PoissonInputs aimed at synapses, not potentials: two onto a merged Expon current
     that two projections (one delayed per synapse) also feed, one onto a DualExpon current
-    that nothing else feeds; and one onto the potential, beside them and a projection's
-    own Expon conductance."""
+    that nothing else feeds, one onto each of two synapses that their projections step
+    themselves (an Expon and a DualExpon conductance: there the input comes before the
+    projection's events); and one onto the potential."""
     refsim.random.seed(seed)  # (the key of the input given no seed)
     net = refsim.Network()
     pop = net.population(
@@ -237,6 +238,7 @@ def poisson_onto_synapses(n=300, seed=5):
     delays = np.random.default_rng(seed).uniform(0.1, 3.0, exc.nnz) * pq.ms
     inh = refsim.FixedTotalNumber(n, n, 5 * n, -300.0 * pq.pA, seed=seed + 1)
     own = refsim.Expon(n, tau=5 * pq.ms)
+    own_slow = refsim.DualExpon(n, tau_rise=1 * pq.ms, tau_decay=8 * pq.ms)
     projections = [
         refsim.AlignPostProj(
             comm=exc, syn=current, out=refsim.CUBA.desc(scale=1.0), post=pop, delay=delays
@@ -254,6 +256,12 @@ def poisson_onto_synapses(n=300, seed=5):
             out=refsim.COBA(E=0 * pq.mV),
             post=pop,
         ),
+        refsim.AlignPostProj(
+            comm=refsim.EventFixedProb(n, n, 0.02, 0.2 * pq.nS, seed=seed + 8),
+            syn=own_slow,
+            out=refsim.COBA(E=-80 * pq.mV),
+            post=pop,
+        ),
     ]
     for proj in projections:
         net.project(proj, pop)
@@ -262,6 +270,8 @@ def poisson_onto_synapses(n=300, seed=5):
         refsim.PoissonInput(projections[0].syn, 40, 8 * pq.Hz, -90.0 * pq.pA),  # random key
         refsim.PoissonInput(projections[2].syn, 50, 10 * pq.Hz, 40.0 * pq.pA, seed=seed + 5),
         refsim.PoissonInput(pop, 20, 10 * pq.Hz, 0.2 * pq.mV, seed=seed + 7),
+        refsim.PoissonInput(own, 30, 5 * pq.Hz, 0.5 * pq.nS, seed=seed + 6),
+        refsim.PoissonInput(own_slow, 30, 5 * pq.Hz, 0.3 * pq.nS, seed=seed + 9),
     ]
     refsim.init_all_states(net)
     return net, pop
@@ -269,7 +279,8 @@ def poisson_onto_synapses(n=300, seed=5):
 
 @pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
 def test_poisson_inputs_aimed_at_synapses_compile_bit_for_bit(backend):
-    """Each adds to its synapse after the projections' events, as ``sum_delta_inputs``."""
+    """Each adds to its synapse as its update does: a merged one after the projections'
+    events (``sum_delta_inputs``), one its projection steps before them (``step(x)``)."""
     (oracle, o_net, _), (compiled, net, _) = (
         _run(poisson_onto_synapses, "numpy"),
         _run(poisson_onto_synapses, backend),
@@ -282,7 +293,7 @@ def test_poisson_inputs_aimed_at_synapses_compile_bit_for_bit(backend):
             if hasattr(proj[0].syn, name):
                 a, b = getattr(proj[0].syn, name).data, getattr(o_proj[0].syn, name).data
                 assert np.count_nonzero(a) > 0 and np.array_equal(a, b)
-    assert [d._draws for d in net.drives] == [1500] * 4
+    assert [d._draws for d in net.drives] == [1500] * 6
 
 
 def test_a_poisson_input_aimed_at_an_align_pre_synapse_still_says_it_does_not_compile():
@@ -302,25 +313,6 @@ def test_a_poisson_input_aimed_at_an_align_pre_synapse_still_says_it_does_not_co
         pytest.warns(
             BackendFallbackWarning,
             match=r"Expon\d*: its update \('PoissonInput', 'PoissonInput\d+'\)",
-        ),
-    ):
-        res = refsim.run(net, 2 * pq.ms, progress=False)
-    assert res.engine.startswith("numpy (numba could not compile")
-
-
-def test_a_poisson_input_aimed_at_a_synapse_its_projection_steps_says_it_does_not_compile():
-    """Such a synapse adds the projection's events after the input's (``step(x)``), a
-    merged one before: only the merged order compiles."""
-    net, pop = poisson_onto_synapses()
-    own = net.feeds[3][0]
-    net.extra = refsim.PoissonInput(own.syn, 30, 5 * pq.Hz, 0.5 * pq.nS, seed=1)
-    refsim.init_all_states(net)
-    with (
-        refsim.use_backend("numba"),
-        pytest.warns(
-            BackendFallbackWarning,
-            match=rf"{own.syn.name}: a PoissonInput aimed at the synapse that projection "
-            rf"{own.name} steps itself does not compile .*Expon.desc",
         ),
     ):
         res = refsim.run(net, 2 * pq.ms, progress=False)

@@ -651,8 +651,9 @@ REFSIM_FN double jumped(const Population &P, long long j, double V)
     return V;
 }
 
-/* The PoissonInputs aimed at synaptic row r's synapse, after its feeds' events (numba's
-   _row_jumps): `value` plus each one's weight times its count, in order; *fed set by any */
+/* The PoissonInputs of row code r (numba's _row_jumps): a synaptic row's, after its feeds'
+   events, or REFSIM_EARLY_ROW - r, before them (a synapse its projection steps itself):
+   `value` plus each one's weight times its count, in order; *fed set by any */
 REFSIM_FN double row_poisson(const Population &P, int r, long long j, double value, int *fed)
 {
     for (int q = 0; q < P.n_poisson; ++q) {
@@ -720,21 +721,26 @@ extern "C" __global__ void population_step(
         const double tau = TAU[r * width + k];
         int fed;
         if (syn_kind[r] == REFSIM_EXPON_KIND) {
-            double g = row_events(r, j, expon_decay_scalar(G[r * n + j], tau,
-                                                           expon_factor_scalar(tau, dt)),
-                                  single, &fed, n_feeds, feed_row, feed_uniform, feed_w0,
-                                  feed_data);
+            int early = 0;  /* the inputs aimed at a synapse its projection steps: first */
+            double g = row_poisson(
+                P, REFSIM_EARLY_ROW - r, j,
+                expon_decay_scalar(G[r * n + j], tau, expon_factor_scalar(tau, dt)), &early);
+            g = row_events(r, j, g, single, &fed, n_feeds, feed_row, feed_uniform, feed_w0,
+                           feed_data);
             g = row_poisson(P, r, j, g, &fed);
-            G[r * n + j] = fed ? g : stored(g, single);
+            G[r * n + j] = fed || early ? g : stored(g, single);
             continue;
         }
         /* DualExpon and a declared synapse: the events 0.0 + x_1 + x_2 ... (the oracle's
            sum_delta_inputs), then the step twin */
         double *x = STATE + (long long)depth * r * n;
         const double *own = PARAM + (long long)n_params * r * width;
-        double events = row_events(r, j, 0.0, single, &fed, n_feeds, feed_row, feed_uniform,
-                                   feed_w0, feed_data);
+        int early = 0;
+        double events = row_poisson(P, REFSIM_EARLY_ROW - r, j, 0.0, &early);
+        events = row_events(r, j, events, single, &fed, n_feeds, feed_row, feed_uniform,
+                            feed_w0, feed_data);
         events = row_poisson(P, r, j, events, &fed);
+        fed = fed || early;
         if (syn_kind[r] == REFSIM_DECLARED_SYNAPSE_KIND) {
             G[r * n + j] = declared_synapse(syn_slot[r], j, k, x, n, own, width,
                                             fed ? events : 0.0, single, dt);

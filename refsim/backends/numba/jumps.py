@@ -74,11 +74,11 @@ def _add_jumps(b0, n, values, at, jumps, single, u, drawn):
 
 @numba.njit(cache=True, error_model="numpy")
 def _row_jumps(b0, n, r, g, fed, jumps, single, u, drawn):
-    """The PoissonInputs aimed at the synapse of synaptic row ``r`` (the population's row
-    sources, ``r, q`` pairs), after its projections' events as the oracle's
-    ``sum_delta_inputs`` adds them: ``g[b0 + w] += weight * k``.  ``fed``: whether ``g``
-    holds this step's value already (an Expon's decayed ``g``, a DualExpon's events), else
-    it starts from 0.0; returns whether it holds one now."""
+    """The PoissonInputs of row code ``r`` (the population's row sources, ``r, q`` pairs:
+    a synaptic row, after its projections' events as the oracle's ``sum_delta_inputs``
+    adds them, or ``EARLY_ROW`` minus it, before them): ``g[b0 + w] += weight * k``.
+    ``fed``: whether ``g`` holds this step's value already (an Expon's decayed ``g``, a
+    DualExpon's events), else it starts from 0.0; returns whether it holds one now."""
     pairs = jumps[9]
     for s in range(0, pairs.size, 2):
         if pairs[s] != r:
@@ -89,6 +89,16 @@ def _row_jumps(b0, n, r, g, fed, jumps, single, u, drawn):
             fed = True
         _poisson_jump(b0, n, pairs[s + 1], g, b0, jumps, single, u, drawn)
     return fed
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _row_aimed_at(jumps, code):
+    """Whether a PoissonInput of the population aims at row code ``code``."""
+    pairs = jumps[9]
+    for s in range(0, pairs.size, 2):
+        if pairs[s] == code:
+            return True
+    return False
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -13,12 +13,13 @@ from refsim.backends.codes import BIONMDA_KIND as _BIONMDA
 from refsim.backends.codes import CURRENT_PROJ_KIND as _CURRENT_PROJ
 from refsim.backends.codes import DECLARED_SYNAPSE_KIND as _DECLARED_SYNAPSE
 from refsim.backends.codes import DUAL_ALPHA_KIND as _DUAL_ALPHA
+from refsim.backends.codes import EARLY_ROW as _EARLY_ROW
 from refsim.backends.codes import EXPON_KIND as _EXPON
 from refsim.backends.codes import PRE_OUTPUT_KIND as _PRE_OUTPUT
 from refsim.backends.codes import STD_KIND as _STD
 from refsim.backends.codes import STP_KIND as _STP
 from refsim.backends.numba.declared import _declared_synapse, call_synapse
-from refsim.backends.numba.jumps import _row_jumps
+from refsim.backends.numba.jumps import _row_aimed_at, _row_jumps
 from refsim.backends.numba.propagate import _feed_values, _spike_input
 from refsim.backends.numba.support import (
     _rounded,
@@ -60,7 +61,9 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others, j
     row is an Expon (or filled by an AlignPreProj); the code of either is then not
     compiled.  ``jumps``: the population's (:func:`~refsim.backends.numba.jumps.
     population_jumps`), whose PoissonInputs aimed at a row's synapse add to it after its
-    feeds (:func:`_row_jumps`, scratch rows ``u``, ``drawn``); None: nothing jumps."""
+    feeds, or before them for a synapse its projection steps itself (row code
+    ``EARLY_ROW - r``; :func:`_row_jumps`, scratch rows ``u``, ``drawn``); None: nothing
+    jumps."""
     G, TAU, FACTOR, KIND, SLOT, STATE, PARAM, _, adapters = rows
     f_pop, f_row, f_buffer = feeds
     b0, n = max(b0, 0), b1 - b0
@@ -75,7 +78,10 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others, j
                     G[r, b0 + w] = 0.0
             continue
         if others is not None and KIND[r] != _EXPON:
-            fed = _sum_events(b0, n, r, p, G, feeds, single)
+            fed = False
+            if jumps is not None:
+                fed = _row_jumps(b0, n, _EARLY_ROW - r, G[r], False, jumps, single, u, drawn)
+            fed = _sum_events(b0, n, r, p, G, feeds, single, fed)
             if jumps is not None:
                 fed = _row_jumps(b0, n, r, G[r], fed, jumps, single, u, drawn)
             if KIND[r] == _DECLARED_SYNAPSE:
@@ -85,6 +91,14 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others, j
                 _dual_expon(b0, k0, n, r, fed, rows, dt, single)
             continue
         decayed = False
+        if jumps is not None:  # (its own synapse's inputs: the decay, them, then the feeds)
+            if _row_aimed_at(jumps, _EARLY_ROW - r):
+                if narrow or wide is None:
+                    _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], False, G[r], single)
+                else:
+                    _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], False, G[r], single)
+                _row_jumps(b0, n, _EARLY_ROW - r, G[r], True, jumps, single, u, drawn)
+                decayed = True
         for f in range(f_pop.size):
             if f_pop[f] != p or f_row[f] != r:
                 continue
@@ -109,13 +123,14 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others, j
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _sum_events(b0, n, r, p, G, feeds, single):
+def _sum_events(b0, n, r, p, G, feeds, single, fed=False):
     """This step's events of row ``r`` over neurons ``b0 .. b0 + n - 1``, ``0.0 + x_1 +
-    x_2 ...`` in feeding order (the oracle's ``sum_delta_inputs(0.0)``), into ``G[r]``,
-    each feed's buffer cleared; returns whether any feed takes the row (if none, ``G[r]``
-    is left as it was and the events are 0.0)."""
+    x_2 ...`` in feeding order (the oracle's ``sum_delta_inputs(0.0)``; ``fed``: ``G[r]``
+    holds some already, added to first), into ``G[r]``, each feed's buffer cleared;
+    returns whether ``G[r]`` holds events (if not, it is left as it was and they are
+    0.0)."""
     f_pop, f_row, f_buffer = feeds
-    first = True
+    first = not fed
     for f in range(f_pop.size):
         if f_pop[f] != p or f_row[f] != r:
             continue
