@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from refsim import fmath
 from refsim.backends.codes import (
     ALPHA_KIND,
     AMPA_KIND,
@@ -96,7 +97,8 @@ def hold(state, what: str, held: dict, into: np.ndarray | None = None, ndim: int
     if state.data.ndim != ndim:
         raise NotCompilable(f"{what}: only unbatched states compile")
     dtype = state.data.dtype
-    values = aligned_copy(np.asarray(state.data, dtype=np.float64))
+    # (flushed first, so that State.data keeps this very array: it flushes what it is given)
+    values = aligned_copy(fmath.flush_subnormals(np.asarray(state.data, dtype=np.float64)))
     if into is not None:
         into[...] = values
         values = into

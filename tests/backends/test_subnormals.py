@@ -234,3 +234,16 @@ def test_float32_conductances_decay_to_zero_on_every_backend(backend):
         g = states[-2:]  # the two synapses' conductances, started at 1e-37
         assert [a.dtype for a in g] == [np.float32, np.float32]
         assert all(np.array_equal(_bits(a), np.zeros(50, np.uint32)) for a in g)
+
+
+def test_a_state_the_loop_holds_is_the_array_it_writes_even_with_a_subnormal():
+    """``hold`` gives a state the array the compiled loop writes in place; the state keeps
+    that very array (a flush that copied it would leave the loop writing elsewhere)."""
+    from refsim.backends.reading import hold
+
+    state = refsim.module.State(np.zeros(3), name="ring")
+    state._data = np.array([1e-310, 1.0, 0.0])  # a queued sum left subnormal by a run
+    held = {}
+    values = hold(state, "ring", held)
+    assert state.data is values and values.tolist() == [0.0, 1.0, 0.0]
+    assert held[id(values)][0] is state
