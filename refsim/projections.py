@@ -180,7 +180,7 @@ def _make_delay(comm: Comm, delay):
     """A :class:`SpikeDelay` (scalar delay), a :class:`SynapticDelay` (array) or None."""
     if delay is None:
         return None
-    if isinstance(delay, pq.Quantity) and delay.size == 1:
+    if isinstance(delay, pq.Quantity) and delay.ndim == 0:  # (an array of one: per synapse)
         return SpikeDelay(comm.n_pre, delay)
     if not isinstance(comm, _CSRComm):
         raise TypeError("per-synapse delays need a sparse comm (EventFixedProb, SparseLinear...)")

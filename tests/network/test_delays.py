@@ -104,6 +104,29 @@ def test_heterogeneous_delays_deliver_each_synapse_on_its_own_step():
     assert np.flatnonzero(g[:, 1])[0] == 10 and g[10, 1] == 2.0
 
 
+def test_an_array_of_one_delay_is_a_delay_per_synapse_of_a_single_synapse():
+    """An array is per synapse whatever its length (a small scaled network may draw one
+    synapse between two populations); only a scalar quantity delays the projection."""
+    comm = refsim.SparseLinear.from_indices(1, 2, [0], [1], np.array([2.0]) * pq.nS)
+    syn = refsim.Expon.desc(2, tau=5 * pq.ms, g_initializer=refsim.init.Constant(0 * pq.nS))
+    out = refsim.CUBA.desc(scale=1 * pq.mV)
+    post = refsim.LIF(2, V_th=1000 * pq.mV)
+    proj = refsim.AlignPostProj(
+        comm=comm, post=post, delay=np.array([0.5]) * pq.ms, syn=syn, out=out
+    )
+    assert type(proj.delay).__name__ == "SynapticDelay"
+    refsim.init_all_states(proj)
+    g = []
+    for i in range(8):
+        proj(np.array([i == 0]))
+        post()
+        g.append(proj.syn.g.value.rescale(pq.nS).magnitude.copy())
+    assert np.flatnonzero(np.array(g)[:, 1])[0] == 5 and np.array(g)[5, 1] == 2.0
+    many = refsim.SparseLinear.from_indices(1, 2, [0, 0], [0, 1], np.array([1.0, 2.0]) * pq.nS)
+    with pytest.raises(ValueError, match="1 delays given for 2 synapses"):
+        refsim.AlignPostProj(comm=many, post=post, delay=np.array([0.5]) * pq.ms, syn=syn, out=out)
+
+
 def test_delay_over_dt_is_not_rounded_as_in_brainpy():
     """2.3 / 0.1 = 22.999999999999996 steps: brainpy (and refsim) leak 4e-15 of the event
     one step early; per-synapse delays round instead (see the test above)."""
