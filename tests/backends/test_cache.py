@@ -147,7 +147,8 @@ def test_a_cold_compile_compiles_only_the_passes_the_network_uses(tmp_path):
     """COBA (LIF, Expon rows into COBA outputs, no delay, jump, AlignPreProj or other
     model) with an empty cache: its loop's passes compile, the others' do not; then a
     Brunel network (delays, a PoissonInput) in the same cache compiles its own loop and
-    the jumps' and delays' passes. What each process compiled is read from the
+    the jumps' and delays' passes, but neither a delay per synapse's nor the jumps of
+    synaptic rows. What each process compiled is read from the
     dispatchers' signatures (compiled or loaded in that process)."""
     code = """
 import quantities as pq
@@ -160,7 +161,8 @@ res = refsim.run(net, 1 * pq.ms, progress=False)
 assert res.engine == 'numba', res.engine
 for f in (lif._membrane, lif._lif_block, lif._lif_cuba_pass, synapses._dual_expon,
           neurons._membrane_scalar, continuous._continuous_scalar, jumps._add_jumps,
-          propagate._feed_synaptic_delay, propagate._spike_input, synapses._pre_synapses):
+          propagate._feed_synaptic_delay, propagate._spike_input, synapses._pre_synapses,
+          jumps._row_jumps):
     print(f.__name__, len(f.signatures))
 """
     env = {"NUMBA_CACHE_DIR": str(tmp_path)}
@@ -175,21 +177,23 @@ for f in (lif._membrane, lif._lif_block, lif._lif_cuba_pass, synapses._dual_expo
     assert {name: coba[name] for name in unused} == dict.fromkeys(unused, 0)
     brunel = compiled("BrunelNet")
     assert brunel["_add_jumps"] >= 1 and brunel["_spike_input"] >= 1
-    for name in ("_lif_cuba_pass", "_dual_expon", "_membrane_scalar", "_continuous_scalar"):
+    for name in ("_lif_cuba_pass", "_dual_expon", "_membrane_scalar", "_continuous_scalar",
+                 "_feed_synaptic_delay", "_row_jumps"):  # fmt: skip
         assert brunel[name] == 0, name
 
 
 def test_the_passes_a_network_uses_are_named_and_the_others_none():
     """``prepare.passes_used`` (read by ``driver._tables``): the CUBA pass, the LIF pass,
     other models with a reset, without, an explicit method, wide tables, other synapse
-    rows, the LIF linear step, its nonlinear step; and None for delays, AlignPreProj and
-    jumps where the network has none."""
+    rows, the LIF linear step, its nonlinear step, PoissonInputs aimed at synaptic rows,
+    delays per synapse; and None for delays, AlignPreProj and jumps where the network has
+    none."""
     import quantities as pq
 
     import refsim
     from refsim.backends import numba as numba_backend
     from refsim.backends.numba import driver
-    from refsim.validation.networks import BrunelNet, COBANet, CUBANet
+    from refsim.validation.networks import BrunelNet, COBANet, CUBANet, MicrocircuitNet
 
     def used(net):
         refsim.init_all_states(net)
@@ -198,13 +202,16 @@ def test_the_passes_a_network_uses_are_named_and_the_others_none():
 
     T, N = True, None
     coba = used(COBANet(200, 1))
-    assert coba["models"] == (N, T, N, N, N, N, N, N, T)
+    assert coba["models"] == (N, T, N, N, N, N, N, N, T, N, N)
     assert coba["delayed"] is coba["pre"] is coba["jumps"] is None
-    assert used(CUBANet(200, 1))["models"] == (T, N, N, N, N, N, N, N, N)
+    assert used(CUBANet(200, 1))["models"] == (T, N, N, N, N, N, N, N, N, N, N)
     brunel = used(BrunelNet(200, 1))
-    assert brunel["models"] == (N, T, N, N, N, N, N, T, N)  # no outputs: linear
+    assert brunel["models"] == (N, T, N, N, N, N, N, T, N, N, N)  # no outputs: linear
     assert brunel["delayed"] is not None and brunel["jumps"] is not None
     net = refsim.Network()
     net.population(refsim.AdExIF(10, method="rk4"), current=1.0 * pq.mA)
     net.population(refsim.HH(10))
-    assert used(net)["models"] == (N, N, T, T, T, N, N, N, N)
+    assert used(net)["models"] == (N, N, T, T, T, N, N, N, N, N, N)
+    # its background aims at the synaptic currents, which takes it off the CUBA pass
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        assert used(MicrocircuitNet(0.01))["models"] == (N, T, N, N, N, N, N, T, N, T, T)

@@ -254,7 +254,7 @@ def _advance(
             if f % parts == part:  # a delayed feed: one thread
                 _feed_delayed(
                     f, f_delay_kind[f], delayed, spiking, source, cells, part_fired[source],
-                    start, stop, idx, w, f_buffer, single
+                    start, stop, idx, w, f_buffer, single, models[10]
                 )  # fmt: skip
         #    and each AlignPreProj: its synapses, then their outputs through W
         _pre_projections(

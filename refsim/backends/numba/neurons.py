@@ -436,6 +436,8 @@ def _step_range(
     other_synapses,
     linear_lif,
     nonlinear_lif,
+    rows_jumped,
+    _synaptic_delays,
 ):
     """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses
     (``rows``, ``feeds``: :func:`_synapses`), then their membranes.  ``population``: its
@@ -449,9 +451,11 @@ def _step_range(
     not one); ``work`` is the scratch of the thread running them; ``single``: each state
     written is rounded to float32 (:func:`_stored`).
 
-    ``cuba_lif`` ... ``linear_lif``: whether a population of the network takes each pass
-    (:func:`~refsim.backends.numba.prepare.passes_used`), True or None; the passes of None,
-    and ``declared_models`` None, are not compiled (Numba prunes their branches)."""
+    ``cuba_lif`` ... ``nonlinear_lif``: whether a population of the network takes each pass
+    (:func:`~refsim.backends.numba.prepare.passes_used`), True or None; ``rows_jumped``:
+    whether a PoissonInput aims at a synaptic row (``_synaptic_delays``: read by the
+    loop); the passes of None, and ``declared_models`` None, are not compiled (Numba prunes
+    their branches)."""
     if cuba_lif is not None and cuba_feeds[0] >= 0:
         _cuba_block(
             b0, b1, population, rows, feeds, outputs, cuba_feeds, e_lin, floor, t, dt, single
@@ -459,8 +463,8 @@ def _step_range(
         return
     shift = b0 if narrow else 0  # narrow tables: one block, reused
     _synapses(
-        b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, other_synapses, jumps,
-        work[6], work[7],
+        b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, other_synapses, rows_jumped,
+        jumps, work[6], work[7],
     )  # fmt: skip
     if lif is not None and kind == _LIF:
         _membrane(

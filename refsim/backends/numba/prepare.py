@@ -18,6 +18,7 @@ from refsim.backends.codes import EXPON_KIND as _EXPON
 from refsim.backends.codes import HH_KIND as _HH
 from refsim.backends.codes import LIF_KIND as _LIF
 from refsim.backends.codes import NO_DELAY_KIND as _NO_DELAY
+from refsim.backends.codes import SYNAPTIC_DELAY_KIND as _SYNAPTIC_DELAY
 from refsim.backends.codes import NotCompilable
 from refsim.backends.numba.declared import addresses as declared_addresses
 from refsim.backends.numba.loop import _BLOCK
@@ -243,7 +244,7 @@ def passes_used(pl: Plan, cuba_feeds: np.ndarray, e_linear: list) -> tuple:
     method, tables a column per neuron (not narrow), synapse rows other than Expon
     (:data:`_OTHER_SYNAPSES`), the
     LIF family's linear step (CUBA-only outputs: ``e_linear`` not empty), its nonlinear
-    step."""
+    step; then PoissonInputs aimed at synaptic rows, and delays per synapse."""
     kinds = np.asarray(pl.neurons.kind)
     cuba = cuba_feeds[:, 0] >= 0
     lif = (kinds == _LIF) & ~cuba
@@ -254,4 +255,8 @@ def passes_used(pl: Plan, cuba_feeds: np.ndarray, e_linear: list) -> tuple:
     others = np.isin(np.concatenate([[-1], *pl.rows.kind]), _OTHER_SYNAPSES)
     linear = lif & np.array([e.size > 0 for e in e_linear], dtype=bool)
     used = (cuba, lif, reset, continuous, explicit, wide, others, linear, lif & ~linear)
-    return tuple(True if any_.any() else None for any_ in used)
+    rows_jumped = any(rows.size for rows in pl.jumps.row_sources)
+    per_synapse = (np.asarray(pl.feeds.delay_kind) == _SYNAPTIC_DELAY).any()
+    return tuple(True if any_.any() else None for any_ in used) + tuple(
+        True if flag else None for flag in (rows_jumped, per_synapse)
+    )

@@ -91,13 +91,15 @@ def _feed_synaptic_delay(cells, counts, start, stop, ring, at, steps, indptr, id
 
 @numba.njit(cache=True, error_model="numpy")
 def _feed_delayed(
-    f, kind, delayed, spiking, source, cells, counts, start, stop, idx, w, f_buffer, single
-):
+    f, kind, delayed, spiking, source, cells, counts, start, stop, idx, w, f_buffer, single,
+    per_synapse,
+):  # fmt: skip
     """Feed ``f``, a delayed projection (delay ``kind``) from population ``source``
     (``cells``, ``counts``: its spikes as :func:`_feed_synaptic_delay` reads them), into
     its buffer (row ``f`` of the table ``f_buffer``) through its ring; ``delayed``: the
     delays' tables of every feed (``indptr, ring, ring_at, delay_steps, delay_low,
-    delay_frac, x``), None when the network has no delay (then none of this is compiled).
+    delay_frac, x``), None when the network has no delay (then none of this is compiled);
+    ``per_synapse`` None when no delay is per synapse (then that part is not compiled).
 
     A delay per synapse hands over the ring row that arrives as the buffer itself (its
     address in ``f_buffer``) instead of a copy: whoever consumes the buffer clears it,
@@ -112,7 +114,7 @@ def _feed_delayed(
         spk = vector_at(spiking, source, np.bool_)
         ring_at[f] = _spike_input(spk, start, ring, ring_at[f], delay_low[f], delay_frac[f], x)
         _feed_values(x, indptr, idx, w, vector_at(f_buffer, f, np.float64))
-    else:
+    elif per_synapse is not None:
         at, steps = ring_at[f], vector_at(delay_steps, f, np.int64)
         ring_at[f] = _feed_synaptic_delay(
             cells, counts, start, stop, ring, at, steps, indptr, idx, w, single

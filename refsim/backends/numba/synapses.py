@@ -46,7 +46,9 @@ from refsim.synapses.stp import std_step_scalar, stp_step_scalar
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others, jumps, u, drawn):
+def _synapses(
+    b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others, rows_jumped, jumps, u, drawn
+):
     """Neurons ``b0 .. b1 - 1`` of population ``p``: each synaptic row steps, taking its
     feeds' buffers in feeding order (the oracle's delta queue) and clearing them.
 
@@ -62,8 +64,9 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others, j
     compiled.  ``jumps``: the population's (:func:`~refsim.backends.numba.jumps.
     population_jumps`), whose PoissonInputs aimed at a row's synapse add to it after its
     feeds, or before them for a synapse its projection steps itself (row code
-    ``EARLY_ROW - r``; :func:`_row_jumps`, scratch rows ``u``, ``drawn``); None: nothing
-    jumps."""
+    ``EARLY_ROW - r``; :func:`_row_jumps`, scratch rows ``u``, ``drawn``); ``rows_jumped``
+    None: no PoissonInput of the network aims at a synapse (then none of this is
+    compiled)."""
     G, TAU, FACTOR, KIND, SLOT, STATE, PARAM, _, adapters = rows
     f_pop, f_row, f_buffer = feeds
     b0, n = max(b0, 0), b1 - b0
@@ -79,10 +82,10 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others, j
             continue
         if others is not None and KIND[r] != _EXPON:
             fed = False
-            if jumps is not None:
+            if rows_jumped is not None:
                 fed = _row_jumps(b0, n, _EARLY_ROW - r, G[r], False, jumps, single, u, drawn)
             fed = _sum_events(b0, n, r, p, G, feeds, single, fed)
-            if jumps is not None:
+            if rows_jumped is not None:
                 fed = _row_jumps(b0, n, r, G[r], fed, jumps, single, u, drawn)
             if KIND[r] == _DECLARED_SYNAPSE:
                 adapter = adapters[SLOT[r]]
@@ -91,7 +94,7 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others, j
                 _dual_expon(b0, k0, n, r, fed, rows, dt, single)
             continue
         decayed = False
-        if jumps is not None:  # (its own synapse's inputs: the decay, them, then the feeds)
+        if rows_jumped is not None:  # (its own synapse's inputs: decay, them, then the feeds)
             if _row_aimed_at(jumps, _EARLY_ROW - r):
                 if narrow or wide is None:
                     _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], False, G[r], single)
@@ -118,7 +121,7 @@ def _synapses(b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, others, j
                 _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], False, G[r], single)
             else:
                 _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], False, G[r], single)
-        if jumps is not None:
+        if rows_jumped is not None:
             _row_jumps(b0, n, r, G[r], True, jumps, single, u, drawn)
 
 
