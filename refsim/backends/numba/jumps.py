@@ -128,11 +128,13 @@ def _binomials(b0, n, q, counts, cdf, ends, keys, draw, u, drawn):
         return
     for c in range(chunks):
         row = 1 if c == chunks - 1 else 0
-        table, end = cdf[q, row], float(ends[q, row])
+        table = cdf[q, row]
         for w in range(n):
             u[w] = uniform_scalar(b0 + w, draw, c, key0, key1)
-        for w in range(n):  # the entries at or below u (a table is ascending)
-            k = 0.0
-            for t in range(length):
-                k += 1.0 if u[w] >= table[t] else 0.0
-            drawn[w] += min(k, end)
+        # the count of entries at or below u, at most ``end``: a table is ascending, so
+        # that is the count among its first ``end`` entries; entry by entry over the
+        # neurons, which vectorises (whole counts: the order of the sum changes no bit)
+        for t in range(min(length, ends[q, row])):
+            entry = table[t]
+            for w in range(n):
+                drawn[w] += 1.0 if u[w] >= entry else 0.0
