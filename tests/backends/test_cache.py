@@ -162,7 +162,7 @@ assert res.engine == 'numba', res.engine
 for f in (lif._membrane, lif._lif_block, lif._lif_cuba_pass, synapses._dual_expon,
           neurons._membrane_scalar, continuous._continuous_scalar, jumps._add_jumps,
           propagate._feed_synaptic_delay, propagate._spike_input, synapses._pre_synapses,
-          jumps._row_jumps):
+          jumps._row_jumps, synapses._synapses):
     print(f.__name__, len(f.signatures))
 """
     env = {"NUMBA_CACHE_DIR": str(tmp_path)}
@@ -172,13 +172,13 @@ for f in (lif._membrane, lif._lif_block, lif._lif_cuba_pass, synapses._dual_expo
         return {name: int(n) for name, n in (line.split() for line in lines)}
 
     coba = compiled("COBANet")
-    assert coba["_membrane"] == 1 and coba["_lif_block"] == 1
-    unused = set(coba) - {"_membrane", "_lif_block"}
+    assert coba["_membrane"] == coba["_lif_block"] == coba["_synapses"] == 1
+    unused = set(coba) - {"_membrane", "_lif_block", "_synapses"}
     assert {name: coba[name] for name in unused} == dict.fromkeys(unused, 0)
     brunel = compiled("BrunelNet")
     assert brunel["_add_jumps"] >= 1 and brunel["_spike_input"] >= 1
     for name in ("_lif_cuba_pass", "_dual_expon", "_membrane_scalar", "_continuous_scalar",
-                 "_feed_synaptic_delay", "_row_jumps"):  # fmt: skip
+                 "_feed_synaptic_delay", "_row_jumps", "_synapses"):  # fmt: skip
         assert brunel[name] == 0, name
 
 
@@ -186,8 +186,8 @@ def test_the_passes_a_network_uses_are_named_and_the_others_none():
     """``prepare.passes_used`` (read by ``driver._tables``): the CUBA pass, the LIF pass,
     other models with a reset, without, an explicit method, wide tables, other synapse
     rows, the LIF linear step, its nonlinear step, PoissonInputs aimed at synaptic rows,
-    delays per synapse; and None for delays, AlignPreProj and jumps where the network has
-    none."""
+    delays per synapse, synaptic rows at all; and None for delays, AlignPreProj and jumps
+    where the network has none."""
     import quantities as pq
 
     import refsim
@@ -202,16 +202,16 @@ def test_the_passes_a_network_uses_are_named_and_the_others_none():
 
     T, N = True, None
     coba = used(COBANet(200, 1))
-    assert coba["models"] == (N, T, N, N, N, N, N, N, T, N, N)
+    assert coba["models"] == (N, T, N, N, N, N, N, N, T, N, N, T)
     assert coba["delayed"] is coba["pre"] is coba["jumps"] is None
-    assert used(CUBANet(200, 1))["models"] == (T, N, N, N, N, N, N, N, N, N, N)
+    assert used(CUBANet(200, 1))["models"] == (T, N, N, N, N, N, N, N, N, N, N, T)
     brunel = used(BrunelNet(200, 1))
-    assert brunel["models"] == (N, T, N, N, N, N, N, T, N, N, N)  # no outputs: linear
+    assert brunel["models"] == (N, T, N, N, N, N, N, T, N, N, N, N)  # no outputs: linear; no rows
     assert brunel["delayed"] is not None and brunel["jumps"] is not None
     net = refsim.Network()
     net.population(refsim.AdExIF(10, method="rk4"), current=1.0 * pq.mA)
     net.population(refsim.HH(10))
-    assert used(net)["models"] == (N, N, T, T, T, N, N, N, N, N, N)
+    assert used(net)["models"] == (N, N, T, T, T, N, N, N, N, N, N, N)
     # its background aims at the synaptic currents, which takes it off the CUBA pass
     with refsim.environ.context(dt=0.1 * pq.ms):
-        assert used(MicrocircuitNet(0.01))["models"] == (N, T, N, N, N, N, N, T, N, T, T)
+        assert used(MicrocircuitNet(0.01))["models"] == (N, T, N, N, N, N, N, T, N, T, T, T)

@@ -438,6 +438,7 @@ def _step_range(
     nonlinear_lif,
     rows_jumped,
     _synaptic_delays,
+    synaptic_rows,
 ):
     """Neurons ``b0 .. b1 - 1`` (at most ``_BLOCK``) of population ``p``: their synapses
     (``rows``, ``feeds``: :func:`_synapses`), then their membranes.  ``population``: its
@@ -454,18 +455,19 @@ def _step_range(
     ``cuba_lif`` ... ``nonlinear_lif``: whether a population of the network takes each pass
     (:func:`~refsim.backends.numba.prepare.passes_used`), True or None; ``rows_jumped``:
     whether a PoissonInput aims at a synaptic row (``_synaptic_delays``: read by the
-    loop); the passes of None, and ``declared_models`` None, are not compiled (Numba prunes
-    their branches)."""
+    loop); ``synaptic_rows``: whether any population has one; the passes of None, and
+    ``declared_models`` None, are not compiled (Numba prunes their branches)."""
     if cuba_lif is not None and cuba_feeds[0] >= 0:
         _cuba_block(
             b0, b1, population, rows, feeds, outputs, cuba_feeds, e_lin, floor, t, dt, single
         )
         return
     shift = b0 if narrow else 0  # narrow tables: one block, reused
-    _synapses(
-        b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, other_synapses, rows_jumped,
-        jumps, work[6], work[7],
-    )  # fmt: skip
+    if synaptic_rows is not None:
+        _synapses(
+            b0, b1, shift, narrow, p, rows, feeds, dt, single, wide, other_synapses,
+            rows_jumped, jumps, work[6], work[7],
+        )  # fmt: skip
     if lif is not None and kind == _LIF:
         _membrane(
             b0, b1, narrow, population, outputs, jumps, e_lin, floor, work, t, dt, single,

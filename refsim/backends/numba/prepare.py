@@ -244,7 +244,8 @@ def passes_used(pl: Plan, cuba_feeds: np.ndarray, e_linear: list) -> tuple:
     method, tables a column per neuron (not narrow), synapse rows other than Expon
     (:data:`_OTHER_SYNAPSES`), the
     LIF family's linear step (CUBA-only outputs: ``e_linear`` not empty), its nonlinear
-    step; then PoissonInputs aimed at synaptic rows, and delays per synapse."""
+    step; then PoissonInputs aimed at synaptic rows, delays per synapse, and synaptic rows
+    at all (a network of DeltaProj alone has none)."""
     kinds = np.asarray(pl.neurons.kind)
     cuba = cuba_feeds[:, 0] >= 0
     lif = (kinds == _LIF) & ~cuba
@@ -257,6 +258,7 @@ def passes_used(pl: Plan, cuba_feeds: np.ndarray, e_linear: list) -> tuple:
     used = (cuba, lif, reset, continuous, explicit, wide, others, linear, lif & ~linear)
     rows_jumped = any(rows.size for rows in pl.jumps.row_sources)
     per_synapse = (np.asarray(pl.feeds.delay_kind) == _SYNAPTIC_DELAY).any()
+    synaptic_rows = any(len(kinds_of_rows) for kinds_of_rows in pl.rows.kind)
     return tuple(True if any_.any() else None for any_ in used) + tuple(
-        True if flag else None for flag in (rows_jumped, per_synapse)
+        True if flag else None for flag in (rows_jumped, per_synapse, synaptic_rows)
     )
