@@ -349,6 +349,12 @@ class MicrocircuitNet(refsim.Network):
         super().__init__()
         q, dt = microcircuit.PARAMS, float(refsim.environ.dt_ms())
         self.numbers = s = microcircuit.scaled(scale, scale if k_scale is None else k_scale)
+        if s.num_neurons.min() < 1:
+            empty = microcircuit.POPULATIONS[int(np.argmin(s.num_neurons))]
+            raise ValueError(
+                f"MicrocircuitNet: scale {scale} leaves {empty} without a neuron; use a "
+                f"scale of at least {0.5 / microcircuit.FULL_NUM_NEURONS.min():.2g}"
+            )
         self.pops = [
             refsim.LIFRef(
                 int(n),
@@ -393,13 +399,18 @@ class MicrocircuitNet(refsim.Network):
             )
             self.projections[i, j] = proj
             self.project(proj, self.pops[j])
-        self.background = [
-            refsim.PoissonInput(
-                next(p.syn for (t, _), p in self.projections.items() if t == i),
-                int(s.ext_indegrees[i]),
-                q["bg_rate"] * pq.Hz,
-                s.weight_ext * pq.pA,
-                seed=seed + 100 + i,
+        self.background = [self._background(i, seed) for i in range(len(self.pops))]
+
+    def _background(self, i: int, seed: int) -> refsim.PoissonInput:
+        """Population ``i``'s Poisson background, onto the current its projections share."""
+        s, q = self.numbers, microcircuit.PARAMS
+        current = next((p.syn for (t, _), p in self.projections.items() if t == i), None)
+        if current is None:
+            raise ValueError(
+                f"MicrocircuitNet: at this scale {self.pops[i].name} receives no synapse, "
+                "so it has no synaptic current for its Poisson background: use a larger scale"
             )
-            for i in range(len(self.pops))
-        ]
+        return refsim.PoissonInput(
+            current, int(s.ext_indegrees[i]), q["bg_rate"] * pq.Hz, s.weight_ext * pq.pA,
+            seed=seed + 100 + i,
+        )  # fmt: skip

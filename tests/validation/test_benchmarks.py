@@ -514,3 +514,15 @@ def test_peer_runs_the_microcircuit_with_its_synapses_near_refsims_rates(sim, mo
     # iaf_psc_exp integrates exactly, refsim's LIFRef by exponential Euler with the
     # current held over a step (brainpy.state's): measured 11 % higher at scale 0.1
     assert 0.8 < ours["rate_hz"] / r["rate_hz"] < 1.3
+
+
+def test_the_microcircuit_scaled_too_far_down_says_why():
+    from refsim.validation.networks import MicrocircuitNet
+
+    with refsim.environ.context(dt=0.1 * pq.ms):
+        with pytest.raises(ValueError, match=r"scale 0.0002 leaves L5I without a neuron; use a "
+                           r"scale of at least 0.00047"):  # fmt: skip
+            MicrocircuitNet(0.0002)
+        with pytest.raises(ValueError, match="L5I receives no synapse, so it has no synaptic "
+                           "current for its Poisson background"):  # fmt: skip
+            MicrocircuitNet(0.0005)
