@@ -420,9 +420,7 @@ def _step_range(
     feeds,
     outputs,
     jumps,
-    e_lin,
-    floor,
-    cuba_feeds,
+    lif_tables,
     work,
     t,
     dt,
@@ -446,10 +444,10 @@ def _step_range(
     ``outputs``: what its input reads, ``(G, out_row, out_kind, out_value, o_begin,
     o_end)`` (:func:`_input_current`); ``jumps``: what jumps its potential
     (:func:`~refsim.backends.numba.jumps._add_jumps`; None: nothing in the network);
-    ``floor``: a LIF population's :func:`~refsim.backends.numba.prepare.spike_floor` (NaN:
-    the spike test divides);
-    ``cuba_feeds``: the feeds of a LIF population that :func:`_lif_cuba_pass` steps (-1:
-    not one); ``work`` is the scratch of the thread running them; ``single``: each state
+    ``lif_tables``: a LIF population's ``(e_lin, floor, cuba_feeds)``: its constant
+    ``exprel`` (CUBA-only), its :func:`~refsim.backends.numba.prepare.spike_floor` (NaN:
+    the spike test divides), the feeds that :func:`_lif_cuba_pass` steps (-1: not one);
+    ``work`` is the scratch of the thread running them; ``single``: each state
     written is rounded to float32 (:func:`_stored`).
 
     ``cuba_lif`` ... ``nonlinear_lif``: whether a population of the network takes each pass
@@ -457,6 +455,7 @@ def _step_range(
     whether a PoissonInput aims at a synaptic row (``_synaptic_delays``: read by the
     loop); ``synaptic_rows``: whether any population has one; the passes of None, and
     ``declared_models`` None, are not compiled (Numba prunes their branches)."""
+    e_lin, floor, cuba_feeds = lif_tables
     if cuba_lif is not None and cuba_feeds[0] >= 0:
         _cuba_block(
             b0, b1, population, rows, feeds, outputs, cuba_feeds, e_lin, floor, t, dt, single
