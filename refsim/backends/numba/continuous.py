@@ -93,6 +93,7 @@ def _continuous_scalar(
 def _conductance_steps(kind, b0, k0, n, v, extra, cur, own, dt):
     """Exponential Euler of HH, WangBuzsakiHH and MorrisLecar neurons ``b0 .. b0 + n - 1``
     from their input ``cur`` (a loop of the model's twin each)."""
+    b0, k0 = max(b0, 0), max(k0, 0)  # >= 0: no wraparound, so the loops vectorise
     if kind == _HH:  # own: ENa, EK, EL, gNa, gK, gL, C; extra: m, h, n
         m, h, n_K = extra[0], extra[1], extra[2]
         for w in range(n):
@@ -159,6 +160,7 @@ def _conductance_steps(kind, b0, k0, n, v, extra, cur, own, dt):
 def _reduced_steps(kind, b0, k0, n, v, extra, cur, own, tau, dt):
     """Exponential Euler of FitzHughNagumo and HindmarshRose neurons ``b0 .. b0 + n - 1``
     from their input ``cur``."""
+    b0, k0 = max(b0, 0), max(k0, 0)  # >= 0: no wraparound, so the loops vectorise
     if kind == _FITZHUGH_NAGUMO:  # own: a, b, tau_w; extra: w
         W = extra[0]
         for w in range(n):

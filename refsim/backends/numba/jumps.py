@@ -79,6 +79,7 @@ def _row_jumps(b0, n, r, g, fed, jumps, single, u, drawn):
     adds them, or ``EARLY_ROW`` minus it, before them): ``g[b0 + w] += weight * k``.
     ``fed``: whether ``g`` holds this step's value already (an Expon's decayed ``g``, a
     DualExpon's events), else it starts from 0.0; returns whether it holds one now."""
+    b0 = max(b0, 0)  # >= 0: no wraparound, so the loops vectorise
     pairs = jumps[9]
     for s in range(0, pairs.size, 2):
         if pairs[s] != r:
@@ -105,6 +106,7 @@ def _row_aimed_at(jumps, code):
 def _poisson_jump(b0, n, q, values, at, jumps, single, u, drawn):
     """``values[at + w] += weight * k`` for neurons ``b0 + w`` (``w < n``), ``k`` PoissonInput
     ``q``'s binomial draw of the step (:func:`_binomials`)."""
+    b0, at = max(b0, 0), max(at, 0)  # >= 0: no wraparound, so the loops vectorise
     counts, cdf, ends, weights = jumps[2], jumps[3], jumps[4], jumps[5]
     keys, draws, i = jumps[6], jumps[7], jumps[8]
     _binomials(b0, n, q, counts, cdf, ends, keys, draws[q] + i, u, drawn)
@@ -120,6 +122,7 @@ def _binomials(b0, n, q, counts, cdf, ends, keys, draw, u, drawn):
     (into ``u``), then the count of CDF entries at or below each (``counts[q]``: trials,
     chunks, certain, the longest table's length; ``cdf[q]``, ``ends[q]``: the two
     tables)."""
+    b0 = max(b0, 0)  # >= 0: no wraparound, so the loops vectorise
     trials, chunks, certain, length = counts[q, 0], counts[q, 1], counts[q, 2], counts[q, 3]
     key0, key1 = np.uint64(keys[q, 0]), np.uint64(keys[q, 1])
     for w in range(n):

@@ -131,6 +131,7 @@ def _membrane_scalar(
 def _resets(kind, b0, k0, n, population, V_r, x_r):
     """Stage 1 of :func:`_membrane_scalar`: the post-reset ``V_r`` from the stored spike,
     and ``x_r``, the second state (``extra[0]``) after its jump."""
+    b0, k0 = max(b0, 0), max(k0, 0)  # >= 0: no wraparound, so the loops vectorise
     v, extra, _, _, spk, par, is_hard, _ = population
     V_th, V_reset, own = par[2], par[3], par[OWN_START:]
     has_x = extra.shape[0] > 0
@@ -163,6 +164,7 @@ def _lif_family_steps(kind, k0, n, par, work, dt):
     """Stage 2 of :func:`_membrane_scalar` by exponential Euler for ALIF, Izhikevich, IF,
     CubaLIF and CobaLIF: ``V_new, x_new`` (rows 4, 5 of ``work``) from the post-reset
     ``V_r, x_r`` and the input ``cur, slope`` (rows 0 to 3), a loop per twin."""
+    k0 = max(k0, 0)  # >= 0: no wraparound, so the loops vectorise
     V_r, x_r, cur, slope, V_new, x_new = work[0], work[1], work[2], work[3], work[4], work[5]
     R, tau_m, V_rest, own = par[0], par[1], par[4], par[OWN_START:]
     if kind == _ALIF:  # own: beta, tau_a
@@ -223,6 +225,7 @@ def _recovery_after_jumps(kind, k0, n, par, work, dt):
     """AdExIF, AdQuaIF and Izhikevich by exponential Euler step their second state with
     the jumped potential, as their ``update`` does: ``x_new`` again, from ``x_r`` and the
     jumped ``V_new`` (rows of ``work`` as :func:`_lif_family_steps`)."""
+    k0 = max(k0, 0)  # >= 0: no wraparound, so the loops vectorise
     x_r, V_new, x_new = work[1], work[4], work[5]
     V_rest, own = par[4], par[OWN_START:]
     if kind == _IZHIKEVICH:
@@ -245,6 +248,7 @@ def _lif_synapse_jumped_steps(kind, b0, k0, n, par, work, jumps, dt, single):
     """Stage 2 of :func:`_membrane_scalar` for CubaLIF and CobaLIF with jumps, as their
     ``update``: the synapse's ``g`` decays, takes the jumps (``sum_delta_inputs``), and the
     membrane steps with it (rows of ``work`` as :func:`_lif_family_steps`)."""
+    b0, k0 = max(b0, 0), max(k0, 0)  # >= 0: no wraparound, so the loops vectorise
     V_r, x_r, cur, slope, V_new, x_new = work[0], work[1], work[2], work[3], work[4], work[5]
     R, tau_m, V_rest, own = par[0], par[1], par[4], par[OWN_START:]
     coba = kind == _COBALIF
@@ -264,6 +268,7 @@ def _exp_or_quadratic_steps(kind, k0, n, par, work, dt):
     """Stage 2 of :func:`_membrane_scalar` by exponential Euler for ExpIF, AdExIF, QuaIF
     and AdQuaIF (rows of ``work`` as :func:`_lif_family_steps`); a loop per twin (one loop
     choosing its twin per neuron computed both, ExpIF and QuaIF 1.2-1.7x slower)."""
+    k0 = max(k0, 0)  # >= 0: no wraparound, so the loops vectorise
     V_r, x_r, cur, slope, V_new, x_new = work[0], work[1], work[2], work[3], work[4], work[5]
     R, tau_m, V_rest, own = par[0], par[1], par[4], par[OWN_START:]
     adaptive = kind == _ADEX or kind == _ADQUAIF  # own: ..., tau_w, a, b
@@ -314,6 +319,7 @@ def _hold(b0, k0, n, population, work, t, single):
     """Stage 3 of :func:`_membrane_scalar`: the refractory hold (both states at their
     post-reset values), the states as stored, and a refractory model's bookkeeping
     (``Refractory._note_spikes``, written here as in :func:`_integrate`)."""
+    b0, k0 = max(b0, 0), max(k0, 0)  # >= 0: no wraparound, so the loops vectorise
     v, extra, last, flag, _, par, _, refractory_model = population
     V_th, tau_ref = par[2], par[5]
     V_r, x_r, V_new, x_new = work[0], work[1], work[4], work[5]
@@ -325,16 +331,30 @@ def _hold(b0, k0, n, population, work, t, single):
             held = (t - last[j]) < tau_ref[k]
         if held:
             V_j, x_j = V_r[w], x_r[w]
-        V_j, x_j = _stored(V_j, single), _stored(x_j, single)
-        if refractory_model:
-            if V_j >= V_th[k]:
-                last[j] = t
-            if flag.size:
-                flag[j] = 1.0 if held or V_j >= V_th[k] else 0.0
-        v[j], x_new[w] = V_j, x_j
+        v[j], x_new[w] = _stored(V_j, single), _stored(x_j, single)
+    if refractory_model:
+        _note_spikes(b0, k0, n, v, V_th, k0, tau_ref, last, flag, t)
     if extra.shape[0] > 0:
         for w in range(n):
             extra[0, b0 + w] = x_new[w]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _note_spikes(b0, k0, n, v, V_th, c0, tau_ref, last, flag, t):
+    """A refractory model's bookkeeping over neurons ``b0 .. b0 + n - 1`` after the hold
+    (``Refractory._note_spikes``): ``last`` takes ``t`` where the stored ``v`` reached
+    ``V_th`` (at ``c0 + w``: a parameter column, or Gif's state), ``flag`` (if any)
+    whether the neuron was held (``tau_ref`` at column ``k0 + w``) or fired.  A loop of
+    its own: its conditional stores would keep the hold's loop from vectorising."""
+    b0, k0, c0 = max(b0, 0), max(k0, 0), max(c0, 0)  # >= 0: no wraparound (vectorises)
+    for w in range(n):
+        j, k = b0 + w, k0 + w
+        held = (t - last[j]) < tau_ref[k]  # as in the hold, before ``last`` changes
+        above = v[j] >= V_th[c0 + w]
+        if above:
+            last[j] = t
+        if flag.size:
+            flag[j] = 1.0 if held or above else 0.0
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -343,6 +363,7 @@ def _gif_block(b0, n, k0, population, outputs, jumps, work, t, dt, single):
     moving threshold V_th in the rows of ``extra``), in passes as
     :func:`_membrane_scalar`: every state held while refractory, and the spike tested
     against the state threshold."""
+    b0, k0 = max(b0, 0), max(k0, 0)  # >= 0: no wraparound, so the loops vectorise
     v, extra, last, flag, spk, par, is_hard, refractory_model = population
     R, tau_m, V_reset, V_rest, tau_ref, direct = par[0], par[1], par[3], par[4], par[5], par[6]
     own = par[OWN_START:]  # V_th_inf, V_th_reset, a, b, k1, k2, R1, R2, A1, A2
@@ -396,11 +417,8 @@ def _gif_block(b0, n, k0, population, outputs, jumps, work, t, dt, single):
             v[j], I1[j], I2[j], th[j] = V_r[w], I1_r[w], I2_r[w], th_r[w]
         v[j], I1[j] = _stored(v[j], single), _stored(I1[j], single)
         I2[j], th[j] = _stored(I2[j], single), _stored(th[j], single)
-        if refractory_model:  # against the state threshold
-            if v[j] >= th[j]:
-                last[j] = t
-            if flag.size:
-                flag[j] = 1.0 if held or v[j] >= th[j] else 0.0
+    if refractory_model:  # against the state threshold
+        _note_spikes(b0, k0, n, v, th, b0, tau_ref, last, flag, t)
     for w in range(n):  # 5. the spike
         spk[b0 + w] = spike_scalar(v[b0 + w], th[b0 + w], V_reset[k0 + w])
 

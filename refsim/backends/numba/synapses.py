@@ -132,6 +132,7 @@ def _sum_events(b0, n, r, p, G, feeds, single, fed=False):
     holds some already, added to first), into ``G[r]``, each feed's buffer cleared;
     returns whether ``G[r]`` holds events (if not, it is left as it was and they are
     0.0)."""
+    b0 = max(b0, 0)  # >= 0: no wraparound, so the loops vectorise
     f_pop, f_row, f_buffer = feeds
     first = not fed
     for f in range(f_pop.size):
