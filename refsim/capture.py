@@ -319,3 +319,25 @@ def _kind(module) -> str:
     if isinstance(module, _Waveform):
         return "waveform"
     return "alone" if isinstance(module, Dynamics) else "container"
+
+
+def state_returned_by(function: Callable) -> tuple[Any, Any]:
+    """The State whose ``.value`` ``function`` returns as it is, and that value's unit: the
+    callable of a :class:`~refsim.recording.StateMonitor` (``lambda: pop.V.value``), called
+    once while watched as a step's first steps are, so that a compiled run records the
+    state instead.  Raises :class:`NotCompilable` naming the reason and the user's line
+    where it returns anything else (a value computed from a state, a slice of it, the
+    spikes) or calls a component."""
+    cap = Capture()
+    result = cap.watch(function)
+    if cap.refusal is not None:
+        raise NotCompilable(f"its callable does not compile: {cap.refusal}")
+    origin = getattr(result, "_origin", None) if isinstance(result, Traced) else None
+    if cap.steps[0].calls or origin is None or origin.kind != "state":
+        code = getattr(function, "__code__", None)
+        where = f", at {code.co_filename}:{code.co_firstlineno}" if code is not None else ""
+        raise NotCompilable(
+            "its callable compiles where it returns a state's .value as it is (record the "
+            f"state, and compute from its records after the run){where}"
+        )
+    return origin.source, getattr(result, "units", None)

@@ -6,10 +6,13 @@ monitors' public interface (:mod:`refsim.recording`)."""
 from __future__ import annotations
 
 import numpy as np
+import quantities as pq
 
 from refsim.backends.codes import NotCompilable
 from refsim.backends.plan import Plan, give_back
 from refsim.backends.reading import hand_back
+from refsim.capture import state_returned_by
+from refsim.module import State
 from refsim.recording import SpikeMonitor, StateMonitor
 
 __all__ = ["add_spikes", "checked_vectors", "deliver", "first_found", "monitored"]
@@ -74,7 +77,10 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
                 raise NotCompilable(f"monitor '{name}' records a population outside the network")
             recorded.add(where[0])
         elif isinstance(mon, StateMonitor):
-            data = getattr(mon.target, "data", None)
+            try:
+                data = _state_data(mon)
+            except NotCompilable as exc:
+                raise NotCompilable(f"monitor '{name}': {exc}") from None
             if data is None or id(data) not in pl.held:
                 raise NotCompilable(
                     f"monitor '{name}' reads something other than a state of a compiled component"
@@ -84,6 +90,22 @@ def monitored(pl: Plan, mons: dict) -> tuple[set, list]:
         else:  # pragma: no cover - run() only makes these two kinds
             raise NotCompilable(f"monitor '{name}' is of an unknown kind")
     return recorded, readers
+
+
+def _state_data(mon: StateMonitor):
+    """The array of the state ``mon`` records: its State's, or, for a callable, the array
+    it returns where that is a state's ``.data`` itself, else the state whose ``.value``
+    it returns (:func:`refsim.capture.state_returned_by`; the monitor then takes that
+    value's unit, as its first record on the NumPy path would)."""
+    target = mon.target
+    if isinstance(target, State) or not callable(target):
+        return getattr(target, "data", None)
+    value = target()
+    if isinstance(value, np.ndarray) and not isinstance(value, pq.Quantity):
+        return value  # a state's .data, if the plan holds it (checked by the caller)
+    state, unit = state_returned_by(target)
+    mon.unit = mon.unit or unit
+    return state.data
 
 
 def record_shape(mon: StateMonitor, sel: np.ndarray) -> tuple:

@@ -237,7 +237,8 @@ def test_a_network_that_does_not_compile_warns_and_runs_numpy(backend):
 
 
 def test_a_monitor_the_loop_cannot_fill_runs_numpy_with_a_warning():
-    """A callable monitor needs Python each step: the run falls back (it used to raise
+    """A callable monitor that computes from a state needs Python each step: the run
+    falls back, naming the monitor, what its callable does and the line (it used to raise
     NotCompilable from inside the compiled run)."""
     results = {}
     for backend in ("numba", "numpy"):
@@ -264,10 +265,58 @@ def test_a_monitor_the_loop_cannot_fill_runs_numpy_with_a_warning():
         assert len(messages) == (backend == "numba")
     res = results["numba"]
     assert res.engine.startswith(
-        "numpy (numba could not compile: monitor 'mean' reads something other than a state"
+        "numpy (numba could not compile: monitor 'mean': its callable does not compile: it "
+        "computes with the state V in Python (magnitude), at "
     )
     assert res["mean"].shape == (10,) and res["mean"][-1] > res["mean"][0]
     assert np.array_equal(res["mean"].magnitude, results["numpy"]["mean"].magnitude)
+
+
+def _callable_monitors(net) -> dict:
+    """Monitors of ``net`` (a COBANet) through callables, as a user writes them."""
+    return {
+        "V": lambda: net.pop.V.value,
+        "V data": lambda: net.pop.V.data,
+        "g": refsim.StateMonitor(lambda: net.E.syn.g.value, indices=[0, 5], every=2),
+        "mean V": refsim.StateMonitor(lambda: net.pop.V.value, reduce="mean"),
+        "spikes": net.pop,
+    }
+
+
+@pytest.mark.parametrize("backend", COMPILED, indirect=True)
+def test_a_monitor_whose_callable_returns_a_state_runs_compiled(backend):
+    """``lambda: pop.V.value`` (or ``.data``) is the state itself: the compiled loop records
+    it, the same records, shapes and units as the NumPy run's, bit for bit."""
+    results = {}
+    for engine in ("numpy", backend):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", backends.BackendFallbackWarning)
+            results[engine] = _run(lambda: COBANet(400, 3), engine, 20.0, _callable_monitors)[1]
+    numpy_run, compiled = results["numpy"], results[backend]
+    assert compiled.engine == backend
+    assert compiled["spikes"].count == numpy_run["spikes"].count > 0
+    shapes = {"V": (200, 400), "V data": (200, 400), "g": (100, 2), "mean V": (200,)}
+    for name, shape in shapes.items():
+        assert np.shape(compiled[name]) == np.shape(numpy_run[name]) == shape, name
+        assert getattr(compiled[name], "units", None) == getattr(numpy_run[name], "units", None)
+        assert np.array_equal(np.asarray(compiled[name]), np.asarray(numpy_run[name])), name
+    assert str(compiled["V"].units) == "1.0 mV" and str(compiled["g"].units) == "1.0 nS"
+    assert not isinstance(compiled["V data"], pq.Quantity)  # .data: plain numbers, as NumPy's
+
+
+def test_a_monitor_whose_callable_calls_a_component_or_slices_says_so():
+    net = refsim.Network()
+    pop = net.population(refsim.LIF(10), current=20 * pq.mA)
+    refsim.init_all_states(net)
+    for monitor, why in (
+        (lambda: pop.V.value[:3], "its callable does not compile: it computes with the state V"),
+        (lambda: pop.get_spike(), "reads something other than a state of a compiled component"),
+    ):
+        with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
+            with pytest.warns(backends.BackendFallbackWarning, match=f"monitor 'm'.? {why}"):
+                res = refsim.run(net, 1 * pq.ms, monitors={"m": monitor}, progress=False)
+        assert res.engine.startswith("numpy (numba could not compile: monitor 'm'")
+        assert np.shape(res["m"]) in ((10, 3), (10, 10))
 
 
 def test_a_plain_step_function_is_captured_and_runs_compiled():
@@ -278,6 +327,22 @@ def test_a_plain_step_function_is_captured_and_runs_compiled():
             res = refsim.run(lambda: n(1 * pq.mA), 1 * pq.ms, monitors={"V": n.V})
     assert res.engine == "numba (a captured step function; its first 2 steps ran the NumPy code)"
     assert res["V"].shape == (10, 2) and res.compile_s > 0
+
+
+def test_a_step_function_with_a_callable_monitor_of_a_state_runs_compiled():
+    records = {}
+    for backend in ("numpy", "numba"):
+        n = refsim.init_all_states(refsim.LIF(2))
+        with refsim.use_backend(backend), refsim.environ.context(dt=0.1 * pq.ms):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                res = refsim.run(
+                    lambda n=n: n(30 * pq.mA), 5 * pq.ms, monitors={"V": lambda n=n: n.V.value}
+                )
+        records[backend] = res["V"]
+    assert res.engine == "numba (a captured step function; its first 2 steps ran the NumPy code)"
+    assert records["numba"].shape == (50, 2) and records["numba"].units == pq.mV
+    assert np.array_equal(records["numba"].magnitude, records["numpy"].magnitude)
 
 
 def test_a_step_function_that_does_not_compile_says_why_naming_both_lines():
