@@ -225,8 +225,10 @@ def _advance(
         if sync[3]:  # a stop asked for (Ctrl-C): part 0's decision of the last step
             return i
         t = (first_step + i) * dt
-        if part == 0:  # each time-varying direct input's value of this step, before any
-            _set_drive(drive, i, params)  # thread reads it (after the projections' barrier)
+        # (a part that is None is pruned before typing: its function is not compiled)
+        if drive is not None:
+            if part == 0:  # each time-varying direct input's value of this step, before any
+                _set_drive(drive, i, params)  # thread reads it (after the projections' barrier)
         # 1. projections: the rows of the presynaptic neurons that fired, in index
         #    order, into buffers that are zero (cleared where they are consumed)
         for f in range(f_pre.size):
@@ -251,15 +253,17 @@ def _advance(
                                 for s in range(cut[piece], cut[piece + 1]):
                                     buf[idx[s]] += w[s]
                 continue
-            if f % parts == part:  # a delayed feed: one thread
-                _feed_delayed(
-                    f, f_delay_kind[f], delayed, spiking, source, cells, part_fired[source],
-                    start, stop, idx, w, f_buffer, single, models[10]
-                )  # fmt: skip
+            if delayed is not None:
+                if f % parts == part:  # a delayed feed: one thread
+                    _feed_delayed(
+                        f, f_delay_kind[f], delayed, spiking, source, cells, part_fired[source],
+                        start, stop, idx, w, f_buffer, single, models[10]
+                    )  # fmt: skip
         #    and each AlignPreProj: its synapses, then their outputs through W
-        _pre_projections(
-            pre, part, parts, f_pre.size, spiking, pop_g, synapse_adapters, t, dt, single
-        )
+        if pre is not None:
+            _pre_projections(
+                pre, part, parts, f_pre.size, spiking, pop_g, synapse_adapters, t, dt, single
+            )
         _barrier(sync, parts)
         # 2. populations in order, each thread its share: synapses, then membranes
         for p in range(n_pops):
