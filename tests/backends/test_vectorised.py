@@ -21,6 +21,8 @@ import pytest
 
 numba = pytest.importorskip("numba", reason="numba is not installed: no compiled passes")
 
+import refsim  # noqa: E402
+from refsim import fmath  # noqa: E402
 from refsim.backends import codes  # noqa: E402
 from refsim.backends.numba import continuous, declared, neurons, synapses  # noqa: E402
 
@@ -103,4 +105,23 @@ def test_a_declared_models_adapter_vectorises():
     ir = declared.adapter(TraubHH).inspect_llvm()
     assert source.count("for _w in range(n)") == 3
     assert _vector_bodies(ir) >= 3
+    assert not re.findall(r"call .*@llvm\.masked\.(gather|scatter)", ir)
+
+
+def _trace_step(g, events, tau, dt):
+    return g * fmath.exp_scalar(-dt / tau) + events
+
+
+class _Trace:
+    """A declared synapse (only its declaration is read here): a trace decaying by its
+    exact factor."""
+
+    compiled = refsim.SynapseTwins(states=("g",), params=("tau",), step=_trace_step)
+
+
+def test_a_declared_synapses_adapter_vectorises():
+    source = declared.synapse_adapter_source(_Trace, _Trace.compiled)
+    ir = declared.adapter(_Trace).inspect_llvm()
+    assert source.count("for _w in range(n)") == 1
+    assert _vector_bodies(ir) >= 1
     assert not re.findall(r"call .*@llvm\.masked\.(gather|scatter)", ir)
