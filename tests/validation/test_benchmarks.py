@@ -526,3 +526,36 @@ def test_the_microcircuit_scaled_too_far_down_says_why():
         with pytest.raises(ValueError, match="L5I receives no synapse, so it has no synaptic "
                            "current for its Poisson background"):  # fmt: skip
             MicrocircuitNet(0.0005)
+
+
+def _benchmark_module(name: str):
+    """``benchmarks/NAME.py`` loaded under a name of its own (``models`` would be ambiguous
+    beside ``tests/models``)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"refsim_benchmark_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+models_benchmark = _benchmark_module("models")
+
+
+def test_the_models_benchmark_times_each_model_on_numba_against_numpy(capsys):
+    """benchmarks/models.py: a row per model asked for, both backends timed in the run,
+    the same spikes (it stops otherwise), ns per neuron and step from numba's time."""
+    pytest.importorskip("numba", reason="the benchmark times the numba backend")
+    rows = models_benchmark.main(
+        ["--N", "64", "--duration", "0.002", "--models", "LIF", "HH", "AdExIFRef"]
+    )
+    assert [row["model"] for row in rows] == ["LIF", "HH", "AdExIFRef"]
+    for row in rows:
+        assert row["numpy_s"] > 0 and row["numba_s"] > 0
+        assert row["ratio"] == pytest.approx(row["numba_s"] / row["numpy_s"])
+        # 20 steps of 64 neurons: s per simulated second x 0.002 s / 20 / 64, in ns
+        assert row["ns_per_neuron_step"] == pytest.approx(row["numba_s"] * 0.002 / 20 / 64 * 1e9)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].split()[:3] == ["model", "numpy", "s/sim-s"]
+    assert [line.split()[0] for line in printed[1:]] == ["LIF", "HH", "AdExIFRef"]
