@@ -100,10 +100,17 @@ def _state_data(mon: StateMonitor):
     target = mon.target
     if isinstance(target, State) or not callable(target):
         return getattr(target, "data", None)
-    value = target()
-    if isinstance(value, np.ndarray) and not isinstance(value, pq.Quantity):
-        return value  # a state's .data, if the plan holds it (checked by the caller)
-    state, unit = state_returned_by(target)
+    try:  # outside a run's step: a callable that needs one is left to the NumPy steps
+        value = target()
+        if isinstance(value, np.ndarray) and not isinstance(value, pq.Quantity):
+            return value  # a state's .data, if the plan holds it (checked by the caller)
+        state, unit = state_returned_by(target)
+    except NotCompilable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the user's callable raises
+        raise NotCompilable(
+            f"its callable raised {type(exc).__name__} ({exc}) when read before the run"
+        ) from None
     mon.unit = mon.unit or unit
     return state.data
 

@@ -329,6 +329,30 @@ def test_a_plain_step_function_is_captured_and_runs_compiled():
     assert res["V"].shape == (10, 2) and res.compile_s > 0
 
 
+def test_a_monitor_whose_callable_fails_before_the_run_is_left_to_the_numpy_steps():
+    """Read before the run (to find the state it returns), a callable that raises then
+    falls back, saying so; the NumPy steps call it in the run as they always do."""
+    net = refsim.Network()
+    pop = net.population(refsim.LIF(4), current=20 * pq.mA)
+    refsim.init_all_states(net)
+    calls = []
+
+    def monitor():
+        calls.append(1)
+        if len(calls) < 3:  # fails in the reads before the run (memory probe, backend)
+            raise RuntimeError("not yet")
+        return pop.V.value
+
+    with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
+        with pytest.warns(backends.BackendFallbackWarning) as caught:
+            res = refsim.run(net, 1 * pq.ms, monitors={"m": monitor}, progress=False)
+    assert str(caught[0].message) == (
+        "refsim.run on the numba backend: monitor 'm': its callable raised RuntimeError "
+        "(not yet) when read before the run; running the NumPy code step by step"
+    )
+    assert res["m"].shape == (10, 4) and len(calls) == 2 + 10
+
+
 def test_a_step_function_with_a_callable_monitor_of_a_state_runs_compiled():
     records = {}
     for backend in ("numpy", "numba"):
