@@ -232,11 +232,11 @@ def _advance(
         # 1. projections: the rows of the presynaptic neurons that fired, in index
         #    order, into buffers that are zero (cleared where they are consumed)
         for f in range(f_pre.size):
-            buf, source = vector_at(f_buffer, f, f8), f_pre[f]
-            start, stop, cells = f_start[f], f_stop[f], vector_at(fired, source, i8)
+            source, start, stop = f_pre[f], f_start[f], f_stop[f]
+            cells = vector_at(fired, source, i8)
             idx, w = vector_at(f_indices, f, i4), vector_at(f_weights, f, f8)
             if f_delay_kind[f] == _NO_DELAY:  # every thread, onto its share of the targets
-                cut = vector_at(f_cut, f, i8)
+                buf, cut = vector_at(f_buffer, f, f8), vector_at(f_cut, f, i8)
                 for by in range(parts):  # the spikes listed by each thread, in turn
                     first, n = _share(cells.size, by, parts), part_fired[source, by]
                     for k in range(first, first + n):

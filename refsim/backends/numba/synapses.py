@@ -96,10 +96,7 @@ def _synapses(
         decayed = False
         if rows_jumped is not None:  # (its own synapse's inputs: decay, them, then the feeds)
             if _row_aimed_at(jumps, _EARLY_ROW - r):
-                if narrow or wide is None:
-                    _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], False, G[r], single)
-                else:
-                    _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], False, G[r], single)
+                _expon_row(b0, n, r, G, TAU, FACTOR, narrow, wide, False, G[r], single)
                 _row_jumps(b0, n, _EARLY_ROW - r, G[r], True, jumps, single, u, drawn)
                 decayed = True
         for f in range(f_pop.size):
@@ -111,18 +108,25 @@ def _synapses(
                     j = b0 + w
                     G[r, j] = _stored(G[r, j] + buf[j], single)
                     buf[j] = 0.0
-            elif narrow or wide is None:  # the decay and the first feed in one pass
-                _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], True, buf, single)
-            else:
-                _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], True, buf, single)
+            else:  # the decay and the first feed in one pass
+                _expon_row(b0, n, r, G, TAU, FACTOR, narrow, wide, True, buf, single)
             decayed = True
         if not decayed:  # no feed: the decay alone (``G[r]`` stands for a buffer)
-            if narrow or wide is None:
-                _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], False, G[r], single)
-            else:
-                _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], False, G[r], single)
+            _expon_row(b0, n, r, G, TAU, FACTOR, narrow, wide, False, G[r], single)
         if rows_jumped is not None:
             _row_jumps(b0, n, r, G[r], True, jumps, single, u, drawn)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _expon_row(b0, n, r, G, TAU, FACTOR, narrow, wide, fed, buf, single):
+    """Row ``r``, an Expon, over neurons ``b0 .. b0 + n - 1``: its decay, then ``+ buf``
+    where ``fed`` (:func:`_expon_decay`), its time constant and decay factor as numbers
+    (``narrow``: one value for the population, or no wide table in the network, ``wide``
+    None: then the per-neuron form is not compiled) or as rows of the tables."""
+    if narrow or wide is None:
+        _expon_decay(b0, n, G[r], TAU[r, 0], FACTOR[r, 0], fed, buf, single)
+    else:
+        _expon_decay(b0, n, G[r], TAU[r], FACTOR[r], fed, buf, single)
 
 
 @numba.njit(cache=True, error_model="numpy")
