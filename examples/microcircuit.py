@@ -10,8 +10,10 @@ and of the in-degrees, with stronger weights and a DC current making up for the 
 lost. The network is ``refsim.validation.networks.MicrocircuitNet``; read it there.
 
 The script runs 100 ms on NumPy and on numba and checks that the spikes are the same, then
-runs ``--duration`` seconds on numba and prints each population's rate beside the full
-model's (Potjans & Diesmann's Table 6, as NEST's example lists them), and a raster.
+runs ``--duration`` seconds on numba and prints each population's rate and the mean
+coefficient of variation of its neurons' inter-spike intervals
+(``microcircuit.spike_statistics``) beside the full model's rate (Potjans & Diesmann's
+Table 6, as NEST's example lists them), and a raster.
 
 Run::
 
@@ -62,9 +64,14 @@ def main() -> None:
         print(f"first 100 ms on numpy and on {runs['numba'].engine}: same spikes: {same}")
         res = run(net, "numba", 1000 * args.duration, t_start=runs["numba"].next_t)
     print(f"{args.duration:g} s more on numba: {res.wall_s:.2f} s of run time")
-    print("population  rate (Hz)  full model")
+    print("population  rate (Hz)  CV ISI  full model")
+    t_from = runs["numba"].next_t.rescale(pq.ms).magnitude.item()  # after the first 100 ms
     for pop, full in zip(net.pops, microcircuit.FULL_MEAN_RATES, strict=True):
-        print(f"{pop.name:10s} {res[pop.name].count / pop.num / args.duration:9.2f}  {full:10.3f}")
+        spikes = res[pop.name]
+        stats = microcircuit.spike_statistics(
+            spikes.steps * 0.1, spikes.indices_fired, pop.num, t_from, t_from + 1000 * args.duration
+        )
+        print(f"{pop.name:10s} {stats['rate_hz']:9.2f} {stats['cv_isi']:7.2f}  {full:10.3f}")
     figure, axes = plt.subplots(figsize=(7, 5))
     offset = 0
     for pop in net.pops:

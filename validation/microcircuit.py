@@ -140,3 +140,24 @@ def draw_delays(rng: np.random.Generator, mean: float, n: int, dt: float) -> np.
     ``dt / 2`` (so that each rounds to at least one step)."""
     std = mean * PARAMS["delay_rel_std"]
     return _redrawn(rng, mean, std, n, lambda x: x >= 0.5 * dt)
+
+
+def spike_statistics(
+    times_ms: np.ndarray, senders: np.ndarray, n: int, t_from: float, t_to: float
+) -> dict:
+    """A population's firing over ``[t_from, t_to)`` ms, as the microcircuit's papers report
+    it: the mean rate (spikes per neuron and second, silent neurons included) and the mean
+    coefficient of variation of the inter-spike intervals over the neurons with at least
+    three spikes (NaN if none); ``senders`` index the population's ``n`` neurons from 0."""
+    times_ms, senders = np.asarray(times_ms, dtype=float), np.asarray(senders, dtype=np.int64)
+    kept = (times_ms >= t_from) & (times_ms < t_to)
+    times_ms, senders = times_ms[kept], senders[kept]
+    order = np.lexsort((times_ms, senders))  # by neuron, then in time
+    times_ms, senders = times_ms[order], senders[order]
+    cvs = []
+    for train in np.split(times_ms, np.flatnonzero(np.diff(senders)) + 1):  # one per neuron
+        if train.size >= 3:
+            intervals = np.diff(train)
+            cvs.append(intervals.std() / intervals.mean())
+    rate = times_ms.size / n / ((t_to - t_from) / 1000.0)
+    return dict(rate_hz=float(rate), cv_isi=float(np.mean(cvs)) if cvs else float("nan"))

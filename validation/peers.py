@@ -38,6 +38,8 @@ import shutil
 import tempfile
 import time
 
+import numpy as np
+
 try:  # run as a script by refsim bench: this file's folder is on the path
     import peers_microcircuit
 except ImportError:  # imported as refsim.validation.peers
@@ -331,14 +333,21 @@ def run_brian2(
 
 
 def run_nest(
-    model: str, N: float, in_degree: float, duration: float, threads: int, seed: int
+    model: str,
+    N: float,
+    in_degree: float,
+    duration: float,
+    threads: int,
+    seed: int,
+    transient_ms: float = 0.0,
 ) -> dict:
     """Build and run the network in NEST (iaf_cond_exp, iaf_psc_exp, iaf_psc_delta,
     hh_cond_exp_traub); seconds.
 
     NEST's smallest delay is one step, so the synapses of COBA, CUBA and COBAHH deliver one
     step later than refsim's and Brian2's; CUBA jumps become currents through C (tau_m / C
-    in mV per pA).  ``N``: neurons, or the microcircuit's scale.
+    in mV per pA).  ``N``: neurons, or the microcircuit's scale, whose populations' rates
+    and CVs of their intervals after ``transient_ms`` are returned too (``populations``).
     """
     import nest
 
@@ -348,27 +357,42 @@ def run_nest(
         {"resolution": DT_MS, "local_num_threads": threads, "rng_seed": seed, "print_time": False}
     )
     t0 = time.perf_counter()
-    if model == "microcircuit":
+    if model == "microcircuit":  # a recorder per population, for its statistics
         pops, n_syn = peers_microcircuit.nest_microcircuit(nest, N)
-        recorder = nest.Create("spike_recorder")
-        for pop in pops:
+        recorders = [nest.Create("spike_recorder") for _ in pops]
+        for pop, recorder in zip(pops, recorders, strict=True):
             nest.Connect(pop, recorder)
     else:
         recorder, n_syn = _nest_network(nest, model, N, in_degree)
+        pops, recorders = [], [recorder]
     nest.Prepare()
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     nest.Run(duration * 1000.0)
     run_s = time.perf_counter() - t0
     nest.Cleanup()
-    return dict(
+    result = dict(
         version=nest.__version__,
         build_s=build_s,
         compile_s=0.0,
         run_s=run_s,
-        spikes=int(recorder.n_events),
+        spikes=sum(int(r.n_events) for r in recorders),
         n_syn=n_syn,
     )
+    if pops:  # the microcircuit: each population's rate and CV of its intervals
+        result["populations"] = {
+            name: peers_microcircuit.microcircuit.spike_statistics(
+                r.events["times"],
+                np.asarray(r.events["senders"]) - pop[0].global_id,
+                len(pop),
+                transient_ms,
+                duration * 1000.0,
+            )
+            for name, pop, r in zip(
+                peers_microcircuit.microcircuit.POPULATIONS, pops, recorders, strict=True
+            )
+        }
+    return result
 
 
 def _nest_network(nest, model: str, N: int, in_degree: float):
@@ -457,6 +481,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=1.0, help="biological seconds")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--transient",
+        type=float,
+        default=0.0,
+        help="ms left out of the microcircuit's per-population statistics (NEST)",
+    )
     args = parser.parse_args(argv)
     size = args.scale if args.model == "microcircuit" else args.N
     if args.sim == "brian2":
@@ -466,7 +496,15 @@ def main(argv: list[str] | None = None) -> int:
             args.model, size, args.in_degree, args.duration, args.mode, args.threads, args.seed
         )
     else:
-        result = run_nest(args.model, size, args.in_degree, args.duration, args.threads, args.seed)
+        result = run_nest(
+            args.model,
+            size,
+            args.in_degree,
+            args.duration,
+            args.threads,
+            args.seed,
+            args.transient,
+        )
     result = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}
     if args.model == "microcircuit":  # N: the neurons built
         scale = args.scale
