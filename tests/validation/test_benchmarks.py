@@ -514,6 +514,31 @@ def test_peer_runs_the_microcircuit_with_its_synapses_near_refsims_rates(sim, mo
     # iaf_psc_exp integrates exactly, refsim's LIFRef by exponential Euler with the
     # current held over a step (brainpy.state's): measured 11 % higher at scale 0.1
     assert 0.8 < ours["rate_hz"] / r["rate_hz"] < 1.3
+    if sim == "nest":  # each population recorded apart: its rate and CV of ISI
+        populations = r["populations"]
+        assert list(populations) == list(microcircuit.POPULATIONS)
+        counted = sum(
+            populations[name]["rate_hz"] * n * 0.5
+            for name, n in zip(microcircuit.POPULATIONS, numbers.num_neurons, strict=True)
+        )
+        assert counted == pytest.approx(r["spikes"], rel=1e-9)  # the whole run, no transient
+
+
+def test_spike_statistics_give_rates_with_silent_neurons_and_cvs_of_intervals():
+    from refsim.validation.microcircuit import spike_statistics
+
+    regular = np.arange(0.0, 1000.0, 100.0)  # 10 Hz, CV 0
+    times = np.concatenate([regular, regular + 5.0, [300.0, 700.0]])
+    senders = np.repeat([0, 2, 3], [10, 10, 2])  # neuron 1 silent, 3 with two spikes only
+    found = spike_statistics(times, senders, 4, 0.0, 1000.0)
+    assert found["rate_hz"] == pytest.approx(22 / 4)  # spikes per neuron and second
+    assert found["cv_isi"] == 0.0  # neurons 0 and 2; neuron 3's one interval left out
+    late = spike_statistics(times, senders, 4, 500.0, 1000.0)  # [500, 1000) ms only
+    assert late["rate_hz"] == pytest.approx(11 / 4 / 0.5)
+    poisson = np.cumsum(np.random.default_rng(2).exponential(20.0, 5000))
+    cv = spike_statistics(poisson, np.zeros(5000, int), 1, 0.0, poisson[-1] + 1)["cv_isi"]
+    assert abs(cv - 1.0) < 0.05  # a Poisson train: CV 1 (sd of the estimate ~0.014)
+    assert np.isnan(spike_statistics([1.0, 2.0], [0, 0], 1, 0.0, 10.0)["cv_isi"])
 
 
 def test_the_microcircuit_scaled_too_far_down_says_why():
