@@ -99,7 +99,7 @@ def test_every_loop_of_a_model_pass_vectorises(name):
 def test_a_declared_models_adapter_vectorises():
     """TraubHH's adapter (``refsim.NeuronTwins``, generated source): its reset loop, its
     step loop and its refractory bookkeeping (a loop apart) all vectorise."""
-    from validation.networks import TraubHH
+    from refsim.validation.networks import TraubHH
 
     source = declared.adapter_source(TraubHH, TraubHH.compiled)
     ir = declared.adapter(TraubHH).inspect_llvm()
