@@ -279,7 +279,18 @@ def _info(args: argparse.Namespace) -> int:
     except (ValueError, backends.BackendError) as exc:  # e.g. a bad REFSIM_BACKEND
         print(f"  error: {exc}")
         return 1
+    if backends.available()["numba"][0]:
+        print(f"numba optimisation level: {_numba_level()}")
     return 0
+
+
+def _numba_level() -> str:
+    """The optimisation level the numba backend compiles at, and who chose it (refsim sets
+    2 where ``NUMBA_OPT`` is not set: ``refsim/backends/numba/__init__.py``)."""
+    chosen = os.environ.get("NUMBA_OPT")
+    if chosen is not None:
+        return f"{chosen} (NUMBA_OPT)"
+    return "2 (refsim's, as NUMBA_OPT is not set; Numba's own default is 3)"
 
 
 def _validate_options(p: argparse.ArgumentParser) -> None:

@@ -1,4 +1,5 @@
 import json
+import os
 import re
 import subprocess
 import sys
@@ -70,6 +71,26 @@ def test_console_script_runs_info():
     assert "backends (* in use):" in proc.stdout
     assert "  * numba  ok " in proc.stdout or "  * numpy  ok " in proc.stdout
     assert "cupy" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "env, level",
+    [
+        ({}, "2 (refsim's, as NUMBA_OPT is not set; Numba's own default is 3)"),
+        ({"NUMBA_OPT": "3"}, "3 (NUMBA_OPT)"),
+    ],
+)
+def test_info_says_the_numba_optimisation_level_and_who_chose_it(env, level):
+    pytest.importorskip("numba", reason="the level is the numba backend's")
+    clean = {k: v for k, v in os.environ.items() if k != "NUMBA_OPT"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "refsim.cli", "info"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**clean, **env},
+    )
+    assert f"numba optimisation level: {level}\n" in proc.stdout
 
 
 def test_html_report_references_a_valid_image_for_every_plotted_case(tmp_path, capsys):
