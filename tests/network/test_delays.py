@@ -83,6 +83,17 @@ def test_per_synapse_delays_round_to_the_nearest_step_halves_up():
     np.testing.assert_array_equal(delay_steps(d, 0.1), [1, 3, 3, 3, 4, 12])
 
 
+def _g_after_one_spike(proj, post, steps: int) -> np.ndarray:
+    """``proj``'s synaptic g (nS) after each of ``steps`` steps, its one presynaptic neuron
+    spiking in the first only."""
+    g = []
+    for i in range(steps):
+        proj(np.array([i == 0]))
+        post()
+        g.append(proj.syn.g.value.rescale(pq.nS).magnitude.copy())
+    return np.array(g)
+
+
 def test_heterogeneous_delays_deliver_each_synapse_on_its_own_step():
     post = refsim.LIF(2, V_th=1000 * pq.mV)
     comm = refsim.SparseLinear.from_indices(1, 2, [0, 0], [0, 1], np.array([1.0, 2.0]) * pq.nS)
@@ -94,12 +105,7 @@ def test_heterogeneous_delays_deliver_each_synapse_on_its_own_step():
         out=refsim.CUBA.desc(scale=1 * pq.mV),
     )
     refsim.init_all_states(proj)
-    g = []
-    for i in range(15):
-        proj(np.array([i == 0]))
-        post()
-        g.append(proj.syn.g.value.rescale(pq.nS).magnitude.copy())
-    g = np.array(g)
+    g = _g_after_one_spike(proj, post, 15)
     assert np.flatnonzero(g[:, 0])[0] == 3 and g[3, 0] == 1.0
     assert np.flatnonzero(g[:, 1])[0] == 10 and g[10, 1] == 2.0
 
@@ -116,12 +122,8 @@ def test_an_array_of_one_delay_is_a_delay_per_synapse_of_a_single_synapse():
     )
     assert type(proj.delay).__name__ == "SynapticDelay"
     refsim.init_all_states(proj)
-    g = []
-    for i in range(8):
-        proj(np.array([i == 0]))
-        post()
-        g.append(proj.syn.g.value.rescale(pq.nS).magnitude.copy())
-    assert np.flatnonzero(np.array(g)[:, 1])[0] == 5 and np.array(g)[5, 1] == 2.0
+    g = _g_after_one_spike(proj, post, 8)
+    assert np.flatnonzero(g[:, 1])[0] == 5 and g[5, 1] == 2.0
     many = refsim.SparseLinear.from_indices(1, 2, [0, 0], [0, 1], np.array([1.0, 2.0]) * pq.nS)
     with pytest.raises(ValueError, match="1 delays given for 2 synapses"):
         refsim.AlignPostProj(comm=many, post=post, delay=np.array([0.5]) * pq.ms, syn=syn, out=out)
