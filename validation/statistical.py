@@ -249,11 +249,11 @@ def microcircuit_statistics(seed: int = 1, scale: float = 0.1, T_ms: float = 220
 )
 def microcircuit_nest():
     found = microcircuit_statistics()
-    metrics, names = [], list(NEST_MICROCIRCUIT)
+    names = list(NEST_MICROCIRCUIT)
+    nest = {name: np.mean(NEST_MICROCIRCUIT[name], axis=0) for name in names}  # (rate, CV)
+    metrics = []
     for name in names:
-        rate, cv = found[name]
-        nest_rate = np.mean([r for r, _ in NEST_MICROCIRCUIT[name]])
-        nest_cv = np.mean([c for _, c in NEST_MICROCIRCUIT[name]])
+        (rate, cv), (nest_rate, nest_cv) = found[name], nest[name]
         metrics.append(
             Metric(
                 f"{name}: |refsim {rate:.2f} Hz / NEST {nest_rate:.2f} Hz - 1|",
@@ -270,13 +270,11 @@ def microcircuit_nest():
                 MICROCIRCUIT_CV_WHY,
             )
         )
-    x = np.arange(len(names))
-    nest_rates = np.array([np.mean([r for r, _ in NEST_MICROCIRCUIT[n]]) for n in names])
     return metrics, [
         Curve(
             "microcircuit rates per population (0 L23E ... 7 L6I): NEST vs refsim",
-            x,
-            nest_rates,
+            np.arange(len(names)),
+            np.array([nest[n][0] for n in names]),
             np.array([found[n][0] for n in names]),
             xlabel="population",
             ylabel="rate (Hz)",
