@@ -368,11 +368,9 @@ def _advance(
 @numba.njit(cache=True, error_model="numpy")
 def _set_drive(drive, i, params):
     """Write step ``i``'s row of each population's time-varying direct input (``drive``:
-    a table of matrices, one row per step from ``drive[1]``, empty for a constant input;
-    None: no input varies, and nothing of this is compiled) into row 6 of its parameter
-    table."""
-    if drive is None:
-        return
+    a table of matrices, one row per step from ``drive[1]``, empty for a constant input)
+    into row 6 of its parameter table.  :func:`_advance` calls it only where ``drive`` is
+    not None (no input varies: then it is not compiled)."""
     table, first = drive
     for p in range(table.shape[0]):
         rows = matrix_at(table, p, np.float64)

@@ -98,15 +98,14 @@ def _feed_delayed(
     (``cells``, ``counts``: its spikes as :func:`_feed_synaptic_delay` reads them), into
     its buffer (row ``f`` of the table ``f_buffer``) through its ring; ``delayed``: the
     delays' tables of every feed (``indptr, ring, ring_at, delay_steps, delay_low,
-    delay_frac, x``), None when the network has no delay (then none of this is compiled);
-    ``per_synapse`` None when no delay is per synapse (then that part is not compiled).
+    delay_frac, x``; :func:`~refsim.backends.numba.loop._advance` calls it only where they
+    are not None: a network without a delay does not compile it); ``per_synapse`` None
+    when no delay is per synapse (then that part is not compiled).
 
     A delay per synapse hands over the ring row that arrives as the buffer itself (its
     address in ``f_buffer``) instead of a copy: whoever consumes the buffer clears it,
     which clears the row for its next turn (a copy cost the microcircuit's 55 projections
     a pass over each target population every step)."""
-    if delayed is None:
-        return
     indptr_t, ring_t, ring_at, delay_steps, delay_low, delay_frac, x_t = delayed
     indptr, ring = vector_at(indptr_t, f, np.int64), matrix_at(ring_t, f, np.float64)
     if kind == _SPIKE_DELAY:

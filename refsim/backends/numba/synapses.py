@@ -205,10 +205,9 @@ def _pre_projections(pre, part, parts, offset, spiking, pop_g, adapters, t, dt, 
     part``, after the ``offset`` feeds): each one's input (:func:`_spike_input`, through
     its delay), its synapses (:func:`_pre_synapses`), their outputs through ``W`` into
     its row of the target's ``pop_g`` (:func:`_pre_propagate`).  ``pre``: their tables
-    (:func:`~refsim.backends.numba.driver._tables`), None when the network has none
-    (then none of this is compiled)."""
-    if pre is None:
-        return
+    (:func:`~refsim.backends.numba.driver._tables`; :func:`~refsim.backends.numba.loop.
+    _advance` calls it only where they are not None: a network without an AlignPreProj
+    does not compile it)."""
     (kind, slot, state, param, stp_kind, stp_state, stp_param, indptr, indices, weights,
      source, start, pop, row, out_t, ring, ring_at, delay_low, delay_frac, x_t) = pre  # fmt: skip
     f8 = np.float64
