@@ -195,29 +195,61 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[dict, list]:
         floors,
         cuba_feeds,
     )
-    feeds = (
-        table(cuts, np.int64, 1),
-        table(pl.feeds.indices, np.int32, 1),
-        table(pl.feeds.weights, f8, 1),
+    feeds = _feeds_tuple(pl, cuts)
+    made = [factors, state_factors, e_linear, scratch, cuts]
+    tuples = {
+        "populations": populations,
+        "feeds": feeds,
+        "delayed": _delayed_tuple(pl),
+        "pre": _pre_tuple(pl),
+        "jumps": _jumps_tuple(pl, dt),
+        "models": passes_used(pl, cuba_feeds, e_linear),
+    }
+    return tuples, made
+
+
+def _feeds_tuple(pl: Plan, cuts: list) -> tuple:
+    """The loop's ``feeds``: each AlignPostProj's rows cut per thread (``cuts``), columns,
+    weights, source, target row, buffer and delay kind."""
+    f8 = np.float64
+    return (
+        array_table(cuts, np.int64, 1),
+        array_table(pl.feeds.indices, np.int32, 1),
+        array_table(pl.feeds.weights, f8, 1),
         pl.feeds.uniform,
         pl.feeds.pre,
         pl.feeds.start,
         pl.feeds.stop,
         pl.feeds.pop,
         pl.feeds.row,
-        table(pl.feeds.buffer, f8, 1),
+        array_table(pl.feeds.buffer, f8, 1),
         pl.feeds.delay_kind,
     )
-    delayed = (
-        table(pl.feeds.indptr, np.int64, 1),
-        table(pl.feeds.ring, f8, 2),
+
+
+def _delayed_tuple(pl: Plan) -> tuple | None:
+    """The loop's ``delayed``: the feeds' delays and rings; None where no feed has one."""
+    if not (pl.feeds.delay_kind != _NO_DELAY).any():
+        return None
+    f8 = np.float64
+    return (
+        array_table(pl.feeds.indptr, np.int64, 1),
+        array_table(pl.feeds.ring, f8, 2),
         pl.feeds.ring_at,
-        table(pl.feeds.delay_steps, np.int64, 1),
+        array_table(pl.feeds.delay_steps, np.int64, 1),
         pl.feeds.delay_low,
         pl.feeds.delay_frac,
-        table(pl.feeds.x, f8, 1),
+        array_table(pl.feeds.x, f8, 1),
     )
-    pre = (
+
+
+def _pre_tuple(pl: Plan) -> tuple | None:
+    """The loop's ``pre``: the AlignPreProj's synapses, plasticity, weights, outputs and
+    delays; None where the network has none."""
+    if not pl.pre.syn_kind.size:
+        return None
+    f8, table = np.float64, array_table
+    return (
         pl.pre.syn_kind,
         pl.pre.slot,
         table(pl.pre.state, f8, 2),
@@ -239,27 +271,24 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[dict, list]:
         pl.pre.delay_frac,
         table(pl.pre.x, f8, 1),
     )
+
+
+def _jumps_tuple(pl: Plan, dt: float) -> tuple | None:
+    """The loop's ``jumps``: each population's jump sources and the PoissonInputs' draw
+    tables; None where nothing jumps."""
+    if not (pl.jumps.poisson or any(own.size for own in pl.jumps.sources)):
+        return None
     counts, cdf, ends = poisson_tables(pl.jumps.poisson, dt)
-    jumps = (
-        table(pl.jumps.sources, np.int64, 1),
-        table(pl.jumps.row_sources, np.int64, 1),
+    return (
+        array_table(pl.jumps.sources, np.int64, 1),
+        array_table(pl.jumps.row_sources, np.int64, 1),
         counts,
         cdf,
         ends,
-        table(pl.jumps.poisson_weight, f8, 1),
+        array_table(pl.jumps.poisson_weight, np.float64, 1),
         pl.jumps.poisson_key,
         pl.jumps.poisson_draws,
     )
-    made = [factors, state_factors, e_linear, scratch, cuts]
-    tuples = {
-        "populations": populations,
-        "feeds": feeds,
-        "delayed": delayed if (pl.feeds.delay_kind != _NO_DELAY).any() else None,
-        "pre": pre if pl.pre.syn_kind.size else None,
-        "jumps": jumps if pl.jumps.poisson or any(own.size for own in pl.jumps.sources) else None,
-        "models": passes_used(pl, cuba_feeds, e_linear),
-    }
-    return tuples, made
 
 
 def run_compiled(
