@@ -432,6 +432,23 @@ class Dynamics(Module):
             total = total + self.delta_inputs.pop(key)
         return total
 
+    def _check_inputs_used(self) -> None:
+        """``RuntimeError`` where the update just done left queued inputs unread (jumps, or
+        currents given as quantities): its model does not add them, so they would be lost
+        without a word, step after step."""
+        left = list(self.delta_inputs) + [
+            key for key, inp in self.current_inputs.items() if not callable(inp)
+        ]
+        if left:
+            raise RuntimeError(
+                f"{type(self).__name__} '{self.name}': its update left the inputs "
+                f"{', '.join(map(repr, left))} unread, so they would be lost. Its update "
+                "must add them (self.sum_delta_inputs(...) for jumps, "
+                "self.sum_current_inputs(...) for currents); a model that takes none sets "
+                "takes_delta_inputs = False (or takes_current_inputs = False), so that they "
+                "are refused where they are aimed"
+            )
+
     def _external(self, x) -> np.ndarray | float:
         """Convert the direct input of ``update`` (a quantity, or None for zero)."""
         if x is None:
@@ -511,6 +528,7 @@ class Dynamics(Module):
         for fn in self.before_updates.values():
             fn()
         out = self.update(*args, **kwargs)
+        self._check_inputs_used()
         for fn in self.after_updates.values():
             fn(out)
         return out
@@ -567,6 +585,7 @@ class Synapse(Dynamics):
         for fn in self.before_updates.values():
             fn()
         out = self.step(x)
+        self._check_inputs_used()
         for fn in self.after_updates.values():
             fn(out)
         return out

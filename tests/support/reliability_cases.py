@@ -343,6 +343,12 @@ def _bad_input() -> list[Case]:
         "takes no jumps",
         error=TypeError,
     )
+    named(
+        "a model of one's own whose update leaves its jumps unread",
+        _unread_jumps,
+        r"LIF '.*': its update left the inputs 'PoissonInput.*' unread, so they would be lost",
+        error=RuntimeError,
+    )
     correct(
         "a parameter read back carries its unit",
         lambda: refsim.LIF(2, R=2 * pq.ohm, tau=3 * pq.ms),
@@ -1097,6 +1103,23 @@ def _concurrency() -> list[Case]:
             check=lambda r: r[0][0] == r[1][0] == 0 and r[0][1] == r[1][1] != "",
         ),
     ]
+
+
+def _unread_jumps():
+    """A LIF whose own update forgets ``sum_delta_inputs``, under a PoissonInput, stepped."""
+
+    class DeafLIF(refsim.LIF):
+        def update(self, x=None):
+            V = self.V.data
+            current, _ = self.sum_current_inputs(self._external(x), V)
+            self.V.data = V + refsim.environ.dt_ms() * (self.p.V_rest - V + current) / self.p.tau
+            return self.get_spike()
+
+    pop = DeafLIF(3)
+    refsim.PoissonInput(pop, 10, 100 * pq.Hz, 1 * pq.mV, seed=1)
+    refsim.init_all_states(pop)
+    with refsim.environ.context(dt=0.1 * pq.ms, t=0 * pq.ms):
+        pop(0 * pq.nA)
 
 
 def all_cases() -> list[Case]:
