@@ -8,7 +8,8 @@ each spike and relaxes back with ``tau_theta`` (an adaptive threshold)::
     spike: V >= V_th + theta;  then V -> V_reset, theta -> theta + delta
 
 Its NumPy ``update`` is the reference.  To run compiled it declares, once, on its class,
-its scalar twins (one neuron, plain float arithmetic) and the names they take; the numba
+its scalar twins (one neuron, plain float arithmetic), the names they take and that its
+update adds the jumps of a Poisson background after its step; the numba
 loop and the GPU kernels then call them, with nothing in refsim edited
 (``docs/extending.md`` walks through it).  The script runs one network on numpy and
 numba (and cupy where a GPU is usable) and checks that the runs are the same, bit for bit.
@@ -61,6 +62,7 @@ class ThetaLIF(SpikingNeuron):
         reset=theta_reset_scalar,
         step=theta_step_scalar,
         spike=theta_spike_scalar,
+        takes_jumps=True,  # update adds the jumps (PoissonInput, DeltaProj) to the stepped V
     )
 
     def __init__(
@@ -101,7 +103,7 @@ class ThetaLIF(SpikingNeuron):
         theta = np.where(spike, self.theta.data + p.delta, self.theta.data)
         current, slope = self.sum_current_inputs(self._external(x), V)
         drift = (-(V - p.V_rest) + p.R * current) / p.tau
-        self.V.data = exp_euler(V, drift, (-1.0 + p.R * slope) / p.tau, dt)
+        self.V.data = self.sum_delta_inputs(exp_euler(V, drift, (-1.0 + p.R * slope) / p.tau, dt))
         self.theta.data = exp_euler(theta, -theta / p.tau_theta, -1.0 / p.tau_theta, dt)
         return self.get_spike()
 
@@ -110,7 +112,8 @@ N_EXC, N_INH = 800, 200
 
 
 def build(seed: int = 7) -> tuple[refsim.Network, ThetaLIF]:
-    """1000 ThetaLIF neurons, excitation and inhibition by COBA synapses, a direct drive."""
+    """1000 ThetaLIF neurons, excitation and inhibition by COBA synapses, a direct drive
+    and a Poisson background (jumps of V: the update adds them after its step)."""
     n = N_EXC + N_INH
     net = refsim.Network()
     pop = net.population(
@@ -139,6 +142,7 @@ def build(seed: int = 7) -> tuple[refsim.Network, ThetaLIF]:
         start=N_EXC,
         stop=n,
     )
+    net.background = refsim.PoissonInput(pop, 100, 10 * pq.Hz, 0.5 * pq.mV, seed=seed + 2)
     refsim.random.seed(seed)  # the initial potentials
     refsim.init_all_states(net)
     return net, pop

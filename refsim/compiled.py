@@ -28,6 +28,9 @@ A neuron (:class:`NeuronTwins`):
 2. the input at the post-reset potential (the outputs bound to the population and its
    direct input): ``current`` and its ``slope``;
 3. ``step``: one step of the states from the post-reset ones;
+3b. for a model that declares ``takes_jumps=True``, the step's jumps (``DeltaProj``,
+   ``PoissonInput``) added to the stepped ``V`` one after the other, as its update's
+   ``self.sum_delta_inputs(V)`` adds them after the step;
 4. for a refractory model (``refsim.neurons.base.Refractory``), every state held at its
    post-reset value while ``t - last_spike_time < tau_ref``, then ``last_spike_time = t``
    where ``V >= V_th``;
@@ -120,6 +123,11 @@ class NeuronTwins(_Twins):
         The post-reset states from the stored ones and ``spike``: returns
         ``(V, *states)``.  None: a model without reset (the input is taken at the old
         potential).
+    takes_jumps : bool, default False
+        Whether its update adds the step's jumps to the stepped ``V`` (its
+        ``self.sum_delta_inputs(V)`` after the step, before the refractory hold, as the
+        catalog's models do): then a ``DeltaProj`` or a ``PoissonInput`` aimed at it
+        compiles.  False: they do not (the NumPy code runs, saying so).
     """
 
     states: tuple[str, ...]
@@ -127,6 +135,7 @@ class NeuronTwins(_Twins):
     step: Callable
     spike: Callable
     reset: Callable | None = None
+    takes_jumps: bool = False
     context = CONTEXT
 
     @property

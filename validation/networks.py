@@ -264,6 +264,7 @@ class TraubHH(ContinuousNeuron):
         params=("C", "gL", "gNa", "gK", "EL", "ENa", "EK", "VT", "V_th"),
         step=traub_step_scalar,
         spike=traub_spike_scalar,
+        takes_jumps=True,  # its update adds them to the stepped V (sum_delta_inputs)
     )
 
     def __init__(self, in_size, V_initializer, name=None):
@@ -300,7 +301,7 @@ class TraubHH(ContinuousNeuron):
         self.h.data = exp_euler(h, ah * (1.0 - h) - bh * h, -(ah + bh), dt)
         self.n.data = exp_euler(n, an * (1.0 - n) - bn * n, -(an + bn), dt)
         self.V_prev.data = V
-        self.V.data = exp_euler(V, drift, jacobian, dt)
+        self.V.data = self.sum_delta_inputs(exp_euler(V, drift, jacobian, dt))  # the jumps
         return self.get_spike()
 
 

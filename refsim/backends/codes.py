@@ -151,7 +151,8 @@ EARLY_ROW = -2
 #: (``sum_delta_inputs``): after the step of V and before the refractory hold (AdEx,
 #: AdQuaIF and Izhikevich by exponential Euler then step their second state again, with the
 #: jumped V), or, for CubaLIF and CobaLIF, to their synapse's g between its decay and V's
-#: step; a declared model (DECLARED_KIND) takes none yet
+#: step; a declared model (DECLARED_KIND) takes them after its step, before the hold, where
+#: its NeuronTwins say takes_jumps=True, and none otherwise
 #: the delay of an AlignPostProj: none, one for the projection (SpikeDelay), per synapse
 NO_DELAY_KIND, SPIKE_DELAY_KIND, SYNAPTIC_DELAY_KIND = 0, 1, 2
 #: short-term plasticity on an AlignPreProj: none, STP, STD

@@ -352,10 +352,11 @@ def _jumps(pops: list, neurons: dict, feeds: dict, poisson: list) -> Jumps:
         else:
             row_sources[p] += [row, q]
     for p, pop in enumerate(pops):
-        if sources[p] and neurons["kind"][p] == DECLARED_KIND:
+        if sources[p] and neurons["kind"][p] == DECLARED_KIND and not pop.compiled.takes_jumps:
             raise NotCompilable(
-                f"{pop.name}: jumps (DeltaProj, PoissonInput) onto {type(pop).__name__} "
-                "(a model declaring its twins) do not compile yet"
+                f"{pop.name}: jumps (DeltaProj, PoissonInput) onto {type(pop).__name__}, "
+                "whose NeuronTwins do not say takes_jumps=True (that its update adds them "
+                "to the stepped V, as self.sum_delta_inputs(V) after the step)"
             )
     keys = [philox.key_of(inp._stream_seed) for _, inp, _ in poisson]
     return Jumps(

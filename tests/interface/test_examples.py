@@ -151,7 +151,7 @@ BACKEND_EXAMPLES = {
         "release fraction u of 3 presynaptic neurons recorded: (3000, 3)",
     ),
     # a neuron model defined in the example itself (refsim.NeuronTwins)
-    "your_own_neuron.py": (4787, "threshold shift theta recorded: (2000, 1000)"),
+    "your_own_neuron.py": (9060, "threshold shift theta recorded: (2000, 1000)"),
     # a synapse model defined in the example itself (refsim.SynapseTwins)
     "your_own_synapse.py": (3811, "rising state h recorded: (2000, 1000)"),
 }

@@ -2,7 +2,9 @@
 once (``compiled = refsim.NeuronTwins(...)``) and runs on numpy, numba and the cupy
 kernels on the host with the same bits.  Nothing in refsim/ names it."""
 
+import dataclasses
 import math
+import warnings
 
 import host_cupy
 import numpy as np
@@ -11,6 +13,7 @@ import quantities as pq
 
 import refsim
 from refsim import fmath
+from refsim.backends import BackendFallbackWarning
 from refsim.integrators import exp_euler, exp_euler_scalar
 from refsim.neurons.base import Refractory, SpikingNeuron
 
@@ -50,6 +53,7 @@ class KickLIF(SpikingNeuron):
         reset=kick_reset_scalar,
         step=kick_step_scalar,
         spike=kick_spike_scalar,
+        takes_jumps=True,  # _step adds them to the stepped V
     )
 
     def __init__(
@@ -91,6 +95,7 @@ class KickLIF(SpikingNeuron):
         current, slope = self.sum_current_inputs(x, V_r)
         drift = (-(V_r - p.V_rest) - p.R * w_r + p.R * current) / p.tau
         V = exp_euler(V_r, drift, (-1.0 + p.R * slope) / p.tau, dt)
+        V = self.sum_delta_inputs(V)  # a DeltaProj's and a PoissonInput's jumps
         w = exp_euler(w_r, -w_r / p.tau_w, -1.0 / p.tau_w, dt)
         return V_r, w_r, V, w
 
@@ -117,9 +122,10 @@ class KickLIFRef(Refractory, KickLIF):
         return self.get_spike()
 
 
-def _network(cls, n=300, seed=3, **params):
+def _network(cls, n=300, seed=3, jumps=False, **params):
     """An E/I network of ``cls`` with COBA and CUBA outputs, per-neuron thresholds (a
-    table as wide as the population), and a direct drive."""
+    table as wide as the population), and a direct drive; ``jumps``: a delayed DeltaProj
+    and a PoissonInput jump its potential too."""
     refsim.random.seed(seed)
     net = refsim.Network()
     thresholds = np.random.default_rng(seed).uniform(-52.0, -48.0, n) * pq.mV
@@ -157,6 +163,10 @@ def _network(cls, n=300, seed=3, **params):
         n_e,
         n,
     )
+    if jumps:
+        inhibition = refsim.EventFixedProb(n, n, 0.05, -0.8 * pq.mV, seed=seed + 2)
+        net.project(refsim.DeltaProj(comm=inhibition, post=pop, delay=1.0 * pq.ms), pop)
+        net.background = refsim.PoissonInput(pop, 40, 100 * pq.Hz, 0.5 * pq.mV, seed=seed + 3)
     refsim.init_all_states(net)
     return net, pop
 
@@ -182,6 +192,56 @@ def test_a_model_defined_outside_refsim_compiles_bit_for_bit(cls, backend, spk_r
     np.testing.assert_array_equal(pop.V.data, oracle_pop.V.data)
     if cls is KickLIFRef:
         np.testing.assert_array_equal(pop.last_spike_time.data, oracle_pop.last_spike_time.data)
+
+
+@pytest.mark.parametrize("backend", ["numba", host_cupy.ON_THE_HOST])
+@pytest.mark.parametrize("cls", [KickLIF, KickLIFRef], ids=["KickLIF", "KickLIFRef"])
+def test_jumps_onto_a_declared_model_compile_bit_for_bit(cls, backend):
+    """takes_jumps=True: a DeltaProj's and a PoissonInput's jumps are added to the stepped
+    V, in the NumPy update's order, before the refractory hold."""
+    oracle, oracle_pop = _run(cls, "numpy", jumps=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BackendFallbackWarning)  # compiled, or it fails
+        compiled, pop = _run(cls, backend, jumps=True)
+    assert compiled.engine == backend.split("-")[0]
+    no_jumps, _ = _run(cls, "numpy")
+    assert oracle["spikes"].count > 100 and oracle["spikes"].count != no_jumps["spikes"].count
+    np.testing.assert_array_equal(compiled["spikes"].indices_fired, oracle["spikes"].indices_fired)
+    np.testing.assert_array_equal(compiled["w"].magnitude, oracle["w"].magnitude)
+    np.testing.assert_array_equal(pop.V.data, oracle_pop.V.data)
+
+
+def test_jumps_onto_a_model_that_does_not_declare_them_run_numpy_and_say_why():
+    class NoJumps(KickLIF):
+        compiled = dataclasses.replace(KickLIF.compiled, takes_jumps=False)
+
+    with pytest.warns(
+        BackendFallbackWarning,
+        match=r"onto NoJumps, whose NeuronTwins do not say "
+        r"takes_jumps=True \(that its update adds them to the stepped V",
+    ):
+        res, _ = _run(NoJumps, "numba", jumps=True)
+    assert res.engine.startswith("numpy (numba could not compile")
+    assert res["spikes"].count == _run(KickLIF, "numpy", jumps=True)[0]["spikes"].count
+
+
+def test_a_model_whose_update_leaves_its_jumps_unread_is_refused_at_its_first_step():
+    """Its jumps would be lost, step after step, without a word."""
+
+    class Deaf(KickLIF):
+        def update(self, x=None):
+            p, dt = self.p, refsim.environ.dt_ms()
+            current, slope = self.sum_current_inputs(self._external(x), self.V.data)
+            drift = (-(self.V.data - p.V_rest) + p.R * current) / p.tau
+            self.V.data = exp_euler(self.V.data, drift, (-1.0 + p.R * slope) / p.tau, dt)
+            return self.get_spike()
+
+    with pytest.raises(
+        RuntimeError,
+        match=r"Deaf '.*': its update left the inputs 'DeltaProj"
+        r".*', 'PoissonInput.*' unread, so they would be lost",
+    ):
+        _run(Deaf, "numpy", jumps=True)
 
 
 @pytest.mark.skipif(

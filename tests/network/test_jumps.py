@@ -1,8 +1,8 @@
 """Jumps of the potential compile: DeltaProj (undelayed, one delay, a delay per synapse)
 and PoissonInput (drawn from refsim.philox, the same numbers on every backend) add to a
 population's stepped potential in the oracle's order, bit for bit on numpy and numba;
-on the cupy kernels (run on the host); the models whose update steps another state with
-the jumped potential say they do not compile yet, and run the NumPy code."""
+on the cupy kernels (run on the host); onto every model of the catalog that takes them and
+onto a model that declares its twins and takes_jumps=True."""
 
 import warnings
 
@@ -151,7 +151,16 @@ JUMPING_MODELS = {
         10 * pq.mA,
         0.1 * pq.S,
     ),
+    # a model declaring its twins (refsim.NeuronTwins(..., takes_jumps=True)): the loops
+    # add the jumps between its step and the rest
+    "TraubHH (declared)": lambda: _traub(60, V_initializer=-65.0 * pq.mV),
 }
+
+
+def _traub(*args, **kwargs):
+    from refsim.validation.networks import TraubHH
+
+    return TraubHH(*args, **kwargs)
 
 
 def _case(name):
@@ -179,24 +188,6 @@ def test_every_model_that_takes_jumps_compiles_them_bit_for_bit(name, backend):
         refsim.init_all_states(net)
         alone = refsim.run(net, 60 * pq.ms, monitors={"V": pop.V}, progress=False)
     assert not np.array_equal(np.asarray(alone["V"]), np.asarray(oracle["V"]))
-
-
-def test_a_declared_model_says_its_jumps_do_not_compile_and_runs_numpy():
-    from refsim.validation.networks import TraubHH
-
-    def traub():
-        return TraubHH(60, V_initializer=-65.0 * pq.mV)
-
-    with refsim.use_backend("numba"), refsim.environ.context(dt=0.1 * pq.ms):
-        net, pop = _jumped(traub, 2.0 * pq.nA, 1.0 * pq.mV)()
-        with pytest.warns(
-            BackendFallbackWarning,
-            match=r"jumps \(DeltaProj, PoissonInput\) onto TraubHH \(a model declaring its "
-            r"twins\) do not compile yet",
-        ):
-            res = refsim.run(net, 5 * pq.ms, monitors={"V": pop.V}, progress=False)
-    assert res.engine.startswith("numpy (numba could not compile")
-    assert res["V"].magnitude.shape == (50, 60)
 
 
 @pytest.mark.skipif(host_cupy.COMPILER is None, reason="no host C++ compiler (g++)")

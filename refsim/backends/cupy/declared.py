@@ -77,6 +77,8 @@ def _branch(slot: int, cls) -> list[str]:
         f"{pad}const double current = in.v0, slope = in.v1;",
     ]
     lines += _call(declared, declared.step, pad)
+    if declared.takes_jumps:  # the DeltaProj's and PoissonInputs' jumps, after the step
+        lines += [f"{pad}s_V = jumped(P, j, s_V);"]
     lines += [
         f"{pad}const int held = P.refractory && (t - P.last_spike[j]) < PAR(5);",
         f"{pad}P.V[j] = s_V = stored(held ? s_V_reset : s_V, P.single);",

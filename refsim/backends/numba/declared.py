@@ -12,6 +12,13 @@ model's adapter is called twice a block and step, in the order of one step
     (the loop)        the input at each post-reset V into two more scratch rows
     adapter(1, ...)   step, refractory hold, states stored, spike
 
+or, for a population that jumps (a DeltaProj or a PoissonInput aimed at it; its
+declaration says ``takes_jumps=True``), the step and the rest apart::
+
+    adapter(2, ...)   step, into the scratch rows after the input's
+    (the loop)        the jumps added to the stepped V (``jumps._add_jumps``)
+    adapter(3, ...)   refractory hold, states stored, spike
+
 and a synapse's once a block and step, after the loop has summed the row's events::
 
     adapter(...)      step, states stored, output stored
@@ -36,6 +43,7 @@ from numba.extending import intrinsic, register_jitable
 
 from refsim.backends.codes import PARAMS, NotCompilable
 from refsim.backends.cupy.translate import TranslationError, _Function
+from refsim.backends.numba.jumps import _add_jumps
 from refsim.backends.numba.outputs import _input_current
 from refsim.backends.numba.support import TWINS, _pointer, _stored
 from refsim.compiled import NeuronTwins, SynapseTwins
@@ -82,16 +90,40 @@ def _argument(name: str, declared: NeuronTwins | SynapseTwins) -> str:
 
 
 def adapter_source(cls, declared: NeuronTwins) -> str:
-    """The Python source of ``cls``'s adapter (see the module text)."""
+    """The Python source of ``cls``'s adapter (see the module text).  Its ``work`` rows: the
+    post-reset states, the current and the slope, then (phases 2 and 3) the stepped states."""
     states = [_argument(name, declared) for name in declared.state_names]
     rows = {name: r for r, name in reversed(list(enumerate(PARAMS + declared.params)))}
     n_states, pad = len(declared.states), "            "
+    stepped = n_states + 1 + INPUT_ROWS  # the first row of the stepped states
 
     def call(twin, name: str) -> str:
         arguments = ", ".join(_argument(a, declared) for a in declared.arguments(twin))
         return f"{pad}{', '.join(states)} = {name}({arguments})"
 
     read_params = [f"{pad}p_{name} = par[{rows[name]}, _k]" for name in declared.params]
+    each = [  # the head of each loop over the block's neurons
+        "        for _w in range(n):",
+        "            _j, _k = j0 + _w, k0 + _w",
+        "            _spike = 1.0 if spk[_j] else 0.0",
+        *read_params,
+    ]
+    step = [  # from the post-reset states and the input
+        *[f"{pad}{s} = work[{r}, _w]" for r, s in enumerate(states)],
+        f"{pad}_current, _slope = work[{n_states + 1}, _w], work[{n_states + 2}, _w]",
+        call(declared.step, "step"),
+    ]
+    finish = [  # the refractory hold, the states stored, the spike
+        f"{pad}_held = refractory != 0 and (t - last[_j]) < par[5, _k]",
+        f"{pad}if _held:",
+        *[f"{pad}    {s} = work[{r}, _w]" for r, s in enumerate(states)],
+        *[f"{pad}{s} = stored({s}, single != 0)" for s in states],
+        f"{pad}v[_j] = s_V",
+        *[f"{pad}x[{r}, _j] = {s}" for r, s in enumerate(states[1:])],
+        f"{pad}spk[_j] = spike("
+        + ", ".join(_argument(a, declared) for a in declared.arguments(declared.spike))
+        + ")",
+    ]
     lines = [
         "def adapter(phase, n, j0, k0, V_at, x_at, x_stride, spk_at, par_at, width, work_at,",
         "            work_stride, last_at, flag_at, has_flag, refractory, hard, single, t,",
@@ -102,43 +134,32 @@ def adapter_source(cls, declared: NeuronTwins) -> str:
         "    spk = carray(pointer(spk_at), j0 + n, bool_)",
         f"    par = carray(pointer(par_at), ({len(PARAMS) + len(declared.params)}, width), "
         "float64)",
-        f"    work = carray(pointer(work_at), ({n_states + 1 + INPUT_ROWS}, work_stride), float64)",
+        f"    work = carray(pointer(work_at), ({stepped + n_states + 1}, work_stride), float64)",
         "    _hard = hard != 0",
-        "    if phase == 0:",
-        "        for _w in range(n):",
-        "            _j, _k = j0 + _w, k0 + _w",
-        "            _spike = 1.0 if spk[_j] else 0.0",
-        *read_params,
+        "    if phase == 0:  # the reset",
+        *each,
         f"{pad}s_V = v[_j]",
-    ]
-    if n_states:
-        lines.insert(4, f"    x = carray(pointer(x_at), ({n_states}, x_stride), float64)")
-    lines += [f"{pad}{s} = x[{r}, _j]" for r, s in enumerate(states[1:])]
-    if declared.reset is not None:
-        lines.append(call(declared.reset, "reset"))
-    lines += [f"{pad}work[{r}, _w] = {s}" for r, s in enumerate(states)]
-    lines += [
+        *[f"{pad}{s} = x[{r}, _j]" for r, s in enumerate(states[1:])],
+        *([call(declared.reset, "reset")] if declared.reset is not None else []),
+        *[f"{pad}work[{r}, _w] = {s}" for r, s in enumerate(states)],
+        "        return 0.0",
+        "    if phase == 2:  # the step alone: the loop adds the jumps to the stepped V",
+        *each,
+        *step,
+        *[f"{pad}work[{stepped + r}, _w] = {s}" for r, s in enumerate(states)],
         "        return 0.0",
         "    last = carray(pointer(last_at), j0 + n, float64)",
         "    flag = carray(pointer(flag_at), j0 + n, float64)",
-        "    for _w in range(n):",
-        "        _j, _k = j0 + _w, k0 + _w",
-        "        _spike = 1.0 if spk[_j] else 0.0",
-        *[line[4:] for line in read_params],
-        *[f"        {s} = work[{r}, _w]" for r, s in enumerate(states)],
-        f"        _current, _slope = work[{n_states + 1}, _w], work[{n_states + 2}, _w]",
-        call(declared.step, "step")[4:],
-        "        _held = refractory != 0 and (t - last[_j]) < par[5, _k]",
-        "        if _held:",
-        *[f"            {s} = work[{r}, _w]" for r, s in enumerate(states)],
-        *[f"        {s} = stored({s}, single != 0)" for s in states],
-        "        v[_j] = s_V",
-        *[f"        x[{r}, _j] = {s}" for r, s in enumerate(states[1:])],
-        "        spk[_j] = spike("
-        + ", ".join(_argument(a, declared) for a in declared.arguments(declared.spike))
-        + ")",
+        "    if phase == 1:  # the step and the rest",
+        *each,
+        *step,
+        *finish,
+        "    else:  # phase 3: the rest, from the stepped (and jumped) states",
+        *each,
+        *[f"{pad}{s} = work[{stepped + r}, _w]" for r, s in enumerate(states)],
+        *finish,
         # the refractory bookkeeping in a loop of its own: its conditional stores would
-        # keep the loop above from vectorising (3x slower for TraubHH)
+        # keep the loops above from vectorising (3x slower for TraubHH)
         "    if refractory != 0:",
         "        for _w in range(n):",
         "            _j, _k = j0 + _w, k0 + _w",
@@ -150,6 +171,8 @@ def adapter_source(cls, declared: NeuronTwins) -> str:
         "                flag[_j] = 1.0 if _held or _above else 0.0",
         "    return 0.0",
     ]
+    if n_states:
+        lines.insert(4, f"    x = carray(pointer(x_at), ({n_states}, x_stride), float64)")
     return "\n".join(lines) + "\n"
 
 
@@ -326,6 +349,7 @@ def _declared_block(
     adapter,
     population,
     outputs,
+    jumps,
     work,
     t,
     dt,
@@ -334,8 +358,9 @@ def _declared_block(
     """Neurons ``b0 .. b1 - 1`` of a population of a declared model
     (:class:`refsim.NeuronTwins`) through its ``adapter``
     (:mod:`refsim.backends.numba.declared`): the reset into ``work``, the input at each
-    post-reset potential (two more rows of ``work``), then the step, the refractory hold,
-    the states as stored and the spike."""
+    post-reset potential (two more rows of ``work``), then the step, the jumps
+    (``jumps``, :func:`~refsim.backends.numba.jumps._add_jumps`; None: nothing in the
+    network jumps), the refractory hold, the states as stored and the spike."""
     v, extra, last, flag, spk, par, is_hard, refractory_model = population
     b0, n = max(b0, 0), b1 - b0
     k0 = max(b0 - shift, 0)
@@ -362,7 +387,13 @@ def _declared_block(
         current, slope = _input_current(b0 + w, work[0, w], direct[k0 + w], outputs)
         work[rows + 1, w] = current
         work[rows + 2, w] = slope
-    call_neuron(adapter, (1, n, b0, k0) + arrays + (t, dt))
+    if jumps is not None and jumps[0].size > 0:  # a DeltaProj or PoissonInput jumps it
+        call_neuron(adapter, (2, n, b0, k0) + arrays + (t, dt))
+        stepped = rows + 1 + INPUT_ROWS  # the stepped V's row, then the other states'
+        _add_jumps(b0, n, work[stepped], 0, jumps, single, work[-2], work[-1])
+        call_neuron(adapter, (3, n, b0, k0) + arrays + (t, dt))
+    else:
+        call_neuron(adapter, (1, n, b0, k0) + arrays + (t, dt))
 
 
 @numba.njit(cache=True, error_model="numpy")

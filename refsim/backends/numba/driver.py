@@ -149,9 +149,10 @@ def _tables(pl: Plan, parts: int, dt: float) -> tuple[dict, list]:
         for par, linear in zip(pl.neurons.params, pl.neurons.linear, strict=True)
     ]
     # per population and thread: eight rows of a block (six for the passes, two for the
-    # jumps' draws; a declared model: its states, V, current and slope)
+    # jumps' draws); a declared model: its states and V twice (post-reset, stepped), the
+    # current and the slope, and the jumps' two last
     scratch = [
-        np.zeros((parts, max(8, x.shape[0] + 3), min(v.size, _BLOCK)))
+        np.zeros((parts, max(8, 2 * x.shape[0] + 6), min(v.size, _BLOCK)))
         for v, x in zip(pl.neurons.V, pl.neurons.extra, strict=True)
     ]
     floors, cuba_feeds = lif_constants(pl, e_linear)

@@ -492,8 +492,9 @@ def _step_range(
         )  # fmt: skip
     elif declared_models is not None and kind == _DECLARED:
         _declared_block(
-            b0, b1, shift, declared_models[slot], population, outputs, work, t, dt, single
-        )
+            b0, b1, shift, declared_models[slot], population, outputs, jumps, work, t, dt,
+            single,
+        )  # fmt: skip
     elif continuous is not None and kind >= _HH:
         _continuous_scalar(
             b0, b1, shift, kind, method, explicit, population, outputs, jumps, work, dt, single
