@@ -334,10 +334,21 @@ def state_returned_by(function: Callable) -> tuple[Any, Any]:
         raise NotCompilable(f"its callable does not compile: {cap.refusal}")
     origin = getattr(result, "_origin", None) if isinstance(result, Traced) else None
     if cap.steps[0].calls or origin is None or origin.kind != "state":
-        code = getattr(function, "__code__", None)
-        where = f", at {code.co_filename}:{code.co_firstlineno}" if code is not None else ""
+        where = defined_at(function)
         raise NotCompilable(
             "its callable compiles where it returns a state's .value as it is (record the "
-            f"state, and compute from its records after the run){where}"
+            f"state, and compute from its records after the run){where and ', at ' + where}"
         )
     return origin.source, getattr(result, "units", None)
+
+
+def defined_at(code_of: Any) -> str:
+    """``'file:line'`` where the Python code of ``code_of`` starts: a function, a lambda,
+    a bound method, or an object called for its class's ``__call__``; ``''`` where
+    there is none to name (a builtin)."""
+    function = getattr(code_of, "__func__", code_of)
+    code = getattr(function, "__code__", None)
+    if code is None:
+        call = type(code_of).__call__ if callable(code_of) else None
+        code = getattr(getattr(call, "__func__", call), "__code__", None)
+    return f"{code.co_filename}:{code.co_firstlineno}" if code is not None else ""

@@ -40,6 +40,7 @@ from refsim.backends.codes import (
     NotCompilable,
 )
 from refsim.backends.drives import NOISES, WAVEFORMS, NoiseDrive, SourceDrive, _vector
+from refsim.capture import defined_at
 from refsim.compiled import NeuronTwins, SynapseTwins, check_declaration
 from refsim.connectivity import _CSRComm
 from refsim.delays import SpikeDelay, SynapticDelay, _require_state
@@ -168,10 +169,22 @@ def hand_back(delay, at: int) -> None:
         delay.now = int(at)
 
 
+def _check_modules(proj) -> None:
+    """Raise :class:`NotCompilable` naming the first of ``proj``'s modules (the callables
+    its spikes pass through before ``comm``) and where its code is: Python code, which
+    the compiled loops cannot run."""
+    if proj.modules:
+        module = proj.modules[0]
+        where = defined_at(getattr(module, "update", module))
+        raise NotCompilable(
+            f"projection {proj.name}: its module {getattr(module, '__name__', module)!r}"
+            f"{' (' + where + ')' if where else ''} is Python code, which the compiled loop "
+            "cannot run (a projection compiles without modules)"
+        )
+
+
 def _check_pre(proj) -> None:
     """Raise :class:`NotCompilable` unless the AlignPreProj ``proj`` has compiled twins."""
-    if proj.modules:
-        raise NotCompilable(f"projection {proj.name}: AlignPreProj with modules does not compile")
     if not (type(proj.syn) in PRE_SYNAPSES or _is_row(proj.syn)) or type(proj.stp) not in PRE_STP:
         raise NotCompilable(
             f"projection {proj.name}: AlignPreProj with "
@@ -508,14 +521,14 @@ def read_projection(
     slot in ``declared``, the declared synapses' classes)."""
     is_pre, is_current = type(proj) is AlignPreProj, type(proj) is CurrentProj
     is_jump = type(proj) is DeltaProj
+    _check_modules(proj)
     if not is_pre and (
         not (type(proj) is AlignPostProj and (proj.merged or own) or is_current or is_jump)
-        or proj.modules
         or not isinstance(proj.comm, _CSRComm)
     ):
         raise NotCompilable(
             f"projection {proj.name} does not compile (only AlignPostProj, CurrentProj or "
-            "DeltaProj on a sparse comm without modules, or AlignPreProj)"
+            "DeltaProj on a sparse comm, or AlignPreProj)"
         )
     if is_pre:
         _check_pre(proj)

@@ -1431,7 +1431,12 @@ def test_align_pre_projections_that_do_not_compile_say_why():
         return net
 
     for planner in (numba_backend.plan, cupy_backend.plan):
-        with pytest.raises(NotCompilable, match="AlignPreProj with modules does not compile"):
+        # the module named, with the file and line of its code
+        with pytest.raises(
+            NotCompilable,
+            match=r"its module '<lambda>' \(.*test_backends\.py:\d+\) is Python code, which the "
+            r"compiled loop cannot run",
+        ):
             planner(net_with(lambda spikes: spikes))
         with pytest.raises(
             NotCompilable,

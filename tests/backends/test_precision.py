@@ -416,7 +416,7 @@ def test_a_float32_network_that_does_not_compile_keeps_its_float32_states():
         with (
             refsim.use_backend("numba"),
             pytest.warns(
-                refsim.backends.BackendFallbackWarning, match="does not compile|monitor 'f'"
+                refsim.backends.BackendFallbackWarning, match="is Python code|monitor 'f'"
             ),
         ):
             res = refsim.run(net, 1 * pq.ms, monitors=monitors, progress=False)
