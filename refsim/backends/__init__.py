@@ -12,9 +12,11 @@
     runs the NumPy code on the CPU.  Needs CuPy for the machine's CUDA and an NVIDIA
     GPU; asking for it without them says what is missing.
 
-The backend in use comes from, in order: :func:`set_backend` / :func:`use_backend`,
-the ``REFSIM_BACKEND`` environment variable, else ``numba`` when it imports and
-``numpy`` otherwise.
+The backend in use comes from, in order: the innermost :func:`use_backend` block of the
+running thread, :func:`set_backend` (for every thread), the ``REFSIM_BACKEND`` environment
+variable, else ``numba`` when it imports and ``numpy`` otherwise.  A ``use_backend`` block
+holds for its own thread only, as ``refsim.environ``'s context does: two threads running
+blocks of their own each see theirs, and each restores only its own.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import contextlib
 import functools
 import importlib
 import os
+import threading
 from collections.abc import Iterator
 
 __all__ = [
@@ -47,7 +50,16 @@ _INSTALL = {
     ),
 }
 
-_chosen: list[str] = []  # a stack: set_backend replaces the top, use_backend pushes
+_for_all_threads: list[str] = []  # set_backend's choice outside any use_backend block
+_this_thread = threading.local()  # .blocks: the use_backend blocks of a thread, a stack
+
+
+def _blocks() -> list[str]:
+    """The running thread's stack of :func:`use_backend` choices (innermost last)."""
+    blocks = getattr(_this_thread, "blocks", None)
+    if blocks is None:
+        blocks = _this_thread.blocks = []
+    return blocks
 
 
 class BackendError(RuntimeError):
@@ -120,44 +132,51 @@ def _default() -> str:
 
 
 def get_backend() -> str:
-    """The name of the backend in use."""
-    return _chosen[-1] if _chosen else _default()
+    """The name of the backend in use (in the running thread)."""
+    blocks = _blocks()
+    if blocks:
+        return blocks[-1]
+    return _for_all_threads[-1] if _for_all_threads else _default()
 
 
 class _Restore(contextlib.AbstractContextManager):
     """Returned by :func:`set_backend`: used in ``with``, restores the previous choice."""
 
-    def __init__(self, previous: list[str]):
-        self._previous = previous
+    def __init__(self, choices: list[str], previous: list[str]):
+        self._choices, self._previous = choices, previous
 
     def __exit__(self, *exc) -> None:
-        _chosen[:] = self._previous
+        self._choices[:] = self._previous
 
 
 def set_backend(name: str) -> _Restore:
-    """Use backend ``name`` ('numpy', 'numba' or 'cupy') from now on.
+    """Use backend ``name`` ('numpy', 'numba' or 'cupy') from now on: in every thread, or,
+    called inside a :func:`use_backend` block, until that block ends.
 
     Raises :class:`BackendError` (saying what to install) when it cannot run here.
     The return value may be used in a ``with`` block to restore the previous choice.
     """
-    previous = list(_chosen)
     name = _check(str(name).lower(), "backend")
-    if _chosen:
-        _chosen[-1] = name
+    choices = _blocks() or _for_all_threads
+    previous = list(choices)
+    if choices:
+        choices[-1] = name
     else:
-        _chosen.append(name)
-    return _Restore(previous)
+        choices.append(name)
+    return _Restore(choices, previous)
 
 
 @contextlib.contextmanager
 def use_backend(name: str) -> Iterator[str]:
-    """Context manager: run the block on backend ``name``, then restore the previous one."""
-    previous = list(_chosen)
-    _chosen.append(_check(str(name).lower(), "backend"))
+    """Context manager: run the block on backend ``name`` (in this thread), then go back
+    to the choice before it."""
+    blocks = _blocks()
+    depth = len(blocks)
+    blocks.append(_check(str(name).lower(), "backend"))
     try:
         yield name
     finally:
-        _chosen[:] = previous
+        del blocks[depth:]
 
 
 def backend_versions() -> list[str]:

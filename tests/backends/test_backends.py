@@ -49,6 +49,46 @@ def test_environment_variable_and_context_manager(monkeypatch):
     assert refsim.get_backend() == "numpy"
 
 
+def test_a_use_backend_block_holds_for_its_own_thread_and_restores_only_its_own(monkeypatch):
+    """Two threads in blocks of their own, entered and left interleaved: each sees its own
+    choice, and neither leaves one behind (a shared stack restored by each left the other's
+    choice in force for the whole process)."""
+    import threading
+
+    monkeypatch.delenv("REFSIM_BACKEND", raising=False)
+    entered, leave_first = threading.Barrier(2), threading.Event()
+    seen = {}
+
+    def block(name, key):
+        with refsim.use_backend(name):
+            entered.wait()
+            if key == "second":
+                leave_first.wait()  # left after the first thread's block
+            seen[key] = refsim.get_backend()
+        if key == "first":
+            leave_first.set()
+
+    threads = [
+        threading.Thread(target=block, args=("numpy", "first")),
+        threading.Thread(target=block, args=("numba", "second")),
+    ]
+    with refsim.use_backend("numba"):
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert refsim.get_backend() == "numba"
+    assert seen == {"first": "numpy", "second": "numba"}
+    assert refsim.get_backend() == "numba"  # the default: nothing left behind
+    with refsim.set_backend("numpy"):  # set_backend outside a block: every thread
+        found = []
+        worker = threading.Thread(target=lambda: found.append(refsim.get_backend()))
+        worker.start()
+        worker.join()
+        assert found == ["numpy"]
+    assert refsim.get_backend() == "numba"
+
+
 def test_bad_names_and_missing_backends_say_what_to_do(monkeypatch):
     with pytest.raises(ValueError, match="backend must be one of numpy, numba, cupy; got 'jax'"):
         refsim.set_backend("jax")
