@@ -262,6 +262,7 @@ def init_all_states(module: Module, batch_size: int | None = None) -> Module:
 
     Mirrors ``brainstate.nn.init_all_states``.  Returns ``module``.
     """
+    _require_module(module, "init_all_states")
     for node in module.nodes():
         node.init_state(batch_size)
         node._states_ready = True
@@ -271,11 +272,21 @@ def init_all_states(module: Module, batch_size: int | None = None) -> Module:
 
 def reset_all_states(module: Module, batch_size: int | None = None) -> Module:
     """Restore every state below ``module`` to its initial value (initializers re-run)."""
+    _require_module(module, "reset_all_states")
     for node in module.nodes():
         node.reset_state(batch_size)
         node._states_ready = True
         node._clock_at = -math.inf
     return module
+
+
+def _require_module(module: Any, by: str) -> None:
+    """``TypeError`` naming ``by`` unless ``module`` is a refsim module."""
+    if not isinstance(module, Module):
+        raise TypeError(
+            f"{by}: expected a refsim module (a population, a projection, a Network, or a "
+            f"refsim.Module whose attributes hold them), got {type(module).__name__}"
+        )
 
 
 class Dynamics(Module):
@@ -297,6 +308,7 @@ class Dynamics(Module):
         self.before_updates: dict[Any, Callable[[], Any]] = {}
         self.after_updates: dict[Any, Callable[[Any], Any]] = {}
         self._states_ready = False
+        self._currents_read = False  # whether the update under way read its currents
         self._clock_at = -math.inf  # the latest time it was stepped at (clock_check)
         #: the float type of its parameters, states and inputs: the precision it was
         #: built in (``refsim.environ.set(precision=32)`` gives float32)
@@ -395,6 +407,7 @@ class Dynamics(Module):
         Jacobian, as brainpy's autodiff does: outputs provide it; a user function is
         treated as independent of V.
         """
+        self._currents_read = True
         inputs = []
         for key in list(self.current_inputs):
             inp = self.current_inputs[key]
@@ -433,12 +446,16 @@ class Dynamics(Module):
         return total
 
     def _check_inputs_used(self) -> None:
-        """``RuntimeError`` where the update just done left queued inputs unread (jumps, or
-        currents given as quantities): its model does not add them, so they would be lost
+        """``RuntimeError`` where the update just done left inputs unread: queued jumps or
+        currents given as quantities it did not add, or registered currents (an output
+        such as COBA) it never summed: its model does not take them, so they would be lost
         without a word, step after step."""
+        registered = [key for key, inp in self.current_inputs.items() if callable(inp)]
         left = list(self.delta_inputs) + [
-            key for key, inp in self.current_inputs.items() if not callable(inp)
+            key for key in self.current_inputs if key not in registered
         ]
+        if not self._currents_read:
+            left += registered
         if left:
             raise RuntimeError(
                 f"{type(self).__name__} '{self.name}': its update left the inputs "
@@ -527,6 +544,7 @@ class Dynamics(Module):
             )
         for fn in self.before_updates.values():
             fn()
+        self._currents_read = False
         out = self.update(*args, **kwargs)
         self._check_inputs_used()
         for fn in self.after_updates.values():
@@ -584,6 +602,7 @@ class Synapse(Dynamics):
         after-updates; returns the output.  (``syn(x)`` is the same with quantities.)"""
         for fn in self.before_updates.values():
             fn()
+        self._currents_read = False
         out = self.step(x)
         self._check_inputs_used()
         for fn in self.after_updates.values():

@@ -349,6 +349,18 @@ def _bad_input() -> list[Case]:
         r"LIF '.*': its update left the inputs 'PoissonInput.*' unread, so they would be lost",
         error=RuntimeError,
     )
+    named(
+        "a model of one's own whose update never sums its currents (a COBA output)",
+        _unread_currents,
+        r"LIF '.*': its update left the inputs 'AlignPostProj.*' unread, so they would be lost",
+        error=RuntimeError,
+    )
+    named(
+        "init_all_states given a list of modules",
+        lambda: refsim.init_all_states([refsim.LIF(2), refsim.LIF(3)]),
+        r"init_all_states: expected a refsim module \(a population, .*got list",
+        error=TypeError,
+    )
     correct(
         "a parameter read back carries its unit",
         lambda: refsim.LIF(2, R=2 * pq.ohm, tau=3 * pq.ms),
@@ -1119,6 +1131,31 @@ def _unread_jumps():
     refsim.PoissonInput(pop, 10, 100 * pq.Hz, 1 * pq.mV, seed=1)
     refsim.init_all_states(pop)
     with refsim.environ.context(dt=0.1 * pq.ms, t=0 * pq.ms):
+        pop(0 * pq.nA)
+
+
+def _unread_currents():
+    """A LIF whose own update forgets ``sum_current_inputs``, the target of a COBA
+    projection, stepped."""
+
+    class NumbLIF(refsim.LIF):
+        def update(self, x=None):
+            V = self.V.data
+            self.V.data = V + refsim.environ.dt_ms() * (self.p.V_rest - V) / self.p.tau
+            return self.get_spike()
+
+    pop = NumbLIF(3)
+    proj = refsim.AlignPostProj(
+        comm=refsim.EventFixedProb(3, 3, 0.5, 1 * pq.mS, seed=1),
+        syn=refsim.Expon.desc(3),
+        out=refsim.COBA.desc(E=0 * pq.mV),
+        post=pop,
+    )
+    holder = refsim.Module()
+    holder.pop, holder.proj = pop, proj
+    refsim.init_all_states(holder)
+    with refsim.environ.context(dt=0.1 * pq.ms, t=0 * pq.ms):
+        proj(pop.get_spike())
         pop(0 * pq.nA)
 
 
