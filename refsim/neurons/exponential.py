@@ -340,8 +340,9 @@ def expif_step_scalar(
     dg = -1.0 + (expo if x < 20.0 else 0.0)
     if adaptive:
         g = g - R * w_r
-    drift = (g + R * current) / tau
-    jacobian = (dg + R * slope) / tau
+    rate = 1.0 / tau
+    drift = (g + R * current) * rate
+    jacobian = (dg + R * slope) * rate
     V = exp_euler_scalar(V_r, drift, fmath.exprel_scalar(dt * jacobian), dt)
     if not adaptive:
         return V, w_r

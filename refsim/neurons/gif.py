@@ -227,6 +227,7 @@ def gif_step_scalar(
         V_th_r, a * (V_r - V_rest) - b * (V_th_r - V_th_inf), exprel_scalar(dt * -b), dt
     )
     drive = I1 + I2 if decayed_drive else I1_r + I2_r
-    drift = (-(V_r - V_rest) + R * drive + R * current) / tau
-    V = exp_euler_scalar(V_r, drift, exprel_scalar(dt * ((-1.0 + R * slope) / tau)), dt)
+    rate = 1.0 / tau
+    drift = (-(V_r - V_rest) + R * drive + R * current) * rate
+    V = exp_euler_scalar(V_r, drift, exprel_scalar(dt * ((-1.0 + R * slope) * rate)), dt)
     return V, I1, I2, V_th

@@ -456,7 +456,8 @@ def lif_drift_scalar(
 
     The step is then ``exp_euler_scalar(V_r, drift, exprel(dt * jacobian), dt)``.
     """
-    return (-V_r + V_rest + R * current) / tau, (-1.0 + R * slope) / tau
+    rate = 1.0 / tau  # integrate_membrane's product by 1 / tau
+    return (-V_r + V_rest + R * current) * rate, (-1.0 + R * slope) * rate
 
 
 def alif_step_scalar(
@@ -492,8 +493,9 @@ def if_step_scalar(
     V_r: float, current: float, slope: float, R: float, tau: float, dt: float
 ) -> float:
     """One :class:`IF` step from the post-reset ``V_r`` (``tau dV/dt = -V + R I``)."""
-    drift = (-V_r + R * current) / tau
-    return exp_euler_scalar(V_r, drift, exprel_scalar(dt * ((-1.0 + R * slope) / tau)), dt)
+    rate = 1.0 / tau
+    drift = (-V_r + R * current) * rate
+    return exp_euler_scalar(V_r, drift, exprel_scalar(dt * ((-1.0 + R * slope) * rate)), dt)
 
 
 def lif_synapse_step_scalar(
@@ -537,6 +539,7 @@ def lif_synapse_membrane_scalar(
     """The membrane of :class:`CubaLIF` or :class:`CobaLIF` one step on from ``V_r``,
     driven by the synapse's new (and jumped) ``g``."""
     I_syn, dI_syn = (g * (E - V_r), -g) if coba else (g, 0.0)
-    drift = (-V_r + V_rest + R * I_syn + R * current) / tau
-    jacobian = (-1.0 + R * dI_syn + R * slope) / tau
+    rate = 1.0 / tau
+    drift = (-V_r + V_rest + R * I_syn + R * current) * rate
+    jacobian = (-1.0 + R * dI_syn + R * slope) * rate
     return exp_euler_scalar(V_r, drift, exprel_scalar(dt * jacobian), dt)

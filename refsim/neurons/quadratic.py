@@ -247,8 +247,9 @@ def quaif_step_scalar(
     dg = c * ((V_r - V_c) + (V_r - V_rest))
     if adaptive:
         g = g - R * w_r
-    drift = (g + R * current) / tau
-    jacobian = (dg + R * slope) / tau
+    rate = 1.0 / tau
+    drift = (g + R * current) * rate
+    jacobian = (dg + R * slope) * rate
     V = exp_euler_scalar(V_r, drift, exprel_scalar(dt * jacobian), dt)
     if not adaptive:
         return V, w_r

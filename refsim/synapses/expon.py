@@ -74,7 +74,8 @@ class Expon(Synapse):
         """Decay one step, add queued events and ``x`` (internal units); return ``g`` data."""
         g = self.g.data
         drift, _ = self.sum_current_inputs(-g, g)
-        g = exp_euler(g, drift / self.p.tau, -1.0 / self.p.tau, environ.dt_ms())
+        rate = 1.0 / self.p.tau  # a product by 1 / tau, as integrate_membrane's
+        g = exp_euler(g, drift * rate, -rate, environ.dt_ms())
         g = self.sum_delta_inputs(g)
         if x is not None:
             g = g + x
@@ -151,13 +152,15 @@ class DualExpon(Synapse):
         p = self.p
         dt = environ.dt_ms()
         rise, decay = self.g_rise.data, self.g_decay.data
+        # each decay a product by 1 / tau, as Expon's (expon_decay_scalar)
+        rate_rise, rate_decay = 1.0 / p.tau_rise, 1.0 / p.tau_decay
         if self.equal_taus and self.normalize:
             tau = p.tau_decay
             rise = fmath.exp(-dt / tau) * (rise + decay * dt / tau)  # g, driven by the old h
-            decay = exp_euler(decay, -decay / tau, -1.0 / tau, dt)
+            decay = exp_euler(decay, -decay * rate_decay, -rate_decay, dt)
         else:
-            rise = exp_euler(rise, -rise / p.tau_rise, -1.0 / p.tau_rise, dt)
-            decay = exp_euler(decay, -decay / p.tau_decay, -1.0 / p.tau_decay, dt)
+            rise = exp_euler(rise, -rise * rate_rise, -rate_rise, dt)
+            decay = exp_euler(decay, -decay * rate_decay, -rate_decay, dt)
         events = self.sum_delta_inputs(0.0)
         if x is not None:
             events = events + x
@@ -178,7 +181,7 @@ def expon_factor_scalar(tau: float, dt: float) -> float:
 
 def expon_decay_scalar(g: float, tau: float, factor: float) -> float:
     """One exponential-Euler decay of one exponential synapse (before its events)."""
-    return g + factor * (-g / tau)
+    return g + factor * (-g * (1.0 / tau))
 
 
 def dual_expon_step_scalar(
