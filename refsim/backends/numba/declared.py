@@ -89,18 +89,23 @@ def _argument(name: str, declared: NeuronTwins | SynapseTwins) -> str:
     return declared.local(name, _CONTEXT)
 
 
-def adapter_source(cls, declared: NeuronTwins) -> str:
-    """The Python source of ``cls``'s adapter (see the module text).  Its ``work`` rows: the
-    post-reset states, the current and the slope, then (phases 2 and 3) the stepped states."""
+_PAD = "            "  # the body of a loop over the block in the generated code
+
+
+def _call(declared: NeuronTwins, twin, name: str) -> str:
+    """The generated line that calls ``twin`` (as ``name``) and takes back the states."""
+    states = [_argument(s, declared) for s in declared.state_names]
+    arguments = ", ".join(_argument(a, declared) for a in declared.arguments(twin))
+    return f"{_PAD}{', '.join(states)} = {name}({arguments})"
+
+
+def _loop_parts(declared: NeuronTwins) -> tuple[list[str], list[str], list[str]]:
+    """The generated lines an adapter's loops are made of: the head of a loop over the
+    block, the step (from the post-reset states and the input, in ``work``), and the rest
+    (the refractory hold, the states stored, the spike)."""
     states = [_argument(name, declared) for name in declared.state_names]
     rows = {name: r for r, name in reversed(list(enumerate(PARAMS + declared.params)))}
-    n_states, pad = len(declared.states), "            "
-    stepped = n_states + 1 + INPUT_ROWS  # the first row of the stepped states
-
-    def call(twin, name: str) -> str:
-        arguments = ", ".join(_argument(a, declared) for a in declared.arguments(twin))
-        return f"{pad}{', '.join(states)} = {name}({arguments})"
-
+    n_states, pad = len(declared.states), _PAD
     read_params = [f"{pad}p_{name} = par[{rows[name]}, _k]" for name in declared.params]
     each = [  # the head of each loop over the block's neurons
         "        for _w in range(n):",
@@ -111,7 +116,7 @@ def adapter_source(cls, declared: NeuronTwins) -> str:
     step = [  # from the post-reset states and the input
         *[f"{pad}{s} = work[{r}, _w]" for r, s in enumerate(states)],
         f"{pad}_current, _slope = work[{n_states + 1}, _w], work[{n_states + 2}, _w]",
-        call(declared.step, "step"),
+        _call(declared, declared.step, "step"),
     ]
     finish = [  # the refractory hold, the states stored, the spike
         f"{pad}_held = refractory != 0 and (t - last[_j]) < par[5, _k]",
@@ -124,6 +129,16 @@ def adapter_source(cls, declared: NeuronTwins) -> str:
         + ", ".join(_argument(a, declared) for a in declared.arguments(declared.spike))
         + ")",
     ]
+    return each, step, finish
+
+
+def adapter_source(cls, declared: NeuronTwins) -> str:
+    """The Python source of ``cls``'s adapter (see the module text).  Its ``work`` rows: the
+    post-reset states, the current and the slope, then (phases 2 and 3) the stepped states."""
+    states = [_argument(name, declared) for name in declared.state_names]
+    n_states, pad = len(declared.states), _PAD
+    stepped = n_states + 1 + INPUT_ROWS  # the first row of the stepped states
+    each, step, finish = _loop_parts(declared)
     lines = [
         "def adapter(phase, n, j0, k0, V_at, x_at, x_stride, spk_at, par_at, width, work_at,",
         "            work_stride, last_at, flag_at, has_flag, refractory, hard, single, t,",
@@ -140,7 +155,7 @@ def adapter_source(cls, declared: NeuronTwins) -> str:
         *each,
         f"{pad}s_V = v[_j]",
         *[f"{pad}{s} = x[{r}, _j]" for r, s in enumerate(states[1:])],
-        *([call(declared.reset, "reset")] if declared.reset is not None else []),
+        *([_call(declared, declared.reset, "reset")] if declared.reset is not None else []),
         *[f"{pad}work[{r}, _w] = {s}" for r, s in enumerate(states)],
         "        return 0.0",
         "    if phase == 2:  # the step alone: the loop adds the jumps to the stepped V",
