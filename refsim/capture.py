@@ -111,14 +111,13 @@ class Capture:
         self.steps.append(Step())
         with hooks(self):
             result = step(*args)
-        if not returns:
-            result = None  # (dropped: what the step keeps alive, it keeps for itself)
         self._check_reads(result)
-        return result
+        return result if returns else None  # refsim.run drops it, as its NumPy loop does
 
     def _check_reads(self, result) -> None:
         """Refuse a state or spikes read in the step and neither fed to a projection nor
-        returned: the compiled loop would not give the user's code the later ones."""
+        returned (stacked by ``for_loop``, dropped by ``refsim.run``): the compiled loop
+        would not give the user's code the later ones."""
         step = self.steps[-1]
         fed = {
             (id(c.argument.source), c.argument.calls) for c in step.calls if c.kind == "projection"
