@@ -122,7 +122,14 @@ class Capture:
         fed = {
             (id(c.argument.source), c.argument.calls) for c in step.calls if c.kind == "projection"
         }
-        returned = {id(value) for _, value in tree_leaves(result)}
+        leaves = [value for _, value in tree_leaves(result)]
+        returned = {id(value) for value in leaves}
+        # a slice or a test of spikes returned: the spikes it was taken from are returned
+        fed |= {
+            (id(value._origin.source), value._origin.calls)
+            for value in leaves
+            if isinstance(value, Traced) and value._origin is not None
+        }
         outputs = [(ref(), line) for ref, line in step.outputs]  # alive: the user kept it
         for value, line in step.reads + [(v, line) for v, line in outputs if v is not None]:
             origin = value._origin

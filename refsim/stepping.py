@@ -264,7 +264,7 @@ def loop_captured(step, xs: tuple, n: int, backend: str, bar):
         net = cap.network()
         first, dt = _loop_grid(cap, xs, n, net)
         leaves = _returned(outs, cap.steps[0].calls)
-        mons = {f"leaf {k}": mon for k, (mon, _) in enumerate(leaves) if mon is not None}
+        mons = {f"leaf {k}": mon for k, (mon, *_) in enumerate(leaves) if mon is not None}
         start = first + WATCHED_STEPS
         net.currents = [  # a loop's input per step: sampled at the loop's steps
             SampledInput(xs[c.index], first * dt * pq.ms) if isinstance(c, LoopArgument) else c
@@ -279,7 +279,7 @@ def loop_captured(step, xs: tuple, n: int, backend: str, bar):
             run_plan(plan, backend, net, start, n - WATCHED_STEPS, dt, mons, bar, CtrlC(), None)
     except NotCompilable as exc:
         return [plain_tree(out) for out in outs], str(exc)
-    values = iter([_stacked(mon, first_two, start, n) for mon, first_two in leaves])
+    values = iter([_stacked(mon, *rest, start, n) for mon, *rest in leaves])
     return _rebuild(outs[0], values), None
 
 
@@ -329,10 +329,10 @@ def _returned(outs: list, calls: list) -> list:
     leaves = []
     for (_, a), (_, b) in zip(first, second, strict=True):
         if a is None and b is None:
-            leaves.append((None, None))
+            leaves.append((None, None, None))
             continue
         origins = [x._origin if isinstance(x, Traced) else None for x in (a, b)]
-        leaves.append((_monitor_of(origins, calls), (a.plain(), b.plain())))
+        leaves.append((_monitor_of(origins, calls), (a.plain(), b.plain()), origins[0]))
     return leaves
 
 
@@ -352,22 +352,22 @@ def _monitor_of(origins: list, calls: list):
         raise NotCompilable(f"the step returns {a.text} read before the call that sets them")
     if a.kind == "state":
         return StateMonitor(a.source)
-    whole = (a.start, a.stop, a.events) == (0, a.source.num, False)
-    if a.kind == "spikes" and whole and type(a.source).get_spike is SpikingNeuron.get_spike:
-        return SpikeMonitor(a.source)
+    if a.kind == "spikes" and type(a.source).get_spike is SpikingNeuron.get_spike:
+        return SpikeMonitor(a.source)  # the whole population's; a slice is taken after
     raise NotCompilable(f"the step returns {a.text} in a form a monitor does not record")
 
 
-def _stacked(mon, first_two: tuple, start: int, n: int):
-    """A returned leaf over the whole loop: its first values, then the monitor's records,
-    as NumPy's ``for_loop`` stacks them."""
+def _stacked(mon, first_two: tuple, origin, start: int, n: int):
+    """A returned leaf over the whole loop: its first values, then the monitor's records
+    (of spikes: the elements ``origin.start:origin.stop`` of each step's, as the step
+    sliced them), as NumPy's ``for_loop`` stacks them."""
     if mon is None:
         return None
     a, b = first_two
     if isinstance(mon, SpikeMonitor):
-        rest = np.zeros((n - WATCHED_STEPS, a.size), dtype=a.dtype)
+        rest = np.zeros((n - WATCHED_STEPS, mon.neuron.num), dtype=a.dtype)
         rest[mon.steps - start, mon.indices_fired] = 1
-        rest = rest.reshape(-1, *a.shape)
+        rest = rest[:, origin.start : origin.stop].reshape(-1, *a.shape)
     else:
         records = mon.data.reshape(-1, *a.shape)
         unit = mon.target.unit

@@ -144,6 +144,36 @@ def test_a_for_loop_of_a_module_update_runs_compiled_bit_for_bit(backend):
     np.testing.assert_array_equal(net.N.V.data, o_net.N.V.data)
 
 
+class EINetByPopulation(EINet):
+    """EINet returning its excitatory and inhibitory spikes apart, as slices and tests."""
+
+    def update(self, inp):
+        super().update(inp)
+        spikes = self.N.get_spike()
+        return {"E": spikes[:400], "I": spikes[400:] != 0.0}
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+def test_a_for_loop_returning_slices_of_spikes_runs_compiled_bit_for_bit(backend):
+    """A slice of spikes (and a test of one) returned: the loop records the population's
+    spikes and slices them as the step did (until 2026-12-08 it fell back)."""
+    results = {}
+    for engine in ("numpy", backend):
+        with host_cupy.backend(engine):
+            net = EINetByPopulation()
+            step = Counted(lambda t, net=net: net.update(3.0 * pq.mA))
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", BackendFallbackWarning)
+                results[engine] = refsim.for_loop(step, refsim.arange(0.0 * pq.ms, 100.0 * pq.ms))
+        assert step.calls == (1000 if engine == "numpy" else 2)
+    oracle, out = results["numpy"], results[backend]
+    assert out["E"].shape == (1000, 400) and out["E"].dtype == np.float64
+    assert out["I"].shape == (1000, 100) and out["I"].dtype == np.bool_
+    assert oracle["E"].sum() > 400 and oracle["I"].sum() > 100
+    np.testing.assert_array_equal(out["E"], oracle["E"])
+    np.testing.assert_array_equal(out["I"], oracle["I"])
+
+
 def lifref(num, tau_ref):
     """The first tutorial's neuron (it reads the clock), at rest, with its state."""
     neuron = refsim.LIFRef(
