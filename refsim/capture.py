@@ -119,21 +119,19 @@ class Capture:
         returned (stacked by ``for_loop``, dropped by ``refsim.run``): the compiled loop
         would not give the user's code the later ones."""
         step = self.steps[-1]
-        fed = {
+        # the reads fed to a projection or returned (as they are, or a slice or a test of
+        # spikes: then the spikes they were taken from), each as (its source, its call)
+        used = {
             (id(c.argument.source), c.argument.calls) for c in step.calls if c.kind == "projection"
-        }
-        leaves = [value for _, value in tree_leaves(result)]
-        returned = {id(value) for value in leaves}
-        # a slice or a test of spikes returned: the spikes it was taken from are returned
-        fed |= {
+        } | {
             (id(value._origin.source), value._origin.calls)
-            for value in leaves
+            for _, value in tree_leaves(result)
             if isinstance(value, Traced) and value._origin is not None
         }
         outputs = [(ref(), line) for ref, line in step.outputs]  # alive: the user kept it
         for value, line in step.reads + [(v, line) for v, line in outputs if v is not None]:
             origin = value._origin
-            if id(value) in returned or (id(origin.source), origin.calls) in fed:
+            if (id(origin.source), origin.calls) in used:
                 continue
             if self.refusal is None:
                 self.refusal = (
